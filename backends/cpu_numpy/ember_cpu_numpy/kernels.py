@@ -1,0 +1,385 @@
+"""The whole kernel contract on NumPy arrays (see ``ember.kernels`` for every signature).
+
+NumPy arrays are also ember's host format, so ``from_host``/``to_host`` are nearly free and
+views (slices, transposes, broadcasts) share memory exactly as in PyTorch.
+
+Example:
+    >>> import numpy as np
+    >>> from ember_cpu_numpy.kernels import KERNELS
+    >>> KERNELS["add"](np.ones(2, np.float32), 1.0)
+    array([2., 2.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ember import dtypes as _dt
+from ember_cpu_numpy.dtypes import NP_DTYPE
+
+_SPLIT = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+# ---- runtime -----------------------------------------------------------------------------------
+def from_host(host, index):
+    return host
+
+
+def to_host(x):
+    return np.asarray(x)
+
+
+def device_index(x):
+    return 0
+
+
+def empty(shape, dtype, index):
+    return np.empty(shape, NP_DTYPE[dtype])
+
+
+def full(shape, value, dtype, index):
+    return np.full(shape, value, NP_DTYPE[dtype])
+
+
+def arange(start, stop, step, dtype, index):
+    n = max(0, math.ceil((stop - start) / step))
+    # start + i*step computed in float64/int64, then cast: the same rule as the contract.
+    if isinstance(start, float) or isinstance(step, float) or isinstance(stop, float):
+        out = start + np.arange(n, dtype=np.float64) * step
+    else:
+        out = start + np.arange(n, dtype=np.int64) * step
+    return out.astype(NP_DTYPE[dtype], copy=False)
+
+
+def astype(x, dtype):
+    target = NP_DTYPE[dtype]
+    if target == np.bool_:
+        return np.asarray(x != 0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.asarray(x).astype(target)
+
+
+def clone(x):
+    return np.array(x, copy=True, order="C")
+
+
+def is_contiguous(x):
+    return bool(x.flags.c_contiguous)
+
+
+def copy_(dst, src):
+    np.copyto(dst, src, casting="unsafe")
+
+
+# ---- random --------------------------------------------------------------------------------------
+def _bits(key, offset, n):
+    """splitmix64 outputs for counters offset..offset+n-1 (see ember.kernels)."""
+    c = np.arange(n, dtype=np.uint64) + np.uint64(offset + 1)
+    with np.errstate(over="ignore"):
+        z = np.uint64(key) + c * _SPLIT
+        z ^= z >> np.uint64(30)
+        z *= _M1
+        z ^= z >> np.uint64(27)
+        z *= _M2
+        z ^= z >> np.uint64(31)
+    return z
+
+
+def rand_uniform(shape, key, offset, dtype, index):
+    n = math.prod(shape)
+    bits = _bits(key, offset, n)
+    if dtype is _dt.float64:
+        out = (bits >> np.uint64(11)).astype(np.float64) * (2.0 ** -53)
+    else:
+        out = (bits >> np.uint64(40)).astype(np.float32) * np.float32(2.0 ** -24)
+    return out.astype(NP_DTYPE[dtype], copy=False).reshape(shape)
+
+
+def rand_normal(shape, key, offset, dtype, index):
+    n = math.prod(shape)
+    bits = _bits(key, offset, 2 * n)
+    u1 = ((bits[0::2] >> np.uint64(11)).astype(np.float64) + 1.0) * (2.0 ** -53)
+    u2 = (bits[1::2] >> np.uint64(11)).astype(np.float64) * (2.0 ** -53)
+    z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return z.astype(NP_DTYPE[dtype]).reshape(shape)
+
+
+def rand_int(shape, low, high, key, offset, dtype, index):
+    n = math.prod(shape)
+    bits = _bits(key, offset, n)
+    span = np.uint64(high - low)
+    return (np.int64(low) + (bits % span).astype(np.int64)).astype(NP_DTYPE[dtype]).reshape(shape)
+
+
+# ---- elementwise ---------------------------------------------------------------------------------
+def _erf(x):
+    # Vectorised erf through math.erf keeps full precision without SciPy.
+    return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+
+
+def _sigmoid(x):
+    with np.errstate(over="ignore"):
+        return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x))).astype(x.dtype, copy=False)
+
+
+def _relu(x):
+    return np.maximum(x, 0) if x.dtype != np.bool_ else x.copy()
+
+
+def _rsqrt(x):
+    with np.errstate(divide="ignore"):
+        return 1 / np.sqrt(x)
+
+
+def _sign(x):
+    return np.sign(x) if x.dtype != np.bool_ else x.copy()
+
+
+def _abs(x):
+    return np.abs(x) if x.dtype != np.bool_ else x.copy()
+
+
+def _neg(x):
+    if x.dtype == np.bool_:
+        raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert "
+                        "a mask, use the `~` or `logical_not()` operator instead.")
+    return np.negative(x)
+
+
+def _float_only(fn):
+    def kernel(x):
+        with np.errstate(all="ignore"):
+            return fn(x)
+
+    return kernel
+
+
+def _div(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(a, b)
+
+
+def _floor_divide(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if _is_int(a) and _is_int(b) and np.any(np.asarray(b) == 0):
+            raise ZeroDivisionError("ZeroDivisionError")
+        return np.floor_divide(a, b)
+
+
+def _remainder(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if _is_int(a) and _is_int(b) and np.any(np.asarray(b) == 0):
+            raise ZeroDivisionError("ZeroDivisionError")
+        return np.remainder(a, b)
+
+
+def _is_int(v):
+    return np.asarray(v).dtype.kind in "iub"
+
+
+def _pow(a, b):
+    with np.errstate(all="ignore"):
+        return np.power(a, b)
+
+
+def _keep_dtype(fn):
+    """Binary kernels whose result dtype must follow the array operand (not NumPy's scalar rules)."""
+
+    def kernel(a, b):
+        out = fn(a, b)
+        ref = a if isinstance(a, np.ndarray) else b
+        return out if out.dtype == ref.dtype else out.astype(ref.dtype)
+
+    return kernel
+
+
+def where(cond, a, b):
+    out = np.where(cond, a, b)
+    ref = a if isinstance(a, np.ndarray) else b
+    if isinstance(ref, np.ndarray) and out.dtype != ref.dtype:
+        out = out.astype(ref.dtype)
+    return out
+
+
+def clamp(x, lo, hi):
+    out = x
+    if lo is not None:
+        out = np.maximum(out, x.dtype.type(lo))
+    if hi is not None:
+        out = np.minimum(out, x.dtype.type(hi))
+    return out if out is not x else x.copy()
+
+
+# ---- reductions ------------------------------------------------------------------------------
+def _reduce(fn):
+    def kernel(x, dims, keepdim):
+        return np.asarray(fn(x, axis=dims, keepdims=keepdim))
+
+    return kernel
+
+
+def _sum(x, dims, keepdim):
+    return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=x.dtype))
+
+
+def _prod(x, dims, keepdim):
+    return np.asarray(np.prod(x, axis=dims, keepdims=keepdim, dtype=x.dtype))
+
+
+def _arg(fn):
+    def kernel(x, dim, keepdim):
+        if dim is None:
+            out = np.asarray(fn(x.reshape(-1)), dtype=np.int64)
+            return out.reshape((1,) * x.ndim) if keepdim else out
+        return np.asarray(fn(x, axis=dim, keepdims=keepdim), dtype=np.int64)
+
+    return kernel
+
+
+def _scan(fn):
+    def kernel(x, dim):
+        return fn(x, axis=dim, dtype=x.dtype)
+
+    return kernel
+
+
+def sort(x, dim, descending):
+    key = x
+    if descending:
+        # Negate a widened copy: stable ascending order of -x is stable descending order of x.
+        key = -x.astype(np.float64 if x.dtype.kind == "f" else np.int64)
+    idx = np.argsort(key, axis=dim, kind="stable")
+    return np.take_along_axis(x, idx, dim), idx.astype(np.int64)
+
+
+# ---- movement --------------------------------------------------------------------------------
+def reshape(x, shape):
+    return x.reshape(shape)
+
+
+def permute(x, dims):
+    return x.transpose(dims)
+
+
+def expand(x, shape):
+    return np.broadcast_to(x, shape)
+
+
+def slice_(x, slices):
+    return x[tuple(slice(a, b, c) for a, b, c in slices)]
+
+
+def flip(x, dims):
+    return np.flip(x, dims)
+
+
+def pad(x, pads, value):
+    return np.pad(x, pads, mode="constant", constant_values=value)
+
+
+def cat(xs, dim):
+    return np.concatenate(xs, axis=dim)
+
+
+# ---- indexing --------------------------------------------------------------------------------
+def _check_bounds(index, size, dim):
+    if index.size and (index.max() >= size or index.min() < -size):
+        bad = index.max() if index.max() >= size else index.min()
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def gather(x, dim, index):
+    if x.ndim == 0:
+        return x.reshape(1)[index.reshape(-1)].reshape(index.shape)
+    _check_bounds(index, x.shape[dim], dim)
+    for d in range(x.ndim):
+        if d != dim and index.shape[d] > x.shape[d]:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be smaller "
+                               f"than self {list(x.shape)} apart from dimension {dim}")
+    src = x[tuple(slice(0, index.shape[d]) if d != dim else slice(None) for d in range(x.ndim))]
+    return np.take_along_axis(src, index, dim)
+
+
+def _scatter_coords(x, dim, index):
+    grids = np.indices(index.shape, sparse=True)
+    coords = list(grids)
+    coords[dim] = index
+    return tuple(coords)
+
+
+def scatter(x, dim, index, src):
+    out = np.array(x, copy=True)
+    if index.size == 0:
+        return out
+    _check_bounds(index, x.shape[dim], dim)
+    vals = src if not isinstance(src, np.ndarray) else src[tuple(slice(0, s) for s in index.shape)]
+    out[_scatter_coords(x, dim, index)] = vals
+    return out
+
+
+def scatter_add(x, dim, index, src):
+    out = np.array(x, copy=True)
+    if index.size == 0:
+        return out
+    _check_bounds(index, x.shape[dim], dim)
+    vals = src if not isinstance(src, np.ndarray) else src[tuple(slice(0, s) for s in index.shape)]
+    np.add.at(out, _scatter_coords(x, dim, index), vals)
+    return out
+
+
+def index_select(x, dim, index):
+    _check_bounds(index, x.shape[dim], dim)
+    return np.take(x, index, axis=dim)
+
+
+def index_put(x, index, values, accumulate):
+    out = x if x.flags.writeable and x.flags.c_contiguous else np.array(x, copy=True)
+    _check_bounds(index, x.shape[0], 0)
+    if accumulate:
+        np.add.at(out, index, values)
+    else:
+        out[index] = values
+    return out
+
+
+def nonzero(x):
+    return np.argwhere(x).astype(np.int64)
+
+
+# ---- linear algebra --------------------------------------------------------------------------
+def matmul(a, b):
+    return np.matmul(a, b)
+
+
+_UNARY = {
+    "exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1, "sqrt": np.sqrt, "rsqrt": _rsqrt,
+    "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "sigmoid": _sigmoid, "erf": _erf,
+}
+
+KERNELS = {
+    "from_host": from_host, "to_host": to_host, "device_index": device_index, "empty": empty, "full": full,
+    "arange": arange, "astype": astype, "clone": clone, "is_contiguous": is_contiguous, "copy_": copy_,
+    "rand_uniform": rand_uniform, "rand_normal": rand_normal, "rand_int": rand_int,
+    **{name: _float_only(fn) for name, fn in _UNARY.items()},
+    "neg": _neg, "abs": _abs, "sign": _sign, "relu": _relu, "floor": np.floor, "ceil": np.ceil, "round": np.round,
+    "trunc": np.trunc, "logical_not": np.logical_not, "isnan": np.isnan,
+    "add": _keep_dtype(np.add), "sub": _keep_dtype(np.subtract), "mul": _keep_dtype(np.multiply),
+    "div": _keep_dtype(_div), "floor_divide": _keep_dtype(_floor_divide), "remainder": _keep_dtype(_remainder),
+    "pow": _keep_dtype(_pow), "maximum": _keep_dtype(np.maximum), "minimum": _keep_dtype(np.minimum),
+    "atan2": _keep_dtype(np.arctan2),
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
+    "ge": np.greater_equal, "logical_and": np.logical_and, "logical_or": np.logical_or,
+    "logical_xor": np.logical_xor, "bitwise_and": _keep_dtype(np.bitwise_and),
+    "bitwise_or": _keep_dtype(np.bitwise_or), "bitwise_xor": _keep_dtype(np.bitwise_xor),
+    "where": where, "clamp": clamp,
+    "sum": _sum, "prod": _prod, "amax": _reduce(np.max), "amin": _reduce(np.min), "any": _reduce(np.any),
+    "all": _reduce(np.all), "argmax": _arg(np.argmax), "argmin": _arg(np.argmin),
+    "cumsum": _scan(np.cumsum), "cumprod": _scan(np.cumprod), "sort": sort,
+    "reshape": reshape, "permute": permute, "expand": expand, "slice": slice_, "flip": flip, "pad": pad, "cat": cat,
+    "gather": gather, "scatter": scatter, "scatter_add": scatter_add, "index_select": index_select,
+    "index_put": index_put, "nonzero": nonzero, "matmul": matmul,
+}

@@ -1,0 +1,82 @@
+"""Registers the NumPy backend as the ``cpu`` device (entry point ``ember.backends: cpu``).
+
+It is also ember's host: NumPy arrays are the format every other backend copies to and from.
+
+Example:
+    >>> import ember
+    >>> ember.plugins.backend("cpu").device_count()
+    1
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ember import dtypes as _dt
+from ember.backend import Backend
+from ember.hookspecs import hookimpl
+from ember_cpu_numpy.dtypes import EMBER_DTYPE, NP_DTYPE
+from ember_cpu_numpy.kernels import KERNELS
+from ember_cpu_numpy.nn_kernels import NN_KERNELS
+
+
+class NumpyBackend(Backend):
+    device_type = "cpu"
+    install_hint = "pip install ember"
+    array_types = (np.ndarray,)
+
+    def device_count(self) -> int:
+        return 1
+
+    def device_name(self, index: int) -> str:
+        return f"NumPy {np.__version__} on the host CPU"
+
+    # ---- host-format helpers (only the cpu backend has these) -----------------------------
+    def dtype_of(self, array: np.ndarray) -> _dt.dtype:
+        try:
+            return EMBER_DTYPE[array.dtype]
+        except KeyError:
+            raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype}. The only supported types are: "
+                            "float64, float32, float16, int64, int32, int16, int8, uint8, and bool.") from None
+
+    def from_object(self, obj, dtype, copy=True):
+        """A NumPy array and its ember dtype from nested lists, numbers or arrays."""
+        if isinstance(obj, np.ndarray) and not copy:
+            if dtype is not None and NP_DTYPE[dtype] != obj.dtype:
+                raise TypeError(f"from_numpy cannot change dtype {obj.dtype} to {dtype}")
+            if obj.dtype.kind not in "fiub" or obj.dtype.byteorder == ">":
+                raise TypeError(f"can't convert np.ndarray of type numpy.{obj.dtype}. The only supported types are: "
+                                "float64, float32, float16, int64, int32, int16, int8, uint8, and bool.")
+            return obj, self.dtype_of(obj)
+        if dtype is not None:
+            arr = np.array(obj, dtype=NP_DTYPE[dtype], copy=True)
+            return arr, dtype
+        arr = np.array(obj, copy=True)
+        if arr.dtype.kind == "f":
+            inferred = _dt.get_default_dtype() if not isinstance(obj, np.ndarray) else self.dtype_of(arr)
+        elif arr.dtype.kind in "iu":
+            inferred = _dt.int64 if not isinstance(obj, np.ndarray) else self.dtype_of(arr)
+        elif arr.dtype.kind == "b":
+            inferred = _dt.bool_
+        elif arr.dtype == object or arr.dtype.kind in "US":
+            raise TypeError(f"Could not infer dtype of {type(obj).__name__} (values of type {arr.dtype})")
+        else:
+            raise TypeError(f"can't convert data of NumPy type {arr.dtype}")
+        if arr.dtype != NP_DTYPE[inferred]:
+            arr = arr.astype(NP_DTYPE[inferred])
+        return arr, inferred
+
+
+_BACKEND = NumpyBackend()
+
+
+@hookimpl
+def ember_backend():
+    return _BACKEND
+
+
+@hookimpl
+def ember_kernels(device_type):
+    if device_type == "cpu":
+        return {**KERNELS, **NN_KERNELS}
+    return None

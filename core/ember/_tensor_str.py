@@ -1,0 +1,140 @@
+"""PyTorch-style ``repr`` of tensors: same number formats, wrapping, summarising and suffixes.
+
+Example:
+    >>> import ember
+    >>> ember.tensor([1.5, 2.0], dtype=ember.float64)
+    tensor([1.5000, 2.0000], dtype=ember.float64)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ember import dtypes as _dt
+
+__all__ = ["tensor_repr", "set_printoptions"]
+
+_opts = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+
+
+def set_printoptions(precision: int | None = None, threshold: int | None = None, edgeitems: int | None = None,
+                     linewidth: int | None = None, sci_mode: bool | None = None, profile: str | None = None) -> None:
+    """As ``torch.set_printoptions``."""
+    if profile == "default":
+        _opts.update(precision=4, threshold=1000, edgeitems=3, linewidth=80)
+    for k, v in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                 ("linewidth", linewidth)):
+        if v is not None:
+            _opts[k] = v
+    _opts["sci_mode"] = sci_mode
+
+
+def _summarise(values: Any, shape: tuple, edge: int) -> Any:
+    """Nested lists with '...' where PyTorch elides."""
+    if not shape:
+        return values
+    n = shape[0]
+    if n > 2 * edge:
+        head = [_summarise(v, shape[1:], edge) for v in values[:edge]]
+        tail = [_summarise(v, shape[1:], edge) for v in values[-edge:]]
+        return head + [Ellipsis] + tail
+    return [_summarise(v, shape[1:], edge) for v in values]
+
+
+def _flat(values: Any) -> list:
+    if isinstance(values, list):
+        out = []
+        for v in values:
+            out.extend(_flat(v))
+        return out
+    return [] if values is Ellipsis else [values]
+
+
+class _Formatter:
+    def __init__(self, values: list, dtype: _dt.dtype) -> None:
+        self.floating = dtype.is_floating_point
+        self.int_mode = True
+        self.sci = False
+        prec = _opts["precision"]
+        finite = [v for v in values if isinstance(v, float) and math.isfinite(v)]
+        if not self.floating:
+            self.width = max((len(self._plain(v)) for v in values), default=1)
+            return
+        for v in finite:
+            if v != math.ceil(v):
+                self.int_mode = False
+                break
+        if finite:
+            amax = max(abs(v) for v in finite)
+            nz = [abs(v) for v in finite if v != 0]
+            amin = min(nz) if nz else 0.0
+            if self.int_mode:
+                self.sci = amax > 1e8
+            else:
+                self.sci = (amin and amax / amin > 1000.0) or amax > 1e8 or (amin and amin < 1e-4)
+        if _opts["sci_mode"] is not None:
+            self.sci = _opts["sci_mode"]
+        self.fmt = f"{{:.{prec}e}}" if self.sci else ("{:.0f}." if self.int_mode else f"{{:.{prec}f}}")
+        self.width = max((len(self.format(v, pad=False)) for v in values), default=1)
+
+    @staticmethod
+    def _plain(v: Any) -> str:
+        return str(v) if not isinstance(v, bool) else ("True" if v else "False")
+
+    def format(self, v: Any, pad: bool = True) -> str:
+        if not self.floating:
+            s = self._plain(v)
+        elif math.isnan(v):
+            s = "nan"
+        elif math.isinf(v):
+            s = "inf" if v > 0 else "-inf"
+        else:
+            s = self.fmt.format(v)
+        return s.rjust(self.width) if pad else s
+
+
+def _render(values: Any, fmt: _Formatter, indent: int) -> str:
+    if not isinstance(values, list):
+        return fmt.format(values)
+    if not values or not isinstance(values[0], list) and not (values[0] is Ellipsis and len(values) > 1 and isinstance(values[-1], list)):
+        items = ["..." if v is Ellipsis else fmt.format(v) for v in values]
+        per_line = max(1, (_opts["linewidth"] - indent) // (fmt.width + 2))
+        lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    depth = 1
+    probe = values[0] if values[0] is not Ellipsis else values[-1]
+    while isinstance(probe, list) and probe:
+        depth += 1
+        probe = probe[0]
+    sep = "," + "\n" * (depth - 1) + " " * (indent + 1)
+    parts = ["..." if v is Ellipsis else _render(v, fmt, indent + 1) for v in values]
+    return "[" + sep.join(parts) + "]"
+
+
+def tensor_repr(t: Any, prefix: str = "tensor(") -> str:
+    shape = tuple(t.shape)
+    n = t.numel()
+    suffixes = []
+    if t.device.type != "cpu":
+        suffixes.append(f"device='{t.device}'")
+    values = t.detach().cpu().tolist() if n else []
+    summarise = n > _opts["threshold"]
+    if summarise:
+        values = _summarise(values, shape, _opts["edgeitems"])
+    if n == 0:
+        body = "[]"
+        if shape != (0,):
+            suffixes.append(f"size={tuple(shape)}")
+    else:
+        fmt = _Formatter(_flat(values) if shape else [values], t.dtype)
+        body = _render(values, fmt, len(prefix))
+    default = {_dt.get_default_dtype(), _dt.int64, _dt.bool_}
+    if t.dtype not in default:
+        suffixes.append(f"dtype={t.dtype}")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    inner = body + "".join(", " + s for s in suffixes)
+    return prefix + inner + ")"

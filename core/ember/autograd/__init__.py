@@ -1,0 +1,25 @@
+"""Reverse-mode automatic differentiation, written once in the frontend for every backend.
+
+Example:
+    >>> import ember
+    >>> x = ember.tensor(3.0, requires_grad=True)
+    >>> (x ** 2).backward()
+    >>> x.grad
+    tensor(6.)
+"""
+
+from ember.autograd.engine import backward, grad
+from ember.autograd.function import Function, FunctionCtx, once_differentiable
+from ember.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from ember.autograd.gradcheck import gradcheck, gradgradcheck
+from ember.autograd.variable import Variable
+
+__all__ = ["Function", "FunctionCtx", "Variable", "backward", "enable_grad", "grad", "gradcheck",
+           "gradgradcheck", "inference_mode", "is_grad_enabled", "no_grad", "once_differentiable",
+           "set_grad_enabled"]

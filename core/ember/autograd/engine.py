@@ -1,0 +1,195 @@
+"""The backward engine: walks the graph from the outputs in dependency order.
+
+Example:
+    >>> import ember
+    >>> x = ember.tensor([1.0, 2.0], requires_grad=True)
+    >>> (gx,) = ember.autograd.grad((x * x).sum(), x)
+    >>> gx
+    tensor([2., 4.])
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ember.autograd.function import AccumulateGrad, Node
+from ember.autograd.grad_mode import STATE
+
+__all__ = ["backward", "grad"]
+
+
+def _collect_dependencies(roots: list[Node]) -> dict[Node, int]:
+    deps: dict[Node, int] = {}
+    seen = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for edge in node.next_functions:
+            if edge is None:
+                continue
+            nxt = edge[0]
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                stack.append(nxt)
+    return deps
+
+
+def _n_outputs(node: Node) -> int:
+    meta = getattr(node, "_output_meta", None)
+    return len(meta) if meta else 1
+
+
+def _run(roots, grad_roots, retain_graph: bool, create_graph: bool, capture=None) -> dict:
+    """Propagate ``grad_roots`` back from ``roots``.
+
+    ``capture`` maps (node, output_nr) -> slot for autograd.grad: gradients reaching those
+    edges are recorded, and AccumulateGrad nodes among them do not write ``.grad``.
+    """
+    root_nodes = []
+    buffers: dict[Node, list] = {}
+    captured: dict = {}
+    for t, g in zip(roots, grad_roots):
+        node, nr = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._grad_accumulator(), 0)
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * _n_outputs(node)
+            root_nodes.append(node)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    deps = _collect_dependencies(root_nodes)
+    ready = [n for n in root_nodes if deps.get(n, 0) == 0]
+    prev = STATE.enabled
+    STATE.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node, None) or [None] * _n_outputs(node)
+            hooks = node._pre_hooks
+            if hooks:
+                for nr, fns in hooks.items():
+                    for fn in fns:
+                        if grads[nr] is not None:
+                            new = fn(grads[nr])
+                            if new is not None:
+                                grads[nr] = new
+            if capture is not None:
+                hit = False
+                for nr in range(len(grads)):
+                    key = (node, nr)
+                    if key in capture:
+                        captured[key] = grads[nr]
+                        hit = True
+                if hit and isinstance(node, AccumulateGrad):
+                    continue
+            if isinstance(node, AccumulateGrad):
+                if capture is None:
+                    node.apply(grads)
+                continue
+            if all(g is None for g in grads):
+                results = (None,) * len(node.next_functions)
+            else:
+                results = node.apply(grads)
+            if not retain_graph:
+                node.release()
+            for edge, g in zip(node.next_functions, results):
+                if edge is None:
+                    continue
+                nxt, nr = edge
+                if g is not None:
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buf = buffers[nxt] = [None] * _n_outputs(nxt)
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if left == 0:
+                    ready.append(nxt)
+    finally:
+        STATE.enabled = prev
+    return captured
+
+
+def _make_grads(outputs: Sequence, grad_outputs: Sequence | None) -> list:
+    from ember.functions.creation import ones_like
+
+    grads = []
+    for i, out in enumerate(outputs):
+        g = None if grad_outputs is None else grad_outputs[i]
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = ones_like(out)
+        elif tuple(g.shape) != tuple(out.shape):
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} and "
+                               f"output[{i}] has a shape of {tuple(out.shape)}.")
+        grads.append(g)
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False,
+             inputs=None) -> None:
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves they depend on."""
+    from ember.tensor import Tensor
+
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    if isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors]
+    for t in tensors:
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _make_grads(tensors, grad_tensors)
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        found = grad(tensors, inputs, grads, retain_graph=retain_graph, create_graph=create_graph,
+                     allow_unused=True)
+        for t, g in zip(inputs, found):
+            if g is not None:
+                t._accumulate_grad(g, create_graph)
+        return
+    _run(list(tensors), grads, retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool | None = None, materialize_grads: bool = False) -> tuple:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned rather than accumulated."""
+    from ember.functions.creation import zeros_like
+    from ember.tensor import Tensor
+
+    if isinstance(outputs, Tensor):
+        outputs = [outputs]
+    if isinstance(inputs, Tensor):
+        inputs = [inputs]
+    inputs = list(inputs)
+    if isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for t in outputs:
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    keys = []
+    for t in inputs:
+        keys.append((t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._grad_accumulator(), 0))
+    captured = _run(list(outputs), _make_grads(outputs, grad_outputs), retain_graph, create_graph,
+                    capture=set(keys))
+    result = []
+    for t, key in zip(inputs, keys):
+        g = captured.get(key)
+        if g is None:
+            if materialize_grads:
+                g = zeros_like(t)
+            elif not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
+        elif not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)

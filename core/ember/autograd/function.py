@@ -1,0 +1,274 @@
+"""``Function``: an op with its forward and backward side by side, and the graph nodes.
+
+Backward is written in ember ops, so ``create_graph=True`` records it and higher-order
+gradients work on every backend.
+
+Example:
+    >>> import ember
+    >>> class Cube(ember.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return grad * 3 * x * x
+    >>> x = ember.tensor([2.0], requires_grad=True)
+    >>> Cube.apply(x).backward()
+    >>> x.grad
+    tensor([12.])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember.autograd.grad_mode import STATE, no_grad
+
+__all__ = ["Function", "FunctionCtx", "Node", "BackwardNode", "AccumulateGrad", "once_differentiable"]
+
+_FREED_MSG = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward.")
+
+
+class Node:
+    """A node of the backward graph (what ``tensor.grad_fn`` holds)."""
+
+    next_functions: tuple = ()
+    _pre_hooks: dict | None = None  # output_nr -> [hook]
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def apply(self, grads: list) -> tuple:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Free what backward needed (called after a backward without retain_graph)."""
+
+    def register_prehook(self, output_nr: int, hook) -> None:
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        self._pre_hooks.setdefault(output_nr, []).append(hook)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class AccumulateGrad(Node):
+    """The sink of a leaf tensor: adds the incoming gradient into ``leaf.grad``."""
+
+    __slots__ = ("variable", "_pre_hooks")
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+        self._pre_hooks = None
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def apply(self, grads: list) -> tuple:
+        grad = grads[0]
+        if grad is None:
+            return ()
+        leaf = self.variable
+        create_graph = STATE.enabled
+        if leaf.grad is None:
+            if not create_graph:
+                grad = grad.detach()
+            if grad._base is not None or grad is leaf:
+                grad = grad.clone()
+            leaf.grad = grad
+        elif create_graph:
+            leaf.grad = leaf.grad + grad
+        else:
+            with no_grad():
+                leaf.grad.add_(grad)
+        return ()
+
+
+class FunctionCtx:
+    """What ``forward`` and ``backward`` receive as ``ctx``: saved tensors and flags."""
+
+    needs_input_grad: tuple = ()
+    materialize_grads = True
+    _saved: tuple | None = ()
+    _non_differentiable: tuple = ()
+    _dirty: tuple = ()
+
+    def save_for_backward(self, *tensors) -> None:
+        self._to_save = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_differentiable = tensors
+
+    def mark_dirty(self, *tensors) -> None:
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = bool(value)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(_FREED_MSG)
+        out = []
+        for item in saved:
+            if item is None:
+                out.append(None)
+                continue
+            tensor, version, is_output = item
+            if tensor._version[0] != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: [{tensor._type_name()} {list(tensor.shape)}], which is "
+                    f"{'output' if is_output else 'input'} 0 of {self.name()}, is at version "
+                    f"{tensor._version[0]}; expected version {version} instead.")
+            if is_output:
+                tensor.grad_fn = self  # re-link for double backward; freed with the node
+            out.append(tensor)
+        return tuple(out)
+
+    saved_variables = saved_tensors
+
+
+class BackwardNode(FunctionCtx, Node):
+    """The graph node of one ``Function.apply`` call; also that call's ``ctx``."""
+
+    _function: type = None  # the Function subclass
+    _output_meta: tuple = ()
+
+    def apply(self, grads: list) -> tuple:
+        if self.materialize_grads:
+            from ember.functions.creation import zeros
+
+            grads = [g if g is not None else zeros(*meta) for g, meta in zip(grads, self._output_meta)]
+        result = self._function.backward(self, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        n = len(self.next_functions)
+        if len(result) != n:
+            if len(result) > n and all(r is None for r in result[n:]):
+                return result[:n]
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
+                               f"(expected {n}, got {len(result)})")
+        return result
+
+    def release(self) -> None:
+        self._saved = None
+
+    def _type_name(self) -> str:
+        return self.name()
+
+
+class Function:
+    """Subclass with ``forward(ctx, *args)`` and ``backward(ctx, *grads)`` static methods and
+    call ``apply``. ``backward`` returns one gradient (or None) per ``forward`` argument."""
+
+    _backward_name: str | None = None
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grads: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom "
+                                  "autograd.Function to use it with backward mode AD.")
+
+    @classmethod
+    def _node_class(cls) -> type:
+        node_cls = cls.__dict__.get("_node_cls")
+        if node_cls is None:
+            name = cls._backward_name if "_backward_name" in cls.__dict__ and cls._backward_name else cls.__name__ + "Backward"
+            node_cls = type(name, (BackwardNode,), {"_function": cls, "__module__": cls.__module__})
+            cls._node_cls = node_cls
+        return node_cls
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        if STATE.enabled:
+            for a in args:
+                if getattr(a, "requires_grad", False) and isinstance(a, _Tensor[0]):
+                    return _apply_recording(cls, args, kwargs)
+        ctx = FunctionCtx()
+        with no_grad():
+            return cls.forward(ctx, *args, **kwargs)
+
+
+_Tensor: list = [None]  # set by ember.tensor to avoid an import cycle
+
+
+def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
+    Tensor = _Tensor[0]
+    node = cls._node_class()()
+    needs, edges = [], []
+    for a in args:
+        if isinstance(a, Tensor) and a.requires_grad:
+            needs.append(True)
+            edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a._grad_accumulator(), 0))
+        else:
+            needs.append(False)
+            edges.append(None)
+    node.needs_input_grad = tuple(needs)
+    node.next_functions = tuple(edges)
+    prev = STATE.enabled
+    STATE.enabled = False
+    try:
+        raw = cls.forward(node, *args, **kwargs)
+    finally:
+        STATE.enabled = prev
+    outputs = raw if isinstance(raw, tuple) else (raw,)
+    non_diff = node._non_differentiable
+    metas = []
+    for i, out in enumerate(outputs):
+        if not isinstance(out, Tensor):
+            metas.append(None)
+            continue
+        metas.append((tuple(out.shape), out.dtype, out.device))
+        if any(out is nd for nd in non_diff) or not out.dtype.is_floating_point:
+            continue
+        if out.grad_fn is not None and not any(out is d for d in node._dirty) and any(out is a for a in args):
+            # forward returned an input unchanged: give the caller a fresh alias, as PyTorch does
+            out = out._alias()
+            outputs = outputs[:i] + (out,) + outputs[i + 1:]
+        out._requires_grad = True
+        out.grad_fn = node
+        out._output_nr = i
+    node._output_meta = tuple(metas)
+    to_save = node.__dict__.pop("_to_save", None)
+    if to_save:
+        saved = []
+        for t in to_save:
+            if t is None:
+                saved.append(None)
+                continue
+            if not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save tensors, but argument {len(saved)} is of type {type(t).__name__}")
+            is_output = t.grad_fn is node
+            if is_output:
+                t_saved = t._alias()
+                t_saved._requires_grad = True
+                saved.append((t_saved, t._version[0], True))
+            else:
+                saved.append((t, t._version[0], False))
+        node._saved = tuple(saved)
+    return outputs if isinstance(raw, tuple) else outputs[0]
+
+
+def once_differentiable(fn):
+    """Decorator for a ``backward`` that is not itself differentiable (PyTorch's name)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *grads):
+        with no_grad():
+            return fn(ctx, *grads)
+
+    return wrapper

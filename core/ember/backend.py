@@ -1,0 +1,51 @@
+"""What a backend package provides: one :class:`Backend` per device type it owns.
+
+A backend package subclasses :class:`Backend`, fills in the device facts, and returns an
+instance from the ``ember_backend`` hook; its kernels come from the ``ember_kernels`` hook.
+
+Example (a complete minimal backend lives in ``examples/third_party_backend``):
+    >>> from ember.backend import Backend
+    >>> class MyBackend(Backend):
+    ...     device_type = "mydev"
+    ...     def device_count(self): return 1
+    >>> MyBackend().is_available()
+    True
+"""
+
+from __future__ import annotations
+
+from ember.dtypes import ALL_DTYPES, dtype
+
+__all__ = ["Backend"]
+
+
+class Backend:
+    """Facts about one device type. Override what differs from these defaults."""
+
+    #: the device type users write: ``"opencl"`` in ``"opencl:0"``
+    device_type: str = ""
+    #: the pip extra or package that installs this backend, shown in error messages
+    install_hint: str = ""
+    #: ops this backend deliberately does not implement, with the reason (shown in reports)
+    unsupported: dict[str, str] = {}
+
+    def is_available(self) -> bool:
+        """True when at least one device of this type can be used now."""
+        return self.device_count() > 0
+
+    def unavailable_reason(self) -> str:
+        """Why :meth:`is_available` is False, in words a user can act on."""
+        return "no device found"
+
+    def device_count(self) -> int:
+        return 0
+
+    def device_name(self, index: int) -> str:
+        return f"{self.device_type}:{index}"
+
+    def supported_dtypes(self, index: int) -> tuple[dtype, ...]:
+        """The dtypes device ``index`` can hold (float64 may be missing on some devices)."""
+        return ALL_DTYPES
+
+    def synchronize(self, index: int | None = None) -> None:
+        """Wait for all queued work on the device."""

@@ -1,0 +1,179 @@
+"""Data types and PyTorch's type-promotion rules.
+
+Example:
+    >>> import ember
+    >>> ember.promote_types(ember.int32, ember.float16)
+    ember.float16
+    >>> (ember.ones(2, dtype=ember.int64) + 1.5).dtype
+    ember.float32
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+__all__ = [
+    "dtype",
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "bool_",
+    "promote_types",
+    "get_default_dtype",
+    "set_default_dtype",
+    "ALL_DTYPES",
+]
+
+# Categories, ordered: a higher category always wins a promotion.
+_BOOL, _INT, _FLOAT = 0, 1, 2
+
+
+class dtype:
+    """A tensor element type. Instances are singletons compared by identity."""
+
+    __slots__ = ("name", "itemsize", "category", "is_signed", "_rank")
+
+    def __init__(self, name: str, itemsize: int, category: int, is_signed: bool, rank: int):
+        self.name = name
+        self.itemsize = itemsize
+        self.category = category
+        self.is_signed = is_signed
+        self._rank = rank
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.category == _FLOAT
+
+    @property
+    def is_complex(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"ember.{self.name}"
+
+    def __reduce__(self):
+        # Pickle as a module attribute so identity survives a round trip.
+        return (_dtype_from_name, (self.name,))
+
+
+bool_ = dtype("bool", 1, _BOOL, False, 0)
+uint8 = dtype("uint8", 1, _INT, False, 1)
+int8 = dtype("int8", 1, _INT, True, 1)
+int16 = dtype("int16", 2, _INT, True, 2)
+int32 = dtype("int32", 4, _INT, True, 3)
+int64 = dtype("int64", 8, _INT, True, 4)
+float16 = dtype("float16", 2, _FLOAT, True, 1)
+float32 = dtype("float32", 4, _FLOAT, True, 2)
+float64 = dtype("float64", 8, _FLOAT, True, 3)
+
+ALL_DTYPES: tuple[dtype, ...] = (float32, float64, float16, int64, int32, int16, int8, uint8, bool_)
+_BY_NAME = {d.name: d for d in ALL_DTYPES}
+_BY_NAME.update(
+    {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32, "short": int16}
+)
+
+
+def _dtype_from_name(name: str) -> dtype:
+    return _BY_NAME[name]
+
+
+def dtype_from_name(name: str) -> dtype:
+    """Look a dtype up by its name (``"float32"``, ``"long"``, ...)."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise TypeError(f"unknown dtype name {name!r}; known: {sorted(_BY_NAME)}") from None
+
+
+_default_float = float32
+
+
+def get_default_dtype() -> dtype:
+    """The dtype Python floats and ``ember.tensor([1.0])`` become (float32 unless changed)."""
+    return _default_float
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Set the default floating dtype, as ``torch.set_default_dtype``."""
+    global _default_float
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError(f"only floating-point dtypes can be the default, got {d!r}")
+    _default_float = d
+    _promote_operands.cache_clear()
+
+
+@lru_cache(maxsize=None)
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """The smallest dtype both ``a`` and ``b`` convert to without losing their category."""
+    if a is b:
+        return a
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    if a.category == _INT and a.is_signed != b.is_signed:
+        # uint8 mixed with a signed int: int16 at least (PyTorch's rule).
+        signed = a if a.is_signed else b
+        return signed if signed._rank >= 2 else int16
+    return a if a._rank >= b._rank else b
+
+
+def scalar_dtype(value: object) -> dtype:
+    """The dtype a Python scalar has when it is made into a tensor on its own."""
+    if isinstance(value, bool):
+        return bool_
+    if isinstance(value, int):
+        return int64
+    if isinstance(value, float):
+        return _default_float
+    raise TypeError(f"expected a Python number, got {type(value).__name__}")
+
+
+@lru_cache(maxsize=None)
+def _promote_operands(dims: tuple, zero_dims: tuple, scalars: tuple) -> dtype:
+    """PyTorch's three-tier promotion: tensors with dims > 0-d tensors > Python scalars.
+
+    A lower tier only matters when it brings a higher category (an int tensor plus a float
+    scalar gives the default float dtype; a float16 tensor plus a float scalar stays float16).
+    """
+    result = None
+    for tier in (dims, zero_dims):
+        for d in tier:
+            result = d if result is None else promote_types(result, d)
+        if result is not None:
+            break
+    best_zero = None
+    for d in zero_dims:
+        best_zero = d if best_zero is None else promote_types(best_zero, d)
+    if best_zero is not None and result is not None and best_zero.category > result.category:
+        result = best_zero
+    for s in scalars:
+        if result is None or s.category > result.category:
+            result = s if result is None else (int64 if s.category == _INT else s)
+            if s.category == _FLOAT:
+                result = _default_float
+    if result is None:
+        raise TypeError("cannot promote an empty list of operands")
+    return result
+
+
+def result_type(*operands: object) -> dtype:
+    """Result dtype of an op over tensors and Python scalars, following PyTorch.
+
+    >>> import ember
+    >>> ember.result_type(ember.tensor([1, 2], dtype=ember.uint8), 1000)
+    ember.uint8
+    """
+    dims, zero, scal = [], [], []
+    for op in operands:
+        d = getattr(op, "_dtype", None)
+        if d is not None:
+            (dims if op._data.ndim else zero).append(d)
+        elif isinstance(op, dtype):
+            dims.append(op)
+        else:
+            scal.append(scalar_dtype(op))
+    return _promote_operands(tuple(dims), tuple(zero), tuple(scal))

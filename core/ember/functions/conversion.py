@@ -1,0 +1,79 @@
+"""``Tensor.to``: moves between devices and dtypes, differentiably.
+
+Example:
+    >>> import ember
+    >>> ember.tensor([1.7, -2.5]).to(ember.int64)
+    tensor([ 1, -2])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember import dispatch
+from ember import dtypes as _dt
+from ember.autograd.function import Function
+from ember.device import device as _device_cls
+from ember.tensor import Tensor
+
+__all__ = ["to"]
+
+
+def _parse(args: tuple, kwargs: dict) -> tuple:
+    dev = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, _dt.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dev, dtype = a.device, a.dtype
+        elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
+            dev = a
+        elif isinstance(a, bool):
+            continue  # non_blocking / copy given positionally
+        else:
+            raise TypeError(f"to() received an invalid argument of type {type(a).__name__}")
+    return dev, dtype, copy
+
+
+def to(t: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    dev, dtype, copy = _parse(args, dict(kwargs))
+    dev = t._device if dev is None else dispatch.canonical_device(dev)
+    dtype = t._dtype if dtype is None else dtype
+    if dev is t._device and dtype is t._dtype and not copy:
+        return t
+    if dev.type != "cpu":
+        from ember.functions.creation import _check_dtype_supported
+
+        _check_dtype_supported(dispatch.table(dev.type), dev, dtype)
+    return ToCopy.apply(t, dev, dtype)
+
+
+class ToCopy(Function):
+    _backward_name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, x: Tensor, dev: _device_cls, dtype: _dt.dtype) -> Tensor:
+        ctx.src = (x._device, x._dtype)
+        data = x._data
+        if dtype is not x._dtype and dev is not x._device and dev.type == "cpu":
+            data = dispatch.transfer(data, x._device, dev)
+            data = dispatch.table("cpu")["astype"](data, dtype)
+        else:
+            if dtype is not x._dtype:
+                data = x._kt["astype"](data, dtype)
+            if dev is not x._device:
+                data = dispatch.transfer(data, x._device, dev)
+            elif dtype is x._dtype:
+                data = x._kt["clone"](data)
+        return Tensor._make(data, dtype, dev, dispatch.table(dev.type))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        dev, dtype = ctx.src
+        return grad.to(dev, dtype), None, None

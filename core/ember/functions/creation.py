@@ -1,0 +1,441 @@
+"""Factories: ``tensor``, ``zeros``, ``arange``, ``rand``... each with ``dtype=`` and ``device=``.
+
+Example:
+    >>> import ember
+    >>> ember.arange(0, 1, 0.25)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500])
+    >>> ember.eye(2, dtype=ember.int64)
+    tensor([[1, 0],
+            [0, 1]])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+from ember import dispatch, plugins
+from ember import dtypes as _dt
+from ember.random import default_generator
+from ember.tensor import Tensor
+
+__all__ = ["tensor", "as_tensor", "from_numpy", "asarray", "zeros", "ones", "full", "empty", "zeros_like",
+           "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace", "eye", "rand", "randn",
+           "randint", "randperm", "normal", "rand_like", "randn_like", "randint_like", "bernoulli",
+           "scalar_tensor", "from_dlpack"]
+
+
+def _host():
+    be = plugins.backend("cpu")
+    if be is None:
+        raise dispatch.DeviceError("no cpu backend is registered: install the 'ember-cpu-numpy' package")
+    return be
+
+
+def _resolve(device: Any, dtype: _dt.dtype | None = None) -> tuple:
+    dev = dispatch.canonical_device(device)
+    kt = dispatch.table(dev.type)
+    if dtype is not None and dev.type != "cpu":
+        _check_dtype_supported(kt, dev, dtype)
+    return dev, kt
+
+
+_dtype_ok: dict = {}
+
+
+def _check_dtype_supported(kt, dev, dtype) -> None:
+    key = (dev, dtype)
+    ok = _dtype_ok.get(key)
+    if ok is None:
+        ok = _dtype_ok[key] = dtype in kt.backend.supported_dtypes(dev.index)
+    if not ok:
+        raise TypeError(f"device {dev} ({kt.backend.device_name(dev.index)}) does not support dtype "
+                        f"{dtype}" + (" (it lacks the cl_khr_fp64 extension)" if dtype is _dt.float64 and dev.type == "opencl" else ""))
+
+
+def _size(args: Sequence) -> tuple:
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    shape = []
+    for s in args:
+        if isinstance(s, Tensor):
+            s = int(s.item())
+        if not isinstance(s, int) or isinstance(s, bool):
+            raise TypeError(f"size must be a sequence of ints, got an element of type {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(args)}")
+        shape.append(s)
+    return tuple(shape)
+
+
+def _finish(t: Tensor, requires_grad: bool) -> Tensor:
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor(data: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """A new tensor copying ``data`` (nested lists, numbers, NumPy arrays, tensors)."""
+    if isinstance(data, Tensor):
+        out = data.detach().to(device=device if device is not None else data.device,
+                                dtype=dtype or data.dtype, copy=True)
+        return _finish(out, requires_grad)
+    arr, dt = _host().from_object(data, dtype, copy=True)
+    cpu_dev, cpu_kt = _resolve("cpu")
+    t = Tensor._make(arr, dt, cpu_dev, cpu_kt)
+    if device is not None:
+        dev = dispatch.canonical_device(device)
+        if dev.type != "cpu":
+            t = t.to(dev)
+    return _finish(t, requires_grad)
+
+
+def scalar_tensor(value: Any, dtype: _dt.dtype | None = None, device: Any = None) -> Tensor:
+    return tensor(value, dtype=dtype or _dt.get_default_dtype(), device=device)
+
+
+def as_tensor(data: Any, dtype: _dt.dtype | None = None, device: Any = None) -> Tensor:
+    """Like ``tensor`` but shares memory with a NumPy array or tensor when it can."""
+    if isinstance(data, Tensor):
+        return data.to(device=device if device is not None else data.device, dtype=dtype or data.dtype)
+    host = _host()
+    if isinstance(data, getattr(host, "array_types", ())):
+        t = from_numpy(data)
+        if dtype is not None and dtype is not t.dtype:
+            t = t.to(dtype)
+        return t.to(device) if device is not None else t
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(array: Any) -> Tensor:
+    """A CPU tensor sharing memory with the NumPy array (writes show through both ways)."""
+    arr, dt = _host().from_object(array, None, copy=False)
+    dev, kt = _resolve("cpu")
+    return Tensor._make(arr, dt, dev, kt)
+
+
+def from_dlpack(obj: Any) -> Tensor:
+    """Wrap any ``__dlpack__`` producer; zero-copy when a backend's ``from_dlpack`` hook takes it."""
+    dev_type, dev_index = _dlpack_device(obj)
+    kt = dispatch.table(dev_type)
+    fn = kt.get("from_dlpack") if kt.has("from_dlpack") else None
+    if fn is None:
+        raise RuntimeError(f"the {dev_type} backend cannot import DLPack tensors")
+    data, dt = fn(obj)
+    dev = dispatch.canonical_device(dev_type if dev_type == "cpu" else f"{dev_type}:{dev_index}")
+    return Tensor._make(data, dt, dev, kt)
+
+
+_DLPACK_DEVICES = {1: "cpu", 2: "cuda", 3: "cpu", 13: "cuda"}
+
+
+def _dlpack_device(obj: Any) -> tuple:
+    if hasattr(obj, "__dlpack_device__"):
+        kind, index = obj.__dlpack_device__()
+        kind = int(kind)
+        if kind not in _DLPACK_DEVICES:
+            raise RuntimeError(f"unsupported DLPack device type {kind}")
+        return _DLPACK_DEVICES[kind], int(index)
+    raise TypeError(f"from_dlpack expects an object with __dlpack__/__dlpack_device__, got {type(obj).__name__}")
+
+
+def empty(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
+          **_kw: Any) -> Tensor:
+    dt = dtype or _dt.get_default_dtype()
+    dev, kt = _resolve(device, dt)
+    shape = _size(size)
+    return _finish(Tensor._make(kt["empty"](shape, dt, dev.index), dt, dev, kt), requires_grad)
+
+
+def full(size: Sequence[int], fill_value: Any, dtype: _dt.dtype | None = None, device: Any = None,
+         requires_grad: bool = False, **_kw: Any) -> Tensor:
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    dt = dtype or _dt.scalar_dtype(fill_value)
+    dev, kt = _resolve(device, dt)
+    shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),))
+    return _finish(Tensor._make(kt["full"](shape, fill_value, dt, dev.index), dt, dev, kt), requires_grad)
+
+
+def zeros(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
+          **_kw: Any) -> Tensor:
+    return full(_size(size), 0, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+
+
+def ones(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
+         **_kw: Any) -> Tensor:
+    return full(_size(size), 1, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+
+
+def _like(t: Tensor, dtype: _dt.dtype | None, device: Any) -> tuple:
+    return tuple(t.shape), dtype or t.dtype, t.device if device is None else device
+
+
+def empty_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
+               **_kw: Any) -> Tensor:
+    shape, dt, dev = _like(t, dtype, device)
+    return empty(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
+               **_kw: Any) -> Tensor:
+    shape, dt, dev = _like(t, dtype, device)
+    return full(shape, 0, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
+              **_kw: Any) -> Tensor:
+    shape, dt, dev = _like(t, dtype, device)
+    return full(shape, 1, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: _dt.dtype | None = None, device: Any = None,
+              requires_grad: bool = False, **_kw: Any) -> Tensor:
+    shape, dt, dev = _like(t, dtype, device)
+    return full(shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | None = None, device: Any = None,
+           requires_grad: bool = False, **_kw: Any) -> Tensor:
+    """Values from ``start`` up to (not including) ``end`` by ``step``."""
+    if end is None:
+        start, end = 0, start
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign: start={start}, end={end}, step={step}")
+    if dtype is None:
+        dtype = _dt.get_default_dtype() if any(isinstance(v, float) for v in (start, end, step)) else _dt.int64
+    dev, kt = _resolve(device, dtype)
+    return _finish(Tensor._make(kt["arange"](start, end, step, dtype, dev.index), dtype, dev, kt), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, *, dtype: _dt.dtype | None = None, device: Any = None,
+             requires_grad: bool = False, **_kw: Any) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (symmetric, like PyTorch)."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dtype = dtype or _dt.get_default_dtype()
+    idx = arange(steps, dtype=_dt.float64 if _supports64(device) else _dt.float32, device=device)
+    if steps == 1:
+        out = full((1,), start, dtype=dtype, device=device)
+    else:
+        step = (end - start) / (steps - 1)
+        half = steps // 2
+        # PyTorch fills the first half from the start and the second from the end.
+        from ember.functions.elementwise import where
+
+        out = where(idx < half, idx * step + start, end - (steps - 1 - idx) * step)
+        out = out.to(dtype)
+    return _finish(out, requires_grad)
+
+
+def _supports64(device: Any) -> bool:
+    dev = dispatch.canonical_device(device)
+    if dev.type == "cpu":
+        return True
+    return _dt.float64 in dispatch.table(dev.type).backend.supported_dtypes(dev.index)
+
+
+def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: _dt.dtype | None = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    from ember.functions.elementwise import pow as _pow
+
+    return _finish(_pow(base, linspace(start, end, steps, dtype=dtype, device=device)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype: _dt.dtype | None = None, device: Any = None,
+        requires_grad: bool = False, **_kw: Any) -> Tensor:
+    m = n if m is None else m
+    rows = arange(n, device=device).reshape(n, 1)
+    cols = arange(m, device=device).reshape(1, m)
+    return _finish((rows == cols).to(dtype or _dt.get_default_dtype()), requires_grad)
+
+
+# ---- random --------------------------------------------------------------------------------
+def _gen(generator):
+    return default_generator if generator is None else generator
+
+
+def rand(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
+         requires_grad: bool = False, **_kw: Any) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    dt = dtype or _dt.get_default_dtype()
+    if not dt.is_floating_point:
+        raise TypeError(f"rand: expected a floating dtype, got {dt}")
+    dev, kt = _resolve(device, dt)
+    shape = _size(size)
+    key, off = _gen(generator)._take(math.prod(shape))
+    return _finish(Tensor._make(kt["rand_uniform"](shape, key, off, dt, dev.index), dt, dev, kt), requires_grad)
+
+
+def randn(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
+          requires_grad: bool = False, **_kw: Any) -> Tensor:
+    """Standard normal samples."""
+    dt = dtype or _dt.get_default_dtype()
+    if not dt.is_floating_point:
+        raise TypeError(f"randn: expected a floating dtype, got {dt}")
+    dev, kt = _resolve(device, dt)
+    shape = _size(size)
+    key, off = _gen(generator)._take(2 * math.prod(shape))
+    return _finish(Tensor._make(kt["rand_normal"](shape, key, off, dt, dev.index), dt, dev, kt), requires_grad)
+
+
+def randint(low: int, high: Any = None, size: Any = None, *, generator=None, dtype: _dt.dtype | None = None,
+            device: Any = None, requires_grad: bool = False, **_kw: Any) -> Tensor:
+    """Integers in [low, high); ``randint(high, size)`` starts at 0."""
+    if size is None:
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    dt = dtype or _dt.int64
+    dev, kt = _resolve(device, dt)
+    shape = _size((size,) if isinstance(size, int) else (tuple(size),))
+    key, off = _gen(generator)._take(math.prod(shape))
+    return _finish(Tensor._make(kt["rand_int"](shape, int(low), int(high), key, off, dt, dev.index), dt, dev, kt),
+                   requires_grad)
+
+
+def randperm(n: int, *, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
+             requires_grad: bool = False, **_kw: Any) -> Tensor:
+    """A random permutation of 0..n-1 (sorting random keys, so every device agrees)."""
+    keys = rand(n, generator=generator, dtype=_dt.float64 if _supports64("cpu") else _dt.float32, device="cpu")
+    _, perm = keys.sort()
+    out = perm.to(dtype or _dt.int64)
+    return _finish(out.to(device) if device is not None else out, requires_grad)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False, **_kw: Any) -> Tensor:
+    """Normal samples; ``mean``/``std`` may be tensors (broadcast) or numbers with ``size``."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        ref = mean if isinstance(mean, Tensor) else std
+        from ember.functions.elementwise import broadcast_shapes
+
+        shape = broadcast_shapes(getattr(mean, "shape", ()), getattr(std, "shape", ()))
+        z = randn(shape, generator=generator, dtype=ref.dtype, device=ref.device)
+        return _finish(z * std + mean, requires_grad)
+    if size is None:
+        raise TypeError("normal() with number mean and std needs a size")
+    z = randn(*((size,) if isinstance(size, int) else (tuple(size),)), generator=generator, dtype=dtype, device=device)
+    return _finish(z * std + mean, requires_grad)
+
+
+def rand_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, **_kw: Any) -> Tensor:
+    shape, dt, dev = _like(t, dtype, device)
+    return rand(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, **_kw: Any) -> Tensor:
+    shape, dt, dev = _like(t, dtype, device)
+    return randn(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def randint_like(t: Tensor, low: int, high: int | None = None, dtype=None, device=None, **_kw: Any) -> Tensor:
+    shape, dt, dev = _like(t, dtype, device)
+    return randint(low, high, shape, dtype=dt, device=dev)
+
+
+def bernoulli(p: Tensor, generator=None) -> Tensor:
+    """1 with probability ``p`` elementwise, else 0 (same dtype as p)."""
+    u = rand(tuple(p.shape), generator=generator, dtype=p.dtype, device=p.device)
+    return (u < p).to(p.dtype)
+
+
+def _clone_raw(t: Tensor) -> Tensor:
+    return t._new(t._kt["clone"](t._data))
+
+
+# ---- Tensor methods: new_* factories and in-place fills ---------------------------------------
+def _fill_inplace(t: Tensor, value: Any) -> Tensor:
+    from ember.autograd.grad_mode import STATE
+
+    if t._requires_grad and t.grad_fn is None and STATE.enabled:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if isinstance(value, Tensor):
+        if value.dim() != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} dimensions.")
+        value = value.item()
+    dt = t._dtype
+    value = float(value) if dt.is_floating_point else (bool(value) if dt is _dt.bool_ else int(value))
+    t._kt["copy_"](t._data, value)
+    t._version[0] += 1
+    return t
+
+
+def _random_inplace(t: Tensor, sample: Tensor) -> Tensor:
+    from ember.autograd.grad_mode import no_grad
+
+    with no_grad():
+        t._kt["copy_"](t._data, sample._data if sample._dtype is t._dtype else sample._kt["astype"](sample._data, t._dtype))
+    t._version[0] += 1
+    return t
+
+
+def _bind() -> None:
+    def copy_(self, src, non_blocking=False):
+        from ember.functions.elementwise import assign_inplace
+
+        if not isinstance(src, Tensor):
+            return _fill_inplace(self, src)
+        if src._device is not self._device:
+            src = src.to(self._device)
+        if src._dtype is not self._dtype:
+            src = src.to(self._dtype)
+        return assign_inplace(self, src)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_factory(fn):
+        def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+            return fn(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+        return method
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        u = rand(tuple(self.shape), generator=generator, dtype=self.dtype if self.dtype.is_floating_point else None,
+                 device=self.device)
+        return _random_inplace(self, u * (b - a) + a)
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        z = randn(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
+        return _random_inplace(self, z * std + mean)
+
+    def random_(self, low=0, high=None, generator=None):
+        if high is None:
+            low, high = 0, low if low else 2 ** 24
+        return _random_inplace(self, randint(low, high, tuple(self.shape), generator=generator, device=self.device))
+
+    def bernoulli_(self, p=0.5, generator=None):
+        u = rand(tuple(self.shape), generator=generator, device=self.device)
+        return _random_inplace(self, (u < p))
+
+    def exponential_(self, lambd=1.0, generator=None):
+        u = rand(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
+        return _random_inplace(self, -(1 - u).log() / lambd)
+
+    Tensor.copy_ = copy_
+    Tensor.fill_ = _fill_inplace
+    Tensor.zero_ = lambda self: _fill_inplace(self, 0)
+    Tensor.new_tensor = new_tensor
+    Tensor.new_zeros = new_factory(zeros)
+    Tensor.new_ones = new_factory(ones)
+    Tensor.new_empty = new_factory(empty)
+    Tensor.new_full = new_full
+    Tensor.uniform_, Tensor.normal_, Tensor.random_ = uniform_, normal_, random_
+    Tensor.bernoulli_, Tensor.exponential_ = bernoulli_, exponential_
+    Tensor.bernoulli = lambda self, generator=None: bernoulli(self, generator)
+
+
+_bind()

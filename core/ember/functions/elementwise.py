@@ -1,0 +1,963 @@
+"""Elementwise math, comparisons and their operators, with PyTorch's broadcasting and promotion.
+
+Each differentiable op is a ``Function`` whose backward sits right under its forward.
+
+Example:
+    >>> import ember
+    >>> a = ember.tensor([1, 2, 3])
+    >>> a * 0.5 + ember.tensor([[1.0], [2.0]])
+    tensor([[1.5000, 2.0000, 2.5000],
+            [2.5000, 3.0000, 3.5000]])
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any
+
+from ember import dtypes as _dt
+from ember.autograd.function import Function
+from ember.autograd.grad_mode import STATE
+from ember.size import Size
+from ember.tensor import Tensor
+
+__all__ = ["add", "sub", "mul", "div", "true_divide", "floor_divide", "remainder", "fmod", "pow", "maximum",
+           "minimum", "atan2", "neg", "abs", "sign", "exp", "log", "log2", "log10", "log1p", "expm1", "sqrt",
+           "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "erf", "floor", "ceil", "round", "trunc",
+           "reciprocal", "square", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
+           "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "where", "clamp", "clip",
+           "lerp", "isnan", "isfinite", "isinf", "addcmul", "addcdiv", "broadcast_shapes", "equal", "allclose",
+           "isclose", "masked_fill", "sub_", "frac", "nan_to_num"]
+
+_Number = (int, float, bool)
+
+
+# ---- broadcasting and promotion helpers -----------------------------------------------------
+def broadcast_shapes(*shapes: Any) -> Size:
+    """The shape the given shapes broadcast to, or PyTorch's error naming them."""
+    ndim = builtins.max((len(s) for s in shapes), default=0)
+    out = [1] * ndim
+    for s in shapes:
+        for i, d in enumerate(s, ndim - len(s)):
+            if d != 1:
+                if out[i] != 1 and out[i] != d:
+                    raise RuntimeError(f"shape mismatch: objects cannot be broadcast to a single shape. "
+                                       f"Mismatch is between {[list(x) for x in shapes]} at dimension {i}")
+                out[i] = d
+    return Size(out)
+
+
+def _shape_error(a: Tensor, b: Tensor) -> RuntimeError:
+    sa, sb = a._data.shape, b._data.shape
+    for i in range(1, builtins.max(len(sa), len(sb)) + 1):
+        x = sa[-i] if i <= len(sa) else 1
+        y = sb[-i] if i <= len(sb) else 1
+        if x != y and x != 1 and y != 1:
+            return RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                                f"non-singleton dimension {builtins.max(len(sa), len(sb)) - i}")
+    return RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast")
+
+
+def _device_error(a: Tensor, b: Tensor) -> RuntimeError:
+    return RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                        f"{a._device} and {b._device}!")
+
+
+_scalar_rt: dict = {}
+
+
+def _scalar_promote(t: Tensor, s: Any) -> _dt.dtype:
+    key = (t._dtype, type(s))
+    dt = _scalar_rt.get(key)
+    if dt is None:
+        dt = _scalar_rt[key] = _dt._promote_operands((t._dtype,), (), (_dt.scalar_dtype(s),))
+    return dt
+
+
+def _cast_scalar(s: Any, dt: _dt.dtype) -> Any:
+    if dt.is_floating_point:
+        return float(s)
+    if dt is _dt.bool_:
+        return bool(s)
+    return int(s)
+
+
+def _operands(a: Any, b: Any) -> tuple:
+    """Return (proto tensor, a payload-or-number, b payload-or-number, result dtype)."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a._device is not b._device:
+                if b._data.ndim == 0 and b._device.type == "cpu":
+                    b = b.item()
+                elif a._data.ndim == 0 and a._device.type == "cpu":
+                    a = a.item()
+                    return _operands(a, b)
+                else:
+                    raise _device_error(a, b)
+            else:
+                if a._dtype is b._dtype:
+                    return a, a._data, b._data, a._dtype
+                dt = _dt.result_type(a, b)
+                ad = a._data if a._dtype is dt else a._kt["astype"](a._data, dt)
+                bd = b._data if b._dtype is dt else b._kt["astype"](b._data, dt)
+                return a, ad, bd, dt
+        if isinstance(b, _Number):
+            dt = _scalar_promote(a, b)
+            ad = a._data if a._dtype is dt else a._kt["astype"](a._data, dt)
+            return a, ad, _cast_scalar(b, dt), dt
+        raise TypeError(f"unsupported operand type: {type(b).__name__}")
+    if isinstance(b, Tensor) and isinstance(a, _Number):
+        dt = _scalar_promote(b, a)
+        bd = b._data if b._dtype is dt else b._kt["astype"](b._data, dt)
+        return b, _cast_scalar(a, dt), bd, dt
+    raise TypeError(f"unsupported operand types: {type(a).__name__} and {type(b).__name__}")
+
+
+def _call(name: str, a: Any, b: Any) -> Tensor:
+    proto, ad, bd, dt = _operands(a, b)
+    try:
+        out = proto._kt[name](ad, bd)
+    except ValueError as exc:
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            raise _shape_error(a, b) from None
+        raise exc
+    return proto._new(out, dt)
+
+
+def _call_bool(name: str, a: Any, b: Any) -> Tensor:
+    proto, ad, bd, _ = _operands(a, b)
+    try:
+        out = proto._kt[name](ad, bd)
+    except ValueError:
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            raise _shape_error(a, b) from None
+        raise
+    return proto._new(out, _dt.bool_)
+
+
+def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
+    """Sum ``grad`` down to ``shape`` (undoing broadcasting in backward)."""
+    gshape = tuple(grad.shape)
+    shape = tuple(shape)
+    if gshape == shape:
+        return grad
+    lead = len(gshape) - len(shape)
+    dims = list(range(lead))
+    for i, s in enumerate(shape):
+        if s == 1 and gshape[lead + i] != 1:
+            dims.append(lead + i)
+    if dims:
+        grad = grad.sum(dim=tuple(dims), keepdim=True)
+    return grad.reshape(shape)
+
+
+def _grad_for(x: Any, g: Tensor) -> Tensor | None:
+    if not isinstance(x, Tensor):
+        return None
+    g = unbroadcast(g, x._data.shape)
+    return g if g._dtype is x._dtype else g.to(x._dtype)
+
+
+# ---- binary arithmetic -----------------------------------------------------------------------
+class Add(Function):
+    _backward_name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        if alpha != 1:
+            b = mul(b, alpha)
+        ctx.a, ctx.b, ctx.alpha = _meta(a), _meta(b), alpha
+        return _call("add", a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _grad_meta(ctx.a, g), _grad_meta(ctx.b, g * ctx.alpha if ctx.alpha != 1 else g), None
+
+
+class Sub(Function):
+    _backward_name = "SubBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        if alpha != 1:
+            b = mul(b, alpha)
+        ctx.a, ctx.b, ctx.alpha = _meta(a), _meta(b), alpha
+        return _call("sub", a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        gb = -g if ctx.alpha == 1 else g * (-ctx.alpha)
+        return _grad_meta(ctx.a, g), _grad_meta(ctx.b, gb), None
+
+
+def _meta(x: Any):
+    """What backward needs to reshape a gradient for ``x``: (shape, dtype) or None for numbers."""
+    return (x._data.shape, x._dtype) if isinstance(x, Tensor) else None
+
+
+def _grad_meta(meta, g: Tensor):
+    if meta is None:
+        return None
+    shape, dtype = meta
+    g = unbroadcast(g, shape)
+    return g if g._dtype is dtype else g.to(dtype)
+
+
+class Mul(Function):
+    _backward_name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if isinstance(a, Tensor) and isinstance(b, Tensor) and b.requires_grad else None,
+                              b if isinstance(b, Tensor) and isinstance(a, Tensor) and a.requires_grad else None)
+        ctx.a, ctx.b = _meta(a), _meta(b)
+        ctx.sa = a if not isinstance(a, Tensor) else None
+        ctx.sb = b if not isinstance(b, Tensor) else None
+        return _call("mul", a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = _grad_meta(ctx.a, g * (b if b is not None else ctx.sb))
+        if ctx.needs_input_grad[1]:
+            gb = _grad_meta(ctx.b, g * (a if a is not None else ctx.sa))
+        return ga, gb
+
+
+def _float_operand(x: Any) -> Any:
+    if isinstance(x, Tensor) and not x._dtype.is_floating_point:
+        return x.to(_dt.get_default_dtype())
+    if isinstance(x, (bool, int)) and not isinstance(x, float):
+        return float(x)
+    return x
+
+
+class Div(Function):
+    _backward_name = "DivBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if not (isinstance(a, Tensor) and a._dtype.is_floating_point) and not (
+                isinstance(b, Tensor) and b._dtype.is_floating_point):
+            a, b = _float_operand(a), _float_operand(b)
+        ctx.a, ctx.b = _meta(a), _meta(b)
+        ctx.sb = b if not isinstance(b, Tensor) else None
+        out = _call("div", a, b)
+        ctx.save_for_backward(b if isinstance(b, Tensor) else None,
+                              out if isinstance(b, Tensor) and b.requires_grad else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        b, out = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = _grad_meta(ctx.a, g / (b if b is not None else ctx.sb))
+        if ctx.needs_input_grad[1]:
+            gb = _grad_meta(ctx.b, -g * out / b)
+        return ga, gb
+
+
+class Pow(Function):
+    _backward_name = "PowBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = _meta(a), _meta(b)
+        ctx.sa = a if not isinstance(a, Tensor) else None
+        ctx.sb = b if not isinstance(b, Tensor) else None
+        if isinstance(a, Tensor) and not isinstance(b, Tensor) and not a._dtype.is_floating_point and b < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        out = _call("pow", a, b)
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None,
+                              out if isinstance(b, Tensor) and b.requires_grad else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            if b is None:
+                e = ctx.sb
+                ga = g * e * (a ** (e - 1)) if e != 0 else g * 0
+            else:
+                ga = g * b * a ** (b - 1)
+            ga = _grad_meta(ctx.a, ga)
+        if ctx.needs_input_grad[1]:
+            base = a if a is not None else ctx.sa
+            gb = _grad_meta(ctx.b, g * out * (log(base) if isinstance(base, Tensor) else math.log(base)))
+        return ga, gb
+
+
+class _MaxMin(Function):
+    _kernel = "maximum"
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _call(cls._kernel, a, b)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.saved_tensors
+        pick_a = (a > b) if cls._kernel == "maximum" else (a < b)
+        tie = (a == b).to(g.dtype) * 0.5
+        wa = pick_a.to(g.dtype) + tie
+        return _grad_for(a, g * wa), _grad_for(b, g * (1 - wa))
+
+
+class Maximum(_MaxMin):
+    _backward_name = "MaximumBackward0"
+    _kernel = "maximum"
+
+
+class Minimum(_MaxMin):
+    _backward_name = "MinimumBackward0"
+    _kernel = "minimum"
+
+
+class Atan2(Function):
+    _backward_name = "Atan2Backward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _call("atan2", a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        denom = a * a + b * b
+        return _grad_for(a, g * b / denom), _grad_for(b, -g * a / denom)
+
+
+class Remainder(Function):
+    _backward_name = "RemainderBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = _meta(a), _meta(b)
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
+        return _call("remainder", a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gb = None
+        if ctx.needs_input_grad[1]:
+            gb = _grad_meta(ctx.b, -g * floor_divide(a, b))
+        return _grad_meta(ctx.a, g), gb
+
+
+def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    return _out(Add.apply(input, other, alpha), out)
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    return _out(Sub.apply(input, other, alpha), out)
+
+
+subtract = sub
+
+
+def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    return _out(Mul.apply(input, other), out)
+
+
+multiply = mul
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor | None = None) -> Tensor:
+    if rounding_mode is None:
+        res = Div.apply(input, other)
+    elif rounding_mode == "floor":
+        res = floor_divide(input, other)
+    elif rounding_mode == "trunc":
+        q = Div.apply(input, other)
+        res = trunc(q)
+        ref = input if isinstance(input, Tensor) else other
+        if not ref._dtype.is_floating_point and not (isinstance(other, Tensor) and other._dtype.is_floating_point):
+            res = res.to(_dt.result_type(input, other))
+    else:
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+    return _out(res, out)
+
+
+true_divide = divide = div
+
+
+def floor_divide(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    return _out(_call("floor_divide", input, other), out)
+
+
+def remainder(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    return _out(Remainder.apply(input, other), out)
+
+
+def fmod(input: Any, other: Any) -> Tensor:
+    """C-style remainder: the result has the sign of the dividend."""
+    return input - trunc(input / other) * other if input.is_floating_point() else _call("sub", input, mul(div(input, other, rounding_mode="trunc"), other))
+
+
+def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A001
+    return _out(Pow.apply(input, exponent), out)
+
+
+def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    return _out(Maximum.apply(input, other), out)
+
+
+def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    return _out(Minimum.apply(input, other), out)
+
+
+def atan2(input: Tensor, other: Tensor) -> Tensor:
+    return Atan2.apply(_float_operand(input), _float_operand(other))
+
+
+def _out(result: Tensor, out: Tensor | None) -> Tensor:
+    if out is None:
+        return result
+    if tuple(out.shape) != tuple(result.shape):
+        out._set_data(result.to(out.dtype)._data)
+        return out
+    return out.copy_(result)
+
+
+# ---- unary math ------------------------------------------------------------------------------
+def _unary_float(name: str, x: Tensor) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    if not x._dtype.is_floating_point:
+        x = x.to(_dt.get_default_dtype())
+    return x._new(x._kt[name](x._data))
+
+
+class _UnaryFloat(Function):
+    """A unary float op; subclasses give the kernel name and d(out)/d(x) in ember ops."""
+
+    _kernel = ""
+    _saves = "input"  # or "output"
+
+    @classmethod
+    def forward(cls, ctx, x):
+        out = _unary_float(cls._kernel, x)
+        ctx.save_for_backward(out if cls._saves == "output" else x)
+        return out
+
+    @classmethod
+    def backward(cls, ctx, g):
+        (saved,) = ctx.saved_tensors
+        return g * cls.derivative(saved)
+
+
+def _unary(cls_name: str, kernel: str, derivative, saves: str = "input") -> type:
+    return type(cls_name, (_UnaryFloat,), {"_kernel": kernel, "_saves": saves, "_backward_name": cls_name + "Backward0",
+                                           "derivative": staticmethod(derivative)})
+
+
+Exp = _unary("Exp", "exp", lambda y: y, "output")
+Log = _unary("Log", "log", lambda x: 1 / x)
+Log1p = _unary("Log1p", "log1p", lambda x: 1 / (x + 1))
+Expm1 = _unary("Expm1", "expm1", lambda y: y + 1, "output")
+Sqrt = _unary("Sqrt", "sqrt", lambda y: 0.5 / y, "output")
+Rsqrt = _unary("Rsqrt", "rsqrt", lambda y: -0.5 * y * y * y, "output")
+Sin = _unary("Sin", "sin", lambda x: cos(x))
+Cos = _unary("Cos", "cos", lambda x: -sin(x))
+Tanh = _unary("Tanh", "tanh", lambda y: 1 - y * y, "output")
+Sigmoid = _unary("Sigmoid", "sigmoid", lambda y: y * (1 - y), "output")
+Erf = _unary("Erf", "erf", lambda x: (2 / math.sqrt(math.pi)) * exp(-x * x))
+
+
+class Neg(Function):
+    _backward_name = "NegBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return x._new(x._kt["neg"](x._data))
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Abs(Function):
+    _backward_name = "AbsBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x._new(x._kt["abs"](x._data))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * sign(x)
+
+
+class Relu(Function):
+    _backward_name = "ReluBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        out = x._new(x._kt["relu"](x._data))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y > 0).to(g.dtype)
+
+
+class _ZeroGrad(Function):
+    """Piecewise-constant ops (floor, sign...): the gradient is zero almost everywhere."""
+
+    _kernel = ""
+
+    @classmethod
+    def forward(cls, ctx, x):
+        return x._new(x._kt[cls._kernel](x._data))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0
+
+
+def _zero_grad(name: str) -> type:
+    return type(name.capitalize(), (_ZeroGrad,), {"_kernel": name, "_backward_name": name.capitalize() + "Backward0"})
+
+
+Sign, Floor, Ceil, Round, Trunc = (_zero_grad(n) for n in ("sign", "floor", "ceil", "round", "trunc"))
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg.apply(x)
+
+
+negative = neg
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001
+    return Abs.apply(x)
+
+
+absolute = abs
+
+
+def sign(x: Tensor) -> Tensor:
+    return Sign.apply(x)
+
+
+def exp(x: Tensor) -> Tensor:
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    return Log.apply(x)
+
+
+def log2(x: Tensor) -> Tensor:
+    return log(x) * (1 / math.log(2))
+
+
+def log10(x: Tensor) -> Tensor:
+    return log(x) * (1 / math.log(10))
+
+
+def log1p(x: Tensor) -> Tensor:
+    return Log1p.apply(x)
+
+
+def expm1(x: Tensor) -> Tensor:
+    return Expm1.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(x)
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    return Rsqrt.apply(x)
+
+
+def sin(x: Tensor) -> Tensor:
+    return Sin.apply(x)
+
+
+def cos(x: Tensor) -> Tensor:
+    return Cos.apply(x)
+
+
+def tan(x: Tensor) -> Tensor:
+    return sin(x) / cos(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Tanh.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return Sigmoid.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    return Relu.apply(x)
+
+
+def erf(x: Tensor) -> Tensor:
+    return Erf.apply(x)
+
+
+def floor(x: Tensor) -> Tensor:
+    return x if not x._dtype.is_floating_point else Floor.apply(x)
+
+
+def ceil(x: Tensor) -> Tensor:
+    return x if not x._dtype.is_floating_point else Ceil.apply(x)
+
+
+def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    if not x._dtype.is_floating_point:
+        return x
+    if decimals:
+        scale = 10.0 ** decimals
+        return Round.apply(x * scale) / scale
+    return Round.apply(x)
+
+
+def trunc(x: Tensor) -> Tensor:
+    return x if not x._dtype.is_floating_point else Trunc.apply(x)
+
+
+fix = trunc
+
+
+def frac(x: Tensor) -> Tensor:
+    return x - trunc(x)
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    return div(1.0, x)
+
+
+def square(x: Tensor) -> Tensor:
+    return mul(x, x)
+
+
+# ---- comparisons and logic (not differentiable) ----------------------------------------------
+def eq(input: Any, other: Any) -> Tensor:
+    return _call_bool("eq", input, other)
+
+
+def ne(input: Any, other: Any) -> Tensor:
+    return _call_bool("ne", input, other)
+
+
+def lt(input: Any, other: Any) -> Tensor:
+    return _call_bool("lt", input, other)
+
+
+def le(input: Any, other: Any) -> Tensor:
+    return _call_bool("le", input, other)
+
+
+def gt(input: Any, other: Any) -> Tensor:
+    return _call_bool("gt", input, other)
+
+
+def ge(input: Any, other: Any) -> Tensor:
+    return _call_bool("ge", input, other)
+
+
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def logical_and(input: Any, other: Any) -> Tensor:
+    return _call_bool("logical_and", input, other)
+
+
+def logical_or(input: Any, other: Any) -> Tensor:
+    return _call_bool("logical_or", input, other)
+
+
+def logical_xor(input: Any, other: Any) -> Tensor:
+    return _call_bool("logical_xor", input, other)
+
+
+def logical_not(x: Tensor) -> Tensor:
+    return x._new(x._kt["logical_not"](x._data), _dt.bool_)
+
+
+def _bitwise(name: str, a: Any, b: Any) -> Tensor:
+    for v in (a, b):
+        if isinstance(v, Tensor) and v._dtype.is_floating_point or isinstance(v, float):
+            raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+    return _call(name, a, b)
+
+
+def bitwise_and(a: Any, b: Any) -> Tensor:
+    return _bitwise("bitwise_and", a, b)
+
+
+def bitwise_or(a: Any, b: Any) -> Tensor:
+    return _bitwise("bitwise_or", a, b)
+
+
+def bitwise_xor(a: Any, b: Any) -> Tensor:
+    return _bitwise("bitwise_xor", a, b)
+
+
+def bitwise_not(x: Tensor) -> Tensor:
+    if x._dtype is _dt.bool_:
+        return logical_not(x)
+    return -x - 1
+
+
+def isnan(x: Tensor) -> Tensor:
+    if not x._dtype.is_floating_point:
+        return x._new(x._kt["full"](x._data.shape, False, _dt.bool_, x._device.index), _dt.bool_)
+    return x._new(x._kt["isnan"](x._data), _dt.bool_)
+
+
+def isinf(x: Tensor) -> Tensor:
+    if not x._dtype.is_floating_point:
+        return isnan(x)
+    return abs(x) == math.inf
+
+
+def isfinite(x: Tensor) -> Tensor:
+    if not x._dtype.is_floating_point:
+        return logical_not(isnan(x))
+    return logical_not(isnan(x)) & (abs(x) != math.inf)
+
+
+def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    big = {_dt.float16: 65504.0, _dt.float32: 3.4028234663852886e38}.get(x._dtype, 1.7976931348623157e308)
+    out = where(isnan(x), nan, x)
+    out = where(out == math.inf, big if posinf is None else posinf, out)
+    return where(out == -math.inf, -big if neginf is None else neginf, out)
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    """True when both have the same shape and elements."""
+    return tuple(a.shape) == tuple(b.shape) and bool(eq(a, b).all())
+
+
+def isclose(a: Tensor, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+    close = abs(a - b) <= atol + rtol * abs(b)
+    if equal_nan and isinstance(b, Tensor):
+        close = close | (isnan(a) & isnan(b))
+    return close
+
+
+def allclose(a: Tensor, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    return bool(isclose(a, b, rtol, atol, equal_nan).all())
+
+
+# ---- where / clamp / lerp -------------------------------------------------------------------
+class Where(Function):
+    _backward_name = "WhereBackward0"
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        if not isinstance(cond, Tensor):
+            raise TypeError("where(): condition must be a Tensor")
+        if cond._dtype is not _dt.bool_:
+            cond = cond.to(_dt.bool_)
+        proto, ad, bd, dt = _operands(a, b)
+        if cond._device is not proto._device:
+            raise _device_error(cond, proto)
+        ctx.save_for_backward(cond)
+        ctx.a, ctx.b = _meta(a), _meta(b)
+        return proto._new(proto._kt["where"](cond._data, ad, bd), dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        zero = g * 0
+        ga = _grad_meta(ctx.a, where(cond, g, zero)) if ctx.needs_input_grad[1] else None
+        gb = _grad_meta(ctx.b, where(cond, zero, g)) if ctx.needs_input_grad[2] else None
+        return None, ga, gb
+
+
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Tensor:
+    """``input`` where ``condition`` else ``other``; ``where(cond)`` is ``nonzero(as_tuple=True)``."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    return Where.apply(condition, input, other)
+
+
+class Clamp(Function):
+    _backward_name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        dt = x._dtype
+        if not dt.is_floating_point and (isinstance(lo, float) or isinstance(hi, float)):
+            x = x.to(_dt.get_default_dtype())
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        lo_c = None if lo is None else _cast_scalar(lo, x._dtype)
+        hi_c = None if hi is None else _cast_scalar(hi, x._dtype)
+        return x._new(x._kt["clamp"](x._data, lo_c, hi_c))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        mask = None
+        if ctx.lo is not None:
+            mask = x >= ctx.lo
+        if ctx.hi is not None:
+            m = x <= ctx.hi
+            mask = m if mask is None else mask & m
+        return g * mask.to(g.dtype), None, None
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        res = input
+        if min is not None:
+            res = maximum(res, min)
+        if max is not None:
+            res = minimum(res, max)
+        return _out(res, out)
+    return _out(Clamp.apply(input, min, max), out)
+
+
+clip = clamp
+
+
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    return input + weight * (end - input)
+
+
+def addcmul(input: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
+    return input + value * t1 * t2
+
+
+def addcdiv(input: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
+    return input + value * t1 / t2
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    if isinstance(value, Tensor):
+        if value.dim() != 0:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.dim()} dimension(s).")
+        value = value.to(input.dtype) if value.requires_grad else value.item()
+    if mask._dtype is not _dt.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask._dtype}")
+    if not isinstance(value, Tensor):
+        value = _cast_scalar(value, input._dtype)
+    return where(mask, value, input)
+
+
+# ---- in-place forms ----------------------------------------------------------------------------
+_CAN_CAST_NAMES = {_dt.float32: "Float", _dt.float64: "Double", _dt.float16: "Half", _dt.int64: "Long",
+                   _dt.int32: "Int", _dt.int16: "Short", _dt.int8: "Char", _dt.uint8: "Byte", _dt.bool_: "Bool"}
+
+
+def assign_inplace(t: Tensor, result: Tensor) -> Tensor:
+    """Write ``result`` into ``t`` (an in-place op's last step): checks, version bump, rebase."""
+    if t._requires_grad and t.grad_fn is None and STATE.enabled:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if result._dtype is not t._dtype:
+        if result._dtype.category > t._dtype.category:
+            raise RuntimeError(f"result type {_CAN_CAST_NAMES[result._dtype]} can't be cast to the desired output "
+                               f"type {_CAN_CAST_NAMES[t._dtype]}")
+    if result._data.shape != t._data.shape:
+        if broadcast_shapes(result._data.shape, t._data.shape) != tuple(t._data.shape):
+            raise RuntimeError(f"output with shape {list(t._data.shape)} doesn't match the broadcast shape "
+                               f"{list(broadcast_shapes(result._data.shape, t._data.shape))}")
+    data = result._data if result._dtype is t._dtype else result._kt["astype"](result._data, t._dtype)
+    t._kt["copy_"](t._data, data)
+    t._version[0] += 1
+    if result._requires_grad and STATE.enabled:
+        t.grad_fn = result.grad_fn
+        t._output_nr = result._output_nr
+        t._requires_grad = True
+    return t
+
+
+def _inplace(fn):
+    def method(self, *args, **kwargs):
+        return assign_inplace(self, fn(self, *args, **kwargs))
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+def sub_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    return assign_inplace(t, sub(t, other, alpha=alpha))
+
+
+def _bind() -> None:
+    T = Tensor
+
+    def rsub(self, other):
+        return sub(other, self)
+
+    def rdiv(self, other):
+        return div(other, self)
+
+    def rpow(self, other):
+        return pow(other, self)
+
+    def rfloordiv(self, other):
+        return floor_divide(other, self)
+
+    def rmod(self, other):
+        return remainder(other, self)
+
+    ops = {
+        "__add__": add, "__radd__": add, "__sub__": sub, "__rsub__": rsub, "__mul__": mul, "__rmul__": mul,
+        "__truediv__": div, "__rtruediv__": rdiv, "__div__": div, "__pow__": pow, "__rpow__": rpow,
+        "__floordiv__": floor_divide, "__rfloordiv__": rfloordiv, "__mod__": remainder, "__rmod__": rmod,
+        "__neg__": neg, "__abs__": abs, "__pos__": lambda self: self,
+        "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+        "__and__": lambda a, b: logical_and(a, b) if a._dtype is _dt.bool_ else bitwise_and(a, b),
+        "__or__": lambda a, b: logical_or(a, b) if a._dtype is _dt.bool_ else bitwise_or(a, b),
+        "__xor__": lambda a, b: logical_xor(a, b) if a._dtype is _dt.bool_ else bitwise_xor(a, b),
+        "__invert__": bitwise_not,
+    }
+    ops["__rand__"], ops["__ror__"], ops["__rxor__"] = ops["__and__"], ops["__or__"], ops["__xor__"]
+    for name, fn in ops.items():
+        setattr(T, name, fn)
+    T.__hash__ = object.__hash__
+    methods = {f.__name__: f for f in (
+        add, sub, mul, div, floor_divide, remainder, fmod, pow, maximum, minimum, atan2, neg, abs, sign, exp, log,
+        log2, log10, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoid, relu, erf, floor, ceil, round, trunc,
+        frac, reciprocal, square, eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not,
+        bitwise_and, bitwise_or, bitwise_xor, bitwise_not, isnan, isinf, isfinite, nan_to_num, equal, isclose,
+        allclose, clamp, lerp, addcmul, addcdiv, masked_fill)}
+    methods.update(subtract=sub, multiply=mul, true_divide=div, divide=div, negative=neg, absolute=abs,
+                   clip=clamp, greater=gt, greater_equal=ge, less=lt, less_equal=le, not_equal=ne, fix=trunc)
+    methods["where"] = lambda self, condition, other: where(condition, self, other)
+    for name, fn in methods.items():
+        setattr(T, name, fn)
+    for name in ("add", "sub", "mul", "div", "pow", "remainder", "floor_divide", "clamp", "clip", "neg", "abs",
+                 "exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "relu", "floor", "ceil", "round", "trunc",
+                 "sign", "sin", "cos", "reciprocal", "lerp", "addcmul", "addcdiv", "masked_fill", "log1p", "expm1",
+                 "square", "maximum", "minimum", "logical_not", "subtract", "multiply", "true_divide",
+                 "divide", "erf", "nan_to_num", "fmod", "frac"):
+        setattr(T, name + "_", _inplace(methods[name]))
+    T.__iadd__ = T.add_
+    T.__isub__ = T.sub_
+    T.__imul__ = T.mul_
+    T.__itruediv__ = T.div_
+    T.__ipow__ = T.pow_
+    T.__ifloordiv__ = T.floor_divide_
+    T.__imod__ = T.remainder_
+    T.__iand__ = _inplace(ops["__and__"])
+    T.__ior__ = _inplace(ops["__or__"])
+    T.__ixor__ = _inplace(ops["__xor__"])
+
+
+_bind()

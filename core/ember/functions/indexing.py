@@ -1,0 +1,584 @@
+"""Indexing: ``t[...]`` and ``t[...] = v`` with basic, advanced and boolean indices, and the
+gather/scatter family.
+
+Basic indices (ints, slices, ``None``, ``...``) give views sharing storage. Advanced indices
+(integer tensors, lists, boolean masks) are reduced to one ``index_select``/``index_put`` on a
+flattened axis, so a backend only needs those two kernels.
+
+Example:
+    >>> import ember
+    >>> t = ember.arange(12).reshape(3, 4)
+    >>> t[1:, ::2]
+    tensor([[ 4,  6],
+            [ 8, 10]])
+    >>> t[t > 9] = 0
+    >>> t[[0, 2], [1, 3]]
+    tensor([1, 0])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember import dtypes as _dt
+from ember.autograd.function import Function
+from ember.autograd.grad_mode import STATE
+from ember.tensor import Tensor, _wrap_dim
+
+__all__ = ["getitem", "setitem", "gather", "scatter", "scatter_add", "index_select", "index_add", "index_put",
+           "masked_select", "nonzero", "take", "index_fill", "take_along_dim", "masked_scatter"]
+
+
+# ---- index parsing -----------------------------------------------------------------------------
+def _to_index_tensor(item: Any, device) -> Tensor:
+    from ember.functions.creation import tensor
+
+    if isinstance(item, Tensor):
+        t = item
+    else:
+        t = tensor(item)
+        if t.numel() == 0:
+            t = t.to(_dt.int64)
+    if t.dtype.is_floating_point:
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    if t.device != device:
+        if t.device.type == "cpu":
+            t = t.to(device)
+        else:
+            raise RuntimeError(f"indices should be either on cpu or on the same device as the indexed tensor ({device})")
+    return t
+
+
+def _parse(x: Tensor, index: Any) -> tuple:
+    """Split an index into (slices, shape after basic indexing, advanced: [(dim, tensor)])."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    consumed = 0
+    expanded = []
+    for item in index:
+        if isinstance(item, Tensor) and item.dtype is _dt.bool_:
+            consumed += max(item.dim(), 1) if item.dim() else 0
+        elif item is None or item is Ellipsis or isinstance(item, bool):
+            pass
+        else:
+            consumed += 1
+    n_ell = sum(1 for i in index if i is Ellipsis)
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    shape = tuple(x.shape)
+    if consumed > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    for item in index:
+        if item is Ellipsis:
+            expanded.extend([slice(None)] * (len(shape) - consumed))
+        else:
+            expanded.append(item)
+    slices, out_shape, advanced = [], [], []
+    dim = 0
+    basic_only = True
+    for item in expanded:
+        if item is None:
+            out_shape.append(1)
+            continue
+        if isinstance(item, bool):
+            out_shape.append(1)
+            if not item:
+                advanced.append((len(out_shape) - 1, _to_index_tensor([], x.device)))
+                basic_only = False
+            continue
+        if isinstance(item, Tensor) and item.dim() == 0 and item.dtype is not _dt.bool_ and not item.dtype.is_floating_point:
+            item = int(item.item())
+        if isinstance(item, int):
+            size = shape[dim]
+            if not -size <= item < size:
+                raise IndexError(f"index {item} is out of bounds for dimension {dim} with size {size}")
+            item = item + size if item < 0 else item
+            slices.append((item, item + 1, 1))
+            dim += 1
+            continue
+        if isinstance(item, slice):
+            size = shape[dim]
+            step = 1 if item.step is None else int(item.step)
+            if step <= 0:
+                raise ValueError("step must be greater than zero")
+            start, stop, _ = item.indices(size)
+            stop = max(stop, start)
+            slices.append((start, stop, step))
+            out_shape.append(max(0, -(-(stop - start) // step)))
+            dim += 1
+            continue
+        basic_only = False
+        t = _to_index_tensor(item, x.device)
+        if t.dtype is _dt.bool_:
+            k = t.dim()
+            if tuple(t.shape) != shape[dim:dim + k]:
+                raise IndexError(f"The shape of the mask {list(t.shape)} at index {dim} does not match the shape of "
+                                 f"the indexed tensor {list(shape)} at index {dim}")
+            if k == 0:
+                out_shape.append(1)
+                advanced.append((len(out_shape) - 1, nonzero(t.reshape(1)).reshape(-1)))
+                continue
+            coords = nonzero(t)
+            for j in range(k):
+                slices.append((0, shape[dim + j], 1))
+                out_shape.append(shape[dim + j])
+                advanced.append((len(out_shape) - 1, coords[:, j]))
+            dim += k
+            continue
+        slices.append((0, shape[dim], 1))
+        out_shape.append(shape[dim])
+        advanced.append((len(out_shape) - 1, t))
+        dim += 1
+    for d in range(dim, len(shape)):
+        slices.append((0, shape[d], 1))
+        out_shape.append(shape[d])
+    return tuple(slices), tuple(out_shape), advanced, basic_only
+
+
+def _basic_view(x: Tensor, slices: tuple, out_shape: tuple) -> Tensor:
+    from ember.functions.shape import reshape, slice_dims
+
+    trivial = all(s == (0, n, 1) for s, n in zip(slices, x.shape))
+    v = x if trivial else slice_dims(x, slices)
+    if tuple(v.shape) != out_shape:
+        v = reshape(v, out_shape)
+    elif v is x:
+        v = reshape(x, out_shape)
+    return v
+
+
+def _flat_index(v: Tensor, advanced: list) -> tuple:
+    """Permute the advanced axes of ``v`` first; return (permuted, flat index, index shape, dims)."""
+    from ember.functions.shape import broadcast_tensors
+
+    dims = [d for d, _ in advanced]
+    idx = broadcast_tensors(*[t.to(_dt.int64) if t.dtype is not _dt.int64 else t for _, t in advanced])
+    shape = tuple(v.shape)
+    flat = None
+    for d, t in zip(dims, idx):
+        size = shape[d]
+        if t.numel():
+            hi, lo = int(t.max().item()), int(t.min().item())
+            if hi >= size or lo < -size:
+                bad = hi if hi >= size else lo
+                raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+            if lo < 0:
+                t = t + (t < 0).to(_dt.int64) * size
+        flat = t if flat is None else flat * size + t
+    rest = [d for d in range(len(shape)) if d not in dims]
+    perm = v.permute(dims + rest) if dims + rest != list(range(len(shape))) else v
+    return perm, flat, tuple(idx[0].shape), dims, rest
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    if isinstance(index, int) and not isinstance(index, bool) and x.dim() > 0:
+        size = x._data.shape[0]
+        if not -size <= index < size:
+            raise IndexError(f"index {index} is out of bounds for dimension 0 with size {size}")
+        from ember.functions.shape import select
+
+        return select(x, 0, index)
+    slices, out_shape, advanced, basic_only = _parse(x, index)
+    v = _basic_view(x, slices, out_shape)
+    if basic_only:
+        return v
+    perm, flat, ishape, dims, rest = _flat_index(v, advanced)
+    rest_shape = [v.shape[d] for d in rest]
+    n = 1
+    for d in dims:
+        n *= v.shape[d]
+    table = perm.reshape([n] + rest_shape)
+    out = table.index_select(0, flat.reshape(-1)).reshape(list(ishape) + rest_shape)
+    consecutive = dims == list(range(dims[0], dims[0] + len(dims)))
+    if consecutive and dims[0] > 0:
+        k = len(ishape)
+        order = list(range(k, k + dims[0])) + list(range(k)) + list(range(k + dims[0], out.dim()))
+        out = out.permute(order)
+    return out
+
+
+# ---- assignment ---------------------------------------------------------------------------------
+def _value_tensor(x: Tensor, value: Any) -> Any:
+    if isinstance(value, Tensor):
+        if value.device is not x.device:
+            if value.dim() == 0 and value.device.type == "cpu":
+                return value.item()
+            raise RuntimeError(f"expected device {x.device} but got device {value.device}")
+        return value if value.dtype is x.dtype else value.to(x.dtype)
+    if isinstance(value, (int, float, bool)):
+        return value
+    from ember.functions.creation import tensor
+
+    return tensor(value, dtype=x.dtype, device=x.device)
+
+
+def _write(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> None:
+    """Write ``value`` into ``x[index]`` in place, through views (no autograd)."""
+    slices, out_shape, advanced, basic_only = _parse(x, index)
+    v = _basic_view(x, slices, out_shape)
+    kt = x._kt
+    if basic_only:
+        if isinstance(value, Tensor):
+            from ember.functions.elementwise import broadcast_shapes
+
+            target = tuple(v.shape)
+            vshape = tuple(value.shape)
+            while len(vshape) > len(target) and vshape[0] == 1:
+                vshape = vshape[1:]
+            if broadcast_shapes(vshape, target) != target:
+                raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
+                                   f"indexing result of shape {list(target)}")
+            data = kt["reshape"](value._data, vshape) if vshape != tuple(value.shape) else value._data
+            kt["copy_"](v._data, data)
+        else:
+            kt["copy_"](v._data, _cast(value, x.dtype))
+        return
+    perm, flat, ishape, dims, rest = _flat_index(v, advanced)
+    rest_shape = [v.shape[d] for d in rest]
+    n = 1
+    for d in dims:
+        n *= v.shape[d]
+    table = perm.reshape([n] + rest_shape)
+    m = flat.numel()
+    if isinstance(value, Tensor):
+        consecutive = dims == list(range(dims[0], dims[0] + len(dims)))
+        k = len(ishape)
+        res_shape = list(ishape) + rest_shape
+        if consecutive and dims[0] > 0:
+            lead = rest_shape[:dims[0]]
+            res_shape = lead + list(ishape) + rest_shape[dims[0]:]
+        vals = value
+        from ember.functions.elementwise import broadcast_shapes
+
+        if broadcast_shapes(tuple(vals.shape), tuple(res_shape)) != tuple(res_shape):
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
+                               f"indexing result of shape {res_shape}")
+        vals = vals.expand(res_shape)
+        if consecutive and dims[0] > 0:
+            order = list(range(dims[0], dims[0] + k)) + list(range(dims[0])) + list(range(dims[0] + k, len(res_shape)))
+            vals = vals.permute(order)
+        vals_data = vals.reshape([m] + rest_shape)._data
+    else:
+        vals_data = _cast(value, x.dtype)
+        from ember.functions.creation import full
+
+        vals_data = full([m] + rest_shape, vals_data, dtype=x.dtype, device=x.device)._data
+    new = kt["index_put"](kt["clone"](table._data), flat.reshape(-1)._data, vals_data, accumulate)
+    new_t = x._new(new).reshape(list(perm.shape))
+    order = dims + rest
+    inverse = [0] * len(order)
+    for i, d in enumerate(order):
+        inverse[d] = i
+    kt["copy_"](v._data, new_t.permute(inverse)._data if order != list(range(len(order))) else new_t._data)
+
+
+def _cast(value: Any, dt: _dt.dtype) -> Any:
+    if dt.is_floating_point:
+        return float(value)
+    if dt is _dt.bool_:
+        return bool(value)
+    return int(value)
+
+
+class IndexPutFunctional(Function):
+    """``x.clone()`` with ``x[index] = value``: the differentiable form of setitem."""
+
+    _backward_name = "IndexPutBackward0"
+
+    @staticmethod
+    def forward(ctx, x, value, index, accumulate):
+        out = x._new(x._kt["clone"](x._data))
+        _write(out, index, value, accumulate)
+        ctx.index, ctx.accumulate = index, accumulate
+        ctx.vshape = tuple(value.shape) if isinstance(value, Tensor) else None
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from ember.functions.elementwise import unbroadcast
+
+        gx = gv = None
+        if ctx.needs_input_grad[0]:
+            gx = g if ctx.accumulate else g.clone()
+            if not ctx.accumulate:
+                _write(gx, ctx.index, 0)
+        if ctx.needs_input_grad[1]:
+            gv = unbroadcast(getitem(g, ctx.index), ctx.vshape)
+        return gx, gv, None, None
+
+
+def setitem(x: Tensor, index: Any, value: Any) -> None:
+    from ember.functions.elementwise import assign_inplace
+
+    value = _value_tensor(x, value)
+    if STATE.enabled and (x._requires_grad or (isinstance(value, Tensor) and value._requires_grad)):
+        if x._requires_grad and x.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if not isinstance(value, Tensor):
+            from ember.functions.creation import full
+
+            value = full((), value, dtype=x.dtype, device=x.device)
+        assign_inplace(x, IndexPutFunctional.apply(x, value, index, False))
+        return
+    _write(x, index, value)
+    x._version[0] += 1
+
+
+def index_put(x: Tensor, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
+    """Out-of-place ``x[indices] = values`` (or ``+=`` with accumulate)."""
+    return IndexPutFunctional.apply(x, _value_tensor(x, values) if isinstance(values, Tensor) else
+                                    _value_tensor(x, values), tuple(indices), accumulate)
+
+
+def index_put_(x: Tensor, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
+    from ember.functions.elementwise import assign_inplace
+
+    if not (STATE.enabled and (x._requires_grad or getattr(values, "_requires_grad", False))):
+        _write(x, tuple(indices), _value_tensor(x, values), accumulate)
+        x._version[0] += 1
+        return x
+    return assign_inplace(x, index_put(x, indices, values, accumulate))
+
+
+# ---- gather / scatter family ---------------------------------------------------------------------
+def _check_index(x: Tensor, dim: int, index: Tensor, name: str) -> None:
+    if index.dtype is not _dt.int64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.dim() != x.dim() and not (index.dim() <= 1 and x.dim() <= 1):
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
+    if index.device is not x.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{x.device} and {index.device}!")
+
+
+class Gather(Function):
+    _backward_name = "GatherBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.save_for_backward(index)
+        ctx.dim, ctx.shape = dim, x._data.shape
+        return x._new(x._kt["gather"](x._data, dim, index._data))
+
+    @staticmethod
+    def backward(ctx, g):
+        from ember.functions.creation import zeros
+
+        (index,) = ctx.saved_tensors
+        return zeros(ctx.shape, dtype=g.dtype, device=g.device).scatter_add(ctx.dim, index, g), None, None
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    d = _wrap_dim(dim, input.dim())
+    _check_index(input, d, index, "gather")
+    return Gather.apply(input, d, index)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    from ember.functions.shape import broadcast_tensors
+
+    d = _wrap_dim(dim, input.dim())
+    shape_i = list(indices.shape)
+    shape_x = list(input.shape)
+    shape_i[d] = shape_x[d]
+    x_b = input.expand([max(a, b) if i != d else shape_x[d] for i, (a, b) in enumerate(zip(shape_x, shape_i))])
+    idx_shape = list(x_b.shape)
+    idx_shape[d] = indices.shape[d]
+    del broadcast_tensors
+    return gather(x_b, d, indices.expand(idx_shape))
+
+
+class Scatter(Function):
+    _backward_name = "ScatterBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src, reduce_add):
+        ctx.save_for_backward(index)
+        ctx.dim, ctx.reduce_add = dim, reduce_add
+        ctx.src_is_tensor = isinstance(src, Tensor)
+        s = src._data if isinstance(src, Tensor) else _cast(src, x._dtype)
+        kernel = "scatter_add" if reduce_add else "scatter"
+        return x._new(x._kt[kernel](x._data, dim, index._data, s))
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        gx = g if ctx.reduce_add else g.scatter(ctx.dim, index, 0.0)
+        gs = g.gather(ctx.dim, index) if ctx.src_is_tensor and ctx.needs_input_grad[3] else None
+        return gx, None, None, gs, None
+
+
+def _scatter(input: Tensor, dim: int, index: Tensor, src: Any, reduce_add: bool, name: str) -> Tensor:
+    d = _wrap_dim(dim, input.dim())
+    _check_index(input, d, index, name)
+    if isinstance(src, Tensor):
+        if src.dtype is not input.dtype:
+            raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
+        if index.numel() and tuple(src.shape) != tuple(index.shape):
+            src = src.narrow_to(index.shape) if hasattr(src, "narrow_to") else _narrow_to(src, tuple(index.shape))
+    return Scatter.apply(input, d, index, src, reduce_add)
+
+
+def _narrow_to(src: Tensor, shape: tuple) -> Tensor:
+    out = src
+    for i, s in enumerate(shape):
+        if out.shape[i] < s:
+            raise RuntimeError(f"Expected index {list(shape)} to be smaller than src {list(src.shape)} apart from dimension")
+        if out.shape[i] != s:
+            out = out.narrow(i, 0, s)
+    return out
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None, reduce: str | None = None) -> Tensor:
+    if src is None:
+        src = value
+    if reduce == "add":
+        return _scatter(input, dim, index, src, True, "scatter")
+    if reduce not in (None,):
+        raise NotImplementedError(f"scatter reduce={reduce!r} is not supported; use scatter_add")
+    return _scatter(input, dim, index, src, False, "scatter")
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    return _scatter(input, dim, index, src, True, "scatter_add")
+
+
+class IndexSelect(Function):
+    _backward_name = "IndexSelectBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.save_for_backward(index)
+        ctx.dim, ctx.shape = dim, x._data.shape
+        return x._new(x._kt["index_select"](x._data, dim, index._data))
+
+    @staticmethod
+    def backward(ctx, g):
+        from ember.functions.creation import zeros
+
+        (index,) = ctx.saved_tensors
+        return index_add(zeros(ctx.shape, dtype=g.dtype, device=g.device), ctx.dim, index, g), None, None
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    d = _wrap_dim(dim, input.dim())
+    if index.dim() > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if index.dtype not in (_dt.int64, _dt.int32):
+        raise RuntimeError("index_select(): Expected dtype int32/int64 for index")
+    if index.dtype is _dt.int32:
+        index = index.to(_dt.int64)
+    if index.device is not input.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{input.device} and {index.device}!")
+    if input.dim() == 0:
+        return input.reshape(1).index_select(0, index.reshape(-1)).reshape(index.shape)
+    return IndexSelect.apply(input, d, index.reshape(-1))
+
+
+class IndexAdd(Function):
+    _backward_name = "IndexAddBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.save_for_backward(index)
+        ctx.dim = dim
+        xm = x.movedim(dim, 0)
+        sm = src.movedim(dim, 0)
+        rest = list(xm.shape[1:])
+        table = xm.reshape(xm.shape[0], -1)
+        vals = sm.reshape(sm.shape[0], -1)
+        out = x._kt["index_put"](x._kt["clone"](table._data), index._data, vals._data, True)
+        return x._new(out).reshape([xm.shape[0]] + rest).movedim(0, dim).contiguous()
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        return g, None, None, g.index_select(ctx.dim, index)
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    d = _wrap_dim(dim, input.dim())
+    if alpha != 1:
+        source = source * alpha
+    return IndexAdd.apply(input, d, index, source)
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    d = _wrap_dim(dim, input.dim())
+    idx = [slice(None)] * input.dim()
+    idx[d] = index
+    return index_put(input, tuple(idx), value if isinstance(value, Tensor) else _full_like_scalar(input, value))
+
+
+def _full_like_scalar(x: Tensor, value: Any) -> Tensor:
+    from ember.functions.creation import full
+
+    return full((), value, dtype=x.dtype, device=x.device)
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    if input.dim() == 0:
+        out = input.reshape(1)._new(input._kt["nonzero"](input.reshape(1)._data), _dt.int64)
+        out = out[:, :0]
+        return (out.reshape(-1),) if as_tuple else out
+    out = input._new(input._kt["nonzero"](input._data), _dt.int64)
+    if as_tuple:
+        return tuple(out[:, j] for j in range(input.dim()))
+    return out
+
+
+def argwhere(input: Tensor) -> Tensor:
+    return nonzero(input)
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    from ember.functions.shape import broadcast_tensors
+
+    if mask.dtype is not _dt.bool_:
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
+    x, m = broadcast_tensors(input, mask)
+    return getitem(x, m)
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    n = int(mask.sum().item())
+    return index_put(input, (mask.expand(input.shape),), source.reshape(-1)[:n])
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    return input.reshape(-1).index_select(0, index.reshape(-1)).reshape(index.shape)
+
+
+def _bind() -> None:
+    from ember.functions.elementwise import assign_inplace
+
+    Tensor.__getitem__ = getitem
+    Tensor.__setitem__ = setitem
+    for fn in (gather, scatter, scatter_add, index_select, index_add, index_put, masked_select, nonzero, take,
+               index_fill, take_along_dim, argwhere, masked_scatter):
+        setattr(Tensor, fn.__name__, fn)
+    Tensor.index_put_ = index_put_
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return assign_inplace(self, scatter(self, dim, index, src, value=value, reduce=reduce))
+
+    def scatter_add_(self, dim, index, src):
+        return assign_inplace(self, scatter_add(self, dim, index, src))
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return assign_inplace(self, index_add(self, dim, index, source, alpha=alpha))
+
+    def index_fill_(self, dim, index, value):
+        return assign_inplace(self, index_fill(self, dim, index, value))
+
+    def masked_scatter_(self, mask, source):
+        return assign_inplace(self, masked_scatter(self, mask, source))
+
+    Tensor.scatter_, Tensor.scatter_add_, Tensor.index_add_ = scatter_, scatter_add_, index_add_
+    Tensor.index_fill_, Tensor.masked_scatter_ = index_fill_, masked_scatter_
+
+
+_bind()

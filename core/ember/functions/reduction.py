@@ -1,0 +1,542 @@
+"""Reductions along ``dim`` (an int, a tuple, or None for all) with ``keepdim``, and scans.
+
+Example:
+    >>> import ember
+    >>> x = ember.tensor([[1.0, 5.0], [3.0, 2.0]])
+    >>> x.sum(dim=0)
+    tensor([4., 7.])
+    >>> x.max(dim=1)
+    ember.return_types.max(
+    values=tensor([5., 3.]),
+    indices=tensor([1, 0]))
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from typing import Any
+
+from ember import dtypes as _dt
+from ember.autograd.function import Function
+from ember.tensor import Tensor, _wrap_dim
+
+__all__ = ["sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std", "var_mean",
+           "std_mean", "norm", "all", "any", "cumsum", "cumprod", "logsumexp", "softmax", "log_softmax", "sort",
+           "argsort", "topk", "count_nonzero", "median"]
+
+
+class _ReturnType(tuple):
+    _name = ""
+
+    def __repr__(self) -> str:
+        return f"ember.return_types.{self._name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+
+def _return_type(name: str):
+    base = namedtuple(name, ["values", "indices"])
+    return type(name, (base,), {"__repr__": _ReturnType.__repr__, "_name": name, "__slots__": ()})
+
+
+MaxResult = _return_type("max")
+MinResult = _return_type("min")
+SortResult = _return_type("sort")
+TopkResult = _return_type("topk")
+MedianResult = _return_type("median")
+
+
+def _dims(x: Tensor, dim: Any) -> tuple:
+    nd = x._data.ndim
+    if dim is None or dim == () or dim == []:
+        return tuple(range(nd))
+    if isinstance(dim, int):
+        return (_wrap_dim(dim, nd),) if nd else ()
+    dims = tuple(sorted({_wrap_dim(d, nd) for d in dim}))
+    if len(dims) != len(tuple(dim)):
+        raise RuntimeError(f"dim {tuple(dim)} appears multiple times in the list of dims")
+    return dims
+
+
+def _expand_back(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
+    """Broadcast a reduced gradient back over the reduced axes."""
+    if not keepdim and dims:
+        kshape = list(shape)
+        for d in dims:
+            kshape[d] = 1
+        g = g.reshape(kshape)
+    return g.expand(shape)
+
+
+def _accum_dtype(x: Tensor, dtype: _dt.dtype | None) -> _dt.dtype:
+    if dtype is not None:
+        return dtype
+    return x._dtype if x._dtype.is_floating_point else _dt.int64
+
+
+class Sum(Function):
+    _backward_name = "SumBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dtype):
+        dt = _accum_dtype(x, dtype)
+        data = x._data if dt is x._dtype else x._kt["astype"](x._data, dt)
+        ctx.shape, ctx.dims, ctx.keepdim, ctx.in_dtype = x._data.shape, dims, keepdim, x._dtype
+        if not dims:
+            return x._new(x._kt["clone"](data), dt)
+        return x._new(x._kt["sum"](data, dims, keepdim), dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
+        return (g if g.dtype is ctx.in_dtype else g.to(ctx.in_dtype)), None, None, None
+
+
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:  # noqa: A001
+    return Sum.apply(input, _dims(input, dim), keepdim, dtype)
+
+
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                           f"complex dtype. Got: {_type_word(input._dtype)}")
+    dims = _dims(input, dim)
+    n = 1
+    for d in dims:
+        n *= input._data.shape[d]
+    return Sum.apply(input, dims, keepdim, None) / (n if n else math.nan)
+
+
+def _type_word(dt: _dt.dtype) -> str:
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(dt.name, dt.name)
+
+
+class Prod(Function):
+    _backward_name = "ProdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, dtype):
+        dt = _accum_dtype(x, dtype)
+        data = x._data if dt is x._dtype else x._kt["astype"](x._data, dt)
+        ctx.save_for_backward(x)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        if dim is None:
+            dims = tuple(range(x._data.ndim))
+            return x._new(x._kt["prod"](data, dims, False) if dims else x._kt["clone"](data), dt)
+        return x._new(x._kt["prod"](data, (dim,), keepdim), dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if ctx.dim is None:
+            flat = x.reshape(-1)
+            return (g * _prod_others(flat, 0)).reshape(x.shape), None, None, None
+        if not ctx.keepdim:
+            g = g.unsqueeze(ctx.dim)
+        return g * _prod_others(x, ctx.dim), None, None, None
+
+
+def _prod_others(x: Tensor, dim: int) -> Tensor:
+    """For each element, the product of the others along ``dim`` (exact with zeros)."""
+    from ember.functions.shape import cat, flip, narrow
+
+    n = x.shape[dim]
+    if n == 0:
+        return x
+    ones = x.new_ones_like_slice(dim)
+    left = cat([ones, narrow(x, dim, 0, n - 1).cumprod(dim)], dim) if n > 1 else ones
+    rx = flip(x, (dim,))
+    right = flip(cat([ones, narrow(rx, dim, 0, n - 1).cumprod(dim)], dim), (dim,)) if n > 1 else ones
+    return left * right
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:
+    return Prod.apply(input, None if dim is None else _wrap_dim(dim, input.dim()), keepdim, dtype)
+
+
+class _Extreme(Function):
+    """amax/amin: the gradient is shared evenly among tied extremes (PyTorch's rule)."""
+
+    _kernel = "amax"
+
+    @classmethod
+    def forward(cls, ctx, x, dims, keepdim):
+        if x.numel() == 0:
+            raise RuntimeError(f"{cls._kernel}(): Expected reduction dim to be specified for input.numel() == 0.")
+        out = x._new(x._kt[cls._kernel](x._data, dims, keepdim) if dims else x._kt["clone"](x._data))
+        ctx.save_for_backward(x, out)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return out
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, out = ctx.saved_tensors
+        shape = tuple(x.shape)
+        mask = (x == _expand_back(out, shape, ctx.dims, ctx.keepdim)).to(g.dtype)
+        count = mask.sum(dim=ctx.dims, keepdim=True) if ctx.dims else mask
+        return _expand_back(g, shape, ctx.dims, ctx.keepdim) * mask / count, None, None
+
+
+class Amax(_Extreme):
+    _backward_name = "AmaxBackward0"
+    _kernel = "amax"
+
+
+class Amin(_Extreme):
+    _backward_name = "AminBackward0"
+    _kernel = "amin"
+
+
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    return Amax.apply(input, _dims(input, dim), keepdim)
+
+
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    return Amin.apply(input, _dims(input, dim), keepdim)
+
+
+class _ExtremeDim(Function):
+    """max/min along one dim: values and indices; the gradient goes to the index picked."""
+
+    _kernel = "amax"
+    _arg = "argmax"
+
+    @classmethod
+    def forward(cls, ctx, x, dim, keepdim):
+        if x._data.shape and x._data.shape[dim] == 0:
+            raise IndexError(f"{cls._kernel[1:]}(): Expected reduction dim {dim} to have non-zero size.")
+        idx = x._new(x._kt[cls._arg](x._data, dim, keepdim) if x._data.ndim else x._kt["full"]((), 0, _dt.int64, x._device.index), _dt.int64)
+        vals = x._new(x._kt[cls._kernel](x._data, (dim,), keepdim) if x._data.ndim else x._kt["clone"](x._data))
+        ctx.mark_non_differentiable(idx)
+        ctx.save_for_backward(idx)
+        ctx.shape, ctx.dim, ctx.keepdim = x._data.shape, dim, keepdim
+        return vals, idx
+
+    @staticmethod
+    def backward(ctx, g, _gi):
+        from ember.functions.creation import zeros
+
+        (idx,) = ctx.saved_tensors
+        if not ctx.shape:
+            return g, None, None
+        if not ctx.keepdim:
+            g, idx = g.unsqueeze(ctx.dim), idx.unsqueeze(ctx.dim)
+        return zeros(ctx.shape, dtype=g.dtype, device=g.device).scatter(ctx.dim, idx, g), None, None
+
+
+class MaxDim(_ExtremeDim):
+    _backward_name = "MaxBackward0"
+    _kernel, _arg = "amax", "argmax"
+
+
+class MinDim(_ExtremeDim):
+    _backward_name = "MinBackward0"
+    _kernel, _arg = "amin", "argmin"
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """``max(x)`` -> value; ``max(x, dim)`` -> (values, indices); ``max(x, other)`` -> maximum."""
+    if isinstance(dim, Tensor):
+        from ember.functions.elementwise import maximum
+
+        return maximum(input, dim)
+    if dim is None:
+        return amax(input, None)
+    return MaxResult(*MaxDim.apply(input, _wrap_dim(dim, input.dim()), keepdim))
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    if isinstance(dim, Tensor):
+        from ember.functions.elementwise import minimum
+
+        return minimum(input, dim)
+    if dim is None:
+        return amin(input, None)
+    return MinResult(*MinDim.apply(input, _wrap_dim(dim, input.dim()), keepdim))
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    if input.numel() == 0:
+        raise RuntimeError("argmax(): Expected reduction dim to be specified for input.numel() == 0.")
+    d = None if dim is None or input.dim() == 0 else _wrap_dim(dim, input.dim())
+    return input._new(input._kt["argmax"](input._data, d, keepdim), _dt.int64)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    if input.numel() == 0:
+        raise RuntimeError("argmin(): Expected reduction dim to be specified for input.numel() == 0.")
+    d = None if dim is None or input.dim() == 0 else _wrap_dim(dim, input.dim())
+    return input._new(input._kt["argmin"](input._data, d, keepdim), _dt.int64)
+
+
+def _correction(unbiased: Any, correction: Any) -> float:
+    if correction is not None:
+        return float(correction)
+    if unbiased is None:
+        return 1.0
+    return 1.0 if unbiased else 0.0
+
+
+def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
+    if isinstance(dim, bool):  # var(x, False): the old positional unbiased flag
+        dim, unbiased = None, dim
+    dims = _dims(input, dim)
+    n = 1
+    for d in dims:
+        n *= input.shape[d]
+    centred = input - mean(input, dims, keepdim=True)
+    denom = n - _correction(unbiased, correction)
+    return Sum.apply(centred * centred, dims, keepdim, None) / (denom if denom > 0 else math.nan)
+
+
+def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
+    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None):
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None):
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: _dt.dtype | None = None) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm."""
+    if dtype is not None:
+        input = input.to(dtype)
+    dims = _dims(input, dim)
+    a = input.abs()
+    if p in ("fro", 2, 2.0):
+        return sum(input * input, dims, keepdim).sqrt()
+    if p == 1:
+        return sum(a, dims, keepdim)
+    if p == math.inf or p == "inf":
+        return amax(a, dims, keepdim)
+    if p == -math.inf:
+        return amin(a, dims, keepdim)
+    if p == 0:
+        return sum((input != 0).to(input.dtype), dims, keepdim)
+    return sum(a ** p, dims, keepdim) ** (1.0 / p)
+
+
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    dims = _dims(input, dim)
+    data = input._data if input._dtype is _dt.bool_ else input._kt["ne"](input._data, 0)
+    return input._new(input._kt["all"](data, dims, keepdim) if dims else data, _dt.bool_)
+
+
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    dims = _dims(input, dim)
+    data = input._data if input._dtype is _dt.bool_ else input._kt["ne"](input._data, 0)
+    return input._new(input._kt["any"](data, dims, keepdim) if dims else data, _dt.bool_)
+
+
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
+    return sum((input != 0).to(_dt.int64), dim)
+
+
+class Cumsum(Function):
+    _backward_name = "CumsumBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, dtype):
+        dt = _accum_dtype(x, dtype)
+        data = x._data if dt is x._dtype else x._kt["astype"](x._data, dt)
+        ctx.dim, ctx.in_dtype = dim, x._dtype
+        if x._data.ndim == 0:
+            return x._new(x._kt["clone"](data), dt)
+        return x._new(x._kt["cumsum"](data, dim), dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        if g.dim() == 0:
+            return g, None, None
+        out = g.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim)
+        return out.to(ctx.in_dtype), None, None
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tensor:
+    return Cumsum.apply(input, _wrap_dim(dim, input.dim()), dtype)
+
+
+class Cumprod(Function):
+    _backward_name = "CumprodBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, dtype):
+        dt = _accum_dtype(x, dtype)
+        data = x._data if dt is x._dtype else x._kt["astype"](x._data, dt)
+        out = x._new(x._kt["cumprod"](data, dim) if x._data.ndim else x._kt["clone"](data), dt)
+        ctx.save_for_backward(x, out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        if x.dim() == 0:
+            return g, None, None
+        d = ctx.dim
+        # d out_k / d x_i = out_k / x_i for k >= i (inputs without zeros).
+        return (g * out).flip(d).cumsum(d).flip(d) / x, None, None
+
+
+def cumprod(input: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tensor:
+    return Cumprod.apply(input, _wrap_dim(dim, input.dim()), dtype)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    dims = _dims(input, dim)
+    if not input._dtype.is_floating_point:
+        input = input.to(_dt.get_default_dtype())
+    m = amax(input, dims, keepdim=True).detach()
+    m = m.masked_fill(m.isinf(), 0.0)
+    out = sum((input - m).exp(), dims, keepdim=True).log() + m
+    return out if keepdim else out.squeeze(dims)
+
+
+class Softmax(Function):
+    _backward_name = "SoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        if x._kt.has("softmax"):
+            out = x._new(x._kt["softmax"](x._data, dim))
+        else:
+            with_max = x - amax(x, (dim,), keepdim=True)
+            e = with_max.exp()
+            out = e / e.sum(dim, keepdim=True)
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
+
+
+class LogSoftmax(Function):
+    _backward_name = "LogSoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        if x._kt.has("log_softmax"):
+            out = x._new(x._kt["log_softmax"](x._data, dim))
+        else:
+            shifted = x - amax(x, (dim,), keepdim=True)
+            out = shifted - shifted.exp().sum(dim, keepdim=True).log()
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
+
+
+def _softmax_dim(x: Tensor, dim: int | None) -> int:
+    if dim is None:
+        dim = 0 if x.dim() in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
+    return _wrap_dim(dim, x.dim())
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype: _dt.dtype | None = None) -> Tensor:
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input._dtype.is_floating_point:
+        raise RuntimeError(f'"softmax" not implemented for \'{_type_word(input._dtype)}\'')
+    if input.dim() == 0:
+        return input / input
+    return Softmax.apply(input, _softmax_dim(input, dim))
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype: _dt.dtype | None = None) -> Tensor:
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input._dtype.is_floating_point:
+        raise RuntimeError(f'"log_softmax" not implemented for \'{_type_word(input._dtype)}\'')
+    if input.dim() == 0:
+        return input - input
+    return LogSoftmax.apply(input, _softmax_dim(input, dim))
+
+
+class Sort(Function):
+    _backward_name = "SortBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, descending):
+        if x._data.ndim == 0:
+            idx = x._new(x._kt["full"]((), 0, _dt.int64, x._device.index), _dt.int64)
+            ctx.mark_non_differentiable(idx)
+            ctx.dim = None
+            return x._new(x._kt["clone"](x._data)), idx
+        vals, idx = x._kt["sort"](x._data, dim, descending)
+        vals, idx = x._new(vals), x._new(idx, _dt.int64)
+        ctx.mark_non_differentiable(idx)
+        ctx.save_for_backward(idx)
+        ctx.dim, ctx.shape = dim, x._data.shape
+        return vals, idx
+
+    @staticmethod
+    def backward(ctx, g, _gi):
+        from ember.functions.creation import zeros
+
+        if ctx.dim is None:
+            return g, None, None
+        (idx,) = ctx.saved_tensors
+        return zeros(ctx.shape, dtype=g.dtype, device=g.device).scatter(ctx.dim, idx, g), None, None
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+    return SortResult(*Sort.apply(input, _wrap_dim(dim, input.dim()), descending))
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    return sort(input, dim, descending).indices
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+    d = _wrap_dim(dim, input.dim())
+    if k > (input.shape[d] if input.dim() else 1):
+        raise RuntimeError("selected index k out of range")
+    vals, idx = sort(input, d, descending=largest)
+    return TopkResult(vals.narrow(d, 0, k), idx.narrow(d, 0, k))
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The lower median (PyTorch's definition), over all elements or along ``dim``."""
+    if dim is None:
+        flat = input.reshape(-1)
+        vals, _ = sort(flat)
+        return vals[(flat.numel() - 1) // 2]
+    d = _wrap_dim(dim, input.dim())
+    vals, idx = sort(input, d)
+    k = (input.shape[d] - 1) // 2
+    v, i = vals.narrow(d, k, 1), idx.narrow(d, k, 1)
+    if not keepdim:
+        v, i = v.squeeze(d), i.squeeze(d)
+    return MedianResult(v, i)
+
+
+def _bind() -> None:
+    for fn in (sum, mean, prod, amax, amin, max, min, argmax, argmin, var, std, norm, all, any, cumsum, cumprod,
+               logsumexp, softmax, log_softmax, sort, argsort, topk, count_nonzero, median):
+        setattr(Tensor, fn.__name__, fn)
+
+    def new_ones_like_slice(self, dim):
+        from ember.functions.creation import ones
+
+        shape = list(self.shape)
+        shape[dim] = 1
+        return ones(shape, dtype=self.dtype, device=self.device)
+
+    Tensor.new_ones_like_slice = new_ones_like_slice
+    Tensor.cumsum_ = lambda self, dim: __import__("ember.functions.elementwise", fromlist=["x"]).assign_inplace(self, cumsum(self, dim))
+
+
+_bind()

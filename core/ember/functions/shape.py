@@ -1,0 +1,645 @@
+"""Shape and movement ops. ``view``-like ops share storage with their input, as in PyTorch.
+
+Example:
+    >>> import ember
+    >>> x = ember.arange(6).view(2, 3)
+    >>> x.t()
+    tensor([[0, 3],
+            [1, 4],
+            [2, 5]])
+    >>> ember.cat([x, x], dim=0).shape
+    ember.Size([4, 3])
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ember.autograd.function import Function
+from ember.size import Size
+from ember.tensor import Tensor, _wrap_dim
+
+__all__ = ["reshape", "view", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes",
+           "swapdims", "t", "expand", "expand_as", "broadcast_to", "repeat", "contiguous", "clone", "chunk", "split",
+           "cat", "concat", "concatenate", "stack", "hstack", "vstack", "flip", "fliplr", "flipud", "tril", "triu",
+           "narrow", "movedim", "moveaxis", "unbind", "select", "roll", "tile", "atleast_1d", "atleast_2d",
+           "broadcast_tensors", "pad_constant", "repeat_interleave", "meshgrid", "diag", "diagonal"]
+
+
+def _shape_args(args: Sequence) -> tuple:
+    if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
+        args = tuple(args[0])
+    return tuple(int(a) for a in args)
+
+
+def _infer_shape(shape: tuple, numel: int, src_shape: tuple) -> tuple:
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            known *= s
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+class Reshape(Function):
+    _backward_name = "ViewBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x._data.shape
+        data = x._kt["reshape"](x._data, shape)
+        return x._view_of(data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape), None
+
+
+def reshape(input: Tensor, *shape: Any) -> Tensor:
+    shape = _infer_shape(_shape_args(shape), input.numel(), input._data.shape)
+    if shape == input._data.shape:
+        return Reshape.apply(input, shape) if input._requires_grad else input._view_of(input._data)
+    return Reshape.apply(input, shape)
+
+
+def view(input: Tensor, *shape: Any) -> Tensor:
+    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)):
+        return input.to(shape[0])  # view(dtype) of the same itemsize is not supported: convert
+    return reshape(input, *shape)
+
+
+def view_as(input: Tensor, other: Tensor) -> Tensor:
+    return reshape(input, tuple(other.shape))
+
+
+reshape_as = view_as
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    nd = input.dim()
+    if nd == 0:
+        return reshape(input, 1)
+    s, e = _wrap_dim(start_dim, nd), _wrap_dim(end_dim, nd)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = tuple(input.shape)
+    n = 1
+    for d in shape[s:e + 1]:
+        n *= d
+    return reshape(input, shape[:s] + (n,) + shape[e + 1:])
+
+
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    d = _wrap_dim(dim, input.dim())
+    shape = tuple(input.shape)
+    sizes = _infer_shape(tuple(sizes), shape[d], (shape[d],))
+    return reshape(input, shape[:d] + sizes + shape[d + 1:])
+
+
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:
+    shape = tuple(input.shape)
+    if dim is None:
+        new = tuple(s for s in shape if s != 1)
+    else:
+        dims = {_wrap_dim(d, len(shape)) for d in ((dim,) if isinstance(dim, int) else dim)}
+        new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+    return reshape(input, new) if new != shape else reshape(input, shape)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    shape = list(input.shape)
+    d = _wrap_dim(dim, len(shape) + 1)
+    shape.insert(d, 1)
+    return reshape(input, tuple(shape))
+
+
+class Permute(Function):
+    _backward_name = "PermuteBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x._view_of(x._kt["permute"](x._data, dims))
+
+    @staticmethod
+    def backward(ctx, g):
+        inverse = [0] * len(ctx.dims)
+        for i, d in enumerate(ctx.dims):
+            inverse[d] = i
+        return g.permute(tuple(inverse)), None
+
+
+def permute(input: Tensor, *dims: Any) -> Tensor:
+    dims = _shape_args(dims)
+    nd = input.dim()
+    if len(dims) != nd:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                           f"length of the desired ordering of dimensions i.e. input.dim() = {nd} is not equal to "
+                           f"len(dims) = {len(dims)}")
+    dims = tuple(_wrap_dim(d, nd) for d in dims)
+    if len(set(dims)) != nd:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return Permute.apply(input, dims)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    nd = input.dim()
+    if nd == 0:
+        return input
+    order = list(range(nd))
+    a, b = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
+    order[a], order[b] = order[b], order[a]
+    return Permute.apply(input, tuple(order))
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input: Tensor) -> Tensor:
+    if input.dim() > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.dim()}D")
+    return transpose(input, 0, 1) if input.dim() == 2 else input
+
+
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
+    nd = input.dim()
+    src = [_wrap_dim(s, nd) for s in ((source,) if isinstance(source, int) else source)]
+    dst = [_wrap_dim(d, nd) for d in ((destination,) if isinstance(destination, int) else destination)]
+    order = [i for i in range(nd) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return Permute.apply(input, tuple(order))
+
+
+moveaxis = movedim
+
+
+class Expand(Function):
+    _backward_name = "ExpandBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x._data.shape
+        data = x._data
+        if len(shape) > data.ndim:
+            data = x._kt["reshape"](data, (1,) * (len(shape) - data.ndim) + tuple(data.shape))
+        return x._view_of(x._kt["expand"](data, shape))
+
+    @staticmethod
+    def backward(ctx, g):
+        from ember.functions.elementwise import unbroadcast
+
+        return unbroadcast(g, ctx.shape), None
+
+
+def expand(input: Tensor, *sizes: Any) -> Tensor:
+    sizes = _shape_args(sizes)
+    shape = tuple(input.shape)
+    if len(sizes) < len(shape):
+        raise RuntimeError(f"expand(ember.{input._type_name().split('.')[-1]}{{{list(shape)}}}, size={list(sizes)}): "
+                           f"the number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
+                           f"dimensions in the tensor ({len(shape)})")
+    lead = len(sizes) - len(shape)
+    out = []
+    for i, s in enumerate(sizes):
+        cur = shape[i - lead] if i >= lead else 1
+        if s == -1:
+            if i < lead:
+                raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+            s = cur
+        if cur != 1 and cur != s:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                               f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}")
+        out.append(s)
+    out = tuple(out)
+    if out == shape:
+        return input if not input._requires_grad else Expand.apply(input, out)
+    return Expand.apply(input, out)
+
+
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    return expand(input, tuple(other.shape))
+
+
+def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
+    return expand(input, tuple(shape))
+
+
+def broadcast_tensors(*tensors: Tensor) -> list[Tensor]:
+    from ember.functions.elementwise import broadcast_shapes
+
+    shape = broadcast_shapes(*(tuple(t.shape) for t in tensors))
+    return [expand(t, shape) for t in tensors]
+
+
+def repeat(input: Tensor, *sizes: Any) -> Tensor:
+    sizes = _shape_args(sizes)
+    if len(sizes) < input.dim():
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+    shape = (1,) * (len(sizes) - input.dim()) + tuple(input.shape)
+    inter, expanded, final = [], [], []
+    for r, s in zip(sizes, shape):
+        inter += [1, s]
+        expanded += [r, s]
+        final.append(r * s)
+    return reshape(expand(reshape(input, tuple(inter)), tuple(expanded)), tuple(final))
+
+
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    dims = tuple(dims)
+    if len(dims) < input.dim():
+        dims = (1,) * (input.dim() - len(dims)) + dims
+    return repeat(input, dims)
+
+
+def repeat_interleave(input: Tensor, repeats: int, dim: int | None = None) -> Tensor:
+    if dim is None:
+        input, dim = input.reshape(-1), 0
+    d = _wrap_dim(dim, input.dim())
+    shape = tuple(input.shape)
+    x = unsqueeze(input, d + 1)
+    x = expand(x, shape[:d + 1] + (repeats,) + shape[d + 1:])
+    return reshape(x, shape[:d] + (shape[d] * repeats,) + shape[d + 1:])
+
+
+class Clone(Function):
+    _backward_name = "CloneBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return x._new(x._kt["clone"](x._data))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
+    return Clone.apply(input)
+
+
+def contiguous(input: Tensor, memory_format: Any = None) -> Tensor:
+    return input if input._kt["is_contiguous"](input._data) else Clone.apply(input)
+
+
+class Slice(Function):
+    """Basic slicing of several axes at once (a view); backward scatters into zeros."""
+
+    _backward_name = "SliceBackward0"
+
+    @staticmethod
+    def forward(ctx, x, slices):
+        ctx.shape, ctx.slices = x._data.shape, slices
+        return x._view_of(x._kt["slice"](x._data, slices))
+
+    @staticmethod
+    def backward(ctx, g):
+        return SliceScatter.apply(g, ctx.shape, ctx.slices), None
+
+
+class SliceScatter(Function):
+    """zeros(shape) with ``g`` written into ``slices``; its backward slices again."""
+
+    _backward_name = "SliceBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, shape, slices):
+        ctx.slices = slices
+        out = g._new(g._kt["full"](shape, 0, g._dtype, g._device.index))
+        g._kt["copy_"](g._kt["slice"](out._data, slices), g._data)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Slice.apply(gg, ctx.slices), None, None
+
+
+def slice_dims(input: Tensor, slices: tuple) -> Tensor:
+    """Apply normalised (start, stop, step) triples, one per axis."""
+    return Slice.apply(input, slices)
+
+
+def _full_slices(shape: tuple) -> list:
+    return [(0, s, 1) for s in shape]
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    d = _wrap_dim(dim, input.dim())
+    size = input.shape[d]
+    if isinstance(start, Tensor):
+        start = int(start.item())
+    if start < 0:
+        start += size
+    if not (0 <= start and start + length <= size and length >= 0):
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    sl = _full_slices(tuple(input.shape))
+    sl[d] = (start, start + length, 1)
+    return Slice.apply(input, tuple(sl))
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    d = _wrap_dim(dim, input.dim())
+    size = input.shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at dimension {d}")
+    index = index + size if index < 0 else index
+    return squeeze(narrow(input, d, index, 1), d)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = _wrap_dim(dim, input.dim())
+    size = input.shape[d]
+    step = -(-size // chunks) if size else 1
+    return split(input, step, d)
+
+
+def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    d = _wrap_dim(dim, input.dim())
+    size = input.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and size:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
+        sizes = [min(step, size - i) for i in range(0, size, step)] if size else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != size:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size at "
+                               f"dimension {d}), but got split_sizes={sizes}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(input, d, start, s))
+        start += s
+    return tuple(out)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    d = _wrap_dim(dim, input.dim())
+    return tuple(select(input, d, i) for i in range(input.shape[d]))
+
+
+class Cat(Function):
+    _backward_name = "CatBackward0"
+
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        from ember import dtypes as _dt
+
+        dt = _dt.result_type(*[t for t in tensors])
+        first = tensors[0]
+        for t in tensors[1:]:
+            if t._device is not first._device:
+                raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                                   f"{first._device} and {t._device}!")
+        datas = [t._data if t._dtype is dt else t._kt["astype"](t._data, dt) for t in tensors]
+        ctx.sizes = [t._data.shape[dim] for t in tensors]
+        ctx.dim = dim
+        ctx.dtypes = [t._dtype for t in tensors]
+        return first._new(first._kt["cat"](datas, dim), dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        parts = split(g, ctx.sizes, ctx.dim)
+        return (None,) + tuple(p if p.dtype is dt else p.to(dt) for p, dt in zip(parts, ctx.dtypes))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    tensors = [t for t in tensors]
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    # PyTorch skips legacy empty 1-D tensors of shape (0,).
+    kept = [t for t in tensors if not (t.dim() == 1 and t.shape[0] == 0)] or tensors[:1]
+    ref = kept[0]
+    if ref.dim() == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = _wrap_dim(dim, ref.dim())
+    for i, t in enumerate(kept):
+        if t.dim() != ref.dim():
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.dim()} and {t.dim()}")
+        for ax in range(ref.dim()):
+            if ax != d and t.shape[ax] != ref.shape[ax]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
+                                   f"{ref.shape[ax]} but got size {t.shape[ax]} for tensor number {i} in the list.")
+    result = Cat.apply(d, *kept)
+    if out is not None:
+        from ember.functions.elementwise import _out
+
+        return _out(result, out)
+    return result
+
+
+concat = concatenate = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shape = tuple(tensors[0].shape)
+    for i, t in enumerate(tensors):
+        if tuple(t.shape) != shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
+                               f"{list(t.shape)} at entry {i}")
+    d = _wrap_dim(dim, len(shape) + 1)
+    return cat([unsqueeze(t, d) for t in tensors], d, out=out)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    tensors = [atleast_1d(t) for t in tensors]
+    return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    return cat([atleast_2d(t) for t in tensors], 0)
+
+
+def atleast_1d(t: Tensor) -> Tensor:
+    return reshape(t, 1) if t.dim() == 0 else t
+
+
+def atleast_2d(t: Tensor) -> Tensor:
+    return reshape(t, (1, -1)) if t.dim() < 2 else t
+
+
+class Flip(Function):
+    _backward_name = "FlipBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x._new(x._kt["flip"](x._data, dims))
+
+    @staticmethod
+    def backward(ctx, g):
+        return Flip.apply(g, ctx.dims), None
+
+
+def flip(input: Tensor, dims: Any) -> Tensor:
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    dims = tuple(sorted({_wrap_dim(d, input.dim()) for d in dims}))
+    if not dims or input.dim() == 0:
+        return clone(input)
+    return Flip.apply(input, dims)
+
+
+def fliplr(input: Tensor) -> Tensor:
+    return flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    return flip(input, (0,))
+
+
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    if dims is None:
+        return roll(input.reshape(-1), shifts, 0).reshape(input.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    out = input
+    for s, d in zip(shifts, dims):
+        d = _wrap_dim(d, input.dim())
+        n = input.shape[d]
+        if n == 0:
+            continue
+        s %= n
+        if s:
+            out = cat([narrow(out, d, n - s, s), narrow(out, d, 0, n - s)], d)
+    return out
+
+
+def _tri_mask(input: Tensor, diagonal: int, lower: bool) -> Tensor:
+    from ember.functions.creation import arange
+
+    if input.dim() < 2:
+        raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions")
+    rows, cols = input.shape[-2], input.shape[-1]
+    r = arange(rows, device=input.device).reshape(rows, 1)
+    c = arange(cols, device=input.device).reshape(1, cols)
+    return (c - r <= diagonal) if lower else (c - r >= diagonal)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    from ember.functions.elementwise import where
+
+    return where(_tri_mask(input, diagonal, True), input, 0)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    from ember.functions.elementwise import where
+
+    return where(_tri_mask(input, diagonal, False), input, 0)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal as a new tensor (gathered through a mask, so it is differentiable)."""
+    x = movedim(input, (dim1, dim2), (-2, -1))
+    rows, cols = x.shape[-2], x.shape[-1]
+    n = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+    from ember.functions.creation import arange
+
+    r = arange(n, device=input.device) + (0 if offset >= 0 else -offset)
+    c = arange(n, device=input.device) + (offset if offset >= 0 else 0)
+    flat = x.reshape(tuple(x.shape[:-2]) + (rows * cols,))
+    return flat.index_select(-1, r * cols + c)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    from ember.functions.creation import zeros
+
+    if input.dim() == 2:
+        return globals()["diagonal"](input, diagonal)
+    n = input.shape[0] + abs(diagonal)
+    out = zeros(n, n, dtype=input.dtype, device=input.device)
+    from ember.functions.creation import arange
+
+    idx = arange(input.shape[0], device=input.device)
+    r = idx + (0 if diagonal >= 0 else -diagonal)
+    c = idx + (diagonal if diagonal >= 0 else 0)
+    return out.reshape(-1).index_put((r * n + c,), input).reshape(n, n)
+
+
+def pad_constant(input: Tensor, pads: tuple, value: float = 0.0) -> Tensor:
+    """Constant padding with ``pads`` = ((before, after), ...) for every axis."""
+    return PadConstant.apply(input, pads, value)
+
+
+class PadConstant(Function):
+    _backward_name = "ConstantPadNdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, pads, value):
+        ctx.pads, ctx.shape = pads, x._data.shape
+        return x._new(x._kt["pad"](x._data, pads, value))
+
+    @staticmethod
+    def backward(ctx, g):
+        slices = tuple((b, b + s, 1) for (b, _), s in zip(ctx.pads, ctx.shape))
+        return Slice.apply(g, slices), None, None
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    ts = list(tensors)
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t.numel() for t in ts)
+    out = []
+    for i, t in enumerate(ts):
+        view_shape = [1] * len(ts)
+        view_shape[i] = -1
+        out.append(expand(reshape(t, tuple(view_shape)), shape))
+    if swap:
+        out = [transpose(o, 0, 1) for o in out]
+        out[0], out[1] = out[1], out[0]
+    return tuple(out)
+
+
+def _bind() -> None:
+    def size_method_view(self, *shape):
+        return view(self, *shape)
+
+    for fn in (reshape, flatten, unflatten, squeeze, unsqueeze, permute, transpose, swapaxes, swapdims, t, expand,
+               expand_as, broadcast_to, repeat, contiguous, clone, chunk, split, flip, fliplr, flipud, tril, triu,
+               narrow, movedim, moveaxis, unbind, select, roll, tile, repeat_interleave, view_as, reshape_as,
+               diagonal, diag):
+        setattr(Tensor, fn.__name__, fn)
+    Tensor.view = size_method_view
+    Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.dim())))))
+    Tensor.mT = property(lambda self: transpose(self, -2, -1))
+    Tensor.H = Tensor.T
+    Tensor.mH = Tensor.mT
+
+    def squeeze_(self, dim=None):
+        self._set_data(squeeze(self.detach(), dim)._data)
+        return self
+
+    def unsqueeze_(self, dim):
+        self._set_data(unsqueeze(self.detach(), dim)._data)
+        return self
+
+    def t_(self):
+        self._set_data(t(self.detach())._data)
+        return self
+
+    def _set_data(self, data):
+        self._data = data
+
+    Tensor.squeeze_, Tensor.unsqueeze_, Tensor.t_, Tensor._set_data = squeeze_, unsqueeze_, t_, _set_data
+
+
+_bind()

@@ -1,0 +1,191 @@
+"""The kernel contract: every kernel a backend may implement, with its signature and meaning.
+
+This module is the single source of truth for kernel *names and semantics*. The conformance
+suite's op table (``ember_conformance.optable``) holds the sample inputs and NumPy references
+for the same names, and ``docs/kernel-contract.md`` is generated from both.
+
+Conventions every kernel follows:
+
+* ``x``, ``a``, ``b``... are the backend's own array objects. They must expose ``.shape``
+  (a tuple of ints) and ``.ndim``. Views are allowed wherever NumPy would return one.
+* ``dtype`` arguments are ember dtypes (``ember.float32``...); each backend maps them itself.
+* ``index`` is the device index (``0`` for ``opencl:0``); creation kernels receive it.
+* Binary elementwise kernels broadcast like NumPy. The frontend has already cast both
+  operands to the result dtype; either operand (never both) may be a Python number instead.
+* ``dims`` arguments are tuples of non-negative, sorted, unique axes; never empty.
+* Kernels never modify their inputs, except ``copy_`` (which writes into ``dst``).
+* Random kernels implement one counter-based algorithm (see ``random_bits`` below) so a seed
+  gives the same numbers on every backend.
+
+Required kernels fall back to the CPU (under the fallback policy) when a backend lacks them.
+Optional kernels are fast paths: when a backend lacks one, the frontend runs a composite made
+of required kernels instead, on the device, with no fallback.
+
+Example:
+    >>> from ember.kernels import KERNELS
+    >>> KERNELS["add"].signature
+    'add(a, b) -> array'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["KernelSpec", "KERNELS", "REQUIRED", "OPTIONAL", "UNARY_FLOAT", "UNARY_ANY", "BINARY",
+           "COMPARISON", "LOGICAL", "REDUCTIONS"]
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    name: str
+    family: str
+    signature: str
+    doc: str
+    required: bool = True
+
+
+_specs: list[KernelSpec] = []
+
+
+def _k(name: str, family: str, signature: str, doc: str, required: bool = True) -> None:
+    _specs.append(KernelSpec(name, family, signature, doc, required))
+
+
+# --- runtime -----------------------------------------------------------------------------
+_k("from_host", "runtime", "from_host(host, index) -> array",
+   "Copy a C-contiguous NumPy array (the host format) to device `index`.")
+_k("to_host", "runtime", "to_host(x) -> numpy.ndarray",
+   "Copy to a NumPy array, waiting for pending work. May share memory on host backends.")
+_k("device_index", "runtime", "device_index(x) -> int", "The index of the device holding `x`.")
+_k("empty", "runtime", "empty(shape, dtype, index) -> array", "Uninitialised array.")
+_k("full", "runtime", "full(shape, value, dtype, index) -> array", "Array filled with `value`.")
+_k("arange", "runtime", "arange(start, stop, step, dtype, index) -> array",
+   "1-D `start + i*step` for i in range(ceil((stop-start)/step)).")
+_k("astype", "runtime", "astype(x, dtype) -> array",
+   "New array cast to `dtype` (float->int truncates toward zero; ->bool is `!= 0`).")
+_k("clone", "runtime", "clone(x) -> array", "A new C-contiguous copy of `x`.")
+_k("is_contiguous", "runtime", "is_contiguous(x) -> bool", "True when `x` is C-contiguous.")
+_k("copy_", "runtime", "copy_(dst, src) -> None",
+   "Write `src` (array of dst's dtype or Python number, broadcast to dst.shape) into `dst` "
+   "in place; `dst` may be a view and the write must reach its base.")
+
+# --- random ------------------------------------------------------------------------------
+_RANDOM_DOC = (
+    "Element i (C order) uses counter c = offset + i and "
+    "bits(c) = mix64(key + (c + 1) * 0x9E3779B97F4A7C15 mod 2**64), where mix64(z) is "
+    "z ^= z >> 30; z *= 0xBF58476D1CE4E5B9; z ^= z >> 27; z *= 0x94D049BB133111EB; z ^= z >> 31 "
+    "(all mod 2**64) and key = mix64(seed) is computed by the frontend. ")
+_k("rand_uniform", "random", "rand_uniform(shape, key, offset, dtype, index) -> array",
+   _RANDOM_DOC + "float64: (bits >> 11) * 2**-53; float32/float16: (bits >> 40) * 2**-24, cast.")
+_k("rand_normal", "random", "rand_normal(shape, key, offset, dtype, index) -> array",
+   _RANDOM_DOC + "Element i uses counters offset + 2i and offset + 2i + 1: u1 = ((bits1 >> 11) + 1) "
+   "* 2**-53, u2 = (bits2 >> 11) * 2**-53, z = sqrt(-2 ln u1) cos(2 pi u2), computed in float64 "
+   "where the device has it.")
+_k("rand_int", "random", "rand_int(shape, low, high, key, offset, dtype, index) -> array",
+   _RANDOM_DOC + "low + bits % (high - low).")
+
+# --- elementwise ---------------------------------------------------------------------------
+UNARY_FLOAT = ("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
+               "erf")
+UNARY_ANY = ("neg", "abs", "sign", "relu", "floor", "ceil", "round", "trunc")
+for _n in UNARY_FLOAT:
+    _k(_n, "unary", f"{_n}(x) -> array", f"Elementwise {_n} of a floating array, same dtype.")
+for _n in UNARY_ANY:
+    _k(_n, "unary", f"{_n}(x) -> array",
+       f"Elementwise {_n}, same dtype" + (" (round half to even)." if _n == "round" else "."))
+_k("logical_not", "unary", "logical_not(x) -> bool array", "`x == 0`.")
+_k("isnan", "unary", "isnan(x) -> bool array", "True where x is NaN.")
+
+BINARY = ("add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum",
+          "atan2")
+_BINARY_DOC = {
+    "div": "True division (floating operands).",
+    "floor_divide": "Floor of a / b (Python `//`).",
+    "remainder": "Python-style modulus: the result has the sign of b.",
+    "maximum": "Elementwise max; NaN propagates.",
+    "minimum": "Elementwise min; NaN propagates.",
+}
+for _n in BINARY:
+    _k(_n, "binary", f"{_n}(a, b) -> array", _BINARY_DOC.get(_n, f"Elementwise {_n}, broadcasting."))
+COMPARISON = ("eq", "ne", "lt", "le", "gt", "ge")
+for _n in COMPARISON:
+    _k(_n, "comparison", f"{_n}(a, b) -> bool array", f"Elementwise `{_n}` comparison, broadcasting.")
+LOGICAL = ("logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor")
+for _n in LOGICAL:
+    _k(_n, "binary", f"{_n}(a, b) -> array",
+       "Bool result." if _n.startswith("logical") else "Bitwise op on integer or bool arrays.")
+_k("where", "ternary", "where(cond, a, b) -> array",
+   "`a` where cond (bool) else `b`; all three broadcast; a or b may be a Python number.")
+_k("clamp", "ternary", "clamp(x, lo, hi) -> array",
+   "Clip to [lo, hi]; lo or hi may be None (no bound); Python numbers.")
+
+# --- reductions ----------------------------------------------------------------------------
+REDUCTIONS = ("sum", "prod", "amax", "amin", "any", "all")
+for _n in REDUCTIONS:
+    _k(_n, "reduction", f"{_n}(x, dims, keepdim) -> array",
+       f"Reduce over `dims` with {_n}" + ("; bool result." if _n in ("any", "all") else
+                                           "; same dtype as x (the frontend casts ints first)."))
+_k("argmax", "reduction", "argmax(x, dim, keepdim) -> int64 array",
+   "Index of the first maximum along `dim` (int), or of the flattened array when dim is None.")
+_k("argmin", "reduction", "argmin(x, dim, keepdim) -> int64 array", "As argmax, for the minimum.")
+_k("cumsum", "scan", "cumsum(x, dim) -> array", "Inclusive prefix sum along `dim`.")
+_k("cumprod", "scan", "cumprod(x, dim) -> array", "Inclusive prefix product along `dim`.")
+_k("sort", "scan", "sort(x, dim, descending) -> (values, int64 indices)",
+   "Stable sort along `dim`.")
+
+# --- movement ------------------------------------------------------------------------------
+_k("reshape", "movement", "reshape(x, shape) -> array",
+   "Same elements in C order, new shape (all ints, no -1). A view when the strides allow it.")
+_k("permute", "movement", "permute(x, dims) -> array", "Axes reordered; a view.")
+_k("expand", "movement", "expand(x, shape) -> array",
+   "Broadcast to `shape` (same ndim, size-1 axes grow); a view with zero strides.")
+_k("slice", "movement", "slice(x, slices) -> array",
+   "Basic slicing: `slices` is a tuple of (start, stop, step) per axis, already normalised "
+   "(0 <= start, step > 0, stop clipped to the axis). A view.")
+_k("flip", "movement", "flip(x, dims) -> array", "Reverse the order along `dims`.")
+_k("pad", "movement", "pad(x, pads, value) -> array",
+   "Constant padding; `pads` is a tuple of (before, after) per axis, non-negative.")
+_k("cat", "movement", "cat(xs, dim) -> array", "Concatenate arrays of one dtype along `dim`.")
+
+# --- indexing ------------------------------------------------------------------------------
+_k("gather", "indexing", "gather(x, dim, index) -> array",
+   "out[i][j][k] = x[index[i][j][k]][j][k] (dim 0); index is int64, same ndim as x.")
+_k("scatter", "indexing", "scatter(x, dim, index, src) -> array",
+   "A copy of x with x[index[i][j]][j] = src[i][j] (dim 0); src an array or Python number.")
+_k("scatter_add", "indexing", "scatter_add(x, dim, index, src) -> array",
+   "A copy of x with src added at index along dim; duplicate indices accumulate.")
+_k("index_select", "indexing", "index_select(x, dim, index) -> array",
+   "Entries of x along `dim` picked by a 1-D int64 index.")
+_k("index_put", "indexing", "index_put(x, index, values, accumulate) -> array",
+   "A copy of x with x[index[i]] = values[i] along axis 0 (index 1-D int64, values broadcast to "
+   "(len(index),) + x.shape[1:]); with accumulate, duplicates add up.")
+_k("nonzero", "indexing", "nonzero(x) -> int64 array (n, ndim)",
+   "Coordinates of the non-zero elements, in C order.")
+
+# --- linear algebra ------------------------------------------------------------------------
+_k("matmul", "linalg", "matmul(a, b) -> array",
+   "Batched matrix product of arrays with ndim >= 2; batch axes broadcast.")
+
+# --- optional fast kernels (composites exist in the frontend) -------------------------------
+_k("conv2d", "nn", "conv2d(x, w, bias, stride, padding, dilation, groups) -> array",
+   "NCHW cross-correlation; stride/padding/dilation are (h, w) pairs; bias may be None.", False)
+_k("conv2d_backward", "nn",
+   "conv2d_backward(grad, x, w, stride, padding, dilation, groups, needs) -> (gx, gw, gb)",
+   "Gradients of conv2d; `needs` is a (bool, bool, bool) triple; unneeded ones are None.", False)
+_k("max_pool2d", "nn", "max_pool2d(x, kernel, stride, padding, dilation, ceil_mode) -> (out, idx)",
+   "NCHW max pooling; idx holds flat h*W+w positions in the input plane (int64).", False)
+_k("max_pool2d_backward", "nn", "max_pool2d_backward(grad, idx, input_shape) -> array",
+   "Scatter-add `grad` into a zero array of input_shape at `idx`.", False)
+_k("avg_pool2d", "nn",
+   "avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override) -> array",
+   "NCHW average pooling with PyTorch's semantics.", False)
+_k("avg_pool2d_backward", "nn",
+   "avg_pool2d_backward(grad, input_shape, kernel, stride, padding, ceil_mode, count_include_pad, "
+   "divisor_override) -> array", "Gradient of avg_pool2d.", False)
+_k("softmax", "nn", "softmax(x, dim) -> array", "Numerically stable softmax along dim.", False)
+_k("log_softmax", "nn", "log_softmax(x, dim) -> array", "Stable log-softmax along dim.", False)
+
+KERNELS: dict[str, KernelSpec] = {s.name: s for s in _specs}
+REQUIRED: frozenset[str] = frozenset(s.name for s in _specs if s.required)
+OPTIONAL: frozenset[str] = frozenset(s.name for s in _specs if not s.required)
+del _specs, _n

@@ -1,0 +1,1 @@
+"""Neural-network layers, losses and functional ops (see issue 5)."""

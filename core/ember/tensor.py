@@ -1,0 +1,438 @@
+"""``Tensor``: a backend array plus dtype, device and autograd state.
+
+The class is thin on purpose: math lives in ``ember.functions`` (each op a ``Function`` with its
+backward beside it), and those modules attach their methods and operators to ``Tensor``.
+
+Example:
+    >>> import ember
+    >>> t = ember.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> (t * 2).sum()
+    tensor(6., grad_fn=<SumBackward0>)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ember import dispatch
+from ember import dtypes as _dt
+from ember.autograd import function as _function
+from ember.autograd.function import AccumulateGrad
+from ember.autograd.grad_mode import STATE
+from ember.device import device as _device_cls
+from ember.size import Size
+
+__all__ = ["Tensor"]
+
+
+class Tensor:
+    """A multi-dimensional array on one device, with optional gradient tracking."""
+
+    __slots__ = ("_data", "_dtype", "_device", "_kt", "_requires_grad", "grad", "grad_fn", "_output_nr",
+                 "_version", "_base", "_accum", "_retains_grad", "__weakref__", "__dict__")
+
+    # ---- construction -------------------------------------------------------------------
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Tensor":
+        # Legacy constructor: Tensor(2, 3) is uninitialised float; Tensor([1, 2]) copies data.
+        from ember.functions import creation
+
+        if cls is not Tensor and not args and not kwargs:
+            return object.__new__(cls)
+        dev = kwargs.pop("device", None)
+        if kwargs:
+            raise TypeError(f"Tensor() got unexpected keyword arguments {sorted(kwargs)}")
+        if len(args) == 1 and not isinstance(args[0], int):
+            src = args[0]
+            if isinstance(src, Tensor):
+                return src
+            out = creation.tensor(src, dtype=_dt.get_default_dtype(), device=dev)
+        else:
+            out = creation.empty(*args, device=dev)
+        return out
+
+    @staticmethod
+    def _make(data: Any, dtype: _dt.dtype, device: _device_cls, kt: dispatch.KernelTable) -> "Tensor":
+        t = object.__new__(Tensor)
+        t._data = data
+        t._dtype = dtype
+        t._device = device
+        t._kt = kt
+        t._requires_grad = False
+        t.grad = None
+        t.grad_fn = None
+        t._output_nr = 0
+        t._version = [0]
+        t._base = None
+        t._accum = None
+        t._retains_grad = False
+        return t
+
+    def _new(self, data: Any, dtype: _dt.dtype | None = None) -> "Tensor":
+        """A tensor on this tensor's device holding ``data`` (a kernel's output)."""
+        t = object.__new__(Tensor)
+        t._data = data
+        t._dtype = self._dtype if dtype is None else dtype
+        t._device = self._device
+        t._kt = self._kt
+        t._requires_grad = False
+        t.grad = None
+        t.grad_fn = None
+        t._output_nr = 0
+        t._version = [0]
+        t._base = None
+        t._accum = None
+        t._retains_grad = False
+        return t
+
+    def _view_of(self, data: Any) -> "Tensor":
+        """A tensor sharing storage (and version counter) with ``self``."""
+        t = self._new(data)
+        t._version = self._version
+        t._base = self if self._base is None else self._base
+        return t
+
+    def _alias(self) -> "Tensor":
+        t = self._view_of(self._data)
+        t._base = self._base
+        return t
+
+    # ---- attributes ---------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Size | int:
+        shape = self._data.shape
+        if dim is None:
+            return Size(shape)
+        return shape[_wrap_dim(dim, len(shape))]
+
+    @property
+    def dtype(self) -> _dt.dtype:
+        return self._dtype
+
+    @property
+    def device(self) -> _device_cls:
+        return self._device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self._device.type == "cpu"
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        n = 1
+        for s in self._data.shape:
+            n *= s
+        return n
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel() * self._dtype.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self._dtype.is_floating_point
+
+    def is_complex(self) -> bool:
+        return False
+
+    def is_contiguous(self) -> bool:
+        return bool(self._kt["is_contiguous"](self._data))
+
+    def get_device(self) -> int:
+        return -1 if self._device.type == "cpu" else self._device.index
+
+    # ---- autograd state -----------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None:
+            if not value:
+                raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
+                                   "use a computed variable in a subgraph that doesn't require differentiation "
+                                   "use var_no_grad = var.detach().")
+            return
+        if value and not (self._dtype.is_floating_point):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    @property
+    def data(self) -> "Tensor":
+        return self.detach()
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data, self._dtype, self._device, self._kt = value._data, value._dtype, value._device, value._kt
+
+    @property
+    def _version_count(self) -> int:
+        return self._version[0]
+
+    def _bump_version(self) -> None:
+        self._version[0] += 1
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing storage with this one, outside the graph."""
+        t = self._view_of(self._data)
+        t._base = self._base
+        return t
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def _grad_accumulator(self) -> AccumulateGrad:
+        acc = self._accum
+        if acc is None:
+            acc = self._accum = AccumulateGrad(self)
+        return acc
+
+    def _accumulate_grad(self, g: "Tensor", create_graph: bool) -> None:
+        prev = STATE.enabled
+        STATE.enabled = create_graph
+        try:
+            self._grad_accumulator().apply([g])
+        finally:
+            STATE.enabled = prev
+
+    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``ember.autograd.backward``)."""
+        from ember.autograd import engine
+
+        engine.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+
+    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]) -> "_RemovableHandle":
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        node, nr = (self.grad_fn, self._output_nr) if self.grad_fn is not None else (self._grad_accumulator(), 0)
+        node.register_prehook(nr, hook)
+        return _RemovableHandle(node, nr, hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self.grad_fn is None:
+            return
+        if self._retains_grad:
+            return
+        self._retains_grad = True
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def keep(grad: "Tensor") -> None:
+            t = ref()
+            if t is not None:
+                t.grad = grad.detach() if t.grad is None else t.grad + grad.detach()
+
+        self.grad_fn.register_prehook(self._output_nr, keep)
+
+    # ---- host access ----------------------------------------------------------------------
+    def item(self) -> Any:
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        return self._kt["to_host"](self._data).item()
+
+    def tolist(self) -> Any:
+        return self._kt["to_host"](self._data).tolist()
+
+    def numpy(self, *, force: bool = False) -> Any:
+        """The CPU tensor's NumPy array, sharing memory (PyTorch's rules and errors)."""
+        if self._device.type != "cpu":
+            if not force:
+                raise TypeError(f"can't convert {self._device} device type tensor to numpy. Use Tensor.cpu() "
+                                "to copy the tensor to host memory first.")
+            return self._kt["to_host"](self._data)
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        host = self._kt["to_host"](self._data)
+        return host if dtype is None else host.astype(dtype)
+
+    # ---- device and dtype moves ----------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``; non_blocking, copy."""
+        from ember.functions.conversion import to
+
+        return to(self, *args, **kwargs)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int):
+            device = f"cuda:{device}"
+        return self.to(device)
+
+    def opencl(self, device: Any = None) -> "Tensor":
+        if device is None:
+            device = "opencl"
+        elif isinstance(device, int):
+            device = f"opencl:{device}"
+        return self.to(device)
+
+    def type(self, dtype: Any = None) -> "Tensor | str":
+        if dtype is None:
+            return self._type_name()
+        if isinstance(dtype, str):
+            dtype = _LEGACY_TYPE_NAMES.get(dtype.rsplit(".", 1)[-1]) or _dt.dtype_from_name(dtype.rsplit(".", 1)[-1])
+        return self.to(dtype)
+
+    def _type_name(self) -> str:
+        name = _TYPE_NAMES[self._dtype]
+        return f"ember.{name}" if self._device.type == "cpu" else f"ember.{self._device.type}.{name}"
+
+    def float(self) -> "Tensor":
+        return self.to(_dt.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(_dt.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(_dt.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(_dt.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(_dt.int32)
+
+    def short(self) -> "Tensor":
+        return self.to(_dt.int16)
+
+    def char(self) -> "Tensor":
+        return self.to(_dt.int8)
+
+    def byte(self) -> "Tensor":
+        return self.to(_dt.uint8)
+
+    def bool(self) -> "Tensor":
+        return self.to(_dt.bool_)
+
+    # ---- Python protocols ---------------------------------------------------------------
+    def __repr__(self) -> str:
+        from ember._tensor_str import tensor_repr
+
+        return tensor_repr(self)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._dtype.is_floating_point or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    __hash__ = object.__hash__
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        from ember.serialization import _rebuild_tensor_pickle
+
+        return _rebuild_tensor_pickle, (self.detach().cpu().numpy(), str(self._device), self._requires_grad)
+
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment.")
+        from ember.functions.creation import _clone_raw
+
+        out = _clone_raw(self)
+        if type(self) is not Tensor:
+            out = type(self)._from_tensor(out, self._requires_grad)
+        else:
+            out._requires_grad = self._requires_grad
+        if self.grad is not None:
+            out.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = out
+        return out
+
+
+_TYPE_NAMES = {_dt.float32: "FloatTensor", _dt.float64: "DoubleTensor", _dt.float16: "HalfTensor",
+               _dt.int64: "LongTensor", _dt.int32: "IntTensor", _dt.int16: "ShortTensor",
+               _dt.int8: "CharTensor", _dt.uint8: "ByteTensor", _dt.bool_: "BoolTensor"}
+_LEGACY_TYPE_NAMES = {v: k for k, v in _TYPE_NAMES.items()}
+
+
+def _wrap_dim(dim: int, ndim: int) -> int:
+    """Normalise a possibly negative axis, with PyTorch's IndexError."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+class _RemovableHandle:
+    def __init__(self, node, nr: int, hook) -> None:
+        self._node, self._nr, self._hook = node, nr, hook
+
+    def remove(self) -> None:
+        hooks = (self._node._pre_hooks or {}).get(self._nr, [])
+        if self._hook in hooks:
+            hooks.remove(self._hook)
+
+
+_function._Tensor[0] = Tensor
