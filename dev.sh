@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One entry point for people and CI: makes .venv on first use (or when pyproject.toml changes),
+# installs ember with its backends editable, then runs what you asked for.
+#   ./dev.sh train [ember train options]   train the MNIST model (progress bar, accuracy at the end)
+#   ./dev.sh test  [pytest options]        the whole test suite (OpenCL tests run when PoCL is present)
+#   ./dev.sh bench [--quick]               benchmarks -> docs/performance.md
+#   ./dev.sh <command...>                  run a command inside the venv (e.g. ./dev.sh ember devices)
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV="${EMBER_VENV:-.venv}"
+STAMP="$VENV/.ember-installed"
+
+needs_install() {
+  [ ! -x "$VENV/bin/python" ] || [ ! -f "$STAMP" ] && return 0
+  for f in pyproject.toml backends/*/pyproject.toml conformance/pyproject.toml; do
+    [ "$f" -nt "$STAMP" ] && return 0
+  done
+  return 1
+}
+
+if needs_install; then
+  echo "dev.sh: installing ember into $VENV (first run only)..." >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  # [opencl] pulls pyopencl (it imports without a runtime; OpenCL tests skip without one).
+  # The CUDA backend registers without CuPy, so its registration tests run everywhere.
+  "$VENV/bin/python" -m pip install -q -e ".[opencl,dev]" -e backends/cuda_cupy
+  touch "$STAMP"
+fi
+
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  train) exec "$VENV/bin/ember" train "$@" ;;
+  test) exec "$VENV/bin/python" -m pytest -n 2 tests "$@" ;;
+  bench) exec "$VENV/bin/python" -m bench "$@" ;;
+  "") echo "usage: ./dev.sh train|test|bench|<command>" >&2; exit 2 ;;
+  *) PATH="$VENV/bin:$PATH" exec "$cmd" "$@" ;;
+esac
