@@ -1,0 +1,175 @@
+"""Source generation helpers and the generic strided "map" kernel.
+
+Every elementwise-style op is one work-item per output element. Operands keep their own
+strides (so transposed/expanded/sliced inputs need no copy); shapes and strides are kernel
+arguments, so one compiled kernel serves every shape of a given rank. Adjacent axes that are
+contiguous for all operands are merged first and the rank is rounded up to a bucket
+(1, 2, 4, 8, ...), which keeps the number of compiled variants (PoCL compiles slowly) small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ember_opencl import runtime
+from ember_opencl.array import CLArray
+from ember_opencl.runtime import ctype
+
+__all__ = ["Scalar", "header", "broadcast_strides", "collapse", "bucket", "launch_map",
+           "run_1d", "index_code", "LOCAL"]
+
+LOCAL = 256  # work-group size for 1-D launches (PoCL vectorises across work-items)
+
+
+class Scalar:
+    """A Python number passed as a kernel argument of dtype ``dtype``."""
+
+    __slots__ = ("value", "dtype")
+
+    def __init__(self, value: Any, dtype: np.dtype) -> None:
+        self.dtype = np.dtype(dtype)
+        if self.dtype == np.bool_:
+            self.dtype = np.dtype(np.uint8)
+            value = bool(value)
+        self.value = self.dtype.type(value)
+
+
+def header(*ctypes: str) -> str:
+    """Extension pragmas the given C types need."""
+    out = []
+    if "double" in ctypes:
+        out.append("#pragma OPENCL EXTENSION cl_khr_fp64 : enable")
+    if "half" in ctypes:
+        out.append("#pragma OPENCL EXTENSION cl_khr_fp16 : enable")
+    return "\n".join(out) + "\n"
+
+
+def broadcast_strides(x: CLArray, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Strides of ``x`` broadcast (NumPy rules) to ``shape``: zero for new or size-1 axes."""
+    pad = len(shape) - x.ndim
+    if pad < 0:
+        raise ValueError(f"cannot broadcast shape {x.shape} to {shape}")
+    out = [0] * pad
+    for n, s, target in zip(x.shape, x.strides, shape[pad:]):
+        if n == target:
+            out.append(s if n != 1 else 0)
+        elif n == 1:
+            out.append(0)
+        else:
+            raise ValueError(f"cannot broadcast shape {x.shape} to {shape}")
+    return tuple(out)
+
+
+def collapse(shape: Sequence[int], strides: Sequence[Sequence[int]]
+             ) -> tuple[list[int], list[list[int]]]:
+    """Drop size-1 axes and merge neighbours that are contiguous for every operand."""
+    dims = [d for d, n in enumerate(shape) if n != 1]
+    if not dims:
+        return [1], [[0] for _ in strides]
+    new_shape = [shape[dims[0]]]
+    new_strides = [[s[dims[0]]] for s in strides]
+    for d in dims[1:]:
+        n = shape[d]
+        if all(ns[-1] == s[d] * n for ns, s in zip(new_strides, strides)):
+            new_shape[-1] *= n
+            for ns, s in zip(new_strides, strides):
+                ns[-1] = s[d]
+        else:
+            new_shape.append(n)
+            for ns, s in zip(new_strides, strides):
+                ns.append(s[d])
+    return new_shape, new_strides
+
+
+def bucket(ndim: int) -> int:
+    """The compiled rank for an array of rank ``ndim`` (powers of two)."""
+    b = 1
+    while b < ndim:
+        b *= 2
+    return b
+
+
+def index_code(ndim: int, names: Sequence[str], shape: str = "n", flat: str = "gid") -> str:
+    """C statements turning flat C-order index ``flat`` into offsets ``i_<name>``.
+
+    Expects ``long <shape>0..`` and ``long <name>_off, <name>_s0..`` in scope.
+    """
+    lines = [f"long r = {flat};"]
+    lines += [f"long i_{nm} = {nm}_off;" for nm in names]
+    for d in range(ndim - 1, 0, -1):
+        lines.append(f"{{ long c = r % {shape}{d}; r /= {shape}{d};")
+        lines += [f"  i_{nm} += c * {nm}_s{d};" for nm in names]
+        lines.append("}")
+    lines += [f"i_{nm} += r * {nm}_s0;" for nm in names]
+    return "\n  ".join(lines)
+
+
+def run_1d(k: Any, dev: runtime.DeviceState, n: int, args: Sequence[Any]) -> None:
+    """Enqueue ``k`` on ``n`` work-items (rounded up; kernels guard with their own ``n``)."""
+    if n <= 0:
+        return
+    local = min(LOCAL, dev.max_wg)
+    k(dev.queue, ((n + local - 1) // local * local,), (local,), *args)
+
+
+def launch_map(out: CLArray, operands: Sequence[CLArray | Scalar], expr: str,
+               preamble: str = "") -> CLArray:
+    """Write ``expr`` (in terms of ``v0``, ``v1``... the operand values) into every element
+    of ``out``. Array operands broadcast to ``out.shape``; ``out`` may itself be a view."""
+    total = out.size
+    if total == 0:
+        return out
+    shape = out.shape
+    arrays = [op for op in operands if isinstance(op, CLArray)]
+    all_strides = [out.strides] + [broadcast_strides(a, shape) for a in arrays]
+    cshape, cstrides = collapse(shape, all_strides)
+    nd = bucket(len(cshape))
+    pad = nd - len(cshape)
+    cshape = [1] * pad + cshape
+    cstrides = [[0] * pad + s for s in cstrides]
+
+    spec = tuple(("s", ctype(op.dtype)) if isinstance(op, Scalar) else ("a", ctype(op.dtype))
+                 for op in operands)
+    out_t = ctype(out.dtype)
+    key = ("map", expr, preamble, out_t, spec, nd)
+    dev = runtime.device(out.device)
+
+    def source() -> str:
+        params = [f"__global {out_t}* o, long o_off"] + [f"long o_s{d}" for d in range(nd)]
+        loads = []
+        names = ["o"]
+        for j, (kind, t) in enumerate(spec):
+            if kind == "s":
+                params.append(f"const {t} v{j}")
+            else:
+                params.append(f"__global const {t}* p{j}, long p{j}_off")
+                params += [f"long p{j}_s{d}" for d in range(nd)]
+                loads.append(f"const {t} v{j} = p{j}[i_p{j}];")
+                names.append(f"p{j}")
+        params += [f"long n{d}" for d in range(nd)] + ["long total"]
+        body = index_code(nd, names)
+        return (header(out_t, *(t for _, t in spec)) + preamble + "\n"
+                f"__kernel void map({', '.join(params)}) {{\n"
+                "  long gid = get_global_id(0);\n  if (gid >= total) return;\n  "
+                + body + "\n  " + "\n  ".join(loads)
+                + f"\n  o[i_o] = ({out_t})({expr});\n}}\n")
+
+    arg_types: list = [None] + [np.int64] * (1 + nd)
+    args: list = [out.base_buffer, out.offset] + cstrides[0]
+    ai = 1
+    for op in operands:
+        if isinstance(op, Scalar):
+            arg_types.append(op.dtype)
+            args.append(op.value)
+        else:
+            arg_types += [None] + [np.int64] * (1 + nd)
+            args += [op.base_buffer, op.offset] + cstrides[ai]
+            ai += 1
+    arg_types += [np.int64] * (nd + 1)
+    args += cshape + [total]
+    k = dev.kernel(key, source, "map", arg_types)
+    run_1d(k, dev, total, args)
+    return out

@@ -1,0 +1,235 @@
+"""Unary, binary, comparison, logical and ternary elementwise kernels (NumPy semantics)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ember_opencl import runtime
+from ember_opencl.array import CLArray, empty
+from ember_opencl.codegen import Scalar, header, launch_map, run_1d
+from ember_opencl.runtime import ctype
+
+__all__ = ["iota", "UNARY", "BINARY", "make_kernels", "broadcast_shapes", "where", "clamp"]
+
+
+def _is_float(d: np.dtype) -> bool:
+    return np.dtype(d).kind == "f"
+
+
+def iota(out: CLArray, start: Scalar, step: Scalar) -> CLArray:
+    """``out[i] = start + i * step`` for a fresh 1-D ``out``."""
+    dev = runtime.device(out.device)
+    t, st = ctype(out.dtype), ctype(start.dtype)
+    key = ("iota", t, st)
+
+    def src() -> str:
+        return (header(t, st) + f"__kernel void iota(__global {t}* o, {st} a, {st} b, long n) {{"
+                f" long i = get_global_id(0); if (i < n) o[i] = ({t})(a + ({st})i * b); }}\n")
+    k = dev.kernel(key, src, "iota", [None, start.dtype, step.dtype, np.int64])
+    run_1d(k, dev, out.size, [out.base_buffer, start.value, step.value, out.size])
+    return out
+
+
+# --- unary: name -> (expr for floats, expr for integers/bool) -------------------------------
+_SIGMOID = "(v0 >= 0 ? 1 / (1 + exp(-v0)) : exp(v0) / (1 + exp(v0)))"
+UNARY: dict[str, tuple[str, str | None]] = {
+    "exp": ("exp(v0)", None), "log": ("log(v0)", None), "log1p": ("log1p(v0)", None),
+    "expm1": ("expm1(v0)", None), "sqrt": ("sqrt(v0)", None), "rsqrt": ("rsqrt(v0)", None),
+    "sin": ("sin(v0)", None), "cos": ("cos(v0)", None), "tanh": ("tanh(v0)", None),
+    "sigmoid": (_SIGMOID, None), "erf": ("erf(v0)", None),
+    "neg": ("-v0", "-v0"), "abs": ("fabs(v0)", "(v0 < 0 ? -v0 : v0)"),
+    "sign": ("(isnan(v0) ? v0 : (v0 > 0) - (v0 < 0))", "(v0 > 0) - (v0 < 0)"),
+    "relu": ("(v0 < 0 ? 0 : v0)", "(v0 < 0 ? 0 : v0)"),
+    "floor": ("floor(v0)", "v0"), "ceil": ("ceil(v0)", "v0"), "round": ("rint(v0)", "v0"),
+    "trunc": ("trunc(v0)", "v0"),
+}
+
+
+def _unary(name: str) -> Callable[[CLArray], CLArray]:
+    fexpr, iexpr = UNARY[name]
+
+    def op(x: CLArray) -> CLArray:
+        """Elementwise {name}."""
+        if _is_float(x.dtype):
+            expr = fexpr
+        elif iexpr is None:
+            raise TypeError(f"{name} needs a floating array, got {x.dtype}")
+        else:
+            expr = iexpr
+            if x.dtype == np.bool_ and name == "neg":
+                expr = "v0"
+        return launch_map(empty(x.shape, x.dtype, x.device), [x], expr)
+    op.__name__ = name
+    op.__doc__ = f"Elementwise {name} (same dtype)."
+    return op
+
+
+def logical_not(x: CLArray) -> CLArray:
+    return launch_map(empty(x.shape, np.bool_, x.device), [x], "v0 == 0")
+
+
+def isnan(x: CLArray) -> CLArray:
+    expr = "isnan(v0)" if _is_float(x.dtype) else "0"
+    return launch_map(empty(x.shape, np.bool_, x.device), [x], expr)
+
+
+# --- binary -------------------------------------------------------------------------------
+_FLOORDIV_F = ("#define FLOORDIV(T) T floordiv_##T(T a, T b) { if (b == 0) return a / b; "
+               "T m = fmod(a, b); T d = (a - m) / b; if (m != 0 && ((b < 0) != (m < 0))) d -= 1; "
+               "T f = floor(d); if (d - f > (T)0.5) f += 1; return f; }\n")
+_REM_F = ("#define REMF(T) T remf_##T(T a, T b) { if (b == 0) return fmod(a, b); T m = fmod(a, b); "
+          "if (m != 0) { if ((b < 0) != (m < 0)) m += b; } else m = copysign((T)0, b); return m; }\n")
+_INT_HELPERS = ("#define IDIV(T) T floordiv_##T(T a, T b) { if (b == 0) return 0; T q = a / b; "
+                "if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1; return q; }\n"
+                "#define IREM(T) T remi_##T(T a, T b) { if (b == 0) return 0; T m = a % b; "
+                "if (m != 0 && ((m < 0) != (b < 0))) m += b; return m; }\n"
+                "#define IPOW(T) T ipow_##T(T a, T b) { if (b < 0) return a == 1 ? 1 : "
+                "(a == -1 ? ((b & 1) ? -1 : 1) : 0); T r = 1; while (b) { if (b & 1) r *= a; "
+                "b >>= 1; a *= a; } return r; }\n")
+
+
+def _binary_expr(name: str, d: np.dtype) -> tuple[str, str]:
+    """(expr, preamble) computing ``name`` on ``v0``, ``v1`` of dtype ``d``."""
+    t = ctype(d)
+    if d == np.bool_:
+        table = {"add": "v0 || v1", "sub": "v0 != v1", "mul": "v0 && v1", "maximum": "v0 || v1",
+                 "minimum": "v0 && v1", "bitwise_and": "v0 & v1", "bitwise_or": "v0 | v1",
+                 "bitwise_xor": "v0 ^ v1"}
+        if name in table:
+            return table[name], ""
+        d = np.dtype(np.int32)  # anything else: compute on 0/1 integers
+        t = "int"
+    if _is_float(d):
+        table = {
+            "add": "v0 + v1", "sub": "v0 - v1", "mul": "v0 * v1", "div": "v0 / v1",
+            "floor_divide": f"floordiv_{t}(v0, v1)", "remainder": f"remf_{t}(v0, v1)",
+            "pow": "pow(v0, v1)", "atan2": "atan2(v0, v1)",
+            "maximum": "((v0 > v1 || isnan(v0)) ? v0 : v1)",
+            "minimum": "((v0 < v1 || isnan(v0)) ? v0 : v1)",
+        }
+        pre = {"floor_divide": _FLOORDIV_F + f"FLOORDIV({t})\n",
+               "remainder": _REM_F + f"REMF({t})\n"}.get(name, "")
+        if name not in table:
+            raise TypeError(f"{name} is not defined for floating dtype {d}")
+        return table[name], pre
+    table = {
+        "add": "v0 + v1", "sub": "v0 - v1", "mul": "v0 * v1",
+        "div": "(float)v0 / (float)v1",
+        "floor_divide": f"floordiv_{t}(v0, v1)", "remainder": f"remi_{t}(v0, v1)",
+        "pow": f"ipow_{t}(v0, v1)", "maximum": "(v0 > v1 ? v0 : v1)",
+        "minimum": "(v0 < v1 ? v0 : v1)", "bitwise_and": "v0 & v1", "bitwise_or": "v0 | v1",
+        "bitwise_xor": "v0 ^ v1", "atan2": "atan2((float)v0, (float)v1)",
+    }
+    pre = {"floor_divide": _INT_HELPERS + f"IDIV({t})\n", "remainder": _INT_HELPERS + f"IREM({t})\n",
+           "pow": _INT_HELPERS + f"IPOW({t})\n"}.get(name, "")
+    return table[name], pre
+
+
+_CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_LOGIC = {"logical_and": "(v0 != 0) && (v1 != 0)", "logical_or": "(v0 != 0) || (v1 != 0)",
+          "logical_xor": "(v0 != 0) != (v1 != 0)"}
+BINARY = ("add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum",
+          "atan2", "bitwise_and", "bitwise_or", "bitwise_xor")
+
+
+def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(np.broadcast_shapes(*shapes))
+
+
+def _operands(a: Any, b: Any) -> tuple[list, tuple[int, ...], np.dtype, int]:
+    """Arrays stay; a Python number becomes a Scalar of the other operand's dtype."""
+    if isinstance(a, CLArray) and isinstance(b, CLArray):
+        return [a, b], broadcast_shapes(a.shape, b.shape), a.dtype, a.device
+    arr = a if isinstance(a, CLArray) else b
+    sd = arr.dtype
+    other = b if arr is a else a
+    s = Scalar(other, sd)
+    ops = [arr, s] if arr is a else [s, arr]
+    return ops, arr.shape, sd, arr.device
+
+
+def _binary(name: str) -> Callable[[Any, Any], CLArray]:
+    def op(a: Any, b: Any) -> CLArray:
+        ops, shape, d, dev = _operands(a, b)
+        expr, pre = _binary_expr(name, d)
+        out_d = np.dtype(np.float32) if (name == "div" and not _is_float(d) and d != np.bool_) else d
+        if name == "div" and d == np.bool_:
+            out_d = np.dtype(np.float32)
+            expr = "(float)v0 / (float)v1"
+        return launch_map(empty(shape, out_d, dev), ops, expr, pre)
+    op.__name__ = name
+    op.__doc__ = f"Elementwise {name} with broadcasting; either operand may be a number."
+    return op
+
+
+def _compare(name: str) -> Callable[[Any, Any], CLArray]:
+    sym = _CMP[name]
+
+    def op(a: Any, b: Any) -> CLArray:
+        ops, shape, _, dev = _operands(a, b)
+        return launch_map(empty(shape, np.bool_, dev), ops, f"v0 {sym} v1")
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{sym}`` -> bool array."
+    return op
+
+
+def _logical(name: str) -> Callable[[Any, Any], CLArray]:
+    expr = _LOGIC[name]
+
+    def op(a: Any, b: Any) -> CLArray:
+        ops, shape, _, dev = _operands(a, b)
+        return launch_map(empty(shape, np.bool_, dev), ops, expr)
+    op.__name__ = name
+    return op
+
+
+def _py_dtype(v: Any) -> np.dtype:
+    if isinstance(v, bool):
+        return np.dtype(np.bool_)
+    if isinstance(v, int):
+        return np.dtype(np.int64)
+    return np.dtype(np.float32)
+
+
+def where(cond: CLArray, a: Any, b: Any) -> CLArray:
+    """``a`` where ``cond`` else ``b``; all broadcast; a or b may be a number."""
+    arrays = [v for v in (cond, a, b) if isinstance(v, CLArray)]
+    if isinstance(a, CLArray):
+        d = a.dtype
+    elif isinstance(b, CLArray):
+        d = b.dtype
+    else:
+        d = np.result_type(_py_dtype(a), _py_dtype(b))
+    shape = broadcast_shapes(*(x.shape for x in arrays))
+    ops = [cond] + [v if isinstance(v, CLArray) else Scalar(v, d) for v in (a, b)]
+    return launch_map(empty(shape, d, cond.device), ops, "v0 ? v1 : v2")
+
+
+def clamp(x: CLArray, lo: Any, hi: Any) -> CLArray:
+    """Clip to [lo, hi] (None = unbounded); NaN stays NaN."""
+    ops: list = [x]
+    expr = "v0"
+    if lo is not None:
+        ops.append(Scalar(lo, x.dtype))
+        expr = f"({expr} < v1 ? v1 : {expr})"
+    if hi is not None:
+        ops.append(Scalar(hi, x.dtype))
+        h = f"v{len(ops) - 1}"
+        expr = f"(({expr}) > {h} ? {h} : ({expr}))"
+    return launch_map(empty(x.shape, x.dtype, x.device), ops, expr)
+
+
+def make_kernels() -> dict[str, Callable]:
+    """All elementwise kernels by contract name."""
+    ks: dict[str, Callable] = {n: _unary(n) for n in UNARY}
+    ks["logical_not"] = logical_not
+    ks["isnan"] = isnan
+    ks.update({n: _binary(n) for n in BINARY})
+    ks.update({n: _compare(n) for n in _CMP})
+    ks.update({n: _logical(n) for n in _LOGIC})
+    ks["where"] = where
+    ks["clamp"] = clamp
+    return ks

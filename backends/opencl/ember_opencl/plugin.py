@@ -1,0 +1,61 @@
+"""pluggy entry point: the ``opencl`` device type and its kernels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ember.backend import Backend
+from ember.dtype import ALL_DTYPES, dtype, float16, float64
+from ember.hookspecs import hookimpl
+
+from ember_opencl import runtime
+
+__all__ = ["OpenCLBackend", "ember_backend", "ember_kernels"]
+
+
+class OpenCLBackend(Backend):
+    """Every OpenCL device of every platform (GPUs first), optionally filtered by
+    ``EMBER_OPENCL_DEVICES`` or :func:`ember_opencl.select_devices`."""
+
+    device_type = "opencl"
+    install_hint = "pip install 'ember[opencl]'"
+    unsupported: dict[str, str] = {}
+
+    def is_available(self) -> bool:
+        return self.device_count() > 0
+
+    def unavailable_reason(self) -> str:
+        return runtime.discovery_error() or "available"
+
+    def device_count(self) -> int:
+        try:
+            return len(runtime.devices())
+        except Exception:  # a broken ICD must not break ember's import
+            return 0
+
+    def device_name(self, index: int) -> str:
+        return runtime.device(index).name
+
+    def supported_dtypes(self, index: int) -> tuple[dtype, ...]:
+        dev = runtime.device(index)
+        return tuple(d for d in ALL_DTYPES
+                     if not (d is float64 and not dev.fp64) and not (d is float16 and not dev.fp16))
+
+    def synchronize(self, index: int | None = None) -> None:
+        devs = runtime.devices() if index is None else [runtime.device(index)]
+        for d in devs:
+            d.finish()
+
+
+@hookimpl
+def ember_backend() -> OpenCLBackend:
+    return OpenCLBackend()
+
+
+@hookimpl
+def ember_kernels(device_type: str) -> dict[str, Callable[..., Any]] | None:
+    if device_type != "opencl":
+        return None
+    from ember_opencl.kernels import all_kernels
+    return all_kernels()

@@ -1,0 +1,219 @@
+"""OpenCL devices, their contexts/queues/memory pools, and the compiled-program cache.
+
+Nothing here runs at import time: :func:`devices` enumerates platforms on first call and a
+device's context is created the first time a kernel needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DeviceState", "devices", "device", "discovery_error", "select_devices", "kernel",
+           "NP_DTYPES", "CTYPES", "to_np", "to_ember", "ctype"]
+
+try:  # pyopencl may be missing or broken (no ICD loader): the backend then reports unavailable.
+    import pyopencl as cl
+    import pyopencl.tools as cl_tools
+    _IMPORT_ERROR: str | None = None
+except Exception as exc:  # pragma: no cover - depends on the machine
+    cl = None  # type: ignore[assignment]
+    cl_tools = None  # type: ignore[assignment]
+    _IMPORT_ERROR = f"pyopencl could not be imported ({exc}); pip install pyopencl"
+
+# importlib, not ``from ember import dtype``: the package may re-export a ``dtype`` class.
+edt = importlib.import_module("ember.dtype")
+
+# ember dtype <-> NumPy dtype <-> OpenCL C type. bool is stored as one byte (uchar).
+NP_DTYPES: dict[Any, np.dtype] = {
+    edt.float32: np.dtype(np.float32), edt.float64: np.dtype(np.float64),
+    edt.float16: np.dtype(np.float16), edt.int64: np.dtype(np.int64),
+    edt.int32: np.dtype(np.int32), edt.int16: np.dtype(np.int16), edt.int8: np.dtype(np.int8),
+    edt.uint8: np.dtype(np.uint8), edt.bool_: np.dtype(np.bool_),
+}
+_EMBER_BY_NP = {v: k for k, v in NP_DTYPES.items()}
+CTYPES: dict[np.dtype, str] = {
+    np.dtype(np.float32): "float", np.dtype(np.float64): "double", np.dtype(np.float16): "half",
+    np.dtype(np.int64): "long", np.dtype(np.int32): "int", np.dtype(np.int16): "short",
+    np.dtype(np.int8): "char", np.dtype(np.uint8): "uchar", np.dtype(np.bool_): "uchar",
+}
+
+
+def to_np(d: Any) -> np.dtype:
+    """NumPy dtype of an ember dtype (NumPy dtypes pass through)."""
+    if isinstance(d, edt.dtype):
+        return NP_DTYPES[d]
+    return np.dtype(d)
+
+
+def to_ember(d: np.dtype) -> Any:
+    """ember dtype of a NumPy dtype."""
+    return _EMBER_BY_NP[np.dtype(d)]
+
+
+def ctype(d: np.dtype) -> str:
+    """OpenCL C type name that stores dtype ``d``."""
+    return CTYPES[np.dtype(d)]
+
+
+class DeviceState:
+    """One OpenCL device plus (lazily) its context, in-order queue, memory pool and caches."""
+
+    def __init__(self, cl_device: Any, platform_index: int, device_index: int) -> None:
+        self.cl_device = cl_device
+        self.platform_index = platform_index
+        self.device_index = device_index
+        self.name = cl_device.name.strip()
+        exts = cl_device.extensions.split()
+        self.fp64 = "cl_khr_fp64" in exts
+        self.fp16 = "cl_khr_fp16" in exts
+        self.int64_atomics = "cl_khr_int64_base_atomics" in exts
+        self.is_gpu = bool(cl_device.type & cl.device_type.GPU)
+        self.max_wg = int(cl_device.max_work_group_size)
+        self._ctx = None
+        self._queue = None
+        self._pool = None
+        self._programs: dict[str, Any] = {}
+        self._kernels: dict[Any, Any] = {}
+        #: small cache of uploaded per-batch offset tables (see gemm.py)
+        self.boff_cache: dict[Any, Any] = {}
+
+    def _init(self) -> None:
+        self._ctx = cl.Context([self.cl_device])
+        self._queue = cl.CommandQueue(self._ctx)
+        # A pool avoids a clCreateBuffer per op; freed blocks are reused immediately.
+        self._pool = cl_tools.MemoryPool(cl_tools.ImmediateAllocator(self._queue))
+
+    @property
+    def ctx(self) -> Any:
+        if self._ctx is None:
+            self._init()
+        return self._ctx
+
+    @property
+    def queue(self) -> Any:
+        if self._queue is None:
+            self._init()
+        return self._queue
+
+    def alloc(self, nbytes: int) -> Any:
+        """A pooled device buffer of at least ``nbytes`` (never zero: OpenCL forbids it)."""
+        if self._pool is None:
+            self._init()
+        return self._pool.allocate(max(int(nbytes), 8))
+
+    def program(self, source: str) -> Any:
+        """Build ``source`` once per device; later calls return the cached program."""
+        prg = self._programs.get(source)
+        if prg is None:
+            prg = cl.Program(self.ctx, source).build(options=["-cl-std=CL1.2"])
+            self._programs[source] = prg
+        return prg
+
+    def kernel(self, key: Any, make_source: Any, name: str, arg_dtypes: list | None = None) -> Any:
+        """The cached ``cl.Kernel`` for ``key``; ``make_source()`` is only called on a miss."""
+        k = self._kernels.get(key)
+        if k is None:
+            k = cl.Kernel(self.program(make_source()), name)
+            if arg_dtypes is not None:
+                k.set_scalar_arg_dtypes(arg_dtypes)
+            self._kernels[key] = k
+        return k
+
+    def finish(self) -> None:
+        if self._queue is not None:
+            self._queue.finish()
+
+
+_ALL: list[DeviceState] | None = None
+_SELECTED: list[DeviceState] | None = None
+_ERROR: str | None = None
+
+
+def _discover() -> list[DeviceState]:
+    """Every device of every platform, GPUs first (stable order otherwise)."""
+    global _ALL, _ERROR
+    if _ALL is not None:
+        return _ALL
+    found: list[DeviceState] = []
+    if cl is None:
+        _ERROR = _IMPORT_ERROR
+    else:
+        try:
+            platforms = cl.get_platforms()
+        except Exception as exc:  # no ICD / no platform raises here
+            platforms = []
+            _ERROR = (f"no OpenCL platform found ({exc}); install an OpenCL runtime, e.g. "
+                      "`apt-get install pocl-opencl-icd`")
+        for pi, plat in enumerate(platforms):
+            try:
+                devs = plat.get_devices()
+            except Exception:
+                continue
+            for di, d in enumerate(devs):
+                found.append(DeviceState(d, pi, di))
+        if not found and _ERROR is None:
+            _ERROR = ("no OpenCL platform found; install an OpenCL runtime, e.g. "
+                      "`apt-get install pocl-opencl-icd`")
+    found.sort(key=lambda s: (not s.is_gpu,))
+    _ALL = found
+    return found
+
+
+def _matches(state: DeviceState, spec: str) -> bool:
+    spec = spec.strip()
+    if ":" in spec and all(p.strip().isdigit() for p in spec.split(":", 1)):
+        p, d = (int(x) for x in spec.split(":", 1))
+        return state.platform_index == p and state.device_index == d
+    return spec.lower() in state.name.lower()
+
+
+def select_devices(*specs: str) -> list[str]:
+    """Restrict ember's ``opencl:N`` devices to those matching ``specs``.
+
+    Each spec is ``"platform:device"`` (e.g. ``"0:1"``) or a substring of the device name.
+    With no spec, every device is used again. Returns the selected device names.
+    Call this before creating tensors: indices are renumbered.
+    """
+    global _SELECTED
+    all_devs = _discover()
+    if not specs:
+        _SELECTED = list(all_devs)
+    else:
+        _SELECTED = [s for s in all_devs if any(_matches(s, sp) for sp in specs)]
+    return [s.name for s in _SELECTED]
+
+
+def devices() -> list[DeviceState]:
+    """The selected devices (``EMBER_OPENCL_DEVICES``, comma-separated specs, filters them)."""
+    global _SELECTED
+    if _SELECTED is None:
+        env = os.environ.get("EMBER_OPENCL_DEVICES", "").strip()
+        select_devices(*[s for s in env.split(",") if s.strip()])
+    return _SELECTED  # type: ignore[return-value]
+
+
+def device(index: int) -> DeviceState:
+    devs = devices()
+    if not 0 <= index < len(devs):
+        raise RuntimeError(f"opencl:{index} does not exist ({len(devs)} OpenCL device(s))")
+    return devs[index]
+
+
+def discovery_error() -> str | None:
+    """Why no device was found, or None."""
+    devs = devices()
+    if devs:
+        return None
+    if _ERROR:
+        return _ERROR
+    return ("no OpenCL device matches EMBER_OPENCL_DEVICES="
+            f"{os.environ.get('EMBER_OPENCL_DEVICES', '')!r}")
+
+
+def kernel(index: int, key: Any, make_source: Any, name: str, arg_dtypes: list | None = None) -> Any:
+    """Shortcut for ``device(index).kernel(...)``."""
+    return device(index).kernel(key, make_source, name, arg_dtypes)
