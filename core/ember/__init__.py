@@ -14,7 +14,11 @@ from __future__ import annotations
 import builtins as _builtins
 import sys as _sys
 
-from ember import dispatch as _dispatch
+from ember import dispatch as _dispatch  # noqa: F401 - loaded first: the kernel tables
+
+# Load the ``ember.dtype`` alias module before binding the ``dtype`` class below: the first import
+# of a submodule sets it as a package attribute, which would otherwise shadow the class later.
+from ember import dtype as _dtype_alias_module  # noqa: F401
 from ember import plugins
 from ember._device_module import DeviceModule as _DeviceModule
 from ember._tensor_str import set_printoptions
@@ -32,6 +36,8 @@ from ember.dispatch import (
 )
 from ember.dtypes import (
     bool_ as bool,  # noqa: A001 - PyTorch's name
+)
+from ember.dtypes import (
     dtype,
     float16,
     float32,
@@ -215,8 +221,8 @@ from ember.functions.shape import (
     flipud,
     hstack,
     meshgrid,
-    movedim,
     moveaxis,
+    movedim,
     narrow,
     permute,
     repeat_interleave,
@@ -239,7 +245,7 @@ from ember.functions.shape import (
     vstack,
 )
 from ember.random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
-from ember.serialization import load, save
+from ember.serialization import CheckpointError, WeightsOnlyLoadError, load, load_safetensors, save, save_safetensors
 from ember.size import Size
 from ember.tensor import Tensor
 
@@ -303,7 +309,7 @@ BoolTensor = _legacy_tensor_type(bool)
 from ember import autograd, nn, optim, utils  # noqa: E402
 
 __all__ = [
-    "BoolTensor", "ByteTensor", "CharTensor", "DeviceError", "DoubleTensor", "FallbackError", "FloatTensor",
+    "CheckpointError", "WeightsOnlyLoadError", "load_safetensors", "save_safetensors", "BoolTensor", "ByteTensor", "CharTensor", "DeviceError", "DoubleTensor", "FallbackError", "FloatTensor",
     "Generator", "HalfTensor", "IntTensor", "LongTensor", "ShortTensor", "Size", "Tensor", "abs", "absolute", "add",
     "addcdiv", "addcmul", "addmm", "all", "allclose", "amax", "amin", "any", "arange", "argmax", "argmin", "argsort",
     "argwhere", "as_tensor", "asarray", "atan2", "atleast_1d", "atleast_2d", "autograd", "baddbmm", "bernoulli",

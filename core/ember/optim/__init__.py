@@ -1,1 +1,24 @@
-"""Optimizers and learning-rate schedulers (see issue 5)."""
+"""Optimizers and learning-rate schedulers, with PyTorch's names, defaults and update rules.
+
+Example:
+    >>> import ember
+    >>> w = ember.zeros(2, requires_grad=True)
+    >>> opt = ember.optim.Adam([w], lr=0.1)
+    >>> sched = ember.optim.lr_scheduler.StepLR(opt, step_size=10)
+    >>> (w - 1).pow(2).sum().backward()
+    >>> opt.step(); sched.step(); opt.zero_grad()
+    >>> w.grad is None
+    True
+"""
+
+from __future__ import annotations
+
+from ember.optim import lr_scheduler
+from ember.optim.adagrad import Adagrad
+from ember.optim.adam import Adam
+from ember.optim.adamw import AdamW
+from ember.optim.optimizer import Optimizer
+from ember.optim.rmsprop import RMSprop
+from ember.optim.sgd import SGD
+
+__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]

@@ -1,0 +1,102 @@
+"""Adagrad (Duchi et al.) with learning-rate decay and weight decay (PyTorch's rules).
+
+Example:
+    >>> import ember
+    >>> w = ember.ones(2, requires_grad=True)
+    >>> opt = ember.optim.Adagrad([w], lr=0.1)
+    >>> w.sum().backward()
+    >>> opt.step()
+    >>> [round(v, 4) for v in w.tolist()]
+    [0.9, 0.9]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ember.autograd.grad_mode import enable_grad
+from ember.optim.optimizer import (
+    Optimizer,
+    check_hparam,
+    ensure_step_tensor,
+    grad_array,
+    incr_step,
+    new_step,
+    set_buffer,
+    write_param,
+    zeros_state,
+)
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """``s += g^2``; ``p -= lr / (1 + (t-1) lr_decay) * g / (sqrt(s) + eps)``.
+
+    State is created at construction (``sum`` starts at ``initial_accumulator_value``), as PyTorch.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
+        check_hparam(0.0 <= lr, f"Invalid learning rate: {lr}")
+        check_hparam(0.0 <= lr_decay, f"Invalid lr_decay value: {lr_decay}")
+        check_hparam(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+        check_hparam(0.0 <= initial_accumulator_value,
+                     f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        check_hparam(0.0 <= eps, f"Invalid epsilon value: {eps}")
+        if differentiable:
+            raise NotImplementedError("differentiable=True is not supported by ember's optimizers")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                state["step"] = new_step()
+                state["sum"] = zeros_state(p, float(group["initial_accumulator_value"]))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (("foreach", None), ("maximize", False), ("differentiable", False),
+                               ("fused", None)):
+                group.setdefault(key, value)
+        for s in self.state.values():
+            if isinstance(s, dict):
+                ensure_step_tensor(s)
+
+    def share_memory(self) -> None:
+        """No-op kept for PyTorch compatibility (ember tensors are process-local)."""
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One Adagrad update of every parameter that has a gradient."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
+            wd, maximize = group["weight_decay"], group["maximize"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                kt = p._kt
+                pd = p._data
+                g = grad_array(p, maximize)
+                state = self.state[p]
+                if len(state) == 0:  # a group added after construction
+                    state["step"] = new_step()
+                    state["sum"] = zeros_state(p, float(group["initial_accumulator_value"]))
+                step = incr_step(state["step"])
+                if wd != 0:
+                    g = kt["add"](g, kt["mul"](pd, wd))
+                clr = lr / (1 + (step - 1) * lr_decay)
+                acc = state["sum"]
+                s = kt["add"](acc._data, kt["mul"](g, g))
+                set_buffer(acc, s)
+                std = kt["add"](kt["sqrt"](s), eps)
+                write_param(p, kt["sub"](pd, kt["mul"](kt["div"](g, std), clr)))
+        return loss

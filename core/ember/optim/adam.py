@@ -1,0 +1,117 @@
+"""Adam (Kingma & Ba) with optional L2 weight decay, AMSGrad and maximize (PyTorch's rules).
+
+Example:
+    >>> import ember
+    >>> w = ember.ones(2, requires_grad=True)
+    >>> opt = ember.optim.Adam([w], lr=0.1)
+    >>> w.sum().backward()
+    >>> opt.step()
+    >>> [round(v, 4) for v in w.tolist()]
+    [0.9, 0.9]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ember.autograd.grad_mode import enable_grad
+from ember.optim.optimizer import (
+    Optimizer,
+    check_hparam,
+    ensure_step_tensor,
+    grad_array,
+    incr_step,
+    new_step,
+    set_buffer,
+    write_param,
+    zeros_state,
+)
+
+__all__ = ["Adam"]
+
+
+def _check_adam_args(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
+    check_hparam(0.0 <= lr, f"Invalid learning rate: {lr}")
+    check_hparam(0.0 <= eps, f"Invalid epsilon value: {eps}")
+    check_hparam(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
+    check_hparam(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
+    check_hparam(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+
+
+class Adam(Optimizer):
+    """``m = lerp(m, g, 1-b1)``, ``v = b2 v + (1-b2) g^2``, ``p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)``.
+
+    ``weight_decay`` is L2 (added to the gradient); see ``AdamW`` for the decoupled form.
+    """
+
+    _decoupled = False
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        _check_adam_args(lr, betas, eps, weight_decay)
+        if differentiable:
+            raise NotImplementedError("differentiable=True is not supported by ember's optimizers")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, foreach=foreach, capturable=capturable,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (("amsgrad", False), ("maximize", False), ("foreach", None),
+                               ("capturable", False), ("differentiable", False), ("fused", None)):
+                group.setdefault(key, value)
+        for s in self.state.values():
+            if isinstance(s, dict):
+                ensure_step_tensor(s)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One Adam update of every parameter that has a gradient."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        decoupled = self._decoupled
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                kt = p._kt
+                pd = p._data
+                g = grad_array(p, maximize)
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = new_step()
+                    state["exp_avg"] = zeros_state(p)
+                    state["exp_avg_sq"] = zeros_state(p)
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = zeros_state(p)
+                step = incr_step(state["step"])
+                if wd != 0 and not decoupled:
+                    g = kt["add"](g, kt["mul"](pd, wd))
+                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                # exp_avg.lerp_(g, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                m = exp_avg._data
+                m = kt["add"](m, kt["mul"](kt["sub"](g, m), 1.0 - beta1))
+                v = kt["add"](kt["mul"](exp_avg_sq._data, beta2), kt["mul"](kt["mul"](g, g), 1.0 - beta2))
+                set_buffer(exp_avg, m)
+                set_buffer(exp_avg_sq, v)
+                if amsgrad:
+                    mx = state["max_exp_avg_sq"]
+                    v = kt["maximum"](mx._data, v)
+                    set_buffer(mx, v)
+                bc1 = 1.0 - beta1 ** step
+                bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
+                # p -= lr/bc1 * m / (sqrt(v)/bc2_sqrt + eps), with bc2_sqrt folded into the scalars
+                # (same value; saves a full-size division per step).
+                denom = kt["add"](kt["sqrt"](v), eps * bc2_sqrt)
+                upd = kt["mul"](kt["div"](m, denom), lr * bc2_sqrt / bc1)
+                base = kt["mul"](pd, 1.0 - lr * wd) if (decoupled and wd != 0) else pd
+                write_param(p, kt["sub"](base, upd))
+        return loss

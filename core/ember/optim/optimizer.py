@@ -1,0 +1,336 @@
+"""``Optimizer``: the base class of every optimizer, with PyTorch's param groups and state dicts.
+
+Subclasses implement ``step``. Updates run on the parameters' own device through the backend's
+kernel table (``p._kt``), so an optimizer works on every backend with no CPU fallback; the
+parameter is written in place (its storage, views and version counter stay valid).
+
+Example:
+    >>> import ember
+    >>> w = ember.zeros(3, requires_grad=True)
+    >>> opt = ember.optim.SGD([w], lr=0.1)
+    >>> (w - 1).pow(2).sum().backward()
+    >>> opt.step()
+    >>> w.tolist()
+    [0.2..., 0.2..., 0.2...]
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable
+from copy import deepcopy
+from itertools import chain
+from typing import Any
+
+from ember import dtypes as _dt
+from ember.autograd.grad_mode import STATE
+from ember.tensor import Tensor
+
+__all__ = ["Optimizer", "required"]
+
+
+class _RequiredParameter:
+    """Singleton marking a hyper-parameter with no default (``lr`` of old SGD, say)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class _Handle:
+    """Returned by ``register_step_*_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: dict, key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
+def _wrap_step(step: Callable) -> Callable:
+    """Run step pre/post hooks and mark the optimizer as stepped (for LR scheduler warnings)."""
+
+    @functools.wraps(step)
+    def wrapper(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+        for hook in tuple(self._step_pre_hooks.values()):
+            res = hook(self, args, kwargs)
+            if res is not None:
+                if not (isinstance(res, tuple) and len(res) == 2):
+                    raise RuntimeError(f"{hook} must return None or a tuple of (new_args, new_kwargs), but got {res}.")
+                args, kwargs = res
+        prev = STATE.enabled
+        STATE.enabled = False  # updates are never recorded (the closure re-enables grad itself)
+        try:
+            out = step(self, *args, **kwargs)
+        finally:
+            STATE.enabled = prev
+        self._opt_called = True
+        self._step_count += 1
+        for hook in tuple(self._step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+
+    wrapper._ember_wrapped = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` (dicts with ``'params'`` plus hyper-parameters) and ``state``.
+
+    Args:
+        params: an iterable of tensors, or of dicts each defining a parameter group.
+        defaults: hyper-parameter defaults, used for groups that don't set them.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_ember_wrapped", False):
+            cls.step = _wrap_step(step)
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self._step_pre_hooks: OrderedDict = OrderedDict()
+        self._step_post_hooks: OrderedDict = OrderedDict()
+        self._opt_called = False
+        self._step_count = 0
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                            f"but got {_typename(params)}")
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    # ---- pickling / repr ------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        for name, default in (("_step_pre_hooks", OrderedDict), ("_step_post_hooks", OrderedDict)):
+            if name not in self.__dict__:
+                setattr(self, name, default())
+        self.__dict__.setdefault("_opt_called", False)
+        self.__dict__.setdefault("_step_count", 0)
+
+    def __repr__(self) -> str:
+        text = self.__class__.__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            text += "\n"
+            text += f"Parameter Group {i}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    text += f"    {key}: {group[key]}\n"
+        text += ")"
+        return text
+
+    # ---- param groups ---------------------------------------------------------------------
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters (with its own hyper-parameters) to optimize."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering "
+                            "of tensors in sets will change between runs. Please use a list instead.")
+        else:
+            param_group["params"] = list(params)
+        for param in param_group["params"]:
+            if not isinstance(param, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {_typename(param)}")
+            if not (param.is_leaf or param.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
+            param_group.setdefault(name, default)
+        params = param_group["params"]
+        if len(params) != len({id(p) for p in params}):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
+                          "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    # ---- gradients --------------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimized tensors (to ``None`` by default, as PyTorch)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    if g.grad_fn is not None:
+                        g.detach_()
+                    else:
+                        g.requires_grad_(False)
+                    g.zero_()
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        raise NotImplementedError
+
+    # ---- hooks --------------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook: Callable) -> _Handle:
+        """``hook(optimizer, args, kwargs)`` runs before each ``step``; it may return new (args, kwargs)."""
+        key = id(hook) ^ len(self._step_pre_hooks)
+        self._step_pre_hooks[key] = hook
+        return _Handle(self._step_pre_hooks, key)
+
+    def register_step_post_hook(self, hook: Callable) -> _Handle:
+        """``hook(optimizer, args, kwargs)`` runs after each ``step``."""
+        key = id(hook) ^ len(self._step_post_hooks)
+        self._step_post_hooks[key] = hook
+        return _Handle(self._step_post_hooks, key)
+
+    # ---- state dicts --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """``{'state': {int: {...}}, 'param_groups': [{..., 'params': [int, ...]}]}`` (PyTorch's layout).
+
+        Parameters are replaced by their position across all groups; the state tensors are
+        referenced, not copied (as in PyTorch).
+        """
+        mapping: dict[int, int] = {}
+        start = 0
+
+        def pack(group: dict[str, Any]) -> dict[str, Any]:
+            nonlocal start
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for i, p in enumerate(group["params"], start):
+                mapping.setdefault(id(p), i)
+            packed["params"] = [mapping[id(p)] for p in group["params"]]
+            start += len(packed["params"])
+            return packed
+
+        groups = [pack(g) for g in self.param_groups]
+        state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a ``state_dict()`` (from this framework or PyTorch); state tensors move to each
+        parameter's device, and floating ones to its dtype (``step`` counters stay as saved)."""
+        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
+            raise ValueError("optimizer state_dict must be a dict with 'state' and 'param_groups' entries")
+        groups = self.param_groups
+        saved_groups = deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
+                             "optimizer's group")
+        id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                          chain.from_iterable(g["params"] for g in groups)))
+
+        def cast(param: Tensor, value: Any, key: Any = None) -> Any:
+            if isinstance(value, Tensor):
+                if key == "step":
+                    return value
+                if param.is_floating_point() and value.is_floating_point():
+                    return value.to(dtype=param.dtype, device=param.device)
+                return value.to(device=param.device)
+            if isinstance(value, dict):
+                return {k: cast(param, v, k) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return type(value)(cast(param, v) for v in value)
+            return value
+
+        state: defaultdict = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                param = id_map[k]
+                state[param] = cast(param, v)
+            else:
+                state[k] = v
+
+        for group, new_group in zip(groups, saved_groups):
+            new_group["params"] = group["params"]
+        self.__setstate__({"state": state, "param_groups": saved_groups})
+
+
+def _typename(obj: Any) -> str:
+    if isinstance(obj, Tensor):
+        return f"ember.{obj._type_name().rsplit('.', 1)[-1]}"
+    return f"{type(obj).__module__}.{type(obj).__qualname__}" if type(obj).__module__ != "builtins" \
+        else type(obj).__qualname__
+
+
+# ---- helpers shared by the optimizers --------------------------------------------------------
+def new_step() -> Tensor:
+    """A fresh ``state['step']``: a float32 0-d CPU tensor, as PyTorch stores it."""
+    from ember.functions.creation import tensor
+
+    return tensor(0.0, dtype=_dt.float32)
+
+
+def incr_step(st: Tensor) -> float:
+    """``state['step'] += 1`` and return the new value as a Python float (one host read)."""
+    kt = st._kt
+    v = float(kt["to_host"](st._data)) + 1.0
+    kt["copy_"](st._data, v)
+    st._version[0] += 1
+    return v
+
+
+def ensure_step_tensor(state: dict) -> None:
+    """Old state dicts stored ``step`` as a number: make it a tensor (as PyTorch's __setstate__)."""
+    s = state.get("step")
+    if s is not None and not isinstance(s, Tensor):
+        from ember.functions.creation import tensor
+
+        state["step"] = tensor(float(s), dtype=_dt.float32)
+
+
+def zeros_state(p: Tensor, value: float = 0.0) -> Tensor:
+    """A state buffer shaped, typed and placed like ``p``."""
+    return p._new(p._kt["full"](tuple(p._data.shape), value, p._dtype, p._device.index))
+
+
+def grad_array(p: Tensor, maximize: bool) -> Any:
+    """``p.grad``'s backend array (negated when maximizing), in ``p``'s dtype."""
+    g = p.grad
+    if g._device != p._device:
+        raise RuntimeError(f"Expected the gradient of a parameter on {p._device} to be on the same device, "
+                           f"but it is on {g._device}")
+    d = g._data
+    if g._dtype is not p._dtype:
+        d = p._kt["astype"](d, p._dtype)
+    return p._kt["neg"](d) if maximize else d
+
+
+def write_param(p: Tensor, data: Any) -> None:
+    """Write ``data`` into the parameter's storage in place (views and references stay valid)."""
+    p._kt["copy_"](p._data, data)
+    p._version[0] += 1
+
+
+def set_buffer(buf: Tensor, data: Any) -> None:
+    """Replace an optimizer-owned state buffer's contents.
+
+    State buffers belong to the optimizer, so rebinding the tensor's array (instead of copying
+    into it) saves one full pass over memory per buffer per step; every holder of the Tensor
+    object sees the new values.
+    """
+    buf._data = data
+    buf._version[0] += 1
+
+
+def check_hparam(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)

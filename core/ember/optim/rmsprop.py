@@ -1,0 +1,107 @@
+"""RMSprop (Hinton) with optional momentum, centering and weight decay (PyTorch's rules).
+
+Example:
+    >>> import ember
+    >>> w = ember.ones(2, requires_grad=True)
+    >>> opt = ember.optim.RMSprop([w], lr=0.01)
+    >>> w.sum().backward()
+    >>> opt.step()
+    >>> [round(v, 4) for v in w.tolist()]
+    [0.9, 0.9]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ember.autograd.grad_mode import enable_grad
+from ember.optim.optimizer import (
+    Optimizer,
+    check_hparam,
+    ensure_step_tensor,
+    grad_array,
+    incr_step,
+    new_step,
+    set_buffer,
+    write_param,
+    zeros_state,
+)
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """``v = alpha v + (1-alpha) g^2``; ``p -= lr * g / (sqrt(v - mean(g)^2 if centered else v) + eps)``,
+    through a momentum buffer when ``momentum > 0``."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
+        check_hparam(0.0 <= lr, f"Invalid learning rate: {lr}")
+        check_hparam(0.0 <= eps, f"Invalid epsilon value: {eps}")
+        check_hparam(0.0 <= momentum, f"Invalid momentum value: {momentum}")
+        check_hparam(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+        check_hparam(0.0 <= alpha, f"Invalid alpha value: {alpha}")
+        if differentiable:
+            raise NotImplementedError("differentiable=True is not supported by ember's optimizers")
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, capturable=capturable, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (("momentum", 0), ("centered", False), ("foreach", None), ("maximize", False),
+                               ("differentiable", False), ("capturable", False)):
+                group.setdefault(key, value)
+        for s in self.state.values():
+            if isinstance(s, dict):
+                ensure_step_tensor(s)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One RMSprop update of every parameter that has a gradient."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+            wd, momentum, centered, maximize = (group["weight_decay"], group["momentum"], group["centered"],
+                                                group["maximize"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                kt = p._kt
+                pd = p._data
+                g = grad_array(p, maximize)
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = new_step()
+                    state["square_avg"] = zeros_state(p)
+                    if momentum > 0:
+                        state["momentum_buffer"] = zeros_state(p)
+                    if centered:
+                        state["grad_avg"] = zeros_state(p)
+                incr_step(state["step"])
+                if wd != 0:
+                    g = kt["add"](g, kt["mul"](pd, wd))
+                sq = state["square_avg"]
+                v = kt["add"](kt["mul"](sq._data, alpha), kt["mul"](kt["mul"](g, g), 1.0 - alpha))
+                set_buffer(sq, v)
+                if centered:
+                    ga = state["grad_avg"]
+                    a = ga._data
+                    a = kt["add"](a, kt["mul"](kt["sub"](g, a), 1.0 - alpha))
+                    set_buffer(ga, a)
+                    v = kt["sub"](v, kt["mul"](a, a))
+                avg = kt["add"](kt["sqrt"](v), eps)
+                if momentum > 0:
+                    buf = state["momentum_buffer"]
+                    b = kt["add"](kt["mul"](buf._data, momentum), kt["div"](g, avg))
+                    set_buffer(buf, b)
+                    write_param(p, kt["sub"](pd, kt["mul"](b, lr)))
+                else:
+                    write_param(p, kt["sub"](pd, kt["mul"](kt["div"](g, avg), lr)))
+        return loss
