@@ -52,31 +52,32 @@ def _flat(values: Any) -> list:
 
 
 class _Formatter:
+    """PyTorch's ``_Formatter``: the mode and width come from the non-zero finite values only."""
+
     def __init__(self, values: list, dtype: _dt.dtype) -> None:
         self.floating = dtype.is_floating_point
         self.int_mode = True
         self.sci = False
         prec = _opts["precision"]
-        finite = [v for v in values if isinstance(v, float) and math.isfinite(v)]
         if not self.floating:
             self.width = max((len(self._plain(v)) for v in values), default=1)
             return
-        for v in finite:
+        nz = [abs(v) for v in values if isinstance(v, float) and math.isfinite(v) and v != 0]
+        for v in nz:
             if v != math.ceil(v):
                 self.int_mode = False
                 break
-        if finite:
-            amax = max(abs(v) for v in finite)
-            nz = [abs(v) for v in finite if v != 0]
-            amin = min(nz) if nz else 0.0
+        if nz:
+            amax, amin = max(nz), min(nz)
             if self.int_mode:
-                self.sci = amax > 1e8
+                self.sci = amax / amin > 1000.0 or amax > 1e8
             else:
-                self.sci = (amin and amax / amin > 1000.0) or amax > 1e8 or (amin and amin < 1e-4)
+                self.sci = amax / amin > 1000.0 or amax > 1e8 or amin < 1e-4
         if _opts["sci_mode"] is not None:
             self.sci = _opts["sci_mode"]
         self.fmt = f"{{:.{prec}e}}" if self.sci else ("{:.0f}." if self.int_mode else f"{{:.{prec}f}}")
-        self.width = max((len(self.format(v, pad=False)) for v in values), default=1)
+        signed = [v for v in values if isinstance(v, float) and math.isfinite(v) and v != 0]
+        self.width = max((len(self.format(v, pad=False)) for v in signed), default=1)
 
     @staticmethod
     def _plain(v: Any) -> str:
@@ -98,7 +99,7 @@ def _render(values: Any, fmt: _Formatter, indent: int) -> str:
     if not isinstance(values, list):
         return fmt.format(values)
     if not values or not isinstance(values[0], list) and not (values[0] is Ellipsis and len(values) > 1 and isinstance(values[-1], list)):
-        items = ["..." if v is Ellipsis else fmt.format(v) for v in values]
+        items = [" ..." if v is Ellipsis else fmt.format(v) for v in values]
         per_line = max(1, (_opts["linewidth"] - indent) // (fmt.width + 2))
         lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"

@@ -18,7 +18,7 @@ class device:
 
     __slots__ = ("type", "index", "_hash")
 
-    def __init__(self, type_or_str: "str | device", index: int | None = None):
+    def __init__(self, type_or_str: str | device, index: int | None = None):
         if isinstance(type_or_str, device):
             if index is not None:
                 raise ValueError("ember.device(device, index) takes no index")

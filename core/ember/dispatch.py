@@ -18,7 +18,7 @@ import contextlib
 import threading
 import warnings
 from collections import Counter
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from ember import plugins
 from ember.device import device
@@ -201,7 +201,7 @@ def _unknown_device(device_type: str) -> DeviceError:
                        f"{', '.join(plugins.device_types()) or 'none'}; to add it, {hint}")
 
 
-def canonical_device(dev: "device | str | int | None") -> device:
+def canonical_device(dev: device | str | int | None) -> device:
     """Validate a device and return its interned form (``"opencl"`` -> ``opencl:<current>``)."""
     if isinstance(dev, device):
         key = (dev.type, dev.index)

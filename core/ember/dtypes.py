@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 __all__ = [
     "dtype",
@@ -91,6 +91,8 @@ def dtype_from_name(name: str) -> dtype:
 
 
 _default_float = float32
+#: (tensor dtype, Python scalar type) -> result dtype, filled by the elementwise ops.
+_SCALAR_PROMOTE_CACHE: dict = {}
 
 
 def get_default_dtype() -> dtype:
@@ -105,9 +107,10 @@ def set_default_dtype(d: dtype) -> None:
         raise TypeError(f"only floating-point dtypes can be the default, got {d!r}")
     _default_float = d
     _promote_operands.cache_clear()
+    _SCALAR_PROMOTE_CACHE.clear()
 
 
-@lru_cache(maxsize=None)
+@cache
 def promote_types(a: dtype, b: dtype) -> dtype:
     """The smallest dtype both ``a`` and ``b`` convert to without losing their category."""
     if a is b:
@@ -132,7 +135,7 @@ def scalar_dtype(value: object) -> dtype:
     raise TypeError(f"expected a Python number, got {type(value).__name__}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _promote_operands(dims: tuple, zero_dims: tuple, scalars: tuple) -> dtype:
     """PyTorch's three-tier promotion: tensors with dims > 0-d tensors > Python scalars.
 

@@ -45,7 +45,7 @@ class Generator:
         self._key = mix64(self._seed)
         self._offset = 0
 
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         seed = int(seed)
         if not -(1 << 63) <= seed < (1 << 64):
             raise RuntimeError(f"Overflow when unpacking long: seed {seed} is out of the 64-bit range")
@@ -63,12 +63,12 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        from ember.functions.creation import tensor
         from ember.dtypes import int64
+        from ember.functions.creation import tensor
 
         return tensor([self._seed - (1 << 64) if self._seed >= 1 << 63 else self._seed, self._offset], dtype=int64)
 
-    def set_state(self, state) -> "Generator":
+    def set_state(self, state) -> Generator:
         seed, offset = (int(v) for v in state.tolist())
         self.manual_seed(seed & _MASK)
         self._offset = offset

@@ -12,7 +12,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ember import dispatch
 from ember import dtypes as _dt
@@ -32,7 +33,7 @@ class Tensor:
                  "_version", "_base", "_accum", "_retains_grad", "__weakref__", "__dict__")
 
     # ---- construction -------------------------------------------------------------------
-    def __new__(cls, *args: Any, **kwargs: Any) -> "Tensor":
+    def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
         # Legacy constructor: Tensor(2, 3) is uninitialised float; Tensor([1, 2]) copies data.
         from ember.functions import creation
 
@@ -51,7 +52,7 @@ class Tensor:
         return out
 
     @staticmethod
-    def _make(data: Any, dtype: _dt.dtype, device: _device_cls, kt: dispatch.KernelTable) -> "Tensor":
+    def _make(data: Any, dtype: _dt.dtype, device: _device_cls, kt: dispatch.KernelTable) -> Tensor:
         t = object.__new__(Tensor)
         t._data = data
         t._dtype = dtype
@@ -67,7 +68,7 @@ class Tensor:
         t._retains_grad = False
         return t
 
-    def _new(self, data: Any, dtype: _dt.dtype | None = None) -> "Tensor":
+    def _new(self, data: Any, dtype: _dt.dtype | None = None) -> Tensor:
         """A tensor on this tensor's device holding ``data`` (a kernel's output)."""
         t = object.__new__(Tensor)
         t._data = data
@@ -84,14 +85,14 @@ class Tensor:
         t._retains_grad = False
         return t
 
-    def _view_of(self, data: Any) -> "Tensor":
+    def _view_of(self, data: Any) -> Tensor:
         """A tensor sharing storage (and version counter) with ``self``."""
         t = self._new(data)
         t._version = self._version
         t._base = self if self._base is None else self._base
         return t
 
-    def _alias(self) -> "Tensor":
+    def _alias(self) -> Tensor:
         t = self._view_of(self._data)
         t._base = self._base
         return t
@@ -180,7 +181,7 @@ class Tensor:
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self._requires_grad = bool(value)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
         return self
 
@@ -193,11 +194,11 @@ class Tensor:
         return self._retains_grad
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         return self.detach()
 
     @data.setter
-    def data(self, value: "Tensor") -> None:
+    def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
         self._data, self._dtype, self._device, self._kt = value._data, value._dtype, value._device, value._kt
@@ -209,13 +210,13 @@ class Tensor:
     def _bump_version(self) -> None:
         self._version[0] += 1
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing storage with this one, outside the graph."""
         t = self._view_of(self._data)
         t._base = self._base
         return t
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -226,7 +227,7 @@ class Tensor:
             acc = self._accum = AccumulateGrad(self)
         return acc
 
-    def _accumulate_grad(self, g: "Tensor", create_graph: bool) -> None:
+    def _accumulate_grad(self, g: Tensor, create_graph: bool) -> None:
         prev = STATE.enabled
         STATE.enabled = create_graph
         try:
@@ -234,14 +235,14 @@ class Tensor:
         finally:
             STATE.enabled = prev
 
-    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``ember.autograd.backward``)."""
         from ember.autograd import engine
 
         engine.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 
-    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]) -> "_RemovableHandle":
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
@@ -260,7 +261,7 @@ class Tensor:
 
         ref = weakref.ref(self)
 
-        def keep(grad: "Tensor") -> None:
+        def keep(grad: Tensor) -> None:
             t = ref()
             if t is not None:
                 t.grad = grad.detach() if t.grad is None else t.grad + grad.detach()
@@ -292,30 +293,30 @@ class Tensor:
         return host if dtype is None else host.astype(dtype)
 
     # ---- device and dtype moves ----------------------------------------------------------
-    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``; non_blocking, copy."""
         from ember.functions.conversion import to
 
         return to(self, *args, **kwargs)
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
         if device is None:
             device = "cuda"
         elif isinstance(device, int):
             device = f"cuda:{device}"
         return self.to(device)
 
-    def opencl(self, device: Any = None) -> "Tensor":
+    def opencl(self, device: Any = None) -> Tensor:
         if device is None:
             device = "opencl"
         elif isinstance(device, int):
             device = f"opencl:{device}"
         return self.to(device)
 
-    def type(self, dtype: Any = None) -> "Tensor | str":
+    def type(self, dtype: Any = None) -> Tensor | str:
         if dtype is None:
             return self._type_name()
         if isinstance(dtype, str):
@@ -326,31 +327,31 @@ class Tensor:
         name = _TYPE_NAMES[self._dtype]
         return f"ember.{name}" if self._device.type == "cpu" else f"ember.{self._device.type}.{name}"
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.to(_dt.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.to(_dt.float64)
 
-    def half(self) -> "Tensor":
+    def half(self) -> Tensor:
         return self.to(_dt.float16)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return self.to(_dt.int64)
 
-    def int(self) -> "Tensor":
+    def int(self) -> Tensor:
         return self.to(_dt.int32)
 
-    def short(self) -> "Tensor":
+    def short(self) -> Tensor:
         return self.to(_dt.int16)
 
-    def char(self) -> "Tensor":
+    def char(self) -> Tensor:
         return self.to(_dt.int8)
 
-    def byte(self) -> "Tensor":
+    def byte(self) -> Tensor:
         return self.to(_dt.uint8)
 
-    def bool(self) -> "Tensor":
+    def bool(self) -> Tensor:
         return self.to(_dt.bool_)
 
     # ---- Python protocols ---------------------------------------------------------------
@@ -371,7 +372,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.numel() != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
     def __float__(self) -> float:
@@ -395,7 +396,7 @@ class Tensor:
 
         return _rebuild_tensor_pickle, (self.detach().cpu().numpy(), str(self._device), self._requires_grad)
 
-    def __deepcopy__(self, memo: dict) -> "Tensor":
+    def __deepcopy__(self, memo: dict) -> Tensor:
         if not self.is_leaf:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment.")
         from ember.functions.creation import _clone_raw

@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from ember import dtypes as _dt
+
 from ember_cpu_numpy.dtypes import NP_DTYPE
 
 _SPLIT = np.uint64(0x9E3779B97F4A7C15)
@@ -72,7 +72,14 @@ def is_contiguous(x):
 
 
 def copy_(dst, src):
-    np.copyto(dst, src, casting="unsafe")
+    try:
+        np.copyto(dst, src, casting="unsafe")
+    except ValueError:
+        if not dst.flags.writeable:  # a broadcast (expand) view: elements alias one another
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                               "single memory location. Please clone() the tensor before performing the "
+                               "operation.") from None
+        raise
 
 
 # ---- random --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ember.autograd.function import AccumulateGrad, Node
 from ember.autograd.grad_mode import STATE

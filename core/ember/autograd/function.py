@@ -148,7 +148,8 @@ class BackwardNode(FunctionCtx, Node):
         if self.materialize_grads:
             from ember.functions.creation import zeros
 
-            grads = [g if g is not None else zeros(*meta) for g, meta in zip(grads, self._output_meta)]
+            grads = [g if g is not None or meta is None else zeros(meta[0], dtype=meta[1], device=meta[2])
+                     for g, meta in zip(grads, self._output_meta)]
         result = self._function.backward(self, *grads)
         if not isinstance(result, tuple):
             result = (result,)

@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -38,7 +38,7 @@ def numerical_jacobian(fn: Callable, inputs: Sequence, eps: float = 1e-6) -> lis
 
     jacobians = []
     with no_grad():
-        for k, x in enumerate(inputs):
+        for x in inputs:
             if not getattr(x, "requires_grad", False):
                 continue
             cols = []
@@ -105,10 +105,14 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, eps: float = 1e-6, at
     diff = [x for x in inputs if getattr(x, "requires_grad", False)]
 
     def vjp(*args):
+        from ember.autograd.grad_mode import enable_grad
+
         xs, gos = args[: len(inputs)], args[len(inputs):]
-        ys = _as_tuple(fn(*xs))
-        d = [x for x in xs if getattr(x, "requires_grad", False)]
-        return grad(ys, d, gos, create_graph=True, allow_unused=True)
+        # The numerical pass runs under no_grad; the first derivative still needs a graph.
+        with enable_grad():
+            ys = _as_tuple(fn(*xs))
+            d = [x for x in xs if getattr(x, "requires_grad", False)]
+            return grad(ys, d, gos, create_graph=True, allow_unused=True)
 
     del diff
     return gradcheck(vjp, inputs + grad_outputs, eps, atol, rtol, raise_exception)

@@ -64,7 +64,8 @@ def _device_error(a: Tensor, b: Tensor) -> RuntimeError:
                         f"{a._device} and {b._device}!")
 
 
-_scalar_rt: dict = {}
+# Cleared by ember.set_default_dtype (a float scalar's dtype depends on the default).
+_scalar_rt: dict = _dt._SCALAR_PROMOTE_CACHE
 
 
 def _scalar_promote(t: Tensor, s: Any) -> _dt.dtype:
@@ -81,6 +82,21 @@ def _cast_scalar(s: Any, dt: _dt.dtype) -> Any:
     if dt is _dt.bool_:
         return bool(s)
     return int(s)
+
+
+def _operand_scalar(s: Any, dt: _dt.dtype) -> Any:
+    """A Python number as an operand of dtype ``dt``: integers wrap like a cast (uint8 + 1000)."""
+    if dt.category != 1 or dt is _dt.int64:
+        return _cast_scalar(s, dt)
+    v = int(s)
+    bits = dt.itemsize * 8
+    if not -(1 << (bits - 1)) <= v < (1 << bits):
+        v &= (1 << bits) - 1
+    if dt.is_signed:
+        v = (v + (1 << (bits - 1))) % (1 << bits) - (1 << (bits - 1))
+    elif v < 0:
+        v += 1 << bits
+    return v
 
 
 def _operands(a: Any, b: Any) -> tuple:
@@ -105,12 +121,12 @@ def _operands(a: Any, b: Any) -> tuple:
         if isinstance(b, _Number):
             dt = _scalar_promote(a, b)
             ad = a._data if a._dtype is dt else a._kt["astype"](a._data, dt)
-            return a, ad, _cast_scalar(b, dt), dt
+            return a, ad, _operand_scalar(b, dt), dt
         raise TypeError(f"unsupported operand type: {type(b).__name__}")
     if isinstance(b, Tensor) and isinstance(a, _Number):
         dt = _scalar_promote(b, a)
         bd = b._data if b._dtype is dt else b._kt["astype"](b._data, dt)
-        return b, _cast_scalar(a, dt), bd, dt
+        return b, _operand_scalar(a, dt), bd, dt
     raise TypeError(f"unsupported operand types: {type(a).__name__} and {type(b).__name__}")
 
 
@@ -478,6 +494,9 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx, x):
+        if x._dtype is _dt.bool_:  # checked here so every backend gives PyTorch's error
+            raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                            "invert a mask, use the `~` or `logical_not()` operator instead.")
         return x._new(x._kt["neg"](x._data))
 
     @staticmethod
@@ -769,6 +788,10 @@ class Where(Function):
             raise TypeError("where(): condition must be a Tensor")
         if cond._dtype is not _dt.bool_:
             cond = cond.to(_dt.bool_)
+        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            # Two Python numbers: the first becomes a 0-d tensor of their common dtype.
+            dt = _dt.result_type(a, b)
+            a = cond._new(cond._kt["full"]((), _cast_scalar(a, dt), dt, cond._device.index), dt)
         proto, ad, bd, dt = _operands(a, b)
         if cond._device is not proto._device:
             raise _device_error(cond, proto)

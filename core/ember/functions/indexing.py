@@ -345,7 +345,7 @@ def _check_index(x: Tensor, dim: int, index: Tensor, name: str) -> None:
     if index.dtype is not _dt.int64:
         raise RuntimeError(f"{name}(): Expected dtype int64 for index")
     if index.dim() != x.dim() and not (index.dim() <= 1 and x.dim() <= 1):
-        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
     if index.device is not x.device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{x.device} and {index.device}!")
@@ -538,7 +538,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     from ember.functions.shape import broadcast_tensors
 
     if mask.dtype is not _dt.bool_:
-        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
     x, m = broadcast_tensors(input, mask)
     return getitem(x, m)
 

@@ -1,0 +1,858 @@
+"""``ember.nn.functional``: stateless layers, activations and losses (``torch.nn.functional``).
+
+Everything here is written in ember ops (autograd for free, runs on every backend), except
+convolution/pooling/softmax which use a device's optional fast kernels when it has them
+(see ``ember.nn._convpool``).
+
+Example:
+    >>> import ember
+    >>> import ember.nn.functional as F
+    >>> F.relu(ember.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    >>> F.cross_entropy(ember.tensor([[2.0, 0.0]]), ember.tensor([0])).item() < 0.2
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+from ember import dtypes as _dt
+from ember.autograd.function import Function
+from ember.autograd.grad_mode import no_grad
+from ember.functions import creation as _c
+from ember.functions import elementwise as _e
+from ember.functions import reduction as _r
+from ember.functions import shape as _s
+from ember.nn._convpool import avg_pool2d, conv2d, conv_transpose2d, max_pool2d, pair
+from ember.tensor import Tensor
+
+__all__ = [
+    "linear", "bilinear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d",
+    "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "batch_norm", "layer_norm", "group_norm", "instance_norm", "dropout", "dropout1d",
+    "dropout2d", "alpha_dropout", "embedding", "relu", "relu_", "leaky_relu", "elu", "selu", "celu", "gelu", "silu",
+    "mish", "sigmoid", "tanh", "softplus", "hardtanh", "relu6", "hardsigmoid", "hardswish", "softsign",
+    "tanhshrink", "threshold", "glu", "softmax", "log_softmax", "softmin", "logsigmoid", "prelu", "mse_loss",
+    "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "kl_div", "pad", "interpolate", "upsample", "one_hot", "normalize",
+    "unfold", "fold", "cosine_similarity", "pairwise_distance", "scaled_dot_product_attention",
+]
+
+
+# ---- linear ----------------------------------------------------------------------------------
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``."""
+    if input.shape[-1] != weight.shape[-1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({input.numel() // max(input.shape[-1], 1)}x{input.shape[-1]} and "
+                           f"{weight.shape[-1]}x{weight.shape[0] if weight.dim() > 1 else 1})")
+    out = input @ weight.t() if weight.dim() == 2 else input @ weight
+    return out + bias if bias is not None else out
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y_k = x1^T W_k x2 + b_k`` with weight (out, in1, in2)."""
+    out_f, in1, in2 = weight.shape
+    tmp = input1 @ weight.permute(1, 0, 2).reshape(in1, out_f * in2)  # (..., out*in2)
+    tmp = tmp.reshape(*input1.shape[:-1], out_f, in2)
+    out = (tmp * input2.unsqueeze(-2)).sum(-1)
+    return out + bias if bias is not None else out
+
+
+# ---- convolution / pooling (1-d through the 2-d ops) -----------------------------------------
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D convolution over (N, C, L) or (C, L), through conv2d on an (N, C, 1, L) view."""
+    unbatched = input.dim() == 2
+    if unbatched:
+        input = input.unsqueeze(0)
+    if input.dim() != 3:
+        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: "
+                           f"{list(input.shape)}")
+    (s,), (d,) = pair(stride, 1, "stride"), pair(dilation, 1, "dilation")
+    p = padding if isinstance(padding, str) else (0, pair(padding, 1, "padding")[0])
+    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, s), p, (1, d), groups).squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    unbatched = input.dim() == 2
+    if unbatched:
+        input = input.unsqueeze(0)
+    out = conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, pair(stride, 1)[0]),
+                           (0, pair(padding, 1)[0]), (0, pair(output_padding, 1)[0]), groups,
+                           (1, pair(dilation, 1)[0])).squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def _one(v: Any) -> int:
+    return pair(v, 1)[0]
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    stride = kernel_size if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
+    res = max_pool2d(input.unsqueeze(-2), (1, _one(kernel_size)), (1, _one(stride)), (0, _one(padding)),
+                     (1, _one(dilation)), ceil_mode, return_indices)
+    if return_indices:
+        return res[0].squeeze(-2), res[1].squeeze(-2)
+    return res.squeeze(-2)
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    stride = kernel_size if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
+    return avg_pool2d(input.unsqueeze(-2), (1, _one(kernel_size)), (1, _one(stride)), (0, _one(padding)),
+                      ceil_mode, count_include_pad).squeeze(-2)
+
+
+def _adaptive_ranges(n: int, o: int) -> list:
+    return [((i * n) // o, -((-(i + 1) * n) // o)) for i in range(o)]
+
+
+def _adaptive_axis(x: Tensor, dim: int, o: int | None, reduce: str) -> Tensor:
+    dim = dim % x.dim()
+    n = x.shape[dim]
+    if o is None or o == n:
+        return x
+    if n % o == 0:
+        k = n // o
+        shp = list(x.shape)
+        shp[dim:dim + 1] = [o, k]
+        y = x.reshape(*shp)
+        return y.mean(dim + 1) if reduce == "mean" else y.amax(dim + 1)
+    parts = []
+    for a, b in _adaptive_ranges(n, o):
+        piece = x.narrow(dim, a, b - a)
+        parts.append(piece.mean(dim, keepdim=True) if reduce == "mean" else piece.amax(dim, keepdim=True))
+    return _s.cat(parts, dim)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average over PyTorch's adaptive windows [floor(i*H/o), ceil((i+1)*H/o))."""
+    oh, ow = output_size if isinstance(output_size, (list, tuple)) else (output_size, output_size)
+    return _adaptive_axis(_adaptive_axis(input, -2, oh, "mean"), -1, ow, "mean")
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    return _adaptive_axis(input, -1, _one(output_size), "mean")
+
+
+def _adaptive_max_2d(input: Tensor, oh: int, ow: int) -> Tensor:
+    # separable max is exact: max over a rectangle = max over rows of max over columns
+    return _adaptive_axis(_adaptive_axis(input, -2, oh, "max"), -1, ow, "max")
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported yet")
+    oh, ow = output_size if isinstance(output_size, (list, tuple)) else (output_size, output_size)
+    return _adaptive_max_2d(input, oh, ow)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool1d(return_indices=True) is not supported yet")
+    return _adaptive_axis(input, -1, _one(output_size), "max")
+
+
+# ---- normalisation ---------------------------------------------------------------------------
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise over every dim but 1; in training, update running stats (unbiased var) in place."""
+    if input.dim() < 2:
+        raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
+    c = input.shape[1]
+    dims = tuple(d for d in range(input.dim()) if d != 1)
+    shape = (1, c) + (1,) * (input.dim() - 2)
+    if training:
+        n = input.numel() // c
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(input.shape)}")
+        mean = input.mean(dims)
+        var = input.var(dims, correction=0)
+        if running_mean is not None:
+            with no_grad():
+                running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
+                running_var.mul_(1 - momentum).add_(var.detach() * (momentum * n / (n - 1)))
+    else:
+        if running_mean is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        mean, var = running_mean, running_var
+    out = (input - mean.reshape(shape)) * (var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    dims = tuple(range(2, input.dim()))
+    mean = input.mean(dims, keepdim=True)
+    var = input.var(dims, correction=0, keepdim=True)
+    out = (input - mean) * (var + eps).rsqrt()
+    shape = (1, input.shape[1]) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(input.shape[input.dim() - k:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size{list(input.shape)}")
+    dims = tuple(range(input.dim() - k, input.dim()))
+    mean = input.mean(dims, keepdim=True)
+    var = input.var(dims, correction=0, keepdim=True)
+    out = (input - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {list(input.shape)} and num_groups={num_groups}")
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean(2, keepdim=True)
+    var = x.var(2, correction=0, keepdim=True)
+    out = ((x - mean) * (var + eps).rsqrt()).reshape(input.shape)
+    shape = (1, c) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+# ---- dropout ---------------------------------------------------------------------------------
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _keep_mask(input: Tensor, shape: tuple, p: float) -> Tensor:
+    return (_c.rand(*shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (training only)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        out = input * 0.0
+    else:
+        out = input * (_keep_mask(input, tuple(input.shape), p) * (1.0 / (1.0 - p)))
+    if inplace:
+        return _e.assign_inplace(input, out)
+    return out
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, batched_dim: int) -> Tensor:
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if input.dim() == batched_dim:
+        shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
+    else:
+        shape = (input.shape[0],) + (1,) * (input.dim() - 1)
+    mask = input.new_zeros(*shape) if p == 1.0 else _keep_mask(input, shape, p) * (1.0 / (1.0 - p))
+    out = input * mask
+    return _e.assign_inplace(input, out) if inplace else out
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, H, W) or (C, H, W)."""
+    return _feature_dropout(input, p, training, inplace, 4)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    return _feature_dropout(input, p, training, inplace, 3)
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    alpha_p = -1.7580993408473766
+    keep = _keep_mask(input, tuple(input.shape), p)
+    a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
+    b = -a * alpha_p * p
+    return (input * keep + alpha_p * (1 - keep)) * a + b
+
+
+# ---- embedding -------------------------------------------------------------------------------
+class _EmbeddingFn(Function):
+    _backward_name = "EmbeddingBackward0"
+
+    @staticmethod
+    def forward(ctx, weight, idx, padding_idx):
+        ctx.save_for_backward(idx)
+        ctx.num, ctx.padding_idx = weight.shape[0], padding_idx
+        flat = idx.reshape(-1)
+        return weight.index_select(0, flat).reshape(*idx.shape, weight.shape[1])
+
+    @staticmethod
+    def backward(ctx, grad):
+        (idx,) = ctx.saved_tensors
+        flat = idx.reshape(-1)
+        g = grad.reshape(-1, grad.shape[-1])
+        if ctx.padding_idx is not None:
+            g = g.masked_fill((flat == ctx.padding_idx).unsqueeze(1), 0.0)
+        gw = _c.zeros(ctx.num, grad.shape[-1], dtype=grad.dtype, device=grad.device).index_add(0, flat, g)
+        return gw, None, None
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; the padding_idx row gets no gradient."""
+    if input.dtype.is_floating_point or input.dtype is _dt.bool_:
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    idx = input.long()
+    if max_norm is not None:
+        with no_grad():
+            flat = idx.reshape(-1)
+            rows = weight.index_select(0, flat)
+            norms = rows.norm(norm_type, dim=1, keepdim=True)
+            scale = _e.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+            weight.index_put_((flat,), rows * scale)
+    return _EmbeddingFn.apply(weight, idx, padding_idx)
+
+
+# ---- activations -----------------------------------------------------------------------------
+def _maybe_inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
+    return _e.assign_inplace(input, out) if inplace else out
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, _e.relu(input), inplace)
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, _e.where(input > 0, input, input * negative_slope), inplace)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    # clamp first so the unused branch never overflows (its gradient would be 0 * inf)
+    neg = input.clamp(max=0.0).expm1() * alpha
+    return _maybe_inplace(input, _e.where(input > 0, input, neg), inplace)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    scale, alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
+    return _maybe_inplace(input, elu(input, alpha) * scale, inplace)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    neg = (input.clamp(max=0.0) / alpha).expm1() * alpha
+    return _maybe_inplace(input, _e.where(input > 0, input, neg), inplace)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
+        return input * 0.5 * (inner.tanh() + 1.0)
+    if approximate != "none":
+        raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    return input * 0.5 * ((input * (1.0 / math.sqrt(2.0))).erf() + 1.0)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, input * input.sigmoid(), inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, input * softplus(input).tanh(), inplace)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``."""
+    bx = input * beta
+    soft = (bx.clamp(max=threshold).exp()).log1p() / beta
+    return _e.where(bx > threshold, input, soft)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, input.clamp(min_val, max_val), inplace)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, (input / 6.0 + 0.5).clamp(0.0, 1.0), inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, input * (input + 3.0).clamp(0.0, 6.0) / 6.0, inplace)
+
+
+def softsign(input: Tensor) -> Tensor:
+    return input / (input.abs() + 1.0)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    return input - input.tanh()
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, _e.where(input > threshold, input, value), inplace)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: _dt.dtype | None = None) -> Tensor:
+    return _r.softmax(input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: _dt.dtype | None = None) -> Tensor:
+    return _r.log_softmax(input, dim, dtype)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: _dt.dtype | None = None) -> Tensor:
+    return _r.softmax(-input, dim, dtype)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``-softplus(-x)`` computed stably: ``min(x, 0) - log1p(exp(-|x|))``."""
+    return input.clamp(max=0.0) - (-input.abs()).exp().log1p()
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    w = weight
+    if weight.numel() > 1:
+        w = weight.reshape((1, -1) + (1,) * (input.dim() - 2)) if input.dim() >= 2 else weight
+    return _e.where(input >= 0, input, input * w)
+
+
+# ---- losses ----------------------------------------------------------------------------------
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _check_same_size(input: Tensor, target: Tensor, name: str) -> None:
+    if tuple(input.shape) != tuple(target.shape):
+        import warnings
+
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
+                      "same size.", stacklevel=3)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
+             reduction: str = "mean") -> Tensor:
+    _check_same_size(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, _legacy_reduction(size_average, reduce, reduction))
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
+            reduction: str = "mean") -> Tensor:
+    _check_same_size(input, target, "l1_loss")
+    return _reduce((input - target).abs(), _legacy_reduction(size_average, reduce, reduction))
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = (input - target).abs()
+    if beta == 0.0:
+        loss = d
+    else:
+        loss = _e.where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta)
+    return _reduce(loss, _legacy_reduction(size_average, reduce, reduction))
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    d = (input - target).abs()
+    loss = _e.where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta)
+    return _reduce(loss, reduction)
+
+
+def _class_last(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N*d1*..., C); (C,) -> (1, C)."""
+    if x.dim() == 1:
+        return x.unsqueeze(0)
+    if x.dim() == 2:
+        return x
+    return x.movedim(1, -1).reshape(-1, x.shape[1])
+
+
+def _nll_terms(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple:
+    """(-w_t * logp[t] per element, w_t per element (0 where ignored), flat target, ignore mask)."""
+    if target.dtype.is_floating_point:
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
+    if input.dim() >= 2 and target.shape[0] != input.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                         f"({target.shape[0]}).")
+    if input.dim() >= 3 and tuple(target.shape[1:]) != tuple(input.shape[2:]):
+        raise RuntimeError(f"size mismatch (got input: {list(input.shape)}, target: {list(target.shape)})")
+    n_classes = input.shape[1] if input.dim() >= 2 else input.shape[0]
+    logp = _class_last(input)
+    t = target.reshape(-1).long()
+    ignore = t == ignore_index
+    safe_t = t.masked_fill(ignore, 0)
+    if safe_t.numel() and bool(((safe_t < 0) | (safe_t >= n_classes)).any()):
+        bad = safe_t.masked_fill((safe_t >= 0) & (safe_t < n_classes), 0)
+        raise IndexError(f"Target {int(bad.abs().amax().item())} is out of bounds.")
+    picked = -logp.gather(1, safe_t.unsqueeze(1)).squeeze(1)
+    w = (~ignore).to(input.dtype)
+    if weight is not None:
+        w = w * weight.index_select(0, safe_t)
+    return picked * w, w, logp, safe_t, ignore
+
+
+def _reduce_weighted(loss: Tensor, w: Tensor, reduction: str, out_shape: tuple) -> Tensor:
+    if reduction == "none":
+        return loss.reshape(out_shape)
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        # divide before the final sum so the result comes from a reduction (see the report on 0-d ops)
+        return (loss / w.sum()).sum()
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
+             ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices; input (N, C), (C,) or (N, C, d1, ...)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    loss, w, _, _, _ = _nll_terms(input, target, weight, ignore_index)
+    return _reduce_weighted(loss, w, reduction, tuple(target.shape))
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
+                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """log_softmax over dim 1 then NLL; target is class indices or class probabilities."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    class_dim = 0 if input.dim() == 1 else 1
+    logp = _r.log_softmax(input, class_dim)
+    n_classes = input.shape[class_dim]
+    if target.dtype.is_floating_point:
+        if tuple(target.shape) != tuple(input.shape):
+            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        prod = logp * target
+        if weight is not None:
+            prod = prod * weight.reshape((n_classes,) + (1,) * (input.dim() - class_dim - 1))
+        loss = -prod.sum(class_dim)
+        if reduction == "mean":
+            return (loss / max(input.numel() // max(n_classes, 1), 1)).sum()
+        return _reduce(loss, reduction)
+    loss, w, flat, _, ignore = _nll_terms(logp, target, weight, ignore_index)
+    if label_smoothing > 0:
+        # PyTorch: (1 - eps) * nll + eps / C * sum_c(-w_c logp_c), both normalised by sum of w_t for 'mean'
+        smooth = -(flat * weight).sum(1) if weight is not None else -flat.sum(1)
+        smooth = smooth.masked_fill(ignore, 0.0)
+        loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
+    return _reduce_weighted(loss, w, reduction, tuple(target.shape))
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
+                         reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """BCE on probabilities; each log is clamped to >= -100 as PyTorch does."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
+                         f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    log_p = input.log().clamp(min=-100.0)
+    log_1p = (1.0 - input).log().clamp(min=-100.0)
+    loss = -(target * log_p + (1.0 - target) * log_1p)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Sigmoid + BCE in one stable expression: (1-t) x + lw * (log1p(exp(-|x|)) + max(-x, 0))."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    softplus_neg = (-input.abs()).exp().log1p() + (-input).clamp(min=0.0)  # log(1 + exp(-x))
+    if pos_weight is not None:
+        log_weight = (pos_weight - 1.0) * target + 1.0
+        loss = (1.0 - target) * input + log_weight * softplus_neg
+    else:
+        loss = (1.0 - target) * input + softplus_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """Pointwise ``target * (log target - input)`` with input given as log-probabilities."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        pos = target > 0
+        xlogx = _e.where(pos, target * _e.where(pos, target, 1.0).log(), 0.0)
+        loss = xlogx - target * input
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.dim() else 1)
+    return _reduce(loss, reduction)
+
+
+# ---- padding, resampling, misc ---------------------------------------------------------------
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad with PyTorch's order: ``(left_last, right_last, left_prev, right_prev, ...)``."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    k = len(pad) // 2
+    if k > input.dim():
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension but got "
+                           f"padding length {len(pad)} and input of dimension {input.dim()}")
+    pairs = [(0, 0)] * (input.dim() - k) + [(int(pad[2 * i]), int(pad[2 * i + 1])) for i in reversed(range(k))]
+    if mode == "constant":
+        value = 0.0 if value is None else value
+        crops = [(max(0, -a), max(0, -b)) for a, b in pairs]
+        if any(a or b for a, b in crops):
+            input = input[tuple(slice(a, n - b) for (a, b), n in zip(crops, input.shape))]
+        pos = tuple((max(0, a), max(0, b)) for a, b in pairs)
+        if any(a or b for a, b in pos):
+            input = _s.pad_constant(input, pos, value)
+        return input
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unsupported padding mode: {mode}")
+    out = input
+    for d, (a, b) in enumerate(pairs):
+        if not (a or b):
+            continue
+        n = out.shape[d]
+        parts = []
+        if mode == "reflect":
+            if a >= n or b >= n:
+                raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input "
+                                   f"dimension, but got: padding ({a}, {b}) at dimension {d} of input {list(input.shape)}")
+            if a:
+                parts.append(out.narrow(d, 1, a).flip((d,)))
+            parts.append(out)
+            if b:
+                parts.append(out.narrow(d, n - 1 - b, b).flip((d,)))
+        elif mode == "replicate":
+            if a:
+                parts.append(out.narrow(d, 0, 1).repeat_interleave(a, d))
+            parts.append(out)
+            if b:
+                parts.append(out.narrow(d, n - 1, 1).repeat_interleave(b, d))
+        else:
+            if a > n or b > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if a:
+                parts.append(out.narrow(d, n - a, a))
+            parts.append(out)
+            if b:
+                parts.append(out.narrow(d, 0, b))
+        out = _s.cat(parts, d)
+    return out
+
+
+def _interp_axis(x: Tensor, dim: int, out_n: int, mode: str, align_corners: bool | None, scale: float | None) -> Tensor:
+    n = x.shape[dim]
+    if mode == "nearest":
+        s = (1.0 / scale) if scale else n / out_n
+        idx = [min(int(math.floor(i * s)), n - 1) for i in range(out_n)]
+        return x.index_select(dim, _c.tensor(idx, dtype=_dt.int64, device=x.device))
+    lo, hi, lam = [], [], []
+    for i in range(out_n):
+        if align_corners:
+            src = i * (n - 1) / (out_n - 1) if out_n > 1 else 0.0
+        else:
+            s = (1.0 / scale) if scale else n / out_n
+            src = max((i + 0.5) * s - 0.5, 0.0)
+        i0 = min(int(math.floor(src)), n - 1)
+        i1 = min(i0 + 1, n - 1)
+        lo.append(i0)
+        hi.append(i1)
+        lam.append(src - i0)
+    dev = x.device
+    a = x.index_select(dim, _c.tensor(lo, dtype=_dt.int64, device=dev))
+    b = x.index_select(dim, _c.tensor(hi, dtype=_dt.int64, device=dev))
+    shape = [1] * x.dim()
+    shape[dim] = out_n
+    w = _c.tensor(lam, dtype=x.dtype, device=dev).reshape(shape)
+    return a + (b - a) * w
+
+
+def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resize the spatial dims: modes nearest, linear, bilinear, trilinear (separable per axis)."""
+    nsp = input.dim() - 2
+    if nsp < 1:
+        raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D)")
+    if mode not in ("nearest", "linear", "bilinear", "trilinear"):
+        raise NotImplementedError(f"interpolate mode {mode!r} is not supported")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        sizes = list(size) if isinstance(size, (list, tuple)) else [size] * nsp
+        scales = [None] * nsp
+    else:
+        scales = list(scale_factor) if isinstance(scale_factor, (list, tuple)) else [scale_factor] * nsp
+        sizes = [int(math.floor(input.shape[2 + i] * scales[i])) for i in range(nsp)]
+        if recompute_scale_factor:
+            scales = [None] * nsp
+    out = input
+    for i in range(nsp):
+        out = _interp_axis(out, 2 + i, sizes[i], mode, bool(align_corners), scales[i])
+    return out
+
+
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """(…,) int64 class indices -> (…, num_classes) int64."""
+    if tensor.dtype.is_floating_point or tensor.dtype is _dt.bool_:
+        raise RuntimeError("one_hot is only applicable to index tensor.")
+    if num_classes == -1:
+        num_classes = int(tensor.amax().item()) + 1 if tensor.numel() else 0
+    if tensor.numel() and (int(tensor.amin().item()) < 0 or int(tensor.amax().item()) >= num_classes):
+        raise RuntimeError("Class values must be smaller than num_classes." if int(tensor.amin().item()) >= 0
+                           else "Class values must be non-negative.")
+    classes = _c.arange(num_classes, device=tensor.device)
+    return (tensor.long().unsqueeze(-1) == classes).long()
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None) -> Tensor:
+    denom = input.norm(p, dim=dim, keepdim=True).clamp(min=eps)
+    return input / denom
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
+    """im2col: (N, C, H, W) -> (N, C*kh*kw, L)."""
+    from ember.nn._convpool import _pad4, _taps, out_size
+
+    k, d, p, s = pair(kernel_size), pair(dilation), pair(padding), pair(stride)
+    unbatched = input.dim() == 3
+    if unbatched:
+        input = input.unsqueeze(0)
+    n, c, h, w = input.shape
+    ho, wo = out_size(h, k[0], s[0], p[0], d[0]), out_size(w, k[1], s[1], p[1], d[1])
+    cols = _taps(_pad4(input, *p), k[0], k[1], ho, wo, s, d).reshape(n, c * k[0] * k[1], ho * wo)
+    return cols.squeeze(0) if unbatched else cols
+
+
+def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+         stride: Any = 1) -> Tensor:
+    """col2im, the adjoint of ``unfold``: overlapping values are summed."""
+    from ember.nn._convpool import _pad_or_crop, _scatter_strided, out_size
+
+    k, d, p, s = pair(kernel_size), pair(dilation), pair(padding), pair(stride)
+    oh, ow = pair(output_size)
+    unbatched = input.dim() == 2
+    if unbatched:
+        input = input.unsqueeze(0)
+    n = input.shape[0]
+    c = input.shape[1] // (k[0] * k[1])
+    ho, wo = out_size(oh, k[0], s[0], p[0], d[0]), out_size(ow, k[1], s[1], p[1], d[1])
+    cols = input.reshape(n, c, k[0] * k[1], ho, wo)
+    hp, wp = oh + 2 * p[0], ow + 2 * p[1]
+    total = None
+    for i in range(k[0]):
+        for j in range(k[1]):
+            blk = cols[:, :, i * k[1] + j]
+            blk = _scatter_strided(blk, s[0], s[1]) if s != (1, 1) else blk
+            top, left = i * d[0], j * d[1]
+            placed = _pad_or_crop(blk, [(top, hp - top - blk.shape[2]), (left, wp - left - blk.shape[3])])
+            total = placed if total is None else total + placed
+    out = total[:, :, p[0]:p[0] + oh, p[1]:p[1] + ow]
+    return out.squeeze(0) if unbatched else out
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    n1 = x1.norm(2, dim=dim).clamp(min=eps)
+    n2 = x2.norm(2, dim=dim).clamp(min=eps)
+    return (x1 * x2).sum(dim) / (n1 * n2)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    return (x1 - x2 + eps).norm(p, dim=-1, keepdim=keepdim)
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None) -> Tensor:
+    """softmax(Q K^T * scale + mask) V; a bool mask marks the positions allowed to attend."""
+    scores = (query @ key.transpose(-2, -1)) * (scale if scale is not None else 1.0 / math.sqrt(query.shape[-1]))
+    if is_causal:
+        lq, lk = query.shape[-2], key.shape[-2]
+        causal = _c.ones(lq, lk, dtype=_dt.bool_, device=query.device).tril()
+        scores = scores.masked_fill(~causal, -math.inf)
+    if attn_mask is not None:
+        if attn_mask.dtype is _dt.bool_:
+            scores = scores.masked_fill(~attn_mask, -math.inf)
+        else:
+            scores = scores + attn_mask
+    attn = _r.softmax(scores, -1)
+    if dropout_p > 0.0:
+        attn = dropout(attn, dropout_p, True)
+    return attn @ value

@@ -1,0 +1,310 @@
+"""Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and their cells, with PyTorch's parameter names,
+gate order (LSTM i, f, g, o; GRU r, z, n), shapes and initialisation.
+
+The input projection of a whole sequence is one matmul per layer and direction; only the
+hidden-state recurrence loops over time steps.
+
+Example:
+    >>> import ember
+    >>> from ember import nn
+    >>> lstm = nn.LSTM(4, 3, num_layers=2, batch_first=True, bidirectional=True)
+    >>> out, (h, c) = lstm(ember.zeros(5, 7, 4))
+    >>> out.shape, h.shape, c.shape
+    (ember.Size([5, 7, 6]), ember.Size([4, 5, 3]), ember.Size([4, 5, 3]))
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ember.functions import creation as _c
+from ember.functions import shape as _s
+from ember.nn import functional as F
+from ember.nn import init
+from ember.nn.modules.module import Module
+from ember.nn.parameter import Parameter
+from ember.tensor import Tensor
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
+
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def _rnn_step(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, relu: bool) -> Tensor:
+    pre = x_proj + F.linear(h, w_hh, b_hh)
+    return pre.relu() if relu else pre.tanh()
+
+
+def _lstm_step(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+    gates = x_proj + F.linear(h, w_hh, b_hh)
+    i, f, g, o = gates.chunk(4, -1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def _gru_step(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
+    gh = F.linear(h, w_hh, b_hh)
+    xr, xz, xn = x_proj.chunk(3, -1)
+    hr, hz, hn = gh.chunk(3, -1)
+    r = (xr + hr).sigmoid()
+    z = (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
+    return n + z * (h - n)  # (1 - z) * n + z * h
+
+
+class RNNBase(Module):
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        if not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
+                             "element being zeroed")
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError("hidden_size must be an integer greater than zero")
+        if num_layers <= 0:
+            raise ValueError("num_layers must be greater than or equal to 1")
+        if proj_size:
+            raise NotImplementedError("LSTM proj_size is not supported yet")
+        if dropout > 0 and num_layers == 1:
+            import warnings
+
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                          stacklevel=2)
+        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
+        num_directions = 2 if bidirectional else 1
+        gate = _GATES[mode] * hidden_size
+        kw = {"device": device, "dtype": dtype}
+        self._flat_weights_names: list[str] = []
+        self._all_weights: list[list[str]] = []
+        for layer in range(num_layers):
+            for direction in range(num_directions):
+                layer_in = input_size if layer == 0 else hidden_size * num_directions
+                suffix = "_reverse" if direction == 1 else ""
+                names = [f"weight_ih_l{layer}{suffix}", f"weight_hh_l{layer}{suffix}"]
+                params = [Parameter(_c.empty(gate, layer_in, **kw)), Parameter(_c.empty(gate, hidden_size, **kw))]
+                if bias:
+                    names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
+                    params += [Parameter(_c.empty(gate, **kw)), Parameter(_c.empty(gate, **kw))]
+                for name, p in zip(names, params):
+                    setattr(self, name, p)
+                self._flat_weights_names.extend(names)
+                self._all_weights.append(names)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for w in self.parameters():
+            init.uniform_(w, -stdv, stdv)
+
+    def flatten_parameters(self) -> None:
+        """No-op (cuDNN weight compaction in PyTorch)."""
+
+    @property
+    def _flat_weights(self) -> list:
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    @property
+    def all_weights(self) -> list:
+        return [[getattr(self, n) for n in names] for names in self._all_weights]
+
+    def extra_repr(self) -> str:
+        s = "{input_size}, {hidden_size}"
+        if self.num_layers != 1:
+            s += ", num_layers={num_layers}"
+        if self.bias is not True:
+            s += ", bias={bias}"
+        if self.batch_first is not False:
+            s += ", batch_first={batch_first}"
+        if self.dropout != 0:
+            s += ", dropout={dropout}"
+        if self.bidirectional is not False:
+            s += ", bidirectional={bidirectional}"
+        return s.format(**self.__dict__)
+
+    def _layer_params(self, layer: int, direction: int) -> tuple:
+        names = self._all_weights[layer * (2 if self.bidirectional else 1) + direction]
+        w_ih, w_hh = getattr(self, names[0]), getattr(self, names[1])
+        b_ih = getattr(self, names[2]) if self.bias else None
+        b_hh = getattr(self, names[3]) if self.bias else None
+        return w_ih, w_hh, b_ih, b_hh
+
+    def _run_direction(self, x: Tensor, state: Any, params: tuple, reverse: bool) -> tuple[Tensor, Any]:
+        """x (L, N, in); returns (outputs (L, N, H), final state)."""
+        w_ih, w_hh, b_ih, b_hh = params
+        proj = F.linear(x, w_ih, b_ih)  # the whole sequence in one matmul
+        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        outs: list = [None] * x.shape[0]
+        if self.mode == "LSTM":
+            h, c = state
+            for t in steps:
+                h, c = _lstm_step(proj[t], h, c, w_hh, b_hh)
+                outs[t] = h
+            final: Any = (h, c)
+        else:
+            h = state
+            for t in steps:
+                if self.mode == "GRU":
+                    h = _gru_step(proj[t], h, w_hh, b_hh)
+                else:
+                    h = _rnn_step(proj[t], h, w_hh, b_hh, self.mode == "RNN_RELU")
+                outs[t] = h
+            final = h
+        return _s.stack(outs, 0), final
+
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+        if not isinstance(input, Tensor):
+            raise TypeError("PackedSequence inputs are not supported; pad the batch with nn.utils.rnn.pad_sequence")
+        unbatched = input.dim() == 2
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.dim()}D instead")
+        x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+        if x.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                               f"got {x.shape[-1]}")
+        num_dir = 2 if self.bidirectional else 1
+        n = x.shape[1]
+        shape = (self.num_layers * num_dir, n, self.hidden_size)
+        is_lstm = self.mode == "LSTM"
+        if hx is None:
+            z = _c.zeros(*shape, dtype=x.dtype, device=x.device)
+            hx = (z, z) if is_lstm else z
+        else:
+            if unbatched:
+                hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1)) if is_lstm else hx.unsqueeze(1)
+            hs = hx if is_lstm else (hx,)
+            for name, h in zip(("hx", "cx"), hs):
+                if tuple(h.shape) != shape:
+                    raise RuntimeError(f"Expected hidden size {shape}, got {list(h.shape)}"
+                                       if name == "hx" else f"Expected hidden[1] size {shape}, got {list(h.shape)}")
+        h_n, c_n = [], []
+        layer_in = x
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(num_dir):
+                k = layer * num_dir + d
+                state = (hx[0][k], hx[1][k]) if is_lstm else hx[k]
+                out, final = self._run_direction(layer_in, state, self._layer_params(layer, d), d == 1)
+                outs.append(out)
+                if is_lstm:
+                    h_n.append(final[0])
+                    c_n.append(final[1])
+                else:
+                    h_n.append(final)
+            layer_in = outs[0] if num_dir == 1 else _s.cat(outs, 2)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                layer_in = F.dropout(layer_in, self.dropout, True)
+        output = layer_in
+        h_out = _s.stack(h_n, 0)
+        c_out = _s.stack(c_n, 0) if is_lstm else None
+        if unbatched:
+            output = output.squeeze(1)
+            h_out = h_out.squeeze(1)
+            c_out = c_out.squeeze(1) if c_out is not None else None
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return (output, (h_out, c_out)) if is_lstm else (output, h_out)
+
+
+class RNN(RNNBase):
+    """Elman RNN: ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` (or relu)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Any = None, dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        self.nonlinearity = nonlinearity
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, 0, device, dtype)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s + (", nonlinearity=relu" if self.nonlinearity != "tanh" else "")
+
+
+class LSTM(RNNBase):
+    """Long short-term memory; returns ``(output, (h_n, c_n))``."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         proj_size, device, dtype)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit; returns ``(output, h_n)``."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0,
+                         device, dtype)
+
+
+class _CellBase(Module):
+    _gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        kw = {"device": device, "dtype": dtype}
+        g = self._gates * hidden_size
+        self.weight_ih = Parameter(_c.empty(g, input_size, **kw))
+        self.weight_hh = Parameter(_c.empty(g, hidden_size, **kw))
+        if bias:
+            self.bias_ih = Parameter(_c.empty(g, **kw))
+            self.bias_hh = Parameter(_c.empty(g, **kw))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        stdv = 1.0 / math.sqrt(hidden_size)
+        for w in self.parameters():
+            init.uniform_(w, -stdv, stdv)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+    def _zeros(self, x: Tensor) -> Tensor:
+        return _c.zeros(*x.shape[:-1], self.hidden_size, dtype=x.dtype, device=x.device)
+
+
+class RNNCell(_CellBase):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        hx = self._zeros(input) if hx is None else hx
+        return _rnn_step(F.linear(input, self.weight_ih, self.bias_ih), hx, self.weight_hh, self.bias_hh,
+                         self.nonlinearity == "relu")
+
+
+class LSTMCell(_CellBase):
+    _gates = 4
+
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Tensor]:
+        if hx is None:
+            z = self._zeros(input)
+            hx = (z, z)
+        return _lstm_step(F.linear(input, self.weight_ih, self.bias_ih), hx[0], hx[1], self.weight_hh, self.bias_hh)
+
+
+class GRUCell(_CellBase):
+    _gates = 3
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        hx = self._zeros(input) if hx is None else hx
+        return _gru_step(F.linear(input, self.weight_ih, self.bias_ih), hx, self.weight_hh, self.bias_hh)
