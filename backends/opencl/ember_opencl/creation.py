@@ -93,6 +93,10 @@ def is_contiguous(x: CLArray) -> bool:
 
 def copy_(dst: CLArray, src: Any) -> None:
     """Write ``src`` (array or number, broadcast) into the view ``dst``."""
+    if any(st == 0 and n > 1 for st, n in zip(dst.strides, dst.shape)):
+        # An expanded view: several elements share one location, so the write is ambiguous.
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location. Please clone() the tensor before performing the operation.")
     if isinstance(src, CLArray):
         if src.base_buffer is dst.base_buffer:
             src = clone(src)  # overlapping views: read everything before writing

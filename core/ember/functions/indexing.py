@@ -351,11 +351,24 @@ def _check_index(x: Tensor, dim: int, index: Tensor, name: str) -> None:
                            f"{x.device} and {index.device}!")
 
 
+def _check_device_bounds(index: Tensor, size: int, dim: int) -> None:
+    """Raise IndexError for out-of-range indices on non-CPU devices (the CPU kernels check
+    themselves); one host round trip, as PyTorch's device-side assert would cost."""
+    if index._device.type == "cpu" or index.numel() == 0:
+        return
+    from ember.functions.shape import stack
+
+    hi, lo = stack([index.amax(), index.amin()]).tolist()
+    if hi >= size or lo < -size:
+        raise IndexError(f"index {hi if hi >= size else lo} is out of bounds for dimension {dim} with size {size}")
+
+
 class Gather(Function):
     _backward_name = "GatherBackward0"
 
     @staticmethod
     def forward(ctx, x, dim, index):
+        _check_device_bounds(index, x._data.shape[dim] if x._data.ndim else 1, dim)
         ctx.save_for_backward(index)
         ctx.dim, ctx.shape = dim, x._data.shape
         return x._new(x._kt["gather"](x._data, dim, index._data))
@@ -395,6 +408,7 @@ class Scatter(Function):
 
     @staticmethod
     def forward(ctx, x, dim, index, src, reduce_add):
+        _check_device_bounds(index, x._data.shape[dim] if x._data.ndim else 1, dim)
         ctx.save_for_backward(index)
         ctx.dim, ctx.reduce_add = dim, reduce_add
         ctx.src_is_tensor = isinstance(src, Tensor)
@@ -450,6 +464,7 @@ class IndexSelect(Function):
 
     @staticmethod
     def forward(ctx, x, dim, index):
+        _check_device_bounds(index, x._data.shape[dim], dim)
         ctx.save_for_backward(index)
         ctx.dim, ctx.shape = dim, x._data.shape
         return x._new(x._kt["index_select"](x._data, dim, index._data))
