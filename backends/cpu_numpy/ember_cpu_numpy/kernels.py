@@ -198,6 +198,8 @@ def _keep_dtype(fn):
 
     def kernel(a, b):
         out = fn(a, b)
+        if type(out) is not np.ndarray:  # ufuncs on 0-d arrays return NumPy scalars
+            out = np.asarray(out)
         ref = a if isinstance(a, np.ndarray) else b
         return out if out.dtype == ref.dtype else out.astype(ref.dtype)
 
@@ -367,6 +369,17 @@ _UNARY = {
     "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "sigmoid": _sigmoid, "erf": _erf,
 }
 
+def _array_result(fn):
+    """Ufuncs return NumPy scalars for 0-d inputs; tensors must always hold ndarrays."""
+
+    def kernel(*args):
+        out = fn(*args)
+        return out if type(out) is np.ndarray else np.asarray(out)
+
+    kernel.__name__ = getattr(fn, "__name__", "kernel")
+    return kernel
+
+
 KERNELS = {
     "from_host": from_host, "to_host": to_host, "device_index": device_index, "empty": empty, "full": full,
     "arange": arange, "astype": astype, "clone": clone, "is_contiguous": is_contiguous, "copy_": copy_,
@@ -390,3 +403,7 @@ KERNELS = {
     "gather": gather, "scatter": scatter, "scatter_add": scatter_add, "index_select": index_select,
     "index_put": index_put, "nonzero": nonzero, "matmul": matmul,
 }
+for _name in ("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "erf", "neg", "abs",
+              "sign", "relu", "floor", "ceil", "round", "trunc", "logical_not", "isnan", "eq", "ne", "lt", "le", "gt",
+              "ge", "logical_and", "logical_or", "logical_xor", "where", "clamp", "matmul"):
+    KERNELS[_name] = _array_result(KERNELS[_name])

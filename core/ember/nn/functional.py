@@ -16,7 +16,8 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ember import dtypes as _dt
 from ember.autograd.function import Function

@@ -194,12 +194,13 @@ def _householder_qr(a: Tensor) -> tuple[Tensor, Tensor]:
     q = eye(m, dtype=a.dtype, device=a.device)
     for k in range(n):
         x = r[k:, k]
-        alpha = x.norm()
-        sign = 1.0 if float(x[0].item()) >= 0 else -1.0
+        # scalars on the host: one reflection per column, so the syncs are cheap
+        alpha = float(x.norm().item())
+        x0 = float(x[0].item())
         v = x.clone()
-        v[0] = x[0] + sign * alpha
-        vnorm = v.norm()
-        if float(vnorm.item()) == 0.0:
+        v[0] = x0 + (1.0 if x0 >= 0 else -1.0) * alpha
+        vnorm = float(v.norm().item())
+        if vnorm == 0.0:
             continue
         v = v / vnorm
         r[k:, :] = r[k:, :] - 2.0 * v.unsqueeze(1) * (v.unsqueeze(0) @ r[k:, :])

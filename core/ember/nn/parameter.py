@@ -22,7 +22,7 @@ _SLOTS = ("_data", "_dtype", "_device", "_kt", "_requires_grad", "grad", "grad_f
 class Parameter(Tensor):
     """A leaf tensor shared with ``data`` (no copy) that requires grad by default."""
 
-    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> "Parameter":
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
         if data is None:
             from ember.functions.creation import empty
 
@@ -35,7 +35,7 @@ class Parameter(Tensor):
         pass
 
     @classmethod
-    def _from_tensor(cls, t: Tensor, requires_grad: bool) -> "Parameter":
+    def _from_tensor(cls, t: Tensor, requires_grad: bool) -> Parameter:
         """A new ``cls`` object sharing ``t``'s storage, as a fresh leaf."""
         p = object.__new__(cls)
         for name in _SLOTS:

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from typing import Any, Callable, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 from ember.autograd.grad_mode import no_grad
 from ember.nn.parameter import Parameter
@@ -56,7 +57,7 @@ class RemovableHandle:
         for d in self._dicts:
             d.pop(self.id, None)
 
-    def __enter__(self) -> "RemovableHandle":
+    def __enter__(self) -> RemovableHandle:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -151,7 +152,7 @@ class Module:
                              "the value in the forward() method.")
         self._parameters[name] = param
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         if not isinstance(name, str):
@@ -164,10 +165,10 @@ class Module:
             raise KeyError('module name can\'t be empty string ""')
         self._modules[name] = module
 
-    def register_module(self, name: str, module: "Module | None") -> None:
+    def register_module(self, name: str, module: Module | None) -> None:
         self.add_module(name, module)
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         if target == "":
             return self
         mod: Module = self
@@ -309,23 +310,23 @@ class Module:
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         yield from self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         memo: set = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in memo:
                 memo.add(id(module))
                 yield name, module
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
     def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         if memo is None:
             memo = set()
         if id(self) in memo and remove_duplicate:
@@ -340,7 +341,7 @@ class Module:
             yield from module.named_modules(memo, sub, remove_duplicate)
 
     # ---- modes and functional transforms ------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         self.training = mode
@@ -348,10 +349,10 @@ class Module:
             m.train(mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -369,18 +370,18 @@ class Module:
                     p.grad.requires_grad_(False)
                 p.grad.zero_()
 
-    def apply(self, fn: Callable[["Module"], None]) -> "Module":
+    def apply(self, fn: Callable[[Module], None]) -> Module:
         for m in self.children():
             m.apply(fn)
         fn(self)
         return self
 
-    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> "Module":
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Module:
         """Replace every parameter's (and its grad's) data by ``fn(data)``, keeping identity."""
         if recurse:
             for m in self.children():
                 m._apply(fn)
-        for key, p in self._parameters.items():
+        for p in self._parameters.values():
             if p is None:
                 continue
             with no_grad():
@@ -397,7 +398,7 @@ class Module:
                 self._buffers[key] = fn(b)
         return self
 
-    def to(self, *args: Any, **kwargs: Any) -> "Module":
+    def to(self, *args: Any, **kwargs: Any) -> Module:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``; floats only change dtype."""
         from ember.functions.conversion import _parse
 
@@ -412,33 +413,33 @@ class Module:
 
         return self._apply(convert)
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         return self._apply(lambda t: t.cpu())
 
-    def cuda(self, device: Any = None) -> "Module":
+    def cuda(self, device: Any = None) -> Module:
         return self._apply(lambda t: t.cuda(device))
 
-    def opencl(self, device: Any = None) -> "Module":
+    def opencl(self, device: Any = None) -> Module:
         return self._apply(lambda t: t.opencl(device))
 
-    def type(self, dst_type: Any) -> "Module":
+    def type(self, dst_type: Any) -> Module:
         return self._apply(lambda t: t.type(dst_type))
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         return self._apply(lambda t: t.float() if t.is_floating_point() else t)
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self._apply(lambda t: t.double() if t.is_floating_point() else t)
 
-    def half(self) -> "Module":
+    def half(self) -> Module:
         return self._apply(lambda t: t.half() if t.is_floating_point() else t)
 
-    def to_empty(self, *, device: Any, recurse: bool = True) -> "Module":
+    def to_empty(self, *, device: Any, recurse: bool = True) -> Module:
         from ember.functions.creation import empty_like
 
         return self._apply(lambda t: empty_like(t, device=device), recurse)
 
-    def share_memory(self) -> "Module":
+    def share_memory(self) -> Module:
         return self
 
     # ---- hooks ------------------------------------------------------------------------------
@@ -700,6 +701,6 @@ class Module:
         main_str += ")"
         return main_str
 
-    def _replicate_for_data_parallel(self) -> "Module":  # pragma: no cover - API parity
+    def _replicate_for_data_parallel(self) -> Module:  # pragma: no cover - API parity
         raise NotImplementedError("data parallel replication is not supported")
 

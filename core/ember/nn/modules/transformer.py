@@ -11,7 +11,8 @@ Example:
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ember.nn import functional as F
 from ember.nn.modules.activation import MultiheadAttention

@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from ember.autograd.grad_mode import no_grad
 from ember.functions import creation as _c
@@ -48,7 +48,8 @@ def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float
                           foreach: bool | None = None) -> None:
     grads = [p.grad for p in _params(parameters) if p.grad is not None]
     with no_grad():
-        coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
+        # reshape(1): keeps the arithmetic on arrays, not 0-d scalars (NumPy backend 0-d issue)
+        coef = (float(max_norm) / (total_norm.reshape(1) + 1e-6)).clamp(max=1.0)
         for g in grads:
             g.mul_(coef.to(g.device))
 

@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ember.autograd.grad_mode import no_grad
 from ember.functions import shape as _s

@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ember.functions import shape as _s
 from ember.tensor import Tensor
