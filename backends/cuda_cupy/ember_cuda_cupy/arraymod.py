@@ -1,0 +1,109 @@
+"""The array module the kernels run on: CuPy on a GPU, or NumPy to test the kernels' code without one.
+
+Every kernel reaches its array library through this module (``am.xp``), never through a direct
+``import cupy``. CuPy mirrors NumPy's API, so the same kernel code runs on both; the few places
+where the two differ (scatter-add with atomics, erf, device contexts, DLPack) are the functions
+below. Tests call :func:`use` with NumPy to exercise every kernel on a machine without a GPU.
+
+Example:
+    >>> import numpy
+    >>> from ember_cuda_cupy import arraymod as am
+    >>> old = am.use(numpy)
+    >>> am.xp.__name__
+    'numpy'
+    >>> _ = am.use(old)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from types import ModuleType
+from typing import Any
+
+__all__ = ["xp", "is_cupy", "use", "load_cupy", "on_device", "erf", "add_at"]
+
+#: the array library: ``cupy`` once :func:`load_cupy` succeeded, ``numpy`` under test, else None
+xp: Any = None
+#: True when ``xp`` is CuPy (device contexts, atomics and CuPy-only fast paths apply)
+is_cupy = False
+_erf_impl: Any = None
+_add_at_impl: Any = None
+
+
+def use(module: ModuleType | None) -> ModuleType | None:
+    """Make ``module`` (cupy or numpy) the array library; returns the previous one."""
+    global xp, is_cupy, _erf_impl, _add_at_impl
+    old = xp
+    xp = module
+    is_cupy = module is not None and module.__name__ == "cupy"
+    if module is None:
+        _erf_impl = _add_at_impl = None
+    elif is_cupy:
+        from cupyx.scipy.special import erf as cupy_erf  # implemented in CuPy itself, no SciPy needed
+
+        _erf_impl = cupy_erf
+        import cupyx
+
+        # cupyx.scatter_add is numpy.add.at on the GPU (atomicAdd); newer CuPy also has cupy.add.at.
+        _add_at_impl = getattr(cupyx, "scatter_add", None) or module.add.at
+    else:
+        _erf_impl = _numpy_erf
+        _add_at_impl = module.add.at
+    return old
+
+
+def load_cupy() -> ModuleType:
+    """Import CuPy and make it the array library (raises ImportError when it is missing)."""
+    if not is_cupy:
+        import cupy
+
+        use(cupy)
+    return xp
+
+
+def _numpy_erf(x):
+    # math.erf keeps full precision without SciPy; only used when testing the kernels on NumPy.
+    import numpy as np
+
+    return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+
+
+def on_device(index: int | None):
+    """A context that makes CUDA device ``index`` current (a no-op under NumPy)."""
+    if is_cupy and index is not None:
+        return xp.cuda.Device(index)
+    return contextlib.nullcontext()
+
+
+def erf(x):
+    return _erf_impl(x)
+
+
+# atomicAdd exists for these element types (CuPy's scatter-add supports them natively).
+_NATIVE_ATOMIC = ("float32", "float64", "int32")
+
+
+def add_at(out, index, values) -> None:
+    """``numpy.add.at(out, index, values)`` for every ember dtype; ``out`` must be a fresh array.
+
+    CUDA's atomicAdd covers float32/float64/int32 (and unsigned 64-bit), so the other types are
+    computed in a wider or reinterpreted type that gives the same result:
+    int64 as uint64 (two's complement addition is the same bits), float16 in float32, small
+    integers in int32 (then wrapped back), bool in int32 (then ``!= 0``: add means "or").
+    """
+    name = out.dtype.name
+    if name in _NATIVE_ATOMIC:
+        _add_at_impl(out, index, values)
+        return
+    if name == "int64":
+        vals = xp.asarray(values, dtype=xp.int64).astype(xp.uint64)
+        _add_at_impl(out.view(xp.uint64), index, vals)
+        return
+    wide = xp.float32 if name == "float16" else xp.int32
+    tmp = out.astype(wide)
+    _add_at_impl(tmp, index, xp.asarray(values).astype(wide))
+    if name == "bool":
+        out[...] = tmp != 0
+    else:
+        out[...] = tmp.astype(out.dtype)

@@ -1,0 +1,525 @@
+"""The whole kernel contract on CuPy arrays (see ``ember.kernels`` for every signature).
+
+CuPy mirrors NumPy, so each kernel is written once over ``am.xp`` (CuPy on a GPU; NumPy when the
+tests exercise this code without one). ``matmul`` runs on cuBLAS, scatter-adds on atomics, and
+views (slices, transposes, broadcasts) share device memory exactly as in PyTorch.
+
+Creation kernels run ``with`` the target device; the others run where their inputs live (the
+plugin wraps them in a device guard when the machine has more than one GPU).
+
+Example (on NumPy, as the tests do):
+    >>> import numpy
+    >>> from ember_cuda_cupy import arraymod as am
+    >>> from ember_cuda_cupy.kernels import KERNELS
+    >>> old = am.use(numpy)
+    >>> KERNELS["add"](numpy.ones(2, numpy.float32), 1.0)
+    array([2., 2.], dtype=float32)
+    >>> _ = am.use(old)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from ember import dtypes as _dt
+
+from ember_cuda_cupy import arraymod as am
+from ember_cuda_cupy.dtypes import EMBER_DTYPE, NP_DTYPE
+
+__all__ = ["KERNELS", "CREATION", "device_guarded"]
+
+_SPLIT = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_quiet = functools.partial(np.errstate, all="ignore")  # NumPy warnings only; the GPU never warns
+
+
+# ---- runtime -----------------------------------------------------------------------------------
+def from_host(host, index):
+    with am.on_device(index):
+        return am.xp.array(host, copy=True)
+
+
+def to_host(x):
+    # .get() copies to the host after the pending work on the array's stream (a sync point).
+    return x.get() if am.is_cupy else np.array(x, copy=True)
+
+
+def device_index(x):
+    return x.device.id if am.is_cupy else 0
+
+
+def empty(shape, dtype, index):
+    with am.on_device(index):
+        return am.xp.empty(shape, NP_DTYPE[dtype])
+
+
+def full(shape, value, dtype, index):
+    with am.on_device(index):
+        return am.xp.full(shape, value, NP_DTYPE[dtype])
+
+
+def arange(start, stop, step, dtype, index):
+    n = max(0, math.ceil((stop - start) / step))
+    xp = am.xp
+    with am.on_device(index):
+        # start + i*step in float64/int64, then cast: the contract's rule on every backend.
+        if isinstance(start, float) or isinstance(step, float) or isinstance(stop, float):
+            out = start + xp.arange(n, dtype=xp.float64) * step
+        else:
+            out = start + xp.arange(n, dtype=xp.int64) * step
+        return out.astype(NP_DTYPE[dtype], copy=False)
+
+
+def astype(x, dtype):
+    target = NP_DTYPE[dtype]
+    if target == np.bool_:
+        return x != 0
+    with _quiet():
+        return x.astype(target)
+
+
+def clone(x):
+    return am.xp.array(x, copy=True, order="C")
+
+
+def is_contiguous(x):
+    return bool(x.flags.c_contiguous)
+
+
+def copy_(dst, src):
+    with _quiet():
+        am.xp.copyto(dst, src, casting="unsafe")
+
+
+# ---- DLPack (zero-copy exchange with PyTorch, JAX, ...) ----------------------------------------
+def from_dlpack(obj):
+    """Wrap a DLPack producer without copying; returns (array, ember dtype)."""
+    arr = am.xp.from_dlpack(obj)
+    try:
+        return arr, EMBER_DTYPE[arr.dtype]
+    except KeyError:
+        raise TypeError(f"can't import a DLPack tensor of type {arr.dtype}: ember supports float64, float32, "
+                        "float16, int64, int32, int16, int8, uint8 and bool") from None
+
+
+def to_dlpack(x, stream=None):
+    return x.__dlpack__(stream=stream) if stream is not None else x.__dlpack__()
+
+
+def dlpack_device(x):
+    return x.__dlpack_device__()
+
+
+# ---- random --------------------------------------------------------------------------------------
+def _bits(key, offset, n):
+    """splitmix64 outputs for counters offset..offset+n-1 (see ember.kernels), in uint64 lanes.
+
+    Unsigned 64-bit arithmetic wraps mod 2**64 on the GPU exactly as in NumPy, so the bits match
+    the CPU backend's for every seed.
+    """
+    xp = am.xp
+    c = xp.arange(n, dtype=xp.uint64) + np.uint64((offset + 1) & ((1 << 64) - 1))
+    with _quiet():
+        z = np.uint64(key) + c * _SPLIT
+        z ^= z >> np.uint64(30)
+        z *= _M1
+        z ^= z >> np.uint64(27)
+        z *= _M2
+        z ^= z >> np.uint64(31)
+    return z
+
+
+def rand_uniform(shape, key, offset, dtype, index):
+    xp = am.xp
+    with am.on_device(index):
+        bits = _bits(key, offset, math.prod(shape))
+        if dtype is _dt.float64:
+            out = (bits >> np.uint64(11)).astype(xp.float64) * (2.0 ** -53)
+        else:
+            out = (bits >> np.uint64(40)).astype(xp.float32) * np.float32(2.0 ** -24)
+        return out.astype(NP_DTYPE[dtype], copy=False).reshape(shape)
+
+
+def rand_normal(shape, key, offset, dtype, index):
+    xp = am.xp
+    n = math.prod(shape)
+    with am.on_device(index):
+        bits = _bits(key, offset, 2 * n)
+        u1 = ((bits[0::2] >> np.uint64(11)).astype(xp.float64) + 1.0) * (2.0 ** -53)
+        u2 = (bits[1::2] >> np.uint64(11)).astype(xp.float64) * (2.0 ** -53)
+        z = xp.sqrt(-2.0 * xp.log(u1)) * xp.cos(2.0 * math.pi * u2)
+        return z.astype(NP_DTYPE[dtype]).reshape(shape)
+
+
+def rand_int(shape, low, high, key, offset, dtype, index):
+    xp = am.xp
+    with am.on_device(index):
+        bits = _bits(key, offset, math.prod(shape))
+        r = (bits % np.uint64(high - low)).astype(xp.int64) + np.int64(low)
+        return r.astype(NP_DTYPE[dtype]).reshape(shape)
+
+
+# ---- elementwise ---------------------------------------------------------------------------------
+def _unary(name: str) -> Callable:
+    def kernel(x):
+        with _quiet():
+            return getattr(am.xp, name)(x)
+
+    kernel.__name__ = name
+    return kernel
+
+
+def _sigmoid(x):
+    # e = exp(-|x|) never overflows; 1/(1+e) and e/(1+e) keep full relative precision on both sides.
+    xp = am.xp
+    with _quiet():
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _rsqrt(x):
+    with _quiet():
+        return 1 / am.xp.sqrt(x)
+
+
+def _erf(x):
+    return am.erf(x).astype(x.dtype, copy=False)
+
+
+def _bool_passthrough(name: str) -> Callable:
+    """relu/abs/sign of a bool array are the array itself (NumPy's ufuncs reject or change it)."""
+
+    def kernel(x):
+        return x.copy() if x.dtype == np.bool_ else getattr(am.xp, name)(x)
+
+    kernel.__name__ = name
+    return kernel
+
+
+def _relu(x):
+    return x.copy() if x.dtype == np.bool_ else am.xp.maximum(x, x.dtype.type(0))
+
+
+def _neg(x):
+    if x.dtype == np.bool_:
+        raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert "
+                        "a mask, use the `~` or `logical_not()` operator instead.")
+    return am.xp.negative(x)
+
+
+def _is_int(v) -> bool:
+    if isinstance(v, (bool, int)):
+        return True
+    if isinstance(v, float):
+        return False
+    return v.dtype.kind in "iub"
+
+
+def _has_zero(v) -> bool:
+    if isinstance(v, (bool, int, float)):
+        return v == 0
+    return bool((v == 0).any())  # a device->host sync, only on the integer path
+
+
+def _div(a, b):
+    with _quiet():
+        return am.xp.true_divide(a, b)
+
+
+def _floor_divide(a, b):
+    if _is_int(a) and _is_int(b) and _has_zero(b):
+        raise ZeroDivisionError("ZeroDivisionError")
+    with _quiet():
+        return am.xp.floor_divide(a, b)
+
+
+def _remainder(a, b):
+    if _is_int(a) and _is_int(b) and _has_zero(b):
+        raise ZeroDivisionError("ZeroDivisionError")
+    with _quiet():
+        return am.xp.remainder(a, b)
+
+
+def _pow(a, b):
+    with _quiet():
+        return am.xp.power(a, b)
+
+
+def _binary(name: str) -> Callable:
+    """A binary kernel whose result dtype follows the array operand (not the scalar promotion rules)."""
+
+    def kernel(a, b):
+        out = fn(a, b)
+        ref = a if hasattr(a, "dtype") and not isinstance(a, (int, float, bool)) else b
+        return out if out.dtype == ref.dtype else out.astype(ref.dtype)
+
+    fn = _SPECIAL_BINARY.get(name) or _xp_binary(name)
+    kernel.__name__ = name
+    return kernel
+
+
+def _xp_binary(xp_name: str) -> Callable:
+    def call(a, b):
+        return getattr(am.xp, xp_name)(a, b)
+
+    return call
+
+
+_SPECIAL_BINARY = {"div": _div, "floor_divide": _floor_divide, "remainder": _remainder, "pow": _pow}
+_BINARY_XP = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "div", "floor_divide": "floor_divide",
+              "remainder": "remainder", "pow": "pow", "maximum": "maximum", "minimum": "minimum",
+              "atan2": "arctan2", "bitwise_and": "bitwise_and", "bitwise_or": "bitwise_or",
+              "bitwise_xor": "bitwise_xor"}
+_COMPARE_XP = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater",
+               "ge": "greater_equal", "logical_and": "logical_and", "logical_or": "logical_or",
+               "logical_xor": "logical_xor"}
+
+
+def _compare(xp_name: str) -> Callable:
+    def kernel(a, b):
+        return getattr(am.xp, xp_name)(a, b)
+
+    kernel.__name__ = xp_name
+    return kernel
+
+
+def where(cond, a, b):
+    out = am.xp.where(cond, a, b)
+    ref = a if hasattr(a, "shape") else b
+    if hasattr(ref, "shape") and out.dtype != ref.dtype:
+        out = out.astype(ref.dtype)
+    return out
+
+
+def clamp(x, lo, hi):
+    xp = am.xp
+    out = x
+    if lo is not None:
+        out = xp.maximum(out, x.dtype.type(lo))
+    if hi is not None:
+        out = xp.minimum(out, x.dtype.type(hi))
+    return out if out is not x else x.copy()
+
+
+# ---- reductions ------------------------------------------------------------------------------
+def _reduce(xp_name: str) -> Callable:
+    def kernel(x, dims, keepdim):
+        return getattr(am.xp, xp_name)(x, axis=dims, keepdims=keepdim)
+
+    kernel.__name__ = xp_name
+    return kernel
+
+
+def _sum(x, dims, keepdim):
+    return am.xp.sum(x, axis=dims, keepdims=keepdim, dtype=x.dtype)
+
+
+def _prod(x, dims, keepdim):
+    return am.xp.prod(x, axis=dims, keepdims=keepdim, dtype=x.dtype)
+
+
+def _arg(xp_name: str) -> Callable:
+    def kernel(x, dim, keepdim):
+        fn = getattr(am.xp, xp_name)
+        if dim is None:
+            out = fn(x.reshape(-1)).astype(np.int64)
+            return out.reshape((1,) * x.ndim) if keepdim else out
+        out = fn(x, axis=dim).astype(np.int64)
+        return am.xp.expand_dims(out, dim) if keepdim else out
+
+    kernel.__name__ = xp_name
+    return kernel
+
+
+def _scan(xp_name: str) -> Callable:
+    def kernel(x, dim):
+        return getattr(am.xp, xp_name)(x, axis=dim, dtype=x.dtype)
+
+    kernel.__name__ = xp_name
+    return kernel
+
+
+def sort(x, dim, descending):
+    xp = am.xp
+    key = x
+    if descending:
+        # Negate a widened copy: stable ascending order of -x is stable descending order of x.
+        key = -x.astype(np.float64 if x.dtype.kind == "f" else np.int64)
+    # CuPy's argsort is always stable (and accepts no kind other than its default).
+    idx = xp.argsort(key, axis=dim) if am.is_cupy else xp.argsort(key, axis=dim, kind="stable")
+    return xp.take_along_axis(x, idx, dim), idx.astype(np.int64, copy=False)
+
+
+# ---- movement --------------------------------------------------------------------------------
+def reshape(x, shape):
+    return x.reshape(shape)
+
+
+def permute(x, dims):
+    return x.transpose(dims)
+
+
+def expand(x, shape):
+    return am.xp.broadcast_to(x, shape)
+
+
+def slice_(x, slices):
+    return x[tuple(slice(a, b, c) for a, b, c in slices)]
+
+
+def flip(x, dims):
+    return am.xp.flip(x, dims)
+
+
+def pad(x, pads, value):
+    return am.xp.pad(x, pads, mode="constant", constant_values=value)
+
+
+def cat(xs, dim):
+    return am.xp.concatenate(xs, axis=dim)
+
+
+# ---- indexing --------------------------------------------------------------------------------
+def _check_bounds(index, size, dim):
+    """PyTorch raises on an out-of-range index; CuPy would silently wrap it. One sync per call."""
+    if index.size == 0:
+        return
+    lo, hi = (int(v) for v in am.xp.stack([index.min(), index.max()]).tolist())
+    if hi >= size or lo < -size:
+        bad = hi if hi >= size else lo
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def gather(x, dim, index):
+    if x.ndim == 0:
+        return x.reshape(1)[index.reshape(-1)].reshape(index.shape)
+    _check_bounds(index, x.shape[dim], dim)
+    for d in range(x.ndim):
+        if d != dim and index.shape[d] > x.shape[d]:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be smaller "
+                               f"than self {list(x.shape)} apart from dimension {dim}")
+    src = x[tuple(slice(0, index.shape[d]) if d != dim else slice(None) for d in range(x.ndim))]
+    return am.xp.take_along_axis(src, index, dim)
+
+
+def _scatter_coords(dim, index):
+    """Open-grid coordinates of every index element, with the `dim` coordinate from `index`."""
+    xp = am.xp
+    nd = index.ndim
+    coords = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (nd - d - 1)) for d, n in enumerate(index.shape)]
+    coords[dim] = index
+    return tuple(coords)
+
+
+def _src_values(src, index):
+    return src[tuple(slice(0, s) for s in index.shape)] if hasattr(src, "shape") else src
+
+
+def scatter(x, dim, index, src):
+    out = am.xp.array(x, copy=True)
+    if index.size == 0:
+        return out
+    _check_bounds(index, x.shape[dim], dim)
+    out[_scatter_coords(dim, index)] = _src_values(src, index)
+    return out
+
+
+def scatter_add(x, dim, index, src):
+    out = am.xp.array(x, copy=True, order="C")
+    if index.size == 0:
+        return out
+    _check_bounds(index, x.shape[dim], dim)
+    vals = _src_values(src, index)
+    if hasattr(vals, "shape"):
+        vals = am.xp.broadcast_to(vals, index.shape)
+    am.add_at(out, _scatter_coords(dim, index), vals)
+    return out
+
+
+def index_select(x, dim, index):
+    _check_bounds(index, x.shape[dim], dim)
+    return am.xp.take(x, index, axis=dim)
+
+
+def index_put(x, index, values, accumulate):
+    # The frontend hands over a fresh clone, so a contiguous x is written in place.
+    out = x if x.flags.c_contiguous else am.xp.array(x, copy=True, order="C")
+    _check_bounds(index, x.shape[0], 0)
+    if accumulate:
+        am.add_at(out, index, values)
+    else:
+        out[index] = values
+    return out
+
+
+def nonzero(x):
+    return am.xp.argwhere(x).astype(np.int64, copy=False)
+
+
+# ---- linear algebra --------------------------------------------------------------------------
+def matmul(a, b):
+    # cuBLAS (batched) GEMM for float types; CuPy's own kernel for integers.
+    return am.xp.matmul(a, b)
+
+
+_UNARY_FLOAT = ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh")
+
+KERNELS: dict[str, Callable[..., Any]] = {
+    "from_host": from_host, "to_host": to_host, "device_index": device_index, "empty": empty, "full": full,
+    "arange": arange, "astype": astype, "clone": clone, "is_contiguous": is_contiguous, "copy_": copy_,
+    "from_dlpack": from_dlpack, "to_dlpack": to_dlpack, "dlpack_device": dlpack_device,
+    "rand_uniform": rand_uniform, "rand_normal": rand_normal, "rand_int": rand_int,
+    **{name: _unary(name) for name in _UNARY_FLOAT},
+    "rsqrt": _rsqrt, "sigmoid": _sigmoid, "erf": _erf,
+    "neg": _neg, "abs": _bool_passthrough("abs"), "sign": _bool_passthrough("sign"), "relu": _relu,
+    "floor": _unary("floor"), "ceil": _unary("ceil"), "round": _unary("round"), "trunc": _unary("trunc"),
+    "logical_not": _unary("logical_not"), "isnan": _unary("isnan"),
+    **{name: _binary(xp_name) for name, xp_name in _BINARY_XP.items()},
+    **{name: _compare(xp_name) for name, xp_name in _COMPARE_XP.items()},
+    "where": where, "clamp": clamp,
+    "sum": _sum, "prod": _prod, "amax": _reduce("max"), "amin": _reduce("min"), "any": _reduce("any"),
+    "all": _reduce("all"), "argmax": _arg("argmax"), "argmin": _arg("argmin"),
+    "cumsum": _scan("cumsum"), "cumprod": _scan("cumprod"), "sort": sort,
+    "reshape": reshape, "permute": permute, "expand": expand, "slice": slice_, "flip": flip, "pad": pad, "cat": cat,
+    "gather": gather, "scatter": scatter, "scatter_add": scatter_add, "index_select": index_select,
+    "index_put": index_put, "nonzero": nonzero, "matmul": matmul,
+}
+
+#: kernels that receive the target device index and enter it themselves
+CREATION = frozenset({"from_host", "empty", "full", "arange", "rand_uniform", "rand_normal", "rand_int",
+                      "from_dlpack"})
+
+
+def _first_array(args):
+    for a in args:
+        if isinstance(a, (list, tuple)):
+            found = _first_array(a)
+            if found is not None:
+                return found
+        elif hasattr(a, "device") and hasattr(a, "shape"):
+            return a
+    return None
+
+
+def device_guarded(fn: Callable) -> Callable:
+    """Run ``fn`` with its first array argument's GPU current (for machines with several GPUs).
+
+    CuPy launches on the *current* device, so without this an op on ``cuda:1`` data issued while
+    ``cuda:0`` is current would fail or touch peer memory.
+    """
+
+    def guarded(*args):
+        arr = _first_array(args)
+        if arr is None or arr.device.id == am.xp.cuda.runtime.getDevice():
+            return fn(*args)
+        with arr.device:
+            return fn(*args)
+
+    guarded.__name__ = getattr(fn, "__name__", "kernel")
+    guarded.__wrapped__ = fn
+    return guarded

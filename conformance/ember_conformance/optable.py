@@ -1,0 +1,733 @@
+"""THE op table: every kernel of :mod:`ember.kernels` and every public op the suite checks.
+
+Each entry holds its sample inputs (broadcasting, transposed and strided views, 0-d and empty
+tensors, large and small magnitudes, integer and bool inputs where valid), a NumPy reference,
+the dtypes a backend must support, whether it is differentiable and its tolerances per dtype.
+Levels 1-3 of the suite and ``docs/kernel-contract.md`` are generated from this table.
+
+Example:
+    >>> from ember_conformance.optable import KERNEL_TABLE, OP_TABLE
+    >>> KERNEL_TABLE["add"].dtypes[:2]
+    ('float32', 'float64')
+    >>> OP_TABLE["sigmoid"].differentiable
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ember_conformance import reference as R
+from ember_conformance.samples import ALL, FLOATS, INTS, NP, Sample, View, values
+
+__all__ = ["KernelEntry", "OpEntry", "KERNEL_TABLE", "OP_TABLE", "INDEX", "DT", "TOL", "tolerance"]
+
+#: (rtol, atol) per dtype for values; exact for integer and bool results
+TOL = {"float64": (1e-7, 1e-9), "float32": (1e-5, 1e-6), "float16": (2e-3, 2e-3)}
+#: (rtol, atol) per dtype for gradients against float64 central differences
+GRAD_TOL = {"float64": (1e-5, 1e-6), "float32": (2e-3, 2e-4)}
+
+
+class _Index:
+    """Stands for the device index in a kernel call (``0`` in the reference)."""
+
+    def __repr__(self) -> str:
+        return "INDEX"
+
+
+INDEX = _Index()
+
+
+@dataclass(frozen=True)
+class DT:
+    """An ember dtype argument of a kernel, by name."""
+
+    name: str
+
+
+def tolerance(dtype: str, scale: float = 1.0, table: dict = TOL) -> tuple[float, float]:
+    rtol, atol = table.get(dtype, (0.0, 0.0))
+    return rtol * scale, atol * scale
+
+
+@dataclass
+class KernelEntry:
+    """Level 1: one kernel called directly on backend arrays."""
+
+    name: str
+    dtypes: tuple[str, ...]
+    samples: Callable[[str, np.random.Generator], list[Sample]]
+    ref: Callable
+    #: output dtype from the input dtype (None: same as the input)
+    out: Callable[[str], str] | None = None
+    tol_scale: float = 1.0
+    #: a custom check ``(call, dtype, rng) -> None`` raising AssertionError, for kernels whose
+    #: result can't be compared to a reference (empty, copy_, is_contiguous...)
+    check: Callable | None = None
+
+
+@dataclass
+class OpEntry:
+    """Levels 2 and 3: one public op through the Tensor API."""
+
+    name: str
+    fn: Callable  # fn(E, *tensors, **params) with E the ember module
+    ref: Callable  # ref(*arrays, **params) on float64 / native-int NumPy arrays
+    dtypes: tuple[str, ...]
+    samples: Callable[[str, np.random.Generator], list[Sample]]
+    differentiable: bool = False
+    out: Callable[[str], str] | None = None
+    tol_scale: float = 1.0
+    grad_tol_scale: float = 1.0
+    #: which outputs to compare (None: all); e.g. sort's values and indices
+    kernels: tuple[str, ...] = field(default_factory=tuple)
+
+
+# ---- sample builders ------------------------------------------------------------------------
+def _unary_samples(domain: str = "real", large: float | None = 1e3, small: float | None = 1e-3):
+    def make(dt: str, rng):
+        v = lambda shape, scale=1.0: values(rng, shape, dt, domain, scale)  # noqa: E731
+        out = [Sample("2d", (v((3, 4)),)), Sample("0d", (v(()),)), Sample("empty", (v((0, 3)),)),
+               Sample("transposed", (View.transposed(v((3, 4))),)), Sample("strided", (View.strided(v((2, 3))),))]
+        if dt in FLOATS:
+            if large:
+                out.append(Sample("large", (v((5,), large),)))
+            if small:
+                out.append(Sample("small", (v((5,), small),)))
+        return out
+    return make
+
+
+def _binary_samples(domain_a="real", domain_b="real", scalar=True, large: float | None = 1e3):
+    def make(dt: str, rng):
+        a = lambda shape, scale=1.0: values(rng, shape, dt, domain_a, scale)  # noqa: E731
+        b = lambda shape, scale=1.0: values(rng, shape, dt, domain_b, scale)  # noqa: E731
+        out = [Sample("2d", (a((3, 4)), b((3, 4)))), Sample("broadcast", (a((3, 1)), b((4,)))),
+               Sample("0d", (a(()), b(()))), Sample("0d-broadcast", (a((2, 3)), b(()))),
+               Sample("empty", (a((0, 3)), b((1, 3)))),
+               Sample("transposed", (View.transposed(a((3, 4))), b((3, 4)))),
+               Sample("strided", (a((2, 3)), View.strided(b((2, 3)))))]
+        if scalar and dt != "bool":
+            s = b(()).item()
+            out.append(Sample("python-scalar", (a((2, 3)), float(s) if dt in FLOATS else int(s))))
+        if dt in FLOATS and large:
+            out.append(Sample("large", (a((5,), large), b((5,), large))))
+            out.append(Sample("small", (a((5,), 1e-3), b((5,), 1e-3))))
+        return out
+    return make
+
+
+def _divmod_samples(dt: str, rng):
+    """a = (q + f) * b with f in [0.2, 0.8]: floor(a / b) is never near an integer boundary."""
+    def pair(shape_a, shape_b):
+        b = values(rng, shape_b, dt, "nonzero")
+        if dt in INTS:
+            return values(rng, shape_a, dt), b
+        q = rng.integers(-4, 5, size=shape_a)
+        f = rng.uniform(0.2, 0.8, size=shape_a)
+        return np.asarray((q + f) * b.astype(np.float64)).astype(NP[dt]), b
+    out = [Sample("2d", pair((3, 4), (3, 4))), Sample("0d", pair((), ())), Sample("broadcast", pair((3, 4), (4,)))]
+    a, b = pair((3, 4), (3, 4))
+    out.append(Sample("transposed", (View.transposed(a), View.transposed(b))))
+    return out
+
+
+def _reduce_samples(domain="real", whole=False):
+    """Reduction samples; ``whole`` adds the dims=None rows only ops accept (kernels never
+    receive empty or None dims)."""
+    def make(dt: str, rng):
+        v = lambda shape: values(rng, shape, dt, domain)  # noqa: E731
+        out = [Sample("dim1", (v((3, 4)), (1,), False)), Sample("dim0-keepdim", (v((3, 4)), (0,), True)),
+               Sample("all-dims", (v((2, 3, 2)), (0, 1, 2), False)),
+               Sample("transposed", (View.transposed(v((3, 4))), (1,), False)),
+               Sample("empty-kept", (v((0, 3)), (1,), False))]
+        if whole:
+            out += [Sample("0d", (v(()), None, False)), Sample("whole", (v((3, 4)), None, False))]
+        return out
+    return make
+
+
+# ---- kernel table -----------------------------------------------------------------------------
+K: dict[str, KernelEntry] = {}
+
+
+def _kern(name, dtypes, samples, ref, **kw) -> None:
+    K[name] = KernelEntry(name, tuple(dtypes), samples, ref, **kw)
+
+
+_BOOL = lambda dt: "bool"  # noqa: E731
+_I64 = lambda dt: "int64"  # noqa: E731
+
+
+_UNARY_FLOAT_REF = {
+    "exp": (np.exp, "real", 30.0), "log": (np.log, "positive", 1e3), "log1p": (np.log1p, "positive", 1e3),
+    "expm1": (np.expm1, "real", 30.0), "sqrt": (np.sqrt, "positive", 1e3),
+    "rsqrt": (lambda x: 1 / np.sqrt(x), "positive", 1e3), "sin": (np.sin, "real", 1e2),
+    "cos": (np.cos, "real", 1e2), "tanh": (np.tanh, "real", 1e3), "sigmoid": (R.sigmoid, "real", 1e3),
+    "erf": (R.erf, "real", 1e3),
+}
+for _n, (_f, _dom, _large) in _UNARY_FLOAT_REF.items():
+    _kern(_n, FLOATS, _unary_samples(_dom, _large), _f)
+
+
+def _same_int(fn):
+    return lambda x: x.copy() if x.dtype.kind in "iub" else fn(x)
+
+
+_UNARY_ANY_REF = {
+    "neg": (np.negative, FLOATS + INTS[:-1]), "abs": (np.abs, ALL),
+    "sign": (lambda x: x.copy() if x.dtype == np.bool_ else np.sign(x), ALL),
+    "relu": (lambda x: x.copy() if x.dtype == np.bool_ else np.maximum(x, 0), ALL),
+    "floor": (_same_int(np.floor), FLOATS + INTS), "ceil": (_same_int(np.ceil), FLOATS + INTS),
+    "round": (_same_int(np.round), FLOATS + INTS), "trunc": (_same_int(np.trunc), FLOATS + INTS),
+}
+for _n, (_f, _dts) in _UNARY_ANY_REF.items():
+    _kern(_n, _dts, _unary_samples("real"), _f)
+_kern("logical_not", ALL, _unary_samples(), lambda x: x == 0, out=_BOOL)
+
+
+def _nan_samples(dt, rng):
+    x = values(rng, (3, 4), dt)
+    x[0, 1] = np.nan
+    x[2, 3] = np.nan
+    return [Sample("2d", (x,)), Sample("0d", (np.array(np.nan, NP[dt]),)), Sample("empty", (x[:0],))]
+
+
+_kern("isnan", FLOATS, _nan_samples, np.isnan, out=_BOOL)
+
+_kern("add", ALL[:-1], _binary_samples(), np.add)
+_kern("sub", ALL[:-1], _binary_samples(), np.subtract)
+_kern("mul", ALL[:-1], _binary_samples(), np.multiply)
+_kern("div", FLOATS, _binary_samples("real", "nonzero"), np.divide)
+_kern("floor_divide", FLOATS + INTS[:-1], _divmod_samples, np.floor_divide)
+_kern("remainder", FLOATS + INTS[:-1], _divmod_samples, np.remainder, tol_scale=10)
+_kern("pow", FLOATS, _binary_samples("positive", "real", large=None), np.power)
+_kern("maximum", ALL, _binary_samples(scalar=False), np.maximum)
+_kern("minimum", ALL, _binary_samples(scalar=False), np.minimum)
+_kern("atan2", FLOATS, _binary_samples(scalar=False), np.arctan2)
+for _n, _f in {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
+               "ge": np.greater_equal}.items():
+    _kern(_n, ALL, _binary_samples(), _f, out=_BOOL)
+for _n, _f in {"logical_and": np.logical_and, "logical_or": np.logical_or, "logical_xor": np.logical_xor}.items():
+    _kern(_n, ALL, _binary_samples(scalar=False), _f, out=_BOOL)
+for _n, _f in {"bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or,
+               "bitwise_xor": np.bitwise_xor}.items():
+    _kern(_n, INTS + ("bool",), _binary_samples(scalar=False), _f)
+
+
+def _where_samples(dt, rng):
+    c = lambda shape: rng.random(shape) > 0.5  # noqa: E731
+    v = lambda shape: values(rng, shape, dt)  # noqa: E731
+    out = [Sample("2d", (c((3, 4)), v((3, 4)), v((3, 4)))), Sample("broadcast", (c((3, 1)), v((4,)), v(()))),
+           Sample("empty", (c((0, 2)), v((0, 2)), v((0, 2)))),
+           Sample("transposed", (View.transposed(c((3, 4))), v((3, 4)), View.transposed(v((3, 4)))))]
+    if dt != "bool":
+        out.append(Sample("python-scalar", (c((2, 3)), v((2, 3)), 1 if dt in INTS else 0.5)))
+    return out
+
+
+_kern("where", ALL, _where_samples, np.where)
+
+
+def _clamp_samples(dt, rng):
+    v = values(rng, (3, 4), dt)
+    lo, hi = (-1.0, 1.0) if dt in FLOATS else (1, 5)
+    return [Sample("both", (v, lo, hi)), Sample("lo-only", (v, lo, None)), Sample("hi-only", (v, None, hi)),
+            Sample("0d", (values(rng, (), dt), lo, hi)), Sample("transposed", (View.transposed(v), lo, hi))]
+
+
+_kern("clamp", FLOATS + INTS[:-1], _clamp_samples,
+      lambda x, lo, hi: np.clip(x, lo if lo is not None else -np.inf, hi if hi is not None else np.inf))
+
+
+def _reduce_ref(fn):
+    def ref(x, dims, keepdim):
+        axis = None if dims is None else tuple(dims)
+        out = fn(x, axis=axis, keepdims=keepdim)
+        return np.asarray(out)
+    return ref
+
+
+_kern("sum", FLOATS + INTS[:2], _reduce_samples(), _reduce_ref(np.sum), tol_scale=4)
+_kern("prod", FLOATS + INTS[:2], _reduce_samples("small"), _reduce_ref(np.prod), tol_scale=4)
+_kern("amax", ALL, _reduce_samples(), _reduce_ref(np.amax))
+_kern("amin", ALL, _reduce_samples(), _reduce_ref(np.amin))
+_kern("any", ALL, _reduce_samples(), _reduce_ref(lambda x, axis, keepdims: np.any(x != 0, axis=axis,
+                                                                                  keepdims=keepdims)), out=_BOOL)
+_kern("all", ALL, _reduce_samples(), _reduce_ref(lambda x, axis, keepdims: np.all(x != 0, axis=axis,
+                                                                                  keepdims=keepdims)), out=_BOOL)
+# amax/amin over an empty axis are errors; the empty sample above reduces the non-empty axis.
+
+
+def _arg_samples(dt, rng):
+    v = lambda shape: values(rng, shape, dt)  # noqa: E731
+    tie = np.array([[1, 3, 3], [2, 2, 0]]).astype(NP[dt])
+    return [Sample("dim1", (v((3, 4)), 1, False)), Sample("dim0-keepdim", (v((3, 4)), 0, True)),
+            Sample("flat", (v((3, 4)), None, False)), Sample("ties-first", (tie, 1, False)),
+            Sample("transposed", (View.transposed(v((3, 4))), 1, False))]
+
+
+def _arg_ref(fn):
+    def ref(x, dim, keepdim):
+        if dim is None:
+            return np.asarray(fn(x.ravel()), dtype=np.int64)
+        out = fn(x, axis=dim)
+        return np.expand_dims(out, dim) if keepdim else out
+    return ref
+
+
+_kern("argmax", FLOATS + INTS, _arg_samples, _arg_ref(np.argmax), out=_I64)
+_kern("argmin", FLOATS + INTS, _arg_samples, _arg_ref(np.argmin), out=_I64)
+
+
+def _scan_samples(domain):
+    def make(dt, rng):
+        v = lambda shape: values(rng, shape, dt, domain)  # noqa: E731
+        return [Sample("dim1", (v((3, 4)), 1)), Sample("dim0", (v((3, 4)), 0)),
+                Sample("transposed", (View.transposed(v((3, 4))), 1)), Sample("empty", (v((0, 3)), 1))]
+    return make
+
+
+_kern("cumsum", FLOATS + INTS[:2], _scan_samples("real"), lambda x, d: np.cumsum(x, axis=d), tol_scale=4)
+_kern("cumprod", FLOATS + INTS[:2], _scan_samples("small"), lambda x, d: np.cumprod(x, axis=d), tol_scale=4)
+
+
+def _sort_samples(dt, rng):
+    v = lambda shape: values(rng, shape, dt)  # noqa: E731
+    tie = np.array([[3, 1, 3, 2, 1], [0, 0, 1, 0, 2]]).astype(NP[dt])
+    return [Sample("asc", (v((3, 4)), 1, False)), Sample("desc", (v((3, 4)), 1, True)),
+            Sample("dim0", (v((3, 4)), 0, False)), Sample("stable-ties", (tie, 1, False)),
+            Sample("stable-ties-desc", (tie, 1, True)), Sample("transposed", (View.transposed(v((3, 4))), 1, False))]
+
+
+def _sort_ref(x, dim, descending):
+    key = -x.astype(np.float64) if descending else x
+    idx = np.argsort(key, axis=dim, kind="stable")
+    return np.take_along_axis(x, idx, axis=dim), idx.astype(np.int64)
+
+
+_kern("sort", FLOATS + ("int64", "int32"), _sort_samples, _sort_ref, out=lambda dt: (dt, "int64"))
+
+
+# ---- movement
+def _mv(samples):
+    def make(dt, rng):
+        x = values(rng, (2, 3, 4), dt)
+        return [Sample(kind, tuple(x if a is _X else a for a in args)) for kind, args in samples(x)]
+    return make
+
+
+_X = object()
+_kern("reshape", ALL, _mv(lambda x: [("split", (_X, (6, 4))), ("flat", (_X, (24,))),
+                                     ("to-0d", (np.ascontiguousarray(x[:1, :1, :1]), ()))]),
+      lambda x, shape: np.reshape(x, shape))
+_kern("permute", ALL, _mv(lambda x: [("reverse", (_X, (2, 1, 0))), ("rotate", (_X, (1, 2, 0)))]),
+      lambda x, dims: np.transpose(x, dims))
+_kern("expand", ALL, _mv(lambda x: [("grow", (x[:, :1, :], (2, 5, 4))), ("same", (_X, (2, 3, 4)))]),
+      lambda x, shape: np.broadcast_to(x, shape))
+_kern("slice", ALL, _mv(lambda x: [("step", (_X, ((0, 2, 1), (1, 3, 1), (0, 4, 2)))),
+                                   ("empty", (_X, ((1, 1, 1), (0, 3, 1), (0, 4, 1))))]),
+      lambda x, sl: x[tuple(slice(a, b, c) for a, b, c in sl)])
+_kern("flip", ALL, _mv(lambda x: [("one", (_X, (1,))), ("two", (_X, (0, 2)))]), lambda x, dims: np.flip(x, dims))
+_kern("pad", FLOATS + INTS + ("bool",), _mv(lambda x: [("pad", (_X, ((0, 0), (1, 2), (0, 1)), 0)),
+                                                       ("value", (_X, ((1, 0), (0, 0), (2, 2)), 1))]),
+      lambda x, pads, value: np.pad(x, pads, constant_values=value))
+_kern("cat", ALL, _mv(lambda x: [("dim1", ([x, x[:, :1]], 1)), ("dim0", ([x, x, x[:1]], 0)),
+                                 ("with-empty", ([x, x[:, :0]], 1))]),
+      lambda xs, dim: np.concatenate(xs, axis=dim))
+
+
+# ---- indexing
+def _idx(dt, rng, kind):
+    x = values(rng, (3, 4), dt)
+    index = rng.integers(0, 3, size=(2, 4)).astype(np.int64)
+    if kind == "gather":
+        return [Sample("dim0", (x, 0, index)), Sample("dim1", (x, 1, rng.integers(0, 4, size=(3, 2)).astype(np.int64))),
+                Sample("transposed", (View.transposed(values(rng, (3, 4), dt)), 0, index))]
+    src = values(rng, (2, 4), dt)
+    if kind == "scatter":  # unique indices per column, so the result is defined
+        uidx = np.stack([rng.permutation(3)[:2] for _ in range(4)], axis=1).astype(np.int64)
+        out = [Sample("dim0", (x, 0, uidx, src))]
+        if dt != "bool":
+            out.append(Sample("scalar", (x, 0, uidx, 1 if dt in INTS else 2.5)))
+        return out
+    return [Sample("dim0-duplicates", (x, 0, index, src)),
+            Sample("dim1", (x, 1, rng.integers(0, 4, size=(3, 5)).astype(np.int64), values(rng, (3, 5), dt)))]
+
+
+def _gather_ref(x, dim, index):
+    return np.take_along_axis(x, index, axis=dim)
+
+
+def _scatter_ref(x, dim, index, src, add=False):
+    out = x.copy()
+    src = np.broadcast_to(np.asarray(src, dtype=x.dtype), index.shape)
+    for pos in np.ndindex(index.shape):
+        tgt = list(pos)
+        tgt[dim] = index[pos]
+        if add:
+            out[tuple(tgt)] += src[pos]
+        else:
+            out[tuple(tgt)] = src[pos]
+    return out
+
+
+_kern("gather", ALL, lambda dt, rng: _idx(dt, rng, "gather"), _gather_ref)
+_kern("scatter", ALL, lambda dt, rng: _idx(dt, rng, "scatter"), _scatter_ref)
+_kern("scatter_add", FLOATS + INTS[:2], lambda dt, rng: _idx(dt, rng, "scatter_add"),
+      lambda x, d, i, s: _scatter_ref(x, d, i, s, add=True))
+
+
+def _index_select_samples(dt, rng):
+    x = values(rng, (3, 4), dt)
+    return [Sample("dim0", (x, 0, np.array([2, 0, 2], np.int64))), Sample("dim1", (x, 1, np.array([3, 1], np.int64))),
+            Sample("empty-index", (x, 1, np.zeros((0,), np.int64)))]
+
+
+_kern("index_select", ALL, _index_select_samples, lambda x, d, i: np.take(x, i, axis=d))
+
+
+def _index_put_samples(dt, rng):
+    x = values(rng, (4, 3), dt)
+    return [Sample("put", (x, np.array([2, 0], np.int64), values(rng, (2, 3), dt), False)),
+            Sample("accumulate-duplicates", (x, np.array([1, 1, 3], np.int64), values(rng, (3, 3), dt), True)),
+            Sample("broadcast-values", (x, np.array([0, 3], np.int64), values(rng, (3,), dt), False))]
+
+
+def _index_put_ref(x, index, vals, accumulate):
+    out = x.copy()
+    vals = np.broadcast_to(vals, (len(index),) + x.shape[1:])
+    if accumulate:
+        np.add.at(out, index, vals)
+    else:
+        out[index] = vals
+    return out
+
+
+_kern("index_put", FLOATS + INTS[:2] + ("bool",), _index_put_samples, _index_put_ref)
+
+
+def _nonzero_samples(dt, rng):
+    x = values(rng, (3, 4), dt)
+    x[0] = 0
+    return [Sample("2d", (x,)), Sample("0d", (np.array(1, NP[dt]),)), Sample("empty", (x[:0],))]
+
+
+_kern("nonzero", ALL, _nonzero_samples, lambda x: np.argwhere(x).astype(np.int64), out=_I64)
+
+
+def _matmul_samples(dt, rng):
+    v = lambda shape: values(rng, shape, dt)  # noqa: E731
+    return [Sample("2d", (v((3, 4)), v((4, 5)))), Sample("batched", (v((2, 3, 4)), v((2, 4, 2)))),
+            Sample("batch-broadcast", (v((2, 1, 3, 4)), v((3, 4, 2)))),
+            Sample("transposed", (View.transposed(v((3, 4))), View.transposed(v((4, 2))))),
+            Sample("empty-k", (v((3, 0)), v((0, 2)))), Sample("large-k", (v((2, 64)), v((64, 3))))]
+
+
+_kern("matmul", FLOATS + ("int64", "int32"), _matmul_samples, np.matmul, tol_scale=10)
+
+
+# ---- runtime and random
+def _rt(dt, rng):
+    return [Sample("2d", (values(rng, (3, 4), dt),)), Sample("0d", (values(rng, (), dt),)),
+            Sample("empty", (values(rng, (0, 3), dt),)), Sample("transposed", (View.transposed(values(rng, (3, 4), dt)),))]
+
+
+_kern("from_host", ALL, lambda dt, rng: _rt(dt, rng)[:3], lambda x: x)  # from_host then to_host
+_kern("to_host", ALL, _rt, lambda x: x)
+_kern("clone", ALL, _rt, lambda x: x)
+_kern("astype", ALL, lambda dt, rng: [Sample(f"to-{t}", (values(rng, (3, 4), dt, "real", 3.0), DT(t)))
+                                      for t in ALL], lambda x, t: x.astype(NP[t]) if t != "bool" else x != 0,
+      out=None)
+_kern("full", ALL, lambda dt, rng: [Sample("2d", ((2, 3), 1 if dt != "bool" else True, DT(dt), INDEX)),
+                                    Sample("0d", ((), 0, DT(dt), INDEX)), Sample("empty", ((0, 3), 1, DT(dt), INDEX))],
+      lambda shape, v, t, i: np.full(shape, v, NP[t]))
+_kern("arange", FLOATS + INTS[:2], lambda dt, rng: [
+    Sample("int", (0, 5, 1, DT(dt), INDEX)), Sample("step", (1, 10, 3, DT(dt), INDEX)),
+    Sample("negative-step", (5, 0, -2, DT(dt), INDEX)), Sample("empty", (3, 3, 1, DT(dt), INDEX))]
+    + ([Sample("float-step", (0.0, 1.0, 0.25, DT(dt), INDEX))] if dt in FLOATS else []),
+    lambda a, b, s, t, i: (a + np.arange(max(0, math.ceil((b - a) / s))) * s).astype(NP[t]))
+_kern("rand_uniform", FLOATS, lambda dt, rng: [Sample("2d", ((3, 5), 0x1234567, 0, DT(dt), INDEX)),
+                                               Sample("offset", ((7,), R.mix64(42), 1000, DT(dt), INDEX))],
+      lambda shape, key, off, t, i: R.rand_uniform(shape, key, off, t))
+_kern("rand_normal", FLOATS, lambda dt, rng: [Sample("2d", ((3, 5), 0x1234567, 0, DT(dt), INDEX)),
+                                              Sample("offset", ((7,), R.mix64(42), 1000, DT(dt), INDEX))],
+      lambda shape, key, off, t, i: R.rand_normal(shape, key, off, t), tol_scale=10)
+_kern("rand_int", INTS[:2] + FLOATS[:2], lambda dt, rng: [Sample("2d", ((3, 5), -3, 7, 0x1234567, 0, DT(dt), INDEX)),
+                                                          Sample("offset", ((9,), 0, 2, R.mix64(7), 33, DT(dt), INDEX))],
+      lambda shape, lo, hi, key, off, t, i: R.rand_int(shape, lo, hi, key, off, t))
+
+
+def _check_empty(call, dt, rng):
+    out = call.host(call.kt["empty"]((2, 3), call.dtype(dt), call.index))
+    assert out.shape == (2, 3), f"shape {out.shape} != (2, 3)"
+    assert out.dtype == NP[dt], f"dtype {out.dtype} != {NP[dt]}"
+
+
+def _check_device_index(call, dt, rng):
+    idx = call.kt["device_index"](call.dev(values(rng, (2,), dt)))
+    assert idx == call.index, f"device_index returned {idx}, expected {call.index}"
+
+
+def _check_is_contiguous(call, dt, rng):
+    x = values(rng, (3, 4), dt)
+    assert call.kt["is_contiguous"](call.dev(x)), "a fresh array is not contiguous"
+    if call.native("permute"):
+        assert not call.kt["is_contiguous"](call.dev(View.transposed(x))), "a transposed view reported contiguous"
+
+
+def _check_copy(call, dt, rng):
+    kt = call.kt
+    src = values(rng, (3, 4), dt)
+    dst = call.dev(values(rng, (3, 4), dt))
+    kt["copy_"](dst, call.dev(src))
+    np.testing.assert_array_equal(call.host(dst), src, err_msg="copy_ of a full array")
+    row = values(rng, (4,), dt)
+    kt["copy_"](dst, call.dev(row))
+    np.testing.assert_array_equal(call.host(dst), np.broadcast_to(row, (3, 4)), err_msg="copy_ must broadcast src")
+    if call.native("slice"):
+        start = values(rng, (3, 4), dt)
+        base = call.dev(start)
+        kt["copy_"](kt["slice"](base, ((0, 3, 1), (1, 3, 1))), True if dt == "bool" else 1)
+        want = start.copy()
+        want[:, 1:3] = 1
+        np.testing.assert_array_equal(call.host(base), want, err_msg="copy_ into a view must reach its base")
+
+
+_kern("empty", ALL, lambda dt, rng: [], None, check=_check_empty)
+_kern("device_index", ALL[:2], lambda dt, rng: [], None, check=_check_device_index)
+_kern("is_contiguous", ALL[:2], lambda dt, rng: [], None, check=_check_is_contiguous)
+_kern("copy_", ALL, lambda dt, rng: [], None, check=_check_copy)
+
+
+# ---- optional nn kernels
+def _conv_samples(dt, rng):
+    v = lambda shape: values(rng, shape, dt)  # noqa: E731
+    return [Sample("basic", (v((2, 3, 5, 5)), v((4, 3, 3, 3)), v((4,)), (1, 1), (0, 0), (1, 1), 1)),
+            Sample("stride-pad-nobias", (v((1, 2, 6, 5)), v((3, 2, 3, 2)), None, (2, 1), (1, 1), (1, 1), 1)),
+            Sample("dilation-groups", (v((1, 4, 7, 7)), v((4, 2, 3, 3)), v((4,)), (1, 2), (2, 1), (2, 1), 2))]
+
+
+def _conv_bwd_samples(dt, rng):
+    out = []
+    for s in _conv_samples(dt, rng):
+        x, w, b, st, p, d, g = s.args
+        y = R.conv2d(x.astype(np.float64), w.astype(np.float64), None, st, p, d, g)
+        out.append(Sample(s.kind, (values(rng, y.shape, dt), x, w, st, p, d, g, (True, True, b is not None))))
+    return out
+
+
+_kern("conv2d", FLOATS, _conv_samples, R.conv2d, tol_scale=10)
+_kern("conv2d_backward", FLOATS, _conv_bwd_samples, R.conv2d_backward, tol_scale=10)
+
+
+def _pool_samples(dt, rng):
+    v = lambda shape: values(rng, shape, dt)  # noqa: E731
+    return [Sample("2x2", (v((2, 3, 6, 6)), (2, 2), (2, 2), (0, 0), (1, 1), False)),
+            Sample("3x3-s2-p1", (v((1, 2, 7, 6)), (3, 3), (2, 2), (1, 1), (1, 1), False)),
+            Sample("ceil-dilation", (v((1, 1, 7, 7)), (2, 2), (2, 2), (0, 0), (2, 1), True))]
+
+
+def _maxpool_bwd_samples(dt, rng):
+    out = []
+    for s in _pool_samples(dt, rng):
+        vals, idx = R.max_pool2d(s.args[0].astype(np.float64), *s.args[1:])
+        out.append(Sample(s.kind, (values(rng, vals.shape, dt), idx, s.args[0].shape)))
+    return out
+
+
+_kern("max_pool2d", FLOATS, _pool_samples, R.max_pool2d)
+_kern("max_pool2d_backward", FLOATS, _maxpool_bwd_samples, R.max_pool2d_backward)
+
+
+def _avg_samples(dt, rng):
+    v = lambda shape: values(rng, shape, dt)  # noqa: E731
+    return [Sample("2x2", (v((2, 3, 6, 6)), (2, 2), (2, 2), (0, 0), False, True, None)),
+            Sample("pad-include", (v((1, 2, 5, 6)), (3, 3), (2, 2), (1, 1), False, True, None)),
+            Sample("pad-exclude", (v((1, 2, 5, 6)), (3, 3), (2, 2), (1, 1), False, False, None)),
+            Sample("ceil", (v((1, 1, 7, 7)), (2, 2), (2, 2), (0, 0), True, True, None)),
+            Sample("divisor", (v((1, 1, 4, 4)), (2, 2), (1, 1), (0, 0), False, True, 3))]
+
+
+def _avg_bwd_samples(dt, rng):
+    out = []
+    for s in _avg_samples(dt, rng):
+        y = R.avg_pool2d(s.args[0].astype(np.float64), *s.args[1:])
+        out.append(Sample(s.kind, (values(rng, y.shape, dt), s.args[0].shape) + s.args[1:]))
+    return out
+
+
+_kern("avg_pool2d", FLOATS, _avg_samples, R.avg_pool2d)
+_kern("avg_pool2d_backward", FLOATS, _avg_bwd_samples, R.avg_pool2d_backward)
+
+
+def _softmax_samples(dt, rng):
+    v = lambda shape, s=1.0: values(rng, shape, dt, "real", s)  # noqa: E731
+    return [Sample("dim1", (v((3, 4)), 1)), Sample("dim0", (v((3, 4)), 0)),
+            Sample("large-logits", (v((2, 5), 300.0 if dt != "float16" else 30.0), 1)),
+            Sample("transposed", (View.transposed(v((3, 4))), 1))]
+
+
+_kern("softmax", FLOATS, _softmax_samples, R.softmax, tol_scale=4)
+_kern("log_softmax", FLOATS, _softmax_samples, R.log_softmax, tol_scale=4)
+
+KERNEL_TABLE: dict[str, KernelEntry] = K
+
+
+# ---- public ops through the Tensor API ------------------------------------------------------------
+O: dict[str, OpEntry] = {}
+
+
+def _op(name, fn, ref, dtypes, samples, **kw) -> None:
+    O[name] = OpEntry(name, fn, ref, tuple(dtypes), samples, **kw)
+
+
+for _n, (_f, _dom, _large) in _UNARY_FLOAT_REF.items():
+    _op(_n, (lambda n: lambda E, x: getattr(x, n)())(_n), _f, FLOATS, _unary_samples(_dom, _large),
+        differentiable=True)
+_op("tan", lambda E, x: E.tan(x), np.tan, FLOATS, _unary_samples("unit"), differentiable=True)
+_op("log2", lambda E, x: E.log2(x), np.log2, FLOATS, _unary_samples("positive"), differentiable=True)
+_op("reciprocal", lambda E, x: x.reciprocal(), lambda x: 1 / x, FLOATS, _unary_samples("nonzero"),
+    differentiable=True)
+_op("square", lambda E, x: E.square(x), np.square, FLOATS + INTS[:2], _unary_samples("real", 1e2),
+    differentiable=True)
+_op("neg", lambda E, x: -x, np.negative, FLOATS + INTS[:-1], _unary_samples(), differentiable=True)
+_op("abs", lambda E, x: abs(x), np.abs, FLOATS + INTS[:-1], _unary_samples("nonzero"), differentiable=True)
+_op("relu", lambda E, x: E.relu(x), lambda x: np.maximum(x, 0), FLOATS + INTS[:2], _unary_samples("nonzero"),
+    differentiable=True)
+_op("sign", lambda E, x: E.sign(x), np.sign, FLOATS + INTS[:2], _unary_samples())
+for _n in ("floor", "ceil", "round", "trunc"):
+    _op(_n, (lambda n: lambda E, x: getattr(E, n)(x))(_n), getattr(np, _n), FLOATS, _unary_samples())
+_op("logical_not", lambda E, x: E.logical_not(x), np.logical_not, ALL, _unary_samples(), out=_BOOL)
+_op("isnan", lambda E, x: E.isnan(x), np.isnan, FLOATS, _nan_samples, out=_BOOL)
+_op("isfinite", lambda E, x: E.isfinite(x), np.isfinite, FLOATS, _nan_samples, out=_BOOL)
+_op("add", lambda E, a, b: a + b, np.add, FLOATS + INTS[:2], _binary_samples(), differentiable=True)
+_op("sub", lambda E, a, b: a - b, np.subtract, FLOATS + INTS[:2], _binary_samples(), differentiable=True)
+_op("rsub", lambda E, a, b: 2 - a, lambda a, b: 2 - a, FLOATS + INTS[:2], _binary_samples(), differentiable=True)
+_op("mul", lambda E, a, b: a * b, np.multiply, FLOATS + INTS[:2], _binary_samples(), differentiable=True)
+_op("div", lambda E, a, b: a / b, np.divide, FLOATS, _binary_samples("real", "nonzero"), differentiable=True)
+_op("floor_divide", lambda E, a, b: a // b, np.floor_divide, FLOATS + INTS[:2], _divmod_samples)
+_op("remainder", lambda E, a, b: a % b, np.remainder, FLOATS + INTS[:2], _divmod_samples, tol_scale=10)
+_op("pow", lambda E, a, b: a ** b, np.power, FLOATS, _binary_samples("positive", "real", large=None),
+    differentiable=True)
+_op("maximum", lambda E, a, b: E.maximum(a, b), np.maximum, FLOATS + INTS[:2], _binary_samples(scalar=False),
+    differentiable=True)
+_op("minimum", lambda E, a, b: E.minimum(a, b), np.minimum, FLOATS + INTS[:2], _binary_samples(scalar=False),
+    differentiable=True)
+_op("atan2", lambda E, a, b: E.atan2(a, b), np.arctan2, FLOATS, _binary_samples(scalar=False), differentiable=True)
+for _n, _f in {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
+               "ge": np.greater_equal}.items():
+    _op(_n, (lambda n: lambda E, a, b: getattr(E, n)(a, b))(_n), _f, ALL, _binary_samples(), out=_BOOL)
+for _n in ("logical_and", "logical_or", "logical_xor"):
+    _op(_n, (lambda n: lambda E, a, b: getattr(E, n)(a, b))(_n), getattr(np, _n), ALL,
+        _binary_samples(scalar=False), out=_BOOL)
+_op("where", lambda E, c, a, b: E.where(c, a, b), np.where, FLOATS + INTS[:2] + ("bool",), _where_samples,
+    differentiable=True)
+_op("clamp", lambda E, x, lo, hi: E.clamp(x, lo, hi), K["clamp"].ref, FLOATS + INTS[:2], _clamp_samples,
+    differentiable=True)
+
+
+def _reduce_op(name, method, ref, dtypes, domain="real", **kw):
+    def fn(E, x, dims, keepdim):
+        if dims is None:
+            return getattr(x, method)()
+        return getattr(x, method)(dim=dims if len(dims) > 1 else dims[0], keepdim=keepdim)
+    _op(name, fn, lambda x, dims, keepdim: np.asarray(ref(x, axis=None if dims is None else tuple(dims),
+                                                          keepdims=bool(keepdim) and dims is not None)),
+        dtypes, _reduce_samples(domain, whole=True), **kw)
+
+
+_reduce_op("sum", "sum", np.sum, FLOATS, differentiable=True, tol_scale=4)
+_reduce_op("mean", "mean", np.mean, FLOATS, differentiable=True, tol_scale=4)
+_op("prod", lambda E, x, dim: x.prod() if dim is None else x.prod(dim),
+    lambda x, dim: np.asarray(np.prod(x, axis=dim)), FLOATS,
+    lambda dt, rng: [Sample("dim1", (values(rng, (3, 4), dt, "nonzero"), 1)),
+                     Sample("whole", (values(rng, (2, 3), dt, "nonzero"), None)),
+                     Sample("0d", (values(rng, (), dt, "nonzero"), None)),
+                     Sample("transposed", (View.transposed(values(rng, (3, 4), dt, "nonzero")), 0))],
+    differentiable=True, tol_scale=4)
+_reduce_op("amax", "amax", np.amax, FLOATS + INTS[:2], differentiable=True)
+_reduce_op("amin", "amin", np.amin, FLOATS + INTS[:2], differentiable=True)
+_op("var", lambda E, x, dim: x.var(dim), lambda x, dim: np.var(x, axis=dim, ddof=1), FLOATS,
+    lambda dt, rng: [Sample("dim1", (values(rng, (3, 4), dt), 1)),
+                     Sample("transposed", (View.transposed(values(rng, (3, 4), dt)), 0))],
+    differentiable=True, tol_scale=4)
+_op("std", lambda E, x, dim: x.std(dim), lambda x, dim: np.std(x, axis=dim, ddof=1), FLOATS,
+    lambda dt, rng: [Sample("dim1", (values(rng, (3, 4), dt), 1))], differentiable=True, tol_scale=4)
+_op("norm", lambda E, x: x.norm(), lambda x: np.asarray(np.sqrt((x * x).sum())), FLOATS,
+    lambda dt, rng: [Sample("2d", (values(rng, (3, 4), dt),))], differentiable=True, tol_scale=4)
+_op("logsumexp", lambda E, x, dim: E.logsumexp(x, dim),
+    lambda x, dim: np.log(np.exp(x - x.max(dim, keepdims=True)).sum(dim)) + x.max(dim), FLOATS,
+    lambda dt, rng: [Sample("dim1", (values(rng, (3, 4), dt), 1)),
+                     Sample("large", (values(rng, (3, 4), dt, "real", 50.0 if dt != "float16" else 5.0), 1))],
+    differentiable=True, tol_scale=4)
+_op("softmax", lambda E, x, dim: E.softmax(x, dim), R.softmax, FLOATS, _softmax_samples, differentiable=True,
+    tol_scale=4)
+_op("log_softmax", lambda E, x, dim: E.log_softmax(x, dim), R.log_softmax, FLOATS, _softmax_samples,
+    differentiable=True, tol_scale=4)
+_op("argmax", lambda E, x, dim, keepdim: E.argmax(x, dim, keepdim), K["argmax"].ref, FLOATS + INTS[:2],
+    _arg_samples, out=_I64)
+_op("max-dim", lambda E, x, dim, keepdim: E.max(x, dim, keepdim) if dim is not None else E.max(x),
+    lambda x, dim, keepdim: (np.amax(x, axis=dim, keepdims=keepdim), K["argmax"].ref(x, dim, keepdim))
+    if dim is not None else np.amax(x), FLOATS, _arg_samples, differentiable=True, out=lambda dt: (dt, "int64"))
+_op("cumsum", lambda E, x, dim: E.cumsum(x, dim), lambda x, d: np.cumsum(x, axis=d), FLOATS + INTS[:1],
+    _scan_samples("real"), differentiable=True, tol_scale=4)
+_op("cumprod", lambda E, x, dim: E.cumprod(x, dim), lambda x, d: np.cumprod(x, axis=d), FLOATS,
+    _scan_samples("nonzero"), differentiable=True, tol_scale=4)
+_op("sort", lambda E, x, dim, desc: E.sort(x, dim, desc), _sort_ref, FLOATS + INTS[:1], _sort_samples,
+    differentiable=True, out=lambda dt: (dt, "int64"))
+_op("topk", lambda E, x, k: E.topk(x, k).values, lambda x, k: -np.sort(-x, axis=-1)[..., :k], FLOATS,
+    lambda dt, rng: [Sample("k2", (values(rng, (3, 5), dt), 2))], differentiable=True)
+_op("any", lambda E, x: x.any(), lambda x: np.asarray(np.any(x)), ALL, lambda dt, rng: [
+    Sample("2d", (values(rng, (3, 4), dt),)), Sample("empty", (values(rng, (0, 2), dt),))], out=_BOOL)
+_op("all", lambda E, x: x.all(), lambda x: np.asarray(np.all(x)), ALL, lambda dt, rng: [
+    Sample("2d", (values(rng, (3, 4), dt),)), Sample("empty", (values(rng, (0, 2), dt),))], out=_BOOL)
+
+# shape and movement
+_SH = lambda dt, rng: [Sample("3d", (values(rng, (2, 3, 4), dt),)),  # noqa: E731
+                       Sample("transposed", (View.transposed(values(rng, (3, 4), dt)),))]
+_op("reshape", lambda E, x: x.reshape(-1, 2), lambda x: x.reshape(-1, 2), ALL, _SH, differentiable=True)
+_op("permute", lambda E, x: x.permute(*reversed(range(x.dim()))), lambda x: x.transpose(), ALL, _SH,
+    differentiable=True)
+_op("transpose", lambda E, x: x.transpose(0, 1), lambda x: np.swapaxes(x, 0, 1), ALL, _SH, differentiable=True)
+_op("flatten", lambda E, x: x.flatten(), lambda x: x.ravel(), ALL, _SH, differentiable=True)
+_op("unsqueeze-squeeze", lambda E, x: x.unsqueeze(1).unsqueeze(0).squeeze(0),
+    lambda x: np.expand_dims(x, 1), ALL, _SH, differentiable=True)
+_op("expand", lambda E, x: x[:1].expand(3, *x.shape[1:]), lambda x: np.broadcast_to(x[:1], (3,) + x.shape[1:]),
+    ALL, _SH, differentiable=True)
+_op("getitem", lambda E, x: x[1:, ::2], lambda x: x[1:, ::2], ALL, _SH, differentiable=True)
+_op("getitem-int-index", lambda E, x: x[E.tensor([1, 0, 1], device=x.device)],
+    lambda x: x[[1, 0, 1]], ALL, _SH, differentiable=True)
+_op("getitem-mask", lambda E, x: x[x > 0] if x.dtype != E.bool else x[x],
+    lambda x: x[x > 0], ALL, _SH, differentiable=True)
+_op("flip", lambda E, x: x.flip(0), lambda x: np.flip(x, 0), ALL, _SH, differentiable=True)
+_op("roll", lambda E, x: x.roll(1, 1), lambda x: np.roll(x, 1, 1), ALL, _SH, differentiable=True)
+_op("cat", lambda E, x: E.cat([x, x * 2 if x.dtype != E.bool else x], 1),
+    lambda x: np.concatenate([x, x * 2 if x.dtype != np.bool_ else x], 1), ALL, _SH, differentiable=True)
+_op("stack", lambda E, x: E.stack([x, x], 0), lambda x: np.stack([x, x]), ALL, _SH, differentiable=True)
+_op("tril", lambda E, x: x.tril(), lambda x: np.tril(x), FLOATS + INTS[:1], _SH, differentiable=True)
+_op("tile", lambda E, x: x.tile((2, 1)), lambda x: np.tile(x, (2, 1)), ALL, _SH, differentiable=True)
+_op("masked_fill", lambda E, x: x.masked_fill(x > 0, 0), lambda x: np.where(x > 0, 0, x).astype(x.dtype),
+    FLOATS + INTS[:2], _SH, differentiable=True)
+_op("gather", lambda E, x, d, i: E.gather(x, d, E.tensor(i, device=x.device)), _gather_ref, FLOATS + INTS[:2],
+    lambda dt, rng: _idx(dt, rng, "gather"), differentiable=True)
+_op("scatter_add", lambda E, x, d, i, s: x.scatter_add(d, E.tensor(i, device=x.device), s),
+    lambda x, d, i, s: _scatter_ref(x, d, i, s, add=True), FLOATS + INTS[:2],
+    lambda dt, rng: _idx(dt, rng, "scatter_add"), differentiable=True)
+_op("index_select", lambda E, x, d, i: E.index_select(x, d, E.tensor(i, device=x.device)),
+    lambda x, d, i: np.take(x, i, axis=d), FLOATS + INTS[:2], _index_select_samples, differentiable=True)
+_op("nonzero", lambda E, x: E.nonzero(x), lambda x: np.argwhere(x), ALL, _nonzero_samples, out=_I64)
+_op("matmul", lambda E, a, b: a @ b, np.matmul, FLOATS + INTS[:1], _matmul_samples, differentiable=True,
+    tol_scale=10)
+_op("einsum", lambda E, a, b: E.einsum("ij,jk->ik", a, b), lambda a, b: np.einsum("ij,jk->ik", a, b), FLOATS,
+    lambda dt, rng: [Sample("2d", (values(rng, (3, 4), dt), values(rng, (4, 2), dt)))], differentiable=True,
+    tol_scale=10)
+_op("to-dtype", lambda E, x: x.to(E.float32).to(x.dtype) if x.dtype.is_floating_point else x.long(),
+    lambda x: x if x.dtype.kind == "f" else x.astype(np.int64),  # float32 rounding is within tolerance
+    FLOATS + INTS, _SH, out=lambda dt: dt if dt in FLOATS else "int64", differentiable=True, tol_scale=10)
+
+OP_TABLE: dict[str, OpEntry] = O

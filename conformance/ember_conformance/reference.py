@@ -1,0 +1,232 @@
+"""NumPy references written from the definitions (never calling ember), for the op table.
+
+Example:
+    >>> import numpy as np
+    >>> from ember_conformance.reference import softmax
+    >>> softmax(np.zeros((1, 4)), 1).tolist()
+    [[0.25, 0.25, 0.25, 0.25]]
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["erf", "sigmoid", "softmax", "log_softmax", "conv2d", "conv2d_backward", "max_pool2d",
+           "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "mix64", "random_bits",
+           "rand_uniform", "rand_normal", "rand_int", "gelu"]
+
+_MASK = (1 << 64) - 1
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return np.array([math.erf(v) for v in x.ravel()], dtype=np.float64).reshape(x.shape)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+def softmax(x: np.ndarray, dim: int) -> np.ndarray:
+    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
+    s = x - x.max(axis=dim, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=dim, keepdims=True))
+
+
+# ---- convolution through explicit patches ---------------------------------------------------
+def _out_size(size: int, k: int, s: int, p: int, d: int, ceil: bool = False) -> int:
+    span = size + 2 * p - d * (k - 1) - 1
+    if ceil:
+        out = -(-span // s) + 1
+        if (out - 1) * s >= size + p:  # PyTorch: the last window must start inside the input
+            out -= 1
+        return out
+    return span // s + 1
+
+
+def _patch_index(h, w, kh, kw, stride, padding, dilation):
+    oh = _out_size(h, kh, stride[0], padding[0], dilation[0])
+    ow = _out_size(w, kw, stride[1], padding[1], dilation[1])
+    rows = (np.arange(oh)[:, None] * stride[0] + np.arange(kh)[None, :] * dilation[0])  # (oh, kh)
+    cols = (np.arange(ow)[:, None] * stride[1] + np.arange(kw)[None, :] * dilation[1])  # (ow, kw)
+    return oh, ow, rows, cols
+
+
+def conv2d(x, w, bias, stride, padding, dilation, groups):
+    """NCHW cross-correlation, computed as a sum over kernel taps (float64)."""
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    oh, ow, rows, cols = _patch_index(h, wd, kh, kw, stride, padding, dilation)
+    # patches[n, c, oh, ow, kh, kw]
+    patches = xp[:, :, rows[:, None, :, None], cols[None, :, None, :]]
+    fg = f // groups
+    out = np.zeros((n, f, oh, ow))
+    for g in range(groups):
+        pg = patches[:, g * cg:(g + 1) * cg]
+        wg = w[g * fg:(g + 1) * fg]
+        out[:, g * fg:(g + 1) * fg] = np.einsum("ncijkl,fckl->nfij", pg, wg)
+    if bias is not None:
+        out += bias[None, :, None, None]
+    return out
+
+
+def conv2d_backward(grad, x, w, stride, padding, dilation, groups, needs):
+    """Exact gradients of :func:`conv2d` (it is linear in x and in w)."""
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    oh, ow, rows, cols = _patch_index(h, wd, kh, kw, stride, padding, dilation)
+    xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    patches = xp[:, :, rows[:, None, :, None], cols[None, :, None, :]]
+    fg = f // groups
+    gx = gw = gb = None
+    if needs[0]:
+        gpatch = np.zeros(patches.shape)
+        for g in range(groups):
+            gpatch[:, g * cg:(g + 1) * cg] = np.einsum("nfij,fckl->ncijkl", grad[:, g * fg:(g + 1) * fg],
+                                                      w[g * fg:(g + 1) * fg])
+        gxp = np.zeros(xp.shape)
+        np.add.at(gxp, (slice(None), slice(None), rows[:, None, :, None], cols[None, :, None, :]), gpatch)
+        gx = gxp[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd]
+    if needs[1]:
+        gw = np.zeros(w.shape)
+        for g in range(groups):
+            gw[g * fg:(g + 1) * fg] = np.einsum("nfij,ncijkl->fckl", grad[:, g * fg:(g + 1) * fg],
+                                               patches[:, g * cg:(g + 1) * cg])
+    if needs[2]:
+        gb = grad.sum(axis=(0, 2, 3))
+    return gx, gw, gb
+
+
+def _pool_windows(h, w, kernel, stride, padding, dilation, ceil_mode):
+    oh = _out_size(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+    ow = _out_size(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+    for i in range(oh):
+        for j in range(ow):
+            r = [i * stride[0] - padding[0] + a * dilation[0] for a in range(kernel[0])]
+            c = [j * stride[1] - padding[1] + b * dilation[1] for b in range(kernel[1])]
+            yield i, j, r, c
+    return oh, ow
+
+
+def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
+    n, c, h, w = x.shape
+    oh = _out_size(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+    ow = _out_size(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+    out = np.full((n, c, oh, ow), -np.inf)
+    idx = np.zeros((n, c, oh, ow), dtype=np.int64)
+    for i, j, rs, cs in _pool_windows(h, w, kernel, stride, padding, dilation, ceil_mode):
+        for r in rs:
+            for q in cs:
+                if 0 <= r < h and 0 <= q < w:
+                    v = x[:, :, r, q]
+                    better = v > out[:, :, i, j]  # the first maximum wins
+                    out[:, :, i, j] = np.where(better, v, out[:, :, i, j])
+                    idx[:, :, i, j] = np.where(better, r * w + q, idx[:, :, i, j])
+    return out, idx
+
+
+def max_pool2d_backward(grad, idx, input_shape):
+    n, c, h, w = input_shape
+    out = np.zeros((n, c, h * w))
+    g = grad.reshape(n, c, -1)
+    i = idx.reshape(n, c, -1)
+    for a in range(n):
+        for b in range(c):
+            np.add.at(out[a, b], i[a, b], g[a, b])
+    return out.reshape(input_shape)
+
+
+def _avg_divisors(h, w, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    """Per output position: the list of input (r, c) inside the input, and the divisor."""
+    res = {}
+    for i, j, rs, cs in _pool_windows(h, w, kernel, stride, padding, (1, 1), ceil_mode):
+        inside = [(r, q) for r in rs for q in cs if 0 <= r < h and 0 <= q < w]
+        if divisor_override:
+            div = divisor_override
+        elif count_include_pad:
+            # The window clipped to the padded input (PyTorch's rule).
+            r0, c0 = rs[0], cs[0]
+            r1 = min(rs[-1] + 1, h + padding[0])
+            c1 = min(cs[-1] + 1, w + padding[1])
+            div = (r1 - r0) * (c1 - c0)
+        else:
+            div = len(inside)
+        res[(i, j)] = (inside, div)
+    return res
+
+
+def avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    n, c, h, w = x.shape
+    oh = _out_size(h, kernel[0], stride[0], padding[0], 1, ceil_mode)
+    ow = _out_size(w, kernel[1], stride[1], padding[1], 1, ceil_mode)
+    out = np.zeros((n, c, oh, ow))
+    for (i, j), (inside, div) in _avg_divisors(h, w, kernel, stride, padding, ceil_mode, count_include_pad,
+                                               divisor_override).items():
+        for r, q in inside:
+            out[:, :, i, j] += x[:, :, r, q]
+        out[:, :, i, j] /= div
+    return out
+
+
+def avg_pool2d_backward(grad, input_shape, kernel, stride, padding, ceil_mode, count_include_pad,
+                        divisor_override):
+    n, c, h, w = input_shape
+    out = np.zeros(input_shape)
+    for (i, j), (inside, div) in _avg_divisors(h, w, kernel, stride, padding, ceil_mode, count_include_pad,
+                                               divisor_override).items():
+        for r, q in inside:
+            out[:, :, r, q] += grad[:, :, i, j] / div
+    return out
+
+
+# ---- the counter-based random numbers (written from the contract text) ----------------------
+def mix64(z: int) -> int:
+    z &= _MASK
+    z ^= z >> 30
+    z = (z * 0xBF58476D1CE4E5B9) & _MASK
+    z ^= z >> 27
+    z = (z * 0x94D049BB133111EB) & _MASK
+    z ^= z >> 31
+    return z
+
+
+def random_bits(key: int, offset: int, n: int) -> list[int]:
+    return [mix64((key + (offset + i + 1) * 0x9E3779B97F4A7C15) & _MASK) for i in range(n)]
+
+
+def rand_uniform(shape, key, offset, dtype: str) -> np.ndarray:
+    n = math.prod(shape)
+    bits = random_bits(key, offset, n)
+    if dtype == "float64":
+        vals = [(b >> 11) * 2.0**-53 for b in bits]
+    else:
+        vals = [(b >> 40) * 2.0**-24 for b in bits]
+    return np.array(vals, dtype=np.float64).reshape(shape).astype(dtype)
+
+
+def rand_normal(shape, key, offset, dtype: str) -> np.ndarray:
+    n = math.prod(shape)
+    bits = random_bits(key, offset, 2 * n)
+    out = []
+    for i in range(n):
+        u1 = ((bits[2 * i] >> 11) + 1) * 2.0**-53
+        u2 = (bits[2 * i + 1] >> 11) * 2.0**-53
+        out.append(math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2))
+    return np.array(out, dtype=np.float64).reshape(shape).astype(dtype)
+
+
+def rand_int(shape, low, high, key, offset, dtype: str) -> np.ndarray:
+    n = math.prod(shape)
+    bits = random_bits(key, offset, n)
+    return np.array([low + b % (high - low) for b in bits], dtype=np.int64).reshape(shape).astype(dtype)

@@ -1,0 +1,483 @@
+"""Cases and rows: the suite as a list of :class:`Case` objects, each giving one :class:`Row`.
+
+A case runs under ``ember.fallback_policy("error")``, so a kernel the device lacks raises
+``ember.FallbackError`` and the row reads ``fallback`` instead of silently running on the CPU.
+Ops the backend declares in ``Backend.unsupported`` read ``unsupported`` (with its reason), or
+``unsupported-but-passes`` when they work after all.
+
+Example:
+    >>> from ember_conformance.suite import Context, build_cases, run_cases
+    >>> ctx = Context.for_device("cpu")
+    >>> rows = run_cases(ctx, build_cases(ctx, levels=[1], pattern="kernels/add/float32"))
+    >>> [(r.op, r.dtype, r.outcome) for r in rows]
+    [('add', 'float32', 'pass')]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+
+import ember
+import numpy as np
+from ember.kernels import KERNELS
+
+from ember_conformance.optable import DT, GRAD_TOL, INDEX, KERNEL_TABLE, OP_TABLE, tolerance
+from ember_conformance.samples import FLOATS, NP, View, host, rng_for, upcast
+
+__all__ = ["OUTCOMES", "FAILING", "LEVELS", "Row", "Case", "Context", "Skip", "build_cases", "run_case",
+           "run_cases"]
+
+OUTCOMES = ("pass", "fallback", "fail", "unsupported", "unsupported-but-passes", "skip")
+#: outcomes that make the run fail (``--strict`` adds "fallback")
+FAILING = ("fail",)
+LEVELS = {1: "kernels", 2: "ops", 3: "gradients", 4: "nn", 5: "optim", 6: "training", 7: "semantics"}
+
+
+class Skip(Exception):
+    """A case that can't run here (a missing ember feature, a device with nothing to test)."""
+
+
+class SampleError(Exception):
+    """An exception raised while running one sample; the message names the sample."""
+
+
+@contextlib.contextmanager
+def sample_context(kind: str) -> Iterator[None]:
+    """Name the sample in errors other than assertions, fallbacks and skips."""
+    try:
+        yield
+    except (AssertionError, ember.FallbackError, Skip, SampleError):
+        raise
+    except Exception as exc:
+        raise SampleError(f"sample {kind!r}: {type(exc).__name__}: {exc}") from exc
+
+
+@dataclass
+class Row:
+    level: int
+    op: str
+    dtype: str
+    direction: str  # "forward" or "backward"
+    outcome: str
+    detail: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Case:
+    level: int
+    op: str
+    dtype: str
+    direction: str
+    run: Callable[[Context], tuple[str, str]] = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return f"{LEVELS[self.level]}/{self.op}/{self.dtype}/{self.direction}"
+
+
+@dataclass
+class Context:
+    """The device under test and what its backend declares."""
+
+    device: ember.device
+    backend: object
+    dtypes: tuple[str, ...]
+    unsupported: dict[str, str]
+
+    @classmethod
+    def for_device(cls, dev: str) -> Context:
+        d = ember.dispatch.canonical_device(dev)
+        be = ember.plugins.backend(d.type)
+        dtypes = tuple(_dtype_name(t) for t in be.supported_dtypes(d.index or 0))
+        return cls(d, be, dtypes, dict(getattr(be, "unsupported", {}) or {}))
+
+    @property
+    def kt(self):
+        return ember.dispatch.table(self.device.type)
+
+    @property
+    def index(self) -> int:
+        return self.device.index or 0
+
+
+def _dtype_name(t) -> str:
+    name = str(t).removeprefix("ember.")
+    return name
+
+
+def _edtype(name: str):
+    return getattr(ember, name)
+
+
+# ---- comparing results ----------------------------------------------------------------------
+def _expected_dtype(want: np.ndarray, dt: str, rule, args, i: int = 0) -> str:
+    for a in args:
+        if isinstance(a, DT):
+            return a.name
+    if rule is not None:
+        r = rule(dt)
+        return r[i] if isinstance(r, tuple) else r
+    if want.dtype == np.bool_:
+        return "bool"
+    if want.dtype.kind in "iu" and dt in FLOATS:
+        return "int64"
+    return dt
+
+
+def compare(got, want, dtype: str, scale: float = 1.0, what: str = "", tol_table=None) -> None:
+    """Raise AssertionError naming the first mismatch when ``got`` isn't ``want`` in ``dtype``."""
+    got = np.asarray(got)
+    want = np.asarray(want)
+    if got.shape != want.shape:
+        raise AssertionError(f"{what}shape {got.shape} != expected {want.shape}")
+    if got.dtype != NP[dtype]:
+        raise AssertionError(f"{what}dtype {got.dtype} != expected {NP[dtype]}")
+    with np.errstate(all="ignore"):
+        want_c = want.astype(NP[dtype])
+    if dtype in FLOATS:
+        rtol, atol = tolerance(dtype, scale, tol_table) if tol_table else tolerance(dtype, scale)
+        g, w = got.astype(np.float64), want_c.astype(np.float64)
+        ok = np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+    else:
+        g, w = got, want_c
+        ok = got == want_c
+    if not np.all(ok):
+        bad = np.argwhere(~np.asarray(ok))
+        pos = tuple(int(i) for i in bad[0]) if bad.size else ()
+        err = ""
+        if dtype in FLOATS:
+            with np.errstate(all="ignore"):
+                err = f", max abs error {np.nanmax(np.abs(g - w)):.3g}"
+        raise AssertionError(f"{what}{int((~np.asarray(ok)).sum())}/{ok.size} elements differ{err}; "
+                             f"at {pos}: got {g[pos]!r}, expected {w[pos]!r}")
+
+
+def _as_tuple(x) -> tuple:
+    if isinstance(x, tuple):
+        return x
+    return (x,)
+
+
+def _contig(a: np.ndarray) -> np.ndarray:
+    """C-contiguous, keeping 0-d arrays 0-d (np.ascontiguousarray would make them 1-d)."""
+    return a if a.flags.c_contiguous else np.array(a, order="C")
+
+
+# ---- level 1: kernels on backend arrays --------------------------------------------------------
+class Caller:
+    """Converts host inputs to backend arrays and back, for kernel-level calls."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.kt = ctx.kt
+        self.index = ctx.index
+
+    def native(self, name: str) -> bool:
+        return self.kt.has(name)
+
+    def dtype(self, name: str):
+        return _edtype(name)
+
+    def dev(self, a):
+        if isinstance(a, View):
+            need = "permute" if a.kind == "T" else "slice"
+            if not self.kt.has(need):
+                raise Skip(f"non-contiguous sample needs a native {need!r} kernel")
+            base = self.kt["from_host"](_contig(a.base), self.index)
+            if a.kind == "T":
+                return self.kt["permute"](base, tuple(reversed(range(base.ndim))))
+            sl = tuple((0, n, 1) for n in a.base.shape[:-1]) + ((0, a.base.shape[-1], 2),)
+            return self.kt["slice"](base, sl)
+        if isinstance(a, np.ndarray):
+            return self.kt["from_host"](_contig(a), self.index)
+        if isinstance(a, list):
+            return [self.dev(x) for x in a]
+        if isinstance(a, tuple) and any(isinstance(x, (np.ndarray, View)) for x in a):
+            return tuple(self.dev(x) for x in a)
+        if isinstance(a, DT):
+            return _edtype(a.name)
+        if a is INDEX:
+            return self.index
+        return a
+
+    def host(self, x):
+        if isinstance(x, tuple):
+            return tuple(self.host(v) for v in x)
+        if x is None or isinstance(x, (bool, int, float)):
+            return x
+        return np.array(self.kt["to_host"](x), copy=True)
+
+
+def _ref_args(args) -> tuple:
+    out = []
+    for a in args:
+        if isinstance(a, DT):
+            out.append(a.name)
+        elif a is INDEX:
+            out.append(0)
+        else:
+            out.append(upcast(host(a)))
+    return tuple(out)
+
+
+def _kernel_case(name: str, dt: str) -> Case:
+    entry = KERNEL_TABLE[name]
+
+    def run(ctx: Context) -> tuple[str, str]:
+        if dt not in ctx.dtypes:
+            return "unsupported", f"the device does not support {dt}"
+        if not ctx.kt.has(name):
+            if not KERNELS[name].required:
+                return "skip", "optional kernel not implemented; the frontend's composite runs on the device"
+            return "fallback", f"no native {name!r} kernel: it runs on the CPU"
+        rng = rng_for("kernel", name, dt)
+        call = Caller(ctx)
+        if entry.check is not None:
+            with ember.fallback_policy("error"):
+                entry.check(call, dt, rng)
+            return "pass", "custom check"
+        notes, ran = [], 0
+        with ember.fallback_policy("error"):
+            for s in entry.samples(dt, rng):
+                lacking = [a.name for a in s.args if isinstance(a, DT) and a.name not in ctx.dtypes]
+                if lacking:
+                    notes.append(f"{s.kind} skipped: the device lacks {lacking[0]}")
+                    continue
+                try:
+                    dev_args = [call.dev(a) for a in s.args]
+                except Skip as exc:
+                    notes.append(f"{s.kind} skipped: {exc}")
+                    continue
+                with sample_context(s.kind):
+                    _run_kernel_sample(ctx, call, entry, name, dt, s, dev_args)
+                ran += 1
+        return "pass", f"{ran} samples" + (f"; {'; '.join(notes)}" if notes else "")
+
+    return Case(1, name, dt, "forward", run)
+
+
+def _run_kernel_sample(ctx, call, entry, name, dt, s, dev_args) -> None:
+    """One level-1 sample: call the kernel, compare with the reference, check inputs intact."""
+    before = [np.array(host(a), copy=True) for a in s.args if isinstance(a, (np.ndarray, View))]
+    want = entry.ref(*_ref_args(s.args))
+    if name in ("from_host", "to_host"):
+        got = call.host(dev_args[0])
+    else:
+        got = call.host(ctx.kt[name](*dev_args))
+    inputs = [call.host(d) for a, d in zip(s.args, dev_args) if isinstance(a, (np.ndarray, View))]
+    for k, (b, a) in enumerate(zip(before, inputs)):
+        if not np.array_equal(b, a, equal_nan=b.dtype.kind == "f"):
+            raise AssertionError(f"sample {s.kind!r}: the kernel modified its input {k} "
+                                 "(kernels must not write to their inputs)")
+    for i, (g, w) in enumerate(zip(_as_tuple(got), _as_tuple(want))):
+        if w is None:
+            if g is not None:
+                raise AssertionError(f"sample {s.kind!r} output {i}: expected None")
+            continue
+        w = np.asarray(w)
+        exp = _expected_dtype(w, dt, entry.out, s.args, i)
+        compare(g, w, exp, entry.tol_scale, f"sample {s.kind!r} output {i}: ")
+
+
+# ---- level 2: public ops through the Tensor API ---------------------------------------------------
+def _to_device(ctx: Context, a, requires_grad: bool = False):
+    """A device tensor for a sample input; returns (tensor, leaf or None)."""
+    if isinstance(a, View):
+        leaf = ember.tensor(a.base, device=ctx.device)
+        if requires_grad:
+            leaf.requires_grad_(True)
+        return a.apply_tensor(leaf), leaf
+    if isinstance(a, np.ndarray):
+        t = ember.tensor(a, device=ctx.device)
+        if requires_grad:
+            t.requires_grad_(True)
+        return t, t
+    if isinstance(a, list):
+        return [_to_device(ctx, x)[0] for x in a], None
+    return a, None
+
+
+def _host_of(t) -> np.ndarray:
+    with ember.fallback_policy("allow"):
+        return t.detach().cpu().numpy()
+
+
+def _op_case(name: str, dt: str) -> Case:
+    entry = OP_TABLE[name]
+
+    def run(ctx: Context) -> tuple[str, str]:
+        if dt not in ctx.dtypes:
+            return "unsupported", f"the device does not support {dt}"
+        rng = rng_for("op", name, dt)
+        ran = 0
+        for s in entry.samples(dt, rng):
+            with ember.fallback_policy("allow"):  # building inputs is not the op under test
+                dev_args = [_to_device(ctx, a)[0] for a in s.args]
+            with ember.fallback_policy("error"), sample_context(s.kind):
+                out = entry.fn(ember, *dev_args, **s.params)
+            want = entry.ref(*_ref_args(s.args), **s.params)
+            outs, wants = _as_tuple(tuple(out) if isinstance(out, tuple) else out), _as_tuple(want)
+            if len(outs) != len(wants):
+                raise AssertionError(f"sample {s.kind!r}: {len(outs)} outputs, expected {len(wants)}")
+            for i, (o, w) in enumerate(zip(outs, wants)):
+                if o.device != ctx.device:
+                    raise AssertionError(f"sample {s.kind!r} output {i} is on {o.device}, expected {ctx.device}")
+                w = np.asarray(w)
+                compare(_host_of(o), w, _expected_dtype(w, dt, entry.out, s.args, i), entry.tol_scale,
+                        f"sample {s.kind!r} output {i}: ")
+            ran += 1
+        return "pass", f"{ran} samples"
+
+    return Case(2, name, dt, "forward", run)
+
+
+# ---- level 3: gradients against float64 central differences on the host ---------------------------
+_NO_GRAD_KINDS = ("empty", "large", "small", "ties-first", "stable-ties", "stable-ties-desc", "large-logits",
+                  "empty-kept", "empty-k", "empty-index")
+
+
+def numeric_grad(f: Callable[[list], float], xs: list[np.ndarray], eps: float = 1e-6) -> list[np.ndarray]:
+    """Central differences of scalar ``f`` at float64 arrays ``xs``."""
+    grads = []
+    for k, x in enumerate(xs):
+        g = np.zeros_like(x)
+        for pos in np.ndindex(x.shape):
+            h = eps * max(1.0, abs(x[pos]))
+            orig = x[pos]
+            x[pos] = orig + h
+            fp = f(xs)
+            x[pos] = orig - h
+            fm = f(xs)
+            x[pos] = orig
+            g[pos] = (fp - fm) / (2 * h)
+        grads.append(g)
+        del k
+    return grads
+
+
+def _grad_case(name: str, dt: str) -> Case:
+    entry = OP_TABLE[name]
+
+    def run(ctx: Context) -> tuple[str, str]:
+        if dt not in ctx.dtypes:
+            return "unsupported", f"the device does not support {dt}"
+        rng = rng_for("grad", name, dt)
+        ran = 0
+        for s in entry.samples(dt, rng):
+            if s.kind in _NO_GRAD_KINDS:
+                continue
+            diff = [isinstance(a, (np.ndarray, View)) and host(a).dtype.kind == "f" for a in s.args]
+            if not any(diff):
+                continue
+            with ember.fallback_policy("allow"):
+                pairs = [_to_device(ctx, a, d) for a, d in zip(s.args, diff)]
+            with ember.fallback_policy("error"), sample_context(s.kind):
+                out = entry.fn(ember, *[p[0] for p in pairs], **s.params)
+                out = out[0] if isinstance(out, tuple) else out
+                v_host = rng.standard_normal(tuple(out.shape))
+                v = ember.tensor(v_host.astype(NP[dt]), device=ctx.device)
+                (out * v).sum().backward()
+            v64 = v_host.astype(NP[dt]).astype(np.float64)
+            bases = [(a.base if isinstance(a, View) else a).astype(np.float64) for a, d in zip(s.args, diff) if d]
+
+            def f(xs, s=s, diff=diff, v64=v64):
+                it = iter(xs)
+                args = []
+                for a, d in zip(s.args, diff):
+                    if d:
+                        b = next(it)
+                        args.append(a.apply_numpy(b) if isinstance(a, View) else b)
+                    else:
+                        args.append(_ref_args((a,))[0])
+                y = entry.ref(*args, **s.params)
+                y = y[0] if isinstance(y, tuple) else y
+                return float((np.asarray(y, dtype=np.float64) * v64).sum())
+
+            numeric = numeric_grad(f, bases)
+            leaves = [p[1] for p, d in zip(pairs, diff) if d]
+            for i, (leaf, want) in enumerate(zip(leaves, numeric)):
+                got = np.zeros(want.shape, NP[dt]) if leaf.grad is None else _host_of(leaf.grad)
+                compare(got, want, dt, entry.grad_tol_scale, f"sample {s.kind!r} grad of input {i}: ", GRAD_TOL)
+            ran += 1
+        if not ran:
+            raise Skip("no differentiable sample")
+        return "pass", f"{ran} samples"
+
+    return Case(3, name, dt, "backward", run)
+
+
+# ---- building and running -------------------------------------------------------------------------
+def build_cases(ctx: Context, levels=None, pattern: str | None = None) -> list[Case]:
+    """Every case for ``levels`` (default all), filtered by ``pattern`` (substring or glob on the id)."""
+    from ember_conformance import model_cases
+
+    levels = sorted(levels or LEVELS)
+    cases: list[Case] = []
+    if 1 in levels:
+        for name in KERNELS:
+            entry = KERNEL_TABLE.get(name)
+            for dt in entry.dtypes if entry else ("-",):
+                cases.append(_kernel_case(name, dt) if entry else Case(1, name, dt, "forward", _untested))
+    if 2 in levels:
+        for name, entry in OP_TABLE.items():
+            cases += [_op_case(name, dt) for dt in entry.dtypes]
+    if 3 in levels:
+        for name, entry in OP_TABLE.items():
+            if entry.differentiable:
+                cases += [_grad_case(name, dt) for dt in entry.dtypes if dt in ("float32", "float64")]
+    cases += model_cases.build(ctx, levels)
+    if pattern:
+        pats = [p.strip() for p in pattern.split(",") if p.strip()]
+        cases = [c for c in cases if any(p in c.id or fnmatch.fnmatch(c.id, p) for p in pats)]
+    return cases
+
+
+def _untested(ctx: Context) -> tuple[str, str]:
+    raise Skip("the op table has no samples for this kernel yet")
+
+
+def run_case(ctx: Context, case: Case) -> Row:
+    """Run one case and classify it; never raises."""
+    try:
+        outcome, detail = case.run(ctx)
+    except ember.FallbackError as exc:
+        outcome, detail = "fallback", str(exc)
+    except Skip as exc:
+        outcome, detail = "skip", str(exc)
+    except AssertionError as exc:
+        outcome, detail = "fail", str(exc).strip().splitlines()[0] if str(exc).strip() else "assertion failed"
+    except Exception as exc:  # an op raising is a failure, with where it came from
+        origin = exc.__cause__ if isinstance(exc, SampleError) and exc.__cause__ is not None else exc
+        tb = traceback.extract_tb(origin.__traceback__)
+        where = f" (at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
+        text = str(exc) if isinstance(exc, SampleError) else f"{type(exc).__name__}: {exc}"
+        outcome, detail = "fail", f"{text}{where}"
+    reason = ctx.unsupported.get(case.op)
+    if reason is not None and outcome != "skip":
+        if outcome == "pass":
+            outcome, detail = "unsupported-but-passes", f"declared unsupported ({reason}) but passes"
+        else:
+            outcome, detail = "unsupported", reason
+    return Row(case.level, case.op, case.dtype, case.direction, outcome, detail[:400])
+
+
+def run_cases(ctx: Context, cases: list[Case], progress: Callable[[Row], None] | None = None) -> list[Row]:
+    rows = []
+    old = ember.get_fallback_policy()
+    try:
+        for case in cases:
+            ember.manual_seed(0)
+            row = run_case(ctx, case)
+            rows.append(row)
+            if progress is not None:
+                progress(row)
+    finally:
+        ember.set_fallback_policy(old)
+    return rows
