@@ -346,7 +346,7 @@ def index_select(x, dim, index):
 
 
 def index_put(x, index, values, accumulate):
-    out = x if x.flags.writeable and x.flags.c_contiguous else np.array(x, copy=True)
+    out = np.array(x, copy=True)  # kernels never modify their inputs
     _check_bounds(index, x.shape[0], 0)
     if accumulate:
         np.add.at(out, index, values)

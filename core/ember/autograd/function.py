@@ -194,13 +194,18 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        if STATE.enabled:
-            for a in args:
-                if getattr(a, "requires_grad", False) and isinstance(a, _Tensor[0]):
-                    return _apply_recording(cls, args, kwargs)
-        ctx = FunctionCtx()
-        with no_grad():
-            return cls.forward(ctx, *args, **kwargs)
+        state = STATE
+        if not state.enabled:  # the fast path: no graph, no context manager
+            return cls.forward(FunctionCtx(), *args, **kwargs)
+        tensor_cls = _Tensor[0]
+        for a in args:
+            if isinstance(a, tensor_cls) and a._requires_grad:
+                return _apply_recording(cls, args, kwargs)
+        state.enabled = False  # forward always runs without recording, as in PyTorch
+        try:
+            return cls.forward(FunctionCtx(), *args, **kwargs)
+        finally:
+            state.enabled = True
 
 
 _Tensor: list = [None]  # set by ember.tensor to avoid an import cycle

@@ -263,7 +263,7 @@ def _write(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> None:
         from ember.functions.creation import full
 
         vals_data = full([m] + rest_shape, vals_data, dtype=x.dtype, device=x.device)._data
-    new = kt["index_put"](kt["clone"](table._data), flat.reshape(-1)._data, vals_data, accumulate)
+    new = kt["index_put"](table._data, flat.reshape(-1)._data, vals_data, accumulate)
     new_t = x._new(new).reshape(list(perm.shape))
     order = dims + rest
     inverse = [0] * len(order)
@@ -505,7 +505,7 @@ class IndexAdd(Function):
         rest = list(xm.shape[1:])
         table = xm.reshape(xm.shape[0], -1)
         vals = sm.reshape(sm.shape[0], -1)
-        out = x._kt["index_put"](x._kt["clone"](table._data), index._data, vals._data, True)
+        out = x._kt["index_put"](table._data, index._data, vals._data, True)
         return x._new(out).reshape([xm.shape[0]] + rest).movedim(0, dim).contiguous()
 
     @staticmethod

@@ -163,8 +163,9 @@ class _Extreme(Function):
 
     @classmethod
     def forward(cls, ctx, x, dims, keepdim):
-        if x.numel() == 0:
-            raise RuntimeError(f"{cls._kernel}(): Expected reduction dim to be specified for input.numel() == 0.")
+        for d in dims or range(x._data.ndim):
+            if x._data.shape[d] == 0:
+                raise IndexError(f"{cls._kernel}(): Expected reduction dim {d} to have non-zero size.")
         out = x._new(x._kt[cls._kernel](x._data, dims, keepdim) if dims else x._kt["clone"](x._data))
         ctx.save_for_backward(x, out)
         ctx.dims, ctx.keepdim = dims, keepdim
