@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 import ember
+import pytest
 
 
 def _available_devices() -> list[str]:

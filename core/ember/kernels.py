@@ -188,4 +188,4 @@ _k("log_softmax", "nn", "log_softmax(x, dim) -> array", "Stable log-softmax alon
 KERNELS: dict[str, KernelSpec] = {s.name: s for s in _specs}
 REQUIRED: frozenset[str] = frozenset(s.name for s in _specs if s.required)
 OPTIONAL: frozenset[str] = frozenset(s.name for s in _specs if not s.required)
-del _specs, _n
+del _n

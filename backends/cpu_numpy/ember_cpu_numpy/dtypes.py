@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from ember import dtypes as _dt
 
 NP_DTYPE = {

@@ -11,10 +11,10 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-
 from ember import dtypes as _dt
 from ember.backend import Backend
 from ember.hookspecs import hookimpl
+
 from ember_cpu_numpy.dtypes import EMBER_DTYPE, NP_DTYPE
 from ember_cpu_numpy.kernels import KERNELS
 from ember_cpu_numpy.nn_kernels import NN_KERNELS
