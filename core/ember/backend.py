@@ -47,5 +47,13 @@ class Backend:
         """The dtypes device ``index`` can hold (float64 may be missing on some devices)."""
         return ALL_DTYPES
 
+    def dtype_unsupported_reason(self, index: int, dt: dtype) -> str:
+        """Why device ``index`` cannot hold ``dt`` (shown in the error), or ""."""
+        return ""
+
+    def is_accelerator(self, index: int) -> bool:
+        """True for a device worth choosing over the CPU by default (a GPU, say)."""
+        return False
+
     def synchronize(self, index: int | None = None) -> None:
         """Wait for all queued work on the device."""

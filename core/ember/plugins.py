@@ -45,6 +45,7 @@ class _Registry:
         self.backends: dict[str, object] = {}
         self.packages: dict[str, tuple[str, str]] = {}  # device type -> (package, version)
         self.errors: list[BackendRow] = []
+        self.owned: dict[int, list[str]] = {}  # id(plugin) -> device types it registered
         self.loaded = False
 
     def load_entry_points(self) -> None:
@@ -82,6 +83,7 @@ class _Registry:
                     raise ValueError(f"backend from {package or plugin!r} has no device_type")
                 self.backends[be.device_type] = be
                 self.packages[be.device_type] = (package or type(be).__module__.split(".")[0], version)
+                self.owned.setdefault(id(plugin), []).append(be.device_type)
 
 
 _registry = _Registry()
@@ -109,11 +111,9 @@ def unregister(plugin: object) -> None:
     from ember import dispatch
 
     reg = _ensure_loaded()
-    for dev_type, be in list(reg.backends.items()):
-        impl = getattr(plugin, "ember_backend", None)
-        if impl is not None and type(be) is type(impl()):
-            del reg.backends[dev_type]
-            reg.packages.pop(dev_type, None)
+    for dev_type in reg.owned.pop(id(plugin), []):
+        reg.backends.pop(dev_type, None)
+        reg.packages.pop(dev_type, None)
     reg.pm.unregister(plugin)
     dispatch.rebuild()
 

@@ -23,14 +23,17 @@ def best_device() -> str:
     """A GPU when one is usable (CUDA, then an OpenCL GPU), else the CPU."""
     import ember
 
-    if ember.cuda.is_available():
-        return "cuda"
-    backend = ember.plugins.backend("opencl")
-    try:
-        if backend is not None and backend.is_available() and getattr(backend, "has_gpu", lambda: False)():
-            return "opencl"
-    except Exception:
-        pass
+    # CUDA first, then any other backend with an accelerator (an OpenCL GPU, a vendor's device).
+    types = sorted(ember.plugins.device_types(), key=lambda t: t != "cuda")
+    for dev_type in types:
+        backend = ember.plugins.backend(dev_type)
+        try:
+            if dev_type != "cpu" and backend.is_available():
+                for index in range(backend.device_count()):
+                    if backend.is_accelerator(index):
+                        return f"{dev_type}:{index}"
+        except Exception:  # a backend's probe must not stop training on the CPU
+            continue
     return "cpu"
 
 

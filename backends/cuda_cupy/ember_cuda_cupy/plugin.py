@@ -76,6 +76,9 @@ class CudaBackend(Backend):
         self._probe()
         return self._count
 
+    def is_accelerator(self, index: int) -> bool:
+        return True
+
     def device_name(self, index: int) -> str:
         props = am.xp.cuda.runtime.getDeviceProperties(index)
         name = props["name"]

@@ -42,6 +42,16 @@ class OpenCLBackend(Backend):
         return tuple(d for d in ALL_DTYPES
                      if not (d is float64 and not dev.fp64) and not (d is float16 and not dev.fp16))
 
+    def dtype_unsupported_reason(self, index: int, dt: dtype) -> str:
+        if dt is float64:
+            return "it lacks the cl_khr_fp64 extension"
+        if dt is float16:
+            return "it lacks the cl_khr_fp16 extension"
+        return ""
+
+    def is_accelerator(self, index: int) -> bool:
+        return runtime.device(index).is_gpu
+
     def synchronize(self, index: int | None = None) -> None:
         devs = runtime.devices() if index is None else [runtime.device(index)]
         for d in devs:

@@ -50,8 +50,9 @@ def _check_dtype_supported(kt, dev, dtype) -> None:
     if ok is None:
         ok = _dtype_ok[key] = dtype in kt.backend.supported_dtypes(dev.index)
     if not ok:
+        why = kt.backend.dtype_unsupported_reason(dev.index, dtype)
         raise TypeError(f"device {dev} ({kt.backend.device_name(dev.index)}) does not support dtype "
-                        f"{dtype}" + (" (it lacks the cl_khr_fp64 extension)" if dtype is _dt.float64 and dev.type == "opencl" else ""))
+                        f"{dtype}" + (f" ({why})" if why else ""))
 
 
 def _size(args: Sequence) -> tuple:

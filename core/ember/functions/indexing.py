@@ -390,8 +390,6 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
-    from ember.functions.shape import broadcast_tensors
-
     d = _wrap_dim(dim, input.dim())
     shape_i = list(indices.shape)
     shape_x = list(input.shape)
@@ -399,7 +397,6 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     x_b = input.expand([max(a, b) if i != d else shape_x[d] for i, (a, b) in enumerate(zip(shape_x, shape_i))])
     idx_shape = list(x_b.shape)
     idx_shape[d] = indices.shape[d]
-    del broadcast_tensors
     return gather(x_b, d, indices.expand(idx_shape))
 
 
@@ -431,7 +428,7 @@ def _scatter(input: Tensor, dim: int, index: Tensor, src: Any, reduce_add: bool,
         if src.dtype is not input.dtype:
             raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
         if index.numel() and tuple(src.shape) != tuple(index.shape):
-            src = src.narrow_to(index.shape) if hasattr(src, "narrow_to") else _narrow_to(src, tuple(index.shape))
+            src = _narrow_to(src, tuple(index.shape))
     return Scatter.apply(input, d, index, src, reduce_add)
 
 

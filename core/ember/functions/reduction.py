@@ -145,7 +145,11 @@ def _prod_others(x: Tensor, dim: int) -> Tensor:
     n = x.shape[dim]
     if n == 0:
         return x
-    ones = x.new_ones_like_slice(dim)
+    from ember.functions.creation import ones as _ones
+
+    shape = list(x.shape)
+    shape[dim] = 1
+    ones = _ones(shape, dtype=x.dtype, device=x.device)
     left = cat([ones, narrow(x, dim, 0, n - 1).cumprod(dim)], dim) if n > 1 else ones
     rx = flip(x, (dim,))
     right = flip(cat([ones, narrow(rx, dim, 0, n - 1).cumprod(dim)], dim), (dim,)) if n > 1 else ones
@@ -529,15 +533,12 @@ def _bind() -> None:
                logsumexp, softmax, log_softmax, sort, argsort, topk, count_nonzero, median):
         setattr(Tensor, fn.__name__, fn)
 
-    def new_ones_like_slice(self, dim):
-        from ember.functions.creation import ones
+    def cumsum_(self, dim, *, dtype=None):
+        from ember.functions.elementwise import assign_inplace
 
-        shape = list(self.shape)
-        shape[dim] = 1
-        return ones(shape, dtype=self.dtype, device=self.device)
+        return assign_inplace(self, cumsum(self, dim, dtype=dtype))
 
-    Tensor.new_ones_like_slice = new_ones_like_slice
-    Tensor.cumsum_ = lambda self, dim: __import__("ember.functions.elementwise", fromlist=["x"]).assign_inplace(self, cumsum(self, dim))
+    Tensor.cumsum_ = cumsum_
 
 
 _bind()
