@@ -292,6 +292,36 @@ class Tensor:
         host = self._kt["to_host"](self._data)
         return host if dtype is None else host.astype(dtype)
 
+    # ---- DLPack: zero-copy exchange with NumPy, CuPy, PyTorch, JAX... -------------------------
+    def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+                   dl_device: Any = None, copy: bool | None = None) -> Any:
+        """A DLPack capsule sharing this tensor's memory (the array API's ``__dlpack__`` protocol).
+
+        The backend's ``to_dlpack`` hook makes it; ``stream`` is the consumer's stream, as in
+        PyTorch. Example (CPU)::
+
+            >>> import numpy as np, ember
+            >>> t = ember.arange(3.0)
+            >>> np.from_dlpack(t)
+            array([0., 1., 2.])
+        """
+        if self._requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        return self._dlpack_hook("to_dlpack")(self._data, stream=stream, max_version=max_version,
+                                              dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """``(DLPack device type, device index)``, e.g. ``(1, 0)`` for the CPU, ``(2, 0)`` for cuda:0."""
+        kind, index = self._dlpack_hook("dlpack_device")(self._data)
+        return int(kind), int(index)
+
+    def _dlpack_hook(self, name: str) -> Callable[..., Any]:
+        kt = self._kt
+        if not kt.has(name):
+            raise BufferError(f"the {self._device.type} backend has no DLPack support ({name} hook missing): "
+                              f"copy the tensor to the CPU with .cpu() first")
+        return kt[name]
+
     # ---- device and dtype moves ----------------------------------------------------------
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``; non_blocking, copy."""

@@ -17,6 +17,7 @@ import math
 import numpy as np
 from ember import dtypes as _dt
 
+from ember_cpu_numpy.dlpack import DLPACK_KERNELS
 from ember_cpu_numpy.dtypes import NP_DTYPE
 
 _SPLIT = np.uint64(0x9E3779B97F4A7C15)
@@ -407,3 +408,4 @@ for _name in ("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "ta
               "sign", "relu", "floor", "ceil", "round", "trunc", "logical_not", "isnan", "eq", "ne", "lt", "le", "gt",
               "ge", "logical_and", "logical_or", "logical_xor", "where", "clamp", "matmul"):
     KERNELS[_name] = _array_result(KERNELS[_name])
+KERNELS.update(DLPACK_KERNELS)

@@ -43,10 +43,14 @@ def use(module: ModuleType | None) -> ModuleType | None:
         from cupyx.scipy.special import erf as cupy_erf  # implemented in CuPy itself, no SciPy needed
 
         _erf_impl = cupy_erf
-        import cupyx
+        # cupy.add.at is numpy.add.at on the GPU (atomicAdd); CuPy before 13 only had
+        # cupyx.scatter_add, which newer versions deprecate.
+        _add_at = getattr(module.add, "at", None)
+        if _add_at is None:
+            import cupyx
 
-        # cupyx.scatter_add is numpy.add.at on the GPU (atomicAdd); newer CuPy also has cupy.add.at.
-        _add_at_impl = getattr(cupyx, "scatter_add", None) or module.add.at
+            _add_at = cupyx.scatter_add
+        _add_at_impl = _add_at
     else:
         _erf_impl = _numpy_erf
         _add_at_impl = module.add.at

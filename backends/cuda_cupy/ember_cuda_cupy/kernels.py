@@ -80,6 +80,11 @@ def astype(x, dtype):
     if target == np.bool_:
         return x != 0
     with _quiet():
+        if x.dtype.kind == "f" and target.kind in "iu" and target.itemsize < 8:
+            # CUDA's float->uint8 (and narrow int) conversion saturates (-4.0 -> 0); NumPy and
+            # PyTorch's CPU truncate to an integer and then wrap (-4.0 -> 252). Going through
+            # int64 gives the wrap on both.
+            return x.astype(np.int64).astype(target)
         return x.astype(target)
 
 
@@ -92,6 +97,10 @@ def is_contiguous(x):
 
 
 def copy_(dst, src):
+    if any(st == 0 and n > 1 for st, n in zip(dst.strides, dst.shape)):
+        # An expanded view: CuPy would write every alias in an unspecified order (PyTorch refuses).
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location. Please clone() the tensor before performing the operation.")
     with _quiet():
         am.xp.copyto(dst, src, casting="unsafe")
 
@@ -107,8 +116,11 @@ def from_dlpack(obj):
                         "float16, int64, int32, int16, int8, uint8 and bool") from None
 
 
-def to_dlpack(x, stream=None):
-    return x.__dlpack__(stream=stream) if stream is not None else x.__dlpack__()
+def to_dlpack(x, *, stream=None, max_version=None, dl_device=None, copy=None):
+    """``x.__dlpack__`` with only the arguments given (older CuPy knows no max_version/dl_device/copy)."""
+    kwargs = {k: v for k, v in (("stream", stream), ("max_version", max_version), ("dl_device", dl_device),
+                                ("copy", copy)) if v is not None}
+    return x.__dlpack__(**kwargs)
 
 
 def dlpack_device(x):
@@ -447,8 +459,7 @@ def index_select(x, dim, index):
 
 
 def index_put(x, index, values, accumulate):
-    # The frontend hands over a fresh clone, so a contiguous x is written in place.
-    out = x if x.flags.c_contiguous else am.xp.array(x, copy=True, order="C")
+    out = am.xp.array(x, copy=True, order="C")  # kernels never modify their inputs
     _check_bounds(index, x.shape[0], 0)
     if accumulate:
         am.add_at(out, index, values)

@@ -126,7 +126,8 @@ def from_dlpack(obj: Any) -> Tensor:
     kt = dispatch.table(dev_type)
     fn = kt.get("from_dlpack") if kt.has("from_dlpack") else None
     if fn is None:
-        raise RuntimeError(f"the {dev_type} backend cannot import DLPack tensors")
+        raise RuntimeError(f"the {dev_type} backend cannot import DLPack tensors (it has no from_dlpack hook); "
+                           f"got a {type(obj).__name__} on DLPack device {dev_type}:{dev_index}")
     data, dt = fn(obj)
     dev = dispatch.canonical_device(dev_type if dev_type == "cpu" else f"{dev_type}:{dev_index}")
     return Tensor._make(data, dt, dev, kt)

@@ -6,6 +6,6 @@ Example:
     3
 """
 
-from . import data
+from . import data, dlpack
 
-__all__ = ["data"]
+__all__ = ["data", "dlpack"]
