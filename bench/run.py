@@ -74,7 +74,9 @@ def discover_targets(backends: list[str] | None, with_torch: bool) -> list[Targe
             print("bench: PyTorch is not importable: reporting ember numbers only", file=sys.stderr)
         else:
             torch.set_num_threads(max(1, os.cpu_count() or 1))
-            targets.append(Target("torch", torch, "cpu"))
+            # torch cpu is the reference for every backend PyTorch has no equivalent device for.
+            if not backends or any(b != "cuda" for b in backends):
+                targets.append(Target("torch", torch, "cpu"))
             if torch.cuda.is_available() and (not backends or "cuda" in backends):
                 targets.append(Target("torch", torch, "cuda:0"))
     return targets
@@ -177,7 +179,7 @@ def render(rows: list[Row], targets: list[Target], info: dict[str, str], cfg: Co
                 cells.append(f"{a.result.value / b.result.value:.2f}x")
             else:
                 cells.append("")
-        lines.append(f"| {TITLES.get(name, name)} | {unit}{' (higher is better)' if higher else ''} | "
+        lines.append(f"| {TITLES.get(name, name).format(n=cfg.size)} | {unit}{' (higher is better)' if higher else ''} | "
                      + " | ".join(cells) + " |")
     machine = "\n".join(f"- **{k}**: {v}" for k, v in info.items())
     mode = "quick (smoke run: few iterations, numbers are rough)" if cfg.quick else "full"
@@ -227,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", help="markdown file to write (default: docs/performance.md; "
                                          "with --quick nothing is written unless given)")
     parser.add_argument("--no-torch", action="store_true", help="don't run PyTorch even when importable")
+    parser.add_argument("--matmul-size", type=int, default=1024,
+                        help="n of the n x n x n matmul workload (the CUDA comparison uses 4096)")
     args = parser.parse_args(argv)
 
     workloads = args.workloads.split(",") if args.workloads else list(WORKLOADS)
@@ -236,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     # The smoke run stays on the cpu backend unless asked (other devices' compile times would blow
     # CI's budget); the full run covers every available backend.
     backends = args.backends.split(",") if args.backends else (["cpu"] if args.quick else None)
-    cfg = Config(quick=args.quick)
+    cfg = Config(quick=args.quick, size=args.matmul_size)
     t0 = time.perf_counter()
     targets = discover_targets(backends, with_torch=not args.no_torch)
     if not targets:

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true", help="count fallback rows as failures")
     parser.add_argument("--all-rows", action="store_true", help="print every row, not only the ones that did not pass")
     parser.add_argument("--write-contract", metavar="PATH", help="write the kernel contract Markdown and exit")
-    parser.add_argument("--write-reports", metavar="DIR", help="write cpu (and opencl when available) reports to DIR")
+    parser.add_argument("--write-reports", metavar="DIR", help="write the reports of cpu and every other available device type to DIR")
     args = parser.parse_args(argv)
 
     if args.write_contract:

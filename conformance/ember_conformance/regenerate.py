@@ -1,7 +1,7 @@
 """Regenerate the checked-in reports: ``python -m ember_conformance.regenerate [DIR]``.
 
 Writes ``DIR/cpu.json`` and ``DIR/cpu.md`` (default DIR: ``docs/conformance``), and the same for
-``opencl`` when an OpenCL device is available.
+every other registered device type with a device here (``opencl`` on PoCL, ``cuda`` on a GPU).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ def regenerate(directory: str = "docs/conformance") -> int:
 
     warnings.simplefilter("ignore", RuntimeWarning)
     os.makedirs(directory, exist_ok=True)
-    devices = ["cpu"] + (["opencl"] if ember.opencl.is_available() else [])
+    devices = ["cpu"] + [t for t in ember.plugins.device_types()
+                         if t != "cpu" and ember.plugins.backend(t).is_available()]
     for dev in devices:
         report = run(dev)
         write_json(report, os.path.join(directory, f"{dev}.json"))
