@@ -21,7 +21,7 @@ import math
 from types import ModuleType
 from typing import Any
 
-__all__ = ["xp", "is_cupy", "use", "load_cupy", "on_device", "erf", "add_at"]
+__all__ = ["xp", "is_cupy", "use", "load_cupy", "on_device", "erf", "add_at", "fused_unary"]
 
 #: the array library: ``cupy`` once :func:`load_cupy` succeeded, ``numpy`` under test, else None
 xp: Any = None
@@ -111,3 +111,23 @@ def add_at(out, index, values) -> None:
         out[...] = tmp != 0
     else:
         out[...] = tmp.astype(out.dtype)
+
+
+# One-launch CUDA versions of unary ops that NumPy's API would spell as several kernels. C is the
+# type the body computes in: float for float16/float32, double for float64.
+_UNARY_BODIES = {
+    "sigmoid": "C v = (C)x; C e = exp(-fabs(v)); y = (T)(v >= 0 ? (C)1 / ((C)1 + e) : e / ((C)1 + e));",
+    "rsqrt": "y = (T)rsqrt((C)x);",
+}
+_unary_kernels: dict = {}
+
+
+def fused_unary(name: str, x):
+    """Run the single-kernel CUDA version of ``name`` on the floating CuPy array ``x``."""
+    c_type = "double" if x.dtype.name == "float64" else "float"
+    kernel = _unary_kernels.get((name, c_type))
+    if kernel is None:
+        kernel = xp.ElementwiseKernel("T x", "T y", _UNARY_BODIES[name], f"ember_{name}_{c_type}",
+                                      preamble=f"typedef {c_type} C;")
+        _unary_kernels[(name, c_type)] = kernel
+    return kernel(x)

@@ -367,8 +367,10 @@ class Gather(Function):
     _backward_name = "GatherBackward0"
 
     @staticmethod
-    def forward(ctx, x, dim, index):
-        _check_device_bounds(index, x._data.shape[dim] if x._data.ndim else 1, dim)
+    def forward(ctx, x, dim, index, in_bounds=False):
+        # in_bounds: the caller already checked the indices (saves a device->host round trip)
+        if not in_bounds:
+            _check_device_bounds(index, x._data.shape[dim] if x._data.ndim else 1, dim)
         ctx.save_for_backward(index)
         ctx.dim, ctx.shape = dim, x._data.shape
         return x._new(x._kt["gather"](x._data, dim, index._data))
@@ -378,7 +380,9 @@ class Gather(Function):
         from ember.functions.creation import zeros
 
         (index,) = ctx.saved_tensors
-        return zeros(ctx.shape, dtype=g.dtype, device=g.device).scatter_add(ctx.dim, index, g), None, None
+        # forward checked the indices: the scatter need not check them again
+        gx = Scatter.apply(zeros(ctx.shape, dtype=g.dtype, device=g.device), ctx.dim, index, g, True, True)
+        return gx, None, None, None
 
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
@@ -404,8 +408,9 @@ class Scatter(Function):
     _backward_name = "ScatterBackward0"
 
     @staticmethod
-    def forward(ctx, x, dim, index, src, reduce_add):
-        _check_device_bounds(index, x._data.shape[dim] if x._data.ndim else 1, dim)
+    def forward(ctx, x, dim, index, src, reduce_add, in_bounds=False):
+        if not in_bounds:
+            _check_device_bounds(index, x._data.shape[dim] if x._data.ndim else 1, dim)
         ctx.save_for_backward(index)
         ctx.dim, ctx.reduce_add = dim, reduce_add
         ctx.src_is_tensor = isinstance(src, Tensor)
@@ -417,8 +422,8 @@ class Scatter(Function):
     def backward(ctx, g):
         (index,) = ctx.saved_tensors
         gx = g if ctx.reduce_add else g.scatter(ctx.dim, index, 0.0)
-        gs = g.gather(ctx.dim, index) if ctx.src_is_tensor and ctx.needs_input_grad[3] else None
-        return gx, None, None, gs, None
+        gs = Gather.apply(g, ctx.dim, index, True) if ctx.src_is_tensor and ctx.needs_input_grad[3] else None
+        return gx, None, None, gs, None, None
 
 
 def _scatter(input: Tensor, dim: int, index: Tensor, src: Any, reduce_add: bool, name: str) -> Tensor:

@@ -378,16 +378,48 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
         if sum(sizes) != size:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size at "
                                f"dimension {d}), but got split_sizes={sizes}")
-    out, start = [], 0
-    for s in sizes:
-        out.append(narrow(input, d, start, s))
-        start += s
-    return tuple(out)
+    return SplitWithSizes.apply(input, d, tuple(sizes), False)
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     d = _wrap_dim(dim, input.dim())
-    return tuple(select(input, d, i) for i in range(input.shape[d]))
+    return Unbind.apply(input, d, (1,) * input.shape[d], True)
+
+
+class SplitWithSizes(Function):
+    """Views of consecutive pieces along ``dim`` (split, chunk; unbind with ``squeeze``).
+
+    One node for all the pieces, as in PyTorch: the backward is a single ``cat`` (``stack`` for
+    unbind) of the pieces' gradients, where one Slice node per piece would scatter each into a
+    zero-filled tensor of the input's full size and then add them all up.
+    """
+
+    _backward_name = "SplitWithSizesBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, sizes, squeeze):
+        ctx.dim, ctx.squeeze = dim, squeeze
+        kt, data = x._kt, x._data
+        sl = _full_slices(tuple(data.shape))
+        outs, start = [], 0
+        for size in sizes:
+            sl[dim] = (start, start + size, 1)
+            piece = kt["slice"](data, tuple(sl))
+            if squeeze:  # drop the size-1 axis: always expressible as a view
+                shape = tuple(piece.shape)
+                piece = kt["reshape"](piece, shape[:dim] + shape[dim + 1:])
+            outs.append(x._view_of(piece))
+            start += size
+        return tuple(outs)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        # Pieces that got no gradient arrive as zeros (materialize_grads), so the result has the input's shape.
+        return (stack(grads, ctx.dim) if ctx.squeeze else cat(grads, ctx.dim)), None, None, None
+
+
+class Unbind(SplitWithSizes):
+    _backward_name = "UnbindBackward0"
 
 
 class Cat(Function):

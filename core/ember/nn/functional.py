@@ -26,6 +26,7 @@ from ember.functions import creation as _c
 from ember.functions import elementwise as _e
 from ember.functions import reduction as _r
 from ember.functions import shape as _s
+from ember.functions.indexing import Gather
 from ember.nn._convpool import avg_pool2d, conv2d, conv_transpose2d, max_pool2d, pair
 from ember.tensor import Tensor
 
@@ -552,7 +553,7 @@ def _nll_terms(input: Tensor, target: Tensor, weight: Tensor | None, ignore_inde
     if safe_t.numel() and bool(((safe_t < 0) | (safe_t >= n_classes)).any()):
         bad = safe_t.masked_fill((safe_t >= 0) & (safe_t < n_classes), 0)
         raise IndexError(f"Target {int(bad.abs().amax().item())} is out of bounds.")
-    picked = -logp.gather(1, safe_t.unsqueeze(1)).squeeze(1)
+    picked = -Gather.apply(logp, 1, safe_t.unsqueeze(1), True).squeeze(1)  # in range: checked above
     w = (~ignore).to(input.dtype)
     if weight is not None:
         w = w * weight.index_select(0, safe_t)

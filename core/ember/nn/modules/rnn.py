@@ -138,6 +138,7 @@ class RNNBase(Module):
         w_ih, w_hh, b_ih, b_hh = params
         proj = F.linear(x, w_ih, b_ih)  # the whole sequence in one matmul
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        proj = proj.unbind(0)  # one node whose backward stacks the steps' gradients
         outs: list = [None] * x.shape[0]
         if self.mode == "LSTM":
             h, c = state
