@@ -50,8 +50,46 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({input.numel() // max(input.shape[-1], 1)}x{input.shape[-1]} and "
                            f"{weight.shape[-1]}x{weight.shape[0] if weight.dim() > 1 else 1})")
+    if (weight.dim() == 2 and input.dim() >= 1 and input._dtype is weight._dtype and input._device is weight._device
+            and (bias is None or (bias._dtype is weight._dtype and bias._device is weight._device
+                                  and tuple(bias.shape) == (weight.shape[0],)))):
+        return _Linear.apply(input, weight, bias)
+    # unusual operands (mixed dtypes or devices, a broadcast bias): the general ops, with their errors
     out = input @ weight.t() if weight.dim() == 2 else input @ weight
     return out + bias if bias is not None else out
+
+
+class _Linear(Function):
+    """``input @ weight.T + bias`` as one node, as PyTorch's addmm: the weight's gradient comes
+    out of one product already in the weight's layout, so nothing is transposed back or copied."""
+
+    _backward_name = "AddmmBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        kt, lead = x._kt, tuple(x._data.shape[:-1])
+        rows = math.prod(lead)
+        x2 = x._data if x._data.ndim == 2 else kt["reshape"](x._data, (rows, x._data.shape[-1]))
+        out = kt["matmul"](x2, kt["permute"](w._data, (1, 0)))
+        if b is not None:
+            out = kt["add"](out, b._data)
+        if len(lead) != 1:
+            out = kt["reshape"](out, lead + (w._data.shape[0],))
+        ctx.save_for_backward(x if w.requires_grad else None, w if x.requires_grad else None)
+        return x._new(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        g2 = g if g.dim() == 2 else g.reshape(-1, g.shape[-1])
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = g @ w
+        if ctx.needs_input_grad[1]:
+            gw = g2.mT @ (x if x.dim() == 2 else x.reshape(-1, x.shape[-1]))
+        if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
+            gb = g2.sum(0)
+        return gx, gw, gb
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
