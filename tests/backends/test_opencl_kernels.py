@@ -16,6 +16,8 @@ if not _OK:
     pytest.skip("no OpenCL runtime: apt-get install pocl-opencl-icd", allow_module_level=True)
 
 import importlib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 
 from ember.random import mix64  # noqa: E402
 
@@ -266,6 +268,27 @@ def test_reduction_large_two_stage_and_ints():
     np.testing.assert_array_equal(host(K["amin"](dev(i), (0, 1), False)), i.min())
 
 
+@pytest.mark.parametrize("d", [d for d in DTYPES if d is not E.bool_], ids=lambda d: d.name)
+def test_any_all_non_bool_inputs(d):
+    """any/all test each value against zero in its own dtype: 0.5 and -0.25 are true, NaN too
+    (a conversion to the int accumulator first turned them into 0)."""
+    npd = np.dtype(NP[d])
+    if npd.kind == "f":
+        a = np.array([[0.5, 0, 0, 0], [0, 0, 0, 0], [0.25, -0.1, 2, np.nan], [1, 1, 0.5, 1]], npd)
+    else:
+        a = np.array([[3, 0, 0, 0], [0, 0, 0, 0], [1, 2, 7, 1], [1, 1, 0, 1]], npd)
+    for dims in [(0,), (1,), (0, 1)]:
+        for keep in (False, True):
+            np.testing.assert_array_equal(host(K["any"](dev(a), dims, keep)), a.any(axis=dims, keepdims=keep))
+            np.testing.assert_array_equal(host(K["all"](dev(a), dims, keep)), a.all(axis=dims, keepdims=keep))
+    # the two-stage path (few outputs, many elements); the last element decides any
+    big = np.zeros(70001, npd)
+    big[-1] = 0.5 if npd.kind == "f" else 1
+    assert host(K["any"](dev(big), (0,), False)) == big.any()
+    full = np.full(70001, 0.5 if npd.kind == "f" else 3, npd)
+    assert host(K["all"](dev(full), (0,), False)) == full.all()
+
+
 def test_argmax_argmin():
     a = rng.integers(0, 4, (5, 7)).astype(np.float32)  # many ties: first occurrence wins
     x = K["permute"](dev(np.ascontiguousarray(a.T)), (1, 0))
@@ -477,3 +500,99 @@ def test_softmax():
         ref = e / e.sum(dim, keepdims=True)
         np.testing.assert_allclose(host(K["softmax"](x, dim)), ref, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(host(K["log_softmax"](x, dim)), np.log(ref), rtol=1e-5, atol=1e-5)
+
+
+# --- launch path: cached plans and held-back small launches ---------------------------------
+
+def test_map_plans_are_reused_across_offsets_and_not_across_layouts():
+    """Plans are keyed on dtype/shape/strides; offsets, buffers and scalars are per-call arguments."""
+    a = sample((6, 8), np.float32)
+    x = dev(a)
+    # same shape and strides, different offsets: one plan, three different results
+    for r in range(3):
+        v = K["slice"](x, ((r, r + 3, 1), (1, 7, 1)))
+        np.testing.assert_array_equal(host(K["add"](v, v)), a[r:r + 3, 1:7] * 2)
+        np.testing.assert_array_equal(host(K["mul"](v, float(r))), a[r:r + 3, 1:7] * np.float32(r))
+    # same shape, other strides (transposed, stepped, broadcast row): other plans
+    t = K["permute"](x, (1, 0))
+    np.testing.assert_array_equal(host(K["sub"](t, t)), np.zeros((8, 6), np.float32))
+    np.testing.assert_array_equal(host(K["add"](K["slice"](x, ((0, 6, 2), (0, 8, 1))), dev(a[0]))),
+                                  a[::2] + a[0])
+    # an output view with an offset (copy_ writes through the same map plans)
+    y = dev(np.zeros((6, 8), np.float32))
+    for r in range(2):
+        K["copy_"](K["slice"](y, ((r * 3, r * 3 + 3, 1), (0, 8, 1))), K["slice"](x, ((3 - r * 3, 6 - r * 3, 1), (0, 8, 1))))
+    np.testing.assert_array_equal(host(y), np.concatenate([a[3:6], a[0:3]]))
+    # a broadcast error is raised every time (it is never cached as a plan)
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            K["add"](dev(np.ones((3, 4), np.float32)), dev(np.ones((5,), np.float32)))
+
+
+def test_reduce_plans_across_offsets_and_two_stage():
+    a = sample((4, 30000), np.float32)
+    x = dev(a)
+    for r in range(3):
+        v = K["slice"](x, ((r, r + 1, 1), (0, 30000, 1)))  # few outputs, many elements: two stages
+        np.testing.assert_allclose(host(K["sum"](v, (1,), False)), a[r:r + 1].astype(np.float64).sum(1),
+                                   rtol=1e-5)
+        np.testing.assert_array_equal(host(K["amax"](v, (1,), True)), a[r:r + 1].max(1, keepdims=True))
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            K["amax"](dev(np.ones((0, 3), np.float32)), (0,), False)
+
+
+def test_small_launches_are_held_back_until_the_host_reads(monkeypatch):
+    d = runtime.device(0)
+    if not d.batch:
+        pytest.skip("launch batching is off on this device (a GPU, or EMBER_OPENCL_BATCH=0)")
+    monkeypatch.setattr(d, "batch", 8)
+    d.finish()
+    a, b = sample((16, 16), np.float32), sample((16, 16), np.float32)
+    x, y = dev(a), dev(b)
+    acc, ref = x, a.copy()
+    for i in range(21):  # more than two batches
+        acc = K["add"](acc, y)
+        ref = ref + b
+        if i == 0:
+            assert d._gate is not None  # held back
+    assert d._gate is not None
+    np.testing.assert_allclose(host(acc), ref, rtol=1e-6)  # to_host releases them
+    assert d._gate is None
+    big = dev(np.ones(1 << 16, np.float32))  # (from_host behind a gate: the test below)
+    K["mul"](x, 2.0)
+    assert d._gate is not None
+    s = K["add"](big, big)  # a large launch runs at once, and releases what is held back
+    assert d._gate is None
+    np.testing.assert_array_equal(host(s), np.full(1 << 16, 2, np.float32))
+    K["neg"](x)
+    d.finish()
+    assert d._gate is None
+
+
+_FROM_HOST_BEHIND_GATE = """
+import numpy as np
+from ember_opencl import runtime
+from ember_opencl.plugin import ember_kernels
+K = ember_kernels("opencl")
+d = runtime.device(0)
+x = K["from_host"](np.ones(16, np.float32), 0)
+y = K["mul"](x, 2.0)
+assert d._gate is not None
+z = K["from_host"](np.full(16, 3, np.float32), 0)
+assert (K["to_host"](K["add"](y, z)) == 5).all()
+print("ok")
+"""
+
+
+def test_from_host_does_not_wait_behind_held_back_launches():
+    """pyopencl waits for a host->device copy when its NannyEvent is dropped, holding the GIL: a
+    copy queued behind held-back launches would hang the process (hence a subprocess)."""
+    if not runtime.device(0).batch:
+        pytest.skip("launch batching is off on this device (a GPU, or EMBER_OPENCL_BATCH=0)")
+    try:
+        proc = subprocess.run([sys.executable, "-c", _FROM_HOST_BEHIND_GATE], capture_output=True, text=True,
+                              timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("from_host hung behind held-back launches")
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stdout + proc.stderr

@@ -68,6 +68,32 @@ def test_cpu_backend_passes_levels_4_to_7():
     assert not failed(report, strict=True), failed(report)
 
 
+def _opencl_unavailable() -> str | None:
+    backend = ember.plugins.backend("opencl")
+    if backend is None:
+        return "the opencl backend is not installed (pip install 'ember[opencl]')"
+    try:
+        if backend.is_available():
+            return None
+        return f"no OpenCL device: {backend.unavailable_reason()}"
+    except Exception as exc:  # a broken ICD
+        return f"no OpenCL device: {exc}"
+
+
+def test_opencl_backend_passes_the_suite():
+    """Every level on opencl:0 (PoCL in CI): no failure and no CPU fallback. One in-process run:
+    the cost is mostly building OpenCL programs, which this worker's other tests already built."""
+    why = _opencl_unavailable()
+    if why:
+        pytest.skip(why)
+    report = run("opencl")
+    bad = failed(report, strict=True)
+    assert not bad, "\n".join(f"{r['level']} {r['op']} {r['dtype']}: {r['outcome']} {r['detail']}" for r in bad[:20])
+    assert report["summary"]["pass"] > 1000
+    # only float16 (PoCL lacks cl_khr_fp16) or float64 (devices without cl_khr_fp64) may be unsupported
+    assert {r["dtype"] for r in _rows(report, "unsupported")} <= {"float16", "float64"}
+
+
 def test_broken_kernels_are_caught(broken):
     report = run(broken, levels=[1, 2, 3], pattern="sub,add,softmax,conv2d_backward")
     # wrong sign

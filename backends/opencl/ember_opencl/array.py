@@ -12,14 +12,23 @@ from ember_opencl import runtime
 __all__ = ["CLArray", "contiguous_strides", "empty"]
 
 
+_STRIDES: dict[tuple[int, ...], tuple[int, ...]] = {}
+
+
 def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """C-order strides in elements."""
-    strides = []
-    acc = 1
-    for n in reversed(shape):
-        strides.append(acc)
-        acc *= max(n, 1)
-    return tuple(reversed(strides))
+    """C-order strides in elements (memoised per shape: every new array asks)."""
+    st = _STRIDES.get(shape)
+    if st is None:
+        strides = []
+        acc = 1
+        for n in reversed(shape):
+            strides.append(acc)
+            acc *= max(n, 1)
+        st = tuple(reversed(strides))
+        if len(_STRIDES) > 4096:
+            _STRIDES.clear()
+        _STRIDES[shape] = st
+    return st
 
 
 class CLArray:
@@ -35,6 +44,19 @@ class CLArray:
         self.device = device
         self.strides = contiguous_strides(self.shape) if strides is None else tuple(strides)
         self.offset = int(offset)
+
+    @classmethod
+    def _make(cls, base_buffer: Any, shape: tuple[int, ...], dtype: np.dtype, device: int,
+              strides: tuple[int, ...], offset: int) -> CLArray:
+        """Trusted constructor: ``shape``/``strides`` are tuples of ints, ``dtype`` a np.dtype."""
+        a = object.__new__(cls)
+        a.base_buffer = base_buffer
+        a.shape = shape
+        a.dtype = dtype
+        a.device = device
+        a.strides = strides
+        a.offset = offset
+        return a
 
     @property
     def ndim(self) -> int:
@@ -70,7 +92,9 @@ class CLArray:
 
 def empty(shape: tuple[int, ...], dtype: np.dtype, device: int) -> CLArray:
     """A new uninitialised C-contiguous array."""
-    dtype = np.dtype(dtype)
-    n = math.prod(shape)
-    buf = runtime.device(device).alloc(n * dtype.itemsize)
-    return CLArray(buf, tuple(shape), dtype, device)
+    if not isinstance(dtype, np.dtype):
+        dtype = np.dtype(dtype)
+    if type(shape) is not tuple:
+        shape = tuple(int(s) for s in shape)
+    buf = runtime.device(device).alloc(math.prod(shape) * dtype.itemsize)
+    return CLArray._make(buf, shape, dtype, device, contiguous_strides(shape), 0)

@@ -108,22 +108,65 @@ def index_code(ndim: int, names: Sequence[str], shape: str = "n", flat: str = "g
 
 
 def run_1d(k: Any, dev: runtime.DeviceState, n: int, args: Sequence[Any]) -> None:
-    """Enqueue ``k`` on ``n`` work-items (rounded up; kernels guard with their own ``n``)."""
+    """Enqueue ``k`` on ``n`` work-items (rounded up; kernels guard with their own ``n``).
+
+    ``set_args`` + ``DeviceState.launch`` rather than ``Kernel.__call__``: the same work,
+    without the generated invoker's keyword handling, and small launches get batched.
+    """
     if n <= 0:
         return
     local = min(LOCAL, dev.max_wg)
-    k(dev.queue, ((n + local - 1) // local * local,), (local,), *args)
+    k.set_args(*args)
+    dev.launch(k, ((n + local - 1) // local * local,), (local,))
+
+
+_EMPTY_PLAN = (None, None, None, None)
 
 
 def launch_map(out: CLArray, operands: Sequence[CLArray | Scalar], expr: str,
                preamble: str = "") -> CLArray:
     """Write ``expr`` (in terms of ``v0``, ``v1``... the operand values) into every element
-    of ``out``. Array operands broadcast to ``out.shape``; ``out`` may itself be a view."""
+    of ``out``. Array operands broadcast to ``out.shape``; ``out`` may itself be a view.
+
+    Everything that depends only on the layouts (collapsed shape and strides, the compiled
+    kernel, the launch size) is a *plan*, cached per device under the expression and the
+    dtype/shape/strides of every operand, so a repeated launch costs a dict lookup, one
+    ``set_args`` and one enqueue (the kernel's static arguments come last in its signature).
+    """
+    key = [expr, preamble, out.dtype, out.shape, out.strides]
+    dyn = [out.base_buffer, out.offset]
+    for op in operands:
+        if type(op) is Scalar:
+            key.append(op.dtype)
+            dyn.append(op.value)
+        else:
+            key.append((op.dtype, op.shape, op.strides))
+            dyn.append(op.base_buffer)
+            dyn.append(op.offset)
+    key = tuple(key)
+    dev = runtime.device(out.device)
+    plan = dev.plans.get(key)
+    if plan is None:
+        plan = _map_plan(dev, out, operands, expr, preamble)
+        if len(dev.plans) > 4096:
+            dev.plans.clear()
+        dev.plans[key] = plan
+    k, static, gsize, lsize = plan
+    if k is None:
+        return out
+    k.set_args(*dyn, *static)
+    dev.launch(k, gsize, lsize)
+    return out
+
+
+def _map_plan(dev: runtime.DeviceState, out: CLArray, operands: Sequence[CLArray | Scalar],
+              expr: str, preamble: str) -> tuple[Any, list, tuple[int], tuple[int]]:
+    """(kernel, shape/stride arguments, global size, local size) of one map launch."""
     total = out.size
     if total == 0:
-        return out
+        return _EMPTY_PLAN
     shape = out.shape
-    arrays = [op for op in operands if isinstance(op, CLArray)]
+    arrays = [op for op in operands if not isinstance(op, Scalar)]
     all_strides = [out.strides] + [broadcast_strides(a, shape) for a in arrays]
     cshape, cstrides = collapse(shape, all_strides)
     nd = bucket(len(cshape))
@@ -135,10 +178,11 @@ def launch_map(out: CLArray, operands: Sequence[CLArray | Scalar], expr: str,
                  for op in operands)
     out_t = ctype(out.dtype)
     key = ("map", expr, preamble, out_t, spec, nd)
-    dev = runtime.device(out.device)
 
     def source() -> str:
-        params = [f"__global {out_t}* o, long o_off"] + [f"long o_s{d}" for d in range(nd)]
+        # Per-call arguments first (buffers, offsets, scalars), then the plan's shape/strides.
+        params = [f"__global {out_t}* o, long o_off"]
+        stride_params = [f"long o_s{d}" for d in range(nd)]
         loads = []
         names = ["o"]
         for j, (kind, t) in enumerate(spec):
@@ -146,10 +190,10 @@ def launch_map(out: CLArray, operands: Sequence[CLArray | Scalar], expr: str,
                 params.append(f"const {t} v{j}")
             else:
                 params.append(f"__global const {t}* p{j}, long p{j}_off")
-                params += [f"long p{j}_s{d}" for d in range(nd)]
+                stride_params += [f"long p{j}_s{d}" for d in range(nd)]
                 loads.append(f"const {t} v{j} = p{j}[i_p{j}];")
                 names.append(f"p{j}")
-        params += [f"long n{d}" for d in range(nd)] + ["long total"]
+        params += stride_params + [f"long n{d}" for d in range(nd)] + ["long total"]
         body = index_code(nd, names)
         return (header(out_t, *(t for _, t in spec)) + preamble + "\n"
                 f"__kernel void map({', '.join(params)}) {{\n"
@@ -157,19 +201,11 @@ def launch_map(out: CLArray, operands: Sequence[CLArray | Scalar], expr: str,
                 + body + "\n  " + "\n  ".join(loads)
                 + f"\n  o[i_o] = ({out_t})({expr});\n}}\n")
 
-    arg_types: list = [None] + [np.int64] * (1 + nd)
-    args: list = [out.base_buffer, out.offset] + cstrides[0]
-    ai = 1
+    arg_types: list = [None, np.int64]
     for op in operands:
-        if isinstance(op, Scalar):
-            arg_types.append(op.dtype)
-            args.append(op.value)
-        else:
-            arg_types += [None] + [np.int64] * (1 + nd)
-            args += [op.base_buffer, op.offset] + cstrides[ai]
-            ai += 1
-    arg_types += [np.int64] * (nd + 1)
-    args += cshape + [total]
-    k = dev.kernel(key, source, "map", arg_types)
-    run_1d(k, dev, total, args)
-    return out
+        arg_types += [op.dtype] if isinstance(op, Scalar) else [None, np.int64]
+    static = [np.int64] * (nd * (1 + len(arrays)) + nd + 1)
+    k = dev.kernel(key, source, "map", arg_types + static)
+    static_args = [s for st in cstrides for s in st] + cshape + [total]
+    local = min(LOCAL, dev.max_wg)
+    return k, static_args, ((total + local - 1) // local * local,), (local,)

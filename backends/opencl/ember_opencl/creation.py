@@ -18,13 +18,17 @@ __all__ = ["from_host", "to_host", "device_index", "empty", "full", "arange", "a
 
 
 def from_host(host: np.ndarray, index: int) -> CLArray:
-    """Copy a NumPy array to device ``index`` (asynchronously: pyopencl keeps ``host`` alive)."""
+    """Copy a NumPy array to device ``index``."""
     host = np.asarray(host)
     if not host.flags.c_contiguous:  # (np.ascontiguousarray would turn 0-d into 1-d)
         host = host.copy(order="C")
     out = _empty(host.shape, host.dtype, index)
     if host.size:
-        cl.enqueue_copy(runtime.device(index).queue, out.base_buffer, host, is_blocking=False)
+        dev = runtime.device(index)
+        # pyopencl's NannyEvent waits for the copy when it is dropped (right here), so the copy
+        # must not sit behind launches held back by DeviceState.launch.
+        dev.flush()
+        cl.enqueue_copy(dev.queue, out.base_buffer, host, is_blocking=False)
     return out
 
 
@@ -34,7 +38,9 @@ def to_host(x: CLArray) -> np.ndarray:
         x = clone(x)
     host = np.empty(x.shape, x.dtype)
     if host.size:
-        cl.enqueue_copy(runtime.device(x.device).queue, host, x.base_buffer,
+        dev = runtime.device(x.device)
+        dev.flush()  # a blocking read must not wait behind held-back launches
+        cl.enqueue_copy(dev.queue, host, x.base_buffer,
                         src_offset=x.offset * x.itemsize, is_blocking=True)
     return host
 
@@ -44,11 +50,11 @@ def device_index(x: CLArray) -> int:
 
 
 def empty(shape: tuple[int, ...], dtype: Any, index: int) -> CLArray:
-    return _empty(tuple(shape), to_np(dtype), index)
+    return _empty(tuple(int(s) for s in shape), to_np(dtype), index)
 
 
 def full(shape: tuple[int, ...], value: Any, dtype: Any, index: int) -> CLArray:
-    out = _empty(tuple(shape), to_np(dtype), index)
+    out = _empty(tuple(int(s) for s in shape), to_np(dtype), index)
     return launch_map(out, [Scalar(value, out.dtype)], "v0")
 
 

@@ -136,13 +136,17 @@ BINARY = ("add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maxim
 
 
 def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(np.broadcast_shapes(*shapes))
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return first
+    return tuple(int(n) for n in np.broadcast_shapes(*shapes))
 
 
 def _operands(a: Any, b: Any) -> tuple[list, tuple[int, ...], np.dtype, int]:
     """Arrays stay; a Python number becomes a Scalar of the other operand's dtype."""
-    if isinstance(a, CLArray) and isinstance(b, CLArray):
-        return [a, b], broadcast_shapes(a.shape, b.shape), a.dtype, a.device
+    if type(a) is CLArray and type(b) is CLArray:
+        sa, sb = a.shape, b.shape
+        return [a, b], (sa if sa == sb else broadcast_shapes(sa, sb)), a.dtype, a.device
     arr = a if isinstance(a, CLArray) else b
     sd = arr.dtype
     other = b if arr is a else a
@@ -151,14 +155,25 @@ def _operands(a: Any, b: Any) -> tuple[list, tuple[int, ...], np.dtype, int]:
     return ops, arr.shape, sd, arr.device
 
 
+def _binary_plan(name: str, d: np.dtype) -> tuple[str, str, np.dtype]:
+    """(expr, preamble, output dtype) of binary ``name`` on operands of dtype ``d``."""
+    expr, pre = _binary_expr(name, d)
+    out_d = np.dtype(np.float32) if (name == "div" and not _is_float(d) and d != np.bool_) else d
+    if name == "div" and d == np.bool_:
+        out_d = np.dtype(np.float32)
+        expr = "(float)v0 / (float)v1"
+    return expr, pre, out_d
+
+
 def _binary(name: str) -> Callable[[Any, Any], CLArray]:
+    by_dtype: dict[np.dtype, tuple[str, str, np.dtype]] = {}
+
     def op(a: Any, b: Any) -> CLArray:
         ops, shape, d, dev = _operands(a, b)
-        expr, pre = _binary_expr(name, d)
-        out_d = np.dtype(np.float32) if (name == "div" and not _is_float(d) and d != np.bool_) else d
-        if name == "div" and d == np.bool_:
-            out_d = np.dtype(np.float32)
-            expr = "(float)v0 / (float)v1"
+        plan = by_dtype.get(d)
+        if plan is None:
+            plan = by_dtype[d] = _binary_plan(name, d)
+        expr, pre, out_d = plan
         return launch_map(empty(shape, out_d, dev), ops, expr, pre)
     op.__name__ = name
     op.__doc__ = f"Elementwise {name} with broadcasting; either operand may be a number."

@@ -30,7 +30,7 @@ inline ulong bits(ulong key, ulong c) { return mix64(key + (c + 1UL) * 0x9E3779B
 def _launch(kind: str, shape: tuple[int, ...], key: int, offset: int, dtype: Any, index: int,
             extra: list | None = None) -> CLArray:
     npd = to_np(dtype)
-    out = empty(tuple(shape), npd, index)
+    out = empty(tuple(int(s) for s in shape), npd, index)
     n = out.size
     if n == 0:
         return out
@@ -84,7 +84,7 @@ def rand_int(shape: tuple[int, ...], low: int, high: int, key: int, offset: int,
     span = int(high) - int(low)
     if span <= 0:
         if math.prod(shape) == 0:
-            return empty(tuple(shape), to_np(dtype), index)
+            return empty(tuple(int(s) for s in shape), to_np(dtype), index)
         raise ValueError(f"rand_int: empty range [{low}, {high})")
     return _launch("int", shape, key, offset, dtype, index, [int(low), span])
 

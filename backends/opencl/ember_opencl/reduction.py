@@ -15,7 +15,7 @@ import numpy as np
 
 from ember_opencl import runtime
 from ember_opencl.array import CLArray, empty
-from ember_opencl.codegen import bucket, collapse, header, index_code, run_1d
+from ember_opencl.codegen import LOCAL, bucket, collapse, header, index_code, run_1d
 from ember_opencl.movement import reshape
 from ember_opencl.runtime import ctype
 
@@ -48,20 +48,24 @@ def _op_code(op: str, d: np.dtype, fp64: bool) -> tuple[str, str, str, np.dtype]
     return t, hi, comb, d
 
 
-def _reduce_launch(x: CLArray, out: CLArray, outer: list[int], inner: list[int], op: str,
-                   parts: int) -> None:
-    """out[o * parts + p] = reduction of chunk p of the inner range of outer element o."""
-    dev = runtime.device(x.device)
-    acc, init, comb, _ = _op_code(op, x.dtype, dev.fp64)
-    oshape, (ostr,) = collapse([x.shape[d] for d in outer] or [1], [[x.strides[d] for d in outer] or [0]])
-    ishape, (istr,) = collapse([x.shape[d] for d in inner], [[x.strides[d] for d in inner]])
+def _reduce_plan(dev: runtime.DeviceState, shape: tuple[int, ...], strides: tuple[int, ...],
+                 dtype: np.dtype, out_dtype: np.dtype, outer: list[int], inner: list[int], op: str,
+                 parts: int) -> tuple[Any, list, tuple[int], tuple[int]]:
+    """(kernel, shape/stride arguments, global size, local size) of a launch writing
+    out[o * parts + p] = reduction of chunk p of the inner range of outer element o."""
+    acc, init, comb, _ = _op_code(op, dtype, dev.fp64)
+    oshape, (ostr,) = collapse([shape[d] for d in outer] or [1], [[strides[d] for d in outer] or [0]])
+    ishape, (istr,) = collapse([shape[d] for d in inner], [[strides[d] for d in inner]])
     no, ni = bucket(len(oshape)), bucket(len(ishape))
     oshape, ostr = [1] * (no - len(oshape)) + oshape, [0] * (no - len(ostr)) + ostr
     ishape, istr = [1] * (ni - len(ishape)) + ishape, [0] * (ni - len(istr)) + istr
     nout = math.prod(oshape)
     R = math.prod(ishape)
     chunk = -(-R // parts) if R else 1
-    t, ot = ctype(x.dtype), ctype(out.dtype)
+    t, ot = ctype(dtype), ctype(out_dtype)
+    # any/all test the input value itself: converting it to the int accumulator first would
+    # truncate 0.5 to 0 (any([0.5]) must be True).
+    vt = t if op in ("any", "all") else acc
     key = ("reduce", op, t, ot, no, ni)
 
     def src() -> str:
@@ -80,52 +84,84 @@ def _reduce_launch(x: CLArray, out: CLArray, outer: list[int], inner: list[int],
                 "  for (long j = p * chunk; j < j1; j++) {\n"
                 "    long y_off = base;\n"
                 f"    {{ {index_code(ni, ['y'], 'm', 'j')} \n"
-                f"    const {acc} v = ({acc})x[i_y]; acc = {comb}; }}\n"
+                f"    const {vt} v = ({vt})x[i_y]; acc = {comb}; }}\n"
                 "  }\n"
                 f"  o[gid] = ({ot})acc;\n}}\n")
 
     arg_types = [None, None] + [np.int64] * (1 + 2 * no + 2 * ni + 4)
-    args = [out.base_buffer, x.base_buffer, x.offset] + ostr + oshape + istr + ishape
-    args += [nout, parts, R, chunk]
     k = dev.kernel(key, src, "red", arg_types)
-    run_1d(k, dev, nout * parts, args)
+    static = ostr + oshape + istr + ishape + [nout, parts, R, chunk]
+    local = min(LOCAL, dev.max_wg)
+    n = nout * parts
+    return k, static, ((n + local - 1) // local * local,), (local,)
+
+
+def _launch(dev: runtime.DeviceState, plan: tuple, out: CLArray, x: CLArray) -> None:
+    k, static, gsize, lsize = plan
+    k.set_args(out.base_buffer, x.base_buffer, x.offset, *static)
+    dev.launch(k, gsize, lsize)
 
 
 _COMBINE_AGAIN = {"sum": "sum", "prod": "prod", "amax": "amax", "amin": "amin", "any": "any",
                   "all": "all"}
 
 
-def reduce(x: CLArray, dims: tuple[int, ...], keepdim: bool, op: str) -> CLArray:
-    """Reduce ``x`` over ``dims`` with ``op``."""
-    dims = tuple(sorted(d % x.ndim for d in dims)) if x.ndim else ()
-    outer = [d for d in range(x.ndim) if d not in dims]
-    out_shape = tuple(1 if d in dims else n for d, n in enumerate(x.shape)) if keepdim \
-        else tuple(x.shape[d] for d in outer)
-    _, _, _, out_d = _op_code(op, x.dtype, runtime.device(x.device).fp64)
-    R = math.prod(x.shape[d] for d in dims)
-    if R == 0 and op in ("amax", "amin") and math.prod(out_shape):
+def _plan(dev: runtime.DeviceState, x: CLArray, dims: tuple[int, ...], keepdim: bool, op: str
+          ) -> tuple:
+    """(out shape, out dtype, first launch, second launch, partials shape, partials dtype)."""
+    shape, strides = x.shape, x.strides
+    ndim = len(shape)
+    dims = tuple(sorted(d % ndim for d in dims)) if ndim else ()
+    outer = [d for d in range(ndim) if d not in dims]
+    out_shape = tuple(1 if d in dims else n for d, n in enumerate(shape)) if keepdim \
+        else tuple(shape[d] for d in outer)
+    _, _, _, out_d = _op_code(op, x.dtype, dev.fp64)
+    R = math.prod(shape[d] for d in dims)
+    nout = math.prod(out_shape)
+    if R == 0 and op in ("amax", "amin") and nout:
         raise ValueError(f"{op}: cannot reduce over a zero-size dimension (no identity)")
-    out = empty(out_shape, out_d, x.device)
-    nout = out.size
     if nout == 0:
-        return out
-    if not dims:  # 0-d input
-        inner: list[int] = []
-    else:
-        inner = list(dims)
+        return out_shape, out_d, None, None, None, None
+    inner = list(dims)
     parts = 1
     if nout < 512 and R >= 16384:
         parts = min(-(-R // 4096), max(1, 2048 // nout))
     if not inner:
-        # nothing to reduce: reduce over a virtual size-1 axis
-        x = x.view(x.shape + (1,), x.strides + (0,), x.offset)
-        inner = [x.ndim - 1]
+        # 0-d input, nothing to reduce: reduce over a virtual size-1 axis
+        shape, strides = shape + (1,), strides + (0,)
+        inner = [len(shape) - 1]
     if parts == 1:
-        _reduce_launch(x, out, outer, inner, op, 1)
+        return (out_shape, out_d, _reduce_plan(dev, shape, strides, x.dtype, out_d, outer, inner, op, 1),
+                None, None, None)
+    part_d = out_d if op not in ("any", "all") else np.dtype(np.bool_)
+    first = _reduce_plan(dev, shape, strides, x.dtype, part_d, outer, inner, op, parts)
+    second = _reduce_plan(dev, (nout, parts), (parts, 1), part_d, out_d, [0], [1], _COMBINE_AGAIN[op], 1)
+    return out_shape, out_d, first, second, (nout, parts), part_d
+
+
+def reduce(x: CLArray, dims: tuple[int, ...], keepdim: bool, op: str) -> CLArray:
+    """Reduce ``x`` over ``dims`` with ``op``. The launch plan (output shape, kernels and
+    their shape/stride arguments) is cached per device under the input layout."""
+    dev = runtime.device(x.device)
+    dims = tuple(dims)
+    key = (op, x.dtype, x.shape, x.strides, dims, keepdim)
+    plans = dev.reduce_plans
+    plan = plans.get(key)
+    if plan is None:
+        plan = _plan(dev, x, dims, keepdim, op)
+        if len(plans) > 4096:
+            plans.clear()
+        plans[key] = plan
+    out_shape, out_d, first, second, part_shape, part_d = plan
+    out = empty(out_shape, out_d, x.device)
+    if first is None:
         return out
-    part = empty((nout, parts), out_d if op not in ("any", "all") else np.bool_, x.device)
-    _reduce_launch(x, part, outer, inner, op, parts)
-    _reduce_launch(part, out, [0], [1], _COMBINE_AGAIN[op], 1)
+    if second is None:
+        _launch(dev, first, out, x)
+        return out
+    part = empty(part_shape, part_d, x.device)
+    _launch(dev, first, part, x)
+    _launch(dev, second, out, part)
     return out
 
 

@@ -6,8 +6,11 @@ device's context is created the first time a kernel needs it.
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import math
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -40,6 +43,19 @@ CTYPES: dict[np.dtype, str] = {
     np.dtype(np.int64): "long", np.dtype(np.int32): "int", np.dtype(np.int16): "short",
     np.dtype(np.int8): "char", np.dtype(np.uint8): "uchar", np.dtype(np.bool_): "uchar",
 }
+
+
+#: Launches of at most this many work-items are "small": on a CPU device they are held back
+#: behind a user event and released together (see ``DeviceState.launch``).
+SMALL_LAUNCH = 1 << 14
+
+
+def _batch_size() -> int:
+    """How many small launches a CPU device holds back at most (``EMBER_OPENCL_BATCH``; 0 = off)."""
+    try:
+        return max(0, int(os.environ.get("EMBER_OPENCL_BATCH", "64")))
+    except ValueError:
+        return 64
 
 
 def to_np(d: Any) -> np.dtype:
@@ -76,8 +92,16 @@ class DeviceState:
         self._ctx = None
         self._queue = None
         self._pool = None
+        # Small launches on a CPU device are gated (see launch); GPUs run everything at once.
+        self.batch = 0 if self.is_gpu else _batch_size()
+        self._gate: Any = None
+        self._gated = 0
+        self._gate_lock = threading.Lock()
         self._programs: dict[str, Any] = {}
         self._kernels: dict[Any, Any] = {}
+        #: launch plans keyed by operation and operand layouts (codegen.py, reduction.py)
+        self.plans: dict[Any, Any] = {}
+        self.reduce_plans: dict[Any, Any] = {}
         #: small cache of uploaded per-batch offset tables (see gemm.py)
         self.boff_cache: dict[Any, Any] = {}
 
@@ -123,9 +147,61 @@ class DeviceState:
             self._kernels[key] = k
         return k
 
+    def launch(self, k: Any, gsize: tuple[int, ...], lsize: tuple[int, ...] | None) -> None:
+        """Enqueue kernel ``k`` (its arguments already set) on ``gsize`` work-items.
+
+        On a CPU device (PoCL) every enqueue into an idle queue wakes the runtime's worker
+        threads, which then compete with the Python thread for the same cores: a chain of small
+        ops paid that wake-up once per op. So a small launch that finds no gate opens one: it
+        waits on a user event, and the launches after it queue up behind it (the queue is in
+        order) until ``batch`` small launches are held, a large launch comes, or the host needs
+        results (``flush``: ``to_host``, ``finish``, ``synchronize``). They then run as one burst.
+        """
+        n = gsize[0] if len(gsize) == 1 else math.prod(gsize)
+        if self.batch and n <= SMALL_LAUNCH:
+            gate = self._gate
+            if gate is None:
+                with self._gate_lock:
+                    if self._gate is None:
+                        self._gate = cl.UserEvent(self._ctx)
+                        self._gated = 0
+                    gate = self._gate
+                _enqueue(self._queue, k, gsize, lsize, wait_for=(gate,))
+            else:
+                _enqueue(self._queue, k, gsize, lsize)
+            self._gated += 1
+            if self._gated >= self.batch:
+                self.flush()
+            return
+        self.flush()
+        _enqueue(self.queue, k, gsize, lsize)
+
+    def flush(self) -> None:
+        """Release the launches held back by ``launch`` (they start running now)."""
+        if self._gate is not None:
+            with self._gate_lock:
+                gate, self._gate = self._gate, None
+            if gate is not None:
+                gate.set_status(_COMPLETE)
+
     def finish(self) -> None:
         if self._queue is not None:
+            self.flush()
             self._queue.finish()
+
+
+_enqueue: Any = cl.enqueue_nd_range_kernel if cl is not None else None
+_COMPLETE: Any = cl.command_execution_status.COMPLETE if cl is not None else None
+
+
+@atexit.register
+def _flush_all() -> None:
+    """Run what is still held back, so no command is left behind a gate at exit."""
+    for state in _ALL or ():
+        try:
+            state.flush()
+        except Exception:  # pragma: no cover - best effort at interpreter exit
+            pass
 
 
 _ALL: list[DeviceState] | None = None
@@ -197,7 +273,7 @@ def devices() -> list[DeviceState]:
 
 
 def device(index: int) -> DeviceState:
-    devs = devices()
+    devs = _SELECTED if _SELECTED is not None else devices()
     if not 0 <= index < len(devs):
         raise RuntimeError(f"opencl:{index} does not exist ({len(devs)} OpenCL device(s))")
     return devs[index]
