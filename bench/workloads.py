@@ -204,6 +204,23 @@ def lstm(t: Target, cfg: Config) -> Measurement:
     return m
 
 
+def adam(t: Target, cfg: Config) -> Measurement:
+    """``Adam.step()`` alone on the MLP's parameters (669,706 floats in 6 tensors), gradients fixed."""
+    model, _, x, y = _mlp_setup(t)
+    params = list(model.parameters())
+    opt = t.mod("optim").Adam(params, lr=1e-3)
+    t.mod("nn").CrossEntropyLoss()(model(x), y).backward()
+    before = [p.detach().cpu().numpy().copy() for p in params]
+    opt.step()
+    after = [p.detach().cpu().numpy() for p in params]
+    # the first step moves every weight with a non-zero gradient by lr (m/sqrt(v) = sign(g))
+    moved = max(float(np.abs(a - b).max()) for a, b in zip(after, before))
+    if not (all(np.isfinite(a).all() for a in after) and abs(moved - 1e-3) < 1e-5):
+        raise CheckFailed(f"adam: the first step moved parameters by at most {moved:.3g}, expected lr = 1e-3")
+    sec = time_it(opt.step, t.sync, cfg.warmup(), cfg.iters(50, 5))
+    return Measurement(sec * 1e3, "ms/step")
+
+
 # ---- kernels -------------------------------------------------------------------------------
 def matmul(t: Target, cfg: Config) -> Measurement:
     """n x n x n float32 matmul (n=1024 unless configured): GFLOP/s, checked against NumPy in float64."""
@@ -365,6 +382,7 @@ WORKLOADS: dict[str, Callable[[Target, Config], Measurement]] = {
     "dataloader_w0": _dataloader(0),
     "dataloader_w2": _dataloader(2),
     "mlp_memory": mlp_memory,
+    "adam": adam,
 }
 
 TITLES = {
@@ -376,4 +394,5 @@ TITLES = {
     "dataloader_w0": "MNIST DataLoader, 0 workers",
     "dataloader_w2": "MNIST DataLoader, 2 workers",
     "mlp_memory": "MLP step host memory (tracemalloc)",
+    "adam": "Adam step alone, MLP params (670K floats, 6 tensors)",
 }

@@ -18,6 +18,7 @@ _FAMILY_TITLES = {
     "runtime": "Runtime", "random": "Random numbers", "unary": "Unary elementwise", "binary": "Binary elementwise",
     "comparison": "Comparisons", "ternary": "Ternary", "reduction": "Reductions", "scan": "Scans and sorting",
     "movement": "Movement", "indexing": "Indexing", "linalg": "Linear algebra", "nn": "Optional fast kernels (nn)",
+    "optim": "Optional fused optimizer steps (in place)",
 }
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ember_conformance import reference as R
-from ember_conformance.samples import ALL, FLOATS, INTS, NP, Sample, View, values
+from ember_conformance.samples import ALL, FLOATS, INTS, NP, Sample, View, host, upcast, values
 
 __all__ = ["KernelEntry", "OpEntry", "KERNEL_TABLE", "OP_TABLE", "INDEX", "DT", "TOL", "tolerance"]
 
@@ -480,6 +480,43 @@ def _check_is_contiguous(call, dt, rng):
         assert not call.kt["is_contiguous"](call.dev(View.transposed(x))), "a transposed view reported contiguous"
 
 
+def _np_strides(a: np.ndarray) -> tuple[int, ...]:
+    """The reference: NumPy's strides, in elements."""
+    return tuple(s // a.itemsize for s in a.strides)
+
+
+def _check_strides(call, dt, rng):
+    """strides(x) against NumPy's on the same view. Size-1 axes are skipped (their stride is free,
+    as in PyTorch), and so are empty arrays (any strides will do) but for the number of axes."""
+    kt = call.kt
+
+    def same(dev, ref, what):
+        got = tuple(int(s) for s in kt["strides"](dev))
+        want = _np_strides(ref)
+        assert len(got) == ref.ndim, f"{what}: strides {got} for a {ref.ndim}-d array"
+        if ref.size:
+            keep = [i for i, n in enumerate(ref.shape) if n != 1]
+            assert [got[i] for i in keep] == [want[i] for i in keep], f"{what}: strides {got}, NumPy has {want}"
+
+    for shape in ((3, 4), (2, 3, 4), (), (0, 3), (3, 1, 2)):
+        x = values(rng, shape, dt)
+        same(call.dev(x), x, f"a fresh {shape} array")
+    x = values(rng, (3, 4), dt)
+    if call.native("permute"):
+        v = View.transposed(x)
+        same(call.dev(v), v.host(), "a transposed view")
+    if call.native("slice"):
+        v = View.strided(x)
+        same(call.dev(v), v.host(), "a strided (every other column) view")
+    if call.native("permute") and call.native("reshape"):
+        # The contract's reshape returns a view whenever the strides allow it (Tensor.view relies
+        # on it): splitting one axis of a transposed view is one.
+        v = View.transposed(values(rng, (4, 6), dt))  # a (4, 6) view with strides (1, 4)
+        ref = v.host().reshape(4, 2, 3)
+        assert not ref.flags.owndata
+        same(kt["reshape"](call.dev(v), (4, 2, 3)), ref, "reshape of a transposed (4, 6) view to (4, 2, 3)")
+
+
 def _check_copy(call, dt, rng):
     kt = call.kt
     src = values(rng, (3, 4), dt)
@@ -501,6 +538,7 @@ def _check_copy(call, dt, rng):
 _kern("empty", ALL, lambda dt, rng: [], None, check=_check_empty)
 _kern("device_index", ALL[:2], lambda dt, rng: [], None, check=_check_device_index)
 _kern("is_contiguous", ALL[:2], lambda dt, rng: [], None, check=_check_is_contiguous)
+_kern("strides", ALL, lambda dt, rng: [], _np_strides, check=_check_strides)
 _kern("copy_", ALL, lambda dt, rng: [], None, check=_check_copy)
 
 
@@ -574,6 +612,135 @@ def _softmax_samples(dt, rng):
 
 _kern("softmax", FLOATS, _softmax_samples, R.softmax, tol_scale=4)
 _kern("log_softmax", FLOATS, _softmax_samples, R.log_softmax, tol_scale=4)
+
+
+def _lstm_cell_samples(dt, rng):
+    v = lambda shape, s=1.0: values(rng, shape, dt, "real", s)  # noqa: E731
+    return [Sample("batch", (v((3, 8), 2.0), v((3, 2)))), Sample("3d", (v((2, 3, 12)), v((2, 3, 3)))),
+            Sample("saturated", (v((2, 8), 30.0), v((2, 2)))),
+            Sample("transposed-state", (v((4, 16)), View.transposed(v((4, 4)))))]
+
+
+def _lstm_cell_bwd_samples(dt, rng):
+    out = []
+    for s in _lstm_cell_samples(dt, rng):
+        gates, c = s.args
+        acts = R.lstm_cell(upcast(host(gates)), upcast(host(c)))[2].astype(NP[dt])
+        h_shape = host(c).shape
+        out.append(Sample(s.kind, (values(rng, h_shape, dt), values(rng, h_shape, dt), acts, c)))
+    return out
+
+
+_kern("lstm_cell", FLOATS, _lstm_cell_samples, R.lstm_cell, tol_scale=4)
+_kern("lstm_cell_backward", FLOATS, _lstm_cell_bwd_samples, R.lstm_cell_backward, tol_scale=4)
+
+
+
+# ---- optional fused optimizer steps (in place: checked by a custom check against NumPy) -------------
+_ADAM_CASES = [  # (lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled)
+    ("plain", (1e-2, 0.9, 0.999, 1e-8, 0.0, False, False, False)),
+    ("l2-decay", (1e-2, 0.8, 0.99, 1e-8, 0.1, False, False, False)),
+    ("adamw-amsgrad", (1e-2, 0.9, 0.999, 1e-6, 0.3, True, False, True)),
+    ("maximize-l2", (1e-2, 0.9, 0.999, 1e-8, 0.05, False, True, False)),
+    ("small-beta1-amsgrad", (5e-2, 0.3, 0.9, 1e-8, 0.0, True, True, False)),
+    ("eps-dominates", (1e-2, 0.9, 0.999, 1e-4, 0.0, False, False, False)),  # state and grads ~1e-4
+]
+
+
+def _adam_reference(p, m, v, vmax, g, step, lr, b1, b2, eps, wd, amsgrad, maximize, decoupled):
+    """One step of PyTorch's Adam/AdamW in float64; returns the new (p, m, v, vmax)."""
+    g = -g if maximize else g
+    if wd and decoupled:
+        p = p * (1 - lr * wd)
+    elif wd:
+        g = g + wd * p
+    m = m + (1 - b1) * (g - m)
+    v = b2 * v + (1 - b2) * g * g
+    if amsgrad:
+        vmax = np.maximum(vmax, v)
+    denom = np.sqrt(vmax if amsgrad else v) / math.sqrt(1 - b2 ** step) + eps
+    return p - lr / (1 - b1 ** step) * m / denom, m, v, vmax
+
+
+def _check_adam_step(call, dt, rng):
+    kt = call.kt
+    rtol, atol = tolerance(dt, 10)
+    for kind, (lr, b1, b2, eps, wd, amsgrad, maximize, decoupled) in _ADAM_CASES:
+        if kind == "eps-dominates" and dt == "float16":
+            continue  # its squared gradients underflow float16
+        scale = 1e-4 if kind == "eps-dominates" else 1.0
+        p = values(rng, (3, 5), dt)
+        m = values(rng, (3, 5), dt, "real", 0.1 * scale)
+        v = values(rng, (3, 5), dt, "positive", 0.1 * scale * scale)
+        vmax = (v + values(rng, (3, 5), dt, "positive", 0.1) * 0.5).astype(NP[dt]) if amsgrad else None
+        want = (upcast(p), upcast(m), upcast(v), upcast(vmax))
+        dev = [call.dev(a) if a is not None else None for a in (p, m, v, vmax)]
+        for step in (1.0, 2.0, 7.0):  # three successive steps on the same state
+            g = values(rng, (3, 5), dt, "real", scale)
+            gd = call.dev(g)
+            kt["adam_step"](dev[0], gd, dev[1], dev[2], dev[3], step, lr, b1, b2, eps, wd, amsgrad, maximize,
+                            decoupled)
+            np.testing.assert_array_equal(call.host(gd), g, err_msg=f"{kind}: adam_step modified grad")
+            want = _adam_reference(*want, upcast(g), step, lr, b1, b2, eps, wd, amsgrad, maximize, decoupled)
+            for name, d, w in zip(("param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"), dev, want):
+                if d is None:
+                    continue
+                got = call.host(d)
+                assert got.dtype == NP[dt], f"{kind}: {name} changed dtype to {got.dtype}"
+                np.testing.assert_allclose(got, w, rtol=rtol, atol=atol, err_msg=f"{kind} step {step}: {name}")
+    if call.native("permute"):  # a non-contiguous parameter: the update must reach its base
+        base = values(rng, (5, 3), dt)
+        m, v, g = (values(rng, (3, 5), dt, d, 0.1) for d in ("real", "positive", "real"))
+        want = _adam_reference(upcast(base.T), upcast(m), upcast(v), None, upcast(g), 1.0, 0.1, 0.9, 0.999, 1e-8,
+                               0.0, False, False, False)[0]
+        dbase = call.dev(base)  # (on a host backend this may be `base` itself)
+        kt["adam_step"](kt["permute"](dbase, (1, 0)), call.dev(g), call.dev(m), call.dev(v), None, 1.0, 0.1, 0.9,
+                        0.999, 1e-8, 0.0, False, False, False)
+        np.testing.assert_allclose(call.host(dbase), want.T, rtol=rtol, atol=atol,
+                                   err_msg="adam_step on a transposed view must write through to its base")
+
+
+def _sgd_reference(p, g, buf, lr, momentum, dampening, wd, nesterov, maximize, first):
+    g = -g if maximize else g
+    if wd:
+        g = g + wd * p
+    if momentum:
+        buf = g.copy() if first else momentum * buf + (1 - dampening) * g
+        g = g + momentum * buf if nesterov else buf
+    return p - lr * g, buf
+
+
+_SGD_CASES = [  # (lr, momentum, dampening, weight_decay, nesterov, maximize)
+    ("plain", (0.1, 0.0, 0.0, 0.0, False, False)),
+    ("momentum", (0.1, 0.9, 0.0, 0.0, False, False)),
+    ("dampening-decay", (0.05, 0.9, 0.3, 0.01, False, False)),
+    ("nesterov-decay", (0.05, 0.8, 0.0, 0.1, True, False)),
+    ("maximize", (0.05, 0.5, 0.0, 0.0, False, True)),
+]
+
+
+def _check_sgd_step(call, dt, rng):
+    kt = call.kt
+    rtol, atol = tolerance(dt, 10)
+    for kind, (lr, mom, damp, wd, nesterov, maximize) in _SGD_CASES:
+        p = values(rng, (4, 3), dt)
+        buf = values(rng, (4, 3), dt) if mom else None  # garbage: `first` must ignore it
+        dp, dbuf = call.dev(p), (call.dev(buf) if mom else None)
+        wp, wbuf = upcast(p), None
+        for first in (True, False, False):
+            g = values(rng, (4, 3), dt)
+            gd = call.dev(g)
+            kt["sgd_step"](dp, gd, dbuf, lr, mom, damp, wd, nesterov, maximize, first and bool(mom))
+            np.testing.assert_array_equal(call.host(gd), g, err_msg=f"{kind}: sgd_step modified grad")
+            wp, wbuf = _sgd_reference(wp, upcast(g), wbuf, lr, mom, damp, wd, nesterov, maximize, first)
+            np.testing.assert_allclose(call.host(dp), wp, rtol=rtol, atol=atol, err_msg=f"{kind}: param")
+            if mom:
+                np.testing.assert_allclose(call.host(dbuf), wbuf, rtol=rtol, atol=atol,
+                                           err_msg=f"{kind}: momentum_buffer")
+
+
+_kern("adam_step", FLOATS, lambda dt, rng: [], None, check=_check_adam_step)
+_kern("sgd_step", FLOATS, lambda dt, rng: [], None, check=_check_sgd_step)
 
 KERNEL_TABLE: dict[str, KernelEntry] = K
 

@@ -33,6 +33,26 @@ def gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
 
+def lstm_cell(gates: np.ndarray, c: np.ndarray) -> tuple:
+    """PyTorch's LSTM cell equations (gate order i, f, g, o); acts = [i, f, g, o, tanh(c_new)]."""
+    i, f, g, o = np.split(gates, 4, axis=-1)
+    i, f, g, o = sigmoid(i), sigmoid(f), np.tanh(g), sigmoid(o)
+    c_new = f * c + i * g
+    h = o * np.tanh(c_new)
+    return h, c_new, np.concatenate([i, f, g, o, np.tanh(c_new)], axis=-1)
+
+
+def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c: np.ndarray) -> tuple:
+    """The chain rule through :func:`lstm_cell`, written out term by term."""
+    i, f, g, o, tc = np.split(acts, 5, axis=-1)
+    dc_total = dc + dh * o * (1 - tc ** 2)
+    d_i = dc_total * g * i * (1 - i)
+    d_f = dc_total * c * f * (1 - f)
+    d_g = dc_total * i * (1 - g ** 2)
+    d_o = dh * tc * o * (1 - o)
+    return np.concatenate([d_i, d_f, d_g, d_o], axis=-1), dc_total * f
+
+
 def softmax(x: np.ndarray, dim: int) -> np.ndarray:
     e = np.exp(x - x.max(axis=dim, keepdims=True))
     return e / e.sum(axis=dim, keepdims=True)

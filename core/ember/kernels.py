@@ -13,7 +13,9 @@ Conventions every kernel follows:
 * Binary elementwise kernels broadcast like NumPy. The frontend has already cast both
   operands to the result dtype; either operand (never both) may be a Python number instead.
 * ``dims`` arguments are tuples of non-negative, sorted, unique axes; never empty.
-* Kernels never modify their inputs, except ``copy_`` (which writes into ``dst``).
+* Kernels never modify their inputs, except ``copy_`` (which writes into ``dst``) and the
+  optimizer kernels (``adam_step``, ``sgd_step``), which update a parameter and its optimizer
+  state in place and return nothing.
 * Random kernels implement one counter-based algorithm (see ``random_bits`` below) so a seed
   gives the same numbers on every backend.
 
@@ -65,6 +67,10 @@ _k("astype", "runtime", "astype(x, dtype) -> array",
    "New array cast to `dtype` (float->int truncates toward zero; ->bool is `!= 0`).")
 _k("clone", "runtime", "clone(x) -> array", "A new C-contiguous copy of `x`.")
 _k("is_contiguous", "runtime", "is_contiguous(x) -> bool", "True when `x` is C-contiguous.")
+_k("strides", "runtime", "strides(x) -> tuple[int, ...]",
+   "The strides of `x` in elements (not bytes), one per axis: what `Tensor.view` needs to decide, as "
+   "PyTorch does, whether a new shape can share the storage. Without it the frontend allows `view` "
+   "only when `is_contiguous(x)` (or when no stride can matter).", False)
 _k("copy_", "runtime", "copy_(dst, src) -> None",
    "Write `src` (array of dst's dtype or Python number, broadcast to dst.shape) into `dst` "
    "in place; `dst` may be a view and the write must reach its base.")
@@ -184,6 +190,35 @@ _k("avg_pool2d_backward", "nn",
    "divisor_override) -> array", "Gradient of avg_pool2d.", False)
 _k("softmax", "nn", "softmax(x, dim) -> array", "Numerically stable softmax along dim.", False)
 _k("log_softmax", "nn", "log_softmax(x, dim) -> array", "Stable log-softmax along dim.", False)
+_k("lstm_cell", "nn", "lstm_cell(gates, c) -> (h, c_new, acts)",
+   "One LSTM cell from its pre-activations: `gates` (..., 4H) holds the i, f, g, o blocks (all biases "
+   "added), `c` (..., H) the previous cell state. i, f, o = sigmoid, g = tanh; c_new = f*c + i*g; "
+   "h = o*tanh(c_new); `acts` (..., 5H) = [i, f, g, o, tanh(c_new)] for the backward.", False)
+_k("lstm_cell_backward", "nn", "lstm_cell_backward(dh, dc, acts, c) -> (dgates, dc_prev)",
+   "Gradients of lstm_cell w.r.t. `gates` and `c` given those of h (`dh`) and c_new (`dc`), from its "
+   "`acts` and the previous cell state `c`: dct = dc + dh*o*(1-tanh(c_new)^2); dgates = [dct*g*i*(1-i), "
+   "dct*c*f*(1-f), dct*i*(1-g^2), dh*tanh(c_new)*o*(1-o)]; dc_prev = dct*f.", False)
+
+# --- optional fused optimizer steps (the frontend's composite: one kernel call per formula term) --
+_k("adam_step", "optim",
+   "adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, "
+   "weight_decay, amsgrad, maximize, decoupled) -> None",
+   "One Adam/AdamW update, in place, with PyTorch's formula: g = -grad if maximize else grad; "
+   "if weight_decay: param *= 1 - lr*weight_decay when decoupled (AdamW), else g += weight_decay*param; "
+   "exp_avg += (1-beta1)*(g - exp_avg); exp_avg_sq = beta2*exp_avg_sq + (1-beta2)*g*g; with amsgrad "
+   "max_exp_avg_sq = max(max_exp_avg_sq, exp_avg_sq) is used in place of exp_avg_sq below (else "
+   "max_exp_avg_sq is None); denom = sqrt(exp_avg_sq)/sqrt(1-beta2**step) + eps; "
+   "param -= lr/(1-beta1**step) * exp_avg/denom. `step` (already incremented) and the "
+   "hyper-parameters are Python numbers; `grad` has param's dtype and shape and is not modified.",
+   False)
+_k("sgd_step", "optim",
+   "sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, "
+   "first) -> None",
+   "One SGD update, in place, with PyTorch's formula: g = -grad if maximize else grad; if weight_decay: "
+   "g += weight_decay*param; if momentum: momentum_buffer = g when `first` (its old contents are "
+   "ignored) else momentum*momentum_buffer + (1-dampening)*g, and g = g + momentum*momentum_buffer "
+   "if nesterov else momentum_buffer (momentum_buffer is None when momentum is 0); param -= lr*g.",
+   False)
 
 KERNELS: dict[str, KernelSpec] = {s.name: s for s in _specs}
 REQUIRED: frozenset[str] = frozenset(s.name for s in _specs if s.required)

@@ -17,6 +17,7 @@ import math
 import numpy as np
 from ember import dtypes as _dt
 
+from ember_cpu_numpy import blas as _blas
 from ember_cpu_numpy.dlpack import DLPACK_KERNELS
 from ember_cpu_numpy.dtypes import NP_DTYPE
 
@@ -70,6 +71,12 @@ def clone(x):
 
 def is_contiguous(x):
     return bool(x.flags.c_contiguous)
+
+
+def strides(x):
+    """Strides in elements (the array's own are in bytes)."""
+    n = x.itemsize
+    return tuple(s // n for s in x.strides)
 
 
 def copy_(dst, src):
@@ -207,12 +214,37 @@ def _keep_dtype(fn):
     return kernel
 
 
+_UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def where(cond, a, b):
-    out = np.where(cond, a, b)
     ref = a if isinstance(a, np.ndarray) else b
+    if isinstance(ref, np.ndarray) and ref.size >= 4096:
+        return _select(cond, a, b, ref.dtype)
+    out = np.where(cond, a, b)
     if isinstance(ref, np.ndarray) and out.dtype != ref.dtype:
         out = out.astype(ref.dtype)
     return out
+
+
+def _select(cond, a, b, dtype):
+    """``np.where`` without branches: (a & m) | (b & ~m) on the bit patterns, m all-ones where cond.
+
+    np.where branches per element, which costs ~4 ns an element on a random mask (a ReLU
+    backward); these four bitwise passes cost ~0.6 ns and select NaN payloads and -0.0 exactly.
+    """
+    u = _UINT[dtype.itemsize]
+    a = np.asarray(a, dtype).view(u)
+    b = np.asarray(b, dtype).view(u)
+    shape = np.broadcast_shapes(np.shape(cond), a.shape, b.shape)
+    mask = np.empty(shape, u)
+    np.copyto(mask, cond, casting="unsafe")  # 0 / 1
+    np.negative(mask, out=mask)  # 0 / all ones
+    out = np.bitwise_and(a, mask, out=np.empty(shape, u))
+    np.invert(mask, out=mask)
+    mask &= b
+    out |= mask
+    return out.view(dtype)
 
 
 def clamp(x, lo, hi):
@@ -362,7 +394,7 @@ def nonzero(x):
 
 # ---- linear algebra --------------------------------------------------------------------------
 def matmul(a, b):
-    return np.matmul(a, b)
+    return _blas.matmul(a, b)  # small products on one BLAS thread (see ember_cpu_numpy.blas)
 
 
 _UNARY = {
@@ -383,7 +415,8 @@ def _array_result(fn):
 
 KERNELS = {
     "from_host": from_host, "to_host": to_host, "device_index": device_index, "empty": empty, "full": full,
-    "arange": arange, "astype": astype, "clone": clone, "is_contiguous": is_contiguous, "copy_": copy_,
+    "arange": arange, "astype": astype, "clone": clone, "is_contiguous": is_contiguous, "strides": strides,
+    "copy_": copy_,
     "rand_uniform": rand_uniform, "rand_normal": rand_normal, "rand_int": rand_int,
     **{name: _float_only(fn) for name, fn in _UNARY.items()},
     "neg": _neg, "abs": _abs, "sign": _sign, "relu": _relu, "floor": np.floor, "ceil": np.ceil, "round": np.round,

@@ -1,8 +1,15 @@
 """Optional fast kernels for nn layers on NumPy (the ``nn`` family of ``ember.kernels``).
 
-Convolution is im2col through a strided view plus one BLAS matmul per call (per group); the
-input gradient is col2im, a loop over the kernel's taps (k_h * k_w strided adds), never over
-pixels or the batch. Pooling uses the same windowed views.
+Convolution is im2col plus ONE BLAS matmul per pass (batched over groups only, never a Python
+loop over the batch or the groups): columns are laid out (C, kh, kw, N, pixels), so the forward,
+the weight gradient and the input gradient are each a single (O, C*kh*kw) x (C*kh*kw, N*pixels)
+product. Stride-1 convolutions (the common case) use a "wide" im2col: every kernel tap is a
+*contiguous* slice of the flattened padded input plane, so building the columns and the col2im of
+the input gradient (one add per tap) move long runs of memory; the output is computed on the padded
+width and cropped. Other strides use (C, kh, kw, N, Ho, Wo) columns and a col2im that adds each tap
+straight into the unpadded input gradient. Max pooling is a running maximum over the kernel's taps
+(strided views), never a copy of the windows. Temporaries above 256 KiB come from a small
+per-thread buffer cache. The LSTM cell kernels fuse a cell's activations and their gradients.
 
 Example:
     >>> import numpy as np
@@ -14,12 +21,72 @@ Example:
 
 from __future__ import annotations
 
+import math
+import threading
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from ember_cpu_numpy.blas import matmul as _matmul
 
 __all__ = ["NN_KERNELS"]
 
 
+# ---- kernel-internal scratch buffers -----------------------------------------------------------
+_SCRATCH = threading.local()
+_SCRATCH_MIN = 256 << 10  # smaller temporaries come from malloc's free lists anyway
+_SCRATCH_MAX = 64 << 20  # never keep a single buffer larger than this
+_SCRATCH_TOTAL = 128 << 20  # nor more than this per thread (least recently used goes first)
+
+
+def _scratch(tag: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised buffer for a temporary that never leaves the kernel that asked for it.
+
+    A fresh large array costs a page fault per 4 KiB when first written whenever malloc has
+    returned that memory to the kernel (see ``ember_cpu_numpy.malloc``); reusing the buffer of
+    the previous call with the same (tag, shape, dtype) avoids that for the largest temporaries
+    (im2col columns) whatever the malloc settings.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes < _SCRATCH_MIN or nbytes > _SCRATCH_MAX:
+        return np.empty(shape, dtype)
+    cache = getattr(_SCRATCH, "bufs", None)
+    if cache is None:
+        cache = _SCRATCH.bufs = {}
+    key = (tag, shape, dtype.str)
+    buf = cache.pop(key, None)
+    if buf is None:
+        total = sum(b.nbytes for b in cache.values())
+        while cache and total + nbytes > _SCRATCH_TOTAL:
+            total -= cache.pop(next(iter(cache))).nbytes
+        buf = np.empty(shape, dtype)
+    cache[key] = buf  # (re)inserted last: the dict's order is least recently used first
+    return buf
+
+
+def _cols_buffer(x, geometry: tuple, shape: tuple, reuse: bool):
+    """The scratch buffer for ``x``'s im2col columns and whether it already holds them.
+
+    The forward of a convolution records a copy of its input beside the columns it built; the
+    backward (``reuse=True``) skips rebuilding them when its input has the same geometry and
+    exactly the same contents (one compare of the input, ~20x smaller than the columns).
+    """
+    cols = _scratch("cols", shape, x.dtype)
+    memo = getattr(_SCRATCH, "cols_of", None)
+    if memo is None:
+        memo = _SCRATCH.cols_of = {}
+    key = (shape, x.dtype.str)
+    seen = memo.get(key)
+    if (reuse and seen is not None and seen[0] is cols and seen[1] == (x.shape, geometry)
+            and np.array_equal(seen[2], x)):
+        return cols, True
+    snap = np.array(x, copy=True)
+    memo[key] = (cols, (x.shape, geometry), snap)
+    return cols, False
+
+
+# ---- shapes ------------------------------------------------------------------------------------
 def _out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> int:
     span = n + 2 * p - d * (k - 1) - 1
     if ceil_mode:
@@ -44,101 +111,232 @@ def _pad(x: np.ndarray, ph: int, pw: int, value: float = 0.0, extra_h: int = 0, 
     return np.pad(x, ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w)), constant_values=value)
 
 
-def _cols(x, kh, kw, stride, padding, dilation):
-    """im2col: (N, Ho, Wo, C, kh, kw) contiguous columns plus (Ho, Wo)."""
+def _tap_range(i: int, d: int, s: int, p: int, n: int, o: int) -> tuple:
+    """For kernel tap ``i`` along one axis: the output positions [lo, hi) whose input position
+    ``o_idx * s + i * d - p`` lies inside [0, n), and the input position of ``lo``."""
+    off = i * d - p
+    lo = -(off // s) if off < 0 else 0  # ceil(-off / s)
+    hi = min(o, (n - 1 - off) // s + 1) if n - 1 - off >= 0 else 0
+    hi = max(lo, hi)
+    return lo, hi, lo * s + off
+
+
+# ---- convolution -------------------------------------------------------------------------------
+# Columns are laid out (C, kh, kw, N, pixels) so each pass is ONE matmul of the (O, C*kh*kw)
+# weight with a (C*kh*kw, N*pixels) matrix (batched over groups only): one BLAS call per kernel
+# instead of one per image keeps OpenBLAS's threads busy instead of synchronising N times.
+#
+# Stride 1 ("wide" layout): with the padded plane flattened (row length Wp), output pixel
+# (r, s) of tap (i, j) reads flat position r*Wp + s + i*dh*Wp + j*dw: for a fixed tap that is a
+# contiguous run over t = r*Wp + s in [0, Ho*Wp). Columns s >= Wo of that run are garbage; the
+# forward crops them off and the backward multiplies them by zero gradients.
+def _wide_geometry(x_shape, kh, kw, padding, dilation):
+    n, c, h, w = x_shape
+    hp, wp = h + 2 * padding[0], w + 2 * padding[1]
+    ho, wo = hp - dilation[0] * (kh - 1), wp - dilation[1] * (kw - 1)
+    flat = hp * wp + (kw - 1) * dilation[1]  # slack so the last tap's garbage run stays in bounds
+    return hp, wp, ho, wo, flat
+
+
+def _wide_cols(x, kh, kw, padding, dilation, reuse=False):
+    """(C, kh, kw, N, Ho*Wp) columns (a scratch buffer) of the zero-padded, flattened input."""
     n, c, h, w = x.shape
-    ho = _out_size(h, kh, stride[0], padding[0], dilation[0])
-    wo = _out_size(w, kw, stride[1], padding[1], dilation[1])
-    xp = _pad(x, padding[0], padding[1])
-    win = _windows(xp, kh, kw, ho, wo, stride, dilation)  # N C Ho Wo kh kw
-    return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)), ho, wo
+    ph, pw = padding
+    hp, wp, ho, wo, flat = _wide_geometry(x.shape, kh, kw, padding, dilation)
+    cols, ready = _cols_buffer(x, ("wide", kh, kw, padding, dilation), (c, kh, kw, n, ho * wp), reuse)
+    if ready:
+        return cols
+    xf = _scratch("xpad", (n, c, flat), x.dtype)
+    xf[:, :, hp * wp:] = 0
+    plane = xf[:, :, :hp * wp].reshape(n, c, hp, wp)
+    if ph or pw:
+        plane[:, :, :ph] = 0
+        plane[:, :, ph + h:] = 0
+        plane[:, :, ph:ph + h, :pw] = 0
+        plane[:, :, ph:ph + h, pw + w:] = 0
+    plane[:, :, ph:ph + h, pw:pw + w] = x
+    span = ho * wp
+    s0, s1, s2 = xf.strides
+    win = as_strided(xf, shape=(c, kh, kw, n, span),
+                     strides=(s1, dilation[0] * wp * s2, dilation[1] * s2, s0, s2), writeable=False)
+    np.copyto(cols, win)
+    return cols
 
 
-def conv2d(x, w, bias, stride, padding, dilation, groups):
+def _conv2d_wide(x, w, bias, padding, dilation, groups):
     n, c = x.shape[:2]
     o, cg, kh, kw = w.shape
-    cols, ho, wo = _cols(x, kh, kw, stride, padding, dilation)
-    rows = n * ho * wo
-    if groups == 1:
-        out = cols.reshape(rows, c * kh * kw) @ w.reshape(o, -1).T
-    else:
-        og = o // groups
-        cols = cols.reshape(rows, groups, cg * kh * kw)
-        out = np.empty((rows, o), dtype=np.result_type(x, w))
-        for g in range(groups):  # a loop over groups only; each is one matmul
-            out[:, g * og:(g + 1) * og] = cols[:, g] @ w[g * og:(g + 1) * og].reshape(og, -1).T
+    hp, wp, ho, wo, _ = _wide_geometry(x.shape, kh, kw, padding, dilation)
+    span = ho * wp
+    cols = _wide_cols(x, kh, kw, padding, dilation)
+    dtype = np.result_type(x, w)
+    out = _scratch("out", (groups, o // groups, n * span), dtype)
+    _matmul(w.reshape(groups, o // groups, cg * kh * kw), cols.reshape(groups, cg * kh * kw, n * span), out=out)
+    out = out.reshape(o, n, ho, wp)[:, :, :, :wo].transpose(1, 0, 2, 3)
+    res = np.empty((n, o, ho, wo), dtype)
     if bias is not None:
-        out += bias
-    return np.ascontiguousarray(out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2))
+        np.add(out, bias.reshape(o, 1, 1), out=res)
+    else:
+        np.copyto(res, out)
+    return res
 
 
-def conv2d_backward(grad, x, w, stride, padding, dilation, groups, needs):
+def _conv2d_backward_wide(grad, x, w, padding, dilation, groups, needs):
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    hp, wp, ho, wo, flat = _wide_geometry(x.shape, kh, kw, padding, dilation)
+    span = ho * wp
+    og, ck = o // groups, cg * kh * kw
+    gwide = _scratch("gwide", (o, n, ho, wp), grad.dtype)
+    gwide[:, :, :, wo:] = 0  # the garbage columns must contribute nothing
+    gwide[:, :, :, :wo] = grad.transpose(1, 0, 2, 3)
+    g = gwide.reshape(groups, og, n * span)
+    gx = gw = None
+    if needs[1]:
+        cols = _wide_cols(x, kh, kw, padding, dilation, reuse=True).reshape(groups, ck, n * span)
+        gw = _matmul(g, cols.transpose(0, 2, 1)).reshape(w.shape).astype(w.dtype, copy=False)
+    if needs[0]:
+        dcols = _scratch("dcols", (groups, ck, n * span), np.result_type(grad, w))
+        _matmul(w.reshape(groups, og, ck).transpose(0, 2, 1), g, out=dcols)
+        dcols = dcols.reshape(c, kh, kw, n, span)
+        gxf = _scratch("gxpad", (c, n, flat), x.dtype)
+        gxf.fill(0)
+        dh, dw = dilation
+        for i in range(kh):  # col2im: one add of contiguous runs per kernel tap
+            for j in range(kw):
+                off = i * dh * wp + j * dw
+                gxf[:, :, off:off + span] += dcols[:, i, j]
+        ph, pw = padding
+        plane = gxf[:, :, :hp * wp].reshape(c, n, hp, wp)[:, :, ph:ph + h, pw:pw + wd]
+        gx = np.empty(x.shape, x.dtype)
+        np.copyto(gx, plane.transpose(1, 0, 2, 3))
+    return gx, gw
+
+
+# Any stride: (C, kh, kw, N, Ho, Wo) columns; col2im adds each tap into the unpadded gradient.
+def _strided_cols(x, kh, kw, ho, wo, stride, padding, dilation, reuse=False):
+    cols, ready = _cols_buffer(x, ("strided", kh, kw, stride, padding, dilation),
+                               (x.shape[1], kh, kw, x.shape[0], ho, wo), reuse)
+    if ready:
+        return cols
+    xp = _pad(x, padding[0], padding[1])
+    sn, sc, sh, sw = xp.strides
+    win = as_strided(xp, shape=(x.shape[1], kh, kw, x.shape[0], ho, wo),
+                     strides=(sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1]),
+                     writeable=False)
+    np.copyto(cols, win)
+    return cols
+
+
+def _conv2d_strided(x, w, bias, stride, padding, dilation, groups):
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    ho = _out_size(h, kh, stride[0], padding[0], dilation[0])
+    wo = _out_size(wd, kw, stride[1], padding[1], dilation[1])
+    cols = _strided_cols(x, kh, kw, ho, wo, stride, padding, dilation)
+    dtype = np.result_type(x, w)
+    out = _scratch("out", (groups, o // groups, n * ho * wo), dtype)
+    _matmul(w.reshape(groups, o // groups, cg * kh * kw), cols.reshape(groups, cg * kh * kw, n * ho * wo), out=out)
+    out = out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
+    res = np.empty((n, o, ho, wo), dtype)
+    if bias is not None:
+        np.add(out, bias.reshape(o, 1, 1), out=res)
+    else:
+        np.copyto(res, out)
+    return res
+
+
+def _conv2d_backward_strided(grad, x, w, stride, padding, dilation, groups, needs):
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     ho, wo = grad.shape[2], grad.shape[3]
-    rows = n * ho * wo
-    gmat = grad.transpose(0, 2, 3, 1).reshape(rows, o)
-    og = o // groups
-    gx = gw = gb = None
+    og, ck = o // groups, cg * kh * kw
+    gt = _scratch("gwide", (o, n, ho, wo), grad.dtype)
+    np.copyto(gt, grad.transpose(1, 0, 2, 3))
+    g = gt.reshape(groups, og, n * ho * wo)
+    gx = gw = None
     if needs[1]:
-        cols, _, _ = _cols(x, kh, kw, stride, padding, dilation)
-        if groups == 1:
-            gw = (gmat.T @ cols.reshape(rows, -1)).reshape(w.shape)
-        else:
-            cols = cols.reshape(rows, groups, cg * kh * kw)
-            gw = np.empty(w.shape, dtype=w.dtype)
-            for g in range(groups):
-                gw[g * og:(g + 1) * og] = (gmat[:, g * og:(g + 1) * og].T @ cols[:, g]).reshape(og, cg, kh, kw)
-        gw = gw.astype(w.dtype, copy=False)
+        cols = _strided_cols(x, kh, kw, ho, wo, stride, padding, dilation, reuse=True).reshape(groups, ck,
+                                                                                               n * ho * wo)
+        gw = _matmul(g, cols.transpose(0, 2, 1)).reshape(w.shape).astype(w.dtype, copy=False)
     if needs[0]:
-        if groups == 1:
-            dcols = gmat @ w.reshape(o, -1)
-        else:
-            dcols = np.empty((rows, groups, cg * kh * kw), dtype=np.result_type(grad, w))
-            for g in range(groups):
-                dcols[:, g] = gmat[:, g * og:(g + 1) * og] @ w[g * og:(g + 1) * og].reshape(og, -1)
-        # one copy to (kh, kw, N, C, Ho, Wo) so every tap's add below reads contiguous memory
-        dcols = np.ascontiguousarray(dcols.reshape(n, ho, wo, c, kh, kw).transpose(4, 5, 0, 3, 1, 2))
-        ph, pw = padding
-        sh, sw = stride
-        dh, dw = dilation
-        gxp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=x.dtype)
-        for i in range(kh):  # col2im: one strided add per kernel tap
+        dcols = _scratch("dcols", (groups, ck, n * ho * wo), np.result_type(grad, w))
+        _matmul(w.reshape(groups, og, ck).transpose(0, 2, 1), g, out=dcols)
+        dcols = dcols.reshape(c, kh, kw, n, ho, wo)
+        gx = np.zeros(x.shape, dtype=x.dtype)
+        (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+        for i in range(kh):  # col2im: one strided add per kernel tap, clipped to the input
+            r0, r1, xr = _tap_range(i, dh, sh, ph, h, ho)
+            if r1 == r0:
+                continue
             for j in range(kw):
-                gxp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw] += dcols[i, j]
-        gx = np.ascontiguousarray(gxp[:, :, ph:ph + h, pw:pw + wd])
+                c0, c1, xc = _tap_range(j, dw, sw, pw, wd, wo)
+                if c1 == c0:
+                    continue
+                gx[:, :, xr:xr + sh * (r1 - r0 - 1) + 1:sh, xc:xc + sw * (c1 - c0 - 1) + 1:sw] += \
+                    dcols[:, i, j, :, r0:r1, c0:c1].transpose(1, 0, 2, 3)
+    return gx, gw
+
+
+def conv2d(x, w, bias, stride, padding, dilation, groups):
+    if tuple(stride) == (1, 1):
+        return _conv2d_wide(x, w, bias, padding, dilation, groups)
+    return _conv2d_strided(x, w, bias, stride, padding, dilation, groups)
+
+
+def conv2d_backward(grad, x, w, stride, padding, dilation, groups, needs):
+    gx = gw = gb = None
+    if needs[0] or needs[1]:
+        if tuple(stride) == (1, 1):
+            gx, gw = _conv2d_backward_wide(grad, x, w, padding, dilation, groups, needs)
+        else:
+            gx, gw = _conv2d_backward_strided(grad, x, w, stride, padding, dilation, groups, needs)
     if needs[2]:
         gb = grad.sum(axis=(0, 2, 3)).astype(grad.dtype, copy=False)
     return gx, gw, gb
 
 
+# ---- pooling -----------------------------------------------------------------------------------
 def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     n, c, h, w = x.shape
     kh, kw = kernel
-    ho = _out_size(h, kh, stride[0], padding[0], dilation[0], ceil_mode)
-    wo = _out_size(w, kw, stride[1], padding[1], dilation[1], ceil_mode)
-    need_h = (ho - 1) * stride[0] + dilation[0] * (kh - 1) + 1
-    need_w = (wo - 1) * stride[1] + dilation[1] * (kw - 1) + 1
-    extra_h = max(0, need_h - (h + 2 * padding[0]))
-    extra_w = max(0, need_w - (w + 2 * padding[1]))
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho = _out_size(h, kh, sh, ph, dh, ceil_mode)
+    wo = _out_size(w, kw, sw, pw, dw, ceil_mode)
+    extra_h = max(0, (ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
+    extra_w = max(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    xp = _pad(x, padding[0], padding[1], fill, extra_h, extra_w)
-    win = _windows(xp, kh, kw, ho, wo, stride, dilation).reshape(n, c, ho, wo, kh * kw)
-    k = win.argmax(axis=-1)
-    out = np.take_along_axis(win, k[..., None], axis=-1)[..., 0]
-    ki, kj = np.divmod(k, kw)
-    rows = np.arange(ho).reshape(ho, 1) * stride[0] - padding[0] + ki * dilation[0]
-    cols = np.arange(wo) * stride[1] - padding[1] + kj * dilation[1]
-    idx = (rows * w + cols).astype(np.int64)
-    return np.ascontiguousarray(out), idx
+    xp = _pad(x, ph, pw, fill, extra_h, extra_w)
+    taps = [xp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
+            for i in range(kh) for j in range(kw)]
+    # Running maximum; k = the last tap that raised it strictly = the first maximal tap (argmax).
+    out = taps[0].copy()
+    k = np.zeros(out.shape, np.uint8 if len(taps) < 256 else np.int64)
+    up = np.empty(out.shape, np.bool_)
+    upk = up.view(np.uint8) if k.dtype == np.uint8 else up
+    for t in range(1, len(taps)):
+        np.greater(taps[t], out, out=up)
+        np.maximum(out, taps[t], out=out)  # NaN propagates into out (not into up)
+        np.maximum(k, upk * k.dtype.type(t), out=k)
+    if x.dtype.kind == "f":
+        nan = np.isnan(out)
+        if nan.any():  # a window with a NaN: its first NaN is the maximum (as argmax)
+            for t in range(len(taps) - 1, -1, -1):
+                np.copyto(k, t, where=nan & np.isnan(taps[t]), casting="unsafe")
+    offs = np.array([i * dh * w + j * dw for i in range(kh) for j in range(kw)], np.int64)
+    base = (np.arange(ho, dtype=np.int64) * sh - ph)[:, None] * w + (np.arange(wo, dtype=np.int64) * sw - pw)
+    idx = np.take(offs, k)
+    idx += base
+    return out, idx
 
 
 def max_pool2d_backward(grad, idx, input_shape):
     n, c, h, w = input_shape
     plane = h * w
-    flat = (idx.reshape(n * c, -1) + (np.arange(n * c) * plane)[:, None]).ravel()
-    out = np.bincount(flat, weights=grad.reshape(-1).astype(np.float64), minlength=n * c * plane)
-    return out.astype(grad.dtype).reshape(input_shape)
+    flat = idx.reshape(n * c, -1) + (np.arange(n * c, dtype=np.int64) * plane)[:, None]
+    out = np.zeros(n * c * plane, dtype=grad.dtype)
+    np.add.at(out, flat.ravel(), np.ascontiguousarray(grad).ravel())  # overlapping windows accumulate
+    return out.reshape(input_shape)
 
 
 def _avg_divisor(size, k, s, p, o, count_include_pad):
@@ -197,6 +395,58 @@ def log_softmax(x, dim):
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
 
 
+# ---- LSTM cell --------------------------------------------------------------------------------
+def _sigmoid_into(x, out):
+    """out = 1 / (1 + exp(-x)) in place (exp overflows to inf for x << 0, giving exactly 0)."""
+    np.negative(x, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1
+    np.reciprocal(out, out=out)
+    return out
+
+
+def lstm_cell(gates, c):
+    h4 = gates.shape[-1]
+    hs = h4 // 4
+    acts = np.empty(gates.shape[:-1] + (5 * hs,), dtype=gates.dtype)
+    _sigmoid_into(gates[..., :2 * hs], acts[..., :2 * hs])  # i, f
+    np.tanh(gates[..., 2 * hs:3 * hs], out=acts[..., 2 * hs:3 * hs])
+    _sigmoid_into(gates[..., 3 * hs:], acts[..., 3 * hs:h4])  # o
+    i, f, g, o = (acts[..., k * hs:(k + 1) * hs] for k in range(4))
+    c_new = np.multiply(f, c)
+    c_new += i * g
+    tc = np.tanh(c_new, out=acts[..., h4:])
+    return np.multiply(o, tc), c_new, acts
+
+
+def lstm_cell_backward(dh, dc, acts, c):
+    hs = acts.shape[-1] // 5
+    i, f, g, o, tc = (acts[..., k * hs:(k + 1) * hs] for k in range(5))
+    dct = np.multiply(tc, tc)  # dc + dh * o * (1 - tanh(c_new)^2)
+    np.subtract(1, dct, out=dct)
+    dct *= o
+    dct *= dh
+    dct += dc
+    dgates = np.empty(acts.shape[:-1] + (4 * hs,), dtype=acts.dtype)
+    di, df, dg, do = (dgates[..., k * hs:(k + 1) * hs] for k in range(4))
+    ifs = dgates[..., :2 * hs]  # i(1-i), f(1-f) in one pass over both blocks
+    np.subtract(1, acts[..., :2 * hs], out=ifs)
+    ifs *= acts[..., :2 * hs]
+    di *= g
+    df *= c
+    ifs.reshape(ifs.shape[:-1] + (2, hs))[...] *= dct[..., None, :]
+    np.multiply(g, g, out=dg)  # dct * i * (1 - g^2)
+    np.subtract(1, dg, out=dg)
+    dg *= i
+    dg *= dct
+    np.subtract(1, o, out=do)  # dh * tanh(c_new) * o * (1 - o)
+    do *= o
+    do *= tc
+    do *= dh
+    return dgates, np.multiply(dct, f, out=dct)
+
+
 NN_KERNELS: dict = {
     "conv2d": conv2d,
     "conv2d_backward": conv2d_backward,
@@ -206,4 +456,6 @@ NN_KERNELS: dict = {
     "avg_pool2d_backward": avg_pool2d_backward,
     "softmax": softmax,
     "log_softmax": log_softmax,
+    "lstm_cell": lstm_cell,
+    "lstm_cell_backward": lstm_cell_backward,
 }

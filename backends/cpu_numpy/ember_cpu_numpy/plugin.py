@@ -15,9 +15,13 @@ from ember import dtypes as _dt
 from ember.backend import Backend
 from ember.hookspecs import hookimpl
 
+from ember_cpu_numpy import malloc
 from ember_cpu_numpy.dtypes import EMBER_DTYPE, NP_DTYPE
 from ember_cpu_numpy.kernels import KERNELS
 from ember_cpu_numpy.nn_kernels import NN_KERNELS
+from ember_cpu_numpy.optim_kernels import OPTIM_KERNELS
+
+malloc.tune()  # keep freed activation memory for reuse instead of page-faulting it back every step
 
 
 class NumpyBackend(Backend):
@@ -78,5 +82,5 @@ def ember_backend():
 @hookimpl
 def ember_kernels(device_type):
     if device_type == "cpu":
-        return {**KERNELS, **NN_KERNELS}
+        return {**KERNELS, **NN_KERNELS, **OPTIM_KERNELS}
     return None

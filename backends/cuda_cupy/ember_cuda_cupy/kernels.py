@@ -103,6 +103,12 @@ def is_contiguous(x):
     return bool(x.flags.c_contiguous)
 
 
+def strides(x):
+    """Strides in elements (the array's own are in bytes)."""
+    n = x.itemsize
+    return tuple(s // n for s in x.strides)
+
+
 def copy_(dst, src):
     if any(st == 0 and n > 1 for st, n in zip(dst.strides, dst.shape)):
         # An expanded view: CuPy would write every alias in an unspecified order (PyTorch refuses).
@@ -418,16 +424,47 @@ def _check_bounds(index, size, dim):
         raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
+# Index kernels don't check their indices: the frontend checks them once per op for every
+# non-CPU device (or knows they are in range), so a check here would be a second host round trip.
 def gather(x, dim, index):
     if x.ndim == 0:
         return x.reshape(1)[index.reshape(-1)].reshape(index.shape)
-    _check_bounds(index, x.shape[dim], dim)
     for d in range(x.ndim):
         if d != dim and index.shape[d] > x.shape[d]:
             raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be smaller "
                                f"than self {list(x.shape)} apart from dimension {dim}")
+    if am.is_cupy and index.size:
+        return _gather_kernel(x, dim, index)
     src = x[tuple(slice(0, index.shape[d]) if d != dim else slice(None) for d in range(x.ndim))]
     return am.xp.take_along_axis(src, index, dim)
+
+
+_gather_kernels: dict = {}
+
+
+def _gather_kernel(x, dim, index):
+    """One CUDA kernel: out[p] = x[p with coordinate ``dim`` replaced by index[p]] (CuPy's
+    take_along_axis builds index grids and costs ~5 launches)."""
+    nd = x.ndim
+    kernel = _gather_kernels.get((nd, dim))
+    if kernel is None:
+        params = ", ".join(f"int64 n{k}, int64 s{k}" for k in range(nd))
+        lines = ["long long rem = i, off = 0, c;"]
+        for k in range(nd - 1, -1, -1):
+            lines.append(f"c = rem % n{k}; rem /= n{k};")
+            if k == dim:
+                lines.append("c = (long long)idx; if (c < 0) c += xdim;")
+            lines.append(f"off += c * s{k};")
+        lines.append("out = x[off];")
+        kernel = am.xp.ElementwiseKernel(f"raw T x, I idx, int64 xdim, {params}", "T out", "\n".join(lines),
+                                         f"ember_gather_{nd}d_dim{dim}")
+        _gather_kernels[(nd, dim)] = kernel
+    xc = am.xp.ascontiguousarray(x)
+    strides = [1] * nd
+    for k in range(nd - 2, -1, -1):
+        strides[k] = strides[k + 1] * xc.shape[k + 1]
+    args = [v for k in range(nd) for v in (index.shape[k], strides[k])]
+    return kernel(xc.reshape(-1), index, x.shape[dim], *args)
 
 
 def _scatter_coords(dim, index):
@@ -447,7 +484,6 @@ def scatter(x, dim, index, src):
     out = am.xp.array(x, copy=True)
     if index.size == 0:
         return out
-    _check_bounds(index, x.shape[dim], dim)
     out[_scatter_coords(dim, index)] = _src_values(src, index)
     return out
 
@@ -456,7 +492,6 @@ def scatter_add(x, dim, index, src):
     out = am.xp.array(x, copy=True, order="C")
     if index.size == 0:
         return out
-    _check_bounds(index, x.shape[dim], dim)
     vals = _src_values(src, index)
     if hasattr(vals, "shape"):
         vals = am.xp.broadcast_to(vals, index.shape)
@@ -465,7 +500,6 @@ def scatter_add(x, dim, index, src):
 
 
 def index_select(x, dim, index):
-    _check_bounds(index, x.shape[dim], dim)
     return am.xp.take(x, index, axis=dim)
 
 
@@ -493,7 +527,8 @@ _UNARY_FLOAT = ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh")
 
 KERNELS: dict[str, Callable[..., Any]] = {
     "from_host": from_host, "to_host": to_host, "device_index": device_index, "empty": empty, "full": full,
-    "arange": arange, "astype": astype, "clone": clone, "is_contiguous": is_contiguous, "copy_": copy_,
+    "arange": arange, "astype": astype, "clone": clone, "is_contiguous": is_contiguous, "strides": strides,
+    "copy_": copy_,
     "from_dlpack": from_dlpack, "to_dlpack": to_dlpack, "dlpack_device": dlpack_device,
     "rand_uniform": rand_uniform, "rand_normal": rand_normal, "rand_int": rand_int,
     **{name: _unary(name) for name in _UNARY_FLOAT},

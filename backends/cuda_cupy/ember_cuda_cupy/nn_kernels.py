@@ -2,9 +2,8 @@
 
 Convolution gathers every kernel tap through one strided view of the padded input (no Python
 loop over output pixels), copies it once into a column matrix, and multiplies on cuBLAS as a
-batched GEMM. Its input gradient scatters the columns back with one strided add per tap
-(kh*kw launches; within one tap no two columns hit the same input pixel, so no atomics are
-needed). Max-pool's backward uses atomic scatter-add because windows may overlap.
+batched GEMM. Its input gradient is one GEMM and one col2im kernel in which each thread sums
+the taps that read its input pixel (no atomics). Max-pool's backward uses atomic scatter-add because windows may overlap.
 
 Example (on NumPy, as the tests do):
     >>> import numpy
@@ -98,15 +97,54 @@ def conv2d_backward(grad, x, w, stride, padding, dilation, groups, needs):
     if need_x:
         wt = w.reshape(groups, og, k).transpose(0, 2, 1)  # (g, K, Og)
         dcols = xp.matmul(wt, g4).reshape(n, c, kh, kw, oh, ow)  # (N, g, K, L) -> per-tap columns
-        ph, pw = padding
-        gxp = xp.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=grad.dtype)
-        sh, sw = stride
-        dh, dw = dilation
-        for i in range(kh):
-            for j in range(kw):
-                gxp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw] += dcols[:, :, i, j]
-        gx = xp.ascontiguousarray(gxp[:, :, ph:ph + h, pw:pw + wd])
+        gx = _col2im(dcols, (n, c, h, wd), padding, stride, dilation)
     return gx, gw, gb
+
+
+_COL2IM = """
+long long t = i / W, xw = i - t * W;
+long long yh = t % H; t /= H;  // t = n * C + c
+C acc = 0;
+for (int ki = 0; ki < KH; ++ki) {
+    long long py = yh + PH - ki * DH;
+    if (py < 0 || py % SH != 0 || py / SH >= OH) continue;
+    for (int kj = 0; kj < KW; ++kj) {
+        long long px = xw + PW - kj * DW;
+        if (px < 0 || px % SW != 0 || px / SW >= OW) continue;
+        acc += (C)cols[(((t * KH + ki) * KW + kj) * OH + py / SH) * OW + px / SW];
+    }
+}
+gx = (T)acc;
+"""
+_col2im_kernels: dict = {}
+
+
+def _col2im(dcols, x_shape, padding, stride, dilation):
+    """Sum the (N, C, kh, kw, OH, OW) column gradients back onto the (N, C, H, W) input."""
+    xp = am.xp
+    n, c, h, wd = x_shape
+    kh, kw, oh, ow = dcols.shape[2:]
+    ph, pw = padding
+    sh, sw = stride
+    dh, dw = dilation
+    if am.is_cupy:
+        # one thread per input pixel gathers its taps: no atomics, no launch per tap
+        c_type = "double" if dcols.dtype.name == "float64" else "float"
+        kernel = _col2im_kernels.get(c_type)
+        if kernel is None:
+            kernel = xp.ElementwiseKernel(
+                "raw T cols, int64 H, int64 W, int64 KH, int64 KW, int64 OH, int64 OW, int64 PH, int64 PW, "
+                "int64 SH, int64 SW, int64 DH, int64 DW", "T gx", _COL2IM, f"ember_col2im_{c_type}",
+                preamble=f"typedef {c_type} C;")
+            _col2im_kernels[c_type] = kernel
+        gx = xp.empty(x_shape, dtype=dcols.dtype)
+        kernel(xp.ascontiguousarray(dcols), h, wd, kh, kw, oh, ow, ph, pw, sh, sw, dh, dw, gx)
+        return gx
+    gxp = xp.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            gxp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw] += dcols[:, :, i, j]
+    return xp.ascontiguousarray(gxp[:, :, ph:ph + h, pw:pw + wd])
 
 
 # ---- pooling ---------------------------------------------------------------------------------
@@ -118,12 +156,56 @@ def _lowest(dtype):
     return np.iinfo(dtype).min
 
 
+_MAX_POOL = """
+long long ox = i % OW, t = i / OW;
+long long oy = t % OH; t /= OH;  // t = n * C + c, the plane
+long long base = t * H * W, best_at = -1;
+C best = 0;
+for (int ki = 0; ki < KH; ++ki) {
+    long long y = oy * SH - PH + ki * DH;
+    if (y < 0 || y >= H) continue;
+    for (int kj = 0; kj < KW; ++kj) {
+        long long xx = ox * SW - PW + kj * DW;
+        if (xx < 0 || xx >= W) continue;
+        C v = (C)x[base + y * W + xx];
+        // the first maximum; a NaN beats everything (PyTorch's rule) and the first NaN stays
+        if (best_at < 0 || v > best || (v != v && best == best)) { best = v; best_at = y * W + xx; }
+    }
+}
+out = (T)best;
+idx = best_at;
+"""
+_MAX_POOL_BACKWARD = "atomicAdd(&gx[(i / L) * HW + idx], grad);"
+_pool_kernels: dict = {}
+
+
+def _max_pool_kernel(x, kh, kw, oh, ow, stride, padding, dilation):
+    """One thread per output pixel scans its window: values and first-argmax positions in one launch."""
+    xp = am.xp
+    c_type = "double" if x.dtype.name == "float64" else "float"
+    kernel = _pool_kernels.get(("max", c_type))
+    if kernel is None:
+        kernel = xp.ElementwiseKernel(
+            "raw T x, int64 H, int64 W, int64 KH, int64 KW, int64 OH, int64 OW, int64 SH, int64 SW, int64 PH, "
+            "int64 PW, int64 DH, int64 DW", "T out, int64 idx", _MAX_POOL, f"ember_max_pool2d_{c_type}",
+            preamble=f"typedef {c_type} C;")
+        _pool_kernels[("max", c_type)] = kernel
+    n, c, h, w = x.shape
+    out = xp.empty((n, c, oh, ow), dtype=x.dtype)
+    idx = xp.empty((n, c, oh, ow), dtype=xp.int64)
+    kernel(xp.ascontiguousarray(x), h, w, kh, kw, oh, ow, stride[0], stride[1], padding[0], padding[1],
+           dilation[0], dilation[1], out, idx)
+    return out, idx
+
+
 def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     xp = am.xp
     n, c, h, w = x.shape
     kh, kw = kernel
     oh = out_size(h, kh, stride[0], padding[0], dilation[0], ceil_mode)
     ow = out_size(w, kw, stride[1], padding[1], dilation[1], ceil_mode)
+    if am.is_cupy and x.dtype.kind == "f" and x.size:
+        return _max_pool_kernel(x, kh, kw, oh, ow, stride, padding, dilation)
     extra_h = max(0, (oh - 1) * stride[0] + dilation[0] * (kh - 1) + 1 - (h + 2 * padding[0]))
     extra_w = max(0, (ow - 1) * stride[1] + dilation[1] * (kw - 1) + 1 - (w + 2 * padding[1]))
     xpad = _pad_hw(x, padding[0], padding[1], _lowest(x.dtype), extra_h, extra_w)
@@ -138,6 +220,16 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
 def max_pool2d_backward(grad, idx, input_shape):
     xp = am.xp
     n, c, h, w = input_shape
+    if am.is_cupy and grad.dtype.name in ("float32", "float64") and grad.size:
+        # one atomicAdd per output pixel into its plane (overlapping windows may pick one pixel twice)
+        kernel = _pool_kernels.get("max_backward")
+        if kernel is None:
+            kernel = xp.ElementwiseKernel("T grad, int64 idx, int64 L, int64 HW", "raw T gx", _MAX_POOL_BACKWARD,
+                                          "ember_max_pool2d_backward")
+            _pool_kernels["max_backward"] = kernel
+        gx = xp.zeros(input_shape, dtype=grad.dtype)
+        kernel(grad, idx, grad.shape[2] * grad.shape[3], h * w, gx)
+        return gx
     planes = n * c
     flat = idx.reshape(planes, -1) + (xp.arange(planes, dtype=xp.int64) * (h * w))[:, None]
     gx = xp.zeros(planes * h * w, dtype=grad.dtype)

@@ -14,7 +14,7 @@ from ember_opencl.codegen import Scalar, launch_map
 from ember_opencl.runtime import cl, to_np
 
 __all__ = ["from_host", "to_host", "device_index", "empty", "full", "arange", "astype", "clone",
-           "is_contiguous", "copy_", "contiguous"]
+           "is_contiguous", "strides", "copy_", "contiguous"]
 
 
 def from_host(host: np.ndarray, index: int) -> CLArray:
@@ -95,6 +95,11 @@ def contiguous(x: CLArray) -> CLArray:
 
 def is_contiguous(x: CLArray) -> bool:
     return x.is_contiguous()
+
+
+def strides(x: CLArray) -> tuple[int, ...]:
+    """Strides in elements (a CLArray keeps them in elements already)."""
+    return tuple(x.strides)
 
 
 def copy_(dst: CLArray, src: Any) -> None:

@@ -16,7 +16,8 @@ def all_kernels() -> dict[str, Callable[..., Any]]:
         "from_host": creation.from_host, "to_host": creation.to_host,
         "device_index": creation.device_index, "empty": creation.empty, "full": creation.full,
         "arange": creation.arange, "astype": creation.astype, "clone": creation.clone,
-        "is_contiguous": creation.is_contiguous, "copy_": creation.copy_,
+        "is_contiguous": creation.is_contiguous, "strides": creation.strides,
+        "copy_": creation.copy_,
         "reshape": movement.reshape, "permute": movement.permute, "expand": movement.expand,
         "slice": movement.slice_, "flip": movement.flip, "pad": movement.pad, "cat": movement.cat,
     }

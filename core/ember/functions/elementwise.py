@@ -530,7 +530,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g * (y > 0).to(g.dtype)
+        return where(y <= 0, 0.0, g)  # PyTorch's threshold_backward: NaN outputs pass the gradient
 
 
 class _ZeroGrad(Function):

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,6 +52,66 @@ def _infer_shape(shape: tuple, numel: int, src_shape: tuple) -> tuple:
     return shape
 
 
+_VIEW_ERROR = ("view size is not compatible with input tensor's size and stride (at least one dimension spans "
+               "across two contiguous subspaces). Use .reshape(...) instead.")
+
+
+def _compute_stride(oldshape: tuple, oldstride: tuple, newshape: tuple) -> tuple | None:
+    """The strides viewing ``oldshape``/``oldstride`` as ``newshape`` without a copy, or None.
+
+    PyTorch's ``at::detail::computeStride`` (aten/src/ATen/TensorUtils.cpp), line for line: the
+    old axes are cut into chunks that are contiguous within themselves (size-1 axes are ignored,
+    their strides are free), and the new shape must split or merge axes only inside a chunk.
+    """
+    if not oldshape:
+        return (1,) * len(newshape)
+    numel = math.prod(oldshape)
+    if numel == 0 and tuple(oldshape) == tuple(newshape):
+        return tuple(oldstride)
+    newstride = [0] * len(newshape)
+    if numel == 0:  # any strides will do; PyTorch picks the contiguous ones
+        acc = 1
+        for d in range(len(newshape) - 1, -1, -1):
+            newstride[d] = acc
+            acc *= max(newshape[d], 1)
+        return tuple(newstride)
+    view_d = len(newshape) - 1
+    chunk_base_stride = oldstride[-1]  # stride of the innermost axis of the current chunk
+    tensor_numel = view_numel = 1
+    for tensor_d in range(len(oldshape) - 1, -1, -1):
+        tensor_numel *= oldshape[tensor_d]
+        if tensor_d == 0 or (oldshape[tensor_d - 1] != 1
+                             and oldstride[tensor_d - 1] != tensor_numel * chunk_base_stride):  # end of a chunk
+            while view_d >= 0 and (view_numel < tensor_numel or newshape[view_d] == 1):
+                newstride[view_d] = view_numel * chunk_base_stride
+                view_numel *= newshape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if tensor_d > 0:
+                chunk_base_stride = oldstride[tensor_d - 1]
+                tensor_numel = view_numel = 1
+    return tuple(newstride) if view_d == -1 else None
+
+
+def _is_view_shape(input: Tensor, shape: tuple) -> bool | None:
+    """Whether ``shape`` (same numel) can view ``input`` without a copy, by PyTorch's rule.
+
+    None when the backend has no ``strides`` kernel and the answer depends on the strides; the
+    shapes that need no strides (a contiguous or empty input, only size-1 axes added or removed)
+    are answered either way.
+    """
+    data, kt = input._data, input._kt
+    old = tuple(data.shape)
+    if kt["is_contiguous"](data):
+        return True
+    if kt.has("strides"):
+        return _compute_stride(old, tuple(kt["strides"](data)), shape) is not None
+    if 0 in old or [n for n in old if n != 1] == [n for n in shape if n != 1]:
+        return True
+    return None
+
+
 class Reshape(Function):
     _backward_name = "ViewBackward0"
 
@@ -65,24 +126,53 @@ class Reshape(Function):
         return g.reshape(ctx.shape), None
 
 
-def reshape(input: Tensor, *shape: Any) -> Tensor:
-    shape = _infer_shape(_shape_args(shape), input.numel(), input._data.shape)
+class ReshapeCopy(Reshape):
+    """``reshape`` where no view exists: a new tensor (own version counter), as in PyTorch."""
+
+    _backward_name = "UnsafeViewBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x._data.shape
+        return x._new(x._kt["reshape"](x._data, shape))
+
+
+def _reshape(input: Tensor, shape: tuple, viewable: bool | None) -> Tensor:
     if shape == input._data.shape:
         return Reshape.apply(input, shape) if input._requires_grad else input._view_of(input._data)
-    return Reshape.apply(input, shape)
+    # Unknown (no strides kernel): the kernel may still return a view, so keep the version counter shared.
+    return (ReshapeCopy if viewable is False else Reshape).apply(input, shape)
+
+
+def reshape(input: Tensor, *shape: Any) -> Tensor:
+    """A view when the strides allow it (PyTorch's rule, see ``view``), else a copy."""
+    shape = _infer_shape(_shape_args(shape), input.numel(), input._data.shape)
+    if shape == input._data.shape:
+        return _reshape(input, shape, True)
+    return _reshape(input, shape, _is_view_shape(input, shape))
 
 
 def view(input: Tensor, *shape: Any) -> Tensor:
+    """A view with a new shape, sharing storage; PyTorch's error when the strides don't allow one.
+
+    Only axes that are contiguous with each other may be merged (see ``_compute_stride``): for
+    ``x`` of shape (4, 6), ``x.t().view(-1)`` raises while ``x.t().view(2, 3, 4)`` (splitting one
+    axis) is a view.
+    """
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)):
         return input.to(shape[0])  # view(dtype) of the same itemsize is not supported: convert
-    return reshape(input, *shape)
+    shape = _infer_shape(_shape_args(shape), input.numel(), input._data.shape)
+    if shape != input._data.shape and not _is_view_shape(input, shape):
+        raise RuntimeError(_VIEW_ERROR)
+    return _reshape(input, shape, True)
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:
+    return view(input, tuple(other.shape))
+
+
+def reshape_as(input: Tensor, other: Tensor) -> Tensor:
     return reshape(input, tuple(other.shape))
-
-
-reshape_as = view_as
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:

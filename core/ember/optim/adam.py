@@ -42,7 +42,9 @@ def _check_adam_args(lr: float, betas: tuple[float, float], eps: float, weight_d
 class Adam(Optimizer):
     """``m = lerp(m, g, 1-b1)``, ``v = b2 v + (1-b2) g^2``, ``p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)``.
 
-    ``weight_decay`` is L2 (added to the gradient); see ``AdamW`` for the decoupled form.
+    ``weight_decay`` is L2 (added to the gradient); see ``AdamW`` for the decoupled form. Runs the
+    backend's fused ``adam_step`` kernel when it has one (in place, one call per parameter), else
+    a composite of required kernels.
     """
 
     _decoupled = False
@@ -84,7 +86,6 @@ class Adam(Optimizer):
                     continue
                 kt = p._kt
                 pd = p._data
-                g = grad_array(p, maximize)
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = new_step()
@@ -93,6 +94,18 @@ class Adam(Optimizer):
                     if amsgrad:
                         state["max_exp_avg_sq"] = zeros_state(p)
                 step = incr_step(state["step"])
+                if kt.has("adam_step"):  # the backend's fused in-place update
+                    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                    mx = state["max_exp_avg_sq"] if amsgrad else None
+                    kt["adam_step"](pd, grad_array(p, False), exp_avg._data, exp_avg_sq._data,
+                                    None if mx is None else mx._data, step, lr, beta1, beta2, eps, wd, amsgrad,
+                                    maximize, decoupled)
+                    for t in (p, exp_avg, exp_avg_sq, mx):
+                        if t is not None:
+                            t._version[0] += 1
+                    continue
+                # composite: the same update from required kernels
+                g = grad_array(p, maximize)
                 if wd != 0 and not decoupled:
                     g = kt["add"](g, kt["mul"](pd, wd))
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]

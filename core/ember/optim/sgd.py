@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ember.autograd.grad_mode import enable_grad
-from ember.optim.optimizer import Optimizer, check_hparam, grad_array, set_buffer, write_param
+from ember.optim.optimizer import Optimizer, check_hparam, grad_array, set_buffer, write_param, zeros_state
 
 __all__ = ["SGD"]
 
@@ -24,7 +24,8 @@ __all__ = ["SGD"]
 class SGD(Optimizer):
     """``v = momentum * v + (1 - dampening) * g``; ``p -= lr * (g + momentum * v if nesterov else v)``.
 
-    Weight decay adds ``weight_decay * p`` to the gradient first; ``maximize`` ascends.
+    Weight decay adds ``weight_decay * p`` to the gradient first; ``maximize`` ascends. Runs the
+    backend's fused ``sgd_step`` kernel when it has one (in place), else a composite of required kernels.
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
@@ -65,6 +66,22 @@ class SGD(Optimizer):
                     continue
                 kt = p._kt
                 pd = p._data
+                if kt.has("sgd_step"):  # the backend's fused in-place update
+                    buf = None
+                    first = False
+                    if momentum != 0:
+                        state = self.state[p]
+                        buf = state.get("momentum_buffer")
+                        if buf is None:
+                            state["momentum_buffer"] = buf = zeros_state(p)
+                            first = True
+                    kt["sgd_step"](pd, grad_array(p, False), None if buf is None else buf._data, lr, momentum,
+                                   dampening, wd, nesterov, maximize, first)
+                    p._version[0] += 1
+                    if buf is not None:
+                        buf._version[0] += 1
+                    continue
+                # composite: the same update from required kernels
                 g = grad_array(p, maximize)
                 if wd != 0:
                     g = kt["add"](g, kt["mul"](pd, wd))

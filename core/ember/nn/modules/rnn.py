@@ -1,8 +1,9 @@
 """Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and their cells, with PyTorch's parameter names,
 gate order (LSTM i, f, g, o; GRU r, z, n), shapes and initialisation.
 
-The input projection of a whole sequence is one matmul per layer and direction; only the
-hidden-state recurrence loops over time steps.
+The input projection of a whole sequence is one matmul per layer (all directions); only the
+hidden-state recurrence loops over time steps. An LSTM layer is a single autograd node
+(``ember.nn._rnn.LSTMLayer``) running the fused ``lstm_cell`` kernels where the backend has them.
 
 Example:
     >>> import ember
@@ -22,6 +23,7 @@ from ember.functions import creation as _c
 from ember.functions import shape as _s
 from ember.nn import functional as F
 from ember.nn import init
+from ember.nn._rnn import lstm_layer
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.tensor import Tensor
@@ -185,6 +187,15 @@ class RNNBase(Module):
         h_n, c_n = [], []
         layer_in = x
         for layer in range(self.num_layers):
+            if is_lstm:  # one autograd node per layer (ember.nn._rnn), every direction at once
+                k = layer * num_dir
+                params = [self._layer_params(layer, d) for d in range(num_dir)]
+                layer_in, h_l, c_l = lstm_layer(layer_in, hx[0][k:k + num_dir], hx[1][k:k + num_dir], params)
+                h_n.append(h_l)
+                c_n.append(c_l)
+                if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                    layer_in = F.dropout(layer_in, self.dropout, True)
+                continue
             outs = []
             for d in range(num_dir):
                 k = layer * num_dir + d
@@ -200,8 +211,8 @@ class RNNBase(Module):
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_in = F.dropout(layer_in, self.dropout, True)
         output = layer_in
-        h_out = _s.stack(h_n, 0)
-        c_out = _s.stack(c_n, 0) if is_lstm else None
+        h_out = _s.cat(h_n, 0) if is_lstm else _s.stack(h_n, 0)
+        c_out = _s.cat(c_n, 0) if is_lstm else None
         if unbatched:
             output = output.squeeze(1)
             h_out = h_out.squeeze(1)

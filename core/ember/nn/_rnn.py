@@ -1,0 +1,216 @@
+"""One LSTM layer (every direction at once) as a single autograd node.
+
+The recurrence runs on backend arrays, with no graph recording per time step: per step one
+batched matmul of the directions' hidden states with their ``weight_hh`` and one
+``lstm_cell`` (the optional fused kernel, or a composite of required kernels). The backward
+walks the steps in reverse with ``lstm_cell_backward`` and one matmul per step, then computes
+``weight_hh``'s and ``bias_hh``'s gradients for the whole sequence in one matmul and one sum.
+The input projection (``weight_ih``, ``bias_ih``) is one ``F.linear`` over the whole sequence
+for all directions, recorded by autograd as usual.
+
+``create_graph=True`` differentiates :func:`lstm_layer_composite` (the same layer in ember ops)
+instead, so higher-order gradients work.
+
+Example:
+    >>> import ember
+    >>> from ember.nn._rnn import LSTMLayer
+    >>> x = ember.zeros(5, 2, 1, 8)  # (T, B, directions, 4H)
+    >>> h0 = c0 = ember.zeros(1, 2, 2)
+    >>> out, h, c = LSTMLayer.apply(x, h0, c0, ember.zeros(1, 8, 2), None)
+    >>> tuple(out.shape), tuple(h.shape)
+    ((5, 2, 2), (1, 2, 2))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember.autograd.function import Function
+from ember.autograd.grad_mode import STATE, enable_grad
+from ember.tensor import Tensor
+
+__all__ = ["LSTMLayer", "lstm_layer", "lstm_layer_composite"]
+
+
+# ---- raw-array helpers (any backend's kernel table) --------------------------------------------
+def _slice(kt, x, axis: int, start: int, stop: int):
+    return kt["slice"](x, tuple((start, stop, 1) if a == axis else (0, n, 1) for a, n in enumerate(x.shape)))
+
+
+def _at(kt, x, i: int):
+    """``x[i]`` along axis 0."""
+    return kt["reshape"](_slice(kt, x, 0, i, i + 1), tuple(x.shape[1:]))
+
+
+def _stack(kt, xs: list, axis: int = 0):
+    return kt["cat"]([kt["reshape"](x, tuple(x.shape[:axis]) + (1,) + tuple(x.shape[axis:])) for x in xs], axis)
+
+
+def _directions(kt, x, axis: int, width: int, n: int) -> list:
+    """Split axis ``axis`` of ``x`` into ``n`` blocks of ``width`` (the direction axis dropped when
+    width is 1) and flip direction 1 along time (axis 0): the reverse direction runs its steps
+    forward in this frame."""
+    out = []
+    for d in range(n):
+        shape = tuple(x.shape[:axis]) + (() if width == 1 else (width,)) + tuple(x.shape[axis + 1:])
+        part = kt["reshape"](_slice(kt, x, axis, d * width, (d + 1) * width), shape)
+        out.append(kt["flip"](part, (0,)) if d == 1 else part)
+    return out
+
+
+def _cell(kt, gates, c):
+    if kt.has("lstm_cell"):
+        return kt["lstm_cell"](gates, c)
+    hs = c.shape[-1]
+    last = gates.ndim - 1
+    s = kt["sigmoid"](gates)  # all four blocks; the g block is replaced by its tanh
+    i, f, o = (_slice(kt, s, last, k * hs, (k + 1) * hs) for k in (0, 1, 3))
+    g = kt["tanh"](_slice(kt, gates, last, 2 * hs, 3 * hs))
+    c_new = kt["add"](kt["mul"](f, c), kt["mul"](i, g))
+    tc = kt["tanh"](c_new)
+    return kt["mul"](o, tc), c_new, kt["cat"]([i, f, g, o, tc], last)
+
+
+def _cell_backward(kt, dh, dc, acts, c):
+    if kt.has("lstm_cell_backward"):
+        return kt["lstm_cell_backward"](dh, dc, acts, c)
+    hs = c.shape[-1]
+    last = acts.ndim - 1
+    i, f, g, o, tc = (_slice(kt, acts, last, k * hs, (k + 1) * hs) for k in range(5))
+
+    def one_minus(a):
+        return kt["sub"](1.0, a)
+
+    dct = kt["add"](dc, kt["mul"](kt["mul"](dh, o), one_minus(kt["mul"](tc, tc))))
+    di = kt["mul"](kt["mul"](dct, g), kt["mul"](i, one_minus(i)))
+    df = kt["mul"](kt["mul"](dct, c), kt["mul"](f, one_minus(f)))
+    dg = kt["mul"](kt["mul"](dct, i), one_minus(kt["mul"](g, g)))
+    do = kt["mul"](kt["mul"](dh, tc), kt["mul"](o, one_minus(o)))
+    return kt["cat"]([di, df, dg, do], last), kt["mul"](dct, f)
+
+
+class LSTMLayer(Function):
+    """``(xproj (T, B, D, 4H), h0 (D, B, H), c0 (D, B, H), w_hh (D, 4H, H), b_hh (D, 4H) or None)``
+    -> ``(out (T, B, D*H), h_n (D, B, H), c_n (D, B, H))``; direction 1 runs backwards in time.
+    ``xproj`` is the input projection with ``bias_ih`` already added."""
+
+    _backward_name = "LSTMLayerBackward0"
+
+    @staticmethod
+    def forward(ctx, xproj, h0, c0, w_hh, b_hh):
+        kt = xproj._kt
+        t_len, batch, ndir, g4 = xproj.shape
+        xs = _stack(kt, _directions(kt, xproj._data, 2, 1, ndir), 1)  # (T, D, B, 4H)
+        if b_hh is not None:
+            xs = kt["add"](xs, kt["reshape"](b_hh._data, (1, ndir, 1, g4)))
+        w_t = kt["permute"](w_hh._data, (0, 2, 1))  # (D, H, 4H)
+        h, c = h0._data, c0._data
+        hs_list, cs_prev, acts = [], [], []
+        for s in range(t_len):
+            gates = kt["add"](kt["matmul"](h, w_t), _at(kt, xs, s))
+            cs_prev.append(c)
+            h, c, a = _cell(kt, gates, c)
+            hs_list.append(h)
+            acts.append(a)
+        seq = _stack(kt, hs_list, 0)  # (T, D, B, H)
+        outs = _directions(kt, seq, 1, 1, ndir)
+        out = outs[0] if ndir == 1 else kt["cat"](outs, 2)
+        ctx.save_for_backward(xproj, h0, c0, w_hh, b_hh)
+        ctx.raw = (hs_list, cs_prev, acts)
+        ctx.set_materialize_grads(False)
+        return xproj._new(out), xproj._new(h), xproj._new(c)
+
+    @staticmethod
+    def backward(ctx, dout, dh_n, dc_n):
+        xproj, h0, c0, w_hh, b_hh = ctx.saved_tensors
+        if STATE.enabled:  # create_graph: differentiate the ember-op composite
+            return _composite_vjp(ctx, (xproj, h0, c0, w_hh, b_hh), (dout, dh_n, dc_n))
+        kt = xproj._kt
+        hs_list, cs_prev, acts = ctx.raw
+        t_len, batch, ndir, g4 = xproj.shape
+        hs = g4 // 4
+        idx = xproj._device.index
+
+        def zeros(shape):
+            return kt["full"](shape, 0, xproj._dtype, idx)
+
+        dseq = None if dout is None else _stack(kt, _directions(kt, dout._data, 2, hs, ndir), 1)  # (T, D, B, H)
+        dh_next = zeros((ndir, batch, hs)) if dh_n is None else dh_n._data
+        dc_next = zeros((ndir, batch, hs)) if dc_n is None else dc_n._data
+        w = w_hh._data
+        dgates = [None] * t_len
+        for s in range(t_len - 1, -1, -1):
+            dh = dh_next if dseq is None else kt["add"](_at(kt, dseq, s), dh_next)
+            dg, dc_next = _cell_backward(kt, dh, dc_next, acts[s], cs_prev[s])
+            dgates[s] = dg
+            dh_next = kt["matmul"](dg, w)  # (D, B, 4H) @ (D, 4H, H)
+        dg_all = _stack(kt, dgates, 0)  # (T, D, B, 4H)
+        needs = ctx.needs_input_grad
+        dx = dw = db = None
+        if needs[0]:
+            parts = _directions(kt, dg_all, 1, 1, ndir)
+            dx = kt["cat"]([kt["reshape"](p, (t_len, batch, 1, g4)) for p in parts], 2)
+            dx = xproj._new(dx)
+        if needs[3]:
+            h_prev = _stack(kt, [h0._data] + hs_list[:-1], 1)  # (D, T, B, H)
+            h_prev = kt["reshape"](h_prev, (ndir, t_len * batch, hs))
+            dg_d = kt["reshape"](kt["clone"](kt["permute"](dg_all, (1, 0, 2, 3))), (ndir, t_len * batch, g4))
+            dw = w_hh._new(kt["matmul"](kt["permute"](dg_d, (0, 2, 1)), h_prev))
+        if b_hh is not None and needs[4]:
+            db = b_hh._new(kt["sum"](dg_all, (0, 2), False))
+        return (dx, h0._new(dh_next) if needs[1] else None, c0._new(dc_next) if needs[2] else None, dw, db)
+
+
+def _composite_vjp(ctx, inputs: tuple, grads: tuple) -> tuple:
+    from ember.autograd.engine import grad as autograd_grad
+    from ember.functions.creation import zeros_like
+
+    with enable_grad():
+        outs = lstm_layer_composite(*inputs)
+        wanted = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+        gouts = [g if g is not None else zeros_like(o) for g, o in zip(grads, outs)]
+        gs = autograd_grad(outs, wanted, gouts, create_graph=True, allow_unused=True)
+    it = iter(gs)
+    return tuple(next(it) if isinstance(t, Tensor) and t.requires_grad else None for t in inputs)
+
+
+def lstm_layer_composite(xproj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> tuple:
+    """:class:`LSTMLayer` in ember ops, one autograd node per op (the double-backward path)."""
+    from ember.functions.shape import cat, stack
+    from ember.nn import functional as F
+
+    t_len, ndir = xproj.shape[0], xproj.shape[2]
+    outs, hn, cn = [], [], []
+    for d in range(ndir):
+        xs = xproj[:, :, d]
+        h, c = h0[d], c0[d]
+        w, b = w_hh[d], (None if b_hh is None else b_hh[d])
+        seq: list = [None] * t_len
+        for t in (range(t_len - 1, -1, -1) if d == 1 else range(t_len)):
+            i, f, g, o = (xs[t] + F.linear(h, w, b)).chunk(4, -1)
+            c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+            h = o.sigmoid() * c.tanh()
+            seq[t] = h
+        outs.append(stack(seq, 0))
+        hn.append(h)
+        cn.append(c)
+    return (outs[0] if ndir == 1 else cat(outs, 2)), stack(hn, 0), stack(cn, 0)
+
+
+def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, params: list) -> tuple:
+    """One layer over ``x`` (T, B, in) for every direction in ``params`` (a list of
+    ``(w_ih, w_hh, b_ih, b_hh)``, the second one reversed): ``(out (T, B, D*H), h_n, c_n)``."""
+    from ember.functions.shape import cat, stack
+    from ember.nn import functional as F
+
+    ndir = len(params)
+    w_ih = params[0][0] if ndir == 1 else cat([p[0] for p in params], 0)
+    b_ih: Any = None
+    if params[0][2] is not None:
+        b_ih = params[0][2] if ndir == 1 else cat([p[2] for p in params], 0)
+    proj = F.linear(x, w_ih, b_ih)  # every direction's input projection, whole sequence, one matmul
+    t_len, batch = x.shape[0], x.shape[1]
+    xproj = proj.reshape(t_len, batch, ndir, proj.shape[-1] // ndir)
+    w_hh = stack([p[1] for p in params], 0)
+    b_hh = None if params[0][3] is None else stack([p[3] for p in params], 0)
+    return LSTMLayer.apply(xproj, h0, c0, w_hh, b_hh)

@@ -1,0 +1,215 @@
+"""The fused paths added for speed, against independent references.
+
+* the LSTM layer node (``ember.nn._rnn``): gradients against finite differences, with the
+  backend's ``lstm_cell`` kernels and with the composite of required kernels, and double backward;
+* the NumPy backend's conv/pool kernels on LeNet-sized inputs, called repeatedly (their scratch
+  buffers are reused) against the float64 explicit-patch references of the conformance suite;
+* max pooling's index rules (first maximum, NaN) against a loop over the windows;
+* small matrix products on one BLAS thread against float64 products.
+"""
+
+from __future__ import annotations
+
+import ember
+import numpy as np
+import pytest
+from ember import dispatch, nn
+from ember_conformance import reference as R
+
+LSTM_KERNELS = {"lstm_cell", "lstm_cell_backward"}
+
+
+@pytest.fixture(params=["fused", "composite"])
+def lstm_path(request, monkeypatch):
+    if request.param == "composite":
+        orig = dispatch.KernelTable.has
+        monkeypatch.setattr(dispatch.KernelTable, "has", lambda self, name: name not in LSTM_KERNELS and orig(self, name))
+    return request.param
+
+
+def test_lstm_gradients_match_finite_differences(lstm_path, device):
+    """d(out, h_n, c_n) / d(input, h0, c0) of a 2-layer bidirectional LSTM against finite differences."""
+    ember.manual_seed(3)
+    lstm = nn.LSTM(3, 2, num_layers=2, bidirectional=True).double().to(device)
+    x = ember.randn(4, 2, 3, dtype=ember.float64, device=device, requires_grad=True)
+    h0 = ember.randn(4, 2, 2, dtype=ember.float64, device=device, requires_grad=True)
+    c0 = ember.randn(4, 2, 2, dtype=ember.float64, device=device, requires_grad=True)
+
+    def fn(x, h0, c0):
+        out, (h, c) = lstm(x, (h0, c0))
+        return out, h, c
+
+    assert ember.autograd.gradcheck(fn, (x, h0, c0))
+
+
+def test_lstm_parameter_gradients_by_finite_differences(lstm_path, device):
+    """.grad of every weight after backward() equals the central difference of the loss."""
+    ember.manual_seed(4)
+    lstm = nn.LSTM(2, 3, num_layers=1, bidirectional=True, batch_first=True).double().to(device)
+    rng = np.random.default_rng(0)
+    x = ember.tensor(rng.standard_normal((2, 5, 2)), device=device)
+    wout = rng.standard_normal((2, 5, 6))
+
+    def loss():
+        out, (h, c) = lstm(x)
+        return (out * ember.tensor(wout, device=device)).sum() + h.sum() * 0.5 - (c * c).sum()
+
+    loss().backward()
+    eps = 1e-6
+    for name, p in lstm.named_parameters():
+        base = p.detach().cpu().numpy().copy()
+        num = np.zeros_like(base)
+        for idx in np.ndindex(*base.shape):
+            for sign in (1, -1):
+                v = base.copy()
+                v[idx] += sign * eps
+                with ember.no_grad():
+                    p.copy_(ember.tensor(v, device=device))
+                    num[idx] += sign * float(loss()) / (2 * eps)
+        with ember.no_grad():
+            p.copy_(ember.tensor(base, device=device))
+        np.testing.assert_allclose(p.grad.cpu().numpy(), num, rtol=1e-5, atol=1e-7, err_msg=name)
+
+
+def test_lstm_double_backward(lstm_path):
+    ember.manual_seed(5)
+    lstm = nn.LSTM(2, 2, bidirectional=True).double()
+    x = ember.randn(3, 1, 2, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda a: lstm(a)[0], (x,))
+
+
+# ---- NumPy conv/pool kernels on realistic shapes -----------------------------------------------
+CPU_CONV_CASES = [  # (x shape, w shape, stride, padding, dilation, groups)
+    ((16, 1, 28, 28), (6, 1, 5, 5), (1, 1), (2, 2), (1, 1), 1),  # LeNet conv1
+    ((16, 6, 14, 14), (16, 6, 5, 5), (1, 1), (0, 0), (1, 1), 1),  # LeNet conv2
+    ((3, 4, 11, 9), (6, 2, 3, 3), (1, 1), (1, 2), (2, 1), 2),  # wide path: dilation, groups
+    ((3, 4, 11, 9), (4, 4, 3, 2), (2, 3), (1, 0), (1, 2), 1),  # strided path
+    ((2, 6, 7, 7), (6, 2, 1, 3), (2, 2), (0, 1), (1, 1), 3),
+]
+
+
+@pytest.mark.parametrize("case", CPU_CONV_CASES, ids=lambda c: f"x{c[0]}-w{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-g{c[5]}")
+def test_cpu_conv_kernels_against_patch_reference(case):
+    from ember_cpu_numpy.nn_kernels import NN_KERNELS as K
+
+    xs, ws, st, pad, dil, g = case
+    rng = np.random.default_rng(7)
+    for _ in range(2):  # the second call reuses the first one's scratch buffers
+        x = rng.standard_normal(xs).astype(np.float32)
+        w = rng.standard_normal(ws).astype(np.float32)
+        b = rng.standard_normal(ws[0]).astype(np.float32)
+        want = R.conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), st, pad, dil, g)
+        got = K["conv2d"](x, w, b, st, pad, dil, g)
+        assert got.dtype == np.float32 and got.flags.c_contiguous
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+        grad = rng.standard_normal(want.shape).astype(np.float32)
+        wx, ww, wb = R.conv2d_backward(grad.astype(np.float64), x.astype(np.float64), w.astype(np.float64), st, pad,
+                                       dil, g, (True, True, True))
+        gx, gw, gb = K["conv2d_backward"](grad, x, w, st, pad, dil, g, (True, True, True))
+        for a, e in ((gx, wx), (gw, ww), (gb, wb)):
+            assert a.dtype == np.float32
+            np.testing.assert_allclose(a, e, rtol=1e-4, atol=2e-3)
+        only_w = K["conv2d_backward"](grad, x, w, st, pad, dil, g, (False, True, False))
+        assert only_w[0] is None and only_w[2] is None
+        np.testing.assert_allclose(only_w[1], ww, rtol=1e-4, atol=2e-3)
+
+
+def _loop_max_pool(x, k, s, p, d, ceil):
+    """Window by window: the first position holding the maximum (a NaN counts as the maximum)."""
+    n, c, h, w = x.shape
+    ho = R._out_size(h, k[0], s[0], p[0], d[0], ceil)
+    wo = R._out_size(w, k[1], s[1], p[1], d[1], ceil)
+    out = np.empty((n, c, ho, wo), x.dtype)
+    idx = np.empty((n, c, ho, wo), np.int64)
+    for a, b, i, j in np.ndindex(n, c, ho, wo):
+        best, pos = None, None
+        for u in range(k[0]):
+            for v in range(k[1]):
+                r, q = i * s[0] - p[0] + u * d[0], j * s[1] - p[1] + v * d[1]
+                if not (0 <= r < h and 0 <= q < w):
+                    continue
+                val = x[a, b, r, q]
+                if best is None or (not np.isnan(best) and (np.isnan(val) or val > best)):
+                    best, pos = val, r * w + q
+        out[a, b, i, j], idx[a, b, i, j] = best, pos
+    return out, idx
+
+
+@pytest.mark.parametrize("k,s,p,d,ceil", [((2, 2), (2, 2), (0, 0), (1, 1), False),
+                                          ((3, 3), (2, 2), (1, 1), (1, 1), False),
+                                          ((3, 2), (1, 2), (1, 0), (1, 2), True)])
+def test_cpu_max_pool_ties_and_nan(k, s, p, d, ceil):
+    from ember_cpu_numpy.nn_kernels import NN_KERNELS as K
+
+    rng = np.random.default_rng(1)
+    x = rng.integers(-2, 3, (2, 3, 7, 8)).astype(np.float32)  # many ties
+    x[0, 0, 2, 3] = x[1, 2, 4, 4] = x[1, 2, 4, 5] = np.nan
+    out, idx = K["max_pool2d"](x, k, s, p, d, ceil)
+    want, widx = _loop_max_pool(x, k, s, p, d, ceil)
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(idx, widx)
+    grad = rng.standard_normal(out.shape).astype(np.float32)
+    gx = K["max_pool2d_backward"](grad, idx, x.shape)
+    expect = np.zeros((2, 3, 7 * 8))
+    for a, b, i, j in np.ndindex(*grad.shape):
+        expect[a, b, idx[a, b, i, j]] += grad[a, b, i, j]
+    np.testing.assert_allclose(gx, expect.reshape(x.shape), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [((3, 4), (4, 5)), ((32, 64), (64, 256)), ((2, 32, 64), (2, 64, 256)),
+                                   ((64, 784), (784, 512))])
+def test_cpu_matmul_small_products_on_one_thread(shape):
+    from ember_cpu_numpy import blas
+
+    rng = np.random.default_rng(2)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in shape)
+    before = blas._get_threads() if blas.AVAILABLE else None
+    got = ember.tensor(a) @ ember.tensor(b)
+    np.testing.assert_allclose(got.numpy(), a.astype(np.float64) @ b.astype(np.float64), rtol=1e-4, atol=1e-4)
+    if blas.AVAILABLE:
+        assert blas._get_threads() == before  # the thread count is restored
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool"])
+def test_cpu_where_large_arrays_select_exact_bits(dtype):
+    """The cpu where kernel selects branch-free above 4096 elements: same values (and bits) as np.where."""
+    from ember_cpu_numpy.kernels import KERNELS
+
+    rng = np.random.default_rng(3)
+    dt = np.dtype(dtype)
+
+    def arr(shape):
+        a = (rng.standard_normal(shape) * 50).astype(dt) if dt.kind != "u" else rng.integers(0, 255, shape).astype(dt)
+        if dt.kind == "f":
+            a.flat[:3] = [np.nan, -0.0, np.inf]
+        return a
+
+    for cshape, ashape, bshape in [((80, 90), (80, 90), (80, 90)), ((80, 1), (80, 90), (1, 90)), ((80, 90), (), (80, 90)),
+                                   ((80, 90), (80, 90), ())]:
+        cond = rng.random(cshape) > 0.5
+        a = arr(ashape) if ashape else (True if dt.kind == "b" else dt.type(7).item())
+        b = arr(bshape) if bshape else (False if dt.kind == "b" else dt.type(3).item())
+        got = KERNELS["where"](cond, a, b)
+        want = np.where(cond, a, b).astype(dt)
+        assert got.dtype == dt and got.shape == want.shape
+        np.testing.assert_array_equal(got.view(np.uint8), np.ascontiguousarray(want).view(np.uint8))
+    view = arr((90, 80)).T  # a transposed operand
+    cond = rng.random((80, 90)) > 0.5
+    np.testing.assert_array_equal(KERNELS["where"](cond, view, arr((80, 90)))[cond], view[cond])
+
+
+@pytest.mark.parametrize("stride", [(1, 1), (2, 1)])
+def test_cpu_conv_backward_after_input_changed_in_place(stride):
+    """conv2d_backward reuses the forward's im2col columns only for an identical input."""
+    from ember_cpu_numpy.nn_kernels import NN_KERNELS as K
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((16, 3, 20, 20)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    out = K["conv2d"](x, w, None, stride, (1, 1), (1, 1), 1)
+    grad = rng.standard_normal(out.shape).astype(np.float32)
+    x[3, 1, 5, 7] += 10.0  # the same array object, different contents
+    _, gw, _ = K["conv2d_backward"](grad, x, w, stride, (1, 1), (1, 1), 1, (False, True, False))
+    want = R.conv2d_backward(grad.astype(np.float64), x.astype(np.float64), w.astype(np.float64), stride, (1, 1),
+                             (1, 1), 1, (False, True, False))[1]
+    np.testing.assert_allclose(gw, want, rtol=1e-4, atol=2e-3)
