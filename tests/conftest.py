@@ -49,6 +49,18 @@ def device(request):
         yield dev
 
 
+@pytest.fixture
+def hide_kernels(monkeypatch):
+    """``hide_kernels(names)`` makes those kernels look absent from every backend for the test,
+    so the frontend's composite path (what a backend without them runs) is exercised."""
+
+    def hide(names):
+        has = ember.dispatch.KernelTable.has
+        monkeypatch.setattr(ember.dispatch.KernelTable, "has", lambda self, name: name not in names and has(self, name))
+
+    return hide
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     ember.manual_seed(0)

@@ -7,7 +7,6 @@ import ember.nn.functional as F
 import nn_np_ref as ref
 import numpy as np
 import pytest
-from ember import dispatch
 from ember.nn import _convpool
 
 NN_OPTIONAL = {"conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward", "avg_pool2d",
@@ -15,11 +14,10 @@ NN_OPTIONAL = {"conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward",
 
 
 @pytest.fixture(params=["fast", "composite"])
-def path(request, monkeypatch):
+def path(request, hide_kernels):
     """Run with the backend's fast nn kernels, then with them hidden (the composite path)."""
     if request.param == "composite":
-        orig = dispatch.KernelTable.has
-        monkeypatch.setattr(dispatch.KernelTable, "has", lambda self, name: name not in NN_OPTIONAL and orig(self, name))
+        hide_kernels(NN_OPTIONAL)
     return request.param
 
 

@@ -13,17 +13,16 @@ from __future__ import annotations
 import ember
 import numpy as np
 import pytest
-from ember import dispatch, nn
+from ember import nn
 from ember_conformance import reference as R
 
 LSTM_KERNELS = {"lstm_cell", "lstm_cell_backward"}
 
 
 @pytest.fixture(params=["fused", "composite"])
-def lstm_path(request, monkeypatch):
+def lstm_path(request, hide_kernels):
     if request.param == "composite":
-        orig = dispatch.KernelTable.has
-        monkeypatch.setattr(dispatch.KernelTable, "has", lambda self, name: name not in LSTM_KERNELS and orig(self, name))
+        hide_kernels(LSTM_KERNELS)
     return request.param
 
 

@@ -172,13 +172,7 @@ def _conv2d_wide(x, w, bias, padding, dilation, groups):
     dtype = np.result_type(x, w)
     out = _scratch("out", (groups, o // groups, n * span), dtype)
     _matmul(w.reshape(groups, o // groups, cg * kh * kw), cols.reshape(groups, cg * kh * kw, n * span), out=out)
-    out = out.reshape(o, n, ho, wp)[:, :, :, :wo].transpose(1, 0, 2, 3)
-    res = np.empty((n, o, ho, wo), dtype)
-    if bias is not None:
-        np.add(out, bias.reshape(o, 1, 1), out=res)
-    else:
-        np.copyto(res, out)
-    return res
+    return _with_bias(out.reshape(o, n, ho, wp)[:, :, :, :wo].transpose(1, 0, 2, 3), bias, dtype)
 
 
 def _conv2d_backward_wide(grad, x, w, padding, dilation, groups, needs):
@@ -237,10 +231,14 @@ def _conv2d_strided(x, w, bias, stride, padding, dilation, groups):
     dtype = np.result_type(x, w)
     out = _scratch("out", (groups, o // groups, n * ho * wo), dtype)
     _matmul(w.reshape(groups, o // groups, cg * kh * kw), cols.reshape(groups, cg * kh * kw, n * ho * wo), out=out)
-    out = out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
-    res = np.empty((n, o, ho, wo), dtype)
+    return _with_bias(out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3), bias, dtype)
+
+
+def _with_bias(out, bias, dtype):
+    """A fresh C-contiguous (N, O, H, W) copy of the GEMM's (scratch) output, plus the bias."""
+    res = np.empty(out.shape, dtype)
     if bias is not None:
-        np.add(out, bias.reshape(o, 1, 1), out=res)
+        np.add(out, bias.reshape(-1, 1, 1), out=res)
     else:
         np.copyto(res, out)
     return res
