@@ -90,75 +90,108 @@ def _cell_backward(kt, dh, dc, acts, c):
 
 
 class LSTMLayer(Function):
-    """``(xproj (T, B, D, 4H), h0 (D, B, H), c0 (D, B, H), w_hh (D, 4H, H), b_hh (D, 4H) or None)``
-    -> ``(out (T, B, D*H), h_n (D, B, H), c_n (D, B, H))``; direction 1 runs backwards in time.
-    ``xproj`` is the input projection with ``bias_ih`` already added."""
+    """``(xproj (T, B, D, 4H), h0 (D, B, P), c0 (D, B, H), w_hh (D, 4H, P), b_hh (D, 4H) or None,
+    w_hr (D, P, H) or None, mask (T, D, B, 1) bool or None)`` -> ``(out (T, B, D*P), h_n, c_n)``;
+    direction 1 runs backwards in time. ``xproj`` is the input projection with ``bias_ih`` already
+    added. ``P`` is ``proj_size`` when ``w_hr`` is given (``h = (o * tanh(c)) @ w_hr^T``), else ``H``.
+    ``mask[s, d, b]`` (step ``s`` in direction ``d``'s own order) says whether sequence ``b`` is
+    still running: where it is not, ``h`` and ``c`` keep their values (packed sequences)."""
 
     _backward_name = "LSTMLayerBackward0"
 
     @staticmethod
-    def forward(ctx, xproj, h0, c0, w_hh, b_hh):
+    def forward(ctx, xproj, h0, c0, w_hh, b_hh, w_hr=None, mask=None):
         kt = xproj._kt
         t_len, batch, ndir, g4 = xproj.shape
         xs = _stack(kt, _directions(kt, xproj._data, 2, 1, ndir), 1)  # (T, D, B, 4H)
         if b_hh is not None:
             xs = kt["add"](xs, kt["reshape"](b_hh._data, (1, ndir, 1, g4)))
-        w_t = kt["permute"](w_hh._data, (0, 2, 1))  # (D, H, 4H)
+        w_t = kt["permute"](w_hh._data, (0, 2, 1))  # (D, P, 4H)
+        wr_t = None if w_hr is None else kt["permute"](w_hr._data, (0, 2, 1))  # (D, H, P)
         h, c = h0._data, c0._data
-        hs_list, cs_prev, acts = [], [], []
+        hs_list, cs_prev, acts, raws = [], [], [], []
         for s in range(t_len):
             gates = kt["add"](kt["matmul"](h, w_t), _at(kt, xs, s))
             cs_prev.append(c)
-            h, c, a = _cell(kt, gates, c)
+            h_new, c_new, a = _cell(kt, gates, c)
+            if wr_t is not None:
+                raws.append(h_new)
+                h_new = kt["matmul"](h_new, wr_t)
+            if mask is None:
+                h, c = h_new, c_new
+            else:
+                m = _at(kt, mask._data, s)
+                h, c = kt["where"](m, h_new, h), kt["where"](m, c_new, c)
             hs_list.append(h)
             acts.append(a)
-        seq = _stack(kt, hs_list, 0)  # (T, D, B, H)
+        seq = _stack(kt, hs_list, 0)  # (T, D, B, P)
         outs = _directions(kt, seq, 1, 1, ndir)
         out = outs[0] if ndir == 1 else kt["cat"](outs, 2)
-        ctx.save_for_backward(xproj, h0, c0, w_hh, b_hh)
-        ctx.raw = (hs_list, cs_prev, acts)
+        ctx.save_for_backward(xproj, h0, c0, w_hh, b_hh, w_hr, mask)
+        ctx.raw = (hs_list, cs_prev, acts, raws)
         ctx.set_materialize_grads(False)
         return xproj._new(out), xproj._new(h), xproj._new(c)
 
     @staticmethod
     def backward(ctx, dout, dh_n, dc_n):
-        xproj, h0, c0, w_hh, b_hh = ctx.saved_tensors
+        xproj, h0, c0, w_hh, b_hh, w_hr, mask = ctx.saved_tensors
         if STATE.enabled:  # create_graph: differentiate the ember-op composite
-            return _composite_vjp(ctx, (xproj, h0, c0, w_hh, b_hh), (dout, dh_n, dc_n))
+            return _composite_vjp(ctx, (xproj, h0, c0, w_hh, b_hh, w_hr, mask), (dout, dh_n, dc_n))
         kt = xproj._kt
-        hs_list, cs_prev, acts = ctx.raw
+        hs_list, cs_prev, acts, raws = ctx.raw
         t_len, batch, ndir, g4 = xproj.shape
         hs = g4 // 4
+        ps = h0.shape[-1]
         idx = xproj._device.index
 
         def zeros(shape):
             return kt["full"](shape, 0, xproj._dtype, idx)
 
-        dseq = None if dout is None else _stack(kt, _directions(kt, dout._data, 2, hs, ndir), 1)  # (T, D, B, H)
-        dh_next = zeros((ndir, batch, hs)) if dh_n is None else dh_n._data
+        dseq = None
+        if dout is not None:  # (T, D, B, P); the reshape restores the P axis _directions drops when P == 1
+            dseq = kt["reshape"](_stack(kt, _directions(kt, dout._data, 2, ps, ndir), 1), (t_len, ndir, batch, ps))
+        dh_next = zeros((ndir, batch, ps)) if dh_n is None else dh_n._data
         dc_next = zeros((ndir, batch, hs)) if dc_n is None else dc_n._data
         w = w_hh._data
+        wr = None if w_hr is None else w_hr._data
         dgates = [None] * t_len
+        dprojs = [None] * t_len
         for s in range(t_len - 1, -1, -1):
             dh = dh_next if dseq is None else kt["add"](_at(kt, dseq, s), dh_next)
-            dg, dc_next = _cell_backward(kt, dh, dc_next, acts[s], cs_prev[s])
+            dc = dc_next
+            if mask is not None:
+                m = _at(kt, mask._data, s)
+                dh, dh_keep = kt["where"](m, dh, 0), dh
+                dc, dc_keep = kt["where"](m, dc, 0), dc
+            if wr is not None:
+                dprojs[s] = dh
+                dh = kt["matmul"](dh, wr)  # (D, B, P) @ (D, P, H)
+            dg, dc_next = _cell_backward(kt, dh, dc, acts[s], cs_prev[s])
             dgates[s] = dg
-            dh_next = kt["matmul"](dg, w)  # (D, B, 4H) @ (D, 4H, H)
+            dh_next = kt["matmul"](dg, w)  # (D, B, 4H) @ (D, 4H, P)
+            if mask is not None:
+                dh_next = kt["where"](m, dh_next, dh_keep)
+                dc_next = kt["where"](m, dc_next, dc_keep)
         dg_all = _stack(kt, dgates, 0)  # (T, D, B, 4H)
         needs = ctx.needs_input_grad
-        dx = dw = db = None
+        dx = dw = db = dwr = None
         if needs[0]:
             parts = _directions(kt, dg_all, 1, 1, ndir)
             dx = kt["cat"]([kt["reshape"](p, (t_len, batch, 1, g4)) for p in parts], 2)
             dx = xproj._new(dx)
         if needs[3]:
-            h_prev = _stack(kt, [h0._data] + hs_list[:-1], 1)  # (D, T, B, H)
-            h_prev = kt["reshape"](h_prev, (ndir, t_len * batch, hs))
+            h_prev = _stack(kt, [h0._data] + hs_list[:-1], 1)  # (D, T, B, P)
+            h_prev = kt["reshape"](h_prev, (ndir, t_len * batch, ps))
             dg_d = kt["reshape"](kt["clone"](kt["permute"](dg_all, (1, 0, 2, 3))), (ndir, t_len * batch, g4))
             dw = w_hh._new(kt["matmul"](kt["permute"](dg_d, (0, 2, 1)), h_prev))
         if b_hh is not None and needs[4]:
             db = b_hh._new(kt["sum"](dg_all, (0, 2), False))
-        return (dx, h0._new(dh_next) if needs[1] else None, c0._new(dc_next) if needs[2] else None, dw, db)
+        if w_hr is not None and needs[5]:
+            raw = kt["reshape"](_stack(kt, raws, 1), (ndir, t_len * batch, hs))  # (D, T*B, H)
+            dp = kt["reshape"](_stack(kt, dprojs, 1), (ndir, t_len * batch, ps))  # (D, T*B, P)
+            dwr = w_hr._new(kt["matmul"](kt["permute"](dp, (0, 2, 1)), raw))
+        return (dx, h0._new(dh_next) if needs[1] else None, c0._new(dc_next) if needs[2] else None, dw, db, dwr,
+                None)
 
 
 def _composite_vjp(ctx, inputs: tuple, grads: tuple) -> tuple:
@@ -174,8 +207,10 @@ def _composite_vjp(ctx, inputs: tuple, grads: tuple) -> tuple:
     return tuple(next(it) if isinstance(t, Tensor) and t.requires_grad else None for t in inputs)
 
 
-def lstm_layer_composite(xproj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> tuple:
+def lstm_layer_composite(xproj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
+                         w_hr: Tensor | None = None, mask: Tensor | None = None) -> tuple:
     """:class:`LSTMLayer` in ember ops, one autograd node per op (the double-backward path)."""
+    from ember.functions.elementwise import where
     from ember.functions.shape import cat, stack
     from ember.nn import functional as F
 
@@ -186,10 +221,18 @@ def lstm_layer_composite(xproj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_
         h, c = h0[d], c0[d]
         w, b = w_hh[d], (None if b_hh is None else b_hh[d])
         seq: list = [None] * t_len
-        for t in (range(t_len - 1, -1, -1) if d == 1 else range(t_len)):
+        for s in range(t_len):
+            t = t_len - 1 - s if d == 1 else s
             i, f, g, o = (xs[t] + F.linear(h, w, b)).chunk(4, -1)
-            c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-            h = o.sigmoid() * c.tanh()
+            c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
+            h_new = o.sigmoid() * c_new.tanh()
+            if w_hr is not None:
+                h_new = F.linear(h_new, w_hr[d])
+            if mask is None:
+                h, c = h_new, c_new
+            else:
+                m = mask[s, d]
+                h, c = where(m, h_new, h), where(m, c_new, c)
             seq[t] = h
         outs.append(stack(seq, 0))
         hn.append(h)
@@ -197,9 +240,10 @@ def lstm_layer_composite(xproj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_
     return (outs[0] if ndir == 1 else cat(outs, 2)), stack(hn, 0), stack(cn, 0)
 
 
-def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, params: list) -> tuple:
+def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, params: list, mask: Tensor | None = None) -> tuple:
     """One layer over ``x`` (T, B, in) for every direction in ``params`` (a list of
-    ``(w_ih, w_hh, b_ih, b_hh)``, the second one reversed): ``(out (T, B, D*H), h_n, c_n)``."""
+    ``(w_ih, w_hh, b_ih, b_hh[, w_hr])``, the second one reversed): ``(out (T, B, D*P), h_n, c_n)``.
+    ``mask`` (T, D, B, 1) as in :class:`LSTMLayer`."""
     from ember.functions.shape import cat, stack
     from ember.nn import functional as F
 
@@ -213,4 +257,7 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, params: list) -> tuple:
     xproj = proj.reshape(t_len, batch, ndir, proj.shape[-1] // ndir)
     w_hh = stack([p[1] for p in params], 0)
     b_hh = None if params[0][3] is None else stack([p[3] for p in params], 0)
-    return LSTMLayer.apply(xproj, h0, c0, w_hh, b_hh)
+    w_hr = None
+    if len(params[0]) > 4 and params[0][4] is not None:
+        w_hr = stack([p[4] for p in params], 0)
+    return LSTMLayer.apply(xproj, h0, c0, w_hh, b_hh, w_hr, mask)

@@ -3,7 +3,14 @@ gate order (LSTM i, f, g, o; GRU r, z, n), shapes and initialisation.
 
 The input projection of a whole sequence is one matmul per layer (all directions); only the
 hidden-state recurrence loops over time steps. An LSTM layer is a single autograd node
-(``ember.nn._rnn.LSTMLayer``) running the fused ``lstm_cell`` kernels where the backend has them.
+(``ember.nn._rnn.LSTMLayer``) running the fused ``lstm_cell`` kernels where the backend has them;
+``proj_size`` (LSTM with projections, ``weight_hr_l{k}``) runs in that node too.
+
+A ``PackedSequence`` input (``nn.utils.rnn.pack_padded_sequence``) is padded once (batch sorted by
+length), the recurrence runs on the padded batch and at step t updates only the rows whose length
+is greater than t (a ``where`` per step; the LSTM keeps its one node per layer), so each sequence's
+final state is its state at its own last step and the reverse direction starts at that step. The
+output is packed again and the final states follow the caller's batch order, as in PyTorch.
 
 Example:
     >>> import ember
@@ -19,13 +26,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ember.functions import creation as _c
+from ember.functions import elementwise as _e
 from ember.functions import shape as _s
 from ember.nn import functional as F
 from ember.nn import init
 from ember.nn._rnn import lstm_layer
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
+from ember.nn.utils.rnn import PackedSequence, _lengths_from_batch_sizes, _pack_data, _pad_data
 from ember.tensor import Tensor
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
@@ -67,8 +78,12 @@ class RNNBase(Module):
             raise ValueError("hidden_size must be an integer greater than zero")
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than or equal to 1")
-        if proj_size:
-            raise NotImplementedError("LSTM proj_size is not supported yet")
+        if not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
         if dropout > 0 and num_layers == 1:
             import warnings
 
@@ -80,18 +95,22 @@ class RNNBase(Module):
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
         num_directions = 2 if bidirectional else 1
         gate = _GATES[mode] * hidden_size
+        real_hidden = proj_size if proj_size > 0 else hidden_size
         kw = {"device": device, "dtype": dtype}
         self._flat_weights_names: list[str] = []
         self._all_weights: list[list[str]] = []
         for layer in range(num_layers):
             for direction in range(num_directions):
-                layer_in = input_size if layer == 0 else hidden_size * num_directions
+                layer_in = input_size if layer == 0 else real_hidden * num_directions
                 suffix = "_reverse" if direction == 1 else ""
                 names = [f"weight_ih_l{layer}{suffix}", f"weight_hh_l{layer}{suffix}"]
-                params = [Parameter(_c.empty(gate, layer_in, **kw)), Parameter(_c.empty(gate, hidden_size, **kw))]
+                params = [Parameter(_c.empty(gate, layer_in, **kw)), Parameter(_c.empty(gate, real_hidden, **kw))]
                 if bias:
                     names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
                     params += [Parameter(_c.empty(gate, **kw)), Parameter(_c.empty(gate, **kw))]
+                if proj_size > 0:
+                    names.append(f"weight_hr_l{layer}{suffix}")
+                    params.append(Parameter(_c.empty(proj_size, hidden_size, **kw)))
                 for name, p in zip(names, params):
                     setattr(self, name, p)
                 self._flat_weights_names.extend(names)
@@ -126,6 +145,8 @@ class RNNBase(Module):
             s += ", dropout={dropout}"
         if self.bidirectional is not False:
             s += ", bidirectional={bidirectional}"
+        if self.proj_size != 0:
+            s += ", proj_size={proj_size}"
         return s.format(**self.__dict__)
 
     def _layer_params(self, layer: int, direction: int) -> tuple:
@@ -133,86 +154,108 @@ class RNNBase(Module):
         w_ih, w_hh = getattr(self, names[0]), getattr(self, names[1])
         b_ih = getattr(self, names[2]) if self.bias else None
         b_hh = getattr(self, names[3]) if self.bias else None
-        return w_ih, w_hh, b_ih, b_hh
+        w_hr = getattr(self, names[-1]) if self.proj_size > 0 else None
+        return w_ih, w_hh, b_ih, b_hh, w_hr
 
-    def _run_direction(self, x: Tensor, state: Any, params: tuple, reverse: bool) -> tuple[Tensor, Any]:
-        """x (L, N, in); returns (outputs (L, N, H), final state)."""
-        w_ih, w_hh, b_ih, b_hh = params
+    def _run_direction(self, x: Tensor, state: Any, params: tuple, reverse: bool,
+                       mask: list | None = None) -> tuple[Tensor, Any]:
+        """x (L, N, in); returns (outputs (L, N, H), final state). ``mask[t]`` (N, 1) bool: the rows
+        still running at step t (packed input); the others keep their state."""
+        w_ih, w_hh, b_ih, b_hh = params[:4]
         proj = F.linear(x, w_ih, b_ih)  # the whole sequence in one matmul
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         proj = proj.unbind(0)  # one node whose backward stacks the steps' gradients
         outs: list = [None] * x.shape[0]
-        if self.mode == "LSTM":
-            h, c = state
-            for t in steps:
-                h, c = _lstm_step(proj[t], h, c, w_hh, b_hh)
-                outs[t] = h
-            final: Any = (h, c)
-        else:
-            h = state
-            for t in steps:
-                if self.mode == "GRU":
-                    h = _gru_step(proj[t], h, w_hh, b_hh)
-                else:
-                    h = _rnn_step(proj[t], h, w_hh, b_hh, self.mode == "RNN_RELU")
-                outs[t] = h
-            final = h
-        return _s.stack(outs, 0), final
+        h = state
+        for t in steps:
+            if self.mode == "GRU":
+                h_new = _gru_step(proj[t], h, w_hh, b_hh)
+            else:
+                h_new = _rnn_step(proj[t], h, w_hh, b_hh, self.mode == "RNN_RELU")
+            h = h_new if mask is None else _e.where(mask[t], h_new, h)
+            outs[t] = h
+        return _s.stack(outs, 0), h
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
-        if not isinstance(input, Tensor):
-            raise TypeError("PackedSequence inputs are not supported; pad the batch with nn.utils.rnn.pad_sequence")
-        unbatched = input.dim() == 2
-        if input.dim() not in (2, 3):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.dim()}D instead")
-        x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+    def forward(self, input: Tensor | PackedSequence, hx: Any = None) -> tuple[Any, Any]:
+        is_lstm = self.mode == "LSTM"
+        num_dir = 2 if self.bidirectional else 1
+        packed = isinstance(input, PackedSequence)
+        lens = sorted_indices = unsorted_indices = None
+        if packed:
+            data, batch_sizes, sorted_indices, unsorted_indices = input
+            if data.dim() != 2:
+                raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
+            bs = batch_sizes.detach().cpu().numpy().astype(np.int64)
+            lens = _lengths_from_batch_sizes(bs)
+            unbatched = False
+            x = _pad_data(data, bs, bs.size, False, 0)  # (T, B, in), the batch sorted by length
+        else:
+            if not isinstance(input, Tensor):
+                raise TypeError(f"{type(self).__name__}: expected a Tensor or a PackedSequence, got "
+                                f"{type(input).__name__}")
+            unbatched = input.dim() == 2
+            if input.dim() not in (2, 3):
+                raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.dim()}D instead")
+            x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
                                f"got {x.shape[-1]}")
-        num_dir = 2 if self.bidirectional else 1
         n = x.shape[1]
-        shape = (self.num_layers * num_dir, n, self.hidden_size)
-        is_lstm = self.mode == "LSTM"
+        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+        shape = (self.num_layers * num_dir, n, real_hidden)
+        c_shape = (self.num_layers * num_dir, n, self.hidden_size)
         if hx is None:
             z = _c.zeros(*shape, dtype=x.dtype, device=x.device)
-            hx = (z, z) if is_lstm else z
+            hx = (z, _c.zeros(*c_shape, dtype=x.dtype, device=x.device) if self.proj_size > 0 else z) if is_lstm else z
         else:
             if unbatched:
                 hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1)) if is_lstm else hx.unsqueeze(1)
-            hs = hx if is_lstm else (hx,)
-            for name, h in zip(("hx", "cx"), hs):
-                if tuple(h.shape) != shape:
-                    raise RuntimeError(f"Expected hidden size {shape}, got {list(h.shape)}"
-                                       if name == "hx" else f"Expected hidden[1] size {shape}, got {list(h.shape)}")
+            if is_lstm:
+                for i, (h, want) in enumerate(zip(hx, (shape, c_shape))):
+                    if tuple(h.shape) != want:
+                        raise RuntimeError(f"Expected hidden[{i}] size {want}, got {list(h.shape)}")
+            elif tuple(hx.shape) != shape:
+                raise RuntimeError(f"Expected hidden size {shape}, got {list(hx.shape)}")
+            if sorted_indices is not None:  # the caller's batch order -> sorted by length
+                hx = tuple(h.index_select(1, sorted_indices) for h in hx) if is_lstm else hx.index_select(1, sorted_indices)
+        masks = lstm_mask = None
+        t_len = x.shape[0]
+        if lens is not None and lens[-1] < t_len:  # some sequences end early: freeze their rows
+            running = lens[None, :] > np.arange(t_len)[:, None]  # (T, B)
+            if is_lstm:  # (T, D, B, 1), each direction in its own step order
+                m = np.stack([running, running[::-1]][:num_dir], 1)[..., None]
+                lstm_mask = _c.tensor(m, device=x.device)
+            else:
+                masks = _c.tensor(running[..., None], device=x.device).unbind(0)
         h_n, c_n = [], []
         layer_in = x
         for layer in range(self.num_layers):
             if is_lstm:  # one autograd node per layer (ember.nn._rnn), every direction at once
                 k = layer * num_dir
                 params = [self._layer_params(layer, d) for d in range(num_dir)]
-                layer_in, h_l, c_l = lstm_layer(layer_in, hx[0][k:k + num_dir], hx[1][k:k + num_dir], params)
+                layer_in, h_l, c_l = lstm_layer(layer_in, hx[0][k:k + num_dir], hx[1][k:k + num_dir], params,
+                                                lstm_mask)
                 h_n.append(h_l)
                 c_n.append(c_l)
-                if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-                    layer_in = F.dropout(layer_in, self.dropout, True)
-                continue
-            outs = []
-            for d in range(num_dir):
-                k = layer * num_dir + d
-                state = (hx[0][k], hx[1][k]) if is_lstm else hx[k]
-                out, final = self._run_direction(layer_in, state, self._layer_params(layer, d), d == 1)
-                outs.append(out)
-                if is_lstm:
-                    h_n.append(final[0])
-                    c_n.append(final[1])
-                else:
+            else:
+                outs = []
+                for d in range(num_dir):
+                    k = layer * num_dir + d
+                    out, final = self._run_direction(layer_in, hx[k], self._layer_params(layer, d), d == 1, masks)
+                    outs.append(out)
                     h_n.append(final)
-            layer_in = outs[0] if num_dir == 1 else _s.cat(outs, 2)
+                layer_in = outs[0] if num_dir == 1 else _s.cat(outs, 2)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_in = F.dropout(layer_in, self.dropout, True)
         output = layer_in
         h_out = _s.cat(h_n, 0) if is_lstm else _s.stack(h_n, 0)
         c_out = _s.cat(c_n, 0) if is_lstm else None
+        if packed:
+            out_packed = PackedSequence(_pack_data(output, lens, False), batch_sizes, sorted_indices, unsorted_indices)
+            if unsorted_indices is not None:  # back to the caller's batch order
+                h_out = h_out.index_select(1, unsorted_indices)
+                c_out = c_out.index_select(1, unsorted_indices) if c_out is not None else None
+            return (out_packed, (h_out, c_out)) if is_lstm else (out_packed, h_out)
         if unbatched:
             output = output.squeeze(1)
             h_out = h_out.squeeze(1)
