@@ -110,3 +110,51 @@ def log_softmax(x, axis):
 
 def sigmoid(x):
     return 1 / (1 + np.exp(-x))
+
+
+# ---- recurrences (PyTorch's documented equations) ----------------------------------------------
+def rnn_step(mode, x, h, c, p):
+    """One time step of RNN/GRU/LSTM; ``p`` = (w_ih, w_hh, b_ih, b_hh, w_hr or None)."""
+    w_ih, w_hh, b_ih, b_hh, w_hr = p
+    gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+    if mode == "LSTM":
+        i, f, g, o = np.split(gi + gh, 4, axis=-1)
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        return (h if w_hr is None else h @ w_hr.T), c
+    if mode == "GRU":
+        ir, iz, inn = np.split(gi, 3, axis=-1)
+        hr, hz, hn = np.split(gh, 3, axis=-1)
+        r, z = sigmoid(ir + hr), sigmoid(iz + hz)
+        n = np.tanh(inn + r * hn)
+        return (1 - z) * n + z * h, None
+    return np.tanh(gi + gh), None
+
+
+def rnn_params(mod, layer, d):
+    """Layer ``layer``, direction ``d`` of an ember RNN module as NumPy arrays (see rnn_step)."""
+    sfx = f"l{layer}" + ("_reverse" if d else "")
+    p = [getattr(mod, f"{k}_{sfx}").detach().cpu().numpy() for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    p.append(getattr(mod, f"weight_hr_{sfx}").detach().cpu().numpy() if getattr(mod, "proj_size", 0) else None)
+    return p
+
+
+def rnn(mod, mode, x, h0, c0):
+    """x (L, ..., in) time-major, batched or not, through every layer and direction of ``mod``:
+    (out (L, ..., D*H), h_n, c_n (None unless LSTM))."""
+    nd = 2 if mod.bidirectional else 1
+    inp, hn, cn = x, [], []
+    for layer in range(mod.num_layers):
+        outs = []
+        for d in range(nd):
+            p = rnn_params(mod, layer, d)
+            h, c = h0[layer * nd + d], (None if c0 is None else c0[layer * nd + d])
+            seq = [None] * len(inp)
+            for t in (range(len(inp) - 1, -1, -1) if d else range(len(inp))):
+                h, c = rnn_step(mode, inp[t], h, c, p)
+                seq[t] = h
+            outs.append(np.stack(seq))
+            hn.append(h)
+            cn.append(c)
+        inp = np.concatenate(outs, -1)
+    return inp, np.stack(hn), (np.stack(cn) if mode == "LSTM" else None)

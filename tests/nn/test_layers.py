@@ -114,43 +114,6 @@ def test_embedding(device):
     assert repr(emb) == "Embedding(5, 3, padding_idx=1)"
 
 
-def _np_cell(mode, x, h, c, w_ih, w_hh, b_ih, b_hh):
-    gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
-    if mode == "LSTM":
-        i, f, g, o = np.split(gi + gh, 4, axis=-1)
-        c = ref.sigmoid(f) * c + ref.sigmoid(i) * np.tanh(g)
-        return ref.sigmoid(o) * np.tanh(c), c
-    if mode == "GRU":
-        ir, iz, inn = np.split(gi, 3, axis=-1)
-        hr, hz, hn = np.split(gh, 3, axis=-1)
-        r, z = ref.sigmoid(ir + hr), ref.sigmoid(iz + hz)
-        n = np.tanh(inn + r * hn)
-        return (1 - z) * n + z * h, None
-    return np.tanh(gi + gh), None
-
-
-def _np_rnn(mod, mode, x, h0, c0):
-    """x (L, N, in) time-major; mirrors PyTorch's documented equations layer by layer."""
-    nd = 2 if mod.bidirectional else 1
-    inp, hn, cn = x, [], []
-    for layer in range(mod.num_layers):
-        outs = []
-        for d in range(nd):
-            sfx = f"l{layer}" + ("_reverse" if d else "")
-            p = [_np(getattr(mod, f"{k}_{sfx}")) for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            h, c = h0[layer * nd + d], c0[layer * nd + d]
-            seq = [None] * len(inp)
-            order = range(len(inp) - 1, -1, -1) if d else range(len(inp))
-            for t in order:
-                h, c = _np_cell(mode, inp[t], h, c, *p)
-                seq[t] = h
-            outs.append(np.stack(seq))
-            hn.append(h)
-            cn.append(c)
-        inp = np.concatenate(outs, -1)
-    return inp, np.stack(hn), (np.stack(cn) if mode == "LSTM" else None)
-
-
 @pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("batch_first,bidirectional,layers", [(False, False, 1), (True, True, 2)])
 def test_recurrent_against_numpy(mode, batch_first, bidirectional, layers, device):
@@ -164,7 +127,7 @@ def test_recurrent_against_numpy(mode, batch_first, bidirectional, layers, devic
     xin = x.transpose(1, 0, 2) if batch_first else x
     hx = (_t(h0, device), _t(c0, device)) if mode == "LSTM" else _t(h0, device)
     out, state = mod(_t(xin, device), hx)
-    eo, eh, ec = _np_rnn(mod, mode, x, h0, c0)
+    eo, eh, ec = ref.rnn(mod, mode, x, h0, c0)
     if batch_first:
         eo = eo.transpose(1, 0, 2)
     np.testing.assert_allclose(_np(out), eo, rtol=1e-8, atol=1e-10)

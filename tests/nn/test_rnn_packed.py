@@ -54,50 +54,6 @@ def _np_pack(padded, lengths, batch_first=False):
     return np.stack(rows), np.array(sizes), order
 
 
-def _np_step(mode, x, h, c, p):
-    w_ih, w_hh, b_ih, b_hh, w_hr = p
-    gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
-    if mode == "LSTM":
-        i, f, g, o = np.split(gi + gh, 4, axis=-1)
-        c = ref.sigmoid(f) * c + ref.sigmoid(i) * np.tanh(g)
-        h = ref.sigmoid(o) * np.tanh(c)
-        return (h if w_hr is None else h @ w_hr.T), c
-    if mode == "GRU":
-        ir, iz, inn = np.split(gi, 3, axis=-1)
-        hr, hz, hn = np.split(gh, 3, axis=-1)
-        r, z = ref.sigmoid(ir + hr), ref.sigmoid(iz + hz)
-        n = np.tanh(inn + r * hn)
-        return (1 - z) * n + z * h, None
-    return np.tanh(gi + gh), None
-
-
-def _np_params(mod, layer, d):
-    sfx = f"l{layer}" + ("_reverse" if d else "")
-    p = [_np(getattr(mod, f"{k}_{sfx}")) for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-    p.append(_np(getattr(mod, f"weight_hr_{sfx}")) if getattr(mod, "proj_size", 0) else None)
-    return p
-
-
-def _np_rnn_one(mod, mode, x, h0, c0):
-    """One unbatched sequence x (L, in) through every layer and direction: (out (L, D*P), h_n, c_n)."""
-    nd = 2 if mod.bidirectional else 1
-    inp, hn, cn = x, [], []
-    for layer in range(mod.num_layers):
-        outs = []
-        for d in range(nd):
-            p = _np_params(mod, layer, d)
-            h, c = h0[layer * nd + d], (None if c0 is None else c0[layer * nd + d])
-            seq = [None] * len(inp)
-            for t in (range(len(inp) - 1, -1, -1) if d else range(len(inp))):
-                h, c = _np_step(mode, inp[t], h, c, p)
-                seq[t] = h
-            outs.append(np.stack(seq))
-            hn.append(h)
-            cn.append(c)
-        inp = np.concatenate(outs, -1)
-    return inp, np.stack(hn), (np.stack(cn) if mode == "LSTM" else None)
-
-
 # ---- pack / pad ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("lengths", [[5, 3, 3, 1], [2, 5, 1, 3], [4, 4]])
@@ -233,7 +189,7 @@ def test_packed_recurrent_against_per_sequence_numpy(device, mode, proj, lengths
     h_n = state[0] if mode == "LSTM" else state
     assert h_n.shape == (4, b, p)
     for k, s in enumerate(seqs):
-        eo, eh, ec = _np_rnn_one(mod, mode, s, h0[:, k], c0[:, k] if mode == "LSTM" else None)
+        eo, eh, ec = ref.rnn(mod, mode, s, h0[:, k], c0[:, k] if mode == "LSTM" else None)
         np.testing.assert_allclose(_np(padded)[k, :lengths[k]], eo, rtol=1e-8, atol=1e-10)
         np.testing.assert_array_equal(_np(padded)[k, lengths[k]:], 0.0)
         np.testing.assert_allclose(_np(h_n)[:, k], eh, rtol=1e-8, atol=1e-10)
@@ -380,7 +336,7 @@ def test_lstm_proj_size_against_numpy(device, batch_first, bidirectional, layers
     assert h.shape == (layers * nd, 2, 2) and c.shape == (layers * nd, 2, 4)
     got = _np(out).transpose(1, 0, 2) if batch_first else _np(out)
     for k in range(2):
-        eo, eh, ec = _np_rnn_one(lstm, "LSTM", x[:, k], h0[:, k], c0[:, k])
+        eo, eh, ec = ref.rnn(lstm, "LSTM", x[:, k], h0[:, k], c0[:, k])
         np.testing.assert_allclose(got[:, k], eo, rtol=1e-8, atol=1e-10)
         np.testing.assert_allclose(_np(h)[:, k], eh, rtol=1e-8, atol=1e-10)
         np.testing.assert_allclose(_np(c)[:, k], ec, rtol=1e-8, atol=1e-10)
