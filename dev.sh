@@ -12,7 +12,7 @@ STAMP="$VENV/.ember-installed"
 
 needs_install() {
   [ ! -x "$VENV/bin/python" ] || [ ! -f "$STAMP" ] && return 0
-  for f in pyproject.toml backends/*/pyproject.toml conformance/pyproject.toml; do
+  for f in dev.sh pyproject.toml backends/*/pyproject.toml conformance/pyproject.toml; do
     [ "$f" -nt "$STAMP" ] && return 0
   done
   return 1
@@ -25,6 +25,9 @@ if needs_install; then
   # [opencl] pulls pyopencl (it imports without a runtime; OpenCL tests skip without one).
   # The CUDA backend registers without CuPy, so its registration tests run everywhere.
   "$VENV/bin/python" -m pip install -q -e ".[opencl,dev]" -e backends/cuda_cupy
+  # The extras pull the in-repo backends and the conformance suite as copies (direct references);
+  # swap those for editable installs so edits under backends/ and conformance/ take effect.
+  "$VENV/bin/python" -m pip install -q --no-deps -e backends/cpu_numpy -e backends/opencl -e conformance
   touch "$STAMP"
 fi
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ember import dtypes as _dt
 from ember.autograd.function import Function
-from ember.autograd.grad_mode import no_grad
+from ember.autograd.grad_mode import STATE, no_grad
 from ember.functions import creation as _c
 from ember.functions import elementwise as _e
 from ember.functions import reduction as _r
@@ -574,8 +574,7 @@ def _class_last(x: Tensor) -> Tensor:
     return x.movedim(1, -1).reshape(-1, x.shape[1])
 
 
-def _nll_terms(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple:
-    """(-w_t * logp[t] per element, w_t per element (0 where ignored), flat target, ignore mask)."""
+def _nll_check_shapes(input: Tensor, target: Tensor) -> None:
     if target.dtype.is_floating_point:
         raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
     if input.dim() >= 2 and target.shape[0] != input.shape[0]:
@@ -583,6 +582,11 @@ def _nll_terms(input: Tensor, target: Tensor, weight: Tensor | None, ignore_inde
                          f"({target.shape[0]}).")
     if input.dim() >= 3 and tuple(target.shape[1:]) != tuple(input.shape[2:]):
         raise RuntimeError(f"size mismatch (got input: {list(input.shape)}, target: {list(target.shape)})")
+
+
+def _nll_terms(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple:
+    """(-w_t * logp[t] per element, w_t per element (0 where ignored), flat target, ignore mask)."""
+    _nll_check_shapes(input, target)
     n_classes = input.shape[1] if input.dim() >= 2 else input.shape[0]
     logp = _class_last(input)
     t = target.reshape(-1).long()
@@ -625,8 +629,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.dim() == 1 else 1
-    logp = _r.log_softmax(input, class_dim)
     n_classes = input.shape[class_dim]
+    if not target.dtype.is_floating_point and label_smoothing == 0 and reduction in ("mean", "sum", "none"):
+        return _CrossEntropyIndices.apply(input, target, weight, ignore_index, reduction)
+    logp = _r.log_softmax(input, class_dim)
     if target.dtype.is_floating_point:
         if tuple(target.shape) != tuple(input.shape):
             raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
@@ -646,6 +652,101 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         smooth = smooth.masked_fill(ignore, 0.0)
         loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
     return _reduce_weighted(loss, w, reduction, tuple(target.shape))
+
+
+class _CrossEntropyIndices(Function):
+    """cross_entropy with class indices and no label smoothing as one node (PyTorch fuses
+    log_softmax and nll_loss too).
+
+    For (N, C) input on a backend with ``log_softmax``/``softmax`` kernels both directions run on
+    backend arrays (about 15 kernel calls forward, 7 backward, no per-op tensor bookkeeping). The
+    backward is ``w_t * (softmax(x) - onehot(t))`` scaled by the reduction; under
+    ``create_graph=True`` it is written in ember ops on the saved input, so higher-order gradients
+    stay correct. Other shapes run the same formulas in ember ops.
+    """
+
+    _backward_name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, weight, ignore_index, reduction):
+        kt = input._kt
+        ctx.save_for_backward(input)
+        ctx.reduction = reduction
+        ctx.fast = (input.dim() == 2 and target.dim() == 1 and target.dtype is _dt.int64
+                    and (weight is None or weight.dtype is input.dtype) and kt.has("log_softmax"))
+        if not ctx.fast:
+            loss, w, _, safe_t, _ = _nll_terms(_r.log_softmax(input, 0 if input.dim() == 1 else 1), target, weight,
+                                               ignore_index)
+            ctx.safe_t, ctx.w = safe_t, w
+            if reduction == "none":
+                return loss.reshape(tuple(target.shape))
+            if reduction == "sum":
+                return loss.sum()
+            ctx.w_sum = w.sum()
+            return (loss / ctx.w_sum).sum()  # divide before the final sum, as _reduce_weighted does
+        _nll_check_shapes(input, target)
+        x, t = input._data, target._data
+        n, c = x.shape
+        logp = kt["log_softmax"](x, 1)
+        ignore = kt["eq"](t, ignore_index)
+        safe = kt["where"](ignore, 0, t)
+        if n and kt["to_host"](kt["any"](kt["logical_or"](kt["lt"](safe, 0), kt["ge"](safe, c)), (0,), False)):
+            host = kt["to_host"](safe)
+            raise IndexError(f"Target {int(abs(host[(host < 0) | (host >= c)]).max())} is out of bounds.")
+        col = kt["reshape"](safe, (n, 1))
+        w = kt["astype"](kt["logical_not"](ignore), input.dtype)
+        if weight is not None:
+            w = kt["mul"](w, kt["index_select"](weight._data, 0, safe))
+        loss = kt["mul"](kt["neg"](kt["reshape"](kt["gather"](logp, 1, col), (n,))), w)
+        ctx.arrays = (logp, col, w)
+        if reduction == "none":
+            return input._new(loss)
+        if reduction == "sum":
+            return input._new(kt["sum"](loss, (0,), False))
+        w_sum = kt["sum"](w, (0,), False)
+        ctx.w_sum_array = w_sum
+        return input._new(kt["sum"](kt["div"](loss, w_sum), (0,), False))
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.needs_input_grad[0]:
+            return None, None, None, None, None
+        (input,) = ctx.saved_tensors
+        if ctx.fast and not STATE.enabled:
+            kt = input._kt
+            logp, col, w = ctx.arrays
+            gd = g._data
+            if ctx.reduction == "none":
+                coef = kt["mul"](gd, w)
+            elif ctx.reduction == "sum":
+                coef = kt["mul"](w, gd)
+            else:
+                coef = kt["mul"](w, kt["div"](gd, ctx.w_sum_array))
+            coef = kt["reshape"](coef, (col.shape[0], 1))
+            grad = kt["mul"](kt["exp"](logp), coef)
+            return input._new(kt["scatter_add"](grad, 1, col, kt["neg"](coef))), None, None, None, None
+        if ctx.fast:  # create_graph: the same formula in ember ops
+            _, col, w_arr = ctx.arrays
+            safe_t = input._new(input._kt["reshape"](col, (col.shape[0],)), _dt.int64)
+            w = input._new(w_arr)
+            w_sum = input._new(ctx.w_sum_array) if ctx.reduction == "mean" else None
+        else:
+            safe_t, w = ctx.safe_t, ctx.w
+            w_sum = ctx.w_sum if ctx.reduction == "mean" else None
+        if ctx.reduction == "none":
+            coef = g.reshape(-1) * w
+        elif ctx.reduction == "sum":
+            coef = w * g
+        else:
+            coef = w * (g / w_sum)
+        rows = _class_last(input)  # (M, C)
+        grad = _r.softmax(rows, 1) * coef.unsqueeze(1)
+        grad = grad.scatter_add(1, safe_t.unsqueeze(1), -coef.unsqueeze(1))
+        if input.dim() <= 2:
+            grad = grad.reshape(tuple(input.shape))
+        else:  # (N*d1*..., C) -> (N, C, d1, ...)
+            grad = grad.reshape((input.shape[0],) + tuple(input.shape[2:]) + (input.shape[1],)).movedim(-1, 1)
+        return grad, None, None, None, None
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
