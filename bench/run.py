@@ -17,6 +17,7 @@ import argparse
 import datetime
 import os
 import platform
+import statistics
 import sys
 import time
 import traceback
@@ -113,27 +114,38 @@ def machine_info() -> dict[str, str]:
     return info
 
 
-def run_all(targets: list[Target], workloads: list[str], cfg: Config) -> list[Row]:
+def run_all(targets: list[Target], workloads: list[str], cfg: Config, rounds: int = 1) -> list[Row]:
+    """Measure every workload on every target; with ``rounds`` > 1 the targets take turns
+    (ember, torch, ember, torch...) and each row is the median of its rounds, so a machine that
+    speeds up or slows down over a few seconds moves both sides of a ratio alike."""
     rows = []
     for name in workloads:
         fn = WORKLOADS[name]
-        for t in targets:
-            row = Row(name, t)
-            t0 = time.perf_counter()
-            try:
-                row.result = fn(t, cfg)
-            except NotImplementedError as exc:
-                row.error = f"n/a ({exc})"
-            except CheckFailed as exc:
-                row.error, row.failed = f"CHECK FAILED: {exc}", True
-            except Exception as exc:
-                row.error, row.failed = f"ERROR: {type(exc).__name__}: {exc}", True
-                if os.environ.get("BENCH_TRACEBACK"):
-                    traceback.print_exc()
-            took = time.perf_counter() - t0
-            shown = f"{row.result.value:.4g} {row.result.unit}" if row.result else row.error
-            print(f"  {name:<14} {t.label:<14} {shown}  [{took:.1f}s]", file=sys.stderr)
-            rows.append(row)
+        by_target = {t.label: Row(name, t) for t in targets}
+        values: dict[str, list[float]] = {t.label: [] for t in targets}
+        for _ in range(rounds):
+            for t in targets:
+                row = by_target[t.label]
+                if row.error:
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    result = fn(t, cfg)
+                    values[t.label].append(result.value)
+                    result.value = statistics.median(values[t.label])
+                    row.result = result
+                except NotImplementedError as exc:
+                    row.error, row.result = f"n/a ({exc})", None
+                except CheckFailed as exc:
+                    row.error, row.failed, row.result = f"CHECK FAILED: {exc}", True, None
+                except Exception as exc:
+                    row.error, row.failed, row.result = f"ERROR: {type(exc).__name__}: {exc}", True, None
+                    if os.environ.get("BENCH_TRACEBACK"):
+                        traceback.print_exc()
+                took = time.perf_counter() - t0
+                shown = f"{values[t.label][-1]:.4g} {row.result.unit}" if row.result else row.error
+                print(f"  {name:<14} {t.label:<14} {shown}  [{took:.1f}s]", file=sys.stderr)
+        rows.extend(by_target.values())
     return rows
 
 
@@ -229,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", help="markdown file to write (default: docs/performance.md; "
                                          "with --quick nothing is written unless given)")
     parser.add_argument("--no-torch", action="store_true", help="don't run PyTorch even when importable")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="measure each workload this many times, targets taking turns; the table shows medians "
+                             "(default 3, with --quick 1)")
     parser.add_argument("--matmul-size", type=int, default=1024,
                         help="n of the n x n x n matmul workload (the CUDA comparison uses 4096)")
     args = parser.parse_args(argv)
@@ -247,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: no target to run on", file=sys.stderr)
         return 1
     print(f"bench: {', '.join(t.label for t in targets)}; workloads: {', '.join(workloads)}", file=sys.stderr)
-    rows = run_all(targets, workloads, cfg)
+    rounds = args.rounds or (1 if args.quick else 3)
+    rows = run_all(targets, workloads, cfg, rounds)
     body = render(rows, targets, machine_info(), cfg)
     print(body)
     output = args.output or (None if args.quick else str(ROOT / "docs" / "performance.md"))
