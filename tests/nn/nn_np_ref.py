@@ -158,3 +158,26 @@ def rnn(mod, mode, x, h0, c0):
             cn.append(c)
         inp = np.concatenate(outs, -1)
     return inp, np.stack(hn), (np.stack(cn) if mode == "LSTM" else None)
+
+
+# ---- finite differences ------------------------------------------------------------------------
+def check_param_grads(module, loss, eps=1e-6, rtol=1e-5, atol=1e-7):
+    """After ``loss().backward()``, every parameter's ``.grad`` must equal the central difference
+    of ``loss`` (float64 parameters; the parameter is restored after each probe)."""
+    import ember
+
+    loss().backward()
+    for name, p in module.named_parameters():
+        base = p.detach().cpu().numpy().copy()
+        num = np.zeros_like(base)
+        for idx in np.ndindex(*base.shape):
+            for sign in (1, -1):
+                v = base.copy()
+                v[idx] += sign * eps
+                with ember.no_grad():
+                    p.copy_(ember.tensor(v, device=p.device))
+                    num[idx] += sign * float(loss()) / (2 * eps)
+        with ember.no_grad():
+            p.copy_(ember.tensor(base, device=p.device))
+        np.testing.assert_allclose(p.grad.cpu().numpy(), num, rtol=rtol, atol=atol, err_msg=name)
+

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ember
+import nn_np_ref as ref
 import numpy as np
 import pytest
 from ember import nn
@@ -53,21 +54,7 @@ def test_lstm_parameter_gradients_by_finite_differences(lstm_path, device):
         out, (h, c) = lstm(x)
         return (out * ember.tensor(wout, device=device)).sum() + h.sum() * 0.5 - (c * c).sum()
 
-    loss().backward()
-    eps = 1e-6
-    for name, p in lstm.named_parameters():
-        base = p.detach().cpu().numpy().copy()
-        num = np.zeros_like(base)
-        for idx in np.ndindex(*base.shape):
-            for sign in (1, -1):
-                v = base.copy()
-                v[idx] += sign * eps
-                with ember.no_grad():
-                    p.copy_(ember.tensor(v, device=device))
-                    num[idx] += sign * float(loss()) / (2 * eps)
-        with ember.no_grad():
-            p.copy_(ember.tensor(base, device=device))
-        np.testing.assert_allclose(p.grad.cpu().numpy(), num, rtol=1e-5, atol=1e-7, err_msg=name)
+    ref.check_param_grads(lstm, loss)
 
 
 def test_lstm_double_backward(lstm_path):

@@ -263,21 +263,7 @@ def test_packed_lstm_parameter_gradients_by_finite_differences(lstm_path):
         padded = pad_packed_sequence(out, batch_first=True)[0]
         return (padded * wout).sum() + h.sum() * 0.5 - (c * c).sum()
 
-    loss().backward()
-    eps = 1e-6
-    for name, p in lstm.named_parameters():
-        base = _np(p).copy()
-        num = np.zeros_like(base)
-        for idx in np.ndindex(*base.shape):
-            for sign in (1, -1):
-                v = base.copy()
-                v[idx] += sign * eps
-                with ember.no_grad():
-                    p.copy_(_t(v))
-                    num[idx] += sign * float(loss()) / (2 * eps)
-        with ember.no_grad():
-            p.copy_(_t(base))
-        np.testing.assert_allclose(_np(p.grad), num, rtol=1e-5, atol=1e-7, err_msg=name)
+    ref.check_param_grads(lstm, loss)
 
 
 def test_packed_gru_gradcheck():
