@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["KernelSpec", "KERNELS", "REQUIRED", "OPTIONAL", "UNARY_FLOAT", "UNARY_ANY", "BINARY",
-           "COMPARISON", "LOGICAL", "REDUCTIONS"]
+           "COMPARISON", "LOGICAL", "REDUCTIONS", "out_size"]
 
 
 @dataclass(frozen=True)
@@ -219,6 +219,25 @@ _k("sgd_step", "optim",
    "ignored) else momentum*momentum_buffer + (1-dampening)*g, and g = g + momentum*momentum_buffer "
    "if nesterov else momentum_buffer (momentum_buffer is None when momentum is 0); param -= lr*g.",
    False)
+
+
+
+def out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> int:
+    """Output length of a conv/pool window sweep (PyTorch's rule), for the nn kernels' shapes:
+    input length ``n``, kernel ``k``, stride ``s``, padding ``p``, dilation ``d``. In ceil mode a
+    last window that would start inside the right padding is dropped.
+
+    >>> out_size(28, 5, 1, 2, 1), out_size(5, 2, 2, 0, 1, ceil_mode=True)
+    (28, 3)
+    """
+    span = n + 2 * p - d * (k - 1) - 1
+    if ceil_mode:
+        o = -(-span // s) + 1
+        if (o - 1) * s >= n + p:
+            o -= 1
+        return o
+    return span // s + 1
+
 
 KERNELS: dict[str, KernelSpec] = {s.name: s for s in _specs}
 REQUIRED: frozenset[str] = frozenset(s.name for s in _specs if s.required)

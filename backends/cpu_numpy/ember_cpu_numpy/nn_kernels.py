@@ -25,6 +25,7 @@ import math
 import threading
 
 import numpy as np
+from ember.kernels import out_size
 from numpy.lib.stride_tricks import as_strided
 
 from ember_cpu_numpy.blas import matmul as _matmul
@@ -87,16 +88,6 @@ def _cols_buffer(x, geometry: tuple, shape: tuple, reuse: bool):
 
 
 # ---- shapes ------------------------------------------------------------------------------------
-def _out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> int:
-    span = n + 2 * p - d * (k - 1) - 1
-    if ceil_mode:
-        o = -(-span // s) + 1
-        if (o - 1) * s >= n + p:  # the last window must start inside the input or left padding
-            o -= 1
-        return o
-    return span // s + 1
-
-
 def _windows(xp: np.ndarray, kh: int, kw: int, ho: int, wo: int, stride, dilation) -> np.ndarray:
     """A (N, C, Ho, Wo, kh, kw) read-only view of the windows of padded ``xp``."""
     sn, sc, sh, sw = xp.strides
@@ -225,8 +216,8 @@ def _strided_cols(x, kh, kw, ho, wo, stride, padding, dilation, reuse=False):
 def _conv2d_strided(x, w, bias, stride, padding, dilation, groups):
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
-    ho = _out_size(h, kh, stride[0], padding[0], dilation[0])
-    wo = _out_size(wd, kw, stride[1], padding[1], dilation[1])
+    ho = out_size(h, kh, stride[0], padding[0], dilation[0])
+    wo = out_size(wd, kw, stride[1], padding[1], dilation[1])
     cols = _strided_cols(x, kh, kw, ho, wo, stride, padding, dilation)
     dtype = np.result_type(x, w)
     out = _scratch("out", (groups, o // groups, n * ho * wo), dtype)
@@ -299,8 +290,8 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     n, c, h, w = x.shape
     kh, kw = kernel
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    ho = _out_size(h, kh, sh, ph, dh, ceil_mode)
-    wo = _out_size(w, kw, sw, pw, dw, ceil_mode)
+    ho = out_size(h, kh, sh, ph, dh, ceil_mode)
+    wo = out_size(w, kw, sw, pw, dw, ceil_mode)
     extra_h = max(0, (ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
     extra_w = max(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
@@ -348,8 +339,8 @@ def _avg_divisor(size, k, s, p, o, count_include_pad):
 def avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
     n, c, h, w = x.shape
     kh, kw = kernel
-    ho = _out_size(h, kh, stride[0], padding[0], 1, ceil_mode)
-    wo = _out_size(w, kw, stride[1], padding[1], 1, ceil_mode)
+    ho = out_size(h, kh, stride[0], padding[0], 1, ceil_mode)
+    wo = out_size(w, kw, stride[1], padding[1], 1, ceil_mode)
     extra_h = max(0, (ho - 1) * stride[0] + kh - (h + 2 * padding[0]))
     extra_w = max(0, (wo - 1) * stride[1] + kw - (w + 2 * padding[1]))
     xp = _pad(x, padding[0], padding[1], 0.0, extra_h, extra_w)

@@ -22,22 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from ember.kernels import out_size
 
 from ember_cuda_cupy import arraymod as am
 
-__all__ = ["NN_KERNELS", "out_size"]
-
-
-def out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> int:
-    """PyTorch's output length of a conv/pool window sweep (ceil mode drops a window that would
-    start inside the right padding)."""
-    span = n + 2 * p - d * (k - 1) - 1
-    if ceil_mode:
-        o = -(-span // s) + 1
-        if (o - 1) * s >= n + p:
-            o -= 1
-        return o
-    return span // s + 1
+__all__ = ["NN_KERNELS"]
 
 
 def _pad_hw(x, ph: int, pw: int, value: Any = 0, extra_h: int = 0, extra_w: int = 0):

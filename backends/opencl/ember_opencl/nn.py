@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from ember.kernels import out_size
 
 from ember_opencl import runtime
 from ember_opencl.array import CLArray, empty
@@ -131,20 +132,11 @@ def conv2d_backward(grad: CLArray, x: CLArray, w: CLArray, stride: Any, padding:
     return gx, gw, gb
 
 
-def _pool_out(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """PyTorch's pooling output size (a window may not start inside the right padding)."""
-    num = n + 2 * p - d * (k - 1) - 1
-    out = (-(-num // s) if ceil_mode else num // s) + 1
-    if ceil_mode and (out - 1) * s >= n + p:
-        out -= 1
-    return out
-
-
 def max_pool2d(x: CLArray, kernel: Any, stride: Any, padding: Any, dilation: Any,
                ceil_mode: bool) -> tuple[CLArray, CLArray]:
     N, C, H, W = x.shape
-    oh = _pool_out(H, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
-    ow = _pool_out(W, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+    oh = out_size(H, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+    ow = out_size(W, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
     out = empty((N, C, oh, ow), x.dtype, x.device)
     idx = empty((N, C, oh, ow), np.int64, x.device)
     if out.size == 0:
@@ -220,8 +212,8 @@ inline float avg_div(int oy, int ox, int H, int W, int kh, int kw, int sh, int s
 def avg_pool2d(x: CLArray, kernel: Any, stride: Any, padding: Any, ceil_mode: bool,
                count_include_pad: bool, divisor_override: Any) -> CLArray:
     N, C, H, W = x.shape
-    oh = _pool_out(H, kernel[0], stride[0], padding[0], 1, ceil_mode)
-    ow = _pool_out(W, kernel[1], stride[1], padding[1], 1, ceil_mode)
+    oh = out_size(H, kernel[0], stride[0], padding[0], 1, ceil_mode)
+    ow = out_size(W, kernel[1], stride[1], padding[1], 1, ceil_mode)
     out = empty((N, C, oh, ow), x.dtype, x.device)
     if out.size == 0:
         return out

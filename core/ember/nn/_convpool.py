@@ -22,6 +22,7 @@ from typing import Any
 
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import STATE, enable_grad
+from ember.kernels import out_size
 from ember.tensor import Tensor
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "out_size", "pair"]
@@ -36,16 +37,6 @@ def pair(v: Any, n: int = 2, name: str = "value") -> tuple:
             raise ValueError(f"expected {name} to be a single integer value or a list of {n} values, got {tuple(v)}")
         return tuple(int(e) for e in v)
     return tuple(int(v) for _ in range(n))
-
-
-def out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> int:
-    span = n + 2 * p - d * (k - 1) - 1
-    if ceil_mode:
-        o = -(-span // s) + 1
-        if (o - 1) * s >= n + p:
-            o -= 1
-        return o
-    return span // s + 1
 
 
 def _composite_vjp(composite, inputs: tuple, grad: Tensor) -> list:

@@ -669,78 +669,61 @@ class _CrossEntropyIndices(Function):
 
     @staticmethod
     def forward(ctx, input, target, weight, ignore_index, reduction):
+        # ctx keeps backend arrays: safe (flat in-range targets), w (per-row weights, 0 where
+        # ignored), w_sum (for 'mean'), and logp when the array backward can use it.
         kt = input._kt
         ctx.save_for_backward(input)
-        ctx.reduction = reduction
-        ctx.fast = (input.dim() == 2 and target.dim() == 1 and target.dtype is _dt.int64
-                    and (weight is None or weight.dtype is input.dtype) and kt.has("log_softmax"))
-        if not ctx.fast:
-            loss, w, _, safe_t, _ = _nll_terms(_r.log_softmax(input, 0 if input.dim() == 1 else 1), target, weight,
-                                               ignore_index)
-            ctx.safe_t, ctx.w = safe_t, w
-            if reduction == "none":
-                return loss.reshape(tuple(target.shape))
-            if reduction == "sum":
-                return loss.sum()
-            ctx.w_sum = w.sum()
-            return (loss / ctx.w_sum).sum()  # divide before the final sum, as _reduce_weighted does
-        _nll_check_shapes(input, target)
-        x, t = input._data, target._data
-        n, c = x.shape
-        logp = kt["log_softmax"](x, 1)
-        ignore = kt["eq"](t, ignore_index)
-        safe = kt["where"](ignore, 0, t)
-        if n and kt["to_host"](kt["any"](kt["logical_or"](kt["lt"](safe, 0), kt["ge"](safe, c)), (0,), False)):
-            host = kt["to_host"](safe)
-            raise IndexError(f"Target {int(abs(host[(host < 0) | (host >= c)]).max())} is out of bounds.")
-        col = kt["reshape"](safe, (n, 1))
-        w = kt["astype"](kt["logical_not"](ignore), input.dtype)
-        if weight is not None:
-            w = kt["mul"](w, kt["index_select"](weight._data, 0, safe))
-        loss = kt["mul"](kt["neg"](kt["reshape"](kt["gather"](logp, 1, col), (n,))), w)
-        ctx.arrays = (logp, col, w)
+        ctx.reduction, ctx.logp = reduction, None
+        fast = (input.dim() == 2 and target.dim() == 1 and target.dtype is _dt.int64
+                and (weight is None or weight.dtype is input.dtype) and kt.has("log_softmax"))
+        if fast:
+            _nll_check_shapes(input, target)
+            x, t = input._data, target._data
+            n, c = x.shape
+            logp = kt["log_softmax"](x, 1)
+            ignore = kt["eq"](t, ignore_index)
+            safe = kt["where"](ignore, 0, t)
+            if n and kt["to_host"](kt["any"](kt["logical_or"](kt["lt"](safe, 0), kt["ge"](safe, c)), (0,), False)):
+                host = kt["to_host"](safe)
+                raise IndexError(f"Target {int(abs(host[(host < 0) | (host >= c)]).max())} is out of bounds.")
+            w = kt["astype"](kt["logical_not"](ignore), input.dtype)
+            if weight is not None:
+                w = kt["mul"](w, kt["index_select"](weight._data, 0, safe))
+            picked = kt["reshape"](kt["gather"](logp, 1, kt["reshape"](safe, (n, 1))), (n,))
+            loss = input._new(kt["mul"](kt["neg"](picked), w))
+            ctx.logp, ctx.safe, ctx.w = logp, safe, w
+        else:
+            loss, w_t, _, safe_t, _ = _nll_terms(_r.log_softmax(input, 0 if input.dim() == 1 else 1), target,
+                                                 weight, ignore_index)
+            ctx.safe, ctx.w = safe_t._data, w_t._data
         if reduction == "none":
-            return input._new(loss)
+            return loss.reshape(tuple(target.shape))
         if reduction == "sum":
-            return input._new(kt["sum"](loss, (0,), False))
-        w_sum = kt["sum"](w, (0,), False)
-        ctx.w_sum_array = w_sum
-        return input._new(kt["sum"](kt["div"](loss, w_sum), (0,), False))
+            return loss.sum()
+        ctx.w_sum = kt["sum"](ctx.w, (0,), False)
+        return (loss / input._new(ctx.w_sum)).sum()  # divide before the final sum, as _reduce_weighted does
 
     @staticmethod
     def backward(ctx, g):
         if not ctx.needs_input_grad[0]:
             return None, None, None, None, None
         (input,) = ctx.saved_tensors
-        if ctx.fast and not STATE.enabled:
-            kt = input._kt
-            logp, col, w = ctx.arrays
-            gd = g._data
-            if ctx.reduction == "none":
-                coef = kt["mul"](gd, w)
-            elif ctx.reduction == "sum":
-                coef = kt["mul"](w, gd)
-            else:
-                coef = kt["mul"](w, kt["div"](gd, ctx.w_sum_array))
-            coef = kt["reshape"](coef, (col.shape[0], 1))
-            grad = kt["mul"](kt["exp"](logp), coef)
+        kt = input._kt
+        if ctx.logp is not None and not STATE.enabled:  # (N, C) without create_graph: on arrays
+            gd, w = g._data, ctx.w
+            if ctx.reduction == "mean":
+                gd = kt["div"](gd, ctx.w_sum)
+            coef = kt["reshape"](kt["mul"](gd, w), (w.shape[0], 1))
+            col = kt["reshape"](ctx.safe, (w.shape[0], 1))
+            grad = kt["mul"](kt["exp"](ctx.logp), coef)
             return input._new(kt["scatter_add"](grad, 1, col, kt["neg"](coef))), None, None, None, None
-        if ctx.fast:  # create_graph: the same formula in ember ops
-            _, col, w_arr = ctx.arrays
-            safe_t = input._new(input._kt["reshape"](col, (col.shape[0],)), _dt.int64)
-            w = input._new(w_arr)
-            w_sum = input._new(ctx.w_sum_array) if ctx.reduction == "mean" else None
-        else:
-            safe_t, w = ctx.safe_t, ctx.w
-            w_sum = ctx.w_sum if ctx.reduction == "mean" else None
-        if ctx.reduction == "none":
-            coef = g.reshape(-1) * w
-        elif ctx.reduction == "sum":
-            coef = w * g
-        else:
-            coef = w * (g / w_sum)
-        rows = _class_last(input)  # (M, C)
-        grad = _r.softmax(rows, 1) * coef.unsqueeze(1)
+        # the same formula in ember ops, so create_graph differentiates it
+        safe_t, w = input._new(ctx.safe, _dt.int64), input._new(ctx.w)
+        gw = g.reshape(-1) if ctx.reduction == "none" else g
+        if ctx.reduction == "mean":
+            gw = gw / input._new(ctx.w_sum)
+        coef = w * gw
+        grad = _r.softmax(_class_last(input), 1) * coef.unsqueeze(1)  # (M, C)
         grad = grad.scatter_add(1, safe_t.unsqueeze(1), -coef.unsqueeze(1))
         if input.dim() <= 2:
             grad = grad.reshape(tuple(input.shape))

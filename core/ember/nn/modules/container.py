@@ -28,6 +28,14 @@ def _index(idx: int, n: int, name: str) -> int:
     return idx + n if idx < 0 else idx
 
 
+def _renumber(container: Module, mods: list) -> None:
+    """Store ``mods`` as the container's children named "0", "1", ... (PyTorch keeps the
+    numbering contiguous after a deletion or an insertion)."""
+    container._modules.clear()
+    for i, m in enumerate(mods):
+        container._modules[str(i)] = m
+
+
 class Sequential(Module):
     """Runs its modules in order; ``Sequential(OrderedDict(...))`` names them."""
 
@@ -57,11 +65,7 @@ class Sequential(Module):
                 delattr(self, key)
         else:
             delattr(self, keys[_index(idx, len(keys), "Sequential")])
-        # keep the numbering contiguous, as PyTorch does
-        mods = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
+        _renumber(self, list(self._modules.values()))
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -92,9 +96,7 @@ class Sequential(Module):
             index += n
         mods = list(self._modules.values())
         mods.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
+        _renumber(self, mods)
         return self
 
     def extend(self, sequential: Iterable[Module]) -> Sequential:
@@ -135,10 +137,7 @@ class ModuleList(Module):
                 delattr(self, str(k))
         else:
             delattr(self, str(_index(idx, len(self), "ModuleList")))
-        mods = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
+        _renumber(self, list(self._modules.values()))
 
     def __len__(self) -> int:
         return len(self._modules)
