@@ -614,6 +614,79 @@ _kern("softmax", FLOATS, _softmax_samples, R.softmax, tol_scale=4)
 _kern("log_softmax", FLOATS, _softmax_samples, R.log_softmax, tol_scale=4)
 
 
+def _relu_bwd_samples(dt, rng):
+    def out(shape):  # a relu output: exact zeros, positives and a NaN (which passes its gradient)
+        y = np.maximum(values(rng, shape, dt), 0).astype(NP[dt])
+        y.flat[1] = np.nan
+        return y
+
+    v = lambda shape: values(rng, shape, dt)  # noqa: E731
+    return [Sample("2d", (v((3, 4)), out((3, 4)))), Sample("4d", (v((2, 3, 2, 2)), out((2, 3, 2, 2)))),
+            Sample("transposed", (View.transposed(v((3, 4))), out((3, 4))))]
+
+
+_kern("relu_backward", FLOATS, _relu_bwd_samples, lambda g, y: np.where(y <= 0, 0.0, g))
+
+#: (kind, N, C, weighted, ignore_index, reduction, logit scale)
+_CE_CASES = [("mean", 6, 5, False, -100, "mean", 1.0), ("sum-weighted", 5, 4, True, -100, "sum", 1.0),
+             ("none-ignore-class", 7, 3, True, 1, "none", 2.0), ("mean-ignored-rows", 9, 6, True, -1, "mean", 1.0),
+             ("large-logits", 4, 7, False, -100, "mean", 300.0), ("wide", 3, 300, False, -100, "mean", 1.0),
+             ("transposed", 4, 5, False, -100, "sum", 1.0)]
+
+
+def _ce_case(dt, rng, n, c, weighted, ignore, scale, kind):
+    scale = min(scale, 30.0) if dt == "float16" else scale
+    x = values(rng, (n, c), dt, "real", scale)
+    t = rng.integers(0, c, n).astype(np.int64)
+    if ignore != -100:
+        t[::3] = ignore
+    w = values(rng, (c,), dt, "positive") if weighted else None
+    return (View.transposed(x) if kind == "transposed" else x), x, t, w
+
+
+def _check_cross_entropy(call, dt, rng):
+    kt = call.kt
+    rtol, atol = tolerance(dt, 8)
+    for kind, n, c, weighted, ignore, reduction, scale in _CE_CASES:
+        x, x_ref, t, w = _ce_case(dt, rng, n, c, weighted, ignore, scale, kind)
+        args = [call.dev(x), call.dev(t), None if w is None else call.dev(w)]
+        got = kt["cross_entropy"](*args, ignore, reduction)
+        want = R.cross_entropy(upcast(x_ref), t, upcast(w), ignore, reduction)
+        assert len(got) == 5, f"{kind}: cross_entropy must return (loss, lse, w, w_sum, n_invalid)"
+        for name, g, ww in zip(("loss", "lse", "w", "w_sum"), got[:4], want):
+            g = call.host(g)
+            assert g.dtype == NP[dt] and g.shape == np.shape(ww), f"{kind}: {name} is {g.dtype}{g.shape}"
+            np.testing.assert_allclose(g.astype(np.float64), ww, rtol=rtol, atol=atol, err_msg=f"{kind}: {name}")
+        bad = call.host(got[4])
+        assert bad.dtype == np.int64 and bad.shape == () and int(bad) == 0, f"{kind}: n_invalid {bad!r}, expected 0"
+        for a, d in zip((host(x), t, w), args):
+            if a is not None:
+                assert np.array_equal(call.host(d), a), f"{kind}: the kernel modified an input"
+    x = values(rng, (5, 4), dt)
+    t = np.array([4, -100, -3, 0, 4], np.int64)  # two past the end, one negative, one ignored
+    got = kt["cross_entropy"](call.dev(x), call.dev(t), None, -100, "mean")
+    assert int(call.host(got[4])) == 3, f"out-of-range targets: n_invalid {call.host(got[4])!r}, expected 3"
+
+
+def _check_cross_entropy_backward(call, dt, rng):
+    kt = call.kt
+    rtol, atol = tolerance(dt, 8)
+    for kind, n, c, weighted, ignore, reduction, scale in _CE_CASES:
+        x, x_ref, t, w = _ce_case(dt, rng, n, c, weighted, ignore, scale, kind)
+        _, lse, wr, w_sum = R.cross_entropy(upcast(x_ref), t, upcast(w), ignore, reduction)
+        grad = values(rng, (n,) if reduction == "none" else (), dt)
+        lse, wr, w_sum = (np.asarray(a).astype(NP[dt]) for a in (lse, wr, w_sum))
+        got = call.host(kt["cross_entropy_backward"](call.dev(grad), call.dev(x), call.dev(t), call.dev(lse),
+                                                     call.dev(wr), call.dev(w_sum), reduction))
+        want = R.cross_entropy_backward(upcast(grad), upcast(x_ref), t, upcast(wr), float(w_sum), reduction)
+        assert got.dtype == NP[dt] and got.shape == (n, c), f"{kind}: grad is {got.dtype}{got.shape}"
+        np.testing.assert_allclose(got.astype(np.float64), want, rtol=rtol, atol=atol, err_msg=kind)
+
+
+_kern("cross_entropy", FLOATS, lambda dt, rng: [], None, check=_check_cross_entropy)
+_kern("cross_entropy_backward", FLOATS, lambda dt, rng: [], None, check=_check_cross_entropy_backward)
+
+
 def _lstm_cell_samples(dt, rng):
     v = lambda shape, s=1.0: values(rng, shape, dt, "real", s)  # noqa: E731
     return [Sample("batch", (v((3, 8), 2.0), v((3, 2)))), Sample("3d", (v((2, 3, 12)), v((2, 3, 3)))),

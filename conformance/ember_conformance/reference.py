@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-__all__ = ["erf", "sigmoid", "softmax", "log_softmax", "conv2d", "conv2d_backward", "max_pool2d",
+__all__ = ["erf", "sigmoid", "softmax", "log_softmax", "cross_entropy", "cross_entropy_backward", "conv2d", "conv2d_backward", "max_pool2d",
            "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "mix64", "random_bits",
            "rand_uniform", "rand_normal", "rand_int", "gelu"]
 
@@ -61,6 +61,34 @@ def softmax(x: np.ndarray, dim: int) -> np.ndarray:
 def log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
     s = x - x.max(axis=dim, keepdims=True)
     return s - np.log(np.exp(s).sum(axis=dim, keepdims=True))
+
+
+def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray | None, ignore_index: int,
+                  reduction: str) -> tuple:
+    """(loss, lse, w, w_sum) of log_softmax + NLL with class indices, row by row from the definitions."""
+    n, c = x.shape
+    lse, w, loss = np.zeros(n), np.zeros(n), np.zeros(n)
+    for i in range(n):
+        m = x[i].max()
+        lse[i] = m + math.log(np.exp(x[i] - m).sum())
+        if target[i] != ignore_index:
+            w[i] = 1.0 if weight is None else weight[target[i]]
+            loss[i] = -w[i] * (x[i, target[i]] - lse[i])
+    total = {"none": loss, "sum": loss.sum(), "mean": loss.sum() / w.sum()}[reduction]
+    return total, lse, w, w.sum()
+
+
+def cross_entropy_backward(grad: np.ndarray, x: np.ndarray, target: np.ndarray, w: np.ndarray,
+                           w_sum: float, reduction: str) -> np.ndarray:
+    """d loss / d x: w_i g_i (softmax(x_i) - onehot(t_i)), g_i the incoming gradient of row i."""
+    n, c = x.shape
+    g = np.broadcast_to(grad, (n,)) / (w_sum if reduction == "mean" else 1.0)
+    out = softmax(x, 1)
+    for i in range(n):
+        if 0 <= target[i] < c:
+            out[i, target[i]] -= 1.0
+        out[i] *= w[i] * g[i]
+    return out
 
 
 # ---- convolution through explicit patches ---------------------------------------------------

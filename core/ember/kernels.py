@@ -190,6 +190,23 @@ _k("avg_pool2d_backward", "nn",
    "divisor_override) -> array", "Gradient of avg_pool2d.", False)
 _k("softmax", "nn", "softmax(x, dim) -> array", "Numerically stable softmax along dim.", False)
 _k("log_softmax", "nn", "log_softmax(x, dim) -> array", "Stable log-softmax along dim.", False)
+_k("relu_backward", "nn", "relu_backward(grad, out) -> array",
+   "Gradient of relu from its output: 0 where out <= 0, else grad (a NaN output passes grad, as "
+   "PyTorch's threshold_backward does). grad and out have the same shape and dtype.", False)
+_k("cross_entropy", "nn",
+   "cross_entropy(x, target, weight, ignore_index, reduction) -> (loss, lse, w, w_sum, n_invalid)",
+   "log_softmax + NLL of class indices in one pass, PyTorch's formulas: x (N, C) floating, target (N,) "
+   "int64, weight (C,) of x's dtype or None, reduction 'none' | 'sum' | 'mean'. Per row i: "
+   "lse[i] = log(sum_j exp(x[i, j])) (stable); w[i] = 0 if target[i] == ignore_index else weight[target[i]] "
+   "(1 without weight); loss_i = -w[i] * (x[i, target[i]] - lse[i]) (0 where ignored). loss is the (N,) "
+   "loss_i for 'none', their sum for 'sum', sum / w_sum for 'mean' (0-d); w_sum = sum(w) (0-d); "
+   "n_invalid (0-d int64) counts targets that are neither ignore_index nor in [0, C): when it is not 0 "
+   "the other outputs are unspecified (the frontend raises IndexError). N, C >= 1.", False)
+_k("cross_entropy_backward", "nn",
+   "cross_entropy_backward(grad, x, target, lse, w, w_sum, reduction) -> array",
+   "Gradient of cross_entropy w.r.t. x, from its saved lse, w and w_sum: (exp(x[i, j] - lse[i]) - "
+   "[j == target[i]]) * w[i] * g_i, where g_i = grad[i] for 'none' (grad (N,)), grad for 'sum' and "
+   "grad / w_sum for 'mean' (grad 0-d). Result (N, C) in x's dtype.", False)
 _k("lstm_cell", "nn", "lstm_cell(gates, c) -> (h, c_new, acts)",
    "One LSTM cell from its pre-activations: `gates` (..., 4H) holds the i, f, g, o blocks (all biases "
    "added), `c` (..., H) the previous cell state. i, f, o = sigmoid, g = tanh; c_new = f*c + i*g; "

@@ -199,3 +199,102 @@ def test_cpu_conv_backward_after_input_changed_in_place(stride):
     want = R.conv2d_backward(grad.astype(np.float64), x.astype(np.float64), w.astype(np.float64), stride, (1, 1),
                              (1, 1), 1, (False, True, False))[1]
     np.testing.assert_allclose(gw, want, rtol=1e-4, atol=2e-3)
+
+
+# ---- cross-entropy and relu backward: the fused kernels and the composite paths ----------------------
+CE_KERNELS = {"cross_entropy", "cross_entropy_backward", "relu_backward"}
+
+
+@pytest.fixture(params=["fused", "log_softmax", "composite"])
+def ce_path(request, hide_kernels):
+    """fused: the backend's cross_entropy kernels; log_softmax: the array path over log_softmax;
+    composite: ember ops only."""
+    if request.param == "log_softmax":
+        hide_kernels(CE_KERNELS)
+    elif request.param == "composite":
+        hide_kernels(CE_KERNELS | {"log_softmax", "softmax"})
+    return request.param
+
+
+def _ce_numpy(x, t, w, ignore, reduction):
+    """Cross-entropy of class indices from its definition, row by row, with its gradient."""
+    n, c = x.shape
+    w = np.ones(c) if w is None else w
+    losses, wts, grad = np.zeros(n), np.zeros(n), np.zeros_like(x)
+    for i in range(n):
+        if t[i] == ignore:
+            continue
+        e = np.exp(x[i] - x[i].max())
+        p = e / e.sum()
+        losses[i], wts[i] = -w[t[i]] * np.log(p[t[i]]), w[t[i]]
+        grad[i] = w[t[i]] * (p - np.eye(c)[t[i]])
+    if reduction == "none":
+        return losses, grad  # (the gradient of sum(loss))
+    if reduction == "sum":
+        return losses.sum(), grad
+    return losses.sum() / wts.sum(), grad / wts.sum()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_paths_match_definition(ce_path, reduction, weighted, device):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((7, 5)) * 3
+    t = np.array([4, 0, 2, 2, 1, 2, 3])  # ignore_index=2 is a class index: those rows drop out
+    w = rng.uniform(0.2, 2.0, 5) if weighted else None
+    xt = ember.tensor(x, device=device, requires_grad=True)
+    out = ember.nn.functional.cross_entropy(xt, ember.tensor(t, device=device), ignore_index=2,
+                                            weight=None if w is None else ember.tensor(w, device=device),
+                                            reduction=reduction)
+    want, want_grad = _ce_numpy(x, t, w, 2, reduction)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), want, rtol=1e-12, atol=1e-12)
+    out.sum().backward()  # for 'none' the incoming gradient is an expanded (N,) view of a 0-d one
+    np.testing.assert_allclose(xt.grad.cpu().numpy(), want_grad, rtol=1e-10, atol=1e-12)
+
+
+def test_cross_entropy_float32_and_large_logits(ce_path, device):
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((33, 70)) * 40).astype(np.float32)  # exp would overflow without the shift
+    t = rng.integers(0, 70, 33)
+    xt = ember.tensor(x, device=device, requires_grad=True)
+    out = ember.nn.functional.cross_entropy(xt, ember.tensor(t, device=device))
+    out.backward()
+    want, want_grad = _ce_numpy(x.astype(np.float64), t, None, -100, "mean")
+    assert out.dtype == ember.float32 and xt.grad.dtype == ember.float32
+    np.testing.assert_allclose(out.item(), want, rtol=1e-5)
+    np.testing.assert_allclose(xt.grad.cpu().numpy(), want_grad, rtol=1e-4, atol=1e-7)
+
+
+def test_cross_entropy_gradient_weighting_by_finite_differences(ce_path, device):
+    """A non-uniform incoming gradient (reduction 'none') and second-order use under create_graph."""
+    rng = np.random.default_rng(7)
+    x = ember.tensor(rng.standard_normal((4, 3)), device=device, requires_grad=True)
+    t = ember.tensor([2, -100, 0, 1], device=device)
+    w = ember.tensor([1.0, 0.5, 2.0], device=device)
+    g = ember.tensor(rng.standard_normal(4), device=device)
+    F = ember.nn.functional
+    assert ember.autograd.gradcheck(lambda a: (F.cross_entropy(a, t, w, reduction="none") * g).sum(), (x,))
+    assert ember.autograd.gradgradcheck(lambda a: F.cross_entropy(a, t, w), (x,))
+
+
+def test_cross_entropy_bad_targets_and_weights(ce_path, device):
+    F = ember.nn.functional
+    x = ember.zeros(3, 4, device=device)
+    with pytest.raises(IndexError, match="Target 7 is out of bounds."):
+        F.cross_entropy(x, ember.tensor([1, 7, 0], device=device))
+    with pytest.raises(IndexError, match="Target 1 is out of bounds."):  # abs(-1)
+        F.cross_entropy(x, ember.tensor([-1, 0, -100], device=device))
+    with pytest.raises(ValueError, match=r"Expected input batch_size \(3\) to match target batch_size \(2\)"):
+        F.cross_entropy(x, ember.tensor([1, 0], device=device))
+    with pytest.raises(RuntimeError, match=r"weight tensor should be defined either for all 4 classes or no "
+                                           r"classes but got weight tensor of shape: \[3\]"):
+        F.cross_entropy(x, ember.tensor([1, 2, 0], device=device), weight=ember.ones(3, device=device))
+
+
+def test_relu_backward_paths(ce_path, device):
+    x = ember.tensor([[-2.0, -0.0, 0.0, 1e-30], [3.0, float("nan"), -1e-30, 5.0]], device=device,
+                     requires_grad=True)
+    g = np.arange(1.0, 9.0).reshape(2, 4)
+    ember.relu(x).backward(ember.tensor(g, device=device))
+    want = np.where(np.array([[0, 0, 0, 1], [1, 1, 0, 1]]) == 1, g, 0.0)  # NaN passes, as in PyTorch
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), want)

@@ -384,6 +384,51 @@ def log_softmax(x, dim):
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
 
 
+def relu_backward(grad, out):
+    # `out <= 0` is False for NaN, so a NaN output passes its gradient (PyTorch's threshold_backward)
+    return np.where(out <= 0, grad.dtype.type(0), grad)
+
+
+# ---- cross-entropy with class indices (log_softmax + NLL in one pass) ---------------------------
+def cross_entropy(x, target, weight, ignore_index, reduction):
+    n, c = x.shape
+    acc = x.astype(np.float32) if x.dtype == np.float16 else x  # half accumulates in float, as PyTorch
+    rows = np.arange(n)
+    ignored = target == ignore_index
+    valid = ~ignored & (target >= 0) & (target < c)
+    n_invalid = n - int(np.count_nonzero(ignored)) - int(np.count_nonzero(valid))
+    safe = np.where(valid, target, 0)
+    m = acc.max(axis=1)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # inf/NaN logits give NaN, as in PyTorch
+        lse = m + np.log(np.exp(acc - m[:, None]).sum(axis=1))
+        w = valid.astype(acc.dtype) if weight is None else np.where(valid, weight.astype(acc.dtype)[safe], 0)
+        loss = np.where(valid, -w * (acc[rows, safe] - lse), 0).astype(acc.dtype, copy=False)
+        w_sum = w.sum(dtype=acc.dtype)
+        if reduction == "none":
+            out = loss
+        elif reduction == "sum":
+            out = loss.sum(dtype=acc.dtype)
+        else:
+            out = loss.sum(dtype=acc.dtype) / w_sum
+    dt = x.dtype
+    return (np.asarray(out).astype(dt), lse.astype(dt), w.astype(dt), np.asarray(w_sum).astype(dt),
+            np.asarray(n_invalid, dtype=np.int64))
+
+
+def cross_entropy_backward(grad, x, target, lse, w, w_sum, reduction):
+    n, c = x.shape
+    acc_t = np.float32 if x.dtype == np.float16 else x.dtype
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        coef = w.astype(acc_t) * grad.astype(acc_t)  # grad is (N,) for 'none', else 0-d
+        if reduction == "mean":
+            coef = coef / w_sum.astype(acc_t)
+        g = np.exp(x.astype(acc_t) - lse.astype(acc_t)[:, None])
+        hit = (target >= 0) & (target < c)  # rows whose target is a class (ignored rows have w = 0)
+        g[np.arange(n)[hit], target[hit]] -= 1
+        g *= coef[:, None]
+    return g.astype(x.dtype, copy=False)
+
+
 # ---- LSTM cell --------------------------------------------------------------------------------
 def _sigmoid_into(x, out):
     """out = 1 / (1 + exp(-x)) in place (exp overflows to inf for x << 0, giving exactly 0)."""
@@ -445,6 +490,9 @@ NN_KERNELS: dict = {
     "avg_pool2d_backward": avg_pool2d_backward,
     "softmax": softmax,
     "log_softmax": log_softmax,
+    "relu_backward": relu_backward,
+    "cross_entropy": cross_entropy,
+    "cross_entropy_backward": cross_entropy_backward,
     "lstm_cell": lstm_cell,
     "lstm_cell_backward": lstm_cell_backward,
 }

@@ -81,6 +81,13 @@ class _Linear(Function):
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
+        if not STATE.enabled and g._data.ndim == 2:
+            # without create_graph: the three products on backend arrays, no per-op graph bookkeeping
+            kt, gd, need = g._kt, g._data, ctx.needs_input_grad
+            gx = g._new(kt["matmul"](gd, w._data)) if need[0] else None
+            gw = g._new(kt["matmul"](kt["permute"](gd, (1, 0)), x._data)) if need[1] else None
+            gb = g._new(kt["sum"](gd, (0,), False)) if len(need) > 2 and need[2] else None
+            return gx, gw, gb
         g2 = g if g.dim() == 2 else g.reshape(-1, g.shape[-1])
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
@@ -574,7 +581,12 @@ def _class_last(x: Tensor) -> Tensor:
     return x.movedim(1, -1).reshape(-1, x.shape[1])
 
 
-def _nll_check_shapes(input: Tensor, target: Tensor) -> None:
+def _nll_check_shapes(input: Tensor, target: Tensor, weight: Tensor | None = None) -> None:
+    if weight is not None:
+        n_classes = input.shape[1] if input.dim() >= 2 else input.shape[0]
+        if tuple(weight.shape) != (n_classes,):
+            raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or no classes "
+                               f"but got weight tensor of shape: {list(weight.shape)}")
     if target.dtype.is_floating_point:
         raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
     if input.dim() >= 2 and target.shape[0] != input.shape[0]:
@@ -586,7 +598,7 @@ def _nll_check_shapes(input: Tensor, target: Tensor) -> None:
 
 def _nll_terms(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple:
     """(-w_t * logp[t] per element, w_t per element (0 where ignored), flat target, ignore mask)."""
-    _nll_check_shapes(input, target)
+    _nll_check_shapes(input, target, weight)
     n_classes = input.shape[1] if input.dim() >= 2 else input.shape[0]
     logp = _class_last(input)
     t = target.reshape(-1).long()
@@ -600,6 +612,13 @@ def _nll_terms(input: Tensor, target: Tensor, weight: Tensor | None, ignore_inde
     if weight is not None:
         w = w * weight.index_select(0, safe_t)
     return picked * w, w, logp, safe_t, ignore
+
+
+def _target_out_of_bounds(targets: Any, ignore_index: int, n_classes: int) -> IndexError:
+    """PyTorch's error for a class index outside [0, C), from the targets on the host."""
+    t = targets[targets != ignore_index]
+    bad = t[(t < 0) | (t >= n_classes)]
+    return IndexError(f"Target {int(abs(bad).max())} is out of bounds.")
 
 
 def _reduce_weighted(loss: Tensor, w: Tensor, reduction: str, out_shape: tuple) -> Tensor:
@@ -658,7 +677,9 @@ class _CrossEntropyIndices(Function):
     """cross_entropy with class indices and no label smoothing as one node (PyTorch fuses
     log_softmax and nll_loss too).
 
-    For (N, C) input on a backend with ``log_softmax``/``softmax`` kernels both directions run on
+    For (N, C) input on a backend with the ``cross_entropy`` kernel, the forward is that one kernel
+    plus a one-number read of its count of out-of-range targets (to raise IndexError), and the
+    backward is ``cross_entropy_backward``. With only ``log_softmax``, both directions run on
     backend arrays (about 15 kernel calls forward, 7 backward, no per-op tensor bookkeeping). The
     backward is ``w_t * (softmax(x) - onehot(t))`` scaled by the reduction; under
     ``create_graph=True`` it is written in ember ops on the saved input, so higher-order gradients
@@ -670,22 +691,32 @@ class _CrossEntropyIndices(Function):
     @staticmethod
     def forward(ctx, input, target, weight, ignore_index, reduction):
         # ctx keeps backend arrays: safe (flat in-range targets), w (per-row weights, 0 where
-        # ignored), w_sum (for 'mean'), and logp when the array backward can use it.
+        # ignored), w_sum (for 'mean'); logp or the fused kernel's (target, lse) when the array
+        # backward can use them.
         kt = input._kt
         ctx.save_for_backward(input)
-        ctx.reduction, ctx.logp = reduction, None
-        fast = (input.dim() == 2 and target.dim() == 1 and target.dtype is _dt.int64
-                and (weight is None or weight.dtype is input.dtype) and kt.has("log_softmax"))
-        if fast:
-            _nll_check_shapes(input, target)
+        ctx.reduction, ctx.logp, ctx.fused = reduction, None, None
+        rows = (input.dim() == 2 and target.dim() == 1 and target.dtype is _dt.int64
+                and (weight is None or weight.dtype is input.dtype))
+        if rows and kt.has("cross_entropy") and input.numel():
+            _nll_check_shapes(input, target, weight)
+            c = input.shape[1]
+            t = target._data
+            loss, lse, w, w_sum, n_invalid = kt["cross_entropy"](input._data, t, None if weight is None else
+                                                                 weight._data, ignore_index, reduction)
+            if int(kt["to_host"](n_invalid)):
+                raise _target_out_of_bounds(kt["to_host"](t), ignore_index, c)
+            ctx.fused, ctx.ignore_index, ctx.w, ctx.w_sum = (t, lse), ignore_index, w, w_sum
+            return input._new(loss)
+        if rows and kt.has("log_softmax"):
+            _nll_check_shapes(input, target, weight)
             x, t = input._data, target._data
             n, c = x.shape
             logp = kt["log_softmax"](x, 1)
             ignore = kt["eq"](t, ignore_index)
             safe = kt["where"](ignore, 0, t)
             if n and kt["to_host"](kt["any"](kt["logical_or"](kt["lt"](safe, 0), kt["ge"](safe, c)), (0,), False)):
-                host = kt["to_host"](safe)
-                raise IndexError(f"Target {int(abs(host[(host < 0) | (host >= c)]).max())} is out of bounds.")
+                raise _target_out_of_bounds(kt["to_host"](safe), ignore_index, c)
             w = kt["astype"](kt["logical_not"](ignore), input.dtype)
             if weight is not None:
                 w = kt["mul"](w, kt["index_select"](weight._data, 0, safe))
@@ -709,7 +740,13 @@ class _CrossEntropyIndices(Function):
             return None, None, None, None, None
         (input,) = ctx.saved_tensors
         kt = input._kt
-        if ctx.logp is not None and not STATE.enabled:  # (N, C) without create_graph: on arrays
+        if ctx.fused is not None:
+            t, lse = ctx.fused
+            if not STATE.enabled:
+                grad = kt["cross_entropy_backward"](g._data, input._data, t, lse, ctx.w, ctx.w_sum, ctx.reduction)
+                return input._new(grad), None, None, None, None
+            ctx.safe = kt["where"](kt["eq"](t, ctx.ignore_index), 0, t)
+        elif ctx.logp is not None and not STATE.enabled:  # (N, C) without create_graph: on arrays
             gd, w = g._data, ctx.w
             if ctx.reduction == "mean":
                 gd = kt["div"](gd, ctx.w_sum)
