@@ -29,11 +29,12 @@ pytest.importorskip("ember_cuda_cupy")
 from ember_cuda_cupy import arraymod as am  # noqa: E402
 from ember_cuda_cupy import plugin  # noqa: E402
 from ember_cuda_cupy.kernels import KERNELS  # noqa: E402
+from ember_cuda_cupy.loss_kernels import LOSS_KERNELS  # noqa: E402
 from ember_cuda_cupy.nn_kernels import NN_KERNELS  # noqa: E402
 from ember_cuda_cupy.optim_kernels import OPTIM_KERNELS  # noqa: E402
 from ember_cuda_cupy.rnn_kernels import RNN_KERNELS  # noqa: E402
 
-K = {**KERNELS, **NN_KERNELS, **OPTIM_KERNELS, **RNN_KERNELS}
+K = {**KERNELS, **NN_KERNELS, **LOSS_KERNELS, **OPTIM_KERNELS, **RNN_KERNELS}
 CUDA_OK = ember.cuda.is_available()
 NO_GPU_REASON = ember.cuda.unavailable_reason() or "no CUDA device"
 needs_no_gpu = pytest.mark.skipif(CUDA_OK, reason="a CUDA device is present: the unavailable path can't be seen")
@@ -277,6 +278,48 @@ def test_matmul_batched_broadcast(xp):
     a, b = rng.standard_normal((2, 1, 3, 4)), rng.standard_normal((5, 4, 2))
     ref = np.einsum("xyij,zjk->xzik", a, b)
     np.testing.assert_allclose(host(K["matmul"](dev(xp, a), dev(xp, b))), ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_2d_layouts(xp, dtype):
+    """The 2-D cuBLAS short path: every mix of C-contiguous and transposed operands, row/column
+    vectors, and strided views (which go to cupy.matmul), against float64 NumPy."""
+    rng = np.random.default_rng(1)
+
+    def operand(shape, layout):
+        if layout == "C":
+            a = rng.standard_normal(shape).astype(dtype)
+            return a, dev(xp, a)
+        if layout == "T":  # the transpose of a C-contiguous array
+            a = rng.standard_normal(shape[::-1]).astype(dtype)
+            return a.T, dev(xp, a).T
+        a = rng.standard_normal((shape[0], 2 * shape[1])).astype(dtype)  # every other column
+        return a[:, ::2], dev(xp, a)[:, ::2]
+
+    for (m, k, n) in [(5, 7, 3), (1, 6, 4), (6, 1, 5), (4, 6, 1), (64, 33, 17)]:
+        for la in "CTS":
+            for lb in "CTS":
+                (a, da), (b, db) = operand((m, k), la), operand((k, n), lb)
+                got = host(K["matmul"](da, db))
+                assert got.dtype == dtype and got.shape == (m, n)
+                rtol = 1e-5 if dtype == np.float32 else 1e-12
+                np.testing.assert_allclose(got, a.astype(np.float64) @ b.astype(np.float64), rtol=rtol, atol=rtol,
+                                           err_msg=f"{m}x{k}x{n} {la}{lb}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sum_over_rows(xp, dtype):
+    """Bias gradients: sum over axis 0 of a 2-D array (a fixed-order column-sum kernel on CuPy)."""
+    rng = np.random.default_rng(2)
+    for shape in [(64, 512), (1, 3), (3, 1), (1000, 45), (70000, 2)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        for keepdim in (False, True):
+            got = host(K["sum"](dev(xp, x), (0,), keepdim))
+            assert got.dtype == dtype
+            want = x.astype(np.float64).sum(0, keepdims=keepdim)
+            np.testing.assert_allclose(got, want, rtol=1e-4 if dtype == np.float32 else 1e-11, atol=1e-4)
+    t = dev(xp, x).T  # not C-contiguous: the generic reduction
+    np.testing.assert_allclose(host(K["sum"](t, (0,), False)), x.astype(np.float64).sum(1), rtol=1e-4)
 
 
 # ---- nn kernels against loop references ------------------------------------------------------

@@ -21,7 +21,7 @@ import math
 from types import ModuleType
 from typing import Any
 
-__all__ = ["xp", "is_cupy", "use", "load_cupy", "on_device", "erf", "add_at", "fused_unary"]
+__all__ = ["xp", "is_cupy", "use", "load_cupy", "on_device", "erf", "add_at", "fused_unary", "raw_kernel"]
 
 #: the array library: ``cupy`` once :func:`load_cupy` succeeded, ``numpy`` under test, else None
 xp: Any = None
@@ -118,6 +118,7 @@ def add_at(out, index, values) -> None:
 _UNARY_BODIES = {
     "sigmoid": "C v = (C)x; C e = exp(-fabs(v)); y = (T)(v >= 0 ? (C)1 / ((C)1 + e) : e / ((C)1 + e));",
     "rsqrt": "y = (T)rsqrt((C)x);",
+    "relu": "y = (C)x <= (C)0 ? (T)0 : x;",  # NaN <= 0 is false: NaN passes, as in PyTorch
 }
 _unary_kernels: dict = {}
 
@@ -131,3 +132,21 @@ def fused_unary(name: str, x):
                                       preamble=f"typedef {c_type} C;")
         _unary_kernels[(name, c_type)] = kernel
     return kernel(x)
+
+
+_raw_kernels: dict = {}
+
+
+def raw_kernel(source: str, name: str, dtype, defines: str = ""):
+    """``name`` from the CUDA ``source`` compiled for float32 or float64 (CuPy caches the binary per device).
+
+    The source sees ``T`` (the element type) and ``A`` (the accumulation type: float for float32,
+    double for float64) plus any ``defines`` given.
+    """
+    key = (source, name, dtype.char, defines)
+    kernel = _raw_kernels.get(key)
+    if kernel is None:
+        c_type = "double" if dtype.char == "d" else "float"
+        kernel = xp.RawKernel(f"typedef {c_type} T;\ntypedef {c_type} A;\n{defines}\n{source}", name)
+        _raw_kernels[key] = kernel
+    return kernel

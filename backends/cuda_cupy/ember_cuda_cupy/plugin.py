@@ -158,11 +158,12 @@ def ember_kernels(device_type: str) -> dict[str, Callable[..., Any]] | None:
     if device_type != "cuda":
         return None
     from ember_cuda_cupy.kernels import CREATION, KERNELS, device_guarded
+    from ember_cuda_cupy.loss_kernels import LOSS_KERNELS
     from ember_cuda_cupy.nn_kernels import NN_KERNELS
     from ember_cuda_cupy.optim_kernels import OPTIM_KERNELS
     from ember_cuda_cupy.rnn_kernels import RNN_KERNELS
 
-    table = {**KERNELS, **NN_KERNELS, **OPTIM_KERNELS, **RNN_KERNELS}
+    table = {**KERNELS, **NN_KERNELS, **LOSS_KERNELS, **OPTIM_KERNELS, **RNN_KERNELS}
     if _BACKEND.device_count() > 1:
         # CuPy launches on the current device: switch to the inputs' GPU when it differs.
         table = {name: fn if name in CREATION else device_guarded(fn) for name, fn in table.items()}
