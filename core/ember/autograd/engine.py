@@ -83,17 +83,18 @@ def _run(roots, grad_roots, retain_graph: bool, create_graph: bool, capture=None
                         hit = True
                 if hit and isinstance(node, AccumulateGrad):
                     continue
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 if capture is None:
                     node.apply(grads)
                 continue
-            if all(g is None for g in grads):
-                results = (None,) * len(node.next_functions)
+            edges = node.next_functions
+            if (grads[0] is None if len(grads) == 1 else all(g is None for g in grads)):
+                results = (None,) * len(edges)
             else:
                 results = node.apply(grads)
             if not retain_graph:
                 node.release()
-            for edge, g in zip(node.next_functions, results):
+            for edge, g in zip(edges, results):
                 if edge is None:
                     continue
                 nxt, nr = edge

@@ -212,13 +212,17 @@ _Tensor: list = [None]  # set by ember.tensor to avoid an import cycle
 
 
 def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
+    # Runs once per recorded op: attributes are read directly (not through properties) because
+    # this bookkeeping is a visible share of a small model's step time.
     Tensor = _Tensor[0]
-    node = cls._node_class()()
+    node_cls = cls.__dict__.get("_node_cls") or cls._node_class()
+    node = node_cls()
     needs, edges = [], []
     for a in args:
-        if isinstance(a, Tensor) and a.requires_grad:
+        if isinstance(a, Tensor) and a._requires_grad:
             needs.append(True)
-            edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a._grad_accumulator(), 0))
+            fn = a.grad_fn
+            edges.append((fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0))
         else:
             needs.append(False)
             edges.append(None)
@@ -237,8 +241,8 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
         if not isinstance(out, Tensor):
             metas.append(None)
             continue
-        metas.append((tuple(out.shape), out.dtype, out.device))
-        if any(out is nd for nd in non_diff) or not out.dtype.is_floating_point:
+        metas.append((tuple(out._data.shape), out._dtype, out._device))
+        if (non_diff and any(out is nd for nd in non_diff)) or not out._dtype.is_floating_point:
             continue
         if out.grad_fn is not None and not any(out is d for d in node._dirty) and any(out is a for a in args):
             # forward returned an input unchanged: give the caller a fresh alias, as PyTorch does
@@ -257,8 +261,7 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
                 continue
             if not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward can only save tensors, but argument {len(saved)} is of type {type(t).__name__}")
-            is_output = t.grad_fn is node
-            if is_output:
+            if t.grad_fn is node:  # an output: saved as an alias, re-linked when unpacked
                 t_saved = t._alias()
                 t_saved._requires_grad = True
                 saved.append((t_saved, t._version[0], True))

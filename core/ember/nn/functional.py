@@ -46,13 +46,17 @@ __all__ = [
 # ---- linear ----------------------------------------------------------------------------------
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``."""
-    if input.shape[-1] != weight.shape[-1]:
+    x_shape, w_shape = input._data.shape, weight._data.shape  # (the backend's tuples: cheaper than .shape)
+    if not x_shape or not w_shape:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {len(x_shape)}D and "
+                           f"{len(w_shape)}D")
+    if x_shape[-1] != w_shape[-1]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                           f"({input.numel() // max(input.shape[-1], 1)}x{input.shape[-1]} and "
-                           f"{weight.shape[-1]}x{weight.shape[0] if weight.dim() > 1 else 1})")
-    if (weight.dim() == 2 and input.dim() >= 1 and input._dtype is weight._dtype and input._device is weight._device
+                           f"({input.numel() // max(x_shape[-1], 1)}x{x_shape[-1]} and "
+                           f"{w_shape[-1]}x{w_shape[0] if len(w_shape) > 1 else 1})")
+    if (len(w_shape) == 2 and input._dtype is weight._dtype and input._device is weight._device
             and (bias is None or (bias._dtype is weight._dtype and bias._device is weight._device
-                                  and tuple(bias.shape) == (weight.shape[0],)))):
+                                  and bias._data.shape == (w_shape[0],)))):
         return _Linear.apply(input, weight, bias)
     # unusual operands (mixed dtypes or devices, a broadcast bias): the general ops, with their errors
     out = input @ weight.t() if weight.dim() == 2 else input @ weight
