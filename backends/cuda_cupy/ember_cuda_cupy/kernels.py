@@ -237,7 +237,15 @@ def _relu(x):
     return x.copy() if x.dtype == np.bool_ else am.xp.maximum(x, x.dtype.type(0))
 
 
+def _abs(x):
+    if am.is_cupy and x.dtype.kind == "f":
+        return am.fused_unary("abs", x)
+    return x.copy() if x.dtype == np.bool_ else am.xp.abs(x)
+
+
 def _neg(x):
+    if am.is_cupy and x.dtype.kind == "f":
+        return am.fused_unary("neg", x)
     if x.dtype == np.bool_:
         raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert "
                         "a mask, use the `~` or `logical_not()` operator instead.")
@@ -286,11 +294,16 @@ def _binary(name: str) -> Callable:
     """A binary kernel whose result dtype follows the array operand (not the scalar promotion rules)."""
 
     def kernel(a, b):
+        if fast and am.is_cupy:
+            out = am.fused_binary(name, a, b)
+            if out is not None:
+                return out
         out = fn(a, b)
         ref = a if hasattr(a, "dtype") and not isinstance(a, (int, float, bool)) else b
         return out if out.dtype == ref.dtype else out.astype(ref.dtype)
 
     fn = _SPECIAL_BINARY.get(name) or _xp_binary(name)
+    fast = name in am.FUSED_BINARY
     kernel.__name__ = name
     return kernel
 
@@ -559,7 +572,7 @@ KERNELS: dict[str, Callable[..., Any]] = {
     "rand_uniform": rand_uniform, "rand_normal": rand_normal, "rand_int": rand_int,
     **{name: _unary(name) for name in _UNARY_FLOAT},
     "rsqrt": _rsqrt, "sigmoid": _sigmoid, "erf": _erf,
-    "neg": _neg, "abs": _bool_passthrough("abs"), "sign": _bool_passthrough("sign"), "relu": _relu,
+    "neg": _neg, "abs": _abs, "sign": _bool_passthrough("sign"), "relu": _relu,
     "floor": _unary("floor"), "ceil": _unary("ceil"), "round": _unary("round"), "trunc": _unary("trunc"),
     "logical_not": _unary("logical_not"), "isnan": _unary("isnan"),
     **{name: _binary(xp_name) for name, xp_name in _BINARY_XP.items()},
