@@ -289,6 +289,11 @@ def test_cross_entropy_bad_targets_and_weights(ce_path, device):
     with pytest.raises(RuntimeError, match=r"weight tensor should be defined either for all 4 classes or no "
                                            r"classes but got weight tensor of shape: \[3\]"):
         F.cross_entropy(x, ember.tensor([1, 2, 0], device=device), weight=ember.ones(3, device=device))
+    if device != "cpu":  # the target or the weight left on the CPU
+        with pytest.raises(RuntimeError, match=f"found at least two devices, {x.device} and cpu!"):
+            F.cross_entropy(x, ember.tensor([1, 2, 0]))
+        with pytest.raises(RuntimeError, match=f"found at least two devices, {x.device} and cpu!"):
+            F.nll_loss(x, ember.tensor([1, 2, 0], device=device), weight=ember.ones(4))
 
 
 def test_relu_backward_paths(ce_path, device):

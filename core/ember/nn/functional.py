@@ -586,6 +586,9 @@ def _class_last(x: Tensor) -> Tensor:
 
 
 def _nll_check_shapes(input: Tensor, target: Tensor, weight: Tensor | None = None) -> None:
+    for other in (target, weight):
+        if other is not None and other._device is not input._device:
+            raise _e._device_error(input, other)
     if weight is not None:
         n_classes = input.shape[1] if input.dim() >= 2 else input.shape[0]
         if tuple(weight.shape) != (n_classes,):
