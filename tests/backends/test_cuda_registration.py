@@ -308,6 +308,37 @@ def test_matmul_2d_layouts(xp, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_batched_layouts(xp, dtype):
+    """Strided-batched GEMM: batches of row-major or transposed matrices, a 2-D operand or a batch
+    of one broadcast over the other's batch, an expanded batch (cupy.matmul), against float64."""
+    rng = np.random.default_rng(3)
+
+    def operand(shape, layout):
+        if layout == "C":
+            a = rng.standard_normal(shape).astype(dtype)
+            return a, dev(xp, a)
+        if layout == "T":  # each matrix the transpose of a row-major one
+            a = rng.standard_normal(shape[:-2] + shape[-2:][::-1]).astype(dtype)
+            return np.swapaxes(a, -1, -2), xp.swapaxes(dev(xp, a), -1, -2)
+        a = rng.standard_normal(shape[-2:]).astype(dtype)  # "E": one matrix expanded over the batch
+        return np.broadcast_to(a, shape), xp.broadcast_to(dev(xp, a), shape)
+
+    cases = [((4, 5, 3), (4, 3, 6)), ((4, 5, 3), (3, 6)), ((5, 3), (4, 3, 6)), ((1, 5, 3), (4, 3, 6)),
+             ((4, 5, 3), (1, 3, 6)), ((2, 1, 7), (2, 7, 1)), ((64, 16, 150), (150, 100))]
+    for sa, sb in cases:
+        for la in "CTE":
+            for lb in "CTE":
+                if (la == "E" and len(sa) == 2) or (lb == "E" and len(sb) == 2):
+                    continue
+                (a, da), (b, db) = operand(sa, la), operand(sb, lb)
+                got = host(K["matmul"](da, db))
+                want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+                assert got.dtype == dtype and got.shape == want.shape, f"{sa}{la} @ {sb}{lb}: {got.shape}"
+                rtol = 1e-5 if dtype == np.float32 else 1e-12
+                np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, err_msg=f"{sa}{la} @ {sb}{lb}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sum_over_rows(xp, dtype):
     """Bias gradients: sum over axis 0 of a 2-D array (a fixed-order column-sum kernel on CuPy)."""
     rng = np.random.default_rng(2)

@@ -25,6 +25,7 @@ import numpy as np
 from ember.kernels import out_size
 
 from ember_cuda_cupy import arraymod as am
+from ember_cuda_cupy.blas import matmul
 
 __all__ = ["NN_KERNELS"]
 
@@ -59,7 +60,10 @@ def conv2d(x, w, bias, stride, padding, dilation, groups):
     k = cg * kh * kw
     # im2col: one copy of the strided window view into (N, g, Cg*kh*kw, OH*OW)
     cols = _taps(_pad_hw(x, *padding), kh, kw, oh, ow, stride, dilation, False).reshape(n, groups, k, oh * ow)
-    out = xp.matmul(w.reshape(groups, o // groups, k), cols)  # batched GEMM -> (N, g, O/g, L)
+    if groups == 1:  # (O, K) against every (K, L): one strided-batched GEMM, the weight at batch stride 0
+        out = matmul(w.reshape(o, k), cols.reshape(n, k, oh * ow))
+    else:
+        out = xp.matmul(w.reshape(groups, o // groups, k), cols)  # batched GEMM -> (N, g, O/g, L)
     out = out.reshape(n, o, oh, ow)
     if bias is not None:
         out += bias.reshape(1, o, 1, 1)
@@ -82,10 +86,13 @@ def conv2d_backward(grad, x, w, stride, padding, dilation, groups, needs):
         cols = _taps(_pad_hw(x, *padding), kh, kw, oh, ow, stride, dilation, False).reshape(n, groups, k, l_)
         cols = cols.transpose(1, 0, 3, 2).reshape(groups, n * l_, k)
         gmat = g4.transpose(1, 2, 0, 3).reshape(groups, og, n * l_)
-        gw = xp.matmul(gmat, cols).reshape(w.shape)
+        gw = matmul(gmat, cols).reshape(w.shape)
     if need_x:
-        wt = w.reshape(groups, og, k).transpose(0, 2, 1)  # (g, K, Og)
-        dcols = xp.matmul(wt, g4).reshape(n, c, kh, kw, oh, ow)  # (N, g, K, L) -> per-tap columns
+        if groups == 1:  # (K, O) against every (O, L), the transposed weight at batch stride 0
+            dcols = matmul(w.reshape(o, k).T, grad.reshape(n, o, l_))
+        else:
+            dcols = xp.matmul(w.reshape(groups, og, k).transpose(0, 2, 1), g4)  # (g, K, Og) @ (N, g, Og, L)
+        dcols = dcols.reshape(n, c, kh, kw, oh, ow)  # (N, K, L) -> per-tap columns
         gx = _col2im(dcols, (n, c, h, wd), padding, stride, dilation)
     return gx, gw, gb
 
