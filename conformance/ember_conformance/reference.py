@@ -74,7 +74,8 @@ def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray | None, 
         if target[i] != ignore_index:
             w[i] = 1.0 if weight is None else weight[target[i]]
             loss[i] = -w[i] * (x[i, target[i]] - lse[i])
-    total = {"none": loss, "sum": loss.sum(), "mean": loss.sum() / w.sum()}[reduction]
+    with np.errstate(divide="ignore", invalid="ignore"):  # every row ignored: 'mean' is 0/0 = NaN, as in PyTorch
+        total = {"none": loss, "sum": loss.sum(), "mean": loss.sum() / w.sum()}[reduction]
     return total, lse, w, w.sum()
 
 
@@ -82,12 +83,13 @@ def cross_entropy_backward(grad: np.ndarray, x: np.ndarray, target: np.ndarray, 
                            w_sum: float, reduction: str) -> np.ndarray:
     """d loss / d x: w_i g_i (softmax(x_i) - onehot(t_i)), g_i the incoming gradient of row i."""
     n, c = x.shape
-    g = np.broadcast_to(grad, (n,)) / (w_sum if reduction == "mean" else 1.0)
-    out = softmax(x, 1)
-    for i in range(n):
-        if 0 <= target[i] < c:
-            out[i, target[i]] -= 1.0
-        out[i] *= w[i] * g[i]
+    with np.errstate(divide="ignore", invalid="ignore"):  # w_sum = 0 under 'mean': NaN, as the forward
+        g = np.broadcast_to(grad, (n,)) / (w_sum if reduction == "mean" else 1.0)
+        out = softmax(x, 1)
+        for i in range(n):
+            if 0 <= target[i] < c:
+                out[i, target[i]] -= 1.0
+            out[i] *= w[i] * g[i]
     return out
 
 
