@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 __all__ = ["xp", "is_cupy", "use", "load_cupy", "on_device", "erf", "add_at", "fused_unary", "fused_binary",
-           "FUSED_BINARY", "raw_kernel"]
+           "FUSED_BINARY", "raw_kernel", "quiet"]
 
 #: the array library: ``cupy`` once :func:`load_cupy` succeeded, ``numpy`` under test, else None
 xp: Any = None
@@ -72,6 +72,18 @@ def _numpy_erf(x):
     import numpy as np
 
     return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+
+
+_NO_WARNINGS = contextlib.nullcontext()
+
+
+def quiet():
+    """Silence NumPy's floating-point warnings (the kernels on NumPy, under test); CuPy never warns."""
+    if is_cupy:
+        return _NO_WARNINGS
+    import numpy
+
+    return numpy.errstate(all="ignore")
 
 
 def on_device(index: int | None):

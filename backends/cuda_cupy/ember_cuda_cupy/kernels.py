@@ -19,8 +19,6 @@ Example (on NumPy, as the tests do):
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -37,13 +35,6 @@ __all__ = ["KERNELS", "CREATION", "device_guarded"]
 _SPLIT = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_NO_WARNINGS = contextlib.nullcontext()
-_numpy_quiet = functools.partial(np.errstate, all="ignore")
-
-
-def _quiet():
-    """Silence NumPy's floating-point warnings (the kernels on NumPy, under test); CuPy never warns."""
-    return _NO_WARNINGS if am.is_cupy else _numpy_quiet()
 
 
 # ---- runtime -----------------------------------------------------------------------------------
@@ -87,7 +78,7 @@ def astype(x, dtype):
     target = NP_DTYPE[dtype]
     if target == np.bool_:
         return x != 0
-    with _quiet():
+    with am.quiet():
         if x.dtype.kind == "f" and target.kind in "iu" and target.itemsize < 8:
             # CUDA's float->uint8 (and narrow int) conversion saturates (-4.0 -> 0); NumPy and
             # PyTorch's CPU truncate to an integer and then wrap (-4.0 -> 252). Going through
@@ -115,7 +106,7 @@ def copy_(dst, src):
         # An expanded view: CuPy would write every alias in an unspecified order (PyTorch refuses).
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                            "single memory location. Please clone() the tensor before performing the operation.")
-    with _quiet():
+    with am.quiet():
         am.xp.copyto(dst, src, casting="unsafe")
 
 
@@ -150,7 +141,7 @@ def _bits(key, offset, n):
     """
     xp = am.xp
     c = xp.arange(n, dtype=xp.uint64) + np.uint64((offset + 1) & ((1 << 64) - 1))
-    with _quiet():
+    with am.quiet():
         z = np.uint64(key) + c * _SPLIT
         z ^= z >> np.uint64(30)
         z *= _M1
@@ -193,7 +184,7 @@ def rand_int(shape, low, high, key, offset, dtype, index):
 # ---- elementwise ---------------------------------------------------------------------------------
 def _unary(name: str) -> Callable:
     def kernel(x):
-        with _quiet():
+        with am.quiet():
             return getattr(am.xp, name)(x)
 
     kernel.__name__ = name
@@ -205,7 +196,7 @@ def _sigmoid(x):
     if am.is_cupy and x.dtype.kind == "f":
         return am.fused_unary("sigmoid", x)
     xp = am.xp
-    with _quiet():
+    with am.quiet():
         e = xp.exp(-xp.abs(x))
         return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
@@ -213,7 +204,7 @@ def _sigmoid(x):
 def _rsqrt(x):
     if am.is_cupy and x.dtype.kind == "f":
         return am.fused_unary("rsqrt", x)
-    with _quiet():
+    with am.quiet():
         return 1 / am.xp.sqrt(x)
 
 
@@ -267,26 +258,26 @@ def _has_zero(v) -> bool:
 
 
 def _div(a, b):
-    with _quiet():
+    with am.quiet():
         return am.xp.true_divide(a, b)
 
 
 def _floor_divide(a, b):
     if _is_int(a) and _is_int(b) and _has_zero(b):
         raise ZeroDivisionError("ZeroDivisionError")
-    with _quiet():
+    with am.quiet():
         return am.xp.floor_divide(a, b)
 
 
 def _remainder(a, b):
     if _is_int(a) and _is_int(b) and _has_zero(b):
         raise ZeroDivisionError("ZeroDivisionError")
-    with _quiet():
+    with am.quiet():
         return am.xp.remainder(a, b)
 
 
 def _pow(a, b):
-    with _quiet():
+    with am.quiet():
         return am.xp.power(a, b)
 
 

@@ -215,8 +215,7 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
     # Runs once per recorded op: attributes are read directly (not through properties) because
     # this bookkeeping is a visible share of a small model's step time.
     Tensor = _Tensor[0]
-    node_cls = cls.__dict__.get("_node_cls") or cls._node_class()
-    node = node_cls()
+    node = cls._node_class()()
     needs, edges = [], []
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ember.autograd.grad_mode import enable_grad
 from ember.optim.optimizer import (
     Optimizer,
     check_hparam,
@@ -23,6 +22,7 @@ from ember.optim.optimizer import (
     grad_array,
     incr_step,
     new_step,
+    run_closure,
     set_buffer,
     write_param,
     zeros_state,
@@ -73,10 +73,7 @@ class Adagrad(Optimizer):
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adagrad update of every parameter that has a gradient."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        loss = run_closure(closure)
         for group in self.param_groups:
             lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
             wd, maximize = group["weight_decay"], group["maximize"]

@@ -25,7 +25,7 @@ from itertools import chain
 from typing import Any
 
 from ember import dtypes as _dt
-from ember.autograd.grad_mode import STATE
+from ember.autograd.grad_mode import STATE, enable_grad
 from ember.tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -272,6 +272,18 @@ def _typename(obj: Any) -> str:
 
 
 # ---- helpers shared by the optimizers --------------------------------------------------------
+def run_closure(closure: Callable[[], Any] | None) -> Any:
+    """The loss from ``step(closure)``'s closure, evaluated with grad enabled (None without one).
+
+    ``step`` itself runs with grad disabled (see ``_wrap_step``), so the closure turns it back on
+    to rebuild the graph and call ``backward``, as in PyTorch.
+    """
+    if closure is None:
+        return None
+    with enable_grad():
+        return closure()
+
+
 def new_step() -> Tensor:
     """A fresh ``state['step']``: a float32 0-d CPU tensor, as PyTorch stores it."""
     from ember.functions.creation import tensor

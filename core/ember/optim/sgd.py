@@ -15,8 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ember.autograd.grad_mode import enable_grad
-from ember.optim.optimizer import Optimizer, check_hparam, grad_array, set_buffer, write_param, zeros_state
+from ember.optim.optimizer import (
+    Optimizer,
+    check_hparam,
+    grad_array,
+    run_closure,
+    set_buffer,
+    write_param,
+    zeros_state,
+)
 
 __all__ = ["SGD"]
 
@@ -54,10 +61,7 @@ class SGD(Optimizer):
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One SGD update of every parameter that has a gradient."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        loss = run_closure(closure)
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
