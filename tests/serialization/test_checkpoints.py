@@ -178,9 +178,9 @@ def test_atomic_write_keeps_old_content_on_failure(tmp_path, monkeypatch):
     path = tmp_path / "ck.pt"
     ember.save({"v": ember.tensor([1.0])}, path)
     before = path.read_bytes()
-    from ember import serialization
+    from ember.serialization import ember_format
 
-    real = serialization._host_array
+    real = ember_format._host_array
     calls = []
 
     def failing(t):
@@ -189,7 +189,7 @@ def test_atomic_write_keeps_old_content_on_failure(tmp_path, monkeypatch):
             raise OSError("disk full (simulated)")
         return real(t)
 
-    monkeypatch.setattr(serialization, "_host_array", failing)
+    monkeypatch.setattr(ember_format, "_host_array", failing)
     with pytest.raises(OSError, match="disk full"):
         ember.save({"a": ember.ones(1000), "b": ember.ones(3)}, path)
     assert path.read_bytes() == before
@@ -402,5 +402,6 @@ def test_safetensors_errors(tmp_path, monkeypatch):
         return real_import(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", no_safetensors)
-    with pytest.raises(ImportError, match=r"ember\[safetensors\]"):
-        ember.serialization.save_safetensors({"a": ember.ones(1)}, tmp_path / "y.safetensors")
+    # ember reads and writes the format itself: the package is only the tests' reference
+    ember.serialization.save_safetensors({"a": ember.ones(1)}, tmp_path / "y.safetensors")
+    assert ember.serialization.load_safetensors(tmp_path / "y.safetensors")["a"].tolist() == [1.0]
