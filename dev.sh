@@ -2,7 +2,7 @@
 # One entry point for people and CI: makes .venv on first use (or when pyproject.toml changes),
 # installs ember with its backends editable, then runs what you asked for.
 #   ./dev.sh train [ember train options]   train the MNIST model (progress bar, accuracy at the end)
-#   ./dev.sh test  [pytest options]        the whole test suite (OpenCL tests run when PoCL is present)
+#   ./dev.sh test  [paths] [pytest options] the whole test suite, or the paths given (OpenCL tests run with PoCL)
 #   ./dev.sh bench [--quick]               benchmarks -> docs/performance.md
 #   ./dev.sh <command...>                  run a command inside the venv (e.g. ./dev.sh ember devices)
 set -euo pipefail
@@ -28,6 +28,10 @@ if needs_install; then
   # The extras pull the in-repo backends and the conformance suite as copies (direct references);
   # swap those for editable installs so edits under backends/ and conformance/ take effect.
   "$VENV/bin/python" -m pip install -q --no-deps -e backends/cpu_numpy -e backends/opencl -e conformance
+  # The parity layer (tests/parity) compares with real PyTorch: a test-only dependency, the CPU
+  # build pinned (a range would pull a CUDA build of several GB). Without it that layer skips.
+  "$VENV/bin/python" -m pip install -q "torch==2.13.0" \
+    || echo "dev.sh: torch==2.13.0 could not be installed; tests/parity will skip" >&2
   touch "$STAMP"
 fi
 
@@ -35,7 +39,9 @@ cmd="${1:-}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
   train) exec "$VENV/bin/ember" train "$@" ;;
-  test) exec "$VENV/bin/python" -m pytest -n 2 tests "$@" ;;
+  test)  # paths given (./dev.sh test tests/parity -x) replace the default "tests"
+    if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then exec "$VENV/bin/python" -m pytest -n 2 "$@"; fi
+    exec "$VENV/bin/python" -m pytest -n 2 tests "$@" ;;
   bench) exec "$VENV/bin/python" -m bench "$@" ;;
   "") echo "usage: ./dev.sh train|test|bench|<command>" >&2; exit 2 ;;
   *) PATH="$VENV/bin:$PATH" exec "$cmd" "$@" ;;
