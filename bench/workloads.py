@@ -263,6 +263,33 @@ def small_op_chain(t: Target, cfg: Config) -> Measurement:
     return Measurement(sec / n * 1e6, "us/op")
 
 
+def randn(t: Target, cfg: Config) -> Measurement:
+    """``randn(10_000_000)`` float32: ms per call. NumPy's generator
+    (``default_rng().standard_normal(n, dtype=float32)``, one thread) is timed in turns with it,
+    so the note's ember/NumPy ratio compares the same moments of a busy machine."""
+    n = 1_000_000 if cfg.quick else 10_000_000
+    sample = t.fw.randn(n, device=t.device).cpu().numpy()
+    mean, std = float(sample.mean()), float(sample.std())
+    if not (sample.dtype == np.float32 and abs(mean) < 5 / math.sqrt(n) and abs(std - 1) < 5 / math.sqrt(n)):
+        raise CheckFailed(f"randn: {sample.dtype} sample with mean {mean:.2e} and std {std:.6f}, expected N(0, 1)")
+    del sample
+    rng = np.random.default_rng(0)
+    ours, numpy_times = [], []
+    for i in range(cfg.warmup(1) + cfg.iters(7, 2)):
+        t0 = time.perf_counter()
+        t.fw.randn(n, device=t.device)
+        t.sync()
+        t1 = time.perf_counter()
+        rng.standard_normal(n, dtype=np.float32)
+        t2 = time.perf_counter()
+        if i >= cfg.warmup(1):
+            ours.append(t1 - t0)
+            numpy_times.append(t2 - t1)
+    sec, ref = statistics.median(ours), statistics.median(numpy_times)
+    return Measurement(sec * 1e3, "ms", note=f"NumPy's generator {ref * 1e3:.1f} ms, ratio {sec / ref:.2f}x "
+                                             f"(spread {min(ours) * 1e3:.0f}-{max(ours) * 1e3:.0f} ms)")
+
+
 # ---- data loading --------------------------------------------------------------------------
 def mnist_source() -> Path | None:
     """The folder with MNIST's t10k files: ``shared/data/mnist`` beside the repo, if present."""
@@ -383,6 +410,7 @@ WORKLOADS: dict[str, Callable[[Target, Config], Measurement]] = {
     "dataloader_w2": _dataloader(2),
     "mlp_memory": mlp_memory,
     "adam": adam,
+    "randn": randn,
 }
 
 TITLES = {
@@ -395,4 +423,5 @@ TITLES = {
     "dataloader_w2": "MNIST DataLoader, 2 workers",
     "mlp_memory": "MLP step host memory (tracemalloc)",
     "adam": "Adam step alone, MLP params (670K floats, 6 tensors)",
+    "randn": "randn(10M) float32",
 }

@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from typing import Any
 
 from ember import dispatch, plugins
@@ -60,15 +61,41 @@ class DeviceModule(types.ModuleType):
         index = None if device is None else (device if isinstance(device, int) else dispatch.canonical_device(device).index)
         self._backend().synchronize(index)
 
-    def memory_allocated(self, device: Any = None) -> int:
+    # ---- memory: optional backend hooks, each called with the device's index (an int) --------
+    def _index(self, device: Any) -> int:
         self._require()
-        fn = getattr(self._backend(), "memory_allocated", None)
-        return int(fn(device)) if fn else 0
+        if device is None:
+            return dispatch.current_index(self.device_type)
+        return device if isinstance(device, int) else dispatch.canonical_device(device).index
+
+    def _memory(self, name: str, device: Any, default: Callable[[int], int] | None = None) -> int:
+        index = self._index(device)
+        fn = getattr(self._backend(), name, None)
+        if fn is not None:
+            return int(fn(index))
+        return default(index) if default is not None else 0
+
+    def memory_allocated(self, device: Any = None) -> int:
+        """Bytes of the tensors alive on ``device`` (0 where the backend does not count them)."""
+        return self._memory("memory_allocated", device)
 
     def max_memory_allocated(self, device: Any = None) -> int:
-        self._require()
-        fn = getattr(self._backend(), "max_memory_allocated", None)
-        return int(fn(device)) if fn else self.memory_allocated(device)
+        """The highest ``memory_allocated`` since the start or ``reset_peak_memory_stats``."""
+        return self._memory("max_memory_allocated", device, self.memory_allocated)
+
+    def memory_reserved(self, device: Any = None) -> int:
+        """Bytes the backend's allocator holds: live tensors plus cached free blocks."""
+        return self._memory("memory_reserved", device, self.memory_allocated)
+
+    def max_memory_reserved(self, device: Any = None) -> int:
+        return self._memory("max_memory_reserved", device, self.memory_reserved)
+
+    def reset_peak_memory_stats(self, device: Any = None) -> None:
+        """Start the peaks (``max_memory_*``) again from the current values."""
+        index = self._index(device)
+        fn = getattr(self._backend(), "reset_peak_memory_stats", None)
+        if fn is not None:
+            fn(index)
 
     def empty_cache(self) -> None:
         if self.is_available():
