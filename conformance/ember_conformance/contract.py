@@ -39,7 +39,9 @@ def render_contract() -> str:
         _module_doc(),
         "",
         "Columns: **required** kernels fall back to the CPU when a backend lacks them (a `fallback` row in",
-        "the conformance report); **optional** ones have a **composite** in the frontend, built from",
+        "the conformance report), except the **native only** ones (views, writes into arguments, layout",
+        "queries, transfers), which raise `ember.MissingKernelError` instead (a `FAIL` row): a fallback",
+        "works on copies and would lose writes; **optional** ones have a **composite** in the frontend, built from",
         "required kernels, that runs on the device instead. **dtypes** are the ones the conformance suite",
         "checks (a backend may declare fewer through `Backend.supported_dtypes`). **ops** lists public ops",
         "of the same name the suite checks through the Tensor API, with `grad` when their gradients are",
@@ -59,8 +61,9 @@ def render_contract() -> str:
             op = OP_TABLE.get(s.name)
             op_col = ("yes" + (", grad" if op.differentiable else "")) if op else ""
             doc = s.doc.replace("|", "\\|")
+            missing = "no (native only)" if s.native_only else "no (CPU fallback)"
             lines.append(f"| `{s.name}` | `{s.signature}` | {doc} | {'required' if s.required else 'optional'} | "
-                         f"{'no (CPU fallback)' if s.required else 'yes'} | {dts} | {op_col} |")
+                         f"{missing if s.required else 'yes'} | {dts} | {op_col} |")
         lines.append("")
     extra = sorted(set(OP_TABLE) - set(KERNELS))
     lines += ["## Public ops checked only through the Tensor API", "",

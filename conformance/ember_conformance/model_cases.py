@@ -23,7 +23,7 @@ import numpy as np
 
 from ember_conformance.suite import Case, Context, Skip, compare
 
-__all__ = ["build", "NN_LAYERS", "LOSSES", "OPTIMIZERS"]
+__all__ = ["build", "NN_LAYERS", "LOSSES", "OPTIMIZERS", "WRITE_THROUGH"]
 
 _NN_TOL = 20.0  # tolerance scale for layer outputs: sums over many products
 
@@ -247,6 +247,86 @@ def _train_case(name: str, factory: Callable, shape: tuple) -> Case:
 
 
 # ---- level 7: device semantics ------------------------------------------------------------------------
+def _setitem_int(t):
+    t[0] = 5
+
+
+def _setitem_slice(t):
+    t[1:3] = 1
+
+
+def _fill_select(t):
+    if isinstance(t, np.ndarray):
+        t[0].fill(7)
+    else:
+        t[0].fill_(7)
+
+
+def _view_add(t):
+    if isinstance(t, np.ndarray):
+        t.reshape(6)[...] += 1  # a view, as t.view(6) is
+    else:
+        t.view(6).add_(1)
+
+
+def _transposed_copy(t):
+    src = np.arange(6, dtype=np.float32).reshape(2, 3) * 10
+    if isinstance(t, np.ndarray):
+        t.T[...] = src
+    else:
+        t.t().copy_(ember.tensor(src, device=t.device))
+
+
+def _strided_mul(t):
+    if isinstance(t, np.ndarray):
+        t[:, ::2] *= 3
+    else:
+        t[:, ::2].mul_(3)
+
+
+def _column_zero(t):
+    if isinstance(t, np.ndarray):
+        t[:, 1] = 0
+    else:
+        t[:, 1].zero_()
+
+
+def _base_write_seen_by_view(t):
+    """A view made before a write to its base must show the write (it is not a snapshot)."""
+    view = t[1]
+    if isinstance(t, np.ndarray):
+        t += 100
+        return view.copy()
+    t.add_(100)
+    return view
+
+
+#: Writes through views (name -> write): each must reach the base tensor, as on the CPU. A
+#: backend whose view kernels return copies loses them; one lacking view kernels must raise.
+WRITE_THROUGH: dict[str, Callable] = {
+    "setitem-int": _setitem_int, "setitem-slice": _setitem_slice, "fill_-on-select": _fill_select,
+    "view-add_": _view_add, "transposed-copy_": _transposed_copy, "strided-slice-mul_": _strided_mul,
+    "column-zero_": _column_zero, "base-write-seen-by-view": _base_write_seen_by_view,
+}
+
+
+def _write_through_case(name: str, write: Callable) -> Case:
+    def run(ctx: Context) -> tuple[str, str]:
+        base = np.arange(6, dtype=np.float32).reshape(3, 2)
+        want = base.copy()
+        want_out = write(want)
+        # Fallbacks are allowed: the point is that none of them may turn a view into a lost write.
+        with ember.fallback_policy("allow"):
+            t = ember.tensor(base, device=ctx.device)
+            got_out = write(t)
+        compare(_host(t), want, "float32", 0.0, f"{name}: the base after the write: ")
+        if want_out is not None:
+            compare(_host(got_out), want_out, "float32", 0.0, f"{name}: the view after the write: ")
+        return "pass", ""
+
+    return Case(7, f"write-through/{name}", "float32", "forward", run)
+
+
 def _semantics_cases() -> list[Case]:
     def roundtrip(dt):
         def run(ctx):
@@ -339,6 +419,7 @@ def _semantics_cases() -> list[Case]:
               Case(7, "unsupported-dtype-error", "-", "forward", unsupported_dtype),
               Case(7, "state_dict-save-load", "float32", "forward", state_dict),
               Case(7, "same-seed-same-numbers", "float32", "forward", seeded)]
+    cases += [_write_through_case(name, fn) for name, fn in WRITE_THROUGH.items()]
     return cases
 
 

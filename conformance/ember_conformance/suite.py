@@ -2,6 +2,7 @@
 
 A case runs under ``ember.fallback_policy("error")``, so a kernel the device lacks raises
 ``ember.FallbackError`` and the row reads ``fallback`` instead of silently running on the CPU.
+A missing ``native_only`` kernel (a view, ``copy_``...) has no fallback: its rows read ``fail``.
 Ops the backend declares in ``Backend.unsupported`` read ``unsupported`` (with its reason), or
 ``unsupported-but-passes`` when they work after all.
 
@@ -234,6 +235,9 @@ def _kernel_case(name: str, dt: str) -> Case:
         if dt not in ctx.dtypes:
             return "unsupported", f"the device does not support {dt}"
         if not ctx.kt.has(name):
+            if KERNELS[name].required and KERNELS[name].native_only:  # no fallback: every use raises
+                raise AssertionError(f"no native {name!r} kernel, and it cannot fall back to the CPU: "
+                                     f"{KERNELS[name].native_only}")
             if not KERNELS[name].required:
                 return "skip", "optional kernel not implemented; the frontend's composite runs on the device"
             return "fallback", f"no native {name!r} kernel: it runs on the CPU"

@@ -57,3 +57,10 @@ class Backend:
 
     def synchronize(self, index: int | None = None) -> None:
         """Wait for all queued work on the device."""
+
+    def fork_safe(self) -> bool:
+        """False once this process has started a device runtime that a child made by ``fork()``
+        could not use (it would hang or crash there). ember then makes every kernel of this
+        device type raise a clear error in such a child, and worker processes should start with
+        'spawn' or 'forkserver'. Answer from state already in memory: it is asked in the child."""
+        return True

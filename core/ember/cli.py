@@ -19,7 +19,10 @@ def _devices(args: argparse.Namespace) -> int:
     print(f"{'type':<10} {'package':<22} {'version':<9} {'status':<12} {'kernels':>7}  devices / reason")
     for r in rows:
         status = "available" if r.available else ("error" if r.error else "unavailable")
-        detail = ", ".join(r.devices) if r.available else (r.error or r.reason)
+        if r.available:
+            detail = ", ".join(r.devices)
+        else:  # a broken plugin: what went wrong ("failed to load", "lacks runtime kernels"...) and why
+            detail = f"{r.reason}: {r.error}" if r.error and r.reason else (r.error or r.reason)
         print(f"{r.device_type:<10} {r.package:<22} {r.version:<9} {status:<12} {r.native_kernels:>7}  {detail}")
     return 0
 

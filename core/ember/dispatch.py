@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import warnings
 from collections import Counter
@@ -22,8 +23,9 @@ from collections.abc import Callable, Iterator
 
 from ember import plugins
 from ember.device import device
+from ember.kernels import KERNELS as _SPECS
 
-__all__ = ["KernelTable", "FallbackError", "DeviceError", "table", "native_kernels",
+__all__ = ["KernelTable", "FallbackError", "MissingKernelError", "DeviceError", "table", "native_kernels",
            "set_fallback_policy", "get_fallback_policy", "fallback_policy", "no_fallback",
            "fallback_counts", "reset_fallback_counts", "canonical_device", "transfer"]
 
@@ -32,6 +34,11 @@ _POLICIES = ("warn", "allow", "error")
 
 class FallbackError(RuntimeError):
     """A backend lacks a kernel and the fallback policy forbids running it on the CPU."""
+
+
+class MissingKernelError(NotImplementedError):
+    """A backend lacks a kernel that cannot run as a CPU fallback (one returning a view, writing
+    into its arguments...): raised under every fallback policy, because a fallback would be wrong."""
 
 
 class DeviceError(RuntimeError):
@@ -96,7 +103,11 @@ class KernelTable(dict):
     def __missing__(self, name: str) -> Callable:
         if self.device_type == "cpu":
             raise NotImplementedError(f"the cpu backend has no kernel named {name!r}")
-        fn = _make_fallback(self, name)
+        spec = _SPECS.get(name)
+        if spec is not None and spec.native_only:
+            fn = _make_refusal(self.device_type, name, spec.native_only)
+        else:
+            fn = _make_fallback(self, name)
         self[name] = fn
         return fn
 
@@ -105,9 +116,31 @@ class KernelTable(dict):
         return name in self.native
 
 
+def _make_refusal(dev_type: str, name: str, why: str) -> Callable:
+    """The table entry of a kernel that must be native: it raises, whatever the policy."""
+    message = (f"the {dev_type} backend has no {name!r} kernel, and {name!r} cannot fall back to the CPU: "
+               f"{why}. The {dev_type} backend must implement {name!r} (see docs/writing-a-backend.md)")
+
+    def refused(*args):
+        raise MissingKernelError(message)
+
+    refused.__name__ = f"refused_{name}"
+    return refused
+
+
+def _index_position(name: str) -> int | None:
+    """Where a creation kernel takes its device index (``empty(shape, dtype, index)``), if it does."""
+    spec = _SPECS.get(name)
+    if spec is None:
+        return None
+    params = [p.strip() for p in spec.signature.split("(", 1)[1].split(")", 1)[0].split(",")]
+    return params.index("index") if "index" in params else None
+
+
 def _make_fallback(tbl: KernelTable, name: str) -> Callable:
     dev_type = tbl.device_type
     reason = getattr(tbl.backend, "unsupported", {}).get(name, "")
+    index_at = _index_position(name)
 
     def fallback(*args):
         policy = _state.policy
@@ -124,7 +157,8 @@ def _make_fallback(tbl: KernelTable, name: str) -> Callable:
                           RuntimeWarning, stacklevel=3)
         cpu = table("cpu")
         to_host, from_host = tbl["to_host"], tbl["from_host"]
-        index = 0
+        # A creation kernel names its device; otherwise the result goes where the inputs are.
+        index = (args[index_at] or 0) if index_at is not None and index_at < len(args) else 0
 
         def down(a):
             nonlocal index
@@ -159,33 +193,91 @@ _current_index: dict[str, int] = {}
 def rebuild() -> None:
     """Refill every kernel table from the plugins, in place (tensors keep their table)."""
     global _HOST_TYPES
-    cpu_be = plugins.backend("cpu")
-    _HOST_TYPES = tuple(getattr(cpu_be, "array_types", ())) if cpu_be is not None else ()
-    for dev_type, tbl in list(_tables.items()):
-        be = plugins.backend(dev_type)
-        tbl.clear()
-        if be is None:
-            del _tables[dev_type]
-            continue
-        kernels = plugins.collect_kernels(dev_type)
-        tbl.update(kernels)
-        tbl.native = frozenset(kernels)
-        tbl.backend = be
-    _devices.clear()
+    with plugins.LOCK:
+        cpu_be = plugins.backend("cpu")
+        _HOST_TYPES = tuple(getattr(cpu_be, "array_types", ())) if cpu_be is not None else ()
+        for dev_type, tbl in list(_tables.items()):
+            be = plugins.backend(dev_type)
+            kernels = plugins.collect_kernels(dev_type) if be is not None else {}
+            be = plugins.backend(dev_type)  # collecting may have disabled a broken backend
+            tbl.clear()
+            if be is None:
+                _tables.pop(dev_type, None)
+                continue
+            tbl.update(kernels)
+            tbl.native = frozenset(kernels)
+            tbl.backend = be
+            if dev_type in _fork_unusable:
+                _forbid(tbl)
+        # Devices stay interned while their type is registered: tensors compare them by identity,
+        # so re-creating them would set tensors made before a plugin change apart from later ones.
+        for key in [k for k in _devices if plugins.backend(k[0]) is None]:
+            del _devices[key]
 
 
 def table(device_type: str) -> KernelTable:
-    """The kernel table of a device type (built on first use)."""
+    """The kernel table of a device type (built on first use, once, whatever the threads)."""
     tbl = _tables.get(device_type)
     if tbl is None:
-        be = plugins.backend(device_type)
-        if be is None:
-            raise _unknown_device(device_type)
-        if device_type == "cpu":
-            global _HOST_TYPES
-            _HOST_TYPES = tuple(getattr(be, "array_types", ()))
-        tbl = _tables[device_type] = KernelTable(device_type, plugins.collect_kernels(device_type), be)
+        with plugins.LOCK:
+            tbl = _tables.get(device_type)
+            if tbl is None:
+                tbl = _build_table(device_type)
     return tbl
+
+
+def _build_table(device_type: str) -> KernelTable:
+    global _HOST_TYPES
+    if plugins.backend(device_type) is None:
+        raise _unknown_device(device_type)
+    kernels = plugins.collect_kernels(device_type)
+    be = plugins.backend(device_type)  # collecting may have disabled a broken backend
+    if be is None:
+        raise _unknown_device(device_type)
+    if device_type == "cpu":
+        _HOST_TYPES = tuple(getattr(be, "array_types", ()))
+    tbl = KernelTable(device_type, kernels, be)
+    if device_type in _fork_unusable:
+        _forbid(tbl)
+    _tables[device_type] = tbl
+    return tbl
+
+
+# ---- fork ---------------------------------------------------------------------------------------
+#: device types whose runtime was up when this process was forked from its parent: unusable here
+_fork_unusable: set[str] = set()
+
+
+def _forbid(tbl: KernelTable) -> None:
+    """Make every kernel of ``tbl`` raise: its runtime belongs to the parent process."""
+    message = (f"ember: the {tbl.device_type} runtime was started before this process was forked, and a "
+               f"forked child cannot use it (it would hang or crash). Start worker processes with "
+               f"'spawn' or 'forkserver' instead, e.g. DataLoader(..., multiprocessing_context='spawn')")
+
+    def forbidden(*args, **kwargs):
+        raise RuntimeError(message)
+
+    for name in set(tbl) | set(_SPECS):
+        tbl[name] = forbidden
+
+
+def _after_fork_in_child() -> None:
+    # The child sees the parent's memory: ask each backend whether its runtime was up. No lock:
+    # only the forking thread exists in the child, and the lock may have been held by another.
+    for dev_type, be in list(plugins._registry.backends.items()):
+        try:
+            safe = be.fork_safe()
+        except Exception:
+            safe = False
+        if not safe:
+            _fork_unusable.add(dev_type)
+            tbl = _tables.get(dev_type)
+            if tbl is not None:
+                _forbid(tbl)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def native_kernels(device_type: str) -> frozenset:
@@ -196,6 +288,10 @@ _EXTRAS = {"cuda": "pip install 'ember[cuda]'", "opencl": "pip install 'ember[op
 
 
 def _unknown_device(device_type: str) -> DeviceError:
+    broken = [r for r in plugins.load_errors() if r.device_type == device_type]
+    if broken:  # its plugin is installed but was disabled: say why instead of "install it"
+        return DeviceError(f"device type {device_type!r} is not usable: its backend plugin from package "
+                           f"{broken[-1].package!r} {broken[-1].reason} ({broken[-1].error})")
     hint = _EXTRAS.get(device_type, f"install a backend package registering the device type {device_type!r}")
     return DeviceError(f"unknown device type {device_type!r}: the registered device types are "
                        f"{', '.join(plugins.device_types()) or 'none'}; to add it, {hint}")

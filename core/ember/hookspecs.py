@@ -39,6 +39,9 @@ def ember_backend():
     """Return an :class:`ember.backend.Backend` for the device type this plugin owns.
 
     Return None from plugins that only add kernels to a device type owned by another plugin.
+    A device type belongs to the first plugin that registers it: a plugin claiming one that is
+    taken, returning something other than a ``Backend``, or raising (even ``SystemExit``) is
+    switched off whole, kernels included, with a warning and a row in ``ember devices``.
     """
 
 
@@ -50,6 +53,11 @@ def ember_kernels(device_type: str):
     name, the one called first wins: pluggy calls ``tryfirst`` implementations first and
     ``trylast`` ones last, otherwise the most recently registered first. Names and
     signatures are listed in :mod:`ember.kernels` and ``docs/kernel-contract.md``.
+
+    Called once per device type, when its kernel table is built; kernels may later be called
+    from several threads at once. A plugin whose hook raises or returns anything but a mapping
+    of names to callables is switched off (a warning and a row in ``ember devices``), and so is
+    a backend left without ``from_host``, ``to_host`` or ``device_index``.
     """
 
 

@@ -11,12 +11,16 @@ A plugin that fails to import or register becomes a warning and a row in the dev
 from __future__ import annotations
 
 import importlib.metadata
+import threading
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pluggy
 
 from ember import hookspecs
+from ember.backend import Backend
+from ember.kernels import TRANSFER
 
 __all__ = ["ENTRY_POINT_GROUP", "BackendRow", "register", "report", "backend", "device_types",
            "load_errors"]
@@ -39,6 +43,8 @@ class BackendRow:
 
 
 class _Registry:
+    """The plugin manager plus what each plugin registered. Every change happens under ``LOCK``."""
+
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -46,84 +52,187 @@ class _Registry:
         self.packages: dict[str, tuple[str, str]] = {}  # device type -> (package, version)
         self.errors: list[BackendRow] = []
         self.owned: dict[int, list[str]] = {}  # id(plugin) -> device types it registered
+        self.owner: dict[str, object] = {}  # device type -> the plugin that registered it
+        self.meta: dict[int, tuple[str, str, str]] = {}  # id(plugin) -> (name, package, version)
         self.loaded = False
+        self.loading = False
 
     def load_entry_points(self) -> None:
-        self.loaded = True
         try:
             eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
         except Exception as exc:  # a broken metadata directory must not break import
             warnings.warn(f"ember: could not list backend entry points: {exc}", RuntimeWarning, stacklevel=2)
             return
-        # The CPU backend first, so other backends can be described against it.
-        for ep in sorted(eps, key=lambda e: (e.name != "cpu", e.name)):
+        # The CPU backend first, so other backends can be described against it. A device type
+        # belongs to the first plugin that registers it, so the order is fixed (name, package).
+        for package, ep in sorted(((_package(ep), ep) for ep in eps),
+                                  key=lambda pe: (pe[1].name != "cpu", pe[1].name, pe[0])):
             dist = getattr(ep, "dist", None)
-            package = dist.metadata["Name"] if dist is not None else ep.value
             version = dist.version if dist is not None else "?"
             try:
                 plugin = ep.load()
                 self.register(plugin, package=package, version=version, name=ep.name)
-            except Exception as exc:
-                message = f"{type(exc).__name__}: {exc}"
-                warnings.warn(
-                    f"ember: backend plugin {ep.name!r} from package {package!r} failed to load: {message}",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                self.errors.append(BackendRow(ep.name, package, version, False, "failed to load", error=message))
+            except _ABORTS:
+                raise
+            except BaseException as exc:  # sys.exit() in a plugin must not end the program either
+                self.fail(ep.name, package, version, "failed to load", exc)
+
+    def fail(self, name: str, package: str, version: str, status: str, exc: BaseException) -> None:
+        """Warn about a plugin that broke and keep a row for ``ember devices``."""
+        message = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"ember: backend plugin {name!r} from package {package!r} {status}: {message}",
+                      RuntimeWarning, stacklevel=4)
+        self.errors.append(BackendRow(name, package, version, False, status, error=message))
 
     def register(self, plugin: object, package: str = "", version: str = "", name: str | None = None) -> None:
+        """Register ``plugin``, or raise and leave nothing of it registered (no kernels either)."""
+        be = self._call_backend_hook(plugin, package)
         self.pm.register(plugin, name=name)
+        self.meta[id(plugin)] = (name or getattr(be, "device_type", "") or _plugin_name(plugin), package, version)
+        if be is not None:
+            dev_type = be.device_type
+            self.backends[dev_type] = be
+            self.packages[dev_type] = (package or type(be).__module__.split(".")[0], version)
+            self.owned.setdefault(id(plugin), []).append(dev_type)
+            self.owner[dev_type] = plugin
+
+    def _call_backend_hook(self, plugin: object, package: str):
         impl = getattr(plugin, "ember_backend", None)
-        if impl is not None:
-            be = impl()
-            if be is not None:
-                if not be.device_type:
-                    self.pm.unregister(plugin)
-                    raise ValueError(f"backend from {package or plugin!r} has no device_type")
-                self.backends[be.device_type] = be
-                self.packages[be.device_type] = (package or type(be).__module__.split(".")[0], version)
-                self.owned.setdefault(id(plugin), []).append(be.device_type)
+        be = impl() if impl is not None else None
+        if be is None:
+            return None
+        if not isinstance(be, Backend):
+            raise TypeError(f"ember_backend() of {package or plugin!r} returned {type(be).__name__}, "
+                            "not an ember.backend.Backend")
+        if not isinstance(be.device_type, str) or not be.device_type:
+            raise ValueError(f"backend from {package or plugin!r} has no device_type")
+        if be.device_type in self.backends:
+            other = self.packages.get(be.device_type, ("?", "?"))[0]
+            raise ValueError(f"device type {be.device_type!r} is already registered by package {other!r}; "
+                             f"{package or type(be).__module__.split('.')[0]!r} may not take it over")
+        return be
+
+    def remove(self, plugin: object) -> None:
+        for dev_type in self.owned.pop(id(plugin), []):
+            self.backends.pop(dev_type, None)
+            self.packages.pop(dev_type, None)
+            self.owner.pop(dev_type, None)
+        self.meta.pop(id(plugin), None)
+        if self.pm.is_registered(plugin):
+            self.pm.unregister(plugin)
+
+    def disable(self, plugin: object, status: str, exc: BaseException) -> None:
+        """Unregister a plugin that broke the contract after registration, with a warning and a row."""
+        name, package, version = self.meta.get(id(plugin), (_plugin_name(plugin), "?", "?"))
+        self.remove(plugin)
+        self.fail(name, package, version, status, exc)
+
+    def collect(self, device_type: str) -> dict:
+        """Merge every plugin's kernels for ``device_type``: lowest priority first, so higher ones
+        overwrite. A plugin whose hook raises or returns something other than a mapping of names
+        to callables is disabled; so is a backend left without the kernels a fallback needs."""
+        merged: dict = {}
+        for impl in list(self.pm.hook.ember_kernels.get_hookimpls()):
+            try:
+                table = _valid_kernels(impl.function(**{a: device_type for a in impl.argnames}), device_type)
+            except _ABORTS:
+                raise
+            except BaseException as exc:
+                self.disable(impl.plugin, f"broke ember_kernels({device_type!r})", exc)
+                continue
+            merged.update(table or {})
+        missing = sorted(TRANSFER - set(merged)) if device_type != "cpu" else []
+        owner = self.owner.get(device_type)
+        if missing and owner is not None:
+            self.disable(owner, "lacks runtime kernels", NotImplementedError(
+                f"no {', '.join(missing)} kernel for {device_type!r}: nothing can run on it, not even a CPU "
+                "fallback (see docs/writing-a-backend.md)"))
+            return {}
+        return merged
 
 
+def _package(ep) -> str:
+    dist = getattr(ep, "dist", None)
+    return dist.metadata["Name"] if dist is not None else ep.value
+
+
+def _plugin_name(plugin: object) -> str:
+    return getattr(plugin, "__name__", None) or type(plugin).__name__
+
+
+def _valid_kernels(table: object, device_type: str) -> dict | None:
+    if table is None:
+        return None
+    if not isinstance(table, Mapping):
+        raise TypeError(f"ember_kernels({device_type!r}) returned {type(table).__name__}, "
+                        "not a mapping of kernel names to callables")
+    bad = [k for k, v in table.items() if not isinstance(k, str) or not callable(v)]
+    if bad:
+        raise TypeError(f"ember_kernels({device_type!r}) maps {bad[0]!r} to something that is not a "
+                        "callable kernel (names are str, kernels callable)")
+    return dict(table)
+
+
+#: BaseExceptions a plugin may raise that still stop the program (SystemExit does not).
+_ABORTS = (KeyboardInterrupt,)
+#: Guards loading and every change to the registry and the kernel tables (dispatch takes it
+#: too). Re-entrant: a plugin's import may itself call into ember.
+LOCK = threading.RLock()
 _registry = _Registry()
 
 
 def _ensure_loaded() -> _Registry:
-    if not _registry.loaded:
-        _registry.load_entry_points()
+    # Double-checked: after loading this is one attribute read, no lock per call.
+    if _registry.loaded:
+        return _registry
+    with LOCK:
+        if not _registry.loaded and not _registry.loading:  # loading: a plugin calling back in
+            _registry.loading = True
+            try:
+                _registry.load_entry_points()
+            finally:
+                _registry.loading = False
+                _registry.loaded = True
     return _registry
 
 
 def register(plugin: object, package: str = "", version: str = "") -> None:
     """Register a plugin module or object at run time (tests, notebooks, local kernels).
 
-    Kernel tables are rebuilt, so the plugin's kernels take effect for the next op.
+    Kernel tables are rebuilt, so the plugin's kernels take effect for the next op. A plugin that
+    breaks the contract (its ``ember_backend`` raises or returns no ``Backend``, or it claims a
+    device type another package owns) raises and leaves nothing registered.
     """
     from ember import dispatch
 
-    _ensure_loaded().register(plugin, package=package, version=version)
-    dispatch.rebuild()
+    with LOCK:
+        _ensure_loaded().register(plugin, package=package, version=version)
+        dispatch.rebuild()
 
 
 def unregister(plugin: object) -> None:
     """Remove a plugin registered with :func:`register` and rebuild the kernel tables."""
     from ember import dispatch
 
-    reg = _ensure_loaded()
-    for dev_type in reg.owned.pop(id(plugin), []):
-        reg.backends.pop(dev_type, None)
-        reg.packages.pop(dev_type, None)
-    reg.pm.unregister(plugin)
-    dispatch.rebuild()
+    with LOCK:
+        _ensure_loaded().remove(plugin)
+        dispatch.rebuild()
 
 
 def collect_kernels(device_type: str) -> dict:
-    """Merge every plugin's kernels for ``device_type``; the first-called plugin wins."""
-    results = _ensure_loaded().pm.hook.ember_kernels(device_type=device_type)
-    merged: dict = {}
-    for table in reversed(results):  # lowest priority first, so higher ones overwrite
-        merged.update(table)
+    """Merge every plugin's kernels for ``device_type``; the first-called plugin wins.
+
+    A plugin found broken here is disabled (a warning and a row in ``ember devices``) and the
+    tables already built are rebuilt without its kernels.
+    """
+    reg = _ensure_loaded()
+    with LOCK:
+        errors = len(reg.errors)
+        merged = reg.collect(device_type)
+        if len(reg.errors) != errors:
+            from ember import dispatch
+
+            dispatch.rebuild()
     return merged
 
 
@@ -154,7 +263,11 @@ def report() -> list[BackendRow]:
 
     reg = _ensure_loaded()
     rows = []
-    for dev_type, be in reg.backends.items():
+    for dev_type, be in list(reg.backends.items()):
+        try:
+            kernels = len(dispatch.native_kernels(dev_type))
+        except dispatch.DeviceError:  # building its table disabled it: it has an error row now
+            continue
         package, version = reg.packages.get(dev_type, ("?", "?"))
         try:
             available = bool(be.is_available())
@@ -162,6 +275,5 @@ def report() -> list[BackendRow]:
             devices = [f"{dev_type}:{i} ({be.device_name(i)})" for i in range(be.device_count())] if available else []
         except Exception as exc:  # a backend's probe must not break the report
             available, reason, devices = False, f"{type(exc).__name__}: {exc}", []
-        rows.append(BackendRow(dev_type, package, version, available, reason, devices,
-                               len(dispatch.native_kernels(dev_type))))
+        rows.append(BackendRow(dev_type, package, version, available, reason, devices, kernels))
     return rows + list(reg.errors)

@@ -79,6 +79,11 @@ class CudaBackend(Backend):
     def is_accelerator(self, index: int) -> bool:
         return True
 
+    def fork_safe(self) -> bool:
+        # Counting the devices initialised the CUDA driver, which a forked child cannot use
+        # (PyTorch: "Cannot re-initialize CUDA in forked subprocess").
+        return not (self._probed and self._count > 0)
+
     def device_name(self, index: int) -> str:
         props = am.xp.cuda.runtime.getDeviceProperties(index)
         name = props["name"]

@@ -116,8 +116,7 @@ def run_1d(k: Any, dev: runtime.DeviceState, n: int, args: Sequence[Any]) -> Non
     if n <= 0:
         return
     local = min(LOCAL, dev.max_wg)
-    k.set_args(*args)
-    dev.launch(k, ((n + local - 1) // local * local,), (local,))
+    dev.launch(k, ((n + local - 1) // local * local,), (local,), args)
 
 
 _EMPTY_PLAN = (None, None, None, None)
@@ -154,8 +153,7 @@ def launch_map(out: CLArray, operands: Sequence[CLArray | Scalar], expr: str,
     k, static, gsize, lsize = plan
     if k is None:
         return out
-    k.set_args(*dyn, *static)
-    dev.launch(k, gsize, lsize)
+    dev.launch(k, gsize, lsize, (*dyn, *static))
     return out
 
 

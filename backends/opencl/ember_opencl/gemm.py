@@ -134,16 +134,14 @@ def gemm(a: CLArray, b: CLArray) -> CLArray:
         gm = -(-M // RM)
         gm = -(-gm // WG_M) * WG_M
         gn = -(-N // RN)
-        k.set_args(a.base_buffer, b.base_buffer, out.base_buffer, boff.base_buffer, M, N, K, sam, sak,
-                   sbk, a.offset, b.offset)
-        dev.launch(k, (gn, gm, nb), (1, WG_M, 1))
+        dev.launch(k, (gn, gm, nb), (1, WG_M, 1), (a.base_buffer, b.base_buffer, out.base_buffer,
+                   boff.base_buffer, M, N, K, sam, sak, sbk, a.offset, b.offset))
     else:
         t = ctype(a.dtype)
         k = dev.kernel(("gemm", t), lambda: _generic_source(t), "gemm",
                        [None, None, None, None, np.int32, np.int32, np.int32] + [np.int64] * 6)
-        k.set_args(a.base_buffer, b.base_buffer, out.base_buffer, boff.base_buffer, M, N, K, sam, sak,
-                   sbk, sbn, a.offset, b.offset)
-        dev.launch(k, (N, M, nb), None)
+        dev.launch(k, (N, M, nb), None, (a.base_buffer, b.base_buffer, out.base_buffer, boff.base_buffer,
+                   M, N, K, sam, sak, sbk, sbn, a.offset, b.offset))
     return out
 
 

@@ -168,10 +168,9 @@ def _ce_finish(dev: runtime.DeviceState, rows: CLArray, w: CLArray, target: CLAr
     size = _finish_size(dev)
     k = dev.kernel(("ce_finish", t, size), lambda: _finish_source(t, size), "ce_finish",
                    [None] * 5 + _VEC_TYPES + [np.int64] * 3 + [np.int32])
-    k.set_args(out.base_buffer, w_sum.base_buffer, n_invalid.base_buffer, rows.base_buffer,
-               w.base_buffer, *_vec_args(target), n, c, ignore_index, mode)
     # exactly one work-group: its fixed summation order is what makes the result reproducible
-    dev.launch(k, (size,), (size,))
+    dev.launch(k, (size,), (size,), (out.base_buffer, w_sum.base_buffer, n_invalid.base_buffer,
+               rows.base_buffer, w.base_buffer, *_vec_args(target), n, c, ignore_index, mode))
     return out, w_sum, n_invalid
 
 

@@ -57,6 +57,31 @@ class OpenCLBackend(Backend):
         for d in devs:
             d.finish()
 
+    def fork_safe(self) -> bool:
+        # Once PoCL (or any ICD) is loaded, its threads do not survive fork(): a child that
+        # touches a device waits forever. Enumerating the platforms is enough to start it.
+        return not runtime.started()
+
+    # ---- memory (``ember.opencl.memory_allocated()`` and friends; ``index`` is an int) ----------
+    def memory_allocated(self, index: int) -> int:
+        return runtime.device(index).memory_allocated()
+
+    def max_memory_allocated(self, index: int) -> int:
+        return runtime.device(index).peak_allocated
+
+    def memory_reserved(self, index: int) -> int:
+        return runtime.device(index).memory_reserved()
+
+    def max_memory_reserved(self, index: int) -> int:
+        return runtime.device(index).max_memory_reserved()
+
+    def reset_peak_memory_stats(self, index: int) -> None:
+        runtime.device(index).reset_peak_memory_stats()
+
+    def empty_cache(self) -> None:
+        for d in runtime.devices():
+            d.empty_cache()
+
 
 @hookimpl
 def ember_backend() -> OpenCLBackend:

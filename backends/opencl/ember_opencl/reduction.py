@@ -98,8 +98,7 @@ def _reduce_plan(dev: runtime.DeviceState, shape: tuple[int, ...], strides: tupl
 
 def _launch(dev: runtime.DeviceState, plan: tuple, out: CLArray, x: CLArray) -> None:
     k, static, gsize, lsize = plan
-    k.set_args(out.base_buffer, x.base_buffer, x.offset, *static)
-    dev.launch(k, gsize, lsize)
+    dev.launch(k, gsize, lsize, (out.base_buffer, x.base_buffer, x.offset, *static))
 
 
 _COMBINE_AGAIN = {"sum": "sum", "prod": "prod", "amax": "amax", "amin": "amin", "any": "any",

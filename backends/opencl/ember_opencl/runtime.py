@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DeviceState", "devices", "device", "discovery_error", "select_devices", "kernel",
+__all__ = ["DeviceState", "devices", "device", "discovery_error", "select_devices", "kernel", "started",
            "NP_DTYPES", "CTYPES", "to_np", "to_ember", "ctype"]
 
 try:  # pyopencl may be missing or broken (no ICD loader): the backend then reports unavailable.
@@ -96,7 +96,9 @@ class DeviceState:
         self.batch = 0 if self.is_gpu else _batch_size()
         self._gate: Any = None
         self._gated = 0
-        self._gate_lock = threading.Lock()
+        # One lock per device around set_args + enqueue (and the gate): a cached cl.Kernel holds
+        # its arguments, so two threads launching it at once would run one thread's arguments twice.
+        self._lock = threading.RLock()
         self._programs: dict[str, Any] = {}
         self._kernels: dict[Any, Any] = {}
         #: launch plans keyed by operation and operand layouts (codegen.py, reduction.py)
@@ -104,12 +106,20 @@ class DeviceState:
         self.reduce_plans: dict[Any, Any] = {}
         #: small cache of uploaded per-batch offset tables (see gemm.py)
         self.boff_cache: dict[Any, Any] = {}
+        #: high-water marks of the pool's live bytes (see alloc) and held bytes (see empty_cache)
+        self.peak_allocated = 0
+        self.peak_reserved = 0
 
     def _init(self) -> None:
-        self._ctx = cl.Context([self.cl_device])
-        self._queue = cl.CommandQueue(self._ctx)
-        # A pool avoids a clCreateBuffer per op; freed blocks are reused immediately.
-        self._pool = cl_tools.MemoryPool(cl_tools.ImmediateAllocator(self._queue))
+        with self._lock:  # once: two threads' first ops must not make two contexts
+            if self._pool is not None:
+                return
+            ctx = cl.Context([self.cl_device])
+            queue = cl.CommandQueue(ctx)
+            # A pool avoids a clCreateBuffer per op; freed blocks are reused immediately.
+            pool = cl_tools.MemoryPool(cl_tools.ImmediateAllocator(queue))
+            self._ctx, self._queue = ctx, queue
+            self._pool = pool  # last: the properties test _ctx/_queue/_pool against None
 
     @property
     def ctx(self) -> Any:
@@ -127,7 +137,36 @@ class DeviceState:
         """A pooled device buffer of at least ``nbytes`` (never zero: OpenCL forbids it)."""
         if self._pool is None:
             self._init()
-        return self._pool.allocate(max(int(nbytes), 8))
+        pool = self._pool
+        buf = pool.allocate(max(int(nbytes), 8))
+        # Only an allocation raises the live bytes, so sampling them here sees every peak. A block
+        # goes back to the pool when its last CLArray is collected (PooledBuffer's destructor).
+        used = pool.active_bytes
+        if used > self.peak_allocated:
+            self.peak_allocated = used
+        return buf
+
+    def memory_allocated(self) -> int:
+        """Bytes of the live buffers (each counted at its requested size, at least 8)."""
+        return 0 if self._pool is None else int(self._pool.active_bytes)
+
+    def memory_reserved(self) -> int:
+        """Bytes the pool holds from OpenCL: live buffers plus freed blocks kept for reuse."""
+        return 0 if self._pool is None else int(self._pool.managed_bytes)
+
+    def max_memory_reserved(self) -> int:
+        # The pool's held bytes only fall in empty_cache, which records them first.
+        return max(self.peak_reserved, self.memory_reserved())
+
+    def reset_peak_memory_stats(self) -> None:
+        self.peak_allocated = self.memory_allocated()
+        self.peak_reserved = self.memory_reserved()
+
+    def empty_cache(self) -> None:
+        """Give the pool's unused blocks back to OpenCL (live buffers are untouched)."""
+        if self._pool is not None:
+            self.peak_reserved = self.max_memory_reserved()
+            self._pool.free_held()
 
     def program(self, source: str) -> Any:
         """Build ``source`` once per device; later calls return the cached program."""
@@ -147,8 +186,13 @@ class DeviceState:
             self._kernels[key] = k
         return k
 
-    def launch(self, k: Any, gsize: tuple[int, ...], lsize: tuple[int, ...] | None) -> None:
-        """Enqueue kernel ``k`` (its arguments already set) on ``gsize`` work-items.
+    def launch(self, k: Any, gsize: tuple[int, ...], lsize: tuple[int, ...] | None,
+               args: Any = None) -> None:
+        """Set kernel ``k``'s arguments to ``args`` and enqueue it on ``gsize`` work-items.
+
+        Both happen under the device's lock: kernels are cached and shared by every thread, and
+        their arguments live in the kernel object until the enqueue reads them (an uncontended
+        lock costs well under a microsecond; a launch costs several).
 
         On a CPU device (PoCL) every enqueue into an idle queue wakes the runtime's worker
         threads, which then compete with the Python thread for the same cores: a chain of small
@@ -158,36 +202,48 @@ class DeviceState:
         results (``flush``: ``to_host``, ``finish``, ``synchronize``). They then run as one burst.
         """
         n = gsize[0] if len(gsize) == 1 else math.prod(gsize)
-        if self.batch and n <= SMALL_LAUNCH:
-            gate = self._gate
-            if gate is None:
-                with self._gate_lock:
-                    if self._gate is None:
-                        self._gate = cl.UserEvent(self._ctx)
-                        self._gated = 0
-                    gate = self._gate
-                _enqueue(self._queue, k, gsize, lsize, wait_for=(gate,))
-            else:
-                _enqueue(self._queue, k, gsize, lsize)
-            self._gated += 1
-            if self._gated >= self.batch:
-                self.flush()
-            return
-        self.flush()
-        _enqueue(self.queue, k, gsize, lsize)
+        with self._lock:
+            if args is not None:
+                k.set_args(*args)
+            if self.batch and n <= SMALL_LAUNCH:
+                if self._gate is None:
+                    self._gate = cl.UserEvent(self.ctx)
+                    self._gated = 0
+                    _enqueue(self._queue, k, gsize, lsize, wait_for=(self._gate,))
+                else:
+                    _enqueue(self._queue, k, gsize, lsize)
+                self._gated += 1
+                if self._gated >= self.batch:
+                    self.flush()
+                return
+            self.flush()
+            _enqueue(self.queue, k, gsize, lsize)
 
     def flush(self) -> None:
         """Release the launches held back by ``launch`` (they start running now)."""
         if self._gate is not None:
-            with self._gate_lock:
+            with self._lock:
                 gate, self._gate = self._gate, None
             if gate is not None:
                 gate.set_status(_COMPLETE)
 
     def finish(self) -> None:
         if self._queue is not None:
+            check_not_forked()
+            with self._lock:  # no other thread may open a gate between the flush and the marker
+                self.flush()
+                marker = cl.enqueue_marker(self._queue)
+            marker.wait()
+
+    def copy(self, dst: Any, src: Any, **kwargs: Any) -> None:
+        """``cl.enqueue_copy`` and wait for it. The flush and the enqueue happen under the lock,
+        so another thread cannot open a gate in between: the copy would wait behind launches
+        that only that thread releases. The wait happens outside the lock."""
+        check_not_forked()
+        with self._lock:
             self.flush()
-            self._queue.finish()
+            event = cl.enqueue_copy(self.queue, dst, src, is_blocking=False, **kwargs)
+        event.wait()
 
 
 _enqueue: Any = cl.enqueue_nd_range_kernel if cl is not None else None
@@ -197,6 +253,8 @@ _COMPLETE: Any = cl.command_execution_status.COMPLETE if cl is not None else Non
 @atexit.register
 def _flush_all() -> None:
     """Run what is still held back, so no command is left behind a gate at exit."""
+    if _FORKED:  # the gates belong to the parent's runtime
+        return
     for state in _ALL or ():
         try:
             state.flush()
@@ -207,6 +265,31 @@ def _flush_all() -> None:
 _ALL: list[DeviceState] | None = None
 _SELECTED: list[DeviceState] | None = None
 _ERROR: str | None = None
+#: True in a child forked after this process started the OpenCL runtime: the runtime's threads
+#: did not survive the fork, so any wait on a device there would hang forever.
+_FORKED = False
+
+
+def started() -> bool:
+    """True once this process has started the OpenCL runtime (enumerated the platforms)."""
+    return cl is not None and _ALL is not None
+
+
+def check_not_forked() -> None:
+    """Raise instead of hanging when the runtime was inherited through fork()."""
+    if _FORKED:
+        raise RuntimeError("the OpenCL runtime was started before this process was forked, and a forked child "
+                           "cannot use it (it would hang). Start worker processes with 'spawn' or 'forkserver', "
+                           "e.g. DataLoader(..., multiprocessing_context='spawn')")
+
+
+def _after_fork_in_child() -> None:
+    global _FORKED
+    _FORKED = _FORKED or started()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _discover() -> list[DeviceState]:

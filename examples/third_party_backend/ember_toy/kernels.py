@@ -1,4 +1,7 @@
-"""The toy device's native kernels: the runtime contract plus a few elementwise ops.
+"""The toy device's native kernels: the runtime contract, the view kernels, a few elementwise ops.
+
+The runtime and view kernels are the minimum: they can never run as a CPU fallback (a fallback
+works on copies, and a view that is a copy silently loses every write through it).
 
 Every name and signature comes from ``ember.kernels`` (``docs/kernel-contract.md``). Kernels
 take and return :class:`ToyArray`; binary kernels accept a Python number for either operand.
@@ -74,6 +77,27 @@ def copy_(dst: ToyArray, src) -> None:
     np.copyto(dst.data, src.data if isinstance(src, ToyArray) else src, casting="unsafe")
 
 
+def strides(x: ToyArray) -> tuple:
+    return tuple(s // x.data.itemsize for s in x.data.strides)
+
+
+# ---- views: they share the input's memory, so ``t[0] = 5`` reaches ``t`` ---------------------------
+def reshape(x: ToyArray, shape) -> ToyArray:
+    return ToyArray(x.data.reshape(shape), x.index)  # a view when the strides allow it, else a copy
+
+
+def permute(x: ToyArray, dims) -> ToyArray:
+    return ToyArray(x.data.transpose(dims), x.index)
+
+
+def expand(x: ToyArray, shape) -> ToyArray:
+    return ToyArray(np.broadcast_to(x.data, shape), x.index)
+
+
+def slice_(x: ToyArray, slices) -> ToyArray:
+    return ToyArray(x.data[tuple(slice(a, b, c) for a, b, c in slices)], x.index)
+
+
 # ---- elementwise: the toy device's "compute" -----------------------------------------------------
 def _binary(fn):
     def kernel(a, b):
@@ -98,6 +122,7 @@ def _div(a, b):
 KERNELS = {
     "from_host": from_host, "to_host": to_host, "device_index": device_index, "empty": empty, "full": full,
     "arange": arange, "astype": astype, "clone": clone, "is_contiguous": is_contiguous, "copy_": copy_,
+    "strides": strides, "reshape": reshape, "permute": permute, "expand": expand, "slice": slice_,
     "add": _binary(np.add), "sub": _binary(np.subtract), "mul": _binary(np.multiply), "div": _binary(_div),
     "maximum": _binary(np.maximum), "minimum": _binary(np.minimum),
     "neg": _unary(np.negative), "exp": _unary(np.exp), "tanh": _unary(np.tanh),

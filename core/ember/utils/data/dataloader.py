@@ -46,6 +46,11 @@ class _InfiniteConstantSampler(Sampler):
 
 def _default_context() -> Any:
     # fork is fast and needs nothing picklable; fall back to spawn where it does not exist.
+    # A device runtime started in this process (Backend.fork_safe() False: OpenCL) does not
+    # survive fork, so ember makes every kernel of that device raise a clear error in the
+    # workers instead of hanging, as PyTorch does for CUDA; workers that only touch CPU
+    # tensors (the usual case: batches move to the device in the main process) are unaffected.
+    # Workers that need the device take multiprocessing_context="spawn" or "forkserver".
     if sys.platform.startswith("linux") and "fork" in mp.get_all_start_methods():
         return mp.get_context("fork")
     return mp.get_context("spawn")
