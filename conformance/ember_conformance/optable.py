@@ -304,13 +304,23 @@ def _sort_samples(dt, rng):
             Sample("stable-ties-desc", (tie, 1, True)), Sample("transposed", (View.transposed(v((3, 4))), 1, False))]
 
 
+def _sort_kernel_samples(dt, rng):
+    if dt not in FLOATS:
+        return _sort_samples(dt, rng)
+    # PyTorch's order: NaN is larger than everything (last ascending, first descending), ties stable.
+    nan = np.array([[1.0, np.nan, -np.inf, np.nan, 2.0], [np.inf, 0.0, np.nan, -0.0, np.inf]]).astype(NP[dt])
+    return _sort_samples(dt, rng) + [Sample("nan-asc", (nan, 1, False)), Sample("nan-desc", (nan, 1, True))]
+
+
 def _sort_ref(x, dim, descending):
-    key = -x.astype(np.float64) if descending else x
-    idx = np.argsort(key, axis=dim, kind="stable")
+    if not descending:
+        idx = np.argsort(x, axis=dim, kind="stable")
+    else:  # stable descending with NaN first: the reversed axis sorted ascending, reversed back
+        idx = (x.shape[dim] - 1) - np.flip(np.argsort(np.flip(x, dim), axis=dim, kind="stable"), dim)
     return np.take_along_axis(x, idx, axis=dim), idx.astype(np.int64)
 
 
-_kern("sort", FLOATS + ("int64", "int32"), _sort_samples, _sort_ref, out=lambda dt: (dt, "int64"))
+_kern("sort", FLOATS + ("int64", "int32"), _sort_kernel_samples, _sort_ref, out=lambda dt: (dt, "int64"))
 
 
 # ---- movement
@@ -535,11 +545,55 @@ def _check_copy(call, dt, rng):
         np.testing.assert_array_equal(call.host(base), want, err_msg="copy_ into a view must reach its base")
 
 
+def _check_storage_offset(call, dt, rng):
+    """storage_offset(x): 0 for a fresh array, the element offset of a view into it."""
+    kt = call.kt
+    x = values(rng, (3, 4), dt)
+    base = call.dev(x)
+    assert int(kt["storage_offset"](base)) == 0, "a fresh array has a non-zero storage offset"
+    if call.native("slice"):
+        for slices, want in ((((1, 3, 1), (0, 4, 1)), 4), (((0, 3, 1), (1, 4, 1)), 1), (((2, 3, 1), (3, 4, 1)), 11)):
+            got = int(kt["storage_offset"](kt["slice"](base, slices)))
+            assert got == want, f"storage offset {got} of a slice {slices}, expected {want}"
+
+
+def _check_bitcast(call, dt, rng):
+    """bitcast(x, t) against NumPy's ``view(t)``, byte for byte, for every dtype of the device
+    (bool only from and to 1-byte sources, whose bytes are 0/1), on a fresh array, a transposed
+    view (same itemsize), a view with an offset; and a write through the result reaches x."""
+    kt = call.kt
+    x = values(rng, (3, 8), dt)
+    supported = getattr(getattr(call, "ctx", None), "dtypes", ALL)  # the device's dtypes, when the caller knows
+    targets = [t for t in ALL if t in supported and (t != "bool" or dt == "bool")]
+
+    def same(got, want, what):
+        got = call.host(got)
+        assert got.dtype == want.dtype and got.shape == want.shape, \
+            f"{what}: {got.dtype}{got.shape}, NumPy has {want.dtype}{want.shape}"
+        assert got.tobytes() == np.ascontiguousarray(want).tobytes(), f"{what}: the bytes differ from NumPy's view"
+
+    for t in targets:
+        same(kt["bitcast"](call.dev(x), call.dtype(t)), x.view(NP[t]), f"{dt} as {t}")
+        if call.native("slice"):
+            rows = kt["slice"](call.dev(x), ((1, 3, 1), (0, 8, 1)))  # storage offset 8: divisible by any ratio
+            same(kt["bitcast"](rows, call.dtype(t)), x[1:].view(NP[t]), f"{dt} rows 1: as {t}")
+        if call.native("permute") and NP[t].itemsize == x.itemsize:
+            v = View.transposed(x)
+            same(kt["bitcast"](call.dev(v), call.dtype(t)), v.host().view(NP[t]), f"transposed {dt} as {t}")
+    if call.native("copy_"):
+        base = call.dev(x)
+        alias = {1: "uint8", 2: "int16", 4: "int32", 8: "int64"}[x.itemsize]
+        kt["copy_"](kt["bitcast"](base, call.dtype(alias)), 0)
+        assert call.host(base).tobytes() == bytes(x.nbytes), "a write through bitcast's view did not reach x"
+
+
 _kern("empty", ALL, lambda dt, rng: [], None, check=_check_empty)
 _kern("device_index", ALL[:2], lambda dt, rng: [], None, check=_check_device_index)
 _kern("is_contiguous", ALL[:2], lambda dt, rng: [], None, check=_check_is_contiguous)
 _kern("strides", ALL, lambda dt, rng: [], _np_strides, check=_check_strides)
 _kern("copy_", ALL, lambda dt, rng: [], None, check=_check_copy)
+_kern("storage_offset", ALL[:2], lambda dt, rng: [], None, check=_check_storage_offset)
+_kern("bitcast", ALL, lambda dt, rng: [], None, check=_check_bitcast)
 
 
 # ---- optional nn kernels

@@ -27,6 +27,7 @@ from ember.device import device
 from ember.dispatch import (
     DeviceError,
     FallbackError,
+    MissingKernelError,
     fallback_counts,
     fallback_policy,
     get_fallback_policy,
@@ -192,6 +193,7 @@ from ember.functions.reduction import (
     mean,
     median,
     min,  # noqa: A004
+    msort,
     norm,
     prod,
     softmax,
@@ -309,7 +311,7 @@ BoolTensor = _legacy_tensor_type(bool)
 from ember import autograd, nn, optim, utils  # noqa: E402
 
 __all__ = [
-    "CheckpointError", "WeightsOnlyLoadError", "load_safetensors", "save_safetensors", "BoolTensor", "ByteTensor", "CharTensor", "DeviceError", "DoubleTensor", "FallbackError", "FloatTensor",
+    "CheckpointError", "WeightsOnlyLoadError", "load_safetensors", "save_safetensors", "BoolTensor", "ByteTensor", "CharTensor", "DeviceError", "DoubleTensor", "FallbackError", "MissingKernelError", "FloatTensor",
     "Generator", "HalfTensor", "IntTensor", "LongTensor", "ShortTensor", "Size", "Tensor", "abs", "absolute", "add",
     "addcdiv", "addcmul", "addmm", "all", "allclose", "amax", "amin", "any", "arange", "argmax", "argmin", "argsort",
     "argwhere", "as_tensor", "asarray", "atan2", "atleast_1d", "atleast_2d", "autograd", "baddbmm", "bernoulli",
@@ -325,7 +327,7 @@ __all__ = [
     "is_grad_enabled", "is_tensor", "isclose", "isfinite", "isinf", "isnan", "le", "lerp", "less", "less_equal",
     "linspace", "load", "log", "log10", "log1p", "log2", "log_softmax", "logical_and", "logical_not", "logical_or",
     "logical_xor", "logspace", "logsumexp", "long", "lt", "manual_seed", "masked_fill", "masked_select", "matmul",
-    "max", "maximum", "mean", "median", "meshgrid", "min", "minimum", "mm", "movedim", "moveaxis", "mul",
+    "max", "maximum", "mean", "median", "meshgrid", "min", "minimum", "mm", "movedim", "moveaxis", "msort", "mul",
     "multiply", "mv", "nan_to_num", "narrow", "ne", "neg", "negative", "nn", "no_fallback", "no_grad", "nonzero",
     "norm", "normal", "not_equal", "numel", "ones", "ones_like", "opencl", "optim", "outer", "permute", "plugins",
     "pow", "prod", "promote_types", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like",

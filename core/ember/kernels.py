@@ -13,13 +13,19 @@ Conventions every kernel follows:
 * Binary elementwise kernels broadcast like NumPy. The frontend has already cast both
   operands to the result dtype; either operand (never both) may be a Python number instead.
 * ``dims`` arguments are tuples of non-negative, sorted, unique axes; never empty.
+* PyTorch's semantics are checked once, in the frontend, for every backend: a kernel is never given
+  an integer zero divisor (``floor_divide``, ``remainder``), a bool operand of ``sub`` or ``neg``
+  (PyTorch refuses both) or a conv/pool window larger than its padded input, and need not check.
 * Kernels never modify their inputs, except ``copy_`` (which writes into ``dst``) and the
   optimizer kernels (``adam_step``, ``sgd_step``), which update a parameter and its optimizer
   state in place and return nothing.
 * Random kernels implement one counter-based algorithm (see ``random_bits`` below) so a seed
   gives the same numbers on every backend.
 
-Required kernels fall back to the CPU (under the fallback policy) when a backend lacks them.
+Required kernels fall back to the CPU (under the fallback policy) when a backend lacks them,
+except those marked ``native_only`` (``NATIVE_ONLY``): a fallback computes on copies, so a kernel
+that returns a view, writes into an argument, describes the array's layout or moves data for the
+fallback itself must be native, and dispatch raises ``ember.MissingKernelError`` instead.
 Optional kernels are fast paths: when a backend lacks one, the frontend runs a composite made
 of required kernels instead, on the device, with no fallback.
 
@@ -33,7 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["KernelSpec", "KERNELS", "REQUIRED", "OPTIONAL", "UNARY_FLOAT", "UNARY_ANY", "BINARY",
+__all__ = ["KernelSpec", "KERNELS", "REQUIRED", "OPTIONAL", "NATIVE_ONLY", "TRANSFER", "UNARY_FLOAT", "UNARY_ANY", "BINARY",
            "COMPARISON", "LOGICAL", "REDUCTIONS", "out_size"]
 
 
@@ -44,21 +50,34 @@ class KernelSpec:
     signature: str
     doc: str
     required: bool = True
+    #: why a CPU fallback (the kernel run on host copies of its inputs) would be wrong for this
+    #: kernel, so a backend must implement it natively; "" when a fallback is correct.
+    native_only: str = ""
 
+
+#: Why some kernels can never run as a CPU fallback. A fallback computes on copies: whatever the
+#: kernel shares with or writes into its arguments would land in those copies and be lost.
+_TRANSFER = "the CPU fallback itself moves data with it"
+_VIEW = ("it returns a view sharing its input's memory; a copy made on the CPU would silently miss "
+         "every later write through the view")
+_WRITES = "it writes into its arguments; run on CPU copies of them, the write would be lost"
+_LAYOUT = "it describes the device array's own layout; a CPU copy has a layout of its own"
 
 _specs: list[KernelSpec] = []
 
 
-def _k(name: str, family: str, signature: str, doc: str, required: bool = True) -> None:
-    _specs.append(KernelSpec(name, family, signature, doc, required))
+def _k(name: str, family: str, signature: str, doc: str, required: bool = True, native_only: str = "") -> None:
+    _specs.append(KernelSpec(name, family, signature, doc, required, native_only))
 
 
 # --- runtime -----------------------------------------------------------------------------
 _k("from_host", "runtime", "from_host(host, index) -> array",
-   "Copy a C-contiguous NumPy array (the host format) to device `index`.")
+   "Copy a C-contiguous NumPy array (the host format) to device `index`.", native_only=_TRANSFER)
 _k("to_host", "runtime", "to_host(x) -> numpy.ndarray",
-   "Copy to a NumPy array, waiting for pending work. May share memory on host backends.")
-_k("device_index", "runtime", "device_index(x) -> int", "The index of the device holding `x`.")
+   "Copy to a NumPy array, waiting for pending work. May share memory on host backends.",
+   native_only=_TRANSFER)
+_k("device_index", "runtime", "device_index(x) -> int", "The index of the device holding `x`.",
+   native_only=_TRANSFER)
 _k("empty", "runtime", "empty(shape, dtype, index) -> array", "Uninitialised array.")
 _k("full", "runtime", "full(shape, value, dtype, index) -> array", "Array filled with `value`.")
 _k("arange", "runtime", "arange(start, stop, step, dtype, index) -> array",
@@ -66,14 +85,19 @@ _k("arange", "runtime", "arange(start, stop, step, dtype, index) -> array",
 _k("astype", "runtime", "astype(x, dtype) -> array",
    "New array cast to `dtype` (float->int truncates toward zero; ->bool is `!= 0`).")
 _k("clone", "runtime", "clone(x) -> array", "A new C-contiguous copy of `x`.")
-_k("is_contiguous", "runtime", "is_contiguous(x) -> bool", "True when `x` is C-contiguous.")
+_k("is_contiguous", "runtime", "is_contiguous(x) -> bool", "True when `x` is C-contiguous.",
+   native_only=_LAYOUT)
 _k("strides", "runtime", "strides(x) -> tuple[int, ...]",
    "The strides of `x` in elements (not bytes), one per axis: what `Tensor.view` needs to decide, as "
    "PyTorch does, whether a new shape can share the storage. Without it the frontend allows `view` "
-   "only when `is_contiguous(x)` (or when no stride can matter).", False)
+   "only when `is_contiguous(x)` (or when no stride can matter).", False, native_only=_LAYOUT)
+_k("storage_offset", "runtime", "storage_offset(x) -> int",
+   "Where `x` starts in the memory it shares with its views, in elements of x's dtype (0 for a fresh "
+   "array): what `Tensor.view(dtype)` needs for PyTorch's alignment rule. Without it the frontend "
+   "refuses a view as a larger dtype.", False, native_only=_LAYOUT)
 _k("copy_", "runtime", "copy_(dst, src) -> None",
    "Write `src` (array of dst's dtype or Python number, broadcast to dst.shape) into `dst` "
-   "in place; `dst` may be a view and the write must reach its base.")
+   "in place; `dst` may be a view and the write must reach its base.", native_only=_WRITES)
 
 # --- random ------------------------------------------------------------------------------
 _RANDOM_DOC = (
@@ -141,30 +165,43 @@ _k("sort", "scan", "sort(x, dim, descending) -> (values, int64 indices)",
 
 # --- movement ------------------------------------------------------------------------------
 _k("reshape", "movement", "reshape(x, shape) -> array",
-   "Same elements in C order, new shape (all ints, no -1). A view when the strides allow it.")
-_k("permute", "movement", "permute(x, dims) -> array", "Axes reordered; a view.")
+   "Same elements in C order, new shape (all ints, no -1). A view when the strides allow it.",
+   native_only=_VIEW)
+_k("permute", "movement", "permute(x, dims) -> array", "Axes reordered; a view.", native_only=_VIEW)
 _k("expand", "movement", "expand(x, shape) -> array",
-   "Broadcast to `shape` (same ndim, size-1 axes grow); a view with zero strides.")
+   "Broadcast to `shape` (same ndim, size-1 axes grow); a view with zero strides.", native_only=_VIEW)
 _k("slice", "movement", "slice(x, slices) -> array",
    "Basic slicing: `slices` is a tuple of (start, stop, step) per axis, already normalised "
-   "(0 <= start, step > 0, stop clipped to the axis). A view.")
+   "(0 <= start, step > 0, stop clipped to the axis). A view.", native_only=_VIEW)
+_k("bitcast", "movement", "bitcast(x, dtype) -> array",
+   "The bytes of `x` read as `dtype` (no conversion): a view sharing x's memory. Same itemsize: same "
+   "shape and strides. Otherwise, with r the ratio of the itemsizes, x has ndim >= 1 and a last axis of "
+   "stride 1; the result's last axis holds r times more (smaller dtype) or r times fewer (larger dtype) "
+   "elements, with stride 1, and the other strides and the offset are scaled by r. For a larger dtype "
+   "the frontend has checked that x's last-axis length, other strides and storage offset are multiples "
+   "of r. Without it `Tensor.view(dtype)` raises (a copy would miss writes through the view).", False,
+   native_only=_VIEW)
 _k("flip", "movement", "flip(x, dims) -> array", "Reverse the order along `dims`.")
 _k("pad", "movement", "pad(x, pads, value) -> array",
    "Constant padding; `pads` is a tuple of (before, after) per axis, non-negative.")
 _k("cat", "movement", "cat(xs, dim) -> array", "Concatenate arrays of one dtype along `dim`.")
 
 # --- indexing ------------------------------------------------------------------------------
+# The frontend checks every index once, for every backend (PyTorch's dtype, shape and bounds
+# rules, with its errors), so these kernels receive int64 indices inside [0, size) only.
 _k("gather", "indexing", "gather(x, dim, index) -> array",
-   "out[i][j][k] = x[index[i][j][k]][j][k] (dim 0); index is int64, same ndim as x.")
+   "out[i][j][k] = x[index[i][j][k]][j][k] (dim 0); index is int64 in [0, x.shape[dim]), same ndim as x, "
+   "no larger than x off `dim`.")
 _k("scatter", "indexing", "scatter(x, dim, index, src) -> array",
-   "A copy of x with x[index[i][j]][j] = src[i][j] (dim 0); src an array or Python number.")
+   "A copy of x with x[index[i][j]][j] = src[i][j] (dim 0); src an array of index's shape or a Python "
+   "number; index as for gather.")
 _k("scatter_add", "indexing", "scatter_add(x, dim, index, src) -> array",
    "A copy of x with src added at index along dim; duplicate indices accumulate.")
 _k("index_select", "indexing", "index_select(x, dim, index) -> array",
-   "Entries of x along `dim` picked by a 1-D int64 index.")
+   "Entries of x along `dim` picked by a 1-D int64 index in [0, x.shape[dim]).")
 _k("index_put", "indexing", "index_put(x, index, values, accumulate) -> array",
-   "A copy of x with x[index[i]] = values[i] along axis 0 (index 1-D int64, values broadcast to "
-   "(len(index),) + x.shape[1:]); with accumulate, duplicates add up.")
+   "A copy of x with x[index[i]] = values[i] along axis 0 (index 1-D int64 in [0, len(x)), values "
+   "broadcast to (len(index),) + x.shape[1:]); with accumulate, duplicates add up.")
 _k("nonzero", "indexing", "nonzero(x) -> int64 array (n, ndim)",
    "Coordinates of the non-zero elements, in C order.")
 
@@ -227,7 +264,7 @@ _k("adam_step", "optim",
    "max_exp_avg_sq is None); denom = sqrt(exp_avg_sq)/sqrt(1-beta2**step) + eps; "
    "param -= lr/(1-beta1**step) * exp_avg/denom. `step` (already incremented) and the "
    "hyper-parameters are Python numbers; `grad` has param's dtype and shape and is not modified.",
-   False)
+   False, native_only=_WRITES)
 _k("sgd_step", "optim",
    "sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, "
    "first) -> None",
@@ -235,7 +272,7 @@ _k("sgd_step", "optim",
    "g += weight_decay*param; if momentum: momentum_buffer = g when `first` (its old contents are "
    "ignored) else momentum*momentum_buffer + (1-dampening)*g, and g = g + momentum*momentum_buffer "
    "if nesterov else momentum_buffer (momentum_buffer is None when momentum is 0); param -= lr*g.",
-   False)
+   False, native_only=_WRITES)
 
 
 
@@ -259,4 +296,8 @@ def out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) ->
 KERNELS: dict[str, KernelSpec] = {s.name: s for s in _specs}
 REQUIRED: frozenset[str] = frozenset(s.name for s in _specs if s.required)
 OPTIONAL: frozenset[str] = frozenset(s.name for s in _specs if not s.required)
+#: kernels that never fall back to the CPU (see ``KernelSpec.native_only``)
+NATIVE_ONLY: frozenset[str] = frozenset(s.name for s in _specs if s.native_only)
+#: kernels the CPU fallback itself calls: a backend lacking one of them cannot run anything
+TRANSFER: frozenset[str] = frozenset(s.name for s in _specs if s.native_only == _TRANSFER)
 del _n

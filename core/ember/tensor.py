@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import weakref as _weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -85,11 +86,33 @@ class Tensor:
         t._retains_grad = False
         return t
 
-    def _view_of(self, data: Any) -> Tensor:
-        """A tensor sharing storage (and version counter) with ``self``."""
+    # A differentiable view remembers how to rebuild itself from its base (``_view_fn``, a
+    # composition of view ops) and which history of the base it was derived from (``_view_src``).
+    # They live in ``__dict__`` and default to these class attributes, so non-views pay nothing.
+    # An in-place op on such a view rewrites the base's history (``ember.autograd.inplace``).
+    _view_fn: Callable[[Tensor], Tensor] | None = None
+    _view_src: Any = None
+
+    def _view_of(self, data: Any, view_fn: Callable[[Tensor], Tensor] | None = None) -> Tensor:
+        """A tensor sharing storage (and version counter) with ``self``.
+
+        ``view_fn(b)`` redoes this view on any tensor ``b`` shaped like ``self`` (differentiably);
+        views made without one (``detach``) are not differentiable views of their base.
+        """
         t = self._new(data)
         t._version = self._version
-        t._base = self if self._base is None else self._base
+        base = self._base
+        if base is None:
+            t._base = self
+            if view_fn is not None:
+                t._view_fn = view_fn
+                t._view_src = self.grad_fn
+        else:
+            t._base = base
+            parent = self._view_fn
+            if view_fn is not None and parent is not None:
+                t._view_fn = _compose_views(parent, view_fn)
+                t._view_src = base.grad_fn
         return t
 
     def _alias(self) -> Tensor:
@@ -222,9 +245,17 @@ class Tensor:
         return self
 
     def _grad_accumulator(self) -> AccumulateGrad:
-        acc = self._accum
+        # Held weakly, as in PyTorch: the graph keeps the accumulator (and through it the leaf)
+        # alive while it exists; a strong link back would make every parameter a reference
+        # cycle that only the cyclic GC frees. Hooks live on the tensor so they outlast it.
+        ref = self._accum
+        acc = ref() if ref is not None else None
         if acc is None:
-            acc = self._accum = AccumulateGrad(self)
+            acc = AccumulateGrad(self)
+            hooks = self.__dict__.get("_leaf_hooks")
+            if hooks is not None:
+                acc._pre_hooks = {0: hooks}
+            self._accum = _weakref.ref(acc)
         return acc
 
     def _accumulate_grad(self, g: Tensor, create_graph: bool) -> None:
@@ -246,7 +277,14 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        node, nr = (self.grad_fn, self._output_nr) if self.grad_fn is not None else (self._grad_accumulator(), 0)
+        if self.grad_fn is None:  # a leaf: the hook belongs to the tensor, whichever accumulator runs it
+            hooks = self.__dict__.get("_leaf_hooks")
+            if hooks is None:
+                hooks = self.__dict__["_leaf_hooks"] = []
+                self._grad_accumulator()._pre_hooks = {0: hooks}
+            hooks.append(hook)
+            return _RemovableHandle(None, 0, hook, hooks)
+        node, nr = self.grad_fn, self._output_nr
         node.register_prehook(nr, hook)
         return _RemovableHandle(node, nr, hook)
 
@@ -456,14 +494,30 @@ def _wrap_dim(dim: int, ndim: int) -> int:
     return dim + n if dim < 0 else dim
 
 
+def _wrap_dims(dims: Any, ndim: int) -> list:
+    """Wrap each of ``dims`` (an int or a sequence), refusing a dim named twice, as PyTorch does."""
+    wrapped = [_wrap_dim(d, ndim) for d in ((dims,) if isinstance(dims, int) else dims)]
+    seen: set = set()
+    for d in wrapped:
+        if d in seen:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        seen.add(d)
+    return wrapped
+
+
 class _RemovableHandle:
-    def __init__(self, node, nr: int, hook) -> None:
-        self._node, self._nr, self._hook = node, nr, hook
+    def __init__(self, node, nr: int, hook, hooks: list | None = None) -> None:
+        self._node, self._nr, self._hook, self._hooks = node, nr, hook, hooks
 
     def remove(self) -> None:
-        hooks = (self._node._pre_hooks or {}).get(self._nr, [])
+        hooks = self._hooks if self._hooks is not None else (self._node._pre_hooks or {}).get(self._nr, [])
         if self._hook in hooks:
             hooks.remove(self._hook)
+
+
+def _compose_views(parent: Callable[[Tensor], Tensor], child: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """The view function of a view of a view: redo the parent's, then the child's."""
+    return lambda b: child(parent(b))
 
 
 _function._Tensor[0] = Tensor

@@ -206,16 +206,13 @@ def test_elementwise_kernels(xp):
     i = dev(xp, np.array([7, -7, 5], np.int64))
     assert host(K["floor_divide"](i, 2)).tolist() == [3, -4, 2]
     assert host(K["remainder"](i, 3)).tolist() == [1, 2, 2]
-    with pytest.raises(ZeroDivisionError):
-        K["floor_divide"](i, 0)
+    # (integer division by zero and bool negation are refused by the frontend, not by kernels)
     s = host(K["sigmoid"](dev(xp, np.array([-100.0, 0.0, 100.0, -20.0], np.float32))))
     assert s[1] == 0.5 and s[2] == 1.0 and 0 <= s[0] < 1e-40
     assert s[3] == pytest.approx(1 / (1 + math.exp(20)), rel=1e-5)
     e = host(K["erf"](dev(xp, np.array([0.5, -1.0], np.float64))))
     assert e.tolist() == pytest.approx([math.erf(0.5), math.erf(-1.0)], rel=1e-14)
     assert host(K["relu"](dev(xp, np.array([-1, 2], np.int8)))).tolist() == [0, 2]
-    with pytest.raises(TypeError, match="Negation"):
-        K["neg"](dev(xp, np.array([True])))
     assert host(K["clamp"](a, -1.0, None)).tolist() == [1.5, -1.0, 0.0]
     w = K["where"](dev(xp, np.array([True, False, True])), a, 0.0)
     assert w.dtype == np.float32 and host(w).tolist() == [1.5, 0.0, 0.0]
@@ -258,8 +255,8 @@ def test_index_put_accumulate_bool_and_int64(xp):
     b = host(K["index_put"](dev(xp, np.zeros(3, bool)), dev(xp, np.array([2, 2])), dev(xp, np.array([True, True])),
                             True))
     assert b.tolist() == [False, False, True]
-    with pytest.raises(IndexError, match="out of bounds"):  # CuPy would wrap it silently
-        K["index_put"](dev(xp, x), dev(xp, np.array([4])), dev(xp, np.array([1])), False)
+    # an out-of-range index is the frontend's to refuse (once, for every backend): see
+    # tests/parity/test_fix_indexing.py
 
 
 def test_gather_and_scatter(xp):

@@ -120,7 +120,7 @@ def test_gather_scatter_family(device):
     assert nz.dtype is ember.int64 and nz.tolist() == [[0, 1], [1, 0]]
     rows, cols = ember.tensor([[0, 1], [2, 0]], device=device).nonzero(as_tuple=True)
     assert rows.tolist() == [0, 1] and cols.tolist() == [1, 0]
-    with pytest.raises(IndexError, match="out of bounds for dimension 0 with size 2"):
+    with pytest.raises(IndexError, match="index out of range in self"):  # PyTorch's message
         t.index_select(0, ember.tensor([2], device=device))
 
 

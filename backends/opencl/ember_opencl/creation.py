@@ -11,10 +11,10 @@ from ember_opencl import runtime
 from ember_opencl.array import CLArray
 from ember_opencl.array import empty as _empty
 from ember_opencl.codegen import Scalar, launch_map
-from ember_opencl.runtime import cl, to_np
+from ember_opencl.runtime import to_np
 
 __all__ = ["from_host", "to_host", "device_index", "empty", "full", "arange", "astype", "clone",
-           "is_contiguous", "strides", "copy_", "contiguous"]
+           "is_contiguous", "strides", "storage_offset", "copy_", "contiguous"]
 
 
 def from_host(host: np.ndarray, index: int) -> CLArray:
@@ -24,11 +24,9 @@ def from_host(host: np.ndarray, index: int) -> CLArray:
         host = host.copy(order="C")
     out = _empty(host.shape, host.dtype, index)
     if host.size:
-        dev = runtime.device(index)
-        # pyopencl's NannyEvent waits for the copy when it is dropped (right here), so the copy
-        # must not sit behind launches held back by DeviceState.launch.
-        dev.flush()
-        cl.enqueue_copy(dev.queue, out.base_buffer, host, is_blocking=False)
+        # pyopencl's NannyEvent waits for the copy when it is dropped anyway, so the copy must
+        # not sit behind launches held back by DeviceState.launch: DeviceState.copy flushes first.
+        runtime.device(index).copy(out.base_buffer, host)
     return out
 
 
@@ -38,10 +36,8 @@ def to_host(x: CLArray) -> np.ndarray:
         x = clone(x)
     host = np.empty(x.shape, x.dtype)
     if host.size:
-        dev = runtime.device(x.device)
-        dev.flush()  # a blocking read must not wait behind held-back launches
-        cl.enqueue_copy(dev.queue, host, x.base_buffer,
-                        src_offset=x.offset * x.itemsize, is_blocking=True)
+        # a waited-for read must not sit behind held-back launches: DeviceState.copy flushes first
+        runtime.device(x.device).copy(host, x.base_buffer, src_offset=x.offset * x.itemsize)
     return host
 
 
@@ -100,6 +96,11 @@ def is_contiguous(x: CLArray) -> bool:
 def strides(x: CLArray) -> tuple[int, ...]:
     """Strides in elements (a CLArray keeps them in elements already)."""
     return tuple(x.strides)
+
+
+def storage_offset(x: CLArray) -> int:
+    """Where ``x`` starts in its buffer, in elements (a CLArray keeps it)."""
+    return int(x.offset)
 
 
 def copy_(dst: CLArray, src: Any) -> None:

@@ -35,10 +35,16 @@ def iota(out: CLArray, start: Scalar, step: Scalar) -> CLArray:
 
 # --- unary: name -> (expr for floats, expr for integers/bool) -------------------------------
 _SIGMOID = "(v0 >= 0 ? 1 / (1 + exp(-v0)) : exp(v0) / (1 + exp(v0)))"
+# Past these |x| the correctly rounded tanh is exactly +-1 (1 - tanh(x) ~ 2e^-2x is under half an
+# ulp of 1: 2^-12 half, 2^-25 float, 2^-54 double). Some runtimes' tanh (PoCL's float) never reaches
+# 1, not even at inf, and 1 + tanh(x) then stays 6e-8 instead of 0: gelu(tanh) of -400 and its
+# gradient (1 - tanh^2 times a huge inner derivative) came out far from 0.
+_TANH = ("(fabs(v0) > (sizeof(v0) == 8 ? 19.1f : (sizeof(v0) == 4 ? 9.1f : 4.6f))"
+         " ? (v0 > 0 ? 1 : -1) : tanh(v0))")
 UNARY: dict[str, tuple[str, str | None]] = {
     "exp": ("exp(v0)", None), "log": ("log(v0)", None), "log1p": ("log1p(v0)", None),
     "expm1": ("expm1(v0)", None), "sqrt": ("sqrt(v0)", None), "rsqrt": ("rsqrt(v0)", None),
-    "sin": ("sin(v0)", None), "cos": ("cos(v0)", None), "tanh": ("tanh(v0)", None),
+    "sin": ("sin(v0)", None), "cos": ("cos(v0)", None), "tanh": (_TANH, None),
     "sigmoid": (_SIGMOID, None), "erf": ("erf(v0)", None),
     "neg": ("-v0", "-v0"), "abs": ("fabs(v0)", "(v0 < 0 ? -v0 : v0)"),
     "sign": ("(isnan(v0) ? v0 : (v0 > 0) - (v0 < 0))", "(v0 > 0) - (v0 < 0)"),
@@ -58,9 +64,7 @@ def _unary(name: str) -> Callable[[CLArray], CLArray]:
         elif iexpr is None:
             raise TypeError(f"{name} needs a floating array, got {x.dtype}")
         else:
-            expr = iexpr
-            if x.dtype == np.bool_ and name == "neg":
-                expr = "v0"
+            expr = iexpr  # no bool ``neg``: the frontend refuses it with PyTorch's error
         return launch_map(empty(x.shape, x.dtype, x.device), [x], expr)
     op.__name__ = name
     op.__doc__ = f"Elementwise {name} (same dtype)."
@@ -82,6 +86,8 @@ _FLOORDIV_F = ("#define FLOORDIV(T) T floordiv_##T(T a, T b) { if (b == 0) retur
                "T f = floor(d); if (d - f > (T)0.5) f += 1; return f; }\n")
 _REM_F = ("#define REMF(T) T remf_##T(T a, T b) { if (b == 0) return fmod(a, b); T m = fmod(a, b); "
           "if (m != 0) { if ((b < 0) != (m < 0)) m += b; } else m = copysign((T)0, b); return m; }\n")
+# b == 0 returns 0 only to keep the device away from undefined behaviour: the frontend raises
+# PyTorch's ZeroDivisionError before an integer zero divisor can get here.
 _INT_HELPERS = ("#define IDIV(T) T floordiv_##T(T a, T b) { if (b == 0) return 0; T q = a / b; "
                 "if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1; return q; }\n"
                 "#define IREM(T) T remi_##T(T a, T b) { if (b == 0) return 0; T m = a % b; "
@@ -95,7 +101,8 @@ def _binary_expr(name: str, d: np.dtype) -> tuple[str, str]:
     """(expr, preamble) computing ``name`` on ``v0``, ``v1`` of dtype ``d``."""
     t = ctype(d)
     if d == np.bool_:
-        table = {"add": "v0 || v1", "sub": "v0 != v1", "mul": "v0 && v1", "maximum": "v0 || v1",
+        # No bool ``sub`` (it is not xor: the frontend refuses it with PyTorch's error).
+        table = {"add": "v0 || v1", "mul": "v0 && v1", "maximum": "v0 || v1",
                  "minimum": "v0 && v1", "bitwise_and": "v0 & v1", "bitwise_or": "v0 | v1",
                  "bitwise_xor": "v0 ^ v1"}
         if name in table:

@@ -3,6 +3,12 @@
 Scatters are deterministic without atomics: one work-item owns every output position that
 shares its coordinates off the scatter axis and walks the index along that axis in order, so
 duplicate indices accumulate (or the last one wins) exactly as a sequential loop would.
+
+The frontend checks every index before it gets here (int64, inside [0, size), shapes that fit),
+as the kernel contract says. The kernels still guard each access on their own: an index outside
+[0, size) is skipped (a gather reads 0 for it), and every element read or written must lie inside
+its array's extent (``_extent``), so a bug elsewhere gives a wrong value, never a read or a write
+outside the buffers.
 """
 
 from __future__ import annotations
@@ -29,6 +35,18 @@ def _prep(shape: list[int], strides: list[list[int]]) -> tuple[int, list[int], l
     return nd, [1] * pad + shape, [[0] * pad + s for s in strides]
 
 
+def _extent(a: CLArray) -> list[int]:
+    """[lo, hi): the buffer elements a view of ``a``'s shape and strides can reach."""
+    lo = hi = a.offset
+    for n, s in zip(a.shape, a.strides):
+        if n > 1:
+            if s < 0:
+                lo += (n - 1) * s
+            else:
+                hi += (n - 1) * s
+    return [lo, hi + 1]
+
+
 def gather(x: CLArray, dim: int, index: CLArray) -> CLArray:
     """out[..., i, ...] = x[..., index[..., i, ...], ...] along ``dim``."""
     dim %= max(x.ndim, 1)
@@ -48,16 +66,19 @@ def gather(x: CLArray, dim: int, index: CLArray) -> CLArray:
         params = [f"__global {t}* o", "long o_off", f"__global const {t}* x", "long x_off",
                   "__global const long* ix", "long ix_off"]
         params += [f"long {p}_s{d}" for p in ("o", "x", "ix") for d in range(nd)]
-        params += [f"long n{d}" for d in range(nd)] + ["long total", "long xd", "long size"]
+        params += [f"long n{d}" for d in range(nd)] + ["long total", "long xd", "long size", "long x_lo",
+                                                       "long x_hi"]
         return (header(t) + f"__kernel void gat({', '.join(params)}) {{\n"
                 "  long gid = get_global_id(0); if (gid >= total) return;\n"
                 f"  {index_code(nd, ['o', 'x', 'ix'])}\n"
-                "  long p = ix[i_ix]; if (p < 0) p += size;\n"
-                "  o[i_o] = x[i_x + p * xd];\n}\n")
+                f"  const long p = ix[i_ix]; {t} v = 0;\n"
+                "  if (p >= 0 && p < size) { const long q = i_x + p * xd; if (q >= x_lo && q < x_hi) v = x[q]; }\n"
+                "  o[i_o] = v;\n}\n")
     k = dev.kernel(key, src, "gat", [None, np.int64, None, np.int64, None, np.int64]
-                   + [np.int64] * (4 * nd + 3))
+                   + [np.int64] * (4 * nd + 5))
     run_1d(k, dev, n, [out.base_buffer, out.offset, x.base_buffer, x.offset, index.base_buffer,
-                       index.offset] + os + xs2 + iss + shape + [n, x.strides[dim], x.shape[dim]])
+                       index.offset] + os + xs2 + iss + shape + [n, x.strides[dim], x.shape[dim]]
+           + _extent(x))
     return out
 
 
@@ -93,14 +114,17 @@ def _scatter(x: CLArray, dim: int, index: CLArray, src: Any, accumulate: bool) -
         names = ["o", "ix"] + ([] if scalar else ["s"])
         params += [f"long {p}_s{d}" for p in names for d in range(nd)]
         params += [f"long n{d}" for d in range(nd)] + ["long total", "long L", "long od",
-                                                       "long ixd", "long sd", "long size"]
-        val = "sval" if scalar else "s[i_s + j * sd]"
+                                                       "long ixd", "long sd", "long size", "long o_lo",
+                                                       "long o_hi", "long s_lo", "long s_hi"]
+        val = "sval" if scalar else "s[si]"
         return (header(t) + f"__kernel void sca({', '.join(params)}) {{\n"
                 "  long gid = get_global_id(0); if (gid >= total) return;\n"
                 f"  {index_code(nd, names)}\n"
                 "  for (long j = 0; j < L; j++) {\n"
-                "    long p = ix[i_ix + j * ixd]; if (p < 0) p += size;\n"
-                f"    o[i_o + p * od] {op} {val};\n  }}\n}}\n")
+                "    const long p = ix[i_ix + j * ixd]; if (p < 0 || p >= size) continue;\n"
+                "    const long q = i_o + p * od; if (q < o_lo || q >= o_hi) continue;\n"
+                + ("" if scalar else "    const long si = i_s + j * sd; if (si < s_lo || si >= s_hi) continue;\n")
+                + f"    o[q] {op} {val};\n  }}\n}}\n")
     types: list = [None, np.int64, None, np.int64]
     args: list = [out.base_buffer, out.offset, index.base_buffer, index.offset]
     if scalar:
@@ -113,9 +137,10 @@ def _scatter(x: CLArray, dim: int, index: CLArray, src: Any, accumulate: bool) -
     for s in strides:
         types += [np.int64] * nd
         args += s
-    types += [np.int64] * (nd + 6)
+    types += [np.int64] * (nd + 10)
     args += shape + [nlines, L, out.strides[dim], index.strides[dim],
-                     0 if scalar else src.strides[dim], x.shape[dim]]
+                     0 if scalar else src.strides[dim], x.shape[dim]] + _extent(out)
+    args += [0, 0] if scalar else _extent(src)
     k = dev.kernel(key, source, "sca", types)
     run_1d(k, dev, nlines, args)
     return out

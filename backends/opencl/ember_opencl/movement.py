@@ -8,8 +8,9 @@ from typing import Any
 
 from ember_opencl.array import CLArray, empty
 from ember_opencl.creation import clone, copy_, full
+from ember_opencl.runtime import to_np
 
-__all__ = ["reshape", "permute", "expand", "slice_", "flip", "pad", "cat", "nocopy_strides"]
+__all__ = ["reshape", "permute", "expand", "slice_", "flip", "pad", "cat", "nocopy_strides", "bitcast"]
 
 
 def nocopy_strides(shape: Sequence[int], strides: Sequence[int], new_shape: Sequence[int]
@@ -123,3 +124,18 @@ def cat(xs: Sequence[CLArray], dim: int) -> CLArray:
             copy_(slice_(out, sl), x)
         pos += n
     return out
+
+
+def bitcast(x: CLArray, dtype: Any) -> CLArray:
+    """The same buffer read as ``dtype``: a buffer is untyped bytes, so only the element counts change
+    (last axis length, the other strides and the offset, scaled by the itemsize ratio; the frontend
+    checked that a larger dtype divides them)."""
+    target = to_np(dtype)
+    old, new = x.itemsize, target.itemsize
+    shape, strides, offset = list(x.shape), list(x.strides), x.offset
+    if new != old and shape:
+        scale = (lambda v: v * old // new) if new < old else (lambda v: v // (new // old))
+        shape[-1] = shape[-1] * old // new
+        strides = [scale(s) for s in strides[:-1]] + [1]
+        offset = scale(offset)
+    return CLArray(x.base_buffer, tuple(shape), target, x.device, tuple(strides), offset)

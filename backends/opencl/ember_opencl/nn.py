@@ -187,7 +187,7 @@ def max_pool2d_backward(grad: CLArray, idx: CLArray, input_shape: tuple[int, ...
 __kernel void mpb(__global {t}* o, __global const {t}* g, long go, __global const long* ix,
                   long io, long planes, long L, long HW) {{
   long p = get_global_id(0); if (p >= planes) return;
-  for (long i = 0; i < L; i++) {{ long k = ix[io + p * L + i]; if (k >= 0) o[p * HW + k] += g[go + p * L + i]; }}
+  for (long i = 0; i < L; i++) {{ long k = ix[io + p * L + i]; if (k >= 0 && k < HW) o[p * HW + k] += g[go + p * L + i]; }}
 }}
 """
     k = dev.kernel(("mpb", t), lambda: src, "mpb", [None, None, np.int64, None] + [np.int64] * 4)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ember.autograd.function import AccumulateGrad, Node
+from ember.autograd.function import AccumulateGrad, Node, _refresh_view, _stale_view
 from ember.autograd.grad_mode import STATE
 
 __all__ = ["backward", "grad"]
@@ -52,6 +52,8 @@ def _run(roots, grad_roots, retain_graph: bool, create_graph: bool, capture=None
     buffers: dict[Node, list] = {}
     captured: dict = {}
     for t, g in zip(roots, grad_roots):
+        if t._base is not None and _stale_view(t):
+            _refresh_view(t)
         node, nr = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._grad_accumulator(), 0)
         buf = buffers.get(node)
         if buf is None:
@@ -178,6 +180,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
         retain_graph = create_graph
     keys = []
     for t in inputs:
+        if t._base is not None and _stale_view(t):
+            _refresh_view(t)
         keys.append((t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._grad_accumulator(), 0))
     captured = _run(list(outputs), _make_grads(outputs, grad_outputs), retain_graph, create_graph,
                     capture=set(keys))

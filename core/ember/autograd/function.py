@@ -199,7 +199,7 @@ class Function:
             return cls.forward(FunctionCtx(), *args, **kwargs)
         tensor_cls = _Tensor[0]
         for a in args:
-            if isinstance(a, tensor_cls) and a._requires_grad:
+            if isinstance(a, tensor_cls) and (a._requires_grad or (a._base is not None and _stale_view(a))):
                 return _apply_recording(cls, args, kwargs)
         state.enabled = False  # forward always runs without recording, as in PyTorch
         try:
@@ -211,6 +211,17 @@ class Function:
 _Tensor: list = [None]  # set by ember.tensor to avoid an import cycle
 
 
+def _stale_view(t: Any) -> bool:
+    """``ember.autograd.inplace.is_stale_view``, inlined: it runs for every view an op reads."""
+    return t._view_fn is not None and t._base.grad_fn is not t._view_src
+
+
+def _refresh_view(t: Any) -> None:
+    from ember.autograd.inplace import refresh_view
+
+    refresh_view(t)
+
+
 def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
     # Runs once per recorded op: attributes are read directly (not through properties) because
     # this bookkeeping is a visible share of a small model's step time.
@@ -218,6 +229,8 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
     node = cls._node_class()()
     needs, edges = [], []
     for a in args:
+        if isinstance(a, Tensor) and a._base is not None and _stale_view(a):
+            _refresh_view(a)  # its base was modified in place since its history was set
         if isinstance(a, Tensor) and a._requires_grad:
             needs.append(True)
             fn = a.grad_fn

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -214,6 +215,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | Non
         raise RuntimeError(f"upper bound and larger bound inconsistent with step sign: start={start}, end={end}, step={step}")
     if dtype is None:
         dtype = _dt.get_default_dtype() if any(isinstance(v, float) for v in (start, end, step)) else _dt.int64
+    _refuse_bool_range("arange", dtype, device)
     dev, kt = _resolve(device, dtype)
     return _finish(Tensor._make(kt["arange"](start, end, step, dtype, dev.index), dtype, dev, kt), requires_grad)
 
@@ -221,9 +223,14 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | Non
 def linspace(start: float, end: float, steps: int, *, dtype: _dt.dtype | None = None, device: Any = None,
              requires_grad: bool = False, **_kw: Any) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (symmetric, like PyTorch)."""
+    if not hasattr(steps, "__index__"):  # a float count would silently become a different length
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
+    steps = steps.__index__()
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dtype = dtype or _dt.get_default_dtype()
+    if steps > 1:  # PyTorch fills 0 or 1 bool steps (start) but has no bool range kernel
+        _refuse_bool_range("linspace", dtype, device)
     idx = arange(steps, dtype=_dt.float64 if _supports64(device) else _dt.float32, device=device)
     if steps == 1:
         out = full((1,), start, dtype=dtype, device=device)
@@ -238,6 +245,13 @@ def linspace(start: float, end: float, steps: int, *, dtype: _dt.dtype | None = 
     return _finish(out, requires_grad)
 
 
+def _refuse_bool_range(name: str, dtype: _dt.dtype, device: Any) -> None:
+    """PyTorch has no bool arange/linspace/logspace: the same NotImplementedError on every device."""
+    if dtype is _dt.bool_:
+        dev = dispatch.canonical_device(device)
+        raise NotImplementedError(f'"{name}_{dev.type}" not implemented for \'Bool\'')
+
+
 def _supports64(device: Any) -> bool:
     dev = dispatch.canonical_device(device)
     if dev.type == "cpu":
@@ -249,7 +263,13 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype:
              device: Any = None, requires_grad: bool = False) -> Tensor:
     from ember.functions.elementwise import pow as _pow
 
-    return _finish(_pow(base, linspace(start, end, steps, dtype=dtype, device=device)), requires_grad)
+    dtype = dtype or _dt.get_default_dtype()
+    if steps > 1:
+        _refuse_bool_range("logspace", dtype, device)
+    # exponents in floating point whatever the result dtype (int exponents would be truncated first)
+    work = dtype if dtype.is_floating_point else _dt.float64 if _supports64(device) else _dt.float32
+    out = _pow(base, linspace(start, end, steps, dtype=work, device=device))
+    return _finish(out if out.dtype is dtype else out.to(dtype), requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype: _dt.dtype | None = None, device: Any = None,
@@ -270,7 +290,7 @@ def rand(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any
     """Uniform samples in [0, 1)."""
     dt = dtype or _dt.get_default_dtype()
     if not dt.is_floating_point:
-        raise TypeError(f"rand: expected a floating dtype, got {dt}")
+        raise NotImplementedError(f"rand() not implemented for {dt}: it needs a floating dtype")
     dev, kt = _resolve(device, dt)
     shape = _size(size)
     key, off = _gen(generator)._take(math.prod(shape))
@@ -282,28 +302,74 @@ def randn(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: An
     """Standard normal samples."""
     dt = dtype or _dt.get_default_dtype()
     if not dt.is_floating_point:
-        raise TypeError(f"randn: expected a floating dtype, got {dt}")
+        raise NotImplementedError(f"randn() not implemented for {dt}: it needs a floating dtype")
     dev, kt = _resolve(device, dt)
     shape = _size(size)
     key, off = _gen(generator)._take(2 * math.prod(shape))
     return _finish(Tensor._make(kt["rand_normal"](shape, key, off, dt, dev.index), dt, dev, kt), requires_grad)
 
 
-def randint(low: int, high: Any = None, size: Any = None, *, generator=None, dtype: _dt.dtype | None = None,
-            device: Any = None, requires_grad: bool = False, **_kw: Any) -> Tensor:
-    """Integers in [low, high); ``randint(high, size)`` starts at 0."""
-    if size is None:
-        low, high, size = 0, low, high
-    if size is None:
-        raise TypeError("randint() missing required argument 'size'")
-    if high <= low:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+def randint(*args: Any, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
+            requires_grad: bool = False, **kwargs: Any) -> Tensor:
+    """Integers in [low, high), PyTorch's two forms: ``randint(high, size)`` and
+    ``randint(low, high, size)``, each argument positional or keyword (``randint(high=10, size=(3,))``).
+    The dtype defaults to int64; a floating dtype holds the integers."""
+    low, high, size = _randint_args(args, kwargs)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}")
     dt = dtype or _dt.int64
-    dev, kt = _resolve(device, dt)
-    shape = _size((size,) if isinstance(size, int) else (tuple(size),))
+    _check_randint_range(low, high, dt)
+    shape = _size((tuple(size),))
+    gen_dt = _dt.int64 if dt.category != _dt.int64.category else dt  # floats and bool hold int64 draws
+    dev, kt = _resolve(device, gen_dt)
     key, off = _gen(generator)._take(math.prod(shape))
-    return _finish(Tensor._make(kt["rand_int"](shape, int(low), int(high), key, off, dt, dev.index), dt, dev, kt),
-                   requires_grad)
+    out = Tensor._make(kt["rand_int"](shape, low, high, key, off, gen_dt, dev.index), gen_dt, dev, kt)
+    return _finish(out if gen_dt is dt else out.to(dt), requires_grad)
+
+
+def _randint_args(args: tuple, kwargs: dict) -> tuple:
+    """(low, high, size) from PyTorch's overloads (high, size) and (low, high, size)."""
+    extra = set(kwargs) - {"low", "high", "size", "layout", "pin_memory", "out"}
+    if extra:
+        raise TypeError(f"randint() got an unexpected keyword argument '{sorted(extra)[0]}'")
+    if len(args) > 3:
+        raise TypeError(f"randint() takes at most 3 positional arguments ({len(args)} given)")
+    # Three arguments in all (positional or keyword) are (low, high, size); fewer are PyTorch's short
+    # form (high, size). Positional ones fill that form from the left.
+    total = len(args) + sum(k in kwargs for k in ("low", "high", "size"))
+    names = ("low", "high", "size") if total == 3 else ("high", "size")
+    given = dict(zip(names, args))
+    for name in given:
+        if name in kwargs:
+            raise TypeError(f"randint() got multiple values for argument '{name}'")
+    given.update({k: kwargs[k] for k in ("low", "high", "size") if k in kwargs})
+    missing = [f'"{k}"' for k in ("high", "size") if k not in given]
+    if missing:
+        raise TypeError(f"randint() missing {len(missing)} required positional argument: {', '.join(missing)}")
+    return _randint_bound(given.get("low", 0), "low"), _randint_bound(given["high"], "high"), given["size"]
+
+
+def _randint_bound(v: Any, name: str) -> int:
+    if isinstance(v, Tensor):
+        v = v.item()
+    try:
+        return operator.index(v)  # ints and NumPy integers; floats are refused, as in PyTorch
+    except TypeError:
+        raise TypeError(f"randint(): argument '{name}' must be int, not {type(v).__name__}") from None
+
+
+def _check_randint_range(low: int, high: int, dt: _dt.dtype) -> None:
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    if dt.is_floating_point:
+        return
+    bits = 8 * dt.itemsize
+    lo, hi = (0, 1) if dt is _dt.bool_ else ((-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if dt.is_signed
+                                               else (0, (1 << bits) - 1))
+    if not lo <= low <= hi:
+        raise RuntimeError(f"from is out of bounds for {dt}")
+    if not lo <= high - 1 <= hi:
+        raise RuntimeError(f"to - 1 is out of bounds for {dt}")
 
 
 def randperm(n: int, *, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
@@ -341,9 +407,14 @@ def randn_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, 
     return randn(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def randint_like(t: Tensor, low: int, high: int | None = None, dtype=None, device=None, **_kw: Any) -> Tensor:
+def randint_like(t: Tensor, *args: Any, dtype=None, device=None, requires_grad: bool = False, generator=None,
+                 **kwargs: Any) -> Tensor:
+    """``randint_like(input, high)`` or ``randint_like(input, low, high)`` (positional or keyword):
+    the shape of ``input``, its dtype and device unless given."""
+    kwargs.pop("memory_format", None)
     shape, dt, dev = _like(t, dtype, device)
-    return randint(low, high, shape, dtype=dt, device=dev)
+    return randint(*args, size=list(shape), generator=generator, dtype=dt, device=dev, requires_grad=requires_grad,
+                   **kwargs)
 
 
 def bernoulli(p: Tensor, generator=None) -> Tensor:
@@ -359,9 +430,9 @@ def _clone_raw(t: Tensor) -> Tensor:
 # ---- Tensor methods: new_* factories and in-place fills ---------------------------------------
 def _fill_inplace(t: Tensor, value: Any) -> Tensor:
     from ember.autograd.grad_mode import STATE
+    from ember.autograd.inplace import check_inplace, needs_rebase, rebase_history
 
-    if t._requires_grad and t.grad_fn is None and STATE.enabled:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    check_inplace(t)
     if isinstance(value, Tensor):
         if value.dim() != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} dimensions.")
@@ -370,15 +441,20 @@ def _fill_inplace(t: Tensor, value: Any) -> Tensor:
     value = float(value) if dt.is_floating_point else (bool(value) if dt is _dt.bool_ else int(value))
     t._kt["copy_"](t._data, value)
     t._version[0] += 1
+    if STATE.enabled and needs_rebase(t):
+        rebase_history(t, t.detach())  # a constant now: no gradient reaches the old values
     return t
 
 
 def _random_inplace(t: Tensor, sample: Tensor) -> Tensor:
-    from ember.autograd.grad_mode import no_grad
+    from ember.autograd.grad_mode import STATE
+    from ember.autograd.inplace import check_inplace, needs_rebase, rebase_history
 
-    with no_grad():
-        t._kt["copy_"](t._data, sample._data if sample._dtype is t._dtype else sample._kt["astype"](sample._data, t._dtype))
+    check_inplace(t)
+    t._kt["copy_"](t._data, sample._data if sample._dtype is t._dtype else sample._kt["astype"](sample._data, t._dtype))
     t._version[0] += 1
+    if STATE.enabled and needs_rebase(t):
+        rebase_history(t, t.detach())
     return t
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from ember import dtypes as _dt
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import STATE
+from ember.autograd.inplace import check_inplace, needs_rebase, rebase_history, snapshot_saved_inputs
 from ember.size import Size
 from ember.tensor import Tensor
 
@@ -57,6 +58,18 @@ def _shape_error(a: Tensor, b: Tensor) -> RuntimeError:
             return RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
                                 f"non-singleton dimension {builtins.max(len(sa), len(sb)) - i}")
     return RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast")
+
+
+def _broadcast_error(*shapes: tuple) -> RuntimeError:
+    """PyTorch's error for the first dimension (from the right) where the shapes do not broadcast."""
+    nd = builtins.max(len(s) for s in shapes)
+    for i in range(1, nd + 1):
+        sizes = [s[-i] for s in shapes if i <= len(s) and s[-i] != 1]
+        other = [d for d in sizes if d != sizes[0]]
+        if other:
+            return RuntimeError(f"The size of tensor a ({sizes[0]}) must match the size of tensor b ({other[0]}) at "
+                                f"non-singleton dimension {nd - i}")
+    return RuntimeError(f"shapes {[list(s) for s in shapes]} cannot be broadcast")
 
 
 def _device_error(a: Tensor, b: Tensor) -> RuntimeError:
@@ -130,26 +143,73 @@ def _operands(a: Any, b: Any) -> tuple:
     raise TypeError(f"unsupported operand types: {type(a).__name__} and {type(b).__name__}")
 
 
+def _run(name: str, proto: Tensor, ad: Any, bd: Any, a: Any, b: Any) -> Any:
+    """The kernel's result; a backend's broadcasting ValueError becomes PyTorch's error naming the sizes."""
+    try:
+        return proto._kt[name](ad, bd)
+    except ValueError:
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            _check_broadcast(a, b)  # (a ValueError about anything else is not a shape error)
+        raise
+
+
 def _call(name: str, a: Any, b: Any) -> Tensor:
     proto, ad, bd, dt = _operands(a, b)
-    try:
+    try:  # (``_run`` inlined: this is every binary op's hot path)
         out = proto._kt[name](ad, bd)
-    except ValueError as exc:
-        if isinstance(a, Tensor) and isinstance(b, Tensor):
-            raise _shape_error(a, b) from None
-        raise exc
+    except ValueError:
+        return proto._new(_run(name, proto, ad, bd, a, b), dt)
     return proto._new(out, dt)
 
 
 def _call_bool(name: str, a: Any, b: Any) -> Tensor:
     proto, ad, bd, _ = _operands(a, b)
-    try:
-        out = proto._kt[name](ad, bd)
-    except ValueError:
+    return proto._new(_run(name, proto, ad, bd, a, b), _dt.bool_)
+
+
+def _call_division(op: str, kernel: str, a: Any, b: Any) -> Tensor:
+    """An integer-capable division kernel (``//``, ``%``) behind PyTorch's checks, made here once so
+    that no backend has to (or can) answer differently: see ``_check_divisor``."""
+    proto, ad, bd, dt = _operands(a, b)
+    _check_divisor(op, proto, bd, dt, a, b)
+    return proto._new(_run(kernel, proto, ad, bd, a, b), dt)
+
+
+def _check_divisor(op: str, proto: Tensor, bd: Any, dt: _dt.dtype, a: Any = None, b: Any = None) -> None:
+    """PyTorch's rules for integer division: bool operands have none (NotImplementedError, named after
+    PyTorch's kernel ``op``), and a zero divisor raises ``RuntimeError: ZeroDivisionError`` (PyTorch's
+    CPU behaviour) instead of whatever a device computes. Costs one device sync on the integer path."""
+    if dt.is_floating_point:
+        return
+    if dt is _dt.bool_:
+        raise NotImplementedError(f'"{op}_{proto._device.type}" not implemented for \'Bool\'')
+    if _has_zero(proto, bd) and not _empty_operand(a, b):
         if isinstance(a, Tensor) and isinstance(b, Tensor):
-            raise _shape_error(a, b) from None
-        raise
-    return proto._new(out, _dt.bool_)
+            _check_broadcast(a, b)
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _check_broadcast(a: Tensor, b: Tensor) -> None:
+    """Incompatible sizes are reported before a zero divisor, as PyTorch checks them first."""
+    sa, sb = a._data.shape, b._data.shape
+    for x, y in zip(reversed(sa), reversed(sb)):
+        if x != y and x != 1 and y != 1:
+            raise _shape_error(a, b)
+
+
+def _empty_operand(a: Any, b: Any) -> bool:
+    """An empty operand means an empty result: no element is divided, so nothing raises."""
+    return any(isinstance(x, Tensor) and 0 in x._data.shape for x in (a, b))
+
+
+def _has_zero(proto: Tensor, bd: Any) -> bool:
+    if isinstance(bd, _Number):
+        return bd == 0
+    kt = proto._kt
+    zero = kt["eq"](bd, 0)
+    if zero.ndim:
+        zero = kt["any"](zero, tuple(range(zero.ndim)), False)
+    return bool(kt["to_host"](zero))
 
 
 def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
@@ -181,9 +241,10 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
-        if alpha != 1:
-            b = mul(b, alpha)
-        ctx.a, ctx.b, ctx.alpha = _meta(a), _meta(b), alpha
+        ctx.a, ctx.b = _meta(a), _meta(b)  # the gradient goes to b itself, not to b * alpha
+        ctx.alpha = alpha
+        if type(alpha) is not int or alpha != 1:
+            b, ctx.alpha = _scale_by_alpha(a, b, alpha)
         return _call("add", a, b)
 
     @staticmethod
@@ -196,15 +257,56 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
-        if alpha != 1:
-            b = mul(b, alpha)
-        ctx.a, ctx.b, ctx.alpha = _meta(a), _meta(b), alpha
+        _check_sub_operands(a, b)
+        ctx.a, ctx.b = _meta(a), _meta(b)  # the gradient goes to b itself, not to b * alpha
+        ctx.alpha = alpha
+        if type(alpha) is not int or alpha != 1:
+            b, ctx.alpha = _scale_by_alpha(a, b, alpha)
         return _call("sub", a, b)
 
     @staticmethod
     def backward(ctx, g):
         gb = -g if ctx.alpha == 1 else g * (-ctx.alpha)
         return _grad_meta(ctx.a, g), _grad_meta(ctx.b, gb), None
+
+
+# PyTorch's wording; checked here (not in kernels) so every backend refuses the same operands.
+_BOOL_SUB_BOTH = ("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                  "Use the `^` or `logical_xor()` operator instead.")
+_BOOL_SUB_ONE = ("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                 "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _is_bool_operand(x: Any) -> bool:
+    return x._dtype is _dt.bool_ if isinstance(x, Tensor) else isinstance(x, bool)
+
+
+def _check_sub_operands(a: Any, b: Any) -> None:
+    """PyTorch's sub_check: ``-`` refuses a bool operand (a Python bool counts as one)."""
+    a_bool, b_bool = _is_bool_operand(a), _is_bool_operand(b)
+    if a_bool and b_bool:
+        raise RuntimeError(_BOOL_SUB_BOTH)
+    if a_bool or b_bool:
+        raise RuntimeError(_BOOL_SUB_ONE)
+
+
+def _scale_by_alpha(a: Any, b: Any, alpha: Any) -> tuple:
+    """``(b * alpha, alpha)`` for add/sub, computed in the result dtype as PyTorch does (a bool
+    result makes alpha a bool; an int8 ``b`` is widened first rather than overflowing)."""
+    if type(alpha) is int and alpha == 1:
+        return b, alpha
+    dt = _dt.result_type(a, b)
+    if isinstance(alpha, bool) and dt is not _dt.bool_:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, float) and not dt.is_floating_point:
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if dt is _dt.bool_:
+        alpha = bool(alpha)
+    if alpha is True or (type(alpha) is int and alpha == 1):
+        return b, alpha
+    if isinstance(b, Tensor):
+        return mul(b if b._dtype is dt else b.to(dt), alpha), alpha
+    return b * alpha, alpha
 
 
 def _meta(x: Any):
@@ -297,16 +399,33 @@ class Pow(Function):
         a, b, out = ctx.saved_tensors
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            if b is None:
-                e = ctx.sb
-                ga = g * e * (a ** (e - 1)) if e != 0 else g * 0
-            else:
-                ga = g * b * a ** (b - 1)
-            ga = _grad_meta(ctx.a, ga)
+            ga = _grad_meta(ctx.a, _pow_grad_base(g, a, b if b is not None else ctx.sb))
         if ctx.needs_input_grad[1]:
-            base = a if a is not None else ctx.sa
-            gb = _grad_meta(ctx.b, g * out * (log(base) if isinstance(base, Tensor) else math.log(base)))
+            gb = _grad_meta(ctx.b, _pow_grad_exponent(g, a if a is not None else ctx.sa, b, out))
         return ga, gb
+
+
+def _pow_grad_base(g: Tensor, a: Tensor, e: Any) -> Tensor:
+    """PyTorch's pow_backward_self: ``g * (e * a**(e-1))``, and exactly 0 where the exponent is 0
+    (so ``0 ** 0`` has gradient 0, not ``0 * 0**-1 = nan``)."""
+    if not isinstance(e, Tensor):
+        if e == 0:
+            from ember.functions.creation import zeros_like
+
+            return zeros_like(a, dtype=g._dtype)
+        return g * (e * (a ** (e - 1)))
+    return where(e == 0, 0.0, g * (e * a ** (e - 1)))
+
+
+def _pow_grad_exponent(g: Tensor, base: Any, e: Tensor, out: Tensor) -> Tensor:
+    """PyTorch's pow_backward_exponent: ``g * out * log(base)``, with 0 where base == 0 and e >= 0
+    (``0 ** e`` is flat there; ``0 * log(0)`` would be nan); base 0 with e < 0 stays -inf."""
+    if isinstance(base, Tensor):
+        return g * where((base == 0) & (e >= 0), 0.0, out * log(base.to(out._dtype)))
+    log_base = math.log(base) if base > 0 else (-math.inf if base == 0 else math.nan)
+    if base == 0:
+        return g * where(e >= 0, 0.0, out * log_base)
+    return g * (out * log_base)
 
 
 class _MaxMin(Function):
@@ -358,7 +477,7 @@ class Remainder(Function):
     def forward(ctx, a, b):
         ctx.a, ctx.b = _meta(a), _meta(b)
         ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        return _call("remainder", a, b)
+        return _call_division("remainder", "remainder", a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -390,33 +509,103 @@ multiply = mul
 def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor | None = None) -> Tensor:
     if rounding_mode is None:
         res = Div.apply(input, other)
-    elif rounding_mode == "floor":
-        res = floor_divide(input, other)
-    elif rounding_mode == "trunc":
-        q = Div.apply(input, other)
-        res = trunc(q)
-        ref = input if isinstance(input, Tensor) else other
-        if not ref._dtype.is_floating_point and not (isinstance(other, Tensor) and other._dtype.is_floating_point):
-            res = res.to(_dt.result_type(input, other))
+    elif rounding_mode in ("floor", "trunc"):
+        res = RoundedDiv.apply(input, other, rounding_mode)
     else:
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
     return _out(res, out)
 
 
 true_divide = divide = div
 
 
+def _zeros_for(meta, g: Tensor) -> Tensor | None:
+    if meta is None:
+        return None
+    from ember.functions.creation import zeros
+
+    return zeros(meta[0], dtype=meta[1], device=g.device)
+
+
+class RoundedDiv(Function):
+    """``div(rounding_mode="floor" | "trunc")``: piecewise constant, so both gradients are exactly
+    zero (PyTorch's DivBackward2), where a composite through ``a / b`` would give NaN at b == 0."""
+
+    _backward_name = "DivBackward2"
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        ctx.a, ctx.b = _meta(a), _meta(b)
+        if mode == "floor":
+            return _call_division("div_floor", "floor_divide", a, b)
+        return _trunc_divide("div_trunc", a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _zeros_for(ctx.a, g), _zeros_for(ctx.b, g), None
+
+
+class FloorDivide(Function):
+    """``//`` and ``floor_divide``: recorded, but PyTorch defines no derivative for it."""
+
+    _backward_name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _call_division("div_floor", "floor_divide", a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("the derivative for 'floor_divide' is not implemented.")
+
+
 def floor_divide(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
-    return _out(_call("floor_divide", input, other), out)
+    return _out(FloorDivide.apply(input, other), out)
+
+
+def _trunc_divide(op: str, a: Any, b: Any) -> Tensor:
+    """``a / b`` rounded toward zero. Integers stay integers (exact, with the zero-divisor check):
+    going through a float quotient would round int64 values above 2**24."""
+    if _dt.result_type(a, b).is_floating_point:
+        return trunc(Div.apply(a, b))
+    q = _call_division(op, "floor_divide", a, b)
+    r = _call("remainder", a, b)
+    # floor and trunc differ (by one) where the exact quotient is a negative non-integer
+    return where((r != 0) & (q < 0), q + 1, q)
 
 
 def remainder(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     return _out(Remainder.apply(input, other), out)
 
 
+class Fmod(Function):
+    """C-style remainder (the sign of the dividend), with PyTorch's gradients: ``g`` for the
+    dividend, ``-g * trunc(a / b)`` for the divisor."""
+
+    _backward_name = "FmodBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = _meta(a), _meta(b)
+        ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
+        if not _dt.result_type(a, b).is_floating_point:
+            return _call("sub", a, mul(_trunc_divide("fmod", a, b), b))
+        # From the remainder kernel (exact, the sign of b): no rounded quotient is involved.
+        r = _call("remainder", a, b)
+        return where((r != 0) & ((r < 0) != (a < 0)), _call("sub", r, b), r)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gb = None
+        if ctx.needs_input_grad[1]:
+            gb = _grad_meta(ctx.b, -g * div(a, b, rounding_mode="trunc"))
+        return _grad_meta(ctx.a, g), gb
+
+
 def fmod(input: Any, other: Any) -> Tensor:
     """C-style remainder: the result has the sign of the dividend."""
-    return input - trunc(input / other) * other if input.is_floating_point() else _call("sub", input, mul(div(input, other, rounding_mode="trunc"), other))
+    return Fmod.apply(input, other)
 
 
 def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A001
@@ -495,8 +684,8 @@ class Neg(Function):
     @staticmethod
     def forward(ctx, x):
         if x._dtype is _dt.bool_:  # checked here so every backend gives PyTorch's error
-            raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
-                            "invert a mask, use the `~` or `logical_not()` operator instead.")
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                               "invert a mask, use the `~` or `logical_not()` operator instead.")
         return x._new(x._kt["neg"](x._data))
 
     @staticmethod
@@ -509,6 +698,8 @@ class Abs(Function):
 
     @staticmethod
     def forward(ctx, x):
+        if x._dtype is _dt.bool_:  # PyTorch has no bool abs (the kernels would pass it through)
+            raise NotImplementedError(f'"abs_{x._device.type}" not implemented for \'Bool\'')
         ctx.save_for_backward(x)
         return x._new(x._kt["abs"](x._data))
 
@@ -523,6 +714,8 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
+        if x._dtype is _dt.bool_:  # (the kernels would pass it through)
+            raise RuntimeError("Boolean inputs not supported for relu")
         out = x._new(x._kt["relu"](x._data))
         ctx.save_for_backward(out)
         return out
@@ -668,6 +861,8 @@ def reciprocal(x: Tensor) -> Tensor:
 
 
 def square(x: Tensor) -> Tensor:
+    if x._dtype is _dt.bool_:  # PyTorch's square is pow(x, 2): a bool base promotes to int64
+        x = x.to(_dt.int64)
     return mul(x, x)
 
 
@@ -715,10 +910,16 @@ def logical_not(x: Tensor) -> Tensor:
     return x._new(x._kt["logical_not"](x._data), _dt.bool_)
 
 
+def _no_float_kernel(name: str, proto: Tensor, dt: _dt.dtype) -> NotImplementedError:
+    """PyTorch's error for an integer-only op given a floating dtype (named after its kernel)."""
+    return NotImplementedError(f'"{name}_{proto._device.type}" not implemented for '
+                               f'\'{_CAN_CAST_NAMES.get(dt, dt)}\'')
+
+
 def _bitwise(name: str, a: Any, b: Any) -> Tensor:
-    for v in (a, b):
-        if isinstance(v, Tensor) and v._dtype.is_floating_point or isinstance(v, float):
-            raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+    dt = _dt.result_type(a, b)
+    if dt.is_floating_point:
+        raise _no_float_kernel(name, a if isinstance(a, Tensor) else b, dt)
     return _call(name, a, b)
 
 
@@ -737,7 +938,17 @@ def bitwise_xor(a: Any, b: Any) -> Tensor:
 def bitwise_not(x: Tensor) -> Tensor:
     if x._dtype is _dt.bool_:
         return logical_not(x)
+    if x._dtype.is_floating_point:
+        raise _no_float_kernel("bitwise_not", x, x._dtype)
     return -x - 1
+
+
+def _invert(x: Tensor) -> Tensor:
+    """``~x``: PyTorch refuses floating tensors with a TypeError (the function form raises
+    NotImplementedError)."""
+    if x._dtype.is_floating_point:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return bitwise_not(x)
 
 
 def isnan(x: Tensor) -> Tensor:
@@ -770,11 +981,34 @@ def equal(a: Tensor, b: Tensor) -> bool:
     return tuple(a.shape) == tuple(b.shape) and bool(eq(a, b).all())
 
 
-def isclose(a: Tensor, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
-    close = abs(a - b) <= atol + rtol * abs(b)
-    if equal_nan and isinstance(b, Tensor):
+def isclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+    """PyTorch's closeness: equal elements (infinities of the same sign included) are close, and so are
+    finite differences within ``atol + rtol * |b|``; NaN is close to NaN only with ``equal_nan``."""
+    _check_isclose_args(a, b, rtol, atol)
+    close = eq(a, b)
+    if equal_nan and a._dtype.is_floating_point:
         close = close | (isnan(a) & isnan(b))
-    return close
+    if rtol == 0 and atol == 0:
+        return close
+    if not a._dtype.is_floating_point:
+        # Integers and bools are compared in the default float dtype, as PyTorch does: no wrap-around
+        # in ``a - b``.
+        a, b = a.to(_dt.get_default_dtype()), b.to(_dt.get_default_dtype())
+    # ``inf - inf`` is NaN and ``inf <= inf`` would be true: only a finite error can be "within tolerance".
+    actual = abs(a - b)
+    return close | (isfinite(actual) & (actual <= atol + abs(rtol * b)))
+
+
+def _check_isclose_args(a: Tensor, b: Any, rtol: float, atol: float) -> None:
+    if not isinstance(b, Tensor):
+        raise TypeError(f"isclose(): argument 'other' (position 2) must be Tensor, not {type(b).__name__}")
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"{_CAN_CAST_NAMES.get(a._dtype, a._dtype)} did not match "
+                           f"{_CAN_CAST_NAMES.get(b._dtype, b._dtype)}")
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
 
 
 def allclose(a: Tensor, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
@@ -800,7 +1034,11 @@ class Where(Function):
             raise _device_error(cond, proto)
         ctx.save_for_backward(cond)
         ctx.a, ctx.b = _meta(a), _meta(b)
-        return proto._new(proto._kt["where"](cond._data, ad, bd), dt)
+        try:
+            out = proto._kt["where"](cond._data, ad, bd)
+        except ValueError:  # a backend's broadcasting message: PyTorch's, naming the sizes
+            raise _broadcast_error(*(x._data.shape for x in (cond, a, b) if isinstance(x, Tensor))) from None
+        return proto._new(out, dt)
 
     @staticmethod
     def backward(ctx, g):
@@ -892,8 +1130,7 @@ _CAN_CAST_NAMES = {_dt.float32: "Float", _dt.float64: "Double", _dt.float16: "Ha
 
 def assign_inplace(t: Tensor, result: Tensor) -> Tensor:
     """Write ``result`` into ``t`` (an in-place op's last step): checks, version bump, rebase."""
-    if t._requires_grad and t.grad_fn is None and STATE.enabled:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    check_inplace(t)
     if result._dtype is not t._dtype:
         if result._dtype.category > t._dtype.category:
             raise RuntimeError(f"result type {_CAN_CAST_NAMES[result._dtype]} can't be cast to the desired output "
@@ -903,12 +1140,12 @@ def assign_inplace(t: Tensor, result: Tensor) -> Tensor:
             raise RuntimeError(f"output with shape {list(t._data.shape)} doesn't match the broadcast shape "
                                f"{list(broadcast_shapes(result._data.shape, t._data.shape))}")
     data = result._data if result._dtype is t._dtype else result._kt["astype"](result._data, t._dtype)
+    if result.grad_fn is not None and STATE.enabled:
+        snapshot_saved_inputs(result, t)
     t._kt["copy_"](t._data, data)
     t._version[0] += 1
-    if result._requires_grad and STATE.enabled:
-        t.grad_fn = result.grad_fn
-        t._output_nr = result._output_nr
-        t._requires_grad = True
+    if STATE.enabled and (result._requires_grad or needs_rebase(t)):
+        rebase_history(t, result)
     return t
 
 
@@ -951,7 +1188,7 @@ def _bind() -> None:
         "__and__": lambda a, b: logical_and(a, b) if a._dtype is _dt.bool_ else bitwise_and(a, b),
         "__or__": lambda a, b: logical_or(a, b) if a._dtype is _dt.bool_ else bitwise_or(a, b),
         "__xor__": lambda a, b: logical_xor(a, b) if a._dtype is _dt.bool_ else bitwise_xor(a, b),
-        "__invert__": bitwise_not,
+        "__invert__": _invert,
     }
     ops["__rand__"], ops["__ror__"], ops["__rxor__"] = ops["__and__"], ops["__or__"], ops["__xor__"]
     for name, fn in ops.items():

@@ -19,11 +19,11 @@ from typing import Any
 
 from ember import dtypes as _dt
 from ember.autograd.function import Function
-from ember.tensor import Tensor, _wrap_dim
+from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
 __all__ = ["sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std", "var_mean",
            "std_mean", "norm", "all", "any", "cumsum", "cumprod", "logsumexp", "softmax", "log_softmax", "sort",
-           "argsort", "topk", "count_nonzero", "median"]
+           "argsort", "topk", "count_nonzero", "median", "msort"]
 
 
 class _ReturnType(tuple):
@@ -46,15 +46,13 @@ MedianResult = _return_type("median")
 
 
 def _dims(x: Tensor, dim: Any) -> tuple:
+    """The sorted, wrapped reduction dims. Every dim is checked against the tensor's rank even when
+    it is 0-d (PyTorch accepts only 0 and -1 there), then a 0-d tensor reduces over nothing."""
     nd = x._data.ndim
     if dim is None or dim == () or dim == []:
         return tuple(range(nd))
-    if isinstance(dim, int):
-        return (_wrap_dim(dim, nd),) if nd else ()
-    dims = tuple(sorted({_wrap_dim(d, nd) for d in dim}))
-    if len(dims) != len(tuple(dim)):
-        raise RuntimeError(f"dim {tuple(dim)} appears multiple times in the list of dims")
-    return dims
+    wrapped = _wrap_dims(dim, nd)
+    return tuple(sorted(wrapped)) if nd else ()
 
 
 def _expand_back(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
@@ -157,7 +155,8 @@ def _prod_others(x: Tensor, dim: int) -> Tensor:
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:
-    return Prod.apply(input, None if dim is None else _wrap_dim(dim, input.dim()), keepdim, dtype)
+    d = _arg_dim(input, dim)  # a 0-d input reduces over nothing, once dim is checked
+    return Prod.apply(input, d, keepdim, dtype)
 
 
 class _Extreme(Function):
@@ -248,7 +247,7 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
 
         return maximum(input, dim)
     if dim is None:
-        return amax(input, None)
+        return MaxAll.apply(input)
     return MaxResult(*MaxDim.apply(input, _wrap_dim(dim, input.dim()), keepdim))
 
 
@@ -258,22 +257,42 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
 
         return minimum(input, dim)
     if dim is None:
-        return amin(input, None)
+        return MinAll.apply(input)
     return MinResult(*MinDim.apply(input, _wrap_dim(dim, input.dim()), keepdim))
 
 
-def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def _arg_dim(input: Tensor, dim: int | None) -> int | None:
+    """A one-dim reduction's kernel dim (prod, argmax, argmin): None for all elements, and for a
+    0-d input once ``dim`` is checked (PyTorch accepts 0 and -1 there)."""
+    d = None if dim is None else _wrap_dim(dim, input.dim())
+    return None if input.dim() == 0 else d
+
+
+def _arg_reduce(name: str, input: Tensor, dim: int | None, keepdim: bool) -> Tensor:
+    """argmax/argmin; an empty input is fine when the reduced axis itself is not empty (PyTorch)."""
+    d = _arg_dim(input, dim)
     if input.numel() == 0:
-        raise RuntimeError("argmax(): Expected reduction dim to be specified for input.numel() == 0.")
-    d = None if dim is None or input.dim() == 0 else _wrap_dim(dim, input.dim())
-    return input._new(input._kt["argmax"](input._data, d, keepdim), _dt.int64)
+        if dim is None:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        if input.dim() and input.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+        from ember.functions.creation import zeros
+
+        shape = list(input.shape)
+        if keepdim:
+            shape[d] = 1
+        else:
+            del shape[d]
+        return zeros(shape, dtype=_dt.int64, device=input.device)
+    return input._new(input._kt[name](input._data, d, keepdim), _dt.int64)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return _arg_reduce("argmax", input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    if input.numel() == 0:
-        raise RuntimeError("argmin(): Expected reduction dim to be specified for input.numel() == 0.")
-    d = None if dim is None or input.dim() == 0 else _wrap_dim(dim, input.dim())
-    return input._new(input._kt["argmin"](input._data, d, keepdim), _dt.int64)
+    return _arg_reduce("argmin", input, dim, keepdim)
 
 
 def _correction(unbiased: Any, correction: Any) -> float:
@@ -284,7 +303,8 @@ def _correction(unbiased: Any, correction: Any) -> float:
     return 1.0 if unbiased else 0.0
 
 
-def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
+def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None,
+        _name: str = "var") -> Tensor:
     if isinstance(dim, bool):  # var(x, False): the old positional unbiased flag
         dim, unbiased = None, dim
     dims = _dims(input, dim)
@@ -293,32 +313,53 @@ def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
         n *= input.shape[d]
     centred = input - mean(input, dims, keepdim=True)
     denom = n - _correction(unbiased, correction)
-    return Sum.apply(centred * centred, dims, keepdim, None) / (denom if denom > 0 else math.nan)
+    if denom <= 0:
+        import warnings
+
+        warnings.warn(f"{_name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+                      "factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+    # PyTorch divides by max(0, n - correction): inf (or NaN for 0/0) when no degree of freedom is left
+    return Sum.apply(centred * centred, dims, keepdim, None) / (denom if denom > 0 else 0.0)
 
 
 def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
-    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+    return var(input, dim, unbiased, keepdim, correction=correction, _name="std").sqrt()
 
 
 def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None):
-    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+    return var(input, dim, unbiased, keepdim, correction=correction, _name="var_mean"), mean(input, dim, keepdim)
 
 
 def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None):
-    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+    std_ = var(input, dim, unbiased, keepdim, correction=correction, _name="std_mean").sqrt()
+    return std_, mean(input, dim, keepdim)
+
+
+def _check_norm_args(input: Tensor, p: Any) -> None:
+    """PyTorch's errors for what ``norm`` cannot compute (rather than an arithmetic error on ``p``)."""
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                           f"Got {_type_word(input._dtype)}")
+    if isinstance(p, str) and p != "fro":
+        if p != "nuc":
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+        if input.dim() < 2:
+            raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+        raise NotImplementedError("norm(p='nuc') needs singular values, which ember does not compute yet")
 
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: _dt.dtype | None = None) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm."""
     if dtype is not None:
         input = input.to(dtype)
+    _check_norm_args(input, p)
     dims = _dims(input, dim)
     a = input.abs()
     if p in ("fro", 2, 2.0):
         return sum(input * input, dims, keepdim).sqrt()
     if p == 1:
         return sum(a, dims, keepdim)
-    if p == math.inf or p == "inf":
+    if p == math.inf:
         return amax(a, dims, keepdim)
     if p == -math.inf:
         return amin(a, dims, keepdim)
@@ -454,20 +495,22 @@ def softmax(input: Tensor, dim: int | None = None, dtype: _dt.dtype | None = Non
     if dtype is not None:
         input = input.to(dtype)
     if not input._dtype.is_floating_point:
-        raise RuntimeError(f'"softmax" not implemented for \'{_type_word(input._dtype)}\'')
+        raise NotImplementedError(f'"softmax" not implemented for \'{_type_word(input._dtype)}\'')
+    dim = _softmax_dim(input, dim)  # checked on 0-d inputs too
     if input.dim() == 0:
         return input / input
-    return Softmax.apply(input, _softmax_dim(input, dim))
+    return Softmax.apply(input, dim)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype: _dt.dtype | None = None) -> Tensor:
     if dtype is not None:
         input = input.to(dtype)
     if not input._dtype.is_floating_point:
-        raise RuntimeError(f'"log_softmax" not implemented for \'{_type_word(input._dtype)}\'')
+        raise NotImplementedError(f'"log_softmax" not implemented for \'{_type_word(input._dtype)}\'')
+    dim = _softmax_dim(input, dim)  # checked on 0-d inputs too
     if input.dim() == 0:
         return input - input
-    return LogSoftmax.apply(input, _softmax_dim(input, dim))
+    return LogSoftmax.apply(input, dim)
 
 
 class Sort(Function):
@@ -513,24 +556,101 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     return TopkResult(vals.narrow(d, 0, k), idx.narrow(d, 0, k))
 
 
-def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
-    """The lower median (PyTorch's definition), over all elements or along ``dim``."""
-    if dim is None:
-        flat = input.reshape(-1)
-        vals, _ = sort(flat)
-        return vals[(flat.numel() - 1) // 2]
-    d = _wrap_dim(dim, input.dim())
+def msort(input: Tensor) -> Tensor:
+    """``sort(input, dim=0).values``."""
+    return sort(input, 0).values
+
+
+def _median_pick(input: Tensor, d: int) -> tuple:
+    """(values, indices) with keepdim of the lower median along ``d``. NaN propagates as in PyTorch:
+    a row holding NaN gives NaN and the index of its first NaN (the first NaN of the stable ascending
+    sort, which puts NaN last)."""
     vals, idx = sort(input, d)
-    k = (input.shape[d] - 1) // 2
-    v, i = vals.narrow(d, k, 1), idx.narrow(d, k, 1)
-    if not keepdim:
+    n = input.shape[d] if input.dim() else 1
+    k = (n - 1) // 2
+    if not input._dtype.is_floating_point:
+        return vals.narrow(d, k, 1), idx.narrow(d, k, 1)
+    from ember.functions.elementwise import where
+
+    nans = input.isnan().sum(d, keepdim=True)
+    pos = where(nans > 0, n - nans, k)
+    return vals.gather(d, pos), idx.gather(d, pos)
+
+
+class _EvenlyDistributed(Function):
+    """A reduction of all elements to one of them (``max()``, ``min()``, ``median()``): backward
+    spreads the gradient evenly over every element equal to the result, NaN counting as equal to
+    NaN (PyTorch's evenly_distribute_backward), so a NaN result gives finite gradients."""
+
+    @classmethod
+    def forward(cls, ctx, x):
+        value = cls._value(x)
+        ctx.save_for_backward(x, value)
+        return value
+
+    @staticmethod
+    def backward(ctx, g):
+        x, value = ctx.saved_tensors
+        mask = (x == value) | (x.isnan() & value.isnan())
+        return mask.to(g.dtype) * (g / mask.sum())
+
+
+class MaxAll(_EvenlyDistributed):
+    _backward_name = "MaxBackward1"
+    _kernel = "amax"
+
+    @classmethod
+    def _value(cls, x: Tensor) -> Tensor:
+        if x.numel() == 0:
+            name = cls._kernel[1:]
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+                               "the reduction dim with the 'dim' argument.")
+        dims = tuple(range(x._data.ndim))
+        return x._new(x._kt[cls._kernel](x._data, dims, False) if dims else x._kt["clone"](x._data))
+
+
+class MinAll(MaxAll):
+    _backward_name = "MinBackward1"
+    _kernel = "amin"
+
+
+class MedianAll(_EvenlyDistributed):
+    _backward_name = "MedianBackward0"
+
+    @staticmethod
+    def _value(x: Tensor) -> Tensor:
+        flat = x.reshape(-1)
+        if flat.numel() == 0:
+            from ember.functions.creation import full
+
+            return full((), math.nan, dtype=x.dtype, device=x.device)
+        return _median_pick(flat, 0)[0].reshape(())
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The lower median (PyTorch's definition), over all elements or along ``dim``; NaN propagates."""
+    if dim is None:
+        return MedianAll.apply(input)
+    d = _wrap_dim(dim, input.dim())
+    if input.dim() and input.shape[d] == 0 and input.numel() != 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    if input.numel() == 0:
+        shape = tuple(input.shape)
+        if not keepdim and input.dim():
+            shape = shape[:d] + shape[d + 1:]
+        from ember.functions.creation import empty
+
+        return MedianResult(empty(shape, dtype=input.dtype, device=input.device),
+                            empty(shape, dtype=_dt.int64, device=input.device))
+    v, i = _median_pick(input, d)
+    if not keepdim and input.dim():
         v, i = v.squeeze(d), i.squeeze(d)
     return MedianResult(v, i)
 
 
 def _bind() -> None:
     for fn in (sum, mean, prod, amax, amin, max, min, argmax, argmin, var, std, norm, all, any, cumsum, cumprod,
-               logsumexp, softmax, log_softmax, sort, argsort, topk, count_nonzero, median):
+               logsumexp, softmax, log_softmax, sort, argsort, topk, count_nonzero, median, msort):
         setattr(Tensor, fn.__name__, fn)
 
     def cumsum_(self, dim, *, dtype=None):

@@ -14,12 +14,13 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from ember.autograd.function import Function
 from ember.size import Size
-from ember.tensor import Tensor, _wrap_dim
+from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
 __all__ = ["reshape", "view", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes",
            "swapdims", "t", "expand", "expand_as", "broadcast_to", "repeat", "contiguous", "clone", "chunk", "split",
@@ -112,6 +113,17 @@ def _is_view_shape(input: Tensor, shape: tuple) -> bool | None:
     return None
 
 
+def _same_view(b: Tensor) -> Tensor:
+    return b.reshape(tuple(b.shape))
+
+
+def _piece_view(slices: tuple, squeezed: tuple | None):
+    """The view function of one piece of ``split``/``unbind``: a slice, then maybe a squeeze."""
+    if squeezed is None:
+        return lambda b: Slice.apply(b, slices)
+    return lambda b: Slice.apply(b, slices).reshape(squeezed)
+
+
 class Reshape(Function):
     _backward_name = "ViewBackward0"
 
@@ -119,7 +131,7 @@ class Reshape(Function):
     def forward(ctx, x, shape):
         ctx.shape = x._data.shape
         data = x._kt["reshape"](x._data, shape)
-        return x._view_of(data)
+        return x._view_of(data, lambda b: b.reshape(shape))
 
     @staticmethod
     def backward(ctx, g):
@@ -139,7 +151,7 @@ class ReshapeCopy(Reshape):
 
 def _reshape(input: Tensor, shape: tuple, viewable: bool | None) -> Tensor:
     if shape == input._data.shape:
-        return Reshape.apply(input, shape) if input._requires_grad else input._view_of(input._data)
+        return Reshape.apply(input, shape) if input._requires_grad else input._view_of(input._data, _same_view)
     # Unknown (no strides kernel): the kernel may still return a view, so keep the version counter shared.
     return (ReshapeCopy if viewable is False else Reshape).apply(input, shape)
 
@@ -160,11 +172,70 @@ def view(input: Tensor, *shape: Any) -> Tensor:
     axis) is a view.
     """
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)):
-        return input.to(shape[0])  # view(dtype) of the same itemsize is not supported: convert
+        return _view_dtype(input, shape[0])
     shape = _infer_shape(_shape_args(shape), input.numel(), input._data.shape)
     if shape != input._data.shape and not _is_view_shape(input, shape):
         raise RuntimeError(_VIEW_ERROR)
     return _reshape(input, shape, True)
+
+
+def _view_dtype(input: Tensor, dtype: Any) -> Tensor:
+    """``view(dtype)``: the same bytes read as ``dtype`` (no conversion), a view sharing storage and
+    version counter, outside autograd as in PyTorch. A different itemsize scales the last dim, under
+    PyTorch's layout rules and errors (checked here, for every backend, before the ``bitcast`` kernel)."""
+    from ember import dtypes as _dt
+
+    if not isinstance(dtype, _dt.dtype):
+        raise TypeError(f"view(): argument 'dtype' must be ember.dtype, not {type(dtype).__name__}")
+    if input._dtype.itemsize != dtype.itemsize:
+        _check_view_dtype(input, dtype)
+    out = input._view_of(input._kt["bitcast"](input._data, dtype))
+    out._dtype = dtype
+    return out
+
+
+def _check_view_dtype(input: Tensor, dtype: Any) -> None:
+    from ember.functions.elementwise import _CAN_CAST_NAMES
+
+    old, new = input._dtype.itemsize, dtype.itemsize
+    what = (f"to view {_CAN_CAST_NAMES.get(input._dtype, input._dtype)} as {_CAN_CAST_NAMES.get(dtype, dtype)} "
+            "(different element sizes)")
+    if input.dim() == 0:
+        raise RuntimeError(f"self.dim() cannot be 0 {what}")
+    ratio = max(old, new) // min(old, new)
+    if new > old and input.shape[-1] % ratio:
+        raise RuntimeError(f"self.size(-1) must be divisible by {ratio} {what}, but got {input.shape[-1]}")
+    strides = _layout_strides(input)
+    if strides[-1] != 1:
+        raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[-1]}")
+    if new < old:
+        return
+    kt = input._kt
+    if not kt.has("storage_offset"):
+        raise RuntimeError(f"the {input.device.type} backend has no 'storage_offset' kernel, so view(dtype) cannot "
+                           "check PyTorch's alignment rule for a larger element size")
+    offset = kt["storage_offset"](input._data)
+    if offset % ratio:
+        raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {what}, but got {offset}")
+    for d, st in enumerate(strides[:-1]):
+        if st % ratio:
+            raise RuntimeError(f"self.stride({d}) must be divisible by {ratio} {what}, but got {st}")
+
+
+def _layout_strides(input: Tensor) -> tuple:
+    """The strides in elements: from the backend's ``strides`` kernel, or C order when it lacks it
+    and the tensor is contiguous; otherwise view(dtype) cannot check PyTorch's rules."""
+    kt = input._kt
+    if kt.has("strides") and input.numel():  # an empty tensor has PyTorch's C-order strides
+        return tuple(kt["strides"](input._data))
+    if input.numel() and not kt["is_contiguous"](input._data):
+        raise RuntimeError(f"the {input.device.type} backend has no 'strides' kernel, so view(dtype) with a different "
+                           "element size needs a contiguous tensor")
+    out, acc = [], 1
+    for n in reversed(tuple(input.shape)):
+        out.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(out))
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:
@@ -219,7 +290,7 @@ class Permute(Function):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return x._view_of(x._kt["permute"](x._data, dims))
+        return x._view_of(x._kt["permute"](x._data, dims), lambda b: b.permute(dims))
 
     @staticmethod
     def backward(ctx, g):
@@ -283,7 +354,7 @@ class Expand(Function):
         data = x._data
         if len(shape) > data.ndim:
             data = x._kt["reshape"](data, (1,) * (len(shape) - data.ndim) + tuple(data.shape))
-        return x._view_of(x._kt["expand"](data, shape))
+        return x._view_of(x._kt["expand"](data, shape), lambda b: b.expand(shape))
 
     @staticmethod
     def backward(ctx, g):
@@ -332,17 +403,26 @@ def broadcast_tensors(*tensors: Tensor) -> list[Tensor]:
     return [expand(t, shape) for t in tensors]
 
 
+def _fresh(t: Tensor) -> Tensor:
+    """The repeat family always returns new memory, as PyTorch does: a result that is still a view
+    of its input (a repeat of 1, or a reshape the strides allowed) is copied, so a write into it can
+    never reach the input and its version counter is its own."""
+    return clone(t) if t._base is not None else t
+
+
 def repeat(input: Tensor, *sizes: Any) -> Tensor:
     sizes = _shape_args(sizes)
     if len(sizes) < input.dim():
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
     shape = (1,) * (len(sizes) - input.dim()) + tuple(input.shape)
-    inter, expanded, final = [], [], []
+    final = tuple(r * s for r, s in zip(sizes, shape))
+    if any(r < 0 for r in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(final)}: {list(final)}")
+    inter, expanded = [], []
     for r, s in zip(sizes, shape):
         inter += [1, s]
         expanded += [r, s]
-        final.append(r * s)
-    return reshape(expand(reshape(input, tuple(inter)), tuple(expanded)), tuple(final))
+    return _fresh(reshape(expand(reshape(input, tuple(inter)), tuple(expanded)), final))
 
 
 def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
@@ -352,14 +432,64 @@ def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
     return repeat(input, dims)
 
 
-def repeat_interleave(input: Tensor, repeats: int, dim: int | None = None) -> Tensor:
+def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Each element (or slice along ``dim``) repeated; ``repeats`` is an int, a 0-d/1-element tensor,
+    or a tensor with one count per slice. ``repeat_interleave(counts)`` alone gives the indices
+    ``[0]*counts[0] + [1]*counts[1] + ...``. Always a new tensor."""
+    if repeats is None:
+        if not isinstance(input, Tensor):
+            raise TypeError("repeat_interleave(): argument 'repeats' is required")
+        return _interleave_index(input, output_size)
     if dim is None:
         input, dim = input.reshape(-1), 0
-    d = _wrap_dim(dim, input.dim())
+    d = _wrap_dim(dim, max(input.dim(), 1))
+    if input.dim() == 0:
+        input = input.reshape(1)
+    if isinstance(repeats, Tensor):
+        if repeats.dim() > 1:
+            raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+        if repeats.numel() != 1:
+            from ember.functions.indexing import index_select
+
+            if repeats.shape[0] != input.shape[d]:
+                raise RuntimeError(f"repeats must have the same size as input along dim, but got "
+                                   f"repeats.size(0) = {repeats.shape[0]} and input.size(0) = {input.shape[d]}")
+            return index_select(input, d, _interleave_index(repeats, output_size))
+        repeats = _repeat_count(repeats)
+    if repeats < 0:
+        raise RuntimeError("Repeats must be non-negative")
     shape = tuple(input.shape)
+    if output_size is not None and output_size != shape[d] * repeats:
+        raise RuntimeError("allocated size does not match required size")
     x = unsqueeze(input, d + 1)
     x = expand(x, shape[:d + 1] + (repeats,) + shape[d + 1:])
-    return reshape(x, shape[:d] + (shape[d] * repeats,) + shape[d + 1:])
+    return _fresh(reshape(x, shape[:d] + (shape[d] * repeats,) + shape[d + 1:]))
+
+
+def _repeat_count(repeats: Tensor) -> int:
+    if repeats._dtype.is_floating_point or repeats._dtype.name == "bool":
+        raise NotImplementedError(f'"repeat_interleave" not implemented for {repeats._dtype}')
+    return int(repeats.reshape(()).item())
+
+
+def _interleave_index(counts: Tensor, output_size: int | None) -> Tensor:
+    """``[i] * counts[i]`` concatenated, on the counts' device (its length needs the counts on the host,
+    as in PyTorch without ``output_size``)."""
+    import numpy as np
+
+    from ember.functions.creation import tensor
+
+    if counts.dim() != 1:
+        raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+    if counts._dtype.is_floating_point or counts._dtype.name == "bool":
+        raise NotImplementedError(f'"repeat_interleave" not implemented for {counts._dtype}')
+    host = np.asarray(counts.tolist(), dtype=np.int64)
+    if (host < 0).any():
+        raise RuntimeError("repeats can not be negative")
+    if output_size is not None and output_size != int(host.sum()):
+        raise RuntimeError("allocated size does not match required size")
+    return tensor(np.repeat(np.arange(host.size, dtype=np.int64), host), device=counts.device)
 
 
 class Clone(Function):
@@ -390,7 +520,7 @@ class Slice(Function):
     @staticmethod
     def forward(ctx, x, slices):
         ctx.shape, ctx.slices = x._data.shape, slices
-        return x._view_of(x._kt["slice"](x._data, slices))
+        return x._view_of(x._kt["slice"](x._data, slices), lambda b: Slice.apply(b, slices))
 
     @staticmethod
     def backward(ctx, g):
@@ -495,10 +625,14 @@ class SplitWithSizes(Function):
         for size in sizes:
             sl[dim] = (start, start + size, 1)
             piece = kt["slice"](data, tuple(sl))
+            squeezed = None
             if squeeze:  # drop the size-1 axis: always expressible as a view
                 shape = tuple(piece.shape)
-                piece = kt["reshape"](piece, shape[:dim] + shape[dim + 1:])
-            outs.append(x._view_of(piece))
+                squeezed = shape[:dim] + shape[dim + 1:]
+                piece = kt["reshape"](piece, squeezed)
+            out = x._view_of(piece, _piece_view(tuple(sl), squeezed))
+            out._multi_view = True  # PyTorch forbids in-place ops on these when they require grad
+            outs.append(out)
             start += size
         return tuple(outs)
 
@@ -609,26 +743,51 @@ class Flip(Function):
 
 
 def flip(input: Tensor, dims: Any) -> Tensor:
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    dims = tuple(sorted({_wrap_dim(d, input.dim()) for d in dims}))
+    dims = tuple(sorted(_wrap_dims(dims, input.dim())))  # a repeated dim raises, as in PyTorch
     if not dims or input.dim() == 0:
         return clone(input)
     return Flip.apply(input, dims)
 
 
+def _flip_method(self: Tensor, *dims: Any) -> Tensor:
+    """``x.flip(0, 1)`` as well as ``x.flip((0, 1))``."""
+    return flip(self, dims[0] if len(dims) == 1 else dims)
+
+
 def fliplr(input: Tensor) -> Tensor:
+    if input.dim() < 2:
+        raise RuntimeError("Input must be >= 2-d.")
     return flip(input, (1,))
 
 
 def flipud(input: Tensor) -> Tensor:
+    if input.dim() < 1:
+        raise RuntimeError("Input must be >= 1-d.")
     return flip(input, (0,))
 
 
+def _roll_args(input: Tensor, shifts: Any, dims: Any) -> tuple:
+    """(shifts, dims) as tuples, with PyTorch's checks; no dims means the flattened tensor."""
+    shifts = (shifts,) if not isinstance(shifts, (tuple, list)) else tuple(shifts)
+    shifts = tuple(int(s.item()) if isinstance(s, Tensor) else s for s in shifts)
+    dims = () if dims is None else (dims,) if isinstance(dims, int) else tuple(dims)
+    for s in shifts:
+        if isinstance(s, bool) or not isinstance(s, int):
+            raise TypeError(f"roll(): argument 'shifts' (position 1) must be tuple of ints, not {type(s).__name__}")
+    if not shifts:
+        raise RuntimeError("`shifts` required")
+    if len(shifts) != len(dims) and (dims or len(shifts) != 1):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    if dims and input.dim() == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
+    return shifts, dims
+
+
 def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
-    if dims is None:
+    """Rotate along ``dims`` (a dim may repeat: its shifts add up, as in PyTorch)."""
+    shifts, dims = _roll_args(input, shifts, dims)
+    if not dims:
         return roll(input.reshape(-1), shifts, 0).reshape(input.shape)
-    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
     out = input
     for s, d in zip(shifts, dims):
         d = _wrap_dim(d, input.dim())
@@ -652,21 +811,29 @@ def _tri_mask(input: Tensor, diagonal: int, lower: bool) -> Tensor:
     return (c - r <= diagonal) if lower else (c - r >= diagonal)
 
 
-def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+def _tri(input: Tensor, diagonal: int, lower: bool) -> Tensor:
+    from ember.functions.creation import zeros
     from ember.functions.elementwise import where
 
-    return where(_tri_mask(input, diagonal, True), input, 0)
+    # A 0-d zero of the input's own dtype: a Python 0 would promote bool to int64.
+    zero = zeros((), dtype=input.dtype, device=input.device)
+    return where(_tri_mask(input, diagonal, lower), input, zero)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    return _tri(input, diagonal, True)
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
-    from ember.functions.elementwise import where
-
-    return where(_tri_mask(input, diagonal, False), input, 0)
+    return _tri(input, diagonal, False)
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal as a new tensor (gathered through a mask, so it is differentiable)."""
-    x = movedim(input, (dim1, dim2), (-2, -1))
+    d1, d2 = _wrap_dim(dim1, input.dim()), _wrap_dim(dim2, input.dim())
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    x = movedim(input, (d1, d2), (-2, -1))
     rows, cols = x.shape[-2], x.shape[-1]
     n = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
     from ember.functions.creation import arange
@@ -711,12 +878,21 @@ class PadConstant(Function):
         return Slice.apply(g, slices), None, None
 
 
-def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:
+def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
+    """PyTorch's meshgrid: "ij" (matrix) or "xy" (Cartesian) indexing; no ``indexing`` means "ij"
+    with PyTorch's warning. Every output is an expanded view of its input."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
+                      UserWarning, stacklevel=2)
+        indexing = "ij"
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
     ts = list(tensors)
+    _check_meshgrid_inputs(ts)
+    # "xy" is "ij" over the first two inputs swapped, with the first two outputs swapped back
+    # (as PyTorch does it): output shape (len(b), len(a), ...), no transpose needed.
     swap = indexing == "xy" and len(ts) >= 2
     if swap:
         ts[0], ts[1] = ts[1], ts[0]
@@ -727,13 +903,29 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:
         view_shape[i] = -1
         out.append(expand(reshape(t, tuple(view_shape)), shape))
     if swap:
-        out = [transpose(o, 0, 1) for o in out]
         out[0], out[1] = out[1], out[0]
     return tuple(out)
 
 
+def _check_meshgrid_inputs(ts: list) -> None:
+    if not ts:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    for t in ts:
+        if t.dim() > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a tensor of "
+                               f"shape {list(t.shape)}")
+        if t.dtype != ts[0].dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+        if t.device != ts[0].device:
+            raise RuntimeError("meshgrid expects all tensors to have the same device")
+
+
 def _bind() -> None:
-    def size_method_view(self, *shape):
+    def size_method_view(self, *shape, dtype=None):
+        if dtype is not None:  # view(dtype=...), PyTorch's keyword form
+            if shape:
+                raise TypeError("view() received an invalid combination of arguments: a shape and a dtype")
+            return _view_dtype(self, dtype)
         return view(self, *shape)
 
     for fn in (reshape, flatten, unflatten, squeeze, unsqueeze, permute, transpose, swapaxes, swapdims, t, expand,
@@ -742,6 +934,7 @@ def _bind() -> None:
                diagonal, diag):
         setattr(Tensor, fn.__name__, fn)
     Tensor.view = size_method_view
+    Tensor.flip = _flip_method
     Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.dim())))))
     Tensor.mT = property(lambda self: transpose(self, -2, -1))
     Tensor.H = Tensor.T

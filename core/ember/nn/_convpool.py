@@ -123,11 +123,52 @@ def _check_conv(x: Tensor, w: Tensor, bias: Tensor | None, groups: int, nd: int)
     if w.shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
                            f"but got weight of size {list(w.shape)} instead")
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != w.shape[0]):
+        raise RuntimeError(f"Given weight of size {list(w.shape)}, expected bias to be 1-dimensional with "
+                           f"{w.shape[0]} elements, but got bias of size {list(bias.shape)} instead")
     if x.device != w.device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{x.device} and {w.device}!")
     if x.dtype is not w.dtype:
         raise RuntimeError(f"Input type ({x.dtype}) and weight type ({w.dtype}) should be the same")
+
+
+def _check_conv_params(stride: tuple, padding: tuple, dilation: tuple, output_padding: tuple = ()) -> None:
+    """PyTorch's checks on the numbers, before any kernel divides by a stride or sizes a buffer."""
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+
+
+def check_conv_geometry(sizes: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> None:
+    """Raise PyTorch's error when a (dilated) kernel is larger than the padded input along any axis.
+
+    ``sizes`` are the input's spatial sizes; checked here, in the frontend, because a kernel given
+    such a shape returns an empty tensor (OpenCL), a NumPy message or silently wrong values (cpu).
+    """
+    _check_conv_params(stride, padding, dilation)
+    padded = [n + 2 * p for n, p in zip(sizes, padding)]
+    span = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    if any(n < k for n, k in zip(padded, span)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+                           f"Kernel size: ({' x '.join(map(str, span))}). "
+                           "Kernel size can't be greater than actual input size")
+
+
+def check_sliding_window(kernel: tuple, dilation: tuple, padding: tuple, stride: tuple) -> None:
+    """unfold/fold's parameter checks (PyTorch's im2col/col2im shape checks and wording)."""
+    checks = (("kernel size should be greater than zero", "kernel", kernel, 1),
+              ("dilation should be greater than zero", "dilation", dilation, 1),
+              ("padding should be non-negative", "pad", padding, 0),
+              ("stride should be greater than zero", "stride", stride, 1))
+    for text, name, (vh, vw), low in checks:
+        if vh < low or vw < low:
+            raise RuntimeError(f"{text}, but got {name}_height: {vh} {name}_width: {vw}")
 
 
 def _same_padding(k: tuple, dilation: tuple) -> tuple:
@@ -152,7 +193,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
             padding = (0, 0)
         elif padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError("padding='same' is not supported for strided convolutions")
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
             pads = _same_padding(weight.shape[2:], dilation)
             if any(a != b for a, b in pads):
                 from ember.functions.shape import pad_constant
@@ -165,6 +206,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
             raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
     else:
         padding = pair(padding, 2, "padding")
+    check_conv_geometry(tuple(input.shape[2:]), tuple(weight.shape[2:]), stride, padding, dilation)
     if input._kt.has("conv2d") and input._kt.has("conv2d_backward"):
         out = Conv2dKernel.apply(input, weight, bias, stride, padding, dilation, groups)
     else:
@@ -185,15 +227,22 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         input = input.unsqueeze(0)
     stride, padding = pair(stride, 2, "stride"), pair(padding, 2, "padding")
     output_padding, dilation = pair(output_padding, 2, "output_padding"), pair(dilation, 2, "dilation")
+    _check_conv_params(stride, padding, dilation, output_padding)
     for op, s, d in zip(output_padding, stride, dilation):
         if op >= max(s, d):
             raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
                                f"output_padding: {output_padding}, stride: {stride}, dilation: {dilation}")
+    if input.dim() != 4 or weight.dim() != 4:  # checked before unpacking the shapes below
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d and a 4D weight, "
+                           f"but got input of size: {list(input.shape)} and weight of size {list(weight.shape)}")
     n, cin, h, wd = input.shape
     if weight.shape[0] != cin:
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(input.shape)} "
                            f"to have {weight.shape[0]} channels, but got {cin} channels instead")
     cout_g, kh, kw = weight.shape[1], weight.shape[2], weight.shape[3]
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != cout_g * groups):
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
+                           f"with {cout_g * groups} elements, but got bias of size {list(bias.shape)} instead")
     x = input
     sh, sw = stride
     if sh > 1 or sw > 1:
@@ -246,6 +295,23 @@ def _pool_sizes(x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tupl
         raise RuntimeError(f"Given input size: ({x.shape[1]}x{h}x{w}). Calculated output size: "
                            f"({x.shape[1]}x{ho}x{wo}). Output size is too small")
     return ho, wo
+
+
+def _check_pool_args(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> None:
+    """PyTorch's pooling checks, in its order (a zero stride would divide by zero in the sizes)."""
+    if any(s == 0 for s in stride):
+        raise RuntimeError("stride should not be zero")
+    for p in padding:
+        if p < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}")
+    _check_pool_padding(kernel, padding)
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {stride[0]} dW: {stride[1]}")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {dilation[0]} "
+                           f"dilationW: {dilation[1]}")
 
 
 def _check_pool_padding(kernel, padding) -> None:
@@ -308,7 +374,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     kernel = pair(kernel_size, 2, "kernel_size")
     stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) else pair(stride, 2, "stride")
     padding, dilation = pair(padding, 2, "padding"), pair(dilation, 2, "dilation")
-    _check_pool_padding(kernel, padding)
+    _check_pool_args(kernel, stride, padding, dilation)
     _pool_sizes(input, kernel, stride, padding, dilation, ceil_mode)
     if input._kt.has("max_pool2d") and input._kt.has("max_pool2d_backward"):
         out, idx = MaxPool2dKernel.apply(input, kernel, stride, padding, dilation, ceil_mode)
@@ -377,7 +443,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     kernel = pair(kernel_size, 2, "kernel_size")
     stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) else pair(stride, 2, "stride")
     padding = pair(padding, 2, "padding")
-    _check_pool_padding(kernel, padding)
+    _check_pool_args(kernel, stride, padding, (1, 1))
     _pool_sizes(input, kernel, stride, padding, (1, 1), ceil_mode)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")

@@ -26,8 +26,8 @@ from ember.functions import creation as _c
 from ember.functions import elementwise as _e
 from ember.functions import reduction as _r
 from ember.functions import shape as _s
-from ember.functions.indexing import Gather
-from ember.nn._convpool import avg_pool2d, conv2d, conv_transpose2d, max_pool2d, pair
+from ember.functions.indexing import Gather, IndexAdd, IndexSelect, Scatter, _check_bounds, _same_device, _scalar_type
+from ember.nn._convpool import _check_conv, avg_pool2d, check_conv_geometry, conv2d, conv_transpose2d, max_pool2d, pair
 from ember.tensor import Tensor
 
 __all__ = [
@@ -122,8 +122,11 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if input.dim() != 3:
         raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: "
                            f"{list(input.shape)}")
+    _check_conv(input, weight, bias, groups, 1)
     (s,), (d,) = pair(stride, 1, "stride"), pair(dilation, 1, "dilation")
     p = padding if isinstance(padding, str) else (0, pair(padding, 1, "padding")[0])
+    if not isinstance(padding, str) or padding == "valid":  # checked in 1-d, to name 1-d sizes
+        check_conv_geometry((input.shape[2],), (weight.shape[2],), (s,), (0 if isinstance(p, str) else p[1],), (d,))
     out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, s), p, (1, d), groups).squeeze(2)
     return out.squeeze(0) if unbatched else out
 
@@ -143,9 +146,29 @@ def _one(v: Any) -> int:
     return pair(v, 1)[0]
 
 
+def _check_max_pool1d(input: Tensor, k: int, s: int, p: int, d: int, ceil_mode: bool) -> None:
+    from ember.nn._convpool import out_size
+
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"max_pool1d() Expected 2D or 3D input tensor, but got {list(input.shape)}")
+    for ok, text in ((k > 0, f"kernel_size must be greater than zero, but got {k}"),
+                     (s > 0, f"stride must be greater than zero, but got {s}"),
+                     (p >= 0, f"padding must be non-negative, but got {p}"),
+                     (p <= k // 2, f"padding should be at most half of kernel size, but got padding={p} and "
+                                   f"kernel_size={k}"),
+                     (d > 0, f"dilation must be greater than zero, but got {d}")):
+        if not ok:
+            raise RuntimeError(f"max_pool1d() {text}")
+    n = out_size(input.shape[-1], k, s, p, d, ceil_mode)
+    if n <= 0:
+        raise RuntimeError(f"max_pool1d() Invalid computed output size: {n}")
+
+
 def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
     stride = kernel_size if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
+    if not return_indices:  # PyTorch's max_pool1d checks (its return_indices path words them as 2-d)
+        _check_max_pool1d(input, _one(kernel_size), _one(stride), _one(padding), _one(dilation), ceil_mode)
     res = max_pool2d(input.unsqueeze(-2), (1, _one(kernel_size)), (1, _one(stride)), (0, _one(padding)),
                      (1, _one(dilation)), ceil_mode, return_indices)
     if return_indices:
@@ -350,15 +373,21 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
 
 
 # ---- embedding -------------------------------------------------------------------------------
+SPARSE_EMBEDDING_ERROR = ("sparse=True asks for a sparse gradient of the embedding weight, and ember has no sparse "
+                          "tensors; use sparse=False: the weight's gradient then has the same values, stored dense")
+
+
 class _EmbeddingFn(Function):
+    """Rows of ``weight`` picked by ``idx``, an int64 index already checked to lie in
+    [0, num_embeddings) (so neither direction checks it again)."""
+
     _backward_name = "EmbeddingBackward0"
 
     @staticmethod
-    def forward(ctx, weight, idx, padding_idx):
+    def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq):
         ctx.save_for_backward(idx)
-        ctx.num, ctx.padding_idx = weight.shape[0], padding_idx
-        flat = idx.reshape(-1)
-        return weight.index_select(0, flat).reshape(*idx.shape, weight.shape[1])
+        ctx.num, ctx.padding_idx, ctx.scale_grad_by_freq = weight.shape[0], padding_idx, scale_grad_by_freq
+        return IndexSelect.apply(weight, 0, idx.reshape(-1)).reshape(*idx.shape, weight.shape[1])
 
     @staticmethod
     def backward(ctx, grad):
@@ -367,27 +396,46 @@ class _EmbeddingFn(Function):
         g = grad.reshape(-1, grad.shape[-1])
         if ctx.padding_idx is not None:
             g = g.masked_fill((flat == ctx.padding_idx).unsqueeze(1), 0.0)
-        gw = _c.zeros(ctx.num, grad.shape[-1], dtype=grad.dtype, device=grad.device).index_add(0, flat, g)
-        return gw, None, None
+        if ctx.scale_grad_by_freq:
+            # PyTorch: each lookup's gradient divided by how often its index occurs in the batch
+            ones = _c.ones(flat.shape[0], dtype=grad.dtype, device=grad.device)
+            counts = IndexAdd.apply(_c.zeros(ctx.num, dtype=grad.dtype, device=grad.device), 0, flat, ones)
+            g = g / IndexSelect.apply(counts, 0, flat).unsqueeze(1)
+        gw = IndexAdd.apply(_c.zeros(ctx.num, grad.shape[-1], dtype=grad.dtype, device=grad.device), 0, flat, g)
+        return gw, None, None, None
+
+
+def _embedding_padding_idx(padding_idx: int | None, num: int) -> int | None:
+    """padding_idx in [0, num), from PyTorch's accepted range [-num, num)."""
+    if padding_idx is None:
+        return None
+    if not -num <= padding_idx < num:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    return padding_idx + num if padding_idx < 0 else padding_idx
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``; the padding_idx row gets no gradient."""
-    if input.dtype.is_floating_point or input.dtype is _dt.bool_:
+    if input.dtype not in (_dt.int64, _dt.int32):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
-    if padding_idx is not None and padding_idx < 0:
-        padding_idx += weight.shape[0]
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    if sparse:
+        raise NotImplementedError(SPARSE_EMBEDDING_ERROR)
+    padding_idx = _embedding_padding_idx(padding_idx, weight.shape[0])
+    _same_device(weight, input)
     idx = input.long()
+    _check_bounds(idx, 0, weight.shape[0], lambda v: IndexError("index out of range in self"))
     if max_norm is not None:
         with no_grad():
             flat = idx.reshape(-1)
-            rows = weight.index_select(0, flat)
+            rows = IndexSelect.apply(weight, 0, flat)
             norms = rows.norm(norm_type, dim=1, keepdim=True)
             scale = _e.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
             weight.index_put_((flat,), rows * scale)
-    return _EmbeddingFn.apply(weight, idx, padding_idx)
+    return _EmbeddingFn.apply(weight, idx, padding_idx, scale_grad_by_freq)
 
 
 # ---- activations -----------------------------------------------------------------------------
@@ -594,8 +642,8 @@ def _nll_check_shapes(input: Tensor, target: Tensor, weight: Tensor | None = Non
         if tuple(weight.shape) != (n_classes,):
             raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or no classes "
                                f"but got weight tensor of shape: {list(weight.shape)}")
-    if target.dtype.is_floating_point:
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
+    if target.dtype not in (_dt.int64, _dt.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_scalar_type(target.dtype)}")
     if input.dim() >= 2 and target.shape[0] != input.shape[0]:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                          f"({target.shape[0]}).")
@@ -611,21 +659,20 @@ def _nll_terms(input: Tensor, target: Tensor, weight: Tensor | None, ignore_inde
     t = target.reshape(-1).long()
     ignore = t == ignore_index
     safe_t = t.masked_fill(ignore, 0)
-    if safe_t.numel() and bool(((safe_t < 0) | (safe_t >= n_classes)).any()):
-        bad = safe_t.masked_fill((safe_t >= 0) & (safe_t < n_classes), 0)
-        raise IndexError(f"Target {int(bad.abs().amax().item())} is out of bounds.")
-    picked = -Gather.apply(logp, 1, safe_t.unsqueeze(1), True).squeeze(1)  # in range: checked above
+    # one device->host transfer; ignored targets were set to 0, so the first bad one is PyTorch's
+    _check_bounds(safe_t, 0, n_classes, lambda v: IndexError(f"Target {v} is out of bounds."))
+    picked = -Gather.apply(logp, 1, safe_t.unsqueeze(1)).squeeze(1)  # in range: checked above
     w = (~ignore).to(input.dtype)
     if weight is not None:
-        w = w * weight.index_select(0, safe_t)
+        w = w * IndexSelect.apply(weight, 0, safe_t)
     return picked * w, w, logp, safe_t, ignore
 
 
 def _target_out_of_bounds(targets: Any, ignore_index: int, n_classes: int) -> IndexError:
-    """PyTorch's error for a class index outside [0, C), from the targets on the host."""
-    t = targets[targets != ignore_index]
-    bad = t[(t < 0) | (t >= n_classes)]
-    return IndexError(f"Target {int(abs(bad).max())} is out of bounds.")
+    """PyTorch's error for a class index outside [0, C), from the targets on the host: it names the
+    first such target, sign included."""
+    bad = next(v for v in targets.reshape(-1).tolist() if v != ignore_index and not 0 <= v < n_classes)
+    return IndexError(f"Target {bad} is out of bounds.")
 
 
 def _reduce_weighted(loss: Tensor, w: Tensor, reduction: str, out_shape: tuple) -> Tensor:
@@ -768,12 +815,46 @@ class _CrossEntropyIndices(Function):
             gw = gw / input._new(ctx.w_sum)
         coef = w * gw
         grad = _r.softmax(_class_last(input), 1) * coef.unsqueeze(1)  # (M, C)
-        grad = grad.scatter_add(1, safe_t.unsqueeze(1), -coef.unsqueeze(1))
+        grad = Scatter.apply(grad, 1, safe_t.unsqueeze(1), -coef.unsqueeze(1), True)  # targets checked in forward
         if input.dim() <= 2:
             grad = grad.reshape(tuple(input.shape))
         else:  # (N*d1*..., C) -> (N, C, d1, ...)
             grad = grad.reshape((input.shape[0],) + tuple(input.shape[2:]) + (input.shape[1],)).movedim(-1, 1)
         return grad, None, None, None, None
+
+
+class _BinaryCrossEntropy(Function):
+    """Elementwise BCE (each log clamped to >= -100, as PyTorch does) with PyTorch's backward:
+    ``(x - t) / max(x (1 - x), 1e-12)`` stays finite at x = 0 or 1, where differentiating the
+    clamped logs would give 0 * inf = NaN; the target's gradient is ``-logit(x)``."""
+
+    _backward_name = "BinaryCrossEntropyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, t):
+        ctx.save_for_backward(x, t)
+        log_p = x.log().clamp(min=-100.0)
+        log_1p = (1.0 - x).log().clamp(min=-100.0)
+        return -(t * log_p + (1.0 - t) * log_1p)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        gx = g * (x - t) / ((1.0 - x) * x).clamp(min=1e-12) if ctx.needs_input_grad[0] else None
+        gt = g * ((1.0 - x).log() - x.log()) if ctx.needs_input_grad[1] else None
+        return gx, gt
+
+
+def _check_probabilities(input: Tensor, target: Tensor) -> None:
+    """PyTorch's binary_cross_entropy checks: one dtype, and every input and target in [0, 1]
+    (NaN included: it is not in the range). Without them a bad value gives a NaN loss, silently."""
+    if target.dtype is not input.dtype:
+        names = _e._CAN_CAST_NAMES
+        raise RuntimeError(f"Found dtype {names.get(target.dtype, target.dtype)} but expected "
+                           f"{names.get(input.dtype, input.dtype)}")
+    for name, t in (("input", input), ("target", target)):
+        if bool((~((t >= 0) & (t <= 1))).any()):  # one device sync per operand
+            raise RuntimeError(f"all elements of {name} should be between 0 and 1")
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
@@ -783,11 +864,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
-    log_p = input.log().clamp(min=-100.0)
-    log_1p = (1.0 - input).log().clamp(min=-100.0)
-    loss = -(target * log_p + (1.0 - target) * log_1p)
-    if weight is not None:
-        loss = loss * weight
+    _check_probabilities(input, target)
+    loss = _BinaryCrossEntropy.apply(input, target)
+    if weight is not None:  # the loss keeps the input's dtype, as in PyTorch
+        loss = loss * (weight if weight.dtype is loss.dtype else weight.to(loss.dtype))
     return _reduce(loss, reduction)
 
 
@@ -826,7 +906,8 @@ def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any 
 
 # ---- padding, resampling, misc ---------------------------------------------------------------
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
-    """Pad with PyTorch's order: ``(left_last, right_last, left_prev, right_prev, ...)``."""
+    """Pad with PyTorch's order: ``(left_last, right_last, left_prev, right_prev, ...)``. A negative
+    pad crops; in replicate/reflect/circular mode it crops before the edge values are chosen."""
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     k = len(pad) // 2
@@ -835,47 +916,86 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
                            f"padding length {len(pad)} and input of dimension {input.dim()}")
     pairs = [(0, 0)] * (input.dim() - k) + [(int(pad[2 * i]), int(pad[2 * i + 1])) for i in reversed(range(k))]
     if mode == "constant":
-        value = 0.0 if value is None else value
-        crops = [(max(0, -a), max(0, -b)) for a, b in pairs]
-        if any(a or b for a, b in crops):
-            input = input[tuple(slice(a, n - b) for (a, b), n in zip(crops, input.shape))]
-        pos = tuple((max(0, a), max(0, b)) for a, b in pairs)
-        if any(a or b for a, b in pos):
-            input = _s.pad_constant(input, pos, value)
-        return input
+        return _pad_constant(input, pairs, 0.0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
-        raise NotImplementedError(f"Unsupported padding mode: {mode}")
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if input.dim() not in (k + 1, k + 2) or not 1 <= k <= 3:
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    _check_pad_sizes(input, pairs, k, mode)
     out = input
     for d, (a, b) in enumerate(pairs):
-        if not (a or b):
-            continue
-        n = out.shape[d]
-        parts = []
-        if mode == "reflect":
-            if a >= n or b >= n:
-                raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input "
-                                   f"dimension, but got: padding ({a}, {b}) at dimension {d} of input {list(input.shape)}")
-            if a:
-                parts.append(out.narrow(d, 1, a).flip((d,)))
-            parts.append(out)
-            if b:
-                parts.append(out.narrow(d, n - 1 - b, b).flip((d,)))
-        elif mode == "replicate":
-            if a:
-                parts.append(out.narrow(d, 0, 1).repeat_interleave(a, d))
-            parts.append(out)
-            if b:
-                parts.append(out.narrow(d, n - 1, 1).repeat_interleave(b, d))
-        else:
+        if a or b:
+            src = _pad_source_index(out.shape[d], a, b, mode)
+            out = out.index_select(d, _c.tensor(src, dtype=_dt.int64, device=input.device))
+    return out
+
+
+def _pad_constant(input: Tensor, pairs: list, value: float) -> Tensor:
+    for (a, b), n in zip(pairs, input.shape):
+        if max(0, -a) + max(0, -b) > n:
+            raise RuntimeError("narrow(): length must be non-negative.")
+    crops = [(max(0, -a), max(0, -b)) for a, b in pairs]
+    if any(a or b for a, b in crops):
+        input = input[tuple(slice(a, n - b) for (a, b), n in zip(crops, input.shape))]
+    pos = tuple((max(0, a), max(0, b)) for a, b in pairs)
+    if any(a or b for a, b in pos):
+        input = _s.pad_constant(input, pos, value)
+    return input
+
+
+def _check_pad_sizes(input: Tensor, pairs: list, k: int, mode: str) -> None:
+    """PyTorch's checks for replicate/reflect/circular padding of the last ``k`` dims."""
+    shape, dims = list(input.shape), range(input.dim() - k, input.dim())
+    for d in dims:
+        (a, b), n = pairs[d], shape[d]
+        if mode == "reflect" and (a >= n or b >= n):
+            raise RuntimeError(f"Argument #{2 + 2 * k}: Padding size should be less than the corresponding input "
+                               f"dimension, but got: padding ({a}, {b}) at dimension {d} of input {shape}")
+        if mode == "circular":
             if a > n or b > n:
                 raise RuntimeError("Padding value causes wrapping around more than once.")
-            if a:
-                parts.append(out.narrow(d, n - a, a))
-            parts.append(out)
-            if b:
-                parts.append(out.narrow(d, 0, b))
-        out = _s.cat(parts, d)
-    return out
+            if n + a + b < 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+            if max(a, 0) > n + min(a, 0) + min(b, 0) or max(b, 0) > n + min(a, 0) + min(b, 0):
+                # PyTorch reads memory it never wrote here (its result is garbage): refuse instead.
+                raise RuntimeError("Padding value causes wrapping around more than once (after the negative "
+                                   "padding cropped the input).")
+    if mode == "circular":
+        return
+    outs = [shape[d] + sum(pairs[d]) for d in dims]
+    # PyTorch refuses only when every padded size is under 1 (a single empty dim is allowed).
+    if all(o < 1 for o in outs):
+        names = "DHW"[3 - k:]
+        sizes = ", ".join(f"{c}: {shape[d]}" for c, d in zip(names, dims))
+        calc = " ".join(f"{c}: {o}" for c, o in zip(names, outs))
+        raise RuntimeError(f"input ({sizes}) is too small. Calculated output {calc}")
+    if min(outs) < 0:
+        out_shape = shape[:input.dim() - k] + outs
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(outs)}: {out_shape}")
+
+
+def _pad_source_index(n: int, a: int, b: int, mode: str) -> list:
+    """For each output position along one dim, the input position it copies (PyTorch's semantics:
+    replicate clamps and reflect mirrors ``j - a`` over the whole input; circular first crops the
+    negative pads, then wraps around what is left)."""
+    if mode == "replicate":
+        return [min(max(j - a, 0), n - 1) for j in range(n + a + b)]
+    if mode == "reflect":
+        period = 2 * (n - 1)
+
+        def mirror(i: int) -> int:
+            if period == 0:
+                return 0
+            i = abs(i) % period
+            return i if i < n else period - i
+        return [mirror(j - a) for j in range(n + a + b)]
+    lo, m = max(-a, 0), n - max(-a, 0) - max(-b, 0)
+    return [lo + (j - max(a, 0)) % m for j in range(m + max(a, 0) + max(b, 0))] if m else []
 
 
 def _interp_axis(x: Tensor, dim: int, out_n: int, mode: str, align_corners: bool | None, scale: float | None) -> Tensor:
@@ -905,6 +1025,56 @@ def _interp_axis(x: Tensor, dim: int, out_n: int, mode: str, align_corners: bool
     return a + (b - a) * w
 
 
+def _uint8_linear_weights(n_in: int, n_out: int, align_corners: bool, scale: float | None) -> tuple:
+    """PyTorch's uint8 linear resampling weights (as Pillow's): for every output position its two
+    source indices and int16 fixed-point weights, and the number of fraction bits. PyTorch computes
+    them in double, normalises them, and rounds them to ints of the largest precision under 2^15."""
+    if align_corners:
+        step = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        step = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    delta = 0.5 if align_corners else 0.0  # PyTorch's align_corners_delta of the uint8 path
+    idx = [[0, 0] for _ in range(n_out)]
+    wts = [[0.0, 0.0] for _ in range(n_out)]
+    for i in range(n_out):
+        center = step * (i + 0.5 - delta)
+        lo = max(int(center - 1.0 + 0.5 + delta), 0)
+        count = min(max(min(int(center + 1.0 + 0.5 + delta), n_in) - lo, 0), 2)
+        ws = [max(0.0, 1.0 - abs(j + lo - center + 0.5 - delta)) for j in range(count)]
+        total = sum(ws)
+        for j in range(count):
+            idx[i][j], wts[i][j] = lo + j, ws[j] / total if total else ws[j]
+        for j in range(count, 2):
+            idx[i][j] = min(lo, n_in - 1)
+    w_max = max((w for row in wts for w in row), default=0.0)
+    prec = 0
+    while prec < 22 and int(0.5 + w_max * (1 << (prec + 1))) < (1 << 15):
+        prec += 1
+    fixed = [[int(w * (1 << prec) + (0.5 if w >= 0 else -0.5)) for w in row] for row in wts]
+    return idx, fixed, prec
+
+
+def _interp_axis_uint8(x: Tensor, dim: int, out_n: int, align_corners: bool, scale: float | None) -> Tensor:
+    """One axis of uint8 bilinear resampling, bit for bit as PyTorch: fixed-point weights, the sum
+    rounded half up and clamped to [0, 255] (not the float formula truncated to uint8)."""
+    idx, fixed, prec = _uint8_linear_weights(x.shape[dim], out_n, align_corners, scale)
+    dev, shape = x.device, [1] * x.dim()
+    shape[dim] = out_n
+    xi = x.to(_dt.int32)  # 255 * 2^15 * 2 fits
+    acc = (1 << (prec - 1)) if prec else 0
+    for j in range(2):
+        pick = xi.index_select(dim, _c.tensor([r[j] for r in idx], dtype=_dt.int64, device=dev))
+        acc = pick * _c.tensor([r[j] for r in fixed], dtype=_dt.int32, device=dev).reshape(shape) + acc
+    return (acc // (1 << prec)).clamp(0, 255).to(_dt.uint8)
+
+
+def _check_interp_dtype(input: Tensor, mode: str) -> None:
+    # PyTorch resamples integers only as uint8 and only with nearest or bilinear.
+    if input.dtype.is_floating_point or (input.dtype is _dt.uint8 and mode in ("nearest", "bilinear")):
+        return
+    raise NotImplementedError(f'"upsample_{mode}" not implemented for {input.dtype}')
+
+
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
@@ -927,7 +1097,14 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         sizes = [int(math.floor(input.shape[2 + i] * scales[i])) for i in range(nsp)]
         if recompute_scale_factor:
             scales = [None] * nsp
+    _check_interp_dtype(input, mode)
     out = input
+    if input.dtype is _dt.uint8 and mode == "bilinear":
+        # PyTorch's order: the last (contiguous) axis first, each pass rounded back to uint8.
+        for i in reversed(range(nsp)):
+            if sizes[i] != out.shape[2 + i]:
+                out = _interp_axis_uint8(out, 2 + i, sizes[i], bool(align_corners), scales[i])
+        return out if out is not input else input.clone()
     for i in range(nsp):
         out = _interp_axis(out, 2 + i, sizes[i], mode, bool(align_corners), scales[i])
     return out
@@ -958,14 +1135,22 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
 
 def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
     """im2col: (N, C, H, W) -> (N, C*kh*kw, L)."""
-    from ember.nn._convpool import _pad4, _taps, out_size
+    from ember.nn._convpool import _pad4, _taps, check_sliding_window, out_size
 
     k, d, p, s = pair(kernel_size), pair(dilation), pair(padding), pair(stride)
+    check_sliding_window(k, d, p, s)
+    if input.dim() not in (3, 4):
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor for input with possibly 0 batch size and non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
     unbatched = input.dim() == 3
     if unbatched:
         input = input.unsqueeze(0)
     n, c, h, w = input.shape
     ho, wo = out_size(h, k[0], s[0], p[0], d[0]), out_size(w, k[1], s[1], p[1], d[1])
+    if ho < 1 or wo < 1:  # a kernel larger than the padded input
+        raise RuntimeError(f"Given input with spatial size ({h}, {w}), kernel_size=({k[0]}, {k[1]}), "
+                           f"dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), calculated shape of the array of "
+                           f"sliding blocks as ({ho}, {wo}), but its components must be at least one.")
     cols = _taps(_pad4(input, *p), k[0], k[1], ho, wo, s, d).reshape(n, c * k[0] * k[1], ho * wo)
     return cols.squeeze(0) if unbatched else cols
 
@@ -973,16 +1158,21 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
 def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
          stride: Any = 1) -> Tensor:
     """col2im, the adjoint of ``unfold``: overlapping values are summed."""
-    from ember.nn._convpool import _pad_or_crop, _scatter_strided, out_size
+    from ember.nn._convpool import _pad_or_crop, _scatter_strided, check_sliding_window, out_size
 
     k, d, p, s = pair(kernel_size), pair(dilation), pair(padding), pair(stride)
     oh, ow = pair(output_size)
+    check_sliding_window(k, d, p, s)
+    if input.dim() not in (2, 3):
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
     unbatched = input.dim() == 2
     if unbatched:
         input = input.unsqueeze(0)
     n = input.shape[0]
     c = input.shape[1] // (k[0] * k[1])
     ho, wo = out_size(oh, k[0], s[0], p[0], d[0]), out_size(ow, k[1], s[1], p[1], d[1])
+    _check_fold_blocks(input, (oh, ow), k, d, p, s, (ho, wo))
     cols = input.reshape(n, c, k[0] * k[1], ho, wo)
     hp, wp = oh + 2 * p[0], ow + 2 * p[1]
     total = None
@@ -997,6 +1187,23 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     return out.squeeze(0) if unbatched else out
 
 
+def _check_fold_blocks(input: Tensor, out: tuple, k: tuple, d: tuple, p: tuple, s: tuple, blocks: tuple) -> None:
+    """fold's input must hold C * kh * kw rows and exactly one column per sliding block (PyTorch's
+    col2im check): otherwise the reshape below would fail with a backend's message."""
+    if input.shape[1] % (k[0] * k[1]):
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, but "
+                           f"got input.size(1)={input.shape[1]} and kernel_size=({k[0]}, {k[1]}).")
+    conf = (f"Given output_size=({out[0]}, {out[1]}), kernel_size=({k[0]}, {k[1]}), dilation=({d[0]}, {d[1]}), "
+            f"padding=({p[0]}, {p[1]}), stride=({s[0]}, {s[1]}), ")
+    ho, wo = blocks
+    if input.shape[2] != ho * wo:
+        raise RuntimeError(f"{conf}expected size of input's dimension 2 to match the calculated number of sliding "
+                           f"blocks {ho} * {wo} = {ho * wo}, but got input.size(2)={input.shape[2]}.")
+    if ho < 1 or wo < 1:
+        raise RuntimeError(f"{conf}calculated shape of the array of sliding blocks as ({ho}, {wo}), which is too "
+                           "small (non-positive).")
+
+
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     n1 = x1.norm(2, dim=dim).clamp(min=eps)
     n2 = x2.norm(2, dim=dim).clamp(min=eps)
@@ -1008,8 +1215,17 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None) -> Tensor:
-    """softmax(Q K^T * scale + mask) V; a bool mask marks the positions allowed to attend."""
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(Q K^T * scale + mask) V, as PyTorch computes it: a bool mask marks the positions allowed
+    to attend, a float mask is added; ``is_causal`` also masks the upper triangle (top-left aligned)
+    and combines with ``attn_mask``; a row with every position masked gives zeros (and zero gradients),
+    not NaN; ``enable_gqa`` repeats the key/value heads to the query's."""
+    if enable_gqa and key.dim() >= 3 and key.shape[-3] != query.shape[-3]:
+        if query.shape[-3] % key.shape[-3] or value.shape[-3] != key.shape[-3]:
+            raise RuntimeError("Number of heads in key and value must divide the number of heads in query")
+        groups = query.shape[-3] // key.shape[-3]
+        key, value = key.repeat_interleave(groups, -3), value.repeat_interleave(groups, -3)
     scores = (query @ key.transpose(-2, -1)) * (scale if scale is not None else 1.0 / math.sqrt(query.shape[-1]))
     if is_causal:
         lq, lk = query.shape[-2], key.shape[-2]
@@ -1020,7 +1236,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             scores = scores.masked_fill(~attn_mask, -math.inf)
         else:
             scores = scores + attn_mask
-    attn = _r.softmax(scores, -1)
+    # PyTorch's safe softmax: a fully masked row is 0, computed from finite scores so that its
+    # gradient is 0 too (softmax of all -inf would be NaN, and NaN * 0 stays NaN in backward).
+    dead = (scores == -math.inf).all(-1, keepdim=True)
+    attn = _e.where(dead, 0.0, _r.softmax(_e.where(dead, 0.0, scores), -1))
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True)
     return attn @ value

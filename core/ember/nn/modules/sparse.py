@@ -31,6 +31,8 @@ class Embedding(Module):
                  sparse: bool = False, _weight: Tensor | None = None, _freeze: bool = False, device: Any = None,
                  dtype: Any = None) -> None:
         super().__init__()
+        if sparse:  # refuse now rather than hand back a dense gradient where a sparse one was asked for
+            raise NotImplementedError(F.SPARSE_EMBEDDING_ERROR)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None:
             if padding_idx > 0:

@@ -1,0 +1,213 @@
+"""Autograd for in-place ops: checks before the write, history rewriting after it.
+
+An in-place op computes its result out of place, writes it into the tensor's storage, then calls
+``rebase_history`` so autograd sees the new value. When the tensor is a view, the write changed
+its base too, so the base's history is rewritten as PyTorch's ``CopySlices`` does: the base is now
+"the old base with this region replaced by the result", and the view is redone on that new base.
+Every other view of the same base notices the base's new history the next time it is used
+(``refresh_view``), so no view can keep feeding gradients through values that were overwritten.
+
+Example:
+    >>> import ember
+    >>> x = ember.ones(3, requires_grad=True)
+    >>> y = x * 1
+    >>> y[1:].mul_(5)
+    tensor([5., 5.], grad_fn=<SliceBackward0>)
+    >>> y.sum().backward()
+    >>> x.grad
+    tensor([1., 5., 5.])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember.autograd.function import Function
+from ember.autograd.grad_mode import STATE, enable_grad, no_grad
+
+__all__ = ["check_inplace", "needs_rebase", "rebase_history", "refresh_view", "is_stale_view",
+           "snapshot_saved_inputs"]
+
+_OVERLAP_MSG = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
+                "location. Please clone() the tensor before performing the operation.")
+
+
+def check_inplace(t: Any) -> None:
+    """Raise PyTorch's errors for an in-place write into ``t`` that must not happen."""
+    if STATE.enabled:
+        if t._requires_grad and t.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        base = t._base
+        if base is not None and t._view_fn is not None and base._requires_grad:
+            if base.grad_fn is None:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                                   "operation.")
+            if t.__dict__.get("_multi_view") and t._requires_grad:
+                raise RuntimeError(
+                    f"Output {t._output_nr} of {t.grad_fn.name() if t.grad_fn is not None else 'a view op'} is a "
+                    "view and is being modified inplace. This view is the output of a function that returns "
+                    "multiple views. Such functions do not allow the output views to be modified inplace. You "
+                    "should replace the inplace operation by an out-of-place one.")
+    if t._base is not None and _has_internal_overlap(t):
+        raise RuntimeError(_OVERLAP_MSG)
+
+
+def needs_rebase(t: Any) -> bool:
+    """Whether overwriting ``t`` in grad mode changes some history: ``t``'s own, or its base's."""
+    if t._requires_grad:
+        return True
+    base = t._base
+    return base is not None and t._view_fn is not None and base._requires_grad
+
+
+def _has_internal_overlap(t: Any) -> bool:
+    """Whether two elements of ``t`` share memory (an expanded view: a stride of 0 on an axis > 1)."""
+    kt = t._kt
+    if not kt.has("strides"):
+        return False
+    shape = t._data.shape
+    return any(stride == 0 and n > 1 for stride, n in zip(kt["strides"](t._data), shape))
+
+
+def is_stale_view(t: Any) -> bool:
+    """A differentiable view whose base got a new history (an in-place op) since the view's was set."""
+    base = t._base
+    return base is not None and t._view_fn is not None and base.grad_fn is not t._view_src
+
+
+def refresh_view(t: Any) -> None:
+    """Give a stale view the history of its base's current value (PyTorch regenerates it likewise)."""
+    base = t._base
+    if base._requires_grad:
+        with enable_grad():
+            fresh = t._view_fn(base)
+        t.grad_fn, t._output_nr, t._requires_grad = fresh.grad_fn, fresh._output_nr, True
+    t._view_src = base.grad_fn
+
+
+def rebase_history(t: Any, result: Any) -> None:
+    """``t``'s storage now holds ``result`` (written in place): make autograd see that.
+
+    Call it in grad mode only, after the write and the version bump, when ``t`` or ``result``
+    requires grad.
+    """
+    base = t._base
+    if base is not None and t._view_fn is not None:
+        new_base = CopySlices.apply(base, result, t._view_fn, tuple(t._data.shape))
+        base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, 0, True
+        refresh_view(t)
+        return
+    if not result._requires_grad:  # overwritten by values that depend on nothing: zero gradient
+        result = Overwritten.apply(t)
+    elif result.grad_fn is None:  # a leaf's values (``copy_(leaf)``): a node of its own, not the leaf's identity
+        result = CopyFrom.apply(result)
+    t.grad_fn, t._output_nr, t._requires_grad = result.grad_fn, result._output_nr, True
+
+
+def snapshot_saved_inputs(result: Any, t: Any, limit: int = 16) -> None:
+    """Before ``result`` is written into ``t``: nodes of ``result``'s graph that saved ``t`` (or a
+    view of it) for their backward get a copy of those values instead, as PyTorch saves
+    ``original_self`` for an in-place op whose derivative needs it (``x.mul_(w)``'s gradient for
+    ``w`` is ``x`` before the write). Only nodes made for this op are visited: the walk stops at
+    ``t``'s own history and after ``limit`` nodes. An entry whose version already differs keeps
+    it, so backward still raises for values changed before this op."""
+    stop = t.grad_fn
+    version = t._version
+    seen: set = set()
+    todo = [result.grad_fn]
+    snaps: dict = {}
+    while todo and len(seen) < limit:
+        node = todo.pop()
+        if node is None or node is stop or id(node) in seen:
+            continue
+        seen.add(id(node))
+        saved = getattr(node, "_saved", None)
+        if saved:
+            node._saved = tuple(_snapshot(item, version, snaps) for item in saved)
+        todo.extend(edge[0] for edge in node.next_functions if edge is not None)
+
+
+def _snapshot(item: Any, version: list, snaps: dict) -> Any:
+    if item is None:
+        return None
+    tensor, saved_version, is_output = item
+    if is_output or tensor._version is not version or saved_version != version[0]:
+        return item
+    snap = snaps.get(id(tensor))
+    if snap is None:
+        snap = tensor._new(tensor._kt["clone"](tensor._data))
+        snap.grad_fn, snap._output_nr, snap._requires_grad = tensor.grad_fn, tensor._output_nr, tensor._requires_grad
+        snaps[id(tensor)] = snap
+    return (snap, 0, False)
+
+
+class CopySlices(Function):
+    """The base after an in-place op on one of its views: the old base with the view's region
+    replaced by ``result``. Gradient: the base's, with that region zeroed, to the old base; the
+    region's (summed to ``result``'s shape) to ``result``."""
+
+    _backward_name = "CopySlices"
+
+    @staticmethod
+    def forward(ctx, base, result, view_fn, view_shape):
+        ctx.view_fn, ctx.base_shape = view_fn, tuple(base._data.shape)
+        ctx.result_meta = (tuple(result.shape), result._dtype) if result._requires_grad else None
+        return base._new(base._data)  # the data was written already; this only carries the node
+
+    @staticmethod
+    def backward(ctx, g):
+        from ember.functions.elementwise import unbroadcast
+
+        g_base = g_result = None
+        if ctx.needs_input_grad[0]:
+            g_base = g.reshape(-1).index_put((_region(ctx, g),), 0).reshape(ctx.base_shape)
+        if ctx.needs_input_grad[1]:
+            shape, dtype = ctx.result_meta
+            g_result = unbroadcast(ctx.view_fn(g), shape)
+            if g_result._dtype is not dtype:
+                g_result = g_result.to(dtype)
+        return g_base, g_result, None, None
+
+
+def _region(ctx: Any, like: Any) -> Any:
+    """Flat indices, into the base, of the elements the view covers (found by redoing the view
+    on the base's element numbers, so any chain of view ops works)."""
+    from ember.functions.creation import arange
+
+    n = 1
+    for s in ctx.base_shape:
+        n *= s
+    with no_grad():
+        numbers = arange(n, device=like.device).reshape(ctx.base_shape)
+        return ctx.view_fn(numbers).reshape(-1)
+
+
+class CopyFrom(Function):
+    """``t.copy_(leaf)``: ``t`` now holds the leaf's values; the gradient passes through."""
+
+    _backward_name = "CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, src):
+        return src._new(src._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class Overwritten(Function):
+    """A tensor overwritten in place by values that do not depend on anything that requires grad
+    (``fill_``, ``zero_``, ``copy_`` of a constant): its old value gets a zero gradient."""
+
+    _backward_name = "FillBackward0"
+
+    @staticmethod
+    def forward(ctx, t):
+        return t._new(t._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        from ember.functions.creation import zeros_like
+
+        return zeros_like(g)
