@@ -346,3 +346,29 @@ def set_buffer(buf: Tensor, data: Any) -> None:
 def check_hparam(ok: bool, message: str) -> None:
     if not ok:
         raise ValueError(message)
+
+
+# ---- tensor-level helpers (the optimizers written with Tensor ops; step runs with grad off) ----
+def grad_tensor(p: Tensor, maximize: bool) -> Tensor:
+    """``p.grad`` as a Tensor in ``p``'s dtype (negated when maximizing); same device checks as ``grad_array``."""
+    return p._new(grad_array(p, maximize))
+
+
+def scalar_state(value: float) -> Tensor:
+    """A float32 0-d CPU state scalar (``mu_product``, ``eta``, ``mu``...), as PyTorch keeps them."""
+    from ember.functions.creation import tensor
+
+    return tensor(float(value), dtype=_dt.float32)
+
+
+def set_scalar(st: Tensor, value: float) -> float:
+    """Write ``value`` into a 0-d state tensor; returns it as stored (rounded to the tensor's dtype)."""
+    kt = st._kt
+    kt["copy_"](st._data, float(value))
+    st._version[0] += 1
+    return float(kt["to_host"](st._data))
+
+
+def scalar_value(st: Tensor | float) -> float:
+    """A state scalar's value as a Python float (one host read for a tensor)."""
+    return float(st._kt["to_host"](st._data)) if isinstance(st, Tensor) else float(st)

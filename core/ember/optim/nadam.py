@@ -1,0 +1,100 @@
+"""NAdam (Adam with Nesterov momentum; Dozat, 2016) with PyTorch's defaults, checks and state names,
+including ``momentum_decay`` and ``decoupled_weight_decay`` (NAdamW).
+
+Example:
+    >>> import ember
+    >>> w = ember.ones(2, requires_grad=True)
+    >>> opt = ember.optim.NAdam([w], lr=0.1)
+    >>> w.sum().backward()
+    >>> opt.step()
+    >>> [round(v, 4) for v in w.tolist()]
+    [0.8944, 0.8944]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ember.optim.adam import _check_adam_args
+from ember.optim.optimizer import (
+    Optimizer,
+    check_hparam,
+    ensure_step_tensor,
+    grad_tensor,
+    incr_step,
+    new_step,
+    run_closure,
+    scalar_state,
+    scalar_value,
+    set_scalar,
+    zeros_state,
+)
+from ember.tensor import Tensor
+
+__all__ = ["NAdam"]
+
+
+class NAdam(Optimizer):
+    """Adam whose momentum term looks one step ahead, with the momentum schedule
+    ``mu_t = b1 (1 - 0.5 * 0.96^(t * momentum_decay))`` (state: ``step``, ``mu_product``, ``exp_avg``,
+    ``exp_avg_sq``; ``mu_product`` is a float32 scalar as in PyTorch, so values match it bit for bit)."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False) -> None:
+        _check_adam_args(lr, betas, eps, weight_decay)
+        check_hparam(0.0 <= momentum_decay, f"Invalid momentum_decay value: {momentum_decay}")
+        if differentiable:
+            raise NotImplementedError("differentiable=True is not supported by ember's optimizers")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (("maximize", False), ("foreach", None), ("capturable", False),
+                               ("differentiable", False), ("decoupled_weight_decay", False)):
+                group.setdefault(key, value)
+        for s in self.state.values():
+            if isinstance(s, dict):
+                ensure_step_tensor(s)
+                if "mu_product" in s and not isinstance(s["mu_product"], Tensor):
+                    s["mu_product"] = scalar_state(s["mu_product"])
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One NAdam update of every parameter that has a gradient."""
+        loss = run_closure(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            wd, momentum_decay = group["weight_decay"], group["momentum_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = new_step()
+                    state["mu_product"] = scalar_state(1.0)
+                    state["exp_avg"] = zeros_state(p)
+                    state["exp_avg_sq"] = zeros_state(p)
+                step = incr_step(state["step"])
+                g = grad_tensor(p, group["maximize"])
+                if wd != 0:
+                    if group["decoupled_weight_decay"]:
+                        p.mul_(1 - lr * wd)
+                    else:
+                        g = g.add(p, alpha=wd)
+                mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+                mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+                # PyTorch multiplies in its float32 scalar tensor; set_scalar rounds the same way
+                mu_product = set_scalar(state["mu_product"], scalar_value(state["mu_product"]) * mu)
+                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                exp_avg.lerp_(g, 1 - beta1)
+                exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                denom = exp_avg_sq.div(1 - beta2 ** step).sqrt().add_(eps)
+                p.addcdiv_(g, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
+                p.addcdiv_(exp_avg, denom, value=-lr * mu_next / (1.0 - mu_product * mu_next))
+        return loss
