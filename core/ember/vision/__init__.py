@@ -1,4 +1,4 @@
-"""ember's torchvision: datasets and transforms for images.
+"""ember's torchvision: datasets, transforms, models and image utilities.
 
 Example:
     >>> from ember.vision import datasets, transforms
@@ -7,6 +7,6 @@ Example:
     (1, 28, 28)
 """
 
-from . import datasets, transforms
+from . import datasets, models, transforms, utils
 
-__all__ = ["datasets", "transforms"]
+__all__ = ["datasets", "models", "transforms", "utils"]
