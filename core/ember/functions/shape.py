@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from ember.autograd.function import Function
+from ember.autograd.function import Function, _requires_grad_now
 from ember.size import Size
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
@@ -151,7 +151,9 @@ class ReshapeCopy(Reshape):
 
 def _reshape(input: Tensor, shape: tuple, viewable: bool | None) -> Tensor:
     if shape == input._data.shape:
-        return Reshape.apply(input, shape) if input._requires_grad else input._view_of(input._data, _same_view)
+        if input._requires_grad or (input._base is not None and _requires_grad_now(input)):
+            return Reshape.apply(input, shape)
+        return input._view_of(input._data, _same_view)
     # Unknown (no strides kernel): the kernel may still return a view, so keep the version counter shared.
     return (ReshapeCopy if viewable is False else Reshape).apply(input, shape)
 
@@ -336,6 +338,12 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     nd = input.dim()
     src = [_wrap_dim(s, nd) for s in ((source,) if isinstance(source, int) else source)]
     dst = [_wrap_dim(d, nd) for d in ((destination,) if isinstance(destination, int) else destination)]
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should contain "
+                           f"the same number of dims as destination ({list(dst)} dims)")
+    for name, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(dims)})")
     order = [i for i in range(nd) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -558,9 +566,13 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     size = input.shape[d]
     if isinstance(start, Tensor):
         start = int(start.item())
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
     if start < 0:
         start += size
-    if not (0 <= start and start + length <= size and length >= 0):
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     sl = _full_slices(tuple(input.shape))
     sl[d] = (start, start + length, 1)
@@ -674,7 +686,7 @@ class Cat(Function):
 def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     tensors = [t for t in tensors]
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     # PyTorch skips legacy empty 1-D tensors of shape (0,).
     kept = [t for t in tensors if not (t.dim() == 1 and t.shape[0] == 0)] or tensors[:1]
     ref = kept[0]
@@ -920,6 +932,66 @@ def _check_meshgrid_inputs(ts: list) -> None:
             raise RuntimeError("meshgrid expects all tensors to have the same device")
 
 
+def _inplace_view(self: Tensor, fn) -> Tensor:
+    """``squeeze_``/``unsqueeze_``/``t_``: ``self`` becomes ``fn(self)`` (a new layout of the same
+    storage), with the history of that view in grad mode (PyTorch's TBackward & co.; a leaf that
+    requires grad raises) and a view function that follows the new layout."""
+    from ember.autograd.grad_mode import STATE
+    from ember.tensor import _ComposedView
+
+    if STATE.enabled and self._requires_grad:
+        if self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        new = fn(self)
+        self.grad_fn, self._output_nr = new.grad_fn, new._output_nr
+    else:
+        new = fn(self.detach())
+    self._set_data(new._data)
+    if self._view_fn is not None:
+        self._view_fn = _ComposedView(self._view_fn, fn)
+    self._version[0] += 1
+    return self
+
+
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """``Tensor.unfold``: every window of ``size`` elements along ``dimension``, ``step`` apart, as a
+    new last axis (shape ``(..., (n - size) // step + 1, ..., size)``).
+
+    PyTorch returns a strided view. The kernel contract has no as_strided, so ember makes a view
+    where slice + reshape + permute can express the windows (no overlap: ``step == size`` or
+    ``size == 1``), and otherwise gathers the overlapping windows into a new tensor (an
+    index_select, differentiable on every backend): in-place writes to that result do not reach
+    ``input``.
+    """
+    if input.dim() == 0:  # PyTorch treats a 0-d tensor as one element along dim 0 or -1
+        _wrap_dim(dimension, 1)
+        return unfold(input.reshape(1), 0, size, step).reshape(size)
+    d = _wrap_dim(dimension, input.dim())
+    n = input.shape[d]
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    count = (n - size) // step + 1
+    if size == step and size > 0:  # tiles: split the axis (a view)
+        tiles = narrow(input, d, 0, count * size)
+        windows = reshape(tiles, tuple(input.shape[:d]) + (count, size) + tuple(input.shape[d + 1:]))
+        return movedim(windows, d + 1, -1)
+    if size == 1:  # single elements ``step`` apart: a strided slice (a view)
+        sl = _full_slices(tuple(input.shape))
+        sl[d] = (0, (count - 1) * step + 1, step)
+        return unsqueeze(Slice.apply(input, tuple(sl)), -1)
+    from ember import dtypes as _dt
+    from ember.functions.creation import tensor
+
+    idx = tensor([i * step + j for i in range(count) for j in range(size)], dtype=_dt.int64, device=input.device)
+    windows = input.index_select(d, idx)
+    windows = reshape(windows, tuple(input.shape[:d]) + (count, size) + tuple(input.shape[d + 1:]))
+    return movedim(windows, d + 1, -1)
+
+
 def _bind() -> None:
     def size_method_view(self, *shape, dtype=None):
         if dtype is not None:  # view(dtype=...), PyTorch's keyword form
@@ -934,6 +1006,7 @@ def _bind() -> None:
                diagonal, diag):
         setattr(Tensor, fn.__name__, fn)
     Tensor.view = size_method_view
+    Tensor.unfold = unfold  # not by __name__: ``ember.nn.functional.unfold`` is im2col
     Tensor.flip = _flip_method
     Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.dim())))))
     Tensor.mT = property(lambda self: transpose(self, -2, -1))
@@ -941,16 +1014,13 @@ def _bind() -> None:
     Tensor.mH = Tensor.mT
 
     def squeeze_(self, dim=None):
-        self._set_data(squeeze(self.detach(), dim)._data)
-        return self
+        return _inplace_view(self, lambda b: squeeze(b, dim))
 
     def unsqueeze_(self, dim):
-        self._set_data(unsqueeze(self.detach(), dim)._data)
-        return self
+        return _inplace_view(self, lambda b: unsqueeze(b, dim))
 
     def t_(self):
-        self._set_data(t(self.detach())._data)
-        return self
+        return _inplace_view(self, t)
 
     def _set_data(self, data):
         self._data = data

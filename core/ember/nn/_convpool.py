@@ -25,7 +25,8 @@ from ember.autograd.grad_mode import STATE, enable_grad
 from ember.kernels import out_size
 from ember.tensor import Tensor
 
-__all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "out_size", "pair"]
+__all__ = ["conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "max_pool2d", "max_pool3d", "avg_pool2d",
+           "avg_pool3d", "out_size", "pair"]
 
 
 def pair(v: Any, n: int = 2, name: str = "value") -> tuple:
@@ -203,7 +204,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
             else:
                 padding = (pads[0][0], pads[1][0])
         else:
-            raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
+            raise RuntimeError(f"Invalid padding string: {padding!r}")  # PyTorch's functional wording
     else:
         padding = pair(padding, 2, "padding")
     check_conv_geometry(tuple(input.shape[2:]), tuple(weight.shape[2:]), stride, padding, dilation)
@@ -452,4 +453,282 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
         out = AvgPool2dKernel.apply(input, *conf)
     else:
         out = avg_pool2d_composite(input, *conf)
+    return out.squeeze(0) if unbatched else out
+
+
+# ---- N-d windows (3-d pooling, adaptive max with indices) ----------------------------------
+# Every spatial axis gets a table of source positions, one row of K taps per output position;
+# one index_select per axis gathers all windows at once, so autograd (index_add) and every
+# backend come for free. Rows may repeat their last tap (adaptive windows shorter than K):
+# a repeat changes neither a max nor which tap is the first maximum.
+def _gather_windows(x: Tensor, tables: list) -> Tensor:
+    """(N, C, *S) -> (N, C, *O, K): the taps of every output position, K = prod of each axis's K."""
+    from ember import dtypes as _dt
+    from ember.functions.creation import tensor
+
+    nsp = len(tables)
+    out = x
+    for a, tab in enumerate(tables):
+        dim = 2 + 2 * a  # the axes before this one are already split into (O, K)
+        flat = tensor([v for row in tab for v in row], dtype=_dt.int64, device=x.device)
+        shp = list(out.shape)
+        shp[dim:dim + 1] = [len(tab), len(tab[0])]
+        out = out.index_select(dim, flat).reshape(shp)
+    perm = [0, 1] + [2 + 2 * a for a in range(nsp)] + [3 + 2 * a for a in range(nsp)]
+    out = out.permute(perm)
+    return out.reshape(tuple(out.shape[:2 + nsp]) + (-1,))
+
+
+def _flat_positions(tables: list, sizes: tuple, offsets: tuple, device: Any) -> Tensor:
+    """(*O, K) int64: each tap's flat position in the unpadded input (PyTorch's pooling indices)."""
+    from ember import dtypes as _dt
+    from ember.functions.creation import tensor
+
+    nsp, total = len(tables), None
+    for a, tab in enumerate(tables):
+        step = math.prod(sizes[a + 1:])
+        shape = [1] * (2 * nsp)
+        shape[a], shape[nsp + a] = len(tab), len(tab[0])
+        t = tensor([[(v - offsets[a]) * step for v in row] for row in tab], dtype=_dt.int64, device=device)
+        total = t.reshape(shape) if total is None else total + t.reshape(shape)
+    return total.reshape(tuple(len(t) for t in tables) + (-1,))
+
+
+def _max_windows(x: Tensor, tables: list, offsets: tuple, sizes: tuple) -> tuple:
+    """Max over each window and its flat input position (the first maximum, as PyTorch)."""
+    win = _gather_windows(x, tables)
+    val, k = win.max(-1)
+    pos = _flat_positions(tables, sizes, offsets, x.device)
+    idx = pos.expand(tuple(win.shape)).gather(-1, k.unsqueeze(-1)).squeeze(-1)
+    return val, idx
+
+
+def _sliding_tables(outs: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> list:
+    return [[[i * s + j * d for j in range(k)] for i in range(o)] for o, k, s, d in zip(outs, kernel, stride, dilation)]
+
+
+def _pool_outs(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple, ceil_mode: bool) -> tuple:
+    sizes = tuple(x.shape[2:])
+    outs = tuple(out_size(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation))
+    if min(outs) <= 0:
+        shown = "x".join(str(v) for v in (x.shape[1],) + sizes)
+        shown_o = "x".join(str(v) for v in (x.shape[1],) + outs)
+        raise RuntimeError(f"Given input size: ({shown}). Calculated output size: ({shown_o}). Output size is too small")
+    # extra right padding so that ceil_mode's last window fits in the padded input
+    extra = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p))
+                  for n, o, k, s, p, d in zip(sizes, outs, kernel, stride, padding, dilation))
+    return outs, extra
+
+
+def _pad_spatial(x: Tensor, padding: tuple, extra: tuple, value: float) -> Tensor:
+    if not any(padding) and not any(extra):
+        return x
+    from ember.functions.shape import pad_constant
+
+    return pad_constant(x, ((0, 0), (0, 0)) + tuple((p, p + e) for p, e in zip(padding, extra)), value)
+
+
+def _check_pool3d(input: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> None:
+    """PyTorch's pool3d checks, in its order and words."""
+    if input.dim() not in (4, 5) or input.numel() == 0:
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+    if any(s == 0 for s in stride):
+        raise RuntimeError("stride should not be zero")
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"kernel size should be greater than zero, but got kT: {kernel[0]} kH: {kernel[1]} "
+                           f"kW: {kernel[2]}")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"stride should be greater than zero, but got dT: {stride[0]} dH: {stride[1]} "
+                           f"dW: {stride[2]}")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationT: {dilation[0]} dilationH: "
+                           f"{dilation[1]} dilationW: {dilation[2]}")
+    if any(p < 0 for p in padding):
+        raise RuntimeError(f"pad must be non-negative, but got pad: {min(padding)}")
+    _check_pool_padding(kernel, padding)
+
+
+def _pool3d_args(kernel_size: Any, stride: Any, padding: Any, dilation: Any) -> tuple:
+    kernel = pair(kernel_size, 3, "kernel_size")
+    empty = stride is None or (isinstance(stride, (list, tuple)) and not stride)
+    return kernel, kernel if empty else pair(stride, 3, "stride"), pair(padding, 3, "padding"), pair(dilation, 3)
+
+
+def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """3-D max pooling over (N, C, D, H, W) or (C, D, H, W); indices are flat d*H*W+h*W+w positions."""
+    kernel, stride, padding, dilation = _pool3d_args(kernel_size, stride, padding, dilation)
+    _check_pool3d(input, kernel, stride, padding, dilation)
+    unbatched = input.dim() == 4
+    x = input.unsqueeze(0) if unbatched else input
+    outs, extra = _pool_outs(x, kernel, stride, padding, dilation, ceil_mode)
+    xp = _pad_spatial(x, padding, extra, -math.inf)
+    out, idx = _max_windows(xp, _sliding_tables(outs, kernel, stride, dilation), padding, tuple(x.shape[2:]))
+    if unbatched:
+        out, idx = out.squeeze(0), idx.squeeze(0)
+    return (out, idx) if return_indices else out
+
+
+def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """3-D average pooling over (N, C, D, H, W) or (C, D, H, W), PyTorch's divisor rules."""
+    kernel, stride, padding, _ = _pool3d_args(kernel_size, stride, padding, 1)
+    _check_pool3d(input, kernel, stride, padding, (1, 1, 1))
+    unbatched = input.dim() == 4
+    x = input.unsqueeze(0) if unbatched else input
+    sizes = tuple(x.shape[2:])
+    if any(n + 2 * p < k for n, k, p in zip(sizes, kernel, padding)):
+        raise RuntimeError(f"input image (T: {sizes[0]} H: {sizes[1]} W: {sizes[2]}) smaller than kernel size "
+                           f"(kT: {kernel[0]} kH: {kernel[1]} kW: {kernel[2]})")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    outs, extra = _pool_outs(x, kernel, stride, padding, (1, 1, 1), ceil_mode)
+    xp = _pad_spatial(x, padding, extra, 0.0)
+    s = _gather_windows(xp, _sliding_tables(outs, kernel, stride, (1, 1, 1))).sum(-1)
+    if divisor_override:
+        out = s / divisor_override
+    else:
+        out = s / _divisors(x, outs, kernel, stride, padding, count_include_pad)
+    return out.squeeze(0) if unbatched else out
+
+
+def _divisors(x: Tensor, outs: tuple, kernel: tuple, stride: tuple, padding: tuple, count_include_pad: bool) -> Tensor:
+    """(*O) window sizes, the product of each axis's (PyTorch's avg_pool divisor)."""
+    from ember.functions.creation import tensor
+
+    nsp, total = len(outs), None
+    for a, (n, k, s, p, o) in enumerate(zip(x.shape[2:], kernel, stride, padding, outs)):
+        shape = [1] * nsp
+        shape[a] = o
+        t = tensor(_avg_divisor_list(n, k, s, p, o, count_include_pad), dtype=x.dtype, device=x.device).reshape(shape)
+        total = t if total is None else total * t
+    return total
+
+
+def adaptive_max_with_indices(input: Tensor, outs: tuple) -> tuple:
+    """Adaptive max pooling over the last ``len(outs)`` dims of an (N, C, *S) input, with indices."""
+    sizes = tuple(input.shape[2:])
+    tables = []
+    for n, o in zip(sizes, outs):
+        ranges = [((i * n) // o, -((-(i + 1) * n) // o)) for i in range(o)]
+        k = max(b - a for a, b in ranges)
+        tables.append([[min(a + j, b - 1) for j in range(k)] for a, b in ranges])
+    return _max_windows(input, tables, (0,) * len(outs), sizes)
+
+
+# ---- 3-d convolution -----------------------------------------------------------------------
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """3-D cross-correlation over (N, C, D, H, W) or (C, D, H, W) (``torch.nn.functional.conv3d``).
+
+    Composite: for each depth tap, the depth-strided slice of the padded input, folded into the
+    batch, runs one conv2d (its kernel where a backend has one) with that tap's 2-d weights;
+    the taps' outputs are summed.
+    """
+    unbatched = input.dim() == 4
+    if unbatched:
+        input = input.unsqueeze(0)
+    _check_conv(input, weight, bias, groups, 3)
+    stride, dilation = pair(stride, 3, "stride"), pair(dilation, 3, "dilation")
+    if isinstance(padding, str):
+        input, padding = _string_padding(input, weight, padding, stride, dilation)
+    else:
+        padding = pair(padding, 3, "padding")
+    check_conv_geometry(tuple(input.shape[2:]), tuple(weight.shape[2:]), stride, padding, dilation)
+    n, _, d = input.shape[0], input.shape[1], input.shape[2]
+    o, kd = weight.shape[0], weight.shape[2]
+    do = out_size(d, kd, stride[0], padding[0], dilation[0])
+    xp = _pad_spatial(input, (padding[0], 0, 0), (0, 0, 0), 0.0)
+    out = None
+    for k in range(kd):
+        start = k * dilation[0]
+        sl = xp[:, :, start:start + stride[0] * (do - 1) + 1:stride[0]]  # N C Do H W
+        folded = sl.transpose(1, 2).reshape((n * do,) + tuple(sl.shape[1:2]) + tuple(sl.shape[3:]))
+        y = conv2d(folded, weight[:, :, k], None, stride[1:], padding[1:], dilation[1:], groups)
+        out = y if out is None else out + y
+    out = out.reshape((n, do, o) + tuple(out.shape[2:])).transpose(1, 2)
+    if bias is not None:
+        out = out + bias.reshape(1, o, 1, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
+def _string_padding(input: Tensor, weight: Tensor, padding: str, stride: tuple, dilation: tuple) -> tuple:
+    """'valid' / 'same' padding of an N-d conv: the input (padded unevenly when needed) and the
+    symmetric padding left for the conv itself."""
+    nd = input.dim() - 2
+    if padding == "valid":
+        return input, (0,) * nd
+    if padding != "same":
+        raise RuntimeError(f"Invalid padding string: {padding!r}")
+    if any(s != 1 for s in stride):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
+    pads = _same_padding(tuple(weight.shape[2:]), dilation)
+    if all(a == b for a, b in pads):
+        return input, tuple(a for a, _ in pads)
+    from ember.functions.shape import pad_constant
+
+    return pad_constant(input, ((0, 0), (0, 0)) + tuple(pads)), (0,) * nd
+
+
+def _dilate_nd(x: Tensor, stride: tuple) -> Tensor:
+    """``x`` with s-1 zeros between its elements along each spatial axis (differentiably)."""
+    from ember.functions.shape import pad_constant
+
+    sizes = tuple(x.shape[2:])
+    y = x.reshape(tuple(x.shape[:2]) + tuple(v for n in sizes for v in (n, 1)))
+    y = pad_constant(y, ((0, 0), (0, 0)) + tuple(p for s in stride for p in ((0, 0), (0, s - 1))), 0.0)
+    y = y.reshape(tuple(x.shape[:2]) + tuple(n * s for n, s in zip(sizes, stride)))
+    return y[(slice(None), slice(None)) + tuple(slice(0, (n - 1) * s + 1) for n, s in zip(sizes, stride))]
+
+
+def _pad_or_crop_nd(x: Tensor, pads: list) -> Tensor:
+    crop = [(max(0, -a), max(0, -b)) for a, b in pads]
+    if any(a or b for a, b in crop):
+        x = x[(slice(None), slice(None)) + tuple(slice(a, n - b) for (a, b), n in zip(crop, x.shape[2:]))]
+    pos = tuple((max(0, a), max(0, b)) for a, b in pads)
+    if any(a or b for a, b in pos):
+        from ember.functions.shape import pad_constant
+
+        x = pad_constant(x, ((0, 0), (0, 0)) + pos, 0.0)
+    return x
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """Transposed 3-D convolution (the input-gradient of conv3d); ``weight`` is (C_in, C_out/groups, kd, kh, kw).
+
+    Composite as conv_transpose2d: dilate the input by ``stride``, pad by
+    ``dilation*(k-1) - padding`` (+ output_padding on the far side; negative is a crop) and run a
+    stride-1 conv3d with the flipped, group-transposed kernel.
+    """
+    unbatched = input.dim() == 4
+    if unbatched:
+        input = input.unsqueeze(0)
+    stride, padding = pair(stride, 3, "stride"), pair(padding, 3, "padding")
+    output_padding, dilation = pair(output_padding, 3, "output_padding"), pair(dilation, 3, "dilation")
+    _check_conv_params(stride, padding, dilation, output_padding)
+    if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
+        names = ("depth", "height", "width")
+        text = " ".join(f"{what}_{n}: {v}" for what, vals in (("output_padding", output_padding), ("stride", stride),
+                                                               ("dilation", dilation)) for n, v in zip(names, vals))
+        raise RuntimeError(f"output padding must be smaller than either stride or dilation, but got {text}")
+    if input.dim() != 5 or weight.dim() != 5:
+        raise RuntimeError(f"Expected 4D (unbatched) or 5D (batched) input to conv_transpose3d and a 5D weight, "
+                           f"but got input of size: {list(input.shape)} and weight of size {list(weight.shape)}")
+    cin = input.shape[1]
+    if weight.shape[0] != cin:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(input.shape)} "
+                           f"to have {weight.shape[0]} channels, but got {cin} channels instead")
+    cout_g, ks = weight.shape[1], tuple(weight.shape[2:])
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != cout_g * groups):
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
+                           f"with {cout_g * groups} elements, but got bias of size {list(bias.shape)} instead")
+    x = _dilate_nd(input, stride) if any(s > 1 for s in stride) else input
+    x = _pad_or_crop_nd(x, [(d * (k - 1) - p, d * (k - 1) - p + op)
+                             for k, d, p, op in zip(ks, dilation, padding, output_padding)])
+    cin_g = cin // groups
+    w = weight.reshape((groups, cin_g, cout_g) + ks).transpose(1, 2).reshape((groups * cout_g, cin_g) + ks)
+    out = conv3d(x, w.flip((2, 3, 4)), None, 1, 0, dilation, groups)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1, 1)
     return out.squeeze(0) if unbatched else out

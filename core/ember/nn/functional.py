@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +29,7 @@ from ember.functions import reduction as _r
 from ember.functions import shape as _s
 from ember.functions.indexing import Gather, IndexAdd, IndexSelect, Scatter, _check_bounds, _same_device, _scalar_type
 from ember.nn._convpool import _check_conv, avg_pool2d, check_conv_geometry, conv2d, conv_transpose2d, max_pool2d, pair
-from ember.tensor import Tensor
+from ember.tensor import Tensor, _wrap_dim
 
 __all__ = [
     "linear", "bilinear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d",
@@ -40,6 +41,9 @@ __all__ = [
     "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "kl_div", "pad", "interpolate", "upsample", "one_hot", "normalize",
     "unfold", "fold", "cosine_similarity", "pairwise_distance", "scaled_dot_product_attention",
+    "conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
+    "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "pixel_shuffle",
+    "pixel_unshuffle", "upsample_nearest", "upsample_bilinear",
 ]
 
 
@@ -192,6 +196,13 @@ def _adaptive_axis(x: Tensor, dim: int, o: int | None, reduce: str) -> Tensor:
     n = x.shape[dim]
     if o is None or o == n:
         return x
+    if o < 0:
+        raise RuntimeError(f"adaptive pooling: elements of output_size must be greater than or equal to 0 but "
+                           f"received {o}")
+    if o == 0:  # an empty output, as PyTorch gives
+        shp = list(x.shape)
+        shp[dim] = 0
+        return x.narrow(dim, 0, 0).reshape(shp)
     if n % o == 0:
         k = n // o
         shp = list(x.shape)
@@ -222,15 +233,233 @@ def _adaptive_max_2d(input: Tensor, oh: int, ow: int) -> Tensor:
 
 def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     if return_indices:
-        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported yet")
+        return _adaptive_max_indices(input, output_size, 2)
     oh, ow = output_size if isinstance(output_size, (list, tuple)) else (output_size, output_size)
     return _adaptive_max_2d(input, oh, ow)
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     if return_indices:
-        raise NotImplementedError("adaptive_max_pool1d(return_indices=True) is not supported yet")
+        return _adaptive_max_indices(input, output_size, 1)
     return _adaptive_axis(input, -1, _one(output_size), "max")
+
+
+def _adaptive_sizes(input: Tensor, output_size: Any, nd: int, name: str) -> tuple:
+    """PyTorch's adaptive output sizes of the last ``nd`` dims (None keeps that dim's size)."""
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: {list(input.shape)}")
+    outs = tuple(output_size) if isinstance(output_size, (list, tuple)) else (output_size,) * nd
+    if len(outs) != nd:
+        raise RuntimeError(f"{name}(): internal error: output_size.size() must be {nd}")
+    outs = tuple(n if o is None else int(o) for n, o in zip(input.shape[-nd:], outs))
+    if min(outs) < 0:
+        shape = list(input.shape[:-nd]) + list(outs)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(outs)}: {shape}")
+    return outs
+
+
+def _adaptive_max_indices(input: Tensor, output_size: Any, nd: int) -> tuple:
+    """Adaptive max pooling with PyTorch's flat indices over the last ``nd`` dims."""
+    from ember.nn._convpool import adaptive_max_with_indices
+
+    outs = _adaptive_sizes(input, output_size, nd, f"adaptive_max_pool{nd}d")
+    lead = tuple(input.shape[:-nd])
+    x = input.reshape((-1, 1) + tuple(input.shape[-nd:]))  # (batch, 1, *S): any leading dims
+    if 0 in outs or x.shape[0] == 0:
+        empty = input.new_zeros(lead + outs)
+        return empty, empty.long()
+    out, idx = adaptive_max_with_indices(x, outs)
+    return out.reshape(lead + outs), idx.reshape(lead + outs)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    """Average over PyTorch's adaptive windows of the last three dims of (N, C, D, H, W) or (C, D, H, W)."""
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got {list(input.shape)}")
+    outs = _adaptive_sizes(input, output_size, 3, "adaptive_avg_pool3d")
+    return _adaptive_avg_nd(input, list(outs))
+
+
+def _adaptive_avg_nd(input: Tensor, sizes: list) -> Tensor:
+    """Adaptive average pooling of the last ``len(sizes)`` dims (separable: a mean of means over
+    a rectangle of adaptive windows is the rectangle's mean)."""
+    out = input
+    for i, o in enumerate(sizes):
+        out = _adaptive_axis(out, input.dim() - len(sizes) + i, o, "mean")
+    return out
+
+
+def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """Max over PyTorch's adaptive windows of the last three dims; indices are flat d*H*W+h*W+w."""
+    if return_indices:
+        return _adaptive_max_indices(input, output_size, 3)
+    outs = _adaptive_sizes(input, output_size, 3, "adaptive_max_pool3d")
+    out = input
+    for i, o in enumerate(outs):
+        out = _adaptive_axis(out, input.dim() - 3 + i, o, "max")
+    return out
+
+
+def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    from ember.nn._convpool import max_pool3d as _max_pool3d
+
+    return _max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    from ember.nn._convpool import avg_pool3d as _avg_pool3d
+
+    return _avg_pool3d(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    from ember.nn._convpool import conv3d as _conv3d
+
+    return _conv3d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    from ember.nn._convpool import conv_transpose3d as _conv_transpose3d
+
+    return _conv_transpose3d(input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def _lp_finish(out: Tensor, norm_type: float, count: int) -> Tensor:
+    # PyTorch's formula: sign(s) * relu(|s|) * count, to the 1/p (an all-negative window of an
+    # odd p gives 0 through the relu, as in PyTorch)
+    return (out.sign() * out.abs().relu() * count).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling: (sum over the window of x**p) ** (1/p), PyTorch's formula."""
+    out = avg_pool1d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return _lp_finish(out, norm_type, _one(kernel_size))
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    kh, kw = pair(kernel_size, 2, "kernel_size")
+    out = avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
+    return _lp_finish(out, norm_type, kh * kw)
+
+
+def lp_pool3d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    kd, kh, kw = pair(kernel_size, 3, "kernel_size")
+    out = avg_pool3d(input.pow(norm_type), (kd, kh, kw), stride, 0, ceil_mode)
+    return _lp_finish(out, norm_type, kd * kh * kw)
+
+
+def _unpool_output_size(input: Tensor, kernel: tuple, stride: tuple, padding: tuple, output_size: Any) -> tuple:
+    """PyTorch's _unpool_output_size: the default, or a given size checked against its range."""
+    nd = len(kernel)
+    default = tuple((input.shape[input.dim() - nd + d] - 1) * stride[d] + kernel[d] - 2 * padding[d]
+                    for d in range(nd))
+    if output_size is None:
+        return default
+    size = list(output_size)
+    if len(size) == nd + 2:
+        size = size[2:]
+    if len(size) != nd:
+        raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} elements, but it has a "
+                         f"length of '{len(size)}'")
+    for d in range(nd):
+        lo, hi = default[d] - stride[d], default[d] + stride[d]
+        if not lo < size[d] < hi:
+            raise ValueError(f'invalid output_size "{tuple(size)}" (dim {d} must be between {lo} and {hi})')
+    return tuple(int(v) for v in size)
+
+
+def _max_unpool(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any, padding: Any, output_size: Any,
+                nd: int) -> Tensor:
+    """Scatter each value to its flat index in a zero output of PyTorch's unpooled size."""
+    kernel = pair(kernel_size, nd, "kernel_size")
+    stride = kernel if stride is None else pair(stride, nd, "stride")
+    padding = pair(padding, nd, "padding")
+    out_sp = _unpool_output_size(input, kernel, stride, padding, output_size)
+    if indices.dtype is not _dt.int64:
+        raise RuntimeError(f"elements in indices should be type int64 but got: {_scalar_type(indices.dtype)}")
+    if input.dim() not in (nd + 1, nd + 2):
+        if nd == 1:
+            raise RuntimeError(f"Input to max_unpooling1d should be a 2d or 3d Tensor, but got a tensor with "
+                               f"{input.dim()} dimensions.")
+        raise RuntimeError(f"Input to max_unpooling{nd}d should be a {nd + 1}d or {nd + 2}d Tensor, but got a tensor "
+                           f"with {input.dim()} dimensions.")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) "
+                           f"but got indices tensor with shape: {list(indices.shape)}")
+    lead = tuple(input.shape[:-nd])
+    total = math.prod(out_sp)
+    flat_i = indices.reshape(lead + (-1,))
+    if flat_i.numel():
+        lo, hi = int(flat_i.amin().item()), int(flat_i.amax().item())
+        if lo < 0 or hi >= total:
+            bad = hi if hi >= total else lo
+            raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                               f"{'x'.join(str(v) for v in out_sp)})")
+    out = input.new_zeros(lead + (total,))
+    out = out.scatter(-1, flat_i, input.reshape(lead + (-1,)))
+    return out.reshape(lead + out_sp)
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    """The partial inverse of max_pool1d: values at their indices, zeros elsewhere."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3)
+
+
+def _check_shuffle(input: Tensor, name: str, factor: Any, what: str) -> None:
+    if isinstance(factor, bool) or not isinstance(factor, int):
+        raise TypeError(f"{name}(): argument '{what}' (position 2) must be int, not {type(factor).__name__}")
+    if input.dim() < 3:
+        raise RuntimeError(f"{name} expects input to have at least 3 dimensions, but got input with {input.dim()} "
+                           "dimension(s)")
+    if factor <= 0:
+        raise RuntimeError(f"{name} expects a positive {what}, but got {factor}")
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r): a reshape, a permute and a reshape."""
+    _check_shuffle(input, "pixel_shuffle", upscale_factor, "upscale_factor")
+    r = upscale_factor
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError("pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+                           f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    nl = len(lead)
+    x = input.reshape(tuple(lead) + (c // (r * r), r, r, h, w))
+    x = x.permute(tuple(range(nl + 1)) + (nl + 3, nl + 1, nl + 4, nl + 2))
+    return x.reshape(tuple(lead) + (c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W), the inverse of pixel_shuffle."""
+    _check_shuffle(input, "pixel_unshuffle", downscale_factor, "downscale_factor")
+    r = downscale_factor
+    *lead, c, h, w = input.shape
+    for name, n, d in (("height", h, -2), ("width", w, -1)):
+        if n % r:
+            raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by downscale_factor, but "
+                               f"input.size({d})={n} is not divisible by {r}")
+    nl = len(lead)
+    x = input.reshape(tuple(lead) + (c, h // r, r, w // r, r))
+    x = x.permute(tuple(range(nl + 1)) + (nl + 2, nl + 4, nl + 1, nl + 3))
+    return x.reshape(tuple(lead) + (c * r * r, h // r, w // r))
 
 
 # ---- normalisation ---------------------------------------------------------------------------
@@ -532,6 +761,11 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = _wrap_dim(dim, input.dim())
+    if input.shape[d] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {input.shape[d]}")
     a, b = input.chunk(2, dim)
     return a * b.sigmoid()
 
@@ -998,31 +1232,92 @@ def _pad_source_index(n: int, a: int, b: int, mode: str) -> list:
     return [lo + (j - max(a, 0)) % m for j in range(m + max(a, 0) + max(b, 0))] if m else []
 
 
-def _interp_axis(x: Tensor, dim: int, out_n: int, mode: str, align_corners: bool | None, scale: float | None) -> Tensor:
-    n = x.shape[dim]
-    if mode == "nearest":
-        s = (1.0 / scale) if scale else n / out_n
-        idx = [min(int(math.floor(i * s)), n - 1) for i in range(out_n)]
-        return x.index_select(dim, _c.tensor(idx, dtype=_dt.int64, device=x.device))
-    lo, hi, lam = [], [], []
-    for i in range(out_n):
-        if align_corners:
-            src = i * (n - 1) / (out_n - 1) if out_n > 1 else 0.0
-        else:
-            s = (1.0 / scale) if scale else n / out_n
-            src = max((i + 0.5) * s - 0.5, 0.0)
-        i0 = min(int(math.floor(src)), n - 1)
-        i1 = min(i0 + 1, n - 1)
-        lo.append(i0)
-        hi.append(i1)
-        lam.append(src - i0)
-    dev = x.device
-    a = x.index_select(dim, _c.tensor(lo, dtype=_dt.int64, device=dev))
-    b = x.index_select(dim, _c.tensor(hi, dtype=_dt.int64, device=dev))
+def _interp_scale(n: int, out_n: int, align_corners: bool, scale: float | None) -> float:
+    """PyTorch's area_pixel_compute_scale: input pixels per output pixel along one axis."""
+    if align_corners:
+        return (n - 1) / (out_n - 1) if out_n > 1 else 0.0
+    return (1.0 / scale) if scale is not None and scale > 0 else n / out_n
+
+
+def _take(x: Tensor, dim: int, idx: list) -> Tensor:
+    return x.index_select(dim, _c.tensor(idx, dtype=_dt.int64, device=x.device))
+
+
+def _axis_weights(x: Tensor, dim: int, values: list) -> Tensor:
     shape = [1] * x.dim()
-    shape[dim] = out_n
-    w = _c.tensor(lam, dtype=x.dtype, device=dev).reshape(shape)
-    return a + (b - a) * w
+    shape[dim] = len(values)
+    return _c.tensor(values, dtype=x.dtype, device=x.device).reshape(shape)
+
+
+def _cubic_coeffs(t: float) -> list:
+    """PyTorch's cubic-convolution weights (A = -0.75) of taps -1, 0, 1, 2 at fraction ``t``."""
+    a = -0.75
+
+    def near(v: float) -> float:  # |v| <= 1
+        return ((a + 2) * v - (a + 3)) * v * v + 1
+
+    def far(v: float) -> float:  # 1 < |v| < 2
+        return ((a * v - 5 * a) * v + 8 * a) * v - 4 * a
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _aa_filter(mode: str, v: float) -> float:
+    """PyTorch's antialiasing filters: a triangle (bilinear) or the a = -0.5 cubic (bicubic)."""
+    v = abs(v)
+    if mode == "bilinear":
+        return max(0.0, 1.0 - v)
+    a = -0.5
+    if v < 1.0:
+        return ((a + 2) * v - (a + 3)) * v * v + 1
+    return (((v - 5) * v + 8) * v - 4) * a if v < 2.0 else 0.0
+
+
+def _interp_axis_aa(x: Tensor, dim: int, out_n: int, mode: str, align_corners: bool, scale: float | None) -> Tensor:
+    """One axis of antialiased resampling (PyTorch's _upsample_*_aa): each output is a normalised
+    filter over the inputs, the filter widened by the scale when downsampling; applied as one
+    matmul with the (out, in) weight matrix."""
+    n = x.shape[dim]
+    s = _interp_scale(n, out_n, align_corners, scale)
+    support = (1.0 if mode == "bilinear" else 2.0) * max(s, 1.0)
+    inv = 1.0 / s if s >= 1.0 else 1.0
+    rows = []
+    for i in range(out_n):
+        center = s * (i + 0.5)
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), n)
+        ws = [_aa_filter(mode, (j - center + 0.5) * inv) for j in range(lo, hi)]
+        total = sum(ws)
+        row = [0.0] * n
+        for j, w in zip(range(lo, hi), ws):
+            row[j] = w / total if total else w
+        rows.append(row)
+    weights = _c.tensor(rows, dtype=x.dtype, device=x.device)  # (out, in)
+    return (x.movedim(dim, -1) @ weights.t()).movedim(-1, dim)
+
+
+def _interp_axis(x: Tensor, dim: int, out_n: int, mode: str, align_corners: bool | None, scale: float | None) -> Tensor:
+    """Resample one axis; the modes are separable, so N-d resampling is one pass per axis."""
+    n = x.shape[dim]
+    if mode in ("nearest", "nearest-exact"):
+        s = _interp_scale(n, out_n, False, scale)
+        off = 0.5 if mode == "nearest-exact" else 0.0
+        return _take(x, dim, [min(int(math.floor((i + off) * s)), n - 1) for i in range(out_n)])
+    s = _interp_scale(n, out_n, bool(align_corners), scale)
+    srcs = [s * i if align_corners else s * (i + 0.5) - 0.5 for i in range(out_n)]
+    if mode == "bicubic":  # four clamped taps; the source index is not clamped at 0 for cubic
+        base = [int(math.floor(v)) for v in srcs]
+        coeffs = [_cubic_coeffs(v - b) for v, b in zip(srcs, base)]
+        out = None
+        for k in range(4):
+            tap = _take(x, dim, [min(max(b - 1 + k, 0), n - 1) for b in base])
+            term = tap * _axis_weights(x, dim, [c[k] for c in coeffs])
+            out = term if out is None else out + term
+        return out
+    srcs = [max(v, 0.0) for v in srcs]
+    lo = [min(int(math.floor(v)), n - 1) for v in srcs]
+    a = _take(x, dim, lo)
+    b = _take(x, dim, [min(i + 1, n - 1) for i in lo])
+    return a + (b - a) * _axis_weights(x, dim, [v - i for v, i in zip(srcs, lo)])
 
 
 def _uint8_linear_weights(n_in: int, n_out: int, align_corners: bool, scale: float | None) -> tuple:
@@ -1069,42 +1364,99 @@ def _interp_axis_uint8(x: Tensor, dim: int, out_n: int, align_corners: bool, sca
 
 
 def _check_interp_dtype(input: Tensor, mode: str) -> None:
-    # PyTorch resamples integers only as uint8 and only with nearest or bilinear.
-    if input.dtype.is_floating_point or (input.dtype is _dt.uint8 and mode in ("nearest", "bilinear")):
+    # PyTorch resamples integers only as uint8 (area: not at all); ember's uint8 bicubic (PyTorch's
+    # fixed-point filter) is not written yet, so it is refused rather than rounded differently.
+    if input.dtype.is_floating_point or (input.dtype is _dt.uint8 and mode in ("nearest", "nearest-exact",
+                                                                              "bilinear")):
         return
+    if mode == "area":
+        raise NotImplementedError(f'"adaptive_avg_pool{input.dim() - 2}d" not implemented for {input.dtype}')
     raise NotImplementedError(f'"upsample_{mode}" not implemented for {input.dtype}')
+
+
+# the modes and the input rank each needs (None: any of 3D, 4D, 5D), as PyTorch dispatches them
+_INTERP_RANK = {"nearest": None, "nearest-exact": None, "area": None, "linear": 3, "bilinear": 4, "bicubic": 4,
+                "trilinear": 5}
+
+
+def _check_interp_align(mode: str, align_corners: bool | None) -> None:
+    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+
+
+def _check_interp_mode(input: Tensor, mode: str, antialias: bool) -> None:
+    """PyTorch's checks of the mode against the input's rank (after the size checks), its wording."""
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a "
+                         "4-D tensor as input")
+    rank = _INTERP_RANK.get(mode, -1)
+    if input.dim() in (3, 4, 5) and rank in (None, input.dim()):
+        if antialias and mode not in ("bilinear", "bicubic"):  # lanczos
+            raise NotImplementedError(f"interpolate(mode={mode!r}, antialias=True) is not supported by ember yet")
+        return
+    if input.dim() in (3, 4, 5) and rank in (3, 4, 5) and mode != "bicubic":
+        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {rank}D input")
+    raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the "
+                              "modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+                              f"nearest-exact (got {mode})")
 
 
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
-    """Resize the spatial dims: modes nearest, linear, bilinear, trilinear (separable per axis)."""
+    """Resize the spatial dims: modes nearest, nearest-exact, linear, bilinear, bicubic, trilinear
+    (separable, one pass per axis), area (adaptive average pooling to the output size) and
+    antialiased bilinear/bicubic (a normalised filter per output, one matmul per axis)."""
     nsp = input.dim() - 2
-    if nsp < 1:
-        raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D)")
-    if mode not in ("nearest", "linear", "bilinear", "trilinear"):
-        raise NotImplementedError(f"interpolate mode {mode!r} is not supported")
-    if mode == "nearest" and align_corners is not None:
-        raise ValueError("align_corners option can only be set with the interpolating modes: "
-                         "linear | bilinear | bicubic | trilinear")
-    if (size is None) == (scale_factor is None):
+    _check_interp_align(mode, align_corners)
+    if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    spatial = list(input.shape[2:])
     if size is not None:
-        sizes = list(size) if isinstance(size, (list, tuple)) else [size] * nsp
+        if isinstance(size, (list, tuple)) and len(size) != nsp:
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
+                             f"spatial dimensions of {spatial} and output size of {tuple(size)}. Please provide input "
+                             "tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.")
+        sizes = [int(s) for s in size] if isinstance(size, (list, tuple)) else [int(size)] * nsp
         scales = [None] * nsp
     else:
+        if isinstance(scale_factor, (list, tuple)) and len(scale_factor) != nsp:
+            raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
+                             f"with spatial dimensions of {spatial} and scale_factor of shape {tuple(scale_factor)}. "
+                             "Please provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in "
+                             "(s1, s2, ...,sK) format.")
         scales = list(scale_factor) if isinstance(scale_factor, (list, tuple)) else [scale_factor] * nsp
         sizes = [int(math.floor(input.shape[2 + i] * scales[i])) for i in range(nsp)]
         if recompute_scale_factor:
             scales = [None] * nsp
+    _check_interp_mode(input, mode, antialias)
+    if min(spatial) <= 0 or min(sizes) <= 0:
+        names = "DHW"[3 - nsp:] if nsp <= 3 else [f"d{i}" for i in range(nsp)]
+        fmt = ", ".join
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({fmt(f'{n}: {v}' for n, v in zip(names, spatial))}) output "
+                           f"({fmt(f'{n}: {v}' for n, v in zip(names, sizes))})")
     _check_interp_dtype(input, mode)
+    if mode == "area":  # PyTorch: adaptive average pooling to the output size
+        return _adaptive_avg_nd(input, sizes)
     out = input
+    if input.dtype is _dt.uint8 and antialias:
+        raise NotImplementedError("interpolate(antialias=True) of a uint8 tensor is not supported by ember yet")
     if input.dtype is _dt.uint8 and mode == "bilinear":
         # PyTorch's order: the last (contiguous) axis first, each pass rounded back to uint8.
         for i in reversed(range(nsp)):
             if sizes[i] != out.shape[2 + i]:
                 out = _interp_axis_uint8(out, 2 + i, sizes[i], bool(align_corners), scales[i])
         return out if out is not input else input.clone()
+    if antialias and input.dtype is not _dt.uint8:
+        for i in range(nsp):
+            out = _interp_axis_aa(out, 2 + i, sizes[i], mode, bool(align_corners), scales[i])
+        return out
     for i in range(nsp):
         out = _interp_axis(out, 2 + i, sizes[i], mode, bool(align_corners), scales[i])
     return out
@@ -1113,6 +1465,20 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
              align_corners: bool | None = None) -> Tensor:
     return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated PyTorch alias: ``interpolate(..., mode="nearest")``."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated PyTorch alias: ``interpolate(..., mode="bilinear", align_corners=True)``."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

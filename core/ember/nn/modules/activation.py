@@ -15,7 +15,7 @@ from typing import Any
 from ember.functions import creation as _c
 from ember.nn import functional as F
 from ember.nn import init
-from ember.nn.modules.linear import Linear
+from ember.nn.modules.linear import NonDynamicallyQuantizableLinear
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.tensor import Tensor
@@ -247,10 +247,6 @@ class PReLU(Module):
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """The type PyTorch gives ``MultiheadAttention.out_proj`` (a plain Linear)."""
 
 
 class MultiheadAttention(Module):

@@ -1,4 +1,4 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``.
+"""Convolution layers: ``Conv1d``/``2d``/``3d`` and ``ConvTranspose1d``/``2d``/``3d``.
 
 Example:
     >>> import ember
@@ -22,7 +22,7 @@ from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.tensor import Tensor
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 
 class _ConvNd(Module):
@@ -96,11 +96,17 @@ class _ConvNd(Module):
 
     def _padded(self, input: Tensor) -> tuple[Tensor, Any]:
         """Apply a non-zeros padding_mode by hand; returns (input, padding for the conv)."""
-        if self.padding_mode == "zeros" or isinstance(self.padding, str):
+        if self.padding_mode == "zeros":
             return input, self.padding
         pads: list = []
-        for p in reversed(self.padding):
-            pads += [p, p]
+        if isinstance(self.padding, str):  # 'same' pads d*(k-1) in all, the odd one on the right
+            if self.padding == "valid":
+                return input, 0
+            for k, d in zip(reversed(self.kernel_size), reversed(self.dilation)):
+                pads += [d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2]
+        else:
+            for p in reversed(self.padding):
+                pads += [p, p]
         return F.pad(input, pads, mode=self.padding_mode), 0
 
 
@@ -179,4 +185,34 @@ class ConvTranspose1d(_ConvTransposeNd):
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class Conv3d(_ConvNd):
+    _nd = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups, bias,
+                         padding_mode, device, dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        x, p = self._padded(input)
+        return F.conv3d(x, self.weight, self.bias, self.stride, p, self.dilation, self.groups)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    _nd = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, True, output_padding,
+                         groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(input, output_size), self.groups, self.dilation)

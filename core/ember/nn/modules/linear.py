@@ -61,6 +61,13 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """The class of ``MultiheadAttention.out_proj`` in PyTorch: a plain ``Linear`` under its own name.
+
+    PyTorch uses the distinct type to keep dynamic quantization away from attention's output
+    projection; ember keeps the name so module trees, ``isinstance`` checks and reprs match."""
+
+
 class Bilinear(Module):
     """``y = x1^T A x2 + b`` with A (out_features, in1_features, in2_features)."""
 
