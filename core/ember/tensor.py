@@ -92,6 +92,7 @@ class Tensor:
     # An in-place op on such a view rewrites the base's history (``ember.autograd.inplace``).
     _view_fn: Callable[[Tensor], Tensor] | None = None
     _view_src: Any = None
+    _multi_view = False  # an output of split/unbind, or a view of one: no in-place op when it requires grad
 
     def _view_of(self, data: Any, view_fn: Callable[[Tensor], Tensor] | None = None) -> Tensor:
         """A tensor sharing storage (and version counter) with ``self``.
@@ -111,8 +112,10 @@ class Tensor:
             t._base = base
             parent = self._view_fn
             if view_fn is not None and parent is not None:
-                t._view_fn = _compose_views(parent, view_fn)
+                t._view_fn = _ComposedView(parent, view_fn)
                 t._view_src = base.grad_fn
+                if self._multi_view:
+                    t._multi_view = True
         return t
 
     def _alias(self) -> Tensor:
@@ -190,7 +193,7 @@ class Tensor:
     # ---- autograd state -----------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
-        return self._requires_grad
+        return _function._requires_grad_now(self) if self._base is not None else self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
@@ -304,6 +307,7 @@ class Tensor:
             if t is not None:
                 t.grad = grad.detach() if t.grad is None else t.grad + grad.detach()
 
+        self.__dict__["_retain_hook"] = keep  # moved to the new grad_fn by an in-place op (autograd.inplace)
         self.grad_fn.register_prehook(self._output_nr, keep)
 
     # ---- host access ----------------------------------------------------------------------
@@ -515,9 +519,24 @@ class _RemovableHandle:
             hooks.remove(self._hook)
 
 
-def _compose_views(parent: Callable[[Tensor], Tensor], child: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
-    """The view function of a view of a view: redo the parent's, then the child's."""
-    return lambda b: child(parent(b))
+class _ComposedView:
+    """The view function of a view of a view: redo the parent's, then the child's. A linked chain
+    walked in a loop, so a view taken through thousands of view ops never nests Python calls."""
+
+    __slots__ = ("parent", "child")
+
+    def __init__(self, parent: Callable[[Tensor], Tensor], child: Callable[[Tensor], Tensor]) -> None:
+        self.parent, self.child = parent, child
+
+    def __call__(self, b: Tensor) -> Tensor:
+        steps, fn = [], self
+        while type(fn) is _ComposedView:
+            steps.append(fn.child)
+            fn = fn.parent
+        b = fn(b)
+        for step in reversed(steps):
+            b = step(b)
+        return b
 
 
 _function._Tensor[0] = Tensor

@@ -35,6 +35,10 @@ def NOGRAD(arg: Arg) -> Arg:
     return Arg(arg.array, arg.layout, arg.shape, grad=False)
 
 
+def B(values) -> Arg:
+    return Arg(np.array(values, dtype=bool), grad=False)
+
+
 def Z(*shape: int) -> Arg:
     return Arg(np.zeros(shape, F32))
 
@@ -52,6 +56,7 @@ index_select = lambda L, x, d, i: x.index_select(d, i)  # noqa: E731
 index_add = lambda L, x, d, i, s: x.index_add(d, i, s)  # noqa: E731
 index_fill = lambda L, x, d, i, v: x.index_fill(d, i, v)  # noqa: E731
 take = lambda L, x, i: x.take(i)  # noqa: E731
+masked_scatter = lambda L, x, m, s: x.masked_scatter(m, s)  # noqa: E731
 take_along_dim = lambda L, x, i, d=None: L.take_along_dim(x, i, d)  # noqa: E731
 embedding = lambda L, i, w, **kw: L.nn.functional.embedding(i, w, **kw)  # noqa: E731
 cross_entropy = lambda L, x, t, **kw: L.nn.functional.cross_entropy(x, t, **kw)  # noqa: E731
@@ -181,6 +186,11 @@ CASES = [
     ("take-out-of-range", take, (X(3, 4), I([0, 12])), {}),
     ("take-too-negative", take, (X(3, 4), I([-13])), {}),
     ("take-int32", take, (X(3, 4), I([1], np.int32)), {}),
+    # masked_scatter: a bool mask (an integer one is not positions), broadcast before counting its ones
+    ("masked_scatter-broadcast-mask", masked_scatter, (X(2, 3), B([True, False, True]), SRC32), {}),
+    ("masked_scatter-int-mask", masked_scatter, (X(4), I([1, 1, 0, 0]), Arg(np.ones(4, F32))), {}),
+    ("masked_scatter-short-source", masked_scatter, (X(4), B([True, True, True, False]), Arg(np.ones(2, F32))), {}),
+    ("masked_scatter-source-dtype", masked_scatter, (X(4), B([True, False, False, False]), I([1, 2])), {}),
     # embedding: Long or Int indices in [0, num_embeddings)
     ("embedding-2d", embedding, (I([[1, 4, 0], [2, 2, 1]]), W53), {}),
     ("embedding-int32", embedding, (I([1, 4, 0], np.int32), W53), {}),

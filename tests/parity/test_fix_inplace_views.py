@@ -273,3 +273,176 @@ def test_leaf_hook_outlives_the_graph():
     handle.remove()
     (x * 1).sum().backward()
     assert len(seen) == 2 and x.grad.tolist() == [5.0, 5.0, 5.0]
+
+
+@pytest.mark.parametrize("src", ["leaf", "exp"])
+def test_copy_broadcast_source_gets_summed_gradient(device, src):
+    """``y.copy_(w)`` with ``w`` broadcast into ``y``: w's gradient has w's shape (summed)."""
+
+    def fn(lib, kw):
+        w = lib.tensor([2.0], requires_grad=True, **kw)
+        y = lib.zeros(2, 3, **kw)
+        y.copy_(w if src == "leaf" else w.exp())
+        (y * y).sum().backward()
+        return w.grad.cpu().numpy()
+
+    mine, ref = _pair(device, fn)
+    np.testing.assert_allclose(mine, ref, rtol=1e-5)
+
+
+@pytest.mark.parametrize("use", ["reshape_same", "copy_", "setitem", "index_put_", "requires_grad"])
+def test_view_of_base_that_gained_grad_requires_grad(device, use):
+    """A view taken before an in-place op made its base require grad requires grad too, on every path."""
+
+    def fn(lib, kw):
+        w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True, **kw)
+        base = lib.zeros(3, **kw)
+        v = base[:2]
+        base.copy_(w * 2)
+        if use == "requires_grad":
+            return v.requires_grad, v.grad_fn is None
+        out = lib.zeros(2, **kw)
+        if use == "reshape_same":
+            out = v.reshape(2)
+        elif use == "copy_":
+            out.copy_(v)
+        elif use == "setitem":
+            out[:] = v
+        else:
+            out.index_put_((lib.tensor([1, 0], **kw),), v)
+        (out * lib.tensor([1.0, 10.0], **kw)).sum().backward()
+        return w.grad.cpu().numpy()
+
+    mine, ref = _pair(device, fn)
+    if use == "requires_grad":
+        assert mine == ref
+    else:
+        np.testing.assert_allclose(mine, ref)
+
+
+def test_op_on_stale_view_of_detached_base_does_not_record(device):
+    def fn(lib, kw):
+        x = lib.ones(3, requires_grad=True, **kw)
+        y = x * 1
+        with lib.no_grad():
+            v = y[1:]
+        y.detach_()
+        z = v * 2
+        return z.requires_grad, z.grad_fn is None
+
+    mine, ref = _pair(device, fn)
+    assert mine == ref
+
+
+def test_fill_with_tensor_that_requires_grad(device):
+    def fn(lib, kw):
+        w = lib.tensor(2.0, requires_grad=True, **kw)
+        y = lib.zeros(2, 3, **kw)
+        y[0].fill_(w)
+        (y * y).sum().backward()
+        return w.grad.cpu().numpy()
+
+    mine, ref = _pair(device, fn)
+    np.testing.assert_allclose(mine, ref)
+
+
+def test_in_place_through_a_deep_chain_of_views(device):
+    """A view taken through 1500 view ops: redoing it must not nest Python calls (RecursionError)."""
+
+    def fn(lib, kw):
+        x = lib.ones(3000, requires_grad=True, **kw)
+        y = x * 1
+        v = y
+        for _ in range(1500):
+            v = v[1:]
+        v.mul_(2)
+        y.sum().backward()
+        return x.grad.cpu().numpy()
+
+    mine, ref = _pair(device, fn)
+    np.testing.assert_allclose(mine, ref)
+
+
+@pytest.mark.parametrize("where", ["self", "view_of_self", "stale_view"])
+def test_retain_grad_follows_the_in_place_op(device, where):
+    """``.grad`` of a tensor that retains it is the gradient of its value after an in-place op."""
+
+    def fn(lib, kw):
+        x = lib.tensor([1.0, -2.0, 3.0], requires_grad=True, **kw)
+        y = x * 1
+        kept = y if where != "stale_view" else y[1:]
+        kept.retain_grad()
+        if where == "self":
+            y.mul_(2)
+        elif where == "view_of_self":
+            y[1:].mul_(2)
+        else:
+            y.mul_(2)
+        (kept * kept).sum().backward()
+        return x.grad.cpu().numpy(), kept.grad.cpu().numpy()
+
+    mine, ref = _pair(device, fn)
+    for a, b in zip(mine, ref):
+        np.testing.assert_allclose(a, b)
+
+
+@pytest.mark.parametrize("make", ["split_then_index", "unbind_then_view"])
+def test_view_of_multi_output_view_inplace_raises(device, make):
+    def fn(lib, kw):
+        y = lib.ones(2, 2, requires_grad=True, **kw) * 1
+        v = y.split(1)[1][0] if make == "split_then_index" else y.unbind(0)[1].view(2)
+        v.add_(1)
+        return y.detach().cpu().numpy()
+
+    mine, ref = _pair(device, fn)
+    assert ref is RuntimeError and mine is RuntimeError
+
+
+@pytest.mark.parametrize("op", ["t_", "squeeze_", "unsqueeze_", "t_on_view"])
+def test_in_place_view_ops_keep_history(device, op):
+    """``t_``/``squeeze_``/``unsqueeze_`` on a non-leaf: the gradient follows the new layout."""
+
+    def fn(lib, kw):
+        x = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True, **kw)
+        y = x * 1
+        if op == "t_":
+            y.t_()
+        elif op == "squeeze_":
+            y = y[:1]
+            y.squeeze_(0)
+        elif op == "unsqueeze_":
+            y.unsqueeze_(1)
+        else:  # a view whose layout changes, then written through: the base's gradient follows
+            v = y[:, 1:]
+            v.t_()
+            v.mul_(lib.tensor([[1.0], [10.0]], **kw))
+        g = lib.arange(y.numel(), dtype=lib.float32, **kw).reshape(tuple(y.shape))
+        (y * g).sum().backward()
+        return x.grad.cpu().numpy(), tuple(y.shape)
+
+    mine, ref = _pair(device, fn)
+    np.testing.assert_allclose(mine[0], ref[0])
+    assert mine[1] == ref[1]
+
+
+def test_in_place_view_op_on_leaf_raises(device):
+    def fn(lib, kw):
+        lib.ones(1, 3, requires_grad=True, **kw).squeeze_(0)
+
+    mine, ref = _pair(device, fn)
+    assert ref is RuntimeError and mine is RuntimeError
+
+
+def test_out_argument_resized_bumps_the_version(device):
+    """``out=`` of another shape is resized: a node that saved it must raise, not use the new values."""
+
+    def fn(lib, kw):
+        w = lib.tensor([1.0, 2.0], requires_grad=True, **kw)
+        o = lib.ones(2, **kw)
+        z = w * o
+        lib.add(lib.ones(2, 2, **kw), 1, out=o)
+        z.sum().backward()
+        return w.grad.cpu().numpy()
+
+    mine, ref = _pair(device, fn)
+    assert ref is RuntimeError and mine is RuntimeError

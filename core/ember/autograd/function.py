@@ -199,7 +199,8 @@ class Function:
             return cls.forward(FunctionCtx(), *args, **kwargs)
         tensor_cls = _Tensor[0]
         for a in args:
-            if isinstance(a, tensor_cls) and (a._requires_grad or (a._base is not None and _stale_view(a))):
+            if isinstance(a, tensor_cls) and (a._requires_grad or (a._base is not None and _stale_view(a)
+                                                                   and _requires_grad_now(a))):
                 return _apply_recording(cls, args, kwargs)
         state.enabled = False  # forward always runs without recording, as in PyTorch
         try:
@@ -212,7 +213,8 @@ _Tensor: list = [None]  # set by ember.tensor to avoid an import cycle
 
 
 def _stale_view(t: Any) -> bool:
-    """``ember.autograd.inplace.is_stale_view``, inlined: it runs for every view an op reads."""
+    """A differentiable view whose base got a new history (an in-place op) since the view's was set.
+    Kept here, small and import-free, because it runs for every view an op reads."""
     return t._view_fn is not None and t._base.grad_fn is not t._view_src
 
 
@@ -222,6 +224,14 @@ def _refresh_view(t: Any) -> None:
     refresh_view(t)
 
 
+def _requires_grad_now(t: Any) -> bool:
+    """``t._requires_grad`` after a stale view is given its base's current history: a view of a
+    base that an in-place op made require grad requires grad too (PyTorch reads the base's flag)."""
+    if t._base is not None and _stale_view(t):
+        _refresh_view(t)
+    return t._requires_grad
+
+
 def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
     # Runs once per recorded op: attributes are read directly (not through properties) because
     # this bookkeeping is a visible share of a small model's step time.
@@ -229,15 +239,16 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
     node = cls._node_class()()
     needs, edges = [], []
     for a in args:
-        if isinstance(a, Tensor) and a._base is not None and _stale_view(a):
-            _refresh_view(a)  # its base was modified in place since its history was set
-        if isinstance(a, Tensor) and a._requires_grad:
-            needs.append(True)
-            fn = a.grad_fn
-            edges.append((fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0))
-        else:
-            needs.append(False)
-            edges.append(None)
+        if isinstance(a, Tensor):
+            if a._base is not None and _stale_view(a):
+                _refresh_view(a)  # its base was modified in place since its history was set
+            if a._requires_grad:
+                needs.append(True)
+                fn = a.grad_fn
+                edges.append((fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0))
+                continue
+        needs.append(False)
+        edges.append(None)
     node.needs_input_grad = tuple(needs)
     node.next_functions = tuple(edges)
     prev = STATE.enabled

@@ -25,7 +25,7 @@ from typing import Any
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import STATE, enable_grad, no_grad
 
-__all__ = ["check_inplace", "needs_rebase", "rebase_history", "refresh_view", "is_stale_view",
+__all__ = ["check_inplace", "needs_rebase", "rebase_history", "refresh_view",
            "snapshot_saved_inputs"]
 
 _OVERLAP_MSG = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
@@ -42,7 +42,7 @@ def check_inplace(t: Any) -> None:
             if base.grad_fn is None:
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                                    "operation.")
-            if t.__dict__.get("_multi_view") and t._requires_grad:
+            if t._multi_view and t._requires_grad:
                 raise RuntimeError(
                     f"Output {t._output_nr} of {t.grad_fn.name() if t.grad_fn is not None else 'a view op'} is a "
                     "view and is being modified inplace. This view is the output of a function that returns "
@@ -69,20 +69,27 @@ def _has_internal_overlap(t: Any) -> bool:
     return any(stride == 0 and n > 1 for stride, n in zip(kt["strides"](t._data), shape))
 
 
-def is_stale_view(t: Any) -> bool:
-    """A differentiable view whose base got a new history (an in-place op) since the view's was set."""
-    base = t._base
-    return base is not None and t._view_fn is not None and base.grad_fn is not t._view_src
-
-
 def refresh_view(t: Any) -> None:
     """Give a stale view the history of its base's current value (PyTorch regenerates it likewise)."""
     base = t._base
     if base._requires_grad:
         with enable_grad():
             fresh = t._view_fn(base)
-        t.grad_fn, t._output_nr, t._requires_grad = fresh.grad_fn, fresh._output_nr, True
+        _set_history(t, fresh.grad_fn, fresh._output_nr)
     t._view_src = base.grad_fn
+
+
+def _set_history(t: Any, grad_fn: Any, output_nr: int) -> None:
+    """``t`` now comes from ``grad_fn``; a ``retain_grad`` hook follows it there, as in PyTorch
+    (``.grad`` is then the gradient of the new value, not of the overwritten one)."""
+    old, old_nr = t.grad_fn, t._output_nr
+    t.grad_fn, t._output_nr, t._requires_grad = grad_fn, output_nr, True
+    keep = t.__dict__.get("_retain_hook") if t._retains_grad else None
+    if keep is not None and old is not grad_fn:
+        hooks = (old._pre_hooks or {}).get(old_nr) if old is not None else None
+        if hooks and keep in hooks:
+            hooks.remove(keep)
+        grad_fn.register_prehook(output_nr, keep)
 
 
 def rebase_history(t: Any, result: Any) -> None:
@@ -94,23 +101,28 @@ def rebase_history(t: Any, result: Any) -> None:
     base = t._base
     if base is not None and t._view_fn is not None:
         new_base = CopySlices.apply(base, result, t._view_fn, tuple(t._data.shape))
-        base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, 0, True
+        _set_history(base, new_base.grad_fn, 0)
         refresh_view(t)
         return
     if not result._requires_grad:  # overwritten by values that depend on nothing: zero gradient
         result = Overwritten.apply(t)
+    elif result._data.shape != t._data.shape:  # broadcast into ``t`` (``copy_``): expand's backward sums back
+        result = result.expand(tuple(t._data.shape))
     elif result.grad_fn is None:  # a leaf's values (``copy_(leaf)``): a node of its own, not the leaf's identity
         result = CopyFrom.apply(result)
-    t.grad_fn, t._output_nr, t._requires_grad = result.grad_fn, result._output_nr, True
+    _set_history(t, result.grad_fn, result._output_nr)
 
 
 def snapshot_saved_inputs(result: Any, t: Any, limit: int = 16) -> None:
     """Before ``result`` is written into ``t``: nodes of ``result``'s graph that saved ``t`` (or a
     view of it) for their backward get a copy of those values instead, as PyTorch saves
     ``original_self`` for an in-place op whose derivative needs it (``x.mul_(w)``'s gradient for
-    ``w`` is ``x`` before the write). Only nodes made for this op are visited: the walk stops at
-    ``t``'s own history and after ``limit`` nodes. An entry whose version already differs keeps
-    it, so backward still raises for values changed before this op."""
+    ``w`` is ``x`` before the write). The walk stops at ``t``'s own history and after ``limit``
+    nodes, but it is not limited to this op's nodes: an older node of another operand's history
+    that saved ``t`` at its current version (``z = y * x; y.mul_(z)``) gets the copy too, and so
+    does ``y.mul_(y)``'s ``other``, where PyTorch raises the version error at backward instead
+    (the gradients ember computes are those of the values actually used). An entry whose version
+    already differs keeps it, so backward still raises for values changed before this op."""
     stop = t.grad_fn
     version = t._version
     seen: set = set()

@@ -381,9 +381,19 @@ def randperm(n: int, *, generator=None, dtype: _dt.dtype | None = None, device: 
     return _finish(out.to(device) if device is not None else out, requires_grad)
 
 
+def _check_std(std: Any) -> None:
+    """PyTorch's error for a negative standard deviation (one device sync for a tensor ``std``)."""
+    if isinstance(std, Tensor):
+        if std.numel() and bool((std < 0).any()):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    elif std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+
+
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator=None, dtype=None, device=None,
            requires_grad: bool = False, **_kw: Any) -> Tensor:
     """Normal samples; ``mean``/``std`` may be tensors (broadcast) or numbers with ``size``."""
+    _check_std(std)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         from ember.functions.elementwise import broadcast_shapes
@@ -417,10 +427,23 @@ def randint_like(t: Tensor, *args: Any, dtype=None, device=None, requires_grad: 
                    **kwargs)
 
 
-def bernoulli(p: Tensor, generator=None) -> Tensor:
-    """1 with probability ``p`` elementwise, else 0 (same dtype as p)."""
-    u = rand(tuple(p.shape), generator=generator, dtype=p.dtype, device=p.device)
-    return (u < p).to(p.dtype)
+def _check_probability(p: Any, name: str) -> None:
+    """PyTorch's error for a probability outside [0, 1] (one device sync for a tensor ``p``)."""
+    if isinstance(p, Tensor):
+        if p.numel() and bool(((p < 0) | (p > 1) | (p != p)).any()):
+            raise RuntimeError(f"{name}: expected all elements of p to be in [0, 1]")
+    elif not 0 <= p <= 1:
+        raise RuntimeError(f"{name} expects p to be in [0, 1], but got p={p}")
+
+
+def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
+    """1 with probability ``input`` (or the number ``p``) elementwise, else 0, in ``input``'s dtype."""
+    if not isinstance(p, (int, float)) and p is not None:  # bernoulli(input, generator) as once accepted
+        p, generator = None, p
+    _check_probability(input if p is None else p, "bernoulli" if p is None else "bernoulli_")
+    u = rand(tuple(input.shape), generator=generator, dtype=input.dtype if input.dtype.is_floating_point else None,
+             device=input.device)
+    return (u < (input if p is None else p)).to(input.dtype)
 
 
 def _clone_raw(t: Tensor) -> Tensor:
@@ -436,6 +459,10 @@ def _fill_inplace(t: Tensor, value: Any) -> Tensor:
     if isinstance(value, Tensor):
         if value.dim() != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} dimensions.")
+        if STATE.enabled and value.requires_grad and t._dtype.is_floating_point:  # differentiable in the value
+            from ember.functions.elementwise import assign_inplace
+
+            return assign_inplace(t, value.to(device=t.device, dtype=t.dtype))
         value = value.item()
     dt = t._dtype
     value = float(value) if dt.is_floating_point else (bool(value) if dt is _dt.bool_ else int(value))
@@ -488,6 +515,7 @@ def _bind() -> None:
         return _random_inplace(self, u * (b - a) + a)
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
+        _check_std(std)
         z = randn(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
         return _random_inplace(self, z * std + mean)
 
@@ -497,6 +525,7 @@ def _bind() -> None:
         return _random_inplace(self, randint(low, high, tuple(self.shape), generator=generator, device=self.device))
 
     def bernoulli_(self, p=0.5, generator=None):
+        _check_probability(p, "bernoulli_")
         u = rand(tuple(self.shape), generator=generator, device=self.device)
         return _random_inplace(self, (u < p))
 
@@ -514,7 +543,7 @@ def _bind() -> None:
     Tensor.new_full = new_full
     Tensor.uniform_, Tensor.normal_, Tensor.random_ = uniform_, normal_, random_
     Tensor.bernoulli_, Tensor.exponential_ = bernoulli_, exponential_
-    Tensor.bernoulli = lambda self, generator=None: bernoulli(self, generator)
+    Tensor.bernoulli = lambda self, p=None, *, generator=None: bernoulli(self, p, generator=generator)
 
 
 _bind()

@@ -17,7 +17,7 @@ import math
 from typing import Any
 
 from ember import dtypes as _dt
-from ember.autograd.function import Function
+from ember.autograd.function import Function, _requires_grad_now
 from ember.autograd.grad_mode import STATE
 from ember.autograd.inplace import check_inplace, needs_rebase, rebase_history, snapshot_saved_inputs
 from ember.size import Size
@@ -379,6 +379,19 @@ class Div(Function):
         return ga, gb
 
 
+def _int_pow_tensor_exponent(a: Any, b: Tensor) -> Tensor:
+    """Integer ``a ** b`` with negative exponents allowed, as PyTorch computes it: 1 ** -k is 1,
+    (-1) ** -k is +-1 by parity, anything else (0 included) truncates to 0. Backends get
+    non-negative exponents only (the kernel contract)."""
+    out = _call("pow", a, _call("maximum", b, 0))
+    if not isinstance(a, Tensor):
+        a = b._new(b._kt["full"]((), _cast_scalar(a, out._dtype), out._dtype, b._device.index), out._dtype)
+    neg = b < 0
+    one = eq(a, 1) | (eq(a, -1) & eq(_call("remainder", b, 2), 0))
+    minus_one = eq(a, -1) & ne(_call("remainder", b, 2), 0)
+    return where(neg, where(one, 1, where(minus_one, -1, 0)).to(out._dtype), out)
+
+
 class Pow(Function):
     _backward_name = "PowBackward0"
 
@@ -389,7 +402,10 @@ class Pow(Function):
         ctx.sb = b if not isinstance(b, Tensor) else None
         if isinstance(a, Tensor) and not isinstance(b, Tensor) and not a._dtype.is_floating_point and b < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        out = _call("pow", a, b)
+        if isinstance(b, Tensor) and not _dt.result_type(a, b).is_floating_point and b._dtype is not _dt.bool_:
+            out = _int_pow_tensor_exponent(a, b)
+        else:
+            out = _call("pow", a, b)
         ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None,
                               out if isinstance(b, Tensor) and b.requires_grad else None)
         return out
@@ -592,7 +608,12 @@ class Fmod(Function):
             return _call("sub", a, mul(_trunc_divide("fmod", a, b), b))
         # From the remainder kernel (exact, the sign of b): no rounded quotient is involved.
         r = _call("remainder", a, b)
-        return where((r != 0) & ((r < 0) != (a < 0)), _call("sub", r, b), r)
+        r = where((r != 0) & ((r < 0) != (a < 0)), _call("sub", r, b), r)
+        # fmod(a, +-inf) is a for finite a (C's fmod); the floored remainder gives inf - inf there
+        if not _may_be_inf(b):
+            return r
+        inf_b = isinf(b) if isinstance(b, Tensor) else True
+        return where(inf_b & (isfinite(a) if isinstance(a, Tensor) else math.isfinite(a)), a, r)
 
     @staticmethod
     def backward(ctx, g):
@@ -601,6 +622,10 @@ class Fmod(Function):
         if ctx.needs_input_grad[1]:
             gb = _grad_meta(ctx.b, -g * div(a, b, rounding_mode="trunc"))
         return _grad_meta(ctx.a, g), gb
+
+
+def _may_be_inf(b: Any) -> bool:
+    return b._dtype.is_floating_point if isinstance(b, Tensor) else isinstance(b, float) and math.isinf(b)
 
 
 def fmod(input: Any, other: Any) -> Tensor:
@@ -629,6 +654,7 @@ def _out(result: Tensor, out: Tensor | None) -> Tensor:
         return result
     if tuple(out.shape) != tuple(result.shape):
         out._set_data(result.to(out.dtype)._data)
+        out._version[0] += 1  # a node that saved ``out`` must see that its values changed
         return out
     return out.copy_(result)
 
@@ -836,8 +862,15 @@ def ceil(x: Tensor) -> Tensor:
     return x if not x._dtype.is_floating_point else Ceil.apply(x)
 
 
+def _no_integer(name: str, x: Tensor) -> None:
+    """PyTorch's error for an op whose kernel exists for floating dtypes only."""
+    raise NotImplementedError(f'"{name}_{x._device.type}" not implemented for \'{_CAN_CAST_NAMES[x._dtype]}\'')
+
+
 def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     if not x._dtype.is_floating_point:
+        if decimals:
+            _no_integer("round", x)
         return x
     if decimals:
         scale = 10.0 ** decimals
@@ -853,6 +886,8 @@ fix = trunc
 
 
 def frac(x: Tensor) -> Tensor:
+    if not x._dtype.is_floating_point:
+        _no_integer("frac", x)
     return x - trunc(x)
 
 
@@ -970,6 +1005,8 @@ def isfinite(x: Tensor) -> Tensor:
 
 
 def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    if not x._dtype.is_floating_point:  # no NaN or infinity to replace; PyTorch returns a copy
+        return x.clone()
     big = {_dt.float16: 65504.0, _dt.float32: 3.4028234663852886e38}.get(x._dtype, 1.7976931348623157e308)
     out = where(isnan(x), nan, x)
     out = where(out == math.inf, big if posinf is None else posinf, out)
@@ -1024,6 +1061,13 @@ class Where(Function):
         if not isinstance(cond, Tensor):
             raise TypeError("where(): condition must be a Tensor")
         if cond._dtype is not _dt.bool_:
+            if cond._dtype is not _dt.uint8:
+                raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                                   f"{_CAN_CAST_NAMES[cond._dtype]}")
+            import warnings
+
+            warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed "
+                          "in a future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=4)
             cond = cond.to(_dt.bool_)
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             # Two Python numbers: the first becomes a 0-d tensor of their common dtype.
@@ -1085,6 +1129,8 @@ class Clamp(Function):
 def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if input._dtype is _dt.bool_:  # PyTorch clamps bools as int64
+        input = input.to(_dt.int64)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         res = input
         if min is not None:
@@ -1131,6 +1177,8 @@ _CAN_CAST_NAMES = {_dt.float32: "Float", _dt.float64: "Double", _dt.float16: "Ha
 def assign_inplace(t: Tensor, result: Tensor) -> Tensor:
     """Write ``result`` into ``t`` (an in-place op's last step): checks, version bump, rebase."""
     check_inplace(t)
+    if result._base is not None and STATE.enabled:
+        _requires_grad_now(result)  # ``copy_(view)``: a stale view gets its base's current history first
     if result._dtype is not t._dtype:
         if result._dtype.category > t._dtype.category:
             raise RuntimeError(f"result type {_CAN_CAST_NAMES[result._dtype]} can't be cast to the desired output "

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ember import dtypes as _dt
-from ember.autograd.function import Function
+from ember.autograd.function import Function, _requires_grad_now
 from ember.autograd.grad_mode import STATE
 from ember.tensor import Tensor, _wrap_dim
 
@@ -160,7 +160,7 @@ def _flat_index(v: Tensor, advanced: list) -> tuple:
     for d, t in zip(dims, idx):
         size = shape[d]
         if t.numel():
-            hi, lo = int(t.max().item()), int(t.min().item())
+            lo, hi = _index_range(t)  # one device->host transfer for both
             if hi >= size or lo < -size:
                 bad = hi if hi >= size else lo
                 raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {size}")
@@ -315,7 +315,7 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
 
     check_inplace(x)
     value = _value_tensor(x, value)
-    if STATE.enabled and (needs_rebase(x) or (isinstance(value, Tensor) and value._requires_grad)):
+    if STATE.enabled and (needs_rebase(x) or (isinstance(value, Tensor) and _requires_grad_now(value))):
         if not isinstance(value, Tensor):
             from ember.functions.creation import full
 
@@ -336,7 +336,7 @@ def index_put_(x: Tensor, indices: tuple, values: Any, accumulate: bool = False)
     from ember.autograd.inplace import check_inplace, needs_rebase
     from ember.functions.elementwise import assign_inplace
 
-    if not (STATE.enabled and (needs_rebase(x) or getattr(values, "_requires_grad", False))):
+    if not (STATE.enabled and (needs_rebase(x) or (isinstance(values, Tensor) and _requires_grad_now(values)))):
         check_inplace(x)
         _write(x, tuple(indices), _value_tensor(x, values), accumulate)
         x._version[0] += 1
@@ -727,8 +727,19 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    if mask.dtype is not _dt.bool_:  # an integer mask would be taken as positions by index_put
+        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
+                           f"{_scalar_type(mask.dtype)}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got"
+                           f"{_scalar_type(input.dtype)} and {_scalar_type(source.dtype)}")
+    _same_device(input, mask)
+    _same_device(input, source)
+    mask = mask.expand(tuple(input.shape))  # the ones are counted after broadcasting
     n = int(mask.sum().item())
-    return index_put(input, (mask.expand(input.shape),), source.reshape(-1)[:n])
+    if n > source.numel():
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    return index_put(input, (mask,), source.reshape(-1)[:n])
 
 
 def take(input: Tensor, index: Tensor) -> Tensor:
