@@ -159,6 +159,8 @@ CASES = [
     ("index_add-0d-all", index_add, (X(), 0, I(0), Arg(np.array(2.0, F32))), {}),
     ("index_add-negative", index_add, (X(3, 4), 0, I([0, -1, 0]), SRC34), {}),
     ("index_add-out-of-range", index_add, (X(3, 4), 0, I([0, 3, 0]), SRC34), {}),
+    ("index_add-1d-out-of-range", index_add, (X(3), 0, I([0, 3]), Arg(np.ones(2, F32))), {}),
+    ("index_add-1d-negative", index_add, (X(3), 0, I([-1]), Arg(np.ones(1, F32))), {}),
     ("index_add-out-of-range-dim1", index_add, (X(3, 4), 1, I([4, 1]), SRC32), {}),
     ("index_add-far-out-of-range", index_add, (X(3, 4), 0, I([0, 1 << 40, 0]), SRC34), {}),
     ("index_add-float-index", index_add, (X(3, 4), 0, I([0.0, 1.0, 2.0], F32), SRC34), {}),

@@ -661,7 +661,9 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     _same_device(input, source)
     _check_index_add(input, d, index, source)
     size = _size(input, d)
-    _check_bounds(index, 0, size, _out_of_bounds(d, size))
+    # PyTorch's 1-D (and 0-d) path reports a bad index as index_select does; the others name it
+    oob = (lambda v: IndexError("index out of range in self")) if input.dim() <= 1 else _out_of_bounds(d, size)
+    _check_bounds(index, 0, size, oob)
     if alpha != 1:
         source = source * alpha
     if input.dim() == 0:  # then source is 0-d too (checked above); the kernels take 1-d
