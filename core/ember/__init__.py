@@ -19,8 +19,10 @@ from ember import dispatch as _dispatch  # noqa: F401 - loaded first: the kernel
 # Load the ``ember.dtype`` alias module before binding the ``dtype`` class below: the first import
 # of a submodule sets it as a package attribute, which would otherwise shadow the class later.
 from ember import dtype as _dtype_alias_module  # noqa: F401
+from ember import functions as _functions  # every op family: each declares its ops as it loads
 from ember import plugins
 from ember._device_module import DeviceModule as _DeviceModule
+from ember._ops import registry as _registry
 from ember._tensor_str import set_printoptions
 from ember.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ember.device import device
@@ -53,203 +55,16 @@ from ember.dtypes import (
     set_default_dtype,
     uint8,
 )
-from ember.functions.conversion import to as _to  # noqa: F401 - binds Tensor.to's helper
-from ember.functions.creation import (
-    arange,
-    as_tensor,
-    asarray,
-    bernoulli,
-    empty,
-    empty_like,
-    eye,
-    from_dlpack,
-    from_numpy,
-    full,
-    full_like,
-    linspace,
-    logspace,
-    normal,
-    ones,
-    ones_like,
-    rand,
-    rand_like,
-    randint,
-    randint_like,
-    randn,
-    randn_like,
-    randperm,
-    scalar_tensor,
-    tensor,
-    zeros,
-    zeros_like,
-)
-from ember.functions.elementwise import (
-    abs,  # noqa: A004
-    absolute,
-    add,
-    addcdiv,
-    addcmul,
-    allclose,
-    atan2,
-    bitwise_and,
-    bitwise_not,
-    bitwise_or,
-    bitwise_xor,
-    broadcast_shapes,
-    ceil,
-    clamp,
-    clip,
-    cos,
-    div,
-    divide,
-    eq,
-    equal,
-    erf,
-    exp,
-    expm1,
-    floor,
-    floor_divide,
-    fmod,
-    frac,
-    ge,
-    greater,
-    greater_equal,
-    gt,
-    isclose,
-    isfinite,
-    isinf,
-    isnan,
-    le,
-    lerp,
-    less,
-    less_equal,
-    log,
-    log1p,
-    log2,
-    log10,
-    logical_and,
-    logical_not,
-    logical_or,
-    logical_xor,
-    lt,
-    masked_fill,
-    maximum,
-    minimum,
-    mul,
-    multiply,
-    nan_to_num,
-    ne,
-    neg,
-    negative,
-    not_equal,
-    pow,  # noqa: A004
-    reciprocal,
-    relu,
-    remainder,
-    round,  # noqa: A004
-    rsqrt,
-    sigmoid,
-    sign,
-    sin,
-    sqrt,
-    square,
-    sub,
-    subtract,
-    tan,
-    tanh,
-    true_divide,
-    trunc,
-    where,
-)
-from ember.functions.indexing import (
-    argwhere,
-    gather,
-    index_add,
-    index_fill,
-    index_put,
-    index_select,
-    masked_select,
-    nonzero,
-    scatter,
-    scatter_add,
-    take,
-    take_along_dim,
-)
-from ember.functions.linalg import addmm, baddbmm, bmm, dot, einsum, inner, matmul, mm, mv, outer, tensordot
-from ember.functions.reduction import (
-    all,  # noqa: A004
-    amax,
-    amin,
-    any,  # noqa: A004
-    argmax,
-    argmin,
-    argsort,
-    count_nonzero,
-    cumprod,
-    cumsum,
-    log_softmax,
-    logsumexp,
-    max,  # noqa: A004
-    mean,
-    median,
-    min,  # noqa: A004
-    msort,
-    norm,
-    prod,
-    softmax,
-    sort,
-    std,
-    std_mean,
-    sum,  # noqa: A004
-    topk,
-    var,
-    var_mean,
-)
-from ember.functions.shape import (
-    atleast_1d,
-    atleast_2d,
-    broadcast_tensors,
-    broadcast_to,
-    cat,
-    chunk,
-    clone,
-    concat,
-    concatenate,
-    diag,
-    diagonal,
-    flatten,
-    flip,
-    fliplr,
-    flipud,
-    hstack,
-    meshgrid,
-    moveaxis,
-    movedim,
-    narrow,
-    permute,
-    repeat_interleave,
-    reshape,
-    roll,
-    select,
-    split,
-    squeeze,
-    stack,
-    swapaxes,
-    swapdims,
-    t,
-    tile,
-    transpose,
-    tril,
-    triu,
-    unbind,
-    unflatten,
-    unsqueeze,
-    vstack,
-)
+from ember.functions.elementwise import _inplace
 from ember.random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from ember.serialization import CheckpointError, WeightsOnlyLoadError, load, load_safetensors, save, save_safetensors
 from ember.size import Size
 from ember.tensor import Tensor
+
+# With every family loaded, the registry attaches the Tensor methods, operators and in-place forms
+# and supplies the ``ember.<op>`` functions, in one place (ember._ops.registry).
+_registry.bind_tensor(Tensor, _inplace)
+globals().update(_registry.exports())
 
 __version__ = "0.1.0"
 
@@ -292,8 +107,8 @@ def _legacy_tensor_type(dt: dtype) -> type:
 
         def __call__(cls, *args: object) -> Tensor:
             if len(args) == 1 and not isinstance(args[0], _builtins.int):
-                return tensor(args[0], dtype=dt)
-            return zeros(*args, dtype=dt)
+                return _functions.creation.tensor(args[0], dtype=dt)
+            return _functions.creation.zeros(*args, dtype=dt)
 
     return _Meta(f"{dt.name.capitalize()}Tensor", (), {})
 
@@ -310,32 +125,16 @@ BoolTensor = _legacy_tensor_type(bool)
 
 from ember import autograd, nn, optim, utils  # noqa: E402
 
+# The ops come from the registry (``ember._ops.registry``); the rest of the API is listed here.
 __all__ = [
-    "CheckpointError", "WeightsOnlyLoadError", "load_safetensors", "save_safetensors", "BoolTensor", "ByteTensor", "CharTensor", "DeviceError", "DoubleTensor", "FallbackError", "MissingKernelError", "FloatTensor",
-    "Generator", "HalfTensor", "IntTensor", "LongTensor", "ShortTensor", "Size", "Tensor", "abs", "absolute", "add",
-    "addcdiv", "addcmul", "addmm", "all", "allclose", "amax", "amin", "any", "arange", "argmax", "argmin", "argsort",
-    "argwhere", "as_tensor", "asarray", "atan2", "atleast_1d", "atleast_2d", "autograd", "baddbmm", "bernoulli",
-    "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "bmm", "bool", "broadcast_shapes",
-    "broadcast_tensors", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip", "clone", "concat", "concatenate",
-    "cos", "count_nonzero", "cuda", "cumprod", "cumsum", "default_generator", "detach", "device", "diag",
-    "diagonal", "div", "divide", "dot", "double", "dtype", "einsum", "empty", "empty_like", "enable_grad", "eq",
-    "equal", "erf", "exp", "expm1", "eye", "fallback_counts", "fallback_policy", "flatten", "flip", "fliplr",
-    "flipud", "float", "float16", "float32", "float64", "floor", "floor_divide", "fmod", "frac", "from_dlpack",
-    "from_numpy", "full", "full_like", "gather", "ge", "get_default_dtype", "get_fallback_policy",
-    "get_rng_state", "greater", "greater_equal", "gt", "half", "hstack", "index_add", "index_fill", "index_put",
-    "index_select", "inference_mode", "initial_seed", "inner", "int", "int16", "int32", "int64", "int8", "is_floating_point",
-    "is_grad_enabled", "is_tensor", "isclose", "isfinite", "isinf", "isnan", "le", "lerp", "less", "less_equal",
-    "linspace", "load", "log", "log10", "log1p", "log2", "log_softmax", "logical_and", "logical_not", "logical_or",
-    "logical_xor", "logspace", "logsumexp", "long", "lt", "manual_seed", "masked_fill", "masked_select", "matmul",
-    "max", "maximum", "mean", "median", "meshgrid", "min", "minimum", "mm", "movedim", "moveaxis", "msort", "mul",
-    "multiply", "mv", "nan_to_num", "narrow", "ne", "neg", "negative", "nn", "no_fallback", "no_grad", "nonzero",
-    "norm", "normal", "not_equal", "numel", "ones", "ones_like", "opencl", "optim", "outer", "permute", "plugins",
-    "pow", "prod", "promote_types", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like",
-    "randperm", "reciprocal", "relu", "remainder", "repeat_interleave", "reset_fallback_counts", "reshape",
-    "result_type", "roll", "round", "rsqrt", "save", "scalar_tensor", "scatter", "scatter_add", "seed", "select",
-    "set_default_dtype", "set_fallback_policy", "set_grad_enabled", "set_printoptions", "set_rng_state", "short",
-    "sigmoid", "sign", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "std_mean",
-    "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "tensor",
-    "tensordot", "tile", "topk", "transpose", "tril", "triu", "true_divide", "trunc", "uint8", "unbind",
-    "unflatten", "unsqueeze", "utils", "var", "var_mean", "vstack", "where", "zeros", "zeros_like",
-]
+    "BoolTensor", "ByteTensor", "CharTensor", "CheckpointError", "DeviceError", "DoubleTensor", "FallbackError",
+    "FloatTensor", "Generator", "HalfTensor", "IntTensor", "LongTensor", "MissingKernelError", "ShortTensor",
+    "Size", "Tensor", "WeightsOnlyLoadError", "autograd", "bool", "cuda", "default_generator", "detach",
+    "device", "double", "dtype", "enable_grad", "fallback_counts", "fallback_policy", "float", "float16",
+    "float32", "float64", "get_default_dtype", "get_fallback_policy", "get_rng_state", "half", "inference_mode",
+    "initial_seed", "int", "int16", "int32", "int64", "int8", "is_floating_point", "is_grad_enabled",
+    "is_tensor", "load", "load_safetensors", "long", "manual_seed", "nn", "no_fallback", "no_grad", "numel",
+    "opencl", "optim", "plugins", "promote_types", "reset_fallback_counts", "result_type", "save",
+    "save_safetensors", "seed", "set_default_dtype", "set_fallback_policy", "set_grad_enabled",
+    "set_printoptions", "set_rng_state", "short", "uint8", "utils",
+] + _registry.op_names(exported=True)

@@ -365,12 +365,7 @@ class Tensor:
         return kt[name]
 
     # ---- device and dtype moves ----------------------------------------------------------
-    def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``; non_blocking, copy."""
-        from ember.functions.conversion import to
-
-        return to(self, *args, **kwargs)
-
+    # ``to`` is declared with the conversions (``ember/functions/conversion.py``) and bound by the registry
     def cpu(self) -> Tensor:
         return self.to("cpu")
 

@@ -12,11 +12,10 @@ from typing import Any
 
 from ember import dispatch
 from ember import dtypes as _dt
+from ember._ops.registry import Family
 from ember.autograd.function import Function
 from ember.device import device as _device_cls
 from ember.tensor import Tensor
-
-__all__ = ["to"]
 
 
 def _parse(args: tuple, kwargs: dict) -> tuple:
@@ -42,6 +41,7 @@ def _parse(args: tuple, kwargs: dict) -> tuple:
 
 
 def to(t: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``; non_blocking, copy."""
     dev, dtype, copy = _parse(args, dict(kwargs))
     dev = t._device if dev is None else dispatch.canonical_device(dev)
     dtype = t._dtype if dtype is None else dtype
@@ -77,3 +77,10 @@ class ToCopy(Function):
     def backward(ctx, grad: Tensor):
         dev, dtype = ctx.src
         return grad.to(dev, dtype), None, None
+
+
+# ---- declarations: the Tensor method and ``__all__`` come from these ---------------------------------
+_ops = Family(__name__)
+_ops.op(to, export=False)  # ``Tensor.to`` only: PyTorch has no ``torch.to``
+
+__all__ = _ops.names()

@@ -18,13 +18,9 @@ from typing import Any
 
 from ember import dispatch, plugins
 from ember import dtypes as _dt
+from ember._ops.registry import Family
 from ember.random import default_generator
 from ember.tensor import Tensor
-
-__all__ = ["tensor", "as_tensor", "from_numpy", "asarray", "zeros", "ones", "full", "empty", "zeros_like",
-           "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace", "eye", "rand", "randn",
-           "randint", "randperm", "normal", "rand_like", "randn_like", "randint_like", "bernoulli",
-           "scalar_tensor", "from_dlpack"]
 
 
 def _host():
@@ -485,65 +481,94 @@ def _random_inplace(t: Tensor, sample: Tensor) -> Tensor:
     return t
 
 
-def _bind() -> None:
-    def copy_(self, src, non_blocking=False):
-        from ember.functions.elementwise import assign_inplace
+# ---- declarations: Tensor methods, ``ember.*`` and ``__all__`` come from these -----------------------
+def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+    from ember.functions.elementwise import assign_inplace
 
-        if not isinstance(src, Tensor):
-            return _fill_inplace(self, src)
-        if src._device is not self._device:
-            src = src.to(self._device)
-        if src._dtype is not self._dtype:
-            src = src.to(self._dtype)
-        return assign_inplace(self, src)
-
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
-    def new_factory(fn):
-        def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
-            return fn(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
-        return method
-
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
-    def uniform_(self, a=0.0, b=1.0, generator=None):
-        u = rand(tuple(self.shape), generator=generator, dtype=self.dtype if self.dtype.is_floating_point else None,
-                 device=self.device)
-        return _random_inplace(self, u * (b - a) + a)
-
-    def normal_(self, mean=0.0, std=1.0, generator=None):
-        _check_std(std)
-        z = randn(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
-        return _random_inplace(self, z * std + mean)
-
-    def random_(self, low=0, high=None, generator=None):
-        if high is None:
-            low, high = 0, low if low else 2 ** 24
-        return _random_inplace(self, randint(low, high, tuple(self.shape), generator=generator, device=self.device))
-
-    def bernoulli_(self, p=0.5, generator=None):
-        _check_probability(p, "bernoulli_")
-        u = rand(tuple(self.shape), generator=generator, device=self.device)
-        return _random_inplace(self, (u < p))
-
-    def exponential_(self, lambd=1.0, generator=None):
-        u = rand(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
-        return _random_inplace(self, -(1 - u).log() / lambd)
-
-    Tensor.copy_ = copy_
-    Tensor.fill_ = _fill_inplace
-    Tensor.zero_ = lambda self: _fill_inplace(self, 0)
-    Tensor.new_tensor = new_tensor
-    Tensor.new_zeros = new_factory(zeros)
-    Tensor.new_ones = new_factory(ones)
-    Tensor.new_empty = new_factory(empty)
-    Tensor.new_full = new_full
-    Tensor.uniform_, Tensor.normal_, Tensor.random_ = uniform_, normal_, random_
-    Tensor.bernoulli_, Tensor.exponential_ = bernoulli_, exponential_
-    Tensor.bernoulli = lambda self, p=None, *, generator=None: bernoulli(self, p, generator=generator)
+    if not isinstance(src, Tensor):
+        return _fill_inplace(self, src)
+    if src._device is not self._device:
+        src = src.to(self._device)
+    if src._dtype is not self._dtype:
+        src = src.to(self._dtype)
+    return assign_inplace(self, src)
 
 
-_bind()
+def _zero_(self: Tensor) -> Tensor:
+    return _fill_inplace(self, 0)
+
+
+def _new_tensor(self: Tensor, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_factory(fn: Any) -> Any:
+    def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        return fn(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    method.__name__ = method.__qualname__ = f"new_{fn.__name__}"
+    method.__doc__ = f"``{fn.__name__}`` with this tensor's dtype and device unless given."
+    return method
+
+
+def _new_full(self: Tensor, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+    u = rand(tuple(self.shape), generator=generator, dtype=self.dtype if self.dtype.is_floating_point else None,
+             device=self.device)
+    return _random_inplace(self, u * (b - a) + a)
+
+
+def _normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+    _check_std(std)
+    z = randn(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
+    return _random_inplace(self, z * std + mean)
+
+
+def _random_(self: Tensor, low: int = 0, high: int | None = None, generator: Any = None) -> Tensor:
+    if high is None:
+        low, high = 0, low if low else 2 ** 24
+    return _random_inplace(self, randint(low, high, tuple(self.shape), generator=generator, device=self.device))
+
+
+def _bernoulli_(self: Tensor, p: Any = 0.5, generator: Any = None) -> Tensor:
+    _check_probability(p, "bernoulli_")
+    u = rand(tuple(self.shape), generator=generator, device=self.device)
+    return _random_inplace(self, (u < p))
+
+
+def _exponential_(self: Tensor, lambd: float = 1.0, generator: Any = None) -> Tensor:
+    u = rand(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
+    return _random_inplace(self, -(1 - u).log() / lambd)
+
+
+def _bernoulli_method(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
+    return bernoulli(self, p, generator=generator)
+
+
+_ops = Family(__name__)
+_op = _ops.op
+for _fn in (tensor, from_numpy, zeros, ones, full, empty, zeros_like, ones_like, full_like, empty_like, linspace,
+            logspace, eye, rand, randn, randint, randperm, normal, rand_like, randn_like, randint_like,
+            scalar_tensor, from_dlpack):
+    _op(_fn, method=False)
+_op(as_tensor, aliases=("asarray",), method=False)
+_op(arange, method=False, kernels=("arange",))
+_op(bernoulli, method=_bernoulli_method, inplace=_bernoulli_)
+# Tensor-only methods (PyTorch has no function of these names)
+_op(_copy_, "copy_", export=False, kernels=("copy_",))
+_op(_fill_inplace, "fill_", export=False, doc="Fill with one value, in place.")
+_op(_zero_, "zero_", export=False, doc="Fill with zeros, in place.")
+_op(_new_tensor, "new_tensor", export=False, doc="``tensor(data)`` with this tensor's dtype and device unless given.")
+for _fn in (zeros, ones, empty):
+    _op(_new_factory(_fn), f"new_{_fn.__name__}", export=False)
+_op(_new_full, "new_full", export=False, doc="``full`` with this tensor's dtype and device unless given.")
+_op(_uniform_, "uniform_", export=False, doc="Fill with uniform samples in [a, b), in place.")
+_op(_normal_, "normal_", export=False, doc="Fill with normal samples, in place.")
+_op(_random_, "random_", export=False, doc="Fill with integers in [low, high), in place.")
+_op(_exponential_, "exponential_", export=False, doc="Fill with exponential samples, in place.")
+
+__all__ = _ops.names()

@@ -17,19 +17,12 @@ import math
 from typing import Any
 
 from ember import dtypes as _dt
+from ember._ops.registry import Family
 from ember.autograd.function import Function, _requires_grad_now
 from ember.autograd.grad_mode import STATE
 from ember.autograd.inplace import check_inplace, needs_rebase, rebase_history, snapshot_saved_inputs
 from ember.size import Size
 from ember.tensor import Tensor
-
-__all__ = ["add", "sub", "mul", "div", "true_divide", "floor_divide", "remainder", "fmod", "pow", "maximum",
-           "minimum", "atan2", "neg", "abs", "sign", "exp", "log", "log2", "log10", "log1p", "expm1", "sqrt",
-           "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "erf", "floor", "ceil", "round", "trunc",
-           "reciprocal", "square", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
-           "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "where", "clamp", "clip",
-           "lerp", "isnan", "isfinite", "isinf", "addcmul", "addcdiv", "broadcast_shapes", "equal", "allclose",
-           "isclose", "masked_fill", "sub_", "frac", "nan_to_num"]
 
 _Number = (int, float, bool)
 
@@ -1209,66 +1202,82 @@ def sub_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     return assign_inplace(t, sub(t, other, alpha=alpha))
 
 
-def _bind() -> None:
-    T = Tensor
-
-    def rsub(self, other):
-        return sub(other, self)
-
-    def rdiv(self, other):
-        return div(other, self)
-
-    def rpow(self, other):
-        return pow(other, self)
-
-    def rfloordiv(self, other):
-        return floor_divide(other, self)
-
-    def rmod(self, other):
-        return remainder(other, self)
-
-    ops = {
-        "__add__": add, "__radd__": add, "__sub__": sub, "__rsub__": rsub, "__mul__": mul, "__rmul__": mul,
-        "__truediv__": div, "__rtruediv__": rdiv, "__div__": div, "__pow__": pow, "__rpow__": rpow,
-        "__floordiv__": floor_divide, "__rfloordiv__": rfloordiv, "__mod__": remainder, "__rmod__": rmod,
-        "__neg__": neg, "__abs__": abs, "__pos__": lambda self: self,
-        "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-        "__and__": lambda a, b: logical_and(a, b) if a._dtype is _dt.bool_ else bitwise_and(a, b),
-        "__or__": lambda a, b: logical_or(a, b) if a._dtype is _dt.bool_ else bitwise_or(a, b),
-        "__xor__": lambda a, b: logical_xor(a, b) if a._dtype is _dt.bool_ else bitwise_xor(a, b),
-        "__invert__": _invert,
-    }
-    ops["__rand__"], ops["__ror__"], ops["__rxor__"] = ops["__and__"], ops["__or__"], ops["__xor__"]
-    for name, fn in ops.items():
-        setattr(T, name, fn)
-    T.__hash__ = object.__hash__
-    methods = {f.__name__: f for f in (
-        add, sub, mul, div, floor_divide, remainder, fmod, pow, maximum, minimum, atan2, neg, abs, sign, exp, log,
-        log2, log10, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoid, relu, erf, floor, ceil, round, trunc,
-        frac, reciprocal, square, eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not,
-        bitwise_and, bitwise_or, bitwise_xor, bitwise_not, isnan, isinf, isfinite, nan_to_num, equal, isclose,
-        allclose, clamp, lerp, addcmul, addcdiv, masked_fill)}
-    methods.update(subtract=sub, multiply=mul, true_divide=div, divide=div, negative=neg, absolute=abs,
-                   clip=clamp, greater=gt, greater_equal=ge, less=lt, less_equal=le, not_equal=ne, fix=trunc)
-    methods["where"] = lambda self, condition, other: where(condition, self, other)
-    for name, fn in methods.items():
-        setattr(T, name, fn)
-    for name in ("add", "sub", "mul", "div", "pow", "remainder", "floor_divide", "clamp", "clip", "neg", "abs",
-                 "exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "relu", "floor", "ceil", "round", "trunc",
-                 "sign", "sin", "cos", "reciprocal", "lerp", "addcmul", "addcdiv", "masked_fill", "log1p", "expm1",
-                 "square", "maximum", "minimum", "logical_not", "subtract", "multiply", "true_divide",
-                 "divide", "erf", "nan_to_num", "fmod", "frac"):
-        setattr(T, name + "_", _inplace(methods[name]))
-    T.__iadd__ = T.add_
-    T.__isub__ = T.sub_
-    T.__imul__ = T.mul_
-    T.__itruediv__ = T.div_
-    T.__ipow__ = T.pow_
-    T.__ifloordiv__ = T.floor_divide_
-    T.__imod__ = T.remainder_
-    T.__iand__ = _inplace(ops["__and__"])
-    T.__ior__ = _inplace(ops["__or__"])
-    T.__ixor__ = _inplace(ops["__xor__"])
+# ---- declarations: Tensor methods, operators, in-place forms, ``ember.*`` and ``__all__`` come from these
+def _and(a: Tensor, b: Any) -> Tensor:
+    return logical_and(a, b) if a._dtype is _dt.bool_ else bitwise_and(a, b)
 
 
-_bind()
+def _or(a: Tensor, b: Any) -> Tensor:
+    return logical_or(a, b) if a._dtype is _dt.bool_ else bitwise_or(a, b)
+
+
+def _xor(a: Tensor, b: Any) -> Tensor:
+    return logical_xor(a, b) if a._dtype is _dt.bool_ else bitwise_xor(a, b)
+
+
+def _pos(self: Tensor) -> Tensor:
+    return self
+
+
+def _where_method(self: Tensor, condition: Tensor, other: Any) -> Tensor:
+    return where(condition, self, other)
+
+
+_ops = Family(__name__)
+_op = _ops.op
+# arithmetic, with their operators
+_op(add, inplace=True, out=True, kernels=("add",), operators=("__add__", "__radd__"), ioperators=("__iadd__",))
+_op(sub, aliases=("subtract",), inplace=True, out=True, kernels=("sub",), operators=("__sub__",),
+    reflected=("__rsub__",), ioperators=("__isub__",))
+_op(mul, aliases=("multiply",), inplace=True, out=True, kernels=("mul",), operators=("__mul__", "__rmul__"),
+    ioperators=("__imul__",))
+_op(div, aliases=("true_divide", "divide"), inplace=True, out=True, kernels=("div",),
+    operators=("__truediv__", "__div__"), reflected=("__rtruediv__",), ioperators=("__itruediv__",))
+_op(floor_divide, inplace=True, out=True, kernels=("floor_divide",), operators=("__floordiv__",),
+    reflected=("__rfloordiv__",), ioperators=("__ifloordiv__",))
+_op(remainder, inplace=True, out=True, kernels=("remainder",), operators=("__mod__",), reflected=("__rmod__",),
+    ioperators=("__imod__",))
+_op(fmod, inplace=True)
+_op(pow, inplace=True, out=True, kernels=("pow",), operators=("__pow__",), reflected=("__rpow__",),
+    ioperators=("__ipow__",))
+_op(maximum, inplace=True, out=True, kernels=("maximum",))
+_op(minimum, inplace=True, out=True, kernels=("minimum",))
+_op(atan2, kernels=("atan2",))
+_op(neg, aliases=("negative",), inplace=True, kernels=("neg",), operators=("__neg__",))
+_op(abs, aliases=("absolute",), inplace=True, kernels=("abs",), operators=("__abs__",))
+_op(sign, inplace=True, kernels=("sign",))
+# unary math
+for _fn in (exp, log1p, expm1, sqrt, rsqrt, sin, cos, tanh, sigmoid, relu, erf, floor, ceil, round, log):
+    _op(_fn, inplace=True, kernels=(_fn.__name__,))
+for _fn in (frac, reciprocal, square, nan_to_num):
+    _op(_fn, inplace=True)
+_op(trunc, aliases=("fix",), inplace=True, kernels=("trunc",))
+for _fn in (log2, log10, tan, isfinite, isinf, equal, isclose, allclose):
+    _op(_fn)
+_op(isnan, kernels=("isnan",))
+# comparisons and logic
+_op(eq, kernels=("eq",), operators=("__eq__",))
+_op(ne, aliases=("not_equal",), kernels=("ne",), operators=("__ne__",))
+_op(lt, aliases=("less",), kernels=("lt",), operators=("__lt__",))
+_op(le, aliases=("less_equal",), kernels=("le",), operators=("__le__",))
+_op(gt, aliases=("greater",), kernels=("gt",), operators=("__gt__",))
+_op(ge, aliases=("greater_equal",), kernels=("ge",), operators=("__ge__",))
+for _fn in (logical_and, logical_or, logical_xor, bitwise_and, bitwise_or, bitwise_xor):
+    _op(_fn, kernels=(_fn.__name__,))
+_op(bitwise_not)  # composite: ``-x - 1``, ``logical_not`` on bool
+_op(logical_not, inplace=True, kernels=("logical_not",))
+# selection and fused forms
+_op(where, method=_where_method, kernels=("where",))
+_op(clamp, aliases=("clip",), inplace=True, out=True, kernels=("clamp",))
+for _fn in (lerp, addcmul, addcdiv, masked_fill):
+    _op(_fn, inplace=True)
+_op(broadcast_shapes, method=False)
+# operators that are not one op: ``&``, ``|``, ``^`` are logical on bool tensors and bitwise otherwise
+for _name, _fn in (("and", _and), ("or", _or), ("xor", _xor)):
+    _ops.attr(f"__{_name}__", _fn)
+    _ops.attr(f"__r{_name}__", _fn)
+    _ops.attr(f"__i{_name}__", _inplace(_fn))
+_ops.attr("__invert__", _invert)
+_ops.attr("__pos__", _pos)
+
+__all__ = _ops.names()

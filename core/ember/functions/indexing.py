@@ -23,12 +23,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ember import dtypes as _dt
+from ember._ops.registry import Family
 from ember.autograd.function import Function, _requires_grad_now
 from ember.autograd.grad_mode import STATE
 from ember.tensor import Tensor, _wrap_dim
-
-__all__ = ["getitem", "setitem", "gather", "scatter", "scatter_add", "index_select", "index_add", "index_put",
-           "masked_select", "nonzero", "take", "index_fill", "take_along_dim", "masked_scatter"]
 
 
 # ---- index parsing -----------------------------------------------------------------------------
@@ -756,33 +754,50 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     return IndexSelect.apply(input.reshape(-1), 0, index.reshape(-1)).reshape(tuple(index.shape))
 
 
-def _bind() -> None:
+# ---- declarations: Tensor methods, in-place forms, ``ember.*`` and ``__all__`` come from these ----
+def _assign(self: Tensor, result: Tensor) -> Tensor:
     from ember.functions.elementwise import assign_inplace
 
-    Tensor.__getitem__ = getitem
-    Tensor.__setitem__ = setitem
-    for fn in (gather, scatter, scatter_add, index_select, index_add, index_put, masked_select, nonzero, take,
-               index_fill, take_along_dim, argwhere, masked_scatter):
-        setattr(Tensor, fn.__name__, fn)
-    Tensor.index_put_ = index_put_
-
-    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
-        return assign_inplace(self, scatter(self, dim, index, src, value=value, reduce=reduce))
-
-    def scatter_add_(self, dim, index, src):
-        return assign_inplace(self, scatter_add(self, dim, index, src))
-
-    def index_add_(self, dim, index, source, *, alpha=1):
-        return assign_inplace(self, index_add(self, dim, index, source, alpha=alpha))
-
-    def index_fill_(self, dim, index, value):
-        return assign_inplace(self, index_fill(self, dim, index, value))
-
-    def masked_scatter_(self, mask, source):
-        return assign_inplace(self, masked_scatter(self, mask, source))
-
-    Tensor.scatter_, Tensor.scatter_add_, Tensor.index_add_ = scatter_, scatter_add_, index_add_
-    Tensor.index_fill_, Tensor.masked_scatter_ = index_fill_, masked_scatter_
+    return assign_inplace(self, result)
 
 
-_bind()
+def _scatter_(self: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+              reduce: str | None = None) -> Tensor:
+    return _assign(self, scatter(self, dim, index, src, value=value, reduce=reduce))
+
+
+def _scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    return _assign(self, scatter_add(self, dim, index, src))
+
+
+def _index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    return _assign(self, index_add(self, dim, index, source, alpha=alpha))
+
+
+def _index_fill_(self: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    return _assign(self, index_fill(self, dim, index, value))
+
+
+def _masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    return _assign(self, masked_scatter(self, mask, source))
+
+
+_ops = Family(__name__)
+_op = _ops.op
+_op(getitem, method=False, export=False, operators=("__getitem__",))
+_op(setitem, method=False, export=False, operators=("__setitem__",))
+_op(gather, kernels=("gather",))
+_op(scatter, inplace=_scatter_, kernels=("scatter",))
+_op(scatter_add, inplace=_scatter_add_, kernels=("scatter_add",))
+_op(index_select, kernels=("index_select",))
+_op(index_add, inplace=_index_add_, kernels=("index_put",))
+_op(index_put, inplace=index_put_, kernels=("index_put",))
+_op(masked_select)
+_op(nonzero, kernels=("nonzero",))
+_op(take, kernels=("index_select",))
+_op(index_fill, inplace=_index_fill_)
+_op(take_along_dim, kernels=("gather",))
+_op(argwhere)
+_op(masked_scatter, export=False, inplace=_masked_scatter_)
+
+__all__ = _ops.names()

@@ -15,10 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from ember import dtypes as _dt
+from ember._ops.registry import Family
 from ember.autograd.function import Function
 from ember.tensor import Tensor
-
-__all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "einsum", "addmm", "baddbmm", "tensordot"]
 
 
 def _type_word(d: _dt.dtype) -> str:
@@ -288,12 +287,15 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     return x
 
 
-def _bind() -> None:
-    Tensor.__matmul__ = matmul
-    Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
-    for fn in (matmul, mm, bmm, mv, dot, inner, outer, addmm, baddbmm):
-        setattr(Tensor, fn.__name__, fn)
-    Tensor.ger = outer
+# ---- declarations: Tensor methods, operators, ``ember.*`` and ``__all__`` come from these ----------
+_ops = Family(__name__)
+_op = _ops.op
+_op(matmul, out=True, kernels=("matmul",), operators=("__matmul__",), reflected=("__rmatmul__",))
+for _fn in (mm, bmm, mv, inner, addmm, baddbmm):
+    _op(_fn)
+_op(dot, aliases=("vdot",))
+_op(outer, aliases=("ger",))
+_op(einsum, method=False)
+_op(tensordot, method=False)
 
-
-_bind()
+__all__ = _ops.names()

@@ -18,12 +18,9 @@ from collections import namedtuple
 from typing import Any
 
 from ember import dtypes as _dt
+from ember._ops.registry import Family
 from ember.autograd.function import Function
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
-
-__all__ = ["sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std", "var_mean",
-           "std_mean", "norm", "all", "any", "cumsum", "cumprod", "logsumexp", "softmax", "log_softmax", "sort",
-           "argsort", "topk", "count_nonzero", "median", "msort"]
 
 
 class _ReturnType(tuple):
@@ -648,17 +645,38 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     return MedianResult(v, i)
 
 
-def _bind() -> None:
-    for fn in (sum, mean, prod, amax, amin, max, min, argmax, argmin, var, std, norm, all, any, cumsum, cumprod,
-               logsumexp, softmax, log_softmax, sort, argsort, topk, count_nonzero, median, msort):
-        setattr(Tensor, fn.__name__, fn)
+# ---- declarations: Tensor methods, in-place forms, ``ember.*`` and ``__all__`` come from these ----
+def _cumsum_(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    from ember.functions.elementwise import assign_inplace
 
-    def cumsum_(self, dim, *, dtype=None):
-        from ember.functions.elementwise import assign_inplace
-
-        return assign_inplace(self, cumsum(self, dim, dtype=dtype))
-
-    Tensor.cumsum_ = cumsum_
+    return assign_inplace(self, cumsum(self, dim, dtype=dtype))
 
 
-_bind()
+_ops = Family(__name__)
+_op = _ops.op
+_op(sum, kernels=("sum",))
+_op(mean, kernels=("sum",))
+_op(prod, kernels=("prod",))
+_op(amax, kernels=("amax",))
+_op(amin, kernels=("amin",))
+_op(max, kernels=("amax",))
+_op(min, kernels=("amin",))
+_op(argmax, kernels=("argmax",))
+_op(argmin, kernels=("argmin",))
+_op(var, kernels=("sum",))
+_op(std)
+_op(var_mean, method=False)
+_op(std_mean, method=False)
+_op(norm)
+_op(all, kernels=("all", "ne"))
+_op(any, kernels=("any", "ne"))
+_op(cumsum, inplace=_cumsum_, kernels=("cumsum",))
+_op(cumprod, kernels=("cumprod",))
+_op(logsumexp)
+_op(softmax, kernels=("softmax",))
+_op(log_softmax, kernels=("log_softmax",))
+_op(sort, kernels=("sort",))
+for _fn in (argsort, topk, count_nonzero, median, msort):
+    _op(_fn)
+
+__all__ = _ops.names()

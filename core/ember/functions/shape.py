@@ -18,15 +18,10 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from ember._ops.registry import EXTRAS, Family
 from ember.autograd.function import Function, _requires_grad_now
 from ember.size import Size
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
-
-__all__ = ["reshape", "view", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes",
-           "swapdims", "t", "expand", "expand_as", "broadcast_to", "repeat", "contiguous", "clone", "chunk", "split",
-           "cat", "concat", "concatenate", "stack", "hstack", "vstack", "flip", "fliplr", "flipud", "tril", "triu",
-           "narrow", "movedim", "moveaxis", "unbind", "select", "roll", "tile", "atleast_1d", "atleast_2d",
-           "broadcast_tensors", "pad_constant", "repeat_interleave", "meshgrid", "diag", "diagonal"]
 
 
 def _shape_args(args: Sequence) -> tuple:
@@ -992,40 +987,55 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     return movedim(windows, d + 1, -1)
 
 
-def _bind() -> None:
-    def size_method_view(self, *shape, dtype=None):
-        if dtype is not None:  # view(dtype=...), PyTorch's keyword form
-            if shape:
-                raise TypeError("view() received an invalid combination of arguments: a shape and a dtype")
-            return _view_dtype(self, dtype)
-        return view(self, *shape)
-
-    for fn in (reshape, flatten, unflatten, squeeze, unsqueeze, permute, transpose, swapaxes, swapdims, t, expand,
-               expand_as, broadcast_to, repeat, contiguous, clone, chunk, split, flip, fliplr, flipud, tril, triu,
-               narrow, movedim, moveaxis, unbind, select, roll, tile, repeat_interleave, view_as, reshape_as,
-               diagonal, diag):
-        setattr(Tensor, fn.__name__, fn)
-    Tensor.view = size_method_view
-    Tensor.unfold = unfold  # not by __name__: ``ember.nn.functional.unfold`` is im2col
-    Tensor.flip = _flip_method
-    Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.dim())))))
-    Tensor.mT = property(lambda self: transpose(self, -2, -1))
-    Tensor.H = Tensor.T
-    Tensor.mH = Tensor.mT
-
-    def squeeze_(self, dim=None):
-        return _inplace_view(self, lambda b: squeeze(b, dim))
-
-    def unsqueeze_(self, dim):
-        return _inplace_view(self, lambda b: unsqueeze(b, dim))
-
-    def t_(self):
-        return _inplace_view(self, t)
-
-    def _set_data(self, data):
-        self._data = data
-
-    Tensor.squeeze_, Tensor.unsqueeze_, Tensor.t_, Tensor._set_data = squeeze_, unsqueeze_, t_, _set_data
+# ---- declarations: Tensor methods, in-place forms, ``ember.*`` and ``__all__`` come from these ----
+def _view_method(self: Tensor, *shape: Any, dtype: Any = None) -> Tensor:
+    if dtype is not None:  # view(dtype=...), PyTorch's keyword form
+        if shape:
+            raise TypeError("view() received an invalid combination of arguments: a shape and a dtype")
+        return _view_dtype(self, dtype)
+    return view(self, *shape)
 
 
-_bind()
+def _squeeze_(self: Tensor, dim: Any = None) -> Tensor:
+    return _inplace_view(self, lambda b: squeeze(b, dim))
+
+
+def _unsqueeze_(self: Tensor, dim: int) -> Tensor:
+    return _inplace_view(self, lambda b: unsqueeze(b, dim))
+
+
+def _t_(self: Tensor) -> Tensor:
+    return _inplace_view(self, t)
+
+
+def _set_data(self: Tensor, data: Any) -> None:
+    self._data = data
+
+
+_ops = Family(__name__)
+_op = _ops.op
+for _fn in (reshape, flatten, unflatten, permute, broadcast_to, clone, chunk, split, fliplr, flipud, tril, triu,
+            narrow, unbind, select, roll, tile, repeat_interleave, diagonal, diag):
+    _op(_fn)
+_op(view, export=False, method=_view_method)
+_op(squeeze, inplace=_squeeze_)
+_op(unsqueeze, inplace=_unsqueeze_)
+_op(transpose, aliases=("swapaxes", "swapdims"))
+_op(t, inplace=_t_)
+_op(movedim, aliases=("moveaxis",))
+for _fn in (expand, expand_as, repeat, contiguous, view_as, reshape_as):  # Tensor methods only, as in PyTorch
+    _op(_fn, export=False)
+_op(unfold, export=False)  # ``Tensor.unfold``; ``ember.nn.functional.unfold`` is im2col
+_op(flip, method=_flip_method, kernels=("flip",))
+_op(cat, aliases=("concat", "concatenate"), method=False, out=True, kernels=("cat",))
+for _fn in (hstack, vstack, atleast_1d, atleast_2d, broadcast_tensors, meshgrid):
+    _op(_fn, method=False)
+_op(stack, method=False, out=True)
+_op(pad_constant, export=False, method=False, kernels=("pad",))
+_ops.attr("T", property(lambda self: permute(self, tuple(reversed(range(self.dim()))))))
+_ops.attr("mT", property(lambda self: transpose(self, -2, -1)))
+_ops.attr("H", EXTRAS["T"][0])  # real tensors only: the conjugate transposes are the transposes
+_ops.attr("mH", EXTRAS["mT"][0])
+_ops.attr("_set_data", _set_data)
+
+__all__ = _ops.names()

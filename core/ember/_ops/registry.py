@@ -1,0 +1,176 @@
+"""The op registry: every public op is declared once, and everything else is generated from it.
+
+Each op family (``ember/functions/<family>.py``) ends with a declaration table::
+
+    _ops = Family(__name__)
+    _ops.op(add, inplace=True, out=True, kernels=("add",), operators=("__add__", "__radd__"),
+            ioperators=("__iadd__",))
+    __all__ = _ops.names()
+
+From those declarations ``ember/__init__`` generates, once every family is loaded, the Tensor
+methods, operators and in-place forms (``bind_tensor``), the ``ember.*`` exports and their part of
+``ember.__all__`` (``exports``); each family's ``__all__`` comes from ``Family.names`` and
+``docs/pytorch-coverage.md`` from ``ember._ops.coverage``. ``tests/core/test_op_registry.py``
+fails when any of them drift.
+
+This module imports nothing from ember, so any family can declare its ops at import time without
+an import cycle; binding happens later, in one place, after all families exist.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["OpDecl", "Family", "OPS", "EXTRAS", "op_names", "exports", "bind_tensor", "bound_names"]
+
+
+@dataclass(frozen=True)
+class OpDecl:
+    """One op: its function and every name and form it is reachable under."""
+
+    name: str
+    fn: Callable
+    family: str
+    #: one line of documentation (defaults to the first line of the function's docstring)
+    doc: str = ""
+    #: ``ember.<name>`` (and ``ember.<alias>``) exist
+    export: bool = True
+    #: ``Tensor.<name>`` (and ``Tensor.<alias>``): True binds ``fn`` itself; a callable binds that
+    #: Tensor-specific form instead (``x.where(cond, y)`` vs ``where(cond, x, y)``); False: none
+    method: bool | Callable = True
+    #: other names of the same op (``subtract`` for ``sub``): exported and bound like ``name``
+    aliases: tuple[str, ...] = ()
+    #: ``Tensor.<name>_`` (and ``<alias>_``): True generates it from the method; a callable is it
+    inplace: bool | Callable = False
+    #: the function accepts ``out=``
+    out: bool = False
+    #: names in ``ember.kernels.KERNELS`` the op runs (a composite op lists none)
+    kernels: tuple[str, ...] = ()
+    #: Python operators bound to the method as is (``__add__``, ``__radd__`` for a commutative op)
+    operators: tuple[str, ...] = ()
+    #: reflected operators: ``x.__rsub__(y)`` calls ``fn(y, x)``
+    reflected: tuple[str, ...] = ()
+    #: augmented assignments bound to the in-place form (``__iadd__``)
+    ioperators: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    @property
+    def method_fn(self) -> Callable | None:
+        if self.method is True:
+            return self.fn
+        return self.method or None
+
+    @property
+    def method_names(self) -> tuple[str, ...]:
+        return self.names if self.method_fn is not None else ()
+
+    @property
+    def inplace_names(self) -> tuple[str, ...]:
+        return tuple(n + "_" for n in self.names) if self.inplace else ()
+
+
+#: every declared op by name, in declaration order
+OPS: dict[str, OpDecl] = {}
+#: Tensor attributes that are not ops of their own (the ``__and__`` family, ``T``, ``__hash__``...):
+#: name -> (value, family)
+EXTRAS: dict[str, tuple[Any, str]] = {}
+
+
+def _first_line(fn: Callable) -> str:
+    return (getattr(fn, "__doc__", None) or "").strip().split("\n")[0].strip()
+
+
+class Family:
+    """The declarations of one op family module; ``names()`` is that module's ``__all__``."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def op(self, fn: Callable, name: str | None = None, **fields: Any) -> Callable:
+        """Declare ``fn`` as the op ``name`` (default ``fn.__name__``); returns ``fn`` unchanged."""
+        name = name or fn.__name__
+        if name in OPS and OPS[name].family != self.module:  # the same module again is a reload
+            raise ValueError(f"op {name!r} declared twice ({OPS[name].family} and {self.module})")
+        fields["doc"] = fields.get("doc") or _first_line(fn) or f"As ``torch.{name}``."  # ember follows PyTorch
+        OPS[name] = OpDecl(name=name, fn=fn, family=self.module, **fields)
+        return fn
+
+    def attr(self, name: str, value: Any) -> None:
+        """A Tensor attribute that is not an op of its own (an operator, a property, a helper)."""
+        EXTRAS[name] = (value, self.module)
+
+    def names(self) -> list[str]:
+        """The family's public names: those of its declared ops and aliases the module defines.
+
+        A Tensor-only op written as a private function (``_copy_`` declared as ``copy_``) is not one.
+        """
+        mod = sys.modules[self.module]
+        return [n for d in OPS.values() if d.family == self.module for n in d.names if getattr(mod, n, None) is d.fn]
+
+
+def op_names(*, exported: bool | None = None) -> list[str]:
+    """Every op name and alias (only the exported ones, or only the others, when asked)."""
+    return [n for d in OPS.values() if exported is None or d.export == exported for n in d.names]
+
+
+def exports() -> dict[str, Callable]:
+    """``ember.<name>`` for every exported op and alias."""
+    return {n: d.fn for d in OPS.values() if d.export for n in d.names}
+
+
+def _reflect(fn: Callable, name: str) -> Callable:
+    def method(self: Any, other: Any) -> Any:
+        return fn(other, self)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _tensor_attrs(make_inplace: Callable[[Callable], Callable]) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    for d in OPS.values():
+        method = d.method_fn
+        for n in d.method_names:
+            attrs[n] = method
+        for n in d.operators:  # an operator may exist without a named method (``__getitem__``)
+            attrs[n] = method or d.fn
+        for n in d.reflected:
+            attrs[n] = _reflect(d.fn, n)
+        if d.inplace:
+            inplace = d.inplace if callable(d.inplace) else make_inplace(method)
+            for n in d.inplace_names:
+                attrs[n] = inplace
+            for n in d.ioperators:
+                attrs[n] = inplace
+    for n, (value, _family) in EXTRAS.items():
+        attrs[n] = value
+    return attrs
+
+
+def bind_tensor(tensor_cls: type, make_inplace: Callable[[Callable], Callable]) -> None:
+    """Attach every declared method, operator and in-place form to ``tensor_cls``.
+
+    The functions are bound directly (no wrapper per call), so ``a + b`` costs what ``add`` does.
+    ``make_inplace(method)`` builds ``name_`` for ops declared ``inplace=True``.
+    """
+    attrs = _tensor_attrs(make_inplace)
+    clashes = set(attrs) & _CLASS_BODY.setdefault(tensor_cls, set(vars(tensor_cls)))
+    if clashes:  # a declaration would silently replace a method written in tensor.py
+        raise RuntimeError(f"ops declared over Tensor's own attributes: {sorted(clashes)}")
+    for n, value in attrs.items():
+        setattr(tensor_cls, n, value)
+
+
+#: the attributes each bound class had before binding: its own, written in its class body
+_CLASS_BODY: dict[type, set[str]] = {}
+
+
+def bound_names() -> set[str]:
+    """Every Tensor attribute the registry attaches."""
+    return set(_tensor_attrs(lambda m: m))
