@@ -24,10 +24,10 @@ if needs_install; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
   # [opencl] pulls pyopencl (it imports without a runtime; OpenCL tests skip without one).
   # The CUDA backend registers without CuPy, so its registration tests run everywhere.
-  "$VENV/bin/python" -m pip install -q -e ".[opencl,dev]" -e backends/cuda_cupy
-  # The extras pull the in-repo backends and the conformance suite as copies (direct references);
-  # swap those for editable installs so edits under backends/ and conformance/ take effect.
-  "$VENV/bin/python" -m pip install -q --no-deps -e backends/cpu_numpy -e backends/opencl -e conformance
+  # ember requires its in-repo packages by version (ember-cpu-numpy>=0.1,<0.2, ...), as published;
+  # naming them editable in the same pip call makes pip take them from this tree, not from an index.
+  "$VENV/bin/python" -m pip install -q -e backends/cpu_numpy -e backends/opencl -e backends/cuda_cupy \
+    -e conformance -e ".[opencl,dev]"
   # The parity layer (tests/parity) compares with real PyTorch: a test-only dependency, the CPU
   # build pinned (a range would pull a CUDA build of several GB). Without it that layer skips.
   "$VENV/bin/python" -m pip install -q "torch==2.13.0" \

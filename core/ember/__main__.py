@@ -1,4 +1,4 @@
-"""``python -m ember ...`` runs the ember command line (see ``ember.cli``)."""
+"""``python -m ember ...`` runs the ember command line (see :mod:`ember.cli`)."""
 
 from ember.cli import main
 

@@ -9,4 +9,6 @@ Example:
     True
 """
 
+__version__ = "0.1.0"
+
 __all__: list[str] = []

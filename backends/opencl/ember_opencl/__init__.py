@@ -7,4 +7,6 @@ from __future__ import annotations
 
 from ember_opencl.runtime import select_devices
 
+__version__ = "0.1.0"
+
 __all__ = ["select_devices"]
