@@ -56,6 +56,7 @@ from ember.dtypes import (
     uint8,
 )
 from ember.functions.elementwise import _inplace
+from ember.functions.layout import channels_last, channels_last_3d, contiguous_format, memory_format, preserve_format
 from ember.random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from ember.serialization import CheckpointError, WeightsOnlyLoadError, load, load_safetensors, save, save_safetensors
 from ember.size import Size
@@ -123,10 +124,11 @@ CharTensor = _legacy_tensor_type(int8)
 ByteTensor = _legacy_tensor_type(uint8)
 BoolTensor = _legacy_tensor_type(bool)
 
-from ember import autograd, nn, optim, utils  # noqa: E402
+from ember import accelerator, autograd, backends, nn, onnx, optim, utils  # noqa: E402
 
 # The ops come from the registry (``ember._ops.registry``); the rest of the API is listed here.
 __all__ = [
+    "channels_last", "channels_last_3d", "contiguous_format", "memory_format", "preserve_format",
     "BoolTensor", "ByteTensor", "CharTensor", "CheckpointError", "DeviceError", "DoubleTensor", "FallbackError",
     "FloatTensor", "Generator", "HalfTensor", "IntTensor", "LongTensor", "MissingKernelError", "ShortTensor",
     "Size", "Tensor", "WeightsOnlyLoadError", "autograd", "bool", "cuda", "default_generator", "detach",
@@ -135,6 +137,6 @@ __all__ = [
     "initial_seed", "int", "int16", "int32", "int64", "int8", "is_floating_point", "is_grad_enabled",
     "is_tensor", "load", "load_safetensors", "long", "manual_seed", "nn", "no_fallback", "no_grad", "numel",
     "opencl", "optim", "plugins", "promote_types", "reset_fallback_counts", "result_type", "save",
-    "save_safetensors", "seed", "set_default_dtype", "set_fallback_policy", "set_grad_enabled",
+    "save_safetensors", "seed", "accelerator", "backends", "onnx", "set_default_dtype", "set_fallback_policy", "set_grad_enabled",
     "set_printoptions", "set_rng_state", "short", "uint8", "utils",
 ] + _registry.op_names(exported=True)

@@ -184,7 +184,11 @@ class Tensor:
     def is_complex(self) -> bool:
         return False
 
-    def is_contiguous(self) -> bool:
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        if memory_format is not None:  # channels_last asks about the real strides (ember keeps C order)
+            from ember.functions.layout import is_contiguous_as
+
+            return is_contiguous_as(self, memory_format)
         return bool(self._kt["is_contiguous"](self._data))
 
     def get_device(self) -> int:

@@ -8,7 +8,9 @@ something unknown.
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 import re
 from pathlib import Path
 
@@ -20,8 +22,8 @@ from ember._ops.registry import OPS
 from ember.kernels import KERNELS, NATIVE_ONLY, OPTIONAL
 
 ROOT = Path(__file__).resolve().parents[2]
-FAMILIES = [getattr(families, name) for name in ("conversion", "creation", "elementwise", "indexing", "linalg",
-                                                 "reduction", "shape")]
+# Every module of ember.functions is a family (found, not listed, so a new family is checked too).
+FAMILIES = [importlib.import_module(f"ember.functions.{m.name}") for m in pkgutil.iter_modules(families.__path__)]
 DECLS = sorted(OPS.values(), key=lambda d: d.name)
 
 

@@ -70,6 +70,11 @@ class CLArray:
     def itemsize(self) -> int:
         return self.dtype.itemsize
 
+    def data_ptr(self) -> int:
+        """``Tensor.data_ptr()``: the buffer's handle plus the offset in bytes, so views of one buffer
+        differ by ``storage_offset * itemsize`` as in PyTorch (an identity, not a host address)."""
+        return int(self.base_buffer.int_ptr) + self.offset * self.itemsize
+
     def is_contiguous(self) -> bool:
         """C-contiguous (size-1 axes may have any stride, as in NumPy/PyTorch)."""
         expected = 1

@@ -5,7 +5,9 @@ from ember.functions import (  # noqa: F401 - imported for their Tensor bindings
     creation,
     elementwise,
     indexing,
+    layout,
     linalg,
     reduction,
+    sampling,
     shape,
 )

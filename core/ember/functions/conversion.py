@@ -23,7 +23,7 @@ def _parse(args: tuple, kwargs: dict) -> tuple:
     dtype = kwargs.pop("dtype", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
+    fmt = kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for a in args:
@@ -37,12 +37,17 @@ def _parse(args: tuple, kwargs: dict) -> tuple:
             continue  # non_blocking / copy given positionally
         else:
             raise TypeError(f"to() received an invalid argument of type {type(a).__name__}")
-    return dev, dtype, copy
+    return dev, dtype, copy, fmt
 
 
 def to(t: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-    """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``; non_blocking, copy."""
-    dev, dtype, copy = _parse(args, dict(kwargs))
+    """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``; non_blocking, copy, memory_format
+    (checked as PyTorch does; the layout stays C order)."""
+    dev, dtype, copy, fmt = _parse(args, dict(kwargs))
+    if fmt is not None:
+        from ember.functions.layout import check_memory_format
+
+        check_memory_format(t, fmt, "to")
     dev = t._device if dev is None else dispatch.canonical_device(dev)
     dtype = t._dtype if dtype is None else dtype
     if dev is t._device and dtype is t._dtype and not copy:

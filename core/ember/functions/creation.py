@@ -171,31 +171,35 @@ def ones(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, require
     return full(_size(size), 1, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
-def _like(t: Tensor, dtype: _dt.dtype | None, device: Any) -> tuple:
+def _like(t: Tensor, dtype: _dt.dtype | None, device: Any, kw: dict | None = None) -> tuple:
+    if kw and kw.get("memory_format") is not None:  # PyTorch's checks; the layout stays C order
+        from ember.functions.layout import check_memory_format
+
+        check_memory_format(t, kw["memory_format"], "empty_like")
     return tuple(t.shape), dtype or t.dtype, t.device if device is None else device
 
 
 def empty_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
                **_kw: Any) -> Tensor:
-    shape, dt, dev = _like(t, dtype, device)
+    shape, dt, dev = _like(t, dtype, device, _kw)
     return empty(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
                **_kw: Any) -> Tensor:
-    shape, dt, dev = _like(t, dtype, device)
+    shape, dt, dev = _like(t, dtype, device, _kw)
     return full(shape, 0, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
               **_kw: Any) -> Tensor:
-    shape, dt, dev = _like(t, dtype, device)
+    shape, dt, dev = _like(t, dtype, device, _kw)
     return full(shape, 1, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def full_like(t: Tensor, fill_value: Any, dtype: _dt.dtype | None = None, device: Any = None,
               requires_grad: bool = False, **_kw: Any) -> Tensor:
-    shape, dt, dev = _like(t, dtype, device)
+    shape, dt, dev = _like(t, dtype, device, _kw)
     return full(shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
@@ -404,12 +408,12 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator=None,
 
 
 def rand_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, **_kw: Any) -> Tensor:
-    shape, dt, dev = _like(t, dtype, device)
+    shape, dt, dev = _like(t, dtype, device, _kw)
     return rand(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def randn_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, **_kw: Any) -> Tensor:
-    shape, dt, dev = _like(t, dtype, device)
+    shape, dt, dev = _like(t, dtype, device, _kw)
     return randn(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
@@ -417,8 +421,7 @@ def randint_like(t: Tensor, *args: Any, dtype=None, device=None, requires_grad: 
                  **kwargs: Any) -> Tensor:
     """``randint_like(input, high)`` or ``randint_like(input, low, high)`` (positional or keyword):
     the shape of ``input``, its dtype and device unless given."""
-    kwargs.pop("memory_format", None)
-    shape, dt, dev = _like(t, dtype, device)
+    shape, dt, dev = _like(t, dtype, device, {"memory_format": kwargs.pop("memory_format", None)})
     return randint(*args, size=list(shape), generator=generator, dtype=dt, device=dev, requires_grad=requires_grad,
                    **kwargs)
 

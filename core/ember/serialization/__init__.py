@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ember.serialization._safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from ember.serialization._shared import (
     CheckpointError,
     FileLike,
@@ -45,7 +46,8 @@ from ember.serialization.safetensors_format import load_file, load_safetensors, 
 from ember.serialization.torch_format import TorchLoader, torch_prefix
 
 __all__ = ["CheckpointError", "WeightsOnlyLoadError", "save", "load", "save_file", "load_file",
-           "save_safetensors", "load_safetensors", "FORMAT_NAME", "FORMAT_VERSION"]
+           "save_safetensors", "load_safetensors", "FORMAT_NAME", "FORMAT_VERSION", "add_safe_globals",
+           "safe_globals", "get_safe_globals", "clear_safe_globals"]
 
 _PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 

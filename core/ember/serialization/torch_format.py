@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.serialization import _safe_globals
 from ember.serialization._dtypes import STORED, StoredDtype, conversion_warning, decode, stored_dtype
 from ember.serialization._placement import Placer, is_callable_location, target_device
 from ember.serialization._shared import CheckpointError, LoadBudget, MapLocation, WeightsOnlyLoadError, read_member
@@ -118,7 +119,9 @@ class TorchLoader:
     def refuse(self, qualname: str) -> WeightsOnlyLoadError:
         return WeightsOnlyLoadError(
             f"Weights only load failed: {self.name!r} references the disallowed global {qualname}. "
-            "ember.load only accepts tensors, storages and plain containers from PyTorch checkpoints.")
+            "ember.load only accepts tensors, storages and plain containers from PyTorch checkpoints; if you "
+            f"trust {qualname}, allow it with ember.serialization.add_safe_globals([...]) or the "
+            "ember.serialization.safe_globals([...]) context manager.")
 
     def _byteorder(self) -> str:
         member = self.prefix + "byteorder"
@@ -261,6 +264,9 @@ class TorchLoader:
             return _TorchGlobal(self, module, name)  # a dtype or storage type; refused if used as anything else
         if module == "torch._utils" and name.startswith("_rebuild_"):  # sparse, quantized, nested... tensors
             raise self.fail(f"it holds a kind of tensor ember does not support ({module}.{name})")
+        user = _safe_globals.lookup(module, name)  # ember.serialization.add_safe_globals / safe_globals
+        if user is not None:
+            return user
         raise self.refuse(f"{module}.{name}")
 
     def _resolve(self, obj: Any, seen: dict[int, Any]) -> Any:
@@ -305,9 +311,13 @@ class TorchLoader:
 
 
 def _load_build(self: _RestrictedUnpickler) -> None:
-    """BUILD only for a dict subclass's attributes (the ``_metadata`` of a state dict), never on our objects."""
+    """BUILD only for a dict subclass's attributes (the ``_metadata`` of a state dict) and instances of the
+    classes the caller marked safe, never on our objects."""
+    inst = self.stack[-2]
+    if _safe_globals.is_safe_type(type(inst)):  # the caller marked its class safe: pickle's own BUILD
+        pickle._Unpickler.load_build(self)
+        return
     state = self.stack.pop()
-    inst = self.stack[-1]
     if not (type(inst) is collections.OrderedDict and isinstance(state, dict)
             and all(isinstance(k, str) for k in state)):
         raise self.loader.refuse(f"setting the state of a {type(inst).__name__}")

@@ -402,7 +402,7 @@ class Module:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``; floats only change dtype."""
         from ember.functions.conversion import _parse
 
-        dev, dtype, _ = _parse(args, dict(kwargs))
+        dev, dtype, *_ = _parse(args, dict(kwargs))
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}")
 
