@@ -18,7 +18,6 @@ from typing import Any
 from ember.optim.optimizer import (
     Optimizer,
     check_hparam,
-    ensure_step_tensor,
     grad_tensor,
     incr_step,
     new_step,
@@ -46,15 +45,9 @@ class Adadelta(Optimizer):
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("foreach", None), ("maximize", False), ("differentiable", False),
-                               ("capturable", False)):
-                group.setdefault(key, value)
-        for s in self.state.values():
-            if isinstance(s, dict):
-                ensure_step_tensor(s)
+    _late_options = (
+        ("foreach", None), ("maximize", False), ("differentiable", False), ("capturable", False),
+    )  # filled in when an older pickled optimizer is loaded (Optimizer.__setstate__)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adadelta update of every parameter that has a gradient."""

@@ -18,7 +18,6 @@ from typing import Any
 from ember.optim.optimizer import (
     Optimizer,
     check_hparam,
-    ensure_step_tensor,
     grad_array,
     incr_step,
     new_step,
@@ -58,15 +57,9 @@ class Adagrad(Optimizer):
                 state["step"] = new_step()
                 state["sum"] = zeros_state(p, float(group["initial_accumulator_value"]))
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("foreach", None), ("maximize", False), ("differentiable", False),
-                               ("fused", None)):
-                group.setdefault(key, value)
-        for s in self.state.values():
-            if isinstance(s, dict):
-                ensure_step_tensor(s)
+    _late_options = (
+        ("foreach", None), ("maximize", False), ("differentiable", False), ("fused", None),
+    )  # filled in when an older pickled optimizer is loaded (Optimizer.__setstate__)
 
     def share_memory(self) -> None:
         """No-op kept for PyTorch compatibility (ember tensors are process-local)."""

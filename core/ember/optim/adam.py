@@ -18,7 +18,6 @@ from typing import Any
 from ember.optim.optimizer import (
     Optimizer,
     check_hparam,
-    ensure_step_tensor,
     grad_array,
     incr_step,
     new_step,
@@ -61,15 +60,10 @@ class Adam(Optimizer):
                         differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("amsgrad", False), ("maximize", False), ("foreach", None),
-                               ("capturable", False), ("differentiable", False), ("fused", None)):
-                group.setdefault(key, value)
-        for s in self.state.values():
-            if isinstance(s, dict):
-                ensure_step_tensor(s)
+    _late_options = (
+        ("amsgrad", False), ("maximize", False), ("foreach", None), ("capturable", False),
+        ("differentiable", False), ("fused", None),
+    )  # filled in when an older pickled optimizer is loaded (Optimizer.__setstate__)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adam update of every parameter that has a gradient."""

@@ -18,7 +18,6 @@ from typing import Any
 from ember.optim.adam import _check_adam_args
 from ember.optim.optimizer import (
     Optimizer,
-    ensure_step_tensor,
     grad_tensor,
     incr_step,
     new_step,
@@ -43,15 +42,9 @@ class Adamax(Optimizer):
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("foreach", None), ("maximize", False), ("differentiable", False),
-                               ("capturable", False)):
-                group.setdefault(key, value)
-        for s in self.state.values():
-            if isinstance(s, dict):
-                ensure_step_tensor(s)
+    _late_options = (
+        ("foreach", None), ("maximize", False), ("differentiable", False), ("capturable", False),
+    )  # filled in when an older pickled optimizer is loaded (Optimizer.__setstate__)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adamax update of every parameter that has a gradient."""

@@ -18,7 +18,6 @@ from typing import Any
 from ember.optim.optimizer import (
     Optimizer,
     check_hparam,
-    ensure_step_tensor,
     grad_tensor,
     incr_step,
     new_step,
@@ -52,15 +51,14 @@ class ASGD(Optimizer):
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
 
+    _late_options = (
+        ("foreach", None), ("maximize", False), ("differentiable", False), ("capturable", False),
+    )  # filled in when an older pickled optimizer is loaded (Optimizer.__setstate__)
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("foreach", None), ("maximize", False), ("differentiable", False),
-                               ("capturable", False)):
-                group.setdefault(key, value)
         for s in self.state.values():
             if isinstance(s, dict):
-                ensure_step_tensor(s)
                 for key in ("eta", "mu"):
                     if key in s and not isinstance(s[key], Tensor):
                         s[key] = scalar_state(s[key])

@@ -20,7 +20,6 @@ from ember.optim.adam import _check_adam_args
 from ember.optim.optimizer import (
     Optimizer,
     check_hparam,
-    ensure_step_tensor,
     grad_tensor,
     incr_step,
     new_step,
@@ -53,15 +52,15 @@ class NAdam(Optimizer):
                         capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
 
+    _late_options = (
+        ("maximize", False), ("foreach", None), ("capturable", False), ("differentiable", False),
+        ("decoupled_weight_decay", False),
+    )  # filled in when an older pickled optimizer is loaded (Optimizer.__setstate__)
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("maximize", False), ("foreach", None), ("capturable", False),
-                               ("differentiable", False), ("decoupled_weight_decay", False)):
-                group.setdefault(key, value)
         for s in self.state.values():
             if isinstance(s, dict):
-                ensure_step_tensor(s)
                 if "mu_product" in s and not isinstance(s["mu_product"], Tensor):
                     s["mu_product"] = scalar_state(s["mu_product"])
 

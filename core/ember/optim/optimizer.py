@@ -115,6 +115,10 @@ class Optimizer:
     def __getstate__(self) -> dict[str, Any]:
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
+    # Options added to a PyTorch optimizer after its first release, with the value an older saved
+    # optimizer meant: ``__setstate__`` fills them in (as each PyTorch optimizer's own does).
+    _late_options: tuple[tuple[str, Any], ...] = ()
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         for name, default in (("_step_pre_hooks", OrderedDict), ("_step_post_hooks", OrderedDict)):
@@ -122,6 +126,13 @@ class Optimizer:
                 setattr(self, name, default())
         self.__dict__.setdefault("_opt_called", False)
         self.__dict__.setdefault("_step_count", 0)
+        if self._late_options:
+            for group in self.param_groups:
+                for key, value in self._late_options:
+                    group.setdefault(key, value)
+            for s in self.state.values():
+                if isinstance(s, dict):
+                    ensure_step_tensor(s)
 
     def __repr__(self) -> str:
         text = self.__class__.__name__ + " ("
