@@ -143,7 +143,11 @@ def test_forked_dataloader_after_opencl_raises_instead_of_hanging():
             print("RAISED", exc)
         # workers that only touch CPU tensors still fork fine, with the runtime up in the parent
         cpu = TensorDataset(ember.arange(8.0), ember.arange(8))
-        print("CPU", [y.tolist() for _, y in DataLoader(cpu, batch_size=4, num_workers=2)])
+        print("CPU", [y.tolist() for _, y in DataLoader(cpu, batch_size=4, num_workers=2)], flush=True)
+        # Skip interpreter teardown: once in a clean CI clone, PoCL crashed there (SIGSEGV) after
+        # everything above had run and printed; what this test checks is the fork behaviour above.
+        import os
+        os._exit(0)
     """, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "RAISED" in res.stdout and "forked" in res.stdout and "spawn" in res.stdout, res.stdout
