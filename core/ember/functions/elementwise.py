@@ -379,10 +379,11 @@ def _int_pow_tensor_exponent(a: Any, b: Tensor) -> Tensor:
     out = _call("pow", a, _call("maximum", b, 0))
     if not isinstance(a, Tensor):
         a = b._new(b._kt["full"]((), _cast_scalar(a, out._dtype), out._dtype, b._device.index), out._dtype)
-    neg = b < 0
-    one = eq(a, 1) | (eq(a, -1) & eq(_call("remainder", b, 2), 0))
-    minus_one = eq(a, -1) & ne(_call("remainder", b, 2), 0)
-    return where(neg, where(one, 1, where(minus_one, -1, 0)).to(out._dtype), out)
+    odd = ne(_call("remainder", b, 2), 0)
+    minus_one = eq(a, -1)
+    # 1 ** -k and (-1) ** (even -k) are 1, (-1) ** (odd -k) is -1, the rest truncate to 0
+    small = where(eq(a, 1) | (minus_one & ~odd), 1, where(minus_one & odd, -1, 0)).to(out._dtype)
+    return where(b < 0, small, out)
 
 
 class Pow(Function):
