@@ -124,7 +124,7 @@ CharTensor = _legacy_tensor_type(int8)
 ByteTensor = _legacy_tensor_type(uint8)
 BoolTensor = _legacy_tensor_type(bool)
 
-from ember import accelerator, autograd, backends, nn, onnx, optim, utils  # noqa: E402
+from ember import accelerator, autograd, backends, distributions, func, linalg, nn, onnx, optim, special, testing, utils  # noqa: E402
 
 # The ops come from the registry (``ember._ops.registry``); the rest of the API is listed here.
 __all__ = [
@@ -137,6 +137,7 @@ __all__ = [
     "initial_seed", "int", "int16", "int32", "int64", "int8", "is_floating_point", "is_grad_enabled",
     "is_tensor", "load", "load_safetensors", "long", "manual_seed", "nn", "no_fallback", "no_grad", "numel",
     "opencl", "optim", "plugins", "promote_types", "reset_fallback_counts", "result_type", "save",
-    "save_safetensors", "seed", "accelerator", "backends", "onnx", "set_default_dtype", "set_fallback_policy", "set_grad_enabled",
+    "save_safetensors", "seed", "accelerator", "backends", "distributions", "func", "linalg", "onnx",
+    "special", "testing", "set_default_dtype", "set_fallback_policy", "set_grad_enabled",
     "set_printoptions", "set_rng_state", "short", "uint8", "utils",
 ] + _registry.op_names(exported=True)

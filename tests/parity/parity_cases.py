@@ -12,9 +12,11 @@ The first dtype of a row gets every sample of its family; the other dtypes get t
 
 from __future__ import annotations
 
+import importlib
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -824,6 +826,15 @@ def build_table() -> list[OpSpec]:
     for group in (_dim_reductions, _sort_ops, _shape_ops, _inplace_ops, _indexing_ops, _matmul_ops,
                   _misc_elementwise, _activations, _losses, _nn_layers, _creation_ops, _aliases_and_helpers, _random_ops):
         rows += group()
+    return rows + _topic_rows()
+
+
+def _topic_rows() -> list[OpSpec]:
+    """Rows kept in topic modules beside this one (``cases_<topic>.py``, each with a ``rows()``), so
+    an op family's rows live with it instead of in one ever-growing file."""
+    rows: list[OpSpec] = []
+    for path in sorted(Path(__file__).parent.glob("cases_*.py")):
+        rows += importlib.import_module(path.stem).rows()
     return rows
 
 

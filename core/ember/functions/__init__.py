@@ -1,6 +1,7 @@
 """Differentiable ops by family; importing this package attaches their Tensor methods."""
 
 from ember.functions import (  # noqa: F401 - imported for their Tensor bindings
+    binary,
     conversion,
     creation,
     elementwise,
@@ -9,5 +10,8 @@ from ember.functions import (  # noqa: F401 - imported for their Tensor bindings
     linalg,
     reduction,
     sampling,
+    search,
     shape,
+    special,
+    statistics,
 )
