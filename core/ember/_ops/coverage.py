@@ -105,7 +105,60 @@ def render(torch: Any) -> str:
     lines += ["", "## What is missing", "",
               f"### `torch.*` functions ember lacks ({len(missing_fns)})", "", *_grouped(missing_fns), "",
               f"### `torch.Tensor` methods ember lacks ({len(missing_methods)})", "", *_grouped(missing_methods), ""]
+    lines += _namespace_lines(torch, ember)
     return "\n".join(lines)
+
+
+#: PyTorch's namespaces beside ``torch.*`` that programs reach for, and whether their classes count
+#: (``torch.distributions.Normal`` is the API; ``torch.linalg`` has only functions)
+NAMESPACES: tuple[tuple[str, bool], ...] = (
+    ("nn.functional", False), ("linalg", False), ("special", False), ("fft", False), ("func", False),
+    ("testing", False), ("distributions", True),
+)
+
+
+def _module(root: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        root = getattr(root, part, None)
+    return root
+
+
+def _names_in(module: Any, with_classes: bool) -> set[str]:
+    if module is None:
+        return set()
+    names = getattr(module, "__all__", None) or [n for n in dir(module) if not n.startswith("_")]
+    return {n for n in names if not n.startswith("_") and callable(getattr(module, n, None))
+            and (with_classes or not isinstance(getattr(module, n), type))
+            and not isinstance(getattr(module, n), type(module)) and not _plumbing(getattr(module, n))}
+
+
+def _plumbing(obj: Any) -> bool:
+    """Names a namespace imports for its own use (``typing.Optional``, ``handle_torch_function``):
+    not part of its API, which ``torch.nn.functional`` does not list in an ``__all__``."""
+    module = getattr(obj, "__module__", None) or ""
+    return module.split(".")[0] not in ("torch", "ember") or module in _PLUMBING_MODULES or (
+        getattr(obj, "__name__", "").startswith(("has_torch_function", "assert_int")))
+
+
+_PLUMBING_MODULES = frozenset({"torch.overrides", "torch._jit_internal", "torch._C"})
+
+
+def _namespace_lines(torch: Any, ember: Any) -> list[str]:
+    """Per namespace: how much of PyTorch's exists in ember's, and which names are missing. These
+    modules are written by hand (not ops of the registry); this section keeps their gaps visible."""
+    lines = ["## Namespaces", "", "| namespace | exist in ember | of PyTorch's |", "|---|---|---|"]
+    missing: dict[str, set[str]] = {}
+    for dotted, with_classes in NAMESPACES:
+        theirs = _names_in(_module(torch, dotted), with_classes)
+        ours = _names_in(_module(ember, dotted), with_classes) | {
+            n for n in theirs if hasattr(_module(ember, dotted), n)}
+        missing[dotted] = theirs - ours
+        lines.append(f"| `torch.{dotted}` | {len(theirs & ours)} | {len(theirs)} |")
+    lines.append("")
+    for dotted, names in missing.items():
+        if names:
+            lines += [f"### `torch.{dotted}` names ember lacks ({len(names)})", "", *_grouped(names), ""]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
