@@ -112,7 +112,8 @@ def render(torch: Any) -> str:
 #: PyTorch's namespaces beside ``torch.*`` that programs reach for, and whether their classes count
 #: (``torch.distributions.Normal`` is the API; ``torch.linalg`` has only functions)
 NAMESPACES: tuple[tuple[str, bool], ...] = (
-    ("nn.functional", False), ("linalg", False), ("special", False), ("fft", False), ("func", False),
+    ("nn", True), ("nn.functional", False), ("nn.init", False), ("optim", True), ("optim.lr_scheduler", True),
+    ("utils.data", True), ("linalg", False), ("special", False), ("fft", False), ("func", False),
     ("testing", False), ("distributions", True),
 )
 
