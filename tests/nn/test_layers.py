@@ -246,7 +246,7 @@ def test_conv_layers_and_repr(device):
     assert ct(ember.randn(1, 2, 4, 4), output_size=(8, 8)).shape == (1, 3, 8, 8)
     assert ct.weight.shape == (2, 3, 3, 3)
     assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
-    assert repr(nn.BatchNorm2d(6)) == "BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    assert repr(nn.BatchNorm2d(6)) == "BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
     assert repr(nn.Dropout(0.25)) == "Dropout(p=0.25, inplace=False)"
     assert nn.Flatten()(ember.zeros(2, 3, 4)).shape == (2, 12)
     assert nn.Unflatten(1, (3, 4))(ember.zeros(2, 12)).shape == (2, 3, 4)

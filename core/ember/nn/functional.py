@@ -28,6 +28,7 @@ from ember.functions import elementwise as _e
 from ember.functions import reduction as _r
 from ember.functions import shape as _s
 from ember.functions.indexing import Gather, IndexAdd, IndexSelect, Scatter, _check_bounds, _same_device, _scalar_type
+from ember.nn import _margin_losses, _more_layers  # re-exported at the end
 from ember.nn._convpool import _check_conv, avg_pool2d, check_conv_geometry, conv2d, conv_transpose2d, max_pool2d, pair
 from ember.tensor import Tensor, _wrap_dim
 
@@ -44,7 +45,7 @@ __all__ = [
     "conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
     "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "pixel_shuffle",
     "pixel_unshuffle", "upsample_nearest", "upsample_bilinear",
-]
+] + _margin_losses.__all__ + _more_layers.__all__
 
 
 # ---- linear ----------------------------------------------------------------------------------
@@ -496,11 +497,28 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
                   weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each (sample, channel) plane by its own statistics, or by the running ones when
+    ``use_input_stats`` is False. With input statistics, given running buffers are updated in place
+    as PyTorch does (its batch_norm over the N*C planes, averaged over the batch): the mean of the
+    planes' means and of their unbiased variances, blended in with ``momentum``."""
     dims = tuple(range(2, input.dim()))
-    mean = input.mean(dims, keepdim=True)
-    var = input.var(dims, correction=0, keepdim=True)
-    out = (input - mean) * (var + eps).rsqrt()
     shape = (1, input.shape[1]) + (1,) * (input.dim() - 2)
+    if use_input_stats:
+        mean = input.mean(dims, keepdim=True)
+        var = input.var(dims, correction=0, keepdim=True)
+        if running_mean is not None or running_var is not None:
+            n = math.prod(input.shape[2:])
+            with no_grad():
+                if running_mean is not None:
+                    running_mean.mul_(1 - momentum).add_(mean.mean(0).reshape(-1) * momentum)
+                if running_var is not None:
+                    unbiased = var * (n / (n - 1)) if n > 1 else var * math.nan
+                    running_var.mul_(1 - momentum).add_(unbiased.mean(0).reshape(-1) * momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+    out = (input - mean) * (var + eps).rsqrt()
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:
@@ -1609,3 +1627,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True)
     return attn @ value
+
+
+# the rest of torch.nn.functional, kept in modules of their own (re-exported, listed in __all__)
+from ember.nn._margin_losses import *  # noqa: E402, F403
+from ember.nn._more_layers import *  # noqa: E402, F403

@@ -22,7 +22,7 @@ from ember.tensor import Tensor
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh", "Softplus",
            "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softsign", "Tanhshrink", "Threshold", "GLU",
-           "Softmax", "LogSoftmax", "Softmin", "LogSigmoid", "PReLU", "MultiheadAttention"]
+           "Softmax", "LogSoftmax", "Softmin", "LogSigmoid", "PReLU", "MultiheadAttention", "Hardshrink", "Softshrink", "RReLU", "Softmax2d"]
 
 
 def _inplace_repr(inplace: bool) -> str:
@@ -406,3 +406,39 @@ def _merge_masks(attn_mask: Tensor | None, key_padding_mask: Tensor | None, bsz:
         kpm = to_float(key_padding_mask).reshape(bsz, 1, 1, s).expand(bsz, h, 1, s).reshape(bsz * h, 1, s)
         total = kpm if total is None else total + kpm
     return total
+
+
+class Hardshrink(Module):
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardshrink(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softshrink(input, self.lambd)
+
+
+class RReLU(Module):
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False) -> None:
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
+
+
+class Softmax2d(Module):
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
+        return F.softmax(input, -3)

@@ -1,0 +1,270 @@
+"""The rest of ``torch.nn.functional``'s layers: shrink activations, rrelu, the in-place activation
+forms, rms_norm, local_response_norm, channel_shuffle, dropout3d, feature_alpha_dropout, pdist,
+gumbel_softmax and the ``*_with_indices`` pooling forms. Composites of ember ops, with PyTorch's
+checks and wording; ``ember.nn.functional`` re-exports them.
+
+Example:
+    >>> import ember
+    >>> import ember.nn.functional as F
+    >>> F.softshrink(ember.tensor([-1.0, 0.2, 2.0]), 0.5)
+    tensor([-0.5000,  0.0000,  1.5000])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember import dtypes as _dt
+from ember.functions import creation as _c
+from ember.functions import elementwise as _e
+from ember.tensor import Tensor
+from ember.typeinfo import finfo
+
+__all__ = [
+    "hardshrink", "softshrink", "rrelu", "rrelu_", "celu_", "elu_", "hardtanh_", "leaky_relu_", "selu_",
+    "threshold_", "rms_norm", "local_response_norm", "channel_shuffle", "native_channel_shuffle", "dropout3d",
+    "feature_alpha_dropout", "pdist", "gumbel_softmax", "max_pool1d_with_indices", "max_pool2d_with_indices",
+    "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
+]
+
+
+def _F() -> Any:
+    from ember.nn import functional
+
+    return functional
+
+
+# ---- activations -------------------------------------------------------------------------------
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > lambd``, else 0.
+
+    >>> import ember, ember.nn.functional as F
+    >>> F.hardshrink(ember.tensor([-1.0, 0.2]))
+    tensor([-1.,  0.])
+    """
+    return _e.where((input > lambd) | (input < -lambd), input, 0.0)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    return _e.where(input > lambd, input - lambd, _e.where(input < -lambd, input + lambd, 0.0))
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element in training and is
+    ``(lower + upper) / 2`` in evaluation.
+
+    >>> import ember, ember.nn.functional as F
+    >>> F.rrelu(ember.tensor([-2.0, 1.0]), 0.25, 0.25)
+    tensor([-0.5000,  1.0000])
+    """
+    if training:
+        slope = _c.rand(*input.shape, dtype=input.dtype, device=input.device) * (upper - lower) + lower
+    else:
+        slope = (lower + upper) / 2
+    out = _e.where(input >= 0, input, input * slope)
+    return _e.assign_inplace(input, out) if inplace else out
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return _F().celu(input, alpha, inplace=True)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return _F().elu(input, alpha, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return _F().hardtanh(input, min_val, max_val, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return _F().leaky_relu(input, negative_slope, inplace=True)
+
+
+def selu_(input: Tensor) -> Tensor:
+    return _F().selu(input, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    return _F().threshold(input, threshold, value, inplace=True)
+
+
+# ---- normalisation -----------------------------------------------------------------------------
+def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """``x / sqrt(mean(x^2 over the last dims) + eps) * weight``; eps defaults to the dtype's
+    machine epsilon, as PyTorch's.
+
+    >>> import ember, ember.nn.functional as F
+    >>> F.rms_norm(ember.tensor([[3.0, 4.0]]), (2,), eps=0.0)
+    tensor([[0.8485, 1.1314]])
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(input.shape[input.dim() - k:]) != shape or input.dim() < k:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*, "
+                           f"{', '.join(str(s) for s in shape)}], but got input of size{input.shape}")
+    if weight is not None and tuple(weight.shape) != shape:
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+                           f"{list(weight.shape)} and normalized_shape = {list(shape)}")
+    if eps is None:
+        eps = finfo(input.dtype if input.dtype.is_floating_point else None).eps
+    dims = tuple(range(input.dim() - k, input.dim()))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return out * weight if weight is not None else out
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """Normalise each element by the squares of its ``size`` neighbouring channels:
+    ``x / (k + alpha * mean_of_squares) ** beta`` (PyTorch's averaging window).
+
+    >>> import ember, ember.nn.functional as F
+    >>> F.local_response_norm(ember.ones(1, 3, 1), 2, alpha=1.0, beta=1.0, k=0.0)
+    tensor([[[2.],
+             [1.],
+             [1.]]])
+    """
+    F = _F()
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {dim} dimensions)")
+    if input.numel() == 0:
+        return input
+    sq = (input * input).unsqueeze(1)
+    # average over a channel window of ``size``, zero-padded (size // 2 before, (size - 1) // 2 after)
+    flat = sq.reshape(sq.shape[0], 1, sq.shape[2], -1)
+    flat = F.pad(flat, (0, 0, size // 2, (size - 1) // 2))
+    div = F.avg_pool2d(flat, (size, 1), stride=1).reshape(input.shape)
+    return input / (div * alpha + k) ** beta
+
+
+# ---- shuffles and dropout ----------------------------------------------------------------------
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Interleave the channels of ``groups`` groups: (N, g*c, ...) -> (N, c*g, ...) transposed.
+
+    >>> import ember, ember.nn.functional as F
+    >>> F.channel_shuffle(ember.arange(4.0).reshape(1, 4, 1), 2).flatten()
+    tensor([0., 2., 1., 3.])
+    """
+    if input.dim() <= 2:
+        raise RuntimeError(f"channel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    c = input.shape[1]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    n, rest = input.shape[0], tuple(input.shape[2:])
+    return input.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(n, c, *rest)
+
+
+native_channel_shuffle = channel_shuffle
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W)."""
+    if input.dim() not in (4, 5):
+        import warnings
+
+        warnings.warn(f"dropout3d: Received a {input.dim()}-D input to dropout3d, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and silence this warning, "
+                      "please use dropout instead. Note that dropout3d exists to provide channel-wise dropout on "
+                      "inputs with 3 spatial dimensions, a channel dimension, and an optional batch dimension "
+                      "(i.e. 4D or 5D inputs).", stacklevel=2)
+    # (C, D, H, W) without a batch: the mask is per dim-0 entry, which _feature_dropout gives it
+    return _F()._feature_dropout(input, p, training, inplace, 5)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Alpha dropout of whole channels (SELU networks): dropped channels take SELU's negative
+    saturation value, then an affine map keeps the mean and variance."""
+    F = _F()
+    F._check_p(p)
+    if not training or p == 0.0:
+        return input
+    shape = (input.shape[0], input.shape[1]) + (1,) * (input.dim() - 2)
+    keep = F._keep_mask(input, shape, p)
+    alpha_p = -1.7580993408473766
+    a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
+    b = -a * alpha_p * p
+    out = (input * keep + alpha_p * (1 - keep)) * a + b
+    return _e.assign_inplace(input, out) if inplace else out
+
+
+# ---- distances and sampling ---------------------------------------------------------------------
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distances between every pair of rows ``i < j`` of an (N, M) input, as a flat
+    (N * (N - 1) / 2,) tensor in row-major order of the pairs.
+
+    >>> import ember, ember.nn.functional as F
+    >>> F.pdist(ember.tensor([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]]))
+    tensor([ 5., 10.,  5.])
+    """
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    n = input.shape[0]
+    rows = [i for i in range(n) for _ in range(i + 1, n)]
+    cols = [j for i in range(n) for j in range(i + 1, n)]
+    i = _c.tensor(rows, dtype=_dt.int64, device=input.device)
+    j = _c.tensor(cols, dtype=_dt.int64, device=input.device)
+    diff = input.index_select(0, i) - input.index_select(0, j)
+    return diff.norm(p, dim=1)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """A sample from the Gumbel-softmax distribution: ``softmax((logits + g) / tau)`` with ``g``
+    standard Gumbel noise; ``hard`` returns the one-hot argmax with the soft sample's gradient.
+
+    >>> import ember, ember.nn.functional as F
+    >>> y = F.gumbel_softmax(ember.zeros(2, 3), hard=True)
+    >>> y.sum(-1).tolist()
+    [1.0, 1.0]
+    """
+    gumbels = -_c.empty_like(logits).exponential_().log()
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    y_hard = _c.zeros_like(logits).scatter(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
+# ---- pooling with indices ----------------------------------------------------------------------
+def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                            dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    return _F().max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode=ceil_mode, return_indices=True)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                            dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    return _F().max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode=ceil_mode, return_indices=True)
+
+
+def max_pool3d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                            dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    return _F().max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode=ceil_mode, return_indices=True)
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    return _F().adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    return _F().adaptive_max_pool2d(input, output_size, return_indices=True)
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    return _F().adaptive_max_pool3d(input, output_size, return_indices=True)
+
