@@ -115,5 +115,76 @@ def _layers() -> list[OpSpec]:
     ]
 
 
+def _bags(offsets: list[int], **kw: Any) -> Any:
+    """``F.embedding_bag(idx, weight, offsets)`` with the offsets made on the indices' device."""
+    def call(lib: Any, idx: Any, w: Any, *rest: Any) -> Any:
+        off = lib.tensor(offsets, device=idx.device)
+        psw = {"per_sample_weights": rest[0]} if rest else {}
+        return lib.nn.functional.embedding_bag(idx, w, off, **psw, **kw)
+    return call
+
+
+def _embedding_bags() -> list[OpSpec]:
+    idx = In((7,), dtype=I64, kind="index", high=5, grad=False)
+    w = In((5, 3))
+    rows = []
+    for mode in ("sum", "mean", "max"):
+        rows += [
+            OpSpec(f"F.embedding_bag.{mode}", _bags([0, 2, 2, 5], mode=mode), listed(S("bags", (idx, w)))),
+            OpSpec(f"F.embedding_bag.{mode}.last_offset", _bags([0, 3, 3, 7], mode=mode, include_last_offset=True),
+                   listed(S("bags", (idx, w)))),
+            OpSpec(f"F.embedding_bag.{mode}.padding", _bags([0, 4], mode=mode, padding_idx=1),
+                   listed(S("bags", (idx, w)))),
+            OpSpec(f"F.embedding_bag.{mode}.2d", lambda lib, i, w, mode=mode: lib.nn.functional.embedding_bag(
+                i, w, mode=mode), listed(S("fixed", (In((3, 4), dtype=I64, kind="index", high=5, grad=False), w)),
+                                         S("padding", (In((3, 4), dtype=I64, kind="index", high=5, grad=False), w),
+                                           {"padding_idx": 0}))),
+        ]
+    rows += [
+        OpSpec("F.embedding_bag.per_sample_weights", _bags([0, 3], mode="sum"), listed(
+            S("psw", (idx, w, In((7,)))))),
+        OpSpec("F.embedding_bag.psw_not_sum", _bags([0, 3], mode="mean"), listed(S("psw", (idx, w, In((7,)))))),
+        OpSpec("F.embedding_bag.errors", nnf("embedding_bag"), listed(
+            S("no_offsets", (idx, w)), S("offsets_2d_input", (In((2, 3), dtype=I64, kind="index", high=5), w,
+                                                              In((2,), dtype=I64, kind="index", high=1))),
+            S("bad_mode", (In((2, 3), dtype=I64, kind="index", high=5), w), {"mode": "min"}),
+            S("weight_1d", (In((2, 3), dtype=I64, kind="index", high=5), In((5,)))),
+            S("out_of_range", (In((2, 3), dtype=I64, kind="index", high=9), w)))),
+    ]
+    return rows
+
+
+def _spatial_transformers() -> list[OpSpec]:
+    rows = [OpSpec("F.affine_grid", nnf("affine_grid"), listed(
+        S("2d", (In((2, 2, 3)), (2, 3, 4, 5)), {"align_corners": False}),
+        S("2d_aligned", (In((2, 2, 3)), (2, 1, 3, 3)), {"align_corners": True}),
+        S("3d", (In((1, 3, 4)), (1, 2, 2, 3, 4)), {"align_corners": False}),
+        S("bad_theta", (In((2, 3, 3)), (2, 3, 4, 5)), {"align_corners": False}),
+        S("bad_size", (In((2, 2, 3)), (2, 3, 4)), {"align_corners": False}),
+        S("zero_size", (In((2, 2, 3)), (2, 3, 0, 5)), {"align_corners": False})), tol=4)]
+    for mode in ("bilinear", "nearest", "bicubic"):
+        for padding in ("zeros", "border", "reflection"):
+            rows.append(OpSpec(f"F.grid_sample.{mode}.{padding}", nnf("grid_sample"), listed(
+                S("2d", (In((2, 3, 4, 5)), In((2, 3, 2, 2))), {"mode": mode, "padding_mode": padding,
+                                                               "align_corners": False}),
+                S("2d_aligned", (In((1, 2, 3, 3)), In((1, 4, 3, 2))), {"mode": mode, "padding_mode": padding,
+                                                                       "align_corners": True}),
+                S("T", (In((2, 3, 5, 4), layout="T"), In((2, 3, 2, 2))), {"mode": mode, "padding_mode": padding,
+                                                                          "align_corners": False})), tol=8))
+    for mode in ("bilinear", "nearest"):
+        rows.append(OpSpec(f"F.grid_sample.3d.{mode}", nnf("grid_sample"), listed(
+            S("zeros", (In((1, 2, 3, 4, 3)), In((1, 2, 2, 3, 3))), {"mode": mode, "align_corners": False}),
+            S("reflection", (In((1, 2, 3, 4, 3)), In((1, 2, 2, 3, 3))), {"mode": mode, "align_corners": True,
+                                                                        "padding_mode": "reflection"})), tol=8))
+    rows.append(OpSpec("F.grid_sample.errors", nnf("grid_sample"), listed(
+        S("bad_mode", (In((1, 2, 3, 3)), In((1, 2, 2, 2))), {"mode": "area", "align_corners": False}),
+        S("bad_padding", (In((1, 2, 3, 3)), In((1, 2, 2, 2))), {"padding_mode": "wrap", "align_corners": False}),
+        S("grid_last", (In((1, 2, 3, 3)), In((1, 2, 2, 3))), {"align_corners": False}),
+        S("batch", (In((2, 2, 3, 3)), In((1, 2, 2, 2))), {"align_corners": False}),
+        S("ndim", (In((1, 2, 3, 3)), In((1, 2, 2, 2, 3))), {"align_corners": False}),
+        S("bicubic_3d", (In((1, 2, 3, 3, 3)), In((1, 2, 2, 2, 3))), {"mode": "bicubic", "align_corners": False}))))
+    return rows
+
+
 def rows() -> list[OpSpec]:
-    return _losses() + _layers()
+    return _losses() + _layers() + _embedding_bags() + _spatial_transformers()

@@ -187,3 +187,17 @@ def test_type_info_errors_and_default():
         with pytest.raises(TypeError) as e_err:
             make(ember)
         assert str(e_err.value) == str(t_err.value)
+
+
+def test_embedding_bag_module(device):
+    """The text-classification pattern: flat token ids + offsets into an EmbeddingBag, then Linear."""
+    for kwargs in ({}, {"mode": "sum", "padding_idx": 2}, {"mode": "max", "include_last_offset": True}):
+        t, e = torch.nn.EmbeddingBag(6, 3, **kwargs), ember.nn.EmbeddingBag(6, 3, **kwargs)
+        assert repr(e) == repr(t) and list(e.state_dict()) == list(t.state_dict())
+        weights = R.standard_normal((6, 3)).astype(np.float32)
+        offsets = [0, 2, 5] if not kwargs.get("include_last_offset") else [0, 2, 5, 8]
+        text = R.integers(0, 6, 8)
+        check(lambda L, w, x, o, kw=kwargs: L.nn.EmbeddingBag.from_pretrained(w, freeze=False, **kw)(x, o),
+              (Arg(weights), Arg(text), Arg(np.array(offsets))), {}, device)
+    frozen = ember.nn.EmbeddingBag.from_pretrained(ember.ones(3, 2))
+    assert not frozen.weight.requires_grad

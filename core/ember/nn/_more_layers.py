@@ -25,7 +25,7 @@ __all__ = [
     "threshold_", "rms_norm", "local_response_norm", "channel_shuffle", "native_channel_shuffle", "dropout3d",
     "feature_alpha_dropout", "pdist", "gumbel_softmax", "max_pool1d_with_indices", "max_pool2d_with_indices",
     "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
-    "adaptive_max_pool3d_with_indices",
+    "adaptive_max_pool3d_with_indices", "embedding_bag",
 ]
 
 
@@ -268,3 +268,97 @@ def adaptive_max_pool2d_with_indices(input: Tensor, output_size: Any, return_ind
 def adaptive_max_pool3d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     return _F().adaptive_max_pool3d(input, output_size, return_indices=True)
 
+
+
+# ---- embedding bags ----------------------------------------------------------------------------
+def _bag_offsets(input: Tensor, offsets: Tensor | None, per_sample_weights: Tensor | None,
+                 include_last_offset: bool) -> tuple[Tensor, Tensor, Tensor | None, int]:
+    """The flat indices, each position's bag, the flat per-sample weights and the bag count."""
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError(f"if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                             f"fixed length sequences. However, found offsets of type {type(offsets)}")
+        bags, length = input.shape
+        flat = input.reshape(-1)
+        bag = _c.arange(bags, device=input.device).repeat_interleave(length) if length else flat.new_zeros(0)
+        return flat, bag, None if per_sample_weights is None else per_sample_weights.reshape(-1), bags
+    if input.dim() != 1:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    if offsets is None:
+        raise ValueError("offsets has to be a 1D Tensor but got None")
+    if offsets.dim() != 1:
+        raise ValueError("offsets has to be a 1D Tensor")
+    if offsets.dtype not in (_dt.int64, _dt.int32) or input.dtype not in (_dt.int64, _dt.int32):
+        raise RuntimeError(f"expected input and offsets of an integer type (Long or Int), got {input.dtype} and "
+                           f"{offsets.dtype}")
+    bags = offsets.shape[0] - (1 if include_last_offset else 0)
+    n = input.shape[0]
+    # position p belongs to the last bag whose offset is <= p: count the offsets at or before it
+    starts = offsets[:bags].long().clamp(0, n)
+    marks = _c.zeros(n + 1, dtype=_dt.int64, device=input.device).index_add(
+        0, starts, _c.ones(bags, dtype=_dt.int64, device=input.device))
+    bag = marks.cumsum(0)[:n] - 1
+    return input, bag, per_sample_weights, max(bags, 0)
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
+                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """Sums, means or maxima of bags of embeddings, without materialising the (bag, item) rows:
+    ``input`` is (B, N) fixed-size bags, or a flat 1-D index with ``offsets`` marking where each bag
+    starts. Entries equal to ``padding_idx`` are left out (and not counted by the mean); an empty
+    bag gives zeros.
+
+    >>> import ember, ember.nn.functional as F
+    >>> w = ember.arange(6.0).reshape(3, 2)
+    >>> F.embedding_bag(ember.tensor([0, 2, 1]), w, ember.tensor([0, 2]), mode="sum")
+    tensor([[4., 6.],
+            [2., 3.]])
+    """
+    F = _F()
+    if per_sample_weights is not None and tuple(input.shape) != tuple(per_sample_weights.shape):
+        raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then it "
+                         f"must have the same shape as the input ({input.shape})")
+    if weight.dim() != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.dim()}")
+    flat, bag, psw, bags = _bag_offsets(input, offsets, per_sample_weights, include_last_offset)
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if mode == "max" and sparse:
+        raise ValueError("max mode does not support sparse weights")
+    if psw is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                  f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+                                  "GitHub.")
+    bad = (flat < 0) | (flat >= weight.shape[0])
+    if flat.numel() and bool(bad.any()):  # PyTorch's embedding_bag names the first bad position
+        pos = int(bad.long().argmax())
+        raise RuntimeError(f"Index {pos} of input takes value {int(flat[pos])} which is not in the valid range "
+                           f"[0, {weight.shape[0]})")
+    rows = F.embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)  # (L, D)
+    dim = weight.shape[1]
+    keep = None
+    if padding_idx is not None:
+        padding_idx = F._embedding_padding_idx(padding_idx, weight.shape[0])
+        keep = flat != padding_idx
+        rows = _e.where(keep.unsqueeze(1), rows, 0.0)
+    if psw is not None:
+        rows = rows * psw.unsqueeze(1)
+    out = _c.zeros(bags, dim, dtype=weight.dtype, device=weight.device)
+    if mode == "max":
+        index = bag.unsqueeze(1).expand(-1, dim)
+        if keep is not None:  # padding rows must not win: send them to a scratch bag
+            index = _e.where(keep.unsqueeze(1), index, bags)
+            out = _c.zeros(bags + 1, dim, dtype=weight.dtype, device=weight.device)
+        out = out.scatter_reduce(0, index, rows, "amax", include_self=False)
+        return out[:bags]
+    out = out.index_add(0, bag, rows)
+    if mode == "mean":
+        counted = keep.to(weight.dtype) if keep is not None else _c.ones(flat.shape[0], dtype=weight.dtype,
+                                                                          device=weight.device)
+        count = _c.zeros(bags, dtype=weight.dtype, device=weight.device).index_add(0, bag, counted)
+        out = out / count.clamp(min=1).unsqueeze(1)
+    return out
