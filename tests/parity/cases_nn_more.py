@@ -186,5 +186,38 @@ def _spatial_transformers() -> list[OpSpec]:
     return rows
 
 
+def _ctc(input_lengths: list[int], target_lengths: list[int], flat: bool = False, **kw: Any) -> Any:
+    """``F.ctc_loss(log_softmax(x), targets, ...)``; targets drawn in [0, C - 1) and shifted past the blank."""
+    def call(lib: Any, x: Any, targets: Any) -> Any:
+        t = targets + 1
+        if flat:
+            t = lib.cat([t[i, :n] for i, n in enumerate(target_lengths)])
+        return lib.nn.functional.ctc_loss(x.log_softmax(-1), t, input_lengths, target_lengths, **kw)
+    return call
+
+
+def _ctc_rows() -> list[OpSpec]:
+    x, t = In((10, 3, 5)), In((3, 4), dtype=I64, kind="index", high=4, grad=False)
+    rows = []
+    for reduction in ("mean", "sum", "none"):
+        rows += [
+            OpSpec(f"F.ctc_loss.{reduction}", _ctc([10, 8, 6], [4, 2, 3], reduction=reduction),
+                   listed(S("padded", (x, t))), tol=8),
+            OpSpec(f"F.ctc_loss.{reduction}.flat", _ctc([10, 7, 10], [3, 4, 0], flat=True, reduction=reduction),
+                   listed(S("concatenated", (x, t))), tol=8),
+        ]
+    return rows + [
+        OpSpec("F.ctc_loss.repeats", _ctc([10, 10, 10], [4, 4, 4]), listed(
+            S("ties", (x, In((3, 4), dtype=I64, kind="index", high=1, grad=False)))), tol=8),
+        OpSpec("F.ctc_loss.zero_infinity", _ctc([3, 10, 2], [4, 2, 3], zero_infinity=True, reduction="none"),
+               listed(S("too_short", (x, t))), tol=8),
+        OpSpec("F.ctc_loss.unbatched", lambda lib, x, t: lib.nn.functional.ctc_loss(
+            x.log_softmax(-1), t + 1, [7], [3]), listed(S("one", (In((7, 5)), In((3,), dtype=I64, kind="index",
+                                                                                    high=4, grad=False)))), tol=8),
+        OpSpec("F.ctc_loss.errors", _ctc([11, 8, 6], [4, 2, 3]), listed(S("input_too_long", (x, t)))),
+        OpSpec("F.ctc_loss.target_errors", _ctc([10, 8, 6], [4, 5, 3]), listed(S("targets_short", (x, t)))),
+    ]
+
+
 def rows() -> list[OpSpec]:
-    return _losses() + _layers() + _embedding_bags() + _spatial_transformers()
+    return _losses() + _layers() + _embedding_bags() + _spatial_transformers() + _ctc_rows()

@@ -201,3 +201,14 @@ def test_embedding_bag_module(device):
               (Arg(weights), Arg(text), Arg(np.array(offsets))), {}, device)
     frozen = ember.nn.EmbeddingBag.from_pretrained(ember.ones(3, 2))
     assert not frozen.weight.requires_grad
+
+
+def test_ctc_loss_module(device):
+    """nn.CTCLoss on log_softmax outputs, lengths as tensors (the speech-recognition pattern)."""
+    assert repr(ember.nn.CTCLoss(blank=1, zero_infinity=True)) == repr(torch.nn.CTCLoss(blank=1, zero_infinity=True))
+    x = R.standard_normal((9, 2, 4)).astype(np.float32)
+    targets = np.array([[1, 2, 2], [3, 1, 0]])
+
+    def run(L, x, t, il, tl):
+        return L.nn.CTCLoss(blank=0)(x.log_softmax(2), t, il, tl)
+    check(run, (Arg(x), Arg(targets), Arg(np.array([9, 6])), Arg(np.array([3, 2]))), {}, device, tol=8)

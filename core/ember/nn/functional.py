@@ -28,7 +28,7 @@ from ember.functions import elementwise as _e
 from ember.functions import reduction as _r
 from ember.functions import shape as _s
 from ember.functions.indexing import Gather, IndexAdd, IndexSelect, Scatter, _check_bounds, _same_device, _scalar_type
-from ember.nn import _grid_sample, _margin_losses, _more_layers  # re-exported at the end
+from ember.nn import _ctc, _grid_sample, _margin_losses, _more_layers  # re-exported at the end
 from ember.nn._convpool import _check_conv, avg_pool2d, check_conv_geometry, conv2d, conv_transpose2d, max_pool2d, pair
 from ember.tensor import Tensor, _wrap_dim
 
@@ -45,7 +45,7 @@ __all__ = [
     "conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
     "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "pixel_shuffle",
     "pixel_unshuffle", "upsample_nearest", "upsample_bilinear",
-] + _margin_losses.__all__ + _more_layers.__all__ + _grid_sample.__all__
+] + _margin_losses.__all__ + _more_layers.__all__ + _grid_sample.__all__ + _ctc.__all__
 
 
 # ---- linear ----------------------------------------------------------------------------------
@@ -1630,6 +1630,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
 
 
 # the rest of torch.nn.functional, kept in modules of their own (re-exported, listed in __all__)
+from ember.nn._ctc import *  # noqa: E402, F403
 from ember.nn._grid_sample import *  # noqa: E402, F403
 from ember.nn._margin_losses import *  # noqa: E402, F403
 from ember.nn._more_layers import *  # noqa: E402, F403
