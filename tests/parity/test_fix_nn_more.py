@@ -212,3 +212,49 @@ def test_ctc_loss_module(device):
     def run(L, x, t, il, tl):
         return L.nn.CTCLoss(blank=0)(x.log_softmax(2), t, il, tl)
     check(run, (Arg(x), Arg(targets), Arg(np.array([9, 6])), Arg(np.array([3, 2]))), {}, device, tol=8)
+
+
+LAZY = [("LazyLinear", (4,), (3, 7)), ("LazyConv1d", (4, 3), (2, 3, 9)), ("LazyConv2d", (4, 3), (2, 3, 6, 6)),
+        ("LazyConv2d", (4, 3), (3, 6, 6)), ("LazyConv3d", (2, 2), (1, 2, 4, 4, 4)),
+        ("LazyConvTranspose1d", (4, 3), (2, 3, 5)), ("LazyConvTranspose2d", (2, 3, 2), (1, 3, 4, 4)),
+        ("LazyConvTranspose3d", (2, 2), (1, 2, 3, 3, 3)), ("LazyBatchNorm1d", (), (4, 5)),
+        ("LazyBatchNorm2d", (), (2, 3, 4, 4)), ("LazyBatchNorm3d", (), (2, 3, 2, 2, 2)),
+        ("LazyInstanceNorm1d", (), (2, 5, 6)), ("LazyInstanceNorm2d", (), (2, 3, 4, 4)),
+        ("LazyInstanceNorm3d", (), (2, 3, 2, 2, 2))]
+
+
+@pytest.mark.parametrize("name,args,shape", LAZY, ids=[f"{c[0]}-{len(c[2])}d" for c in LAZY])
+def test_lazy_modules(device, name, args, shape):
+    """The first forward infers the size, materialises the parameters and turns the module into its
+    regular class, as PyTorch's; a torch state_dict then loads and both compute the same output."""
+    t, e = getattr(torch.nn, name)(*args), getattr(ember.nn, name)(*args)
+    assert repr(e) == repr(t) and isinstance(e.weight, ember.nn.UninitializedParameter) == e.has_uninitialized_params()
+    x = R.standard_normal(shape).astype(np.float32)
+    t(torch.tensor(x))
+    e.to(device)(ember.tensor(x, device=device))
+    assert type(e).__name__ == type(t).__name__ and repr(e) == repr(t)
+    assert {k: tuple(v.shape) for k, v in e.state_dict().items()} == {k: tuple(v.shape) for k, v in t.state_dict().items()}
+    assert all(type(p) is ember.nn.Parameter for p in e.parameters())
+    e.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    t.eval(), e.eval()
+    np.testing.assert_allclose(e(ember.tensor(x, device=device)).detach().cpu().numpy(),
+                               t(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_lazy_module_loads_a_checkpoint_before_its_first_forward(device):
+    t = torch.nn.Linear(5, 3)
+    e = ember.nn.LazyLinear(3)
+    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    assert not e.has_uninitialized_params() and tuple(e.weight.shape) == (3, 5)
+    x = R.standard_normal((2, 5)).astype(np.float32)
+    out = e.to(device)(ember.tensor(x, device=device))
+    assert type(e) is ember.nn.Linear and e.in_features == 5
+    np.testing.assert_allclose(out.detach().cpu().numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_lazy_conv_rejects_wrong_rank():
+    with pytest.raises(RuntimeError) as t_err:
+        torch.nn.LazyConv2d(4, 3)(torch.zeros(2, 3))
+    with pytest.raises(RuntimeError) as e_err:
+        ember.nn.LazyConv2d(4, 3)(ember.zeros(2, 3))
+    assert str(e_err.value).replace("ember.Size", "torch.Size") == str(t_err.value)

@@ -13,6 +13,7 @@ from ember.nn.modules import (
     dropout,
     flatten,
     fold,
+    lazy,
     linear,
     loss,
     normalization,
@@ -32,6 +33,7 @@ from ember.nn.modules.distance import *  # noqa: F403
 from ember.nn.modules.dropout import *  # noqa: F403
 from ember.nn.modules.flatten import *  # noqa: F403
 from ember.nn.modules.fold import *  # noqa: F403
+from ember.nn.modules.lazy import *  # noqa: F403
 from ember.nn.modules.linear import *  # noqa: F403
 from ember.nn.modules.loss import *  # noqa: F403
 from ember.nn.modules.module import Module  # noqa: F401 - the one public name of its module
@@ -53,6 +55,7 @@ __all__ = sorted({"Module"}.union(*(m.__all__ for m in (
     dropout,
     flatten,
     fold,
+    lazy,
     linear,
     loss,
     normalization,

@@ -394,8 +394,13 @@ class Module:
                 if g is not p.grad:
                     p.grad.data = g
         for key, b in self._buffers.items():
-            if b is not None:
-                self._buffers[key] = fn(b)
+            if b is None:
+                continue
+            new = fn(b)
+            if getattr(b, "cls_to_become", None) is not None and new is not b:
+                b.data = new  # a lazy module's placeholder stays itself, to be materialised later
+            else:
+                self._buffers[key] = new
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
