@@ -61,6 +61,8 @@ from ember.random import Generator, default_generator, get_rng_state, initial_se
 from ember.serialization import CheckpointError, WeightsOnlyLoadError, load, load_safetensors, save, save_safetensors
 from ember.size import Size
 from ember.tensor import Tensor
+from ember.threads import get_num_interop_threads, get_num_threads, set_num_interop_threads, set_num_threads
+from ember.typeinfo import finfo, iinfo
 
 # With every family loaded, the registry attaches the Tensor methods, operators and in-place forms
 # and supplies the ``ember.<op>`` functions, in one place (ember._ops.registry).
@@ -130,7 +132,7 @@ from ember import accelerator, autograd, backends, distributions, func, linalg, 
 __all__ = [
     "channels_last", "channels_last_3d", "contiguous_format", "memory_format", "preserve_format",
     "BoolTensor", "ByteTensor", "CharTensor", "CheckpointError", "DeviceError", "DoubleTensor", "FallbackError",
-    "FloatTensor", "Generator", "HalfTensor", "IntTensor", "LongTensor", "MissingKernelError", "ShortTensor",
+    "FloatTensor", "Generator", "finfo", "iinfo", "HalfTensor", "IntTensor", "LongTensor", "MissingKernelError", "ShortTensor",
     "Size", "Tensor", "WeightsOnlyLoadError", "autograd", "bool", "cuda", "default_generator", "detach",
     "device", "double", "dtype", "enable_grad", "fallback_counts", "fallback_policy", "float", "float16",
     "float32", "float64", "get_default_dtype", "get_fallback_policy", "get_rng_state", "half", "inference_mode",
@@ -140,4 +142,5 @@ __all__ = [
     "save_safetensors", "seed", "accelerator", "backends", "distributions", "func", "linalg", "onnx",
     "special", "testing", "set_default_dtype", "set_fallback_policy", "set_grad_enabled",
     "set_printoptions", "set_rng_state", "short", "uint8", "utils",
+    "get_num_interop_threads", "get_num_threads", "set_num_interop_threads", "set_num_threads",
 ] + _registry.op_names(exported=True)

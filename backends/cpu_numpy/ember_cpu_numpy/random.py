@@ -18,12 +18,12 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Callable
 
 import numpy as np
 from ember import dtypes as _dt
+from ember.threads import get_num_threads
 
 from ember_cpu_numpy.dtypes import NP_DTYPE
 
@@ -71,11 +71,8 @@ def _mix_into(z: np.ndarray, tmp: np.ndarray, key: int, first: int, step: int) -
 
 
 def _threads(n: int) -> int:
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 8, n // _PER_THREAD))
+    # ember.set_num_threads() sets the cap; its default is the CPUs this process may run on
+    return max(1, min(get_num_threads(), 8, n // _PER_THREAD))
 
 
 def _fill(n: int, part: Callable[[int, int], None]) -> None:
