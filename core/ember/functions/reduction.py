@@ -18,6 +18,7 @@ from collections import namedtuple
 from typing import Any
 
 from ember import dtypes as _dt
+from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
 from ember.autograd.function import Function
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
@@ -86,10 +87,12 @@ class Sum(Function):
         return (g if g.dtype is ctx.in_dtype else g.to(ctx.in_dtype)), None, None, None
 
 
+@numpy_names
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:  # noqa: A001
     return Sum.apply(input, _dims(input, dim), keepdim, dtype)
 
 
+@numpy_names
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:
     if dtype is not None:
         input = input.to(dtype)
@@ -151,6 +154,7 @@ def _prod_others(x: Tensor, dim: int) -> Tensor:
     return left * right
 
 
+@numpy_names
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:
     d = _arg_dim(input, dim)  # a 0-d input reduces over nothing, once dim is checked
     return Prod.apply(input, d, keepdim, dtype)
@@ -190,10 +194,12 @@ class Amin(_Extreme):
     _kernel = "amin"
 
 
+@numpy_names
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     return Amax.apply(input, _dims(input, dim), keepdim)
 
 
+@numpy_names
 def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     return Amin.apply(input, _dims(input, dim), keepdim)
 
@@ -237,6 +243,7 @@ class MinDim(_ExtremeDim):
     _kernel, _arg = "amin", "argmin"
 
 
+@numpy_names
 def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     """``max(x)`` -> value; ``max(x, dim)`` -> (values, indices); ``max(x, other)`` -> maximum."""
     if isinstance(dim, Tensor):
@@ -248,6 +255,7 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
     return MaxResult(*MaxDim.apply(input, _wrap_dim(dim, input.dim()), keepdim))
 
 
+@numpy_names
 def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     if isinstance(dim, Tensor):
         from ember.functions.elementwise import minimum
@@ -284,10 +292,12 @@ def _arg_reduce(name: str, input: Tensor, dim: int | None, keepdim: bool) -> Ten
     return input._new(input._kt[name](input._data, d, keepdim), _dt.int64)
 
 
+@numpy_names
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return _arg_reduce("argmax", input, dim, keepdim)
 
 
+@numpy_names
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return _arg_reduce("argmin", input, dim, keepdim)
 
@@ -300,8 +310,12 @@ def _correction(unbiased: Any, correction: Any) -> float:
     return 1.0 if unbiased else 0.0
 
 
+@numpy_names
 def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None,
         _name: str = "var") -> Tensor:
+    if not input._dtype.is_floating_point:  # checked before dim, as PyTorch does
+        what = "std and var" if _name in ("std", "var") else _name
+        raise RuntimeError(f"{what} only support floating point and complex dtypes")
     if isinstance(dim, bool):  # var(x, False): the old positional unbiased flag
         dim, unbiased = None, dim
     dims = _dims(input, dim)
@@ -319,14 +333,17 @@ def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
     return Sum.apply(centred * centred, dims, keepdim, None) / (denom if denom > 0 else 0.0)
 
 
+@numpy_names
 def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
     return var(input, dim, unbiased, keepdim, correction=correction, _name="std").sqrt()
 
 
+@numpy_names
 def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None):
     return var(input, dim, unbiased, keepdim, correction=correction, _name="var_mean"), mean(input, dim, keepdim)
 
 
+@numpy_names
 def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None):
     std_ = var(input, dim, unbiased, keepdim, correction=correction, _name="std_mean").sqrt()
     return std_, mean(input, dim, keepdim)
@@ -365,18 +382,21 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     return sum(a ** p, dims, keepdim) ** (1.0 / p)
 
 
+@numpy_names
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     dims = _dims(input, dim)
     data = input._data if input._dtype is _dt.bool_ else input._kt["ne"](input._data, 0)
     return input._new(input._kt["all"](data, dims, keepdim) if dims else data, _dt.bool_)
 
 
+@numpy_names
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     dims = _dims(input, dim)
     data = input._data if input._dtype is _dt.bool_ else input._kt["ne"](input._data, 0)
     return input._new(input._kt["any"](data, dims, keepdim) if dims else data, _dt.bool_)
 
 
+@numpy_names
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     return sum((input != 0).to(_dt.int64), dim)
 
@@ -401,6 +421,7 @@ class Cumsum(Function):
         return out.to(ctx.in_dtype), None, None
 
 
+@numpy_names
 def cumsum(input: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tensor:
     return Cumsum.apply(input, _wrap_dim(dim, input.dim()), dtype)
 
@@ -427,10 +448,12 @@ class Cumprod(Function):
         return (g * out).flip(d).cumsum(d).flip(d) / x, None, None
 
 
+@numpy_names
 def cumprod(input: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tensor:
     return Cumprod.apply(input, _wrap_dim(dim, input.dim()), dtype)
 
 
+@numpy_names
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     dims = _dims(input, dim)
     if not input._dtype.is_floating_point:
@@ -488,23 +511,25 @@ def _softmax_dim(x: Tensor, dim: int | None) -> int:
     return _wrap_dim(dim, x.dim())
 
 
+@numpy_names
 def softmax(input: Tensor, dim: int | None = None, dtype: _dt.dtype | None = None) -> Tensor:
     if dtype is not None:
         input = input.to(dtype)
+    dim = _softmax_dim(input, dim)  # checked on 0-d inputs too, and before the dtype (PyTorch's order)
     if not input._dtype.is_floating_point:
         raise NotImplementedError(f'"softmax" not implemented for \'{_type_word(input._dtype)}\'')
-    dim = _softmax_dim(input, dim)  # checked on 0-d inputs too
     if input.dim() == 0:
         return input / input
     return Softmax.apply(input, dim)
 
 
+@numpy_names
 def log_softmax(input: Tensor, dim: int | None = None, dtype: _dt.dtype | None = None) -> Tensor:
     if dtype is not None:
         input = input.to(dtype)
+    dim = _softmax_dim(input, dim)  # checked on 0-d inputs too, and before the dtype (PyTorch's order)
     if not input._dtype.is_floating_point:
         raise NotImplementedError(f'"log_softmax" not implemented for \'{_type_word(input._dtype)}\'')
-    dim = _softmax_dim(input, dim)  # checked on 0-d inputs too
     if input.dim() == 0:
         return input - input
     return LogSoftmax.apply(input, dim)
@@ -537,19 +562,26 @@ class Sort(Function):
         return zeros(ctx.shape, dtype=g.dtype, device=g.device).scatter(ctx.dim, idx, g), None, None
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+@numpy_names
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool | None = False) -> Any:
+    """Sort along ``dim``. Every backend's sort kernel is stable, so ``stable=True`` changes nothing:
+    equal values keep their order, NaN sorts last (first when ``descending``), as in PyTorch."""
     return SortResult(*Sort.apply(input, _wrap_dim(dim, input.dim()), descending))
 
 
-def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+@numpy_names
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     return sort(input, dim, descending).indices
 
 
+@numpy_names
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
     d = _wrap_dim(dim, input.dim())
     if k > (input.shape[d] if input.dim() else 1):
         raise RuntimeError("selected index k out of range")
     vals, idx = sort(input, d, descending=largest)
+    if input.dim() == 0:  # 0-d: itself and index 0 (narrow needs a dim)
+        return TopkResult(vals, idx)
     return TopkResult(vals.narrow(d, 0, k), idx.narrow(d, 0, k))
 
 
@@ -563,7 +595,9 @@ def _median_pick(input: Tensor, d: int) -> tuple:
     a row holding NaN gives NaN and the index of its first NaN (the first NaN of the stable ascending
     sort, which puts NaN last)."""
     vals, idx = sort(input, d)
-    n = input.shape[d] if input.dim() else 1
+    if input.dim() == 0:  # 0-d: itself and index 0 (narrow needs a dim)
+        return vals, idx
+    n = input.shape[d]
     k = (n - 1) // 2
     if not input._dtype.is_floating_point:
         return vals.narrow(d, k, 1), idx.narrow(d, k, 1)
@@ -624,21 +658,20 @@ class MedianAll(_EvenlyDistributed):
         return _median_pick(flat, 0)[0].reshape(())
 
 
+@numpy_names
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     """The lower median (PyTorch's definition), over all elements or along ``dim``; NaN propagates."""
     if dim is None:
         return MedianAll.apply(input)
     d = _wrap_dim(dim, input.dim())
-    if input.dim() and input.shape[d] == 0 and input.numel() != 0:
+    if input.dim() and input.shape[d] == 0:
         raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
-    if input.numel() == 0:
-        shape = tuple(input.shape)
-        if not keepdim and input.dim():
-            shape = shape[:d] + shape[d + 1:]
-        from ember.functions.creation import empty
+    if input.numel() == 0:  # no elements, but the reduced dim has some: an empty result that keeps the graph
+        from ember.functions.creation import zeros
 
-        return MedianResult(empty(shape, dtype=input.dtype, device=input.device),
-                            empty(shape, dtype=_dt.int64, device=input.device))
+        v = input.narrow(d, 0, 1)
+        v = v if keepdim else v.squeeze(d)
+        return MedianResult(v, zeros(tuple(v.shape), dtype=_dt.int64, device=input.device))
     v, i = _median_pick(input, d)
     if not keepdim and input.dim():
         v, i = v.squeeze(d), i.squeeze(d)
@@ -646,6 +679,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
 
 
 # ---- declarations: Tensor methods, in-place forms, ``ember.*`` and ``__all__`` come from these ----
+@numpy_names
 def _cumsum_(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     from ember.functions.elementwise import assign_inplace
 
