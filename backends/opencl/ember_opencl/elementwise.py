@@ -87,10 +87,13 @@ _FLOORDIV_F = ("#define FLOORDIV(T) T floordiv_##T(T a, T b) { if (b == 0) retur
 _REM_F = ("#define REMF(T) T remf_##T(T a, T b) { if (b == 0) return fmod(a, b); T m = fmod(a, b); "
           "if (m != 0) { if ((b < 0) != (m < 0)) m += b; } else m = copysign((T)0, b); return m; }\n")
 # b == 0 returns 0 only to keep the device away from undefined behaviour: the frontend raises
-# PyTorch's ZeroDivisionError before an integer zero divisor can get here.
-_INT_HELPERS = ("#define IDIV(T) T floordiv_##T(T a, T b) { if (b == 0) return 0; T q = a / b; "
+# PyTorch's ZeroDivisionError before an integer zero divisor can get here. C leaves INT_MIN / -1 and
+# INT_MIN % -1 undefined (x86 traps: SIGFPE), so a -1 divisor is answered without dividing: -a
+# (wrapping, through unsigned arithmetic) and 0.
+_INT_HELPERS = ("#define IDIV(T) T floordiv_##T(T a, T b) { if (b == 0) return 0; "
+                "if (b == -1) return (T)((ulong)0 - (ulong)a); T q = a / b; "
                 "if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1; return q; }\n"
-                "#define IREM(T) T remi_##T(T a, T b) { if (b == 0) return 0; T m = a % b; "
+                "#define IREM(T) T remi_##T(T a, T b) { if (b == 0 || b == -1) return 0; T m = a % b; "
                 "if (m != 0 && ((m < 0) != (b < 0))) m += b; return m; }\n"
                 "#define IPOW(T) T ipow_##T(T a, T b) { if (b < 0) return a == 1 ? 1 : "
                 "(a == -1 ? ((b & 1) ? -1 : 1) : 0); T r = 1; while (b) { if (b & 1) r *= a; "

@@ -394,10 +394,13 @@ class Pow(Function):
         ctx.a, ctx.b = _meta(a), _meta(b)
         ctx.sa = a if not isinstance(a, Tensor) else None
         ctx.sb = b if not isinstance(b, Tensor) else None
-        if isinstance(a, Tensor) and not isinstance(b, Tensor) and not a._dtype.is_floating_point and b < 0:
+        if (isinstance(a, Tensor) and not isinstance(b, (Tensor, float)) and not a._dtype.is_floating_point
+                and b < 0):  # (a float exponent promotes: ``int_tensor ** -1.0`` is a float tensor)
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         if isinstance(b, Tensor) and not _dt.result_type(a, b).is_floating_point and b._dtype is not _dt.bool_:
             out = _int_pow_tensor_exponent(a, b)
+        elif isinstance(b, float) and (b == 0.5 or b == -0.5) and isinstance(a, Tensor):
+            out = _pow_half(a, b)
         else:
             out = _call("pow", a, b)
         ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None,
@@ -413,6 +416,14 @@ class Pow(Function):
         if ctx.needs_input_grad[1]:
             gb = _grad_meta(ctx.b, _pow_grad_exponent(g, a if a is not None else ctx.sa, b, out))
         return ga, gb
+
+
+def _pow_half(a: Tensor, e: float) -> Tensor:
+    """``a ** 0.5`` and ``a ** -0.5`` as sqrt and rsqrt, as PyTorch computes them: the sign of a zero
+    base survives (``(-0.0) ** -0.5`` is -inf, where C's pow gives +inf) on every backend."""
+    dt = _scalar_promote(a, e)
+    x = a if a._dtype is dt else a.to(dt)
+    return x._new(x._kt["sqrt" if e > 0 else "rsqrt"](x._data), dt)
 
 
 def _pow_grad_base(g: Tensor, a: Tensor, e: Any) -> Tensor:
@@ -477,7 +488,9 @@ class Atan2(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         denom = a * a + b * b
-        return _grad_for(a, g * b / denom), _grad_for(b, -g * a / denom)
+        at_origin = denom == 0  # PyTorch's gradient is 0 at (+-0, +-0), not 0/0
+        return (_grad_for(a, where(at_origin, 0.0, g * b / denom)),
+                _grad_for(b, where(at_origin, 0.0, -g * a / denom)))
 
 
 class Remainder(Function):
@@ -487,13 +500,16 @@ class Remainder(Function):
     def forward(ctx, a, b):
         ctx.a, ctx.b = _meta(a), _meta(b)
         ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        return _call_division("remainder", "remainder", a, b)
+        r = _call_division("remainder", "remainder", a, b)
+        return _zero_with_sign_of(a, r) if r._dtype.is_floating_point else r
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         gb = None
         if ctx.needs_input_grad[1]:
+            if a is None:  # ``number % tensor``: PyTorch has no derivative for remainder(Scalar, Tensor)
+                raise RuntimeError("derivative for aten::remainder is not implemented")
             gb = _grad_meta(ctx.b, -g * floor_divide(a, b))
         return _grad_meta(ctx.a, g), gb
 
@@ -584,6 +600,13 @@ def _trunc_divide(op: str, a: Any, b: Any) -> Tensor:
     return where((r != 0) & (q < 0), q + 1, q)
 
 
+def _zero_with_sign_of(a: Any, r: Tensor) -> Tensor:
+    """PyTorch's floating remainder and fmod start from C's fmod, so an exact zero keeps the sign of
+    the dividend (``-4.0 % 2 == -0.0``); the remainder kernel's zero has the sign of the divisor."""
+    zero = a * 0.0 if isinstance(a, Tensor) else math.copysign(0.0, a)
+    return where(r == 0, zero, r)
+
+
 def remainder(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     return _out(Remainder.apply(input, other), out)
 
@@ -602,7 +625,7 @@ class Fmod(Function):
             return _call("sub", a, mul(_trunc_divide("fmod", a, b), b))
         # From the remainder kernel (exact, the sign of b): no rounded quotient is involved.
         r = _call("remainder", a, b)
-        r = where((r != 0) & ((r < 0) != (a < 0)), _call("sub", r, b), r)
+        r = _zero_with_sign_of(a, where((r != 0) & ((r < 0) != (a < 0)), _call("sub", r, b), r))
         # fmod(a, +-inf) is a for finite a (C's fmod); the floored remainder gives inf - inf there
         if not _may_be_inf(b):
             return r
@@ -622,9 +645,11 @@ def _may_be_inf(b: Any) -> bool:
     return b._dtype.is_floating_point if isinstance(b, Tensor) else isinstance(b, float) and math.isinf(b)
 
 
-def fmod(input: Any, other: Any) -> Tensor:
+def fmod(input: Tensor, other: Any, *, out: Tensor | None = None) -> Tensor:
     """C-style remainder: the result has the sign of the dividend."""
-    return Fmod.apply(input, other)
+    if not isinstance(input, Tensor):  # PyTorch's schemas take (Tensor, Tensor) and (Tensor, Number)
+        raise TypeError(f"fmod(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return _out(Fmod.apply(input, other), out)
 
 
 def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A001
@@ -639,13 +664,32 @@ def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tenso
     return _out(Minimum.apply(input, other), out)
 
 
-def atan2(input: Tensor, other: Tensor) -> Tensor:
-    return Atan2.apply(_float_operand(input), _float_operand(other))
+def atan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The angle of ``(other, input)``, in float: integers promote first, to the promoted dtype when a
+    0-d float operand is wider (``atan2(int_tensor, float64 0-d)`` is float64), else to the default."""
+    for arg, pos, label in ((input, 1, "input"), (other, 2, "other")):
+        if not isinstance(arg, Tensor):
+            raise TypeError(f"atan2(): argument '{label}' (position {pos}) must be Tensor, not {type(arg).__name__}")
+    dt = _dt.result_type(input, other)
+    if not dt.is_floating_point:
+        dt = _dt.get_default_dtype()
+    input, other = (x if x._dtype.is_floating_point else x.to(dt) for x in (input, other))
+    return _out(Atan2.apply(input, other), out)
+
+
+arctan2 = atan2
 
 
 def _out(result: Tensor, out: Tensor | None) -> Tensor:
     if out is None:
         return result
+    if result._requires_grad and STATE.enabled:  # PyTorch's out= variants are not differentiable
+        raise RuntimeError("functions with out=... arguments don't support automatic differentiation, but one of "
+                           "the arguments requires grad.")
+    if result._dtype is not out._dtype and result._dtype.category > out._dtype.category:
+        # PyTorch refuses to write a result into an ``out`` of a lower kind (float into int, int into bool)
+        raise RuntimeError(f"result type {_CAN_CAST_NAMES[result._dtype]} can't be cast to the desired output "
+                           f"type {_CAN_CAST_NAMES[out._dtype]}")
     if tuple(out.shape) != tuple(result.shape):
         out._set_data(result.to(out.dtype)._data)
         out._version[0] += 1  # a node that saved ``out`` must see that its values changed
@@ -952,24 +996,24 @@ def _bitwise(name: str, a: Any, b: Any) -> Tensor:
     return _call(name, a, b)
 
 
-def bitwise_and(a: Any, b: Any) -> Tensor:
-    return _bitwise("bitwise_and", a, b)
+def bitwise_and(a: Any, b: Any, *, out: Tensor | None = None) -> Tensor:
+    return _out(_bitwise("bitwise_and", a, b), out)
 
 
-def bitwise_or(a: Any, b: Any) -> Tensor:
-    return _bitwise("bitwise_or", a, b)
+def bitwise_or(a: Any, b: Any, *, out: Tensor | None = None) -> Tensor:
+    return _out(_bitwise("bitwise_or", a, b), out)
 
 
-def bitwise_xor(a: Any, b: Any) -> Tensor:
-    return _bitwise("bitwise_xor", a, b)
+def bitwise_xor(a: Any, b: Any, *, out: Tensor | None = None) -> Tensor:
+    return _out(_bitwise("bitwise_xor", a, b), out)
 
 
-def bitwise_not(x: Tensor) -> Tensor:
+def bitwise_not(x: Tensor, *, out: Tensor | None = None) -> Tensor:
     if x._dtype is _dt.bool_:
-        return logical_not(x)
+        return _out(logical_not(x), out)
     if x._dtype.is_floating_point:
         raise _no_float_kernel("bitwise_not", x, x._dtype)
-    return -x - 1
+    return _out(-x - 1, out)
 
 
 def _invert(x: Tensor) -> Tensor:
@@ -1081,9 +1125,9 @@ class Where(Function):
     @staticmethod
     def backward(ctx, g):
         (cond,) = ctx.saved_tensors
-        zero = g * 0
-        ga = _grad_meta(ctx.a, where(cond, g, zero)) if ctx.needs_input_grad[1] else None
-        gb = _grad_meta(ctx.b, where(cond, zero, g)) if ctx.needs_input_grad[2] else None
+        # an exact 0 for the branch not taken, as PyTorch: ``g * 0`` would be NaN where g is inf or NaN
+        ga = _grad_meta(ctx.a, where(cond, g, 0.0)) if ctx.needs_input_grad[1] else None
+        gb = _grad_meta(ctx.b, where(cond, 0.0, g)) if ctx.needs_input_grad[2] else None
         return None, ga, gb
 
 
@@ -1204,16 +1248,18 @@ def sub_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
 
 
 # ---- declarations: Tensor methods, operators, in-place forms, ``ember.*`` and ``__all__`` come from these
+# ``&``, ``|``, ``^`` are the bitwise ops on every dtype (on two bools that is the logical op): a bool
+# tensor with an int operand promotes, as in PyTorch (``tensor([True]) & 3`` is ``tensor([1])``).
 def _and(a: Tensor, b: Any) -> Tensor:
-    return logical_and(a, b) if a._dtype is _dt.bool_ else bitwise_and(a, b)
+    return bitwise_and(a, b)
 
 
 def _or(a: Tensor, b: Any) -> Tensor:
-    return logical_or(a, b) if a._dtype is _dt.bool_ else bitwise_or(a, b)
+    return bitwise_or(a, b)
 
 
 def _xor(a: Tensor, b: Any) -> Tensor:
-    return logical_xor(a, b) if a._dtype is _dt.bool_ else bitwise_xor(a, b)
+    return bitwise_xor(a, b)
 
 
 def _pos(self: Tensor) -> Tensor:
@@ -1238,12 +1284,12 @@ _op(floor_divide, inplace=True, out=True, kernels=("floor_divide",), operators=(
     reflected=("__rfloordiv__",), ioperators=("__ifloordiv__",))
 _op(remainder, inplace=True, out=True, kernels=("remainder",), operators=("__mod__",), reflected=("__rmod__",),
     ioperators=("__imod__",))
-_op(fmod, inplace=True)
+_op(fmod, inplace=True, out=True)
 _op(pow, inplace=True, out=True, kernels=("pow",), operators=("__pow__",), reflected=("__rpow__",),
     ioperators=("__ipow__",))
 _op(maximum, inplace=True, out=True, kernels=("maximum",))
 _op(minimum, inplace=True, out=True, kernels=("minimum",))
-_op(atan2, kernels=("atan2",))
+_op(atan2, aliases=("arctan2",), inplace=True, out=True, kernels=("atan2",))
 _op(neg, aliases=("negative",), inplace=True, kernels=("neg",), operators=("__neg__",))
 _op(abs, aliases=("absolute",), inplace=True, kernels=("abs",), operators=("__abs__",))
 _op(sign, inplace=True, kernels=("sign",))
@@ -1253,7 +1299,9 @@ for _fn in (exp, log1p, expm1, sqrt, rsqrt, sin, cos, tanh, sigmoid, relu, erf, 
 for _fn in (frac, reciprocal, square, nan_to_num):
     _op(_fn, inplace=True)
 _op(trunc, aliases=("fix",), inplace=True, kernels=("trunc",))
-for _fn in (log2, log10, tan, isfinite, isinf, equal, isclose, allclose):
+for _fn in (log2, log10, tan):
+    _op(_fn, inplace=True)
+for _fn in (isfinite, isinf, equal, isclose, allclose):
     _op(_fn)
 _op(isnan, kernels=("isnan",))
 # comparisons and logic
@@ -1263,9 +1311,11 @@ _op(lt, aliases=("less",), kernels=("lt",), operators=("__lt__",))
 _op(le, aliases=("less_equal",), kernels=("le",), operators=("__le__",))
 _op(gt, aliases=("greater",), kernels=("gt",), operators=("__gt__",))
 _op(ge, aliases=("greater_equal",), kernels=("ge",), operators=("__ge__",))
-for _fn in (logical_and, logical_or, logical_xor, bitwise_and, bitwise_or, bitwise_xor):
+for _fn in (logical_and, logical_or, logical_xor):
     _op(_fn, kernels=(_fn.__name__,))
-_op(bitwise_not)  # composite: ``-x - 1``, ``logical_not`` on bool
+for _fn in (bitwise_and, bitwise_or, bitwise_xor):
+    _op(_fn, inplace=True, out=True, kernels=(_fn.__name__,))
+_op(bitwise_not, inplace=True, out=True)  # composite: ``-x - 1``, ``logical_not`` on bool
 _op(logical_not, inplace=True, kernels=("logical_not",))
 # selection and fused forms
 _op(where, method=_where_method, kernels=("where",))
