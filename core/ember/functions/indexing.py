@@ -561,13 +561,334 @@ def _narrow_to(src: Tensor, shape: tuple) -> Tensor:
 def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None, reduce: str | None = None) -> Tensor:
     if src is None:
         src = value
-    if reduce not in (None, "add"):
-        raise NotImplementedError(f"scatter reduce={reduce!r} is not supported; use scatter_add")
-    return _scatter(input, dim, index, src, reduce == "add")
+    if reduce is not None:
+        return _scatter_legacy_reduce(input, dim, index, src, reduce)
+    return _scatter(input, dim, index, src, False)
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return _scatter(input, dim, index, src, True)
+
+
+# ---- scatter_reduce / index_reduce / index_copy ---------------------------------------------------
+# Composites of required kernels, on the device and without a host sync: ``sum`` and ``mean`` add
+# with index_put; ``prod``/``amax``/``amin`` sort the (target, value) pairs by target and run a
+# segmented scan (log2(n) halving steps), so each target's last pair holds its reduction.
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+_REDUCE_ALIASES = {"max": "amax", "min": "amin"}  # PyTorch's parser accepts these too
+
+
+def _targets(x_shape: tuple, dim: int, index: Tensor) -> Tensor:
+    """The flat position in a contiguous tensor of ``x_shape`` that each element of ``index``
+    (same ndim, checked) writes to: index along ``dim``, its own coordinate elsewhere."""
+    from ember.functions.creation import arange
+
+    strides = [math.prod(x_shape[k + 1:]) for k in range(len(x_shape))]
+    flat = index * strides[dim]
+    for k, n in enumerate(index.shape):
+        if k != dim:
+            shape = [1] * index.dim()
+            shape[k] = n
+            flat = flat + arange(n, device=index.device).reshape(shape) * strides[k]
+    return flat.reshape(-1)
+
+
+def _segmented_scan(keys: Tensor, vals: Tensor, op: Callable) -> Tensor:
+    """Inclusive scan with ``op`` inside each run of equal ``keys`` (sorted): Hillis-Steele, where
+    a step combines with the value ``s`` places back only inside the same run."""
+    from ember.functions.elementwise import where
+    from ember.functions.shape import cat
+
+    n, s = vals.shape[0], 1
+    while s < n:
+        same = keys[s:] == keys[:-s]
+        vals = cat([vals[:s], where(same, op(vals[s:], vals[:-s]), vals[s:])])
+        s *= 2
+    return vals
+
+
+def _reduce_groups(base: Tensor, targets: Tensor, vals: Tensor, reduce: str) -> Tensor:
+    """``base`` (flat) with each target position replaced by the ``reduce`` of the values sent to it."""
+    from ember.functions.elementwise import maximum, minimum, where
+    from ember.functions.reduction import sort
+    from ember.functions.shape import cat
+
+    op = {"prod": lambda a, b: a * b, "amax": maximum, "amin": minimum}[reduce]
+    keys, order = sort(targets, 0)
+    vals = _segmented_scan(keys, IndexSelect.apply(vals, 0, order), op)
+    m = base.shape[0]
+    last = cat([keys[1:] != keys[:-1], keys.new_ones((1,), dtype=_dt.bool_)])
+    # every non-last pair writes to one spare slot past the end, dropped after: no duplicates elsewhere
+    dest = where(last, keys, m)
+    padded = cat([base, base[:1] if m else vals[:1]])
+    return Scatter.apply(padded, 0, dest, vals, False)[:m]
+
+
+def _scatter_reduce_data(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, include_self: bool) -> Tensor:
+    """The values of ``scatter_reduce`` (no graph): x, index and src of one ndim >= 1, src of index's shape."""
+    from ember.functions.creation import zeros
+
+    dtype = x.dtype
+    if dtype is _dt.bool_:  # reduce as integers; a non-zero result is True
+        return _scatter_reduce_data(x.to(_dt.int64), dim, index, src.to(_dt.int64), reduce, include_self) != 0
+    base = x.reshape(-1)
+    targets = _targets(tuple(x.shape), dim, index)
+    vals = src.reshape(-1)
+    m = base.shape[0]
+    if reduce in ("sum", "mean"):
+        touched = IndexAdd.apply(zeros(m, dtype=_dt.int64, device=x.device), 0, targets,
+                                 targets.new_ones(targets.shape))
+        start = base if include_self else base * (touched == 0).to(dtype)
+        total = IndexAdd.apply(start, 0, targets, vals)
+        if reduce == "sum":
+            return total.reshape(tuple(x.shape))
+        count = touched + int(include_self)
+        count = count.masked_fill(count == 0, 1).to(dtype)
+        mean = total.div(count, rounding_mode="floor") if not dtype.is_floating_point else total / count
+        return mean.reshape(tuple(x.shape))
+    if include_self:  # self's own value joins each group as one more pair
+        from ember.functions.creation import arange
+        from ember.functions.shape import cat
+
+        targets = cat([arange(m, device=x.device), targets])
+        vals = cat([base, vals])
+    return _reduce_groups(base, targets, vals, reduce).reshape(tuple(x.shape))
+
+
+class ScatterReduce(Function):
+    """``scatter_reduce`` on an index already checked, ``src`` of exactly index's shape, ndim >= 1;
+    backward as PyTorch's (gradients shared evenly between tied maxima/minima)."""
+
+    _backward_name = "ScatterReduceBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src, reduce, include_self):
+        from ember.autograd.grad_mode import no_grad
+
+        with no_grad():
+            out = _scatter_reduce_data(x, dim, index, src, reduce, include_self)
+        ctx.save_for_backward(x, index, src, out)
+        ctx.dim, ctx.reduce, ctx.include_self = dim, reduce, include_self
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, index, src, result = ctx.saved_tensors
+        d, reduce = ctx.dim, ctx.reduce
+        grad_self, grad_src = _scatter_reduce_grads(g, x, d, index, src, result, reduce, ctx.include_self)
+        if not ctx.include_self:
+            grad_self = Scatter.apply(grad_self, d, index, 0.0, False)
+        return grad_self, None, None, grad_src, None, None
+
+
+def _scatter_reduce_grads(g: Tensor, x: Tensor, d: int, index: Tensor, src: Tensor, result: Tensor, reduce: str,
+                          include_self: bool) -> tuple:
+    """PyTorch's scatter_reduce_backward, in ember ops (so it is itself differentiable)."""
+    from ember.functions.creation import ones_like, zeros_like
+    from ember.functions.elementwise import where
+
+    if reduce == "sum":
+        return g, Gather.apply(g, d, index)
+    if reduce == "mean":
+        n = ones_like(g) if include_self else zeros_like(g)
+        n = Scatter.apply(n, d, index, ones_like(src), True)
+        n = n.masked_fill(n == 0, 1)
+        return g / n, Gather.apply(g, d, index) / Gather.apply(n, d, index)
+    if reduce == "prod":
+        # a zero factor: its gradient is the product of the others, computed with it set to 1
+        masked_self = x.masked_fill(x == 0, 1)
+        masked_self_result = ScatterReduce.apply(masked_self, d, index, src, reduce, include_self)
+        grad_self = g * masked_self_result / masked_self
+        src_zero = src == 0
+        zeros_at = Scatter.apply(zeros_like(x), d, index, src_zero.to(x.dtype), True)
+        single_zero = src_zero & (Gather.apply(zeros_at, d, index) == 1)
+        masked_src_result = ScatterReduce.apply(x, d, index, src.masked_fill(single_zero, 1), reduce, include_self)
+        grad_src = where(single_zero, Gather.apply(g * masked_src_result, d, index),
+                         Gather.apply(g * result, d, index) / src.masked_fill(src_zero, 1))
+        return grad_self, grad_src
+    # amax / amin: the gradient is shared evenly between the elements equal to the result
+    value = Gather.apply(result, d, index)
+    self_is = (x == result).to(x.dtype)
+    src_is = (src == value).to(x.dtype)
+    share = g / Scatter.apply(self_is, d, index, src_is, True)
+    return self_is * share, src_is * Gather.apply(share, d, index)
+
+
+def _check_reduce(reduce: str) -> str:
+    reduce = _REDUCE_ALIASES.get(reduce, reduce)
+    if reduce not in _REDUCES:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    return reduce
+
+
+def _scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, include_self: bool) -> Tensor:
+    """Checks as PyTorch's scatter, then ``ScatterReduce`` (0-d operands as 1-d)."""
+    d = _wrap_dim(dim, input.dim())
+    index = _long_index(index, True, RuntimeError("scatter(): Expected dtype int32/int64 for index"))
+    _same_device(input, index)
+    _same_device(input, src)
+    if src.dtype is not input.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    if reduce == "mean" and input.dtype is _dt.bool_:
+        raise NotImplementedError(f"\"scatter_gather_tensor_{input.device.type}_reduce_mean\" not implemented for "
+                                  f"'Bool'")
+    if index.numel() == 0:
+        return input.clone()
+    _check_scatter_shape(input, d, index, src)
+    size = _size(input, d)
+    _check_bounds(index, 0, size, _out_of_bounds(d, size))
+    if input.dim() == 0 or index.dim() == 0 or src.dim() == 0:
+        flat = index.reshape(-1)
+        s = src.reshape(-1).narrow(0, 0, flat.numel())
+        return ScatterReduce.apply(input.reshape(-1), 0, flat, s, reduce, include_self).reshape(tuple(input.shape))
+    if tuple(src.shape) != tuple(index.shape):
+        src = _narrow_to(src, tuple(index.shape))  # a differentiable view: src's gradient is 0 elsewhere
+    return ScatterReduce.apply(input, d, index, src, reduce, include_self)
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """``input`` with the values of ``src`` reduced into it at ``index`` along ``dim``, with
+    ``reduce`` one of "sum", "prod", "mean", "amax", "amin" (``include_self``: input's own value
+    takes part). Differentiable in ``input`` and ``src``, as in PyTorch.
+
+    Example:
+        >>> import ember
+        >>> x = ember.tensor([1.0, 2.0, 3.0])
+        >>> x.scatter_reduce(0, ember.tensor([0, 0, 2]), ember.tensor([5.0, 7.0, 1.0]), "amax")
+        tensor([7., 2., 3.])
+    """
+    return _scatter_reduce(input, dim, index, src, _check_reduce(reduce), include_self)
+
+
+def _scatter_legacy_reduce(input: Tensor, dim: int, index: Tensor, src: Any, reduce: str) -> Tensor:
+    """``scatter(..., reduce="add"/"multiply")``: PyTorch's deprecated form, which has no derivative."""
+    import warnings
+
+    from ember.functions.search import _no_derivative
+
+    if reduce not in ("add", "multiply"):
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    if isinstance(src, Tensor):
+        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and will be removed in a "
+                      "future PyTorch release. Use torch.scatter_reduce instead for more reduction options.",
+                      UserWarning, stacklevel=3)
+    else:
+        src = _full_like_scalar(input, src).expand(tuple(index.shape))
+    from ember.autograd.grad_mode import no_grad
+
+    with no_grad():
+        out = _scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod", True)
+    return _no_derivative(out, (input, src), RuntimeError("derivative for aten::scatter is not implemented"))
+
+
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """``input`` with the slices of ``source`` reduced into the slices ``index`` names along ``dim``
+    (``reduce``: "prod", "mean", "amax" or "amin"), as ``scatter_reduce`` with a broadcast index.
+
+    Example:
+        >>> import ember
+        >>> x = ember.ones(2, 2)
+        >>> x.index_reduce(0, ember.tensor([1, 1]), ember.tensor([[2.0, 3.0], [4.0, 5.0]]), "prod")
+        tensor([[ 1.,  1.],
+                [ 8., 15.]])
+    """
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    d = _wrap_dim(dim, input.dim())
+    if index.dim() > 1:
+        raise IndexError(f"index_reduce_(): Index is supposed to be a vector, but got dim: {index.dim()} with type: "
+                         f"{_scalar_type(index.dtype)} and size: {list(index.shape)}")
+    index = _long_index(index, True, RuntimeError(f"index_reduce_(): Expected dtype int32/int64 for index but got: "
+                                                  f"{_scalar_type(index.dtype)}"))
+    _same_device(input, index)
+    _same_device(input, source)
+    _check_index_add(input, d, index, source, "index_reduce_")
+    _check_bounds(index, 0, _size(input, d), lambda v: IndexError("index out of range in self"))
+    if input.dim() == 0:
+        return ScatterReduce.apply(input.reshape(1), 0, index.reshape(-1), source.reshape(1), reduce,
+                                   include_self).reshape(())
+    # the index along dim, broadcast over source's other dims
+    shape = [1] * source.dim()
+    shape[d] = index.numel()
+    full_index = index.reshape(shape).expand(tuple(source.shape)).contiguous()
+    return ScatterReduce.apply(input, d, full_index, source, reduce, include_self)
+
+
+class IndexCopy(Function):
+    """``index_copy`` on a checked 1-d int64 index (``x.dim() >= 1``)."""
+
+    _backward_name = "IndexCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.save_for_backward(index)
+        ctx.dim = dim
+        xm, sm = x.movedim(dim, 0), src.movedim(dim, 0)
+        rest = list(xm.shape[1:])
+        table = xm.reshape(xm.shape[0], math.prod(rest))
+        vals = sm.reshape(sm.shape[0], math.prod(rest))
+        out = x._kt["index_put"](table._data, index._data, vals._data, False)
+        return x._new(out).reshape([xm.shape[0]] + rest).movedim(0, dim).contiguous()
+
+    @staticmethod
+    def backward(ctx, g):
+        from ember.functions.creation import zeros
+
+        (index,) = ctx.saved_tensors
+        gx = gs = None
+        if ctx.needs_input_grad[0]:  # the copied-over slices get nothing
+            gx = IndexCopy.apply(g, ctx.dim, index, zeros(_slices_shape(g, ctx.dim, index), dtype=g.dtype,
+                                                              device=g.device))
+        if ctx.needs_input_grad[3]:
+            gs = IndexSelect.apply(g, ctx.dim, index)
+        return gx, None, None, gs
+
+
+def _slices_shape(x: Tensor, dim: int, index: Tensor) -> list:
+    shape = list(x.shape)
+    shape[dim] = index.numel()
+    return shape
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """``input`` with the slices of ``source`` copied to the positions ``index`` names along ``dim``.
+
+    Example:
+        >>> import ember
+        >>> ember.zeros(3).index_copy(0, ember.tensor([2, 0]), ember.tensor([9.0, 8.0]))
+        tensor([8., 0., 9.])
+    """
+    d = _wrap_dim(dim, input.dim())
+    if index.dim() > 1:
+        raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.dim()})")
+    if index.dtype is not _dt.int64:
+        raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got {_scalar_type(index.dtype)}")
+    _same_device(input, index)
+    _same_device(input, source)
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                           f"{_scalar_type(input.dtype)} and (source) {_scalar_type(source.dtype)}")
+    if input.dim() and source.dim() and input.dim() != source.dim():
+        raise IndexError(f"index_copy_(): When source and destination are not scalars, their dimensionality must "
+                         f"match. Source dimensionality ({source.dim()}), destination dimensionality ({input.dim()})")
+    self_slice = [s for k, s in enumerate(input.shape) if k != d]
+    src_slice = [s for k, s in enumerate(source.shape) if k != d]
+    if self_slice != src_slice:
+        raise RuntimeError(f"index_copy_(): Source/destination tensor must have same slice shapes. Destination slice "
+                           f"shape: {' '.join(map(str, self_slice))} at dimension {d} and source slice shape: "
+                           f"{' '.join(map(str, src_slice))} at dimension 0.")
+    n_src = source.shape[d] if source.dim() else 1
+    if index.numel() != n_src:
+        raise IndexError(f"index_copy_(): Number of indices ({index.numel()}) should be equal to source.size(dim) "
+                         f"({n_src})")
+    size = _size(input, d)
+    _check_bounds(index, 0, size, lambda v: IndexError(f"index_copy_(): index {v} is out of bounds for dimension "
+                                                       f"{d} with size {size}"))
+    if input.dim() == 0:
+        return IndexCopy.apply(input.reshape(1), 0, index.reshape(-1), source.reshape(1)).reshape(())
+    return IndexCopy.apply(input, d, index.reshape(-1), source.reshape(_slices_shape(input, d, index)))
 
 
 class IndexSelect(Function):
@@ -628,17 +949,17 @@ class IndexAdd(Function):
         return g, None, None, gs
 
 
-def _check_index_add(input: Tensor, d: int, index: Tensor, source: Tensor) -> None:
-    """PyTorch's index_add meta checks on source (the index's own were done by the caller)."""
+def _check_index_add(input: Tensor, d: int, index: Tensor, source: Tensor, name: str = "index_add_") -> None:
+    """PyTorch's index_add (and index_reduce) meta checks on source (the index's own were done by the caller)."""
     if source.dtype is not input.dtype:
-        raise RuntimeError(f"index_add_(): self ({_scalar_type(input.dtype)}) and source "
+        raise RuntimeError(f"{name}(): self ({_scalar_type(input.dtype)}) and source "
                            f"({_scalar_type(source.dtype)}) must have the same scalar type")
     if not (d == 0 or d < source.dim()):
-        raise RuntimeError(f"index_add_(): Indexing dim {d} is out of bounds of the source tensor with dim "
+        raise RuntimeError(f"{name}(): Indexing dim {d} is out of bounds of the source tensor with dim "
                            f"{source.dim()}")
     n_src = source.shape[d] if source.dim() else 1
     if index.numel() != n_src:
-        raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be equal to source.size(dim): "
+        raise RuntimeError(f"{name}(): Number of indices ({index.numel()}) should be equal to source.size(dim): "
                            f"({n_src}), for dim: {d}")
     self_rest, src_rest = list(input.shape), list(source.shape)
     if input.dim() and source.dim():
@@ -782,6 +1103,20 @@ def _masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     return _assign(self, masked_scatter(self, mask, source))
 
 
+def _scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                     include_self: bool = True) -> Tensor:
+    return _assign(self, scatter_reduce(self, dim, index, src, reduce, include_self=include_self))
+
+
+def _index_reduce_(self: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    return _assign(self, index_reduce(self, dim, index, source, reduce, include_self=include_self))
+
+
+def _index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    return _assign(self, index_copy(self, dim, index, source))
+
+
 _ops = Family(__name__)
 _op = _ops.op
 _op(getitem, method=False, export=False, operators=("__getitem__",))
@@ -799,5 +1134,8 @@ _op(index_fill, inplace=_index_fill_)
 _op(take_along_dim, kernels=("gather",))
 _op(argwhere)
 _op(masked_scatter, export=False, inplace=_masked_scatter_)
+_op(scatter_reduce, inplace=_scatter_reduce_, kernels=("index_put", "sort", "scatter"))
+_op(index_reduce, inplace=_index_reduce_, kernels=("index_put", "sort", "scatter"))
+_op(index_copy, inplace=_index_copy_, kernels=("index_put",))
 
 __all__ = _ops.names()

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ember import dtypes as _dt
@@ -152,19 +153,407 @@ def baddbmm(input: Tensor, b1: Tensor, b2: Tensor, *, beta: Any = 1, alpha: Any 
     return (input * beta if beta != 1 else input) + (prod * alpha if alpha != 1 else prod)
 
 
-def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+def _tensordot_dims(a: Tensor, b: Tensor, dims: Any) -> tuple[list, list]:
+    """``dims`` in each of PyTorch's forms (an int, two lists, a tensor of either) as two lists."""
+    if isinstance(dims, Tensor):
+        if dims.numel() > 1:
+            if dims.shape[0] != 2:
+                raise AssertionError(f"dims tensor must have size 2 in first dimension, got {dims.shape[0]}")
+            return dims[0].tolist(), dims[1].tolist()
+        dims = int(dims.item())
+    if isinstance(dims, bool) or not isinstance(dims, (int, tuple, list)):
+        raise RuntimeError(f"tensordot expects dims to be int or tuple[list[int], list[int]] or list[list[int]] "
+                           f"containing two lists, but got dims={dims}")
     if isinstance(dims, int):
-        da, db = list(range(a.dim() - dims, a.dim())), list(range(dims))
-    else:
-        da, db = [d % a.dim() for d in dims[0]], [d % b.dim() for d in dims[1]]
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > min(a.dim(), b.dim()):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        return list(range(-dims, 0)), list(range(dims))
+    da, db = dims
+    for name, d in (("dims_self", da), ("dims_other", db)):
+        if isinstance(d, int):
+            pos = 3 if name == "dims_self" else 4
+            raise TypeError(f"tensordot(): argument '{name}' (position {pos}) must be tuple of ints, not int")
+    return list(da), list(db)
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Tensor | None = None) -> Tensor:
+    """Contracts the last ``dims`` dims of ``a`` with the first ``dims`` of ``b`` (or the dims
+    listed in ``dims = (dims_a, dims_b)``), through one ``matmul``.
+
+    Example:
+        >>> import ember
+        >>> ember.tensordot(ember.ones(2, 3, 4), ember.ones(4, 3, 5), dims=([1, 2], [1, 0])).shape
+        ember.Size([2, 5])
+    """
+    from ember.tensor import _wrap_dims
+
+    la, lb = _tensordot_dims(a, b, dims)
+    if len(la) != len(lb):
+        raise RuntimeError("both dimension lists should have same length")
+    if a.dtype is not b.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    da, db = _wrap_dims(la, a.dim()), _wrap_dims(lb, b.dim())
+    for i, j in zip(da, db):
+        sa, sb = a.shape[i], b.shape[j]
+        if sa != sb:
+            if 1 not in (sa, sb):
+                raise RuntimeError(f"contracted dimensions need to match, but first has size {sa} in dim {i} and "
+                                   f"second has size {sb} in dim {j}")
+            # a size-1 dim contracts with the sum over the other side, as in PyTorch
+            if sa == 1:
+                b = b.sum(j, keepdim=True)
+            else:
+                a = a.sum(i, keepdim=True)
     fa = [d for d in range(a.dim()) if d not in da]
     fb = [d for d in range(b.dim()) if d not in db]
-    k = 1
-    for d in da:
-        k *= a.shape[d]
-    am = a.permute(fa + da).reshape(-1, k)
-    bm = b.permute(db + fb).reshape(k, -1)
-    return matmul(am, bm).reshape([a.shape[d] for d in fa] + [b.shape[d] for d in fb])
+    k = math.prod(a.shape[d] for d in da)
+    am = a.permute(fa + da).reshape(math.prod(a.shape[d] for d in fa), k)
+    bm = b.permute(db + fb).reshape(k, math.prod(b.shape[d] for d in fb))
+    result = matmul(am, bm).reshape([a.shape[d] for d in fa] + [b.shape[d] for d in fb])
+    if out is not None:
+        from ember.functions.elementwise import _out
+
+        return _out(result, out)
+    return result
+
+
+# ---- diagonals, products of many kinds, distances (issue #14 section 4) ------------------------------
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """A tensor whose diagonals (``offset``, in the planes of ``dim1`` and ``dim2``) hold the last
+    dim of ``input``; zero elsewhere.
+
+    Example:
+        >>> import ember
+        >>> ember.diag_embed(ember.tensor([1, 2]))
+        tensor([[1, 0],
+                [0, 2]])
+    """
+    from ember.functions.creation import arange, zeros
+    from ember.tensor import _wrap_dim
+
+    nd = input.dim() + 1
+    d1, d2 = _wrap_dim(dim1, nd), _wrap_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    x = input.reshape(1) if input.dim() == 0 else input
+    k = x.shape[-1]
+    n = k + abs(offset)
+    pos = arange(k, device=x.device) + (0 if offset >= 0 else -offset)
+    flat = pos * n + pos + offset  # (row, row + offset) in an n x n matrix
+    batch = list(x.shape[:-1])
+    out = zeros(batch + [n * n], dtype=x.dtype, device=x.device).index_copy(len(batch), flat, x)
+    return out.reshape(batch + [n, n]).movedim((-2, -1), (d1, d2))
+
+
+def trace(input: Tensor) -> Tensor:
+    """The sum of the main diagonal of a matrix (integer matrices sum to int64).
+
+    Example:
+        >>> import ember
+        >>> ember.trace(ember.tensor([[1, 2], [3, 4]]))
+        tensor(5)
+    """
+    if input.dim() != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
+    if input.dtype is _dt.bool_:
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
+    return input.diagonal().sum()
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    """The cross product of 3-vectors along ``dim``; without ``dim``, along the first dim of size 3
+    (PyTorch's deprecated default, with its warning). The operands broadcast.
+
+    Example:
+        >>> import ember
+        >>> ember.cross(ember.tensor([1.0, 0.0, 0.0]), ember.tensor([0.0, 1.0, 0.0]), dim=0)
+        tensor([0., 0., 1.])
+    """
+    from ember.functions.shape import broadcast_tensors, cat
+    from ember.tensor import _wrap_dim
+
+    if input.dim() != other.dim():
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"expected scalar type {_type_word(input.dtype)} but found {_type_word(other.dtype)}")
+    if input.dtype is _dt.bool_:
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
+    a, b = broadcast_tensors(input, other)
+    if dim is None:
+        import warnings
+
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim "
+                      "explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree "
+                      "with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
+        dim = next((i for i, s in enumerate(a.shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    d = _wrap_dim(dim, a.dim())
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {d} must have length 3. Got {input.shape[d]} and "
+                           f"{other.shape[d]}")
+    a0, a1, a2 = (a.narrow(d, i, 1) for i in range(3))
+    b0, b1, b2 = (b.narrow(d, i, 1) for i in range(3))
+    return cat([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """The Kronecker product: every element of ``input`` times the whole of ``other``.
+
+    Example:
+        >>> import ember
+        >>> ember.kron(ember.tensor([1, 2]), ember.tensor([1, 10]))
+        tensor([ 1, 10,  2, 20])
+    """
+    nd = max(input.dim(), other.dim())
+    sa = [1] * (nd - input.dim()) + list(input.shape)
+    sb = [1] * (nd - other.dim()) + list(other.shape)
+    a = input.reshape([v for s in sa for v in (s, 1)])  # interleaved: a's axes then b's, pairwise
+    b = other.reshape([v for s in sb for v in (1, s)])
+    return (a * b).reshape([x * y for x, y in zip(sa, sb)])
+
+
+class Cdist(Function):
+    """p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M), batch dims already
+    broadcast; backward as PyTorch's _cdist_backward (0 where a distance is 0)."""
+
+    _backward_name = "CdistBackward0"
+
+    @staticmethod
+    def forward(ctx, x1, x2, p):
+        from ember.autograd.grad_mode import no_grad
+
+        with no_grad():
+            dist = _pnorm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p)
+        ctx.save_for_backward(x1, x2, dist)
+        ctx.p = p
+        return dist
+
+    @staticmethod
+    def backward(ctx, g):
+        from ember.autograd.grad_mode import STATE
+        from ember.functions.elementwise import where
+
+        x1, x2, dist = ctx.saved_tensors
+        p = ctx.p
+        diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+        # recorded for a second derivative (create_graph): the distances again, as a function of x1, x2
+        d = (_pnorm(diff, p) if STATE.enabled else dist).unsqueeze(-1)
+        zero = d == 0
+        if p == 0:
+            w = diff * 0
+        elif p == 1:
+            w = diff.sign()
+        elif p == 2:
+            w = diff / where(zero, 1.0, d)
+        elif math.isinf(p):
+            w = diff.sign() * (diff.abs() == d).to(diff.dtype)
+        else:
+            safe = where(zero, 1.0, d)
+            w = diff.sign() * diff.abs().pow(p - 1) / safe.pow(p - 1)
+            if p < 1:
+                w = where(diff == 0, 0.0, w)
+        w = where(zero, 0.0, w) * g.unsqueeze(-1)
+        return w.sum(-2), -w.sum(-3), None
+
+
+def _pnorm(diff: Tensor, p: float) -> Tensor:
+    a = diff.abs()
+    if p == 0:
+        return (a != 0).to(diff.dtype).sum(-1)
+    if p == 1:
+        return a.sum(-1)
+    if p == 2:
+        return (a * a).sum(-1).sqrt()
+    if math.isinf(p):
+        return a.amax(-1) if a.shape[-1] else a.sum(-1)
+    return a.pow(p).sum(-1).pow(1.0 / p)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
+    """The p-norm distance between each row of ``x1`` (..., P, M) and each row of ``x2`` (..., R, M):
+    (..., P, R); batch dims broadcast. ``compute_mode`` is accepted and changes nothing (ember
+    always takes the differences directly, which is the exact path).
+
+    Example:
+        >>> import ember
+        >>> ember.cdist(ember.tensor([[0.0, 0.0]]), ember.tensor([[3.0, 4.0], [1.0, 0.0]]))
+        tensor([[5., 1.]])
+    """
+    from ember.functions.elementwise import broadcast_shapes
+
+    for name, t in (("X1", x1), ("X2", x2)):
+        if not t.dtype.is_floating_point:
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: {_type_word(t.dtype)}")
+    for name, t in (("X1", x1), ("X2", x2)):
+        if t.dim() < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {t.dim()}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    if x1.dtype is not x2.dtype:
+        raise RuntimeError(f"expected scalar type {_type_word(x1.dtype)} but found {_type_word(x2.dtype)}")
+    batch = list(broadcast_shapes(tuple(x1.shape[:-2]), tuple(x2.shape[:-2])))
+    a = x1.expand(batch + list(x1.shape[-2:]))
+    b = x2.expand(batch + list(x2.shape[-2:]))
+    return Cdist.apply(a, b, float(p))
+
+
+def block_diag(*tensors: Tensor) -> Tensor:
+    """The tensors (0-, 1- or 2-D, as 1x1, 1xn and mxn blocks) along the diagonal of one matrix.
+
+    Example:
+        >>> import ember
+        >>> ember.block_diag(ember.tensor([[1, 2]]), ember.tensor(3))
+        tensor([[1, 2, 0],
+                [0, 0, 3]])
+    """
+    from ember.functions.creation import zeros
+    from ember.functions.shape import cat, pad_constant
+
+    for i, t in enumerate(tensors):
+        if t.dim() > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has "
+                               f"{t.dim()} dimensions")
+    if not tensors:
+        return zeros(1, 0)
+    dtype = _dt.result_type(*tensors)  # 0-d tensors weigh less, as in PyTorch
+    blocks = [t.reshape(1, -1) if t.dim() < 2 else t for t in tensors]
+    cols = sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        c = b.shape[1]
+        rows.append(pad_constant(b.to(dtype), ((0, 0), (left, cols - left - c))))
+        left += c
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """Every combination of one element from each 1-D tensor, one per row (``itertools.product``).
+
+    Example:
+        >>> import ember
+        >>> ember.cartesian_prod(ember.tensor([1, 2]), ember.tensor([3, 4]))
+        tensor([[1, 3],
+                [1, 4],
+                [2, 3],
+                [2, 4]])
+    """
+    from ember.functions.shape import meshgrid, stack
+
+    for t in tensors:
+        if t.dim() != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([g.reshape(-1) for g in grids], 1)
+
+
+def _tri_indices(name: str, row: int, col: int, offset: int, dtype: Any, device: Any, lower: bool) -> Tensor:
+    from ember.functions.creation import arange
+    from ember.functions.indexing import nonzero
+
+    dtype = _dt.int64 if dtype is None else dtype
+    if dtype.is_floating_point or dtype is _dt.bool_:
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_type_word(dtype)}'")
+    if row < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}")
+    if col < 0:
+        raise RuntimeError(f"col must be non-negative, got{col}")
+    r = arange(row, device=device).reshape(row, 1)
+    c = arange(col, device=device).reshape(1, col)
+    mask = (c - r <= offset) if lower else (c - r >= offset)
+    return nonzero(mask).t().contiguous().to(dtype)  # row-major order, as PyTorch's
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None,
+                 layout: Any = None) -> Tensor:
+    """The (row, column) coordinates of the lower triangle of a ``row`` x ``col`` matrix, as a 2 x N
+    tensor (``offset`` shifts the diagonal, as in ``tril``).
+
+    Example:
+        >>> import ember
+        >>> ember.tril_indices(3, 3)
+        tensor([[0, 1, 1, 2, 2, 2],
+                [0, 0, 1, 0, 1, 2]])
+    """
+    return _tri_indices("tril_indices", row, col, offset, dtype, device, True)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None,
+                 layout: Any = None) -> Tensor:
+    """The coordinates of the upper triangle, as :func:`tril_indices`.
+
+    Example:
+        >>> import ember
+        >>> ember.triu_indices(2, 3, 1)
+        tensor([[0, 0, 1],
+                [1, 2, 2]])
+    """
+    return _tri_indices("triu_indices", row, col, offset, dtype, device, False)
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803 - PyTorch's name
+    """The Vandermonde matrix of the 1-D ``x``: columns x**(N-1), ..., x, 1 (the other way round
+    with ``increasing``); bool and integer inputs give int64.
+
+    Example:
+        >>> import ember
+        >>> ember.vander(ember.tensor([1, 2, 3]), N=3)
+        tensor([[1, 1, 1],
+                [4, 2, 1],
+                [9, 3, 1]])
+    """
+    from ember.functions.shape import stack
+
+    if x.dim() != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    if not x.dtype.is_floating_point:
+        x = x.to(_dt.int64)
+    if n == 0:
+        return x.unsqueeze(1)[:, :0]
+    # repeated products, as PyTorch's cumprod (integer powers exact), one column at a time so the
+    # gradient is the product rule's, exact at x = 0 too
+    cols = [x.new_ones(x.shape)]
+    for _ in range(n - 1):
+        cols.append(cols[-1] * x)
+    return stack(cols if increasing else cols[::-1], 1)
+
+
+def rot90(input: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
+    """``input`` rotated by 90 degrees ``k`` times, from the first of ``dims`` towards the second.
+
+    Example:
+        >>> import ember
+        >>> ember.rot90(ember.tensor([[1, 2], [3, 4]]))
+        tensor([[2, 4],
+                [1, 3]])
+    """
+    from ember.tensor import _wrap_dim
+
+    dims = list(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.dim() < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.dim()}")
+    if dims[0] == dims[1] or abs(dims[0] - dims[1]) == input.dim():
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}")
+    d0, d1 = _wrap_dim(dims[0], input.dim()), _wrap_dim(dims[1], input.dim())
+    k %= 4
+    if k == 1:
+        return input.flip(d1).transpose(d0, d1)
+    if k == 2:
+        return input.flip((d0, d1))
+    if k == 3:
+        return input.flip(d0).transpose(d0, d1)
+    return input.clone()
 
 
 # ---- einsum -------------------------------------------------------------------------------------
@@ -296,6 +685,17 @@ for _fn in (mm, bmm, mv, inner, addmm, baddbmm):
 _op(dot, aliases=("vdot",))
 _op(outer, aliases=("ger",))
 _op(einsum, method=False)
-_op(tensordot, method=False)
+_op(tensordot, method=False, out=True)
+_op(diag_embed)
+_op(trace)
+_op(cross)
+_op(kron)
+_op(cdist, method=False)
+_op(block_diag, method=False)
+_op(cartesian_prod, method=False)
+_op(tril_indices, method=False)
+_op(triu_indices, method=False)
+_op(vander, method=False)
+_op(rot90)
 
 __all__ = _ops.names()
