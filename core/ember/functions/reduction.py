@@ -443,9 +443,26 @@ class Cumprod(Function):
         x, out = ctx.saved_tensors
         if x.dim() == 0:
             return g, None, None
-        d = ctx.dim
-        # d out_k / d x_i = out_k / x_i for k >= i (inputs without zeros).
-        return (g * out).flip(d).cumsum(d).flip(d) / x, None, None
+        return _cumprod_grad(x, out, g, ctx.dim), None, None
+
+
+def _cumprod_grad(x: Tensor, out: Tensor, g: Tensor, d: int) -> Tensor:
+    """Gradient of cumprod along ``d``, exact with zeros in the input (PyTorch's cases, written
+    without a host sync): before a slice's first zero, d out_k / d x_i = out_k / x_i; at the first
+    zero it is the product of every other factor up to k; after it, 0 (a zero factor remains)."""
+    from ember.functions.elementwise import where  # (elementwise imports this module)
+
+    def rev_cumsum(t: Tensor) -> Tensor:
+        return t.flip(d).cumsum(d).flip(d)
+
+    is_zero = x == 0
+    zeros_so_far = is_zero.long().cumsum(d)
+    before = zeros_so_far == 0
+    first_zero = is_zero & (zeros_so_far == 1)
+    plain = rev_cumsum(g * out) / where(before, x, 1)
+    others = cumprod(where(first_zero, 1, x), d)  # the product without the first zero's factor
+    at_zero = rev_cumsum(g * others)
+    return where(before, plain, where(first_zero, at_zero, 0))
 
 
 @numpy_names

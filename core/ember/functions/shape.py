@@ -258,6 +258,8 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    if input.dim() == 0:
+        raise RuntimeError("unflatten got an unexpected error:\nDimension specified as 0 but tensor has no dimensions")
     d = _wrap_dim(dim, input.dim())
     shape = tuple(input.shape)
     sizes = _infer_shape(tuple(sizes), shape[d], (shape[d],))
@@ -312,7 +314,8 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     nd = input.dim()
-    if nd == 0:
+    if nd == 0:  # only dims 0 and -1 name the scalar's one (virtual) dim
+        _wrap_dim(dim0, 0), _wrap_dim(dim1, 0)
         return input
     order = list(range(nd))
     a, b = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
@@ -331,6 +334,11 @@ def t(input: Tensor) -> Tensor:
 
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     nd = input.dim()
+    if nd == 0:  # dims 0 / -1 only, and nothing to move
+        for d in (*((source,) if isinstance(source, int) else source),
+                  *((destination,) if isinstance(destination, int) else destination)):
+            _wrap_dim(d, 0)
+        return Permute.apply(input, ())
     src = [_wrap_dim(s, nd) for s in ((source,) if isinstance(source, int) else source)]
     dst = [_wrap_dim(d, nd) for d in ((destination,) if isinstance(destination, int) else destination)]
     if len(src) != len(dst):
@@ -429,6 +437,8 @@ def repeat(input: Tensor, *sizes: Any) -> Tensor:
 
 
 def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    if not isinstance(dims, (tuple, list, Size)):
+        raise TypeError(f"tile(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
     dims = tuple(dims)
     if len(dims) < input.dim():
         dims = (1,) * (input.dim() - len(dims)) + dims
@@ -563,6 +573,8 @@ def _full_slices(shape: tuple) -> list:
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    if input.dim() == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = _wrap_dim(dim, input.dim())
     size = input.shape[d]
     if isinstance(start, Tensor):
@@ -592,6 +604,8 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    if input.dim() == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     d = _wrap_dim(dim, input.dim())
     size = input.shape[d]
     step = -(-size // chunks) if size else 1
@@ -599,6 +613,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 
 def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    if input.dim() == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = _wrap_dim(dim, input.dim())
     size = input.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -1014,6 +1030,11 @@ def _t_(self: Tensor) -> Tensor:
     return _inplace_view(self, t)
 
 
+def _tile_method(self: Tensor, *dims: Any) -> Tensor:
+    """``x.tile(2, 1)`` or ``x.tile((2, 1))``, as ``Tensor.tile`` (``ember.tile`` takes a sequence only)."""
+    return tile(self, tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims)
+
+
 def _set_data(self: Tensor, data: Any) -> None:
     self._data = data
 
@@ -1021,8 +1042,9 @@ def _set_data(self: Tensor, data: Any) -> None:
 _ops = Family(__name__)
 _op = _ops.op
 for _fn in (reshape, flatten, unflatten, permute, broadcast_to, clone, chunk, split, fliplr, flipud, tril, triu,
-            narrow, unbind, select, roll, tile, repeat_interleave, diagonal, diag):
+            narrow, unbind, select, roll, repeat_interleave, diagonal, diag):
     _op(_fn)
+_op(tile, method=_tile_method)
 _op(view, export=False, method=_view_method)
 _op(squeeze, inplace=_squeeze_)
 _op(unsqueeze, inplace=_unsqueeze_)

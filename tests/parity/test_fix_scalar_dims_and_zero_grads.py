@@ -1,0 +1,70 @@
+"""Fixes found while adding issue #14's ops: shape ops on 0-d tensors raise PyTorch's errors (or work
+where PyTorch's do), ``Tensor.tile`` takes varargs, ``where``/``masked_fill`` give the untaken
+branch an exact zero gradient even when the incoming gradient is inf or NaN, and cumprod's
+gradient is exact with zeros in the input (it divided by them: NaN).
+
+Every case runs on PyTorch and ember, every device (values, errors, gradients).
+"""
+
+from __future__ import annotations
+
+import ember
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from parity_compare import Arg, check  # noqa: E402
+
+SCALAR_CASES = {
+    "narrow": lambda L, x: x.narrow(0, 0, 1),
+    "chunk": lambda L, x: x.chunk(2),
+    "split": lambda L, x: x.split(1),
+    "transpose_bad": lambda L, x: x.transpose(1, 0),
+    "transpose_ok": lambda L, x: x.transpose(0, -1),
+    "movedim": lambda L, x: x.movedim(0, 0),
+    "moveaxis": lambda L, x: x.moveaxis(0, -1),
+    "movedim_bad": lambda L, x: x.movedim(1, 0),
+    "unflatten": lambda L, x: x.unflatten(0, (1,)),
+    "swapaxes": lambda L, x: x.swapaxes(0, 0),
+}
+
+
+@pytest.mark.parametrize("name", list(SCALAR_CASES))
+def test_shape_ops_on_0d(device, name):
+    check(SCALAR_CASES[name], (Arg(np.array(1.5, dtype=np.float32)),), {}, device)
+
+
+@pytest.mark.parametrize("dims", [(2,), (2, 1), ((2, 1),), ((1, 2, 1),)], ids=str)
+def test_tile_method_forms(device, dims):
+    check(lambda L, x: x.tile(*dims), (Arg(np.arange(6, dtype=np.float32).reshape(2, 3)),), {}, device)
+
+
+def test_tile_function_refuses_an_int(device):
+    check(lambda L, x: L.tile(x, 2), (Arg(np.ones(3, dtype=np.float32)),), {}, device)
+
+
+@pytest.mark.parametrize("upstream", [np.inf, -np.inf, np.nan])
+def test_where_untaken_branch_gets_exact_zero(device, upstream):
+    cond = np.array([True, False, True, False])
+    grads = {}
+    for L in (torch, ember):
+        kw = {"device": device} if L is ember else {}
+        a = L.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True, **kw)
+        b = L.tensor([5.0, 6.0, 7.0, 8.0], requires_grad=True, **kw)
+        c = L.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True, **kw)
+        g = L.full((4,), upstream, **kw)
+        L.where(L.tensor(cond, **kw), a, b).backward(g)
+        c.masked_fill(L.tensor(cond, **kw), 0.0).backward(g)
+        grads[L.__name__] = [np.asarray(t.grad.cpu().numpy() if L is ember else t.grad.numpy()) for t in (a, b, c)]
+    for got, want in zip(grads["ember"], grads["torch"], strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("values", [[0.0, 2.0], [1.5, 0.0, 2.0, 0.0, 3.0], [[2.0, 0.0, 3.0], [0.0, 0.0, 1.0],
+                                                                              [1.0, 2.0, 3.0]], [[0.0]]], ids=str)
+def test_cumprod_gradient_with_zeros(device, values):
+    x = np.array(values, dtype=np.float64)
+    for d in range(x.ndim):
+        check(lambda L, t, d=d: t.cumprod(d), (Arg(x),), {}, device)
+        check(lambda L, t, d=d: t.cumprod(d).sum().pow(2), (Arg(x),), {}, device)  # double use of the grad path
