@@ -258,3 +258,69 @@ def test_lazy_conv_rejects_wrong_rank():
     with pytest.raises(RuntimeError) as e_err:
         ember.nn.LazyConv2d(4, 3)(ember.zeros(2, 3))
     assert str(e_err.value).replace("ember.Size", "torch.Size") == str(t_err.value)
+
+
+def _load_from_torch(e_module, t_module, device):
+    e_module.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t_module.state_dict().items()})
+    return e_module.to(device)
+
+
+@pytest.mark.parametrize("head_bias", [False, True])
+def test_adaptive_log_softmax(device, head_bias):
+    t = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[3, 7], div_value=2.0, head_bias=head_bias)
+    e = ember.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[3, 7], div_value=2.0, head_bias=head_bias)
+    assert repr(e) == repr(t) and list(e.state_dict()) == list(t.state_dict())
+    e = _load_from_torch(e, t, device)
+    x = R.standard_normal((7, 8)).astype(np.float32)
+    y = np.array([0, 2, 3, 6, 7, 9, 4])
+    ot, oe = t(torch.tensor(x), torch.tensor(y)), e(ember.tensor(x, device=device), ember.tensor(y, device=device))
+    np.testing.assert_allclose(oe.output.detach().cpu().numpy(), ot.output.detach().numpy(), rtol=1e-5, atol=1e-5)
+    ot.loss.backward(), oe.loss.backward()
+    for (name, pt), pe in zip(t.named_parameters(), e.parameters(), strict=True):
+        np.testing.assert_allclose(pe.grad.cpu().numpy(), pt.grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=name)
+    with torch.no_grad():
+        np.testing.assert_allclose(e.log_prob(ember.tensor(x, device=device)).detach().cpu().numpy(),
+                                   t.log_prob(torch.tensor(x)).numpy(), rtol=1e-5, atol=1e-5)
+        assert e.predict(ember.tensor(x, device=device)).cpu().tolist() == t.predict(torch.tensor(x)).tolist()
+    one = e(ember.tensor(x[0], device=device), ember.tensor(y[0], device=device))
+    assert one.output.dim() == 0
+    for bad in (lambda L, m: m(L.zeros(2, 8), L.tensor([0, 10])), lambda L, m: m(L.zeros(2, 8), L.tensor([[0]]))):
+        with pytest.raises(RuntimeError) as t_err:
+            bad(torch, t)
+        with pytest.raises(RuntimeError) as e_err:
+            bad(ember, e.cpu())
+        assert str(e_err.value) == str(t_err.value)
+
+
+def test_adaptive_log_softmax_cutoff_errors():
+    for cutoffs in ([], [5, 3], [0, 3], [3, 10], [3, 3]):
+        with pytest.raises(ValueError) as t_err:
+            torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=cutoffs)
+        with pytest.raises(ValueError) as e_err:
+            ember.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=cutoffs)
+        assert str(e_err.value) == str(t_err.value)
+
+
+def test_stack_dataset_matches_pytorch():
+    from ember.utils.data import DataLoader, StackDataset, TensorDataset
+
+    e = StackDataset(a=TensorDataset(ember.arange(6.0)), b=list(range(6)))
+    t = torch.utils.data.StackDataset(a=torch.utils.data.TensorDataset(torch.arange(6.0)), b=list(range(6)))
+    assert len(e) == len(t) == 6
+    got = next(iter(DataLoader(e, batch_size=4)))
+    want = next(iter(torch.utils.data.DataLoader(t, batch_size=4)))
+    assert got["a"][0].tolist() == want["a"][0].tolist() and got["b"].tolist() == want["b"].tolist()
+    for make in (lambda m: m.StackDataset(), lambda m: m.StackDataset([1], b=[2]), lambda m: m.StackDataset([1], [1, 2])):
+        with pytest.raises(ValueError) as t_err:
+            make(torch.utils.data)
+        with pytest.raises(ValueError) as e_err:
+            make(ember.utils.data)
+        assert str(e_err.value) == str(t_err.value)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_nllloss2d_is_nllloss(device):
+    with pytest.warns(FutureWarning, match="NLLLoss2d"):
+        ember.nn.NLLLoss2d()
+    x, y = RND(2, 3, 4, 4), Arg(R.integers(0, 3, (2, 4, 4)))
+    check(lambda L, x, y: L.nn.NLLLoss2d()(x.log_softmax(1), y), (x, y), {}, device)
