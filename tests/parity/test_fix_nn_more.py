@@ -324,3 +324,38 @@ def test_nllloss2d_is_nllloss(device):
         ember.nn.NLLLoss2d()
     x, y = RND(2, 3, 4, 4), Arg(R.integers(0, 3, (2, 4, 4)))
     check(lambda L, x, y: L.nn.NLLLoss2d()(x.log_softmax(1), y), (x, y), {}, device)
+
+
+FRACTIONAL = [(2, (2, 3, 9, 8), 2, {"output_size": (4, 5)}), (2, (3, 7, 7), (3, 2), {"output_size": (3, 4)}),
+              (2, (1, 2, 10, 9), 3, {"output_ratio": 0.5}), (2, (1, 1, 5, 5), 3, {"output_size": 1}),
+              (3, (1, 2, 6, 7, 8), 2, {"output_size": (3, 4, 5)}), (3, (2, 6, 7, 8), (2, 3, 1), {"output_size": (3, 4, 5)}),
+              (2, (1, 1, 4, 4), 3, {"output_size": 3})]
+
+
+@pytest.mark.parametrize("nd,shape,kernel,kw", FRACTIONAL, ids=[f"{c[0]}d-{i}" for i, c in enumerate(FRACTIONAL)])
+def test_fractional_max_pool_with_fixed_samples(device, nd, shape, kernel, kw):
+    """Given the same ``_random_samples``, the windows, maxima, indices and gradients are PyTorch's."""
+    n = shape[0] if len(shape) == nd + 2 else 1
+    samples = Arg(R.random((n, shape[-nd - 1], nd)).astype(np.float32), grad=False)
+
+    def run(L, x, s):
+        fn = getattr(L.nn.functional, f"fractional_max_pool{nd}d")
+        return fn(x, kernel, return_indices=True, _random_samples=s, **kw)
+    check(run, (RND(*shape), samples), {}, device)
+
+
+def test_fractional_max_pool_modules(device):
+    for make in (lambda L: L.nn.FractionalMaxPool2d(2), lambda L: L.nn.FractionalMaxPool2d(2, 3, 0.5),
+                 lambda L: L.nn.FractionalMaxPool3d(2, output_ratio=1.5)):
+        with pytest.raises(ValueError) as t_err:
+            make(torch)
+        with pytest.raises(ValueError) as e_err:
+            make(ember)
+        assert str(e_err.value) == str(t_err.value)
+    t, e = torch.nn.FractionalMaxPool2d(2, output_ratio=0.5), ember.nn.FractionalMaxPool2d(2, output_ratio=0.5)
+    assert repr(e) == repr(t)
+    y = e(ember.arange(64.0, device=device).reshape(1, 1, 8, 8))
+    assert tuple(y.shape) == (1, 1, 4, 4)
+    # random windows: every output is the maximum of some 2x2 window, and rows/columns increase
+    v = y.cpu().numpy()[0, 0]
+    assert np.all(np.diff(v, axis=0) > 0) and np.all(np.diff(v, axis=1) > 0)

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ember import dtypes as _dt
@@ -25,7 +26,8 @@ __all__ = [
     "threshold_", "rms_norm", "local_response_norm", "channel_shuffle", "native_channel_shuffle", "dropout3d",
     "feature_alpha_dropout", "pdist", "gumbel_softmax", "max_pool1d_with_indices", "max_pool2d_with_indices",
     "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
-    "adaptive_max_pool3d_with_indices", "embedding_bag",
+    "adaptive_max_pool3d_with_indices", "embedding_bag", "fractional_max_pool2d", "fractional_max_pool3d",
+    "fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices",
 ]
 
 
@@ -362,3 +364,100 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
         count = _c.zeros(bags, dtype=weight.dtype, device=weight.device).index_add(0, bag, counted)
         out = out / count.clamp(min=1).unsqueeze(1)
     return out
+
+
+# ---- fractional max pooling --------------------------------------------------------------------
+def _fractional_starts(u: Tensor, in_size: int, out_size: int, pool: int) -> Tensor:
+    """Window starts of one spatial dim for every (batch, plane) sample ``u`` (..., ) -> (..., out):
+    PyTorch's pseudo-random sequence, computed in the input's dtype as its kernel does so the
+    truncations agree."""
+    if out_size == 1:
+        return (u.unsqueeze(-1) * 0).long() + (in_size - pool)
+    alpha = (in_size - pool) / (out_size - 1)
+    i = _c.arange(out_size - 1, dtype=u.dtype, device=u.device)
+    alpha_t = _c.full((), alpha, dtype=u.dtype, device=u.device)  # rounded to the dtype, as the kernel's
+    starts = ((i + u.unsqueeze(-1)) * alpha_t).trunc().long() - (u * alpha_t).trunc().long().unsqueeze(-1)
+    last = _c.full((*u.shape, 1), in_size - pool, dtype=_dt.int64, device=u.device)
+    from ember.functions.shape import cat
+
+    return cat([starts, last], -1)
+
+
+def _fractional_max_pool(input: Tensor, kernel_size: Any, output_size: Any, output_ratio: Any,
+                         return_indices: bool, _random_samples: Tensor | None, nd: int) -> Any:
+    name = f"fractional_max_pool{nd}d"
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
+    kernel = _tuple(kernel_size, nd)
+    spatial = list(input.shape[-nd:])
+    if output_size is None:
+        if len(output_ratio) > nd:  # (a bare float has no len(): PyTorch's functional form wants a sequence)
+            raise ValueError(f"{name} requires output_ratio to either be a single Int or tuple of Ints.")
+        ratio = _tuple(output_ratio, nd)
+        output_size = [int(s * r) for s, r in zip(spatial, ratio, strict=True)]
+    out = list(_tuple(output_size, nd))
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: {list(input.shape)}")
+    for dim_name, k, o, s in zip(("time", "height", "width")[3 - nd:], kernel, out, spatial, strict=True):
+        if k <= 0:
+            raise RuntimeError(f"{name}(): kernel_size must be greater than zero, but got {kernel}")
+        if o + k - 1 > s:
+            raise RuntimeError(f"{name}_out(): pool {dim_name} {k} too large relative to input {dim_name} {s}")
+    batched = input.dim() == nd + 2
+    x = input if batched else input.unsqueeze(0)
+    n, c = x.shape[0], x.shape[1]
+    if _random_samples is None:
+        _random_samples = _c.rand(n, c, nd, dtype=input.dtype, device=input.device)
+    # PyTorch's sample order: in 2-d, width takes sample 0 and height sample 1; in 3-d, time, height and
+    # width take samples 0, 1 and 2
+    order = [1, 0] if nd == 2 else list(range(nd))
+    starts = [_fractional_starts(_random_samples[..., order[k]], spatial[k], out[k], kernel[k]) for k in range(nd)]
+    # flat input positions of every window element: (N, C, *out, prod(kernel))
+    flat = None
+    for k in range(nd):
+        offsets = _c.arange(kernel[k], device=input.device)
+        pos = starts[k].unsqueeze(-1) + offsets                       # (N, C, out_k, kernel_k)
+        stride = math.prod(spatial[k + 1:])
+        shape = [n, c] + [1] * nd + [1] * nd
+        shape[2 + k], shape[2 + nd + k] = out[k], kernel[k]
+        term = (pos * stride).reshape(shape)
+        flat = term if flat is None else flat + term
+    flat = flat.expand(n, c, *out, *kernel).reshape(n, c, math.prod(out), math.prod(kernel))
+    values = x.reshape(n, c, 1, -1).expand(n, c, math.prod(out), math.prod(spatial)).gather(3, flat)
+    pick = values.argmax(-1, keepdim=True)
+    result = values.gather(3, pick).reshape(n, c, *out)
+    indices = flat.gather(3, pick).reshape(n, c, *out)
+    if not batched:
+        result, indices = result.squeeze(0), indices.squeeze(0)
+    return (result, indices) if return_indices else result
+
+
+def _tuple(v: Any, n: int) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
+
+def fractional_max_pool2d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
+                          return_indices: bool = False, _random_samples: Tensor | None = None) -> Any:
+    """Max pooling over pseudo-randomly placed, overlapping windows (Graham's fractional max pooling);
+    ``_random_samples`` (N, C, 2) fixes the placement.
+
+    >>> import ember, ember.nn.functional as F
+    >>> F.fractional_max_pool2d(ember.arange(16.0).reshape(1, 1, 4, 4), 2, output_size=2,
+    ...                         _random_samples=ember.full((1, 1, 2), 0.5)).flatten().tolist()
+    [5.0, 7.0, 13.0, 15.0]
+    """
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, return_indices, _random_samples, 2)
+
+
+def fractional_max_pool3d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
+                          return_indices: bool = False, _random_samples: Tensor | None = None) -> Any:
+    """``fractional_max_pool2d`` over (T, H, W); ``_random_samples`` is (N, C, 3)."""
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, return_indices, _random_samples, 3)
+
+
+def fractional_max_pool2d_with_indices(*args: Any, **kwargs: Any) -> Any:
+    return fractional_max_pool2d(*args, **{**kwargs, "return_indices": True})
+
+
+def fractional_max_pool3d_with_indices(*args: Any, **kwargs: Any) -> Any:
+    return fractional_max_pool3d(*args, **{**kwargs, "return_indices": True})
