@@ -68,3 +68,21 @@ def test_cumprod_gradient_with_zeros(device, values):
     for d in range(x.ndim):
         check(lambda L, t, d=d: t.cumprod(d), (Arg(x),), {}, device)
         check(lambda L, t, d=d: t.cumprod(d).sum().pow(2), (Arg(x),), {}, device)  # double use of the grad path
+
+
+@pytest.mark.parametrize("expr", ["x.pow(e)", "e ** x", "x * e", "x / e", "(x - e).pow(e)"])
+def test_cpu_scalar_tensor_with_device_tensor(device, expr):
+    """A 0-d CPU tensor meets a device tensor as a number would (PyTorch's rule): forward and backward
+    run (pow's backward used to mix devices), and the 0-d tensor's gradient lands on the CPU."""
+    x_np = np.array([0.5, 1.5, 2.5], dtype=np.float32)
+    grads = {}
+    for L, dev in ((torch, "cpu"), (ember, device)):
+        x = L.tensor(x_np, device=dev, requires_grad=True)
+        e = L.tensor(1.7, requires_grad=True)
+        out = eval(expr, {"x": x, "e": e})
+        out.sum().backward()
+        assert str(e.grad.device) == "cpu"
+        grads[L.__name__] = (out.detach().cpu().numpy(), x.grad.cpu().numpy(), e.grad.numpy() if L is torch
+                             else e.grad.cpu().numpy())
+    for got, want in zip(grads["ember"], grads["torch"], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -78,6 +78,8 @@ class AccumulateGrad(Node):
             return ()
         leaf = self.variable
         create_graph = STATE.enabled
+        if grad._device is not leaf._device:  # a 0-d CPU leaf used with device tensors (PyTorch moves it back)
+            grad = grad.to(leaf.device)
         if leaf.grad is None:
             if not create_graph:
                 grad = grad.detach()

@@ -411,10 +411,14 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
         ga = gb = None
+        # a 0-d CPU tensor may meet a device tensor (PyTorch treats it as a number): the formulas below
+        # run on the gradient's device, and _grad_meta hands each input its own back
+        a_here = a if a is None or a._device is g._device else a.to(g.device)
+        b_here = b if b is None or b._device is g._device else b.to(g.device)
         if ctx.needs_input_grad[0]:
-            ga = _grad_meta(ctx.a, _pow_grad_base(g, a, b if b is not None else ctx.sb))
+            ga = _grad_meta(ctx.a, _pow_grad_base(g, a_here, b_here if b_here is not None else ctx.sb))
         if ctx.needs_input_grad[1]:
-            gb = _grad_meta(ctx.b, _pow_grad_exponent(g, a if a is not None else ctx.sa, b, out))
+            gb = _grad_meta(ctx.b, _pow_grad_exponent(g, a_here if a_here is not None else ctx.sa, b_here, out))
         return ga, gb
 
 
