@@ -86,3 +86,48 @@ def test_cpu_scalar_tensor_with_device_tensor(device, expr):
                              else e.grad.cpu().numpy())
     for got, want in zip(grads["ember"], grads["torch"], strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+DIAGONALS = {
+    "square": (lambda L: L.zeros(3, 3), (0,)),
+    "wide_offset": (lambda L: L.zeros(3, 5), (2,)),
+    "tall_negative": (lambda L: L.zeros(5, 3), (-2,)),
+    "transposed": (lambda L: L.zeros(4, 3).t(), (1,)),
+    "batched_last_dims": (lambda L: L.zeros(2, 3, 3), (0, -2, -1)),
+    "batched_first_dims": (lambda L: L.zeros(3, 3, 2), (0, 0, 1)),
+    "stepped": (lambda L: L.zeros(3, 6)[:, ::2], (0,)),
+    "empty": (lambda L: L.zeros(2, 3), (5,)),
+}
+
+
+@pytest.mark.parametrize("name", list(DIAGONALS))
+def test_diagonal_is_a_view(device, name):
+    """``x.diagonal()`` shares x's storage: an in-place write through it reaches x (it was a copy)."""
+    make, args = DIAGONALS[name]
+    result = {}
+    for L in (torch, ember):
+        z = make(L) if L is torch else make(ember).to(device)
+        d = z.diagonal(*args)
+        d.fill_(7.0)
+        d.mul_(2.0)
+        result[L.__name__] = z.cpu().numpy() if L is ember else z.numpy()
+    np.testing.assert_array_equal(result["ember"], result["torch"])
+
+
+def test_diagonal_view_gradients(device):
+    """Autograd through an in-place write into a diagonal view of a non-leaf, as PyTorch."""
+    def run(L, x, v):
+        y = x * 1.0
+        y.diagonal().add_(v)
+        return (y * y).sum()
+    check(run, (Arg(np.random.default_rng(3).standard_normal((3, 3)).astype(np.float32)),
+                Arg(np.array([1.0, 2.0, 3.0], dtype=np.float32))), {}, device)
+
+
+def test_normalize_writes_out(device):
+    def run(L, x):
+        out = L.empty(3, 4, device=x.device)
+        r = L.nn.functional.normalize(x, out=out)
+        assert r is out
+        return out
+    check(run, (Arg(np.random.default_rng(4).standard_normal((3, 4)).astype(np.float32), grad=False),), {}, device)

@@ -1513,8 +1513,11 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None) -> Tensor:
+    """``input / max(||input||_p over dim, eps)``; with ``out``, written there (PyTorch's ``torch.div(out=)``)."""
     denom = input.norm(p, dim=dim, keepdim=True).clamp(min=eps)
-    return input / denom
+    if out is None:
+        return input / denom
+    return _e.div(input, denom, out=out)
 
 
 def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
