@@ -295,6 +295,16 @@ class Tensor:
         node.register_prehook(nr, hook)
         return _RemovableHandle(node, nr, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> _RemovableHandle:
+        """Call ``hook(tensor)`` after backward has accumulated into this leaf's ``.grad`` (as PyTorch)."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = self.__dict__.setdefault("_post_acc_hooks", [])
+        hooks.append(hook)
+        return _RemovableHandle(None, 0, hook, hooks)
+
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         if self.grad_fn is None:
@@ -349,7 +359,7 @@ class Tensor:
             >>> import numpy as np, ember
             >>> t = ember.arange(3.0)
             >>> np.from_dlpack(t)
-            array([0., 1., 2.])
+            array([0., 1., 2.], dtype=float32)
         """
         if self._requires_grad:
             raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
@@ -406,6 +416,9 @@ class Tensor:
 
     def half(self) -> Tensor:
         return self.to(_dt.float16)
+
+    def bfloat16(self) -> Tensor:
+        return self.to(_dt.bfloat16)
 
     def long(self) -> Tensor:
         return self.to(_dt.int64)
@@ -484,6 +497,7 @@ class Tensor:
 
 
 _TYPE_NAMES = {_dt.float32: "FloatTensor", _dt.float64: "DoubleTensor", _dt.float16: "HalfTensor",
+               _dt.bfloat16: "BFloat16Tensor",
                _dt.int64: "LongTensor", _dt.int32: "IntTensor", _dt.int16: "ShortTensor",
                _dt.int8: "CharTensor", _dt.uint8: "ByteTensor", _dt.bool_: "BoolTensor"}
 _LEGACY_TYPE_NAMES = {v: k for k, v in _TYPE_NAMES.items()}

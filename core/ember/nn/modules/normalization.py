@@ -1,11 +1,12 @@
-"""Normalisation layers: ``BatchNorm1d/2d``, ``LayerNorm``, ``GroupNorm``, ``InstanceNorm1d/2d``.
+"""Normalisation layers: ``BatchNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``, ``InstanceNorm1d/2d/3d``,
+``RMSNorm``, ``LocalResponseNorm``.
 
 Example:
     >>> import ember
     >>> from ember import nn
     >>> bn = nn.BatchNorm2d(3)
     >>> bn
-    BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+    BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
     >>> sorted(bn.state_dict())
     ['bias', 'num_batches_tracked', 'running_mean', 'running_var', 'weight']
 """
