@@ -1,0 +1,136 @@
+"""The top-level linear-algebra ops PyTorch keeps beside ``torch.linalg`` (``torch.inverse``,
+``torch.det``, ``torch.svd`` with its old ``some``/``V`` API, ``torch.qr``...): thin forms of
+``ember.linalg``, declared here so they become ``ember.*`` functions and Tensor methods.
+
+Example:
+    >>> import ember
+    >>> A = ember.tensor([[2.0, 0.0], [0.0, 4.0]])
+    >>> A.det(), ember.inverse(A).diagonal()
+    (tensor(8.), tensor([0.5000, 0.2500]))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember import linalg as _la
+from ember._ops.registry import Family
+from ember.linalg._common import return_type, type_word
+from ember.tensor import Tensor
+
+SlogdetResult = return_type("slogdet", ["sign", "logabsdet"])
+SVDResult = return_type("svd", ["U", "S", "V"])
+QRResult = return_type("qr", ["Q", "R"])
+GeqrfResult = return_type("geqrf", ["a", "tau"])
+
+
+def inverse(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inverse of square matrices (``ember.linalg.inv``)."""
+    return _la.inv(input, out=out)
+
+
+def det(input: Tensor) -> Tensor:
+    """Determinant of square matrices (``ember.linalg.det``)."""
+    return _la.det(input)
+
+
+def logdet(input: Tensor) -> Tensor:
+    """log(det): NaN for a negative determinant, -inf for a zero one."""
+    from ember.linalg.lu import logdet as _logdet
+
+    return _logdet(input)
+
+
+def slogdet(input: Tensor) -> Any:
+    """Sign and log-absolute-value of the determinant (``ember.linalg.slogdet``)."""
+    return SlogdetResult(*_la.slogdet(input))
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """Pseudo-inverse with relative tolerance ``rcond`` (``ember.linalg.pinv(rtol=rcond)``)."""
+    return _la.pinv(input, rtol=rcond)
+
+
+def matrix_power(input: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
+    """Integer matrix power (``ember.linalg.matrix_power``)."""
+    return _la.matrix_power(input, n, out=out)
+
+
+def matrix_exp(input: Tensor) -> Tensor:
+    """Matrix exponential (``ember.linalg.matrix_exp``)."""
+    return _la.matrix_exp(input)
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out: Any = None) -> Any:
+    """The old SVD: returns ``V`` (not ``Vh``); ``some=False`` gives full U and V; without
+    ``compute_uv``, U and V are zero-filled (m, m) and (n, n) matrices."""
+    from ember.functions.creation import zeros
+    from ember.linalg.triangular import _out_many
+
+    if not compute_uv:
+        S = _la.svdvals(input)
+        m, n, batch = input.shape[-2], input.shape[-1], tuple(input.shape[:-2])
+        return _out_many(SVDResult(zeros(batch + (m, m), dtype=input.dtype, device=input.device), S,
+                                   zeros(batch + (n, n), dtype=input.dtype, device=input.device)), out)
+    U, S, Vh = _la.svd(input, full_matrices=not some)
+    return _out_many(SVDResult(U, S, Vh.mT), out)
+
+
+def qr(input: Tensor, some: bool = True, *, out: Any = None) -> Any:
+    """The old QR: ``some=False`` is mode 'complete'."""
+    return QRResult(*_la.qr(input, "reduced" if some else "complete", out=out))
+
+
+def geqrf(input: Tensor, *, out: Any = None) -> Any:
+    """LAPACK's QR in compact form: ``a`` holds R and the Householder vectors, ``tau`` their scales
+    (no gradient, as in PyTorch, whose backward is not implemented)."""
+    from ember.autograd.grad_mode import no_grad
+    from ember.linalg import _composite
+    from ember.linalg._common import check_matrix
+    from ember.linalg.triangular import _out_many
+
+    check_matrix(input, "geqrf")
+    if not input.dtype.is_floating_point or input.dtype.itemsize < 4:
+        raise NotImplementedError(f"\"geqrf_cpu\" not implemented for '{type_word(input.dtype)}'")
+    with no_grad():
+        return _out_many(GeqrfResult(*_composite.geqrf(input)), out)
+
+
+def orgqr(input: Tensor, tau: Tensor) -> Tensor:
+    """The orthogonal matrix of a Householder QR (``ember.linalg.householder_product``)."""
+    return _la.householder_product(input, tau)
+
+
+def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """Solve ``A X = B`` given the Cholesky factor ``input2`` of A (``input`` is B)."""
+    L = input2.mT if upper else input2
+    y = _la.solve_triangular(L, input, upper=False)
+    return _la.solve_triangular(L.mT, y, upper=True, out=out)
+
+
+def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """Inverse of ``A`` from its Cholesky factor."""
+    from ember.linalg._common import eye_like
+
+    eye = eye_like(input).expand(tuple(input.shape))
+    return cholesky_solve(eye, input, upper, out=out)
+
+
+# ---- declarations: Tensor methods, ``ember.*`` and ``__all__`` come from these -------------------------
+_ops = Family(__name__)
+_op = _ops.op
+_op(inverse, out=True)
+_op(det)
+_op(logdet)
+_op(slogdet)
+_op(pinverse)
+_op(matrix_power, out=True)
+_op(matrix_exp)
+_op(svd, out=True)
+_op(qr, out=True)
+_op(geqrf, out=True)
+_op(orgqr)
+_op(cholesky_solve, out=True)
+_op(cholesky_inverse, out=True)
+
+__all__ = _ops.names()
