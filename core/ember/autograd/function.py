@@ -91,6 +91,10 @@ class AccumulateGrad(Node):
         else:
             with no_grad():
                 leaf.grad.add_(grad)
+        post = leaf.__dict__.get("_post_acc_hooks")
+        if post:  # Tensor.register_post_accumulate_grad_hook: called with the leaf, its .grad updated
+            for hook in list(post):
+                hook(leaf)
         return ()
 
 
@@ -289,6 +293,7 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
             if t.grad_fn is node:  # an output: saved as an alias, re-linked when unpacked
                 t_saved = t._alias()
                 t_saved._requires_grad = True
+                t_saved._output_nr = t._output_nr  # which output it is: double backward must reach that one
                 saved.append((t_saved, t._version[0], True))
             else:
                 saved.append((t, t._version[0], False))
