@@ -1,11 +1,968 @@
 """Unary special and transcendental functions: inverse trigonometric and hyperbolic functions, exp2,
-lgamma/digamma/erfc/erfinv, logit, sinc, xlogy (issue #14 section 3/4)."""
+lgamma/digamma/polygamma, erfc/erfinv, logit, sinc, xlogy, deg2rad/rad2deg, the Bessel functions i0 (and
+i0e/i1/i1e for ``ember.special``) (issue #14 section 3/4).
+
+Integer and bool inputs promote to the default float dtype, as in PyTorch. The kernels these ops
+use (``asin``... ``exp2``, ``erfc``, ``lgamma``, ``digamma``) are optional: a backend without one
+runs the composite of required kernels written next to the op, on its own device. Gradients are
+PyTorch's formulas, written in ember ops (so they are differentiable again), poles included.
+
+Example:
+    >>> import ember
+    >>> ember.lgamma(ember.tensor([0.5, 1.0, 3.0]))
+    tensor([0.5724, 0.0000, 0.6931])
+    >>> ember.tensor([0.5]).asin()
+    tensor([0.5236])
+"""
 
 from __future__ import annotations
 
-from ember._ops.registry import Family
+import math
+from collections.abc import Callable
+from typing import Any
 
+from ember import dtypes as _dt
+from ember._ops.registry import Family
+from ember.autograd.function import Function
+from ember.functions import elementwise as _ew
+from ember.functions.creation import full_like, tensor
+from ember.functions.elementwise import (
+    abs,
+    atan2,
+    cos,
+    erf,
+    exp,
+    expm1,
+    isinf,
+    isnan,
+    log,
+    log1p,
+    logical_and,
+    logical_or,
+    round,
+    rsqrt,
+    sin,
+    sqrt,
+    where,
+)
+from ember.tensor import Tensor
+from ember.typeinfo import finfo
+
+_LN2 = math.log(2.0)
+_SQRT_PI = math.sqrt(math.pi)
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+def _as_float(name: str, x: Any) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
+    return x if x._dtype.is_floating_point else x.to(_dt.get_default_dtype())
+
+
+def _kernel_or(name: str, x: Tensor, composite: Callable[[Tensor], Tensor]) -> Tensor:
+    """The backend's optional kernel ``name`` on float ``x``, or the composite on the same device."""
+    kt = x._kt
+    if kt.has(name):
+        return x._new(kt[name](x._data))
+    return composite(x)
+
+
+def _in_float64(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """Run a composite in float64 and round back (PyTorch accumulates these in double too)."""
+    def run(x: Tensor, *args: Any) -> Tensor:
+        return fn(x, *args) if x._dtype is _dt.float64 else fn(x.to(_dt.float64), *args).to(x._dtype)
+    return run
+
+
+def _half_in_float32(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """Run a composite on float16/bfloat16 in float32 and round back, as PyTorch computes half ops:
+    intermediates such as expm1(x) in sinh overflow the half range before the result does."""
+    def run(x: Tensor) -> Tensor:
+        return fn(x) if x._dtype.itemsize > 2 else fn(x.to(_dt.float32)).to(x._dtype)
+    return run
+
+
+def _out(result: Tensor, out: Tensor | None) -> Tensor:
+    """``out=``: PyTorch refuses to write a float result into an integer or bool tensor."""
+    if out is not None and result._dtype.category > out._dtype.category:
+        names = _ew._CAN_CAST_NAMES
+        raise RuntimeError(f"result type {names[result._dtype]} can't be cast to the desired output type "
+                           f"{names[out._dtype]}")
+    return _ew._out(result, out)
+
+
+class _Unary(Function):
+    """A unary float op: optional kernel ``_kernel`` or ``composite``; ``derivative`` in ember ops."""
+
+    _kernel = ""
+    _saves = "input"  # or "output"
+
+    @classmethod
+    def forward(cls, ctx, x):
+        x = _as_float(cls._name, x)
+        composite = _half_in_float32(cls.composite)
+        out = _kernel_or(cls._kernel, x, composite) if cls._kernel else composite(x)
+        ctx.save_for_backward(out if cls._saves == "output" else x)
+        return out
+
+    @classmethod
+    def backward(cls, ctx, g):
+        (saved,) = ctx.saved_tensors
+        return g * cls.derivative(saved)
+
+
+def _unary(name: str, composite: Callable, derivative: Callable, *, kernel: bool = True,
+           saves: str = "input") -> type:
+    cls_name = name.capitalize()
+    return type(cls_name, (_Unary,), {
+        "_name": name, "_kernel": name if kernel else "", "_saves": saves, "_backward_name": cls_name + "Backward0",
+        "composite": staticmethod(composite), "derivative": staticmethod(derivative)})
+
+
+# ---- composites (used where a backend lacks the optional kernel) -------------------------------
+def _asin(x: Tensor) -> Tensor:
+    return atan2(x, sqrt((1 - x) * (1 + x)))  # NaN past |x| = 1, from the sqrt
+
+
+def _acos(x: Tensor) -> Tensor:
+    return atan2(sqrt((1 - x) * (1 + x)), x)
+
+
+def _atan(x: Tensor) -> Tensor:
+    return atan2(x, full_like(x, 1.0))
+
+
+def _sinh(x: Tensor) -> Tensor:
+    return (expm1(x) - expm1(-x)) * 0.5  # no cancellation near 0, where exp(x) - exp(-x) has it
+
+
+def _cosh(x: Tensor) -> Tensor:
+    return (exp(x) + exp(-x)) * 0.5
+
+
+def _huge(x: Tensor) -> float:
+    """Past it x * x overflows (or 1 is below rounding): asinh(x) = log(2|x|), acosh(x) = log(2x)."""
+    return 1e150 if x._dtype is _dt.float64 else 1e18
+
+
+def _asinh(x: Tensor) -> Tensor:
+    a = abs(x)
+    small = log1p(a + a * a / (1 + sqrt(1 + a * a)))  # = log(a + sqrt(a^2 + 1)) without cancellation
+    r = where(a > _huge(x), log(a) + _LN2, small)
+    return where(_sign_bit(x), -r, r)  # (-0 stays -0)
+
+
+def _acosh(x: Tensor) -> Tensor:
+    t = x - 1
+    return where(x > _huge(x), log(x) + _LN2, log1p(t + sqrt(t) * sqrt(x + 1)))  # NaN below 1, from sqrt(t)
+
+
+def _atanh(x: Tensor) -> Tensor:
+    return log1p(2 * x / (1 - x)) * 0.5  # +-inf at +-1, NaN past them
+
+
+def _exp2(x: Tensor) -> Tensor:
+    return exp(x * _LN2)
+
+
+def _erfc(x: Tensor) -> Tensor:
+    return 1 - erf(x)
+
+
+# lgamma: the Lanczos approximation (g = 7, n = 9), as the NumPy backend's kernel, with the reflection
+# formula below 1/2 and PyTorch's +inf at the poles (0, the negative integers) and at +-inf.
+_LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+            -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+            1.5056327351493116e-7)
+_EULER = 0.57721566490153286061
+
+
+@_in_float64
+def _lgamma(x: Tensor) -> Tensor:
+    reflect = x < 0.5
+    z = where(reflect, 1 - x, x) - 1
+    a = full_like(z, _LANCZOS[0])
+    for i, c in enumerate(_LANCZOS[1:], 1):
+        a = a + c / (z + i)
+    t = z + 7.5
+    out = 0.5 * math.log(2 * math.pi) + (z + 0.5) * log(t) - t + log(a)
+    r = x - round(x)  # exact, so sin(pi r) keeps its precision next to the poles
+    out = where(reflect, math.log(math.pi) - log(abs(sin(r * math.pi))) - out, out)
+    out = where(abs(x) < 1e-10, -log(abs(x)) - _EULER * x, out)
+    out = where(logical_and(reflect, r == 0), math.inf, out)
+    out = where(logical_or(x == 1, x == 2), 0.0, out)  # exact zeros, as PyTorch's
+    return where(isinf(x), math.inf, out)
+
+
+# digamma: PyTorch's calc_digamma (Cephes psi): recurrence to x >= 10, then the asymptotic series.
+_PSI_10 = 2.25175258906672110764
+_PSI_A = (8.33333333333333333333e-2, -2.10927960927960927961e-2, 7.57575757575757575758e-3,
+          -4.16666666666666666667e-3, 3.96825396825396825397e-3, -8.33333333333333333333e-3,
+          8.33333333333333333333e-2)
+
+
+@_in_float64
+def _digamma(x: Tensor) -> Tensor:
+    neg = x < 0
+    refl = where(neg, -math.pi / _ew.tan((x - _ew.trunc(x)) * math.pi), 0.0)
+    y = where(neg, 1 - x, x)
+    acc = full_like(y, 0.0)
+    for _ in range(10):
+        small = y < 10
+        acc = acc - where(small, 1 / y, 0.0)
+        y = where(small, y + 1, y)
+    z = 1 / (y * y)
+    poly = full_like(z, 0.0)
+    for c in _PSI_A:
+        poly = poly * z + c
+    series = where(y < 1e17, z * poly, 0.0)
+    out = acc + where(y == 10, _PSI_10, log(y) - 0.5 / y - series) + refl
+    out = where(logical_and(neg, x == _ew.trunc(x)), math.nan, out)  # negative integers, -inf
+    return where(logical_and(x == 0, _sign_bit(x)), math.inf, where(x == 0, -math.inf, out))
+
+
+def _sign_bit(x: Tensor) -> Tensor:
+    """True where x is negative, -0.0 included (1 / -0.0 is -inf)."""
+    return logical_or(x < 0, logical_and(x == 0, 1 / x < 0))
+
+
+def _trigamma(x: Tensor) -> Tensor:
+    """PyTorch's calc_trigamma, in x's dtype as PyTorch computes it."""
+    reflect = x < 0.5
+    s = sin(x * math.pi)
+    result = where(reflect, -(math.pi * math.pi) / (s * s), 0.0)
+    y = where(reflect, 1 - x, x)
+    for _ in range(6):
+        result = result + 1 / (y * y)
+        y = y + 1
+    ixx = 1 / (y * y)
+    result = result + (1 + 1 / (2 * y) + ixx * (1 / 6 - ixx * (1 / 30 - ixx * (1 / 42)))) / y
+    return where(reflect, -result, result)
+
+
+_ZETA_A = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9, 7.47242496e10,
+           -2.950130727918164224e12, 1.1646782814350067249e14, -4.5979787224074726105e15,
+           1.8152105401943546773e17, -7.1661652561756670113e18)
+
+
+@_in_float64
+def _zeta(q: Tensor, s: Any) -> Tensor:
+    """Hurwitz zeta(s, q) (Cephes' zeta, as PyTorch's) for a float64 tensor or a number s: the direct sum
+    until the terms start at q + 9 or later, then Euler-Maclaurin. Every element runs every step (no
+    early exit: the extra terms are below rounding); the step count comes from the smallest q."""
+    steps = 9
+    if q.numel():
+        lowest = float(q.amin().item())
+        if math.isfinite(lowest) and lowest < 0:
+            steps = min(max(9, math.floor(9 - lowest) + 1), 100_000)
+    total = q ** (-s)
+    a = q
+    b = q * 0
+    for _ in range(steps):
+        a = a + 1
+        b = a ** (-s)
+        total = total + b
+    w = a
+    total = total + b * w / (s - 1) - 0.5 * b
+    fa, k = 1.0, 0.0
+    for coef in _ZETA_A:
+        fa = fa * (s + k)
+        b = b / w
+        total = total + fa * b / coef
+        k += 1
+        fa = fa * (s + k)
+        b = b / w
+        k += 1
+    negative = q <= 0
+    total = where(logical_and(negative, q == _ew.floor(q)), math.inf, total)
+    if isinstance(s, Tensor):
+        total = where(logical_and(negative, s != _ew.floor(s)), math.nan, total)
+        return where(s == 1, math.inf, where(s < 1, math.nan, total))
+    return total if s > 1 else full_like(total, math.inf if s == 1 else math.nan)
+
+
+def _polygamma(n: int, x: Tensor) -> Tensor:
+    if n == 0:
+        return _kernel_or("digamma", x, _digamma)
+    if n == 1:
+        return _trigamma(x)
+    return _zeta(x, n + 1) * ((1.0 if n % 2 else -1.0) * math.exp(math.lgamma(n + 1.0)))
+
+
+# erfinv: PyTorch's calc_erfinv, a rational first guess then two Newton steps on erf.
+_ERFINV_A = (0.886226899, -1.645349621, 0.914624893, -0.140543331)
+_ERFINV_B = (-2.118377725, 1.442710462, -0.329097515, 0.012229801)
+_ERFINV_C = (-1.970840454, -1.624906493, 3.429567803, 1.641345311)
+_ERFINV_D = (3.543889200, 1.637067800)
+
+
+def _erfinv(y: Tensor) -> Tensor:
+    a, b, c, d = _ERFINV_A, _ERFINV_B, _ERFINV_C, _ERFINV_D
+    y_abs = abs(y)
+    z = y * y
+    num = ((a[3] * z + a[2]) * z + a[1]) * z + a[0]
+    dem = (((b[3] * z + b[2]) * z + b[1]) * z + b[0]) * z + 1
+    central = y * num / dem
+    z = sqrt(-log((1 - y_abs) / 2))
+    num = ((c[3] * z + c[2]) * z + c[1]) * z + c[0]
+    dem = (d[1] * z + d[0]) * z + 1
+    tail = where(_sign_bit(y), -num, num) / dem
+    x = where(y_abs <= 0.7, central, tail)
+    for _ in range(2):
+        x = x - (erf(x) - y) / ((2 / _SQRT_PI) * exp(-x * x))
+    x = where(y == 1, math.inf, where(y == -1, -math.inf, x))
+    return where(y_abs > 1, math.nan, x)
+
+
+# modified Bessel functions of the first kind: Cephes' Chebyshev expansions of exp(-|x|) I(x) on [0, 8]
+# and of exp(-|x|) sqrt(|x|) I(x) on (8, inf), with PyTorch's coefficients (ATen/native/Math.h)
+_I0E_A = (
+    -4.41534164647933937950E-18, 3.33079451882223809783E-17, -2.43127984654795469359E-16,
+    1.71539128555513303061E-15, -1.16853328779934516808E-14, 7.67618549860493561688E-14,
+    -4.85644678311192946090E-13, 2.95505266312963983461E-12, -1.72682629144155570723E-11,
+    9.67580903537323691224E-11, -5.18979560163526290666E-10, 2.65982372468238665035E-9,
+    -1.30002500998624804212E-8, 6.04699502254191894932E-8, -2.67079385394061173391E-7,
+    1.11738753912010371815E-6, -4.41673835845875056359E-6, 1.64484480707288970893E-5,
+    -5.75419501008210370398E-5, 1.88502885095841655729E-4, -5.76375574538582365885E-4,
+    1.63947561694133579842E-3, -4.32430999505057594430E-3, 1.05464603945949983183E-2,
+    -2.37374148058994688156E-2, 4.93052842396707084878E-2, -9.49010970480476444210E-2,
+    1.71620901522208775349E-1, -3.04682672343198398683E-1, 6.76795274409476084995E-1,
+)
+_I0E_B = (
+    -7.23318048787475395456E-18, -4.83050448594418207126E-18, 4.46562142029675999901E-17,
+    3.46122286769746109310E-17, -2.82762398051658348494E-16, -3.42548561967721913462E-16,
+    1.77256013305652638360E-15, 3.81168066935262242075E-15, -9.55484669882830764870E-15,
+    -4.15056934728722208663E-14, 1.54008621752140982691E-14, 3.85277838274214270114E-13,
+    7.18012445138366623367E-13, -1.79417853150680611778E-12, -1.32158118404477131188E-11,
+    -3.14991652796324136454E-11, 1.18891471078464383424E-11, 4.94060238822496958910E-10,
+    3.39623202570838634515E-9, 2.26666899049817806459E-8, 2.04891858946906374183E-7, 2.89137052083475648297E-6,
+    6.88975834691682398426E-5, 3.36911647825569408990E-3, 8.04490411014108831608E-1,
+)
+_I1E_A = (
+    2.77791411276104639959E-18, -2.11142121435816608115E-17, 1.55363195773620046921E-16,
+    -1.10559694773538630805E-15, 7.60068429473540693410E-15, -5.04218550472791168711E-14,
+    3.22379336594557470981E-13, -1.98397439776494371520E-12, 1.17361862988909016308E-11,
+    -6.66348972350202774223E-11, 3.62559028155211703701E-10, -1.88724975172282928790E-9,
+    9.38153738649577178388E-9, -4.44505912879632808065E-8, 2.00329475355213526229E-7,
+    -8.56872026469545474066E-7, 3.47025130813767847674E-6, -1.32731636560394358279E-5,
+    4.78156510755005422638E-5, -1.61760815825896745588E-4, 5.12285956168575772895E-4,
+    -1.51357245063125314899E-3, 4.15642294431288815669E-3, -1.05640848946261981558E-2,
+    2.47264490306265168283E-2, -5.29459812080949914269E-2, 1.02643658689847095384E-1,
+    -1.76416518357834055153E-1, 2.52587186443633654823E-1,
+)
+_I1E_B = (
+    7.51729631084210481353E-18, 4.41434832307170791151E-18, -4.65030536848935832153E-17,
+    -3.20952592199342395980E-17, 2.96262899764595013876E-16, 3.30820231092092828324E-16,
+    -1.88035477551078244854E-15, -3.81440307243700780478E-15, 1.04202769841288027642E-14,
+    4.27244001671195135429E-14, -2.10154184277266431302E-14, -4.08355111109219731823E-13,
+    -7.19855177624590851209E-13, 2.03562854414708950722E-12, 1.41258074366137813316E-11,
+    3.25260358301548823856E-11, -1.89749581235054123450E-11, -5.58974346219658380687E-10,
+    -3.83538038596423702205E-9, -2.63146884688951950684E-8, -2.51223623787020892529E-7,
+    -3.88256480887769039346E-6, -1.10588938762623716291E-4, -9.76109749136146840777E-3,
+    7.78576235018280120474E-1,
+)
+
+
+def _chbevl(y: Tensor, coefs: tuple) -> Tensor:
+    b0, b1, b2 = full_like(y, coefs[0]), full_like(y, 0.0), full_like(y, 0.0)
+    for c in coefs[1:]:
+        b2, b1 = b1, b0
+        b0 = y * b1 - b2 + c
+    return (b0 - b2) * 0.5
+
+
+def _bessel_e(x: Tensor, a: tuple, b: tuple, times_x: bool) -> Tensor:
+    """exp(-|x|) I(|x|) for the coefficient pair (a, b); ``times_x``: the [0, 8] expansion is of I(x)/x."""
+    ax = abs(x)
+    near = _chbevl(ax * 0.5 - 2, a)
+    if times_x:
+        near = near * ax
+    far = _chbevl(32 / ax - 2, b) / sqrt(ax)
+    return where(ax <= 8, near, far)
+
+
+@_in_float64
+def _i0e(x: Tensor) -> Tensor:
+    return _bessel_e(x, _I0E_A, _I0E_B, False)
+
+
+@_in_float64
+def _i0(x: Tensor) -> Tensor:
+    return exp(abs(x)) * _bessel_e(x, _I0E_A, _I0E_B, False)
+
+
+@_in_float64
+def _i1e(x: Tensor) -> Tensor:
+    r = _bessel_e(x, _I1E_A, _I1E_B, True)
+    return where(x < 0, -r, r)
+
+
+@_in_float64
+def _i1(x: Tensor) -> Tensor:
+    r = exp(abs(x)) * _bessel_e(x, _I1E_A, _I1E_B, True)
+    return where(x < 0, -r, r)
+
+
+# ndtri: PyTorch's calc_ndtri (Cephes): a rational function of y - 1/2 in the middle, of 1 / sqrt(-2 log y)
+# in the tails
+_NDTRI_P0 = (
+    -5.99633501014107895267E1, 9.80010754185999661536E1, -5.66762857469070293439E1, 1.39312609387279679503E1,
+    -1.23916583867381258016E0,
+)
+_NDTRI_Q0 = (
+    1.00000000000000000000E0, 1.95448858338141759834E0, 4.67627912898881538453E0, 8.63602421390890590575E1,
+    -2.25462687854119370527E2, 2.00260212380060660359E2, -8.20372256168333339912E1, 1.59056225126211695515E1,
+    -1.18331621121330003142E0,
+)
+_NDTRI_P1 = (
+    4.05544892305962419923E0, 3.15251094599893866154E1, 5.71628192246421288162E1, 4.40805073893200834700E1,
+    1.46849561928858024014E1, 2.18663306850790267539E0, -1.40256079171354495875E-1, -3.50424626827848203418E-2,
+    -8.57456785154685413611E-4,
+)
+_NDTRI_Q1 = (
+    1.00000000000000000000E0, 1.57799883256466749731E1, 4.53907635128879210584E1, 4.13172038254672030440E1,
+    1.50425385692907503408E1, 2.50464946208309415979E0, -1.42182922854787788574E-1, -3.80806407691578277194E-2,
+    -9.33259480895457427372E-4,
+)
+_NDTRI_P2 = (
+    3.23774891776946035970E0, 6.91522889068984211695E0, 3.93881025292474443415E0, 1.33303460815807542389E0,
+    2.01485389549179081538E-1, 1.23716634817820021358E-2, 3.01581553508235416007E-4, 2.65806974686737550832E-6,
+    6.23974539184983293730E-9,
+)
+_NDTRI_Q2 = (
+    1.00000000000000000000E0, 6.02427039364742014255E0, 3.67983563856160859403E0, 1.37702099489081330271E0,
+    2.16236993594496635890E-1, 1.34204006088543189037E-2, 3.28014464682127739104E-4, 2.89247864745380683936E-6,
+    6.79019408009981274425E-9,
+)
+_EXP_M2 = 0.13533528323661269189  # exp(-2)
+
+
+def _polevl(x: Tensor, coefs: tuple) -> Tensor:
+    result = full_like(x, coefs[0])
+    for c in coefs[1:]:
+        result = result * x + c
+    return result
+
+
+@_in_float64
+def _ndtri(y0: Tensor) -> Tensor:
+    flip = y0 > 1 - _EXP_M2
+    y = where(flip, 1 - y0, y0)
+    yc = y - 0.5
+    y2 = yc * yc
+    central = (yc + yc * (y2 * _polevl(y2, _NDTRI_P0) / _polevl(y2, _NDTRI_Q0))) * math.sqrt(2 * math.pi)
+    x = sqrt(log(y) * -2)
+    z = 1 / x
+    x1 = where(x < 8, z * _polevl(z, _NDTRI_P1) / _polevl(z, _NDTRI_Q1),
+               z * _polevl(z, _NDTRI_P2) / _polevl(z, _NDTRI_Q2))
+    tail = x - log(x) / x - x1
+    out = where(y > _EXP_M2, central, where(flip, tail, -tail))
+    out = where(y0 == 0, -math.inf, where(y0 == 1, math.inf, out))
+    return where(logical_or(y0 < 0, y0 > 1), math.nan, out)
+
+
+def _sinc(x: Tensor) -> Tensor:
+    p = x * math.pi
+    return where(x == 0, 1.0, sin(p) / p)
+
+
+def _sinc_grad(x: Tensor) -> Tensor:
+    p = x * math.pi
+    return where(x == 0, 0.0, (p * cos(p) - sin(p)) / (x * x * math.pi))
+
+
+# ---- the Functions -----------------------------------------------------------------------------
+Asin = _unary("asin", _asin, lambda x: rsqrt(1 - x * x))
+Acos = _unary("acos", _acos, lambda x: -rsqrt(1 - x * x))
+Atan = _unary("atan", _atan, lambda x: 1 / (x * x + 1))
+Sinh = _unary("sinh", _sinh, lambda x: cosh(x))
+Cosh = _unary("cosh", _cosh, lambda x: sinh(x))
+Asinh = _unary("asinh", _asinh, lambda x: rsqrt(x * x + 1))
+Acosh = _unary("acosh", _acosh, lambda x: rsqrt(x * x - 1))
+Atanh = _unary("atanh", _atanh, lambda x: 1 / (1 - x * x))
+Exp2 = _unary("exp2", _exp2, lambda y: y * _LN2, saves="output")
+Erfc = _unary("erfc", _erfc, lambda x: exp(-x * x) * (-2 / _SQRT_PI))
+Lgamma = _unary("lgamma", _lgamma, lambda x: digamma(x))
+Digamma = _unary("digamma", _digamma, lambda x: polygamma(1, x))
+Erfinv = _unary("erfinv", _erfinv, lambda y: exp(y * y) * (_SQRT_PI / 2), kernel=False, saves="output")
+Sinc = _unary("sinc", _sinc, _sinc_grad, kernel=False)
+
+
+I0 = _unary("i0", _i0, lambda x: _I1.apply(x), kernel=False)
+Ndtri = _unary("special_ndtri", _ndtri, lambda y: exp(y * y / 2) * math.sqrt(2 * math.pi), kernel=False,
+               saves="output")
+Ndtri._backward_name = "SpecialNdtriBackward0"
+
+
+class _BesselE(Function):
+    """i0e, i1, i1e: PyTorch's gradients use the result as well as x."""
+
+    @classmethod
+    def forward(cls, ctx, x):
+        out = cls.composite(x)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, out = ctx.saved_tensors
+        return g * cls.derivative(x, out)
+
+
+def _safe(x: Tensor) -> tuple:
+    """PyTorch's i1/i1e backward: the derivative is 0.5 where |x| <= eps (0 / 0 otherwise)."""
+    eps = finfo(x._dtype).eps
+    not_tiny = abs(x) > eps
+    return not_tiny, where(not_tiny, x, eps)
+
+
+def _i1_derivative(x: Tensor, out: Tensor) -> Tensor:
+    not_tiny, safe = _safe(x)
+    return where(not_tiny, _I0_FN(safe) - out / safe, 0.5)
+
+
+def _i1e_derivative(x: Tensor, out: Tensor) -> Tensor:
+    not_tiny, safe = _safe(x)
+    return where(not_tiny, _I0e.apply(safe) - out * (_ew.sign(safe) + 1 / safe), 0.5)
+
+
+_I0e = type("SpecialI0E", (_BesselE,), {"_backward_name": "SpecialI0EBackward0", "composite": staticmethod(_i0e),
+                                        "derivative": staticmethod(lambda x, out: _I1e.apply(x) - _ew.sign(x) * out)})
+_I1 = type("SpecialI1", (_BesselE,), {"_backward_name": "SpecialI1Backward0", "composite": staticmethod(_i1),
+                                      "derivative": staticmethod(_i1_derivative)})
+_I1e = type("SpecialI1E", (_BesselE,), {"_backward_name": "SpecialI1EBackward0", "composite": staticmethod(_i1e),
+                                        "derivative": staticmethod(_i1e_derivative)})
+_I0_FN = I0.apply
+
+
+class Polygamma(Function):
+    _backward_name = "PolygammaBackward0"
+
+    @staticmethod
+    def forward(ctx, n, x):
+        ctx.n = n
+        ctx.save_for_backward(x)
+        return _polygamma(n, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return None, g * polygamma(ctx.n + 1, x)
+
+
+class Zeta(Function):
+    _backward_name = "SpecialZetaBackward0"
+
+    @staticmethod
+    def forward(ctx, x, q):
+        ctx.save_for_backward(*(v if isinstance(v, Tensor) else None for v in (x, q)))
+        ctx.numbers, ctx.q_shape = (x, q), _shape(q)
+        if not isinstance(x, Tensor):
+            return _zeta(q, x)
+        if isinstance(q, Tensor):
+            from ember.functions.shape import broadcast_tensors
+
+            x, q = broadcast_tensors(x, q)
+        else:
+            q = full_like(x, q)
+        return _zeta(q, x.to(_dt.float64))  # (q is taken to float64 and back by _zeta itself)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, q = (t if t is not None else n for t, n in zip(ctx.saved_tensors, ctx.numbers))
+        if ctx.needs_input_grad[0]:
+            raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+        return None, _ew.unbroadcast(g * -x * special_zeta(x + 1, q), ctx.q_shape)
+
+
+def _shape(v: Any) -> tuple:
+    return tuple(v.shape) if isinstance(v, Tensor) else ()
+
+
+class Logit(Function):
+    _backward_name = "LogitBackward0"
+
+    @staticmethod
+    def forward(ctx, x, eps):
+        ctx.eps = eps
+        ctx.save_for_backward(x)
+        if eps is not None:
+            x = _ew.clamp(x, eps, 1 - eps)
+        return log(x / (1 - x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        # g * inf at 0 and 1, as PyTorch's scalar loop (its vectorised loop, which runs on whole chunks of
+        # 16-32 elements, divides instead: -g * inf at -0.0)
+        grad = where(logical_or(x == 0, x == 1), g * math.inf, g / (x * (1 - x)))
+        if ctx.eps is None:  # PyTorch: NaN outside [0, 1], where the forward is NaN
+            return where(logical_or(x < 0, x > 1), math.nan, grad), None
+        return where(logical_or(x < ctx.eps, x > 1 - ctx.eps), 0.0, grad), None
+
+
+class _XLogY(Function):
+    """x * log(y) or x * log1p(y) (``_log``), 0 where x == 0 unless y is NaN; y may be a number."""
+
+    @classmethod
+    def forward(cls, ctx, x, y):
+        number = not isinstance(y, Tensor)
+        ctx.save_for_backward(x, None if number else y)
+        ctx.y, ctx.shapes = y, (tuple(x.shape), () if number else tuple(y.shape))
+        if number:
+            y = full_like(x, y)
+        return where(logical_and(x == 0, ~isnan(y)), 0.0, x * cls._log(y))
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, y = ctx.saved_tensors
+        y = ctx.y if y is None else y
+        gx = gy = None
+        if ctx.needs_input_grad[0]:  # PyTorch's formula: 0 where x == 0 and y is at or below the log's pole
+            gx = cls._self_fn(g, y)
+            edge = y <= cls._pole
+            if isinstance(edge, Tensor) or edge:
+                gx = where(logical_and(x == 0, edge) if isinstance(edge, Tensor) else x == 0, 0.0, gx)
+            gx = _ew.unbroadcast(gx, ctx.shapes[0])
+        if ctx.needs_input_grad[1]:
+            gy = _ew.unbroadcast(g * x / cls._denominator(y), ctx.shapes[1])
+        return gx, gy
+
+
+class Xlogy(_XLogY):
+    _backward_name = "XlogyBackward0"
+    _pole = 0.0
+    _log = staticmethod(log)
+    _denominator = staticmethod(lambda y: y)
+    _self_fn = staticmethod(lambda x, y: xlogy(x, y))
+
+
+class Xlog1py(_XLogY):
+    _backward_name = "SpecialXlog1PyBackward0"
+    _pole = -1.0
+    _log = staticmethod(log1p)
+    _denominator = staticmethod(lambda y: y + 1)
+    _self_fn = staticmethod(lambda x, y: xlog1py(x, y))
+
+
+def _binary_float_operands(name: str, x: Any, y: Any, tensor_x: bool = True) -> tuple:
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got ({type(x).__name__}, "
+                        f"{type(y).__name__})")
+    dt = _dt.result_type(x, y)
+    if not dt.is_floating_point:
+        dt = _dt.get_default_dtype()
+    y = y.to(dt) if isinstance(y, Tensor) else y
+    if isinstance(x, Tensor) or not tensor_x:
+        return (x.to(dt) if isinstance(x, Tensor) else x), y
+    return tensor(x, dtype=dt, device=y.device), y  # the Function works on a tensor x
+
+
+# ---- the ops -----------------------------------------------------------------------------------
+def asin(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inverse sine, elementwise (NaN outside [-1, 1]).
+
+    Example:
+        >>> ember.asin(ember.tensor([0.0, 1.0]))
+        tensor([0.0000, 1.5708])
+    """
+    return _out(Asin.apply(input), out)
+
+
+def acos(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inverse cosine, elementwise (NaN outside [-1, 1]).
+
+    Example:
+        >>> ember.acos(ember.tensor([1.0, 0.0]))
+        tensor([0.0000, 1.5708])
+    """
+    return _out(Acos.apply(input), out)
+
+
+def atan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inverse tangent, elementwise.
+
+    Example:
+        >>> ember.atan(ember.tensor([1.0]))
+        tensor([0.7854])
+    """
+    return _out(Atan.apply(input), out)
+
+
+def sinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Hyperbolic sine, elementwise.
+
+    Example:
+        >>> ember.sinh(ember.tensor([1.0]))
+        tensor([1.1752])
+    """
+    return _out(Sinh.apply(input), out)
+
+
+def cosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Hyperbolic cosine, elementwise.
+
+    Example:
+        >>> ember.cosh(ember.tensor([1.0]))
+        tensor([1.5431])
+    """
+    return _out(Cosh.apply(input), out)
+
+
+def asinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inverse hyperbolic sine, elementwise.
+
+    Example:
+        >>> ember.asinh(ember.tensor([1.0]))
+        tensor([0.8814])
+    """
+    return _out(Asinh.apply(input), out)
+
+
+def acosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inverse hyperbolic cosine, elementwise (NaN below 1).
+
+    Example:
+        >>> ember.acosh(ember.tensor([2.0]))
+        tensor([1.3170])
+    """
+    return _out(Acosh.apply(input), out)
+
+
+def atanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inverse hyperbolic tangent, elementwise (+-inf at +-1, NaN outside [-1, 1]).
+
+    Example:
+        >>> ember.atanh(ember.tensor([0.5]))
+        tensor([0.5493])
+    """
+    return _out(Atanh.apply(input), out)
+
+
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+
+def exp2(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """2 ** input, elementwise.
+
+    Example:
+        >>> ember.exp2(ember.tensor([3.0, -1.0]))
+        tensor([8.0000, 0.5000])
+    """
+    return _out(Exp2.apply(input), out)
+
+
+def erfc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Complementary error function 1 - erf(x), exact in the tail.
+
+    Example:
+        >>> ember.erfc(ember.tensor([0.0]))
+        tensor([1.])
+    """
+    return _out(Erfc.apply(input), out)
+
+
+def erfinv(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inverse error function (+-inf at +-1, NaN outside [-1, 1]).
+
+    Example:
+        >>> ember.erfinv(ember.tensor([0.0, 0.5]))
+        tensor([0.0000, 0.4769])
+    """
+    return _out(Erfinv.apply(input), out)
+
+
+def lgamma(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """log|Gamma(x)|, elementwise; +inf at 0, the negative integers and +-inf.
+
+    Example:
+        >>> ember.lgamma(ember.tensor([0.5, 4.0]))
+        tensor([0.5724, 1.7918])
+    """
+    return _out(Lgamma.apply(input), out)
+
+
+def digamma(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The logarithmic derivative of Gamma; digamma(+-0) = -+inf, NaN at the negative integers.
+
+    Example:
+        >>> ember.digamma(ember.tensor([1.0]))
+        tensor([-0.5772])
+    """
+    return _out(Digamma.apply(input), out)
+
+
+def polygamma(n: int, input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The n-th derivative of digamma (n = 0 is digamma itself).
+
+    Example:
+        >>> ember.polygamma(1, ember.tensor([1.0]))
+        tensor([1.6449])
+    """
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return _out(Polygamma.apply(int(n), _as_float("polygamma", input)), out)
+
+
+def i0(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The modified Bessel function of the first kind of order 0.
+
+    Example:
+        >>> ember.i0(ember.tensor([0.0, 1.0]))
+        tensor([1.0000, 1.2661])
+    """
+    return _out(I0.apply(input), out)
+
+
+def special_i0e(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """exp(-|x|) i0(x) (``ember.special.i0e``).
+
+    Example:
+        >>> ember.special.i0e(ember.tensor([0.0, 1.0]))
+        tensor([1.0000, 0.4658])
+    """
+    return _out(_I0e.apply(_as_float("special_i0e", input)), out)
+
+
+def special_i1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The modified Bessel function of the first kind of order 1 (``ember.special.i1``).
+
+    Example:
+        >>> ember.special.i1(ember.tensor([1.0]))
+        tensor([0.5652])
+    """
+    return _out(_I1.apply(_as_float("special_i1", input)), out)
+
+
+def special_i1e(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """exp(-|x|) i1(x) (``ember.special.i1e``).
+
+    Example:
+        >>> ember.special.i1e(ember.tensor([1.0]))
+        tensor([0.2079])
+    """
+    return _out(_I1e.apply(_as_float("special_i1e", input)), out)
+
+
+def special_ndtri(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The inverse of the standard normal CDF (``ember.special.ndtri``); +-inf at 1 and 0.
+
+    Example:
+        >>> ember.special.ndtri(ember.tensor([0.5, 0.975]))
+        tensor([0.0000, 1.9600])
+    """
+    return _out(Ndtri.apply(input), out)
+
+
+def special_zeta(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """The Hurwitz zeta function sum_k (k + other) ** -input (``ember.special.zeta``).
+
+    Example:
+        >>> ember.special.zeta(ember.tensor([2.0]), 1.0)
+        tensor([1.6449])
+    """
+    return _out(Zeta.apply(*_binary_float_operands("special_zeta", input, other, tensor_x=False)), out)
+
+
+def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    return polygamma(n, self)
+
+
+def logit(input: Tensor, eps: float | None = None, *, out: Tensor | None = None) -> Tensor:
+    """log(x / (1 - x)), with x clamped to [eps, 1 - eps] when eps is given.
+
+    Example:
+        >>> ember.logit(ember.tensor([0.5, 0.75]))
+        tensor([0.0000, 1.0986])
+    """
+    return _out(Logit.apply(_as_float("logit", input), None if eps is None else float(eps)), out)
+
+
+def sinc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """sin(pi x) / (pi x), 1 at 0.
+
+    Example:
+        >>> ember.sinc(ember.tensor([0.0, 0.5]))
+        tensor([1.0000, 0.6366])
+    """
+    return _out(Sinc.apply(input), out)
+
+
+def xlogy(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """input * log(other), 0 where input is 0 (unless other is NaN).
+
+    Example:
+        >>> ember.xlogy(ember.tensor([0.0, 2.0]), ember.tensor([0.0, 3.0]))
+        tensor([0.0000, 2.1972])
+    """
+    return _out(Xlogy.apply(*_binary_float_operands("xlogy", input, other)), out)
+
+
+def xlog1py(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """input * log1p(other), 0 where input is 0 (unless other is NaN); ``ember.special.xlog1py``.
+
+    Example:
+        >>> ember.special.xlog1py(ember.tensor([0.0, 2.0]), ember.tensor([-1.0, 1.0]))
+        tensor([0.0000, 1.3863])
+    """
+    return _out(Xlog1py.apply(*_binary_float_operands("xlog1py", input, other)), out)
+
+
+def deg2rad(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Degrees to radians.
+
+    Example:
+        >>> ember.deg2rad(ember.tensor([180.0]))
+        tensor([3.1416])
+    """
+    return _out(_as_float("deg2rad", input) * (math.pi / 180), out)
+
+
+def rad2deg(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Radians to degrees.
+
+    Example:
+        >>> ember.rad2deg(ember.tensor([math.pi]))
+        tensor([180.])
+    """
+    return _out(_as_float("rad2deg", input) * (180 / math.pi), out)
+
+
+class _NoInplaceDerivative(Function):
+    """PyTorch has no derivative for ``asinh_``, ``acosh_``, ``atanh_``: backward through one raises."""
+
+    _backward_name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, x, name):
+        ctx.name = name
+        return x._new(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise NotImplementedError(f"the derivative for 'inplace version of {ctx.name}' is not implemented.")
+
+
+def _inplace_without_derivative(fn: Callable) -> Callable:
+    def method(self: Tensor) -> Tensor:
+        return _ew.assign_inplace(self, _NoInplaceDerivative.apply(fn(self), fn.__name__))
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+# ---- declarations ------------------------------------------------------------------------------
 _ops = Family(__name__)
 _op = _ops.op
+for _fn, _alias in ((asin, "arcsin"), (acos, "arccos"), (atan, "arctan")):
+    _op(_fn, aliases=(_alias,), inplace=True, out=True, kernels=(_fn.__name__,))
+for _fn, _alias in ((asinh, "arcsinh"), (acosh, "arccosh"), (atanh, "arctanh")):
+    _op(_fn, aliases=(_alias,), inplace=_inplace_without_derivative(_fn), out=True, kernels=(_fn.__name__,))
+for _fn in (sinh, cosh, exp2, erfc, lgamma, digamma):
+    _op(_fn, inplace=True, out=True, kernels=(_fn.__name__,))
+for _fn in (erfinv, logit, sinc, xlogy, deg2rad, rad2deg, i0):
+    _op(_fn, inplace=True, out=True)
+_op(polygamma, method=_polygamma_method, inplace=_ew._inplace(_polygamma_method), out=True)
+_op(xlog1py, export=False, method=False, out=True)  # torch.special.xlog1py only
 
 __all__ = _ops.names()
