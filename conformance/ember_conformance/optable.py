@@ -199,6 +199,39 @@ def _nan_samples(dt, rng):
 
 _kern("isnan", FLOATS, _nan_samples, np.isnan, out=_BOOL)
 
+
+# optional special functions (ember.functions.special composes them when a backend lacks one)
+def _math_ref(fn):
+    return lambda x: np.vectorize(fn, otypes=[np.float64])(np.asarray(x, np.float64))
+
+
+def _digamma_scalar(x: float) -> float:
+    """psi(x) by reflection, recurrence to x >= 30 and the asymptotic series (Bernoulli numbers)."""
+    if x == 0:
+        return math.copysign(math.inf, -x)
+    if x < 0:
+        if x == math.floor(x):
+            return math.nan
+        return _digamma_scalar(1 - x) - math.pi / math.tan(math.pi * (x - math.trunc(x)))
+    acc = 0.0
+    while x < 30:
+        acc -= 1 / x
+        x += 1
+    z = 1 / (x * x)
+    series = z * (1 / 12 - z * (1 / 120 - z * (1 / 252 - z * (1 / 240 - z * (1 / 132)))))
+    return acc + math.log(x) - 0.5 / x - series
+
+
+_SPECIAL_REF = {
+    "asin": (np.arcsin, "unit", None), "acos": (np.arccos, "unit", None), "atan": (np.arctan, "real", 1e3),
+    "sinh": (np.sinh, "real", 30.0), "cosh": (np.cosh, "real", 30.0), "asinh": (np.arcsinh, "real", 1e3),
+    "acosh": (np.arccosh, "positive", 1e3), "atanh": (np.arctanh, "unit", None),
+    "exp2": (np.exp2, "real", 30.0), "erfc": (_math_ref(math.erfc), "real", 10.0),
+    "lgamma": (_math_ref(math.lgamma), "nonzero", 1e2), "digamma": (_math_ref(_digamma_scalar), "nonzero", 1e2),
+}
+for _n, (_f, _dom, _large) in _SPECIAL_REF.items():
+    _kern(_n, FLOATS, _unary_samples(_dom, _large), _f)
+
 _kern("add", ALL[:-1], _binary_samples(), np.add)
 _kern("sub", ALL[:-1], _binary_samples(), np.subtract)
 _kern("mul", ALL[:-1], _binary_samples(), np.multiply)
@@ -439,6 +472,110 @@ def _matmul_samples(dt, rng):
 
 
 _kern("matmul", FLOATS + ("int64", "int32"), _matmul_samples, np.matmul, tol_scale=10)
+
+
+# ---- optional linalg kernels: checked by their defining properties (factors are unique only up to
+# signs for eigh/svd), on well-conditioned batched inputs, a transposed view and a 1x1 matrix
+def _la_inputs(dt, rng, shape=(2, 4, 4)):
+    a = values(rng, shape, dt).astype(np.float64)
+    spd = a @ np.swapaxes(a, -1, -2) + shape[-1] * np.eye(shape[-1])
+    return a, spd
+
+
+def _la_close(got, want, dt, what, scale=50):
+    rtol, atol = tolerance(dt, scale)
+    np.testing.assert_allclose(np.asarray(got, np.float64), want, rtol=rtol, atol=atol, err_msg=what)
+
+
+def _la_call(call, dt, name, *arrays, extra=()):
+    out = call.kt[name](*(call.dev(np.ascontiguousarray(x).astype(NP[dt])) for x in arrays), *extra)
+    return tuple(None if o is None else call.host(o) for o in out) if isinstance(out, tuple) else call.host(out)
+
+
+def _check_cholesky(call, dt, rng):
+    _, spd = _la_inputs(dt, rng)
+    L, info = _la_call(call, dt, "cholesky", spd)
+    assert L.dtype == NP[dt] and L.shape == spd.shape, f"L is {L.dtype}{L.shape}"
+    assert np.all(np.triu(L, 1) == 0), "L must be zero above the diagonal"
+    _la_close(L @ np.swapaxes(L, -1, -2), spd.astype(NP[dt]).astype(np.float64), dt, "L L^T")
+    assert info.dtype == np.int32 and info.shape == (2,) and not info.any(), f"info {info!r}"
+    bad = np.stack([np.eye(3), np.array([[1.0, 2, 0], [2, 1, 0], [0, 0, 1]])])
+    assert _la_call(call, dt, "cholesky", bad)[1].tolist() == [0, 2], "info: the order of the failing minor"
+
+
+def _check_triangular_solve(call, dt, rng):
+    a, _ = _la_inputs(dt, rng)
+    b = values(rng, (2, 4, 3), dt).astype(np.float64)
+    for upper in (False, True):
+        for left in (True, False):
+            for unit in (False, True):
+                t = (np.triu(a) if upper else np.tril(a)) + 4 * np.eye(4)
+                if unit:
+                    t[..., range(4), range(4)] = 1
+                rhs = b if left else np.swapaxes(b, -1, -2)
+                x = _la_call(call, dt, "triangular_solve", a + 4 * np.eye(4), rhs, extra=(upper, left, unit))
+                got = t @ x if left else x @ t
+                _la_close(got, rhs.astype(NP[dt]).astype(np.float64), dt, f"upper={upper} left={left} unit={unit}")
+
+
+def _check_lu_factor(call, dt, rng):
+    a, _ = _la_inputs(dt, rng)
+    lu, piv, info = _la_call(call, dt, "lu_factor", a)
+    assert piv.dtype == np.int32 and piv.shape == (2, 4) and info.dtype == np.int32 and not info.any()
+    L, U = np.tril(lu, -1) + np.eye(4), np.triu(lu)
+    pa = a.astype(NP[dt]).astype(np.float64).copy()
+    for i in range(4):  # apply the row swaps in order
+        p = piv[:, i] - 1
+        for k in range(2):
+            pa[k, [i, p[k]]] = pa[k, [p[k], i]]
+    _la_close(L @ U, pa, dt, "P A = L U")
+    assert np.all(np.abs(np.tril(lu, -1)) <= 1 + 1e-6), "partial pivoting keeps |L| <= 1"
+    sing = np.stack([np.eye(3), np.zeros((3, 3)), np.array([[1.0, 2, 3], [2, 4, 6], [1, 1, 1]])])
+    assert _la_call(call, dt, "lu_factor", sing)[2].tolist() == [0, 1, 3], "info: the first zero pivot"
+
+
+def _check_qr(call, dt, rng):
+    for shape in ((2, 5, 3), (3, 5), (4, 4)):
+        a = values(rng, shape, dt).astype(np.float64)
+        for mode in ("reduced", "complete", "r"):
+            q, r = _la_call(call, dt, "qr", a, extra=(mode,))
+            rq, rr = (None, np.linalg.qr(a, mode="r")) if mode == "r" else np.linalg.qr(a, mode=mode)
+            _la_close(r, rr, dt, f"R {shape} {mode} (LAPACK's signs)")
+            assert (q is None) == (mode == "r"), "Q is None exactly in mode 'r'"
+            if q is not None:
+                _la_close(q, rq, dt, f"Q {shape} {mode}")
+
+
+def _check_eigh(call, dt, rng):
+    a, _ = _la_inputs(dt, rng)
+    for upper in (False, True):
+        w, v = _la_call(call, dt, "eigh", a, extra=(upper,))
+        sym = np.triu(a) + np.swapaxes(np.triu(a, 1), -1, -2) if upper else np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2)
+        _la_close(w, np.linalg.eigvalsh(sym), dt, "eigenvalues, ascending")
+        _la_close((v * w[..., None, :]) @ np.swapaxes(v, -1, -2), sym, dt, "V diag(w) V^T")
+        _la_close(np.swapaxes(v, -1, -2) @ v, np.broadcast_to(np.eye(4), v.shape), dt, "V orthonormal")
+
+
+def _check_svd(call, dt, rng):
+    for shape in ((2, 5, 3), (3, 5), (4, 4)):
+        a = values(rng, shape, dt).astype(np.float64)
+        k = min(shape[-2:])
+        for full in (False, True):
+            u, sv, vh = _la_call(call, dt, "svd", a, extra=(full,))
+            m, n = shape[-2:]
+            assert u.shape[-1] == (m if full else k) and vh.shape[-2] == (n if full else k), f"{u.shape} {vh.shape}"
+            _la_close(sv, np.linalg.svd(a, compute_uv=False), dt, "S, descending")
+            _la_close((u[..., :k] * sv[..., None, :]) @ vh[..., :k, :], a, dt, "U diag(S) Vh")
+            _la_close(np.swapaxes(u, -1, -2) @ u, np.broadcast_to(np.eye(u.shape[-1]), u.shape[:-2] + (u.shape[-1],) * 2),
+                      dt, "U orthonormal")
+
+
+_kern("cholesky", FLOATS[:2], lambda dt, rng: [], None, check=_check_cholesky)
+_kern("triangular_solve", FLOATS[:2], lambda dt, rng: [], None, check=_check_triangular_solve)
+_kern("lu_factor", FLOATS[:2], lambda dt, rng: [], None, check=_check_lu_factor)
+_kern("qr", FLOATS[:2], lambda dt, rng: [], None, check=_check_qr)
+_kern("eigh", FLOATS[:2], lambda dt, rng: [], None, check=_check_eigh)
+_kern("svd", FLOATS[:2], lambda dt, rng: [], None, check=_check_svd)
 
 
 # ---- runtime and random
@@ -898,6 +1035,13 @@ for _n in ("floor", "ceil", "round", "trunc"):
     _op(_n, (lambda n: lambda E, x: getattr(E, n)(x))(_n), getattr(np, _n), FLOATS, _unary_samples())
 _op("logical_not", lambda E, x: E.logical_not(x), np.logical_not, ALL, _unary_samples(), out=_BOOL)
 _op("isnan", lambda E, x: E.isnan(x), np.isnan, FLOATS, _nan_samples, out=_BOOL)
+for _n, (_f, _dom, _large) in _SPECIAL_REF.items():
+    if _n != "acosh":
+        _op(_n, (lambda n: lambda E, x: getattr(E, n)(x))(_n), _f, FLOATS, _unary_samples(_dom, _large),
+            differentiable=True)
+# acosh is NaN below 1, which would poison the central differences: its op row shifts x into [1, inf)
+_op("acosh", lambda E, x: E.acosh(x.abs() + 1), lambda x: np.arccosh(np.abs(x) + 1), FLOATS,
+    _unary_samples("nonzero", small=None), differentiable=True)  # 1 + tiny x rounds in float16
 _op("isfinite", lambda E, x: E.isfinite(x), np.isfinite, FLOATS, _nan_samples, out=_BOOL)
 _op("add", lambda E, a, b: a + b, np.add, FLOATS + INTS[:2], _binary_samples(), differentiable=True)
 _op("sub", lambda E, a, b: a - b, np.subtract, FLOATS + INTS[:2], _binary_samples(), differentiable=True)

@@ -1,4 +1,4 @@
-"""The ``ember`` command: ``ember devices``, ``ember train``, ``ember --version``.
+"""The ``ember`` command: ``ember devices``, ``ember train``, ``ember new-backend``, ``ember --version``.
 
 An application built on the library, kept apart from it: ``main`` parses the command line, sets
 up ``logging`` (what the commands report goes to stdout through the ``ember.cli`` logger; errors
@@ -55,14 +55,15 @@ class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaults
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import devices, train
+    from . import devices, new_backend, train
 
     parser = _Parser(prog="ember", description="ember command line", formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"ember {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{devices,train}",
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{devices,train,new-backend}",
                                 parser_class=_Parser)
     devices.add_parser(sub, _Formatter)
     train.add_parser(sub, _Formatter)
+    new_backend.add_parser(sub, _Formatter)
     return parser
 
 
