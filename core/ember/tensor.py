@@ -181,9 +181,6 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self._dtype.is_floating_point
 
-    def is_complex(self) -> bool:
-        return False
-
     def is_contiguous(self, memory_format: Any = None) -> bool:
         if memory_format is not None:  # channels_last asks about the real strides (ember keeps C order)
             from ember.functions.layout import is_contiguous_as
@@ -296,7 +293,14 @@ class Tensor:
         return _RemovableHandle(node, nr, hook)
 
     def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> _RemovableHandle:
-        """Call ``hook(tensor)`` after backward has accumulated into this leaf's ``.grad`` (as PyTorch)."""
+        """Call ``hook(tensor)`` after backward has accumulated into this leaf's ``.grad`` (as PyTorch).
+
+        Example:
+            >>> w = ember.ones(2, requires_grad=True)
+            >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad))
+            >>> (3 * w).sum().backward()
+            tensor([3., 3.])
+        """
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:

@@ -10,7 +10,8 @@ work asynchronously.
 
 The device type is the one of the module's parameters, or the one named in ``device_ids``; a module
 on the CPU with no device named runs as it is, as ``torch.nn.DataParallel`` does without a GPU.
-``DistributedDataParallel`` is not here.
+``DistributedDataParallel`` (one process per replica, over ``ember.distributed``) is in
+``ember.nn.parallel.distributed``.
 
 Example:
     >>> import ember
@@ -29,9 +30,11 @@ from typing import Any
 from ember import dispatch, plugins
 from ember.device import device as _device_cls
 from ember.nn.modules.module import Module
+from ember.nn.parallel.distributed import DistributedDataParallel
 from ember.tensor import Tensor
 
-__all__ = ["DataParallel", "data_parallel", "replicate", "scatter", "scatter_kwargs", "gather", "parallel_apply"]
+__all__ = ["DataParallel", "DistributedDataParallel", "data_parallel", "replicate", "scatter", "scatter_kwargs",
+           "gather", "parallel_apply"]
 
 
 def _index(d: Any) -> int:

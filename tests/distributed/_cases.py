@@ -1,0 +1,246 @@
+"""Programs the distributed tests start in 2 processes: ``python -m ember.distributed.run --nproc-per-node 2
+_cases.py CASE [args]``. Each checks its values against NumPy (never against ember itself) and
+prints ``OK <rank>`` at the end; the failure cases exit the way their names say."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+import ember
+import ember.distributed as dist
+import numpy as np
+
+
+def _dev() -> str:
+    return os.environ.get("CASE_DEVICE", "cpu")
+
+
+def _close(t, expected, tol=1e-6) -> None:
+    got = t.cpu().numpy() if t.device.type != "cpu" else t.detach().numpy()
+    np.testing.assert_allclose(got.astype(np.float64), np.asarray(expected, np.float64), rtol=tol, atol=tol)
+
+
+def collectives() -> None:
+    dist.init_process_group("gloo", timeout=30)
+    r, n, dev = dist.get_rank(), dist.get_world_size(), _dev()
+    assert n == 2 and os.environ["RANK"] == str(r) and os.environ["LOCAL_RANK"] == str(r)
+    base = np.arange(6, dtype=np.float32).reshape(2, 3)
+    vals = [base * (k + 1) - k for k in range(n)]  # rank k's data
+    stack = np.stack(vals)
+    for op, ref in [(dist.ReduceOp.SUM, stack.sum(0)), (dist.ReduceOp.AVG, stack.mean(0)),
+                    (dist.ReduceOp.MAX, stack.max(0)), (dist.ReduceOp.MIN, stack.min(0)),
+                    (dist.ReduceOp.PRODUCT, stack.prod(0))]:
+        t = ember.tensor(vals[r], device=dev)
+        dist.all_reduce(t, op=op)
+        _close(t, ref)
+    # integer, float64, bfloat16 (reduced in float32), a non-contiguous view (copied back into place)
+    t = ember.tensor(np.array([1, 2, 3], np.int64) * (r + 1), device=dev)
+    dist.all_reduce(t)
+    assert t.dtype == ember.int64 and t.tolist() == [3, 6, 9]
+    t = ember.tensor([0.5, 1.5], dtype=ember.bfloat16, device=dev)
+    dist.all_reduce(t)
+    assert t.dtype == ember.bfloat16 and t.float().tolist() == [1.0, 3.0]
+    full = ember.tensor(vals[r], device=dev)
+    view = full.t()
+    dist.all_reduce(view)
+    _close(full, stack.sum(0))
+    # async: a work handle
+    t = ember.tensor(vals[r], device=dev)
+    work = dist.all_reduce(t, async_op=True)
+    assert work.wait() is True and work.is_completed()
+    _close(t, stack.sum(0))
+    # broadcast / reduce
+    t = ember.tensor(vals[r], device=dev)
+    dist.broadcast(t, src=1)
+    _close(t, vals[1])
+    t = ember.tensor(vals[r], device=dev)
+    dist.reduce(t, dst=0, op=dist.ReduceOp.MAX)
+    _close(t, stack.max(0) if r == 0 else vals[r])
+    # all_gather, all_gather_into_tensor, reduce_scatter_tensor
+    outs = [ember.zeros(2, 3, device=dev) for _ in range(n)]
+    dist.all_gather(outs, ember.tensor(vals[r], device=dev))
+    for k in range(n):
+        _close(outs[k], vals[k])
+    out = ember.zeros(2 * n, 3, device=dev)
+    dist.all_gather_into_tensor(out, ember.tensor(vals[r], device=dev))
+    _close(out, np.concatenate(vals))
+    big = [np.arange(8, dtype=np.float32).reshape(4, 2) + 10 * k for k in range(n)]
+    out = ember.zeros(2, 2, device=dev)
+    dist.reduce_scatter_tensor(out, ember.tensor(big[r], device=dev))
+    _close(out, (big[0] + big[1])[2 * r: 2 * r + 2])
+    # gather / scatter
+    t = ember.tensor(vals[r], device=dev)
+    glist = [ember.zeros(2, 3, device=dev) for _ in range(n)] if r == 0 else None
+    dist.gather(t, glist, dst=0)
+    if r == 0:
+        for k in range(n):
+            _close(glist[k], vals[k])
+    t = ember.zeros(2, 3, device=dev)
+    dist.scatter(t, [ember.tensor(v, device=dev) for v in vals] if r == 1 else None, src=1)
+    _close(t, vals[r])
+    # point to point, blocking and not
+    if r == 0:
+        dist.send(ember.tensor(vals[0], device=dev), dst=1)
+        w = dist.irecv(t := ember.zeros(2, 3, device=dev), src=1, tag=7)
+        w.wait()
+        _close(t, vals[1] * 2)
+    else:
+        t = ember.zeros(2, 3, device=dev)
+        assert dist.recv(t, src=0) == 0
+        _close(t, vals[0])
+        dist.isend(ember.tensor(vals[1] * 2, device=dev), dst=0, tag=7).wait()
+    # groups, objects, barrier
+    g = dist.new_group([1])
+    if r == 1:
+        assert dist.get_rank(g) == 0 and dist.get_world_size(g) == 1
+        t = ember.ones(2, device=dev)
+        dist.all_reduce(t, group=g)
+        _close(t, [1, 1])
+    else:
+        assert g is dist.GroupMember.NON_GROUP_MEMBER and dist.get_rank(g) == -1
+    objs = [None] * n
+    dist.all_gather_object(objs, {"rank": r})
+    assert objs == [{"rank": 0}, {"rank": 1}]
+    lst = [r, "x"] if r == 0 else [None, None]
+    dist.broadcast_object_list(lst, src=0)
+    assert lst == [0, "x"]
+    dist.barrier()
+    dist.destroy_process_group()
+    assert not dist.is_initialized()
+    print("OK", r, flush=True)
+
+
+def mismatch() -> None:
+    dist.init_process_group("gloo", timeout=30)
+    r = dist.get_rank()
+    for bad in (ember.ones(3 + r), ember.ones(3, dtype=ember.float32 if r == 0 else ember.float64)):
+        try:
+            dist.all_reduce(bad)
+        except RuntimeError as e:
+            assert "rank 0" in str(e) and "rank 1" in str(e), e
+        else:
+            raise AssertionError("a mismatched all_reduce did not raise")
+    try:  # different collectives on the two ranks
+        dist.all_reduce(ember.ones(2)) if r == 0 else dist.broadcast(ember.ones(2), src=0)
+    except RuntimeError as e:
+        assert "all_reduce SUM float32[2]" in str(e) and "broadcast root=0 float32[2]" in str(e), e
+    else:
+        raise AssertionError("mismatched collectives did not raise")
+    dist.all_reduce(ok := ember.ones(2))  # the group still works afterwards
+    assert ok.tolist() == [2.0, 2.0]
+    dist.destroy_process_group()
+    print("OK", r, flush=True)
+
+
+def fail() -> None:
+    how = sys.argv[2]
+    dist.init_process_group("gloo", timeout=float(sys.argv[3]) if len(sys.argv) > 3 else 60)
+    r = dist.get_rank()
+    x = ember.ones(4)  # the backend is loaded before the failure, so rank 0 is waiting when it comes
+    dist.barrier()
+    if r == 1:
+        if how == "raise":
+            raise ValueError("rank one gives up")
+        if how == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if how == "exit":
+            sys.exit(3)
+        if how == "hang":
+            time.sleep(120)
+    try:
+        dist.all_reduce(x)
+    except dist.DistBackendError as e:
+        print(f"rank 0 saw: {e}", flush=True)
+        raise
+    print("not reached", flush=True)
+
+
+def _mlp(seed: int, dev: str):
+    ember.manual_seed(seed)
+    return ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.Tanh(), ember.nn.Linear(8, 3)).to(dev)
+
+
+def _flat(model) -> np.ndarray:
+    return np.concatenate([p.detach().cpu().numpy().ravel() for p in model.parameters()])
+
+
+def ddp() -> None:
+    """DDP on a DistributedSampler share of the batch == one process on the whole batch."""
+    from ember.nn.parallel import DistributedDataParallel as DDP
+    from ember.utils.data.distributed import DistributedSampler
+
+    dist.init_process_group("gloo", timeout=30)
+    r, n, dev = dist.get_rank(), dist.get_world_size(), _dev()
+    rng = np.random.default_rng(0)
+    x_all = rng.standard_normal((16, 4)).astype(np.float32)
+    y_all = rng.standard_normal((16, 3)).astype(np.float32)
+    model = DDP(_mlp(seed=100 + r, dev=dev), bucket_cap_mb=0.0002)  # rank 1's own init is replaced by rank 0's
+    assert len(model._buckets) > 1
+    ref = _mlp(seed=100, dev=dev)  # the single process, from rank 0's initial weights
+    np.testing.assert_array_equal(_flat(model.module), _flat(ref))
+    opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    ref_opt = ember.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    loss_fn = ember.nn.MSELoss()
+    sampler = DistributedSampler(range(16), shuffle=False)
+    mine = list(sampler)
+    assert mine == list(range(r, 16, n))
+    for step in range(3):
+        opt.zero_grad()
+        half = len(mine) // 2
+        if step == 2:  # gradient accumulation: the first micro-batch without communication
+            with model.no_sync():
+                loss_fn(model(ember.tensor(x_all[mine[:half]], device=dev)),
+                        ember.tensor(y_all[mine[:half]], device=dev)).backward()
+            loss_fn(model(ember.tensor(x_all[mine[half:]], device=dev)),
+                    ember.tensor(y_all[mine[half:]], device=dev)).backward()
+        else:
+            loss_fn(model(ember.tensor(x_all[mine], device=dev)), ember.tensor(y_all[mine], device=dev)).backward()
+        opt.step()
+        ref_opt.zero_grad()
+        if step == 2:  # the same two micro-batches, each split evenly between the ranks
+            for part in (slice(0, half), slice(half, None)):
+                idx = [i for k in range(n) for i in list(range(k, 16, n))[part]]
+                loss_fn(ref(ember.tensor(x_all[idx], device=dev)), ember.tensor(y_all[idx], device=dev)).backward()
+        else:
+            loss_fn(ref(ember.tensor(x_all, device=dev)), ember.tensor(y_all, device=dev)).backward()
+        ref_opt.step()
+    np.testing.assert_allclose(_flat(model.module), _flat(ref), rtol=1e-5, atol=1e-6)
+    everyone = [None] * n
+    dist.all_gather_object(everyone, _flat(model.module))
+    for other in everyone:
+        np.testing.assert_array_equal(other, everyone[0])
+    # find_unused_parameters: a layer no rank uses keeps grad None, the rest are averaged
+    net = ember.nn.ModuleDict({"used": ember.nn.Linear(2, 1), "unused": ember.nn.Linear(2, 1)}).to(dev)
+
+    class Net(ember.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = net
+
+        def forward(self, x):
+            return self.body["used"](x)
+
+    m = DDP(Net(), find_unused_parameters=True)
+    m(ember.full((1, 2), float(r + 1), device=dev)).sum().backward()
+    assert m.module.body["unused"].weight.grad is None
+    _close(m.module.body["used"].weight.grad, [[1.5, 1.5]])
+    dist.destroy_process_group()
+    print("OK", r, flush=True)
+
+
+def everything() -> None:
+    """One launch for the value tests (starting 2 Pythons costs seconds on a 2-core machine)."""
+    collectives()
+    mismatch()
+    ddp()
+
+
+if __name__ == "__main__":
+    if _dev() == "cpu":
+        globals()[sys.argv[1]]()
+    else:
+        with ember.fallback_policy("error"):  # as tests/conftest.py: no silent CPU fallback
+            globals()[sys.argv[1]]()
