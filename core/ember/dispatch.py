@@ -297,15 +297,28 @@ def _unknown_device(device_type: str) -> DeviceError:
                        f"{', '.join(plugins.device_types()) or 'none'}; to add it, {hint}")
 
 
+#: ``ember.set_default_device``: the device ``canonical_device(None)`` means (None: the cpu)
+_default_device: device | None = None
+
+
+def set_default_device(dev: device | None) -> None:
+    """Where factories put tensors without ``device=`` (an interned device, or None for the cpu)."""
+    global _default_device
+    _default_device = dev
+
+
 def canonical_device(dev: device | str | int | None) -> device:
-    """Validate a device and return its interned form (``"opencl"`` -> ``opencl:<current>``)."""
+    """Validate a device and return its interned form (``"opencl"`` -> ``opencl:<current>``).
+
+    None is the default device (``ember.set_default_device``), the cpu unless set.
+    """
     if isinstance(dev, device):
         key = (dev.type, dev.index)
         hit = _devices.get(key)
         if hit is not None:
             return hit
     elif dev is None:
-        return canonical_device("cpu")
+        return _default_device or canonical_device("cpu")
     elif isinstance(dev, int):
         dev = device("cuda", dev)
     else:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["OpDecl", "Family", "OPS", "EXTRAS", "op_names", "exports", "bind_tensor", "bound_names"]
+__all__ = ["OpDecl", "Family", "OPS", "EXTRAS", "op_names", "exports", "bind_tensor", "bound_names", "wrap_ops"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,9 @@ class OpDecl:
     reflected: tuple[str, ...] = ()
     #: augmented assignments bound to the in-place form (``__iadd__``)
     ioperators: tuple[str, ...] = ()
+    #: ``ember.<name>_`` exists too, as the Tensor in-place form (``torch.exp_``): True for every
+    #: name, or the names that have it (PyTorch has ``torch.abs_`` but no ``torch.absolute_``)
+    export_inplace: bool | tuple[str, ...] = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -74,6 +77,14 @@ class OpDecl:
     def inplace_names(self) -> tuple[str, ...]:
         return tuple(n + "_" for n in self.names) if self.inplace else ()
 
+    @property
+    def exported_inplace_names(self) -> tuple[str, ...]:
+        """``ember.<name>_`` forms (``export_inplace``)."""
+        if not (self.inplace and self.export_inplace):
+            return ()
+        names = self.names if self.export_inplace is True else self.export_inplace
+        return tuple(n + "_" for n in names)
+
 
 #: every declared op by name, in declaration order
 OPS: dict[str, OpDecl] = {}
@@ -84,6 +95,28 @@ EXTRAS: dict[str, tuple[Any, str]] = {}
 
 def _first_line(fn: Callable) -> str:
     return (getattr(fn, "__doc__", None) or "").strip().split("\n")[0].strip()
+
+
+def wrap_ops(names: Any, wrap: Callable[[str, Callable], Callable]) -> None:
+    """Replace the function (and Tensor-specific method) of each declared op in ``names`` by
+    ``wrap(name, fn)``, before :func:`bind_tensor` and :func:`exports` run, so the exports, methods
+    and operators are the wrapped ones and still the declared ones (the family module's names are
+    rebound too, so its ``__all__`` still resolves to them). Used by ``ember.amp`` to hook autocast
+    into the ops of PyTorch's autocast lists only (every other op stays unwrapped)."""
+    import dataclasses
+
+    for name in names:
+        d = OPS.get(name)
+        if d is None:
+            continue
+        new: dict[str, Any] = {"fn": wrap(name, d.fn)}
+        if callable(d.method):
+            new["method"] = wrap(name, d.method)
+        mod = sys.modules.get(d.family)
+        for n in d.names:
+            if mod is not None and getattr(mod, n, None) is d.fn:
+                setattr(mod, n, new["fn"])
+        OPS[name] = dataclasses.replace(d, **new)
 
 
 class Family:
@@ -115,13 +148,24 @@ class Family:
 
 
 def op_names(*, exported: bool | None = None) -> list[str]:
-    """Every op name and alias (only the exported ones, or only the others, when asked)."""
-    return [n for d in OPS.values() if exported is None or d.export == exported for n in d.names]
+    """Every op name and alias (only the exported ones, or only the others, when asked).
+
+    The exported names include the in-place forms declared ``export_inplace`` (``exp_``).
+    """
+    names = [n for d in OPS.values() if exported is None or d.export == exported for n in d.names]
+    if exported is not False:
+        names += [n for d in OPS.values() for n in d.exported_inplace_names]
+    return names
 
 
 def exports() -> dict[str, Callable]:
-    """``ember.<name>`` for every exported op and alias."""
-    return {n: d.fn for d in OPS.values() if d.export for n in d.names}
+    """``ember.<name>`` for every exported op and alias, and ``ember.<name>_`` where declared.
+
+    The in-place forms are the very functions bound as ``Tensor.<name>_`` (``bind_tensor`` runs first).
+    """
+    fns = {n: d.fn for d in OPS.values() if d.export for n in d.names}
+    fns.update({n: _BOUND_INPLACE[n] for d in OPS.values() for n in d.exported_inplace_names})
+    return fns
 
 
 def _reflect(fn: Callable, name: str) -> Callable:
@@ -165,7 +209,11 @@ def bind_tensor(tensor_cls: type, make_inplace: Callable[[Callable], Callable]) 
         raise RuntimeError(f"ops declared over Tensor's own attributes: {sorted(clashes)}")
     for n, value in attrs.items():
         setattr(tensor_cls, n, value)
+    _BOUND_INPLACE.update({n: attrs[n] for d in OPS.values() for n in d.exported_inplace_names})
 
+
+#: the in-place forms ``exports`` supplies as ``ember.<name>_``, as bound on Tensor
+_BOUND_INPLACE: dict[str, Callable] = {}
 
 #: the attributes each bound class had before binding: its own, written in its class body
 _CLASS_BODY: dict[type, set[str]] = {}

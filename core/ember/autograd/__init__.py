@@ -8,6 +8,7 @@ Example:
     tensor(6.)
 """
 
+from ember.autograd.anomaly import detect_anomaly, set_detect_anomaly
 from ember.autograd.engine import backward, grad
 from ember.autograd.function import Function, FunctionCtx, once_differentiable
 from ember.autograd.grad_mode import (
@@ -20,6 +21,6 @@ from ember.autograd.grad_mode import (
 from ember.autograd.gradcheck import gradcheck, gradgradcheck
 from ember.autograd.variable import Variable
 
-__all__ = ["Function", "FunctionCtx", "Variable", "backward", "enable_grad", "grad", "gradcheck",
+__all__ = ["Function", "FunctionCtx", "Variable", "backward", "detect_anomaly", "enable_grad", "grad", "gradcheck",
            "gradgradcheck", "inference_mode", "is_grad_enabled", "no_grad", "once_differentiable",
-           "set_grad_enabled"]
+           "set_detect_anomaly", "set_grad_enabled"]

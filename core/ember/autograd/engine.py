@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ember.autograd.anomaly import STATE as ANOMALY
+from ember.autograd.anomaly import check_outputs
 from ember.autograd.function import AccumulateGrad, Node, _refresh_view, _stale_view
 from ember.autograd.grad_mode import STATE
 
@@ -94,6 +96,8 @@ def _run(roots, grad_roots, retain_graph: bool, create_graph: bool, capture=None
                 results = (None,) * len(edges)
             else:
                 results = node.apply(grads)
+                if ANOMALY.enabled:
+                    check_outputs(node, results)
             if not retain_graph:
                 node.release()
             for edge, g in zip(edges, results):

@@ -8,10 +8,13 @@ from ember.functions import (  # noqa: F401 - imported for their Tensor bindings
     indexing,
     layout,
     linalg,
+    linalg_ops,
+    misc,
     reduction,
     sampling,
     search,
     shape,
     special,
     statistics,
+    torch_nn,
 )

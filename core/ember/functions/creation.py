@@ -83,7 +83,7 @@ def tensor(data: Any, dtype: _dt.dtype | None = None, device: Any = None, requir
     arr, dt = _host().from_object(data, dtype, copy=True)
     cpu_dev, cpu_kt = _resolve("cpu")
     t = Tensor._make(arr, dt, cpu_dev, cpu_kt)
-    if device is not None:
+    if device is not None or dispatch._default_device is not None:  # set_default_device
         dev = dispatch.canonical_device(device)
         if dev.type != "cpu":
             t = t.to(dev)
@@ -563,8 +563,8 @@ _op(arange, method=False, kernels=("arange",))
 _op(bernoulli, method=_bernoulli_method, inplace=_bernoulli_)
 # Tensor-only methods (PyTorch has no function of these names)
 _op(_copy_, "copy_", export=False, kernels=("copy_",))
-_op(_fill_inplace, "fill_", export=False, doc="Fill with one value, in place.")
-_op(_zero_, "zero_", export=False, doc="Fill with zeros, in place.")
+_op(_fill_inplace, "fill_", doc="Fill with one value, in place.")
+_op(_zero_, "zero_", doc="Fill with zeros, in place.")
 _op(_new_tensor, "new_tensor", export=False, doc="``tensor(data)`` with this tensor's dtype and device unless given.")
 for _fn in (zeros, ones, empty):
     _op(_new_factory(_fn), f"new_{_fn.__name__}", export=False)

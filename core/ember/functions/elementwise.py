@@ -1294,36 +1294,37 @@ _op(pow, inplace=True, out=True, kernels=("pow",), operators=("__pow__",), refle
 _op(maximum, inplace=True, out=True, kernels=("maximum",))
 _op(minimum, inplace=True, out=True, kernels=("minimum",))
 _op(atan2, aliases=("arctan2",), inplace=True, out=True, kernels=("atan2",))
-_op(neg, aliases=("negative",), inplace=True, kernels=("neg",), operators=("__neg__",))
-_op(abs, aliases=("absolute",), inplace=True, kernels=("abs",), operators=("__abs__",))
+_op(neg, aliases=("negative",), inplace=True, export_inplace=True, kernels=("neg",), operators=("__neg__",))
+_op(abs, aliases=("absolute",), inplace=True, export_inplace=("abs",), kernels=("abs",), operators=("__abs__",))
 _op(sign, inplace=True, kernels=("sign",))
 # unary math
 for _fn in (exp, log1p, expm1, sqrt, rsqrt, sin, cos, tanh, sigmoid, relu, erf, floor, ceil, round, log):
-    _op(_fn, inplace=True, kernels=(_fn.__name__,))
+    _op(_fn, inplace=True, export_inplace=True, kernels=(_fn.__name__,))
 for _fn in (frac, reciprocal, square, nan_to_num):
-    _op(_fn, inplace=True)
-_op(trunc, aliases=("fix",), inplace=True, kernels=("trunc",))
+    _op(_fn, inplace=True, export_inplace=True)
+_op(trunc, aliases=("fix",), inplace=True, export_inplace=True, kernels=("trunc",))
 for _fn in (log2, log10, tan):
-    _op(_fn, inplace=True)
+    _op(_fn, inplace=True, export_inplace=True)
 for _fn in (isfinite, isinf, equal, isclose, allclose):
     _op(_fn)
 _op(isnan, kernels=("isnan",))
 # comparisons and logic
-_op(eq, kernels=("eq",), operators=("__eq__",))
-_op(ne, aliases=("not_equal",), kernels=("ne",), operators=("__ne__",))
-_op(lt, aliases=("less",), kernels=("lt",), operators=("__lt__",))
-_op(le, aliases=("less_equal",), kernels=("le",), operators=("__le__",))
-_op(gt, aliases=("greater",), kernels=("gt",), operators=("__gt__",))
-_op(ge, aliases=("greater_equal",), kernels=("ge",), operators=("__ge__",))
+# in place, the bool result is cast back to self's dtype (``x.eq_(y)`` keeps x's dtype), as in PyTorch
+_op(eq, inplace=True, kernels=("eq",), operators=("__eq__",))
+_op(ne, aliases=("not_equal",), inplace=True, kernels=("ne",), operators=("__ne__",))
+_op(lt, aliases=("less",), inplace=True, kernels=("lt",), operators=("__lt__",))
+_op(le, aliases=("less_equal",), inplace=True, kernels=("le",), operators=("__le__",))
+_op(gt, aliases=("greater",), inplace=True, kernels=("gt",), operators=("__gt__",))
+_op(ge, aliases=("greater_equal",), inplace=True, kernels=("ge",), operators=("__ge__",))
 for _fn in (logical_and, logical_or, logical_xor):
-    _op(_fn, kernels=(_fn.__name__,))
+    _op(_fn, inplace=True, kernels=(_fn.__name__,))
 for _fn in (bitwise_and, bitwise_or, bitwise_xor):
     _op(_fn, inplace=True, out=True, kernels=(_fn.__name__,))
 _op(bitwise_not, inplace=True, out=True)  # composite: ``-x - 1``, ``logical_not`` on bool
 _op(logical_not, inplace=True, kernels=("logical_not",))
 # selection and fused forms
 _op(where, method=_where_method, kernels=("where",))
-_op(clamp, aliases=("clip",), inplace=True, out=True, kernels=("clamp",))
+_op(clamp, aliases=("clip",), inplace=True, export_inplace=True, out=True, kernels=("clamp",))
 for _fn in (lerp, addcmul, addcdiv, masked_fill):
     _op(_fn, inplace=True)
 _op(broadcast_shapes, method=False)

@@ -680,8 +680,10 @@ def einsum(equation: str, *operands: Any) -> Tensor:
 _ops = Family(__name__)
 _op = _ops.op
 _op(matmul, out=True, kernels=("matmul",), operators=("__matmul__",), reflected=("__rmatmul__",))
-for _fn in (mm, bmm, mv, inner, addmm, baddbmm):
+for _fn in (mm, bmm, mv, inner):
     _op(_fn)
+for _fn in (addmm, baddbmm):
+    _op(_fn, inplace=True)
 _op(dot, aliases=("vdot",))
 _op(outer, aliases=("ger",))
 _op(einsum, method=False)

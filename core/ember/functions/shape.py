@@ -1062,6 +1062,10 @@ def _t_(self: Tensor) -> Tensor:
     return _inplace_view(self, t)
 
 
+def _transpose_(self: Tensor, dim0: int, dim1: int) -> Tensor:
+    return _inplace_view(self, lambda b: transpose(b, dim0, dim1))
+
+
 def _tile_method(self: Tensor, *dims: Any) -> Tensor:
     """``x.tile(2, 1)`` or ``x.tile((2, 1))``, as ``Tensor.tile`` (``ember.tile`` takes a sequence only)."""
     return tile(self, tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims)
@@ -1073,14 +1077,16 @@ def _set_data(self: Tensor, data: Any) -> None:
 
 _ops = Family(__name__)
 _op = _ops.op
-for _fn in (reshape, flatten, unflatten, permute, broadcast_to, clone, chunk, split, fliplr, flipud, tril, triu,
+for _fn in (reshape, flatten, unflatten, permute, broadcast_to, clone, chunk, split, fliplr, flipud,
             narrow, unbind, select, roll, repeat_interleave, diagonal, diag):
     _op(_fn)
+for _fn in (tril, triu):
+    _op(_fn, inplace=True)
 _op(tile, method=_tile_method)
 _op(view, export=False, method=_view_method)
 _op(squeeze, inplace=_squeeze_)
 _op(unsqueeze, inplace=_unsqueeze_)
-_op(transpose, aliases=("swapaxes", "swapdims"))
+_op(transpose, aliases=("swapaxes", "swapdims"), inplace=_transpose_)
 _op(t, inplace=_t_)
 _op(movedim, aliases=("moveaxis",))
 for _fn in (expand, expand_as, repeat, contiguous, view_as, reshape_as):  # Tensor methods only, as in PyTorch

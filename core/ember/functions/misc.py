@@ -1,0 +1,1421 @@
+"""The many small ``torch.*`` functions and Tensor methods: splits and stacks, windows, scatters into
+slices, ``cov``/``trapezoid``/``gradient``, ``isin``, predicates and the global switches
+(``set_default_device``, ``use_deterministic_algorithms``...). All are composites of existing ops, so
+they run on every backend, on the device, and get their gradients from the ops they are made of.
+
+Example:
+    >>> import ember
+    >>> [p.tolist() for p in ember.tensor_split(ember.arange(7), 3)]
+    [[0, 1, 2], [3, 4], [5, 6]]
+    >>> ember.hann_window(4)
+    tensor([0.0000, 0.5000, 1.0000, 0.5000])
+    >>> ember.cov(ember.tensor([[0., 1., 2.], [2., 1., 0.]]))
+    tensor([[ 1., -1.],
+            [-1.,  1.]])
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections import namedtuple
+from collections.abc import Sequence
+from typing import Any
+
+from ember import dispatch
+from ember import dtypes as _dt
+from ember._ops.registry import Family
+from ember.functions import creation as _cr
+from ember.functions import elementwise as _ew
+from ember.functions import linalg as _la
+from ember.functions import shape as _sh
+from ember.tensor import Tensor, _wrap_dim
+
+_builtin_range = range  # the module defines ``range`` (PyTorch's deprecated one) below
+
+
+def _name(d: _dt.dtype) -> str:
+    """PyTorch's scalar type name in messages (``Float``, ``Long``)."""
+    return _la._type_word(d)
+
+
+# ---------------------------------------------------------------- splits, stacks, reshapes
+def ravel(input: Tensor) -> Tensor:
+    """The elements in row-major order, 1-D (a view when the layout allows).
+
+    Example:
+        >>> ember.ravel(ember.tensor([[1, 2], [3, 4]]))
+        tensor([1, 2, 3, 4])
+    """
+    return _sh.reshape(input, -1)
+
+
+def _dim_slice(input: Tensor, d: int, start: int, stop: int) -> Tensor:
+    return input[(slice(None),) * d + (slice(start, stop),)]
+
+
+def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
+    """Views of ``input`` split into ``n`` near-equal sections or at the given indices.
+
+    Example:
+        >>> [p.tolist() for p in ember.tensor_split(ember.arange(6), [1, 4])]
+        [[0], [1, 2, 3], [4, 5]]
+    """
+    if input.dim() == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    d = _wrap_dim(dim, input.dim())
+    spec = indices_or_sections
+    if isinstance(spec, Tensor):
+        if spec.dtype != _dt.int64 or spec.device.type != "cpu":
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to have dtype of long, but got "
+                               f"{_name(spec.dtype)}" if spec.dtype != _dt.int64 else
+                               "tensor_split expected tensor_indices_or_sections to be on cpu, but it's on "
+                               f"{spec.device}")
+        if spec.dim() > 1:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                               f"one-dimensional tensor, but got a tensor with {spec.dim()} dims")
+        spec = int(spec.item()) if spec.dim() == 0 else [int(i) for i in spec.tolist()]
+    size = input.shape[d]
+    if isinstance(spec, int):
+        if spec <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {spec}")
+        base, extra = divmod(size, spec)
+        bounds = list(itertools.accumulate([base + 1] * extra + [base] * (spec - extra - 1)))
+    else:
+        bounds = [int(i) for i in spec]
+    starts, stops = [0, *bounds], [*bounds, size]
+    return tuple(_dim_slice(input, d, a, max(a, b) if a >= 0 and b >= 0 else b) for a, b in zip(starts, stops))
+
+
+def _split_dim(name: str, input: Tensor, sections: Any, dim: int, need: int) -> tuple:
+    if input.dim() < need:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {need} dimension"
+                           f"{'s' if need > 1 else ''}, but got a tensor with {input.dim()} dimensions!")
+    if isinstance(sections, int):
+        size = input.shape[dim]
+        if sections == 0 or size % sections:
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                               f"dimension {size} is not divisible by the split_size {sections}!")
+    return tensor_split(input, sections, dim)
+
+
+def hsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+    """``tensor_split`` along dim 1 (dim 0 for a 1-D tensor); int sections must divide the size evenly."""
+    return _split_dim("hsplit", input, indices_or_sections, 1 if input.dim() > 1 else 0, 1)
+
+
+def vsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+    """``tensor_split`` along dim 0 of a tensor with at least 2 dims."""
+    return _split_dim("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+    """``tensor_split`` along dim 2 of a tensor with at least 3 dims."""
+    return _split_dim("dsplit", input, indices_or_sections, 2, 3)
+
+
+def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
+    """``split`` with a list of sizes that must add up to the size of ``dim``."""
+    return _sh.split(input, list(split_sizes), dim)
+
+
+def unsafe_split(input: Tensor, split_size: int, dim: int = 0) -> tuple:
+    """``split`` (PyTorch's form skips the view checks; ember's views are safe either way)."""
+    return _sh.split(input, split_size, dim)
+
+
+def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
+    """``split_with_sizes`` (see ``unsafe_split``)."""
+    return split_with_sizes(input, split_sizes, dim)
+
+
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """``chunk`` (see ``unsafe_split``)."""
+    return _sh.chunk(input, chunks, dim)
+
+
+def _tensors(name: str, tensors: Any) -> list:
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
+    return list(tensors)
+
+
+def column_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
+    """1-D (and 0-d) tensors as columns, side by side with the 2-D ones.
+
+    Example:
+        >>> ember.column_stack([ember.tensor([1, 2]), ember.tensor([3, 4])])
+        tensor([[1, 3],
+                [2, 4]])
+    """
+    ts = _tensors("column_stack", tensors)
+    if not ts:
+        raise RuntimeError("column_stack expects a non-empty TensorList")
+    result = _sh.hstack([_sh.reshape(t, (t.numel(), 1)) if t.dim() <= 1 else t for t in ts])
+    return _ew._out(result, out) if out is not None else result
+
+
+def row_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``vstack``."""
+    result = _sh.vstack(_tensors("row_stack", tensors))
+    return _ew._out(result, out) if out is not None else result
+
+
+def _atleast_3d(t: Tensor) -> Tensor:
+    if t.dim() == 0:
+        return _sh.reshape(t, (1, 1, 1))
+    if t.dim() == 1:
+        return _sh.reshape(t, (1, t.shape[0], 1))
+    if t.dim() == 2:
+        return _sh.unsqueeze(t, -1)
+    return t
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    """Views with at least three dims: ``(n,)`` becomes ``(1, n, 1)``, ``(m, n)`` becomes ``(m, n, 1)``.
+
+    Example:
+        >>> ember.atleast_3d(ember.tensor([1, 2])).shape
+        ember.Size([1, 2, 1])
+    """
+    if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
+        return tuple(_atleast_3d(t) for t in tensors[0])
+    if len(tensors) == 1:
+        return _atleast_3d(tensors[0])
+    return tuple(_atleast_3d(t) for t in tensors)
+
+
+def dstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
+    """Stack depthwise (along dim 2) after ``atleast_3d``."""
+    ts = _tensors("dstack", tensors)
+    if not ts:
+        raise RuntimeError("dstack expects a non-empty TensorList")
+    return _sh.cat([_atleast_3d(t) for t in ts], 2, out=out)
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """A 2-D tensor with the flattened input on its ``offset`` diagonal.
+
+    Example:
+        >>> ember.diagflat(ember.tensor([[1, 2]]))
+        tensor([[1, 0],
+                [0, 2]])
+    """
+    return _sh.diag(_sh.reshape(input, -1), offset)
+
+
+def unravel_index(indices: Any, shape: Any) -> tuple:
+    """The coordinates of flat ``indices`` in a tensor of ``shape``, one tensor per dim.
+
+    Example:
+        >>> ember.unravel_index(ember.tensor([4, 1]), (2, 3))
+        (tensor([1, 0]), tensor([1, 1]))
+    """
+    if not isinstance(indices, Tensor):
+        indices = _cr.tensor(indices)
+    if indices.dtype.is_floating_point or indices.dtype is _dt.bool_ or indices.dtype.is_complex:
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError("'shape' cannot have negative values, but got " + str(shape))
+    numel = math.prod(shape)
+    if indices.numel() and (bool((indices < -numel).any()) or bool((indices >= numel).any())):
+        raise ValueError("'indices' must be in range [-" + f"{numel}, {numel})")
+    flat = _ew.where(indices < 0, indices + numel, indices).to(_dt.int64)
+    out = []
+    for size in reversed(shape):
+        out.append(_ew.remainder(flat, size) if size else flat * 0)
+        flat = _ew.floor_divide(flat, size) if size else flat
+    return tuple(reversed(out))
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The length-``r`` combinations of a 1-D tensor's elements, one per row (``itertools.combinations``).
+
+    Example:
+        >>> ember.combinations(ember.tensor([1, 2, 3]))
+        tensor([[1, 2],
+                [1, 3],
+                [2, 3]])
+    """
+    if input.dim() != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return _cr.empty(0, dtype=input.dtype, device=input.device)
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = list(pick(_builtin_range(input.shape[0]), r))
+    cols = _cr.tensor(rows, dtype=_dt.int64, device=input.device) if rows else \
+        _cr.zeros((0, r), dtype=_dt.int64, device=input.device)
+    return input[cols]
+
+
+_RANGE_WARNING = ("torch.range is deprecated and will be removed in a future release because its behavior is "
+                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
+                  "[start, end).")
+
+
+def range(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,  # noqa: A001
+          requires_grad: bool = False, out: Tensor | None = None) -> Tensor:
+    """Deprecated: ``start`` to ``end`` *inclusive* by ``step`` (default dtype); use ``arange``."""
+    warnings.warn(_RANGE_WARNING, UserWarning, stacklevel=2)
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    n = int(math.floor((end - start) / step)) + 1
+    dt = dtype or _dt.get_default_dtype()
+    result = _cr.arange(n, dtype=dt, device=device) * step + start
+    result = result.to(dt).detach()
+    if out is not None:
+        return _ew._out(result, out)
+    return _cr._finish(result, requires_grad)
+
+
+# ---------------------------------------------------------------- window functions
+def _window(name: str, n: int, periodic: bool, dtype: Any, device: Any, requires_grad: bool, layout: Any = None):
+    """The sample positions ``k / (N - 1)`` of a window, or the whole window for lengths 0 and 1."""
+    dt = dtype or _dt.get_default_dtype()
+    if not dt.is_floating_point:
+        raise RuntimeError(f"{name} expects floating point dtypes, got: {dt}")
+    if n < 0:
+        raise RuntimeError(f"{name} requires non-negative window_length, got window_length={n}")
+    if n <= 1:
+        return _cr.ones(n, dtype=dt, device=device, requires_grad=requires_grad), None, dt
+    big = n + 1 if periodic else n
+    return None, _cr.arange(n, dtype=dt, device=device) / (big - 1), dt
+
+
+def _cosine_window(name: str, coeffs: tuple, n: int, periodic: bool, dtype: Any, device: Any,
+                   requires_grad: bool) -> Tensor:
+    done, x, dt = _window(name, n, periodic, dtype, device, requires_grad)
+    if done is not None:
+        return done
+    w = _cr.full_like(x, coeffs[0])
+    for k, c in enumerate(coeffs[1:], 1):
+        w = w + _ew.cos(x * (2 * math.pi * k)) * c
+    return _cr._finish(w.to(dt), requires_grad)
+
+
+def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
+                device: Any = None, requires_grad: bool = False) -> Tensor:
+    """The Hann window ``0.5 - 0.5 cos(2 pi k / (N - 1))`` (``N = window_length + 1`` when periodic)."""
+    return _cosine_window("hann_window", (0.5, -0.5), window_length, periodic, dtype, device, requires_grad)
+
+
+def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
+                   dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """The Hamming window ``alpha - beta cos(2 pi k / (N - 1))``."""
+    return _cosine_window("hamming_window", (alpha, -beta), window_length, periodic, dtype, device, requires_grad)
+
+
+def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
+                    device: Any = None, requires_grad: bool = False) -> Tensor:
+    """The Blackman window ``0.42 - 0.5 cos(2 pi k / (N - 1)) + 0.08 cos(4 pi k / (N - 1))``."""
+    return _cosine_window("blackman_window", (0.42, -0.5, 0.08), window_length, periodic, dtype, device,
+                          requires_grad)
+
+
+def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
+                    device: Any = None, requires_grad: bool = False) -> Tensor:
+    """The triangular Bartlett window ``1 - |2k / (N - 1) - 1|``."""
+    done, x, dt = _window("bartlett_window", window_length, periodic, dtype, device, requires_grad)
+    if done is not None:
+        return done
+    return _cr._finish((1 - _ew.abs(x * 2 - 1)).to(dt), requires_grad)
+
+
+def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
+                  layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """The Kaiser window ``I0(beta sqrt(1 - (2k / (N - 1) - 1)^2)) / I0(beta)``."""
+    from ember.functions.special import i0
+
+    done, x, dt = _window("kaiser_window", window_length, periodic, dtype, device, requires_grad)
+    if done is not None:
+        return done
+    r = x * 2 - 1
+    w = i0(_ew.sqrt(_ew.clamp(1 - r * r, min=0)) * beta) / i0(_cr.tensor(float(beta), dtype=dt, device=x.device))
+    return _cr._finish(w.to(dt), requires_grad)
+
+
+# ---------------------------------------------------------------- scatters into views
+def _scatter_into(input: Tensor, src: Tensor, view: Any, name: str) -> Tensor:
+    out = _sh.clone(input)
+    target = view(out)
+    if tuple(target.shape) != tuple(src.shape):
+        raise RuntimeError(f"{name}: expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {list(target.shape)}")
+    target.copy_(src)
+    return out
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """A copy of ``input`` with ``src`` written into ``input.select(dim, index)``.
+
+    Example:
+        >>> ember.select_scatter(ember.zeros(2, 2), ember.ones(2), 0, 0)
+        tensor([[1., 1.],
+                [0., 0.]])
+    """
+    return _scatter_into(input, src, lambda o: _sh.select(o, dim, index), "select_scatter")
+
+
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+                  step: int = 1) -> Tensor:
+    """A copy of ``input`` with ``src`` written into the slice ``start:end:step`` of ``dim``."""
+    d = _wrap_dim(dim, input.dim())
+    return _scatter_into(input, src, lambda o: o[(slice(None),) * d + (slice(start, end, step),)], "slice_scatter")
+
+
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A copy of ``input`` with ``src`` written into ``input.diagonal(offset, dim1, dim2)``."""
+    return _scatter_into(input, src, lambda o: _sh.diagonal(o, offset, dim1, dim2), "diagonal_scatter")
+
+
+def _fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    """Fill the main diagonal in place (``wrap``: restart it below a tall matrix's square part)."""
+    n = self.dim()
+    if n < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if n > 2 and len(set(self.shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    rows, cols = self.shape[0], self.shape[1]
+    dev = self.device
+    if n == 2:
+        if wrap and rows > cols + 1:  # PyTorch steps cols + 1 through the whole flat storage
+            flat = _cr.arange(0, rows * cols, cols + 1, device=dev)
+            idx = (_ew.floor_divide(flat, cols), _ew.remainder(flat, cols))
+        else:
+            k = _cr.arange(min(rows, cols), device=dev)
+            idx = (k, k)
+    else:
+        k = _cr.arange(rows, device=dev)
+        idx = (k,) * n
+    value = _cr.full((), fill_value, dtype=self.dtype, device=dev) if not isinstance(fill_value, Tensor) \
+        else fill_value.to(self.dtype)
+    return self.index_put_(idx, value)
+
+
+def _sum_to_size(self: Tensor, *size: Any) -> Tensor:
+    """Sum ``self`` down to ``size`` (which must broadcast to ``self``'s shape)."""
+    shape = _sh._shape_args(size)
+    mine = tuple(self.shape)
+    lead = len(mine) - len(shape)
+    if lead < 0 or any(s != 1 and s != m for s, m in zip(shape, mine[lead:])):
+        raise RuntimeError(f"size {{{', '.join(map(str, shape))}}} is not expandable to size "
+                           f"{{{', '.join(map(str, mine))}}}.")
+    out = self.sum(tuple(_builtin_range(lead))) if lead else self
+    dims = tuple(i for i, (s, m) in enumerate(zip(shape, mine[lead:])) if s == 1 and m != 1)
+    if dims:
+        out = out.sum(dims, keepdim=True)
+    return out
+
+
+def _type_as(self: Tensor, other: Tensor) -> Tensor:
+    """``self`` with ``other``'s dtype (and device), as ``Tensor.type_as``."""
+    return self.to(device=other.device, dtype=other.dtype)
+
+
+def _new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """Legacy ``Tensor.new``: ``new()`` is empty, ``new(2, 3)`` uninitialised, ``new(data)`` a copy."""
+    dtype, device = kwargs.pop("dtype", self.dtype), kwargs.pop("device", self.device)
+    if kwargs:
+        raise TypeError(f"new() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    if not args:
+        return _cr.empty(0, dtype=dtype, device=device)
+    if all(isinstance(a, int) and not isinstance(a, bool) for a in args) or (
+            len(args) == 1 and type(args[0]).__name__ == "Size"):
+        return _cr.empty(*args, dtype=dtype, device=device)
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        if args[0].dtype != dtype:
+            raise TypeError(f"expected {dtype} (got {args[0].dtype})")
+        return args[0]
+    return _cr.tensor(args[0], dtype=dtype, device=device)
+
+
+# ---------------------------------------------------------------- math
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``clamp(input, min=min)``."""
+    return _ew.clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``clamp(input, max=max)``."""
+    return _ew.clamp(input, max=max)
+
+
+def signbit(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Whether the sign bit is set (true for ``-0.0`` too).
+
+    Example:
+        >>> ember.signbit(ember.tensor([-1.0, -0.0, 0.0, 2.0]))
+        tensor([ True,  True, False, False])
+    """
+    from ember.functions.binary import copysign
+
+    if input.dtype.is_floating_point:
+        result = copysign(_cr.ones_like(input), input) < 0
+    else:
+        result = input < 0
+    return _ew._out(result, out) if out is not None else result
+
+
+def sgn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``sign`` for real tensors (``x / |x|`` for complex ones in PyTorch)."""
+    result = _ew.sign(input)
+    if input.dtype.is_floating_point:  # PyTorch's sign of NaN is 0
+        result = _ew.where(_ew.isnan(input), _cr.zeros_like(result), result)
+    return _ew._out(result, out) if out is not None else result
+
+
+def positive(input: Tensor) -> Tensor:
+    """``input`` itself (refused for bool tensors, as in PyTorch)."""
+    if input.dtype is _dt.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def ldexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``input * 2 ** other``, in a floating dtype.
+
+    Example:
+        >>> ember.ldexp(ember.tensor([1.0]), ember.tensor([3]))
+        tensor([8.])
+    """
+    result = _ew.mul(input, _ew.pow(2.0, other) if isinstance(other, Tensor) else 2.0 ** other)
+    if not result.dtype.is_floating_point:
+        result = result.to(_dt.get_default_dtype())
+    return _ew._out(result, out) if out is not None else result
+
+
+frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
+
+
+def frexp(input: Tensor, *, out: Any = None) -> tuple:
+    """``(mantissa, exponent)`` with ``input == mantissa * 2 ** exponent`` and ``0.5 <= |mantissa| < 1``.
+
+    Example:
+        >>> ember.frexp(ember.tensor([8.0, 0.0]))
+        frexp(mantissa=tensor([0.5000, 0.0000]), exponent=tensor([4, 0], dtype=ember.int32))
+    """
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    x = input.detach()
+    finite = _ew.isfinite(x) & (x != 0)
+    safe = _ew.where(finite, _ew.abs(x), _cr.ones_like(x))
+    e = _ew.floor(_ew.log2(safe)) + 1
+    m = safe / _ew.pow(2.0, e)
+    # log2 rounds near powers of two: move the exponent by one where the mantissa left [0.5, 1)
+    up, down = m >= 1, m < 0.5
+    e = e + up.to(e.dtype) - down.to(e.dtype)
+    e = _ew.where(finite, e, _cr.zeros_like(e))
+    mantissa = _ew.where(finite, input / _ew.pow(2.0, e), input)
+    result = frexp_result(mantissa, e.to(_dt.int32))
+    if out is not None:
+        _ew._out(result[0], out[0])
+        _ew._out(result[1], out[1])
+        return frexp_result(*out)
+    return result
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The ``p``-norm of ``input - other``.
+
+    Example:
+        >>> ember.dist(ember.tensor([0., 0.]), ember.tensor([3., 4.]))
+        tensor(5.)
+    """
+    from ember.linalg import vector_norm
+
+    return vector_norm(_ew.sub(input, other), p)
+
+
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | None = None) -> Tensor:
+    """Each slice along ``dim`` scaled down so that its ``p``-norm is at most ``maxnorm``."""
+    from ember.linalg import vector_norm
+
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if input.dim() <= 1:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.dim()} dimensions")
+    d = _wrap_dim(dim, input.dim())
+    others = tuple(i for i in _builtin_range(input.dim()) if i != d)
+    norm = vector_norm(input, p, others, keepdim=True)
+    factor = _ew.where(norm > maxnorm, maxnorm / (norm + 1e-7), _cr.ones_like(norm))
+    return _ew._out(input * factor, out) if out is not None else input * factor
+
+
+def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+    """``beta * input + alpha * product``, where ``beta == 0`` ignores ``input`` (NaN included)."""
+    product = product if alpha == 1 else product * alpha
+    if beta == 0:  # input's values are not read (NaN included), but it gets its (zero) gradient
+        return _ew.where(_cr.zeros(tuple(input.shape), dtype=_dt.bool_, device=input.device), input, product)
+    return _ew.add(input if beta == 1 else input * beta, product)
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1,
+          out: Tensor | None = None) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)``."""
+    result = _scaled_sum(input, _la.mv(mat, vec), beta, alpha)
+    return _ew._out(result, out) if out is not None else result
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1,
+         out: Tensor | None = None) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    if vec1.dim() != 1 or vec2.dim() != 1:
+        raise RuntimeError(f"addr: Expected 1-D argument vec{1 if vec1.dim() != 1 else 2}, but got "
+                           f"{(vec1 if vec1.dim() != 1 else vec2).dim()}-D")
+    result = _scaled_sum(input, _la.outer(vec1, vec2), beta, alpha)
+    return _ew._out(result, out) if out is not None else result
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1,
+           out: Tensor | None = None) -> Tensor:
+    """``beta * input + alpha * sum_i(batch1[i] @ batch2[i])``."""
+    result = _scaled_sum(input, _la.bmm(batch1, batch2).sum(0), beta, alpha)
+    return _ew._out(result, out) if out is not None else result
+
+
+def adjoint(input: Tensor) -> Tensor:
+    """The (conjugate) transpose of the last two dims, as a view."""
+    if input.dim() < 2:
+        raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches of matrices. Got "
+                           f"{input.dim()}-D tensor.")
+    return _sh.transpose(input, -2, -1)
+
+
+def chain_matmul(*matrices: Tensor, out: Tensor | None = None) -> Tensor:
+    """Deprecated: ``linalg.multi_dot(matrices)``."""
+    from ember.linalg import multi_dot
+
+    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+                  "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
+                  "multiple parameters.", UserWarning, stacklevel=2)
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    if len(matrices) == 1:
+        if matrices[0].dim() != 2:
+            raise RuntimeError(f"chain_matmul(): Tensor dimension is {matrices[0].dim()}, expected 2 instead.")
+        result = _sh.clone(matrices[0])
+    else:
+        result = multi_dot(list(matrices))
+    return _ew._out(result, out) if out is not None else result
+
+
+def _check_weights(name: str, w: Tensor, n: int, integral: bool) -> None:
+    if w.dim() > 1:
+        raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got {name} with "
+                           f"{w.dim()} dimensions")
+    if w.numel() != n:
+        raise RuntimeError(f"cov(): expected {name} to have the same numel as there are observations in the "
+                           f"input but got {w.numel()} != {n}")
+    if integral and (w.dtype.is_floating_point or w.dtype.is_complex):
+        raise RuntimeError(f"cov(): expected {name} to have integral dtype but got {name} with "
+                           f"{_name(w.dtype)} dtype")
+    if not integral and not w.dtype.is_floating_point:
+        raise RuntimeError(f"cov(): expected {name} to have floating point dtype but got {name} with "
+                           f"{_name(w.dtype)} dtype")
+    if w.numel() and bool((w < 0).any()):
+        raise RuntimeError(f"cov(): {name} cannot be negative")
+
+
+def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
+        aweights: Tensor | None = None) -> Tensor:
+    """The covariance matrix of the variables in the rows of ``input`` (observations in columns)."""
+    if input.dim() > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.dim()} dimensions")
+    x = input.reshape(1, -1) if input.dim() < 2 else input
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+        x = x.to(_dt.get_default_dtype())
+    n = x.shape[1]
+    w = None
+    if fweights is not None:
+        _check_weights("fweights", fweights, n, True)
+        w = fweights
+    if aweights is not None:
+        _check_weights("aweights", aweights, n, False)
+        w = aweights if w is None else w * aweights
+    if w is None:
+        avg = x.mean(1)
+        w_sum = n
+    else:
+        w_sum = w.sum()
+        avg = (x * w).sum(1) / w_sum
+    if w is not None and correction != 0:
+        norm = w_sum - (correction if aweights is None else correction * (w * aweights).sum() / w_sum)
+    else:
+        norm = w_sum - correction
+    if (bool(norm <= 0) if isinstance(norm, Tensor) else norm <= 0):
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number "
+                      "of observations.", UserWarning, stacklevel=2)
+        norm = norm * 0 if isinstance(norm, Tensor) else 0
+    xm = x - avg.unsqueeze(1)
+    c = _la.mm(xm, (xm if w is None else xm * w).t())
+    return (c / norm).squeeze()
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the rows of ``input``, clipped to [-1, 1]."""
+    if input.dim() > 2:
+        raise RuntimeError(f"corrcoef(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.dim()} dimensions")
+    c = cov(input)
+    if c.dim() == 0:
+        return c / c
+    std = _ew.sqrt(_sh.diagonal(c))
+    c = c / std.unsqueeze(1) / std.unsqueeze(0)
+    return _ew.clamp(c, -1, 1)
+
+
+def _trapezoid_dx(y: Tensor, x: Tensor, d: int) -> Tensor:
+    if x.dim() == 1:
+        if x.shape[0] != y.shape[d]:
+            raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
+        dx = _sh.reshape(x[1:] - x[:-1], (-1,) + (1,) * (y.dim() - d - 1))
+    else:
+        n = x.shape[_wrap_dim(d - y.dim(), x.dim())]
+        dx = _sh.narrow(x, d - y.dim(), 1, n - 1) - _sh.narrow(x, d - y.dim(), 0, n - 1)
+    return dx
+
+
+def _trapezoid_sides(y: Tensor, d: int) -> tuple:
+    n = y.shape[d]
+    return _sh.narrow(y, d, 1, n - 1), _sh.narrow(y, d, 0, n - 1)
+
+
+def _empty_integral(y: Tensor, d: int) -> Tensor:
+    out = _cr.zeros_like(y.sum(d))
+    return out if out.dtype.is_floating_point else out.to(_dt.get_default_dtype())
+
+
+def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """The trapezoidal rule along ``dim``, with sample points ``x`` or spacing ``dx`` (default 1).
+
+    Example:
+        >>> ember.trapezoid(ember.tensor([1., 2., 3.]))
+        tensor(4.)
+    """
+    if isinstance(x, Tensor) and dx is not None:
+        raise TypeError("trapezoid() received an invalid combination of arguments")
+    if y.dim() == 0:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got {dim})")
+    d = _wrap_dim(dim, y.dim())
+    if y.shape[d] == 0:
+        return _empty_integral(y, d)
+    if isinstance(x, Tensor):
+        hi, lo = _trapezoid_sides(y, d)
+        return (_trapezoid_dx(y, x, d) * (hi + lo)).sum(d) / 2.0
+    step = dx if dx is not None else (x if x is not None else 1)
+    return (y.sum(d) - (_sh.select(y, d, 0) + _sh.select(y, d, -1)) * 0.5) * step
+
+
+def trapz(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """Alias of ``trapezoid``."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """The running trapezoidal integral along ``dim`` (one element shorter than ``y`` there)."""
+    from ember.functions.reduction import cumsum
+
+    d = _wrap_dim(dim, y.dim())
+    if y.shape[d] == 0:
+        return _cr.zeros_like(y).to(y.dtype if y.dtype.is_floating_point else _dt.get_default_dtype())
+    hi, lo = _trapezoid_sides(y, d)
+    if isinstance(x, Tensor):
+        return cumsum(_trapezoid_dx(y, x, d) * (hi + lo) / 2.0, d)
+    step = dx if dx is not None else (x if x is not None else 1)
+    return cumsum((hi + lo) * (step / 2.0), d)
+
+
+def _gradient_1d(f: Tensor, d: int, h: Any, edge_order: int) -> Tensor:
+    n = f.shape[d]
+
+    def part(start: int, length: int) -> Tensor:
+        return _sh.narrow(f, d, start, length)
+
+    if isinstance(h, Tensor):  # coordinates: PyTorch's non-uniform central differences
+        c = h.to(f.dtype) if f.dtype.is_floating_point else h
+        shape = [1] * f.dim()
+        shape[d] = -1
+        dx = _sh.reshape(c[1:] - c[:-1], shape)
+        a, b = _sh.narrow(dx, d, 0, n - 2), _sh.narrow(dx, d, 1, n - 2)
+        inner = (a * a * part(2, n - 2) - b * b * part(0, n - 2) + (b * b - a * a) * part(1, n - 2)) / (a * b * (a + b))
+        if edge_order == 1:
+            first = (part(1, 1) - part(0, 1)) / _sh.narrow(dx, d, 0, 1)
+            last = (part(n - 1, 1) - part(n - 2, 1)) / _sh.narrow(dx, d, n - 2, 1)
+        else:
+            a0, a1 = _sh.narrow(dx, d, 0, 1), _sh.narrow(dx, d, 1, 1)
+            first = (-(2 * a0 + a1) / (a0 * (a0 + a1)) * part(0, 1) + (a0 + a1) / (a0 * a1) * part(1, 1)
+                     - a0 / (a1 * (a0 + a1)) * part(2, 1))
+            b0, b1 = _sh.narrow(dx, d, n - 3, 1), _sh.narrow(dx, d, n - 2, 1)
+            last = (b1 / (b0 * (b0 + b1)) * part(n - 3, 1) - (b0 + b1) / (b0 * b1) * part(n - 2, 1)
+                    + (2 * b1 + b0) / (b1 * (b0 + b1)) * part(n - 1, 1))
+        return _sh.cat([first, inner, last], d)
+    inner = (part(2, n - 2) - part(0, n - 2)) / (2 * h) if n > 2 else part(1, 0)
+    if edge_order == 1:
+        first = (part(1, 1) - part(0, 1)) / h
+        last = (part(n - 1, 1) - part(n - 2, 1)) / h
+    else:
+        first = (part(0, 1) * -1.5 + part(1, 1) * 2 - part(2, 1) * 0.5) / h
+        last = (part(n - 3, 1) * 0.5 - part(n - 2, 1) * 2 + part(n - 1, 1) * 1.5) / h
+    return _sh.cat([first, inner, last], d)
+
+
+def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1) -> tuple:
+    """Second-order accurate central differences along each of ``dim`` (all dims by default).
+
+    Example:
+        >>> ember.gradient(ember.tensor([1., 4., 9., 16.]))
+        (tensor([3., 4., 6., 7.]),)
+    """
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    dims = list(_builtin_range(input.dim())) if dim is None else (
+        [dim] if isinstance(dim, int) else list(dim))
+    dims = [_wrap_dim(d, input.dim()) for d in dims]
+    if isinstance(spacing, (list, tuple)):
+        if len(spacing) != len(dims):
+            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or it's spacing and "
+                               f"dim arguments to have the same length, but got a spacing argument of length "
+                               f"{len(spacing)} and a dim argument of length {len(dims)}.")
+        steps = list(spacing)
+    else:
+        steps = [spacing] * len(dims)
+    for d in dims:
+        if input.shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
+    f = input if input.dtype.is_floating_point else input.to(_dt.get_default_dtype())
+    return tuple(_gradient_1d(f, d, h, edge_order) for d, h in zip(dims, steps))
+
+
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """Whether each element of ``elements`` is in ``test_elements`` (``invert``: is not).
+
+    Example:
+        >>> ember.isin(ember.tensor([1, 2, 3]), ember.tensor([2, 5]))
+        tensor([False,  True, False])
+    """
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin() received an invalid combination of arguments - got (elements and test_elements "
+                        "both scalars)")
+    ref = elements if isinstance(elements, Tensor) else test_elements
+    if not isinstance(elements, Tensor):
+        elements = _cr.tensor(elements, device=ref.device)
+    if not isinstance(test_elements, Tensor):
+        test_elements = _cr.tensor(test_elements, device=ref.device)
+    flat = _sh.reshape(test_elements, -1)
+    if flat.numel() == 0:
+        found = _cr.zeros(tuple(elements.shape), dtype=_dt.bool_, device=elements.device)
+    else:
+        found = (_sh.unsqueeze(elements, -1) == flat).any(-1)
+    return _ew.logical_not(found) if invert else found
+
+
+def isneginf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Whether each element is ``-inf``."""
+    result = (input == -math.inf) if input.dtype.is_floating_point else _cr.zeros(
+        tuple(input.shape), dtype=_dt.bool_, device=input.device)
+    return _ew._out(result, out) if out is not None else result
+
+
+def isposinf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Whether each element is ``+inf``."""
+    result = (input == math.inf) if input.dtype.is_floating_point else _cr.zeros(
+        tuple(input.shape), dtype=_dt.bool_, device=input.device)
+    return _ew._out(result, out) if out is not None else result
+
+
+def isreal(input: Tensor) -> Tensor:
+    """Whether each element has a zero imaginary part: all true for real tensors."""
+    return _cr.ones(tuple(input.shape), dtype=_dt.bool_, device=input.device)
+
+
+def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``other - alpha * input``."""
+    return _ew.sub(other, input, alpha=alpha)
+
+
+def _put_args(self: Tensor, index: Tensor, source: Tensor) -> None:
+    if index.dtype is not _dt.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got {_name(index.dtype)}")
+    if source.dtype is not self.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
+                           f"self.dtype = {self.dtype} and source.dtype = {source.dtype}")
+    if index.numel() != source.numel():
+        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                           f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    n = self.numel()
+    if index.numel() and (n == 0 or bool(((index < -n) | (index >= n)).any())):
+        bad = int(index[(index < -n) | (index >= n)].reshape(-1)[0].item())
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of ``input`` with ``source`` written (or added) at the flat ``index`` positions.
+
+    Example:
+        >>> ember.put(ember.zeros(2, 2), ember.tensor([0, 3]), ember.tensor([1., 2.]))
+        tensor([[1., 0.],
+                [0., 2.]])
+    """
+    _put_args(input, index, source)
+    flat = _sh.reshape(input, -1)
+    idx = _sh.reshape(index, -1)
+    idx = _ew.where(idx < 0, idx + max(input.numel(), 1), idx)
+    return flat.index_put((idx,), _sh.reshape(source, -1), accumulate).reshape(tuple(input.shape))
+
+
+def _put_(self: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    return _ew.assign_inplace(self, put(self, index, source, accumulate))
+
+
+# ---------------------------------------------------------------- predicates and flags
+def is_nonzero(input: Tensor) -> bool:
+    """Whether a one-element tensor is not zero (other sizes raise, as ``bool(tensor)`` does)."""
+    n = input.numel()
+    if n == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if n > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input.item() != 0)
+
+
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    """Whether the two tensors have the same shape."""
+    return tuple(input.shape) == tuple(other.shape)
+
+
+def is_signed(input: Tensor) -> bool:
+    """Whether the dtype is signed (floats and signed integers)."""
+    return input.dtype.is_signed
+
+
+def is_complex(input: Tensor) -> bool:
+    """Whether the dtype is complex (never, for ember's dtypes so far)."""
+    return input.dtype.is_complex
+
+
+def is_inference(input: Tensor) -> bool:
+    """Whether the tensor was made in inference mode (ember does not tag them: always False)."""
+    return False
+
+
+def is_conj(input: Tensor) -> bool:
+    """Whether the conjugate bit is set (never, for ember's real tensors)."""
+    return False
+
+
+def is_neg(input: Tensor) -> bool:
+    """Whether the negative bit is set (never in ember)."""
+    return False
+
+
+def conj(input: Tensor) -> Tensor:
+    """The complex conjugate: ``input`` itself for a real tensor."""
+    return input
+
+
+def resolve_conj(input: Tensor) -> Tensor:
+    """``input`` with a pending conjugation applied: itself, as no bit is ever set."""
+    return input
+
+
+def resolve_neg(input: Tensor) -> Tensor:
+    """``input`` with a pending negation applied: itself, as no bit is ever set."""
+    return input
+
+
+def conj_physical(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The conjugate, computed: ``input`` itself for a real tensor, as in PyTorch."""
+    return _ew._out(input, out) if out is not None else input
+
+
+def _conj_physical_(self: Tensor) -> Tensor:
+    return self
+
+
+def real(input: Tensor) -> Tensor:
+    """The real part: ``input`` itself for a real tensor."""
+    return input
+
+
+def imag(input: Tensor) -> Tensor:
+    """The imaginary part (complex tensors only)."""
+    raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+
+def _kind(d: _dt.dtype) -> int:
+    return 3 if d.is_complex else 2 if d.is_floating_point else 0 if d is _dt.bool_ else 1
+
+
+def can_cast(from_: _dt.dtype, to: _dt.dtype) -> bool:
+    """Whether PyTorch's type promotion allows the cast (no float to int, no complex to real, ...).
+
+    Example:
+        >>> ember.can_cast(ember.float32, ember.int32)
+        False
+    """
+    return _kind(from_) <= _kind(to)
+
+
+def typename(obj: Any) -> str:
+    """The type of ``obj`` as a string (``'ember.FloatTensor'`` for a tensor, as ``Tensor.type()``)."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if qualname is None:
+        module = type(obj).__module__ or ""
+        qualname = type(obj).__qualname__
+    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether an ``inference_mode`` block is active."""
+    from ember.autograd.grad_mode import is_inference_mode_enabled as enabled
+
+    return enabled()
+
+
+def _pin_memory(self: Tensor, device: Any = None) -> Tensor:
+    """Page-locked memory needs an accelerator; none is pinned here (PyTorch raises without one, too)."""
+    raise RuntimeError("Cannot access accelerator device when none is available.")
+
+
+def _is_pinned(self: Tensor, device: Any = None) -> bool:
+    return False
+
+
+def _share_memory_(self: Tensor) -> Tensor:
+    """Accepted and a no-op: ember's processes share no storage."""
+    return self
+
+
+def _is_shared(self: Tensor) -> bool:
+    return False
+
+
+class _Flags:
+    """The process-wide switches below (PyTorch keeps them in its global context)."""
+
+    deterministic = False
+    deterministic_warn_only = False
+    matmul_precision = "highest"
+    warn_always = False
+    anomaly = False
+    anomaly_check_nan = True
+
+
+def set_default_device(device: Any) -> None:
+    """Where factories (``zeros``, ``tensor``, ``arange``...) put tensors when no ``device=`` is given.
+
+    Example:
+        >>> ember.set_default_device("cpu")
+        >>> ember.get_default_device()
+        device(type='cpu')
+    """
+    dispatch.set_default_device(None if device is None else dispatch.canonical_device(device))
+
+
+def get_default_device() -> Any:
+    """The device of ``set_default_device`` (the cpu unless set)."""
+    return dispatch.canonical_device(None)
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Record the switch (ember's kernels are deterministic for a given backend and seed already)."""
+    if not isinstance(mode, bool):
+        raise TypeError(f"use_deterministic_algorithms(): argument 'mode' must be bool, not {type(mode).__name__}")
+    _Flags.deterministic, _Flags.deterministic_warn_only = mode, warn_only
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    """The switch of ``use_deterministic_algorithms``."""
+    return _Flags.deterministic
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    """``warn_only`` of ``use_deterministic_algorithms``."""
+    return _Flags.deterministic_warn_only
+
+
+def set_deterministic_debug_mode(debug_mode: Any) -> None:
+    """0/"default", 1/"warn", 2/"error", as ``use_deterministic_algorithms``."""
+    names = {"default": 0, "warn": 1, "error": 2}
+    if isinstance(debug_mode, str):
+        if debug_mode not in names:
+            raise RuntimeError("invalid value of debug_mode, expected one of `default`, `warn`, `error`, but got "
+                               f"{debug_mode}")
+        debug_mode = names[debug_mode]
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got {debug_mode}")
+    use_deterministic_algorithms(debug_mode != 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode() -> int:
+    """0, 1 (warn only) or 2, from ``use_deterministic_algorithms``."""
+    return 0 if not _Flags.deterministic else 1 if _Flags.deterministic_warn_only else 2
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Record ``"highest"``, ``"high"`` or ``"medium"`` (ember's float32 matmuls stay float32)."""
+    if precision not in ("highest", "high", "medium"):  # PyTorch warns and keeps the old value
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
+                      "setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=2)
+        return
+    _Flags.matmul_precision = precision
+
+
+def get_float32_matmul_precision() -> str:
+    """The value of ``set_float32_matmul_precision`` (``"highest"`` unless set)."""
+    return _Flags.matmul_precision
+
+
+def set_warn_always(b: bool) -> None:
+    """Record whether once-only warnings should always be shown."""
+    _Flags.warn_always = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    """The value of ``set_warn_always``."""
+    return _Flags.warn_always
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """Switch anomaly detection (``autograd.detect_anomaly``) on or off."""
+    from ember.autograd import anomaly
+
+    anomaly.set_enabled(enabled, check_nan)
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly detection is on."""
+    from ember.autograd import anomaly
+
+    return anomaly.STATE.enabled
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    """Whether anomaly detection checks backward outputs for NaN."""
+    from ember.autograd import anomaly
+
+    return anomaly.STATE.check_nan
+
+
+def fill(input: Tensor, value: Any) -> Tensor:
+    """A tensor like ``input`` filled with ``value`` (out of place ``fill_``)."""
+    if isinstance(value, Tensor) and value.dim() != 0:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} "
+                           "dimensions.")
+    filled = _cr.full_like(input, value.item() if isinstance(value, Tensor) else value)
+    # connected to input (a zero gradient), as PyTorch's FillBackward
+    return _ew.where(_cr.zeros(tuple(input.shape), dtype=_dt.bool_, device=input.device), input, filled)
+
+
+# ---------------------------------------------------------------- random fills, element callbacks
+def _cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator: Any = None) -> Tensor:
+    """Fill with Cauchy samples ``median + sigma * tan(pi * (u - 1/2))``, in place."""
+    u = _cr.rand(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
+    return _cr._random_inplace(self, _ew.tan((u - 0.5) * math.pi) * sigma + median)
+
+
+def _log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator: Any = None) -> Tensor:
+    """Fill with ``exp(N(mean, std))`` samples, in place."""
+    z = _cr.randn(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
+    return _cr._random_inplace(self, _ew.exp(z * std + mean))
+
+
+def _geometric_(self: Tensor, p: float, *, generator: Any = None) -> Tensor:
+    """Fill with the number of Bernoulli(p) trials up to the first success (1, 2, ...), in place."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    u = _cr.rand(tuple(self.shape), generator=generator, device=self.device)
+    return _cr._random_inplace(self, _ew.ceil(_ew.log1p(-u) / math.log1p(-p)).clamp(min=1))
+
+
+def _map_values(self: Tensor, fn: Any, name: str, *others: Tensor) -> Tensor:
+    if self.device.type != "cpu":
+        raise TypeError(f"{name} is only implemented on CPU tensors")
+    cast = float if self.dtype.is_floating_point else bool if self.dtype is _dt.bool_ else int
+    flat = [_sh.reshape(o.expand_as(self) if o.shape != self.shape else o, -1).tolist() for o in others]
+    values = [cast(fn(*vs)) for vs in zip(_sh.reshape(self, -1).tolist(), *flat)]
+    return _cr._random_inplace(self, _cr.tensor(values, dtype=self.dtype).reshape(tuple(self.shape)))
+
+
+def _apply_(self: Tensor, callable: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Replace each element ``x`` by ``callable(x)``, in place (CPU tensors, slow, as in PyTorch)."""
+    return _map_values(self, callable, "apply_")
+
+
+def _map_(self: Tensor, tensor: Tensor, callable: Any) -> Tensor:  # noqa: A002
+    """``self[i] = callable(self[i], tensor[i])`` in place (``tensor`` broadcasts; CPU tensors)."""
+    return _map_values(self, callable, "map_", tensor)
+
+
+def _map2_(self: Tensor, x: Tensor, y: Tensor, callable: Any) -> Tensor:  # noqa: A002
+    """``self[i] = callable(self[i], x[i], y[i])`` in place (CPU tensors)."""
+    return _map_values(self, callable, "map2_", x, y)
+
+
+# ---------------------------------------------------------------- resizing, layouts, ATen-level forms
+def _resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
+    """Give ``self`` the shape ``sizes``, keeping its leading elements in row-major order; new
+    elements are uninitialised (zeros here). Refused for tensors that require grad, as in PyTorch."""
+    shape = _sh._shape_args(sizes)
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
+    if self.requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    n, flat = math.prod(shape), _sh.reshape(self.detach(), -1)
+    if n <= flat.numel():
+        new = _sh.clone(flat[:n])
+    else:
+        new = _sh.cat([flat, _cr.zeros(n - flat.numel(), dtype=self.dtype, device=self.device)])
+    self._set_data(_sh.reshape(new, shape)._data)
+    self._version[0] += 1
+    return self
+
+
+def _resize_as_(self: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
+    """``resize_`` to ``the_template``'s shape."""
+    return _resize_(self, tuple(the_template.shape))
+
+
+def resize_as_(input: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
+    """``input.resize_as_(the_template)``."""
+    return _resize_as_(input, the_template)
+
+
+def _dim_order(self: Tensor, *, ambiguity_check: Any = False) -> tuple:
+    """The dims from outermost to innermost in memory (``(0, 1, ..., n-1)`` when contiguous)."""
+    kt, data = self._kt, self._data
+    if kt["is_contiguous"](data) or not kt.has("strides"):
+        return tuple(_builtin_range(self.dim()))
+    strides = tuple(kt["strides"](data))
+    return tuple(sorted(_builtin_range(self.dim()), key=lambda d: -strides[d]))
+
+
+def empty_permuted(size: Sequence[int], physical_layout: Sequence[int], *, dtype: Any = None, layout: Any = None,
+                   device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of shape ``size`` laid out in memory in the dim order ``physical_layout``.
+
+    Example:
+        >>> ember.empty_permuted((2, 3, 4), (0, 2, 1)).shape
+        ember.Size([2, 3, 4])
+    """
+    size, order = tuple(int(s) for s in size), tuple(int(d) for d in physical_layout)
+    if len(size) != len(order):
+        raise RuntimeError(f"Number of dimensions in size does not match the length of the physical_layout; i.e. "
+                           f"len(size) = {len(size)} is not equal to len(physical_layout) = {len(order)}")
+    if sorted(order) != list(_builtin_range(len(size))):
+        raise RuntimeError("Duplicate dim not allowed")
+    inverse = [0] * len(order)
+    for i, d in enumerate(order):
+        inverse[d] = i
+    dense = _cr.empty(*[size[d] for d in order], dtype=dtype, device=device)
+    return _cr._finish(_sh.permute(dense, tuple(inverse)), requires_grad)
+
+
+def _dense_order(size: tuple, stride: tuple) -> tuple | None:
+    """The dim order (outermost first) whose dense layout has exactly ``stride``, or None."""
+    order = sorted(_builtin_range(len(size)), key=lambda d: (-stride[d], -size[d]))
+    expect = 1
+    for d in reversed(order):
+        if size[d] != 1 and stride[d] != expect:
+            return None
+        expect *= size[d]
+    return tuple(order)
+
+
+def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None, layout: Any = None,
+                  device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor with ``size`` and ``stride``; the strides must describe a dense layout
+    (some order of the dims, no gaps or overlaps: what ember's views can express)."""
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    order = _dense_order(size, stride)
+    if order is None:
+        raise NotImplementedError(f"empty_strided: strides {list(stride)} with gaps or overlaps for size "
+                                  f"{list(size)}: ember's tensors are dense")
+    return empty_permuted(size, order, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def _new_empty_strided(self: Tensor, size: Sequence[int], stride: Sequence[int], *, dtype: Any = None,
+                       device: Any = None, requires_grad: bool = False, **_kw: Any) -> Tensor:
+    """``empty_strided`` with this tensor's dtype and device unless given."""
+    return empty_strided(size, stride, dtype=dtype or self.dtype, device=device or self.device,
+                         requires_grad=requires_grad)
+
+
+_TENSOR_TYPES = {"FloatTensor": "float32", "DoubleTensor": "float64", "HalfTensor": "float16",
+                 "BFloat16Tensor": "bfloat16"}
+
+
+def set_default_tensor_type(t: Any) -> None:
+    """Deprecated: ``set_default_dtype`` of a floating tensor type (``"torch.DoubleTensor"``)."""
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.", UserWarning,
+                  stacklevel=2)
+    name = (t if isinstance(t, str) else getattr(t, "__name__", str(t))).split(".")[-1]
+    if name not in _TENSOR_TYPES:
+        raise TypeError("only floating-point types are supported as the default type")
+    _dt.set_default_dtype(getattr(_dt, _TENSOR_TYPES[name]))
+
+
+def native_layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None, bias: Tensor | None,
+                      eps: float) -> tuple:
+    """``(output, mean, rstd)`` of layer norm; ``mean``/``rstd`` keep the normalised dims as size 1."""
+    k = len(normalized_shape)
+    if tuple(input.shape[input.dim() - k:]) != tuple(normalized_shape):
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
+    dims = tuple(_builtin_range(input.dim() - k, input.dim()))
+    mean = input.mean(dims, keepdim=True)
+    rstd = _ew.rsqrt(input.var(dims, unbiased=False, keepdim=True) + eps)
+    out = (input - mean) * rstd
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out, mean.detach(), rstd.detach()  # the saved statistics: no gradient, as PyTorch's
+
+
+def native_dropout(input: Tensor, p: float, train: bool | None) -> tuple:
+    """``(output, mask)``: dropout and the bool mask of kept elements (all kept out of training)."""
+    if not train:
+        return _sh.clone(input), _cr.ones(tuple(input.shape), dtype=_dt.bool_, device=input.device)
+    keep = _cr.bernoulli(_cr.full(tuple(input.shape), 1 - p, dtype=input.dtype, device=input.device)).to(_dt.bool_)
+    scale = 1 / (1 - p) if p < 1 else 0.0
+    return input * keep * scale, keep
+
+
+def frobenius_norm(input: Tensor, dim: Sequence[int] = (), keepdim: bool = False, *,
+                   out: Tensor | None = None) -> Tensor:
+    """Deprecated: ``linalg.vector_norm(input, 2, dim, keepdim)``."""
+    from ember.linalg import vector_norm
+
+    warnings.warn("at::frobenius_norm is deprecated and it is just left for JIT compatibility. It will be removed "
+                  "in a future PyTorch release. Please use `linalg.vector_norm(A, 2., dim, keepdim)` instead",
+                  UserWarning, stacklevel=2)
+    result = vector_norm(input, 2, tuple(dim) or None, keepdim)
+    return _ew._out(result, out) if out is not None else result
+
+
+# ---------------------------------------------------------------- ``*_copy``: a view op's result, copied
+def _copy_of(view: Any, name: str) -> Any:
+    """``torch.<view>_copy``: the view op's result in fresh memory (the functionalised form)."""
+
+    def op(input: Tensor, *args: Any, out: Tensor | None = None, **kwargs: Any) -> Any:
+        result = view(input, *args, **kwargs)
+        result = tuple(_sh.clone(r) for r in result) if isinstance(result, (tuple, list)) else _sh.clone(result)
+        return _ew._out(result, out) if out is not None else result
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``{view.__name__.lstrip('_')}`` copied into new memory (no view of the input)."
+    return op
+
+
+def _detach(input: Tensor) -> Tensor:
+    return input.detach()
+
+
+def _alias(input: Tensor) -> Tensor:
+    return input[...]
+
+
+def _view_any(input: Tensor, *shape: Any) -> Tensor:
+    return input.view(*shape)
+
+
+def _expand_any(input: Tensor, *sizes: Any, implicit: bool = False) -> Tensor:
+    return input.expand(*sizes)
+
+
+def _unfold_any(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    return input.unfold(dimension, size, step)
+
+
+def _slice_any(input: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+               step: int = 1) -> Tensor:
+    return input[(slice(None),) * _wrap_dim(dim, input.dim()) + (slice(start, end, step),)]
+
+
+_COPIES = {f"{n}_copy": _copy_of(fn, f"{n}_copy") for n, fn in (
+    ("view", _view_any), ("permute", _sh.permute), ("t", _sh.t), ("transpose", _sh.transpose),
+    ("unsqueeze", _sh.unsqueeze), ("squeeze", _sh.squeeze), ("expand", _expand_any), ("diagonal", _sh.diagonal),
+    ("select", _sh.select), ("narrow", _sh.narrow), ("split", _sh.split),
+    ("split_with_sizes", split_with_sizes), ("unbind", _sh.unbind), ("unfold", _unfold_any),
+    ("slice", _slice_any), ("detach", _detach), ("alias", _alias))}
+globals().update(_COPIES)
+
+
+# ---- declarations: Tensor methods, in-place forms, ``ember.*`` and ``__all__`` come from these ----
+_ops = Family(__name__)
+_op = _ops.op
+for _fn in (ravel, tensor_split, hsplit, vsplit, dsplit, split_with_sizes, unsafe_split, unsafe_chunk,
+            unsafe_split_with_sizes, diagflat, select_scatter, slice_scatter, diagonal_scatter, dist, adjoint,
+            cov, corrcoef, isreal, is_nonzero, is_same_size, is_signed, is_inference, is_conj,
+            is_neg, conj, resolve_conj, resolve_neg, positive, is_complex):
+    _op(_fn)
+for _fn in (frexp, isneginf, isposinf):
+    _op(_fn, out=True)
+for _fn in (range, chain_matmul):
+    _op(_fn, method=False, out=True)
+for _fn in (column_stack, row_stack, dstack):
+    _op(_fn, method=False, out=True)
+for _fn in (atleast_3d, unravel_index, combinations, hann_window,
+            hamming_window, blackman_window, bartlett_window, kaiser_window, trapezoid, trapz,
+            cumulative_trapezoid, gradient, isin, rsub, can_cast, typename,
+            is_inference_mode_enabled, set_default_device, get_default_device, use_deterministic_algorithms,
+            are_deterministic_algorithms_enabled, is_deterministic_algorithms_warn_only_enabled,
+            set_deterministic_debug_mode, get_deterministic_debug_mode, set_float32_matmul_precision,
+            get_float32_matmul_precision, set_warn_always, is_warn_always_enabled, set_anomaly_enabled,
+            is_anomaly_enabled, is_anomaly_check_nan_enabled, fill):
+    _op(_fn, method=False)
+for _fn in (clamp_min, clamp_max, ldexp, addmv):
+    _op(_fn, inplace=True, export_inplace=True, out=_fn in (ldexp, addmv))
+for _fn in (addr, addbmm, renorm):
+    _op(_fn, inplace=True, out=True)
+_op(signbit, out=True)
+_op(sgn, inplace=True, out=True)
+_op(conj_physical, inplace=_conj_physical_, export_inplace=True, out=True)
+# ``x.real`` / ``x.imag`` are properties in PyTorch: ``x`` itself, and an error, for a real tensor
+_op(real, method=property(real))
+_op(imag, method=property(imag))
+_op(put, inplace=_put_)
+_op(_fill_diagonal_, "fill_diagonal_", export=False)
+_op(_sum_to_size, "sum_to_size", export=False)
+_op(_type_as, "type_as", export=False)
+_op(_new, "new", export=False)
+_op(_pin_memory, "pin_memory", export=False)
+_op(_is_pinned, "is_pinned", export=False)
+_op(_share_memory_, "share_memory_", export=False)
+_op(_is_shared, "is_shared", export=False)
+_op(_cauchy_, "cauchy_", export=False)
+_op(_log_normal_, "log_normal_", export=False)
+_op(_geometric_, "geometric_", export=False)
+_op(_apply_, "apply_", export=False)
+_op(_resize_, "resize_", export=False)
+_op(resize_as_, inplace=False, method=_resize_as_)
+_op(_dim_order, "dim_order", export=False)
+_op(_new_empty_strided, "new_empty_strided", export=False)
+for _fn in (set_default_tensor_type, native_layer_norm, native_dropout, empty_permuted, empty_strided):
+    _op(_fn, method=False)
+_op(frobenius_norm, method=False, out=True)
+_op(_map_, "map_", export=False)
+_op(_map2_, "map2_", export=False)
+for _copy_name, _fn in _COPIES.items():
+    _op(_fn, _copy_name, method=_copy_name == "narrow_copy", out=True)
+
+__all__ = _ops.names()
