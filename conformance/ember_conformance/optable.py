@@ -180,7 +180,7 @@ def _same_int(fn):
 
 _UNARY_ANY_REF = {
     "neg": (np.negative, FLOATS + INTS[:-1]), "abs": (np.abs, ALL),
-    "sign": (lambda x: x.copy() if x.dtype == np.bool_ else np.sign(x), ALL),
+    "sign": (lambda x: x.copy() if x.dtype == np.bool_ else np.nan_to_num(np.sign(x), nan=0.0), ALL),
     "relu": (lambda x: x.copy() if x.dtype == np.bool_ else np.maximum(x, 0), ALL),
     "floor": (_same_int(np.floor), FLOATS + INTS), "ceil": (_same_int(np.ceil), FLOATS + INTS),
     "round": (_same_int(np.round), FLOATS + INTS), "trunc": (_same_int(np.trunc), FLOATS + INTS),
@@ -1030,7 +1030,8 @@ _op("neg", lambda E, x: -x, np.negative, FLOATS + INTS[:-1], _unary_samples(), d
 _op("abs", lambda E, x: abs(x), np.abs, FLOATS + INTS[:-1], _unary_samples("nonzero"), differentiable=True)
 _op("relu", lambda E, x: E.relu(x), lambda x: np.maximum(x, 0), FLOATS + INTS[:2], _unary_samples("nonzero"),
     differentiable=True)
-_op("sign", lambda E, x: E.sign(x), np.sign, FLOATS + INTS[:2], _unary_samples())
+_op("sign", lambda E, x: E.sign(x), lambda x: np.nan_to_num(np.sign(x), nan=0.0), FLOATS + INTS[:2],
+    _unary_samples())
 for _n in ("floor", "ceil", "round", "trunc"):
     _op(_n, (lambda n: lambda E, x: getattr(E, n)(x))(_n), getattr(np, _n), FLOATS, _unary_samples())
 _op("logical_not", lambda E, x: E.logical_not(x), np.logical_not, ALL, _unary_samples(), out=_BOOL)

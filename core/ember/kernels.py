@@ -120,11 +120,25 @@ UNARY_FLOAT = ("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "t
 UNARY_ANY = ("neg", "abs", "sign", "relu", "floor", "ceil", "round", "trunc")
 for _n in UNARY_FLOAT:
     _k(_n, "unary", f"{_n}(x) -> array", f"Elementwise {_n} of a floating array, same dtype.")
+_UNARY_ANY_DOC = {"round": " (round half to even).", "sign": ": -1, 0 or 1 (0 for NaN, as PyTorch's)."}
 for _n in UNARY_ANY:
-    _k(_n, "unary", f"{_n}(x) -> array",
-       f"Elementwise {_n}, same dtype" + (" (round half to even)." if _n == "round" else "."))
+    _k(_n, "unary", f"{_n}(x) -> array", f"Elementwise {_n}, same dtype" + _UNARY_ANY_DOC.get(_n, "."))
 _k("logical_not", "unary", "logical_not(x) -> bool array", "`x == 0`.")
 _k("isnan", "unary", "isnan(x) -> bool array", "True where x is NaN.")
+# Optional special functions of a floating array (same dtype): without one, ember.functions.special
+# composes it from the required kernels on the device.
+_SPECIAL_DOC = {
+    "asin": "Inverse sine; NaN outside [-1, 1].", "acos": "Inverse cosine; NaN outside [-1, 1].",
+    "atan": "Inverse tangent.", "sinh": "Hyperbolic sine.", "cosh": "Hyperbolic cosine.",
+    "asinh": "Inverse hyperbolic sine.", "acosh": "Inverse hyperbolic cosine; NaN below 1.",
+    "atanh": "Inverse hyperbolic tangent; +-inf at +-1, NaN outside [-1, 1].", "exp2": "2 ** x.",
+    "erfc": "1 - erf(x), accurate in the tail (no cancellation).",
+    "lgamma": "log|Gamma(x)|; +inf at 0, at the negative integers and at +-inf.",
+    "digamma": "Gamma'(x) / Gamma(x); -inf at +0, +inf at -0, NaN at the negative integers and -inf, "
+               "+inf at +inf.",
+}
+for _n, _doc in _SPECIAL_DOC.items():
+    _k(_n, "unary", f"{_n}(x) -> array", _doc, False)
 
 BINARY = ("add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum",
           "atan2")
@@ -208,6 +222,32 @@ _k("nonzero", "indexing", "nonzero(x) -> int64 array (n, ndim)",
 # --- linear algebra ------------------------------------------------------------------------
 _k("matmul", "linalg", "matmul(a, b) -> array",
    "Batched matrix product of arrays with ndim >= 2; batch axes broadcast.")
+# Optional decompositions (``ember.linalg``); without them the frontend runs on-device composites
+# (partial-pivot LU, Cholesky-Banachiewicz, Householder QR, Jacobi eigh and one-sided Jacobi SVD).
+# Every one is batched over the leading axes of (..., n, n) / (..., m, n) floating arrays; the
+# frontend never calls them on zero-size arrays (it builds those results itself).
+_k("cholesky", "linalg", "cholesky(a) -> (L, info)",
+   "Lower Cholesky factor of each matrix, read from its lower triangle (the upper one is ignored); "
+   "L is zero above the diagonal. info (int32, the batch shape) is 0, or the order k >= 1 of the "
+   "first leading minor that is not positive-definite (then L is unspecified).", False)
+_k("triangular_solve", "linalg", "triangular_solve(a, b, upper, left, unitriangular) -> array",
+   "X with op(A) X = B (left) or X op(A) = B (not left), A (..., n, n) read from its upper or lower "
+   "triangle only (its diagonal taken as 1 when unitriangular), B (..., n, k) or (..., k, n); batch "
+   "axes broadcast. A zero on the diagonal gives inf/nan, never an error (as LAPACK's trsm).", False)
+_k("lu_factor", "linalg", "lu_factor(a) -> (LU, pivots, info)",
+   "LAPACK getrf with partial pivoting: LU (..., n, n) holds unit-lower L below the diagonal and U "
+   "on and above it; pivots (int32, (..., n)) are 1-based: row i was swapped with row pivots[i] "
+   "(in order i = 1..n); info (int32, batch shape) is 0, or the 1-based index of the first exactly "
+   "zero pivot (elimination skips its column, as getrf does).", False)
+_k("qr", "linalg", "qr(a, mode) -> (Q, R)",
+   "Householder QR of (..., m, n) with LAPACK's signs (geqrf + orgqr). mode 'reduced': Q (..., m, k), "
+   "R (..., k, n), k = min(m, n); 'complete': Q (..., m, m), R (..., m, n); 'r': Q is None.", False)
+_k("eigh", "linalg", "eigh(a, upper) -> (w, V)",
+   "Eigenvalues in ascending order (..., n) and orthonormal eigenvectors as columns (..., n, n) of "
+   "the symmetric matrices read from their upper (upper=True) or lower triangle.", False)
+_k("svd", "linalg", "svd(a, full_matrices) -> (U, S, Vh)",
+   "Singular value decomposition of (..., m, n), S descending (..., k), k = min(m, n); U (..., m, k) "
+   "and Vh (..., k, n), or (..., m, m) and (..., n, n) with full_matrices.", False)
 
 # --- optional fast kernels (composites exist in the frontend) -------------------------------
 _k("conv2d", "nn", "conv2d(x, w, bias, stride, padding, dilation, groups) -> array",

@@ -131,3 +131,11 @@ def test_normalize_writes_out(device):
         assert r is out
         return out
     check(run, (Arg(np.random.default_rng(4).standard_normal((3, 4)).astype(np.float32), grad=False),), {}, device)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sign_of_nan_is_zero(device, dtype):
+    """PyTorch's sign(NaN) is 0 on every path (NumPy's and OpenCL's kernels gave NaN)."""
+    values = np.array([np.nan, -0.0, 0.0, 2.5, -3.0, np.inf, -np.inf] * 5, dtype=dtype)
+    check(lambda L, x: L.sign(x), (Arg(values),), {}, device)
+    check(lambda L, x: x.sign_() * 1, (Arg(values, grad=False),), {}, device)

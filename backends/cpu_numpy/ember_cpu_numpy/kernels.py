@@ -122,7 +122,12 @@ def _rsqrt(x):
 
 
 def _sign(x):
-    return np.sign(x) if x.dtype != np.bool_ else x.copy()
+    if x.dtype == np.bool_:
+        return x.copy()
+    out = np.sign(x)
+    if out.dtype.kind == "f":  # PyTorch's sign(NaN) is 0 (NumPy's is NaN)
+        np.copyto(out, 0, where=np.isnan(out))
+    return out
 
 
 def _abs(x):

@@ -29,6 +29,7 @@ from ember import dtypes as _dt
 from ember_cuda_cupy import arraymod as am
 from ember_cuda_cupy.blas import matmul
 from ember_cuda_cupy.dtypes import EMBER_DTYPE, NP_DTYPE
+from ember_cuda_cupy.special_kernels import SPECIAL_KERNELS
 
 __all__ = ["KERNELS", "CREATION", "device_guarded"]
 
@@ -244,6 +245,14 @@ def _bool_passthrough(name: str) -> Callable:
 
     kernel.__name__ = name
     return kernel
+
+
+def _sign(x):
+    """-1, 0 or 1; PyTorch's sign(NaN) is 0 (NumPy's and CuPy's are NaN)."""
+    if x.dtype == np.bool_:
+        return x.copy()
+    out = am.xp.sign(x)
+    return am.xp.where(am.xp.isnan(out), 0, out).astype(out.dtype, copy=False) if out.dtype.kind == "f" else out
 
 
 def _relu(x):
@@ -560,7 +569,7 @@ KERNELS: dict[str, Callable[..., Any]] = {
     "rand_uniform": rand_uniform, "rand_normal": rand_normal, "rand_int": rand_int,
     **{name: _unary(name) for name in _UNARY_FLOAT},
     "rsqrt": _rsqrt, "sigmoid": _sigmoid, "erf": _erf,
-    "neg": _neg, "abs": _abs, "sign": _bool_passthrough("sign"), "relu": _relu,
+    "neg": _neg, "abs": _abs, "sign": _sign, "relu": _relu,
     "floor": _unary("floor"), "ceil": _unary("ceil"), "round": _unary("round"), "trunc": _unary("trunc"),
     "logical_not": _unary("logical_not"), "isnan": _unary("isnan"),
     **{name: _binary(xp_name) for name, xp_name in _BINARY_XP.items()},
@@ -573,6 +582,8 @@ KERNELS: dict[str, Callable[..., Any]] = {
     "gather": gather, "scatter": scatter, "scatter_add": scatter_add, "index_select": index_select,
     "index_put": index_put, "nonzero": nonzero, "matmul": matmul,
 }
+
+KERNELS.update(SPECIAL_KERNELS)  # optional special functions (ember_cuda_cupy.special_kernels)
 
 #: kernels that receive the target device index and enter it themselves
 CREATION = frozenset({"from_host", "empty", "full", "arange", "rand_uniform", "rand_normal", "rand_int",

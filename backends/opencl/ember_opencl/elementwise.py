@@ -47,7 +47,7 @@ UNARY: dict[str, tuple[str, str | None]] = {
     "sin": ("sin(v0)", None), "cos": ("cos(v0)", None), "tanh": (_TANH, None),
     "sigmoid": (_SIGMOID, None), "erf": ("erf(v0)", None),
     "neg": ("-v0", "-v0"), "abs": ("fabs(v0)", "(v0 < 0 ? -v0 : v0)"),
-    "sign": ("(isnan(v0) ? v0 : (v0 > 0) - (v0 < 0))", "(v0 > 0) - (v0 < 0)"),
+    "sign": ("(isnan(v0) ? 0 : (v0 > 0) - (v0 < 0))", "(v0 > 0) - (v0 < 0)"),  # sign(NaN) = 0, as PyTorch
     "relu": ("(v0 < 0 ? 0 : v0)", "(v0 < 0 ? 0 : v0)"),
     "floor": ("floor(v0)", "v0"), "ceil": ("ceil(v0)", "v0"), "round": ("rint(v0)", "v0"),
     "trunc": ("trunc(v0)", "v0"),

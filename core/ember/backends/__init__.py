@@ -12,6 +12,7 @@ Example:
     >>> ember.backends.cudnn.benchmark = True
     >>> ember.backends.cuda.matmul.allow_tf32
     False
+    >>> ember.backends.cudnn.benchmark = False  # (back to the default)
 """
 
 from __future__ import annotations

@@ -954,14 +954,16 @@ def _inplace_without_derivative(fn: Callable) -> Callable:
 # ---- declarations ------------------------------------------------------------------------------
 _ops = Family(__name__)
 _op = _ops.op
+# ``export_inplace``: PyTorch has ``torch.asin_`` & co for these, but no ``torch.lgamma_``/``digamma_``/``erfinv_``
 for _fn, _alias in ((asin, "arcsin"), (acos, "arccos"), (atan, "arctan")):
-    _op(_fn, aliases=(_alias,), inplace=True, out=True, kernels=(_fn.__name__,))
+    _op(_fn, aliases=(_alias,), inplace=True, out=True, kernels=(_fn.__name__,), export_inplace=True)
 for _fn, _alias in ((asinh, "arcsinh"), (acosh, "arccosh"), (atanh, "arctanh")):
-    _op(_fn, aliases=(_alias,), inplace=_inplace_without_derivative(_fn), out=True, kernels=(_fn.__name__,))
+    _op(_fn, aliases=(_alias,), inplace=_inplace_without_derivative(_fn), out=True, kernels=(_fn.__name__,),
+        export_inplace=True)
 for _fn in (sinh, cosh, exp2, erfc, lgamma, digamma):
-    _op(_fn, inplace=True, out=True, kernels=(_fn.__name__,))
+    _op(_fn, inplace=True, out=True, kernels=(_fn.__name__,), export_inplace=_fn not in (lgamma, digamma))
 for _fn in (erfinv, logit, sinc, xlogy, deg2rad, rad2deg, i0):
-    _op(_fn, inplace=True, out=True)
+    _op(_fn, inplace=True, out=True, export_inplace=_fn is not erfinv)
 _op(polygamma, method=_polygamma_method, inplace=_ew._inplace(_polygamma_method), out=True)
 _op(xlog1py, export=False, method=False, out=True)  # torch.special.xlog1py only
 
