@@ -518,11 +518,30 @@ class Remainder(Function):
         return _grad_meta(ctx.a, g), gb
 
 
+def _plain_pair(a: Any, b: Any) -> bool:
+    """Both plain tensors (not views, no grad) of one dtype on one device: an elementwise op on them
+    needs no autograd node, no promotion and no device check, so it can call its kernel directly.
+    The eager fast path of ``+``, ``-`` and ``*`` (issue #16); anything else takes the general path."""
+    return (type(a) is Tensor and type(b) is Tensor and not a._requires_grad and not b._requires_grad
+            and a._base is None and b._base is None and a._dtype is b._dtype and a._device is b._device)
+
+
 def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    if out is None and alpha.__class__ is int and alpha == 1 and _plain_pair(input, other):
+        try:
+            return input._new(input._kt["add"](input._data, other._data), input._dtype)
+        except ValueError:  # shapes that do not broadcast: the general path raises PyTorch's error
+            pass
     return _out(Add.apply(input, other, alpha), out)
 
 
 def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    if (out is None and alpha.__class__ is int and alpha == 1 and _plain_pair(input, other)
+            and input._dtype is not _dt.bool_):  # (PyTorch refuses bool subtraction: the general path says so)
+        try:
+            return input._new(input._kt["sub"](input._data, other._data), input._dtype)
+        except ValueError:
+            pass
     return _out(Sub.apply(input, other, alpha), out)
 
 
@@ -530,6 +549,11 @@ subtract = sub
 
 
 def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    if out is None and _plain_pair(input, other):
+        try:
+            return input._new(input._kt["mul"](input._data, other._data), input._dtype)
+        except ValueError:
+            pass
     return _out(Mul.apply(input, other), out)
 
 
@@ -537,6 +561,11 @@ multiply = mul
 
 
 def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor | None = None) -> Tensor:
+    if rounding_mode is None and out is None and _plain_pair(input, other) and input._dtype.is_floating_point:
+        try:  # (true division of integers promotes: the general path does that)
+            return input._new(input._kt["div"](input._data, other._data), input._dtype)
+        except ValueError:
+            pass
     if rounding_mode is None:
         res = Div.apply(input, other)
     elif rounding_mode in ("floor", "trunc"):
@@ -836,11 +865,24 @@ def sign(x: Tensor) -> Tensor:
     return Sign.apply(x)
 
 
+def _plain(x: Any) -> bool:
+    """A plain tensor (not a view, no grad): a unary op on it needs no autograd node (see _plain_pair)."""
+    return type(x) is Tensor and not x._requires_grad and x._base is None
+
+
+def _plain_float(x: Any) -> bool:
+    return type(x) is Tensor and not x._requires_grad and x._base is None and x._dtype.is_floating_point
+
+
 def exp(x: Tensor) -> Tensor:
+    if _plain_float(x):
+        return x._new(x._kt["exp"](x._data))
     return Exp.apply(x)
 
 
 def log(x: Tensor) -> Tensor:
+    if _plain_float(x):
+        return x._new(x._kt["log"](x._data))
     return Log.apply(x)
 
 
@@ -853,26 +895,38 @@ def log10(x: Tensor) -> Tensor:
 
 
 def log1p(x: Tensor) -> Tensor:
+    if _plain_float(x):
+        return x._new(x._kt["log1p"](x._data))
     return Log1p.apply(x)
 
 
 def expm1(x: Tensor) -> Tensor:
+    if _plain_float(x):
+        return x._new(x._kt["expm1"](x._data))
     return Expm1.apply(x)
 
 
 def sqrt(x: Tensor) -> Tensor:
+    if _plain_float(x):
+        return x._new(x._kt["sqrt"](x._data))
     return Sqrt.apply(x)
 
 
 def rsqrt(x: Tensor) -> Tensor:
+    if _plain_float(x):
+        return x._new(x._kt["rsqrt"](x._data))
     return Rsqrt.apply(x)
 
 
 def sin(x: Tensor) -> Tensor:
+    if _plain_float(x):
+        return x._new(x._kt["sin"](x._data))
     return Sin.apply(x)
 
 
 def cos(x: Tensor) -> Tensor:
+    if _plain_float(x):
+        return x._new(x._kt["cos"](x._data))
     return Cos.apply(x)
 
 
@@ -881,18 +935,26 @@ def tan(x: Tensor) -> Tensor:
 
 
 def tanh(x: Tensor) -> Tensor:
+    if _plain_float(x):
+        return x._new(x._kt["tanh"](x._data))
     return Tanh.apply(x)
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    if _plain_float(x):
+        return x._new(x._kt["sigmoid"](x._data))
     return Sigmoid.apply(x)
 
 
 def relu(x: Tensor) -> Tensor:
+    if _plain(x) and x._dtype is not _dt.bool_:
+        return x._new(x._kt["relu"](x._data))
     return Relu.apply(x)
 
 
 def erf(x: Tensor) -> Tensor:
+    if _plain_float(x):
+        return x._new(x._kt["erf"](x._data))
     return Erf.apply(x)
 
 

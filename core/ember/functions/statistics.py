@@ -132,10 +132,28 @@ def _scalar_pair(input: Tensor) -> tuple[Tensor, Tensor]:
 # ---- NaN-ignoring reductions ---------------------------------------------------------------------
 
 
+class _ZeroNaN(Function):
+    """NaN -> 0; the gradient is ``g * (x is not NaN)``, a product as in PyTorch's nansum backward (so
+    an infinite incoming gradient, from an all-NaN slice's 0/0 mean, gives NaN there, not 0)."""
+
+    _backward_name = "NansumBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        keep = x.isnan().logical_not()
+        ctx.save_for_backward(keep)
+        return x.masked_fill(keep.logical_not(), 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        (keep,) = ctx.saved_tensors
+        return g * keep.to(g.dtype)
+
+
 def _zero_nan(input: Tensor) -> Tensor:
     if not input._dtype.is_floating_point:
         return input
-    return input.masked_fill(input.isnan(), 0)  # NaN positions get no gradient, as in PyTorch
+    return _ZeroNaN.apply(input)  # NaN positions get no gradient (unless it is inf or NaN), as in PyTorch
 
 
 @numpy_names
