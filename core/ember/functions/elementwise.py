@@ -519,17 +519,31 @@ class Remainder(Function):
 
 
 def _plain_pair(a: Any, b: Any) -> bool:
-    """Both plain tensors (not views, no grad) of one dtype on one device: an elementwise op on them
-    needs no autograd node, no promotion and no device check, so it can call its kernel directly.
-    The eager fast path of ``+``, ``-`` and ``*`` (issue #16); anything else takes the general path."""
-    return (type(a) is Tensor and type(b) is Tensor and not a._requires_grad and not b._requires_grad
-            and a._base is None and b._base is None and a._dtype is b._dtype and a._device is b._device)
+    """The eager fast path of the arithmetic operators (issue #16): two tensors of one dtype on one
+    device, or a float32/float64 tensor and a Python int or float (the result keeps the tensor's
+    dtype), that autograd need not see (grad mode off, or neither requires grad and neither is a
+    view), need no node, promotion or device check: the kernel is called directly. Anything else
+    takes the general path, which also raises every error."""
+    if type(a) is not Tensor:
+        return False
+    if type(b) is Tensor:
+        if a._dtype is not b._dtype or a._device is not b._device:
+            return False
+        return not STATE.enabled or (not a._requires_grad and not b._requires_grad and a._base is None
+                                     and b._base is None)
+    if (b.__class__ is float or b.__class__ is int) and (a._dtype is _dt.float32 or a._dtype is _dt.float64):
+        return not STATE.enabled or (not a._requires_grad and a._base is None)
+    return False
+
+
+def _data(b: Any) -> Any:
+    return b._data if type(b) is Tensor else b
 
 
 def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
     if out is None and alpha.__class__ is int and alpha == 1 and _plain_pair(input, other):
         try:
-            return input._new(input._kt["add"](input._data, other._data), input._dtype)
+            return input._new(input._kt["add"](input._data, _data(other)), input._dtype)
         except ValueError:  # shapes that do not broadcast: the general path raises PyTorch's error
             pass
     return _out(Add.apply(input, other, alpha), out)
@@ -539,7 +553,7 @@ def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) ->
     if (out is None and alpha.__class__ is int and alpha == 1 and _plain_pair(input, other)
             and input._dtype is not _dt.bool_):  # (PyTorch refuses bool subtraction: the general path says so)
         try:
-            return input._new(input._kt["sub"](input._data, other._data), input._dtype)
+            return input._new(input._kt["sub"](input._data, _data(other)), input._dtype)
         except ValueError:
             pass
     return _out(Sub.apply(input, other, alpha), out)
@@ -551,7 +565,7 @@ subtract = sub
 def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     if out is None and _plain_pair(input, other):
         try:
-            return input._new(input._kt["mul"](input._data, other._data), input._dtype)
+            return input._new(input._kt["mul"](input._data, _data(other)), input._dtype)
         except ValueError:
             pass
     return _out(Mul.apply(input, other), out)
@@ -563,7 +577,7 @@ multiply = mul
 def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor | None = None) -> Tensor:
     if rounding_mode is None and out is None and _plain_pair(input, other) and input._dtype.is_floating_point:
         try:  # (true division of integers promotes: the general path does that)
-            return input._new(input._kt["div"](input._data, other._data), input._dtype)
+            return input._new(input._kt["div"](input._data, _data(other)), input._dtype)
         except ValueError:
             pass
     if rounding_mode is None:
@@ -848,6 +862,8 @@ Sign, Floor, Ceil, Round, Trunc = (_zero_grad(n) for n in ("sign", "floor", "cei
 
 
 def neg(x: Tensor) -> Tensor:
+    if _plain(x) and x._dtype is not _dt.bool_:
+        return x._new(x._kt["neg"](x._data))
     return Neg.apply(x)
 
 
@@ -855,6 +871,8 @@ negative = neg
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001
+    if _plain(x) and x._dtype is not _dt.bool_:
+        return x._new(x._kt["abs"](x._data))
     return Abs.apply(x)
 
 
@@ -866,12 +884,12 @@ def sign(x: Tensor) -> Tensor:
 
 
 def _plain(x: Any) -> bool:
-    """A plain tensor (not a view, no grad): a unary op on it needs no autograd node (see _plain_pair)."""
-    return type(x) is Tensor and not x._requires_grad and x._base is None
+    """A tensor autograd need not see here: a unary op on it needs no node (see _plain_pair)."""
+    return type(x) is Tensor and (not STATE.enabled or (not x._requires_grad and x._base is None))
 
 
 def _plain_float(x: Any) -> bool:
-    return type(x) is Tensor and not x._requires_grad and x._base is None and x._dtype.is_floating_point
+    return _plain(x) and x._dtype.is_floating_point
 
 
 def exp(x: Tensor) -> Tensor:
