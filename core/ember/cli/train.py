@@ -9,6 +9,7 @@ Example:
     $ ember train --model lenet --epochs 3
     $ ember train --data ~/datasets --dataset FashionMNIST --device opencl --save ckpt.ember
     $ ember train --resume ckpt.ember --epochs 5      # continue to 5 epochs in total
+    $ ember train --nproc 2                          # data-parallel in 2 processes (ember.distributed)
 """
 
 from __future__ import annotations
@@ -102,6 +103,11 @@ def add_parser(sub: Any, formatter: type) -> None:
     p.add_argument("--plot", metavar="FILE",
                    help="write loss/accuracy curves here; the suffix picks the format (.png, .svg...); needs matplotlib")
     p.add_argument("--log-dir", metavar="DIR", help="write TensorBoard event files here; needs tensorboard")
+    p.add_argument("--export-onnx", metavar="FILE",
+                   help="export the trained model to this ONNX file (dynamic batch size); needs onnx")
+    p.add_argument("--nproc", type=_positive(int), default=1, metavar="N",
+                   help="train data-parallel in N processes (ember.distributed on MPI; needs mpi4py): each "
+                        "takes 1/N of every --batch-size batch, gradients are averaged")
     p.add_argument("-q", "--quiet", action="store_true", help="report only warnings and errors")
     p.set_defaults(fn=run)
 
@@ -224,6 +230,7 @@ class _Plan:
     workers: int
     resume_path: str | None = None
     ck: dict | None = None
+    export_onnx: str | None = None
 
 
 def prepare(args: argparse.Namespace) -> _Plan:
@@ -241,6 +248,9 @@ def prepare(args: argparse.Namespace) -> _Plan:
         check_plot_target(args.plot)
     if args.log_dir:
         _check_log_dir(args.log_dir)
+    if getattr(args, "export_onnx", None):
+        _check_output_file("--export-onnx", args.export_onnx)
+        _check_onnx()
     ck = _load_checkpoint(args.resume) if args.resume else None
     settings = _settings(args, ck)
     if ck and settings["data"] is not None and args.data is None and not os.path.isdir(settings["data"]):
@@ -249,7 +259,24 @@ def prepare(args: argparse.Namespace) -> _Plan:
     device = check_device(args.device)
     train_set, test_set = _datasets(settings, args.download)
     return _Plan(settings, device, train_set, test_set, args.save, args.plot, args.log_dir, args.workers,
-                 args.resume, ck)
+                 args.resume, ck, getattr(args, "export_onnx", None))
+
+
+def _check_onnx() -> None:
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise UsageError("--export-onnx needs the onnx package: pip install 'ember[onnx]' "
+                         "(or: pip install onnx)") from None
+
+
+def _export_onnx(trainer: _Trainer, path: str) -> None:
+    """The trained model as ONNX: input (N, 1, 28, 28) named "input", output "logits", N dynamic."""
+    import ember
+
+    example = ember.zeros(2, *trainer.plan.train_set[0][0].shape, device=trainer.device)
+    ember.onnx.export(trainer.model, (example,), path, input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
 
 
 # ---- training ------------------------------------------------------------------------------------
@@ -323,10 +350,18 @@ class _Trainer:
         ember.manual_seed(s["seed"])
         self.shuffle = ember.Generator().manual_seed(s["seed"])
         self.sampler = ckpt_mod.ResumableRandomSampler(len(plan.train_set), self.shuffle)
-        self.train_loader = DataLoader(plan.train_set, batch_size=s["batch_size"], sampler=self.sampler,
+        rank, world = _rank_world()
+        self.world = world
+        sampler = self.sampler if world == 1 else _Shard(self.sampler, rank, world)
+        self.train_loader = DataLoader(plan.train_set, batch_size=s["batch_size"] // world, sampler=sampler,
                                        num_workers=plan.workers)
         self.test_loader = DataLoader(plan.test_set, batch_size=256, num_workers=plan.workers)
         self.model = build_model(s["model"]).to(self.device)
+        self.step_model = self.model  # what training steps call: the DDP wrapper when data-parallel
+        if world > 1:
+            from ember.nn.parallel import DistributedDataParallel
+
+            self.step_model = DistributedDataParallel(self.model)
         self.optimizer = make_optimizer(s["optimizer"], self.model.parameters(), s["lr"])
         self.scheduler = make_scheduler(s["scheduler"], self.optimizer, s["epochs"])
         self.loss_fn = nn.CrossEntropyLoss()
@@ -399,23 +434,26 @@ class _Trainer:
 
         st, s = self.state, self.plan.settings
         n_batches = math.ceil(len(self.plan.train_set) / s["batch_size"])
+        disable_bar = not sys.stderr.isatty() or _rank_world()[0] != 0
         it = self._start_epoch()
         self.model.train()
         bar = tqdm(it, total=n_batches, initial=st.batches_done, desc=f"epoch {st.epoch + 1}", unit="batch",
-                   leave=True, dynamic_ncols=True, disable=not sys.stderr.isatty())
+                   leave=True, dynamic_ncols=True, disable=disable_bar)
         t_epoch = time.perf_counter()
         seen_before = st.seen
         for x, y in bar:
             t0 = time.perf_counter()
             x, y = x.to(self.device), y.to(self.device)
             self.optimizer.zero_grad()
-            loss = self.loss_fn(self.model(x), y)
+            loss = self.loss_fn(self.step_model(x), y)
             loss.backward()
             self.optimizer.step()
             value = loss.item()  # synchronises the device, so the step time below is real
+            if self.step_model is not self.model:  # report the global batch's loss, as one process would
+                value = _global_mean(value)
             if not math.isfinite(value):
                 raise TrainingError(f"the loss became {value} at epoch {st.epoch + 1}; try a smaller --lr")
-            n = int(y.shape[0])
+            n = int(y.shape[0]) * self.world  # images of the global batch (equal on every rank)
             st.batches_done, st.seen, st.loss_sum = st.batches_done + 1, st.seen + n, st.loss_sum + value * n
             st.global_step += 1
             st.batch_losses[-1].append(value)
@@ -536,11 +574,104 @@ def train(plan: _Plan) -> int:
 
         plot_history(trainer.state.history, trainer.state.batch_losses, plan.plot, _title(plan))
         log.info("saved curves to %s", plan.plot)
+    if plan.export_onnx:
+        _export_onnx(trainer, plan.export_onnx)
+        log.info("exported the model to %s (ONNX)", plan.export_onnx)
     if trainer.state.history:
         log.info("final test accuracy: %.2f%%", 100 * trainer.state.history[-1]["test_acc"])
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    """``ember train``: check everything, then train."""
+    """``ember train``: check everything, then train (``--nproc N``: in N processes, see :func:`_data_parallel`)."""
+    if args.nproc > 1:
+        return _data_parallel(args)
     return train(prepare(args))
+
+
+# ---- data-parallel training (--nproc N) ----------------------------------------------------------
+def _rank_world() -> tuple[int, int]:
+    from ember import distributed as dist
+
+    if not dist.is_available() or not dist.is_initialized():
+        return 0, 1
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _global_mean(value: float) -> float:
+    import ember
+    from ember import distributed as dist
+
+    t = ember.tensor([value], dtype=ember.float64)
+    dist.all_reduce(t, op=dist.ReduceOp.AVG)
+    return t.item()
+
+
+class _Shard:
+    """Rank ``rank``'s share of a :class:`~ember.cli.checkpoint.ResumableRandomSampler`: every
+    ``world``-th index of the same permutation (every rank draws it with the same generator), so a
+    global batch is split evenly. Every rank gets ``len // world`` indices (the last ``len % world``
+    of the order are left out): the ranks must take the same number of steps. A resume position
+    counts images of the global order."""
+
+    def __init__(self, inner: ckpt_mod.ResumableRandomSampler, rank: int, world: int) -> None:
+        self.inner, self.rank, self.world = inner, rank, world
+        self._skip = 0
+
+    def resume_at(self, state: Any, position: int) -> None:
+        self._skip = position // self.world
+        self.inner.resume_at(state, self._skip * self.world)
+
+    def __iter__(self) -> Any:
+        count, self._skip = len(self) - self._skip, 0
+        picked = (i for k, i in enumerate(self.inner) if k % self.world == self.rank)
+        return (i for _, i in zip(range(count), picked))
+
+    def __len__(self) -> int:
+        return len(self.inner) // self.world
+
+
+def _rank_argv(args: argparse.Namespace) -> list[str]:
+    """The ``ember train`` command line that gives ``args`` (for the launched processes)."""
+    from . import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    argv = ["train"]
+    for action in sub.choices["train"]._actions:
+        value = getattr(args, action.dest, None)
+        if not action.option_strings or action.dest == "help" or value == action.default:
+            continue
+        if isinstance(action, argparse._StoreTrueAction):
+            argv.append(action.option_strings[-1])
+        else:
+            argv += [action.option_strings[-1], str(value)]
+    return argv
+
+
+def _data_parallel(args: argparse.Namespace) -> int:
+    """In the user's process: start ``--nproc`` copies through ``ember.distributed.run``. In each
+    copy (EMBER_DIST_LAUNCHED): join the process group and train; rank 0 alone reports and writes
+    files. Every rank checks the flags, so a mistake is still one line and exit 2."""
+    import subprocess
+
+    from ember import distributed as dist
+
+    if not dist.is_available():
+        raise UsageError("--nproc needs mpi4py and an MPI: pip install 'ember[distributed]'")
+    if args.batch_size is not None and args.batch_size % args.nproc:
+        raise UsageError(f"--batch-size {args.batch_size} does not split evenly into --nproc {args.nproc} processes")
+    if os.environ.get("EMBER_DIST_LAUNCHED") != "1":
+        plan = prepare(args)  # mistakes are reported once, here, before any process starts
+        if plan.settings["batch_size"] % args.nproc:
+            raise UsageError(f"--batch-size {plan.settings['batch_size']} does not split evenly into "
+                             f"--nproc {args.nproc} processes")
+        return subprocess.call([sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", str(args.nproc),
+                                "-m", "ember", *_rank_argv(args)])
+    dist.init_process_group("gloo")
+    try:
+        if dist.get_rank() != 0:  # the others train silently and write nothing
+            log.setLevel(logging.WARNING)
+            args.save = args.plot = args.log_dir = args.export_onnx = None
+        return train(prepare(args))
+    finally:
+        dist.destroy_process_group()
