@@ -276,3 +276,22 @@ def test_plot_has_markers_integer_ticks_title_and_batch_losses(tmp_path):
 def test_python_dash_m_ember_devices(tmp_path):
     res = ember_cli("devices", cwd=tmp_path)
     assert res.returncode == 0 and "cpu" in res.stdout
+
+
+def test_profile_writes_a_trace_and_logs_the_kernels(tmp_path):
+    """--profile DIR: five steps after two warm-up steps, a Chrome trace in DIR (TensorBoard's naming)
+    and the kernels that took the time in the log; a file where the folder should be is a usage error."""
+    import json
+
+    res = ember_cli("train", "--device", "cpu", "--model", "mlp", "--limit", "256", "--batch-size", "32",
+                    "--epochs", "1", "--profile", "prof", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    traces = list((tmp_path / "prof").glob("ember-train.*.pt.trace.json"))
+    assert len(traces) == 1
+    events = json.loads(traces[0].read_text())["traceEvents"]
+    # 3 linear layers: 3 forward products, 3 weight gradients, 2 input gradients (not the images') per step
+    assert sum(e["name"] == "cpu::matmul" for e in events) == 5 * 8
+    assert "profile of 5 training steps" in res.stderr and "Self CPU time total" in res.stderr
+    (tmp_path / "afile").write_text("x")
+    assert_usage_error(ember_cli("train", "--device", "cpu", "--limit", "64", "--profile", "afile", cwd=tmp_path),
+                       "--profile", "afile")

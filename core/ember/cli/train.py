@@ -105,6 +105,9 @@ def add_parser(sub: Any, formatter: type) -> None:
     p.add_argument("--log-dir", metavar="DIR", help="write TensorBoard event files here; needs tensorboard")
     p.add_argument("--export-onnx", metavar="FILE",
                    help="export the trained model to this ONNX file (dynamic batch size); needs onnx")
+    p.add_argument("--profile", metavar="DIR",
+                   help="profile steps 3-7 of the run (ember.profiler): a trace for TensorBoard/Perfetto in DIR and "
+                        "the kernels that took the time in the log")
     p.add_argument("--nproc", type=_positive(int), default=1, metavar="N",
                    help="train data-parallel in N processes (ember.distributed on MPI; needs mpi4py): each "
                         "takes 1/N of every --batch-size batch, gradients are averaged")
@@ -231,6 +234,7 @@ class _Plan:
     resume_path: str | None = None
     ck: dict | None = None
     export_onnx: str | None = None
+    profile: str | None = None
 
 
 def prepare(args: argparse.Namespace) -> _Plan:
@@ -251,6 +255,8 @@ def prepare(args: argparse.Namespace) -> _Plan:
     if getattr(args, "export_onnx", None):
         _check_output_file("--export-onnx", args.export_onnx)
         _check_onnx()
+    if getattr(args, "profile", None):
+        _check_output_dir("--profile", args.profile)
     ck = _load_checkpoint(args.resume) if args.resume else None
     settings = _settings(args, ck)
     if ck and settings["data"] is not None and args.data is None and not os.path.isdir(settings["data"]):
@@ -259,7 +265,41 @@ def prepare(args: argparse.Namespace) -> _Plan:
     device = check_device(args.device)
     train_set, test_set = _datasets(settings, args.download)
     return _Plan(settings, device, train_set, test_set, args.save, args.plot, args.log_dir, args.workers,
-                 args.resume, ck, getattr(args, "export_onnx", None))
+                 args.resume, ck, getattr(args, "export_onnx", None), getattr(args, "profile", None))
+
+
+def _check_output_dir(flag: str, path: str) -> None:
+    """A folder that exists or can be made (the nearest existing parent is writable)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{flag} {path}: exists and is not a directory")
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK):
+        raise UsageError(f"{flag} {path}: {existing} is not writable")
+
+
+def _start_profiler(plan: _Plan) -> Any:
+    """A profile of five steps after two warm-up steps (kernels compiled, caches filled), written
+    to the --profile folder; device kernels are timed on the device (one sync per kernel there)."""
+    from ember.profiler import ProfilerActivity, profile, schedule, tensorboard_trace_handler
+
+    activities = [ProfilerActivity.CPU]
+    device_type = plan.device.split(":")[0]
+    if device_type != "cpu" and device_type in {a.value for a in ProfilerActivity}:
+        activities.append(ProfilerActivity(device_type))
+    prof = profile(activities=activities, schedule=schedule(skip_first=1, wait=0, warmup=1, active=5, repeat=1),
+                   on_trace_ready=tensorboard_trace_handler(plan.profile, worker_name="ember-train"),
+                   record_shapes=True)
+    prof.start()
+    return prof
+
+
+def _stop_profiler(prof: Any, plan: _Plan) -> None:
+    prof.stop()
+    if prof.events():
+        log.info("profile of 5 training steps (trace in %s):\n%s", plan.profile,
+                 prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
 
 
 def _check_onnx() -> None:
@@ -347,6 +387,7 @@ class _Trainer:
 
         s = plan.settings
         self.plan, self.device = plan, plan.device
+        self.profiler: Any = None  # an ember.profiler.profile while --profile records
         ember.manual_seed(s["seed"])
         self.shuffle = ember.Generator().manual_seed(s["seed"])
         self.sampler = ckpt_mod.ResumableRandomSampler(len(plan.train_set), self.shuffle)
@@ -449,6 +490,8 @@ class _Trainer:
             loss.backward()
             self.optimizer.step()
             value = loss.item()  # synchronises the device, so the step time below is real
+            if self.profiler is not None:
+                self.profiler.step()
             if self.step_model is not self.model:  # report the global batch's loss, as one process would
                 value = _global_mean(value)
             if not math.isfinite(value):
@@ -543,6 +586,7 @@ def train(plan: _Plan) -> int:
         log.info("the checkpoint has %d epochs already; pass --epochs N with N > %d to train further",
                  trainer.state.epoch, trainer.state.epoch)
     writer = _open_writer(plan, trainer)
+    trainer.profiler = _start_profiler(plan) if plan.profile else None
     try:
         with _StopRequest() as stop:
             while trainer.state.epoch < s["epochs"]:
@@ -560,6 +604,9 @@ def train(plan: _Plan) -> int:
                 if stop.requested:
                     return _interrupted(trainer, plan)
     finally:
+        if trainer.profiler is not None:
+            _stop_profiler(trainer.profiler, plan)
+            trainer.profiler = None
         if writer is not None:
             if trainer.state.history:
                 last = trainer.state.history[-1]
@@ -671,7 +718,7 @@ def _data_parallel(args: argparse.Namespace) -> int:
     try:
         if dist.get_rank() != 0:  # the others train silently and write nothing
             log.setLevel(logging.WARNING)
-            args.save = args.plot = args.log_dir = args.export_onnx = None
+            args.save = args.plot = args.log_dir = args.export_onnx = args.profile = None
         return train(prepare(args))
     finally:
         dist.destroy_process_group()
