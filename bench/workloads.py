@@ -152,6 +152,26 @@ def mlp(t: Target, cfg: Config) -> Measurement:
     return _run_training(t, cfg, "mlp", model, opt, x, y, full_iters=30)
 
 
+def mlp_bf16(t: Target, cfg: Config) -> Measurement:
+    """The ``mlp`` step with its forward and loss under ``autocast(dtype=bfloat16)`` (float32 weights)."""
+    model, opt, x, y = _mlp_setup(t)
+    ce, fw, dev = t.mod("nn").CrossEntropyLoss(), t.fw, t.device.split(":")[0]
+
+    def forward(inp: Any) -> Any:
+        with fw.autocast(dev, dtype=fw.bfloat16):
+            return model(inp)
+
+    def loss_fn(out: Any, target: Any) -> Any:
+        with fw.autocast(dev, dtype=fw.bfloat16):
+            return ce(out, target)  # cross_entropy is on autocast's float32 list
+
+    step = _train_step(forward, opt, loss_fn, x, y)
+    losses = [float(step().item()) for _ in range(4)]
+    _check_training("mlp_bf16", losses)
+    sec = time_it(step, t.sync, cfg.warmup(2) - 1, cfg.iters(30, 3))
+    return Measurement(sec * 1e3, "ms/step", note=f"loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+
+
 def lenet(t: Target, cfg: Config) -> Measurement:
     """LeNet-5 on 1x28x28, batch 64, SGD momentum 0.9: one training step."""
     nn = t.mod("nn")
@@ -402,6 +422,7 @@ def mlp_memory(t: Target, cfg: Config) -> Measurement:
 
 WORKLOADS: dict[str, Callable[[Target, Config], Measurement]] = {
     "mlp": mlp,
+    "mlp_bf16": mlp_bf16,
     "lenet": lenet,
     "lstm": lstm,
     "matmul": matmul,
@@ -415,6 +436,7 @@ WORKLOADS: dict[str, Callable[[Target, Config], Measurement]] = {
 
 TITLES = {
     "mlp": "MLP 784-512-512-10 train step (b64, SGD m0.9)",
+    "mlp_bf16": "the same MLP step under bfloat16 autocast",
     "lenet": "LeNet-5 train step (b64, 1x28x28)",
     "lstm": "LSTM 2x bidir train step (b32, seq50, Adam)",
     "matmul": "matmul float32 {n}^3",

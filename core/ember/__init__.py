@@ -24,6 +24,7 @@ from ember import plugins
 from ember._device_module import DeviceModule as _DeviceModule
 from ember._ops import registry as _registry
 from ember._tensor_str import set_printoptions
+from ember.amp import autocast_mode as _autocast_mode
 from ember.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ember.device import device
 from ember.dispatch import (
@@ -38,9 +39,7 @@ from ember.dispatch import (
     set_fallback_policy,
 )
 from ember.dtypes import (
-    bool_ as bool,  # noqa: A001 - PyTorch's name
-)
-from ember.dtypes import (
+    bfloat16,
     dtype,
     float16,
     float32,
@@ -55,6 +54,9 @@ from ember.dtypes import (
     set_default_dtype,
     uint8,
 )
+from ember.dtypes import (
+    bool_ as bool,  # noqa: A001 - PyTorch's name
+)
 from ember.functions.elementwise import _inplace
 from ember.functions.layout import channels_last, channels_last_3d, contiguous_format, memory_format, preserve_format
 from ember.random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
@@ -66,6 +68,8 @@ from ember.typeinfo import finfo, iinfo
 
 # With every family loaded, the registry attaches the Tensor methods, operators and in-place forms
 # and supplies the ``ember.<op>`` functions, in one place (ember._ops.registry).
+# Autocast hooks into the ops of PyTorch's autocast lists only, before they are bound (ember.amp).
+_registry.wrap_ops(_autocast_mode.registry_op_names(), _autocast_mode.hooked)
 _registry.bind_tensor(Tensor, _inplace)
 globals().update(_registry.exports())
 
@@ -80,8 +84,10 @@ short = int16
 
 cuda = _DeviceModule("cuda")
 opencl = _DeviceModule("opencl")
+cpu = _DeviceModule("cpu")
 _sys.modules["ember.cuda"] = cuda
 _sys.modules["ember.opencl"] = opencl
+_sys.modules["ember.cpu"] = cpu
 
 
 def is_tensor(obj: object) -> bool:
@@ -119,6 +125,7 @@ def _legacy_tensor_type(dt: dtype) -> type:
 FloatTensor = _legacy_tensor_type(float32)
 DoubleTensor = _legacy_tensor_type(float64)
 HalfTensor = _legacy_tensor_type(float16)
+BFloat16Tensor = _legacy_tensor_type(bfloat16)
 LongTensor = _legacy_tensor_type(int64)
 IntTensor = _legacy_tensor_type(int32)
 ShortTensor = _legacy_tensor_type(int16)
@@ -126,21 +133,47 @@ CharTensor = _legacy_tensor_type(int8)
 ByteTensor = _legacy_tensor_type(uint8)
 BoolTensor = _legacy_tensor_type(bool)
 
-from ember import accelerator, autograd, backends, distributions, func, linalg, nn, onnx, optim, special, testing, utils  # noqa: E402
+from ember import (  # noqa: E402
+    accelerator,
+    amp,
+    autograd,
+    backends,
+    distributed,
+    distributions,
+    func,
+    linalg,
+    nn,
+    onnx,
+    optim,
+    profiler,
+    special,
+    testing,
+    utils,
+)
+from ember.amp import autocast, get_autocast_dtype, is_autocast_enabled, set_autocast_dtype, set_autocast_enabled  # noqa: E402
+from ember.amp._deprecated import device_amp_module as _device_amp_module  # noqa: E402
+
+# Mixed precision: the autocast-listed functions of ember.nn.functional and ember.linalg (the
+# registry ops were wrapped above, before binding).
+amp.autocast_mode.install()
+for _amp_dev in (cuda, cpu):
+    _amp_dev.amp = _device_amp_module(_amp_dev.device_type)
+    _sys.modules[f"ember.{_amp_dev.device_type}.amp"] = _amp_dev.amp
 
 # The ops come from the registry (``ember._ops.registry``); the rest of the API is listed here.
 __all__ = [
     "channels_last", "channels_last_3d", "contiguous_format", "memory_format", "preserve_format",
     "BoolTensor", "ByteTensor", "CharTensor", "CheckpointError", "DeviceError", "DoubleTensor", "FallbackError",
-    "FloatTensor", "Generator", "finfo", "iinfo", "HalfTensor", "IntTensor", "LongTensor", "MissingKernelError", "ShortTensor",
+    "BFloat16Tensor", "FloatTensor", "Generator", "finfo", "iinfo", "HalfTensor", "IntTensor", "LongTensor", "MissingKernelError", "ShortTensor",
     "Size", "Tensor", "WeightsOnlyLoadError", "autograd", "bool", "cuda", "default_generator", "detach",
     "device", "double", "dtype", "enable_grad", "fallback_counts", "fallback_policy", "float", "float16",
-    "float32", "float64", "get_default_dtype", "get_fallback_policy", "get_rng_state", "half", "inference_mode",
+    "bfloat16", "float32", "float64", "get_default_dtype", "get_fallback_policy", "get_rng_state", "half", "inference_mode",
     "initial_seed", "int", "int16", "int32", "int64", "int8", "is_floating_point", "is_grad_enabled",
     "is_tensor", "load", "load_safetensors", "long", "manual_seed", "nn", "no_fallback", "no_grad", "numel",
     "opencl", "optim", "plugins", "promote_types", "reset_fallback_counts", "result_type", "save",
-    "save_safetensors", "seed", "accelerator", "backends", "distributions", "func", "linalg", "onnx",
-    "special", "testing", "set_default_dtype", "set_fallback_policy", "set_grad_enabled",
+    "save_safetensors", "seed", "accelerator", "backends", "distributed", "distributions", "func", "linalg", "onnx",
+    "profiler", "special", "testing", "set_default_dtype", "set_fallback_policy", "set_grad_enabled",
     "set_printoptions", "set_rng_state", "short", "uint8", "utils",
     "get_num_interop_threads", "get_num_threads", "set_num_interop_threads", "set_num_threads",
+    "amp", "autocast", "cpu", "get_autocast_dtype", "is_autocast_enabled", "set_autocast_dtype", "set_autocast_enabled",
 ] + _registry.op_names(exported=True)

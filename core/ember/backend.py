@@ -47,6 +47,11 @@ class Backend:
         """The dtypes device ``index`` can hold (float64 may be missing on some devices)."""
         return ALL_DTYPES
 
+    def emulated_dtypes(self, index: int) -> tuple[dtype, ...]:
+        """The supported dtypes device ``index`` stores as they are but computes in a wider dtype
+        (bfloat16 computed in float32, say); ``ember devices`` marks them."""
+        return ()
+
     def dtype_unsupported_reason(self, index: int, dt: dtype) -> str:
         """Why device ``index`` cannot hold ``dt`` (shown in the error), or ""."""
         return ""

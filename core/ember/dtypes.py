@@ -15,6 +15,7 @@ from functools import cache
 __all__ = [
     "dtype",
     "float16",
+    "bfloat16",
     "float32",
     "float64",
     "int8",
@@ -68,10 +69,12 @@ int16 = dtype("int16", 2, _INT, True, 2)
 int32 = dtype("int32", 4, _INT, True, 3)
 int64 = dtype("int64", 8, _INT, True, 4)
 float16 = dtype("float16", 2, _FLOAT, True, 1)
+# Same rank as float16: neither holds the other's values, so the two promote to float32 (below).
+bfloat16 = dtype("bfloat16", 2, _FLOAT, True, 1)
 float32 = dtype("float32", 4, _FLOAT, True, 2)
 float64 = dtype("float64", 8, _FLOAT, True, 3)
 
-ALL_DTYPES: tuple[dtype, ...] = (float32, float64, float16, int64, int32, int16, int8, uint8, bool_)
+ALL_DTYPES: tuple[dtype, ...] = (float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool_)
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 _BY_NAME.update(
     {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32, "short": int16}
@@ -117,6 +120,8 @@ def promote_types(a: dtype, b: dtype) -> dtype:
         return a
     if a.category != b.category:
         return a if a.category > b.category else b
+    if a._rank == b._rank and a.category == _FLOAT:
+        return float32  # float16 with bfloat16 (the only two distinct floats of one rank), as PyTorch
     if a.category == _INT and a.is_signed != b.is_signed:
         # uint8 mixed with a signed int: int16 at least (PyTorch's rule).
         signed = a if a.is_signed else b

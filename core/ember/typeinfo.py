@@ -22,6 +22,14 @@ def _g(x: float) -> str:
     return f"{x:g}"
 
 
+def _np_finfo(type: _dt.dtype) -> np.finfo:  # noqa: A002
+    if type is _dt.bfloat16:  # NumPy has no bfloat16; ml_dtypes (the cpu backend's storage) does
+        import ml_dtypes
+
+        return ml_dtypes.finfo(ml_dtypes.bfloat16)
+    return np.finfo(np.dtype(type.name))
+
+
 class finfo:
     """Machine limits of a floating dtype (the default dtype when none is given)."""
 
@@ -30,7 +38,7 @@ class finfo:
         if not isinstance(type, _dt.dtype) or not type.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
                             "'torch.finfo'")
-        info = np.finfo(np.dtype(type.name))
+        info = _np_finfo(type)
         self.bits: int = int(info.bits)
         self.eps: float = float(info.eps)
         self.max: float = float(info.max)

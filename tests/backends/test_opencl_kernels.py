@@ -27,7 +27,8 @@ K = ember_kernels("opencl")
 FP64 = runtime.device(0).fp64
 DTYPES = [d for d in _BACKEND.supported_dtypes(0)]
 NP = {E.float32: np.float32, E.float64: np.float64, E.float16: np.float16, E.int64: np.int64,
-      E.int32: np.int32, E.int16: np.int16, E.int8: np.int8, E.uint8: np.uint8, E.bool_: np.bool_}
+      E.int32: np.int32, E.int16: np.int16, E.int8: np.int8, E.uint8: np.uint8, E.bool_: np.bool_,
+      E.bfloat16: __import__("ml_dtypes").bfloat16}  # 16-bit storage computed in float32 (ember_opencl.lowp)
 rng = np.random.default_rng(0)
 
 

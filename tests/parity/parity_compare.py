@@ -25,6 +25,7 @@ import torch
 # (rtol, atol) per dtype, close to torch.testing.assert_close's defaults; an op row may scale them.
 TOLERANCES: dict[str, tuple[float, float]] = {
     "float16": (1e-3, 1e-3),
+    "bfloat16": (1.6e-2, 1e-2),  # 8 significant bits; results rounded once vs. per composite step
     "float32": (1.3e-6, 1e-5),
     "float64": (1e-7, 1e-7),
 }
@@ -78,7 +79,7 @@ class Arg:
 
 
 def _is_float(array: np.ndarray) -> bool:
-    return array.dtype.kind == "f"
+    return array.dtype.kind == "f" or array.dtype.name == "bfloat16"  # ml_dtypes' kind is "V"
 
 
 class _Side:
@@ -92,7 +93,9 @@ class _Side:
     def tensor(self, arg: Arg) -> Any:
         array = arg.array.copy()
         wants_grad = arg.grad and _is_float(array)
-        if self.lib is torch:
+        if self.lib is torch and array.dtype.name == "bfloat16":  # torch.from_numpy has no bfloat16
+            leaf = torch.from_numpy(array.astype(np.float32)).bfloat16().requires_grad_(wants_grad)
+        elif self.lib is torch:
             leaf = torch.from_numpy(array).requires_grad_(wants_grad)
         else:
             leaf = ember.tensor(array, device=self.device, requires_grad=wants_grad)
@@ -164,6 +167,8 @@ def dtype_name(dtype: Any) -> str:
 
 
 def _to_numpy(t: Any) -> np.ndarray:
+    if str(t.dtype).endswith("bfloat16"):  # compared in float32 (exact): torch has no NumPy bfloat16
+        t = t.float()
     if isinstance(t, torch.Tensor):
         return t.detach().numpy()
     return t.detach().cpu().numpy()

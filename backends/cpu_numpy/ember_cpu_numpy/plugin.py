@@ -15,11 +15,13 @@ from ember import dtypes as _dt
 from ember.backend import Backend
 from ember.hookspecs import hookimpl
 
-from ember_cpu_numpy import malloc
+from ember_cpu_numpy import lowp, malloc
 from ember_cpu_numpy.dtypes import EMBER_DTYPE, NP_DTYPE
 from ember_cpu_numpy.kernels import KERNELS
+from ember_cpu_numpy.linalg_kernels import LINALG_KERNELS
 from ember_cpu_numpy.nn_kernels import NN_KERNELS
 from ember_cpu_numpy.optim_kernels import OPTIM_KERNELS
+from ember_cpu_numpy.special import SPECIAL_KERNELS
 
 malloc.tune()  # keep freed activation memory for reuse instead of page-faulting it back every step
 
@@ -35,27 +37,32 @@ class NumpyBackend(Backend):
     def device_name(self, index: int) -> str:
         return f"NumPy {np.__version__} on the host CPU"
 
+    def emulated_dtypes(self, index: int) -> tuple[_dt.dtype, ...]:
+        return (_dt.float16, _dt.bfloat16)  # computed in float32 and rounded (ember_cpu_numpy.lowp)
+
     # ---- host-format helpers (only the cpu backend has these) -----------------------------
     def dtype_of(self, array: np.ndarray) -> _dt.dtype:
         try:
             return EMBER_DTYPE[array.dtype]
         except KeyError:
             raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype}. The only supported types are: "
-                            "float64, float32, float16, int64, int32, int16, int8, uint8, and bool.") from None
+                            "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and bool.") from None
 
     def from_object(self, obj, dtype, copy=True):
         """A NumPy array and its ember dtype from nested lists, numbers or arrays."""
         if isinstance(obj, np.ndarray) and not copy:
             if dtype is not None and NP_DTYPE[dtype] != obj.dtype:
                 raise TypeError(f"from_numpy cannot change dtype {obj.dtype} to {dtype}")
-            if obj.dtype.kind not in "fiub" or obj.dtype.byteorder == ">":
+            if (obj.dtype.kind not in "fiub" and obj.dtype != NP_DTYPE[_dt.bfloat16]) or obj.dtype.byteorder == ">":
                 raise TypeError(f"can't convert np.ndarray of type numpy.{obj.dtype}. The only supported types are: "
-                                "float64, float32, float16, int64, int32, int16, int8, uint8, and bool.")
+                                "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and bool.")
             return obj, self.dtype_of(obj)
         if dtype is not None:
             arr = np.array(obj, dtype=NP_DTYPE[dtype], copy=True)
             return arr, dtype
         arr = np.array(obj, copy=True)
+        if arr.dtype == NP_DTYPE[_dt.bfloat16]:  # ml_dtypes' bfloat16 has kind "V", not "f"
+            return arr, _dt.bfloat16
         if arr.dtype.kind == "f":
             inferred = _dt.get_default_dtype() if not isinstance(obj, np.ndarray) else self.dtype_of(arr)
         elif arr.dtype.kind in "iu":
@@ -82,5 +89,5 @@ def ember_backend():
 @hookimpl
 def ember_kernels(device_type):
     if device_type == "cpu":
-        return {**KERNELS, **NN_KERNELS, **OPTIM_KERNELS}
+        return lowp.wrap({**KERNELS, **NN_KERNELS, **OPTIM_KERNELS, **LINALG_KERNELS, **SPECIAL_KERNELS})
     return None

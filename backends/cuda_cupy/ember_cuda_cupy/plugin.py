@@ -90,7 +90,13 @@ class CudaBackend(Backend):
         return name.decode() if isinstance(name, bytes) else str(name)
 
     def supported_dtypes(self, index: int) -> tuple[dtype, ...]:
-        return ALL_DTYPES
+        # float16 is native on every CUDA GPU; CuPy arrays have no bfloat16 dtype (NumPy has none).
+        return tuple(d for d in ALL_DTYPES if d.name != "bfloat16")
+
+    def dtype_unsupported_reason(self, index: int, dt: dtype) -> str:
+        if dt.name == "bfloat16":
+            return "CuPy arrays have no bfloat16 dtype; use float16 (or autocast to float16) on CUDA"
+        return ""
 
     def synchronize(self, index: int | None = None) -> None:
         if not self.is_available():
@@ -163,12 +169,13 @@ def ember_kernels(device_type: str) -> dict[str, Callable[..., Any]] | None:
     if device_type != "cuda":
         return None
     from ember_cuda_cupy.kernels import CREATION, KERNELS, device_guarded
+    from ember_cuda_cupy.linalg_kernels import LINALG_KERNELS
     from ember_cuda_cupy.loss_kernels import LOSS_KERNELS
     from ember_cuda_cupy.nn_kernels import NN_KERNELS
     from ember_cuda_cupy.optim_kernels import OPTIM_KERNELS
     from ember_cuda_cupy.rnn_kernels import RNN_KERNELS
 
-    table = {**KERNELS, **NN_KERNELS, **LOSS_KERNELS, **OPTIM_KERNELS, **RNN_KERNELS}
+    table = {**KERNELS, **NN_KERNELS, **LOSS_KERNELS, **OPTIM_KERNELS, **RNN_KERNELS, **LINALG_KERNELS}
     if _BACKEND.device_count() > 1:
         # CuPy launches on the current device: switch to the inputs' GPU when it differs.
         table = {name: fn if name in CREATION else device_guarded(fn) for name, fn in table.items()}

@@ -22,10 +22,11 @@ def all_kernels() -> dict[str, Callable[..., Any]]:
         "slice": movement.slice_, "flip": movement.flip, "pad": movement.pad, "cat": movement.cat,
     }
     ks.update(elementwise.make_kernels())
-    for mod in ("reduction", "scan", "random", "indexing", "gemm", "nn", "loss"):
+    for mod in ("reduction", "scan", "random", "indexing", "gemm", "nn", "loss", "special"):
         try:
             m = __import__(f"ember_opencl.{mod}", fromlist=["KERNELS"])
         except ImportError:
             continue
         ks.update(m.KERNELS)
-    return ks
+    from ember_opencl import lowp
+    return lowp.wrap(ks)  # bfloat16 (and float16 without cl_khr_fp16): 16-bit storage, float32 compute

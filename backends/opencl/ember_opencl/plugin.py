@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.backend import Backend
-from ember.dtype import ALL_DTYPES, dtype, float16, float64
+from ember.dtype import ALL_DTYPES, bfloat16, dtype, float16, float64
 from ember.hookspecs import hookimpl
 
 from ember_opencl import runtime
@@ -39,14 +39,17 @@ class OpenCLBackend(Backend):
 
     def supported_dtypes(self, index: int) -> tuple[dtype, ...]:
         dev = runtime.device(index)
-        return tuple(d for d in ALL_DTYPES
-                     if not (d is float64 and not dev.fp64) and not (d is float16 and not dev.fp16))
+        # float16 without cl_khr_fp16, and bfloat16 always, are 16-bit storage computed in float32
+        # (ember_opencl.lowp), so only float64 depends on the device.
+        return tuple(d for d in ALL_DTYPES if not (d is float64 and not dev.fp64))
+
+    def emulated_dtypes(self, index: int) -> tuple[dtype, ...]:
+        # 16-bit storage computed in float32 on the device (ember_opencl.lowp)
+        return (bfloat16,) if runtime.device(index).fp16 else (float16, bfloat16)
 
     def dtype_unsupported_reason(self, index: int, dt: dtype) -> str:
         if dt is float64:
             return "it lacks the cl_khr_fp64 extension"
-        if dt is float16:
-            return "it lacks the cl_khr_fp16 extension"
         return ""
 
     def is_accelerator(self, index: int) -> bool:

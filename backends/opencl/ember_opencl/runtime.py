@@ -13,6 +13,7 @@ import os
 import threading
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 __all__ = ["DeviceState", "devices", "device", "discovery_error", "select_devices", "kernel", "started",
@@ -36,12 +37,15 @@ NP_DTYPES: dict[Any, np.dtype] = {
     edt.float16: np.dtype(np.float16), edt.int64: np.dtype(np.int64),
     edt.int32: np.dtype(np.int32), edt.int16: np.dtype(np.int16), edt.int8: np.dtype(np.int8),
     edt.uint8: np.dtype(np.uint8), edt.bool_: np.dtype(np.bool_),
+    # 16-bit storage computed in float32 (ember_opencl.lowp): no OpenCL C type holds it
+    edt.bfloat16: np.dtype(ml_dtypes.bfloat16),
 }
 _EMBER_BY_NP = {v: k for k, v in NP_DTYPES.items()}
 CTYPES: dict[np.dtype, str] = {
     np.dtype(np.float32): "float", np.dtype(np.float64): "double", np.dtype(np.float16): "half",
     np.dtype(np.int64): "long", np.dtype(np.int32): "int", np.dtype(np.int16): "short",
     np.dtype(np.int8): "char", np.dtype(np.uint8): "uchar", np.dtype(np.bool_): "uchar",
+    np.dtype(np.uint16): "ushort",  # the bits of a bfloat16/float16 array (ember_opencl.lowp)
 }
 
 

@@ -22,7 +22,22 @@ def list_devices(args: argparse.Namespace) -> int:
         else:  # a broken plugin: what went wrong ("failed to load", "lacks runtime kernels"...) and why
             detail = f"{r.reason}: {r.error}" if r.error and r.reason else (r.error or r.reason)
         print(f"{r.device_type:<10} {r.package:<22} {r.version:<9} {status:<12} {r.native_kernels:>7}  {detail}")
+        if r.available:
+            print(f"{'':<10} dtypes: {_dtypes_line(r.device_type)}")
     return 0
+
+
+def _dtypes_line(device_type: str) -> str:
+    """The dtypes device 0 of ``device_type`` holds; '*' marks those computed in a wider dtype."""
+    from ember import dispatch
+
+    try:
+        backend = dispatch.table(device_type).backend
+        emulated = set(backend.emulated_dtypes(0))
+        names = [d.name + ("*" if d in emulated else "") for d in backend.supported_dtypes(0)]
+    except Exception as exc:  # noqa: BLE001 - a listing must not fail on one backend's query
+        return f"unknown ({type(exc).__name__}: {exc})"
+    return " ".join(names) + ("  (* stored as is, computed in float32)" if emulated else "")
 
 
 def add_parser(sub: Any, formatter: type) -> None:

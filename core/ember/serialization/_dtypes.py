@@ -1,7 +1,8 @@
 """Stored dtypes (PyTorch's names) and how each loads into one of ember's dtypes.
 
-ember has no bfloat16, float8 or unsigned 16/32/64-bit dtypes. Those load as the nearest ember
-dtype that holds every value exactly: bfloat16 and the float8 formats as float32, uint16 as int32,
+bfloat16 loads as bfloat16 (NumPy arrays of ``ml_dtypes.bfloat16``, the cpu backend's storage).
+ember has no float8 or unsigned 16/32/64-bit dtypes. Those load as the nearest ember
+dtype that holds every value exactly: the float8 formats as float32, uint16 as int32,
 uint32 and uint64 as int64 (a uint64 value past int64's range is an error, never a wrap). The
 loaders warn once per file naming each conversion. The float8 formats are decoded through a
 256-entry table built from the format's definition, so no extra package is needed.
@@ -78,7 +79,7 @@ _SAME = {"float32": "f4", "float64": "f8", "float16": "f2", "int64": "i8", "int3
 STORED: dict[str, StoredDtype] = {
     **{name: StoredDtype(name, code, name) for name, code in _SAME.items()},
     "bool": StoredDtype("bool", "u1", "bool"),
-    "bfloat16": StoredDtype("bfloat16", "u2", "float32"),
+    "bfloat16": StoredDtype("bfloat16", "u2", "bfloat16"),
     **{name: StoredDtype(name, "u1", "float32") for name in _TABLES},
     "uint16": StoredDtype("uint16", "u2", "int32"),
     "uint32": StoredDtype("uint32", "u4", "int64"),
@@ -105,7 +106,10 @@ def decode(buf: bytes | bytearray | memoryview, dt: StoredDtype, endian: str, wh
     if dt.name == "bool":
         return raw != 0  # a byte other than 0/1 must not become a NumPy bool that is neither
     if dt.name == "bfloat16":
-        return (raw.astype(np.uint32) << 16).view(np.float32)
+        import ml_dtypes  # the cpu backend's bfloat16 storage (a dependency of ember-cpu-numpy)
+
+        bits = raw if raw.dtype.isnative else raw.astype(np.uint16)  # the bits, in native byte order
+        return bits.view(ml_dtypes.bfloat16)
     if dt.name in _TABLES:
         if dt.name not in _TABLE_CACHE:
             _TABLE_CACHE[dt.name] = _TABLES[dt.name]()

@@ -138,6 +138,8 @@ class _Encoder:
 def _host_array(t: Any) -> np.ndarray:
     """The tensor's values as a little-endian C-contiguous host array."""
     host = np.asarray(t._kt["to_host"](t.detach()._data))
+    if t.dtype.name == "bfloat16":  # stored as its bits: converting to uint16 would round the values
+        host = host.view(np.uint16)
     return c_order(host, _le_dtype(t.dtype.name))
 
 

@@ -1,0 +1,48 @@
+"""``ember.cuda.amp`` and ``ember.cpu.amp``: PyTorch's deprecated spellings, with its FutureWarnings.
+
+``torch.cuda.amp.autocast(...)`` is ``torch.amp.autocast("cuda", ...)`` (and the cpu one likewise);
+``torch.cuda.amp.GradScaler(...)`` is ``torch.amp.GradScaler("cuda", ...)``.
+"""
+
+from __future__ import annotations
+
+import types
+import warnings
+from typing import Any
+
+from ember import dtypes as _dt
+from ember.amp.autocast_mode import autocast as _autocast
+from ember.amp.grad_scaler import GradScaler as _GradScaler
+
+__all__ = ["device_amp_module"]
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"`{old}(args...)` is deprecated. Please use `{new} args...)` instead.", FutureWarning,
+                  stacklevel=3)
+
+
+def device_amp_module(device_type: str) -> types.ModuleType:
+    """The ``ember.<device_type>.amp`` namespace (``autocast``; ``GradScaler`` for cuda)."""
+    mod = types.ModuleType(f"ember.{device_type}.amp", __doc__)
+
+    class autocast(_autocast):  # noqa: N801 - PyTorch's name
+        def __init__(self, enabled: bool = True, dtype: _dt.dtype | None = None,
+                     cache_enabled: bool = True) -> None:
+            _deprecated(f"torch.{device_type}.amp.autocast", f"torch.amp.autocast('{device_type}',")
+            super().__init__(device_type, dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
+
+    mod.autocast = autocast
+    if device_type == "cuda":
+        class GradScaler(_GradScaler):
+            def __init__(self, init_scale: float = 2.0**16, growth_factor: float = 2.0, backoff_factor: float = 0.5,
+                         growth_interval: int = 2000, enabled: bool = True) -> None:
+                _deprecated("torch.cuda.amp.GradScaler", "torch.amp.GradScaler('cuda',")
+                super().__init__("cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled)
+
+            def __reduce__(self) -> Any:  # pickles as the non-deprecated class
+                return (_GradScaler.__new__, (_GradScaler,), self.__getstate__())
+
+        mod.GradScaler = GradScaler
+    mod.__all__ = [n for n in ("autocast", "GradScaler") if hasattr(mod, n)]
+    return mod

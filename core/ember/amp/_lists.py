@@ -1,0 +1,52 @@
+"""PyTorch's autocast op lists (aten/src/ATen/autocast_mode.cpp, torch 2.13), by ember name.
+
+A name is a registry op (``matmul``: ``ember.matmul``, ``Tensor.matmul`` and its operators), an
+``F.<name>`` of ``ember.nn.functional`` or a ``linalg.<name>`` of ``ember.linalg``. Names that ember
+lacks are skipped. ``cpu`` has PyTorch's CPU lists; every other device type (cuda, opencl,
+third-party backends) PyTorch's CUDA lists, the ones written for accelerators.
+
+Policies: ``lower`` casts floating inputs to the autocast dtype; ``fp32`` casts them to float32;
+``fp32_opt`` is ``fp32`` unless the call passes ``dtype=``; ``promote`` casts them all to the
+widest floating dtype among them. float64 inputs are never cast (``lower``/``fp32``), as in PyTorch.
+"""
+
+from __future__ import annotations
+
+_CONV = ("F.conv1d", "F.conv2d", "F.conv3d", "F.conv_transpose1d", "F.conv_transpose2d", "F.conv_transpose3d")
+_LOSSES = ("F.mse_loss", "F.cosine_embedding_loss", "F.nll_loss", "F.hinge_embedding_loss", "F.poisson_nll_loss",
+           "F.smooth_l1_loss", "F.l1_loss", "F.huber_loss", "F.margin_ranking_loss", "F.soft_margin_loss",
+           "F.triplet_margin_loss", "F.multi_margin_loss", "F.kl_div", "F.multilabel_margin_loss",
+           "F.binary_cross_entropy_with_logits")
+
+CPU: dict[str, tuple[str, ...]] = {
+    "lower": ("matmul", "mm", "bmm", "baddbmm", "addmm", "addbmm", "F.linear", "F.prelu",
+              "F.scaled_dot_product_attention", "linalg.vecdot", *_CONV),
+    "fp32": ("F.avg_pool3d", "F.binary_cross_entropy", "F.grid_sample", "polar", "prod", "quantile", "nanquantile",
+             "stft", "cdist", "trace", "cholesky", "cholesky_inverse", "cholesky_solve", "inverse", "lu_solve",
+             "orgqr", "ormqr", "pinverse", "F.max_pool3d", "F.max_unpool2d", "F.max_unpool3d",
+             "F.adaptive_avg_pool3d", "F.adaptive_max_pool3d", "F.fractional_max_pool2d", "F.fractional_max_pool3d",
+             "F.cross_entropy", "F.ctc_loss", "geqrf", "qr", "svd", "triangular_solve", *_LOSSES,
+             "linalg.cond", "linalg.matrix_rank", "linalg.solve", "linalg.cholesky", "linalg.svdvals",
+             "linalg.eigvals", "linalg.eigvalsh", "linalg.inv", "linalg.householder_product", "linalg.tensorinv",
+             "linalg.tensorsolve", "linalg.qr", "linalg.cholesky_ex", "linalg.svd", "linalg.eig", "linalg.eigh",
+             "linalg.lstsq", "linalg.inv_ex"),
+    "fp32_opt": (),
+    "promote": ("stack", "cat", "index_copy"),
+}
+
+ACCELERATOR: dict[str, tuple[str, ...]] = {
+    "lower": ("matmul", "mm", "bmm", "baddbmm", "addmm", "addbmm", "addmv", "addr", "chain_matmul",
+              "linalg.multi_dot", "F.linear", "F.prelu", "F.scaled_dot_product_attention", *_CONV),
+    "fp32": ("acos", "asin", "cosh", "erfinv", "exp", "expm1", "log", "log10", "log2", "log1p", "reciprocal",
+             "rsqrt", "sinh", "tan", "pow", "F.softplus", "F.layer_norm", "F.group_norm", "F.cosine_similarity",
+             "F.pdist", "cdist", "dist", "renorm", "logsumexp", "F.cross_entropy", *_LOSSES),
+    "fp32_opt": ("prod", "F.softmax", "F.log_softmax", "softmax", "log_softmax", "cumprod", "cumsum", "sum",
+                 "linalg.vector_norm", "linalg.matrix_norm"),
+    "promote": ("addcdiv", "addcmul", "atan2", "F.bilinear", "cross", "dot", "F.grid_sample", "index_put",
+                "scatter_add", "tensordot", "stack", "cat", "index_copy"),
+}
+
+
+def lists(device_type: str) -> dict[str, tuple[str, ...]]:
+    """The op lists autocast applies on ``device_type``."""
+    return CPU if device_type == "cpu" else ACCELERATOR
