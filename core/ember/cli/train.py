@@ -298,8 +298,7 @@ def _start_profiler(plan: _Plan) -> Any:
 def _stop_profiler(prof: Any, plan: _Plan) -> None:
     prof.stop()
     if prof.events():
-        log.info("profile of 5 training steps (trace in %s):\n%s", plan.profile,
-                 prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+        log.info("profile of 5 training steps (trace in %s):\n%s", plan.profile, prof.summary())
 
 
 def _check_onnx() -> None:

@@ -282,14 +282,25 @@ class profile:
         self._recorder = _Recorder(record_shapes, device_sync=bool(acts - {ProfilerActivity.CPU}))
         self._saved: list[FunctionEvent] = []
         self._action = ProfilerAction.RECORD
+        self._fallbacks_at_start: dict[tuple[str, str], int] = {}
+        #: CPU fallbacks during the profile: ``{(device type, kernel): calls}`` (see ``ember.fallback_counts``)
+        self.fallbacks: dict[tuple[str, str], int] = {}
 
     # -- lifecycle
     def start(self) -> None:
+        from ember import dispatch
+
+        self._fallbacks_at_start = dispatch.fallback_counts()
         self._recorder.install()
         _ACTIVE.append(self._recorder)
         self._apply(self.schedule(0) if self.schedule else ProfilerAction.RECORD)
 
     def stop(self) -> None:
+        from ember import dispatch
+
+        now = dispatch.fallback_counts()
+        self.fallbacks = {k: n - self._fallbacks_at_start.get(k, 0) for k, n in now.items()
+                          if n > self._fallbacks_at_start.get(k, 0)}
         self._recorder.recording = False
         if self._recorder in _ACTIVE:
             _ACTIVE.remove(self._recorder)
@@ -344,6 +355,25 @@ class profile:
             avg.cpu_time_total += e.cpu_time_total
             avg.self_cpu_time_total += e.self_cpu_time_total
         return EventList(groups.values())
+
+    def transfers(self) -> dict[str, int]:
+        """Host<->device copies recorded: ``{"<device>::from_host": n, "<device>::to_host": n}``
+        (the cpu's own ``from_host``/``to_host`` are not copies between memories and are left out)."""
+        counts: dict[str, int] = {}
+        for e in self._saved:
+            if e.name.endswith(("::from_host", "::to_host")) and not e.name.startswith("cpu::"):
+                counts[e.name] = counts.get(e.name, 0) + 1
+        return counts
+
+    def summary(self, row_limit: int = 15) -> str:
+        """The kernel table sorted by self time, then the host<->device copies and CPU fallbacks."""
+        lines = [self.key_averages().table(sort_by="self_cpu_time_total", row_limit=row_limit)]
+        copies = self.transfers()
+        lines.append("host<->device copies: " + (", ".join(f"{k} x{n}" for k, n in sorted(copies.items()))
+                                                 if copies else "none"))
+        lines.append("CPU fallbacks: " + (", ".join(f"{d}::{k} x{n}" for (d, k), n in sorted(self.fallbacks.items()))
+                                          if self.fallbacks else "none"))
+        return "\n".join(lines)
 
     def export_chrome_trace(self, path: str) -> None:
         """The events in Chrome's trace format (chrome://tracing, Perfetto, TensorBoard)."""
