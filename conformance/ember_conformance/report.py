@@ -142,7 +142,7 @@ def _grid(report: dict):
         cells[(r["level"], r["op"], r["direction"])][r["dtype"]] = r["outcome"]
         if r["dtype"] not in dtypes:
             dtypes.append(r["dtype"])
-    order = ["float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool", "-"]
+    order = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool", "-"]
     return cells, [d for d in order if d in dtypes] + [d for d in dtypes if d not in order]
 
 

@@ -20,10 +20,20 @@ import numpy as np
 
 __all__ = ["FLOATS", "INTS", "ALL", "NP", "View", "Sample", "values", "rng_for", "host", "upcast"]
 
-FLOATS = ("float32", "float64", "float16")
+FLOATS = ("float32", "float64", "float16", "bfloat16")
 INTS = ("int64", "int32", "int16", "int8", "uint8")
 ALL = FLOATS + INTS + ("bool",)
-NP = {name: np.dtype(name if name != "bool" else np.bool_) for name in ALL}
+
+
+def _np_dtype(name: str) -> np.dtype:
+    if name == "bfloat16":  # NumPy has no bfloat16: ml_dtypes' (what the cpu backend stores it as)
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name if name != "bool" else np.bool_)
+
+
+NP = {name: _np_dtype(name) for name in ALL}
 
 
 @dataclass
@@ -74,7 +84,7 @@ def host(a):
 
 def upcast(a):
     """Floating arrays to float64 so references are computed in full precision."""
-    if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+    if isinstance(a, np.ndarray) and (a.dtype.kind == "f" or a.dtype == NP["bfloat16"]):
         return a.astype(np.float64)
     if isinstance(a, list):
         return [upcast(x) for x in a]

@@ -320,7 +320,7 @@ def _run_kernel_sample(ctx, call, entry, name, dt, s, dev_args) -> None:
         _check_shares_memory(ctx, call, entry, name, dt, s, dev_args)
     inputs = [call.host(d) for a, d in zip(s.args, dev_args) if isinstance(a, (np.ndarray, View))]
     for k, (b, a) in enumerate(zip(before, inputs)):
-        if not np.array_equal(b, a, equal_nan=b.dtype.kind == "f"):
+        if not np.array_equal(upcast(b), upcast(a), equal_nan=b.dtype.kind == "f" or b.dtype == NP["bfloat16"]):
             raise AssertionError(f"sample {s.kind!r}: the kernel modified its input {k} "
                                  "(kernels must not write to their inputs)")
     for i, (g, w) in enumerate(zip(_as_tuple(got), _as_tuple(want))):

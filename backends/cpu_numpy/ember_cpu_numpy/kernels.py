@@ -58,8 +58,11 @@ def astype(x, dtype):
     target = NP_DTYPE[dtype]
     if target == np.bool_:
         return np.asarray(x != 0)
+    x = np.asarray(x)
+    if x.dtype.kind == "V" and target.kind in "iu":  # bfloat16 (ml_dtypes) -> int goes through float32,
+        x = x.astype(np.float32)                     # as PyTorch's conversion does (ml_dtypes saturates)
     with np.errstate(invalid="ignore", over="ignore"):
-        return np.asarray(x).astype(target)
+        return x.astype(target)
 
 
 def clone(x):

@@ -118,9 +118,12 @@ from ember import dtypes as _dt
 
 from $pkg.array import ${cls}Array
 
-#: ember dtype -> NumPy dtype, for the dtypes NumPy has (bfloat16 has none)
+#: ember dtype -> NumPy dtype, for the dtypes NumPy itself has (bfloat16 only comes from ml_dtypes,
+#: whose conversions saturate where PyTorch's wrap: a real backend handles it on purpose or not at all)
 NP_DTYPE = {}
 for _d in _dt.ALL_DTYPES:
+    if _d is _dt.bfloat16:
+        continue
     try:
         NP_DTYPE[_d] = np.dtype(str(_d).removeprefix("ember."))
     except TypeError:
