@@ -135,13 +135,7 @@ def _check_log_dir(path: str) -> None:
     except ImportError:
         raise UsageError("--log-dir needs the tensorboard package: pip install 'ember[tensorboard]' "
                          "(or: pip install tensorboard)") from None
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise UsageError(f"--log-dir {path}: exists and is not a directory")
-    existing = os.path.abspath(path)
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.access(existing, os.W_OK):
-        raise UsageError(f"--log-dir {path}: {existing} is not writable")
+    _check_output_dir("--log-dir", path)
 
 
 def _load_checkpoint(path: str) -> dict:

@@ -25,6 +25,16 @@ from ember.tensor import Tensor
 __all__ = ["Embedding", "EmbeddingBag"]
 
 
+def _padding_idx(padding_idx: int | None, num_embeddings: int, name: str) -> int | None:
+    """``padding_idx`` checked against the table size and made non-negative; PyTorch's Embedding and
+    EmbeddingBag word the error with ``name`` (``Padding_idx`` / ``padding_idx``)."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError(f"{name} must be within num_embeddings")
+    return padding_idx + num_embeddings if padding_idx < 0 else padding_idx
+
+
 class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
@@ -34,15 +44,7 @@ class Embedding(Module):
         if sparse:  # refuse now rather than hand back a dense gradient where a sparse one was asked for
             raise NotImplementedError(F.SPARSE_EMBEDDING_ERROR)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        if padding_idx is not None:
-            if padding_idx > 0:
-                if padding_idx >= num_embeddings:
-                    raise AssertionError("Padding_idx must be within num_embeddings")
-            elif padding_idx < 0:
-                if padding_idx < -num_embeddings:
-                    raise AssertionError("Padding_idx must be within num_embeddings")
-                padding_idx = num_embeddings + padding_idx
-        self.padding_idx = padding_idx
+        self.padding_idx = _padding_idx(padding_idx, num_embeddings, "Padding_idx")
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
@@ -105,15 +107,7 @@ class EmbeddingBag(Module):
             raise NotImplementedError(F.SPARSE_EMBEDDING_ERROR)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
-        if padding_idx is not None:
-            if padding_idx > 0:
-                if padding_idx >= num_embeddings:
-                    raise AssertionError("padding_idx must be within num_embeddings")
-            elif padding_idx < 0:
-                if padding_idx < -num_embeddings:
-                    raise AssertionError("padding_idx must be within num_embeddings")
-                padding_idx = num_embeddings + padding_idx
-        self.padding_idx = padding_idx
+        self.padding_idx = _padding_idx(padding_idx, num_embeddings, "padding_idx")
         if _weight is None:
             self.weight = Parameter(_c.empty(num_embeddings, embedding_dim, device=device, dtype=dtype))
             self.reset_parameters()
