@@ -14,6 +14,8 @@ Example (a complete minimal backend lives in ``examples/third_party_backend``):
 
 from __future__ import annotations
 
+from typing import Any
+
 from ember.dtypes import ALL_DTYPES, dtype
 
 __all__ = ["Backend"]
@@ -62,6 +64,18 @@ class Backend:
 
     def synchronize(self, index: int | None = None) -> None:
         """Wait for all queued work on the device."""
+
+    def has_collectives(self) -> bool:
+        """True when :meth:`collective_communicator` can make one here (its library is installed)."""
+        return False
+
+    def collective_communicator(self, rank: int, size: int, share: Any) -> Any:
+        """A device-native communicator for a process group of ``size`` ranks (NCCL on CUDA), or
+        None: ``ember.distributed`` then stages this device's tensors through host memory over MPI.
+        ``share(buf)`` broadcasts a uint8 host array in place from group rank 0 (to hand out an id).
+        The communicator has ``run(name, tensor, arg)`` for ``"all_reduce"`` (arg: the ReduceOp)
+        and ``"broadcast"`` (arg: the root), in place, finished when it returns."""
+        return None
 
     def fork_safe(self) -> bool:
         """False once this process has started a device runtime that a child made by ``fork()``

@@ -89,6 +89,17 @@ class CudaBackend(Backend):
         name = props["name"]
         return name.decode() if isinstance(name, bytes) else str(name)
 
+    def has_collectives(self) -> bool:
+        """NCCL is there for ``ember.distributed``'s "nccl" backend."""
+        from ember_cuda_cupy.nccl import nccl_available
+
+        return nccl_available()
+
+    def collective_communicator(self, rank: int, size: int, share: Any) -> Any:
+        from ember_cuda_cupy.nccl import NcclComm
+
+        return NcclComm(rank, size, share)
+
     def supported_dtypes(self, index: int) -> tuple[dtype, ...]:
         # float16 is native on every CUDA GPU; CuPy arrays have no bfloat16 dtype (NumPy has none).
         return tuple(d for d in ALL_DTYPES if d.name != "bfloat16")

@@ -79,12 +79,11 @@ is_gloo_available = is_available  # "gloo" runs on MPI here
 
 
 def is_nccl_available() -> bool:
-    """True when CuPy with its NCCL bindings is installed."""
-    try:
-        from cupy.cuda import nccl  # noqa: F401
-    except Exception:  # noqa: BLE001 - any import failure means no NCCL
-        return False
-    return True
+    """True when the CUDA backend offers device-native collectives (CuPy with its NCCL bindings)."""
+    from ember import plugins
+
+    backend = plugins.backend("cuda")
+    return backend is not None and backend.has_collectives()
 
 
 def is_torchelastic_launched() -> bool:
@@ -821,9 +820,13 @@ def broadcast_object_list(object_list: list, src: int = 0, group: Any = None, de
 
 # ---- NCCL (CUDA tensors) -------------------------------------------------------------------------------
 def _nccl_for(pg: ProcessGroup) -> None:
-    from ._nccl import NcclComm
+    """The CUDA backend's communicator for ``pg`` (NCCL, its id handed out over MPI)."""
+    from ember import plugins
 
-    pg._nccl = NcclComm(pg)
+    def share(buf: np.ndarray) -> None:
+        _mpi.wait(pg.comm.Ibcast(buf, root=0), what="nccl init", timeout=pg.timeout, peers=None, ranks=pg.ranks)
+
+    pg._nccl = plugins.backend("cuda").collective_communicator(pg.rank(), pg.size(), share)
 
 
 def _nccl_run(pg: ProcessGroup, name: str, tensor: Any, arg: Any, async_op: bool) -> Work | None:

@@ -1,6 +1,7 @@
-"""CUDA tensors on the "nccl" backend: CuPy's NCCL bindings, bootstrapped over MPI.
+"""The CUDA backend's device-native collectives (``Backend.collective_communicator``): CuPy's NCCL
+bindings, used by ``ember.distributed``'s "nccl" backend.
 
-Group rank 0 makes the NCCL unique id and MPI broadcasts it; then ``all_reduce`` and ``broadcast``
+Group rank 0 makes the NCCL unique id and the caller's ``share`` (MPI) broadcasts it; then ``all_reduce`` and ``broadcast``
 of CUDA tensors run as NCCL calls on the tensor's device memory (no host copy). The other
 collectives, and every non-CUDA tensor, go through MPI as on the other backends. NCCL calls are
 issued on the current stream and synchronised before returning (no NCCL-side timeout: a dead peer
@@ -13,28 +14,35 @@ from typing import Any
 
 import numpy as np
 
-from . import _mpi
-
-__all__ = ["NcclComm"]
+__all__ = ["NcclComm", "nccl_available"]
 
 _DTYPES = {"float16": 6, "float32": 7, "float64": 8, "int8": 0, "uint8": 1, "int32": 2, "uint32": 3,
            "int64": 4, "uint64": 5, "bfloat16": 9}
 _OPS = {"SUM": 0, "PRODUCT": 1, "MAX": 2, "MIN": 3, "AVG": 4}
 
 
+def nccl_available() -> bool:
+    """True when CuPy with its NCCL bindings imports."""
+    try:
+        from cupy.cuda import nccl  # noqa: F401
+    except Exception:  # noqa: BLE001 - any import failure means no NCCL
+        return False
+    return True
+
+
 class NcclComm:
     """One NCCL communicator per process group (made when the group is)."""
 
-    def __init__(self, pg: Any) -> None:
+    def __init__(self, rank: int, size: int, share: Any) -> None:
         from cupy.cuda import nccl
 
         self.nccl = nccl
         uid = np.zeros(128, np.uint8)
-        if pg.rank() == 0:
+        if rank == 0:
             uid[:] = np.frombuffer(bytes(b & 0xFF for b in nccl.get_unique_id()), np.uint8)
-        _mpi.wait(pg.comm.Ibcast(uid, root=0), what="nccl init", timeout=pg.timeout, peers=None, ranks=pg.ranks)
+        share(uid)
         ident = tuple(int(b) - 256 if b > 127 else int(b) for b in uid)
-        self.comm = nccl.NcclCommunicator(pg.size(), ident, pg.rank())
+        self.comm = nccl.NcclCommunicator(size, ident, rank)
 
     def run(self, name: str, tensor: Any, arg: Any) -> None:
         import cupy
