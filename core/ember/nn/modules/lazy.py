@@ -40,10 +40,27 @@ __all__ = ["LazyModuleMixin", "UninitializedParameter", "UninitializedBuffer", "
            "LazyInstanceNorm3d"]
 
 
-class UninitializedParameter(Parameter):
+class _Uninitialized:
+    """What both placeholders share: no shape until ``materialize(shape)`` gives them storage and
+    turns them into their regular class (``cls_to_become``; the layouts match, so the class can change)."""
+
+    __slots__ = ()
+    cls_to_become: type
+
+    def materialize(self, shape: Any, device: Any = None, dtype: Any = None) -> None:
+        """Give the placeholder real (uninitialised) storage of ``shape`` and make it regular."""
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        self.data = _c.empty(*shape, device=device or self.device, dtype=dtype or self.dtype)
+        self.__class__ = self.cls_to_become
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+class UninitializedParameter(_Uninitialized, Parameter):
     """A parameter with no shape yet; ``materialize(shape)`` turns it into a regular ``Parameter``."""
 
-    __slots__ = ()  # the same layout as Parameter, so ``materialize`` can switch the class
+    __slots__ = ()
     cls_to_become = Parameter
 
     def __new__(cls, requires_grad: bool = True, device: Any = None, dtype: Any = None) -> UninitializedParameter:
@@ -52,23 +69,14 @@ class UninitializedParameter(Parameter):
     def __init__(self, requires_grad: bool = True, device: Any = None, dtype: Any = None) -> None:
         pass
 
-    def materialize(self, shape: Any, device: Any = None, dtype: Any = None) -> None:
-        """Give the placeholder real (uninitialised) storage of ``shape`` and make it a Parameter."""
-        shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        self.data = _c.empty(*shape, device=device or self.device, dtype=dtype or self.dtype)
-        self.__class__ = self.cls_to_become
-
-    def __repr__(self) -> str:
-        return "<UninitializedParameter>"
-
     def __reduce_ex__(self, protocol: int) -> Any:
         return UninitializedParameter, (self._requires_grad,)
 
 
-class UninitializedBuffer(Tensor):
+class UninitializedBuffer(_Uninitialized, Tensor):
     """A buffer with no shape yet; ``materialize(shape)`` turns it into a regular tensor."""
 
-    __slots__ = ()  # the same layout as Tensor, so ``materialize`` can switch the class
+    __slots__ = ()
     cls_to_become = Tensor
 
     def __new__(cls, requires_grad: bool = False, device: Any = None, dtype: Any = None) -> UninitializedBuffer:
@@ -82,14 +90,6 @@ class UninitializedBuffer(Tensor):
 
     def __init__(self, requires_grad: bool = False, device: Any = None, dtype: Any = None) -> None:
         pass
-
-    def materialize(self, shape: Any, device: Any = None, dtype: Any = None) -> None:
-        shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        self.data = _c.empty(*shape, device=device or self.device, dtype=dtype or self.dtype)
-        self.__class__ = self.cls_to_become
-
-    def __repr__(self) -> str:
-        return "<UninitializedBuffer>"
 
 
 def is_lazy(t: Any) -> bool:
