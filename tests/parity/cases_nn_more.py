@@ -144,6 +144,8 @@ def _embedding_bags() -> list[OpSpec]:
         OpSpec("F.embedding_bag.per_sample_weights", _bags([0, 3], mode="sum"), listed(
             S("psw", (idx, w, In((7,)))))),
         OpSpec("F.embedding_bag.psw_not_sum", _bags([0, 3], mode="mean"), listed(S("psw", (idx, w, In((7,)))))),
+        OpSpec("F.embedding_bag.first_offset", _bags([1, 3]), listed(S("not_zero", (idx, w)))),
+        OpSpec("F.embedding_bag.offset_past_end", _bags([0, 9]), listed(S("past_end", (idx, w)))),
         OpSpec("F.embedding_bag.errors", nnf("embedding_bag"), listed(
             S("no_offsets", (idx, w)), S("offsets_2d_input", (In((2, 3), dtype=I64, kind="index", high=5), w,
                                                               In((2,), dtype=I64, kind="index", high=1))),

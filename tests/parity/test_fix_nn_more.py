@@ -359,3 +359,11 @@ def test_fractional_max_pool_modules(device):
     # random windows: every output is the maximum of some 2x2 window, and rows/columns increase
     v = y.cpu().numpy()[0, 0]
     assert np.all(np.diff(v, axis=0) > 0) and np.all(np.diff(v, axis=1) > 0)
+
+
+def test_embedding_bag_refuses_decreasing_offsets(device):
+    """Decreasing offsets describe no bags; PyTorch's kernel reads past them (it computes something or
+    trips an internal check depending on the sizes), ember refuses them with a clear error."""
+    with pytest.raises(RuntimeError, match="non-decreasing"):
+        ember.nn.functional.embedding_bag(ember.tensor([0, 1, 2, 1, 0, 2, 1], device=device),
+                                          ember.ones(3, 2, device=device), ember.tensor([0, 5, 2], device=device))

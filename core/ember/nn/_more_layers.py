@@ -295,12 +295,26 @@ def _bag_offsets(input: Tensor, offsets: Tensor | None, per_sample_weights: Tens
                            f"{offsets.dtype}")
     bags = offsets.shape[0] - (1 if include_last_offset else 0)
     n = input.shape[0]
+    _check_offsets(offsets.tolist(), n)  # (one small host read, as PyTorch's checks)
     # position p belongs to the last bag whose offset is <= p: count the offsets at or before it
-    starts = offsets[:bags].long().clamp(0, n)
+    starts = offsets[:bags].long()
     marks = _c.zeros(n + 1, dtype=_dt.int64, device=input.device).index_add(
         0, starts, _c.ones(bags, dtype=_dt.int64, device=input.device))
     bag = marks.cumsum(0)[:n] - 1
     return input, bag, per_sample_weights, max(bags, 0)
+
+
+def _check_offsets(offsets: list[int], n: int) -> None:
+    """Offsets start at 0, never decrease and stay within the input (PyTorch refuses the rest;
+    a bad offset would otherwise silently regroup the bags)."""
+    if offsets and offsets[0] != 0:
+        raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from "
+                           f"position 0. However, got {offsets[0]}")
+    if any(b < a for a, b in zip(offsets, offsets[1:])):
+        raise RuntimeError(f"offsets must be non-decreasing, got {offsets}")
+    if offsets and offsets[-1] > n:
+        raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but got offsets[-1] of "
+                           f"{offsets[-1]}")
 
 
 def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
