@@ -45,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", help="device type to test (cpu, opencl, ...)")
     parser.add_argument("--device", help="a device of that type, e.g. opencl:1 (default: TYPE:0)")
     parser.add_argument("--report", help="write the JSON report here (a .md path writes Markdown)")
-    parser.add_argument("--level", help="levels to run: numbers or names, comma-separated (0 runtime, "
-                                        "1 kernels, 2 ops, 3 gradients, 4 nn, 5 optim, 6 training, 7 semantics)")
+    from ember_conformance.suite import LEVELS
+
+    parser.add_argument("--level", help="levels to run: numbers or names, comma-separated ("
+                                        + ", ".join(f"{k} {v}" for k, v in LEVELS.items()) + ")")
     parser.add_argument("-k", dest="pattern", help="only cases whose id (level/op/dtype/direction) contains "
                                                    "or glob-matches one of these comma-separated patterns")
     parser.add_argument("--strict", action="store_true", help="count 'via fallback' rows as failures")

@@ -8,7 +8,7 @@ Example:
 
 from __future__ import annotations
 
-from ember.kernels import KERNELS
+from ember.kernels import KERNELS, REQUIRED
 
 from ember_conformance.optable import KERNEL_TABLE, OP_TABLE
 
@@ -47,6 +47,9 @@ def render_contract() -> str:
         "of the same name the suite checks through the Tensor API, with `grad` when their gradients are",
         "checked against finite differences.",
         "",
+        f"**{len(REQUIRED)} required kernels** of the {len(KERNELS)} kernels of the contract; the other "
+        f"{len(KERNELS) - len(REQUIRED)} are optional.",
+        "",
     ]
     families: dict[str, list] = {}
     for spec in KERNELS.values():
@@ -62,8 +65,9 @@ def render_contract() -> str:
             op_col = ("yes" + (", grad" if op.differentiable else "")) if op else ""
             doc = s.doc.replace("|", "\\|")
             missing = "no (native only)" if s.native_only else "no (CPU fallback)"
+            composite = f"yes: `{s.composite}`" if s.composite else "yes"  # (one in ember._composites)
             lines.append(f"| `{s.name}` | `{s.signature}` | {doc} | {'required' if s.required else 'optional'} | "
-                         f"{missing if s.required else 'yes'} | {dts} | {op_col} |")
+                         f"{missing if s.required else composite} | {dts} | {op_col} |")
         lines.append("")
     extra = sorted(set(OP_TABLE) - set(KERNELS))
     lines += ["## Public ops checked only through the Tensor API", "",

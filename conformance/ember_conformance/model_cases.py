@@ -1,7 +1,9 @@
-"""Levels 4-7: nn layers and losses, optimizers, small training runs and device semantics.
+"""Levels 4-8: nn layers and losses, optimizers, small training runs, device semantics, compiled code.
 
 Levels 4-6 compare the device with the CPU backend (the same module, the same inputs); level 7
-checks what a device must do beyond math: transfers, errors, checkpoints, random numbers. Level 0
+checks what a device must do beyond math: transfers, errors, checkpoints, random numbers; level 8 runs
+layers, an elementwise chain and training steps through ``ember.compile`` and compares them with the
+same code run eagerly on the device (so a backend's ``compile_elementwise`` is checked too). Level 0
 (runtime) gets the write-through rows: writes through views must reach the base tensor.
 Rows whose ember feature is missing (``ember.nn``, ``ember.optim``, ``ember.save``) read
 ``skip`` with "not available".
@@ -247,6 +249,109 @@ def _train_case(name: str, factory: Callable, shape: tuple) -> Case:
     return Case(6, f"train.{name}", "float32", "backward", run)
 
 
+# ---- level 8: compiled (ember.compile) equals eager, on the device ----------------------------------------
+def _compiled_layer_case(name: str) -> Case:
+    """The layer compiled and called until it replays, against the same layer run eagerly."""
+    factory, shape, kind = NN_LAYERS[name]
+
+    def run(ctx: Context) -> tuple[str, str]:
+        compile_ = _require("compile")
+        try:
+            _, dev_mod = _pair_modules(ctx, factory)
+        except AttributeError as exc:
+            raise Skip(f"not available: {exc}") from None
+        twin = copy.deepcopy(dev_mod)
+        compiled = compile_(dev_mod)
+        rng = np.random.default_rng(len(name))
+        for call in range(4):  # two captures, then replays
+            x = rng.integers(0, 10, size=shape) if kind == "index" else rng.standard_normal(shape).astype(np.float32)
+            xs = [ember.tensor(x, device=ctx.device) for _ in range(2)]
+            if kind == "float":
+                for t in xs:
+                    t.requires_grad_(True)
+            with _under_test():
+                got = compiled(xs[0])
+            want = twin(xs[1])
+            compare(_host(got), _host(want), "float32", 4.0, f"call {call + 1} output: ")
+            v = ember.tensor(rng.standard_normal(tuple(want.shape)).astype(np.float32), device=ctx.device)
+            if got.requires_grad:
+                with _under_test():
+                    (got * v).sum().backward()
+                (want * v).sum().backward()
+                if kind == "float":
+                    compare(_host(xs[0].grad), _host(xs[1].grad), "float32", 4.0, f"call {call + 1} input grad: ")
+                for (pname, pc), pd in zip(twin.named_parameters(), dev_mod.parameters()):
+                    compare(_host(pd.grad), _host(pc.grad), "float32", 4.0, f"call {call + 1} grad of {pname}: ")
+                    pc.grad = pd.grad = None
+        stats = compiled.stats
+        if not stats.replays:
+            return "failing", "never replayed: " + "; ".join(stats.graph_breaks) if stats.graph_breaks else "never replayed"
+        return "native", f"{stats.kernels_captured} kernels -> {stats.kernels_replayed} ({stats.fused_groups} fused)"
+
+    return Case(8, f"compiled.{name}", "float32", "backward", run)
+
+
+def _compiled_chain_case() -> Case:
+    """An elementwise chain through the backend's ``compile_elementwise`` (or replayed unfused)."""
+
+    def run(ctx: Context) -> tuple[str, str]:
+        compile_ = _require("compile")
+
+        def chain(a, b):
+            return ((a * b + b).relu() - 0.5).exp().tanh().sqrt().neg().abs() / (b.abs() + 1.0)
+
+        fn = compile_(chain)
+        rng = np.random.default_rng(8)
+        for call in range(4):
+            a, b = (ember.tensor(rng.standard_normal((5, 7)).astype(np.float32), device=ctx.device) for _ in range(2))
+            with _under_test():
+                got = fn(a, b)
+            compare(_host(got), _host(chain(a, b)), "float32", 2.0, f"call {call + 1}: ")
+        stats = fn.stats
+        how = f"{stats.fused_groups} fused group(s)" if stats.fused_groups else "unfused (no compile_elementwise)"
+        return "native", f"{stats.kernels_captured} kernels -> {stats.kernels_replayed}, {how}"
+
+    return Case(8, "compiled.elementwise-chain", "float32", "forward", run)
+
+
+def _compiled_train_case(name: str, factory: Callable, shape: tuple) -> Case:
+    """Five SGD steps, the whole step compiled, against the same steps run eagerly on the device."""
+
+    def run(ctx: Context) -> tuple[str, str]:
+        compile_ = _require("compile")
+        rng = np.random.default_rng(12)
+        x = ember.tensor(rng.standard_normal((8,) + shape).astype(np.float32), device=ctx.device)
+        y = ember.tensor(rng.integers(0, 3, size=8), device=ctx.device)
+        _, mod = _pair_modules(ctx, factory)
+        twin = copy.deepcopy(mod)
+        steps = []
+        for m in (mod, twin):
+            opt = ember.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+            loss_fn = ember.nn.CrossEntropyLoss()
+
+            def step(m=m, opt=opt, loss_fn=loss_fn):
+                opt.zero_grad()
+                loss = loss_fn(m(x), y)
+                loss.backward()
+                opt.step()
+                return loss
+
+            steps.append(step)
+        compiled = compile_(steps[0])
+        for i in range(5):
+            with _under_test():
+                got = compiled()
+            want = steps[1]()
+            compare(_host(got), _host(want), "float32", 4.0, f"loss of step {i + 1}: ")
+        for (pname, p), q in zip(twin.named_parameters(), mod.parameters()):
+            compare(_host(q), _host(p), "float32", 8.0, f"{pname} after 5 steps: ")
+        if not compiled.stats.replays:
+            return "failing", "never replayed: " + "; ".join(compiled.stats.graph_breaks)
+        return "native", f"{compiled.stats.kernels_captured} kernels -> {compiled.stats.kernels_replayed}"
+
+    return Case(8, f"compiled.train-{name}", "float32", "backward", run)
+
+
 # ---- level 7: device semantics ------------------------------------------------------------------------
 def _setitem_int(t):
     t[0] = 5
@@ -446,4 +551,8 @@ def build(ctx: Context, levels) -> list[Case]:
         cases += [_train_case("mlp", _mlp, (6,)), _train_case("cnn", _cnn, (1, 8, 8))]
     if 7 in levels:
         cases += _semantics_cases()
+    if 8 in levels:
+        cases.append(_compiled_chain_case())
+        cases += [_compiled_layer_case(name) for name in NN_LAYERS]
+        cases += [_compiled_train_case("mlp", _mlp, (6,)), _compiled_train_case("cnn", _cnn, (1, 8, 8))]
     return cases

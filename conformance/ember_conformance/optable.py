@@ -180,7 +180,7 @@ def _same_int(fn):
 
 _UNARY_ANY_REF = {
     "neg": (np.negative, FLOATS + INTS[:-1]), "abs": (np.abs, ALL),
-    "sign": (lambda x: x.copy() if x.dtype == np.bool_ else np.nan_to_num(np.sign(x), nan=0.0), ALL),
+    "sign": (lambda x: np.nan_to_num(np.sign(x), nan=0.0), FLOATS + INTS),  # never given bool (the contract)
     "relu": (lambda x: x.copy() if x.dtype == np.bool_ else np.maximum(x, 0), ALL),
     "floor": (_same_int(np.floor), FLOATS + INTS), "ceil": (_same_int(np.ceil), FLOATS + INTS),
     "round": (_same_int(np.round), FLOATS + INTS), "trunc": (_same_int(np.trunc), FLOATS + INTS),
@@ -584,6 +584,69 @@ _kern("lu_factor", FLOATS[:2], lambda dt, rng: [], None, check=_check_lu_factor)
 _kern("qr", FLOATS[:2], lambda dt, rng: [], None, check=_check_qr)
 _kern("eigh", FLOATS[:2], lambda dt, rng: [], None, check=_check_eigh)
 _kern("svd", FLOATS[:2], lambda dt, rng: [], None, check=_check_svd)
+
+
+# ---- optional FFT kernels (ember.fft): complex rows, so a device without complex dtypes reports
+# them "unsupported"; references are numpy.fft in complex128 with the scale applied by hand
+_FFT_CASES = (((8,), (0,)), ((3, 5), (1,)), ((4, 6), (0,)), ((2, 3, 4), (0, 2)), ((3, 4), (0, 1)))
+_FFT_SCALE = {"none": lambda n: 1.0, "by_n": lambda n: 1.0 / n, "by_root_n": lambda n: n ** -0.5}
+
+
+def _fft_values(rng, shape, dt, real=False):
+    a = rng.standard_normal(shape)
+    return a.astype(dt) if real else (a + 1j * rng.standard_normal(shape)).astype(dt)
+
+
+def _fft_close(got, want, dt, what):
+    real = {"complex64": "float32", "complex128": "float64", "float32": "float32", "float64": "float64"}[dt]
+    rtol, atol = tolerance(real, 20)
+    np.testing.assert_allclose(np.asarray(got).astype(np.complex128), want, rtol=rtol, atol=atol, err_msg=what)
+
+
+def _check_fft_c2c(call, dt, rng):
+    for shape, dims in _FFT_CASES + (((3, 4), ()),):
+        x = _fft_values(rng, shape, dt)
+        for forward in (True, False):
+            for norm, scale in _FFT_SCALE.items():
+                got = call.host(call.kt["fft_c2c"](call.dev(x), dims, forward, norm))
+                n = int(np.prod([shape[d] for d in dims]))
+                raw = (np.fft.fftn if forward else np.fft.ifftn)(x.astype(np.complex128), axes=dims, norm="backward" if forward else "forward") if dims else x
+                assert got.dtype == x.dtype and got.shape == x.shape, f"fft_c2c keeps {x.dtype} {shape}: {got.dtype} {got.shape}"
+                _fft_close(got, raw * scale(n), dt, f"fft_c2c {shape} {dims} forward={forward} {norm}")
+
+
+def _check_fft_r2c(call, dt, rng):
+    real = {"complex64": np.float32, "complex128": np.float64}[dt]
+    for shape, dims in _FFT_CASES:
+        x = _fft_values(rng, shape, real, real=True)
+        for onesided in (True, False):
+            for norm, scale in _FFT_SCALE.items():
+                got = call.host(call.kt["fft_r2c"](call.dev(x), dims, norm, onesided))
+                full = np.fft.fftn(x.astype(np.float64), axes=dims)
+                if onesided:
+                    full = np.take(full, np.arange(shape[dims[-1]] // 2 + 1), axis=dims[-1])
+                assert got.dtype == np.dtype(dt), f"fft_r2c of {real.__name__} gives {dt}, not {got.dtype}"
+                _fft_close(got, full * scale(int(np.prod([shape[d] for d in dims]))), dt,
+                           f"fft_r2c {shape} {dims} onesided={onesided} {norm}")
+
+
+def _check_fft_c2r(call, dt, rng):
+    for shape, dims in _FFT_CASES:
+        for last in (2 * shape[dims[-1]] - 2, 2 * shape[dims[-1]] - 1):
+            half = list(shape)
+            half[dims[-1]] = last // 2 + 1
+            x = _fft_values(rng, tuple(half), dt)
+            for norm, scale in _FFT_SCALE.items():
+                got = call.host(call.kt["fft_c2r"](call.dev(x), dims, norm, last))
+                sizes = [half[d] for d in dims[:-1]] + [last]
+                want = np.fft.irfftn(x.astype(np.complex128), s=sizes, axes=dims, norm="forward")
+                assert got.dtype.kind == "f" and got.shape == want.shape, f"fft_c2r: {got.dtype} {got.shape}"
+                _fft_close(got, want * scale(int(np.prod(sizes))), dt, f"fft_c2r {half} {dims} n={last} {norm}")
+
+
+_kern("fft_c2c", ("complex64", "complex128"), lambda dt, rng: [], None, check=_check_fft_c2c)
+_kern("fft_r2c", ("complex64", "complex128"), lambda dt, rng: [], None, check=_check_fft_r2c)
+_kern("fft_c2r", ("complex64", "complex128"), lambda dt, rng: [], None, check=_check_fft_c2r)
 
 
 # ---- runtime and random

@@ -41,6 +41,9 @@ _SHORT = {"native": "ok", "via fallback": "FB", "failing": "FAIL", "unsupported"
           "unsupported-but-passes": "uns+ok", "skip": "-"}
 
 
+#: PyTorch's short names of the dtypes whose full names do not fit a 7-character column
+_HEAD = {"complex64": "cfloat", "complex128": "cdouble", "bfloat16": "bf16"}
+
 def make_report(ctx: Context, rows: list[Row]) -> dict:
     from ember_conformance import __version__
 
@@ -160,7 +163,7 @@ def render_table(report: dict, only_problems: bool = False, strict: bool = False
     if only_problems and not any(_shown(per) for per in cells.values()):
         return passed_line(report)
     width = max([len(f"{LEVELS[k[0]]}/{k[1]}/{k[2][0]}") for k in cells] + [10])
-    head = f"{'op':<{width}} " + " ".join(f"{d[:7]:>7}" for d in dtypes)
+    head = f"{'op':<{width}} " + " ".join(f"{_HEAD.get(d, d)[:7]:>7}" for d in dtypes)
     lines = [head, "-" * len(head)]
     for (level, op, direction), per in cells.items():
         if only_problems and not _shown(per):

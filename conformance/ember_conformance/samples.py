@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from ember.numpy_dtypes import to_numpy
 
 __all__ = ["FLOATS", "INTS", "ALL", "NP", "View", "Sample", "values", "rng_for", "host", "upcast"]
 
@@ -25,15 +26,9 @@ INTS = ("int64", "int32", "int16", "int8", "uint8")
 ALL = FLOATS + INTS + ("bool",)
 
 
-def _np_dtype(name: str) -> np.dtype:
-    if name == "bfloat16":  # NumPy has no bfloat16: ml_dtypes' (what the cpu backend stores it as)
-        import ml_dtypes
-
-        return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(name if name != "bool" else np.bool_)
-
-
-NP = {name: _np_dtype(name) for name in ALL}
+#: dtype name -> NumPy dtype, from ember's one map (``ember.numpy_dtypes``: bfloat16 is ml_dtypes',
+#: what the cpu backend stores it as); the complex dtypes too, for the rows that use them
+NP = {name: to_numpy(name) for name in ALL + ("complex64", "complex128")}
 
 
 @dataclass

@@ -49,7 +49,7 @@ PASSING = ("native", "via fallback")
 #: outcomes that make the run fail (``--strict`` adds "via fallback")
 FAILING = ("failing",)
 LEVELS = {0: "runtime", 1: "kernels", 2: "ops", 3: "gradients", 4: "nn", 5: "optim", 6: "training",
-          7: "semantics"}
+          7: "semantics", 8: "compiled"}
 #: level 0's kernels: the runtime kernels and the views, which a backend needs before anything else
 RUNTIME_KERNELS = tuple(n for n, k in KERNELS.items()
                         if k.family == "runtime" or (k.family == "movement" and k.native_only))
@@ -278,15 +278,18 @@ def _kernel_case(name: str, dt: str) -> Case:
             if KERNELS[name].required and KERNELS[name].native_only:  # no fallback: every use raises
                 raise AssertionError(f"no native {name!r} kernel, and it cannot fall back to the CPU: "
                                      f"{KERNELS[name].native_only}")
-            if not KERNELS[name].required:
+            if not KERNELS[name].required and not KERNELS[name].composite:
                 return "skip", "optional kernel not implemented; the frontend's composite runs on the device"
-            # else: the samples below run through the CPU fallback, so the transfers it makes are checked
+            # else: the samples below run through the kernel's on-device composite (ember._composites;
+            # "native", or "via fallback" where one of its ingredients falls back), or through the CPU
+            # fallback, so the transfers it makes are checked
+        via = "" if ctx.kt.has(name) or not KERNELS[name].composite else "no native kernel: its on-device composite, "
         rng = rng_for("kernel", name, dt)
         call = Caller(ctx)
         if entry.check is not None:
             with _under_test():
                 entry.check(call, dt, rng)
-            return "native", "custom check"
+            return "native", f"{via}custom check"
         notes, ran = [], 0
         with _under_test():
             for s in entry.samples(dt, rng):
@@ -302,7 +305,7 @@ def _kernel_case(name: str, dt: str) -> Case:
                 with sample_context(s.kind):
                     _run_kernel_sample(ctx, call, entry, name, dt, s, dev_args)
                 ran += 1
-        return "native", f"{ran} samples" + (f"; {'; '.join(notes)}" if notes else "")
+        return "native", f"{via}{ran} samples" + (f"; {'; '.join(notes)}" if notes else "")
 
     return Case(0 if name in RUNTIME_KERNELS else 1, name, dt, "forward", run)
 

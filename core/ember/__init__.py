@@ -14,14 +14,13 @@ from __future__ import annotations
 import builtins as _builtins
 import sys as _sys
 
+from ember import _device_module, plugins
 from ember import dispatch as _dispatch  # noqa: F401 - loaded first: the kernel tables
 
 # Load the ``ember.dtype`` alias module before binding the ``dtype`` class below: the first import
 # of a submodule sets it as a package attribute, which would otherwise shadow the class later.
 from ember import dtype as _dtype_alias_module  # noqa: F401
 from ember import functions as _functions  # every op family: each declares its ops as it loads
-from ember import plugins
-from ember._device_module import DeviceModule as _DeviceModule
 from ember._ops import registry as _registry
 from ember._tensor_str import set_printoptions
 from ember.amp import autocast_mode as _autocast_mode
@@ -40,6 +39,8 @@ from ember.dispatch import (
 )
 from ember.dtypes import (
     bfloat16,
+    complex64,
+    complex128,
     dtype,
     float16,
     float32,
@@ -81,13 +82,14 @@ half = float16
 long = int64
 int = int32  # noqa: A001
 short = int16
+cfloat = complex64
+cdouble = complex128
 
-cuda = _DeviceModule("cuda")
-opencl = _DeviceModule("opencl")
-cpu = _DeviceModule("cpu")
-_sys.modules["ember.cuda"] = cuda
-_sys.modules["ember.opencl"] = opencl
-_sys.modules["ember.cpu"] = cpu
+# ``torch.cuda`` and ``torch.cpu`` exist on every PyTorch build, so these two do whatever is installed
+# (``ember.cuda.is_available()`` is False without the cuda backend). Every registered device type,
+# these included, gets its ``ember.<type>`` module from its Backend: see ``__getattr__`` below.
+cuda = _device_module.device_module("cuda")
+cpu = _device_module.device_module("cpu")
 
 
 def is_tensor(obj: object) -> bool:
@@ -138,9 +140,12 @@ from ember import (  # noqa: E402
     amp,
     autograd,
     backends,
+    compiler,
     distributed,
     distributions,
+    fft,
     func,
+    jit,
     linalg,
     nn,
     onnx,
@@ -152,6 +157,7 @@ from ember import (  # noqa: E402
 )
 from ember.amp import autocast, get_autocast_dtype, is_autocast_enabled, set_autocast_dtype, set_autocast_enabled  # noqa: E402
 from ember.amp._deprecated import device_amp_module as _device_amp_module  # noqa: E402
+from ember.compiler import compile  # noqa: E402
 
 # Mixed precision: the autocast-listed functions of ember.nn.functional and ember.linalg (the
 # registry ops were wrapped above, before binding).
@@ -170,10 +176,17 @@ __all__ = [
     "bfloat16", "float32", "float64", "get_default_dtype", "get_fallback_policy", "get_rng_state", "half", "inference_mode",
     "initial_seed", "int", "int16", "int32", "int64", "int8", "is_floating_point", "is_grad_enabled",
     "is_tensor", "load", "load_safetensors", "long", "manual_seed", "nn", "no_fallback", "no_grad", "numel",
-    "opencl", "optim", "plugins", "promote_types", "reset_fallback_counts", "result_type", "save",
+    "optim", "plugins", "promote_types", "reset_fallback_counts", "result_type", "save",
     "save_safetensors", "seed", "accelerator", "backends", "distributed", "distributions", "func", "linalg", "onnx",
     "profiler", "special", "testing", "set_default_dtype", "set_fallback_policy", "set_grad_enabled",
     "set_printoptions", "set_rng_state", "short", "uint8", "utils",
     "get_num_interop_threads", "get_num_threads", "set_num_interop_threads", "set_num_threads",
+    "complex64", "complex128", "cfloat", "cdouble", "fft",
+    "compile", "compiler", "jit",
     "amp", "autocast", "cpu", "get_autocast_dtype", "is_autocast_enabled", "set_autocast_dtype", "set_autocast_enabled",
 ] + _registry.op_names(exported=True)
+
+
+def __getattr__(name: str) -> object:
+    """``ember.opencl``, ``ember.toy``...: the module of any registered device type (ember._device_module)."""
+    return _device_module.module_attribute(name)

@@ -95,6 +95,21 @@ class _Formatter:
         return s.rjust(self.width) if pad else s
 
 
+class _ComplexFormatter:
+    """PyTorch's complex printing: the real and imaginary parts each get a ``_Formatter`` of their own
+    values, and print as ``re+imj`` (the imaginary part's own sign, ``+`` when it has none)."""
+
+    def __init__(self, values: list) -> None:
+        self.re = _Formatter([v.real for v in values], _dt.float64)
+        self.im = _Formatter([v.imag for v in values], _dt.float64)
+        self.width = self.re.width + self.im.width + 1  # PyTorch's element length (+ "j")
+
+    def format(self, v: Any, pad: bool = True) -> str:
+        real_str = self.re.format(v.real, pad)
+        imag_str = (self.im.format(v.imag) + "j").lstrip()
+        return real_str + imag_str if imag_str[0] in "+-" else real_str + "+" + imag_str
+
+
 def _render(values: Any, fmt: _Formatter, indent: int) -> str:
     if not isinstance(values, list):
         return fmt.format(values)
@@ -128,9 +143,12 @@ def tensor_repr(t: Any, prefix: str = "tensor(") -> str:
         if shape != (0,):
             suffixes.append(f"size={tuple(shape)}")
     else:
-        fmt = _Formatter(_flat(values) if shape else [values], t.dtype)
+        flat = _flat(values) if shape else [values]
+        fmt = _ComplexFormatter(flat) if t.dtype.is_complex else _Formatter(flat, t.dtype)
         body = _render(values, fmt, len(prefix))
-    default = {_dt.get_default_dtype(), _dt.int64, _dt.bool_}
+    # an empty tensor names every dtype but the default float one (PyTorch's rule)
+    default = {_dt.get_default_dtype()} if n == 0 else {
+        _dt.get_default_dtype(), _dt.default_complex_dtype(), _dt.int64, _dt.bool_}
     if t.dtype not in default:
         suffixes.append(f"dtype={t.dtype}")
     if t.grad_fn is not None:

@@ -15,6 +15,8 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.metadata
 import os
 import threading
 import warnings
@@ -22,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 from ember import plugins
+from ember._composites import bind as _bind_composite
 from ember.device import device
 from ember.kernels import KERNELS as _SPECS
 
@@ -92,7 +95,8 @@ def reset_fallback_counts() -> None:
 
 
 class KernelTable(dict):
-    """``{kernel name: callable}`` for one device type; missing names fall back to the CPU."""
+    """``{kernel name: callable}`` for one device type; a missing name resolves to its on-device
+    composite when it has one, else falls back to the CPU."""
 
     def __init__(self, device_type: str, kernels: dict, backend) -> None:
         super().__init__(kernels)
@@ -101,6 +105,12 @@ class KernelTable(dict):
         self.native = frozenset(kernels)
 
     def __missing__(self, name: str) -> Callable:
+        # An optional kernel with an on-device composite (ember._composites) resolves, once, to
+        # that composite bound to this table: it runs on the device, never through the CPU.
+        fn = _bind_composite(self, name)
+        if fn is not None:
+            self[name] = fn
+            return fn
         if self.device_type == "cpu":
             raise NotImplementedError(f"the cpu backend has no kernel named {name!r}")
         spec = _SPECS.get(name)
@@ -139,7 +149,7 @@ def _index_position(name: str) -> int | None:
 
 def _make_fallback(tbl: KernelTable, name: str) -> Callable:
     dev_type = tbl.device_type
-    reason = getattr(tbl.backend, "unsupported", {}).get(name, "")
+    reason = tbl.backend.unsupported.get(name, "")
     index_at = _index_position(name)
 
     def fallback(*args):
@@ -195,7 +205,7 @@ def rebuild() -> None:
     global _HOST_TYPES
     with plugins.LOCK:
         cpu_be = plugins.backend("cpu")
-        _HOST_TYPES = tuple(getattr(cpu_be, "array_types", ())) if cpu_be is not None else ()
+        _HOST_TYPES = tuple(cpu_be.array_types) if cpu_be is not None else ()
         for dev_type, tbl in list(_tables.items()):
             be = plugins.backend(dev_type)
             kernels = plugins.collect_kernels(dev_type) if be is not None else {}
@@ -213,6 +223,7 @@ def rebuild() -> None:
         # so re-creating them would set tensors made before a plugin change apart from later ones.
         for key in [k for k in _devices if plugins.backend(k[0]) is None]:
             del _devices[key]
+        _install_device_modules()
 
 
 def table(device_type: str) -> KernelTable:
@@ -235,12 +246,20 @@ def _build_table(device_type: str) -> KernelTable:
     if be is None:
         raise _unknown_device(device_type)
     if device_type == "cpu":
-        _HOST_TYPES = tuple(getattr(be, "array_types", ()))
+        _HOST_TYPES = tuple(be.array_types)
     tbl = KernelTable(device_type, kernels, be)
     if device_type in _fork_unusable:
         _forbid(tbl)
     _tables[device_type] = tbl
+    _install_device_modules()
     return tbl
+
+
+def _install_device_modules() -> None:
+    """``ember.<type>`` and ``Tensor.<type>()`` for every registered device type (ember._device_module)."""
+    from ember import _device_module  # late: it imports this module
+
+    _device_module.install_all()
 
 
 # ---- fork ---------------------------------------------------------------------------------------
@@ -284,7 +303,32 @@ def native_kernels(device_type: str) -> frozenset:
     return table(device_type).native
 
 
-_EXTRAS = {"cuda": "pip install 'ember[cuda]'", "opencl": "pip install 'ember[opencl]'"}
+def install_hint(device_type: str) -> str:
+    """The command that installs a backend for ``device_type``, or "" when none is known.
+
+    A registered backend answers with its declared :attr:`ember.backend.Backend.install_hint`. A
+    device type with no backend installed has no ``Backend`` to ask, so the packaging metadata
+    answers: when the ``ember`` distribution declares an extra of that name (``Provides-Extra``),
+    the hint is ``pip install 'ember[<type>]'``.
+
+    Example:
+        >>> from ember import dispatch
+        >>> dispatch.install_hint("no-such-device-type")
+        ''
+    """
+    be = plugins.backend(device_type)
+    if be is not None and be.install_hint:
+        return be.install_hint
+    return f"pip install 'ember[{device_type}]'" if device_type in _ember_extras() else ""
+
+
+@functools.cache
+def _ember_extras() -> frozenset[str]:
+    """The extras of the installed ``ember`` distribution (its ``Provides-Extra`` metadata)."""
+    try:
+        return frozenset(importlib.metadata.metadata("ember").get_all("Provides-Extra") or ())
+    except Exception:  # a bare source tree (no metadata) or a broken install: no hint, never an error
+        return frozenset()
 
 
 def _unknown_device(device_type: str) -> DeviceError:
@@ -292,7 +336,7 @@ def _unknown_device(device_type: str) -> DeviceError:
     if broken:  # its plugin is installed but was disabled: say why instead of "install it"
         return DeviceError(f"device type {device_type!r} is not usable: its backend plugin from package "
                            f"{broken[-1].package!r} {broken[-1].reason} ({broken[-1].error})")
-    hint = _EXTRAS.get(device_type, f"install a backend package registering the device type {device_type!r}")
+    hint = install_hint(device_type) or f"install a backend package registering the device type {device_type!r}"
     return DeviceError(f"unknown device type {device_type!r}: the registered device types are "
                        f"{', '.join(plugins.device_types()) or 'none'}; to add it, {hint}")
 
@@ -320,7 +364,7 @@ def canonical_device(dev: device | str | int | None) -> device:
     elif dev is None:
         return _default_device or canonical_device("cpu")
     elif isinstance(dev, int):
-        dev = device("cuda", dev)
+        dev = device(_accelerator_type(), dev)
     else:
         dev = device(dev)
     key = (dev.type, dev.index)
@@ -336,7 +380,7 @@ def canonical_device(dev: device | str | int | None) -> device:
         result = device("cpu")
     else:
         if not be.is_available():
-            hint = getattr(be, "install_hint", "") or _EXTRAS.get(dev.type, "")
+            hint = install_hint(dev.type)
             raise DeviceError(f"device {dev} is not available: {be.unavailable_reason()}"
                               + (f" (install: {hint})" if hint else ""))
         index = _current_index.get(dev.type, 0) if dev.index is None else dev.index
@@ -347,6 +391,16 @@ def canonical_device(dev: device | str | int | None) -> device:
         _devices[(dev.type, index)] = result
     _devices[key] = result
     return result
+
+
+def _accelerator_type() -> str:
+    """The device type a bare index means (``device=0``): the current accelerator, as in PyTorch 2.x."""
+    from ember import accelerator  # late: ember.accelerator imports this module
+
+    acc = accelerator.current_accelerator()
+    if acc is None:
+        raise DeviceError("Cannot access accelerator device when none is available.")
+    return acc.type
 
 
 def set_current_index(device_type: str, index: int) -> None:

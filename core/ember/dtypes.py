@@ -24,14 +24,17 @@ __all__ = [
     "int64",
     "uint8",
     "bool_",
+    "complex64",
+    "complex128",
     "promote_types",
     "get_default_dtype",
     "set_default_dtype",
     "ALL_DTYPES",
+    "COMPLEX_DTYPES",
 ]
 
 # Categories, ordered: a higher category always wins a promotion.
-_BOOL, _INT, _FLOAT = 0, 1, 2
+_BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
 
 
 class dtype:
@@ -52,7 +55,12 @@ class dtype:
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self.category == _COMPLEX
+
+    @property
+    def is_differentiable(self) -> bool:
+        """Floating point or complex: the dtypes a tensor that requires grad may have."""
+        return self.category >= _FLOAT
 
     def __repr__(self) -> str:
         return f"ember.{self.name}"
@@ -73,12 +81,40 @@ float16 = dtype("float16", 2, _FLOAT, True, 1)
 bfloat16 = dtype("bfloat16", 2, _FLOAT, True, 1)
 float32 = dtype("float32", 4, _FLOAT, True, 2)
 float64 = dtype("float64", 8, _FLOAT, True, 3)
+# A complex dtype's rank is that of its real part's float dtype (complex64 <-> float32), so
+# promotion with a float picks the wider precision (float64 + complex64 -> complex128).
+complex64 = dtype("complex64", 8, _COMPLEX, True, 2)
+complex128 = dtype("complex128", 16, _COMPLEX, True, 3)
 
+#: The real dtypes every backend declares by default (``Backend.supported_dtypes``).
 ALL_DTYPES: tuple[dtype, ...] = (float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool_)
-_BY_NAME = {d.name: d for d in ALL_DTYPES}
+#: Complex dtypes are opt-in: a backend lists them in ``supported_dtypes`` when it stores them.
+COMPLEX_DTYPES: tuple[dtype, ...] = (complex64, complex128)
+_BY_NAME = {d.name: d for d in ALL_DTYPES + COMPLEX_DTYPES}
 _BY_NAME.update(
-    {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32, "short": int16}
+    {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32, "short": int16,
+     "cfloat": complex64, "cdouble": complex128}
 )
+_COMPLEX_OF = {1: complex64, 2: complex64, 3: complex128}  # float rank -> complex (no complex32)
+_REAL_OF = {complex64: float32, complex128: float64}
+
+
+def to_complex(d: dtype) -> dtype:
+    """The complex dtype of a real floating dtype's precision (float64 -> complex128).
+
+    float16 and bfloat16 give complex64 (ember has no complex32; PyTorch gives complex32 for float16).
+    """
+    return d if d.category == _COMPLEX else _COMPLEX_OF[max(d._rank, 2) if d.category == _FLOAT else 2]
+
+
+def to_real(d: dtype) -> dtype:
+    """The real dtype of a complex dtype's parts (complex64 -> float32); other dtypes unchanged."""
+    return _REAL_OF.get(d, d)
+
+
+def default_complex_dtype() -> dtype:
+    """The dtype Python complex numbers become: complex128 when the default float is float64."""
+    return complex128 if _default_float is float64 else complex64
 
 
 def _dtype_from_name(name: str) -> dtype:
@@ -119,7 +155,10 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     if a is b:
         return a
     if a.category != b.category:
-        return a if a.category > b.category else b
+        hi, lo = (a, b) if a.category > b.category else (b, a)
+        if hi.category == _COMPLEX and lo.category == _FLOAT:
+            return to_complex(lo) if lo._rank > hi._rank else hi  # float64 + complex64 -> complex128
+        return hi
     if a._rank == b._rank and a.category == _FLOAT:
         return float32  # float16 with bfloat16 (the only two distinct floats of one rank), as PyTorch
     if a.category == _INT and a.is_signed != b.is_signed:
@@ -137,6 +176,8 @@ def scalar_dtype(value: object) -> dtype:
         return int64
     if isinstance(value, float):
         return _default_float
+    if isinstance(value, complex):
+        return default_complex_dtype()
     raise TypeError(f"expected a Python number, got {type(value).__name__}")
 
 
@@ -157,9 +198,13 @@ def _promote_operands(dims: tuple, zero_dims: tuple, scalars: tuple) -> dtype:
     for d in zero_dims:
         best_zero = d if best_zero is None else promote_types(best_zero, d)
     if best_zero is not None and result is not None and best_zero.category > result.category:
-        result = best_zero
+        # a complex 0-d tensor keeps the float dims' precision (float32 dims + complex128 0-d -> complex64)
+        result = to_complex(result) if best_zero.category == _COMPLEX and result.category == _FLOAT else best_zero
     for s in scalars:
         if result is None or s.category > result.category:
+            if s.category == _COMPLEX:
+                result = to_complex(result) if result is not None and result.category == _FLOAT else s
+                continue
             result = s if result is None else (int64 if s.category == _INT else s)
             if s.category == _FLOAT:
                 result = _default_float

@@ -27,7 +27,10 @@ except those marked ``native_only`` (``NATIVE_ONLY``): a fallback computes on co
 that returns a view, writes into an argument, describes the array's layout or moves data for the
 fallback itself must be native, and dispatch raises ``ember.MissingKernelError`` instead.
 Optional kernels are fast paths: when a backend lacks one, the frontend runs a composite made
-of required kernels instead, on the device, with no fallback.
+of other kernels instead, on the device, with no fallback. For the kernels that other kernels
+compose exactly (``KernelSpec.composite`` names the formula) the composite lives in
+``ember._composites`` and the kernel table binds it on first lookup, so even code that calls the
+kernel by name gets it; the required set is what is left: primitives and the runtime.
 
 Example:
     >>> from ember.kernels import KERNELS
@@ -53,6 +56,9 @@ class KernelSpec:
     #: why a CPU fallback (the kernel run on host copies of its inputs) would be wrong for this
     #: kernel, so a backend must implement it natively; "" when a fallback is correct.
     native_only: str = ""
+    #: the on-device composite (``ember._composites``) that serves this optional kernel when a
+    #: backend lacks it, as a formula of other kernels; "" when it has none there
+    composite: str = ""
 
 
 #: Why some kernels can never run as a CPU fallback. A fallback computes on copies: whatever the
@@ -66,8 +72,43 @@ _LAYOUT = "it describes the device array's own layout; a CPU copy has a layout o
 _specs: list[KernelSpec] = []
 
 
+#: Kernels that other kernels compose exactly (PyTorch's values, dtypes, NaN/inf/-0.0 and integer
+#: behaviour): optional, because a backend that lacks one runs this composite on its device (the
+#: first lookup binds it, see ``ember._composites``). Each formula is what ``_composites`` computes.
+_COMPOSITE = {
+    "rsqrt": "div(1, sqrt(x))",
+    "sigmoid": "div(1, add(exp(neg(x)), 1))",
+    "expm1": "Kahan's r = (u - 1) * x / log(u), u = exp(x), for |x| <= 1 (x where r is NaN); else u - 1",
+    "log1p": "Goldberg's r = log(u) * x / (u - 1), u = 1 + x, for |x| <= 1 (x where r is NaN); else log(u)",
+    "relu": "clamp(x, 0, None)",
+    "sign": "(x > 0) - (x < 0) in x's dtype, from gt, lt, where, clamp, eq and sub",
+    "ceil": "neg(floor(neg(x)))",
+    "trunc": "where(lt(x, 0), ceil(x), floor(x))",
+    "isnan": "ne(x, x)",
+    "logical_not": "eq(x, 0)",
+    "ne": "logical_not(eq(a, b))",
+    "gt": "lt(b, a)",
+    "le": "logical_or(lt(a, b), eq(a, b))",
+    "ge": "le(b, a)",
+    "logical_and": "where(ne(a, 0), ne(b, 0), False)",
+    "logical_or": "where(ne(a, 0), True, ne(b, 0))",
+    "logical_xor": "ne(ne(a, 0), ne(b, 0))",
+    "minimum": "where(logical_or(lt(b, a), isnan(b)), b, a)",
+    "clamp": "minimum(maximum(x, lo), hi)",
+    "any": "ne(sum(astype(ne(x, 0), int64), dims, keepdim), 0)",
+    "all": "eq(sum(astype(eq(x, 0), int64), dims, keepdim), 0)",
+    "prod": "pairwise mul of the reduced axes (moved last, flattened), log2(n) rounds",
+    "index_put": "scatter (or scatter_add) along axis 0 with index and values expanded",
+    "argmin": "amin over dim of where(eq(x, amin(x)) or isnan(x), arange(n), n)",
+    "cumprod": "log2(n) rounds of y = mul(pad(slice(y)), y)  (a Hillis-Steele scan)",
+    "index_select": "gather(x, dim, expand(reshape(index)))",
+    "flip": "index_select(x, d, n - 1 - arange(n)) for each d in dims",
+}
+
+
 def _k(name: str, family: str, signature: str, doc: str, required: bool = True, native_only: str = "") -> None:
-    _specs.append(KernelSpec(name, family, signature, doc, required, native_only))
+    composite = _COMPOSITE.get(name, "")
+    _specs.append(KernelSpec(name, family, signature, doc, required and not composite, native_only, composite))
 
 
 # --- runtime -----------------------------------------------------------------------------
@@ -120,7 +161,9 @@ UNARY_FLOAT = ("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "t
 UNARY_ANY = ("neg", "abs", "sign", "relu", "floor", "ceil", "round", "trunc")
 for _n in UNARY_FLOAT:
     _k(_n, "unary", f"{_n}(x) -> array", f"Elementwise {_n} of a floating array, same dtype.")
-_UNARY_ANY_DOC = {"round": " (round half to even).", "sign": ": -1, 0 or 1 (0 for NaN, as PyTorch's)."}
+_UNARY_ANY_DOC = {"round": " (round half to even).",
+                  "sign": ": -1, 0 or 1 (0 for NaN, as PyTorch's); never given bool (the frontend returns a bool "
+                          "input as it is)."}
 for _n in UNARY_ANY:
     _k(_n, "unary", f"{_n}(x) -> array", f"Elementwise {_n}, same dtype" + _UNARY_ANY_DOC.get(_n, "."))
 _k("logical_not", "unary", "logical_not(x) -> bool array", "`x == 0`.")
@@ -248,6 +291,22 @@ _k("eigh", "linalg", "eigh(a, upper) -> (w, V)",
 _k("svd", "linalg", "svd(a, full_matrices) -> (U, S, Vh)",
    "Singular value decomposition of (..., m, n), S descending (..., k), k = min(m, n); U (..., m, k) "
    "and Vh (..., k, n), or (..., m, m) and (..., n, n) with full_matrices.", False)
+
+# Optional FFTs (``ember.fft``), PyTorch's aten _fft_c2c/_fft_r2c/_fft_c2r: unnormalised transforms
+# scaled by `norm` ("none", "by_root_n": 1/sqrt(n), "by_n": 1/n, n the product of the transformed
+# sizes) whatever the direction. Complex arrays are complex64/complex128 (a backend that stores no
+# complex dtype needs none of them: ember.fft refuses there); without them the frontend runs DFT
+# matrices through matmul on the device (ember.fft._composite).
+_k("fft_c2c", "fft", "fft_c2c(x, dims, forward, norm) -> array",
+   "Complex-to-complex DFT of complex x over `dims` (exp(-2 pi i jk/n) when forward, exp(+...) "
+   "otherwise), scaled by `norm`; same shape and dtype as x. dims may be empty (a copy).", False)
+_k("fft_r2c", "fft", "fft_r2c(x, dims, norm, onesided) -> array",
+   "Forward DFT of real float32/float64 x over `dims`, scaled by `norm`, as complex64/complex128; "
+   "with onesided the last of `dims` keeps its n // 2 + 1 non-negative frequencies.", False)
+_k("fft_c2r", "fft", "fft_c2r(x, dims, norm, last_dim_size) -> array",
+   "Inverse (exp(+...)) DFT of a Hermitian half-spectrum x (complex) over `dims`, scaled by `norm`: "
+   "the last of `dims` has size last_dim_size // 2 + 1 in x and last_dim_size in the real result "
+   "(float32/float64); the imaginary parts of its zero (and Nyquist) frequency are ignored.", False)
 
 # --- optional fast kernels (composites exist in the frontend) -------------------------------
 _k("conv2d", "nn", "conv2d(x, w, bias, stride, padding, dilation, groups) -> array",

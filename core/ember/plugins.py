@@ -88,7 +88,8 @@ class _Registry:
         """Register ``plugin``, or raise and leave nothing of it registered (no kernels either)."""
         be = self._call_backend_hook(plugin, package)
         self.pm.register(plugin, name=name)
-        self.meta[id(plugin)] = (name or getattr(be, "device_type", "") or _plugin_name(plugin), package, version)
+        dev_name = be.device_type if be is not None else ""  # a plugin may add kernels only (no Backend)
+        self.meta[id(plugin)] = (name or dev_name or _plugin_name(plugin), package, version)
         if be is not None:
             dev_type = be.device_type
             self.backends[dev_type] = be

@@ -204,7 +204,7 @@ class Tensor:
                                    "use a computed variable in a subgraph that doesn't require differentiation "
                                    "use var_no_grad = var.detach().")
             return
-        if value and not (self._dtype.is_floating_point):
+        if value and not self._dtype.is_differentiable:
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self._requires_grad = bool(value)
 
@@ -394,12 +394,8 @@ class Tensor:
             device = f"cuda:{device}"
         return self.to(device)
 
-    def opencl(self, device: Any = None) -> Tensor:
-        if device is None:
-            device = "opencl"
-        elif isinstance(device, int):
-            device = f"opencl:{device}"
-        return self.to(device)
+    # ``Tensor.opencl()`` / ``Tensor.is_opencl`` and those of every other registered device type are
+    # generated from its backend (ember._device_module), as PyTorch does for a privateuse1 backend.
 
     def type(self, dtype: Any = None) -> Tensor | str:
         if dtype is None:
@@ -503,7 +499,8 @@ class Tensor:
 _TYPE_NAMES = {_dt.float32: "FloatTensor", _dt.float64: "DoubleTensor", _dt.float16: "HalfTensor",
                _dt.bfloat16: "BFloat16Tensor",
                _dt.int64: "LongTensor", _dt.int32: "IntTensor", _dt.int16: "ShortTensor",
-               _dt.int8: "CharTensor", _dt.uint8: "ByteTensor", _dt.bool_: "BoolTensor"}
+               _dt.int8: "CharTensor", _dt.uint8: "ByteTensor", _dt.bool_: "BoolTensor",
+               _dt.complex64: "ComplexFloatTensor", _dt.complex128: "ComplexDoubleTensor"}
 _LEGACY_TYPE_NAMES = {v: k for k, v in _TYPE_NAMES.items()}
 
 

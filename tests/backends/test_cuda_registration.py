@@ -28,13 +28,14 @@ pytest.importorskip("ember_cuda_cupy")
 
 from ember_cuda_cupy import arraymod as am  # noqa: E402
 from ember_cuda_cupy import plugin  # noqa: E402
+from ember_cuda_cupy.fft_kernels import FFT_KERNELS  # noqa: E402
 from ember_cuda_cupy.kernels import KERNELS  # noqa: E402
 from ember_cuda_cupy.loss_kernels import LOSS_KERNELS  # noqa: E402
 from ember_cuda_cupy.nn_kernels import NN_KERNELS  # noqa: E402
 from ember_cuda_cupy.optim_kernels import OPTIM_KERNELS  # noqa: E402
 from ember_cuda_cupy.rnn_kernels import RNN_KERNELS  # noqa: E402
 
-K = {**KERNELS, **NN_KERNELS, **LOSS_KERNELS, **OPTIM_KERNELS, **RNN_KERNELS}
+K = {**KERNELS, **NN_KERNELS, **LOSS_KERNELS, **OPTIM_KERNELS, **RNN_KERNELS, **FFT_KERNELS}
 CUDA_OK = ember.cuda.is_available()
 NO_GPU_REASON = ember.cuda.unavailable_reason() or "no CUDA device"
 needs_no_gpu = pytest.mark.skipif(CUDA_OK, reason="a CUDA device is present: the unavailable path can't be seen")

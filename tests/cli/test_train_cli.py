@@ -296,3 +296,23 @@ def test_profile_writes_a_trace_and_logs_the_kernels(tmp_path):
     (tmp_path / "afile").write_text("x")
     assert_usage_error(ember_cli("train", "--device", "cpu", "--limit", "64", "--profile", "afile", cwd=tmp_path),
                        "--profile", "afile")
+
+
+def test_compile_trains_to_the_same_numbers(tmp_path):
+    """--compile: the step is captured and replayed (the log says so), and the run learns what the
+    eager run learns (SGD: bitwise on the cpu, so the accuracies are equal)."""
+    common = ("train", "--device", "cpu", "--model", "mlp", "--limit", "320", "--batch-size", "32", "--epochs", "1",
+              "--optimizer", "sgd", "--seed", "3")
+    eager = ember_cli(*common, cwd=tmp_path)
+    compiled = ember_cli(*common, "--compile", cwd=tmp_path)
+    assert eager.returncode == 0 and compiled.returncode == 0, compiled.stderr
+    log = compiled.stdout + compiled.stderr
+    import re
+
+    replays = re.search(r"ember\.compile of the training step: captures \d+ .*replays (\d+)", log)
+    assert replays and int(replays.group(1)) >= 6, log  # 10 steps: a few captures, the rest replayed
+
+    def accuracy(res):
+        return [line for line in (res.stdout + res.stderr).splitlines() if "final test accuracy" in line]
+
+    assert accuracy(compiled) == accuracy(eager) != []

@@ -1,15 +1,8 @@
-"""The mapping between ember dtypes and NumPy dtypes."""
+"""The mapping between ember dtypes and NumPy dtypes: ember's one map (``ember.numpy_dtypes``),
+every dtype included (NumPy stores complex64/complex128 natively)."""
 
 from __future__ import annotations
 
-import ml_dtypes
-import numpy as np
-from ember import dtypes as _dt
+from ember.numpy_dtypes import EMBER_DTYPE, NP_DTYPE
 
-NP_DTYPE = {
-    _dt.float32: np.dtype(np.float32), _dt.float64: np.dtype(np.float64), _dt.float16: np.dtype(np.float16),
-    _dt.bfloat16: np.dtype(ml_dtypes.bfloat16),
-    _dt.int64: np.dtype(np.int64), _dt.int32: np.dtype(np.int32), _dt.int16: np.dtype(np.int16),
-    _dt.int8: np.dtype(np.int8), _dt.uint8: np.dtype(np.uint8), _dt.bool_: np.dtype(np.bool_),
-}
-EMBER_DTYPE = {v: k for k, v in NP_DTYPE.items()}
+__all__ = ["NP_DTYPE", "EMBER_DTYPE"]

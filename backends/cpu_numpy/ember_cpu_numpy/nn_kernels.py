@@ -10,6 +10,8 @@ width and cropped. Other strides use (C, kh, kw, N, Ho, Wo) columns and a col2im
 straight into the unpadded input gradient. Max pooling is a running maximum over the kernel's taps
 (strided views), never a copy of the windows. Temporaries above 256 KiB come from a small
 per-thread buffer cache. The LSTM cell kernels fuse a cell's activations and their gradients.
+softmax, log_softmax and relu's backward are ``ember_cpu_numpy.xp_kernels``' (shared with the
+cuda backend).
 
 Example:
     >>> import numpy as np
@@ -28,6 +30,7 @@ import numpy as np
 from ember.kernels import out_size
 from numpy.lib.stride_tricks import as_strided
 
+from ember_cpu_numpy import xp_kernels
 from ember_cpu_numpy.blas import matmul as _matmul
 
 __all__ = ["NN_KERNELS"]
@@ -374,21 +377,6 @@ def avg_pool2d_backward(grad, input_shape, kernel, stride, padding, ceil_mode, c
     return np.ascontiguousarray(gxp[:, :, ph:ph + h, pw:pw + w]).astype(grad.dtype, copy=False)
 
 
-def softmax(x, dim):
-    e = np.exp(x - x.max(axis=dim, keepdims=True))
-    return e / e.sum(axis=dim, keepdims=True)
-
-
-def log_softmax(x, dim):
-    shifted = x - x.max(axis=dim, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
-
-
-def relu_backward(grad, out):
-    # `out <= 0` is False for NaN, so a NaN output passes its gradient (PyTorch's threshold_backward)
-    return np.where(out <= 0, grad.dtype.type(0), grad)
-
-
 # ---- cross-entropy with class indices (log_softmax + NLL in one pass) ---------------------------
 def cross_entropy(x, target, weight, ignore_index, reduction):
     n, c = x.shape
@@ -488,9 +476,7 @@ NN_KERNELS: dict = {
     "max_pool2d_backward": max_pool2d_backward,
     "avg_pool2d": avg_pool2d,
     "avg_pool2d_backward": avg_pool2d_backward,
-    "softmax": softmax,
-    "log_softmax": log_softmax,
-    "relu_backward": relu_backward,
+    **xp_kernels.nn_kernels(np),  # softmax, log_softmax, relu_backward (shared with the cuda backend)
     "cross_entropy": cross_entropy,
     "cross_entropy_backward": cross_entropy_backward,
     "lstm_cell": lstm_cell,

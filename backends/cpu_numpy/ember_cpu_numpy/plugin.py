@@ -17,6 +17,7 @@ from ember.hookspecs import hookimpl
 
 from ember_cpu_numpy import lowp, malloc
 from ember_cpu_numpy.dtypes import EMBER_DTYPE, NP_DTYPE
+from ember_cpu_numpy.fft_kernels import FFT_KERNELS
 from ember_cpu_numpy.kernels import KERNELS
 from ember_cpu_numpy.linalg_kernels import LINALG_KERNELS
 from ember_cpu_numpy.nn_kernels import NN_KERNELS
@@ -30,12 +31,21 @@ class NumpyBackend(Backend):
     device_type = "cpu"
     install_hint = "pip install ember"
     array_types = (np.ndarray,)
+    dlpack_device_types = (1, 3)  # kDLCPU, kDLCUDAHost (pinned host memory): NumPy reads both in place
 
     def device_count(self) -> int:
         return 1
 
     def device_name(self, index: int) -> str:
         return f"NumPy {np.__version__} on the host CPU"
+
+    def supported_dtypes(self, index: int) -> tuple[_dt.dtype, ...]:
+        return _dt.ALL_DTYPES + _dt.COMPLEX_DTYPES  # NumPy stores complex64/complex128 natively
+
+    def compile_elementwise(self, program):
+        from ember_cpu_numpy.fusion import compile_elementwise
+
+        return compile_elementwise(program)
 
     def emulated_dtypes(self, index: int) -> tuple[_dt.dtype, ...]:
         return (_dt.float16, _dt.bfloat16)  # computed in float32 and rounded (ember_cpu_numpy.lowp)
@@ -46,16 +56,18 @@ class NumpyBackend(Backend):
             return EMBER_DTYPE[array.dtype]
         except KeyError:
             raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype}. The only supported types are: "
-                            "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and bool.") from None
+                            "float64, float32, float16, bfloat16, complex64, complex128, int64, int32, int16, int8, "
+                            "uint8, and bool.") from None
 
     def from_object(self, obj, dtype, copy=True):
         """A NumPy array and its ember dtype from nested lists, numbers or arrays."""
         if isinstance(obj, np.ndarray) and not copy:
             if dtype is not None and NP_DTYPE[dtype] != obj.dtype:
                 raise TypeError(f"from_numpy cannot change dtype {obj.dtype} to {dtype}")
-            if (obj.dtype.kind not in "fiub" and obj.dtype != NP_DTYPE[_dt.bfloat16]) or obj.dtype.byteorder == ">":
+            if (obj.dtype.kind not in "fiubc" and obj.dtype != NP_DTYPE[_dt.bfloat16]) or obj.dtype.byteorder == ">":
                 raise TypeError(f"can't convert np.ndarray of type numpy.{obj.dtype}. The only supported types are: "
-                                "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and bool.")
+                                "float64, float32, float16, bfloat16, complex64, complex128, int64, int32, int16, "
+                                "int8, uint8, and bool.")
             return obj, self.dtype_of(obj)
         if dtype is not None:
             arr = np.array(obj, dtype=NP_DTYPE[dtype], copy=True)
@@ -69,6 +81,8 @@ class NumpyBackend(Backend):
             inferred = _dt.int64 if not isinstance(obj, np.ndarray) else self.dtype_of(arr)
         elif arr.dtype.kind == "b":
             inferred = _dt.bool_
+        elif arr.dtype.kind == "c":  # Python complex numbers: the default complex dtype, as PyTorch
+            inferred = _dt.default_complex_dtype() if not isinstance(obj, np.ndarray) else self.dtype_of(arr)
         elif arr.dtype == object or arr.dtype.kind in "US":
             raise TypeError(f"Could not infer dtype of {type(obj).__name__} (values of type {arr.dtype})")
         else:
@@ -89,5 +103,6 @@ def ember_backend():
 @hookimpl
 def ember_kernels(device_type):
     if device_type == "cpu":
-        return lowp.wrap({**KERNELS, **NN_KERNELS, **OPTIM_KERNELS, **LINALG_KERNELS, **SPECIAL_KERNELS})
+        return lowp.wrap({**KERNELS, **NN_KERNELS, **OPTIM_KERNELS, **LINALG_KERNELS, **SPECIAL_KERNELS,
+                          **FFT_KERNELS})
     return None

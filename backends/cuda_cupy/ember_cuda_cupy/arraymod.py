@@ -5,6 +5,10 @@ Every kernel reaches its array library through this module (``am.xp``), never th
 where the two differ (scatter-add with atomics, erf, device contexts, DLPack) are the functions
 below. Tests call :func:`use` with NumPy to exercise every kernel on a machine without a GPU.
 
+:data:`shared` holds the kernels this backend shares with the cpu one
+(``ember_cpu_numpy.xp_kernels``, written once over a NumPy-style module), built for the current
+array library with this backend's options (atomic scatter-add, CuPy's erf/erfc, ...).
+
 Example:
     >>> import numpy
     >>> from ember_cuda_cupy import arraymod as am
@@ -17,24 +21,29 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import math
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["xp", "is_cupy", "use", "load_cupy", "on_device", "erf", "add_at", "fused_unary", "fused_binary",
-           "FUSED_BINARY", "raw_kernel", "quiet"]
+from ember_cpu_numpy import xp_kernels
+
+__all__ = ["xp", "is_cupy", "shared", "shared_kernel", "use", "load_cupy", "on_device", "erf", "add_at", "fused_unary",
+           "fused_binary", "FUSED_BINARY", "raw_kernel", "quiet"]
 
 #: the array library: ``cupy`` once :func:`load_cupy` succeeded, ``numpy`` under test, else None
 xp: Any = None
 #: True when ``xp`` is CuPy (device contexts, atomics and CuPy-only fast paths apply)
 is_cupy = False
+#: the shared kernels (``ember_cpu_numpy.xp_kernels``) bound to ``xp``, by kernel name
+shared: dict[str, Callable[..., Any]] = {}
 _erf_impl: Any = None
 _add_at_impl: Any = None
+_shared_tables: dict[str, dict[str, Callable[..., Any]]] = {}
 
 
 def use(module: ModuleType | None) -> ModuleType | None:
     """Make ``module`` (cupy or numpy) the array library; returns the previous one."""
-    global xp, is_cupy, _erf_impl, _add_at_impl
+    global xp, is_cupy, shared, _erf_impl, _add_at_impl
     old = xp
     xp = module
     is_cupy = module is not None and module.__name__ == "cupy"
@@ -53,9 +62,52 @@ def use(module: ModuleType | None) -> ModuleType | None:
             _add_at = cupyx.scatter_add
         _add_at_impl = _add_at
     else:
-        _erf_impl = _numpy_erf
+        _erf_impl = xp_kernels.numpy_erf
         _add_at_impl = module.add.at
+    shared = {} if module is None else _shared_for(module)
     return old
+
+
+def _shared_for(module: ModuleType) -> dict[str, Callable[..., Any]]:
+    """The shared kernel table on ``module``, built once per array library."""
+    table = _shared_tables.get(module.__name__)
+    if table is None:
+        erfc = xp_kernels.numpy_erfc
+        if is_cupy:
+            from cupyx.scipy.special import erfc
+        table = xp_kernels.make_kernels(
+            module,
+            add_at=add_at, add_at_order="C",  # atomics want a fresh C-ordered destination
+            argsort_kind=None if is_cupy else "stable",  # CuPy's argsort is always stable, and takes no kind
+            weak_scalars=False,  # cast Python scalars to the array's type (CuPy's promotion differs by version)
+            erf=_erf_impl, erfc=erfc,
+            widen_half=True,  # float16 is native here: softmax accumulates it in float32 itself
+            cholesky_raises=not is_cupy,  # cuSOLVER reports a failed factorisation in its result only
+            quiet=quiet)
+        _shared_tables[module.__name__] = table
+    return table
+
+
+def shared_kernel(name: str, fast: Callable | None = None) -> Callable:
+    """The kernel ``name`` of :data:`shared` for whichever array library is current at the call.
+
+    ``fast``, when given, runs first on CuPy (a fused kernel); it returns None where it does not
+    apply, and the shared kernel runs instead.
+    """
+    if fast is None:
+        def kernel(*args):
+            return shared[name](*args)
+    else:
+        def kernel(*args):
+            if is_cupy:
+                out = fast(*args)
+                if out is not None:
+                    return out
+            return shared[name](*args)
+
+    kernel.__name__ = name
+    kernel.shared_kernel = name  # type: ignore[attr-defined]  # (tests map it to the cpu backend's)
+    return kernel
 
 
 def load_cupy() -> ModuleType:
@@ -65,13 +117,6 @@ def load_cupy() -> ModuleType:
 
         use(cupy)
     return xp
-
-
-def _numpy_erf(x):
-    # math.erf keeps full precision without SciPy; only used when testing the kernels on NumPy.
-    import numpy as np
-
-    return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
 
 
 _NO_WARNINGS = contextlib.nullcontext()
@@ -131,7 +176,7 @@ def add_at(out, index, values) -> None:
 _UNARY_BODIES = {
     "sigmoid": "C v = (C)x; C e = exp(-fabs(v)); y = (T)(v >= 0 ? (C)1 / ((C)1 + e) : e / ((C)1 + e));",
     "rsqrt": "y = (T)rsqrt((C)x);",
-    "relu": "y = (C)x <= (C)0 ? (T)0 : x;",  # NaN <= 0 is false: NaN passes, as in PyTorch
+    "relu": "y = (C)x < (C)0 ? (T)0 : x;",  # NaN < 0 is false: NaN passes; -0.0 stays -0.0, as in PyTorch
     "abs": "y = (T)fabs((C)x);",
     "neg": "y = (T)(-(C)x);",
 }

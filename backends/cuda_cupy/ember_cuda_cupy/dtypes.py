@@ -1,15 +1,12 @@
-"""The mapping between ember dtypes and the NumPy dtypes CuPy arrays use."""
+"""The mapping between ember dtypes and the NumPy dtypes CuPy arrays use: ember's one map
+(``ember.numpy_dtypes``) without bfloat16, which CuPy lacks. Complex dtypes are native in CuPy."""
 
 from __future__ import annotations
 
-import numpy as np
 from ember import dtypes as _dt
+from ember.numpy_dtypes import numpy_map
 
 __all__ = ["NP_DTYPE", "EMBER_DTYPE"]
 
-NP_DTYPE = {
-    _dt.float32: np.dtype(np.float32), _dt.float64: np.dtype(np.float64), _dt.float16: np.dtype(np.float16),
-    _dt.int64: np.dtype(np.int64), _dt.int32: np.dtype(np.int32), _dt.int16: np.dtype(np.int16),
-    _dt.int8: np.dtype(np.int8), _dt.uint8: np.dtype(np.uint8), _dt.bool_: np.dtype(np.bool_),
-}
+NP_DTYPE = numpy_map(exclude=(_dt.bfloat16,))
 EMBER_DTYPE = {v: k for k, v in NP_DTYPE.items()}

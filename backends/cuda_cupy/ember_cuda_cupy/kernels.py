@@ -1,8 +1,11 @@
 """The whole kernel contract on CuPy arrays (see ``ember.kernels`` for every signature).
 
 CuPy mirrors NumPy, so each kernel is written once over ``am.xp`` (CuPy on a GPU; NumPy when the
-tests exercise this code without one). ``matmul`` runs on cuBLAS, scatter-adds on atomics, and
-views (slices, transposes, broadcasts) share device memory exactly as in PyTorch.
+tests exercise this code without one). The pointwise, reduction, movement and index kernels are
+written once for both backends, in ``ember_cpu_numpy.xp_kernels`` (``am.shared``); this module
+adds the runtime, random and DLPack kernels and CuPy's fast paths (fused ElementwiseKernels).
+``matmul`` runs on cuBLAS, scatter-adds on atomics, and views (slices, transposes, broadcasts)
+share device memory exactly as in PyTorch.
 
 Creation kernels run ``with`` the target device; the others run where their inputs live (the
 plugin wraps them in a device guard when the machine has more than one GPU).
@@ -25,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from ember import dtypes as _dt
+from ember_cpu_numpy import xp_kernels
 
 from ember_cuda_cupy import arraymod as am
 from ember_cuda_cupy.blas import matmul
@@ -86,20 +90,6 @@ def astype(x, dtype):
             # int64 gives the wrap on both.
             return x.astype(np.int64).astype(target)
         return x.astype(target)
-
-
-def clone(x):
-    return am.xp.array(x, copy=True, order="C")
-
-
-def is_contiguous(x):
-    return bool(x.flags.c_contiguous)
-
-
-def strides(x):
-    """Strides in elements (the array's own are in bytes)."""
-    n = x.itemsize
-    return tuple(s // n for s in x.strides)
 
 
 def storage_offset(x):
@@ -206,163 +196,19 @@ def rand_int(shape, low, high, key, offset, dtype, index):
         return r.astype(NP_DTYPE[dtype]).reshape(shape)
 
 
-# ---- elementwise ---------------------------------------------------------------------------------
-def _unary(name: str) -> Callable:
-    def kernel(x):
-        with am.quiet():
-            return getattr(am.xp, name)(x)
-
-    kernel.__name__ = name
-    return kernel
-
-
-def _sigmoid(x):
-    # e = exp(-|x|) never overflows; 1/(1+e) and e/(1+e) keep full relative precision on both sides.
-    if am.is_cupy and x.dtype.kind == "f":
-        return am.fused_unary("sigmoid", x)
-    xp = am.xp
-    with am.quiet():
-        e = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+# ---- kernels shared with the cpu backend --------------------------------------------------------
+# The pointwise, reduction, movement and index kernels are ember_cpu_numpy.xp_kernels', bound to
+# the current array library in ``am.shared``. Where CuPy has a faster way (one ElementwiseKernel or
+# RawKernel instead of several CuPy calls), the kernel tries it first (``_FAST``: None when it does
+# not apply, and the shared kernel runs).
+def _fused_unary(name: str) -> Callable:
+    """The one-launch ElementwiseKernel of ``name`` for a floating array (see arraymod.fused_unary)."""
+    return lambda x: am.fused_unary(name, x) if x.dtype.kind == "f" else None
 
 
-def _rsqrt(x):
-    if am.is_cupy and x.dtype.kind == "f":
-        return am.fused_unary("rsqrt", x)
-    with am.quiet():
-        return 1 / am.xp.sqrt(x)
-
-
-def _erf(x):
-    return am.erf(x).astype(x.dtype, copy=False)
-
-
-def _bool_passthrough(name: str) -> Callable:
-    """relu/abs/sign of a bool array are the array itself (NumPy's ufuncs reject or change it)."""
-
-    def kernel(x):
-        return x.copy() if x.dtype == np.bool_ else getattr(am.xp, name)(x)
-
-    kernel.__name__ = name
-    return kernel
-
-
-def _sign(x):
-    """-1, 0 or 1; PyTorch's sign(NaN) is 0 (NumPy's and CuPy's are NaN)."""
-    if x.dtype == np.bool_:
-        return x.copy()
-    out = am.xp.sign(x)
-    return am.xp.where(am.xp.isnan(out), 0, out).astype(out.dtype, copy=False) if out.dtype.kind == "f" else out
-
-
-def _relu(x):
-    if am.is_cupy and x.dtype.kind == "f":
-        return am.fused_unary("relu", x)  # an ElementwiseKernel launches in ~9 us, cupy.maximum in ~15
-    return x.copy() if x.dtype == np.bool_ else am.xp.maximum(x, x.dtype.type(0))
-
-
-def _abs(x):
-    if am.is_cupy and x.dtype.kind == "f":
-        return am.fused_unary("abs", x)
-    return x.copy() if x.dtype == np.bool_ else am.xp.abs(x)
-
-
-def _neg(x):
-    if am.is_cupy and x.dtype.kind == "f":
-        return am.fused_unary("neg", x)
-    return am.xp.negative(x)  # bool operands are refused by the frontend (ember.functions.elementwise.Neg)
-
-
-def _div(a, b):
-    with am.quiet():
-        return am.xp.true_divide(a, b)
-
-
-# Integer division by zero never reaches these kernels: the frontend raises PyTorch's error first
-# (ember.functions.elementwise._check_divisor), the same for every backend.
-def _floor_divide(a, b):
-    with am.quiet():
-        return am.xp.floor_divide(a, b)
-
-
-def _remainder(a, b):
-    with am.quiet():
-        return am.xp.remainder(a, b)
-
-
-def _pow(a, b):
-    with am.quiet():
-        return am.xp.power(a, b)
-
-
-def _binary(name: str) -> Callable:
-    """A binary kernel whose result dtype follows the array operand (not the scalar promotion rules)."""
-
-    def kernel(a, b):
-        if fast and am.is_cupy:
-            out = am.fused_binary(name, a, b)
-            if out is not None:
-                return out
-        out = fn(a, b)
-        ref = a if hasattr(a, "dtype") and not isinstance(a, (int, float, bool)) else b
-        return out if out.dtype == ref.dtype else out.astype(ref.dtype)
-
-    fn = _SPECIAL_BINARY.get(name) or _xp_binary(name)
-    fast = name in am.FUSED_BINARY
-    kernel.__name__ = name
-    return kernel
-
-
-def _xp_binary(xp_name: str) -> Callable:
-    def call(a, b):
-        return getattr(am.xp, xp_name)(a, b)
-
-    return call
-
-
-_SPECIAL_BINARY = {"div": _div, "floor_divide": _floor_divide, "remainder": _remainder, "pow": _pow}
-_BINARY_XP = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "div", "floor_divide": "floor_divide",
-              "remainder": "remainder", "pow": "pow", "maximum": "maximum", "minimum": "minimum",
-              "atan2": "arctan2", "bitwise_and": "bitwise_and", "bitwise_or": "bitwise_or",
-              "bitwise_xor": "bitwise_xor"}
-_COMPARE_XP = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater",
-               "ge": "greater_equal", "logical_and": "logical_and", "logical_or": "logical_or",
-               "logical_xor": "logical_xor"}
-
-
-def _compare(xp_name: str) -> Callable:
-    def kernel(a, b):
-        return getattr(am.xp, xp_name)(a, b)
-
-    kernel.__name__ = xp_name
-    return kernel
-
-
-def where(cond, a, b):
-    out = am.xp.where(cond, a, b)
-    ref = a if hasattr(a, "shape") else b
-    if hasattr(ref, "shape") and out.dtype != ref.dtype:
-        out = out.astype(ref.dtype)
-    return out
-
-
-def clamp(x, lo, hi):
-    xp = am.xp
-    out = x
-    if lo is not None:
-        out = xp.maximum(out, x.dtype.type(lo))
-    if hi is not None:
-        out = xp.minimum(out, x.dtype.type(hi))
-    return out if out is not x else x.copy()
-
-
-# ---- reductions ------------------------------------------------------------------------------
-def _reduce(xp_name: str) -> Callable:
-    def kernel(x, dims, keepdim):
-        return getattr(am.xp, xp_name)(x, axis=dims, keepdims=keepdim)
-
-    kernel.__name__ = xp_name
-    return kernel
+def _fused_binary(name: str) -> Callable:
+    # an ElementwiseKernel launches in ~9 us, a CuPy ufunc with its type resolution in ~15-22
+    return lambda a, b: am.fused_binary(name, a, b)
 
 
 _COLUMN_SUM = r"""
@@ -384,101 +230,24 @@ extern "C" __global__ void ember_column_sum(const T* x, long long rows, long lon
 """
 
 
-def _sum(x, dims, keepdim):
-    if (dims == (0,) and x.ndim == 2 and am.is_cupy and x.dtype.char in "fd" and x.flags.c_contiguous
+def _column_sum(x, dims, keepdim):
+    if not (dims == (0,) and x.ndim == 2 and x.dtype.char in "fd" and x.flags.c_contiguous
             and 0 < x.shape[0] <= 65536 and x.shape[1]):
-        # a bias gradient: one launch of a fixed-order column sum (~8 us of host time against ~18
-        # for CuPy's generic reduction); 32 columns x 8 row-strides per block
-        rows, cols = x.shape
-        out = am.xp.empty(cols, x.dtype)
-        am.raw_kernel(_COLUMN_SUM, "ember_column_sum", x.dtype)(((cols + 31) // 32,), (32, 8),
-                                                               (x, np.int64(rows), np.int64(cols), out))
-        return out.reshape(1, cols) if keepdim else out
-    return am.xp.sum(x, axis=dims, keepdims=keepdim, dtype=x.dtype)
+        return None
+    # a bias gradient: one launch of a fixed-order column sum (~8 us of host time against ~18
+    # for CuPy's generic reduction); 32 columns x 8 row-strides per block
+    rows, cols = x.shape
+    out = am.xp.empty(cols, x.dtype)
+    am.raw_kernel(_COLUMN_SUM, "ember_column_sum", x.dtype)(((cols + 31) // 32,), (32, 8),
+                                                           (x, np.int64(rows), np.int64(cols), out))
+    return out.reshape(1, cols) if keepdim else out
 
 
-def _prod(x, dims, keepdim):
-    return am.xp.prod(x, axis=dims, keepdims=keepdim, dtype=x.dtype)
-
-
-def _arg(xp_name: str) -> Callable:
-    def kernel(x, dim, keepdim):
-        fn = getattr(am.xp, xp_name)
-        if dim is None:
-            out = fn(x.reshape(-1)).astype(np.int64)
-            return out.reshape((1,) * x.ndim) if keepdim else out
-        out = fn(x, axis=dim).astype(np.int64)
-        return am.xp.expand_dims(out, dim) if keepdim else out
-
-    kernel.__name__ = xp_name
-    return kernel
-
-
-def _scan(xp_name: str) -> Callable:
-    def kernel(x, dim):
-        return getattr(am.xp, xp_name)(x, axis=dim, dtype=x.dtype)
-
-    kernel.__name__ = xp_name
-    return kernel
-
-
-def sort(x, dim, descending):
-    xp = am.xp
-
-    def argsort(a):
-        # CuPy's argsort is always stable (and accepts no kind other than its default); both sort NaN last.
-        return xp.argsort(a, axis=dim) if am.is_cupy else xp.argsort(a, axis=dim, kind="stable")
-
-    if not descending:
-        idx = argsort(x)
-    else:
-        # Stable descending order with NaN first (PyTorch: NaN is the largest): the stable ascending
-        # order of the reversed axis, reversed back. Negating instead would sort NaN last and wrap
-        # int64's minimum.
-        idx = (x.shape[dim] - 1) - xp.flip(argsort(xp.flip(x, dim)), dim)
-    return xp.take_along_axis(x, idx, dim), idx.astype(np.int64, copy=False)
-
-
-# ---- movement --------------------------------------------------------------------------------
-def reshape(x, shape):
-    return x.reshape(shape)
-
-
-def permute(x, dims):
-    return x.transpose(dims)
-
-
-def expand(x, shape):
-    return am.xp.broadcast_to(x, shape)
-
-
-def slice_(x, slices):
-    return x[tuple(slice(a, b, c) for a, b, c in slices)]
-
-
-def flip(x, dims):
-    return am.xp.flip(x, dims)
-
-
-def pad(x, pads, value):
-    return am.xp.pad(x, pads, mode="constant", constant_values=value)
-
-
-def cat(xs, dim):
-    return am.xp.concatenate(xs, axis=dim)
-
-
-# ---- indexing --------------------------------------------------------------------------------
 # Index kernels don't check their indices: the frontend checks them once per op for every
 # backend (dtype, shapes, bounds) or knows they are valid, so a check here would be a second
 # host round trip.
-def gather(x, dim, index):
-    if x.ndim == 0:
-        return x.reshape(1)[index.reshape(-1)].reshape(index.shape)
-    if am.is_cupy and index.size:
-        return _gather_kernel(x, dim, index)
-    src = x[tuple(slice(0, index.shape[d]) if d != dim else slice(None) for d in range(x.ndim))]
-    return am.xp.take_along_axis(src, index, dim)
+def _gather_fast(x, dim, index):
+    return _gather_kernel(x, dim, index) if x.ndim and index.size else None
 
 
 _gather_kernels: dict = {}
@@ -509,80 +278,22 @@ def _gather_kernel(x, dim, index):
     return kernel(xc.reshape(-1), index, x.shape[dim], *args)
 
 
-def _scatter_coords(dim, index):
-    """Open-grid coordinates of every index element, with the `dim` coordinate from `index`."""
-    xp = am.xp
-    nd = index.ndim
-    coords = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (nd - d - 1)) for d, n in enumerate(index.shape)]
-    coords[dim] = index
-    return tuple(coords)
+_FAST: dict[str, Callable] = {
+    **{name: _fused_unary(name) for name in ("sigmoid", "rsqrt", "relu", "abs", "neg")},
+    **{name: _fused_binary(fused) for name, fused in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                                                      ("div", "div"))},
+    "sum": _column_sum, "gather": _gather_fast,
+}
 
-
-def _src_values(src, index):
-    return src[tuple(slice(0, s) for s in index.shape)] if hasattr(src, "shape") else src
-
-
-def scatter(x, dim, index, src):
-    out = am.xp.array(x, copy=True)
-    if index.size == 0:
-        return out
-    out[_scatter_coords(dim, index)] = _src_values(src, index)
-    return out
-
-
-def scatter_add(x, dim, index, src):
-    out = am.xp.array(x, copy=True, order="C")
-    if index.size == 0:
-        return out
-    vals = _src_values(src, index)
-    if hasattr(vals, "shape"):
-        vals = am.xp.broadcast_to(vals, index.shape)
-    am.add_at(out, _scatter_coords(dim, index), vals)
-    return out
-
-
-def index_select(x, dim, index):
-    return am.xp.take(x, index, axis=dim)
-
-
-def index_put(x, index, values, accumulate):
-    out = am.xp.array(x, copy=True, order="C")  # kernels never modify their inputs
-    if accumulate:
-        am.add_at(out, index, values)
-    else:
-        out[index] = values
-    return out
-
-
-def nonzero(x):
-    return am.xp.argwhere(x).astype(np.int64, copy=False)
-
-
-# ---- linear algebra --------------------------------------------------------------------------
-_UNARY_FLOAT = ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh")
 
 KERNELS: dict[str, Callable[..., Any]] = {
     "from_host": from_host, "to_host": to_host, "device_index": device_index, "empty": empty, "full": full,
-    "arange": arange, "astype": astype, "clone": clone, "is_contiguous": is_contiguous, "strides": strides,
-    "storage_offset": storage_offset, "bitcast": bitcast, "copy_": copy_,
+    "arange": arange, "astype": astype, "storage_offset": storage_offset, "bitcast": bitcast, "copy_": copy_,
     "from_dlpack": from_dlpack, "to_dlpack": to_dlpack, "dlpack_device": dlpack_device,
     "rand_uniform": rand_uniform, "rand_normal": rand_normal, "rand_int": rand_int,
-    **{name: _unary(name) for name in _UNARY_FLOAT},
-    "rsqrt": _rsqrt, "sigmoid": _sigmoid, "erf": _erf,
-    "neg": _neg, "abs": _abs, "sign": _sign, "relu": _relu,
-    "floor": _unary("floor"), "ceil": _unary("ceil"), "round": _unary("round"), "trunc": _unary("trunc"),
-    "logical_not": _unary("logical_not"), "isnan": _unary("isnan"),
-    **{name: _binary(xp_name) for name, xp_name in _BINARY_XP.items()},
-    **{name: _compare(xp_name) for name, xp_name in _COMPARE_XP.items()},
-    "where": where, "clamp": clamp,
-    "sum": _sum, "prod": _prod, "amax": _reduce("max"), "amin": _reduce("min"), "any": _reduce("any"),
-    "all": _reduce("all"), "argmax": _arg("argmax"), "argmin": _arg("argmin"),
-    "cumsum": _scan("cumsum"), "cumprod": _scan("cumprod"), "sort": sort,
-    "reshape": reshape, "permute": permute, "expand": expand, "slice": slice_, "flip": flip, "pad": pad, "cat": cat,
-    "gather": gather, "scatter": scatter, "scatter_add": scatter_add, "index_select": index_select,
-    "index_put": index_put, "nonzero": nonzero, "matmul": matmul,
+    **{name: am.shared_kernel(name, _FAST.get(name)) for name in xp_kernels.elementwise_kernels(np)},
+    "matmul": matmul,
 }
-
 KERNELS.update(SPECIAL_KERNELS)  # optional special functions (ember_cuda_cupy.special_kernels)
 
 #: kernels that receive the target device index and enter it themselves

@@ -206,12 +206,15 @@ _relu_backward_kernel: list = []
 
 def relu_backward(grad, out):
     if not am.is_cupy:
-        return am.xp.where(out <= 0, grad.dtype.type(0), grad)
+        return am.shared["relu_backward"](grad, out)  # ember_cpu_numpy.xp_kernels (shared with the cpu backend)
     if not _relu_backward_kernel:
         # `out <= 0` is false for NaN, so a NaN output passes its gradient (PyTorch's threshold_backward)
         _relu_backward_kernel.append(am.xp.ElementwiseKernel("T g, T y", "T z", "z = y <= (T)0 ? (T)0 : g",
                                                              "ember_relu_backward"))
     return _relu_backward_kernel[0](grad, out)
+
+
+relu_backward.shared_kernel = "relu_backward"  # type: ignore[attr-defined]
 
 
 LOSS_KERNELS: dict[str, Callable[..., Any]] = {

@@ -291,26 +291,10 @@ def avg_pool2d_backward(grad, input_shape, kernel, stride, padding, ceil_mode, c
     return xp.ascontiguousarray(gxp[:, :, ph:ph + h, pw:pw + w])
 
 
-# ---- softmax ---------------------------------------------------------------------------------
-def softmax(x, dim):
-    xp = am.xp
-    acc = x.astype(np.float32) if x.dtype == np.float16 else x  # half: accumulate in float
-    e = xp.exp(acc - acc.max(axis=dim, keepdims=True))
-    e /= e.sum(axis=dim, keepdims=True)
-    return e.astype(x.dtype, copy=False)
-
-
-def log_softmax(x, dim):
-    xp = am.xp
-    acc = x.astype(np.float32) if x.dtype == np.float16 else x
-    shifted = acc - acc.max(axis=dim, keepdims=True)
-    shifted -= xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
-    return shifted.astype(x.dtype, copy=False)
-
-
+# softmax and log_softmax: ember_cpu_numpy.xp_kernels.nn_kernels (shared with the cpu backend)
 NN_KERNELS: dict[str, Callable[..., Any]] = {
     "conv2d": conv2d, "conv2d_backward": conv2d_backward,
     "max_pool2d": max_pool2d, "max_pool2d_backward": max_pool2d_backward,
     "avg_pool2d": avg_pool2d, "avg_pool2d_backward": avg_pool2d_backward,
-    "softmax": softmax, "log_softmax": log_softmax,
+    "softmax": am.shared_kernel("softmax"), "log_softmax": am.shared_kernel("log_softmax"),
 }

@@ -5,7 +5,8 @@ writes the parameter and the state in place; the variant (amsgrad, momentum, nes
 chosen when the kernel is built, so the generated code has no branches on those flags. It
 computes in float for float16/float32 and in double for float64, in PyTorch's order of operations.
 
-Under NumPy (the tests without a GPU) the same formulas run as array operations.
+Under NumPy (the tests without a GPU) the cpu backend's array operations run instead
+(``ember_cpu_numpy.xp_kernels.optim_kernels``, the same formulas in PyTorch's order).
 
 Example:
     >>> import numpy as np
@@ -48,12 +49,12 @@ def _c_type(x) -> str:
 # ---- Adam / AdamW ------------------------------------------------------------------------------
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
               amsgrad, maximize, decoupled):
+    if not am.is_cupy:  # the array operations of ember_cpu_numpy.xp_kernels (shared with the cpu backend)
+        am.shared["adam_step"](param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
+                               weight_decay, amsgrad, maximize, decoupled)
+        return
     bias_correction1 = 1 - beta1 ** step
     bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-    if not am.is_cupy:
-        _adam_array_ops(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
-                        amsgrad, maximize, decoupled, bias_correction1, bias_correction2_sqrt)
-        return
     c_type = _c_type(param)
     wd = weight_decay != 0
     body = ["C g = (C)grad;"]
@@ -87,25 +88,6 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
     if amsgrad:
         args.append(max_exp_avg_sq)
     kernel(*args)
-
-
-def _adam_array_ops(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
-                    amsgrad, maximize, decoupled, bias_correction1, bias_correction2_sqrt):
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        if decoupled:
-            param *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
-    exp_avg += (1 - beta1) * (g - exp_avg)
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * g * g
-    second = exp_avg_sq
-    if amsgrad:
-        am.xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-        second = max_exp_avg_sq
-    denom = am.xp.sqrt(second) / bias_correction2_sqrt + eps
-    param -= (lr / bias_correction1) * exp_avg / denom
 
 
 # ---- SGD -----------------------------------------------------------------------------------------
@@ -150,9 +132,9 @@ def _sgd_raw(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, 
 
 
 def sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
-    if not am.is_cupy:
-        _sgd_array_ops(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
-                       first)
+    if not am.is_cupy:  # the array operations of ember_cpu_numpy.xp_kernels (shared with the cpu backend)
+        am.shared["sgd_step"](param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
+                              first)
         return
     if param.size and _sgd_raw(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
                                maximize, first):
@@ -180,19 +162,7 @@ def sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay
     kernel(*args)
 
 
-def _sgd_array_ops(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
-    d = -grad if maximize else grad
-    if weight_decay != 0:
-        d = d + weight_decay * param
-    if momentum != 0:
-        buf = momentum_buffer
-        if first:
-            buf[...] = d
-        else:
-            buf *= momentum
-            buf += (1 - dampening) * d
-        d = d + momentum * buf if nesterov else buf
-    param -= lr * d
-
-
+# on CuPy each step is one generated kernel; the shared array operations run on the NumPy stand-in
+adam_step.shared_kernel = "adam_step"  # type: ignore[attr-defined]
+sgd_step.shared_kernel = "sgd_step"  # type: ignore[attr-defined]
 OPTIM_KERNELS = {"adam_step": adam_step, "sgd_step": sgd_step}

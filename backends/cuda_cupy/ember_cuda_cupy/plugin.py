@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.backend import Backend
-from ember.dtypes import ALL_DTYPES, dtype
+from ember.dtypes import ALL_DTYPES, COMPLEX_DTYPES, dtype
 from ember.hookspecs import hookimpl
 
 from ember_cuda_cupy import arraymod as am
@@ -34,6 +34,7 @@ class CudaBackend(Backend):
     device_type = "cuda"
     install_hint = "pip install 'ember[cuda]'"
     unsupported: dict[str, str] = {}
+    dlpack_device_types = (2, 13)  # kDLCUDA, kDLCUDAManaged: CuPy imports both in place
 
     def __init__(self) -> None:
         self._probed = False
@@ -101,8 +102,9 @@ class CudaBackend(Backend):
         return NcclComm(rank, size, share)
 
     def supported_dtypes(self, index: int) -> tuple[dtype, ...]:
-        # float16 is native on every CUDA GPU; CuPy arrays have no bfloat16 dtype (NumPy has none).
-        return tuple(d for d in ALL_DTYPES if d.name != "bfloat16")
+        # float16 is native on every CUDA GPU; CuPy arrays have no bfloat16 dtype (NumPy has none);
+        # complex64/complex128 are native in CuPy (cuFFT runs ember.fft's kernels).
+        return tuple(d for d in ALL_DTYPES if d.name != "bfloat16") + COMPLEX_DTYPES
 
     def dtype_unsupported_reason(self, index: int, dt: dtype) -> str:
         if dt.name == "bfloat16":
@@ -179,6 +181,7 @@ def ember_backend() -> CudaBackend:
 def ember_kernels(device_type: str) -> dict[str, Callable[..., Any]] | None:
     if device_type != "cuda":
         return None
+    from ember_cuda_cupy.fft_kernels import FFT_KERNELS
     from ember_cuda_cupy.kernels import CREATION, KERNELS, device_guarded
     from ember_cuda_cupy.linalg_kernels import LINALG_KERNELS
     from ember_cuda_cupy.loss_kernels import LOSS_KERNELS
@@ -186,7 +189,8 @@ def ember_kernels(device_type: str) -> dict[str, Callable[..., Any]] | None:
     from ember_cuda_cupy.optim_kernels import OPTIM_KERNELS
     from ember_cuda_cupy.rnn_kernels import RNN_KERNELS
 
-    table = {**KERNELS, **NN_KERNELS, **LOSS_KERNELS, **OPTIM_KERNELS, **RNN_KERNELS, **LINALG_KERNELS}
+    table = {**KERNELS, **NN_KERNELS, **LOSS_KERNELS, **OPTIM_KERNELS, **RNN_KERNELS, **LINALG_KERNELS,
+             **FFT_KERNELS}
     if _BACKEND.device_count() > 1:
         # CuPy launches on the current device: switch to the inputs' GPU when it differs.
         table = {name: fn if name in CREATION else device_guarded(fn) for name, fn in table.items()}

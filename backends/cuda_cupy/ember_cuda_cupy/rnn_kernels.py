@@ -75,7 +75,7 @@ def lstm_cell(gates, c):
     acts = xp.empty(lead + (5 * hs,), dtype=gates.dtype)
     if not am.is_cupy:
         i, f, g, o = (gates[..., k * hs:(k + 1) * hs] for k in range(4))
-        sig = _numpy_sigmoid
+        sig = am.shared["sigmoid"]  # ember_cpu_numpy.xp_kernels (shared with the cpu backend)
         acts[..., :hs], acts[..., hs:2 * hs], acts[..., 3 * hs:4 * hs] = sig(i), sig(f), sig(o)
         acts[..., 2 * hs:3 * hs] = xp.tanh(g)
         c_new = acts[..., hs:2 * hs] * c + acts[..., :hs] * acts[..., 2 * hs:3 * hs]
@@ -104,13 +104,6 @@ def lstm_cell_backward(dh, dc, acts, c):
                      _CELL_BACKWARD, acts.dtype)
     kernel(dh, dc, xp.ascontiguousarray(acts), c, hs, dc_prev, dgates)
     return dgates, dc_prev
-
-
-def _numpy_sigmoid(x):
-    import numpy as np
-
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
 RNN_KERNELS = {"lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward}

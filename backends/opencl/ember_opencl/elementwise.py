@@ -117,8 +117,9 @@ def _binary_expr(name: str, d: np.dtype) -> tuple[str, str]:
             "add": "v0 + v1", "sub": "v0 - v1", "mul": "v0 * v1", "div": "v0 / v1",
             "floor_divide": f"floordiv_{t}(v0, v1)", "remainder": f"remf_{t}(v0, v1)",
             "pow": "pow(v0, v1)", "atan2": "atan2(v0, v1)",
-            "maximum": "((v0 > v1 || isnan(v0)) ? v0 : v1)",
-            "minimum": "((v0 < v1 || isnan(v0)) ? v0 : v1)",
+            # NaN from either side; on a tie (-0.0 against 0.0) the first operand, as PyTorch
+            "maximum": "((v0 < v1 || isnan(v1)) ? v1 : v0)",
+            "minimum": "((v0 > v1 || isnan(v1)) ? v1 : v0)",
         }
         pre = {"floor_divide": _FLOORDIV_F + f"FLOORDIV({t})\n",
                "remainder": _REM_F + f"REMF({t})\n"}.get(name, "")

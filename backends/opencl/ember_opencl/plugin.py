@@ -50,6 +50,8 @@ class OpenCLBackend(Backend):
     def dtype_unsupported_reason(self, index: int, dt: dtype) -> str:
         if dt is float64:
             return "it lacks the cl_khr_fp64 extension"
+        if dt.is_complex:
+            return f"the opencl backend has no {dt.name} support"
         return ""
 
     def is_accelerator(self, index: int) -> bool:
@@ -84,6 +86,11 @@ class OpenCLBackend(Backend):
     def empty_cache(self) -> None:
         for d in runtime.devices():
             d.empty_cache()
+
+    def compile_elementwise(self, program: Any) -> Callable[..., Any] | None:
+        from ember_opencl.fusion import compile_elementwise
+
+        return compile_elementwise(program)
 
 
 @hookimpl

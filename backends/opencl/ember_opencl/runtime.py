@@ -13,7 +13,6 @@ import os
 import threading
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 
 __all__ = ["DeviceState", "devices", "device", "discovery_error", "select_devices", "kernel", "started",
@@ -31,15 +30,10 @@ except Exception as exc:  # pragma: no cover - depends on the machine
 # importlib, not ``from ember import dtype``: the package may re-export a ``dtype`` class.
 edt = importlib.import_module("ember.dtype")
 
-# ember dtype <-> NumPy dtype <-> OpenCL C type. bool is stored as one byte (uchar).
-NP_DTYPES: dict[Any, np.dtype] = {
-    edt.float32: np.dtype(np.float32), edt.float64: np.dtype(np.float64),
-    edt.float16: np.dtype(np.float16), edt.int64: np.dtype(np.int64),
-    edt.int32: np.dtype(np.int32), edt.int16: np.dtype(np.int16), edt.int8: np.dtype(np.int8),
-    edt.uint8: np.dtype(np.uint8), edt.bool_: np.dtype(np.bool_),
-    # 16-bit storage computed in float32 (ember_opencl.lowp): no OpenCL C type holds it
-    edt.bfloat16: np.dtype(ml_dtypes.bfloat16),
-}
+# ember dtype <-> NumPy dtype (ember's one map, ember.numpy_dtypes) <-> OpenCL C type. bool is
+# stored as one byte (uchar); bfloat16 is 16-bit storage computed in float32 (ember_opencl.lowp).
+# No complex dtypes: the backend does not declare them (plugin.supported_dtypes).
+NP_DTYPES: dict[Any, np.dtype] = importlib.import_module("ember.numpy_dtypes").numpy_map(exclude=edt.COMPLEX_DTYPES)
 _EMBER_BY_NP = {v: k for k, v in NP_DTYPES.items()}
 CTYPES: dict[np.dtype, str] = {
     np.dtype(np.float32): "float", np.dtype(np.float64): "double", np.dtype(np.float16): "half",
@@ -65,7 +59,10 @@ def _batch_size() -> int:
 def to_np(d: Any) -> np.dtype:
     """NumPy dtype of an ember dtype (NumPy dtypes pass through)."""
     if isinstance(d, edt.dtype):
-        return NP_DTYPES[d]
+        try:
+            return NP_DTYPES[d]
+        except KeyError:  # a complex result of an op on real tensors (x * 1j) lands here
+            raise TypeError(f"the opencl backend has no {d.name} support") from None
     return np.dtype(d)
 
 

@@ -271,7 +271,7 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
             metas.append(None)
             continue
         metas.append((tuple(out._data.shape), out._dtype, out._device))
-        if (non_diff and any(out is nd for nd in non_diff)) or not out._dtype.is_floating_point:
+        if (non_diff and any(out is nd for nd in non_diff)) or not out._dtype.is_differentiable:
             continue
         if out.grad_fn is not None and not any(out is d for d in node._dirty) and any(out is a for a in args):
             # forward returned an input unchanged: give the caller a fresh alias, as PyTorch does

@@ -171,7 +171,13 @@ class CopySlices(Function):
         from ember.functions.elementwise import unbroadcast
 
         g_base = g_result = None
-        if ctx.needs_input_grad[0]:
+        if ctx.needs_input_grad[0] and g._dtype.is_complex:
+            # a view across dtypes (x.real: view_as_real then select) has no element-number region:
+            # zero the region by writing through the same view of a copy of the gradient
+            g_base = g.clone()
+            with no_grad():
+                ctx.view_fn(g_base).zero_()
+        elif ctx.needs_input_grad[0]:
             g_base = g.reshape(-1).index_put((_region(ctx, g),), 0).reshape(ctx.base_shape)
         if ctx.needs_input_grad[1]:
             shape, dtype = ctx.result_meta

@@ -108,6 +108,9 @@ def add_parser(sub: Any, formatter: type) -> None:
     p.add_argument("--profile", metavar="DIR",
                    help="profile steps 3-7 of the run (ember.profiler): a trace for TensorBoard/Perfetto in DIR and "
                         "the kernels that took the time in the log")
+    p.add_argument("--compile", action="store_true",
+                   help="run each training step through ember.compile: captured once, then replayed with fused "
+                        "kernels (docs/compile.md)")
     p.add_argument("--nproc", type=_positive(int), default=1, metavar="N",
                    help="train data-parallel in N processes (ember.distributed on MPI; needs mpi4py): each "
                         "takes 1/N of every --batch-size batch, gradients are averaged")
@@ -229,6 +232,7 @@ class _Plan:
     ck: dict | None = None
     export_onnx: str | None = None
     profile: str | None = None
+    compile: bool = False
 
 
 def prepare(args: argparse.Namespace) -> _Plan:
@@ -259,7 +263,8 @@ def prepare(args: argparse.Namespace) -> _Plan:
     device = check_device(args.device)
     train_set, test_set = _datasets(settings, args.download)
     return _Plan(settings, device, train_set, test_set, args.save, args.plot, args.log_dir, args.workers,
-                 args.resume, ck, getattr(args, "export_onnx", None), getattr(args, "profile", None))
+                 args.resume, ck, getattr(args, "export_onnx", None), getattr(args, "profile", None),
+                 bool(getattr(args, "compile", False)))
 
 
 def _check_output_dir(flag: str, path: str) -> None:
@@ -398,10 +403,20 @@ class _Trainer:
             self.step_model = DistributedDataParallel(self.model)
         self.optimizer = make_optimizer(s["optimizer"], self.model.parameters(), s["lr"])
         self.scheduler = make_scheduler(s["scheduler"], self.optimizer, s["epochs"])
+        self.train_step = ember.compile(self._step) if plan.compile else self._step
         self.loss_fn = nn.CrossEntropyLoss()
         self.state = _State()
         self.pending_rng: dict | None = None   # RNG states to put back at the resume point
         self.epoch_start_state: Any = None     # the shuffle generator's state as the epoch began
+
+    def _step(self, x: Any, y: Any) -> Any:
+        """One optimizer step on a batch; returns the loss (a tensor: reading it here would stop
+        ``--compile`` from capturing the step)."""
+        self.optimizer.zero_grad()
+        loss = self.loss_fn(self.step_model(x), y)
+        loss.backward()
+        self.optimizer.step()
+        return loss
 
     # -- checkpoints --
     def restore(self, ck: dict) -> None:
@@ -478,10 +493,7 @@ class _Trainer:
         for x, y in bar:
             t0 = time.perf_counter()
             x, y = x.to(self.device), y.to(self.device)
-            self.optimizer.zero_grad()
-            loss = self.loss_fn(self.step_model(x), y)
-            loss.backward()
-            self.optimizer.step()
+            loss = self.train_step(x, y)
             value = loss.item()  # synchronises the device, so the step time below is real
             if self.profiler is not None:
                 self.profiler.step()
@@ -607,6 +619,8 @@ def train(plan: _Plan) -> int:
                                    {"hparam/test_acc": last["test_acc"], "hparam/test_loss": last["test_loss"]},
                                    run_name="hparams")
             writer.close()
+    if plan.compile:
+        log.info("ember.compile of the training step: %s", trainer.train_step.stats.summary().replace("\n", "; "))
     if plan.save:
         log.info("saved checkpoint to %s (best model: %s)", plan.save, _best_path(plan.save))
     if plan.plot and trainer.state.history:

@@ -2,6 +2,7 @@
 
 from ember.functions import (  # noqa: F401 - imported for their Tensor bindings
     binary,
+    complex_ops,
     conversion,
     creation,
     elementwise,

@@ -99,7 +99,7 @@ def as_tensor(data: Any, dtype: _dt.dtype | None = None, device: Any = None) -> 
     if isinstance(data, Tensor):
         return data.to(device=device if device is not None else data.device, dtype=dtype or data.dtype)
     host = _host()
-    if isinstance(data, getattr(host, "array_types", ())):
+    if isinstance(data, host.array_types):
         t = from_numpy(data)
         if dtype is not None and dtype is not t.dtype:
             t = t.to(dtype)
@@ -126,21 +126,24 @@ def from_dlpack(obj: Any) -> Tensor:
         raise RuntimeError(f"the {dev_type} backend cannot import DLPack tensors (it has no from_dlpack hook); "
                            f"got a {type(obj).__name__} on DLPack device {dev_type}:{dev_index}")
     data, dt = fn(obj)
-    dev = dispatch.canonical_device(dev_type if dev_type == "cpu" else f"{dev_type}:{dev_index}")
+    dev = dispatch.canonical_device(f"{dev_type}:{dev_index}")  # "cpu:0" is the cpu
     return Tensor._make(data, dt, dev, kt)
 
 
-_DLPACK_DEVICES = {1: "cpu", 2: "cuda", 3: "cpu", 13: "cuda"}
-
-
-def _dlpack_device(obj: Any) -> tuple:
-    if hasattr(obj, "__dlpack_device__"):
-        kind, index = obj.__dlpack_device__()
-        kind = int(kind)
-        if kind not in _DLPACK_DEVICES:
-            raise RuntimeError(f"unsupported DLPack device type {kind}")
-        return _DLPACK_DEVICES[kind], int(index)
-    raise TypeError(f"from_dlpack expects an object with __dlpack__/__dlpack_device__, got {type(obj).__name__}")
+def _dlpack_device(obj: Any) -> tuple[str, int]:
+    """``(ember device type, index)`` of a DLPack producer: the registered backend that declares
+    the producer's DLPack device code in ``Backend.dlpack_device_types`` imports it."""
+    if not hasattr(obj, "__dlpack_device__"):
+        raise TypeError(f"from_dlpack expects an object with __dlpack__/__dlpack_device__, got {type(obj).__name__}")
+    kind, index = obj.__dlpack_device__()
+    kind = int(kind)
+    for dev_type in plugins.device_types():
+        be = plugins.backend(dev_type)
+        if be is not None and kind in be.dlpack_device_types:
+            return dev_type, int(index)
+    raise RuntimeError(f"unsupported DLPack device type {kind}: no registered backend imports it (a backend "
+                       f"declares the DLPack device codes it imports in Backend.dlpack_device_types; registered "
+                       f"device types: {', '.join(plugins.device_types()) or 'none'})")
 
 
 def empty(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
@@ -285,10 +288,21 @@ def _gen(generator):
     return default_generator if generator is None else generator
 
 
+def _complex_random(fn: Any, size: tuple, generator: Any, dt: _dt.dtype, device: Any, scale: float) -> Tensor:
+    """A complex random tensor: ``fn`` draws its real and imaginary parts in the real dtype."""
+    from ember.functions.complex_ops import view_as_complex
+
+    dev, _ = _resolve(device, dt)  # a device without complex dtypes refuses here
+    parts = fn(*_size(size), 2, generator=generator, dtype=_dt.to_real(dt), device=dev)
+    return view_as_complex(parts * scale if scale != 1.0 else parts)
+
+
 def rand(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
          requires_grad: bool = False, **_kw: Any) -> Tensor:
-    """Uniform samples in [0, 1)."""
+    """Uniform samples in [0, 1) (for a complex dtype: the real and imaginary parts each)."""
     dt = dtype or _dt.get_default_dtype()
+    if dt.is_complex:
+        return _finish(_complex_random(rand, size, generator, dt, device, 1.0), requires_grad)
     if not dt.is_floating_point:
         raise NotImplementedError(f"rand() not implemented for {dt}: it needs a floating dtype")
     dev, kt = _resolve(device, dt)
@@ -299,8 +313,10 @@ def rand(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any
 
 def randn(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
           requires_grad: bool = False, **_kw: Any) -> Tensor:
-    """Standard normal samples."""
+    """Standard normal samples (for a complex dtype: E|z|^2 = 1, each part of variance 1/2, as PyTorch)."""
     dt = dtype or _dt.get_default_dtype()
+    if dt.is_complex:
+        return _finish(_complex_random(randn, size, generator, dt, device, math.sqrt(0.5)), requires_grad)
     if not dt.is_floating_point:
         raise NotImplementedError(f"randn() not implemented for {dt}: it needs a floating dtype")
     dev, kt = _resolve(device, dt)

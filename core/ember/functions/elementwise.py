@@ -21,10 +21,11 @@ from ember._ops.registry import Family
 from ember.autograd.function import Function, _requires_grad_now
 from ember.autograd.grad_mode import STATE
 from ember.autograd.inplace import check_inplace, needs_rebase, rebase_history, snapshot_saved_inputs
+from ember.functions.complex_ops import refuse_complex
 from ember.size import Size
 from ember.tensor import Tensor
 
-_Number = (int, float, bool)
+_Number = (int, float, bool, complex)
 
 
 # ---- broadcasting and promotion helpers -----------------------------------------------------
@@ -83,6 +84,8 @@ def _scalar_promote(t: Tensor, s: Any) -> _dt.dtype:
 
 
 def _cast_scalar(s: Any, dt: _dt.dtype) -> Any:
+    if dt.is_complex:
+        return complex(s)
     if dt.is_floating_point:
         return float(s)
     if dt is _dt.bool_:
@@ -312,7 +315,17 @@ def _grad_meta(meta, g: Tensor):
         return None
     shape, dtype = meta
     g = unbroadcast(g, shape)
+    if g._dtype.is_complex and not dtype.is_complex:  # a real input's gradient is the real part
+        g = g.real.contiguous()
     return g if g._dtype is dtype else g.to(dtype)
+
+
+def _cj(x: Any) -> Any:
+    """The conjugate of a complex tensor or number (PyTorch's backward formulas conjugate the other
+    factor: d(a*b)/da is conj(b) under its Wirtinger convention); anything else unchanged."""
+    if isinstance(x, Tensor):
+        return x.conj() if x._dtype.is_complex else x
+    return x.conjugate() if isinstance(x, complex) else x
 
 
 class Mul(Function):
@@ -332,9 +345,9 @@ class Mul(Function):
         a, b = ctx.saved_tensors
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = _grad_meta(ctx.a, g * (b if b is not None else ctx.sb))
+            ga = _grad_meta(ctx.a, g * _cj(b if b is not None else ctx.sb))
         if ctx.needs_input_grad[1]:
-            gb = _grad_meta(ctx.b, g * (a if a is not None else ctx.sa))
+            gb = _grad_meta(ctx.b, g * _cj(a if a is not None else ctx.sa))
         return ga, gb
 
 
@@ -351,8 +364,9 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if not (isinstance(a, Tensor) and a._dtype.is_floating_point) and not (
-                isinstance(b, Tensor) and b._dtype.is_floating_point):
+        if not (isinstance(a, Tensor) and a._dtype.is_differentiable) and not (
+                isinstance(b, Tensor) and b._dtype.is_differentiable) and not isinstance(a, complex) and not isinstance(
+                b, complex):
             a, b = _float_operand(a), _float_operand(b)
         ctx.a, ctx.b = _meta(a), _meta(b)
         ctx.sb = b if not isinstance(b, Tensor) else None
@@ -366,9 +380,9 @@ class Div(Function):
         b, out = ctx.saved_tensors
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = _grad_meta(ctx.a, g / (b if b is not None else ctx.sb))
+            ga = _grad_meta(ctx.a, g / _cj(b if b is not None else ctx.sb))
         if ctx.needs_input_grad[1]:
-            gb = _grad_meta(ctx.b, -g * out / b)
+            gb = _grad_meta(ctx.b, -g * _cj(out / b))
         return ga, gb
 
 
@@ -438,15 +452,15 @@ def _pow_grad_base(g: Tensor, a: Tensor, e: Any) -> Tensor:
             from ember.functions.creation import zeros_like
 
             return zeros_like(a, dtype=g._dtype)
-        return g * (e * (a ** (e - 1)))
-    return where(e == 0, 0.0, g * (e * a ** (e - 1)))
+        return g * _cj(e * (a ** (e - 1)))
+    return where(e == 0, 0.0, g * _cj(e * a ** (e - 1)))
 
 
 def _pow_grad_exponent(g: Tensor, base: Any, e: Tensor, out: Tensor) -> Tensor:
     """PyTorch's pow_backward_exponent: ``g * out * log(base)``, with 0 where base == 0 and e >= 0
     (``0 ** e`` is flat there; ``0 * log(0)`` would be nan); base 0 with e < 0 stays -inf."""
     if isinstance(base, Tensor):
-        return g * where((base == 0) & (e >= 0), 0.0, out * log(base.to(out._dtype)))
+        return g * _cj(where((base == 0) & (e >= 0), 0.0, out * log(base.to(out._dtype))))
     log_base = math.log(base) if base > 0 else (-math.inf if base == 0 else math.nan)
     if base == 0:
         return g * where(e >= 0, 0.0, out * log_base)
@@ -633,6 +647,7 @@ class FloorDivide(Function):
 
 
 def floor_divide(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    _no_complex_kernel("div_floor", input, other)
     return _out(FloorDivide.apply(input, other), out)
 
 
@@ -655,6 +670,7 @@ def _zero_with_sign_of(a: Any, r: Tensor) -> Tensor:
 
 
 def remainder(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    _no_complex_kernel("remainder", input, other)
     return _out(Remainder.apply(input, other), out)
 
 
@@ -693,6 +709,7 @@ def _may_be_inf(b: Any) -> bool:
 
 
 def fmod(input: Tensor, other: Any, *, out: Tensor | None = None) -> Tensor:
+    _no_complex_kernel("fmod", input, other)
     """C-style remainder: the result has the sign of the dividend."""
     if not isinstance(input, Tensor):  # PyTorch's schemas take (Tensor, Tensor) and (Tensor, Number)
         raise TypeError(f"fmod(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
@@ -704,10 +721,12 @@ def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:  # n
 
 
 def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    refuse_complex(input, other, message="maximum not implemented for complex tensors.", error=RuntimeError)
     return _out(Maximum.apply(input, other), out)
 
 
 def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    refuse_complex(input, other, message="minimum not implemented for complex tensors.", error=RuntimeError)
     return _out(Minimum.apply(input, other), out)
 
 
@@ -748,7 +767,7 @@ def _out(result: Tensor, out: Tensor | None) -> Tensor:
 def _unary_float(name: str, x: Tensor) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
-    if not x._dtype.is_floating_point:
+    if not x._dtype.is_differentiable:
         x = x.to(_dt.get_default_dtype())
     return x._new(x._kt[name](x._data))
 
@@ -768,7 +787,7 @@ class _UnaryFloat(Function):
     @classmethod
     def backward(cls, ctx, g):
         (saved,) = ctx.saved_tensors
-        return g * cls.derivative(saved)
+        return g * _cj(cls.derivative(saved))  # conj(f'(z)) for complex z, PyTorch's convention
 
 
 def _unary(cls_name: str, kernel: str, derivative, saves: str = "input") -> type:
@@ -871,6 +890,10 @@ negative = neg
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001
+    if x._dtype.is_complex:  # |z| is real (complex_ops)
+        from ember.functions import complex_ops
+
+        return complex_ops.abs(x)
     if _plain(x) and x._dtype is not _dt.bool_:
         return x._new(x._kt["abs"](x._data))
     return Abs.apply(x)
@@ -880,6 +903,10 @@ absolute = abs
 
 
 def sign(x: Tensor) -> Tensor:
+    refuse_complex(x, message="Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+                   "torch.sgn instead.")
+    if type(x) is Tensor and x._dtype is _dt.bool_:  # the identity: the sign kernel never sees bool
+        return x._new(x._kt["clone"](x._data))
     return Sign.apply(x)
 
 
@@ -889,7 +916,7 @@ def _plain(x: Any) -> bool:
 
 
 def _plain_float(x: Any) -> bool:
-    return _plain(x) and x._dtype.is_floating_point
+    return _plain(x) and x._dtype.is_differentiable
 
 
 def exp(x: Tensor) -> Tensor:
@@ -965,6 +992,7 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
+    refuse_complex(x, message="clamp is not supported for complex types")
     if _plain(x) and x._dtype is not _dt.bool_:
         return x._new(x._kt["relu"](x._data))
     return Relu.apply(x)
@@ -977,11 +1005,20 @@ def erf(x: Tensor) -> Tensor:
 
 
 def floor(x: Tensor) -> Tensor:
+    refuse_complex(x, message="floor is not supported for complex inputs")
     return x if not x._dtype.is_floating_point else Floor.apply(x)
 
 
 def ceil(x: Tensor) -> Tensor:
+    refuse_complex(x, message="ceil is not supported for complex inputs")
     return x if not x._dtype.is_floating_point else Ceil.apply(x)
+
+
+def _no_complex_kernel(name: str, *xs: Any) -> None:
+    """PyTorch's NotImplementedError naming its kernel (``"lt_cpu"``) for an op it has no complex form of."""
+    for x in xs:
+        if isinstance(x, Tensor) and x._dtype.is_complex:  # the common (real) case costs one check per operand
+            refuse_complex(x, message=f'"{name}_{x._device.type}" not implemented for \'{{dtype}}\'')
 
 
 def _no_integer(name: str, x: Tensor) -> None:
@@ -990,6 +1027,7 @@ def _no_integer(name: str, x: Tensor) -> None:
 
 
 def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    _no_complex_kernel("round_vml", x)
     if not x._dtype.is_floating_point:
         if decimals:
             _no_integer("round", x)
@@ -1001,6 +1039,7 @@ def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
 
 
 def trunc(x: Tensor) -> Tensor:
+    refuse_complex(x, message="trunc is not supported for complex inputs")
     return x if not x._dtype.is_floating_point else Trunc.apply(x)
 
 
@@ -1033,18 +1072,22 @@ def ne(input: Any, other: Any) -> Tensor:
 
 
 def lt(input: Any, other: Any) -> Tensor:
+    _no_complex_kernel("lt", input, other)
     return _call_bool("lt", input, other)
 
 
 def le(input: Any, other: Any) -> Tensor:
+    _no_complex_kernel("le", input, other)
     return _call_bool("le", input, other)
 
 
 def gt(input: Any, other: Any) -> Tensor:
+    _no_complex_kernel("gt", input, other)
     return _call_bool("gt", input, other)
 
 
 def ge(input: Any, other: Any) -> Tensor:
+    _no_complex_kernel("ge", input, other)
     return _call_bool("ge", input, other)
 
 
@@ -1109,19 +1152,19 @@ def _invert(x: Tensor) -> Tensor:
 
 
 def isnan(x: Tensor) -> Tensor:
-    if not x._dtype.is_floating_point:
+    if not x._dtype.is_differentiable:
         return x._new(x._kt["full"](x._data.shape, False, _dt.bool_, x._device.index), _dt.bool_)
     return x._new(x._kt["isnan"](x._data), _dt.bool_)
 
 
 def isinf(x: Tensor) -> Tensor:
-    if not x._dtype.is_floating_point:
+    if not x._dtype.is_differentiable:
         return isnan(x)
     return abs(x) == math.inf
 
 
 def isfinite(x: Tensor) -> Tensor:
-    if not x._dtype.is_floating_point:
+    if not x._dtype.is_differentiable:
         return logical_not(isnan(x))
     return logical_not(isnan(x)) & (abs(x) != math.inf)
 
@@ -1251,6 +1294,7 @@ class Clamp(Function):
 def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    refuse_complex(input, min, max, message="clamp is not supported for complex types")
     if input._dtype is _dt.bool_:  # PyTorch clamps bools as int64
         input = input.to(_dt.int64)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -1293,7 +1337,8 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
 
 # ---- in-place forms ----------------------------------------------------------------------------
 _CAN_CAST_NAMES = {_dt.float32: "Float", _dt.float64: "Double", _dt.float16: "Half", _dt.int64: "Long",
-                   _dt.int32: "Int", _dt.int16: "Short", _dt.int8: "Char", _dt.uint8: "Byte", _dt.bool_: "Bool"}
+                   _dt.int32: "Int", _dt.int16: "Short", _dt.int8: "Char", _dt.uint8: "Byte", _dt.bool_: "Bool",
+                   _dt.complex64: "ComplexFloat", _dt.complex128: "ComplexDouble"}
 
 
 def assign_inplace(t: Tensor, result: Tensor) -> Tensor:

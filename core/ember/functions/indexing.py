@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ember import _device_checks as _checks
 from ember import dtypes as _dt
 from ember._ops.registry import Family
 from ember.autograd.function import Function, _requires_grad_now
@@ -396,6 +397,11 @@ def _check_bounds(index: Tensor, low: int, high: int, error: Callable[[int], Exc
     sequential check names); return whether ``index`` holds a negative value."""
     if index.numel() == 0:
         return False
+    if _checks.compiling():  # recorded as a check every replay repeats; negatives are then wrapped always
+        kt, data = index._kt, index._data
+        _checks.check(kt, _checks.out_of_range(kt, data, low, high),
+                      lambda host: error(next(v for v in host.reshape(-1).tolist() if not low <= v < high)), data)
+        return low < 0
     lo, hi = _index_range(index)
     if lo < low or hi >= high:
         raise error(next(v for v in index.reshape(-1).tolist() if not low <= v < high))

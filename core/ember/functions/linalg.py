@@ -43,9 +43,9 @@ class Matmul(Function):
         a, b = ctx.saved_tensors
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = unbroadcast(Matmul.apply(g, b.mT), ctx.ashape)
+            ga = unbroadcast(Matmul.apply(g, b.mH), ctx.ashape)  # mH: the conjugate transpose (complex)
         if ctx.needs_input_grad[1]:
-            gb = unbroadcast(Matmul.apply(a.mT, g), ctx.bshape)
+            gb = unbroadcast(Matmul.apply(a.mH, g), ctx.bshape)
         return ga, gb
 
 
@@ -124,7 +124,9 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
     return matmul(input, other)
 
 
-vdot = dot
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """``dot`` with ``input`` conjugated (the same as ``dot`` for real tensors)."""
+    return dot(input.conj() if input.dtype.is_complex else input, other)
 
 
 def inner(input: Tensor, other: Tensor) -> Tensor:
@@ -684,7 +686,8 @@ for _fn in (mm, bmm, mv, inner):
     _op(_fn)
 for _fn in (addmm, baddbmm):
     _op(_fn, inplace=True)
-_op(dot, aliases=("vdot",))
+_op(dot)
+_op(vdot)
 _op(outer, aliases=("ger",))
 _op(einsum, method=False)
 _op(tensordot, method=False, out=True)

@@ -466,6 +466,11 @@ def signbit(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 def sgn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``sign`` for real tensors (``x / |x|`` for complex ones in PyTorch)."""
+    if input.dtype.is_complex:
+        from ember.functions import complex_ops
+
+        result = complex_ops.sgn(input)
+        return _ew._out(result, out) if out is not None else result
     result = _ew.sign(input)
     if input.dtype.is_floating_point:  # PyTorch's sign of NaN is 0
         result = _ew.where(_ew.isnan(input), _cr.zeros_like(result), result)
@@ -588,7 +593,8 @@ def adjoint(input: Tensor) -> Tensor:
     if input.dim() < 2:
         raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches of matrices. Got "
                            f"{input.dim()}-D tensor.")
-    return _sh.transpose(input, -2, -1)
+    out = _sh.transpose(input, -2, -1)
+    return conj(out) if input.dtype.is_complex else out
 
 
 def chain_matmul(*matrices: Tensor, out: Tensor | None = None) -> Tensor:
@@ -836,6 +842,10 @@ def isposinf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 def isreal(input: Tensor) -> Tensor:
     """Whether each element has a zero imaginary part: all true for real tensors."""
+    if input.dtype.is_complex:
+        from ember.functions import complex_ops
+
+        return complex_ops.isreal(input)
     return _cr.ones(tuple(input.shape), dtype=_dt.bool_, device=input.device)
 
 
@@ -920,7 +930,12 @@ def is_neg(input: Tensor) -> bool:
 
 
 def conj(input: Tensor) -> Tensor:
-    """The complex conjugate: ``input`` itself for a real tensor."""
+    """The complex conjugate: ``input`` itself for a real tensor; computed for a complex one (PyTorch
+    returns a lazily conjugated view instead; ember has no conjugate bit)."""
+    if input.dtype.is_complex:
+        from ember.functions import complex_ops
+
+        return complex_ops.conj_physical(input)
     return input
 
 
@@ -936,20 +951,36 @@ def resolve_neg(input: Tensor) -> Tensor:
 
 def conj_physical(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The conjugate, computed: ``input`` itself for a real tensor, as in PyTorch."""
+    if input.dtype.is_complex:
+        from ember.functions import complex_ops
+
+        input = complex_ops.conj_physical(input)
     return _ew._out(input, out) if out is not None else input
 
 
 def _conj_physical_(self: Tensor) -> Tensor:
+    if self.dtype.is_complex:
+        from ember.functions import complex_ops
+
+        complex_ops.imag(self).neg_()
     return self
 
 
 def real(input: Tensor) -> Tensor:
-    """The real part: ``input`` itself for a real tensor."""
+    """The real part: ``input`` itself for a real tensor, a view of the real parts of a complex one."""
+    if input.dtype.is_complex:
+        from ember.functions import complex_ops
+
+        return complex_ops.real(input)
     return input
 
 
 def imag(input: Tensor) -> Tensor:
-    """The imaginary part (complex tensors only)."""
+    """The imaginary part (complex tensors only): a view of them."""
+    if input.dtype.is_complex:
+        from ember.functions import complex_ops
+
+        return complex_ops.imag(input)
     raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
 
 

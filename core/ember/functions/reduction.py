@@ -21,6 +21,7 @@ from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
 from ember.autograd.function import Function
+from ember.functions.complex_ops import refuse_complex
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
 
@@ -66,7 +67,7 @@ def _expand_back(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
 def _accum_dtype(x: Tensor, dtype: _dt.dtype | None) -> _dt.dtype:
     if dtype is not None:
         return dtype
-    return x._dtype if x._dtype.is_floating_point else _dt.int64
+    return x._dtype if x._dtype.is_differentiable else _dt.int64
 
 
 class Sum(Function):
@@ -96,7 +97,7 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dty
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:
     if dtype is not None:
         input = input.to(dtype)
-    if not input._dtype.is_floating_point:
+    if not input._dtype.is_differentiable:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                            f"complex dtype. Got: {_type_word(input._dtype)}")
     dims = _dims(input, dim)
@@ -130,10 +131,10 @@ class Prod(Function):
         (x,) = ctx.saved_tensors
         if ctx.dim is None:
             flat = x.reshape(-1)
-            return (g * _prod_others(flat, 0)).reshape(x.shape), None, None, None
+            return (g * _prod_others(flat, 0).conj()).reshape(x.shape), None, None, None
         if not ctx.keepdim:
             g = g.unsqueeze(ctx.dim)
-        return g * _prod_others(x, ctx.dim), None, None, None
+        return g * _prod_others(x, ctx.dim).conj(), None, None, None  # conj: complex inputs (real: itself)
 
 
 def _prod_others(x: Tensor, dim: int) -> Tensor:
@@ -196,11 +197,13 @@ class Amin(_Extreme):
 
 @numpy_names
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    refuse_complex(input, message=f'"max_values_{input._device.type}" not implemented for \'{{dtype}}\'')
     return Amax.apply(input, _dims(input, dim), keepdim)
 
 
 @numpy_names
 def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    refuse_complex(input, message=f'"min_values_{input._device.type}" not implemented for \'{{dtype}}\'')
     return Amin.apply(input, _dims(input, dim), keepdim)
 
 
@@ -243,6 +246,13 @@ class MinDim(_ExtremeDim):
     _kernel, _arg = "amin", "argmin"
 
 
+def _refuse_complex_order(name: str, input: Tensor, dim: Any) -> None:
+    """PyTorch's errors for max/min of a complex tensor (complex numbers have no order)."""
+    if dim is None:
+        refuse_complex(input, message=f'"{name}_all" not implemented for \'{{dtype}}\'')
+    refuse_complex(input, message=f"{name}(): does not support complex input", error=RuntimeError)
+
+
 @numpy_names
 def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     """``max(x)`` -> value; ``max(x, dim)`` -> (values, indices); ``max(x, other)`` -> maximum."""
@@ -250,6 +260,7 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
         from ember.functions.elementwise import maximum
 
         return maximum(input, dim)
+    _refuse_complex_order("max", input, dim)
     if dim is None:
         return MaxAll.apply(input)
     return MaxResult(*MaxDim.apply(input, _wrap_dim(dim, input.dim()), keepdim))
@@ -261,6 +272,7 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
         from ember.functions.elementwise import minimum
 
         return minimum(input, dim)
+    _refuse_complex_order("min", input, dim)
     if dim is None:
         return MinAll.apply(input)
     return MinResult(*MinDim.apply(input, _wrap_dim(dim, input.dim()), keepdim))
@@ -294,11 +306,13 @@ def _arg_reduce(name: str, input: Tensor, dim: int | None, keepdim: bool) -> Ten
 
 @numpy_names
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    refuse_complex(input, message="argmax(): does not support complex input", error=RuntimeError)
     return _arg_reduce("argmax", input, dim, keepdim)
 
 
 @numpy_names
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    refuse_complex(input, message="argmin(): does not support complex input", error=RuntimeError)
     return _arg_reduce("argmin", input, dim, keepdim)
 
 
@@ -313,7 +327,7 @@ def _correction(unbiased: Any, correction: Any) -> float:
 @numpy_names
 def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None,
         _name: str = "var") -> Tensor:
-    if not input._dtype.is_floating_point:  # checked before dim, as PyTorch does
+    if not input._dtype.is_differentiable:  # checked before dim, as PyTorch does
         what = "std and var" if _name in ("std", "var") else _name
         raise RuntimeError(f"{what} only support floating point and complex dtypes")
     if isinstance(dim, bool):  # var(x, False): the old positional unbiased flag
@@ -330,7 +344,9 @@ def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
         warnings.warn(f"{_name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
                       "factor (input numel divided by output numel).", UserWarning, stacklevel=3)
     # PyTorch divides by max(0, n - correction): inf (or NaN for 0/0) when no degree of freedom is left
-    return Sum.apply(centred * centred, dims, keepdim, None) / (denom if denom > 0 else 0.0)
+    # complex: |x - mean|^2 (a real result, as PyTorch's)
+    sq = centred.real.square() + centred.imag.square() if centred._dtype.is_complex else centred * centred
+    return Sum.apply(sq, dims, keepdim, None) / (denom if denom > 0 else 0.0)
 
 
 @numpy_names
@@ -351,7 +367,7 @@ def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool
 
 def _check_norm_args(input: Tensor, p: Any) -> None:
     """PyTorch's errors for what ``norm`` cannot compute (rather than an arithmetic error on ``p``)."""
-    if not input._dtype.is_floating_point:
+    if not input._dtype.is_differentiable:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
                            f"Got {_type_word(input._dtype)}")
     if isinstance(p, str) and p != "fro":
@@ -368,6 +384,8 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
         input = input.to(dtype)
     _check_norm_args(input, p)
     dims = _dims(input, dim)
+    if input._dtype.is_complex:  # every p-norm of a complex tensor is that of its magnitudes
+        input = input.abs()
     a = input.abs()
     if p in ("fro", 2, 2.0):
         return sum(input * input, dims, keepdim).sqrt()
@@ -473,9 +491,10 @@ def cumprod(input: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tenso
 @numpy_names
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     dims = _dims(input, dim)
-    if not input._dtype.is_floating_point:
+    if not input._dtype.is_differentiable:
         input = input.to(_dt.get_default_dtype())
-    m = amax(input, dims, keepdim=True).detach()
+    # complex: shift by the largest real part (complex numbers have no max)
+    m = amax(input.real if input._dtype.is_complex else input, dims, keepdim=True).detach()
     m = m.masked_fill(m.isinf(), 0.0)
     out = sum((input - m).exp(), dims, keepdim=True).log() + m
     return out if keepdim else out.squeeze(dims)
@@ -583,6 +602,7 @@ class Sort(Function):
 def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool | None = False) -> Any:
     """Sort along ``dim``. Every backend's sort kernel is stable, so ``stable=True`` changes nothing:
     equal values keep their order, NaN sorts last (first when ``descending``), as in PyTorch."""
+    refuse_complex(input, message=" Sort does not support complex dtypes on CPU", error=RuntimeError)
     return SortResult(*Sort.apply(input, _wrap_dim(dim, input.dim()), descending))
 
 
@@ -593,6 +613,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
 
 @numpy_names
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+    refuse_complex(input, message=" topk does not support complex dtypes on CPU", error=RuntimeError)
     d = _wrap_dim(dim, input.dim())
     if k > (input.shape[d] if input.dim() else 1):
         raise RuntimeError("selected index k out of range")

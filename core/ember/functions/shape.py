@@ -1098,10 +1098,15 @@ for _fn in (hstack, vstack, atleast_1d, atleast_2d, broadcast_tensors, meshgrid)
     _op(_fn, method=False)
 _op(stack, method=False, out=True)
 _op(pad_constant, export=False, method=False, kernels=("pad",))
+def _conj_if_complex(x: Tensor) -> Tensor:
+    return x.conj() if x.dtype.is_complex else x
+
+
 _ops.attr("T", property(lambda self: permute(self, tuple(reversed(range(self.dim()))))))
 _ops.attr("mT", property(lambda self: transpose(self, -2, -1)))
-_ops.attr("H", EXTRAS["T"][0])  # real tensors only: the conjugate transposes are the transposes
-_ops.attr("mH", EXTRAS["mT"][0])
+# the conjugate transposes: the transposes of real tensors, conjugated copies of complex ones
+_ops.attr("H", property(lambda self: _conj_if_complex(EXTRAS["T"][0].fget(self))))
+_ops.attr("mH", property(lambda self: _conj_if_complex(EXTRAS["mT"][0].fget(self))))
 _ops.attr("_set_data", _set_data)
 
 __all__ = _ops.names()

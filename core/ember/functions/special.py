@@ -56,6 +56,10 @@ _SQRT_PI = math.sqrt(math.pi)
 def _as_float(name: str, x: Any) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
+    if x._dtype.is_complex:  # not implemented for complex yet: refuse rather than drop the imaginary part
+        from ember.functions.complex_ops import type_word
+
+        raise NotImplementedError(f'"{name}_{x._device.type}" not implemented for \'{type_word(x._dtype)}\'')
     return x if x._dtype.is_floating_point else x.to(_dt.get_default_dtype())
 
 

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from ember import _device_checks as _checks
 from ember import dtypes as _dt
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import STATE, no_grad
@@ -1010,8 +1011,7 @@ class _CrossEntropyIndices(Function):
             t = target._data
             loss, lse, w, w_sum, n_invalid = kt["cross_entropy"](input._data, t, None if weight is None else
                                                                  weight._data, ignore_index, reduction)
-            if int(kt["to_host"](n_invalid)):
-                raise _target_out_of_bounds(kt["to_host"](t), ignore_index, c)
+            _checks.check(kt, kt["ne"](n_invalid, 0), lambda host: _target_out_of_bounds(host, ignore_index, c), t)
             ctx.fused, ctx.ignore_index, ctx.w, ctx.w_sum = (t, lse), ignore_index, w, w_sum
             return input._new(loss)
         if rows and kt.has("log_softmax"):
@@ -1021,8 +1021,9 @@ class _CrossEntropyIndices(Function):
             logp = kt["log_softmax"](x, 1)
             ignore = kt["eq"](t, ignore_index)
             safe = kt["where"](ignore, 0, t)
-            if n and kt["to_host"](kt["any"](kt["logical_or"](kt["lt"](safe, 0), kt["ge"](safe, c)), (0,), False)):
-                raise _target_out_of_bounds(kt["to_host"](safe), ignore_index, c)
+            if n:
+                _checks.check(kt, _checks.out_of_range(kt, safe, 0, c),
+                              lambda host: _target_out_of_bounds(host, ignore_index, c), safe)
             w = kt["astype"](kt["logical_not"](ignore), input.dtype)
             if weight is not None:
                 w = kt["mul"](w, kt["index_select"](weight._data, 0, safe))
@@ -1104,9 +1105,9 @@ def _check_probabilities(input: Tensor, target: Tensor) -> None:
         names = _e._CAN_CAST_NAMES
         raise RuntimeError(f"Found dtype {names.get(target.dtype, target.dtype)} but expected "
                            f"{names.get(input.dtype, input.dtype)}")
-    for name, t in (("input", input), ("target", target)):
-        if bool((~((t >= 0) & (t <= 1))).any()):  # one device sync per operand
-            raise RuntimeError(f"all elements of {name} should be between 0 and 1")
+    for name, t in (("input", input), ("target", target)):  # one device sync per operand
+        _checks.check(t._kt, (~((t >= 0) & (t <= 1))).any()._data,
+                      lambda message=f"all elements of {name} should be between 0 and 1": RuntimeError(message))
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ember import _device_checks as _checks
 from ember.optim.optimizer import (
     Optimizer,
     check_hparam,
@@ -84,6 +85,9 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = zeros_state(p)
                     if amsgrad:
                         state["max_exp_avg_sq"] = zeros_state(p)
+                if _checks.compiling():  # no host read: the step count stays on the device
+                    _device_step_update(p, state, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
+                    continue
                 step = incr_step(state["step"])
                 if kt.has("adam_step"):  # the backend's fused in-place update
                     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
@@ -119,3 +123,37 @@ class Adam(Optimizer):
                 base = kt["mul"](pd, 1.0 - lr * wd) if (decoupled and wd != 0) else pd
                 write_param(p, kt["sub"](base, upd))
         return loss
+
+
+def _device_step_update(p: Any, state: dict, lr: float, beta1: float, beta2: float, eps: float, wd: float,
+                        amsgrad: bool, maximize: bool, decoupled: bool) -> None:
+    """One Adam update with the step count and the bias corrections on the parameter's device, as
+    PyTorch's ``capturable=True``: what ``ember.compile`` captures, since reading the step on the host
+    would freeze it into the graph. Same formulas as the composite path; the corrections are
+    computed in the parameter's dtype instead of Python floats (equal to rounding)."""
+    kt, pd = p._kt, p._data
+    st = state["step"]
+    if st._device is not p._device:  # moved once, as PyTorch keeps a capturable step beside its param
+        st = state["step"] = st.to(p.device)
+    step = kt["add"](st._data, 1.0)
+    set_buffer(st, step)
+    step = kt["astype"](step, p._dtype)
+    g = grad_array(p, maximize)
+    if wd != 0 and not decoupled:
+        g = kt["add"](g, kt["mul"](pd, wd))
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    m = exp_avg._data
+    m = kt["add"](m, kt["mul"](kt["sub"](g, m), 1.0 - beta1))
+    v = kt["add"](kt["mul"](exp_avg_sq._data, beta2), kt["mul"](kt["mul"](g, g), 1.0 - beta2))
+    set_buffer(exp_avg, m)
+    set_buffer(exp_avg_sq, v)
+    if amsgrad:
+        mx = state["max_exp_avg_sq"]
+        v = kt["maximum"](mx._data, v)
+        set_buffer(mx, v)
+    bc1 = kt["sub"](1.0, kt["pow"](beta1, step))
+    bc2_sqrt = kt["sqrt"](kt["sub"](1.0, kt["pow"](beta2, step)))
+    denom = kt["add"](kt["div"](kt["sqrt"](v), bc2_sqrt), eps)
+    upd = kt["mul"](kt["div"](m, denom), kt["div"](lr, bc1))
+    base = kt["mul"](pd, 1.0 - lr * wd) if (decoupled and wd != 0) else pd
+    write_param(p, kt["sub"](base, upd))

@@ -166,7 +166,7 @@ class _Recorder:
                 continue
             sync = None
             if self.device_sync and device_type != "cpu":
-                sync = getattr(tbl.backend, "synchronize", None)
+                sync = tbl.backend.synchronize
             for name, fn in list(tbl.items()):
                 tbl[name] = self._timed(f"{device_type}::{name}", fn, device_type, sync)
                 self._wrapped.append((tbl, name, fn))

@@ -75,7 +75,7 @@ _TABLES = {"float8_e4m3fn": _e4m3fn, "float8_e5m2": _e5m2, "float8_e4m3fnuz": la
 _TABLE_CACHE: dict[str, np.ndarray] = {}
 
 _SAME = {"float32": "f4", "float64": "f8", "float16": "f2", "int64": "i8", "int32": "i4", "int16": "i2", "int8": "i1",
-         "uint8": "u1"}
+         "uint8": "u1", "complex64": "c8", "complex128": "c16"}
 STORED: dict[str, StoredDtype] = {
     **{name: StoredDtype(name, code, name) for name, code in _SAME.items()},
     "bool": StoredDtype("bool", "u1", "bool"),

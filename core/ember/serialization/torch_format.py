@@ -31,7 +31,8 @@ from ember.serialization._shared import CheckpointError, LoadBudget, MapLocation
 _LEGACY_STORAGES = {
     "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16", "BFloat16Storage": "bfloat16",
     "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16", "CharStorage": "int8",
-    "ByteStorage": "uint8", "BoolStorage": "bool",
+    "ByteStorage": "uint8", "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
+    "ComplexDoubleStorage": "complex128",
 }
 _MAX_DIMS = 64  # NumPy's limit (PyTorch's is lower)
 

@@ -14,7 +14,9 @@ __all__ = ["make_tensor"]
 
 
 def _np_dtype(dtype: Any) -> np.dtype:
-    return np.dtype(dtype.name)
+    from ember.numpy_dtypes import to_numpy  # ember's one dtype map (bfloat16 is ml_dtypes')
+
+    return to_numpy(dtype)
 
 
 def _low_high(dtype: Any, low: float | None, high: float | None, lowest: float, highest: float,

@@ -1,0 +1,200 @@
+"""Where a compiled function's state lives, so each replay reads it afresh and guards on it.
+
+A replay runs no Python, so it cannot look a tensor up the way the function does
+(``self.fc.weight``, ``optimizer.state[p]["exp_avg"]``, a global ``x``). At capture time the
+function's reachable objects are walked once (its arguments, ``self``, closure cells and the
+globals its code names; modules, optimizers and tensors found there) and every tensor found gets
+a :class:`Path`: how to find it again. A tensor read during the run is then an *external* of the
+graph, re-resolved from its path on every call, so rebinding a global or a parameter is seen.
+Modules and optimizers found give the guards their training flags and hyperparameters.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+_MISSING = object()
+
+
+class Path:
+    """How to find a tensor again: ``resolve()`` returns it (or None), ``key`` names it."""
+
+    __slots__ = ("key", "_get")
+
+    def __init__(self, key: tuple, get: Any) -> None:
+        self.key = key
+        self._get = get
+
+    def resolve(self) -> Any:
+        return self._get()
+
+    def __repr__(self) -> str:
+        return f"Path{self.key[0]}:{self.key[-1]!r}"
+
+
+def item_path(container: dict, name: Any, label: str) -> Path:
+    return Path(("item", id(container), name, label), lambda: container.get(name))
+
+
+def cell_path(cell: types.CellType, label: str) -> Path:
+    def get() -> Any:
+        try:
+            return cell.cell_contents
+        except ValueError:
+            return None
+
+    return Path(("cell", id(cell), label), get)
+
+
+def grad_path(leaf: Any, label: str) -> Path:
+    return Path(("grad", id(leaf), label), lambda: leaf.grad)
+
+
+def tensor_path(t: Any) -> Path:
+    return Path(("tensor", id(t), "tensor"), lambda: t)
+
+
+@dataclass
+class Sources:
+    """The tensors, modules and optimizers a function reaches, found once per capture."""
+
+    paths: dict[int, Path] = field(default_factory=dict)  # id(tensor) -> where it is
+    modules: list = field(default_factory=list)
+    optimizers: list = field(default_factory=list)
+    leaves: list = field(default_factory=list)  # leaf tensors that require grad (their .grad has a path)
+    #: (key, getter) of the Python numbers and strings the function may read (module attributes such
+    #: as ``dropout.p``, globals and closure cells its code names): a replay freezes them, so they are guarded
+    scalars: list = field(default_factory=list)
+    _seen: set = field(default_factory=set)
+
+    def add_scalar(self, key: tuple, getter: Any) -> None:
+        self.scalars.append((key, getter))
+
+    def path_of(self, t: Any) -> Path:
+        """The path of a tensor found by the walk, or one that holds the tensor itself."""
+        p = self.paths.get(id(t))
+        if p is None:
+            p = self.paths[id(t)] = tensor_path(t)
+        return p
+
+    # ---- walking -----------------------------------------------------------------------------
+    def add_tensor(self, t: Any, path: Path) -> None:
+        self.paths.setdefault(id(t), path)
+        if t._requires_grad and t.grad_fn is None and id(t) not in self._seen:
+            self._seen.add(id(t))
+            self.leaves.append(t)
+            g = t.grad
+            if g is not None:
+                self.paths.setdefault(id(g), grad_path(t, f"{path.key[-1]}.grad"))
+
+    def walk(self, obj: Any, label: str, depth: int = 0) -> None:
+        from ember.nn.modules.module import Module
+        from ember.tensor import Tensor
+
+        if id(obj) in self._seen or depth > 3:
+            return
+        if isinstance(obj, Tensor):
+            return  # tensors are added with their path by the caller
+        if isinstance(obj, Module):
+            self._seen.add(id(obj))
+            for name, mod in obj.named_modules(prefix=label):
+                if id(mod) != id(obj):
+                    self._seen.add(id(mod))
+                self.modules.append(mod)
+                for store in (mod._parameters, mod._buffers):
+                    for key, t in store.items():
+                        if t is not None:
+                            self.add_tensor(t, item_path(store, key, f"{name}.{key}"))
+                for key, t in vars(mod).items():
+                    if isinstance(t, Tensor):
+                        self.add_tensor(t, item_path(mod.__dict__, key, f"{name}.{key}"))
+                    elif _scalar(t) and key != "training":
+                        self.add_scalar(("attr", id(mod), key), functools.partial(mod.__dict__.get, key))
+            return
+        if hasattr(obj, "param_groups") and hasattr(obj, "state") and isinstance(obj.state, dict):
+            self._seen.add(id(obj))
+            self.optimizers.append(obj)
+            for group in obj.param_groups:
+                for p in group["params"]:
+                    if isinstance(p, Tensor):
+                        self.add_tensor(p, tensor_path(p))
+            for st in obj.state.values():
+                if isinstance(st, dict):
+                    for key, t in st.items():
+                        if isinstance(t, Tensor):
+                            self.add_tensor(t, item_path(st, key, f"{label}.state[..][{key!r}]"))
+            return
+        if isinstance(obj, (types.FunctionType, types.MethodType)):
+            self._seen.add(id(obj))
+            self.walk_function(obj, depth + 1)
+            return
+        if isinstance(obj, (list, tuple)) and len(obj) <= 64:
+            self._seen.add(id(obj))
+            for i, v in enumerate(obj):
+                self.walk(v, f"{label}[{i}]", depth + 1)
+        elif isinstance(obj, dict) and len(obj) <= 64:
+            self._seen.add(id(obj))
+            for k, v in obj.items():
+                if isinstance(v, Tensor):
+                    self.add_tensor(v, item_path(obj, k, f"{label}[{k!r}]"))
+                else:
+                    self.walk(v, f"{label}[{k!r}]", depth + 1)
+
+    def walk_function(self, fn: Any, depth: int = 0) -> None:
+        from ember.tensor import Tensor
+
+        if isinstance(fn, types.MethodType):
+            self.walk(fn.__self__, "self", depth)
+            fn = fn.__func__
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            return
+        for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            if isinstance(value, Tensor):
+                self.add_tensor(value, cell_path(cell, name))
+            elif _scalar(value):
+                self.add_scalar(("cell", id(cell)), cell_path(cell, name).resolve)
+            else:
+                self.walk(value, name, depth)
+        g = fn.__globals__
+        for name in _names(code):
+            value = g.get(name, _MISSING)
+            if value is _MISSING:
+                continue
+            if isinstance(value, Tensor):
+                self.add_tensor(value, item_path(g, name, name))
+            elif _scalar(value):
+                self.add_scalar(("global", id(g), name), functools.partial(g.get, name))
+            elif not isinstance(value, types.ModuleType):
+                self.walk(value, name, depth)
+
+
+def _scalar(v: Any) -> bool:
+    return v is None or type(v) in (bool, int, float, str)
+
+
+def _names(code: types.CodeType) -> Iterable[str]:
+    """The global names a code object and the functions nested in it use."""
+    yield from code.co_names
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _names(const)
+
+
+def discover(fn: Any, args: tuple, kwargs: dict) -> Sources:
+    """Walk what ``fn`` can reach (see the module docstring)."""
+    src = Sources()
+    src.walk(fn, getattr(fn, "__name__", type(fn).__name__))
+    for i, a in enumerate(args):
+        src.walk(a, f"arg{i}")
+    for k, a in kwargs.items():
+        src.walk(a, k)
+    return src

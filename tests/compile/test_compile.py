@@ -1,0 +1,454 @@
+"""ember.compile: compiled results equal eager ones (and PyTorch's), guards recapture, graph breaks
+fall back to eager, effects (buffers, gradients, optimizer state) are redone on every replay."""
+
+from __future__ import annotations
+
+import copy
+
+import ember
+import ember.nn as nn
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+def _np(t):
+    return t.detach().cpu().numpy()
+
+
+def _replays(f):
+    return f.stats.replays
+
+
+# ---- functions --------------------------------------------------------------------------------
+def test_elementwise_chain_is_fused_and_equal(device):
+    f = ember.compile(lambda a, b: (a * b + b).relu())
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        a, b = rng.standard_normal((2, 16, 16)).astype(np.float32)
+        ea, eb = ember.tensor(a, device=device), ember.tensor(b, device=device)
+        got = f(ea, eb)
+        np.testing.assert_array_equal(_np(got), _np((ea * eb + eb).relu()))  # bitwise: same ops, same rounding
+        np.testing.assert_allclose(_np(got), (torch.tensor(a) * torch.tensor(b) + torch.tensor(b)).relu().numpy(),
+                                   rtol=1e-6)
+    assert f.stats.replays == 3 and f.stats.captures == 2
+    assert f.stats.kernels_captured == 3 and f.stats.kernels_replayed == 1 and f.stats.fused_groups == 1
+
+
+def test_chain_with_scalars_broadcast_and_two_uses(device):
+    def fn(x, b):
+        h = (x * 2.0 - b).tanh()
+        return h * h + (1.0 - h).exp(), h
+
+    f = ember.compile(fn)
+    x = ember.randn(4, 8, device=device)
+    b = ember.randn(8, device=device)
+    for _ in range(4):
+        got = f(x, b)
+        want = fn(x, b)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(_np(g), _np(w), rtol=1e-6, atol=1e-7)
+    tx, tb = torch.tensor(_np(x)), torch.tensor(_np(b))
+    th = (tx * 2.0 - tb).tanh()
+    np.testing.assert_allclose(_np(got[0]), (th * th + (1.0 - th).exp()).numpy(), rtol=1e-5)
+
+
+def test_non_contiguous_input_is_its_own_capture(device):
+    f = ember.compile(lambda a: (a + 1) * 3)
+    x = ember.randn(6, 4, device=device)
+    for _ in range(3):
+        f(x)
+    xt = x.t()
+    for _ in range(3):
+        np.testing.assert_allclose(_np(f(xt)), (_np(x).T + 1) * 3, rtol=1e-6)
+    assert f.stats.captures == 4
+
+
+@pytest.mark.parametrize("change", ["shape", "dtype", "requires_grad", "no_grad"])
+def test_guards_recapture(change):
+    f = ember.compile(lambda a: a * 2 + 1)
+    x = ember.randn(3, 4)
+    for _ in range(3):
+        f(x)
+    assert f.stats.captures == 2
+    y = {"shape": ember.randn(5, 4), "dtype": ember.randn(3, 4).double(),
+         "requires_grad": ember.randn(3, 4).requires_grad_(), "no_grad": x}[change]
+    for _ in range(3):
+        if change == "no_grad":
+            with ember.no_grad():
+                out = f(y)
+        else:
+            out = f(y)
+        assert out.dtype == y.dtype and tuple(out.shape) == tuple(y.shape)
+        np.testing.assert_allclose(_np(out), _np(y) * 2 + 1, rtol=1e-6)
+    assert f.stats.captures == 4  # the new signature was captured twice, then replayed
+
+
+def test_cache_size_limit_bounds_the_entries():
+    f = ember.compile(lambda a: a + 1, options={"cache_size_limit": 2})
+    for n in (1, 2, 3, 1):
+        for _ in range(3):
+            np.testing.assert_allclose(_np(f(ember.ones(n))), np.full(n, 2.0))
+    assert len(f._cache) == 2
+    assert "cache_size_limit" in " ".join(f.stats.recaptures)
+
+
+def test_global_tensor_rebinding_is_seen():
+    global SCALE
+    SCALE = ember.tensor([2.0])
+
+    def fn(x):
+        return x * SCALE
+
+    f = ember.compile(fn)
+    x = ember.ones(3)
+    for _ in range(3):
+        assert f(x).tolist() == [2.0, 2.0, 2.0]
+    SCALE = ember.tensor([5.0])
+    assert f(x).tolist() == [5.0, 5.0, 5.0]
+    SCALE.mul_(2)
+    assert f(x).tolist() == [10.0, 10.0, 10.0]
+
+
+def test_structured_outputs():
+    def fn(x):
+        return {"sum": x.sum(), "pair": (x + 1, 3), "list": [x * 2]}
+
+    f = ember.compile(fn)
+    x = ember.arange(4.0)
+    for _ in range(4):
+        out = f(x)
+    assert out["sum"].item() == 6.0 and out["pair"][1] == 3
+    assert out["pair"][0].tolist() == [1.0, 2.0, 3.0, 4.0] and out["list"][0].tolist() == [0.0, 2.0, 4.0, 6.0]
+    assert f.stats.replays == 2
+
+
+def test_returning_an_input_returns_that_tensor():
+    f = ember.compile(lambda x, y: (x, y + 1))
+    x, y = ember.ones(2), ember.ones(2)
+    for _ in range(4):
+        a, b = f(x, y)
+    assert a is x and b.tolist() == [2.0, 2.0]
+
+
+# ---- graph breaks ----------------------------------------------------------------------------------
+def test_host_read_runs_eagerly_and_is_counted():
+    def fn(x):
+        y = x * 2
+        if y.sum().item() > 0:  # data-dependent control flow
+            return y + 1
+        return y - 1
+
+    f = ember.compile(fn)
+    for sign in (1, -1, 1, -1):
+        x = ember.ones(3) * sign
+        np.testing.assert_allclose(_np(f(x)), _np(fn(x)))
+    assert f.stats.replays == 0 and f.stats.eager_calls >= 2
+    reason = " ".join(f.stats.graph_breaks)
+    assert "to_host" in reason and "test_compile.py" in reason
+
+
+def test_fullgraph_raises_graph_break():
+    f = ember.compile(lambda x: x.nonzero(), fullgraph=True)
+    with pytest.raises(ember.compiler.GraphBreak, match="nonzero"):
+        f(ember.tensor([0.0, 1.0]))
+
+
+def test_disable_marks_a_graph_break():
+    @ember.compiler.disable
+    def helper(x):
+        return x + 1
+
+    f = ember.compile(lambda x: helper(x) * 2)
+    for _ in range(3):
+        assert f(ember.ones(2)).tolist() == [4.0, 4.0]
+    assert f.stats.replays == 0 and "ember.compiler.disable" in " ".join(f.stats.graph_breaks)
+
+
+def test_tensor_kept_outside_is_never_replayed():
+    kept = []
+
+    def fn(x):
+        y = x + 1
+        kept.append(y)
+        return y * 2
+
+    f = ember.compile(fn)
+    for i in range(8):
+        out = f(ember.full((2,), float(i)))
+        assert out.tolist() == [2.0 * (i + 1)] * 2 and kept[-1].tolist() == [i + 1.0] * 2
+    assert f.stats.replays == 0
+
+
+def test_eager_backend_and_environment_switch(monkeypatch):
+    f = ember.compile(lambda x: x + 1, backend="eager")
+    for _ in range(3):
+        f(ember.ones(1))
+    assert f.stats.captures == 0
+    monkeypatch.setenv("EMBER_COMPILE_DISABLE", "1")
+    g = ember.compile(lambda x: x + 1)
+    for _ in range(3):
+        g(ember.ones(1))
+    assert g.stats.captures == 0
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(RuntimeError, match="Invalid backend"):
+        ember.compile(lambda x: x, backend="nope")
+    with pytest.raises(RuntimeError, match="Unrecognized mode"):
+        ember.compile(lambda x: x, mode="fastest")
+    with pytest.raises(TypeError):
+        ember.compile(lambda x: x, backend=lambda gm, inputs: gm)
+
+
+def test_is_compiling_inside_a_capture():
+    seen = []
+    f = ember.compile(lambda x: (seen.append(ember.compiler.is_compiling()), x + 1)[1])
+    f(ember.ones(1))
+    assert seen == [True] and not ember.compiler.is_compiling()
+
+
+def test_random_ops_draw_fresh_numbers_like_eager(device):
+    def fn(x):
+        return nn.functional.dropout(x, 0.5, training=True) + ember.rand(x.shape, device=x.device)
+
+    f = ember.compile(fn)
+    x = ember.ones(64, device=device)
+    for seed in range(5):
+        ember.manual_seed(seed)
+        got = _np(f(x))
+        ember.manual_seed(seed)
+        np.testing.assert_array_equal(got, _np(fn(x)))
+    assert f.stats.replays == 3
+    first, second = _np(f(x)), _np(f(x))
+    assert not np.array_equal(first, second)  # the generator advances on every replay
+
+
+# ---- modules: forward replayed, backward through the captured backward graph --------------------------
+def _torch_copy(mod, tmod):
+    with torch.no_grad():
+        for p, tp in zip(mod.parameters(), tmod.parameters()):
+            tp.copy_(torch.tensor(_np(p)))
+    return tmod
+
+
+def test_compiled_module_forward_and_gradients_match_torch(device):
+    ember.manual_seed(0)
+    mod = nn.Sequential(nn.Linear(10, 16), nn.Tanh(), nn.Linear(16, 4)).to(device)
+    tmod = _torch_copy(mod, torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.Tanh(), torch.nn.Linear(16, 4)))
+    cmod = ember.compile(mod)
+    assert isinstance(cmod, ember.compiler.OptimizedModule) and cmod.training
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        xn = rng.standard_normal((5, 10)).astype(np.float32)
+        x = ember.tensor(xn, device=device, requires_grad=True)
+        tx = torch.tensor(xn, requires_grad=True)
+        out = cmod(x)
+        tout = tmod(tx)
+        (out * out).sum().backward()
+        (tout * tout).sum().backward()
+        np.testing.assert_allclose(_np(out), tout.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(_np(x.grad), tx.grad.numpy(), rtol=1e-4, atol=1e-6)
+        for p, tp in zip(mod.parameters(), tmod.parameters()):
+            np.testing.assert_allclose(_np(p.grad), tp.grad.numpy(), rtol=1e-4, atol=1e-5)
+            p.grad = None
+            tp.grad = None
+    assert cmod.stats.replays >= 1
+    assert type(out.grad_fn).__name__ == "CompiledBackward" and out.grad_fn.name() == "CompiledFunctionBackward"
+
+
+def test_compiled_module_state_dict_and_attributes():
+    mod = nn.Linear(3, 2)
+    cmod = ember.compile(mod)
+    assert cmod.weight is mod.weight and cmod.in_features == 3
+    assert sorted(cmod.state_dict()) == ["_orig_mod.bias", "_orig_mod.weight"]
+
+
+def test_batchnorm_running_stats_and_eval_switch(device):
+    ember.manual_seed(0)
+    mod = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU()).to(device)
+    ref = copy.deepcopy(mod)
+    cmod = ember.compile(mod)
+    rng = np.random.default_rng(2)
+    for _ in range(4):
+        x = ember.tensor(rng.standard_normal((2, 2, 5, 5)).astype(np.float32), device=device)
+        np.testing.assert_allclose(_np(cmod(x)), _np(ref(x)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(_np(mod[1].running_mean), _np(ref[1].running_mean), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_np(mod[1].running_var), _np(ref[1].running_var), rtol=1e-5, atol=1e-6)
+    assert mod[1].num_batches_tracked.item() == ref[1].num_batches_tracked.item() == 4
+    cmod.eval()
+    ref.eval()
+    for _ in range(3):
+        np.testing.assert_allclose(_np(cmod(x)), _np(ref(x)), rtol=1e-5, atol=1e-5)
+
+
+def test_double_backward_is_refused():
+    cmod = ember.compile(nn.Linear(2, 1))
+    x = ember.ones(1, 2, requires_grad=True)
+    for _ in range(3):
+        out = cmod(x)
+    (g,) = ember.autograd.grad(out.sum(), x, create_graph=False)
+    out = cmod(x)
+    with pytest.raises(RuntimeError, match="double backward"):
+        ember.autograd.grad(out.sum(), x, create_graph=True)
+
+
+def test_backward_twice_needs_retain_graph():
+    cmod = ember.compile(nn.Linear(2, 1))
+    x = ember.ones(1, 2, requires_grad=True)
+    for _ in range(3):
+        out = cmod(x)
+    out.sum().backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        out.sum().backward()
+
+
+# ---- whole training steps ----------------------------------------------------------------------------
+def _step_pair(device, make_opt):
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 4)).to(device)
+    twin = copy.deepcopy(model)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def make_step(m):
+        opt = make_opt(m.parameters())
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = loss_fn(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    return model, twin, make_step(model), ember.compile(make_step(twin))
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam", "adamw"])
+def test_training_step_compiled_equals_eager(device, opt):
+    make = {"sgd": lambda p: ember.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+            "adam": lambda p: ember.optim.Adam(p, lr=1e-2),
+            "adamw": lambda p: ember.optim.AdamW(p, lr=1e-2, weight_decay=0.1)}[opt]
+    model, twin, eager, compiled = _step_pair(device, make)
+    rng = np.random.default_rng(3)
+    for i in range(6):
+        x = ember.tensor(rng.standard_normal((8, 12)).astype(np.float32), device=device)
+        y = ember.tensor(rng.integers(0, 4, 8), device=device)
+        ember.manual_seed(100 + i)
+        le = eager(x, y)
+        ember.manual_seed(100 + i)
+        lc = compiled(x, y)
+        tol = 0 if opt == "sgd" and device == "cpu" else 1e-5
+        np.testing.assert_allclose(lc.item(), le.item(), rtol=tol, atol=tol)
+        for p, q in zip(model.parameters(), twin.parameters()):
+            np.testing.assert_allclose(_np(q), _np(p), rtol=tol, atol=tol)
+    assert compiled.stats.replays >= 3, compiled.stats.summary()
+
+
+def test_training_step_matches_torch():
+    """The compiled step against PyTorch itself, from the same weights (no dropout)."""
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+    tmodel = _torch_copy(model, torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3)))
+    opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD(tmodel.parameters(), lr=0.1, momentum=0.9)
+
+    @ember.compile
+    def step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    rng = np.random.default_rng(4)
+    for _ in range(8):
+        xn, yn = rng.standard_normal((8, 6)).astype(np.float32), rng.integers(0, 3, 8)
+        loss = step(ember.tensor(xn), ember.tensor(yn))
+        topt.zero_grad()
+        tloss = torch.nn.functional.cross_entropy(tmodel(torch.tensor(xn)), torch.tensor(yn))
+        tloss.backward()
+        topt.step()
+        np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-5)
+    for p, tp in zip(model.parameters(), tmodel.parameters()):
+        np.testing.assert_allclose(_np(p), tp.detach().numpy(), rtol=1e-4, atol=1e-5)
+    assert step.stats.replays >= 5
+
+
+def test_value_checks_are_repeated_by_the_replay(device):
+    loss_fn = nn.CrossEntropyLoss()
+    f = ember.compile(lambda logits, target: loss_fn(logits, target))
+    logits = ember.randn(4, 5, device=device)
+    good = ember.tensor([0, 1, 2, 4], device=device)
+    for _ in range(4):
+        f(logits, good)
+    assert f.stats.replays == 2
+    bad = ember.tensor([0, 7, 2, 4], device=device)
+    with pytest.raises(IndexError) as ours:
+        f(logits, bad)
+    with pytest.raises(IndexError) as theirs:
+        torch.nn.functional.cross_entropy(torch.randn(4, 5), torch.tensor([0, 7, 2, 4]))
+    assert str(ours.value) == str(theirs.value)
+    assert f.stats.captures == 2  # the error came from the replay's check, not from a new capture
+
+
+def test_parameter_replaced_by_load_state_dict():
+    mod = nn.Linear(3, 1)
+    cmod = ember.compile(mod)
+    x = ember.ones(2, 3)
+    for _ in range(3):
+        cmod(x)
+    new = {"weight": ember.full((1, 3), 2.0), "bias": ember.zeros(1)}
+    mod.load_state_dict(new)
+    assert cmod(x).tolist() == [[6.0], [6.0]]
+    mod.weight = nn.Parameter(ember.full((1, 3), 3.0))
+    assert cmod(x).tolist() == [[9.0], [9.0]]
+
+
+def test_jit_trace_and_script():
+    traced = ember.jit.trace(lambda x: x * 3, ember.ones(2))
+    assert traced(ember.ones(2)).tolist() == [3.0, 3.0]
+    scripted = ember.jit.script(nn.Linear(2, 2))
+    assert tuple(scripted(ember.ones(1, 2)).shape) == (1, 2)
+
+
+def test_profiler_sees_replayed_kernels():
+    f = ember.compile(lambda a: (a + 1).exp().sum())
+    a = ember.randn(4)
+    for _ in range(3):
+        f(a)
+    with ember.profiler.profile() as prof:
+        f(a)
+    names = {e.key for e in prof.key_averages()}
+    assert "cpu::sum" in names
+
+
+FACTOR = 2.0
+
+
+def test_python_numbers_the_function_reads_are_guarded():
+    """A global number, a module attribute (dropout's p) and a closure number are frozen into a
+    replay, so a change must recapture, not replay the old value."""
+    global FACTOR
+    FACTOR = 2.0
+    offset = [1.0]
+    scale = 3.0
+
+    def fn(x):
+        return x * FACTOR * scale
+
+    f = ember.compile(fn)
+    x = ember.ones(2)
+    for _ in range(3):
+        assert f(x).tolist() == [6.0, 6.0]
+    FACTOR = 5.0
+    assert f(x).tolist() == [15.0, 15.0]
+    drop = nn.Dropout(0.0)
+    g = ember.compile(drop)
+    for _ in range(3):
+        assert g(x).tolist() == [1.0, 1.0]
+    drop.p = 1.0
+    assert g(x).tolist() == [0.0, 0.0]
+    del offset
