@@ -210,8 +210,7 @@ class CompiledFunction:
             if isinstance(a, tensor_type):
                 tensors.append(a)
                 d = a._data
-                parts.append((d.shape, getattr(d, "strides", None) or _strides(a), id(a._dtype), id(a._device),
-                              a._requires_grad))
+                parts.append(_meta(a))
             else:
                 n = len(tensors)
                 parts.append(_flatten(a, tensors))
@@ -403,8 +402,11 @@ _TensorType: list = [None]
 
 
 def _meta(t: Any) -> tuple:
+    """A tensor argument's part of the key: the interned dtype and device by identity, the layout
+    by the array's own strides (every array library here has them) or the strides kernel."""
     d = t._data
-    return (d.shape, getattr(d, "strides", None) or _strides(t), id(t._dtype), id(t._device), t._requires_grad)
+    strides = getattr(d, "strides", None)
+    return (d.shape, _strides(t) if strides is None else strides, id(t._dtype), id(t._device), t._requires_grad)
 
 
 def _strides(t: Any) -> tuple:
