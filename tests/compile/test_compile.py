@@ -86,12 +86,40 @@ def test_guards_recapture(change):
 
 
 def test_cache_size_limit_bounds_the_entries():
+    """Past the limit a new key runs eagerly (torch.compile's recompile limit); known keys replay."""
     f = ember.compile(lambda a: a + 1, options={"cache_size_limit": 2})
     for n in (1, 2, 3, 1):
         for _ in range(3):
             np.testing.assert_allclose(_np(f(ember.ones(n))), np.full(n, 2.0))
     assert len(f._cache) == 2
-    assert "cache_size_limit" in " ".join(f.stats.recaptures)
+    assert f.stats.eager_calls == 3 and f.stats.replays == 1 + 1 + 3  # n=1, n=2 (third calls), n=1 again
+    assert "cache_size_limit (2) reached" in " ".join(f.stats.graph_breaks)
+
+
+def test_a_learning_rate_changing_every_step_stays_correct():
+    """A per-step schedule changes a guarded hyperparameter on every call: results stay eager's."""
+    ember.manual_seed(0)
+    model = nn.Linear(4, 2)
+    twin = copy.deepcopy(model)
+    opts = [ember.optim.SGD(m.parameters(), lr=0.1) for m in (model, twin)]
+    scheds = [ember.optim.lr_scheduler.LambdaLR(o, lambda step: 1.0 / (1 + step)) for o in opts]
+
+    def step(m, opt, x):
+        opt.zero_grad()
+        loss = m(x).square().sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = ember.compile(step)
+    x = ember.randn(3, 4)
+    for _ in range(12):
+        lc, le = compiled(model, opts[0], x), step(twin, opts[1], x)
+        assert lc.item() == le.item()
+        for s in scheds:
+            s.step()
+    for p, q in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(_np(p), _np(q))
 
 
 def test_global_tensor_rebinding_is_seen():

@@ -179,10 +179,15 @@ class CompiledFunction:
             self.stats.eager_calls += 1
             return self._fn(*args, **kwargs)
         if entry is None:
+            if len(self._cache) >= self.cache_size_limit:
+                # As torch.compile's recompile limit: a function whose guards change on every call (a
+                # per-step learning rate, ever new shapes) would otherwise pay a capture per call.
+                self.stats.eager_calls += 1
+                self.stats.graph_breaks[f"cache_size_limit ({self.cache_size_limit}) reached: a call with new "
+                                        "guards (input shapes or dtypes, Python numbers such as a learning "
+                                        "rate, training flags) runs eagerly"] += 1
+                return self._fn(*args, **kwargs)
             entry = self._cache[key] = _Entry()
-            while len(self._cache) > self.cache_size_limit:
-                self._cache.popitem(last=False)
-                self.stats.recaptures["cache_size_limit reached: the oldest entry was dropped"] += 1
         if entry.broken is not None:
             self.stats.eager_calls += 1
             return self._fn(*args, **kwargs)
