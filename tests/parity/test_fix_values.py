@@ -504,3 +504,22 @@ def test_randint_generator(device):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert ember.randint(high=10, size=(3,)).dtype is ember.int64
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("padding, dilation", [(1, 1), ((1, 0), 1), (1, 2), (2, 1)])
+def test_max_pool_never_picks_padding(device, dtype, padding, dilation):
+    """Windows whose real values are all -inf tie with the padding: PyTorch's index is then the
+    window's first real position (ember's cpu kernel used to point into the padding, and the
+    gradient landed on other elements)."""
+    x = np.full((2, 1, 5, 5), -np.inf, dtype)
+    x[0, 0, 4, 4] = 1.0
+    x[1, 0, 2, 1] = np.nan
+    x[1, 0, 0, 0] = 3.0
+
+    def fn(lib, t):
+        out, ind = lib.nn.functional.max_pool2d(t, 3, stride=2, padding=padding, dilation=dilation,
+                                                return_indices=True)
+        return out, ind
+
+    check(fn, [Arg(x, grad=True)], None, device)

@@ -7,11 +7,13 @@ product. Stride-1 convolutions (the common case) use a "wide" im2col: every kern
 *contiguous* slice of the flattened padded input plane, so building the columns and the col2im of
 the input gradient (one add per tap) move long runs of memory; the output is computed on the padded
 width and cropped. Other strides use (C, kh, kw, N, Ho, Wo) columns and a col2im that adds each tap
-straight into the unpadded input gradient. Max pooling is a running maximum over the kernel's taps
-(strided views), never a copy of the windows. Temporaries above 256 KiB come from a small
+straight into the unpadded input gradient. The weight gradient is computed as (columns @ grad^T)^T,
+the faster operand order for OpenBLAS. Max pooling is a running maximum over the kernel's taps,
+first copied in one strided pass into a contiguous (kh*kw, N, C, Ho, Wo) buffer so that the
+ufuncs of the running maximum see contiguous operands. Temporaries above 256 KiB come from a small
 per-thread buffer cache. The LSTM cell kernels fuse a cell's activations and their gradients.
 softmax, log_softmax and relu's backward are ``ember_cpu_numpy.xp_kernels``' (shared with the
-cuda backend).
+cuda backend; relu's backward runs its branch-free NumPy form here).
 
 Example:
     >>> import numpy as np
@@ -124,6 +126,19 @@ def _tap_range(i: int, d: int, s: int, p: int, n: int, o: int) -> tuple:
 # (r, s) of tap (i, j) reads flat position r*Wp + s + i*dh*Wp + j*dw: for a fixed tap that is a
 # contiguous run over t = r*Wp + s in [0, Ho*Wp). Columns s >= Wo of that run are garbage; the
 # forward crops them off and the backward multiplies them by zero gradients.
+#
+# With few output channels (LeNet's first layer: 6 of them, 25 taps) the product does only O
+# multiply-adds per column element it reads, so it runs at memory speed over the (C*kh*kw, N*pixels)
+# columns (5.7 MB there). Such convolutions build the columns a few images at a time (about
+# _CHUNK_BYTES each) and multiply each part while it is still in cache (LeNet's first layer:
+# 1.6-2.0 -> 1.0-1.3 ms on one core); the parts are small enough for ember_cpu_numpy.blas to keep
+# them on one BLAS thread, which also spares a loaded machine the 2-thread product's stalls. The
+# whole columns are still written, for the backward to reuse. More output channels make the product compute-bound: there
+# the chunks cost more than they save.
+_CHUNKED_GEMM_MAX_O = 8
+_CHUNK_BYTES = 384 << 10
+
+
 def _wide_geometry(x_shape, kh, kw, padding, dilation):
     n, c, h, w = x_shape
     hp, wp = h + 2 * padding[0], w + 2 * padding[1]
@@ -132,8 +147,13 @@ def _wide_geometry(x_shape, kh, kw, padding, dilation):
     return hp, wp, ho, wo, flat
 
 
-def _wide_cols(x, kh, kw, padding, dilation, reuse=False):
-    """(C, kh, kw, N, Ho*Wp) columns (a scratch buffer) of the zero-padded, flattened input."""
+def _wide_cols(x, kh, kw, padding, dilation, reuse=False, each_chunk=None, chunk=0):
+    """(C, kh, kw, N, Ho*Wp) columns (a scratch buffer) of the zero-padded, flattened input.
+
+    With ``each_chunk``, the columns are written ``chunk`` images at a time and
+    ``each_chunk(part, n0, n1)`` runs on each part (a (C*kh*kw, (n1-n0)*Ho*Wp) view) while it is
+    still in cache.
+    """
     n, c, h, w = x.shape
     ph, pw = padding
     hp, wp, ho, wo, flat = _wide_geometry(x.shape, kh, kw, padding, dilation)
@@ -153,7 +173,13 @@ def _wide_cols(x, kh, kw, padding, dilation, reuse=False):
     s0, s1, s2 = xf.strides
     win = as_strided(xf, shape=(c, kh, kw, n, span),
                      strides=(s1, dilation[0] * wp * s2, dilation[1] * s2, s0, s2), writeable=False)
-    np.copyto(cols, win)
+    if each_chunk is None:
+        np.copyto(cols, win)
+        return cols
+    for n0 in range(0, n, chunk):
+        n1 = min(n, n0 + chunk)
+        np.copyto(cols[:, :, :, n0:n1], win[:, :, :, n0:n1])
+        each_chunk(cols[:, :, :, n0:n1].reshape(c * kh * kw, (n1 - n0) * span), n0, n1)
     return cols
 
 
@@ -162,10 +188,20 @@ def _conv2d_wide(x, w, bias, padding, dilation, groups):
     o, cg, kh, kw = w.shape
     hp, wp, ho, wo, _ = _wide_geometry(x.shape, kh, kw, padding, dilation)
     span = ho * wp
-    cols = _wide_cols(x, kh, kw, padding, dilation)
     dtype = np.result_type(x, w)
     out = _scratch("out", (groups, o // groups, n * span), dtype)
-    _matmul(w.reshape(groups, o // groups, cg * kh * kw), cols.reshape(groups, cg * kh * kw, n * span), out=out)
+    ck = cg * kh * kw
+    if groups == 1 and o <= _CHUNKED_GEMM_MAX_O and n > 1:
+        w2, out2 = w.reshape(o, ck), out.reshape(o, n * span)
+
+        def gemm(part, n0, n1):
+            _matmul(w2, part, out=out2[:, n0 * span:n1 * span])
+
+        chunk = max(1, _CHUNK_BYTES // (ck * span * x.itemsize))
+        _wide_cols(x, kh, kw, padding, dilation, each_chunk=gemm, chunk=chunk)
+    else:
+        cols = _wide_cols(x, kh, kw, padding, dilation)
+        _matmul(w.reshape(groups, o // groups, ck), cols.reshape(groups, ck, n * span), out=out)
     return _with_bias(out.reshape(o, n, ho, wp)[:, :, :, :wo].transpose(1, 0, 2, 3), bias, dtype)
 
 
@@ -182,7 +218,7 @@ def _conv2d_backward_wide(grad, x, w, padding, dilation, groups, needs):
     gx = gw = None
     if needs[1]:
         cols = _wide_cols(x, kh, kw, padding, dilation, reuse=True).reshape(groups, ck, n * span)
-        gw = _matmul(g, cols.transpose(0, 2, 1)).reshape(w.shape).astype(w.dtype, copy=False)
+        gw = _weight_grad(g, cols, w)
     if needs[0]:
         dcols = _scratch("dcols", (groups, ck, n * span), np.result_type(grad, w))
         _matmul(w.reshape(groups, og, ck).transpose(0, 2, 1), g, out=dcols)
@@ -228,6 +264,13 @@ def _conv2d_strided(x, w, bias, stride, padding, dilation, groups):
     return _with_bias(out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3), bias, dtype)
 
 
+def _weight_grad(g, cols, w):
+    """The weight gradient ``g @ cols^T`` per group, computed as ``(cols @ g^T)^T``: OpenBLAS runs the
+    (C*kh*kw, pixels) x (pixels, O) product 1.5-2x faster than the (O, pixels) x (pixels, C*kh*kw)
+    one for LeNet's shapes (the same dot products; the (O, C*kh*kw) result is tiny to transpose)."""
+    return np.ascontiguousarray(_matmul(cols, g.transpose(0, 2, 1)).transpose(0, 2, 1), w.dtype).reshape(w.shape)
+
+
 def _with_bias(out, bias, dtype):
     """A fresh C-contiguous (N, O, H, W) copy of the GEMM's (scratch) output, plus the bias."""
     res = np.empty(out.shape, dtype)
@@ -250,7 +293,7 @@ def _conv2d_backward_strided(grad, x, w, stride, padding, dilation, groups, need
     if needs[1]:
         cols = _strided_cols(x, kh, kw, ho, wo, stride, padding, dilation, reuse=True).reshape(groups, ck,
                                                                                                n * ho * wo)
-        gw = _matmul(g, cols.transpose(0, 2, 1)).reshape(w.shape).astype(w.dtype, copy=False)
+        gw = _weight_grad(g, cols, w)
     if needs[0]:
         dcols = _scratch("dcols", (groups, ck, n * ho * wo), np.result_type(grad, w))
         _matmul(w.reshape(groups, og, ck).transpose(0, 2, 1), g, out=dcols)
@@ -289,6 +332,23 @@ def conv2d_backward(grad, x, w, stride, padding, dilation, groups, needs):
 
 
 # ---- pooling -----------------------------------------------------------------------------------
+def _pool_taps(xp, kh, kw, ho, wo, stride, dilation):
+    """The (Ho, Wo) views of padded ``xp`` at each kernel tap, copied into one contiguous
+    (kh*kw, N, C, Ho, Wo) scratch buffer when that is at most 64 MiB: the copy is one strided pass,
+    and the running maximum's 3 ufuncs per tap then run on contiguous operands (SIMD, ~0.1 ns an
+    element instead of ~1 ns on a stride-2 view)."""
+    (sh, sw), (dh, dw) = stride, dilation
+    n, c = xp.shape[:2]
+    shape = (kh, kw, n, c, ho, wo)
+    if math.prod(shape) * xp.itemsize > _SCRATCH_MAX:
+        return [xp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
+                for i in range(kh) for j in range(kw)]
+    sn, sc, s0, s1 = xp.strides
+    buf = _scratch("pooltaps", shape, xp.dtype)
+    np.copyto(buf, as_strided(xp, shape=shape, strides=(s0 * dh, s1 * dw, sn, sc, s0 * sh, s1 * sw), writeable=False))
+    return buf.reshape((kh * kw,) + shape[2:])
+
+
 def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     n, c, h, w = x.shape
     kh, kw = kernel
@@ -299,8 +359,7 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     extra_w = max(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     xp = _pad(x, ph, pw, fill, extra_h, extra_w)
-    taps = [xp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
-            for i in range(kh) for j in range(kw)]
+    taps = _pool_taps(xp, kh, kw, ho, wo, stride, dilation)
     # Running maximum; k = the last tap that raised it strictly = the first maximal tap (argmax).
     out = taps[0].copy()
     k = np.zeros(out.shape, np.uint8 if len(taps) < 256 else np.int64)
@@ -316,10 +375,28 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
             for t in range(len(taps) - 1, -1, -1):
                 np.copyto(k, t, where=nan & np.isnan(taps[t]), casting="unsafe")
     offs = np.array([i * dh * w + j * dw for i in range(kh) for j in range(kw)], np.int64)
-    base = (np.arange(ho, dtype=np.int64) * sh - ph)[:, None] * w + (np.arange(wo, dtype=np.int64) * sw - pw)
+    rows0 = np.arange(ho, dtype=np.int64) * sh - ph  # each window's first row and column (maybe padding)
+    cols0 = np.arange(wo, dtype=np.int64) * sw - pw
     idx = np.take(offs, k)
-    idx += base
+    idx += rows0[:, None] * w + cols0
+    if ph or pw or extra_h or extra_w:
+        _first_real_tap(idx, k, rows0, cols0, kw, dh, dw, h, w)
     return out, idx
+
+
+def _first_real_tap(idx, k, rows0, cols0, kw, dh, dw, h, w):
+    """A window whose real values all equal the padding value (-inf, or the integer minimum) ties
+    with its padding, and the first maximal tap may then be a padding position: an index outside
+    the input, whose gradient would land on another element. PyTorch never picks padding: such a
+    window's index is its first real position. Fix those indices in place."""
+    ki, kj = np.divmod(k, kw)
+    r = rows0[:, None] + ki.astype(np.int64) * dh
+    c = cols0[None, :] + kj.astype(np.int64) * dw
+    bad = (r < 0) | (r >= h) | (c < 0) | (c >= w)
+    if bad.any():
+        first_r = np.where(rows0 < 0, rows0 + (-rows0 + dh - 1) // dh * dh, rows0)
+        first_c = np.where(cols0 < 0, cols0 + (-cols0 + dw - 1) // dw * dw, cols0)
+        np.copyto(idx, np.broadcast_to(first_r[:, None] * w + first_c, idx.shape), where=bad)
 
 
 def max_pool2d_backward(grad, idx, input_shape):
@@ -428,45 +505,58 @@ def _sigmoid_into(x, out):
     return out
 
 
+def _rows(x, width: int):
+    """``x`` as a 2-D array of rows (a view when it can be): NumPy loops over 2-D arrays and over
+    whole contiguous arrays cost less per call than over stacks of strided blocks."""
+    return x.reshape(-1, width)
+
+
 def lstm_cell(gates, c):
+    lead = gates.shape[:-1]
     h4 = gates.shape[-1]
     hs = h4 // 4
-    acts = np.empty(gates.shape[:-1] + (5 * hs,), dtype=gates.dtype)
-    _sigmoid_into(gates[..., :2 * hs], acts[..., :2 * hs])  # i, f
-    np.tanh(gates[..., 2 * hs:3 * hs], out=acts[..., 2 * hs:3 * hs])
-    _sigmoid_into(gates[..., 3 * hs:], acts[..., 3 * hs:h4])  # o
-    i, f, g, o = (acts[..., k * hs:(k + 1) * hs] for k in range(4))
-    c_new = np.multiply(f, c)
+    g2 = _rows(gates, h4)
+    # all four blocks' sigmoid into one contiguous array (the g block's is replaced by its tanh):
+    # one pass over whole arrays is half the time of two passes over strided views
+    s = _sigmoid_into(g2, np.empty(g2.shape, g2.dtype))
+    np.tanh(g2[:, 2 * hs:3 * hs], out=s[:, 2 * hs:3 * hs])
+    acts = np.empty((g2.shape[0], 5 * hs), dtype=gates.dtype)
+    acts[:, :h4] = s
+    i, f, g, o = (s[:, k * hs:(k + 1) * hs] for k in range(4))
+    c_new = np.multiply(f, _rows(c, hs))
     c_new += i * g
-    tc = np.tanh(c_new, out=acts[..., h4:])
-    return np.multiply(o, tc), c_new, acts
+    tc = np.tanh(c_new, out=acts[:, h4:])
+    return (np.multiply(o, tc).reshape(lead + (hs,)), c_new.reshape(lead + (hs,)),
+            acts.reshape(lead + (5 * hs,)))
 
 
 def lstm_cell_backward(dh, dc, acts, c):
+    lead = acts.shape[:-1]
     hs = acts.shape[-1] // 5
-    i, f, g, o, tc = (acts[..., k * hs:(k + 1) * hs] for k in range(5))
+    a2 = _rows(acts, 5 * hs)
+    dh, dc, c = _rows(dh, hs), _rows(dc, hs), _rows(c, hs)
+    # the five blocks as one (5, rows, H) copy: every pass below then runs over whole contiguous
+    # arrays, twice as fast as over H-wide strided views of acts
+    blocks = np.ascontiguousarray(a2.reshape(a2.shape[0], 5, hs).transpose(1, 0, 2))
+    i, f, g, o, tc = blocks
     dct = np.multiply(tc, tc)  # dc + dh * o * (1 - tanh(c_new)^2)
     np.subtract(1, dct, out=dct)
     dct *= o
     dct *= dh
     dct += dc
-    dgates = np.empty(acts.shape[:-1] + (4 * hs,), dtype=acts.dtype)
-    di, df, dg, do = (dgates[..., k * hs:(k + 1) * hs] for k in range(4))
-    ifs = dgates[..., :2 * hs]  # i(1-i), f(1-f) in one pass over both blocks
-    np.subtract(1, acts[..., :2 * hs], out=ifs)
-    ifs *= acts[..., :2 * hs]
-    di *= g
-    df *= c
-    ifs.reshape(ifs.shape[:-1] + (2, hs))[...] *= dct[..., None, :]
-    np.multiply(g, g, out=dg)  # dct * i * (1 - g^2)
+    d = np.subtract(1, blocks[:4])  # s(1 - s) for every block; the g block's is replaced by 1 - g^2
+    d *= blocks[:4]
+    di, df, dg, do = d
+    np.multiply(g, g, out=dg)
     np.subtract(1, dg, out=dg)
-    dg *= i
-    dg *= dct
-    np.subtract(1, o, out=do)  # dh * tanh(c_new) * o * (1 - o)
-    do *= o
-    do *= tc
+    di *= g  # dct * g * i(1-i)
+    df *= c  # dct * c * f(1-f)
+    dg *= i  # dct * i * (1 - g^2)
+    d[:3] *= dct
+    do *= tc  # dh * tanh(c_new) * o * (1 - o)
     do *= dh
-    return dgates, np.multiply(dct, f, out=dct)
+    dgates = d.transpose(1, 0, 2).reshape(lead + (4 * hs,))
+    return dgates, np.multiply(dct, f, out=dct).reshape(lead + (hs,))
 
 
 NN_KERNELS: dict = {
@@ -476,7 +566,8 @@ NN_KERNELS: dict = {
     "max_pool2d_backward": max_pool2d_backward,
     "avg_pool2d": avg_pool2d,
     "avg_pool2d_backward": avg_pool2d_backward,
-    **xp_kernels.nn_kernels(np),  # softmax, log_softmax, relu_backward (shared with the cuda backend)
+    # softmax, log_softmax, relu_backward (shared with the cuda backend; relu_backward branch-free here)
+    **xp_kernels.nn_kernels(np, branchless_where=True),
     "cross_entropy": cross_entropy,
     "cross_entropy_backward": cross_entropy_backward,
     "lstm_cell": lstm_cell,

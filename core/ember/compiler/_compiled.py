@@ -214,7 +214,6 @@ class CompiledFunction:
         for a in args:
             if isinstance(a, tensor_type):
                 tensors.append(a)
-                d = a._data
                 parts.append(_meta(a))
             else:
                 n = len(tensors)

@@ -5,8 +5,8 @@ batched matmul of the directions' hidden states with their ``weight_hh`` and one
 ``lstm_cell`` (the optional fused kernel, or a composite of required kernels). The backward
 walks the steps in reverse with ``lstm_cell_backward`` and one matmul per step, then computes
 ``weight_hh``'s and ``bias_hh``'s gradients for the whole sequence in one matmul and one sum.
-The input projection (``weight_ih``, ``bias_ih``) is one ``F.linear`` over the whole sequence
-for all directions, recorded by autograd as usual.
+The input projection (``weight_ih``, ``bias_ih + bias_hh``) is one ``F.linear`` over the whole
+sequence for all directions, recorded by autograd as usual.
 
 ``create_graph=True`` differentiates :func:`lstm_layer_composite` (the same layer in ember ops)
 instead, so higher-order gradients work.
@@ -106,8 +106,9 @@ class LSTMLayer(Function):
         xs = _stack(kt, _directions(kt, xproj._data, 2, 1, ndir), 1)  # (T, D, B, 4H)
         if b_hh is not None:
             xs = kt["add"](xs, kt["reshape"](b_hh._data, (1, ndir, 1, g4)))
-        w_t = kt["permute"](w_hh._data, (0, 2, 1))  # (D, P, 4H)
-        wr_t = None if w_hr is None else kt["permute"](w_hr._data, (0, 2, 1))  # (D, H, P)
+        # contiguous once per sequence: a transposed operand in a batched product is 2x slower per step
+        w_t = kt["clone"](kt["permute"](w_hh._data, (0, 2, 1)))  # (D, P, 4H)
+        wr_t = None if w_hr is None else kt["clone"](kt["permute"](w_hr._data, (0, 2, 1)))  # (D, H, P)
         h, c = h0._data, c0._data
         hs_list, cs_prev, acts, raws = [], [], [], []
         for s in range(t_len):
@@ -172,20 +173,21 @@ class LSTMLayer(Function):
             if mask is not None:
                 dh_next = kt["where"](m, dh_next, dh_keep)
                 dc_next = kt["where"](m, dc_next, dc_keep)
-        dg_all = _stack(kt, dgates, 0)  # (T, D, B, 4H)
+        dg_all = _stack(kt, dgates, 1)  # (D, T, B, 4H): weight_hh's gradient wants each direction's rows together
         needs = ctx.needs_input_grad
         dx = dw = db = dwr = None
         if needs[0]:
-            parts = _directions(kt, dg_all, 1, 1, ndir)
-            dx = kt["cat"]([kt["reshape"](p, (t_len, batch, 1, g4)) for p in parts], 2)
-            dx = xproj._new(dx)
+            parts = [_at(kt, dg_all, d) for d in range(ndir)]  # (T, B, 4H) each, in the direction's step order
+            parts = [kt["flip"](p, (0,)) if d == 1 else p for d, p in enumerate(parts)]
+            dx = parts[0] if ndir == 1 else kt["cat"](parts, 2)
+            dx = xproj._new(kt["reshape"](dx, (t_len, batch, ndir, g4)))
         if needs[3]:
             h_prev = _stack(kt, [h0._data] + hs_list[:-1], 1)  # (D, T, B, P)
             h_prev = kt["reshape"](h_prev, (ndir, t_len * batch, ps))
-            dg_d = kt["reshape"](kt["clone"](kt["permute"](dg_all, (1, 0, 2, 3))), (ndir, t_len * batch, g4))
+            dg_d = kt["reshape"](dg_all, (ndir, t_len * batch, g4))
             dw = w_hh._new(kt["matmul"](kt["permute"](dg_d, (0, 2, 1)), h_prev))
         if b_hh is not None and needs[4]:
-            db = b_hh._new(kt["sum"](dg_all, (0, 2), False))
+            db = b_hh._new(kt["sum"](dg_all, (1, 2), False))
         if w_hr is not None and needs[5]:
             raw = kt["reshape"](_stack(kt, raws, 1), (ndir, t_len * batch, hs))  # (D, T*B, H)
             dp = kt["reshape"](_stack(kt, dprojs, 1), (ndir, t_len * batch, ps))  # (D, T*B, P)
@@ -250,13 +252,14 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, params: list, mask: Tensor | N
     ndir = len(params)
     w_ih = params[0][0] if ndir == 1 else cat([p[0] for p in params], 0)
     b_ih: Any = None
-    if params[0][2] is not None:
-        b_ih = params[0][2] if ndir == 1 else cat([p[2] for p in params], 0)
+    if params[0][2] is not None:  # b_hh joins b_ih here: one pass over the gates less each way
+        bs = [p[2] + p[3] if p[3] is not None else p[2] for p in params]
+        b_ih = bs[0] if ndir == 1 else cat(bs, 0)
     proj = F.linear(x, w_ih, b_ih)  # every direction's input projection, whole sequence, one matmul
     t_len, batch = x.shape[0], x.shape[1]
     xproj = proj.reshape(t_len, batch, ndir, proj.shape[-1] // ndir)
     w_hh = stack([p[1] for p in params], 0)
-    b_hh = None if params[0][3] is None else stack([p[3] for p in params], 0)
+    b_hh = None if params[0][3] is None or params[0][2] is not None else stack([p[3] for p in params], 0)
     w_hr = None
     if len(params[0]) > 4 and params[0][4] is not None:
         w_hr = stack([p[4] for p in params], 0)
