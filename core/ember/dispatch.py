@@ -30,7 +30,7 @@ from ember.kernels import KERNELS as _SPECS
 
 __all__ = ["KernelTable", "FallbackError", "MissingKernelError", "DeviceError", "table", "native_kernels",
            "set_fallback_policy", "get_fallback_policy", "fallback_policy", "no_fallback",
-           "fallback_counts", "reset_fallback_counts", "canonical_device", "transfer"]
+           "fallback_counts", "reset_fallback_counts", "canonical_device", "transfer", "wrap_kernels"]
 
 _POLICIES = ("warn", "allow", "error")
 
@@ -297,6 +297,48 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def wrap_kernels(wrap: Callable[[KernelTable, str, Callable], Callable], *,
+                 with_fallbacks: bool = False) -> Callable[[], None]:
+    """Replace every entry of every device type's kernel table by ``wrap(table, name, kernel)``;
+    returns the function that puts the originals back. How ``ember.profiler``, ``ember.onnx`` and
+    ``ember.compile`` watch kernels at no cost when they are off: the tables are plain dicts.
+    ``with_fallbacks`` first creates the CPU-fallback entries of the required kernels a device
+    lacks, so that those are wrapped too (otherwise they appear on first use, unwrapped).
+
+    Example:
+        >>> import ember
+        >>> seen = []
+        >>> def spy(tbl, name, fn):
+        ...     return lambda *args: (seen.append(name), fn(*args))[1]
+        >>> restore = wrap_kernels(spy)
+        >>> _ = ember.ones(2) + 1
+        >>> restore()
+        >>> "add" in seen
+        True
+    """
+    from ember.kernels import REQUIRED
+
+    wrapped: list[tuple[KernelTable, str, Callable]] = []
+    for device_type in plugins.device_types():
+        try:
+            tbl = table(device_type)
+        except Exception:  # noqa: BLE001 - a device type that cannot build its table runs no kernel to watch
+            continue
+        if with_fallbacks and device_type != "cpu":
+            for name in REQUIRED - set(tbl):
+                tbl[name]
+        for name, fn in list(tbl.items()):
+            tbl[name] = wrap(tbl, name, fn)
+            wrapped.append((tbl, name, fn))
+
+    def restore() -> None:
+        for tbl, name, fn in reversed(wrapped):
+            tbl[name] = fn
+        wrapped.clear()
+
+    return restore
 
 
 def native_kernels(device_type: str) -> frozenset:

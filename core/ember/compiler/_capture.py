@@ -80,7 +80,7 @@ class Recorder:
         self._in_transfer = 0
         self._paused = 0
         self._pending_rng: list[tuple] = []
-        self._wrapped: list[tuple[dict, str, Callable]] = []
+        self._restore: Callable[[], None] | None = None
         self._patched: list[tuple[Any, str, Any]] = []
 
     # ---- switches -------------------------------------------------------------------------
@@ -92,22 +92,12 @@ class Recorder:
 
     # ---- install ----------------------------------------------------------------------------
     def install(self) -> None:
-        from ember import dispatch, plugins, random
+        from ember import dispatch, random
         from ember.autograd import engine
-        from ember.kernels import REQUIRED
         from ember.tensor import Tensor
 
-        for device_type in plugins.device_types():
-            try:
-                tbl = dispatch.table(device_type)
-            except Exception:  # noqa: BLE001 - a device type without a table runs nothing to record
-                continue
-            if device_type != "cpu":
-                for name in REQUIRED - set(tbl):  # create the fallback entries now, so they are wrapped
-                    tbl[name]
-            for name, fn in list(tbl.items()):
-                tbl[name] = self._kernel(device_type, name, fn)
-                self._wrapped.append((tbl, name, fn))
+        self._restore = dispatch.wrap_kernels(lambda tbl, name, fn: self._kernel(tbl.device_type, name, fn),
+                                              with_fallbacks=True)
         self._patch(Tensor, "_data", self._data_property(Tensor.__dict__["_data"]))
         self._patch(Tensor, "grad", self._grad_property(Tensor.__dict__["grad"]))
         self._patch(Tensor, "_make", staticmethod(self._made(Tensor._make)))
@@ -132,9 +122,9 @@ class Recorder:
         from ember import _device_checks
 
         _device_checks.HOOK[0] = getattr(self, "_check_hook_was", None)
-        for tbl, name, fn in reversed(self._wrapped):
-            tbl[name] = fn
-        self._wrapped.clear()
+        restore, self._restore = self._restore, None
+        if restore is not None:
+            restore()
         for owner, attr, old in reversed(self._patched):
             setattr(owner, attr, old)
         self._patched.clear()

@@ -38,28 +38,17 @@ class Tracer:
         self.modules: list[str] = [""]
         self._local = threading.local()
         self._thread = threading.get_ident()
-        self._wrapped: list[tuple[dict, str, Callable]] = []
+        self._restore: Callable[[], None] | None = None
 
     def install(self) -> None:
-        from ember import dispatch, plugins
-        from ember.kernels import REQUIRED
+        from ember import dispatch
 
-        for device_type in plugins.device_types():
-            try:
-                tbl = dispatch.table(device_type)
-            except Exception:  # noqa: BLE001 - a device type without a table runs nothing to trace
-                continue
-            if device_type != "cpu":
-                for name in REQUIRED - set(tbl):  # create the CPU-fallback entries now, so they are wrapped
-                    tbl[name]
-            for name, fn in list(tbl.items()):
-                tbl[name] = self._recording(name, fn)
-                self._wrapped.append((tbl, name, fn))
+        self._restore = dispatch.wrap_kernels(lambda tbl, name, fn: self._recording(name, fn), with_fallbacks=True)
 
     def uninstall(self) -> None:
-        for tbl, name, fn in reversed(self._wrapped):
-            tbl[name] = fn
-        self._wrapped.clear()
+        restore, self._restore = self._restore, None
+        if restore is not None:
+            restore()
 
     def _recording(self, name: str, fn: Callable) -> Callable:
         tracer, local = self, self._local

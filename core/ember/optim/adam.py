@@ -100,20 +100,7 @@ class Adam(Optimizer):
                             t._version[0] += 1
                     continue
                 # composite: the same update from required kernels
-                g = grad_array(p, maximize)
-                if wd != 0 and not decoupled:
-                    g = kt["add"](g, kt["mul"](pd, wd))
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                # exp_avg.lerp_(g, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                m = exp_avg._data
-                m = kt["add"](m, kt["mul"](kt["sub"](g, m), 1.0 - beta1))
-                v = kt["add"](kt["mul"](exp_avg_sq._data, beta2), kt["mul"](kt["mul"](g, g), 1.0 - beta2))
-                set_buffer(exp_avg, m)
-                set_buffer(exp_avg_sq, v)
-                if amsgrad:
-                    mx = state["max_exp_avg_sq"]
-                    v = kt["maximum"](mx._data, v)
-                    set_buffer(mx, v)
+                m, v = _moments(p, state, beta1, beta2, wd, amsgrad, maximize, decoupled)
                 bc1 = 1.0 - beta1 ** step
                 bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
                 # p -= lr/bc1 * m / (sqrt(v)/bc2_sqrt + eps), with bc2_sqrt folded into the scalars
@@ -123,6 +110,29 @@ class Adam(Optimizer):
                 base = kt["mul"](pd, 1.0 - lr * wd) if (decoupled and wd != 0) else pd
                 write_param(p, kt["sub"](base, upd))
         return loss
+
+
+def _moments(p: Any, state: dict, beta1: float, beta2: float, wd: float, amsgrad: bool, maximize: bool,
+             decoupled: bool) -> tuple[Any, Any]:
+    """Update the first and second moments of ``p`` from its gradient (and weight decay, when it is
+    L2 rather than decoupled); return the arrays the step divides: ``m`` and ``v`` (its running
+    maximum under amsgrad)."""
+    kt, pd = p._kt, p._data
+    g = grad_array(p, maximize)
+    if wd != 0 and not decoupled:
+        g = kt["add"](g, kt["mul"](pd, wd))
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    # exp_avg.lerp_(g, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    m = exp_avg._data
+    m = kt["add"](m, kt["mul"](kt["sub"](g, m), 1.0 - beta1))
+    v = kt["add"](kt["mul"](exp_avg_sq._data, beta2), kt["mul"](kt["mul"](g, g), 1.0 - beta2))
+    set_buffer(exp_avg, m)
+    set_buffer(exp_avg_sq, v)
+    if amsgrad:
+        mx = state["max_exp_avg_sq"]
+        v = kt["maximum"](mx._data, v)
+        set_buffer(mx, v)
+    return m, v
 
 
 def _device_step_update(p: Any, state: dict, lr: float, beta1: float, beta2: float, eps: float, wd: float,
@@ -138,19 +148,7 @@ def _device_step_update(p: Any, state: dict, lr: float, beta1: float, beta2: flo
     step = kt["add"](st._data, 1.0)
     set_buffer(st, step)
     step = kt["astype"](step, p._dtype)
-    g = grad_array(p, maximize)
-    if wd != 0 and not decoupled:
-        g = kt["add"](g, kt["mul"](pd, wd))
-    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-    m = exp_avg._data
-    m = kt["add"](m, kt["mul"](kt["sub"](g, m), 1.0 - beta1))
-    v = kt["add"](kt["mul"](exp_avg_sq._data, beta2), kt["mul"](kt["mul"](g, g), 1.0 - beta2))
-    set_buffer(exp_avg, m)
-    set_buffer(exp_avg_sq, v)
-    if amsgrad:
-        mx = state["max_exp_avg_sq"]
-        v = kt["maximum"](mx._data, v)
-        set_buffer(mx, v)
+    m, v = _moments(p, state, beta1, beta2, wd, amsgrad, maximize, decoupled)
     bc1 = kt["sub"](1.0, kt["pow"](beta1, step))
     bc2_sqrt = kt["sqrt"](kt["sub"](1.0, kt["pow"](beta2, step)))
     denom = kt["add"](kt["div"](kt["sqrt"](v), bc2_sqrt), eps)

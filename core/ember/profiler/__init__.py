@@ -148,7 +148,7 @@ class _Recorder:
         self.record_shapes, self.device_sync = record_shapes, device_sync
         self.recording = False
         self.events: list[FunctionEvent] = []
-        self._wrapped: list[tuple[dict, str, Callable]] = []
+        self._restore: Callable[[], None] | None = None
         self._lock = threading.Lock()
 
     def add(self, name: str, t0: int, t1: int, device_type: str, shapes: list) -> None:
@@ -157,24 +157,19 @@ class _Recorder:
             self.events.append(event)
 
     def install(self) -> None:
-        from ember import dispatch, plugins
+        from ember import dispatch
 
-        for device_type in plugins.device_types():
-            try:
-                tbl = dispatch.table(device_type)
-            except Exception:  # noqa: BLE001 - a device type that cannot build its table has nothing to time
-                continue
-            sync = None
-            if self.device_sync and device_type != "cpu":
-                sync = tbl.backend.synchronize
-            for name, fn in list(tbl.items()):
-                tbl[name] = self._timed(f"{device_type}::{name}", fn, device_type, sync)
-                self._wrapped.append((tbl, name, fn))
+        def timed(tbl: Any, name: str, fn: Callable) -> Callable:
+            dev = tbl.device_type
+            sync = tbl.backend.synchronize if self.device_sync and dev != "cpu" else None
+            return self._timed(f"{dev}::{name}", fn, dev, sync)
+
+        self._restore = dispatch.wrap_kernels(timed)
 
     def uninstall(self) -> None:
-        for tbl, name, fn in reversed(self._wrapped):
-            tbl[name] = fn
-        self._wrapped.clear()
+        restore, self._restore = self._restore, None
+        if restore is not None:
+            restore()
 
     def _timed(self, event_name: str, fn: Callable, device_type: str, sync: Callable | None) -> Callable:
         recorder = self
