@@ -31,7 +31,7 @@ from ember.amp.autocast_mode import _STATE as AMP
 from ember.autograd.function import Node
 from ember.autograd.grad_mode import STATE as GRAD
 from ember.compiler._capture import Recorder
-from ember.compiler._graph import Builder, Graph, OutTensor, Ref, Unreplayable, const_key, result_refs
+from ember.compiler._graph import Builder, Graph, OutTensor, Ref, Unreplayable, const_key, refs_in, result_refs
 from ember.compiler._replay import make_call, make_fast, make_runner
 from ember.compiler._sources import Sources, discover
 
@@ -381,7 +381,7 @@ class CompiledFunction:
         saved: list[Ref] = []
         if aot:
             for node in graph.nodes[split:]:
-                for r in _node_refs(node.args):
+                for r in refs_in(node.args):
                     if r.kind == "node" and r.index < split and r not in saved:
                         saved.append(r)
         fused = fuse(graph, want + saved, split) if self.fuse else {}
@@ -429,14 +429,6 @@ def _tensors_of(result: Any) -> list:
         return [t for r in result for t in _tensors_of(r)]
     if isinstance(result, dict):
         return [t for r in result.values() for t in _tensors_of(r)]
-    return []
-
-
-def _node_refs(template: Any) -> list[Ref]:
-    if isinstance(template, Ref):
-        return [template]
-    if isinstance(template, (list, tuple)):
-        return [r for x in template for r in _node_refs(x)]
     return []
 
 

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from ember.compiler._graph import WRITES, Graph, Ref
+from ember.compiler._graph import WRITES, Graph, Ref, refs_in
 
 __all__ = ["FusedElementwise", "FUSIBLE_UNARY", "FUSIBLE_BINARY", "fuse"]
 
@@ -45,11 +45,9 @@ class FusedElementwise:
 
 
 def _uses(g: Graph, want: list[Ref], stop: int) -> Counter:
-    from ember.compiler._compiled import _node_refs
-
     uses: Counter = Counter(want)
     for node in g.nodes:  # backward nodes read forward results too
-        for r in _node_refs(node.args):
+        for r in refs_in(node.args):
             uses[r] += 1
     return uses
 
@@ -67,7 +65,7 @@ def fuse(g: Graph, want: list[Ref], stop: int) -> dict[int, Any]:
     uses = _uses(g, want, stop)
     consumer: dict[int, int] = {}
     for i, node in enumerate(g.nodes[:stop]):
-        for r in _node_refs_of(node):
+        for r in refs_in(node.args):
             if r.kind == "node" and r.item is None:
                 consumer.setdefault(r.index, i)
     out: dict[int, Any] = {}
@@ -97,12 +95,6 @@ def fuse(g: Graph, want: list[Ref], stop: int) -> dict[int, Any]:
         out[chain[-1]] = compiled
         taken.update(chain)
     return out
-
-
-def _node_refs_of(node: Any) -> list[Ref]:
-    from ember.compiler._compiled import _node_refs
-
-    return _node_refs(node.args)
 
 
 def _fusible(g: Graph, i: int) -> bool:

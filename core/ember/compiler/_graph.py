@@ -289,20 +289,18 @@ def live_nodes(g: Graph, roots: list[Ref], start: int = 0, stop: int | None = No
         if live[i] or not start <= i < stop:
             continue
         live[i] = True
-        for r in _refs(g.nodes[i].args):
+        for r in refs_in(g.nodes[i].args):
             if r.kind == "node" and not live[r.index]:
                 stack.append(r.index)
     return live
 
 
-def _refs(template: Any) -> list[Ref]:
+def refs_in(template: Any) -> list[Ref]:
+    """The graph values an argument template reads (nested tuples and lists included)."""
     if isinstance(template, Ref):
         return [template]
     if isinstance(template, (list, tuple)):
-        out: list[Ref] = []
-        for x in template:
-            out += _refs(x)
-        return out
+        return [r for x in template for r in refs_in(x)]
     return []
 
 
