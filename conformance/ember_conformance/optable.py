@@ -889,6 +889,22 @@ def _relu_bwd_samples(dt, rng):
 
 _kern("relu_backward", FLOATS, _relu_bwd_samples, lambda g, y: np.where(y <= 0, 0.0, g))
 
+def _gelu_samples(dt, rng):
+    v = lambda shape, s=4.0: values(rng, shape, dt, "real", s)  # noqa: E731
+    return [Sample(f"{mode}-{kind}", (v((3, 4)) if kind != "transposed" else View.transposed(v((3, 4))), mode))
+            for mode in ("none", "tanh") for kind in ("2d", "transposed")]
+
+
+def _gelu_bwd_samples(dt, rng):
+    v = lambda shape: values(rng, shape, dt, "real", 4.0)  # noqa: E731
+    return [Sample(f"{mode}-{kind}", (View.transposed(v((3, 4))), View.transposed(v((3, 4))), mode)
+                   if kind == "transposed" else (v((2, 3, 4)), v((2, 3, 4)), mode))
+            for mode in ("none", "tanh") for kind in ("3d", "transposed")]
+
+
+_kern("gelu", FLOATS, _gelu_samples, R.gelu, tol_scale=4)
+_kern("gelu_backward", FLOATS, _gelu_bwd_samples, R.gelu_backward, tol_scale=4)
+
 #: (kind, N, C, weighted, ignore_index, reduction, logit scale)
 _CE_CASES = [("mean", 6, 5, False, -100, "mean", 1.0), ("sum-weighted", 5, 4, True, -100, "sum", 1.0),
              ("none-ignore-class", 7, 3, True, 1, "none", 2.0), ("mean-ignored-rows", 9, 6, True, -1, "mean", 1.0),

@@ -329,6 +329,15 @@ _k("log_softmax", "nn", "log_softmax(x, dim) -> array", "Stable log-softmax alon
 _k("relu_backward", "nn", "relu_backward(grad, out) -> array",
    "Gradient of relu from its output: 0 where out <= 0, else grad (a NaN output passes grad, as "
    "PyTorch's threshold_backward does). grad and out have the same shape and dtype.", False)
+_k("gelu", "nn", "gelu(x, approximate) -> array",
+   "GELU of floating x, PyTorch's formulas and operation order: approximate 'none' gives "
+   "(x * 0.5) * (1 + erf(x * sqrt(1/2))), 'tanh' gives (0.5 * x) * (1 + tanh(sqrt(2/pi) * "
+   "(x + 0.044715 * x^3))); same shape and dtype as x.", False)
+_k("gelu_backward", "nn", "gelu_backward(grad, x, approximate) -> array",
+   "Gradient of gelu: grad * d gelu(x)/dx, i.e. grad * (cdf + x * pdf) with cdf = 0.5 * (1 + erf(x / "
+   "sqrt(2))), pdf = exp(-x^2 / 2) / sqrt(2 pi) for 'none'; for 'tanh', with t = tanh(inner): "
+   "grad * (0.5 * (1 + t) + 0.5 * x * (1 - t^2) * sqrt(2/pi) * (1 + 3 * 0.044715 * x^2)). grad and x "
+   "have the same shape and dtype.", False)
 _k("cross_entropy", "nn",
    "cross_entropy(x, target, weight, ignore_index, reduction) -> (loss, lse, w, w_sum, n_invalid)",
    "log_softmax + NLL of class indices in one pass, PyTorch's formulas: x (N, C) floating, target (N,) "

@@ -149,6 +149,13 @@ CASES = [
     ("softmax", (F[1:], 1), lambda x, d: torch.softmax(_t(x), d)),
     ("log_softmax", (G, 0), lambda x, d: torch.log_softmax(_t(x), d)),
     ("relu_backward", (G, F), lambda g, y: torch.ops.aten.threshold_backward(_t(g), _t(y), 0)),
+    # (below about -2 gelu and its gradient are differences of nearly equal terms, exact only to a
+    # few ulps of float32's 1 in both libraries; 0-d operands are in tests/parity/test_fix_gelu.py)
+    *[("gelu", (x, mode), lambda x, m: torch.nn.functional.gelu(_t(x), approximate=m))
+      for x in (np.clip(F, -2.5, 5), U) for mode in ("none", "tanh")],
+    *[("gelu_backward", (g, x, mode), lambda g, x, m: torch.ops.aten.gelu_backward(_t(g), _t(x), approximate=m))
+      for g, x in ((G, np.clip(F, -2, 5)), (G.T.astype(np.float64), U.T))
+      for mode in ("none", "tanh")],
     *[(name, (U,), lambda x, f=tfn: f(_t(x))) for name, tfn in (
         ("asin", torch.asin), ("acos", torch.acos), ("atan", torch.atan), ("sinh", torch.sinh), ("cosh", torch.cosh),
         ("asinh", torch.asinh), ("atanh", torch.atanh), ("exp2", torch.exp2), ("erfc", torch.erfc),

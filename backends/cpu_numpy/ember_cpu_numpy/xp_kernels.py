@@ -9,8 +9,8 @@ per-call lookup of the array module, no extra wrapper.
 The places where the two libraries, or the two backends, differ are keyword options of the
 factories, never tests of ``xp`` inside a kernel:
 
-* ``erf``, ``erfc``: the elementwise implementations (NumPy has none: :func:`numpy_erf` and
-  :func:`numpy_erfc` go through ``math``; CuPy has ``cupyx.scipy.special``).
+* ``erf``, ``erfc``: the elementwise implementations (NumPy has none: :func:`numpy_erf` is
+  :mod:`ember_cpu_numpy.erf`, :func:`numpy_erfc` goes through ``math``; CuPy has ``cupyx.scipy.special``).
 * ``add_at``: unbuffered scatter-add (``numpy.add.at``; the cuda backend's atomics, which need
   a C-ordered destination: ``add_at_order``).
 * ``argsort_kind``: CuPy's argsort is always stable and accepts no ``kind``.
@@ -52,6 +52,8 @@ from typing import Any
 
 import numpy as np
 
+from ember_cpu_numpy.erf import erf as _erf_pieces
+
 __all__ = ["make_kernels", "elementwise_kernels", "nn_kernels", "optim_kernels", "linalg_kernels",
            "special_kernels", "numpy_erf", "numpy_erfc"]
 
@@ -65,8 +67,8 @@ warnings.filterwarnings("ignore", message=r"(overflow|invalid value|divide by ze
 
 
 def numpy_erf(x: np.ndarray) -> np.ndarray:
-    """erf on NumPy through ``math.erf``: full precision without SciPy."""
-    return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+    """erf on NumPy: whole-array polynomial pieces (:mod:`ember_cpu_numpy.erf`), 2 ulp."""
+    return _erf_pieces(x).astype(x.dtype, copy=False) if x.size else x.copy()
 
 
 def numpy_erfc(x: np.ndarray) -> np.ndarray:
@@ -432,10 +434,81 @@ def _relu_backward_bits(grad, out):
     return bits.view(grad.dtype)
 
 
-def nn_kernels(xp: ModuleType, *, widen_half: bool = False, branchless_where: bool = False) -> Kernels:
-    """softmax, log_softmax and relu's backward on ``xp`` (``branchless_where``: NumPy only, see
-    :func:`_relu_backward_bits`)."""
+# GELU's constants, as PyTorch spells them: M_SQRT1_2, M_2_SQRTPI * M_SQRT1_2 * 0.5 (1/sqrt(2 pi)),
+# M_SQRT2 * M_2_SQRTPI * 0.5 (sqrt(2/pi)) and the tanh form's cubic coefficient
+_SQRT1_2 = math.sqrt(0.5)
+_GELU_ALPHA = 2 / math.sqrt(math.pi) * math.sqrt(0.5) * 0.5
+_GELU_BETA = math.sqrt(2) * 2 / math.sqrt(math.pi) * 0.5
+_GELU_KAPPA = 0.044715
+
+
+def nn_kernels(xp: ModuleType, *, widen_half: bool = False, branchless_where: bool = False,
+               erf: Callable = numpy_erf) -> Kernels:
+    """softmax, log_softmax, relu's backward and gelu on ``xp`` (``branchless_where``: NumPy only,
+    see :func:`_relu_backward_bits`)."""
     float16, float32 = xp.float16, xp.float32
+
+    def _tanh_inner(x):
+        """sqrt(2/pi) * (x + 0.044715 * x^3) and x^2, in PyTorch's order."""
+        x_sq = x * x
+        inner = x_sq * x
+        inner *= _GELU_KAPPA
+        inner += x
+        inner *= _GELU_BETA
+        return inner, x_sq
+
+    def on_1d(fn: Callable) -> Callable:
+        """Run ``fn`` on 0-d operands as 1-element arrays (NumPy's ufuncs return scalars for 0-d
+        inputs, which the in-place steps cannot write into)."""
+
+        def kernel(*args):
+            if args[-2].ndim:
+                return fn(*args)
+            return fn(*(a.reshape(1) for a in args[:-1]), args[-1]).reshape(())
+
+        kernel.__name__ = fn.__name__
+        return kernel
+
+    @on_1d
+    def gelu(x, approximate):
+        # one pass each, in place, in the order of PyTorch's CPU kernel (GeluKernelImpl)
+        if approximate == "tanh":
+            right = xp.tanh(_tanh_inner(x)[0])
+        else:
+            right = erf(x * _SQRT1_2)
+        right += 1
+        left = x * 0.5 if approximate != "tanh" else 0.5 * x
+        right *= left
+        return right
+
+    @on_1d
+    def gelu_backward(grad, x, approximate):
+        if approximate == "tanh":
+            inner, x_sq = _tanh_inner(x)
+            t = xp.tanh(inner)
+            # 0.5 * (1 + t) + (0.5 * x) * (1 - t^2) * (sqrt(2/pi) * (1 + 3 * 0.044715 * x^2))
+            x_sq *= 3 * _GELU_KAPPA
+            x_sq += 1
+            x_sq *= _GELU_BETA
+            right = 1 - t * t
+            right *= 0.5 * x
+            right *= x_sq
+            t += 1
+            t *= 0.5
+            t += right
+            t *= grad
+            return t
+        cdf = erf(x * _SQRT1_2)
+        cdf += 1
+        cdf *= 0.5
+        pdf = x * x
+        pdf *= -0.5
+        pdf = xp.exp(pdf, out=pdf)
+        pdf *= _GELU_ALPHA
+        pdf *= x
+        cdf += pdf
+        cdf *= grad
+        return cdf
 
     def softmax(x, dim):
         acc = x.astype(float32) if widen_half and x.dtype == float16 else x  # half accumulates in float
@@ -456,7 +529,8 @@ def nn_kernels(xp: ModuleType, *, widen_half: bool = False, branchless_where: bo
         # `out <= 0` is False for NaN, so a NaN output passes its gradient (PyTorch's threshold_backward)
         return xp.where(out <= 0, grad.dtype.type(0), grad)
 
-    return {"softmax": softmax, "log_softmax": log_softmax, "relu_backward": relu_backward}
+    return {"softmax": softmax, "log_softmax": log_softmax, "relu_backward": relu_backward, "gelu": gelu,
+            "gelu_backward": gelu_backward}
 
 
 # ---- optimizer steps -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Cross-entropy with class indices and relu's backward as single kernels (the ``nn`` family).
+"""Cross-entropy with class indices, relu's backward and GELU as single kernels (the ``nn`` family).
 
 The frontend's composite cross-entropy is about 15 launches forward and 7 backward; here it is
 two launches forward (plus the frontend's one-number read of ``n_invalid``) and one backward:
@@ -11,7 +11,8 @@ two launches forward (plus the frontend's one-number read of ``n_invalid``) and 
   unlike float atomics, and counts the targets that are neither ignored nor a class;
 * ``ce_backward``: one work-item per logit writes ``(softmax - onehot) * w * g``.
 
-``relu_backward`` is one strided map (codegen.launch_map) with a select.
+``relu_backward`` is one strided map (codegen.launch_map) with a select; ``gelu`` and
+``gelu_backward`` are one map each, PyTorch's formulas in float (double for float64).
 
 Every operand is read through its own offset and strides, so transposed, sliced or expanded
 inputs (a broadcast ``grad``) need no copy, and a 0-d ``grad`` is a vector of stride 0.
@@ -39,7 +40,7 @@ from ember_opencl.array import CLArray, empty
 from ember_opencl.codegen import LOCAL, header, launch_map, run_1d
 from ember_opencl.runtime import ctype
 
-__all__ = ["KERNELS", "relu_backward", "cross_entropy", "cross_entropy_backward"]
+__all__ = ["KERNELS", "relu_backward", "gelu", "gelu_backward", "cross_entropy", "cross_entropy_backward"]
 
 _MODES = {"none": 0, "sum": 1, "mean": 2}
 
@@ -71,6 +72,51 @@ def relu_backward(grad: CLArray, out: CLArray) -> CLArray:
     """0 where out <= 0, else grad; ``out <= 0`` is false for NaN, so a NaN output passes its
     gradient (PyTorch's threshold_backward)."""
     return launch_map(empty(grad.shape, grad.dtype, grad.device), [grad, out], "(v1 <= 0 ? 0 : v0)")
+
+
+# ---- gelu ------------------------------------------------------------------------------------
+def _gelu_preamble(t: str) -> str:
+    """``gelu_{none,tanh}`` and ``gelu_bwd_{none,tanh}`` on type ``t``'s compute type, PyTorch's
+    operation order. ``tanh`` saturates explicitly past 9.1 (float) / 19.1 (double): PoCL's float
+    tanh never reaches 1 (see elementwise._TANH)."""
+    c = "double" if t == "double" else "float"
+    f = "" if c == "double" else "f"
+    sat = "19.1" if c == "double" else "9.1f"
+    return f"""
+static {c} tanh_sat({c} v) {{ return fabs(v) > {sat} ? (v > 0 ? 1 : -1) : tanh(v); }}
+static {c} gelu_inner({c} x) {{ return 0.7978845608028654{f} * (x + 0.044715{f} * (x * x * x)); }}
+static {c} gelu_none({c} x) {{ return (x * 0.5{f}) * (1 + erf(x * 0.7071067811865476{f})); }}
+static {c} gelu_tanh({c} x) {{ return (0.5{f} * x) * (1 + tanh_sat(gelu_inner(x))); }}
+static {c} gelu_bwd_none({c} g, {c} x) {{
+  {c} cdf = 0.5{f} * (1 + erf(x * 0.7071067811865476{f}));
+  {c} pdf = 0.3989422804014327{f} * exp(x * x * -0.5{f});
+  return g * (cdf + x * pdf);
+}}
+static {c} gelu_bwd_tanh({c} g, {c} x) {{
+  {c} t = tanh_sat(gelu_inner(x));
+  {c} inner_d = 0.7978845608028654{f} * (1 + 0.134145{f} * (x * x));
+  return g * (0.5{f} * (1 + t) + (0.5{f} * x) * (1 - t * t) * inner_d);
+}}
+"""
+
+
+def _gelu_mode(approximate: str) -> str:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return approximate
+
+
+def gelu(x: CLArray, approximate: str) -> CLArray:
+    """GELU of a floating array (same shape and dtype)."""
+    mode = _gelu_mode(approximate)
+    return launch_map(empty(x.shape, x.dtype, x.device), [x], f"gelu_{mode}(v0)", _gelu_preamble(ctype(x.dtype)))
+
+
+def gelu_backward(grad: CLArray, x: CLArray, approximate: str) -> CLArray:
+    """``grad * gelu'(x)`` (grad and x of one shape and dtype)."""
+    mode = _gelu_mode(approximate)
+    return launch_map(empty(grad.shape, grad.dtype, grad.device), [grad, x], f"gelu_bwd_{mode}(v0, v1)",
+                      _gelu_preamble(ctype(x.dtype)))
 
 
 # ---- cross-entropy forward ------------------------------------------------------------------
@@ -219,6 +265,6 @@ def cross_entropy_backward(grad: CLArray, x: CLArray, target: CLArray, lse: CLAr
 
 
 KERNELS: dict[str, Callable[..., Any]] = {
-    "relu_backward": relu_backward, "cross_entropy": cross_entropy,
+    "relu_backward": relu_backward, "gelu": gelu, "gelu_backward": gelu_backward, "cross_entropy": cross_entropy,
     "cross_entropy_backward": cross_entropy_backward,
 }

@@ -20,6 +20,7 @@ from typing import Any
 from ember import dtypes as _dt
 from ember._ops.registry import Family
 from ember.autograd.function import Function
+from ember.functions.complex_ops import refuse_complex
 from ember.functions.elementwise import (
     _CAN_CAST_NAMES,
     _check_broadcast,
@@ -255,16 +256,20 @@ def copysign(input: Tensor, other: Any, *, out: Tensor | None = None) -> Tensor:
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"copysign(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    refuse_complex(input, other, message=f'"copysign_{input._device.type}" not implemented for \'{{dtype}}\'')
     return _out(Copysign.apply(input, other), out)
 
 
 # ---- float_power -------------------------------------------------------------------------------------
-def _to_double(x: Any) -> Any:
-    return x.to(_dt.float64) if isinstance(x, Tensor) else float(x)
+def _to_double(x: Any, dt: _dt.dtype) -> Any:
+    if isinstance(x, Tensor):
+        return x.to(dt)
+    return complex(x) if dt.is_complex else float(x)
 
 
 def float_power(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:
-    """``input ** exponent`` computed in double precision (the result is float64 whatever the inputs).
+    """``input ** exponent`` computed in double precision: float64, or complex128 when either side is
+    complex.
 
     Example:
         >>> import ember
@@ -272,10 +277,13 @@ def float_power(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tens
         tensor([0.5000, 0.2500], dtype=ember.float64)
     """
     _first_tensor("float_power", input, exponent)
-    if out is not None and out._dtype is not _dt.float64:
+    # complex128 when either side is complex (a complex tensor or a Python complex), else float64
+    dt = _dt.complex128 if any(isinstance(v, complex) or (isinstance(v, Tensor) and v._dtype.is_complex)
+                               for v in (input, exponent)) else _dt.float64
+    if out is not None and out._dtype is not dt:
         raise RuntimeError(f"the output given to float_power has dtype {_dtype_name(out._dtype)} but the "
-                           f"operation's result requires dtype Double")
-    return _out(pow(_to_double(input), _to_double(exponent)), out)
+                           f"operation's result requires dtype {_dtype_name(dt)}")
+    return _out(pow(_to_double(input, dt), _to_double(exponent, dt)), out)
 
 
 def float_power_(self: Tensor, exponent: Any) -> Tensor:
@@ -310,6 +318,8 @@ def heaviside(input: Tensor, values: Tensor, *, out: Tensor | None = None) -> Te
         tensor([0.0000, 0.5000, 1.0000])
     """
     _tensor_only("heaviside", input, values, "values")
+    if input._dtype.is_complex or values._dtype.is_complex:
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
     if input._dtype is not values._dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return _out(Heaviside.apply(input, values), out)

@@ -408,7 +408,7 @@ class Pow(Function):
         ctx.a, ctx.b = _meta(a), _meta(b)
         ctx.sa = a if not isinstance(a, Tensor) else None
         ctx.sb = b if not isinstance(b, Tensor) else None
-        if (isinstance(a, Tensor) and not isinstance(b, (Tensor, float)) and not a._dtype.is_floating_point
+        if (isinstance(a, Tensor) and not isinstance(b, (Tensor, float, complex)) and not a._dtype.is_floating_point
                 and b < 0):  # (a float exponent promotes: ``int_tensor ** -1.0`` is a float tensor)
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         if isinstance(b, Tensor) and not _dt.result_type(a, b).is_floating_point and b._dtype is not _dt.bool_:
@@ -736,6 +736,7 @@ def atan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     for arg, pos, label in ((input, 1, "input"), (other, 2, "other")):
         if not isinstance(arg, Tensor):
             raise TypeError(f"atan2(): argument '{label}' (position {pos}) must be Tensor, not {type(arg).__name__}")
+    refuse_complex(input, other, message=f'"atan2_{input._device.type}" not implemented for \'{{dtype}}\'')
     dt = _dt.result_type(input, other)
     if not dt.is_floating_point:
         dt = _dt.get_default_dtype()
@@ -999,6 +1000,9 @@ def relu(x: Tensor) -> Tensor:
 
 
 def erf(x: Tensor) -> Tensor:
+    if isinstance(x, Tensor) and x._dtype.is_complex:  # PyTorch's kernel name: erf_vml_cpu, erf_cuda
+        kind = x._device.type
+        refuse_complex(x, message=f'"erf_{"vml_" if kind == "cpu" else ""}{kind}" not implemented for \'{{dtype}}\'')
     if _plain_float(x):
         return x._new(x._kt["erf"](x._data))
     return Erf.apply(x)

@@ -25,6 +25,7 @@ from ember import dtypes as _dt
 from ember._ops.registry import Family
 from ember.autograd.function import Function
 from ember.functions import elementwise as _ew
+from ember.functions.complex_ops import refuse_complex
 from ember.functions.creation import full_like, tensor
 from ember.functions.elementwise import (
     abs,
@@ -653,6 +654,8 @@ def _binary_float_operands(name: str, x: Any, y: Any, tensor_x: bool = True) -> 
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         raise TypeError(f"{name}() received an invalid combination of arguments - got ({type(x).__name__}, "
                         f"{type(y).__name__})")
+    where = (x if isinstance(x, Tensor) else y)._device.type
+    refuse_complex(x, y, message=f'"{name.removeprefix("special_")}_{where}" not implemented for \'{{dtype}}\'')
     dt = _dt.result_type(x, y)
     if not dt.is_floating_point:
         dt = _dt.get_default_dtype()

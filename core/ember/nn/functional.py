@@ -28,6 +28,7 @@ from ember.functions import creation as _c
 from ember.functions import elementwise as _e
 from ember.functions import reduction as _r
 from ember.functions import shape as _s
+from ember.functions.complex_ops import type_word
 from ember.functions.indexing import Gather, IndexAdd, IndexSelect, Scatter, _check_bounds, _same_device, _scalar_type
 from ember.nn import _ctc, _grid_sample, _margin_losses, _more_layers  # re-exported at the end
 from ember.nn._convpool import _check_conv, avg_pool2d, check_conv_geometry, conv2d, conv_transpose2d, max_pool2d, pair
@@ -719,13 +720,64 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, _e.where(input > 0, input, neg), inplace)
 
 
-def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+def _gelu_composite(x: Tensor, approximate: str) -> Tensor:
+    """GELU in ember ops, for a backend without the optional ``gelu`` kernel (PyTorch's order)."""
     if approximate == "tanh":
-        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
-        return input * 0.5 * (inner.tanh() + 1.0)
-    if approximate != "none":
-        raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
-    return input * 0.5 * ((input * (1.0 / math.sqrt(2.0))).erf() + 1.0)
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+        return x * 0.5 * (inner.tanh() + 1.0)
+    return x * 0.5 * ((x * math.sqrt(0.5)).erf() + 1.0)
+
+
+def _gelu_derivative(x: Tensor, approximate: str) -> Tensor:
+    """d gelu(x) / dx in ember ops (differentiable again: double backward)."""
+    if approximate == "tanh":
+        beta = math.sqrt(2.0 / math.pi)
+        x_sq = x * x
+        t = ((x + x_sq * x * 0.044715) * beta).tanh()
+        return 0.5 * (t + 1.0) + (0.5 * x) * (1.0 - t * t) * (beta * (1.0 + 3 * 0.044715 * x_sq))
+    cdf = 0.5 * ((x * math.sqrt(0.5)).erf() + 1.0)
+    return cdf + x * ((x * x * -0.5).exp() * (1.0 / math.sqrt(2.0 * math.pi)))
+
+
+class Gelu(Function):
+    """One autograd node (PyTorch's ``GeluBackward0``) running the optional ``gelu`` /
+    ``gelu_backward`` kernels where the device has them: a backend computes it in one pass, and in
+    its opmath type for float16/bfloat16 (rounded once, as PyTorch)."""
+
+    _backward_name = "GeluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if x._kt.has("gelu"):
+            return x._new(x._kt["gelu"](x._data, approximate))
+        return _gelu_composite(x, approximate)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        kt = x._kt
+        if not STATE.enabled and kt.has("gelu_backward") and g._dtype is x._dtype and g.shape == x.shape:
+            return g._new(kt["gelu_backward"](g._data, x._data, ctx.approximate)), None
+        return g * _gelu_derivative(x, ctx.approximate), None
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit, ``x * Phi(x)``; ``approximate="tanh"`` uses the tanh form.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.gelu(ember.tensor([-1.0, 0.0, 1.0]))
+        tensor([-0.1587,  0.0000,  0.8413])
+    """
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"gelu(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if not input._dtype.is_floating_point:
+        raise NotImplementedError(f'"GeluKernelImpl" not implemented for \'{type_word(input._dtype)}\'')
+    return Gelu.apply(input, approximate)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:

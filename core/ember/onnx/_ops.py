@@ -6,6 +6,7 @@ in place of a mapper is the reason the kernel is refused.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -355,6 +356,23 @@ def _log_softmax(g, x, dim, out):
     return g.node("LogSoftmax", [g.name_of(x)], axis=int(dim))
 
 
+@_m("gelu")
+def _gelu(g, x, approximate, out):
+    dt = np.dtype(x.dtype)
+    xn = g.name_of(x)
+
+    def c(v: float) -> str:
+        return g.const(v, dtype=dt)
+
+    if approximate == "tanh":
+        cube = g.node("Mul", [g.node("Mul", [xn, xn]), xn])
+        inner = g.node("Mul", [g.node("Add", [xn, g.node("Mul", [cube, c(0.044715)])]), c(math.sqrt(2 / math.pi))])
+        right = g.node("Add", [g.node("Tanh", [inner]), c(1)])
+    else:
+        right = g.node("Add", [g.node("Erf", [g.node("Mul", [xn, c(math.sqrt(0.5))])]), c(1)])
+    return g.node("Mul", [g.node("Mul", [xn, c(0.5)]), right])
+
+
 @_m("lstm_cell")
 def _lstm_cell(g, gates, c, out):
     h4 = int(gates.shape[-1])
@@ -370,7 +388,7 @@ def _lstm_cell(g, gates, c, out):
 
 _TRAINING = "it belongs to training, not inference (export the model in eval mode, without the loss)"
 for _k in ("cross_entropy", "cross_entropy_backward", "conv2d_backward", "max_pool2d_backward",
-           "avg_pool2d_backward", "relu_backward", "lstm_cell_backward", "adam_step", "sgd_step"):
+           "avg_pool2d_backward", "relu_backward", "gelu_backward", "lstm_cell_backward", "adam_step", "sgd_step"):
     MAPPING[_k] = _TRAINING
 for _k in ("rand_uniform", "rand_normal", "rand_int"):
     MAPPING[_k] = ("random numbers in the forward pass (a Dropout in training mode?) would be frozen into "
