@@ -902,6 +902,28 @@ def _gelu_bwd_samples(dt, rng):
             for mode in ("none", "tanh") for kind in ("3d", "transposed")]
 
 
+def _ln_samples(dt, rng):
+    v = lambda shape, s=1.0: values(rng, shape, dt, "real", s)  # noqa: E731
+    return [Sample("rows-affine", (v((3, 8)), 1, v((8,)), v((8,)), 1e-5)),
+            Sample("2-dims-weight", (v((2, 3, 4), 5.0), 2, v((3, 4)), None, 1e-5)),
+            Sample("transposed-plain", (View.transposed(v((6, 5))), 1, None, None, 1e-3)),
+            Sample("constant-rows", (np.ones((2, 4), NP[dt]), 1, None, v((4,)), 1e-5))]
+
+
+def _ln_bwd_samples(dt, rng):
+    v = lambda shape: values(rng, shape, dt, "real")  # noqa: E731
+
+    def case(x, ndim, weight, needs):
+        _, mean, rstd = R.layer_norm(upcast(x), ndim, None, None, 1e-5)
+        return (v(x.shape), x, mean.astype(NP[dt]), rstd.astype(NP[dt]), weight, ndim, needs)
+
+    return [Sample("rows-weight", case(v((3, 8)), 1, v((8,)), (True, True, True))),
+            Sample("2-dims", case(v((2, 3, 4)), 2, None, (True, False, True))),
+            Sample("input-only", case(v((4, 6)), 1, v((6,)), (True, False, False)))]
+
+
+_kern("layer_norm", FLOATS, _ln_samples, R.layer_norm, tol_scale=8)
+_kern("layer_norm_backward", FLOATS, _ln_bwd_samples, R.layer_norm_backward, tol_scale=16)
 _kern("gelu", FLOATS, _gelu_samples, R.gelu, tol_scale=4)
 _kern("gelu_backward", FLOATS, _gelu_bwd_samples, R.gelu_backward, tol_scale=4)
 

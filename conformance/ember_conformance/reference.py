@@ -15,7 +15,8 @@ import numpy as np
 
 __all__ = ["erf", "sigmoid", "softmax", "log_softmax", "cross_entropy", "cross_entropy_backward", "conv2d", "conv2d_backward", "max_pool2d",
            "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "mix64", "random_bits",
-           "rand_uniform", "rand_normal", "rand_int", "gelu", "gelu_backward"]
+           "rand_uniform", "rand_normal", "rand_int", "gelu", "gelu_backward", "layer_norm",
+           "layer_norm_backward"]
 
 _MASK = (1 << 64) - 1
 
@@ -33,6 +34,30 @@ def gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
     if approximate == "tanh":
         return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
     return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+def layer_norm(x: np.ndarray, ndim: int, weight: np.ndarray | None, bias: np.ndarray | None,
+               eps: float) -> tuple:
+    """(out, mean, rstd) from the definition, in float64."""
+    axes = tuple(range(x.ndim - ndim, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    rstd = 1.0 / np.sqrt(((x - mean) ** 2).mean(axis=axes, keepdims=True) + eps)
+    out = (x - mean) * rstd
+    out = out * weight if weight is not None else out
+    return (out + bias if bias is not None else out), mean, rstd
+
+
+def layer_norm_backward(grad: np.ndarray, x: np.ndarray, mean: np.ndarray, rstd: np.ndarray,
+                        weight: np.ndarray | None, ndim: int, needs: tuple) -> tuple:
+    """(gx, gw, gb) by differentiating :func:`layer_norm` by hand (mean and rstd recomputed from x)."""
+    axes = tuple(range(x.ndim - ndim, x.ndim))
+    lead = tuple(range(x.ndim - ndim))
+    _, mean, rstd = layer_norm(x, ndim, None, None, 1e-5)
+    xhat = (x - mean) * rstd
+    dy = grad * weight if weight is not None else grad
+    gx = rstd * (dy - dy.mean(axis=axes, keepdims=True) - xhat * (dy * xhat).mean(axis=axes, keepdims=True))
+    return (gx if needs[0] else None, (grad * xhat).sum(axis=lead) if needs[1] else None,
+            grad.sum(axis=lead) if needs[2] else None)
 
 
 def gelu_backward(grad: np.ndarray, x: np.ndarray, approximate: str = "none") -> np.ndarray:

@@ -329,6 +329,18 @@ _k("log_softmax", "nn", "log_softmax(x, dim) -> array", "Stable log-softmax alon
 _k("relu_backward", "nn", "relu_backward(grad, out) -> array",
    "Gradient of relu from its output: 0 where out <= 0, else grad (a NaN output passes grad, as "
    "PyTorch's threshold_backward does). grad and out have the same shape and dtype.", False)
+_k("layer_norm", "nn", "layer_norm(x, normalized_ndim, weight, bias, eps) -> (out, mean, rstd)",
+   "Layer norm over the last normalized_ndim dims of floating x (each row of those dims on its own): "
+   "mean, rstd = 1 / sqrt(var + eps) with the biased variance, out = (x - mean) * rstd, times weight and "
+   "plus bias when given (arrays of the normalized dims' shape, x's dtype, or None). mean and rstd have "
+   "x's shape with the normalized dims set to 1; all three in x's dtype.", False)
+_k("layer_norm_backward", "nn",
+   "layer_norm_backward(grad, x, mean, rstd, weight, normalized_ndim, needs) -> (gx, gw, gb)",
+   "Gradients of layer_norm from its saved mean and rstd, per row with xhat = (x - mean) * rstd and "
+   "dy = grad * weight (grad without weight): gx = rstd * (dy - mean(dy) - xhat * mean(dy * xhat)), "
+   "gw = sum over rows of grad * xhat, gb = sum over rows of grad (of the normalized dims' shape). "
+   "`needs` is a (bool, bool, bool) triple; unneeded ones are None. grad and x have one shape and dtype.",
+   False)
 _k("gelu", "nn", "gelu(x, approximate) -> array",
    "GELU of floating x, PyTorch's formulas and operation order: approximate 'none' gives "
    "(x * 0.5) * (1 + erf(x * sqrt(1/2))), 'tanh' gives (0.5 * x) * (1 + tanh(sqrt(2/pi) * "

@@ -529,8 +529,49 @@ def nn_kernels(xp: ModuleType, *, widen_half: bool = False, branchless_where: bo
         # `out <= 0` is False for NaN, so a NaN output passes its gradient (PyTorch's threshold_backward)
         return xp.where(out <= 0, grad.dtype.type(0), grad)
 
+    def layer_norm(x, ndim, weight, bias, eps):
+        n = math.prod(x.shape[x.ndim - ndim:])
+        rows = x.reshape(-1, n)
+        acc = rows.astype(float32) if widen_half and x.dtype == float16 else rows
+        mean = acc.mean(axis=1, keepdims=True)
+        out = acc - mean
+        var = xp.multiply(out, out).mean(axis=1, keepdims=True)  # two passes: no cancellation
+        var += eps
+        rstd = xp.sqrt(var, out=var)
+        xp.reciprocal(rstd, out=rstd)
+        out *= rstd
+        if weight is not None:
+            out *= weight.reshape(-1)
+        if bias is not None:
+            out += bias.reshape(-1)
+        stats = x.shape[:x.ndim - ndim] + (1,) * ndim
+        return (out.reshape(x.shape).astype(x.dtype, copy=False), mean.reshape(stats).astype(x.dtype, copy=False),
+                rstd.reshape(stats).astype(x.dtype, copy=False))
+
+    def layer_norm_backward(grad, x, mean, rstd, weight, ndim, needs):
+        inner = x.shape[x.ndim - ndim:]
+        n = math.prod(inner)
+        g = grad.reshape(-1, n)
+        xhat = x.reshape(-1, n) - mean.reshape(-1, 1)
+        r = rstd.reshape(-1, 1)
+        xhat *= r
+        gx = gw = gb = None
+        if needs[1]:
+            gw = xp.multiply(g, xhat).sum(axis=0).reshape(inner)
+        if needs[2]:
+            gb = g.sum(axis=0).reshape(inner)
+        if needs[0]:
+            dy = g * weight.reshape(-1) if weight is not None else g
+            b = xp.multiply(dy, xhat).mean(axis=1, keepdims=True)
+            xhat *= b  # xhat * mean(dy * xhat)
+            gx = dy - dy.mean(axis=1, keepdims=True)
+            gx -= xhat
+            gx *= r
+            gx = gx.reshape(x.shape)
+        return gx, gw, gb
+
     return {"softmax": softmax, "log_softmax": log_softmax, "relu_backward": relu_backward, "gelu": gelu,
-            "gelu_backward": gelu_backward}
+            "gelu_backward": gelu_backward, "layer_norm": layer_norm, "layer_norm_backward": layer_norm_backward}
 
 
 # ---- optimizer steps -----------------------------------------------------------------------------

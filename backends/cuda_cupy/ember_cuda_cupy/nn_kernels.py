@@ -291,7 +291,7 @@ def avg_pool2d_backward(grad, input_shape, kernel, stride, padding, ceil_mode, c
     return xp.ascontiguousarray(gxp[:, :, ph:ph + h, pw:pw + w])
 
 
-# softmax, log_softmax, gelu and its backward: ember_cpu_numpy.xp_kernels.nn_kernels (shared with the
+# softmax, log_softmax, gelu, layer_norm and their backwards: ember_cpu_numpy.xp_kernels.nn_kernels (shared with the
 # cpu backend; on CuPy each step of gelu is its own launch, with cupyx's erf)
 NN_KERNELS: dict[str, Callable[..., Any]] = {
     "conv2d": conv2d, "conv2d_backward": conv2d_backward,
@@ -299,4 +299,5 @@ NN_KERNELS: dict[str, Callable[..., Any]] = {
     "avg_pool2d": avg_pool2d, "avg_pool2d_backward": avg_pool2d_backward,
     "softmax": am.shared_kernel("softmax"), "log_softmax": am.shared_kernel("log_softmax"),
     "gelu": am.shared_kernel("gelu"), "gelu_backward": am.shared_kernel("gelu_backward"),
+    "layer_norm": am.shared_kernel("layer_norm"), "layer_norm_backward": am.shared_kernel("layer_norm_backward"),
 }

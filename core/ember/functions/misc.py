@@ -1307,19 +1307,9 @@ def set_default_tensor_type(t: Any) -> None:
 def native_layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None, bias: Tensor | None,
                       eps: float) -> tuple:
     """``(output, mean, rstd)`` of layer norm; ``mean``/``rstd`` keep the normalised dims as size 1."""
-    k = len(normalized_shape)
-    if tuple(input.shape[input.dim() - k:]) != tuple(normalized_shape):
-        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
-                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
-    dims = tuple(_builtin_range(input.dim() - k, input.dim()))
-    mean = input.mean(dims, keepdim=True)
-    rstd = _ew.rsqrt(input.var(dims, unbiased=False, keepdim=True) + eps)
-    out = (input - mean) * rstd
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out, mean.detach(), rstd.detach()  # the saved statistics: no gradient, as PyTorch's
+    from ember.nn._layer_norm import native_layer_norm as checked
+
+    return checked(input, normalized_shape, weight, bias, eps)
 
 
 def native_dropout(input: Tensor, p: float, train: bool | None) -> tuple:

@@ -32,6 +32,7 @@ from ember.functions.complex_ops import type_word
 from ember.functions.indexing import Gather, IndexAdd, IndexSelect, Scatter, _check_bounds, _same_device, _scalar_type
 from ember.nn import _ctc, _grid_sample, _margin_losses, _more_layers  # re-exported at the end
 from ember.nn._convpool import _check_conv, avg_pool2d, check_conv_geometry, conv2d, conv_transpose2d, max_pool2d, pair
+from ember.nn._layer_norm import native_layer_norm
 from ember.tensor import Tensor, _wrap_dim
 
 __all__ = [
@@ -530,20 +531,15 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
 
 def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    k = len(normalized_shape)
-    if tuple(input.shape[input.dim() - k:]) != normalized_shape:
-        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
-                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size{list(input.shape)}")
-    dims = tuple(range(input.dim() - k, input.dim()))
-    mean = input.mean(dims, keepdim=True)
-    var = input.var(dims, correction=0, keepdim=True)
-    out = (input - mean) * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    """Normalise over the trailing ``normalized_shape`` dims, then scale by ``weight`` and shift by
+    ``bias`` (each of ``normalized_shape``); one autograd node (``NativeLayerNormBackward0``).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.layer_norm(ember.tensor([[1.0, 3.0]]), (2,))
+        tensor([[-1.0000,  1.0000]])
+    """
+    return native_layer_norm(input, normalized_shape, weight, bias, eps)[0]
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,

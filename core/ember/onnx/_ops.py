@@ -356,6 +356,21 @@ def _log_softmax(g, x, dim, out):
     return g.node("LogSoftmax", [g.name_of(x)], axis=int(dim))
 
 
+@_m("layer_norm")
+def _layer_norm(g, x, ndim, weight, bias, eps, out):
+    dt = np.dtype(x.dtype)
+    dims = list(range(len(x.shape) - ndim, len(x.shape)))
+    xn = g.name_of(x)
+    centred = g.node("Sub", [xn, _reduce(g, "ReduceMean", xn, dims, True)])
+    var = _reduce(g, "ReduceMean", g.node("Mul", [centred, centred]), dims, True)
+    y = g.node("Div", [centred, g.node("Sqrt", [g.node("Add", [var, g.const(eps, dtype=dt)])])])
+    if weight is not None:
+        y = g.node("Mul", [y, g.name_of(weight)])
+    if bias is not None:
+        y = g.node("Add", [y, g.name_of(bias)])
+    return [y, None, None]  # mean and rstd only feed the backward
+
+
 @_m("gelu")
 def _gelu(g, x, approximate, out):
     dt = np.dtype(x.dtype)
@@ -388,7 +403,7 @@ def _lstm_cell(g, gates, c, out):
 
 _TRAINING = "it belongs to training, not inference (export the model in eval mode, without the loss)"
 for _k in ("cross_entropy", "cross_entropy_backward", "conv2d_backward", "max_pool2d_backward",
-           "avg_pool2d_backward", "relu_backward", "gelu_backward", "lstm_cell_backward", "adam_step", "sgd_step"):
+           "avg_pool2d_backward", "relu_backward", "gelu_backward", "layer_norm_backward", "lstm_cell_backward", "adam_step", "sgd_step"):
     MAPPING[_k] = _TRAINING
 for _k in ("rand_uniform", "rand_normal", "rand_int"):
     MAPPING[_k] = ("random numbers in the forward pass (a Dropout in training mode?) would be frozen into "
