@@ -78,6 +78,7 @@ U = (_rng.uniform(-0.9, 0.9, size=(3, 4))).astype(np.float64)
 I = _rng.integers(-6, 7, size=(3, 4)).astype(np.int64)
 J = _rng.integers(1, 5, size=(3, 4)).astype(np.int32)
 B = F > 0
+_LN_STATS = [v.numpy() for v in torch.native_layer_norm(torch.from_numpy(G), (4,), None, None, 1e-5)[1:]]
 IDX = np.array([[2, 0, 1, 2], [0, 0, 1, 1]])
 T = torch.from_numpy
 
@@ -156,6 +157,12 @@ CASES = [
     *[("gelu_backward", (g, x, mode), lambda g, x, m: torch.ops.aten.gelu_backward(_t(g), _t(x), approximate=m))
       for g, x in ((G, np.clip(F, -2, 5)), (G.T.astype(np.float64), U.T))
       for mode in ("none", "tanh")],
+    ("layer_norm", (G, 1, P[0], U[0].astype(np.float32), 1e-5),
+     lambda x, k, w, b, eps: torch.native_layer_norm(_t(x), (4,), _t(w), _t(b), eps)),
+    ("layer_norm", (U, 2, None, None, 1e-3), lambda x, k, w, b, eps: torch.native_layer_norm(_t(x), (3, 4), w, b, eps)),
+    ("layer_norm_backward", (P, G, *_LN_STATS, P[1], 1, (True, True, True)),
+     lambda g, x, m, r, w, k, needs: torch.ops.aten.native_layer_norm_backward(
+         _t(g), _t(x), (4,), _t(m), _t(r), _t(w), torch.zeros(4), list(needs))),
     *[(name, (U,), lambda x, f=tfn: f(_t(x))) for name, tfn in (
         ("asin", torch.asin), ("acos", torch.acos), ("atan", torch.atan), ("sinh", torch.sinh), ("cosh", torch.cosh),
         ("asinh", torch.asinh), ("atanh", torch.atanh), ("exp2", torch.exp2), ("erfc", torch.erfc),

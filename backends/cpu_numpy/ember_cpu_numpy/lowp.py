@@ -87,6 +87,43 @@ def _in_float32(fn: Callable[..., Any]) -> Callable[..., Any]:
     return kernel
 
 
+def _in_float32_unary(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """:func:`_in_float32` for a one-operand kernel: a fixed signature is ~0.2 us cheaper per call
+    than ``*args`` and a tuple (the eager per-op overhead, issue #16)."""
+    def kernel(x: Any) -> Any:
+        d = getattr(x, "dtype", None)
+        if d is _F32 or d is _F64:
+            return fn(x)
+        dt = _low_dtype((x,))
+        return fn(x) if dt is None else _down(fn(_up(x)), dt)
+
+    kernel.__name__ = getattr(fn, "__name__", "kernel")
+    kernel.__wrapped__ = fn  # type: ignore[attr-defined]
+    return kernel
+
+
+def _in_float32_binary(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """:func:`_in_float32` for a two-operand kernel (see :func:`_in_float32_unary`)."""
+    def kernel(a: Any, b: Any) -> Any:
+        d = getattr(a, "dtype", None)
+        if d is _F32 or d is _F64:
+            return fn(a, b)
+        dt = _low_dtype((a, b))
+        return fn(a, b) if dt is None else _down(fn(_up(a), _up(b)), dt)
+
+    kernel.__name__ = getattr(fn, "__name__", "kernel")
+    kernel.__wrapped__ = fn  # type: ignore[attr-defined]
+    return kernel
+
+
+def _arity(name: str) -> int:
+    params = _SPECS[name].signature.split("(", 1)[1].split(")", 1)[0]
+    return len([p for p in params.split(",") if p.strip()])
+
+
+_WRAPPERS = {1: _in_float32_unary, 2: _in_float32_binary}
+
+
 def _computes(name: str) -> bool:
     spec = _SPECS.get(name)
     if spec is None:  # not a contract kernel (the DLPack hooks): exchanges memory, computes nothing
@@ -96,4 +133,5 @@ def _computes(name: str) -> bool:
 
 def wrap(kernels: dict[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
     """``kernels`` with every compute kernel running bfloat16/float16 operands in float32."""
-    return {name: (_in_float32(fn) if _computes(name) else fn) for name, fn in kernels.items()}
+    return {name: (_WRAPPERS.get(_arity(name), _in_float32)(fn) if _computes(name) else fn)
+            for name, fn in kernels.items()}

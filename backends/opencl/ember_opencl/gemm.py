@@ -1,10 +1,17 @@
 """Batched matmul with broadcasting batch axes.
 
-float32 uses a register-blocked kernel: each work-item computes a 4x16 block of C as eight
-``float8`` accumulators, streaming a column of A (scalar broadcasts) against a 16-wide strip
-of B per k. On PoCL/CPU that maps to AVX FMAs; a work-group of 16 work-items stacked along M
-shares the same B strip, which then stays in cache (measured ~40% of OpenBLAS on 2 cores).
-Partial edge blocks take a guarded scalar path. Other dtypes use one work-item per element.
+float32 and float64 use a register-blocked kernel: each work-item computes an ``MR x NR`` block
+of C (8 rows x 32 float or 16 double columns: sixteen 512-bit accumulators, the AVX-512 register
+file's sweet spot on PoCL/CPU) over the whole of K, with ``fma`` (``mad`` compiles to a separate
+multiply and add there), then moves on to the next ``MR`` rows of its row range: the ``K x NR``
+strip of B it reuses stays in L2 while the rows of A stream through L1.
+
+B is packed first (one cheap launch, O(K N) against O(M N K)) into per-panel contiguous strips
+``[panel][k][NR]`` padded with zeros to a whole panel, unless it is already row-major with whole
+panels and small enough for its row stride not to matter: the kernel then streams contiguous
+memory (a 4 KiB row stride would thrash L1), transposed or strided B needs no other copy, and
+partial panels need no edge path. Rows past M are clamped to row M-1 on load and not stored.
+Other dtypes use one work-item per element.
 """
 
 from __future__ import annotations
@@ -16,51 +23,83 @@ from typing import Any
 import numpy as np
 
 from ember_opencl import runtime
-from ember_opencl.array import CLArray, empty
+from ember_opencl.array import CLArray, contiguous_strides, empty
 from ember_opencl.codegen import broadcast_strides, header
-from ember_opencl.creation import clone, from_host
+from ember_opencl.creation import from_host
 from ember_opencl.runtime import ctype
 
 __all__ = ["KERNELS", "matmul", "gemm"]
 
-RM, RN = 4, 16  # rows x columns of C per work-item in the float32 kernel
-WG_M = 16       # work-items per group along M (they share one B strip)
+MR = 8  # rows of C per register block
+#: vector type width and vectors per row of a register block, per blocked dtype
+_VEC = {np.dtype(np.float32): ("float", 16, 2), np.dtype(np.float64): ("double", 8, 2)}
+#: below this many multiply-adds per B element (M), a row-major B with whole panels is read in place
+PACK_MIN_M = 128
+PACK_ROWS = 4  # rows of B per packing work-group
 
-_FAST = """
-__kernel void gemm(__global const float* A, __global const float* B, __global float* C,
+
+def _blocked_source(t: str, w: int, nv: int, unit_k: bool, packed: bool) -> str:
+    """The register-blocked kernel for C type ``t`` with ``w``-wide vectors, ``nv`` per row."""
+    nr = w * nv
+    vt = f"{t}{w}"
+    acc = [[f"c{r}_{v}" for v in range(nv)] for r in range(MR)]
+    ptrs = "\n      ".join(f"__global const {t}* a{r} = pa + (long)min(i0 + {r}, M - 1) * sam;" for r in range(MR))
+    loads = " ".join(f"{vt} b{v} = vload{w}({v}, pb);" for v in range(nv))
+    fmas = "\n        ".join(
+        f"{{ {vt} x = ({vt})(a{r}[k * SAK]); " + " ".join(f"{acc[r][v]} = fma(x, b{v}, {acc[r][v]});"
+                                                       for v in range(nv)) + " }"
+        for r in range(MR))
+    stores = []
+    for r in range(MR):
+        full = " ".join(f"vstore{w}({acc[r][v]}, {v}, q);" for v in range(nv))
+        part = " ".join(f"vstore{w}({acc[r][v]}, {v}, tmp);" for v in range(nv))
+        stores.append(f"if (i0 + {r} < M) {{ __global {t}* q = pc + (long){r} * N;"
+                      f" if (full) {{ {full} }} else {{ {part} for (int c = 0; c < N - j0; c++) q[c] = tmp[c]; }} }}")
+    zero = ", ".join(f"{a} = 0" for row in acc for a in row)
+    bstep = str(nr) if packed else "sbk"
+    bbase = f"(long)jb * K * {nr}" if packed else "j0"
+    return header(t) + f"""
+#define SAK {"1" if unit_k else "sak"}
+__kernel void gemm(__global const {t}* A, __global const {t}* B, __global {t}* C,
                    __global const long* boff, int M, int N, int K,
-                   long sam, long sak, long sbk, long a_off, long b_off) {
-  int j0 = get_global_id(0) * 16, i0 = get_global_id(1) * 4;
+                   long sam, long sak, long sbk, long a_off, long b_off, int rows) {{
+  int jb = get_global_id(0), i_lo = get_global_id(1) * rows;
   long bt = get_global_id(2);
-  if (i0 >= M) return;
-  __global const float* pa = A + a_off + boff[2 * bt] + (long)i0 * sam;
-  __global const float* pb = B + b_off + boff[2 * bt + 1] + j0;
-  __global float* pc = C + bt * (long)M * N + (long)i0 * N + j0;
-  if (i0 + 4 <= M && j0 + 16 <= N) {
-    float8 c00 = 0, c01 = 0, c10 = 0, c11 = 0, c20 = 0, c21 = 0, c30 = 0, c31 = 0;
-    for (int k = 0; k < K; k++) {
-      float8 b0 = vload8(0, pb), b1 = vload8(0, pb + 8);
-      float a0 = pa[0], a1 = pa[sam], a2 = pa[2 * sam], a3 = pa[3 * sam];
-      c00 = mad((float8)a0, b0, c00); c01 = mad((float8)a0, b1, c01);
-      c10 = mad((float8)a1, b0, c10); c11 = mad((float8)a1, b1, c11);
-      c20 = mad((float8)a2, b0, c20); c21 = mad((float8)a2, b1, c21);
-      c30 = mad((float8)a3, b0, c30); c31 = mad((float8)a3, b1, c31);
-      pa += SAK; pb += sbk;
-    }
-    vstore8(c00, 0, pc); vstore8(c01, 0, pc + 8);
-    vstore8(c10, 0, pc + N); vstore8(c11, 0, pc + N + 8);
-    vstore8(c20, 0, pc + 2 * N); vstore8(c21, 0, pc + 2 * N + 8);
-    vstore8(c30, 0, pc + 3 * N); vstore8(c31, 0, pc + 3 * N + 8);
-  } else {
-    int rm = min(4, M - i0), rn = min(16, N - j0);
-    for (int r = 0; r < rm; r++)
-      for (int c = 0; c < rn; c++) {
-        float acc = 0;
-        for (int k = 0; k < K; k++) acc = mad(pa[r * sam + k * sak], pb[k * sbk + c], acc);
-        pc[(long)r * N + c] = acc;
-      }
-  }
-}
+  int j0 = jb * {nr}, i_hi = min(M, i_lo + rows), full = j0 + {nr} <= N;
+  __global const {t}* pa = A + a_off + boff[2 * bt];
+  __global const {t}* pb0 = B + b_off + boff[2 * bt + 1] + {bbase};
+  {t} tmp[{nr}];
+  for (int i0 = i_lo; i0 < i_hi; i0 += {MR}) {{
+      {ptrs}
+      __global const {t}* pb = pb0;
+      __global {t}* pc = C + bt * (long)M * N + (long)i0 * N + j0;
+      {vt} {zero};
+      for (int k = 0; k < K; k++) {{
+        {loads}
+        {fmas}
+        pb += {bstep};
+      }}
+      {chr(10).join("      " + s for s in stores)}
+  }}
+}}
+"""
+
+
+def _pack_source(t: str, nr: int) -> str:
+    """``Bp[batch][panel][k][0:nr] = B[batch][k][panel*nr : panel*nr+nr]``, zeros past N.
+
+    One work-item per element, consecutive items along a panel row: PoCL vectorises across
+    them (contiguous stores, and contiguous loads unless B is transposed)."""
+    return header(t) + f"""
+__kernel void pack(__global const {t}* B, __global {t}* P, __global const long* boff,
+                   int K, int N, long sbk, long sbn, long b_off) {{
+  int j = get_global_id(0), k = get_global_id(1);
+  long bt = get_global_id(2);
+  if (k >= K) return;
+  int jb = j / {nr};
+  long dst = ((bt * get_global_size(0) / {nr} + jb) * K + k) * {nr} + (j - jb * {nr});
+  P[dst] = j < N ? B[b_off + boff[2 * bt + 1] + (long)k * sbk + (long)j * sbn] : ({t})0;
+}}
 """
 
 
@@ -103,6 +142,52 @@ def _batch_offsets(a: CLArray, b: CLArray, batch: tuple[int, ...]) -> CLArray:
     return arr
 
 
+def _pack_b(dev: runtime.DeviceState, b: CLArray, t: str, nr: int) -> CLArray:
+    """B packed into zero-padded panels, shape ``b.shape[:-2] + (panels, K, nr)``, contiguous."""
+    K, N = b.shape[-2], b.shape[-1]
+    panels = -(-N // nr)
+    bbatch = b.shape[:-2]
+    packed = empty(bbatch + (panels, K, nr), b.dtype, b.device)
+    boff = _batch_offsets(b, b, bbatch)
+    k = dev.kernel(("gemm_pack", t, nr), lambda: _pack_source(t, nr), "pack",
+                   [None, None, None, np.int32, np.int32, np.int64, np.int64, np.int64])
+    rows = min(K, PACK_ROWS)
+    dev.launch(k, (panels * nr, -(-K // rows) * rows, math.prod(bbatch)), (nr, rows, 1),
+               (b.base_buffer, packed.base_buffer, boff.base_buffer, K, N, b.strides[-2], b.strides[-1],
+                b.offset))
+    # Seen as a (..., K, N) array, only its batch strides matter (they locate each packed matrix).
+    return packed.view(bbatch + (K, N), contiguous_strides(bbatch + (panels * K * nr,))[:-1] + (nr, 1), 0)
+
+
+def _rows_per_item(M: int, panels: int, nb: int, dev: runtime.DeviceState) -> int:
+    """Rows of C per work-item: all of them when there are enough column panels to keep every
+    core busy (B's strip is then read once), else fewer so that there are ~16 items per core."""
+    blocks = -(-M // MR)
+    want = 16 * max(1, int(dev.cl_device.max_compute_units))
+    per = max(1, (blocks * panels * nb) // want)
+    return min(blocks, per) * MR
+
+
+def _blocked(dev: runtime.DeviceState, a: CLArray, b: CLArray, out: CLArray, batch: tuple[int, ...]) -> None:
+    M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
+    t, w, nv = _VEC[a.dtype]
+    nr = w * nv
+    packed = b.strides[-1] != 1 or N % nr != 0 or M >= PACK_MIN_M
+    if packed:
+        b = _pack_b(dev, b, t, nr)
+    boff = _batch_offsets(a, b, batch)
+    sak = a.strides[-1]
+    unit = sak == 1  # the common case: a compile-time constant stride makes simpler loads
+    k = dev.kernel(("gemm_blk", t, nr, unit, packed), lambda: _blocked_source(t, w, nv, unit, packed), "gemm",
+                   [None, None, None, None, np.int32, np.int32, np.int32] + [np.int64] * 5 + [np.int32])
+    panels = -(-N // nr)
+    nb = math.prod(batch)
+    rows = _rows_per_item(M, panels, nb, dev)
+    dev.launch(k, (panels, -(-M // rows), nb), (1, 1, 1),
+               (a.base_buffer, b.base_buffer, out.base_buffer, boff.base_buffer, M, N, K,
+                a.strides[-2], sak, b.strides[-2], a.offset, b.offset, rows))
+
+
 def gemm(a: CLArray, b: CLArray) -> CLArray:
     """``a @ b`` for ndim >= 2 operands of one dtype; returns a C-contiguous array."""
     M, K = a.shape[-2], a.shape[-1]
@@ -119,29 +204,15 @@ def gemm(a: CLArray, b: CLArray) -> CLArray:
         copy_(out, 0)
         return out
     dev = runtime.device(a.device)
-    fast = a.dtype == np.float32
-    if fast and b.strides[-1] != 1 and N > 1:
-        b = clone(b)  # the fast kernel reads B rows with vector loads
+    if a.dtype in _VEC and (a.dtype != np.float64 or dev.fp64):
+        _blocked(dev, a, b, out, batch)
+        return out
     boff = _batch_offsets(a, b, batch)
-    sam, sak = a.strides[-2], a.strides[-1]
-    sbk, sbn = b.strides[-2], b.strides[-1]
-    if fast:
-        # A unit-stride along k is the common case: make that stride a compile-time constant.
-        unit = sak == 1
-        k = dev.kernel(("gemm_f32", unit),
-                       lambda: ("#define SAK 1\n" if unit else "#define SAK sak\n") + _FAST, "gemm",
-                       [None, None, None, None, np.int32, np.int32, np.int32] + [np.int64] * 5)
-        gm = -(-M // RM)
-        gm = -(-gm // WG_M) * WG_M
-        gn = -(-N // RN)
-        dev.launch(k, (gn, gm, nb), (1, WG_M, 1), (a.base_buffer, b.base_buffer, out.base_buffer,
-                   boff.base_buffer, M, N, K, sam, sak, sbk, a.offset, b.offset))
-    else:
-        t = ctype(a.dtype)
-        k = dev.kernel(("gemm", t), lambda: _generic_source(t), "gemm",
-                       [None, None, None, None, np.int32, np.int32, np.int32] + [np.int64] * 6)
-        dev.launch(k, (N, M, nb), None, (a.base_buffer, b.base_buffer, out.base_buffer, boff.base_buffer,
-                   M, N, K, sam, sak, sbk, sbn, a.offset, b.offset))
+    t = ctype(a.dtype)
+    k = dev.kernel(("gemm", t), lambda: _generic_source(t), "gemm",
+                   [None, None, None, None, np.int32, np.int32, np.int32] + [np.int64] * 6)
+    dev.launch(k, (N, M, nb), None, (a.base_buffer, b.base_buffer, out.base_buffer, boff.base_buffer,
+               M, N, K, a.strides[-2], a.strides[-1], b.strides[-2], b.strides[-1], a.offset, b.offset))
     return out
 
 
