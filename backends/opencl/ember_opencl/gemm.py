@@ -35,7 +35,6 @@ MR = 8  # rows of C per register block
 _VEC = {np.dtype(np.float32): ("float", 16, 2), np.dtype(np.float64): ("double", 8, 2)}
 #: below this many multiply-adds per B element (M), a row-major B with whole panels is read in place
 PACK_MIN_M = 128
-PACK_ROWS = 4  # rows of B per packing work-group
 
 
 def _blocked_source(t: str, w: int, nv: int, unit_k: bool, packed: bool) -> str:
@@ -53,8 +52,8 @@ def _blocked_source(t: str, w: int, nv: int, unit_k: bool, packed: bool) -> str:
     for r in range(MR):
         full = " ".join(f"vstore{w}({acc[r][v]}, {v}, q);" for v in range(nv))
         part = " ".join(f"vstore{w}({acc[r][v]}, {v}, tmp);" for v in range(nv))
-        stores.append(f"if (i0 + {r} < M) {{ __global {t}* q = pc + (long){r} * N;"
-                      f" if (full) {{ {full} }} else {{ {part} for (int c = 0; c < N - j0; c++) q[c] = tmp[c]; }} }}")
+        stores.append(f"if (i0 + {r} < M) {{ __global {t}* q = pc + {r} * scm;"
+                      f" if (full) {{ {full} }} else {{ {part} for (int c = 0; c < nc; c++) q[c * scn] = tmp[c]; }} }}")
     zero = ", ".join(f"{a} = 0" for row in acc for a in row)
     bstep = str(nr) if packed else "sbk"
     bbase = f"(long)jb * K * {nr}" if packed else "j0"
@@ -62,17 +61,18 @@ def _blocked_source(t: str, w: int, nv: int, unit_k: bool, packed: bool) -> str:
 #define SAK {"1" if unit_k else "sak"}
 __kernel void gemm(__global const {t}* A, __global const {t}* B, __global {t}* C,
                    __global const long* boff, int M, int N, int K,
-                   long sam, long sak, long sbk, long a_off, long b_off, int rows) {{
+                   long sam, long sak, long sbk, long a_off, long b_off, int rows,
+                   long scm, long scn) {{
   int jb = get_global_id(0), i_lo = get_global_id(1) * rows;
   long bt = get_global_id(2);
-  int j0 = jb * {nr}, i_hi = min(M, i_lo + rows), full = j0 + {nr} <= N;
+  int j0 = jb * {nr}, i_hi = min(M, i_lo + rows), nc = min({nr}, N - j0), full = nc == {nr} && scn == 1;
   __global const {t}* pa = A + a_off + boff[2 * bt];
   __global const {t}* pb0 = B + b_off + boff[2 * bt + 1] + {bbase};
   {t} tmp[{nr}];
   for (int i0 = i_lo; i0 < i_hi; i0 += {MR}) {{
       {ptrs}
       __global const {t}* pb = pb0;
-      __global {t}* pc = C + bt * (long)M * N + (long)i0 * N + j0;
+      __global {t}* pc = C + bt * (long)M * N + i0 * scm + j0 * scn;
       {vt} {zero};
       for (int k = 0; k < K; k++) {{
         {loads}
@@ -85,20 +85,44 @@ __kernel void gemm(__global const {t}* A, __global const {t}* B, __global {t}* C
 """
 
 
-def _pack_source(t: str, nr: int) -> str:
-    """``Bp[batch][panel][k][0:nr] = B[batch][k][panel*nr : panel*nr+nr]``, zeros past N.
+def _pack_source(t: str, w: int, nr: int, rowmajor: bool) -> str:
+    """``P[batch][panel][k][0:nr] = B[batch][k][panel*nr : panel*nr+nr]``, zeros past N.
 
-    One work-item per element, consecutive items along a panel row: PoCL vectorises across
-    them (contiguous stores, and contiguous loads unless B is transposed)."""
+    A row-major B is copied a panel row (``nr`` elements, whole vectors) per work-item; any
+    other layout a column of ``w`` rows per work-item, with vector loads when B is transposed."""
+    if rowmajor:
+        body = f"""
+  int k = get_global_id(0), jb = get_global_id(1);
+  if (k >= K) return;
+  __global const {t}* src = B + b_off + boff[2 * bt + 1] + (long)k * sbk + jb * {nr};
+  __global {t}* dst = P + ((bt * panels + jb) * K + k) * {nr};
+  if ((jb + 1) * {nr} <= N) {{
+    {" ".join(f"vstore{w}(vload{w}({v}, src), {v}, dst);" for v in range(nr // w))}
+  }} else {{
+    for (int c = 0; c < {nr}; c++) dst[c] = jb * {nr} + c < N ? src[c] : ({t})0;
+  }}"""
+    else:
+        body = f"""
+  int k0 = get_global_id(0) * {w}, j = get_global_id(1);
+  if (k0 >= K) return;
+  int jb = j / {nr};
+  __global {t}* dst = P + ((bt * panels + jb) * K + k0) * {nr} + (j - jb * {nr});
+  if (j >= N) {{
+    for (int u = 0; u < min({w}, K - k0); u++) dst[u * {nr}] = 0;
+    return;
+  }}
+  __global const {t}* src = B + b_off + boff[2 * bt + 1] + (long)j * sbn + (long)k0 * sbk;
+  if (sbk == 1 && k0 + {w} <= K) {{
+    {t} v[{w}];
+    vstore{w}(vload{w}(0, src), 0, v);
+    for (int u = 0; u < {w}; u++) dst[u * {nr}] = v[u];
+  }} else {{
+    for (int u = 0; u < min({w}, K - k0); u++) dst[u * {nr}] = src[u * sbk];
+  }}"""
     return header(t) + f"""
 __kernel void pack(__global const {t}* B, __global {t}* P, __global const long* boff,
-                   int K, int N, long sbk, long sbn, long b_off) {{
-  int j = get_global_id(0), k = get_global_id(1);
-  long bt = get_global_id(2);
-  if (k >= K) return;
-  int jb = j / {nr};
-  long dst = ((bt * get_global_size(0) / {nr} + jb) * K + k) * {nr} + (j - jb * {nr});
-  P[dst] = j < N ? B[b_off + boff[2 * bt + 1] + (long)k * sbk + (long)j * sbn] : ({t})0;
+                   int K, int N, long sbk, long sbn, long b_off, int panels) {{
+  long bt = get_global_id(2);{body}
 }}
 """
 
@@ -149,12 +173,17 @@ def _pack_b(dev: runtime.DeviceState, b: CLArray, t: str, nr: int) -> CLArray:
     bbatch = b.shape[:-2]
     packed = empty(bbatch + (panels, K, nr), b.dtype, b.device)
     boff = _batch_offsets(b, b, bbatch)
-    k = dev.kernel(("gemm_pack", t, nr), lambda: _pack_source(t, nr), "pack",
-                   [None, None, None, np.int32, np.int32, np.int64, np.int64, np.int64])
-    rows = min(K, PACK_ROWS)
-    dev.launch(k, (panels * nr, -(-K // rows) * rows, math.prod(bbatch)), (nr, rows, 1),
-               (b.base_buffer, packed.base_buffer, boff.base_buffer, K, N, b.strides[-2], b.strides[-1],
-                b.offset))
+    rowmajor = b.strides[-1] == 1
+    w = _VEC[b.dtype][1]
+    k = dev.kernel(("gemm_pack", t, nr, rowmajor), lambda: _pack_source(t, w, nr, rowmajor), "pack",
+                   [None, None, None, np.int32, np.int32, np.int64, np.int64, np.int64, np.int32])
+    if rowmajor:  # work-item (k, panel)
+        local = min(K, 16)
+        gsize, lsize = (-(-K // local) * local, panels, math.prod(bbatch)), (local, 1, 1)
+    else:  # work-item (w rows of k, column j); a work-group fills w whole panel rows
+        gsize, lsize = (-(-K // w), panels * nr, math.prod(bbatch)), (1, nr, 1)
+    dev.launch(k, gsize, lsize, (b.base_buffer, packed.base_buffer, boff.base_buffer, K, N,
+                                         b.strides[-2], b.strides[-1], b.offset, panels))
     # Seen as a (..., K, N) array, only its batch strides matter (they locate each packed matrix).
     return packed.view(bbatch + (K, N), contiguous_strides(bbatch + (panels * K * nr,))[:-1] + (nr, 1), 0)
 
@@ -170,7 +199,14 @@ def _rows_per_item(M: int, panels: int, nb: int, dev: runtime.DeviceState) -> in
 
 def _blocked(dev: runtime.DeviceState, a: CLArray, b: CLArray, out: CLArray, batch: tuple[int, ...]) -> None:
     M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
+    scm, scn = N, 1
+    if b.strides[-1] != 1 and N > 1 and (a.strides[-2] == 1 or M < N):
+        # B would need a transposing pack: compute C^T = B^T A^T instead, which reads B^T in
+        # place (A side) and packs A^T (transposed A: a plain row copy), the smaller one here.
+        a, b = _mT(b), _mT(a)
+        M, N, scm, scn = N, M, 1, N
     t, w, nv = _VEC[a.dtype]
+    nv = 1 if N <= w else nv  # narrow products (attention's @ V, N = head size): half a panel
     nr = w * nv
     packed = b.strides[-1] != 1 or N % nr != 0 or M >= PACK_MIN_M
     if packed:
@@ -179,13 +215,20 @@ def _blocked(dev: runtime.DeviceState, a: CLArray, b: CLArray, out: CLArray, bat
     sak = a.strides[-1]
     unit = sak == 1  # the common case: a compile-time constant stride makes simpler loads
     k = dev.kernel(("gemm_blk", t, nr, unit, packed), lambda: _blocked_source(t, w, nv, unit, packed), "gemm",
-                   [None, None, None, None, np.int32, np.int32, np.int32] + [np.int64] * 5 + [np.int32])
+                   [None, None, None, None, np.int32, np.int32, np.int32] + [np.int64] * 5 + [np.int32]
+                   + [np.int64] * 2)
     panels = -(-N // nr)
     nb = math.prod(batch)
     rows = _rows_per_item(M, panels, nb, dev)
     dev.launch(k, (panels, -(-M // rows), nb), (1, 1, 1),
                (a.base_buffer, b.base_buffer, out.base_buffer, boff.base_buffer, M, N, K,
-                a.strides[-2], sak, b.strides[-2], a.offset, b.offset, rows))
+                a.strides[-2], sak, b.strides[-2], a.offset, b.offset, rows, scm, scn))
+
+
+def _mT(x: CLArray) -> CLArray:
+    """The view of ``x`` with its last two axes swapped."""
+    return x.view(x.shape[:-2] + (x.shape[-1], x.shape[-2]),
+                  x.strides[:-2] + (x.strides[-1], x.strides[-2]), x.offset)
 
 
 def gemm(a: CLArray, b: CLArray) -> CLArray:

@@ -69,8 +69,12 @@ def emulated(dt: np.dtype, device: int) -> bool:
     return dt == BF16 or (dt == F16 and not runtime.device(device).fp16)
 
 
-def _retype(x: CLArray, dt: np.dtype) -> CLArray:
+def retype(x: CLArray, dt: np.dtype) -> CLArray:
+    """The same storage read as ``dt`` (of the same width): a ``ushort`` view moves 16-bit values."""
     return CLArray._make(x.base_buffer, x.shape, dt, x.device, x.strides, x.offset)
+
+
+_retype = retype
 
 
 def widen(x: CLArray) -> CLArray:
