@@ -18,7 +18,7 @@ from ember_opencl import runtime
 from ember_opencl.array import CLArray
 from ember_opencl.runtime import ctype
 
-__all__ = ["Scalar", "header", "broadcast_strides", "collapse", "bucket", "launch_map",
+__all__ = ["Scalar", "header", "broadcast_strides", "collapse", "bucket", "launch_map", "map_plan",
            "run_1d", "index_code", "LOCAL"]
 
 LOCAL = 256  # work-group size for 1-D launches (PoCL vectorises across work-items)
@@ -155,6 +155,16 @@ def launch_map(out: CLArray, operands: Sequence[CLArray | Scalar], expr: str,
         return out
     dev.launch(k, gsize, lsize, (*dyn, *static))
     return out
+
+
+def map_plan(out: CLArray, operands: Sequence[CLArray | Scalar], expr: str,
+             preamble: str = "") -> tuple[runtime.DeviceState, Any, list, tuple[int], tuple[int]]:
+    """(device, kernel, static arguments, global size, local size) of :func:`launch_map`'s launch
+    for these layouts: a caller that knows the layouts repeat (a compiled graph's replay) launches
+    it again with ``dev.launch(kernel, gsize, lsize, (out buffer, out offset, <per operand: buffer,
+    offset or scalar value>, *static))``. The kernel is None when there is nothing to launch."""
+    dev = runtime.device(out.device)
+    return (dev, *_map_plan(dev, out, operands, expr, preamble))
 
 
 def _map_plan(dev: runtime.DeviceState, out: CLArray, operands: Sequence[CLArray | Scalar],

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ember_opencl.array import empty
-from ember_opencl.codegen import Scalar, launch_map
+from ember_opencl.codegen import Scalar, launch_map, map_plan
 from ember_opencl.elementwise import UNARY, _binary_expr
 from ember_opencl.runtime import ctype
 
@@ -66,7 +66,28 @@ def compile_elementwise(program: Any) -> Callable | None:
     shape = tuple(program.out_shape)
     consts = [Scalar(v, dt) for v in scalars]
 
+    operands = [*consts]
+    plans: dict = {}  # (device, input strides) -> (device state, kernel, static args, sizes)
+    values = [c.value for c in consts]
+
     def fused(*arrays: Any) -> Any:
-        return launch_map(empty(shape, dt, arrays[0].device), [*arrays, *consts], expr, preamble)
+        device = arrays[0].device
+        out = empty(shape, dt, device)
+        key = (device, *[a.strides for a in arrays])
+        plan = plans.get(key)
+        if plan is None:  # the first call of this layout: launch_map builds (and caches) the plan
+            launch_map(out, [*arrays, *operands], expr, preamble)
+            plans[key] = map_plan(out, [*arrays, *operands], expr, preamble)
+            return out
+        # A replay calls with the layouts its guard checked: only buffers and offsets change, so the
+        # launch is the plan's kernel with new dynamic arguments (launch_map's per-call key over
+        # every operand's dtype, shape and strides is skipped: ~1-2 us of a ~10 us call on PoCL).
+        dev, k, static, gsize, lsize = plan
+        if k is not None:
+            dyn = [out.base_buffer, out.offset]
+            for a in arrays:
+                dyn += (a.base_buffer, a.offset)
+            dev.launch(k, gsize, lsize, (*dyn, *values, *static))
+        return out
 
     return fused

@@ -37,12 +37,18 @@ _VEC = {np.dtype(np.float32): ("float", 16, 2), np.dtype(np.float64): ("double",
 PACK_MIN_M = 128
 
 
-def _blocked_source(t: str, w: int, nv: int, unit_k: bool, packed: bool) -> str:
+def _blocked_source(t: str, w: int, nv: int, a_layout: str, packed: bool) -> str:
     """The register-blocked kernel for C type ``t`` with ``w``-wide vectors, ``nv`` per row."""
     nr = w * nv
     vt = f"{t}{w}"
     acc = [[f"c{r}_{v}" for v in range(nv)] for r in range(MR)]
-    ptrs = "\n      ".join(f"__global const {t}* a{r} = pa + (long)min(i0 + {r}, M - 1) * sam;" for r in range(MR))
+    if a_layout == "packed":  # [row block][k][MR] (_pack_b of A^T): MR rows side by side per k
+        ptrs = "\n      ".join(f"__global const {t}* a{r} = pa + (long)(i0 / {MR}) * K * {MR} + {r};"
+                                for r in range(MR))
+    else:
+        ptrs = "\n      ".join(f"__global const {t}* a{r} = pa + (long)min(i0 + {r}, M - 1) * sam;"
+                                for r in range(MR))
+    sak = {"packed": str(MR), "unit": "1"}.get(a_layout, "sak")
     loads = " ".join(f"{vt} b{v} = vload{w}({v}, pb);" for v in range(nv))
     fmas = "\n        ".join(
         f"{{ {vt} x = ({vt})(a{r}[k * SAK]); " + " ".join(f"{acc[r][v]} = fma(x, b{v}, {acc[r][v]});"
@@ -58,7 +64,7 @@ def _blocked_source(t: str, w: int, nv: int, unit_k: bool, packed: bool) -> str:
     bstep = str(nr) if packed else "sbk"
     bbase = f"(long)jb * K * {nr}" if packed else "j0"
     return header(t) + f"""
-#define SAK {"1" if unit_k else "sak"}
+#define SAK {sak}
 __kernel void gemm(__global const {t}* A, __global const {t}* B, __global {t}* C,
                    __global const long* boff, int M, int N, int K,
                    long sam, long sak, long sbk, long a_off, long b_off, int rows,
@@ -174,7 +180,7 @@ def _pack_b(dev: runtime.DeviceState, b: CLArray, t: str, nr: int) -> CLArray:
     packed = empty(bbatch + (panels, K, nr), b.dtype, b.device)
     boff = _batch_offsets(b, b, bbatch)
     rowmajor = b.strides[-1] == 1
-    w = _VEC[b.dtype][1]
+    w = min(_VEC[b.dtype][1], nr)
     k = dev.kernel(("gemm_pack", t, nr, rowmajor), lambda: _pack_source(t, w, nr, rowmajor), "pack",
                    [None, None, None, np.int32, np.int32, np.int64, np.int64, np.int64, np.int32])
     if rowmajor:  # work-item (k, panel)
@@ -190,11 +196,12 @@ def _pack_b(dev: runtime.DeviceState, b: CLArray, t: str, nr: int) -> CLArray:
 
 def _rows_per_item(M: int, panels: int, nb: int, dev: runtime.DeviceState) -> int:
     """Rows of C per work-item: all of them when there are enough column panels to keep every
-    core busy (B's strip is then read once), else fewer so that there are ~16 items per core."""
+    core busy (B's strip is then read once), else M split evenly (items of unequal size leave
+    a core idle at the end) into enough groups for ~16 items per core."""
     blocks = -(-M // MR)
     want = 16 * max(1, int(dev.cl_device.max_compute_units))
-    per = max(1, (blocks * panels * nb) // want)
-    return min(blocks, per) * MR
+    groups = min(blocks, -(-want // (panels * nb)))
+    return -(-blocks // groups) * MR
 
 
 def _blocked(dev: runtime.DeviceState, a: CLArray, b: CLArray, out: CLArray, batch: tuple[int, ...]) -> None:
@@ -211,10 +218,15 @@ def _blocked(dev: runtime.DeviceState, a: CLArray, b: CLArray, out: CLArray, bat
     packed = b.strides[-1] != 1 or N % nr != 0 or M >= PACK_MIN_M
     if packed:
         b = _pack_b(dev, b, t, nr)
+    if a.strides[-1] != 1 and M >= PACK_MIN_M:
+        # Rows of A far apart along k (A transposed): each k would touch a new cache line per
+        # row, 4 KiB apart at K = 1024. Packed, the MR values a k-step needs are adjacent.
+        a, layout = _mT(_pack_b(dev, _mT(a), t, MR)), "packed"
+    else:  # a unit k-stride is the common case: as a compile-time constant it makes simpler loads
+        layout = "unit" if a.strides[-1] == 1 else "strided"
     boff = _batch_offsets(a, b, batch)
     sak = a.strides[-1]
-    unit = sak == 1  # the common case: a compile-time constant stride makes simpler loads
-    k = dev.kernel(("gemm_blk", t, nr, unit, packed), lambda: _blocked_source(t, w, nv, unit, packed), "gemm",
+    k = dev.kernel(("gemm_blk", t, nr, layout, packed), lambda: _blocked_source(t, w, nv, layout, packed), "gemm",
                    [None, None, None, None, np.int32, np.int32, np.int32] + [np.int64] * 5 + [np.int32]
                    + [np.int64] * 2)
     panels = -(-N // nr)

@@ -409,9 +409,11 @@ class Pow(Function):
         ctx.sa = a if not isinstance(a, Tensor) else None
         ctx.sb = b if not isinstance(b, Tensor) else None
         if (isinstance(a, Tensor) and not isinstance(b, (Tensor, float, complex)) and not a._dtype.is_floating_point
-                and b < 0):  # (a float exponent promotes: ``int_tensor ** -1.0`` is a float tensor)
+                and not a._dtype.is_complex and b < 0):  # (``int_tensor ** -1.0`` is a float tensor)
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if isinstance(b, Tensor) and not _dt.result_type(a, b).is_floating_point and b._dtype is not _dt.bool_:
+        rt = _dt.result_type(a, b) if isinstance(b, Tensor) else None
+        # only an integer result takes the integer-power path; complex takes the pow kernel like float
+        if rt is not None and not (rt.is_floating_point or rt.is_complex) and b._dtype is not _dt.bool_:
             out = _int_pow_tensor_exponent(a, b)
         elif isinstance(b, float) and (b == 0.5 or b == -0.5) and isinstance(a, Tensor):
             out = _pow_half(a, b)

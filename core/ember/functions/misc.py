@@ -492,7 +492,7 @@ def ldexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
         tensor([8.])
     """
     result = _ew.mul(input, _ew.pow(2.0, other) if isinstance(other, Tensor) else 2.0 ** other)
-    if not result.dtype.is_floating_point:
+    if not (result.dtype.is_floating_point or result.dtype.is_complex):
         result = result.to(_dt.get_default_dtype())
     return _ew._out(result, out) if out is not None else result
 
@@ -638,6 +638,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     if input.dim() > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
                            f"{input.dim()} dimensions")
+    if input.dtype is _dt.bool_:
+        raise RuntimeError("cov(): bool dtype is not supported for input")
     x = input.reshape(1, -1) if input.dim() < 2 else input
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         x = x.to(_dt.get_default_dtype())
@@ -664,7 +666,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
                       "of observations.", UserWarning, stacklevel=2)
         norm = norm * 0 if isinstance(norm, Tensor) else 0
     xm = x - avg.unsqueeze(1)
-    c = _la.mm(xm, (xm if w is None else xm * w).t())
+    # PyTorch conjugates the right factor: the complex covariance is Hermitian
+    c = _la.mm(xm, conj((xm if w is None else xm * w).t()))
     return (c / norm).squeeze()
 
 
@@ -676,8 +679,13 @@ def corrcoef(input: Tensor) -> Tensor:
     c = cov(input)
     if c.dim() == 0:
         return c / c
-    std = _ew.sqrt(_sh.diagonal(c))
+    d = _sh.diagonal(c)
+    std = _ew.sqrt(real(d) if d.dtype.is_complex else d)
     c = c / std.unsqueeze(1) / std.unsqueeze(0)
+    if c.dtype.is_complex:  # PyTorch clips the real and imaginary parts separately
+        from ember.functions.complex_ops import complex as _complex
+
+        return _complex(_ew.clamp(real(c), -1, 1), _ew.clamp(imag(c), -1, 1))
     return _ew.clamp(c, -1, 1)
 
 
