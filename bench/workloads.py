@@ -283,6 +283,51 @@ def small_op_chain(t: Target, cfg: Config) -> Measurement:
     return Measurement(sec / n * 1e6, "us/op")
 
 
+def pair_chain(t: Target, cfg: Config) -> Measurement:
+    """``(a * b + b).relu()`` on two 16x16 tensors, 1000 times, no grad: microseconds per call of
+    three tensor-tensor ops (the expression users write; the scalar chain above flatters ember,
+    whose tensor-scalar ops are cheaper than PyTorch's)."""
+    rng = np.random.default_rng(5)
+    a_np, b_np = (rng.standard_normal((16, 16)).astype(np.float32) for _ in range(2))
+    a, b = t.tensor(a_np), t.tensor(b_np)
+    calls = 100 if cfg.quick else 1000
+
+    def chain():
+        for _ in range(calls):
+            out = (a * b + b).relu()
+        return out
+
+    with t.fw.no_grad():
+        got = chain().cpu().numpy()
+        if not np.array_equal(got, np.maximum(a_np * b_np + b_np, 0)):
+            raise CheckFailed("pair chain: result differs from NumPy")
+        sec = time_it(chain, t.sync, cfg.warmup(1), cfg.iters(7, 2))
+    return Measurement(sec / calls * 1e6, "us/call")
+
+
+def gpt(t: Target, cfg: Config) -> Measurement:
+    """One GPT-2 style block (pre-norm, causal attention written out, GELU MLP) and its head:
+    vocab 256, d 64, 4 heads, batch 8, context 32, Adam: one training step (bench/compile.py's model)."""
+    from bench.compile import _gpt
+
+    t.fw.manual_seed(0)
+    model = _gpt(t.mod("nn")).to(t.device)
+    opt = t.mod("optim").Adam(model.parameters(), lr=1e-3)
+    rng = np.random.default_rng(6)
+    x = t.tensor(rng.integers(0, 256, (8, 32)).astype(np.int64))
+    y = t.tensor(rng.integers(0, 256, (8, 32)).astype(np.int64))
+    ce = t.mod("nn").CrossEntropyLoss()
+
+    def loss_fn(out: Any, target: Any) -> Any:
+        return ce(out.reshape(-1, out.shape[-1]), target.reshape(-1))
+
+    step = _train_step(model, opt, loss_fn, x, y)
+    losses = [float(step().item()) for _ in range(4)]
+    _check_training("gpt", losses)
+    sec = time_it(step, t.sync, cfg.warmup(2) - 1, cfg.iters(20, 3))
+    return Measurement(sec * 1e3, "ms/step", note=f"loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+
+
 def randn(t: Target, cfg: Config) -> Measurement:
     """``randn(10_000_000)`` float32: ms per call. NumPy's generator
     (``default_rng().standard_normal(n, dtype=float32)``, one thread) is timed in turns with it,
@@ -425,8 +470,10 @@ WORKLOADS: dict[str, Callable[[Target, Config], Measurement]] = {
     "mlp_bf16": mlp_bf16,
     "lenet": lenet,
     "lstm": lstm,
+    "gpt": gpt,
     "matmul": matmul,
     "small_ops": small_op_chain,
+    "pair_chain": pair_chain,
     "dataloader_w0": _dataloader(0),
     "dataloader_w2": _dataloader(2),
     "mlp_memory": mlp_memory,
@@ -440,7 +487,9 @@ TITLES = {
     "lenet": "LeNet-5 train step (b64, 1x28x28)",
     "lstm": "LSTM 2x bidir train step (b32, seq50, Adam)",
     "matmul": "matmul float32 {n}^3",
-    "small_ops": "3000 small (16x16) elementwise ops, no grad",
+    "gpt": "GPT block train step (b8, ctx 32, d 64, Adam)",
+    "small_ops": "3000 small (16x16) tensor-scalar ops and abs, no grad",
+    "pair_chain": "(a * b + b).relu() on 16x16 tensors, no grad",
     "dataloader_w0": "MNIST DataLoader, 0 workers",
     "dataloader_w2": "MNIST DataLoader, 2 workers",
     "mlp_memory": "MLP step host memory (tracemalloc)",

@@ -135,6 +135,15 @@ def test_batched_transposed(dtype):
     tx = _on(x).expand(4, 9, 12)
     ty = _on(y).permute(1, 0, 2)
     _check(_host(tx @ ty), np.broadcast_to(x, (4, 9, 12)), y.transpose(1, 0, 2), dtype)
+    # B transposed with M < N (computed as C^T = B^T A^T), batched
+    x, y = _rand((4, 9, 20), dtype), _rand((4, 50, 20), dtype)
+    _check(_host(_on(x) @ _on(y).transpose(1, 2)), x, y.transpose(0, 2, 1), dtype)
+    # A transposed with M >= 128 (A packed too), broadcast against a batched B
+    x, y = _rand((3, 40, 150), dtype), _rand((2, 1, 40, 33), dtype)
+    _check(_host(_on(x).transpose(1, 2) @ _on(y)), x.transpose(0, 2, 1), y, dtype)
+    x, z = _rand((1, 70, 131), dtype), _rand((70, 5), dtype)
+    _check(_host(_on(x).transpose(1, 2).expand(3, 131, 70) @ _on(z)),
+           np.broadcast_to(x.transpose(0, 2, 1), (3, 131, 70)), z, dtype)
 
 
 @pytest.mark.parametrize("name", ["float16", "bfloat16"])

@@ -84,7 +84,7 @@ def _float_dtype(kernel: str, a: Any, b: Any) -> _dt.dtype:
 def _int_dtype(kernel: str, a: Any, b: Any) -> _dt.dtype:
     """The common integer dtype of an op that PyTorch defines for integers only (bool excluded)."""
     dt = _dt.result_type(a, b)
-    if dt.is_floating_point or dt is _dt.bool_:
+    if dt.is_floating_point or dt.is_complex or dt is _dt.bool_:
         raise _not_implemented(kernel, _first_tensor(kernel, a, b), dt)
     return dt
 
@@ -206,7 +206,7 @@ def hypot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 # ---- copysign ----------------------------------------------------------------------------------------
-_BITS_OF = {_dt.float16: _dt.int16, _dt.float32: _dt.int32, _dt.float64: _dt.int64}
+_BITS_OF = {_dt.float16: _dt.int16, _dt.bfloat16: _dt.int16, _dt.float32: _dt.int32, _dt.float64: _dt.int64}
 
 
 def _sign_bit(b: Any) -> Any:

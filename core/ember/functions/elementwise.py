@@ -1342,7 +1342,8 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
 
 
 # ---- in-place forms ----------------------------------------------------------------------------
-_CAN_CAST_NAMES = {_dt.float32: "Float", _dt.float64: "Double", _dt.float16: "Half", _dt.int64: "Long",
+_CAN_CAST_NAMES = {_dt.float32: "Float", _dt.float64: "Double", _dt.float16: "Half", _dt.bfloat16: "BFloat16",
+                   _dt.int64: "Long",
                    _dt.int32: "Int", _dt.int16: "Short", _dt.int8: "Char", _dt.uint8: "Byte", _dt.bool_: "Bool",
                    _dt.complex64: "ComplexFloat", _dt.complex128: "ComplexDouble"}
 

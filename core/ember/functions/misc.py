@@ -536,7 +536,9 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """
     from ember.linalg import vector_norm
 
-    return vector_norm(_ew.sub(input, other), p)
+    diff = _ew.sub(input, other)
+    # the norm of complex numbers is the norm of their moduli (a real result, as in PyTorch)
+    return vector_norm(_ew.abs(diff) if diff.dtype.is_complex else diff, p)
 
 
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | None = None) -> Tensor:
@@ -791,6 +793,8 @@ def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: in
         >>> ember.gradient(ember.tensor([1., 4., 9., 16.]))
         (tensor([3., 4., 6., 7.]),)
     """
+    if input.dtype is _dt.uint8:
+        raise RuntimeError("torch.gradient does not support uint8 input.")
     if edge_order not in (1, 2):
         raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
     dims = list(_builtin_range(input.dim())) if dim is None else (
@@ -807,7 +811,11 @@ def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: in
     for d in dims:
         if input.shape[d] < edge_order + 1:
             raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
-    f = input if input.dtype.is_floating_point else input.to(_dt.get_default_dtype())
+    if input.dtype is _dt.bool_:  # PyTorch's differences subtract two bool tensors
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    keep = input.dtype.is_floating_point or input.dtype.is_complex
+    f = input if keep else input.to(_dt.get_default_dtype())
     return tuple(_gradient_1d(f, d, h, edge_order) for d, h in zip(dims, steps))
 
 
