@@ -20,12 +20,25 @@ if not _OK:
     pytest.skip("no OpenCL runtime: apt-get install pocl-opencl-icd", allow_module_level=True)
 
 import ember  # noqa: E402
+from ember_opencl import gemm as cl_gemm  # noqa: E402
 
 K = ember_kernels("opencl")
 FP64 = runtime.device(0).fp64
 rng = np.random.default_rng(0)
 FLOATS = [np.float32] + ([np.float64] if FP64 else [])
 EDGE = [1, 3, 8, 17, 33, 63, 65, 129]
+
+
+@pytest.fixture(autouse=True, params=["default", "pack", "in_place"])
+def pack_mode(request, monkeypatch):
+    """Run every case with the size thresholds as shipped, with every operand packed that can
+    be, and with none packed that need not be: each kernel variant sees every shape."""
+    if request.param == "pack":
+        monkeypatch.setattr(cl_gemm, "PACK_MIN_M", 0)
+        monkeypatch.setattr(cl_gemm, "PACK_MIN_SIZE", 0)
+    elif request.param == "in_place":
+        monkeypatch.setattr(cl_gemm, "PACK_MIN_M", 1 << 40)
+    return request.param
 
 
 def _check(got: np.ndarray, a: np.ndarray, b: np.ndarray, dtype) -> None:
@@ -53,9 +66,9 @@ def test_kernel_edge_sizes(dtype, m, n):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("mkn", [(256, 64, 192), (130, 200, 96), (300, 17, 64), (129, 1, 257)])
+@pytest.mark.parametrize("mkn", [(256, 64, 192), (130, 200, 96), (300, 17, 64), (129, 1, 257), (130, 512, 128)])
 def test_kernel_packed_sizes(dtype, mkn):
-    m, k, n = mkn  # M >= 128: B is packed even when row-major with whole panels
+    m, k, n = mkn
     a, b = _rand((m, k), dtype), _rand((k, n), dtype)
     _check(K["to_host"](K["matmul"](K["from_host"](a, 0), K["from_host"](b, 0))), a, b, dtype)
 
@@ -177,3 +190,21 @@ def test_matches_torch_with_grad():
     (tx @ tw.t()).sum().backward()
     np.testing.assert_allclose(_host(ex.grad), tx.grad.numpy(), rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(_host(ew.grad), tw.grad.numpy(), rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_expanded_matrix_axes(dtype):
+    # stride-0 rows / columns inside the matrices themselves (expand of a vector)
+    col, row = _rand((70, 1), dtype), _rand((1, 70), dtype)
+    a, b = np.broadcast_to(row, (150, 70)), np.broadcast_to(col, (70, 45))
+    _check(_host(_on(row).expand(150, 70) @ _on(col).expand(70, 45)), a, b, dtype)
+    _check(_host(_on(col).expand(70, 45).t() @ _on(row).expand(150, 70).t()), b.T, a.T, dtype)
+    x = _rand((150, 70), dtype)
+    _check(_host(_on(x) @ _on(col).expand(70, 45)), x, b, dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_gpu_devices_take_the_generic_kernel(dtype, monkeypatch):
+    monkeypatch.setattr(runtime.device(0), "is_gpu", True)
+    a, b = _rand((2, 19, 33), dtype), _rand((33, 40), dtype)
+    _check(K["to_host"](K["matmul"](K["from_host"](a, 0), K["from_host"](b, 0))), a, b, dtype)
