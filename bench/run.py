@@ -251,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                                            "with --quick: cpu)")
     parser.add_argument("--workloads", help=f"comma-separated, from: {', '.join(WORKLOADS)}")
     parser.add_argument("--output", help="markdown file to write (default: docs/performance.md; "
-                                         "with --quick nothing is written unless given)")
+                                         "with --quick nothing is written unless given; '-': none, the "
+                                         "table is printed in any case)")
     parser.add_argument("--no-torch", action="store_true", help="don't run PyTorch even when importable")
     parser.add_argument("--rounds", type=int, default=None,
                         help="measure each workload this many times, targets taking turns; the table shows medians "
@@ -279,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     body = render(rows, targets, machine_info(), cfg)
     print(body)
     output = args.output or (None if args.quick else str(ROOT / "docs" / "performance.md"))
-    if output:
+    if output and output != "-":
         write_report(Path(output), body)
         print(f"bench: wrote {output}", file=sys.stderr)
     failed = [r for r in rows if r.failed]
