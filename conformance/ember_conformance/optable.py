@@ -1230,10 +1230,12 @@ _op("sort", lambda E, x, dim, desc: E.sort(x, dim, desc), _sort_ref, FLOATS + IN
     differentiable=True, out=lambda dt: (dt, "int64"))
 _op("topk", lambda E, x, k: E.topk(x, k).values, lambda x, k: -np.sort(-x, axis=-1)[..., :k], FLOATS,
     lambda dt, rng: [Sample("k2", (values(rng, (3, 5), dt), 2))], differentiable=True)
+# (PyTorch's any/all of a uint8 tensor are uint8, of every other dtype bool)
+_ANY_OUT = lambda dt: "uint8" if dt == "uint8" else "bool"  # noqa: E731
 _op("any", lambda E, x: x.any(), lambda x: np.asarray(np.any(x)), ALL, lambda dt, rng: [
-    Sample("2d", (values(rng, (3, 4), dt),)), Sample("empty", (values(rng, (0, 2), dt),))], out=_BOOL)
+    Sample("2d", (values(rng, (3, 4), dt),)), Sample("empty", (values(rng, (0, 2), dt),))], out=_ANY_OUT)
 _op("all", lambda E, x: x.all(), lambda x: np.asarray(np.all(x)), ALL, lambda dt, rng: [
-    Sample("2d", (values(rng, (3, 4), dt),)), Sample("empty", (values(rng, (0, 2), dt),))], out=_BOOL)
+    Sample("2d", (values(rng, (3, 4), dt),)), Sample("empty", (values(rng, (0, 2), dt),))], out=_ANY_OUT)
 
 # shape and movement
 _SH = lambda dt, rng: [Sample("3d", (values(rng, (2, 3, 4), dt),)),  # noqa: E731

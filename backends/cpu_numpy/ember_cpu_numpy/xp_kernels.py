@@ -221,7 +221,8 @@ def elementwise_kernels(xp: ModuleType, *, add_at: Callable | None = None, add_a
 
     def where(cond, a, b):
         ref = a if isinstance(a, ndarray) else b
-        if select is not None and isinstance(ref, ndarray) and ref.size >= 4096:
+        if select is not None and isinstance(ref, ndarray) and ref.size >= 4096 and ref.itemsize in _UINT:
+            # (complex128's 16-byte elements have no unsigned integer to select their bits with)
             return select(cond, a, b, ref.dtype)
         out = xp.where(cond, a, b)
         if isinstance(ref, ndarray) and out.dtype != ref.dtype:

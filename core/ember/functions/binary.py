@@ -154,7 +154,39 @@ def logaddexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Ten
         tensor([ -99.3069, 1000.6932])
     """
     _tensor_only("logaddexp", input, other)
+    if input._dtype.is_complex or other._dtype.is_complex:
+        return _out(_complex_logaddexp(input, other), out)
     return _out(Logaddexp.apply(input, other), out)
+
+
+def _complex_logaddexp(a: Tensor, b: Tensor) -> Tensor:
+    """PyTorch's complex logaddexp: ``max + log1p(exp(min - max))`` with min/max by real part; NaN if
+    the min is NaN; where both real parts are the same infinity, the min (-inf) or
+    ``log(exp(min) + exp(max))`` (+inf). Composite, so autograd gives PyTorch's conjugate gradients."""
+    from ember.functions.complex_ops import imag, real
+    from ember.functions.creation import full_like
+    from ember.functions.elementwise import isfinite, log
+    from ember.functions.special import complex_where as cwhere
+
+    dt = _dt.result_type(a, b)
+    a, b = _as(a, dt), _as(b, dt)
+    a, b = a.expand(*_dt_broadcast(a, b)), b.expand(*_dt_broadcast(a, b))
+    b_max = real(b) > real(a)  # (equal real parts: a is the max, as in PyTorch)
+    mn, mx = cwhere(b_max, a, b), cwhere(b_max, b, a)
+    rmn, rmx = real(mn), real(mx)
+    nan = isnan(rmn) | isnan(imag(mn))
+    same_inf = ~isfinite(rmn) & (rmn == rmx) & ~nan
+    zero = full_like(mn, 0.0)
+    # each branch computes on inputs made harmless where it is not taken (no NaN in its gradient)
+    f_mn, f_mx = cwhere(same_inf | nan, zero, mn), cwhere(same_inf | nan, zero, mx)
+    finite = log1p(exp(f_mn - f_mx)) + f_mx
+    i_mn, i_mx = cwhere(same_inf, mn, zero), cwhere(same_inf, mx, zero)
+    infinite = cwhere(rmn < 0, i_mn, log(exp(i_mn) + exp(i_mx)))
+    out = cwhere(same_inf, infinite, finite)
+    # PyTorch's complex exp has no C99 special cases: a NaN part in the max makes the sum NaN too
+    # (but for two -inf real parts, where the min is returned as it is)
+    nan = nan | (~(same_inf & (rmn < 0)) & (isnan(rmx) | isnan(imag(mx))))
+    return cwhere(nan, full_like(out, complex(math.nan, math.nan)), out)
 
 
 def logaddexp2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:

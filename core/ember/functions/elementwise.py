@@ -412,6 +412,8 @@ class Pow(Function):
                 and not a._dtype.is_complex and b < 0):  # (``int_tensor ** -1.0`` is a float tensor)
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         rt = _dt.result_type(a, b) if isinstance(b, Tensor) else None
+        if rt is _dt.bool_:  # PyTorch's pow kernel has no bool instance (a bool Python exponent is fine)
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
         # only an integer result takes the integer-power path; complex takes the pow kernel like float
         if rt is not None and not (rt.is_floating_point or rt.is_complex) and b._dtype is not _dt.bool_:
             out = _int_pow_tensor_exponent(a, b)
@@ -943,9 +945,29 @@ def log10(x: Tensor) -> Tensor:
 
 
 def log1p(x: Tensor) -> Tensor:
+    if isinstance(x, Tensor) and x._dtype.is_complex:
+        return _complex_log1p(x)
     if _plain_float(x):
         return x._new(x._kt["log1p"](x._data))
     return Log1p.apply(x)
+
+
+def _complex_log1p(z: Tensor) -> Tensor:
+    """PyTorch's complex log1p, accurate near 0 (log(1 + z) loses every digit of a tiny z):
+    ``0.5 * log1p(x (x + 2) + y^2) + i atan2(y, 1 + x)`` for ``|z| < 0.5``, ``log|1 + z|`` beyond.
+    Real kernels only, so autograd through the parts gives PyTorch's conjugate gradient."""
+    from ember.functions.binary import hypot
+    from ember.functions.complex_ops import complex as make_complex
+    from ember.functions.complex_ops import imag, real
+
+    x, y = real(z), imag(z)
+    theta = atan2(y, x + 1)
+    small = abs(z) < 0.5
+    r = where(small, x * (x + 2) + y * y, 0.0)
+    near = where(r == 0, x, log1p(r) * 0.5)  # (r underflows to 0: log1p(z) ~ z)
+    far = log(hypot(where(small, 0.0, x) + 1, where(small, 0.0, y)))
+    # a NaN part makes both parts NaN in PyTorch (C99 would keep log1p(inf + nan j) = inf + nan j)
+    return make_complex(where(isnan(y), math.nan, where(small, near, far)), where(isnan(x), math.nan, theta))
 
 
 def expm1(x: Tensor) -> Tensor:
@@ -1010,13 +1032,22 @@ def erf(x: Tensor) -> Tensor:
     return Erf.apply(x)
 
 
+def _no_bool_vml(name: str, x: Tensor) -> None:
+    """PyTorch's error for a rounding op on a bool tensor (its kernel: floor_vml_cpu, floor_cuda)."""
+    if x._dtype is _dt.bool_:
+        kind = x._device.type
+        raise NotImplementedError(f'"{name}_{"vml_" if kind == "cpu" else ""}{kind}" not implemented for \'Bool\'')
+
+
 def floor(x: Tensor) -> Tensor:
     refuse_complex(x, message="floor is not supported for complex inputs")
+    _no_bool_vml("floor", x)
     return x if not x._dtype.is_floating_point else Floor.apply(x)
 
 
 def ceil(x: Tensor) -> Tensor:
     refuse_complex(x, message="ceil is not supported for complex inputs")
+    _no_bool_vml("ceil", x)
     return x if not x._dtype.is_floating_point else Ceil.apply(x)
 
 
@@ -1035,6 +1066,8 @@ def _no_integer(name: str, x: Tensor) -> None:
 def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     _no_complex_kernel("round_vml", x)
     if not x._dtype.is_floating_point:
+        if not decimals:
+            _no_bool_vml("round", x)
         if decimals:
             _no_integer("round", x)
         return x
@@ -1046,6 +1079,7 @@ def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
 
 def trunc(x: Tensor) -> Tensor:
     refuse_complex(x, message="trunc is not supported for complex inputs")
+    _no_bool_vml("trunc", x)
     return x if not x._dtype.is_floating_point else Trunc.apply(x)
 
 
@@ -1144,7 +1178,7 @@ def bitwise_xor(a: Any, b: Any, *, out: Tensor | None = None) -> Tensor:
 def bitwise_not(x: Tensor, *, out: Tensor | None = None) -> Tensor:
     if x._dtype is _dt.bool_:
         return _out(logical_not(x), out)
-    if x._dtype.is_floating_point:
+    if x._dtype.is_floating_point or x._dtype.is_complex:
         raise _no_float_kernel("bitwise_not", x, x._dtype)
     return _out(-x - 1, out)
 
@@ -1152,7 +1186,7 @@ def bitwise_not(x: Tensor, *, out: Tensor | None = None) -> Tensor:
 def _invert(x: Tensor) -> Tensor:
     """``~x``: PyTorch refuses floating tensors with a TypeError (the function form raises
     NotImplementedError)."""
-    if x._dtype.is_floating_point:
+    if x._dtype.is_floating_point or x._dtype.is_complex:
         raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
     return bitwise_not(x)
 
@@ -1297,12 +1331,27 @@ class Clamp(Function):
         return g * mask.to(g.dtype), None, None
 
 
+def _bool_clamp_input(input: Tensor, min: Any, max: Any) -> Tensor:
+    """A bool ``input`` as PyTorch clamps it: in the promoted dtype (``clamp(b, 0)`` is int64); a bool
+    result keeps only the one-sided tensor kernels (``clamp(b, min=b)`` is bool), the others refuse."""
+    bounds = [v for v in (min, max) if v is not None]
+    dt = _dt.result_type(input, *bounds)
+    if dt is not _dt.bool_:
+        return input.to(dt)
+    if any(not isinstance(v, Tensor) for v in bounds):
+        kind = "clamp" if len(bounds) == 2 else "clamp_min" if min is not None else "clamp_max"
+        raise NotImplementedError(f'"{kind}_scalar_{input._device.type}" not implemented for \'Bool\'')
+    if len(bounds) == 2:
+        raise NotImplementedError(f'"clamp_{input._device.type}" not implemented for \'Bool\'')
+    return input
+
+
 def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     refuse_complex(input, min, max, message="clamp is not supported for complex types")
-    if input._dtype is _dt.bool_:  # PyTorch clamps bools as int64
-        input = input.to(_dt.int64)
+    if input._dtype is _dt.bool_:
+        input = _bool_clamp_input(input, min, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         res = input
         if min is not None:

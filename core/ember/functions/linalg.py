@@ -49,6 +49,23 @@ class Matmul(Function):
         return ga, gb
 
 
+def _refuse_bool_product(input: Tensor, other: Tensor) -> None:
+    """PyTorch's error for a bool matrix product, naming the kernel its matmul picks for these ranks
+    (an empty mm/mv/bmm computes nothing and succeeds; an empty dot still refuses)."""
+    da, db, dev = input.dim(), other.dim(), input._device.type
+    if da == 1 and db == 1:
+        kernel = "dot"
+    elif input.numel() == 0 or other.numel() == 0:
+        return
+    elif db >= 3:
+        kernel = "bmm"
+    elif db == 1:
+        kernel = f"addmv_impl_{dev}"
+    else:
+        kernel = f"addmm_impl_{dev}_"
+    raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """PyTorch's matmul: 1-D operands gain and then lose an axis; batch axes broadcast."""
     a, b = input, other
@@ -78,7 +95,12 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
     from ember.functions.elementwise import broadcast_shapes
 
     broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
-    result = Matmul.apply(a, b)
+    if a._dtype is _dt.bool_:
+        _refuse_bool_product(input, other)
+        # an empty bool product (all False, or no elements): backends need not multiply bools
+        result = Matmul.apply(a.to(_dt.int64), b.to(_dt.int64)).to(_dt.bool_)
+    else:
+        result = Matmul.apply(a, b)
     if squeeze_a:
         result = result.squeeze(-2)
     if squeeze_b:

@@ -492,8 +492,11 @@ def ldexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
         tensor([8.])
     """
     result = _ew.mul(input, _ew.pow(2.0, other) if isinstance(other, Tensor) else 2.0 ** other)
-    if not (result.dtype.is_floating_point or result.dtype.is_complex):
-        result = result.to(_dt.get_default_dtype())
+    # PyTorch's dtype: the operands' promotion (float16 * 2**int64 stays float16), floating
+    dt = _dt.result_type(input, other)
+    dt = dt if dt.is_floating_point or dt.is_complex else _dt.get_default_dtype()
+    if result.dtype is not dt:
+        result = result.to(dt)
     return _ew._out(result, out) if out is not None else result
 
 
@@ -608,9 +611,10 @@ def chain_matmul(*matrices: Tensor, out: Tensor | None = None) -> Tensor:
                   "multiple parameters.", UserWarning, stacklevel=2)
     if not matrices:
         raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for m in matrices:  # (multi_dot would take 1-D ends; chain_matmul takes matrices only)
+        if m.dim() != 2:
+            raise RuntimeError(f"Tensor dimension is {m.dim()}, expected 2 instead.")
     if len(matrices) == 1:
-        if matrices[0].dim() != 2:
-            raise RuntimeError(f"chain_matmul(): Tensor dimension is {matrices[0].dim()}, expected 2 instead.")
         result = _sh.clone(matrices[0])
     else:
         result = multi_dot(list(matrices))
@@ -708,8 +712,16 @@ def _trapezoid_sides(y: Tensor, d: int) -> tuple:
 
 
 def _empty_integral(y: Tensor, d: int) -> Tensor:
-    out = _cr.zeros_like(y.sum(d))
-    return out if out.dtype.is_floating_point else out.to(_dt.get_default_dtype())
+    """The integral over no samples: zeros shaped like ``y`` without ``dim``, in ``y``'s dtype (PyTorch)."""
+    shape = tuple(n for i, n in enumerate(y.shape) if i != d)
+    return _cr.zeros(shape, dtype=y.dtype, device=y.device)
+
+
+def _refuse_bool_samples(name: str, y: Tensor, x: Any) -> None:
+    if isinstance(x, Tensor) and (y.dtype is _dt.bool_ or x.dtype is _dt.bool_):
+        raise RuntimeError(f"{name}: received a bool input for `x` or `y`, but bool is not supported")
+    if y.dtype is _dt.bool_:
+        raise RuntimeError(f"{name}: received a bool input for `y`, but bool is not supported")
 
 
 def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
@@ -724,8 +736,9 @@ def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Ten
     if y.dim() == 0:
         raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got {dim})")
     d = _wrap_dim(dim, y.dim())
-    if y.shape[d] == 0:
+    if y.shape[d] == 0:  # (PyTorch answers before it looks at the dtypes)
         return _empty_integral(y, d)
+    _refuse_bool_samples("trapezoid", y, x)
     if isinstance(x, Tensor):
         hi, lo = _trapezoid_sides(y, d)
         return (_trapezoid_dx(y, x, d) * (hi + lo)).sum(d) / 2.0
@@ -743,6 +756,7 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
     from ember.functions.reduction import cumsum
 
     d = _wrap_dim(dim, y.dim())
+    _refuse_bool_samples("cumulative_trapezoid", y, x)
     if y.shape[d] == 0:
         return _cr.zeros_like(y).to(y.dtype if y.dtype.is_floating_point else _dt.get_default_dtype())
     hi, lo = _trapezoid_sides(y, d)
@@ -830,10 +844,17 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
         raise TypeError("isin() received an invalid combination of arguments - got (elements and test_elements "
                         "both scalars)")
     ref = elements if isinstance(elements, Tensor) else test_elements
+    if isinstance(elements, complex) or isinstance(test_elements, complex):  # PyTorch wraps it as complex128
+        raise RuntimeError("Unsupported input type encountered for isin(): ComplexDouble")
     if not isinstance(elements, Tensor):
         elements = _cr.tensor(elements, device=ref.device)
     if not isinstance(test_elements, Tensor):
         test_elements = _cr.tensor(test_elements, device=ref.device)
+    for t in (elements, test_elements):
+        if t.dtype.is_complex or t.dtype is _dt.bool_:
+            from ember.functions.complex_ops import type_word
+
+            raise RuntimeError(f"Unsupported input type encountered for isin(): {type_word(t.dtype)}")
     flat = _sh.reshape(test_elements, -1)
     if flat.numel() == 0:
         found = _cr.zeros(tuple(elements.shape), dtype=_dt.bool_, device=elements.device)
@@ -844,6 +865,8 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
 
 def isneginf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Whether each element is ``-inf``."""
+    if input.dtype.is_complex:
+        raise RuntimeError("isneginf does not support complex inputs.")
     result = (input == -math.inf) if input.dtype.is_floating_point else _cr.zeros(
         tuple(input.shape), dtype=_dt.bool_, device=input.device)
     return _ew._out(result, out) if out is not None else result
@@ -851,6 +874,8 @@ def isneginf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 def isposinf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Whether each element is ``+inf``."""
+    if input.dtype.is_complex:
+        raise RuntimeError("isposinf does not support complex inputs.")
     result = (input == math.inf) if input.dtype.is_floating_point else _cr.zeros(
         tuple(input.shape), dtype=_dt.bool_, device=input.device)
     return _ew._out(result, out) if out is not None else result

@@ -21,7 +21,7 @@ from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
 from ember.autograd.function import Function
-from ember.functions.complex_ops import refuse_complex
+from ember.functions.complex_ops import refuse_complex, type_word
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
 
@@ -304,15 +304,22 @@ def _arg_reduce(name: str, input: Tensor, dim: int | None, keepdim: bool) -> Ten
     return input._new(input._kt[name](input._data, d, keepdim), _dt.int64)
 
 
+def _refuse_bool_arg(name: str, input: Tensor) -> None:
+    if input._dtype is _dt.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
+
+
 @numpy_names
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     refuse_complex(input, message="argmax(): does not support complex input", error=RuntimeError)
+    _refuse_bool_arg("argmax", input)
     return _arg_reduce("argmax", input, dim, keepdim)
 
 
 @numpy_names
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     refuse_complex(input, message="argmin(): does not support complex input", error=RuntimeError)
+    _refuse_bool_arg("argmin", input)
     return _arg_reduce("argmin", input, dim, keepdim)
 
 
@@ -400,18 +407,24 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     return sum(a ** p, dims, keepdim) ** (1.0 / p)
 
 
+def _logical_result(input: Tensor, data: Any) -> Tensor:
+    """``any``/``all``'s result: bool, but uint8 for a uint8 input (PyTorch keeps NumPy's old rule)."""
+    out = input._new(data, _dt.bool_)
+    return out.to(_dt.uint8) if input._dtype is _dt.uint8 else out
+
+
 @numpy_names
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     dims = _dims(input, dim)
     data = input._data if input._dtype is _dt.bool_ else input._kt["ne"](input._data, 0)
-    return input._new(input._kt["all"](data, dims, keepdim) if dims else data, _dt.bool_)
+    return _logical_result(input, input._kt["all"](data, dims, keepdim) if dims else data)
 
 
 @numpy_names
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     dims = _dims(input, dim)
     data = input._data if input._dtype is _dt.bool_ else input._kt["ne"](input._data, 0)
-    return input._new(input._kt["any"](data, dims, keepdim) if dims else data, _dt.bool_)
+    return _logical_result(input, input._kt["any"](data, dims, keepdim) if dims else data)
 
 
 @numpy_names
@@ -699,6 +712,10 @@ class MedianAll(_EvenlyDistributed):
 @numpy_names
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     """The lower median (PyTorch's definition), over all elements or along ``dim``; NaN propagates."""
+    if input._dtype is _dt.bool_ or input._dtype.is_complex:  # no instance of PyTorch's kernels
+        kernel = f"median_{input._device.type}" if dim is None else "median_out"
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{type_word(input._dtype)}'")
     if dim is None:
         return MedianAll.apply(input)
     d = _wrap_dim(dim, input.dim())

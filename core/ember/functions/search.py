@@ -159,6 +159,11 @@ def _unique_dim(x: Tensor, dim: int, consecutive: bool, return_inverse: bool, re
 
 def _unique(name: str, input: Tensor, consecutive: bool, return_inverse: bool, return_counts: bool,
             dim: int | None) -> Any:
+    if input.dtype.is_complex:  # PyTorch's unique kernels have no complex instance
+        from ember.functions.complex_ops import type_word
+
+        kernel = "unique_dim" if name == "unique_dim" else "unique"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{type_word(input.dtype)}'")
     with no_grad():
         if dim is None:
             values, inverse, counts = _unique_flat(input, consecutive, return_inverse, return_counts)
@@ -442,7 +447,13 @@ def _histogram_range(x: Tensor, range: tuple | None) -> tuple[float, float]:  # 
 def _check_histogram(input: Tensor, bins: Any, range: tuple | None, weight: Tensor | None) -> None:  # noqa: A002
     from ember.functions.indexing import _scalar_type
 
-    if not input.dtype.is_floating_point:
+    if not isinstance(bins, Tensor) and range is None and input.dtype not in (_dt.float32, _dt.float64):
+        # PyTorch finds the data's range with a kernel built for float and double only
+        from ember.functions.complex_ops import type_word
+
+        raise NotImplementedError(f"\"histogramdd\" not implemented for '{type_word(input.dtype)}'")
+    # (edges of another dtype: PyTorch's dtype-mismatch message below comes first)
+    if not input.dtype.is_floating_point and not (isinstance(bins, Tensor) and bins.dtype is not input.dtype):
         raise NotImplementedError(f"\"histogram_{input.device.type}\" not implemented for "
                                   f"'{_scalar_type(input.dtype)}'")
     words = {_dt.float32: "float", _dt.float64: "double", _dt.int64: "long int", _dt.int32: "int", _dt.bool_: "bool"}

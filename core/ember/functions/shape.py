@@ -460,6 +460,7 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
     if input.dim() == 0:
         input = input.reshape(1)
     if isinstance(repeats, Tensor):
+        _check_count_dtype(repeats)
         if repeats.dim() > 1:
             raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
         if repeats.numel() != 1:
@@ -480,9 +481,17 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
     return _fresh(reshape(x, shape[:d] + (shape[d] * repeats,) + shape[d + 1:]))
 
 
+def _check_count_dtype(counts: Tensor) -> None:
+    """PyTorch's repeat_interleave kernel counts in int32 or int64 only."""
+    if counts._dtype.name not in ("int32", "int64"):
+        from ember.functions.complex_ops import type_word
+
+        raise NotImplementedError(f'"repeat_interleave_{counts._device.type}" not implemented for '
+                                  f"'{type_word(counts._dtype)}'")
+
+
 def _repeat_count(repeats: Tensor) -> int:
-    if repeats._dtype.is_floating_point or repeats._dtype.name == "bool":
-        raise NotImplementedError(f'"repeat_interleave" not implemented for {repeats._dtype}')
+    _check_count_dtype(repeats)
     return int(repeats.reshape(()).item())
 
 
@@ -493,16 +502,15 @@ def _interleave_index(counts: Tensor, output_size: int | None) -> Tensor:
 
     from ember.functions.creation import tensor
 
+    _check_count_dtype(counts)
     if counts.dim() != 1:
         raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
-    if counts._dtype.is_floating_point or counts._dtype.name == "bool":
-        raise NotImplementedError(f'"repeat_interleave" not implemented for {counts._dtype}')
     host = np.asarray(counts.tolist(), dtype=np.int64)
     if (host < 0).any():
         raise RuntimeError("repeats can not be negative")
     if output_size is not None and output_size != int(host.sum()):
         raise RuntimeError("allocated size does not match required size")
-    return tensor(np.repeat(np.arange(host.size, dtype=np.int64), host), device=counts.device)
+    return tensor(np.repeat(np.arange(host.size, dtype=np.int64), host), dtype=counts._dtype, device=counts.device)
 
 
 class Clone(Function):
@@ -742,20 +750,51 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None)
 
 
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
-    tensors = [atleast_1d(t) for t in tensors]
+    tensors = [_atleast_1d(t) for t in tensors]
     return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
 
 
 def vstack(tensors: Sequence[Tensor]) -> Tensor:
-    return cat([atleast_2d(t) for t in tensors], 0)
+    return cat([_atleast_2d(t) for t in tensors], 0)
 
 
-def atleast_1d(t: Tensor) -> Tensor:
+def _atleast_1d(t: Tensor) -> Tensor:
     return reshape(t, 1) if t.dim() == 0 else t
 
 
-def atleast_2d(t: Tensor) -> Tensor:
+def _atleast_2d(t: Tensor) -> Tensor:
     return reshape(t, (1, -1)) if t.dim() < 2 else t
+
+
+def _each(fn: Any, tensors: tuple) -> Any:
+    """PyTorch's atleast_Nd forms: one tensor gives one tensor; several, or one list/tuple, a tuple."""
+    if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
+        return tuple(fn(t) for t in tensors[0])
+    if len(tensors) == 1:
+        return fn(tensors[0])
+    return tuple(fn(t) for t in tensors)
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    """Views with at least one dim (a 0-d tensor becomes shape ``(1,)``); several tensors give a tuple.
+
+    Example:
+        >>> import ember
+        >>> ember.atleast_1d(ember.tensor(1.0), ember.tensor([2.0, 3.0]))
+        (tensor([1.]), tensor([2., 3.]))
+    """
+    return _each(_atleast_1d, tensors)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    """Views with at least two dims (``(n,)`` becomes ``(1, n)``); several tensors give a tuple.
+
+    Example:
+        >>> import ember
+        >>> ember.atleast_2d(ember.tensor([2.0, 3.0]))
+        tensor([[2., 3.]])
+    """
+    return _each(_atleast_2d, tensors)
 
 
 class Flip(Function):

@@ -665,6 +665,68 @@ def _binary_float_operands(name: str, x: Any, y: Any, tensor_x: bool = True) -> 
     return tensor(x, dtype=dt, device=y.device), y  # the Function works on a tensor x
 
 
+# ---- complex forms (C99's identities on the complex sin/cos/exp every complex backend has) ---------
+def _parts(z: Tensor) -> tuple:
+    from ember.functions.complex_ops import imag, real
+
+    return real(z), imag(z)
+
+
+def _complex_of(re: Tensor, im: Tensor) -> Tensor:
+    from ember.functions.complex_ops import complex as make_complex
+
+    return make_complex(re, im)
+
+
+def _times_i(z: Tensor) -> Tensor:
+    """``i z`` by swapping the parts (a complex product would turn 0 * inf into NaN)."""
+    re, im = _parts(z)
+    return _complex_of(-im, re)
+
+
+def _complex_sinh(z: Tensor) -> Tensor:
+    """sinh(z) = -i sin(iz), C99's definition (its special values included)."""
+    re, im = _parts(sin(_times_i(z)))
+    return _complex_of(im, -re)
+
+
+def _complex_cosh(z: Tensor) -> Tensor:
+    """cosh(z) = cos(iz)."""
+    return cos(_times_i(z))
+
+
+def _real_scale(z: Tensor, c: float) -> Tensor:
+    """``c * z`` for a real ``c``, part by part (PyTorch's real-times-complex: no cross terms)."""
+    re, im = _parts(z)
+    return _complex_of(re * c, im * c)
+
+
+def _complex_exp2(z: Tensor) -> Tensor:
+    """2 ** z as PyTorch computes it: exp(ln 2 * z)."""
+    return exp(_real_scale(z, _LN2))
+
+
+def complex_where(cond: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """``where`` on complex tensors of one shape, part by part (real kernels only)."""
+    (ra, ia), (rb, ib) = _parts(a), _parts(b)
+    return _complex_of(where(cond, ra, rb), where(cond, ia, ib))
+
+
+def _complex_sinc(z: Tensor) -> Tensor:
+    """sin(pi z) / (pi z), 1 at 0 (PyTorch's complex sinc)."""
+    p = _real_scale(z, math.pi)
+    zero, one = z == 0, full_like(z, 1.0)
+    return complex_where(zero, one, sin(p) / complex_where(zero, one, p))
+
+
+def _complex_unary(x: Any, fn: Callable[[Tensor], Tensor]) -> Tensor | None:
+    """``fn(x)`` for a complex tensor ``x`` (autograd through the parts gives PyTorch's conjugate
+    convention), None for anything else."""
+    if isinstance(x, Tensor) and x._dtype.is_complex:
+        return fn(x)
+    return None
+
+
 # ---- the ops -----------------------------------------------------------------------------------
 def asin(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Inverse sine, elementwise (NaN outside [-1, 1]).
@@ -703,7 +765,8 @@ def sinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         >>> ember.sinh(ember.tensor([1.0]))
         tensor([1.1752])
     """
-    return _out(Sinh.apply(input), out)
+    z = _complex_unary(input, _complex_sinh)
+    return _out(Sinh.apply(input) if z is None else z, out)
 
 
 def cosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -713,7 +776,8 @@ def cosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         >>> ember.cosh(ember.tensor([1.0]))
         tensor([1.5431])
     """
-    return _out(Cosh.apply(input), out)
+    z = _complex_unary(input, _complex_cosh)
+    return _out(Cosh.apply(input) if z is None else z, out)
 
 
 def asinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -756,7 +820,8 @@ def exp2(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         >>> ember.exp2(ember.tensor([3.0, -1.0]))
         tensor([8.0000, 0.5000])
     """
-    return _out(Exp2.apply(input), out)
+    z = _complex_unary(input, _complex_exp2)
+    return _out(Exp2.apply(input) if z is None else z, out)
 
 
 def erfc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -892,7 +957,8 @@ def sinc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         >>> ember.sinc(ember.tensor([0.0, 0.5]))
         tensor([1.0000, 0.6366])
     """
-    return _out(Sinc.apply(input), out)
+    z = _complex_unary(input, _complex_sinc)
+    return _out(Sinc.apply(input) if z is None else z, out)
 
 
 def xlogy(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:

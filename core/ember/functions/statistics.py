@@ -29,6 +29,7 @@ from ember._ops.registry import Family
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import no_grad
 from ember.functions import reduction as _r
+from ember.functions.complex_ops import type_word
 from ember.tensor import Tensor, _wrap_dim
 
 # ---- named-tuple results (torch.return_types.*) ----------------------------------------------
@@ -69,9 +70,12 @@ def _outs(result: tuple, out: Any, kind: type) -> Any:
     return kind(*(_out(r, o) for r, o in zip(result, out)))
 
 
-def _not_for(name: str, input: Tensor, *, allow_int: bool = True, allow_bool: bool = True) -> None:
+def _not_for(name: str, input: Tensor, *, allow_int: bool = True, allow_bool: bool = True,
+             allow_complex: bool = True) -> None:
     """PyTorch's NotImplementedError for a dtype a CPU kernel is not built for."""
     dt = input._dtype
+    if dt.is_complex and not allow_complex:
+        raise NotImplementedError(f'"{name}" not implemented for \'{type_word(dt)}\'')
     if (dt is _dt.bool_ and not allow_bool) or (not dt.is_floating_point and dt is not _dt.bool_ and not allow_int):
         raise NotImplementedError(f'"{name}" not implemented for \'{_r._type_word(dt)}\'')
 
@@ -166,7 +170,16 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.
         >>> ember.nansum(ember.tensor([1.0, float("nan"), 2.0]))
         tensor(3.)
     """
+    if input._dtype.is_complex:  # PyTorch's CPU kernel refuses complex tensors
+        raise RuntimeError(f"nansum on {_device_word(input)} does not support complex inputs")
+    if dtype is not None and dtype.is_complex:
+        raise NotImplementedError(f'"nansum_{input._device.type}" not implemented for \'{type_word(dtype)}\'')
     return _out(_r.sum(_zero_nan(input), dim, keepdim, dtype=dtype), out)
+
+
+def _device_word(t: Tensor) -> str:
+    """A device type as PyTorch's messages write it (CPU, CUDA)."""
+    return t._device.type.upper()
 
 
 @numpy_names
@@ -179,7 +192,7 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt
         >>> ember.nanmean(ember.tensor([1.0, float("nan"), 2.0]))
         tensor(1.5000)
     """
-    if not input._dtype.is_floating_point:
+    if not (input._dtype.is_floating_point or input._dtype.is_complex):
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
                            f"{_r._type_word(input._dtype)}")
     count = _r.sum(input.isnan().logical_not(), dim, keepdim)
@@ -223,7 +236,7 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False, *, o
         >>> ember.nanmedian(ember.tensor([3.0, float("nan"), 1.0, 2.0]))
         tensor(2.)
     """
-    _not_for("median_cpu" if dim is None else "median_out", input, allow_bool=False)
+    _not_for("median_cpu" if dim is None else "median_out", input, allow_bool=False, allow_complex=False)
     if dim is None:
         if out is not None:  # PyTorch has out= only on the dim form
             raise TypeError('nanmedian() missing 1 required positional arguments: "dim"')
@@ -255,7 +268,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
         values=tensor(3.),
         indices=tensor(2))
     """
-    _not_for("kthvalue_cpu", input, allow_bool=False)
+    _not_for("kthvalue_cpu", input, allow_bool=False, allow_complex=False)
     d = _wrap_dim(dim, input.dim())
     n = input.shape[d] if input.dim() else 1
     if input.dim() and n == 0:

@@ -114,6 +114,13 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
     """
     if isinstance(ord, bool) or not isinstance(ord, numbers.Real):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
+    if isinstance(x, Tensor) and x._dtype.is_complex:
+        # the norm of the moduli (real), as PyTorch; autograd through abs gives its complex gradient
+        if dtype is not None and not dtype.is_complex:
+            raise RuntimeError(f"linalg.vector_norm: dtype should be complex for complex inputs, but got "
+                               f"{type_word(dtype)}")
+        x = (x if dtype is None else x.to(dtype)).abs()
+        dtype = None
     x = _norm_dtype(x, dtype, "linalg.vector_norm")
     dims = _reduce_dims(x, dim)
     if ord < 0 or ord == math.inf:

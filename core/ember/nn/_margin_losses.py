@@ -68,8 +68,11 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     tensor([0.3000, 0.8000])
     """
     reduction = _legacy(size_average, reduce, reduction)
-    margin_term = _e.where(target != 1, (margin - input).clamp(min=0), 0.0)
-    self_term = _e.where(target != -1, input, 0.0)
+    # PyTorch fills ``margin`` into a tensor of the input's dtype before subtracting: the loss keeps
+    # the input's dtype (an int64 input gives an int64 loss, the margin truncated)
+    zeros = _c.zeros_like(input)
+    margin_term = _e.where(target != 1, (_c.full_like(input, margin) - input).clamp(min=0), zeros)
+    self_term = _e.where(target != -1, input, zeros)
     return _reduce(margin_term + self_term, reduction)
 
 

@@ -45,11 +45,13 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     >>> F.hardshrink(ember.tensor([-1.0, 0.2]))
     tensor([-1.,  0.])
     """
+    _F()._float_kernel("hardshrink", input)
     return _e.where((input > lambd) | (input < -lambd), input, 0.0)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
+    _F()._float_kernel("softshrink_check", input, device_suffix=False)
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
     return _e.where(input > lambd, input - lambd, _e.where(input < -lambd, input + lambd, 0.0))
@@ -64,6 +66,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     >>> F.rrelu(ember.tensor([-2.0, 1.0]), 0.25, 0.25)
     tensor([-0.5000,  1.0000])
     """
+    _F()._float_kernel("rrelu_with_noise_out" if training else "leaky_relu", input)
     if training:
         slope = _c.rand(*input.shape, dtype=input.dtype, device=input.device) * (upper - lower) + lower
     else:

@@ -696,11 +696,21 @@ def relu_(input: Tensor) -> Tensor:
     return relu(input, inplace=True)
 
 
+def _float_kernel(kernel: str, input: Tensor, device_suffix: bool = True, complex_ok: bool = False) -> None:
+    """PyTorch's error for an activation whose kernel has real floating instances only (``"elu_cpu"
+    not implemented for 'Long'``): ember would otherwise compute it in float and hide the mistake."""
+    if not (input._dtype.is_floating_point or (complex_ok and input._dtype.is_complex)):
+        name = f"{kernel}_{input._device.type}" if device_suffix else kernel
+        raise NotImplementedError(f'"{name}" not implemented for \'{type_word(input._dtype)}\'')
+
+
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    _float_kernel("leaky_relu", input)
     return _maybe_inplace(input, _e.where(input > 0, input, input * negative_slope), inplace)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    _float_kernel("elu", input)
     # clamp first so the unused branch never overflows (its gradient would be 0 * inf)
     neg = input.clamp(max=0.0).expm1() * alpha
     return _maybe_inplace(input, _e.where(input > 0, input, neg), inplace)
@@ -712,6 +722,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    _float_kernel("elu", input)
     neg = (input.clamp(max=0.0) / alpha).expm1() * alpha
     return _maybe_inplace(input, _e.where(input > 0, input, neg), inplace)
 
@@ -777,10 +788,12 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    _float_kernel("silu", input, complex_ok=True)
     return _maybe_inplace(input, input * input.sigmoid(), inplace)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    _float_kernel("mish", input)
     return _maybe_inplace(input, input * softplus(input).tanh(), inplace)
 
 
@@ -794,12 +807,20 @@ def tanh(input: Tensor) -> Tensor:
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``."""
+    _float_kernel("softplus", input)
     bx = input * beta
     soft = (bx.clamp(max=threshold).exp()).log1p() / beta
     return _e.where(bx > threshold, input, soft)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    if input._dtype is _dt.bool_:
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if not (input._dtype.is_floating_point or input._dtype.is_complex):
+        # PyTorch clamps an integer tensor in its own dtype, the limits truncated to integers
+        min_val, max_val = int(min_val), int(max_val)
+        if input._dtype is _dt.uint8 and (min_val < 0 or max_val < 0):
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
     return _maybe_inplace(input, input.clamp(min_val, max_val), inplace)
 
 
@@ -808,10 +829,12 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    _float_kernel("hardsigmoid", input)
     return _maybe_inplace(input, (input / 6.0 + 0.5).clamp(0.0, 1.0), inplace)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    _float_kernel("hardswish", input)
     return _maybe_inplace(input, input * (input + 3.0).clamp(0.0, 6.0) / 6.0, inplace)
 
 
@@ -824,10 +847,14 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    if input._dtype is _dt.bool_ or input._dtype.is_complex:
+        raise NotImplementedError(f'"threshold_{input._device.type}" not implemented for '
+                                  f"'{type_word(input._dtype)}'")
     return _maybe_inplace(input, _e.where(input > threshold, input, value), inplace)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
+    _float_kernel("glu", input)
     if input.dim() == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     d = _wrap_dim(dim, input.dim())
@@ -851,11 +878,20 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
 
 def logsigmoid(input: Tensor) -> Tensor:
     """``-softplus(-x)`` computed stably: ``min(x, 0) - log1p(exp(-|x|))``."""
+    _float_kernel("log_sigmoid", input)
     return input.clamp(max=0.0) - (-input.abs()).exp().log1p()
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
-    w = weight
+    if weight.dim() > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.dim()}")
+    if weight.numel() != 1 and input.dim() == 0:
+        raise RuntimeError("Not allow zero-dim input tensor.")
+    channels = input.shape[1] if input.dim() >= 2 else 1
+    if weight.numel() != 1 and weight.numel() != channels:
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                           f"{weight.numel()} and channel size = {channels}.")
+    w = weight.reshape(()) if weight.numel() == 1 else weight  # one slope: the input keeps its shape
     if weight.numel() > 1:
         w = weight.reshape((1, -1) + (1,) * (input.dim() - 2)) if input.dim() >= 2 else weight
     return _e.where(input >= 0, input, input * w)
@@ -1165,6 +1201,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    _float_kernel("binary_cross_entropy", input, device_suffix=False)
     _check_probabilities(input, target)
     loss = _BinaryCrossEntropy.apply(input, target)
     if weight is not None:  # the loss keeps the input's dtype, as in PyTorch
@@ -1179,6 +1216,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    _float_kernel("log_sigmoid", input)
     softplus_neg = (-input.abs()).exp().log1p() + (-input).clamp(min=0.0)  # log(1 + exp(-x))
     if pos_weight is not None:
         log_weight = (pos_weight - 1.0) * target + 1.0
@@ -1194,12 +1232,18 @@ def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any 
            log_target: bool = False) -> Tensor:
     """Pointwise ``target * (log target - input)`` with input given as log-probabilities."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    if input.dtype.is_complex or target.dtype.is_complex:
+        raise RuntimeError("kl_div: Complex inputs not supported.")
+    if not input.dtype.is_floating_point or not target.dtype.is_floating_point:
+        raise RuntimeError("kl_div: Integral inputs not supported.")
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        pos = target > 0
-        xlogx = _e.where(pos, target * _e.where(pos, target, 1.0).log(), 0.0)
-        loss = xlogx - target * input
+        from ember.functions.special import xlogy
+
+        # PyTorch's composite: xlogy is 0 only at target == 0; a negative target gives NaN, and the
+        # target's gradient is xlogy's (NaN at 0)
+        loss = xlogy(target, target) - target * input
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.dim() else 1)
     return _reduce(loss, reduction)
