@@ -168,6 +168,28 @@ def map_plan(out: CLArray, operands: Sequence[CLArray | Scalar], expr: str,
     return (dev, *_map_plan(dev, out, operands, expr, preamble))
 
 
+def _map_signature(out_t: str, spec: tuple, nd: int, rows: bool) -> tuple[list[str], list[str], list[str]]:
+    """(parameters, operand loads, index names) of a map kernel over ``nd`` axes: per-call arguments
+    first (buffers, offsets, scalars), then the plan's strides and shape; a row kernel (``rows``)
+    adds each operand's innermost stride, the row length and the row count, and loads element
+    ``k`` of its row."""
+    params = [f"__global {out_t}* o, long o_off"]
+    stride_params = [f"long o_s{d}" for d in range(nd)]
+    inner_params = ["long o_si"]
+    loads, names = [], ["o"]
+    for j, (kind, t) in enumerate(spec):
+        if kind == "s":
+            params.append(f"const {t} v{j}")
+            continue
+        params.append(f"__global const {t}* p{j}, long p{j}_off")
+        stride_params += [f"long p{j}_s{d}" for d in range(nd)]
+        inner_params.append(f"long p{j}_si")
+        loads.append(f"const {t} v{j} = p{j}[i_p{j}{f' + k * p{j}_si' if rows else ''}];")
+        names.append(f"p{j}")
+    tail = inner_params + ["long n_in", "long rows"] if rows else ["long total"]
+    return params + stride_params + [f"long n{d}" for d in range(nd)] + tail, loads, names
+
+
 #: a strided map runs one work-item per innermost row (instead of per element) from this many rows
 ROW_MIN = 16
 
@@ -193,20 +215,7 @@ def _row_plan(dev: runtime.DeviceState, cshape: list[int], cstrides: list[list[i
     key = ("map-rows", expr, preamble, out_t, spec, nd)
 
     def source() -> str:
-        params = [f"__global {out_t}* o, long o_off"]
-        stride_params = [f"long o_s{d}" for d in range(nd)]
-        inner_params = ["long o_si"]
-        loads, names = [], ["o"]
-        for j, (kind, t) in enumerate(spec):
-            if kind == "s":
-                params.append(f"const {t} v{j}")
-            else:
-                params.append(f"__global const {t}* p{j}, long p{j}_off")
-                stride_params += [f"long p{j}_s{d}" for d in range(nd)]
-                inner_params.append(f"long p{j}_si")
-                loads.append(f"const {t} v{j} = p{j}[i_p{j} + k * p{j}_si];")
-                names.append(f"p{j}")
-        params += stride_params + [f"long n{d}" for d in range(nd)] + inner_params + ["long n_in", "long rows"]
+        params, loads, names = _map_signature(out_t, spec, nd, rows=True)
         return (header(out_t, *(t for _, t in spec)) + preamble + "\n"
                 f"__kernel void map({', '.join(params)}) {{\n"
                 "  long gid = get_global_id(0);\n  if (gid >= rows) return;\n  "
@@ -247,19 +256,7 @@ def _map_plan(dev: runtime.DeviceState, out: CLArray, operands: Sequence[CLArray
 
     def source() -> str:
         # Per-call arguments first (buffers, offsets, scalars), then the plan's shape/strides.
-        params = [f"__global {out_t}* o, long o_off"]
-        stride_params = [f"long o_s{d}" for d in range(nd)]
-        loads = []
-        names = ["o"]
-        for j, (kind, t) in enumerate(spec):
-            if kind == "s":
-                params.append(f"const {t} v{j}")
-            else:
-                params.append(f"__global const {t}* p{j}, long p{j}_off")
-                stride_params += [f"long p{j}_s{d}" for d in range(nd)]
-                loads.append(f"const {t} v{j} = p{j}[i_p{j}];")
-                names.append(f"p{j}")
-        params += stride_params + [f"long n{d}" for d in range(nd)] + ["long total"]
+        params, loads, names = _map_signature(out_t, spec, nd, rows=False)
         body = index_code(nd, names)
         return (header(out_t, *(t for _, t in spec)) + preamble + "\n"
                 f"__kernel void map({', '.join(params)}) {{\n"
