@@ -22,7 +22,7 @@ def all_kernels() -> dict[str, Callable[..., Any]]:
         "slice": movement.slice_, "flip": movement.flip, "pad": movement.pad, "cat": movement.cat,
     }
     ks.update(elementwise.make_kernels())
-    for mod in ("reduction", "scan", "random", "indexing", "gemm", "nn", "loss", "norm", "optim", "special"):
+    for mod in ("reduction", "scan", "random", "indexing", "gemm", "nn", "loss", "norm", "optim", "rnn", "special"):
         try:
             m = __import__(f"ember_opencl.{mod}", fromlist=["KERNELS"])
         except ImportError:
