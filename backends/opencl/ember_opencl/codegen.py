@@ -20,7 +20,7 @@ from ember_opencl.array import CLArray
 from ember_opencl.runtime import ctype
 
 __all__ = ["Scalar", "header", "broadcast_strides", "collapse", "bucket", "launch_map", "map_plan",
-           "run_1d", "index_code", "LOCAL"]
+           "run_1d", "index_code", "LOCAL", "acc_type", "tanh_sat_source"]
 
 LOCAL = 256  # work-group size for 1-D launches (PoCL vectorises across work-items)
 
@@ -36,6 +36,20 @@ class Scalar:
             self.dtype = np.dtype(np.uint8)
             value = bool(value)
         self.value = self.dtype.type(value)
+
+
+def acc_type(t: str) -> str:
+    """The type a kernel computes and accumulates element type ``t`` in: double for double, float
+    otherwise (half's range is tiny)."""
+    return "double" if t == "double" else "float"
+
+
+def tanh_sat_source(a: str) -> str:
+    """``static a tanh_sat(a v)``: tanh that saturates explicitly past 9.1 (float) / 19.1 (double),
+    where the correctly rounded result is +-1; PoCL's float tanh never reaches 1 (see
+    ``elementwise._TANH``, the same rule as a map expression)."""
+    sat = "19.1" if a == "double" else "9.1f"
+    return f"static {a} tanh_sat({a} v) {{ return fabs(v) > {sat} ? (v > 0 ? 1 : -1) : tanh(v); }}\n"
 
 
 def header(*ctypes: str) -> str:

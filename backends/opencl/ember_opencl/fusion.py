@@ -66,7 +66,6 @@ def compile_elementwise(program: Any) -> Callable | None:
     shape = tuple(program.out_shape)
     consts = [Scalar(v, dt) for v in scalars]
 
-    operands = [*consts]
     plans: dict = {}  # (device, input strides) -> (device state, kernel, static args, sizes)
     values = [c.value for c in consts]
 
@@ -76,8 +75,8 @@ def compile_elementwise(program: Any) -> Callable | None:
         key = (device, *[a.strides for a in arrays])
         plan = plans.get(key)
         if plan is None:  # the first call of this layout: launch_map builds (and caches) the plan
-            launch_map(out, [*arrays, *operands], expr, preamble)
-            plans[key] = map_plan(out, [*arrays, *operands], expr, preamble)
+            launch_map(out, [*arrays, *consts], expr, preamble)
+            plans[key] = map_plan(out, [*arrays, *consts], expr, preamble)
             return out
         # A replay calls with the layouts its guard checked: only buffers and offsets change, so the
         # launch is the plan's kernel with new dynamic arguments (launch_map's per-call key over

@@ -37,17 +37,12 @@ import numpy as np
 
 from ember_opencl import runtime
 from ember_opencl.array import CLArray, empty
-from ember_opencl.codegen import LOCAL, header, launch_map, run_1d
+from ember_opencl.codegen import LOCAL, acc_type, header, launch_map, run_1d, tanh_sat_source
 from ember_opencl.runtime import ctype
 
 __all__ = ["KERNELS", "relu_backward", "gelu", "gelu_backward", "cross_entropy", "cross_entropy_backward"]
 
 _MODES = {"none": 0, "sum": 1, "mean": 2}
-
-
-def _acc(t: str) -> str:
-    """The accumulation type of element type ``t``: half sums in float (its range is tiny)."""
-    return "double" if t == "double" else "float"
 
 
 def _vec(name: str, t: str, writable: bool = False) -> str:
@@ -77,14 +72,10 @@ def relu_backward(grad: CLArray, out: CLArray) -> CLArray:
 # ---- gelu ------------------------------------------------------------------------------------
 def _gelu_preamble(t: str) -> str:
     """``gelu_{none,tanh}`` and ``gelu_bwd_{none,tanh}`` on type ``t``'s compute type, PyTorch's
-    operation order. ``tanh`` saturates explicitly past 9.1 (float) / 19.1 (double): PoCL's float
-    tanh never reaches 1 (see elementwise._TANH)."""
-    c = "double" if t == "double" else "float"
+    operation order (``tanh`` saturating: :func:`codegen.tanh_sat_source`)."""
+    c = acc_type(t)
     f = "" if c == "double" else "f"
-    sat = "19.1" if c == "double" else "9.1f"
-    return f"""
-static {c} tanh_sat({c} v) {{ return fabs(v) > {sat} ? (v > 0 ? 1 : -1) : tanh(v); }}
-static {c} gelu_inner({c} x) {{ return 0.7978845608028654{f} * (x + 0.044715{f} * (x * x * x)); }}
+    return tanh_sat_source(c) + f"""static {c} gelu_inner({c} x) {{ return 0.7978845608028654{f} * (x + 0.044715{f} * (x * x * x)); }}
 static {c} gelu_none({c} x) {{ return (x * 0.5{f}) * (1 + erf(x * 0.7071067811865476{f})); }}
 static {c} gelu_tanh({c} x) {{ return (0.5{f} * x) * (1 + tanh_sat(gelu_inner(x))); }}
 static {c} gelu_bwd_none({c} g, {c} x) {{
@@ -101,9 +92,8 @@ static {c} gelu_bwd_tanh({c} g, {c} x) {{
 
 
 def _gelu_mode(approximate: str) -> str:
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return approximate
+    # the frontend checked the argument (PyTorch's error); anything but "tanh" is the erf form
+    return "tanh" if approximate == "tanh" else "none"
 
 
 def gelu(x: CLArray, approximate: str) -> CLArray:
@@ -121,7 +111,7 @@ def gelu_backward(grad: CLArray, x: CLArray, approximate: str) -> CLArray:
 
 # ---- cross-entropy forward ------------------------------------------------------------------
 def _rows_source(t: str) -> str:
-    a = _acc(t)
+    a = acc_type(t)
     return header(t, a) + f"""
 __kernel void ce_rows(__global {t}* loss, __global {t}* lse, __global {t}* w,
     __global const {t}* x, long xo, long xs0, long xs1, {_vec("tg", "long")}, {_vec("wt", t)},
@@ -153,7 +143,7 @@ def _finish_size(dev: runtime.DeviceState) -> int:
 
 
 def _finish_source(t: str, size: int) -> str:
-    a = _acc(t)
+    a = acc_type(t)
     return header(t, a) + f"""
 #define FINISH {size}
 __kernel void ce_finish(__global {t}* out, __global {t}* w_sum, __global long* n_invalid,
@@ -232,7 +222,7 @@ def cross_entropy(x: CLArray, target: CLArray, weight: CLArray | None, ignore_in
 
 # ---- cross-entropy backward -----------------------------------------------------------------
 def _backward_source(t: str) -> str:
-    a = _acc(t)
+    a = acc_type(t)
     return header(t, a) + f"""
 __kernel void ce_backward(__global {t}* o, {_vec("g", t)}, __global const {t}* x, long xo,
     long xs0, long xs1, {_vec("tg", "long")}, {_vec("lse", t)}, {_vec("w", t)}, {_vec("ws", t)},

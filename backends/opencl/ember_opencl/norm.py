@@ -29,19 +29,15 @@ import numpy as np
 
 from ember_opencl import runtime
 from ember_opencl.array import CLArray, empty
-from ember_opencl.codegen import header, run_1d
+from ember_opencl.codegen import acc_type, header, run_1d
 from ember_opencl.creation import contiguous
 from ember_opencl.runtime import ctype
 
 __all__ = ["KERNELS", "layer_norm", "layer_norm_backward"]
 
 
-def _acc(t: str) -> str:
-    return "double" if t == "double" else "float"
-
-
 def _fwd_source(t: str) -> str:
-    a = _acc(t)
+    a = acc_type(t)
     return header(t, a) + f"""
 __kernel void ln_fwd(__global {t}* out, __global {t}* mean, __global {t}* rstd,
     __global const {t}* x, long xo, __global const {t}* w, long wo, __global const {t}* b, long bo,
@@ -67,7 +63,7 @@ __kernel void ln_fwd(__global {t}* out, __global {t}* mean, __global {t}* rstd,
 
 
 def _bwd_source(t: str) -> str:
-    a = _acc(t)
+    a = acc_type(t)
     return header(t, a) + f"""
 __kernel void ln_bwd_x(__global {t}* gx, __global const {t}* g, long go, __global const {t}* x, long xo,
     __global const {t}* mean, long mo, __global const {t}* rstd, long ro, __global const {t}* w, long wo,
@@ -111,7 +107,7 @@ def layer_norm(x: CLArray, ndim: int, weight: CLArray | None, bias: CLArray | No
     dev = runtime.device(x.device)
     t = ctype(x.dtype)
     n = math.prod(x.shape[x.ndim - ndim:])
-    rows = x.size // n if n else math.prod(x.shape[:x.ndim - ndim])
+    rows = math.prod(x.shape[:x.ndim - ndim])
     stats = x.shape[:x.ndim - ndim] + (1,) * ndim
     out, mean, rstd = empty(x.shape, x.dtype, x.device), empty(stats, x.dtype, x.device), empty(stats, x.dtype, x.device)
     if not rows:
@@ -136,7 +132,7 @@ def layer_norm_backward(grad: CLArray, x: CLArray, mean: CLArray, rstd: CLArray,
     t = ctype(x.dtype)
     inner = x.shape[x.ndim - ndim:]
     n = math.prod(inner)
-    rows = x.size // n if n else math.prod(x.shape[:x.ndim - ndim])
+    rows = math.prod(x.shape[:x.ndim - ndim])
     g, xc, m, r = (contiguous(a) for a in (grad, x, mean, rstd))
     gx = empty(x.shape, x.dtype, x.device) if needs[0] else None
     gw = empty(inner, x.dtype, x.device) if needs[1] else None

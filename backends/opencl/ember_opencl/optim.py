@@ -29,19 +29,15 @@ import numpy as np
 
 from ember_opencl import lowp, runtime
 from ember_opencl.array import CLArray
-from ember_opencl.codegen import header, run_1d
+from ember_opencl.codegen import acc_type, header, run_1d
 from ember_opencl.creation import clone, copy_
 from ember_opencl.runtime import ctype
 
 __all__ = ["KERNELS", "adam_step", "sgd_step"]
 
 
-def _acc(t: str) -> str:
-    return "double" if t == "double" else "float"
-
-
 def _adam_source(t: str) -> str:
-    a = _acc(t)
+    a = acc_type(t)
     return header(t, a) + f"""#pragma OPENCL FP_CONTRACT OFF
 __kernel void adam(__global {t}* p, long po, __global const {t}* gr, long go, __global {t}* m, long mo,
     __global {t}* v, long vo, __global {t}* mx, long xo, long n, int maximize, int wd_mode, int amsgrad, int lerp_low, {a} wd, {a} keep, {a} w, {a} one_minus_w,
@@ -71,7 +67,7 @@ __kernel void adam(__global {t}* p, long po, __global const {t}* gr, long go, __
 
 
 def _sgd_source(t: str) -> str:
-    a = _acc(t)
+    a = acc_type(t)
     return header(t, a) + f"""#pragma OPENCL FP_CONTRACT OFF
 __kernel void sgd(__global {t}* p, long po, __global const {t}* gr, long go, __global {t}* buf, long bo, long n, int maximize, int has_wd,
     int has_momentum, int first, int nesterov, int damp, {a} wd, {a} momentum, {a} one_minus_damp, {a} neg_lr) {{

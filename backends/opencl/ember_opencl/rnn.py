@@ -4,8 +4,7 @@ Without them the frontend runs the cell as ember ops: ~10 launches per time step
 backward, plus the slices and the ``cat`` of the gate gradients, each a launch on PoCL. Here each
 is one launch per step: one work-item per row of the batch (and direction), looping over the
 hidden units, in the same operation order as the cpu backend's kernels (``FP_CONTRACT OFF``).
-``tanh`` saturates explicitly past 9.1 (float) / 19.1 (double), as ``elementwise._TANH`` does:
-PoCL's float tanh never reaches 1.
+``tanh`` saturates (:func:`ember_opencl.codegen.tanh_sat_source`).
 
 Example:
     >>> import numpy as np
@@ -25,7 +24,7 @@ import numpy as np
 
 from ember_opencl import runtime
 from ember_opencl.array import CLArray, empty
-from ember_opencl.codegen import header, run_1d
+from ember_opencl.codegen import acc_type, header, run_1d, tanh_sat_source
 from ember_opencl.creation import contiguous
 from ember_opencl.runtime import ctype
 
@@ -33,12 +32,10 @@ __all__ = ["KERNELS", "lstm_cell", "lstm_cell_backward"]
 
 
 def _helpers(t: str) -> tuple[str, str]:
-    a = "double" if t == "double" else "float"
-    sat = "19.1" if a == "double" else "9.1f"
+    a = acc_type(t)
     return a, f"""#pragma OPENCL FP_CONTRACT OFF
 static {a} sig({a} v) {{ return 1 / (1 + exp(-v)); }}
-static {a} tanh_sat({a} v) {{ return fabs(v) > {sat} ? (v > 0 ? 1 : -1) : tanh(v); }}
-"""
+""" + tanh_sat_source(a)
 
 
 def _fwd_source(t: str) -> str:

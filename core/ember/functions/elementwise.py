@@ -1024,19 +1024,23 @@ def relu(x: Tensor) -> Tensor:
 
 
 def erf(x: Tensor) -> Tensor:
-    if isinstance(x, Tensor) and x._dtype.is_complex:  # PyTorch's kernel name: erf_vml_cpu, erf_cuda
-        kind = x._device.type
-        refuse_complex(x, message=f'"erf_{"vml_" if kind == "cpu" else ""}{kind}" not implemented for \'{{dtype}}\'')
+    if isinstance(x, Tensor) and x._dtype.is_complex:
+        _no_complex_kernel(_vml("erf", x), x)
     if _plain_float(x):
         return x._new(x._kt["erf"](x._data))
     return Erf.apply(x)
 
 
+def _vml(name: str, x: Tensor) -> str:
+    """The stem of PyTorch's kernel name for a pointwise op its cpu build routes through VML:
+    ``floor_vml`` on the cpu (``floor_vml_cpu``), ``floor`` elsewhere (``floor_cuda``)."""
+    return f"{name}_vml" if x._device.type == "cpu" else name
+
+
 def _no_bool_vml(name: str, x: Tensor) -> None:
     """PyTorch's error for a rounding op on a bool tensor (its kernel: floor_vml_cpu, floor_cuda)."""
     if x._dtype is _dt.bool_:
-        kind = x._device.type
-        raise NotImplementedError(f'"{name}_{"vml_" if kind == "cpu" else ""}{kind}" not implemented for \'Bool\'')
+        raise NotImplementedError(f'"{_vml(name, x)}_{x._device.type}" not implemented for \'Bool\'')
 
 
 def floor(x: Tensor) -> Tensor:
@@ -1064,7 +1068,7 @@ def _no_integer(name: str, x: Tensor) -> None:
 
 
 def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
-    _no_complex_kernel("round_vml", x)
+    _no_complex_kernel(_vml("round", x), x)
     if not x._dtype.is_floating_point:
         if not decimals:
             _no_bool_vml("round", x)
