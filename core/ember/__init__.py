@@ -147,6 +147,7 @@ from ember import (  # noqa: E402
     func,
     jit,
     linalg,
+    multiprocessing,
     nn,
     onnx,
     optim,
@@ -182,7 +183,7 @@ __all__ = [
     "set_printoptions", "set_rng_state", "short", "uint8", "utils",
     "get_num_interop_threads", "get_num_threads", "set_num_interop_threads", "set_num_threads",
     "complex64", "complex128", "cfloat", "cdouble", "fft",
-    "compile", "compiler", "jit",
+    "compile", "compiler", "jit", "multiprocessing",
     "amp", "autocast", "cpu", "get_autocast_dtype", "is_autocast_enabled", "set_autocast_dtype", "set_autocast_enabled",
 ] + _registry.op_names(exported=True)
 

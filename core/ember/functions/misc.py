@@ -1068,12 +1068,53 @@ def _is_pinned(self: Tensor, device: Any = None) -> bool:
 
 
 def _share_memory_(self: Tensor) -> Tensor:
-    """Accepted and a no-op: ember's processes share no storage."""
+    """Move a CPU tensor's storage into shared memory, in place (``ember.multiprocessing``).
+
+    A no-op when it is there already; processes the tensor is sent to then share it. Views
+    of its storage made before the move (other than this tensor and its base) keep the old
+    memory, so share a tensor before viewing it (PyTorch moves the storage, every view
+    included). CUDA tensors are shared through CUDA itself: a no-op there, as in PyTorch.
+    Other devices cannot share memory between processes.
+
+    Example:
+        >>> t = ember.ones(2).share_memory_()
+        >>> t.is_shared()
+        True
+    """
+    import numpy as np
+
+    from ember.multiprocessing.reductions import share_cpu_array
+
+    kind = self._device.type
+    if kind == "cuda" or _is_shared(self):
+        return self
+    if kind != "cpu":
+        raise RuntimeError(f"share_memory_(): tensors on {self._device} cannot be shared between processes "
+                           "(only cpu tensors can; CUDA tensors are shared by CUDA itself)")
+    base = self._base
+    if base is None:
+        self._data = share_cpu_array(self._data)
+        return self
+    # a view: move its base, then point this view at the same place in the base's new memory
+    old, arr = base._data, self._data
+    if not old.flags.c_contiguous:
+        raise RuntimeError(f"share_memory_(): this tensor views a non-contiguous tensor of shape {tuple(base.shape)}; "
+                           "call share_memory_() on a contiguous tensor before taking views of it")
+    _share_memory_(base)
+    offset = arr.__array_interface__["data"][0] - old.__array_interface__["data"][0]
+    self._data = np.ndarray(arr.shape, arr.dtype, buffer=base._data, offset=offset, strides=arr.strides)
     return self
 
 
 def _is_shared(self: Tensor) -> bool:
-    return False
+    """Whether the storage is in shared memory (``share_memory_``); CUDA tensors count as shared."""
+    if self._device.type == "cuda":
+        return True
+    if self._device.type != "cpu":
+        return False
+    from ember.multiprocessing.reductions import is_shared_array
+
+    return is_shared_array(self._data)
 
 
 class _Flags:

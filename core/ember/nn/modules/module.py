@@ -445,7 +445,9 @@ class Module:
         return self._apply(lambda t: empty_like(t, device=device), recurse)
 
     def share_memory(self) -> Module:
-        return self
+        """Move every parameter and buffer into shared memory (``Tensor.share_memory_``), for
+        Hogwild training from several processes (``ember.multiprocessing``)."""
+        return self._apply(lambda t: t.share_memory_())
 
     # ---- hooks ------------------------------------------------------------------------------
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
