@@ -278,3 +278,20 @@ def test_hogwild_training_reaches_the_parents_model():
     model.share_memory()
     emp.spawn(_hogwild_train, args=(model, 2), nprocs=2)
     assert _accuracy(model) > 0.8 > chance
+
+
+def test_adagrad_share_memory_shares_its_sums_as_torch():
+    p = ember.nn.Parameter(ember.ones(3))
+    opt = ember.optim.Adagrad([p], lr=0.1, initial_accumulator_value=0.5)
+    tp = torch.nn.Parameter(torch.ones(3))
+    topt = torch.optim.Adagrad([tp], lr=0.1, initial_accumulator_value=0.5)
+    assert opt.state[p]["sum"].is_shared() is topt.state[tp]["sum"].is_shared() is False
+    opt.share_memory()
+    topt.share_memory()
+    assert opt.state[p]["sum"].is_shared() is topt.state[tp]["sum"].is_shared() is True
+    p.grad, tp.grad = ember.full((3,), 2.0), torch.full((3,), 2.0)
+    opt.step()
+    topt.step()
+    np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(opt.state[p]["sum"].numpy(), topt.state[tp]["sum"].numpy(), rtol=1e-6)
+    assert opt.state[p]["sum"].is_shared() and p.is_shared() is tp.is_shared() is False  # updated in place

@@ -62,7 +62,11 @@ class Adagrad(Optimizer):
     )  # filled in when an older pickled optimizer is loaded (Optimizer.__setstate__)
 
     def share_memory(self) -> None:
-        """No-op kept for PyTorch compatibility (ember tensors are process-local)."""
+        """Move every parameter's accumulated sum into shared memory, for Hogwild training
+        (``ember.multiprocessing``), as PyTorch's ``Adagrad.share_memory``."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["sum"].share_memory_()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adagrad update of every parameter that has a gradient."""
