@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["share_cpu_array", "is_shared_array", "init_reductions", "get_sharing_strategy",
+__all__ = ["share_cpu_array", "any_shared", "is_shared_array", "init_reductions", "get_sharing_strategy",
            "set_sharing_strategy", "get_all_sharing_strategies"]
 
 _STRATEGIES = frozenset({"file_descriptor", "file_system"})
@@ -135,6 +135,11 @@ def _block_of(arr: np.ndarray) -> _Block | None:
             if block.start <= addr < block.start + block.size:
                 return block
     return None
+
+
+def any_shared() -> bool:
+    """Whether this process holds any shared mapping (a cheap test before :func:`is_shared_array`)."""
+    return bool(_blocks)
 
 
 def is_shared_array(arr: np.ndarray) -> bool:

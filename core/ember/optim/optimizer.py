@@ -26,6 +26,7 @@ from typing import Any
 
 from ember import dtypes as _dt
 from ember.autograd.grad_mode import STATE, enable_grad
+from ember.multiprocessing import reductions as _shm
 from ember.tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -348,9 +349,13 @@ def set_buffer(buf: Tensor, data: Any) -> None:
 
     State buffers belong to the optimizer, so rebinding the tensor's array (instead of copying
     into it) saves one full pass over memory per buffer per step; every holder of the Tensor
-    object sees the new values.
+    object sees the new values. A buffer in shared memory (``share_memory_``, Hogwild) is
+    written in place instead: other processes see that memory, not this tensor object.
     """
-    buf._data = data
+    if _shm.any_shared() and buf.is_shared():
+        buf._kt["copy_"](buf._data, data)
+    else:
+        buf._data = data
     buf._version[0] += 1
 
 
