@@ -90,7 +90,7 @@ def test_layer_and_group_norm(device):
         w = _t(rng.standard_normal(3), grad=True)
         assert ember.autograd.gradcheck(lambda a, b: F.layer_norm(a, (3,), b), (xg, w))
         assert ember.autograd.gradcheck(lambda a: F.group_norm(a, 2), (xg,))
-    assert repr(ln) == "LayerNorm((4, 3), eps=1e-05, elementwise_affine=True)"
+    assert repr(ln) == "LayerNorm((4, 3), eps=1e-05, elementwise_affine=True, bias=True)"  # as PyTorch 2.13
 
 
 def test_embedding(device):

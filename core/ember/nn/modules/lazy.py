@@ -226,10 +226,11 @@ LazyConvTranspose3d = _lazy_conv(ConvTranspose3d, True)
 
 
 class _LazyNormMixin(LazyModuleMixin):
-    def _lazy_init(self, affine: bool, track_running_stats: bool, device: Any, dtype: Any) -> None:
+    def _lazy_init(self, affine: bool, track_running_stats: bool, device: Any, dtype: Any, bias: bool) -> None:
         if affine:
             self.weight = UninitializedParameter(device=device, dtype=dtype)
-            self.bias = UninitializedParameter(device=device, dtype=dtype)
+            if bias:
+                self.bias = UninitializedParameter(device=device, dtype=dtype)
         if track_running_stats:
             self.running_mean = UninitializedBuffer(device=device, dtype=dtype)
             self.running_var = UninitializedBuffer(device=device, dtype=dtype)
@@ -253,12 +254,13 @@ class _LazyNormMixin(LazyModuleMixin):
 def _lazy_norm(base: type) -> type:
     # PyTorch's lazy norms all default to affine=True, track_running_stats=True (instance norms too)
     def __init__(self: Any, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
         LazyModuleMixin.__init__(self, 0, eps, momentum, False, False)
         self.affine, self.track_running_stats = affine, track_running_stats
         if track_running_stats:
             self.num_batches_tracked = _c.tensor(0, dtype=_dt.int64, device=device)
-        self._lazy_init(affine, track_running_stats, device, dtype)
+        self._lazy_init(affine, track_running_stats, device, dtype, bias)
 
     name = f"Lazy{base.__name__}"
     return type(name, (_LazyNormMixin, base), {"__init__": __init__, "cls_to_become": base, "__module__": __name__,

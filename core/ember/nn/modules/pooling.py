@@ -81,13 +81,18 @@ class AvgPool2d(Module):
 
 
 class _AdaptiveBase(Module):
-    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+    def __init__(self, output_size: Any) -> None:
         super().__init__()
         self.output_size = output_size
-        self.return_indices = return_indices
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class _AdaptiveMaxBase(_AdaptiveBase):
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
 
 
 class AdaptiveAvgPool1d(_AdaptiveBase):
@@ -100,12 +105,12 @@ class AdaptiveAvgPool2d(_AdaptiveBase):
         return F.adaptive_avg_pool2d(input, self.output_size)
 
 
-class AdaptiveMaxPool1d(_AdaptiveBase):
+class AdaptiveMaxPool1d(_AdaptiveMaxBase):
     def forward(self, input: Tensor) -> Any:
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
-class AdaptiveMaxPool2d(_AdaptiveBase):
+class AdaptiveMaxPool2d(_AdaptiveMaxBase):
     def forward(self, input: Tensor) -> Any:
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
@@ -127,7 +132,7 @@ class AdaptiveAvgPool3d(_AdaptiveBase):
         return F.adaptive_avg_pool3d(input, self.output_size)
 
 
-class AdaptiveMaxPool3d(_AdaptiveBase):
+class AdaptiveMaxPool3d(_AdaptiveMaxBase):
     def forward(self, input: Tensor) -> Any:
         return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
 
