@@ -175,17 +175,19 @@ native_channel_shuffle = channel_shuffle
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W)."""
-    if input.dim() not in (4, 5):
+    """Zero whole channels of (N, C, D, H, W) input; any other rank is taken as unbatched
+    (PyTorch warns below 4-D or above 5-D, and so does ember)."""
+    F = _F()
+    F._check_p(p)
+    dim = input.dim()
+    if dim not in (4, 5):
         import warnings
 
-        warnings.warn(f"dropout3d: Received a {input.dim()}-D input to dropout3d, which is deprecated and will "
-                      "result in an error in a future release. To retain the behavior and silence this warning, "
-                      "please use dropout instead. Note that dropout3d exists to provide channel-wise dropout on "
-                      "inputs with 3 spatial dimensions, a channel dimension, and an optional batch dimension "
-                      "(i.e. 4D or 5D inputs).", stacklevel=2)
-    # (C, D, H, W) without a batch: the mask is per dim-0 entry, which _feature_dropout gives it
-    return _F()._feature_dropout(input, p, training, inplace, 5)
+        warnings.warn(F._FEATURE_DROPOUT_DEPRECATED.format(name="dropout3d", dim=dim, spatial=3, lo=4, hi=5),
+                      stacklevel=2)
+    if dim == 5:
+        return F._feature_dropout(input, p, training, inplace)
+    return F._unbatched_feature_dropout(input, p, training, inplace)
 
 
 def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
@@ -193,8 +195,13 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     saturation value, then an affine map keeps the mean and variance."""
     F = _F()
     F._check_p(p)
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input.numel() == 0:
         return input
+    if p == 1.0:  # aten: every element dropped is zero here, before any rank check
+        out = input * input.new_zeros(())
+        return _e.assign_inplace(input, out) if inplace else out
+    if input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     shape = (input.shape[0], input.shape[1]) + (1,) * (input.dim() - 2)
     keep = F._keep_mask(input, shape, p)
     alpha_p = -1.7580993408473766

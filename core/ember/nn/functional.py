@@ -584,26 +584,65 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return out
 
 
-def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, batched_dim: int) -> Tensor:
-    _check_p(p)
-    if not training or p == 0.0:
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
+    """aten's ``feature_dropout``: one draw per (dim 0, dim 1) entry, shared along the other dims;
+    a 2-D input therefore drops single elements (what ``dropout2d`` on (N, C) has always done)."""
+    if not training or p == 0.0 or input.numel() == 0:
         return input
-    if input.dim() == batched_dim:
-        shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
+    if p == 1.0:
+        out = input * input.new_zeros(())
     else:
-        shape = (input.shape[0],) + (1,) * (input.dim() - 1)
-    mask = input.new_zeros(*shape) if p == 1.0 else _keep_mask(input, shape, p) * (1.0 / (1.0 - p))
-    out = input * mask
+        if input.dim() < 2:
+            raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+        shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
+        out = input * (_keep_mask(input, shape, p) * (1.0 / (1.0 - p)))
     return _e.assign_inplace(input, out) if inplace else out
 
 
+def _unbatched_feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
+    """Feature dropout of an input without its batch dim (one is added, then removed)."""
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    out = _feature_dropout(input.unsqueeze(0), p, training, False).squeeze(0)
+    return _e.assign_inplace(input, out) if inplace else out
+
+
+_FEATURE_DROPOUT_DEPRECATED = ("{name}: Received a {dim}-D input to {name}, which is deprecated and will result in an "
+                               "error in a future release. To retain the behavior and silence this warning, please "
+                               "use dropout instead. Note that {name} exists to provide channel-wise dropout on inputs "
+                               "with {spatial} spatial dimensions, a channel dimension, and an optional batch dimension "
+                               "(i.e. {lo}D or {hi}D inputs).")
+
+
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero whole channels of (N, C, H, W) or (C, H, W)."""
-    return _feature_dropout(input, p, training, inplace, 4)
+    """Zero whole channels of (N, C, H, W) input, as PyTorch: a 3-D input is taken as (N, C, L)
+    (1-D channels, with PyTorch's warning) and a 2-D one as (N, C), whose "channels" are single
+    elements (deprecated, warned)."""
+    _check_p(p)
+    dim = input.dim()
+    if dim not in (3, 4):
+        warnings.warn(_FEATURE_DROPOUT_DEPRECATED.format(name="dropout2d", dim=dim, spatial=2, lo=3, hi=4),
+                      stacklevel=2)
+    if dim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please "
+                      "switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    return _feature_dropout(input, p, training, inplace, 3)
+    """Zero whole channels of (N, C, L) or unbatched (C, L) input."""
+    _check_p(p)
+    dim = input.dim()
+    if dim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {dim}D input. Note that dropout1d "
+                           "exists to provide channel-wise dropout on inputs with 1 spatial dimension, a channel "
+                           "dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    if dim == 3:
+        return _feature_dropout(input, p, training, inplace)
+    return _unbatched_feature_dropout(input, p, training, inplace)
 
 
 def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
