@@ -97,3 +97,32 @@ def test_the_mnist_rnn_pattern_keeps_every_sample(device):
         y = drop(ember.ones(256, 64, device=device)).cpu().numpy()
     assert (y != 0).any(axis=1).all()
     assert 0.4 < (y != 0).mean() < 0.6
+
+
+_ATEN = ["dropout", "dropout_", "alpha_dropout", "alpha_dropout_", "feature_dropout", "feature_dropout_",
+         "feature_alpha_dropout", "feature_alpha_dropout_"]
+
+
+@pytest.mark.parametrize("name", _ATEN)
+@pytest.mark.parametrize("train", [True, False])
+def test_the_aten_forms_refuse_a_bad_p_with_runtime_error_as_torch(name, train, device):
+    with pytest.raises(RuntimeError) as theirs:
+        getattr(torch, name)(torch.ones(2, 3), 1.5, train)
+    with pytest.raises(RuntimeError) as ours:
+        getattr(ember, name)(ember.ones(2, 3, device=device), 1.5, train)
+    assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("name", ["feature_dropout", "feature_alpha_dropout"])
+@pytest.mark.parametrize("shape", [(20, 30), (20, 24, 3), (3,)])
+def test_the_aten_feature_forms_share_a_draw_as_torch(name, shape, device):
+    ember.manual_seed(2)
+    torch.manual_seed(2)
+    try:
+        theirs = getattr(torch, name)(torch.ones(shape), 0.5, True).numpy()
+    except RuntimeError as exc:
+        with pytest.raises(RuntimeError, match=str(exc)):
+            getattr(ember, name)(ember.ones(shape, device=device), 0.5, True)
+        return
+    ours = getattr(ember, name)(ember.ones(shape, device=device), 0.5, True).cpu().numpy()
+    assert _constant_axes(ours) == _constant_axes(theirs)

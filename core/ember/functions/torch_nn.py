@@ -95,66 +95,52 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any) -> tuple:
     return F.adaptive_max_pool1d(input, output_size, return_indices=True)
 
 
+def _aten_p(p: float) -> float:
+    """aten's check of a dropout probability: RuntimeError (``F.*`` raise ValueError), in eval too."""
+    if p < 0 or p > 1:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
+    return p
+
+
 def dropout(input: Tensor, p: float, train: bool) -> Tensor:
     """``F.dropout(input, p, train)`` (``train`` has no default here, as in PyTorch)."""
-    return F.dropout(input, p, train)
+    return F.dropout(input, _aten_p(p), train)
 
 
 def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
     """In-place ``dropout``."""
-    return F.dropout(input, p, train, inplace=True)
+    return F.dropout(input, _aten_p(p), train, inplace=True)
 
 
 def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
     """``F.alpha_dropout(input, p, train)``."""
-    return F.alpha_dropout(input, p, train)
+    return F.alpha_dropout(input, _aten_p(p), train)
 
 
 def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
     """In-place ``alpha_dropout``."""
-    return F.alpha_dropout(input, p, train, inplace=True)
-
-
-def _feature_mask_dropout(input: Tensor, p: float, train: bool, inplace: bool) -> Tensor:
-    if input.dim() < 2:
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    if input.dim() == 2:  # PyTorch treats (N, C) as one sample of N channels
-        return F.dropout1d(input.unsqueeze(0), p, train).squeeze(0) if not inplace else \
-            input.copy_(F.dropout1d(input.unsqueeze(0), p, train).squeeze(0))
-    return _channel_dropout(input, p, train, inplace)
-
-
-def _channel_dropout(input: Tensor, p: float, train: bool, inplace: bool) -> Tensor:
-    from ember.functions.creation import bernoulli, full
-
-    if p < 0 or p > 1:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not train or p == 0:
-        return input
-    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
-    keep = bernoulli(full(shape, 1 - p, dtype=input.dtype, device=input.device))
-    result = input * keep / (1 - p) if p < 1 else input * keep
-    return input.copy_(result) if inplace else result
+    return F.alpha_dropout(input, _aten_p(p), train, inplace=True)
 
 
 def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
-    """Dropout of whole channels (dims 0 and 1 pick one; all the rest goes together)."""
-    return _feature_mask_dropout(input, p, train, False)
+    """Dropout with one draw per (dim 0, dim 1) entry, shared along the other dims (aten's
+    ``feature_dropout``: a 2-D input drops single elements)."""
+    return F._feature_dropout(input, _aten_p(p), train, False)
 
 
 def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
     """In-place ``feature_dropout``."""
-    return _feature_mask_dropout(input, p, train, True)
+    return F._feature_dropout(input, _aten_p(p), train, True)
 
 
 def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
     """``F.feature_alpha_dropout(input, p, train)``."""
-    return F.feature_alpha_dropout(input, p, train)
+    return F.feature_alpha_dropout(input, _aten_p(p), train)
 
 
 def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
     """In-place ``feature_alpha_dropout``."""
-    return F.feature_alpha_dropout(input, p, train, inplace=True)
+    return F.feature_alpha_dropout(input, _aten_p(p), train, inplace=True)
 
 
 def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
