@@ -59,7 +59,16 @@ from ember.dtypes import (
     bool_ as bool,  # noqa: A001 - PyTorch's name
 )
 from ember.functions.elementwise import _inplace
-from ember.functions.layout import channels_last, channels_last_3d, contiguous_format, memory_format, preserve_format
+from ember.functions.layout import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    layout,
+    memory_format,
+    preserve_format,
+    sparse_coo,
+    strided,
+)
 from ember.random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from ember.serialization import CheckpointError, WeightsOnlyLoadError, load, load_safetensors, save, save_safetensors
 from ember.size import Size
@@ -152,6 +161,7 @@ from ember import (  # noqa: E402
     onnx,
     optim,
     profiler,
+    sparse,
     special,
     testing,
     utils,
@@ -170,6 +180,7 @@ for _amp_dev in (cuda, cpu):
 # The ops come from the registry (``ember._ops.registry``); the rest of the API is listed here.
 __all__ = [
     "channels_last", "channels_last_3d", "contiguous_format", "memory_format", "preserve_format",
+    "layout", "strided", "sparse_coo", "sparse",
     "BoolTensor", "ByteTensor", "CharTensor", "CheckpointError", "DeviceError", "DoubleTensor", "FallbackError",
     "BFloat16Tensor", "FloatTensor", "Generator", "finfo", "iinfo", "HalfTensor", "IntTensor", "LongTensor", "MissingKernelError", "ShortTensor",
     "Size", "Tensor", "WeightsOnlyLoadError", "autograd", "bool", "cuda", "default_generator", "detach",

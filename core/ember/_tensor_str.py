@@ -128,24 +128,30 @@ def _render(values: Any, fmt: _Formatter, indent: int) -> str:
     return "[" + sep.join(parts) + "]"
 
 
+def tensor_body(t: Any, indent: int) -> str:
+    """The bracketed values of ``t`` as its repr prints them, continuation lines indented by ``indent``
+    (also the ``indices=`` and ``values=`` parts of a sparse tensor's repr)."""
+    shape = tuple(t.shape)
+    n = t.numel()
+    if n == 0:
+        return "[]"
+    values = t.detach().cpu().tolist()
+    if n > _opts["threshold"]:
+        values = _summarise(values, shape, _opts["edgeitems"])
+    flat = _flat(values) if shape else [values]
+    fmt = _ComplexFormatter(flat) if t.dtype.is_complex else _Formatter(flat, t.dtype)
+    return _render(values, fmt, indent)
+
+
 def tensor_repr(t: Any, prefix: str = "tensor(") -> str:
     shape = tuple(t.shape)
     n = t.numel()
     suffixes = []
     if t.device.type != "cpu":
         suffixes.append(f"device='{t.device}'")
-    values = t.detach().cpu().tolist() if n else []
-    summarise = n > _opts["threshold"]
-    if summarise:
-        values = _summarise(values, shape, _opts["edgeitems"])
-    if n == 0:
-        body = "[]"
-        if shape != (0,):
-            suffixes.append(f"size={tuple(shape)}")
-    else:
-        flat = _flat(values) if shape else [values]
-        fmt = _ComplexFormatter(flat) if t.dtype.is_complex else _Formatter(flat, t.dtype)
-        body = _render(values, fmt, len(prefix))
+    body = tensor_body(t, len(prefix))
+    if n == 0 and shape != (0,):
+        suffixes.append(f"size={tuple(shape)}")
     # an empty tensor names every dtype but the default float one (PyTorch's rule)
     default = {_dt.get_default_dtype()} if n == 0 else {
         _dt.get_default_dtype(), _dt.default_complex_dtype(), _dt.int64, _dt.bool_}

@@ -15,6 +15,7 @@ from ember.functions import (  # noqa: F401 - imported for their Tensor bindings
     sampling,
     search,
     shape,
+    sparse,
     special,
     statistics,
     torch_nn,

@@ -146,8 +146,43 @@ def _dlpack_device(obj: Any) -> tuple[str, int]:
                        f"device types: {', '.join(plugins.device_types()) or 'none'})")
 
 
+def _sparse_layout(kw: dict, like: Tensor | None = None) -> bool:
+    """Does a factory's ``layout=`` (or, for ``*_like``, the input's layout) ask for a sparse COO tensor?
+    Only reached when keyword arguments beyond the usual ones were given (or for a sparse input)."""
+    from ember.functions.layout import layout, sparse_coo, strided
+
+    lay = kw.get("layout")
+    if lay is None:
+        return like is not None and like.is_sparse
+    if lay is sparse_coo:
+        return True
+    if lay is not strided:
+        raise TypeError(f"argument 'layout' must be ember.layout (ember.strided or ember.sparse_coo), not "
+                        f"{type(lay).__name__ if not isinstance(lay, layout) else lay}")
+    return False
+
+
+def _sparse_empty(shape: tuple, dtype: _dt.dtype | None, device: Any, requires_grad: bool) -> Tensor:
+    from ember.sparse._coo import sparse_coo_tensor
+
+    return sparse_coo_tensor(shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def _no_sparse_fill(kw: dict, like: Tensor | None = None) -> None:
+    """``ones``/``full`` (and their ``_like`` forms) have no sparse result: PyTorch's errors."""
+    if not (kw or like is not None and like.is_sparse) or not _sparse_layout(kw, like):
+        return
+    if like is None:
+        raise RuntimeError("full(...) is not implemented for sparse layout")
+    from ember.sparse._coo import _unsupported
+
+    raise _unsupported("fill_", like.device)
+
+
 def empty(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
           **_kw: Any) -> Tensor:
+    if _kw and _sparse_layout(_kw):
+        return _sparse_empty(_size(size), dtype, device, requires_grad)
     dt = dtype or _dt.get_default_dtype()
     dev, kt = _resolve(device, dt)
     shape = _size(size)
@@ -156,6 +191,7 @@ def empty(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requir
 
 def full(size: Sequence[int], fill_value: Any, dtype: _dt.dtype | None = None, device: Any = None,
          requires_grad: bool = False, **_kw: Any) -> Tensor:
+    _no_sparse_fill(_kw)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     dt = dtype or _dt.scalar_dtype(fill_value)
@@ -166,11 +202,14 @@ def full(size: Sequence[int], fill_value: Any, dtype: _dt.dtype | None = None, d
 
 def zeros(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
           **_kw: Any) -> Tensor:
+    if _kw and _sparse_layout(_kw):
+        return _sparse_empty(_size(size), dtype, device, requires_grad)
     return full(_size(size), 0, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
 def ones(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
          **_kw: Any) -> Tensor:
+    _no_sparse_fill(_kw)
     return full(_size(size), 1, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
@@ -185,24 +224,30 @@ def _like(t: Tensor, dtype: _dt.dtype | None, device: Any, kw: dict | None = Non
 def empty_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
                **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw)
+    if (_kw or t.is_sparse) and _sparse_layout(_kw, t):
+        return _sparse_empty(shape, dt, dev, requires_grad)
     return empty(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
                **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw)
+    if (_kw or t.is_sparse) and _sparse_layout(_kw, t):
+        return _sparse_empty(shape, dt, dev, requires_grad)
     return full(shape, 0, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
               **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw)
+    _no_sparse_fill(_kw, t)
     return full(shape, 1, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def full_like(t: Tensor, fill_value: Any, dtype: _dt.dtype | None = None, device: Any = None,
               requires_grad: bool = False, **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw)
+    _no_sparse_fill(_kw, t)
     return full(shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
 

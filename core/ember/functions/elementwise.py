@@ -558,12 +558,26 @@ def _data(b: Any) -> Any:
     return b._data if type(b) is Tensor else b
 
 
+def _sparse_operand(a: Any, b: Any) -> bool:
+    """Off the fast path only: is either operand an ``ember.sparse`` tensor (``is_sparse`` is a plain
+    class attribute; a Python number has none)."""
+    return getattr(a, "is_sparse", False) or getattr(b, "is_sparse", False)
+
+
+def _sparse_ops() -> Any:
+    from ember.sparse import _coo
+
+    return _coo
+
+
 def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
     if out is None and alpha.__class__ is int and alpha == 1 and _plain_pair(input, other):
         try:
             return input._new(input._kt["add"](input._data, _data(other)), input._dtype)
         except ValueError:  # shapes that do not broadcast: the general path raises PyTorch's error
             pass
+    if _sparse_operand(input, other):
+        return _out(_sparse_ops().add(input, other, alpha), out)
     return _out(Add.apply(input, other, alpha), out)
 
 
@@ -574,6 +588,8 @@ def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) ->
             return input._new(input._kt["sub"](input._data, _data(other)), input._dtype)
         except ValueError:
             pass
+    if _sparse_operand(input, other):
+        return _out(_sparse_ops().sub(input, other, alpha), out)
     return _out(Sub.apply(input, other, alpha), out)
 
 
@@ -586,6 +602,8 @@ def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
             return input._new(input._kt["mul"](input._data, _data(other)), input._dtype)
         except ValueError:
             pass
+    if _sparse_operand(input, other):
+        return _out(_sparse_ops().mul(input, other), out)
     return _out(Mul.apply(input, other), out)
 
 
@@ -598,6 +616,8 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor
             return input._new(input._kt["div"](input._data, _data(other)), input._dtype)
         except ValueError:
             pass
+    if _sparse_operand(input, other):
+        return _out(_sparse_ops().div(input, other, rounding_mode), out)
     if rounding_mode is None:
         res = Div.apply(input, other)
     elif rounding_mode in ("floor", "trunc"):

@@ -41,6 +41,30 @@ channels_last = memory_format("channels_last", 4)
 channels_last_3d = memory_format("channels_last_3d", 5)
 
 
+class layout:  # noqa: N801 - PyTorch's name
+    """How a tensor stores its elements, as ``torch.layout``: ``ember.strided`` (dense) or
+    ``ember.sparse_coo`` (``ember.sparse``'s coordinate format).
+
+    Example:
+        >>> import ember
+        >>> ember.zeros(2).layout, ember.zeros(2).to_sparse().layout
+        (ember.strided, ember.sparse_coo)
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"ember.{self._name}"
+
+    def __reduce__(self) -> str:
+        return self._name  # pickles as the module-level constant
+
+
+strided = layout("strided")
+sparse_coo = layout("sparse_coo")
+
+
 def check_memory_format(input: Tensor, fmt: Any, op: str = "contiguous") -> None:
     """PyTorch's checks on a ``memory_format=`` argument; the layout itself stays C order."""
     if fmt is None:
@@ -135,8 +159,12 @@ _ops.op(stride, export=False)
 _ops.op(storage_offset, export=False)
 _ops.op(data_ptr, export=False)
 _ops.attr("__format__", __format__)
-for _flag in ("is_sparse", "is_quantized", "is_meta", "is_sparse_csr", "is_nested", "is_mkldnn"):
+for _flag in ("is_quantized", "is_meta", "is_sparse_csr", "is_nested", "is_mkldnn"):
     _ops.attr(_flag, property(_false, doc="Always False: ember has dense, strided tensors only."))
+# A plain class attribute, not a property: the ops that take sparse operands test it on every call
+# (ember.sparse's tensors set it True).
+_ops.attr("is_sparse", False)
+_ops.attr("layout", property(lambda self: strided, doc="``ember.strided``: a dense tensor's layout."))
 for _kind in ("xpu", "mps"):
     _ops.attr(f"is_{_kind}", _is_type(_kind))
 

@@ -71,6 +71,11 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
     a, b = input, other
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(b).__name__}")
+    if a.is_sparse or b.is_sparse:  # mm, mv, spmm and @ too: ember.sparse composes it from dense ops
+        from ember.functions.elementwise import _out
+        from ember.sparse import _coo
+
+        return _out(_coo.matmul(a, b), out)
     if a._device is not b._device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{a._device} and {b._device}!")

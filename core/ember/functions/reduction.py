@@ -90,6 +90,8 @@ class Sum(Function):
 
 @numpy_names
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:  # noqa: A001
+    if input.is_sparse:  # ember.sum(sparse): ember.sparse's composite (Tensor.sum is its own method there)
+        return input.sum(dim, keepdim, dtype=dtype)
     return Sum.apply(input, _dims(input, dim), keepdim, dtype)
 
 
