@@ -95,7 +95,7 @@ def test_path_and_pathlike(tmp_path):
     assert zipfile.is_zipfile(p)
     with zipfile.ZipFile(p) as zf:
         header = json.loads(zf.read("ember/header.json"))
-    assert header["format"] == "ember-checkpoint" and header["version"] == 1
+    assert header["format"] == "ember-checkpoint" and header["version"] == 2
     assert header["tensors"][0]["dtype"] == "float32" and len(header["tensors"][0]["sha256"]) == 64
 
 
@@ -265,15 +265,73 @@ def test_missing_file_is_file_not_found(tmp_path):
 
 
 # ---- pickle payloads -----------------------------------------------------------------------
-def test_pickle_payload_needs_weights_only_false(tmp_path):
+def test_pickle_payload_refuses_unknown_globals_under_weights_only(tmp_path):
     path = tmp_path / "obj.pt"
     ember.save({"obj": Opaque(7), "t": ember.ones(2)}, path)
-    with pytest.raises(WeightsOnlyLoadError, match="Weights only load failed.*weights_only set to False"):
+    with pytest.raises(WeightsOnlyLoadError, match="Weights only load failed.*disallowed global .*Opaque.*safe_globals"):
         ember.load(path)
     with pytest.raises(pickle.UnpicklingError):
         ember.load(path, weights_only=True)
     out = ember.load(path, weights_only=False)
     assert out["obj"].v == 7 and out["t"].tolist() == [1.0, 1.0]
+    with ember.serialization.safe_globals([Opaque]):  # the caller vouches for the class: loads
+        out = ember.load(path)
+    assert out["obj"].v == 7 and out["t"].tolist() == [1.0, 1.0]
+    with pytest.raises(WeightsOnlyLoadError):  # and only inside the block
+        ember.load(path)
+
+
+def test_a_whole_module_saved_loads_with_its_classes_allowed(tmp_path, device):
+    """torch.save(model) + ``with safe_globals([...]): torch.load(f)``, as PyTorch's
+    word_language_model example does: the model, its submodules and its tensors come back."""
+    ember.manual_seed(0)
+    model = ember.nn.Sequential(ember.nn.Linear(3, 4), ember.nn.ReLU(), ember.nn.LSTM(4, 2)).to(device)
+    path = tmp_path / "model.pt"
+    ember.save(model, path)
+    classes = [ember.nn.Sequential, ember.nn.Linear, ember.nn.ReLU, ember.nn.LSTM]
+    with pytest.raises(WeightsOnlyLoadError, match="ember.nn.modules"):
+        ember.load(path)
+    with ember.serialization.safe_globals(classes):
+        loaded = ember.load(path)
+    assert type(loaded) is ember.nn.Sequential and repr(loaded) == repr(model)
+    for (n1, p1), (n2, p2) in zip(model.named_parameters(), loaded.named_parameters()):
+        assert n1 == n2 and type(p2) is ember.nn.Parameter and p2.requires_grad
+        assert str(p2.device) == str(p1.device)
+        np.testing.assert_array_equal(p2.detach().cpu().numpy(), p1.detach().cpu().numpy())
+    x = ember.randn(5, 3, device=device)
+    np.testing.assert_array_equal(loaded(x)[0].detach().cpu().numpy(), model(x)[0].detach().cpu().numpy())
+    with ember.serialization.safe_globals(classes):
+        on_cpu = ember.load(path, map_location="cpu")
+    assert all(p.device.type == "cpu" for p in on_cpu.parameters())
+
+
+def test_a_version_1_pickle_archive_still_loads_without_weights_only(tmp_path):
+    """Archives written before tensors were stored beside the pickle (format version 1)."""
+    blob = pickle.dumps({"obj": Opaque(3), "t": ember.arange(3)}, protocol=4)
+    header = {"format": "ember-checkpoint", "version": 1, "payload": "pickle",
+              "pickle": {"file": "ember/data.pkl", "nbytes": len(blob)}}
+    path = tmp_path / "v1.pt"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("ember/data.pkl", blob)
+        zf.writestr("ember/header.json", json.dumps(header))
+    with pytest.raises(WeightsOnlyLoadError, match="weights_only set to False"):
+        ember.load(path)
+    out = ember.load(path, weights_only=False)
+    assert out["obj"].v == 3 and out["t"].tolist() == [0, 1, 2]
+
+
+def test_an_ember_pickle_that_calls_a_function_is_refused_before_it_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"echo pwned > {marker}",))
+
+    ember.save({"x": Evil()}, path)
+    with pytest.raises(WeightsOnlyLoadError, match="disallowed global (posix|nt).system"):
+        ember.load(path)
+    assert not marker.exists()
 
 
 class _Evil:

@@ -6,7 +6,12 @@
 * ``ember/data/<i>.bin``: each tensor's values, raw little-endian, C order.
 
 Objects that are not plain data (a whole ``nn.Module``, say) are pickled into
-``ember/data.pkl`` instead, and ``load`` refuses them unless ``weights_only=False``.
+``ember/data.pkl`` instead, with every tensor stored beside it as above and referenced from the
+pickle (a persistent id). ``load(weights_only=True)`` (the default) unpickles such a payload with a
+restricted unpickler, as PyTorch does: it rebuilds containers, dtypes, devices and tensors, and
+any other class or function only if the caller allowed it (``ember.serialization.add_safe_globals``
+or the ``safe_globals`` context manager); anything else is refused before it runs. Version 1
+archives pickled tensors inline and still need ``weights_only=False``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import base64
 import collections
 import hashlib
+import io
 import json
 import math
 import os
@@ -37,7 +43,7 @@ from ember.serialization._shared import (
 )
 
 FORMAT_NAME = "ember-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a pickle payload references its tensors, stored as blobs beside it
 HEADER = "ember/header.json"
 _PICKLE = "ember/data.pkl"
 #: Deepest nesting ``save`` writes in the safe format (deeper objects are pickled); far enough from
@@ -135,6 +141,23 @@ class _Encoder:
         raise _NotPlain(type(obj).__name__)
 
 
+class _TensorRefPickler(pickle.Pickler):
+    """Pickles an object tree with each tensor (exactly ``Tensor`` or ``Parameter``) replaced by a
+    reference into the archive's tensor table: its values are stored as blobs, not as pickled
+    NumPy arrays, so a weights-only load needs no NumPy globals and places tensors itself."""
+
+    def __init__(self, fh: IO[bytes], enc: _Encoder) -> None:
+        super().__init__(fh, protocol=4)
+        self.enc = enc
+
+    def persistent_id(self, obj: Any) -> Any:
+        from ember.tensor import Tensor
+
+        if isinstance(obj, Tensor) and (type(obj) is Tensor or type(obj).__name__ == "Parameter"):
+            return ("tensor", self.enc.encode(obj)["id"])
+        return None
+
+
 def _host_array(t: Any) -> np.ndarray:
     """The tensor's values as a little-endian C-contiguous host array."""
     host = np.asarray(t._kt["to_host"](t.detach()._data))
@@ -145,31 +168,34 @@ def _host_array(t: Any) -> np.ndarray:
 
 def _write_archive(fh: IO[bytes], obj: Any) -> None:
     enc = _Encoder()
+    blob = None
     try:
         root = enc.encode(obj)
         payload = "tree"
     except _NotPlain:
-        root, payload = None, "pickle"
+        enc, payload = _Encoder(), "pickle"
+        buf = io.BytesIO()
+        _TensorRefPickler(buf, enc).dump(obj)  # fills enc.tensors
+        blob = buf.getvalue()
     header: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "payload": payload}
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        if payload == "pickle":
-            blob = pickle.dumps(obj, protocol=4)
+        if blob is not None:
             zf.writestr(_PICKLE, blob)
             header["pickle"] = {"file": _PICKLE, "nbytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
         else:
-            entries = []
-            for i, t in enumerate(enc.tensors):
-                arr = _host_array(t)
-                name = f"ember/data/{i}.bin"
-                view = memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else memoryview(b"")
-                with zf.open(name, "w", force_zip64=arr.nbytes > 2**31) as out:
-                    out.write(view)
-                entries.append({"file": name, "dtype": t.dtype.name, "shape": list(arr.shape),
-                                "device": str(t.device), "requires_grad": bool(t.requires_grad),
-                                "parameter": type(t).__name__ == "Parameter", "nbytes": int(arr.nbytes),
-                                "sha256": hashlib.sha256(view).hexdigest()})
             header["root"] = root
-            header["tensors"] = entries
+        entries = []
+        for i, t in enumerate(enc.tensors):
+            arr = _host_array(t)
+            name = f"ember/data/{i}.bin"
+            view = memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else memoryview(b"")
+            with zf.open(name, "w", force_zip64=arr.nbytes > 2**31) as out:
+                out.write(view)
+            entries.append({"file": name, "dtype": t.dtype.name, "shape": list(arr.shape),
+                            "device": str(t.device), "requires_grad": bool(t.requires_grad),
+                            "parameter": type(t).__name__ == "Parameter", "nbytes": int(arr.nbytes),
+                            "sha256": hashlib.sha256(view).hexdigest()})
+        header["tensors"] = entries
         # The header goes last: an archive cut short anywhere lacks it (or its central directory).
         zf.writestr(HEADER, json.dumps(header, separators=(",", ":")))
 
@@ -291,6 +317,8 @@ def _verified(zf: zipfile.ZipFile, name: str, entry: dict, expected: int, budget
 
 def _load_pickle_payload(zf: zipfile.ZipFile, name: str, header: dict, map_location: MapLocation,
                          weights_only: bool, budget: LoadBudget) -> Any:
+    if "tensors" in header:  # version 2: tensors stored beside the pickle
+        return _load_tensor_ref_pickle(zf, name, header, map_location, weights_only, budget)
     if weights_only:
         raise WeightsOnlyLoadError(
             f"Weights only load failed. {name!r} holds pickled Python objects (not only tensors and plain "
@@ -302,6 +330,103 @@ def _load_pickle_payload(zf: zipfile.ZipFile, name: str, header: dict, map_locat
         raise CheckpointError(f"{name!r} is not a valid ember checkpoint: the pickle entry is malformed")
     blob = _verified(zf, name, {"file": _PICKLE, **info}, info["nbytes"], budget)
     return _map_pickled(pickle.loads(blob), map_location)
+
+
+def _load_tensor_ref_pickle(zf: zipfile.ZipFile, name: str, header: dict, map_location: MapLocation,
+                            weights_only: bool, budget: LoadBudget) -> Any:
+    """A version-2 pickle payload: verify every blob, place the tensors, then unpickle (restricted
+    with ``weights_only``), resolving each tensor reference to its tensor."""
+    dec = _Decoder(name, [])
+    info, entries = header.get("pickle"), header.get("tensors")
+    if not isinstance(info, dict) or not isinstance(info.get("nbytes"), int) or not isinstance(entries, list) \
+            or not all(isinstance(e, dict) for e in entries):
+        raise dec.fail("the pickle entry or the tensor table is malformed")
+    blob = _verified(zf, name, {"file": _PICKLE, **info}, info["nbytes"], budget)
+    arrays = [_tensor_array(zf, dec, i, e, budget) for i, e in enumerate(entries)]
+    placer = Placer(name, map_location)
+    tensors = [_make_tensor(placer, e, arr) for e, arr in zip(entries, arrays)]
+    unpickler = (_WeightsOnlyUnpickler if weights_only else _TensorRefUnpickler)(io.BytesIO(blob), name, tensors)
+    try:
+        return unpickler.load()
+    except CheckpointError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged pickle, or a class that cannot rebuild
+        if not weights_only:
+            raise
+        raise dec.fail(f"cannot unpickle {_PICKLE} ({type(exc).__name__}: {exc})") from exc
+
+
+class _TensorRefUnpickler(pickle.Unpickler):
+    """Resolves the tensor references of :class:`_TensorRefPickler` (``weights_only=False``)."""
+
+    def __init__(self, fh: IO[bytes], name: str, tensors: list[Any]) -> None:
+        super().__init__(fh)
+        self.name, self.tensors = name, tensors
+
+    def persistent_load(self, pid: Any) -> Any:
+        if not (isinstance(pid, tuple) and len(pid) == 2 and pid[0] == "tensor" and isinstance(pid[1], int)
+                and 0 <= pid[1] < len(self.tensors)):
+            raise CheckpointError(f"{self.name!r} is not a valid ember checkpoint: bad tensor reference {pid!r}")
+        return self.tensors[pid[1]]
+
+
+def _allowed_globals() -> dict[tuple[str, str], Any]:
+    """What a weights-only load rebuilds without being told: containers, ember's dtypes, devices
+    and sizes (each by its own reconstructor), nothing that runs other code."""
+    from ember.device import device
+    from ember.dtypes import _dtype_from_name
+    from ember.size import Size
+    from ember.sparse._coo import _rebuild_sparse  # bounds-checks what the file says
+
+    return {("collections", "OrderedDict"): collections.OrderedDict, ("builtins", "set"): set,
+            ("builtins", "frozenset"): frozenset, ("ember.dtypes", "_dtype_from_name"): _dtype_from_name,
+            ("ember.device", "device"): device, ("ember.size", "Size"): Size,
+            ("ember.sparse._coo", "_rebuild_sparse"): _rebuild_sparse}
+
+
+def _weights_only_build(self: _WeightsOnlyUnpickler) -> None:
+    """BUILD (setting an object's state) only on instances of classes the caller allowed, and the
+    ``_metadata`` of an OrderedDict (a state dict's version info)."""
+    from ember.serialization import _safe_globals
+
+    inst = self.stack[-2]
+    if _safe_globals.is_safe_type(type(inst)):
+        pickle._Unpickler.load_build(self)
+        return
+    state = self.stack.pop()
+    if not (type(inst) is collections.OrderedDict and isinstance(state, dict) and all(isinstance(k, str) for k in state)):
+        raise self.refuse(f"setting the state of a {type(inst).__module__}.{type(inst).__qualname__}")
+    inst.__dict__.update(state)
+
+
+class _WeightsOnlyUnpickler(pickle._Unpickler):  # the Python implementation: its opcode table can be restricted
+    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch[pickle.BUILD[0]] = _weights_only_build
+
+    def __init__(self, fh: IO[bytes], name: str, tensors: list[Any]) -> None:
+        super().__init__(fh)
+        self.name, self.tensors = name, tensors
+        self.allowed = _allowed_globals()
+
+    persistent_load = _TensorRefUnpickler.persistent_load
+
+    def refuse(self, what: str) -> WeightsOnlyLoadError:
+        return WeightsOnlyLoadError(
+            f"Weights only load failed: {self.name!r} references the disallowed global {what}. ember.load "
+            "with weights_only=True rebuilds only tensors, plain containers, dtypes and devices, plus the classes "
+            f"and functions you allow; if you trust {what}, allow it with "
+            "ember.serialization.add_safe_globals([...]) or the ember.serialization.safe_globals([...]) context "
+            "manager, or load with weights_only=False (which can run arbitrary code from the file).")
+
+    def find_class(self, module: str, name: str) -> Any:
+        from ember.serialization import _safe_globals
+
+        found = self.allowed.get((module, name))
+        if found is None:
+            found = _safe_globals.lookup(module, name)
+        if found is None:
+            raise self.refuse(f"{module}.{name}")
+        return found
 
 
 def _tensor_array(zf: zipfile.ZipFile, dec: _Decoder, i: int, e: Any, budget: LoadBudget) -> np.ndarray:
