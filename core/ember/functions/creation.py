@@ -73,6 +73,69 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
     return t
 
 
+# ---- the keyword arguments a factory takes besides dtype/device/requires_grad ------------------
+# Read only when a call passes one (they arrive in ``**_kw``), so the usual call pays nothing.
+_SIZED = frozenset({"size", "out", "layout", "pin_memory"})
+_EMPTY = _SIZED | {"memory_format"}
+_RANGED = frozenset({"out", "layout", "pin_memory"})
+_LIKE = frozenset({"layout", "pin_memory", "memory_format"})
+
+
+def _extras(name: str, kw: dict, allowed: frozenset) -> Tensor | None:
+    """Check factory ``name``'s extra keyword arguments as PyTorch does and return ``out``: an
+    unknown one is a TypeError, ``pin_memory=True`` PyTorch's error (ember pins no memory)."""
+    for k in kw:
+        if k not in allowed:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{k}'")
+    if kw.get("pin_memory"):
+        raise RuntimeError("pin_memory=True requires a CUDA or other accelerator backend; no pinned memory "
+                           "allocator is available on this system.")
+    out = kw.get("out")
+    if out is not None and not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    return out
+
+
+def _sized_extras(name: str, size: tuple, kw: dict, allowed: frozenset = _SIZED) -> tuple[tuple, Tensor | None]:
+    """:func:`_extras` for a factory taking ``*size``, which may come as ``size=`` instead."""
+    out = _extras(name, kw, allowed)
+    if "size" in kw:
+        if size:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        size = (kw["size"],)
+    return size, out
+
+
+def _into_out(name: str, out: Tensor, dtype: _dt.dtype | None, device: Any, make: Any,
+              ranged: bool = False) -> Tensor:
+    """A factory called with ``out=``: the result has ``out``'s dtype and device unless given (which
+    must then match, as PyTorch checks), and is written into ``out`` (resized if its shape differs;
+    a range factory (``ranged``) keeps ``out``'s shape when the element counts agree, as PyTorch's)."""
+    from ember.autograd.grad_mode import STATE
+    from ember.functions.elementwise import _CAN_CAST_NAMES, _out
+
+    if dtype is not None and dtype is not out.dtype:
+        raise RuntimeError(f"dtype {_CAN_CAST_NAMES.get(dtype, dtype)} does not match dtype of out parameter "
+                           f"({_CAN_CAST_NAMES.get(out.dtype, out.dtype)})")
+    if device is not None and dispatch.canonical_device(device) != out.device:
+        raise RuntimeError(f"Expected out tensor to have device {dispatch.canonical_device(device)}, but got "
+                           f"{out.device} instead")
+    if out.requires_grad and STATE.enabled:
+        raise RuntimeError(f"aten::{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    res = make(out.dtype, out.device)
+    if ranged and res.numel() == out.numel():
+        res = res.reshape(out.shape)
+    elif name == "arange" and out.numel() and res.numel() != out.numel():
+        import warnings
+
+        warnings.warn(f"The number of elements in the out tensor of shape {list(out.shape)} is {out.numel()} which "
+                      f"does not match the computed number of elements {res.numel()}. Note that this may occur as "
+                      f"a result of rounding error. The out tensor will be resized to a tensor of shape "
+                      f"({res.numel()},).", UserWarning, stacklevel=3)
+    return _out(res, out)
+
+
 def tensor(data: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """A new tensor copying ``data`` (nested lists, numbers, NumPy arrays, tensors)."""
@@ -181,8 +244,21 @@ def _no_sparse_fill(kw: dict, like: Tensor | None = None) -> None:
 
 def empty(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
           **_kw: Any) -> Tensor:
-    if _kw and _sparse_layout(_kw):
-        return _sparse_empty(_size(size), dtype, device, requires_grad)
+    if _kw:
+        size, out = _sized_extras("empty", size, _kw, _EMPTY)
+        if _sparse_layout(_kw):
+            return _sparse_empty(_size(size), dtype, device, requires_grad)
+        fmt = _kw.get("memory_format")
+        if fmt is not None:  # PyTorch's checks; the layout itself stays C order
+            from ember.functions.layout import memory_format
+
+            if not isinstance(fmt, memory_format):
+                raise TypeError(f"empty(): argument 'memory_format' must be ember.memory_format, not "
+                                f"{type(fmt).__name__}")
+            if fmt._rank is not None and len(_size(size)) != fmt._rank:
+                raise RuntimeError(f"required rank {fmt._rank} tensor to use {fmt._name} format")
+        if out is not None:
+            return _into_out("empty", out, dtype, device, lambda dt, dev: empty(*size, dtype=dt, device=dev))
     dt = dtype or _dt.get_default_dtype()
     dev, kt = _resolve(device, dt)
     shape = _size(size)
@@ -191,7 +267,11 @@ def empty(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requir
 
 def full(size: Sequence[int], fill_value: Any, dtype: _dt.dtype | None = None, device: Any = None,
          requires_grad: bool = False, **_kw: Any) -> Tensor:
-    _no_sparse_fill(_kw)
+    if _kw:
+        out = _extras("full", _kw, _RANGED)
+        _no_sparse_fill(_kw)
+        if out is not None:
+            return _into_out("full", out, dtype, device, lambda dt, dev: full(size, fill_value, dtype=dt, device=dev))
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     dt = dtype or _dt.scalar_dtype(fill_value)
@@ -202,18 +282,28 @@ def full(size: Sequence[int], fill_value: Any, dtype: _dt.dtype | None = None, d
 
 def zeros(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
           **_kw: Any) -> Tensor:
-    if _kw and _sparse_layout(_kw):
-        return _sparse_empty(_size(size), dtype, device, requires_grad)
+    if _kw:
+        size, out = _sized_extras("zeros", size, _kw)
+        if _sparse_layout(_kw):
+            return _sparse_empty(_size(size), dtype, device, requires_grad)
+        if out is not None:
+            return _into_out("zeros", out, dtype, device, lambda dt, dev: full(_size(size), 0, dtype=dt, device=dev))
     return full(_size(size), 0, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
 def ones(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
          **_kw: Any) -> Tensor:
-    _no_sparse_fill(_kw)
+    if _kw:
+        size, out = _sized_extras("ones", size, _kw)
+        _no_sparse_fill(_kw)
+        if out is not None:
+            return _into_out("ones", out, dtype, device, lambda dt, dev: full(_size(size), 1, dtype=dt, device=dev))
     return full(_size(size), 1, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
-def _like(t: Tensor, dtype: _dt.dtype | None, device: Any, kw: dict | None = None) -> tuple:
+def _like(t: Tensor, dtype: _dt.dtype | None, device: Any, kw: dict | None = None, name: str = "empty_like") -> tuple:
+    if kw:
+        _extras(name, kw, _LIKE)
     if kw and kw.get("memory_format") is not None:  # PyTorch's checks; the layout stays C order
         from ember.functions.layout import check_memory_format
 
@@ -231,7 +321,7 @@ def empty_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, re
 
 def zeros_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
                **_kw: Any) -> Tensor:
-    shape, dt, dev = _like(t, dtype, device, _kw)
+    shape, dt, dev = _like(t, dtype, device, _kw, "zeros_like")
     if (_kw or t.is_sparse) and _sparse_layout(_kw, t):
         return _sparse_empty(shape, dt, dev, requires_grad)
     return full(shape, 0, dtype=dt, device=dev, requires_grad=requires_grad)
@@ -239,14 +329,14 @@ def zeros_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, re
 
 def ones_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
               **_kw: Any) -> Tensor:
-    shape, dt, dev = _like(t, dtype, device, _kw)
+    shape, dt, dev = _like(t, dtype, device, _kw, "ones_like")
     _no_sparse_fill(_kw, t)
     return full(shape, 1, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def full_like(t: Tensor, fill_value: Any, dtype: _dt.dtype | None = None, device: Any = None,
               requires_grad: bool = False, **_kw: Any) -> Tensor:
-    shape, dt, dev = _like(t, dtype, device, _kw)
+    shape, dt, dev = _like(t, dtype, device, _kw, "full_like")
     _no_sparse_fill(_kw, t)
     return full(shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
@@ -254,6 +344,11 @@ def full_like(t: Tensor, fill_value: Any, dtype: _dt.dtype | None = None, device
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | None = None, device: Any = None,
            requires_grad: bool = False, **_kw: Any) -> Tensor:
     """Values from ``start`` up to (not including) ``end`` by ``step``."""
+    if _kw:
+        out = _extras("arange", _kw, _RANGED)
+        if out is not None:
+            return _into_out("arange", out, dtype, device,
+                             lambda dt, dev: arange(start, end, step, dtype=dt, device=dev), ranged=True)
     if end is None:
         start, end = 0, start
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
@@ -271,6 +366,11 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | Non
 def linspace(start: float, end: float, steps: int, *, dtype: _dt.dtype | None = None, device: Any = None,
              requires_grad: bool = False, **_kw: Any) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (symmetric, like PyTorch)."""
+    if _kw:
+        out = _extras("linspace", _kw, _RANGED)
+        if out is not None:
+            return _into_out("linspace", out, dtype, device,
+                             lambda dt, dev: linspace(start, end, steps, dtype=dt, device=dev), ranged=True)
     if not hasattr(steps, "__index__"):  # a float count would silently become a different length
         raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
     steps = steps.__index__()
@@ -308,8 +408,14 @@ def _supports64(device: Any) -> bool:
 
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: _dt.dtype | None = None,
-             device: Any = None, requires_grad: bool = False) -> Tensor:
+             device: Any = None, requires_grad: bool = False, **_kw: Any) -> Tensor:
     from ember.functions.elementwise import pow as _pow
+
+    if _kw:
+        out = _extras("logspace", _kw, _RANGED)
+        if out is not None:
+            return _into_out("logspace", out, dtype, device,
+                             lambda dt, dev: logspace(start, end, steps, base, dtype=dt, device=dev), ranged=True)
 
     dtype = dtype or _dt.get_default_dtype()
     if steps > 1:
@@ -322,6 +428,10 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype:
 
 def eye(n: int, m: int | None = None, *, dtype: _dt.dtype | None = None, device: Any = None,
         requires_grad: bool = False, **_kw: Any) -> Tensor:
+    if _kw:
+        out = _extras("eye", _kw, _RANGED)
+        if out is not None:
+            return _into_out("eye", out, dtype, device, lambda dt, dev: eye(n, m, dtype=dt, device=dev))
     m = n if m is None else m
     rows = arange(n, device=device).reshape(n, 1)
     cols = arange(m, device=device).reshape(1, m)
@@ -345,6 +455,11 @@ def _complex_random(fn: Any, size: tuple, generator: Any, dt: _dt.dtype, device:
 def rand(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
          requires_grad: bool = False, **_kw: Any) -> Tensor:
     """Uniform samples in [0, 1) (for a complex dtype: the real and imaginary parts each)."""
+    if _kw:
+        size, out = _sized_extras("rand", size, _kw)
+        if out is not None:
+            return _into_out("rand", out, dtype, device,
+                             lambda dt, dev: rand(*size, generator=generator, dtype=dt, device=dev))
     dt = dtype or _dt.get_default_dtype()
     if dt.is_complex:
         return _finish(_complex_random(rand, size, generator, dt, device, 1.0), requires_grad)
@@ -359,6 +474,11 @@ def rand(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any
 def randn(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
           requires_grad: bool = False, **_kw: Any) -> Tensor:
     """Standard normal samples (for a complex dtype: E|z|^2 = 1, each part of variance 1/2, as PyTorch)."""
+    if _kw:
+        size, out = _sized_extras("randn", size, _kw)
+        if out is not None:
+            return _into_out("randn", out, dtype, device,
+                             lambda dt, dev: randn(*size, generator=generator, dtype=dt, device=dev))
     dt = dtype or _dt.get_default_dtype()
     if dt.is_complex:
         return _finish(_complex_random(randn, size, generator, dt, device, math.sqrt(0.5)), requires_grad)
@@ -375,6 +495,11 @@ def randint(*args: Any, generator=None, dtype: _dt.dtype | None = None, device: 
     """Integers in [low, high), PyTorch's two forms: ``randint(high, size)`` and
     ``randint(low, high, size)``, each argument positional or keyword (``randint(high=10, size=(3,))``).
     The dtype defaults to int64; a floating dtype holds the integers."""
+    out = _extras("randint", {k: v for k, v in kwargs.items() if k not in ("low", "high", "size")}, _RANGED)
+    if out is not None:
+        kwargs = {k: v for k, v in kwargs.items() if k != "out"}
+        return _into_out("randint", out, dtype, device,
+                         lambda dt, dev: randint(*args, generator=generator, dtype=dt, device=dev, **kwargs))
     low, high, size = _randint_args(args, kwargs)
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}")
@@ -436,6 +561,11 @@ def _check_randint_range(low: int, high: int, dt: _dt.dtype) -> None:
 def randperm(n: int, *, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
              requires_grad: bool = False, **_kw: Any) -> Tensor:
     """A random permutation of 0..n-1 (sorting random keys, so every device agrees)."""
+    if _kw:
+        out = _extras("randperm", _kw, _RANGED)
+        if out is not None:
+            return _into_out("randperm", out, dtype, device,
+                             lambda dt, dev: randperm(n, generator=generator, dtype=dt, device=dev))
     keys = rand(n, generator=generator, dtype=_dt.float64 if _supports64("cpu") else _dt.float32, device="cpu")
     _, perm = keys.sort()
     out = perm.to(dtype or _dt.int64)
@@ -454,6 +584,13 @@ def _check_std(std: Any) -> None:
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator=None, dtype=None, device=None,
            requires_grad: bool = False, **_kw: Any) -> Tensor:
     """Normal samples; ``mean``/``std`` may be tensors (broadcast) or numbers with ``size``."""
+    if _kw:
+        out = _extras("normal", _kw, _RANGED)
+        if out is not None:
+            from ember.functions.elementwise import _out
+
+            return _out(normal(mean, std, size, generator=generator, dtype=dtype or out.dtype,
+                               device=device or out.device), out)
     _check_std(std)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
@@ -468,14 +605,16 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator=None,
     return _finish(z * std + mean, requires_grad)
 
 
-def rand_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, **_kw: Any) -> Tensor:
-    shape, dt, dev = _like(t, dtype, device, _kw)
-    return rand(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+def rand_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, *, generator=None,
+              **_kw: Any) -> Tensor:
+    shape, dt, dev = _like(t, dtype, device, _kw, "rand_like")
+    return rand(shape, generator=generator, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, **_kw: Any) -> Tensor:
-    shape, dt, dev = _like(t, dtype, device, _kw)
-    return randn(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+def randn_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, *, generator=None,
+               **_kw: Any) -> Tensor:
+    shape, dt, dev = _like(t, dtype, device, _kw, "randn_like")
+    return randn(shape, generator=generator, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def randint_like(t: Tensor, *args: Any, dtype=None, device=None, requires_grad: bool = False, generator=None,
@@ -568,6 +707,8 @@ def _new_tensor(self: Tensor, data: Any, dtype: Any = None, device: Any = None, 
 
 def _new_factory(fn: Any) -> Any:
     def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        if kw:  # size= and PyTorch's no-op keywords; an unknown one is a TypeError
+            size, _ = _sized_extras(f"new_{fn.__name__}", size, kw, _SIZED - {"out"})
         return fn(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
     method.__name__ = method.__qualname__ = f"new_{fn.__name__}"
