@@ -142,3 +142,8 @@ def test_the_gat_example_parameters_have_their_shape():
     ember.nn.init.xavier_normal_(w)
     ember.nn.init.xavier_normal_(a)
     assert tuple(w.shape) == (5, 8) and tuple(a.shape) == (2, 16, 1)
+
+
+def test_new_empty_strided_refuses_unknown_keywords():
+    theirs, ours = _both(lambda lib: lib.ones(2).new_empty_strided((2,), (1,), bogus=1))
+    _same_error(theirs, ours)

@@ -1367,6 +1367,10 @@ def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = No
 def _new_empty_strided(self: Tensor, size: Sequence[int], stride: Sequence[int], *, dtype: Any = None,
                        device: Any = None, requires_grad: bool = False, **_kw: Any) -> Tensor:
     """``empty_strided`` with this tensor's dtype and device unless given."""
+    if _kw:
+        from ember.functions.creation import _RANGED, _extras
+
+        _extras("new_empty_strided", _kw, _RANGED - {"out"})
     return empty_strided(size, stride, dtype=dtype or self.dtype, device=device or self.device,
                          requires_grad=requires_grad)
 
