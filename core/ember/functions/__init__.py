@@ -6,6 +6,7 @@ from ember.functions import (  # noqa: F401 - imported for their Tensor bindings
     conversion,
     creation,
     elementwise,
+    foreach,
     indexing,
     layout,
     linalg,
