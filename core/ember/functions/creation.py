@@ -690,6 +690,12 @@ def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 
     if not isinstance(src, Tensor):
         return _fill_inplace(self, src)
+    if src is self or (src._version is self._version and src._dtype is self._dtype and src.shape == self.shape
+                       and src.stride() == self.stride() and src.data_ptr() == self.data_ptr()):
+        return self  # the same elements (m.load_state_dict(m.state_dict())): nothing to write, as PyTorch
+    from ember.functions.elementwise import check_no_overlap
+
+    check_no_overlap(self, (src,), full_too=True)
     if src._device is not self._device:
         src = src.to(self._device)
     if src._dtype is not self._dtype:

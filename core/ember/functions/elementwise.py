@@ -1444,8 +1444,45 @@ def assign_inplace(t: Tensor, result: Tensor) -> Tensor:
     return t
 
 
+_OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+            "memory location. Please clone() the tensor before performing the operation.")
+
+
+def _dense_span(t: Tensor) -> tuple[int, int] | None:
+    """The byte range of ``t`` when its elements tile it without gaps or overlaps (any order of
+    strides), else None: PyTorch only judges overlap between such tensors."""
+    expected = 1
+    for st, n in sorted((st, n) for n, st in zip(t.shape, t.stride()) if n != 1):
+        if st != expected:
+            return None
+        expected *= n
+    start = t.data_ptr()
+    return start, start + t.numel() * t.element_size()
+
+
+def check_no_overlap(t: Tensor, others: Any, full_too: bool = False) -> None:
+    """PyTorch's refusal to write ``t`` from an input that shares part of its memory (``a[1:].add_(a[:-1])``):
+    the result would depend on the order elements are written in. Inputs with the very same memory
+    are fine (``a.add_(a)``) except for ``copy_`` (``full_too``). Only tensors sharing a storage (and
+    so its version counter: views, ``detach()``, ``.data``) are compared, so the usual call costs one
+    identity test per operand."""
+    version = t._version
+    for a in others:
+        if isinstance(a, Tensor) and a is not t and a._version is version and t.numel() and a.numel():
+            mine, theirs = _dense_span(t), _dense_span(a)
+            if mine is None or theirs is None:
+                continue
+            if mine == theirs and not full_too:
+                continue
+            if mine[0] < theirs[1] and theirs[0] < mine[1]:
+                raise RuntimeError(_OVERLAP)
+
+
 def _inplace(fn):
     def method(self, *args, **kwargs):
+        check_no_overlap(self, args)
+        if kwargs:
+            check_no_overlap(self, kwargs.values())
         return assign_inplace(self, fn(self, *args, **kwargs))
 
     method.__name__ = fn.__name__ + "_"
@@ -1453,6 +1490,7 @@ def _inplace(fn):
 
 
 def sub_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    check_no_overlap(t, (other,))
     return assign_inplace(t, sub(t, other, alpha=alpha))
 
 
