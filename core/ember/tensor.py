@@ -53,8 +53,9 @@ class Tensor:
         return out
 
     @staticmethod
-    def _make(data: Any, dtype: _dt.dtype, device: _device_cls, kt: dispatch.KernelTable) -> Tensor:
-        t = object.__new__(Tensor)
+    def _make(data: Any, dtype: _dt.dtype, device: _device_cls, kt: dispatch.KernelTable,
+              cls: type | None = None) -> Tensor:
+        t = object.__new__(cls or Tensor)  # ``cls``: a subclass built the same way (ember.sparse)
         t._data = data
         t._dtype = dtype
         t._device = device

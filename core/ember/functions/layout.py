@@ -22,34 +22,8 @@ from ember._ops.registry import Family
 from ember.tensor import Tensor, _wrap_dim
 
 
-class memory_format:  # noqa: N801 - PyTorch's name
-    """A memory layout name, as ``torch.memory_format`` (``ember.contiguous_format``...)."""
-
-    def __init__(self, name: str, rank: int | None = None) -> None:
-        self._name, self._rank = name, rank
-
-    def __repr__(self) -> str:
-        return f"ember.{self._name}"
-
-    def __reduce__(self) -> str:
-        return self._name  # pickles as the module-level constant
-
-
-contiguous_format = memory_format("contiguous_format")
-preserve_format = memory_format("preserve_format")
-channels_last = memory_format("channels_last", 4)
-channels_last_3d = memory_format("channels_last_3d", 5)
-
-
-class layout:  # noqa: N801 - PyTorch's name
-    """How a tensor stores its elements, as ``torch.layout``: ``ember.strided`` (dense) or
-    ``ember.sparse_coo`` (``ember.sparse``'s coordinate format).
-
-    Example:
-        >>> import ember
-        >>> ember.zeros(2).layout, ember.zeros(2).to_sparse().layout
-        (ember.strided, ember.sparse_coo)
-    """
+class _NamedConstant:
+    """A module-level constant printed as ``ember.<name>`` and pickled as that constant."""
 
     def __init__(self, name: str) -> None:
         self._name = name
@@ -58,7 +32,32 @@ class layout:  # noqa: N801 - PyTorch's name
         return f"ember.{self._name}"
 
     def __reduce__(self) -> str:
-        return self._name  # pickles as the module-level constant
+        return self._name
+
+
+class memory_format(_NamedConstant):  # noqa: N801 - PyTorch's name
+    """A memory layout name, as ``torch.memory_format`` (``ember.contiguous_format``...)."""
+
+    def __init__(self, name: str, rank: int | None = None) -> None:
+        super().__init__(name)
+        self._rank = rank
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last", 4)
+channels_last_3d = memory_format("channels_last_3d", 5)
+
+
+class layout(_NamedConstant):  # noqa: N801 - PyTorch's name
+    """How a tensor stores its elements, as ``torch.layout``: ``ember.strided`` (dense) or
+    ``ember.sparse_coo`` (``ember.sparse``'s coordinate format).
+
+    Example:
+        >>> import ember
+        >>> ember.zeros(2).layout, ember.zeros(2).to_sparse().layout
+        (ember.strided, ember.sparse_coo)
+    """
 
 
 strided = layout("strided")

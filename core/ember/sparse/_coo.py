@@ -123,20 +123,9 @@ class SparseTensor(Tensor):
     @staticmethod
     def _build(indices: Tensor, values: Tensor, size: tuple, coalesced: bool) -> SparseTensor:
         """A sparse tensor over these (already checked) parts, sharing them."""
-        t = object.__new__(SparseTensor)
         dev = values._device
-        t._data = _NoStorage(dev)
-        t._dtype = values._dtype
-        t._device = dev
-        t._kt = _NoKernels(dev)
-        t._requires_grad = False  # the values carry the autograd state (see requires_grad)
-        t.grad = None
-        t.grad_fn = None
-        t._output_nr = 0
-        t._version = [0]
-        t._base = None
-        t._accum = None
-        t._retains_grad = False
+        # not requiring grad itself: the values carry the autograd state (see requires_grad)
+        t = Tensor._make(_NoStorage(dev), values._dtype, dev, _NoKernels(dev), SparseTensor)
         t._idx, t._vals, t._sz, t._coalesced = indices, values, tuple(int(s) for s in size), bool(coalesced)
         return t
 
