@@ -47,7 +47,7 @@ def to(t: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     if fmt is not None:
         from ember.functions.layout import check_memory_format
 
-        check_memory_format(t, fmt, "to")
+        check_memory_format(t.dim(), fmt, "to")
     dev = t._device if dev is None else dispatch.canonical_device(dev)
     dtype = t._dtype if dtype is None else dtype
     if dev is t._device and dtype is t._dtype and not copy:

@@ -248,15 +248,10 @@ def empty(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requir
         size, out = _sized_extras("empty", size, _kw, _EMPTY)
         if _sparse_layout(_kw):
             return _sparse_empty(_size(size), dtype, device, requires_grad)
-        fmt = _kw.get("memory_format")
-        if fmt is not None:  # PyTorch's checks; the layout itself stays C order
-            from ember.functions.layout import memory_format
+        if _kw.get("memory_format") is not None:
+            from ember.functions.layout import check_memory_format
 
-            if not isinstance(fmt, memory_format):
-                raise TypeError(f"empty(): argument 'memory_format' must be ember.memory_format, not "
-                                f"{type(fmt).__name__}")
-            if fmt._rank is not None and len(_size(size)) != fmt._rank:
-                raise RuntimeError(f"required rank {fmt._rank} tensor to use {fmt._name} format")
+            check_memory_format(len(_size(size)), _kw["memory_format"], "empty")
         if out is not None:
             return _into_out("empty", out, dtype, device, lambda dt, dev: empty(*size, dtype=dt, device=dev))
     dt = dtype or _dt.get_default_dtype()
@@ -307,7 +302,7 @@ def _like(t: Tensor, dtype: _dt.dtype | None, device: Any, kw: dict | None = Non
     if kw and kw.get("memory_format") is not None:  # PyTorch's checks; the layout stays C order
         from ember.functions.layout import check_memory_format
 
-        check_memory_format(t, kw["memory_format"], "empty_like")
+        check_memory_format(t.dim(), kw["memory_format"], "empty_like")
     return tuple(t.shape), dtype or t.dtype, t.device if device is None else device
 
 
@@ -495,7 +490,8 @@ def randint(*args: Any, generator=None, dtype: _dt.dtype | None = None, device: 
     """Integers in [low, high), PyTorch's two forms: ``randint(high, size)`` and
     ``randint(low, high, size)``, each argument positional or keyword (``randint(high=10, size=(3,))``).
     The dtype defaults to int64; a floating dtype holds the integers."""
-    out = _extras("randint", {k: v for k, v in kwargs.items() if k not in ("low", "high", "size")}, _RANGED)
+    out = _extras("randint", {k: v for k, v in kwargs.items() if k not in ("low", "high", "size")},
+                  _RANGED) if kwargs else None
     if out is not None:
         kwargs = {k: v for k, v in kwargs.items() if k != "out"}
         return _into_out("randint", out, dtype, device,

@@ -37,21 +37,26 @@ def _tensors(tensors: Any, name: str) -> list:
     return list(tensors)
 
 
-def _per_tensor(other: Any, n: int, what: str = "scalar") -> list:
-    """``other`` as one operand per tensor: a list as given (of the right length), else repeated."""
+def _per_tensor(other: Any, n: int, values: bool = False) -> list:
+    """``other`` as one operand per tensor: a list as given (of the right length), else repeated;
+    with ``values`` (addcmul/addcdiv) a 1-D tensor also gives one number per tensor."""
     if isinstance(other, (list, tuple)):
         if len(other) != n:
-            kind = "tensors" if other and isinstance(other[0], Tensor) else what
-            raise RuntimeError(f"Tensor list must have same number of elements as {kind} list."
-                               if kind != "tensors" else
-                               f"Tensor lists must have the same number of tensors, got {n} and {len(other)}")
+            if other and isinstance(other[0], Tensor):
+                raise RuntimeError(f"Tensor lists must have the same number of tensors, got {n} and {len(other)}")
+            raise RuntimeError("Tensor list must have same number of elements as scalar list.")
         return list(other)
-    if isinstance(other, Tensor) and what == "values":  # addcmul/addcdiv: a 1-D tensor of scalars
+    if values and isinstance(other, Tensor):
         if other.dim() != 1 or other.numel() != n:
             raise RuntimeError(f"Expected length of scalars to match input of length {n} but got {other.numel()} "
                                "instead.")
         return other.tolist()
     return [other] * n
+
+
+def _given(self: Sequence[Tensor], ts: list) -> list:
+    """What an in-place form returns: the list it was given (a tuple's tensors as a list)."""
+    return self if isinstance(self, list) else ts
 
 
 def _unary(name: str) -> tuple[Callable, Callable]:
@@ -62,7 +67,7 @@ def _unary(name: str) -> tuple[Callable, Callable]:
         ts = _tensors(self, name + "_")
         for t in ts:
             getattr(t, name + "_")()
-        return self if isinstance(self, list) else ts
+        return _given(self, ts)
 
     return out_of_place, in_place
 
@@ -93,7 +98,7 @@ def _binary(name: str) -> tuple[Callable, Callable]:
                 getattr(t, name + "_")(o)
             else:  # maximum/minimum have no in-place Tensor method
                 t.copy_(getattr(t, name)(o))
-        return self if isinstance(self, list) else ts
+        return _given(self, ts)
 
     return out_of_place, in_place
 
@@ -101,7 +106,7 @@ def _binary(name: str) -> tuple[Callable, Callable]:
 def _pointwise3(name: str) -> tuple[Callable, Callable]:
     def args(self: Any, t1: Any, t2: Any, value: Any, fn_name: str) -> tuple[list, list, list, list]:
         ts = _tensors(self, fn_name)
-        return ts, _per_tensor(t1, len(ts)), _per_tensor(t2, len(ts)), _per_tensor(value, len(ts), "values")
+        return ts, _per_tensor(t1, len(ts)), _per_tensor(t2, len(ts)), _per_tensor(value, len(ts), values=True)
 
     def out_of_place(self: Any, tensor1: Any, tensor2: Any, value: Any = 1) -> tuple:
         ts, a, b, v = args(self, tensor1, tensor2, value, name)
@@ -111,7 +116,7 @@ def _pointwise3(name: str) -> tuple[Callable, Callable]:
         ts, a, b, v = args(self, tensor1, tensor2, value, name + "_")
         for t, x, y, s in zip(ts, a, b, v):
             getattr(t, name + "_")(x, y, value=s)
-        return self if isinstance(self, list) else ts
+        return _given(self, ts)
 
     return out_of_place, in_place
 
@@ -125,7 +130,7 @@ def _lerp() -> tuple[Callable, Callable]:
         ts = _tensors(self, "lerp_")
         for t, e, w in zip(ts, _per_tensor(tensors1, len(ts)), _per_tensor(weight, len(ts))):
             t.lerp_(e, w)
-        return self if isinstance(self, list) else ts
+        return _given(self, ts)
 
     return out_of_place, in_place
 
@@ -158,16 +163,17 @@ def _foreach_clone(self: Sequence[Tensor]) -> tuple:
 
 
 def _foreach_zero_(self: Sequence[Tensor]) -> list:
-    for t in _tensors(self, "zero_"):
+    ts = _tensors(self, "zero_")
+    for t in ts:
         t.zero_()
-    return list(self) if not isinstance(self, list) else self
+    return _given(self, ts)
 
 
 def _foreach_copy_(self: Sequence[Tensor], src: Sequence[Tensor], non_blocking: bool = False) -> list:
     ts = _tensors(self, "copy_")
     for t, s in zip(ts, _per_tensor(list(src), len(ts))):
         t.copy_(s)
-    return self if isinstance(self, list) else ts
+    return _given(self, ts)
 
 
 def _build() -> dict[str, Callable]:

@@ -64,13 +64,14 @@ strided = layout("strided")
 sparse_coo = layout("sparse_coo")
 
 
-def check_memory_format(input: Tensor, fmt: Any, op: str = "contiguous") -> None:
-    """PyTorch's checks on a ``memory_format=`` argument; the layout itself stays C order."""
+def check_memory_format(rank: int, fmt: Any, op: str = "contiguous") -> None:
+    """PyTorch's checks on a ``memory_format=`` argument for a tensor of ``rank`` dims; the layout
+    itself stays C order."""
     if fmt is None:
         return
     if not isinstance(fmt, memory_format):
         raise TypeError(f"{op}(): argument 'memory_format' must be ember.memory_format, not {type(fmt).__name__}")
-    if fmt._rank is not None and input.dim() != fmt._rank:
+    if fmt._rank is not None and rank != fmt._rank:
         raise RuntimeError(f"required rank {fmt._rank} tensor to use {fmt._name} format")
 
 
@@ -126,7 +127,7 @@ def data_ptr(input: Tensor) -> int:
 
 def is_contiguous_as(input: Tensor, fmt: memory_format) -> bool:
     """True when the real strides are ``fmt``'s (C order for contiguous_format)."""
-    check_memory_format(input, fmt, "is_contiguous")
+    check_memory_format(input.dim(), fmt, "is_contiguous")
     shape = tuple(input.shape)
     if fmt._rank is None:  # contiguous_format (and preserve_format, as PyTorch answers it)
         return input.is_contiguous()

@@ -1081,9 +1081,7 @@ def _share_memory_(self: Tensor) -> Tensor:
         >>> t.is_shared()
         True
     """
-    import numpy as np
-
-    from ember.multiprocessing.reductions import share_cpu_array
+    from ember.multiprocessing.reductions import rebase_view, share_cpu_array
 
     kind = self._device.type
     if kind == "cuda" or _is_shared(self):
@@ -1096,13 +1094,12 @@ def _share_memory_(self: Tensor) -> Tensor:
         self._data = share_cpu_array(self._data)
         return self
     # a view: move its base, then point this view at the same place in the base's new memory
-    old, arr = base._data, self._data
-    if not old.flags.c_contiguous:
+    if not base.is_contiguous():
         raise RuntimeError(f"share_memory_(): this tensor views a non-contiguous tensor of shape {tuple(base.shape)}; "
                            "call share_memory_() on a contiguous tensor before taking views of it")
+    old = base._data
     _share_memory_(base)
-    offset = arr.__array_interface__["data"][0] - old.__array_interface__["data"][0]
-    self._data = np.ndarray(arr.shape, arr.dtype, buffer=base._data, offset=offset, strides=arr.strides)
+    self._data = rebase_view(self._data, old, base._data)
     return self
 
 

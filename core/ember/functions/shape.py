@@ -528,14 +528,14 @@ class Clone(Function):
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
     from ember.functions.layout import check_memory_format  # the layout stays C order for every format
 
-    check_memory_format(input, memory_format, "clone")
+    check_memory_format(input.dim(), memory_format, "clone")
     return Clone.apply(input)
 
 
 def contiguous(input: Tensor, memory_format: Any = None) -> Tensor:
     from ember.functions.layout import check_memory_format  # the layout stays C order for every format
 
-    check_memory_format(input, memory_format, "contiguous")
+    check_memory_format(input.dim(), memory_format, "contiguous")
     return input if input._kt["is_contiguous"](input._data) else Clone.apply(input)
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["share_cpu_array", "any_shared", "is_shared_array", "init_reductions", "get_sharing_strategy",
+__all__ = ["share_cpu_array", "rebase_view", "any_shared", "is_shared_array", "init_reductions", "get_sharing_strategy",
            "set_sharing_strategy", "get_all_sharing_strategies"]
 
 _STRATEGIES = frozenset({"file_descriptor", "file_system"})
@@ -156,6 +156,12 @@ def share_cpu_array(arr: np.ndarray) -> np.ndarray:
     out = raw[:arr.nbytes].view(arr.dtype).reshape(arr.shape)
     np.copyto(out, arr)
     return out
+
+
+def rebase_view(view: np.ndarray, old_base: np.ndarray, new_base: np.ndarray) -> np.ndarray:
+    """``view`` of C-contiguous ``old_base``, made again at the same place in ``new_base`` (its copy)."""
+    offset = view.__array_interface__["data"][0] - old_base.__array_interface__["data"][0]
+    return np.ndarray(view.shape, view.dtype, buffer=new_base, offset=offset, strides=view.strides)
 
 
 # ---- crossing a process boundary ----------------------------------------------------------------
