@@ -99,6 +99,23 @@ _COMPLEX_OF = {1: complex64, 2: complex64, 3: complex128}  # float rank -> compl
 _REAL_OF = {complex64: float32, complex128: float64}
 
 
+def dtype_arg(fn: str, value: object) -> dtype | None:
+    """A ``dtype=`` argument as PyTorch's argument parser takes it: an ember dtype, None, or one of
+    the Python types ``bool``/``int``/``float``/``complex`` (``x.sum(dtype=float)`` is float64).
+    Anything else (a string, a NumPy dtype) is a ``TypeError`` naming the function.
+
+    Example:
+        >>> import ember
+        >>> ember.dtypes.dtype_arg("zeros", int)
+        ember.int64
+    """
+    if value is None or value.__class__ is dtype:
+        return value  # type: ignore[return-value]
+    if value in _PYTHON_TYPES:
+        return _PYTHON_TYPES[value]  # type: ignore[index]
+    raise TypeError(f"{fn}(): argument 'dtype' must be ember.dtype, not {type(value).__name__}")
+
+
 def to_complex(d: dtype) -> dtype:
     """The complex dtype of a real floating dtype's precision (float64 -> complex128).
 
@@ -230,3 +247,7 @@ def result_type(*operands: object) -> dtype:
         else:
             scal.append(scalar_dtype(op))
     return _promote_operands(tuple(dims), tuple(zero), tuple(scal))
+
+
+# The Python scalar types PyTorch accepts wherever it takes a dtype.
+_PYTHON_TYPES: dict = {bool: bool_, int: int64, float: float64, complex: complex128}

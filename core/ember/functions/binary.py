@@ -24,6 +24,7 @@ from ember.functions.complex_ops import refuse_complex
 from ember.functions.elementwise import (
     _CAN_CAST_NAMES,
     _check_broadcast,
+    _device_error,
     _grad_meta,
     _meta,
     _operand_scalar,
@@ -486,6 +487,15 @@ def _shift_operands(kernel: str, input: Any, other: Any) -> tuple:
     dt = _dt.result_type(input, other)
     if dt.is_floating_point or dt is _dt.bool_:
         raise _not_implemented(kernel, proto, dt)
+    if isinstance(input, Tensor) and isinstance(other, Tensor) and input._device is not other._device:
+        # the kernels below are called directly: a cpu 0-d operand joins the other's device, as in
+        # PyTorch's TensorIterator; any other mix is PyTorch's device error
+        if other._data.ndim == 0 and other._device.type == "cpu":
+            other = other.to(input._device)
+        elif input._data.ndim == 0 and input._device.type == "cpu":
+            input = proto = input.to(other._device)
+        else:
+            raise _device_error(input, other)
     a, b = _as_tensor(input, dt, proto), _as(other, dt)
     if isinstance(b, Tensor):
         _check_broadcast(a, b)  # the kernels are called directly: PyTorch's error for sizes that differ

@@ -26,11 +26,14 @@ def _parse(args: tuple, kwargs: dict) -> tuple:
     fmt = kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    dtype = _dt.dtype_arg("to", dtype)
     for a in args:
         if isinstance(a, _dt.dtype):
             dtype = a
         elif isinstance(a, Tensor):
             dev, dtype = a.device, a.dtype
+        elif a in _dt._PYTHON_TYPES and isinstance(a, type):  # x.to(float): float64, as in PyTorch
+            dtype = _dt._PYTHON_TYPES[a]
         elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
             dev = a
         elif isinstance(a, bool):

@@ -11,9 +11,11 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ember import dispatch, plugins
@@ -36,6 +38,26 @@ def _resolve(device: Any, dtype: _dt.dtype | None = None) -> tuple:
     if dtype is not None and dev.type != "cpu":
         _check_dtype_supported(kt, dev, dtype)
     return dev, kt
+
+
+def _dtype_param(fn: Callable) -> Callable:
+    """Checks a factory's ``dtype`` argument once, at the call (``dtypes.dtype_arg``): Python's
+    ``int``/``float``/``bool``/``complex`` become ember dtypes, anything else is a ``TypeError``
+    naming the factory the user called."""
+    name = fn.__name__
+    params = list(inspect.signature(fn).parameters.values())
+    pos = next((i for i, p in enumerate(params) if p.name == "dtype" and p.kind is p.POSITIONAL_OR_KEYWORD), None)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        d = kwargs.get("dtype")
+        if d is not None and d.__class__ is not _dt.dtype:
+            kwargs["dtype"] = _dt.dtype_arg(name, d)
+        if pos is not None and len(args) > pos and args[pos] is not None and args[pos].__class__ is not _dt.dtype:
+            args = (*args[:pos], _dt.dtype_arg(name, args[pos]), *args[pos + 1:])
+        return fn(*args, **kwargs)
+
+    return wrapper
 
 
 _dtype_ok: dict = {}
@@ -136,7 +158,8 @@ def _into_out(name: str, out: Tensor, dtype: _dt.dtype | None, device: Any, make
     return _out(res, out)
 
 
-def tensor(data: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
+@_dtype_param
+def tensor(data: Any, *, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """A new tensor copying ``data`` (nested lists, numbers, NumPy arrays, tensors)."""
     if isinstance(data, Tensor):
@@ -153,11 +176,13 @@ def tensor(data: Any, dtype: _dt.dtype | None = None, device: Any = None, requir
     return _finish(t, requires_grad)
 
 
+@_dtype_param
 def scalar_tensor(value: Any, dtype: _dt.dtype | None = None, device: Any = None) -> Tensor:
     return tensor(value, dtype=dtype or _dt.get_default_dtype(), device=device)
 
 
-def as_tensor(data: Any, dtype: _dt.dtype | None = None, device: Any = None) -> Tensor:
+@_dtype_param
+def as_tensor(data: Any, *, dtype: _dt.dtype | None = None, device: Any = None) -> Tensor:
     """Like ``tensor`` but shares memory with a NumPy array or tensor when it can."""
     if isinstance(data, Tensor):
         return data.to(device=device if device is not None else data.device, dtype=dtype or data.dtype)
@@ -242,6 +267,7 @@ def _no_sparse_fill(kw: dict, like: Tensor | None = None) -> None:
     raise _unsupported("fill_", like.device)
 
 
+@_dtype_param
 def empty(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
           **_kw: Any) -> Tensor:
     if _kw:
@@ -260,6 +286,7 @@ def empty(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requir
     return _finish(Tensor._make(kt["empty"](shape, dt, dev.index), dt, dev, kt), requires_grad)
 
 
+@_dtype_param
 def full(size: Sequence[int], fill_value: Any, dtype: _dt.dtype | None = None, device: Any = None,
          requires_grad: bool = False, **_kw: Any) -> Tensor:
     if _kw:
@@ -275,6 +302,7 @@ def full(size: Sequence[int], fill_value: Any, dtype: _dt.dtype | None = None, d
     return _finish(Tensor._make(kt["full"](shape, fill_value, dt, dev.index), dt, dev, kt), requires_grad)
 
 
+@_dtype_param
 def zeros(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
           **_kw: Any) -> Tensor:
     if _kw:
@@ -286,6 +314,7 @@ def zeros(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requir
     return full(_size(size), 0, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
+@_dtype_param
 def ones(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
          **_kw: Any) -> Tensor:
     if _kw:
@@ -306,6 +335,7 @@ def _like(t: Tensor, dtype: _dt.dtype | None, device: Any, kw: dict | None = Non
     return tuple(t.shape), dtype or t.dtype, t.device if device is None else device
 
 
+@_dtype_param
 def empty_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
                **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw)
@@ -314,6 +344,7 @@ def empty_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, re
     return empty(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
+@_dtype_param
 def zeros_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
                **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw, "zeros_like")
@@ -322,6 +353,7 @@ def zeros_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, re
     return full(shape, 0, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
+@_dtype_param
 def ones_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
               **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw, "ones_like")
@@ -329,6 +361,7 @@ def ones_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, req
     return full(shape, 1, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
+@_dtype_param
 def full_like(t: Tensor, fill_value: Any, dtype: _dt.dtype | None = None, device: Any = None,
               requires_grad: bool = False, **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw, "full_like")
@@ -336,6 +369,7 @@ def full_like(t: Tensor, fill_value: Any, dtype: _dt.dtype | None = None, device
     return full(shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
+@_dtype_param
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | None = None, device: Any = None,
            requires_grad: bool = False, **_kw: Any) -> Tensor:
     """Values from ``start`` up to (not including) ``end`` by ``step``."""
@@ -347,6 +381,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | Non
     if end is None:
         start, end = 0, start
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    _check_range_bounds(start, end, step)
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
@@ -358,6 +393,25 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | Non
     return _finish(Tensor._make(kt["arange"](start, end, step, dtype, dev.index), dtype, dev, kt), requires_grad)
 
 
+def _check_range_bounds(start: Any, end: Any, step: Any) -> None:
+    """arange's bounds as PyTorch checks them: integers must fit int64, float bounds must be finite,
+    and the length must fit in memory arithmetic."""
+    for v in (start, end, step):
+        if isinstance(v, int) and not -2**63 <= v < 2**63:
+            if not -2**64 < v < 2**64:
+                raise OverflowError("int too big to convert")
+            raise RuntimeError("value cannot be converted to type int64_t without overflow")
+    if any(isinstance(v, float) and not math.isfinite(v) for v in (start, end)):
+        def show(v: Any) -> str:
+            return format(v, "g") if isinstance(v, float) else str(v)
+        raise RuntimeError(f"unsupported range: {show(start)} -> {show(end)}")
+    if step != 0:
+        length = math.ceil((float(end) - float(start)) / float(step)) if math.isfinite(float(step)) else 0
+        if length >= 2**63:
+            raise RuntimeError("invalid size, possible overflow?")
+
+
+@_dtype_param
 def linspace(start: float, end: float, steps: int, *, dtype: _dt.dtype | None = None, device: Any = None,
              requires_grad: bool = False, **_kw: Any) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (symmetric, like PyTorch)."""
@@ -402,6 +456,7 @@ def _supports64(device: Any) -> bool:
     return _dt.float64 in dispatch.table(dev.type).backend.supported_dtypes(dev.index)
 
 
+@_dtype_param
 def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: _dt.dtype | None = None,
              device: Any = None, requires_grad: bool = False, **_kw: Any) -> Tensor:
     from ember.functions.elementwise import pow as _pow
@@ -421,6 +476,7 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype:
     return _finish(out if out.dtype is dtype else out.to(dtype), requires_grad)
 
 
+@_dtype_param
 def eye(n: int, m: int | None = None, *, dtype: _dt.dtype | None = None, device: Any = None,
         requires_grad: bool = False, **_kw: Any) -> Tensor:
     if _kw:
@@ -447,6 +503,7 @@ def _complex_random(fn: Any, size: tuple, generator: Any, dt: _dt.dtype, device:
     return view_as_complex(parts * scale if scale != 1.0 else parts)
 
 
+@_dtype_param
 def rand(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
          requires_grad: bool = False, **_kw: Any) -> Tensor:
     """Uniform samples in [0, 1) (for a complex dtype: the real and imaginary parts each)."""
@@ -466,6 +523,7 @@ def rand(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any
     return _finish(Tensor._make(kt["rand_uniform"](shape, key, off, dt, dev.index), dt, dev, kt), requires_grad)
 
 
+@_dtype_param
 def randn(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
           requires_grad: bool = False, **_kw: Any) -> Tensor:
     """Standard normal samples (for a complex dtype: E|z|^2 = 1, each part of variance 1/2, as PyTorch)."""
@@ -485,6 +543,7 @@ def randn(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: An
     return _finish(Tensor._make(kt["rand_normal"](shape, key, off, dt, dev.index), dt, dev, kt), requires_grad)
 
 
+@_dtype_param
 def randint(*args: Any, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
             requires_grad: bool = False, **kwargs: Any) -> Tensor:
     """Integers in [low, high), PyTorch's two forms: ``randint(high, size)`` and
@@ -554,6 +613,7 @@ def _check_randint_range(low: int, high: int, dt: _dt.dtype) -> None:
         raise RuntimeError(f"to - 1 is out of bounds for {dt}")
 
 
+@_dtype_param
 def randperm(n: int, *, generator=None, dtype: _dt.dtype | None = None, device: Any = None,
              requires_grad: bool = False, **_kw: Any) -> Tensor:
     """A random permutation of 0..n-1 (sorting random keys, so every device agrees)."""
@@ -577,6 +637,7 @@ def _check_std(std: Any) -> None:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
 
 
+@_dtype_param
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator=None, dtype=None, device=None,
            requires_grad: bool = False, **_kw: Any) -> Tensor:
     """Normal samples; ``mean``/``std`` may be tensors (broadcast) or numbers with ``size``."""
@@ -601,18 +662,21 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator=None,
     return _finish(z * std + mean, requires_grad)
 
 
+@_dtype_param
 def rand_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, *, generator=None,
               **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw, "rand_like")
     return rand(shape, generator=generator, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
+@_dtype_param
 def randn_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, *, generator=None,
                **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw, "randn_like")
     return randn(shape, generator=generator, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
+@_dtype_param
 def randint_like(t: Tensor, *args: Any, dtype=None, device=None, requires_grad: bool = False, generator=None,
                  **kwargs: Any) -> Tensor:
     """``randint_like(input, high)`` or ``randint_like(input, low, high)`` (positional or keyword):

@@ -594,7 +594,8 @@ def _parse_einsum(equation: str, operands: tuple) -> tuple:
         lhs, out = eq, None
     terms = lhs.split(",")
     if len(terms) != len(operands):
-        raise ValueError(f"einsum(): {len(terms)} operand subscripts for {len(operands)} operands")
+        more = "more" if len(operands) > len(terms) else "fewer"
+        raise RuntimeError(f"einsum(): {more} operands were provided than specified in the equation")
     # Expand '...' into fresh upper-case letters.
     ell_dims = 0
     for term, op in zip(terms, operands):

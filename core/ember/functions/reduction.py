@@ -90,6 +90,7 @@ class Sum(Function):
 
 @numpy_names
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:  # noqa: A001
+    dtype = _dt.dtype_arg("sum", dtype)
     if input.is_sparse:  # ember.sum(sparse): ember.sparse's composite (Tensor.sum is its own method there)
         return input.sum(dim, keepdim, dtype=dtype)
     return Sum.apply(input, _dims(input, dim), keepdim, dtype)
@@ -98,6 +99,10 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dty
 @numpy_names
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:
     if dtype is not None:
+        dtype = _dt.dtype_arg("mean", dtype)
+        if not dtype.is_differentiable:
+            raise RuntimeError("mean(): could not infer output dtype. Optional dtype must be either a floating point "
+                               f"or complex dtype. Got: {_type_word(dtype)}")
         input = input.to(dtype)
     if not input._dtype.is_differentiable:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
@@ -159,6 +164,7 @@ def _prod_others(x: Tensor, dim: int) -> Tensor:
 
 @numpy_names
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:
+    dtype = _dt.dtype_arg("prod", dtype)
     d = _arg_dim(input, dim)  # a 0-d input reduces over nothing, once dim is checked
     return Prod.apply(input, d, keepdim, dtype)
 
@@ -197,15 +203,24 @@ class Amin(_Extreme):
     _kernel = "amin"
 
 
+def _refuse_empty_full_reduction(name: str, input: Tensor, dim: Any) -> None:
+    """amax/amin over every dim of an empty tensor: PyTorch asks for a dim (a RuntimeError)."""
+    if (dim is None or dim == () or dim == []) and input.numel() == 0:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                           "Specify the reduction dim with the 'dim' argument.")
+
+
 @numpy_names
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     refuse_complex(input, message=f'"max_values_{input._device.type}" not implemented for \'{{dtype}}\'')
+    _refuse_empty_full_reduction("amax", input, dim)
     return Amax.apply(input, _dims(input, dim), keepdim)
 
 
 @numpy_names
 def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     refuse_complex(input, message=f'"min_values_{input._device.type}" not implemented for \'{{dtype}}\'')
+    _refuse_empty_full_reduction("amin", input, dim)
     return Amin.apply(input, _dims(input, dim), keepdim)
 
 
@@ -292,7 +307,7 @@ def _arg_reduce(name: str, input: Tensor, dim: int | None, keepdim: bool) -> Ten
     d = _arg_dim(input, dim)
     if input.numel() == 0:
         if dim is None:
-            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
         if input.dim() and input.shape[d] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
         from ember.functions.creation import zeros
@@ -390,7 +405,7 @@ def _check_norm_args(input: Tensor, p: Any) -> None:
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: _dt.dtype | None = None) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm."""
     if dtype is not None:
-        input = input.to(dtype)
+        input = input.to(_dt.dtype_arg("norm", dtype))
     _check_norm_args(input, p)
     dims = _dims(input, dim)
     if input._dtype.is_complex:  # every p-norm of a complex tensor is that of its magnitudes
@@ -456,6 +471,7 @@ class Cumsum(Function):
 
 @numpy_names
 def cumsum(input: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tensor:
+    dtype = _dt.dtype_arg("cumsum", dtype)
     return Cumsum.apply(input, _wrap_dim(dim, input.dim()), dtype)
 
 
@@ -500,6 +516,7 @@ def _cumprod_grad(x: Tensor, out: Tensor, g: Tensor, d: int) -> Tensor:
 
 @numpy_names
 def cumprod(input: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tensor:
+    dtype = _dt.dtype_arg("cumprod", dtype)
     return Cumprod.apply(input, _wrap_dim(dim, input.dim()), dtype)
 
 
@@ -508,6 +525,9 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     dims = _dims(input, dim)
     if not input._dtype.is_differentiable:
         input = input.to(_dt.get_default_dtype())
+    if input.numel() == 0:  # an empty reduction is log(0) = -inf, and there is no max to shift by
+        out = sum(input.exp(), dims, keepdim=True).log()
+        return out if keepdim else out.squeeze(dims)
     # complex: shift by the largest real part (complex numbers have no max)
     m = amax(input.real if input._dtype.is_complex else input, dims, keepdim=True).detach()
     m = m.masked_fill(m.isinf(), 0.0)
@@ -565,7 +585,7 @@ def _softmax_dim(x: Tensor, dim: int | None) -> int:
 @numpy_names
 def softmax(input: Tensor, dim: int | None = None, dtype: _dt.dtype | None = None) -> Tensor:
     if dtype is not None:
-        input = input.to(dtype)
+        input = input.to(_dt.dtype_arg("softmax", dtype))
     dim = _softmax_dim(input, dim)  # checked on 0-d inputs too, and before the dtype (PyTorch's order)
     if not input._dtype.is_floating_point:
         raise NotImplementedError(f'"softmax" not implemented for \'{_type_word(input._dtype)}\'')
@@ -577,7 +597,7 @@ def softmax(input: Tensor, dim: int | None = None, dtype: _dt.dtype | None = Non
 @numpy_names
 def log_softmax(input: Tensor, dim: int | None = None, dtype: _dt.dtype | None = None) -> Tensor:
     if dtype is not None:
-        input = input.to(dtype)
+        input = input.to(_dt.dtype_arg("log_softmax", dtype))
     dim = _softmax_dim(input, dim)  # checked on 0-d inputs too, and before the dtype (PyTorch's order)
     if not input._dtype.is_floating_point:
         raise NotImplementedError(f'"log_softmax" not implemented for \'{_type_word(input._dtype)}\'')

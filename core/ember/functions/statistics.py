@@ -170,6 +170,7 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.
         >>> ember.nansum(ember.tensor([1.0, float("nan"), 2.0]))
         tensor(3.)
     """
+    dtype = _dt.dtype_arg("nansum", dtype)
     if input._dtype.is_complex:  # PyTorch's CPU kernel refuses complex tensors
         raise RuntimeError(f"nansum on {_device_word(input)} does not support complex inputs")
     if dtype is not None and dtype.is_complex:

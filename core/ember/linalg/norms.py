@@ -114,6 +114,7 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
     """
     if isinstance(ord, bool) or not isinstance(ord, numbers.Real):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
+    dtype = _dt.dtype_arg("linalg_vector_norm", dtype)
     if isinstance(x, Tensor) and x._dtype.is_complex:
         # the norm of the moduli (real), as PyTorch; autograd through abs gives its complex gradient
         if dtype is not None and not dtype.is_complex:
@@ -173,7 +174,7 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
     tensor(6.)
     """
     check_matrix(A, "linalg.matrix_norm")
-    A = _norm_dtype(A, dtype, "linalg.matrix_norm")
+    A = _norm_dtype(A, _dt.dtype_arg("linalg_matrix_norm", dtype), "linalg.matrix_norm")
     d0, d1 = _matrix_dims(A, dim)
     if ord == "fro":
         return _out(vector_norm(A, 2, (d0, d1), keepdim), out)

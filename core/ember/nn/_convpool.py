@@ -29,15 +29,41 @@ __all__ = ["conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "max_pool
            "avg_pool3d", "out_size", "pair"]
 
 
-def pair(v: Any, n: int = 2, name: str = "value") -> tuple:
-    """``3`` -> ``(3, 3)``; a sequence is checked for its length."""
+def pair(v: Any, n: int = 2, name: str = "value", op: str = "") -> tuple:
+    """``3`` -> ``(3, 3)``; a sequence is checked for its length, with the error ``op`` raises in
+    PyTorch (``op`` "conv" for the convolutions, else the pooling or im2col function's name)."""
     if isinstance(v, (list, tuple)):
         if len(v) == 1:
             return tuple(int(v[0]) for _ in range(n))
         if len(v) != n:
-            raise ValueError(f"expected {name} to be a single integer value or a list of {n} values, got {tuple(v)}")
+            raise _arity_error(op, name, n, v)
         return tuple(int(e) for e in v)
     return tuple(int(v) for _ in range(n))
+
+
+_WORDS = {2: "two", 3: "three"}
+
+
+def _arity_error(op: str, name: str, n: int, v: Any) -> Exception:
+    """The error PyTorch raises for a ``name`` argument of the wrong length, per function family."""
+    if op == "conv":
+        return RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to match the "
+                            f"convolution dimensions, but got {name}={list(v)}")
+    if op in ("max_pool2d", "max_pool3d", "avg_pool2d"):
+        how = {"stride": "must either be omitted, a single int,", "dilation": "must be either a single int,"}
+        return RuntimeError(f"{op}: {name} {how.get(name, 'must either be a single int,')} or a tuple of "
+                            f"{_WORDS[n]} ints")
+    if op == "avg_pool3d":
+        how = {"stride": "must be omitted, a single int,"}
+        return RuntimeError(f"{op}: {name} {how.get(name, 'must be a single int,')} or a tuple of three ints")
+    if op == "max_pool1d":
+        kinds = "an int, list of ints or tuple of ints" if name == "kernel_size" else "an int, list of ints, or tuple of ints"
+        return RuntimeError(f"max_pool1d() {name} must be {kinds} of size 1 but got size {len(v)}")
+    if op == "avg_pool1d":
+        return RuntimeError(f"avg_pool1d() argument '{name}' should contain one int (got {len(v)})")
+    if op in ("im2col", "col2im"):
+        return RuntimeError(f"It is expected {name} equals to {n}, but got size {len(v)}")
+    return ValueError(f"expected {name} to be a single integer value or a list of {n} values, got {tuple(v)}")
 
 
 def _composite_vjp(composite, inputs: tuple, grad: Tensor) -> list:
@@ -188,7 +214,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if unbatched:
         input = input.unsqueeze(0)
     _check_conv(input, weight, bias, groups, 2)
-    stride, dilation = pair(stride, 2, "stride"), pair(dilation, 2, "dilation")
+    stride, dilation = pair(stride, 2, "stride", "conv"), pair(dilation, 2, "dilation", "conv")
     if isinstance(padding, str):
         if padding == "valid":
             padding = (0, 0)
@@ -206,7 +232,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         else:
             raise RuntimeError(f"Invalid padding string: {padding!r}")  # PyTorch's functional wording
     else:
-        padding = pair(padding, 2, "padding")
+        padding = pair(padding, 2, "padding", "conv")
     check_conv_geometry(tuple(input.shape[2:]), tuple(weight.shape[2:]), stride, padding, dilation)
     if input._kt.has("conv2d") and input._kt.has("conv2d_backward"):
         out = Conv2dKernel.apply(input, weight, bias, stride, padding, dilation, groups)
@@ -226,8 +252,8 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     unbatched = input.dim() == 3
     if unbatched:
         input = input.unsqueeze(0)
-    stride, padding = pair(stride, 2, "stride"), pair(padding, 2, "padding")
-    output_padding, dilation = pair(output_padding, 2, "output_padding"), pair(dilation, 2, "dilation")
+    stride, padding = pair(stride, 2, "stride", "conv"), pair(padding, 2, "padding", "conv")
+    output_padding, dilation = pair(output_padding, 2, "output_padding", "conv"), pair(dilation, 2, "dilation", "conv")
     _check_conv_params(stride, padding, dilation, output_padding)
     for op, s, d in zip(output_padding, stride, dilation):
         if op >= max(s, d):
@@ -372,9 +398,9 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
         input = input.unsqueeze(0)
     if input.dim() != 4:
         raise RuntimeError(f"max_pool2d: Expected 3D or 4D tensor, but got input of size {list(input.shape)}")
-    kernel = pair(kernel_size, 2, "kernel_size")
-    stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) else pair(stride, 2, "stride")
-    padding, dilation = pair(padding, 2, "padding"), pair(dilation, 2, "dilation")
+    kernel = pair(kernel_size, 2, "kernel_size", "max_pool2d")
+    stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) else pair(stride, 2, "stride", "max_pool2d")
+    padding, dilation = pair(padding, 2, "padding", "max_pool2d"), pair(dilation, 2, "dilation", "max_pool2d")
     _check_pool_args(kernel, stride, padding, dilation)
     _pool_sizes(input, kernel, stride, padding, dilation, ceil_mode)
     if input._kt.has("max_pool2d") and input._kt.has("max_pool2d_backward"):
@@ -441,9 +467,9 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
         input = input.unsqueeze(0)
     if input.dim() != 4:
         raise RuntimeError(f"avg_pool2d: Expected 3D or 4D tensor, but got input of size {list(input.shape)}")
-    kernel = pair(kernel_size, 2, "kernel_size")
-    stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) else pair(stride, 2, "stride")
-    padding = pair(padding, 2, "padding")
+    kernel = pair(kernel_size, 2, "kernel_size", "avg_pool2d")
+    stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) else pair(stride, 2, "stride", "avg_pool2d")
+    padding = pair(padding, 2, "padding", "avg_pool2d")
     _check_pool_args(kernel, stride, padding, (1, 1))
     _pool_sizes(input, kernel, stride, padding, (1, 1), ceil_mode)
     if divisor_override is not None and divisor_override == 0:
@@ -548,16 +574,17 @@ def _check_pool3d(input: Tensor, kernel: tuple, stride: tuple, padding: tuple, d
     _check_pool_padding(kernel, padding)
 
 
-def _pool3d_args(kernel_size: Any, stride: Any, padding: Any, dilation: Any) -> tuple:
-    kernel = pair(kernel_size, 3, "kernel_size")
+def _pool3d_args(kernel_size: Any, stride: Any, padding: Any, dilation: Any, op: str) -> tuple:
+    kernel = pair(kernel_size, 3, "kernel_size", op)
     empty = stride is None or (isinstance(stride, (list, tuple)) and not stride)
-    return kernel, kernel if empty else pair(stride, 3, "stride"), pair(padding, 3, "padding"), pair(dilation, 3)
+    return (kernel, kernel if empty else pair(stride, 3, "stride", op), pair(padding, 3, "padding", op),
+            pair(dilation, 3, "dilation", op))
 
 
 def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """3-D max pooling over (N, C, D, H, W) or (C, D, H, W); indices are flat d*H*W+h*W+w positions."""
-    kernel, stride, padding, dilation = _pool3d_args(kernel_size, stride, padding, dilation)
+    kernel, stride, padding, dilation = _pool3d_args(kernel_size, stride, padding, dilation, "max_pool3d")
     _check_pool3d(input, kernel, stride, padding, dilation)
     unbatched = input.dim() == 4
     x = input.unsqueeze(0) if unbatched else input
@@ -572,7 +599,7 @@ def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """3-D average pooling over (N, C, D, H, W) or (C, D, H, W), PyTorch's divisor rules."""
-    kernel, stride, padding, _ = _pool3d_args(kernel_size, stride, padding, 1)
+    kernel, stride, padding, _ = _pool3d_args(kernel_size, stride, padding, 1, "avg_pool3d")
     _check_pool3d(input, kernel, stride, padding, (1, 1, 1))
     unbatched = input.dim() == 4
     x = input.unsqueeze(0) if unbatched else input
@@ -629,11 +656,11 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if unbatched:
         input = input.unsqueeze(0)
     _check_conv(input, weight, bias, groups, 3)
-    stride, dilation = pair(stride, 3, "stride"), pair(dilation, 3, "dilation")
+    stride, dilation = pair(stride, 3, "stride", "conv"), pair(dilation, 3, "dilation", "conv")
     if isinstance(padding, str):
         input, padding = _string_padding(input, weight, padding, stride, dilation)
     else:
-        padding = pair(padding, 3, "padding")
+        padding = pair(padding, 3, "padding", "conv")
     check_conv_geometry(tuple(input.shape[2:]), tuple(weight.shape[2:]), stride, padding, dilation)
     n, _, d = input.shape[0], input.shape[1], input.shape[2]
     o, kd = weight.shape[0], weight.shape[2]
@@ -704,8 +731,8 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     unbatched = input.dim() == 4
     if unbatched:
         input = input.unsqueeze(0)
-    stride, padding = pair(stride, 3, "stride"), pair(padding, 3, "padding")
-    output_padding, dilation = pair(output_padding, 3, "output_padding"), pair(dilation, 3, "dilation")
+    stride, padding = pair(stride, 3, "stride", "conv"), pair(padding, 3, "padding", "conv")
+    output_padding, dilation = pair(output_padding, 3, "output_padding", "conv"), pair(dilation, 3, "dilation", "conv")
     _check_conv_params(stride, padding, dilation, output_padding)
     if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
         names = ("depth", "height", "width")

@@ -131,8 +131,8 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: "
                            f"{list(input.shape)}")
     _check_conv(input, weight, bias, groups, 1)
-    (s,), (d,) = pair(stride, 1, "stride"), pair(dilation, 1, "dilation")
-    p = padding if isinstance(padding, str) else (0, pair(padding, 1, "padding")[0])
+    (s,), (d,) = pair(stride, 1, "stride", "conv"), pair(dilation, 1, "dilation", "conv")
+    p = padding if isinstance(padding, str) else (0, pair(padding, 1, "padding", "conv")[0])
     if not isinstance(padding, str) or padding == "valid":  # checked in 1-d, to name 1-d sizes
         check_conv_geometry((input.shape[2],), (weight.shape[2],), (s,), (0 if isinstance(p, str) else p[1],), (d,))
     out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, s), p, (1, d), groups).squeeze(2)
@@ -144,14 +144,14 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     unbatched = input.dim() == 2
     if unbatched:
         input = input.unsqueeze(0)
-    out = conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, pair(stride, 1)[0]),
-                           (0, pair(padding, 1)[0]), (0, pair(output_padding, 1)[0]), groups,
-                           (1, pair(dilation, 1)[0])).squeeze(2)
+    out = conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, _one(stride, "stride", "conv")),
+                           (0, _one(padding, "padding", "conv")), (0, _one(output_padding, "output_padding", "conv")),
+                           groups, (1, _one(dilation, "dilation", "conv"))).squeeze(2)
     return out.squeeze(0) if unbatched else out
 
 
-def _one(v: Any) -> int:
-    return pair(v, 1)[0]
+def _one(v: Any, name: str = "value", op: str = "") -> int:
+    return pair(v, 1, name, op)[0]
 
 
 def _check_max_pool1d(input: Tensor, k: int, s: int, p: int, d: int, ceil_mode: bool) -> None:
@@ -175,10 +175,11 @@ def _check_max_pool1d(input: Tensor, k: int, s: int, p: int, d: int, ceil_mode: 
 def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
     stride = kernel_size if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
+    k, s = _one(kernel_size, "kernel_size", "max_pool1d"), _one(stride, "stride", "max_pool1d")
+    p, d = _one(padding, "padding", "max_pool1d"), _one(dilation, "dilation", "max_pool1d")
     if not return_indices:  # PyTorch's max_pool1d checks (its return_indices path words them as 2-d)
-        _check_max_pool1d(input, _one(kernel_size), _one(stride), _one(padding), _one(dilation), ceil_mode)
-    res = max_pool2d(input.unsqueeze(-2), (1, _one(kernel_size)), (1, _one(stride)), (0, _one(padding)),
-                     (1, _one(dilation)), ceil_mode, return_indices)
+        _check_max_pool1d(input, k, s, p, d, ceil_mode)
+    res = max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, p), (1, d), ceil_mode, return_indices)
     if return_indices:
         return res[0].squeeze(-2), res[1].squeeze(-2)
     return res.squeeze(-2)
@@ -187,7 +188,8 @@ def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
     stride = kernel_size if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
-    return avg_pool2d(input.unsqueeze(-2), (1, _one(kernel_size)), (1, _one(stride)), (0, _one(padding)),
+    k, s = _one(kernel_size, "kernel_size", "avg_pool1d"), _one(stride, "stride", "avg_pool1d")
+    return avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _one(padding, "padding", "avg_pool1d")),
                       ceil_mode, count_include_pad).squeeze(-2)
 
 
@@ -1656,7 +1658,8 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
     """im2col: (N, C, H, W) -> (N, C*kh*kw, L)."""
     from ember.nn._convpool import _pad4, _taps, check_sliding_window, out_size
 
-    k, d, p, s = pair(kernel_size), pair(dilation), pair(padding), pair(stride)
+    k, d = pair(kernel_size, 2, "kernel_size", "im2col"), pair(dilation, 2, "dilation", "im2col")
+    p, s = pair(padding, 2, "padding", "im2col"), pair(stride, 2, "stride", "im2col")
     check_sliding_window(k, d, p, s)
     if input.dim() not in (3, 4):
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor for input with possibly 0 batch size and non-zero "
@@ -1679,8 +1682,9 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     """col2im, the adjoint of ``unfold``: overlapping values are summed."""
     from ember.nn._convpool import _pad_or_crop, _scatter_strided, check_sliding_window, out_size
 
-    k, d, p, s = pair(kernel_size), pair(dilation), pair(padding), pair(stride)
-    oh, ow = pair(output_size)
+    k, d = pair(kernel_size, 2, "kernel_size", "col2im"), pair(dilation, 2, "dilation", "col2im")
+    p, s = pair(padding, 2, "padding", "col2im"), pair(stride, 2, "stride", "col2im")
+    oh, ow = pair(output_size, 2, "output_size", "col2im")
     check_sliding_window(k, d, p, s)
     if input.dim() not in (2, 3):
         raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero "
@@ -1745,6 +1749,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             raise RuntimeError("Number of heads in key and value must divide the number of heads in query")
         groups = query.shape[-3] // key.shape[-3]
         key, value = key.repeat_interleave(groups, -3), value.repeat_interleave(groups, -3)
+    if is_causal and attn_mask is not None and attn_mask.requires_grad:
+        # PyTorch's composite path (taken for a mask that requires grad) refuses the combination
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     scores = (query @ key.transpose(-2, -1)) * (scale if scale is not None else 1.0 / math.sqrt(query.shape[-1]))
     if is_causal:
         lq, lk = query.shape[-2], key.shape[-2]
