@@ -38,10 +38,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import ember
 import numpy as np
 import torch
-
-import ember
 
 STUB = {
     "tinygrad/__init__.py": '''
