@@ -22,11 +22,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from ember.autograd.grad_mode import STATE, no_grad
 
-__all__ = ["Function", "FunctionCtx", "Node", "BackwardNode", "AccumulateGrad", "once_differentiable"]
+__all__ = ["Function", "FunctionCtx", "Node", "BackwardNode", "AccumulateGrad", "once_differentiable", "name_grad_fn", "grad_fn_name"]
 
 _FREED_MSG = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -311,3 +313,50 @@ def once_differentiable(fn):
             return fn(ctx, *grads)
 
     return wrapper
+
+
+_renamed_node_classes: dict = {}
+
+
+def name_grad_fn(out: Any, name: str, *inputs: Any) -> Any:
+    """Give ``out.grad_fn`` PyTorch's node name when ``out`` came from a composite of ember ops.
+
+    A composite (``mse_loss`` as a mean of squares) ends in the node of its last step
+    (``MeanBackward0``); programs print ``loss.grad_fn`` and tutorials show PyTorch's name
+    (``MseLossBackward0``). The node keeps its behaviour: only its class is swapped for a
+    same-layout subclass carrying the name. A node that belongs to one of ``inputs`` (the composite
+    returned an input or its existing view) is left alone. Returns ``out``.
+
+    Example:
+        >>> import ember
+        >>> x = ember.ones(2, requires_grad=True)
+        >>> name_grad_fn(x * 2 + 0, "MyOpBackward0").grad_fn.name()
+        'MyOpBackward0'
+    """
+    node = getattr(out, "grad_fn", None)
+    if not isinstance(node, BackwardNode) or any(getattr(t, "grad_fn", None) is node for t in inputs):
+        return out
+    cls = type(node)
+    key = (cls, name)
+    renamed = _renamed_node_classes.get(key)
+    if renamed is None:
+        base = cls.__dict__.get("_named_from", cls)  # renaming a renamed node starts from its own class
+        renamed = _renamed_node_classes[key] = type(name, (base,), {"__module__": base.__module__,
+                                                                     "_named_from": base})
+    node.__class__ = renamed
+    return out
+
+
+def grad_fn_name(name: str) -> Callable:
+    """Decorator form of ``name_grad_fn`` for a composite whose first argument is its input:
+    ``@grad_fn_name("MseLossBackward0")`` over ``mse_loss``. An in-place call (the result is the
+    input) keeps its own node."""
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def named(input: Any, *args: Any, **kwargs: Any) -> Any:
+            return name_grad_fn(fn(input, *args, **kwargs), name, input)
+
+        return named
+
+    return decorate

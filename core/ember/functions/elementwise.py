@@ -18,7 +18,7 @@ from typing import Any
 
 from ember import dtypes as _dt
 from ember._ops.registry import Family
-from ember.autograd.function import Function, _requires_grad_now
+from ember.autograd.function import Function, _requires_grad_now, grad_fn_name, name_grad_fn
 from ember.autograd.grad_mode import STATE
 from ember.autograd.inplace import check_inplace, needs_rebase, rebase_history, snapshot_saved_inputs
 from ember.functions.complex_ops import refuse_complex
@@ -822,7 +822,7 @@ def _unary(cls_name: str, kernel: str, derivative, saves: str = "input") -> type
 
 Exp = _unary("Exp", "exp", lambda y: y, "output")
 Log = _unary("Log", "log", lambda x: 1 / x)
-Log1p = _unary("Log1p", "log1p", lambda x: 1 / (x + 1))
+Log1p = _unary("Log1P", "log1p", lambda x: 1 / (x + 1))
 Expm1 = _unary("Expm1", "expm1", lambda y: y + 1, "output")
 Sqrt = _unary("Sqrt", "sqrt", lambda y: 0.5 / y, "output")
 Rsqrt = _unary("Rsqrt", "rsqrt", lambda y: -0.5 * y * y * y, "output")
@@ -1110,16 +1110,19 @@ def trunc(x: Tensor) -> Tensor:
 fix = trunc
 
 
+@grad_fn_name("FracBackward0")
 def frac(x: Tensor) -> Tensor:
     if not x._dtype.is_floating_point:
         _no_integer("frac", x)
     return x - trunc(x)
 
 
+@grad_fn_name("ReciprocalBackward0")
 def reciprocal(x: Tensor) -> Tensor:
     return div(1.0, x)
 
 
+@grad_fn_name("PowBackward0")
 def square(x: Tensor) -> Tensor:
     if x._dtype is _dt.bool_:  # PyTorch's square is pow(x, 2): a bool base promotes to int64
         x = x.to(_dt.int64)
@@ -1233,6 +1236,7 @@ def isfinite(x: Tensor) -> Tensor:
     return logical_not(isnan(x)) & (abs(x) != math.inf)
 
 
+@grad_fn_name("NanToNumBackward0")
 def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
     if not x._dtype.is_floating_point:  # no NaN or infinity to replace; PyTorch returns a copy
         return x.clone()
@@ -1389,14 +1393,17 @@ def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None
 clip = clamp
 
 
+@grad_fn_name("LerpBackward0")
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     return input + weight * (end - input)
 
 
+@grad_fn_name("AddcmulBackward0")
 def addcmul(input: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
     return input + value * t1 * t2
 
 
+@grad_fn_name("AddcdivBackward0")
 def addcdiv(input: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
     return input + value * t1 / t2
 
@@ -1411,7 +1418,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask._dtype}")
     if not isinstance(value, Tensor):
         value = _cast_scalar(value, input._dtype)
-    return where(mask, value, input)
+    return name_grad_fn(where(mask, value, input), "MaskedFillBackward0", input)
 
 
 # ---- in-place forms ----------------------------------------------------------------------------

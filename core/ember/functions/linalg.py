@@ -17,7 +17,7 @@ from typing import Any
 
 from ember import dtypes as _dt
 from ember._ops.registry import Family
-from ember.autograd.function import Function
+from ember.autograd.function import Function, grad_fn_name, name_grad_fn
 from ember.tensor import Tensor
 
 
@@ -110,6 +110,8 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
         result = result.squeeze(-2)
     if squeeze_b:
         result = result.squeeze(-1)
+        if input.dim() <= 2:  # vector . vector and matrix @ vector are PyTorch's dot and mv
+            result = name_grad_fn(result, "DotBackward0" if squeeze_a else "MvBackward0", input, other)
     if out is not None:
         from ember.functions.elementwise import _out
 
@@ -172,11 +174,13 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 ger = outer
 
 
+@grad_fn_name("AddmmBackward0")
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     prod = mm(mat1, mat2)
     return (input * beta if beta != 1 else input) + (prod * alpha if alpha != 1 else prod)
 
 
+@grad_fn_name("BaddbmmBackward0")
 def baddbmm(input: Tensor, b1: Tensor, b2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     prod = bmm(b1, b2)
     return (input * beta if beta != 1 else input) + (prod * alpha if alpha != 1 else prod)
@@ -276,6 +280,7 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     return out.reshape(batch + [n, n]).movedim((-2, -1), (d1, d2))
 
 
+@grad_fn_name("TraceBackward0")
 def trace(input: Tensor) -> Tensor:
     """The sum of the main diagonal of a matrix (integer matrices sum to int64).
 

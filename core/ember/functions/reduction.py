@@ -20,7 +20,7 @@ from typing import Any
 from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
-from ember.autograd.function import Function
+from ember.autograd.function import Function, name_grad_fn
 from ember.functions.complex_ops import refuse_complex, type_word
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
@@ -93,7 +93,9 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dty
     dtype = _dt.dtype_arg("sum", dtype)
     if input.is_sparse:  # ember.sum(sparse): ember.sparse's composite (Tensor.sum is its own method there)
         return input.sum(dim, keepdim, dtype=dtype)
-    return Sum.apply(input, _dims(input, dim), keepdim, dtype)
+    if dim is None:
+        return Sum.apply(input, _dims(input, dim), keepdim, dtype)
+    return name_grad_fn(Sum.apply(input, _dims(input, dim), keepdim, dtype), "SumBackward1", input)
 
 
 @numpy_names
@@ -111,7 +113,8 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dt
     n = 1
     for d in dims:
         n *= input._data.shape[d]
-    return Sum.apply(input, dims, keepdim, None) / (n if n else math.nan)
+    out = Sum.apply(input, dims, keepdim, None) / (n if n else math.nan)
+    return name_grad_fn(out, "MeanBackward0" if dim is None else "MeanBackward1", input)
 
 
 def _type_word(dt: _dt.dtype) -> str:
@@ -370,23 +373,26 @@ def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
     # PyTorch divides by max(0, n - correction): inf (or NaN for 0/0) when no degree of freedom is left
     # complex: |x - mean|^2 (a real result, as PyTorch's)
     sq = centred.real.square() + centred.imag.square() if centred._dtype.is_complex else centred * centred
-    return Sum.apply(sq, dims, keepdim, None) / (denom if denom > 0 else 0.0)
+    return name_grad_fn(Sum.apply(sq, dims, keepdim, None) / (denom if denom > 0 else 0.0), "VarBackward0", input)
 
 
 @numpy_names
 def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
-    return var(input, dim, unbiased, keepdim, correction=correction, _name="std").sqrt()
+    return name_grad_fn(var(input, dim, unbiased, keepdim, correction=correction, _name="std").sqrt(),
+                        "StdBackward0", input)
 
 
 @numpy_names
 def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None):
-    return var(input, dim, unbiased, keepdim, correction=correction, _name="var_mean"), mean(input, dim, keepdim)
+    v = var(input, dim, unbiased, keepdim, correction=correction, _name="var_mean")
+    return name_grad_fn(v, "VarMeanBackward0", input), name_grad_fn(mean(input, dim, keepdim), "VarMeanBackward0", input)
 
 
 @numpy_names
 def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None):
     std_ = var(input, dim, unbiased, keepdim, correction=correction, _name="std_mean").sqrt()
-    return std_, mean(input, dim, keepdim)
+    return (name_grad_fn(std_, "StdMeanBackward0", input),
+            name_grad_fn(mean(input, dim, keepdim), "StdMeanBackward0", input))
 
 
 def _check_norm_args(input: Tensor, p: Any) -> None:
@@ -532,7 +538,7 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     m = amax(input.real if input._dtype.is_complex else input, dims, keepdim=True).detach()
     m = m.masked_fill(m.isinf(), 0.0)
     out = sum((input - m).exp(), dims, keepdim=True).log() + m
-    return out if keepdim else out.squeeze(dims)
+    return name_grad_fn(out if keepdim else out.squeeze(dims), "LogsumexpBackward0", input)
 
 
 class Softmax(Function):
@@ -655,7 +661,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     vals, idx = sort(input, d, descending=largest)
     if input.dim() == 0:  # 0-d: itself and index 0 (narrow needs a dim)
         return TopkResult(vals, idx)
-    return TopkResult(vals.narrow(d, 0, k), idx.narrow(d, 0, k))
+    return TopkResult(name_grad_fn(vals.narrow(d, 0, k), "TopkBackward0", input), idx.narrow(d, 0, k))
 
 
 def msort(input: Tensor) -> Tensor:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ember._ops.registry import EXTRAS, Family
-from ember.autograd.function import Function, _requires_grad_now
+from ember.autograd.function import Function, _requires_grad_now, name_grad_fn
 from ember.size import Size
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
@@ -273,14 +273,15 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     else:
         dims = {_wrap_dim(d, len(shape)) for d in ((dim,) if isinstance(dim, int) else dim)}
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    return reshape(input, new) if new != shape else reshape(input, shape)
+    kind = 0 if dim is None else 1 if isinstance(dim, int) else 2  # PyTorch's three squeeze overloads
+    return name_grad_fn(reshape(input, new), f"SqueezeBackward{kind}", input)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     shape = list(input.shape)
     d = _wrap_dim(dim, len(shape) + 1)
     shape.insert(d, 1)
-    return reshape(input, tuple(shape))
+    return name_grad_fn(reshape(input, tuple(shape)), "UnsqueezeBackward0", input)
 
 
 class Permute(Function):
@@ -320,7 +321,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     order = list(range(nd))
     a, b = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
     order[a], order[b] = order[b], order[a]
-    return Permute.apply(input, tuple(order))
+    return name_grad_fn(Permute.apply(input, tuple(order)), "TransposeBackward0", input)
 
 
 swapaxes = swapdims = transpose
@@ -329,7 +330,7 @@ swapaxes = swapdims = transpose
 def t(input: Tensor) -> Tensor:
     if input.dim() > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.dim()}D")
-    return transpose(input, 0, 1) if input.dim() == 2 else input
+    return name_grad_fn(transpose(input, 0, 1) if input.dim() == 2 else input, "TBackward0", input)
 
 
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
@@ -433,7 +434,8 @@ def repeat(input: Tensor, *sizes: Any) -> Tensor:
     for r, s in zip(sizes, shape):
         inter += [1, s]
         expanded += [r, s]
-    return _fresh(reshape(expand(reshape(input, tuple(inter)), tuple(expanded)), final))
+    return name_grad_fn(_fresh(reshape(expand(reshape(input, tuple(inter)), tuple(expanded)), final)),
+                        "RepeatBackward0", input)
 
 
 def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
@@ -606,7 +608,7 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
     if not -size <= index < size:
         raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at dimension {d}")
     index = index + size if index < 0 else index
-    return squeeze(narrow(input, d, index, 1), d)
+    return name_grad_fn(squeeze(narrow(input, d, index, 1), d), "SelectBackward0", input)
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
@@ -746,7 +748,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None)
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
                                f"{list(t.shape)} at entry {i}")
     d = _wrap_dim(dim, len(shape) + 1)
-    return cat([unsqueeze(t, d) for t in tensors], d, out=out)
+    return name_grad_fn(cat([unsqueeze(t, d) for t in tensors], d, out=out), "StackBackward0", *tensors)
 
 
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
@@ -855,7 +857,7 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     """Rotate along ``dims`` (a dim may repeat: its shifts add up, as in PyTorch)."""
     shifts, dims = _roll_args(input, shifts, dims)
     if not dims:
-        return roll(input.reshape(-1), shifts, 0).reshape(input.shape)
+        return name_grad_fn(roll(input.reshape(-1), shifts, 0).reshape(input.shape), "RollBackward0", input)
     out = input
     for s, d in zip(shifts, dims):
         d = _wrap_dim(d, input.dim())
@@ -865,7 +867,7 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         s %= n
         if s:
             out = cat([narrow(out, d, n - s, s), narrow(out, d, 0, n - s)], d)
-    return out
+    return name_grad_fn(out, "RollBackward0", input)
 
 
 def _tri_mask(input: Tensor, diagonal: int, lower: bool) -> Tensor:
@@ -889,11 +891,11 @@ def _tri(input: Tensor, diagonal: int, lower: bool) -> Tensor:
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
-    return _tri(input, diagonal, True)
+    return name_grad_fn(_tri(input, diagonal, True), "TrilBackward0", input)
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
-    return _tri(input, diagonal, False)
+    return name_grad_fn(_tri(input, diagonal, False), "TriuBackward0", input)
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:

@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ember.autograd.function import grad_fn_name
 from ember.functions import creation as _c
 from ember.functions import elementwise as _e
 from ember.tensor import Tensor
@@ -76,6 +77,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     return _reduce(margin_term + self_term, reduction)
 
 
+@grad_fn_name("SoftMarginLossBackward0")
 def soft_margin_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
                      reduction: str = "mean") -> Tensor:
     """``log(1 + exp(-target * input))``, reduced (PyTorch's formula, unclamped).
@@ -180,6 +182,7 @@ def _check_class_targets(input: Tensor, target: Tensor) -> tuple[int, int]:
     return n, c
 
 
+@grad_fn_name("MultiMarginLossBackward0")
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
                       size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """``sum_{i != y} max(0, margin - x[y] + x[i])^p / C`` per sample (times ``weight[y]``), reduced.

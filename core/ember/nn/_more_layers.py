@@ -16,6 +16,7 @@ import math
 from typing import Any
 
 from ember import dtypes as _dt
+from ember.autograd.function import grad_fn_name
 from ember.functions import creation as _c
 from ember.functions import elementwise as _e
 from ember.tensor import Tensor
@@ -38,6 +39,7 @@ def _F() -> Any:
 
 
 # ---- activations -------------------------------------------------------------------------------
+@grad_fn_name("HardshrinkBackward0")
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """``x`` where ``|x| > lambd``, else 0.
 
@@ -49,6 +51,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     return _e.where((input > lambd) | (input < -lambd), input, 0.0)
 
 
+@grad_fn_name("SoftshrinkBackward0")
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
     _F()._float_kernel("softshrink_check", input, device_suffix=False)

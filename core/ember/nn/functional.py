@@ -22,7 +22,7 @@ from typing import Any
 
 from ember import _device_checks as _checks
 from ember import dtypes as _dt
-from ember.autograd.function import Function
+from ember.autograd.function import Function, grad_fn_name, name_grad_fn
 from ember.autograd.grad_mode import STATE, no_grad
 from ember.functions import creation as _c
 from ember.functions import elementwise as _e
@@ -65,6 +65,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if (len(w_shape) == 2 and input._dtype is weight._dtype and input._device is weight._device
             and (bias is None or (bias._dtype is weight._dtype and bias._device is weight._device
                                   and bias._data.shape == (w_shape[0],)))):
+        if bias is None and len(x_shape) == 2:  # PyTorch runs mm here, not addmm
+            return name_grad_fn(_Linear.apply(input, weight, bias), "MmBackward0", input)
         return _Linear.apply(input, weight, bias)
     # unusual operands (mixed dtypes or devices, a broadcast bias): the general ops, with their errors
     out = input @ weight.t() if weight.dim() == 2 else input @ weight
@@ -222,6 +224,7 @@ def _adaptive_axis(x: Tensor, dim: int, o: int | None, reduce: str) -> Tensor:
     return _s.cat(parts, dim)
 
 
+@grad_fn_name("AdaptiveAvgPool2DBackward0")
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average over PyTorch's adaptive windows [floor(i*H/o), ceil((i+1)*H/o))."""
     oh, ow = output_size if isinstance(output_size, (list, tuple)) else (output_size, output_size)
@@ -439,6 +442,7 @@ def _check_shuffle(input: Tensor, name: str, factor: Any, what: str) -> None:
         raise RuntimeError(f"{name} expects a positive {what}, but got {factor}")
 
 
+@grad_fn_name("PixelShuffleBackward0")
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C*r*r, H, W) -> (*, C, H*r, W*r): a reshape, a permute and a reshape."""
     _check_shuffle(input, "pixel_shuffle", upscale_factor, "upscale_factor")
@@ -469,6 +473,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 
 
 # ---- normalisation ---------------------------------------------------------------------------
+@grad_fn_name("NativeBatchNormBackward0")
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise over every dim but 1; in training, update running stats (unbiased var) in place."""
@@ -544,6 +549,7 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | 
     return native_layer_norm(input, normalized_shape, weight, bias, eps)[0]
 
 
+@grad_fn_name("NativeGroupNormBackward0")
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     n, c = input.shape[0], input.shape[1]
@@ -745,11 +751,13 @@ def _float_kernel(kernel: str, input: Tensor, device_suffix: bool = True, comple
         raise NotImplementedError(f'"{name}" not implemented for \'{type_word(input._dtype)}\'')
 
 
+@grad_fn_name("LeakyReluBackward0")
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     _float_kernel("leaky_relu", input)
     return _maybe_inplace(input, _e.where(input > 0, input, input * negative_slope), inplace)
 
 
+@grad_fn_name("EluBackward0")
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _float_kernel("elu", input)
     # clamp first so the unused branch never overflows (its gradient would be 0 * inf)
@@ -757,11 +765,13 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, _e.where(input > 0, input, neg), inplace)
 
 
+@grad_fn_name("EluBackward0")
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     scale, alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
     return _maybe_inplace(input, elu(input, alpha) * scale, inplace)
 
 
+@grad_fn_name("CeluBackward0")
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _float_kernel("elu", input)
     neg = (input.clamp(max=0.0) / alpha).expm1() * alpha
@@ -828,11 +838,13 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return Gelu.apply(input, approximate)
 
 
+@grad_fn_name("SiluBackward0")
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     _float_kernel("silu", input, complex_ok=True)
     return _maybe_inplace(input, input * input.sigmoid(), inplace)
 
 
+@grad_fn_name("MishBackward0")
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     _float_kernel("mish", input)
     return _maybe_inplace(input, input * softplus(input).tanh(), inplace)
@@ -846,6 +858,7 @@ def tanh(input: Tensor) -> Tensor:
     return input.tanh()
 
 
+@grad_fn_name("SoftplusBackward0")
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``."""
     _float_kernel("softplus", input)
@@ -854,6 +867,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return _e.where(bx > threshold, input, soft)
 
 
+@grad_fn_name("HardtanhBackward0")
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     if input._dtype is _dt.bool_:
         raise RuntimeError("Bool inputs not supported for hardtanh")
@@ -865,15 +879,18 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     return _maybe_inplace(input, input.clamp(min_val, max_val), inplace)
 
 
+@grad_fn_name("HardtanhBackward0")
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
+@grad_fn_name("HardsigmoidBackward0")
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     _float_kernel("hardsigmoid", input)
     return _maybe_inplace(input, (input / 6.0 + 0.5).clamp(0.0, 1.0), inplace)
 
 
+@grad_fn_name("HardswishBackward0")
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     _float_kernel("hardswish", input)
     return _maybe_inplace(input, input * (input + 3.0).clamp(0.0, 6.0) / 6.0, inplace)
@@ -887,6 +904,7 @@ def tanhshrink(input: Tensor) -> Tensor:
     return input - input.tanh()
 
 
+@grad_fn_name("ThresholdBackward0")
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     if input._dtype is _dt.bool_ or input._dtype.is_complex:
         raise NotImplementedError(f'"threshold_{input._device.type}" not implemented for '
@@ -894,6 +912,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     return _maybe_inplace(input, _e.where(input > threshold, input, value), inplace)
 
 
+@grad_fn_name("GluBackward0")
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     _float_kernel("glu", input)
     if input.dim() == 0:
@@ -917,12 +936,14 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
     return _r.softmax(-input, dim, dtype)
 
 
+@grad_fn_name("LogSigmoidBackward0")
 def logsigmoid(input: Tensor) -> Tensor:
     """``-softplus(-x)`` computed stably: ``min(x, 0) - log1p(exp(-|x|))``."""
     _float_kernel("log_sigmoid", input)
     return input.clamp(max=0.0) - (-input.abs()).exp().log1p()
 
 
+@grad_fn_name("PreluKernelBackward0")
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     if weight.dim() > 1:
         raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.dim()}")
@@ -971,6 +992,7 @@ def _check_same_size(input: Tensor, target: Tensor, name: str) -> None:
                       "same size.", stacklevel=3)
 
 
+@grad_fn_name("MseLossBackward0")
 def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
              reduction: str = "mean") -> Tensor:
     _check_same_size(input, target, "mse_loss")
@@ -984,6 +1006,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any
     return _reduce((input - target).abs(), _legacy_reduction(size_average, reduce, reduction))
 
 
+@grad_fn_name("SmoothL1LossBackward0")
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     if beta < 0:
@@ -996,6 +1019,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
     return _reduce(loss, _legacy_reduction(size_average, reduce, reduction))
 
 
+@grad_fn_name("HuberLossBackward0")
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     d = (input - target).abs()
     loss = _e.where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta)
@@ -1064,6 +1088,7 @@ def _reduce_weighted(loss: Tensor, w: Tensor, reduction: str, out_shape: tuple) 
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
+@grad_fn_name("NllLossBackward0")
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
              ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices; input (N, C), (C,) or (N, C, d1, ...)."""
@@ -1235,6 +1260,7 @@ def _check_probabilities(input: Tensor, target: Tensor) -> None:
                       lambda message=f"all elements of {name} should be between 0 and 1": RuntimeError(message))
 
 
+@grad_fn_name("BinaryCrossEntropyBackward0")
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
                          reduce: Any = None, reduction: str = "mean") -> Tensor:
     """BCE on probabilities; each log is clamped to >= -100 as PyTorch does."""
@@ -1250,6 +1276,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _reduce(loss, reduction)
 
 
+@grad_fn_name("BinaryCrossEntropyWithLogitsBackward0")
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      size_average: Any = None, reduce: Any = None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
@@ -1654,6 +1681,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     return _e.div(input, denom, out=out)
 
 
+@grad_fn_name("Im2ColBackward0")
 def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
     """im2col: (N, C, H, W) -> (N, C*kh*kw, L)."""
     from ember.nn._convpool import _pad4, _taps, check_sliding_window, out_size
