@@ -29,6 +29,16 @@ EXPRS = {
     "unsqueeze": lambda L, x, t, v, c: x.unsqueeze(1), "squeeze-all": lambda L, x, t, v, c: x[None].squeeze(),
     "squeeze-dim": lambda L, x, t, v, c: x[None].squeeze(0), "squeeze-dims": lambda L, x, t, v, c: x[None].squeeze((0,)),
     "select": lambda L, x, t, v, c: x[1], "select-method": lambda L, x, t, v, c: x.select(1, 2),
+    "index-tensor": lambda L, x, t, v, c: x[c[:2]], "index-mask": lambda L, x, t, v, c: x[x > 0],
+    "index-2d": lambda L, x, t, v, c: x[c[:2], c[1:3]], "index-mixed": lambda L, x, t, v, c: x[1:, c[:2]],
+    "split-int": lambda L, x, t, v, c: x.split(3, 1)[1], "chunk": lambda L, x, t, v, c: x.chunk(2)[0],
+    "split-sizes": lambda L, x, t, v, c: x.split([1, 3])[0], "unbind": lambda L, x, t, v, c: x.unbind()[2],
+    "diagonal": lambda L, x, t, v, c: x.diagonal(), "diagonal-offset": lambda L, x, t, v, c: x.t().diagonal(1),
+    "norm": lambda L, x, t, v, c: x.norm(), "norm-p1-dim": lambda L, x, t, v, c: x.norm(1, 0),
+    **{f"interpolate-{mode}-{nd}d": (lambda L, x, t, v, c, mode=mode, nd=nd: L.nn.functional.interpolate(
+        x.reshape((1, 1) + {1: (24,), 2: (4, 6), 3: (2, 3, 4)}[nd]), scale_factor=2, mode=mode))
+       for nd, modes in {1: ("nearest", "nearest-exact", "linear", "area"), 2: ("nearest", "bilinear", "bicubic", "area"),
+                         3: ("nearest", "trilinear", "area")}.items() for mode in modes},
     "stack": lambda L, x, t, v, c: L.stack([x, x]), "roll": lambda L, x, t, v, c: x.roll(1, 0),
     "roll-flat": lambda L, x, t, v, c: x.roll(2), "repeat": lambda L, x, t, v, c: x.repeat(2, 1),
     "tril": lambda L, x, t, v, c: x.tril(), "triu": lambda L, x, t, v, c: x.triu(1),

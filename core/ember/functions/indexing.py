@@ -25,7 +25,7 @@ from typing import Any
 from ember import _device_checks as _checks
 from ember import dtypes as _dt
 from ember._ops.registry import Family
-from ember.autograd.function import Function, _requires_grad_now
+from ember.autograd.function import Function, _requires_grad_now, name_grad_fn
 from ember.autograd.grad_mode import STATE
 from ember.tensor import Tensor, _wrap_dim
 
@@ -195,7 +195,7 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         k = len(ishape)
         order = list(range(k, k + dims[0])) + list(range(k)) + list(range(k + dims[0], out.dim()))
         out = out.permute(order)
-    return out
+    return name_grad_fn(out, "IndexBackward0", x)
 
 
 # ---- assignment ---------------------------------------------------------------------------------

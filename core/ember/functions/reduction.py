@@ -20,7 +20,7 @@ from typing import Any
 from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
-from ember.autograd.function import Function, name_grad_fn
+from ember.autograd.function import Function, grad_fn_name, name_grad_fn
 from ember.functions.complex_ops import refuse_complex, type_word
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
@@ -408,6 +408,7 @@ def _check_norm_args(input: Tensor, p: Any) -> None:
         raise NotImplementedError("norm(p='nuc') needs singular values, which ember does not compute yet")
 
 
+@grad_fn_name("LinalgVectorNormBackward0")  # PyTorch's norm runs linalg.vector_norm
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: _dt.dtype | None = None) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm."""
     if dtype is not None:

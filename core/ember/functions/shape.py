@@ -637,7 +637,10 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
         if sum(sizes) != size:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size at "
                                f"dimension {d}), but got split_sizes={sizes}")
-    return SplitWithSizes.apply(input, d, tuple(sizes), False)
+    parts = SplitWithSizes.apply(input, d, tuple(sizes), False)
+    if isinstance(split_size_or_sections, int) and parts:  # PyTorch's split (not split_with_sizes): one node
+        name_grad_fn(parts[0], "SplitBackward0", input)
+    return parts
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
@@ -920,13 +923,13 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     for candidate, off in ((x, offset), (transpose(x, -2, -1), -offset)):
         view_ = _diagonal_view(candidate, off, n)
         if view_ is not None:
-            return view_
+            return name_grad_fn(view_, "DiagonalBackward0", input)
     from ember.functions.creation import arange
 
     r = arange(n, device=input.device) + (0 if offset >= 0 else -offset)
     c = arange(n, device=input.device) + (offset if offset >= 0 else 0)
     flat = x.reshape(tuple(x.shape[:-2]) + (rows * cols,))
-    return flat.index_select(-1, r * cols + c)
+    return name_grad_fn(flat.index_select(-1, r * cols + c), "DiagonalBackward0", input)
 
 
 def _diagonal_view(x: Tensor, offset: int, n: int) -> Tensor | None:

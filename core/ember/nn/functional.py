@@ -1581,12 +1581,28 @@ def _check_interp_mode(input: Tensor, mode: str, antialias: bool) -> None:
                               f"nearest-exact (got {mode})")
 
 
+# The node PyTorch's interpolate ends in, per mode ({} is the number of spatial dims).
+_UPSAMPLE_NODES = {"nearest": "UpsampleNearest{}DBackward0", "nearest-exact": "UpsampleNearestExact{}DBackward0",
+                   "linear": "UpsampleLinear1DBackward0", "bilinear": "UpsampleBilinear2DBackward0",
+                   "bicubic": "UpsampleBicubic2DBackward0", "trilinear": "UpsampleTrilinear3DBackward0",
+                   "area": "AdaptiveAvgPool{}DBackward0"}
+
+
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
     """Resize the spatial dims: modes nearest, nearest-exact, linear, bilinear, bicubic, trilinear
     (separable, one pass per axis), area (adaptive average pooling to the output size) and
     antialiased bilinear/bicubic (a normalised filter per output, one matmul per axis)."""
+    out = _interpolate(input, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
+    node = "SqueezeBackward1" if mode == "area" and input.dim() == 3 else _UPSAMPLE_NODES.get(mode)  # 1-d area: 2-d
+    if node is not None and not antialias:
+        out = name_grad_fn(out, node.format(input.dim() - 2), input)
+    return out
+
+
+def _interpolate(input: Tensor, size: Any, scale_factor: Any, mode: str, align_corners: bool | None,
+                 recompute_scale_factor: bool | None, antialias: bool) -> Tensor:
     nsp = input.dim() - 2
     _check_interp_align(mode, align_corners)
     if size is not None and scale_factor is not None:
