@@ -3,7 +3,8 @@
 Each kernel updates the parameter and its optimizer state in place with ``out=`` ufuncs and
 one scratch array, in the operation order of PyTorch's single-tensor Adam/AdamW and SGD, instead
 of the ~13 allocating kernel calls per parameter of the frontend's composite. The kernels are
-``ember_cpu_numpy.xp_kernels.optim_kernels`` (shared with the cuda backend's NumPy stand-in).
+``ember_cpu_numpy.xp_kernels.optim_kernels`` (shared with the cuda backend's NumPy stand-in); where
+numba is installed, ``ember_cpu_numpy.numba_optim`` runs the same arithmetic as one loop, bit for bit.
 
 Example:
     >>> import numpy as np
@@ -16,11 +17,30 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from ember_cpu_numpy import xp_kernels
+from ember_cpu_numpy import numba_optim, xp_kernels
 
 __all__ = ["OPTIM_KERNELS"]
 
 
-OPTIM_KERNELS: dict = xp_kernels.optim_kernels(np)
+_NUMPY_STEPS: dict = xp_kernels.optim_kernels(np)
+
+
+def sgd_step(*args: Any) -> None:
+    """One loop with numba where it applies (``numba_optim``), else NumPy's passes: the same bits."""
+    if not numba_optim.sgd_step(*args):
+        _NUMPY_STEPS["sgd_step"](*args)
+
+
+def adam_step(*args: Any) -> None:
+    if not numba_optim.adam_step(*args):
+        _NUMPY_STEPS["adam_step"](*args)
+
+
+# Each wraps the shared NumPy kernel (what tests/backends/test_shared_kernels.py checks the table against).
+sgd_step.__wrapped__ = _NUMPY_STEPS["sgd_step"]  # type: ignore[attr-defined]
+adam_step.__wrapped__ = _NUMPY_STEPS["adam_step"]  # type: ignore[attr-defined]
+OPTIM_KERNELS: dict = {"sgd_step": sgd_step, "adam_step": adam_step}
