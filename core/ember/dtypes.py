@@ -111,8 +111,8 @@ def dtype_arg(fn: str, value: object) -> dtype | None:
     """
     if value is None or value.__class__ is dtype:
         return value  # type: ignore[return-value]
-    if value in _PYTHON_TYPES:
-        return _PYTHON_TYPES[value]  # type: ignore[index]
+    if isinstance(value, type) and value in _PYTHON_TYPES:
+        return _PYTHON_TYPES[value]
     raise TypeError(f"{fn}(): argument 'dtype' must be ember.dtype, not {type(value).__name__}")
 
 

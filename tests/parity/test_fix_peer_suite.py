@@ -136,6 +136,8 @@ PY_DTYPES = {
     "cumsum-str": lambda L: L.ones(2).cumsum(0, dtype="float32"),
     "tensor-numpy-type": lambda L: L.tensor([1.0], dtype=np.float32),
     "randn-str": lambda L: L.randn(2, dtype="float32"),
+    "ones-list": lambda L: L.ones(2, dtype=[1]),  # unhashable: still the TypeError, not a lookup error
+    "to-list": lambda L: L.ones(2).to([1]),
 }
 
 

@@ -32,7 +32,7 @@ def _parse(args: tuple, kwargs: dict) -> tuple:
             dtype = a
         elif isinstance(a, Tensor):
             dev, dtype = a.device, a.dtype
-        elif a in _dt._PYTHON_TYPES and isinstance(a, type):  # x.to(float): float64, as in PyTorch
+        elif isinstance(a, type) and a in _dt._PYTHON_TYPES:  # x.to(float): float64, as in PyTorch
             dtype = _dt._PYTHON_TYPES[a]
         elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
             dev = a
