@@ -333,6 +333,8 @@ def name_grad_fn(out: Any, name: str, *inputs: Any) -> Any:
         >>> name_grad_fn(x * 2 + 0, "MyOpBackward0").grad_fn.name()
         'MyOpBackward0'
     """
+    if not STATE.enabled:  # nothing was recorded (backward's own sums and views come through here)
+        return out
     node = getattr(out, "grad_fn", None)
     if not isinstance(node, BackwardNode) or any(getattr(t, "grad_fn", None) is node for t in inputs):
         return out

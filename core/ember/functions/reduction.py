@@ -90,12 +90,12 @@ class Sum(Function):
 
 @numpy_names
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:  # noqa: A001
-    dtype = _dt.dtype_arg("sum", dtype)
+    if dtype is not None:
+        dtype = _dt.dtype_arg("sum", dtype)
     if input.is_sparse:  # ember.sum(sparse): ember.sparse's composite (Tensor.sum is its own method there)
         return input.sum(dim, keepdim, dtype=dtype)
-    if dim is None:
-        return Sum.apply(input, _dims(input, dim), keepdim, dtype)
-    return name_grad_fn(Sum.apply(input, _dims(input, dim), keepdim, dtype), "SumBackward1", input)
+    out = Sum.apply(input, _dims(input, dim), keepdim, dtype)
+    return out if dim is None else name_grad_fn(out, "SumBackward1", input)
 
 
 @numpy_names
@@ -167,7 +167,8 @@ def _prod_others(x: Tensor, dim: int) -> Tensor:
 
 @numpy_names
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: _dt.dtype | None = None) -> Tensor:
-    dtype = _dt.dtype_arg("prod", dtype)
+    if dtype is not None:
+        dtype = _dt.dtype_arg("prod", dtype)
     d = _arg_dim(input, dim)  # a 0-d input reduces over nothing, once dim is checked
     return Prod.apply(input, d, keepdim, dtype)
 
@@ -478,7 +479,8 @@ class Cumsum(Function):
 
 @numpy_names
 def cumsum(input: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tensor:
-    dtype = _dt.dtype_arg("cumsum", dtype)
+    if dtype is not None:
+        dtype = _dt.dtype_arg("cumsum", dtype)
     return Cumsum.apply(input, _wrap_dim(dim, input.dim()), dtype)
 
 
@@ -523,7 +525,8 @@ def _cumprod_grad(x: Tensor, out: Tensor, g: Tensor, d: int) -> Tensor:
 
 @numpy_names
 def cumprod(input: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tensor:
-    dtype = _dt.dtype_arg("cumprod", dtype)
+    if dtype is not None:
+        dtype = _dt.dtype_arg("cumprod", dtype)
     return Cumprod.apply(input, _wrap_dim(dim, input.dim()), dtype)
 
 
@@ -534,11 +537,10 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
         input = input.to(_dt.get_default_dtype())
     if input.numel() == 0:  # an empty reduction is log(0) = -inf, and there is no max to shift by
         out = sum(input.exp(), dims, keepdim=True).log()
-        return out if keepdim else out.squeeze(dims)
-    # complex: shift by the largest real part (complex numbers have no max)
-    m = amax(input.real if input._dtype.is_complex else input, dims, keepdim=True).detach()
-    m = m.masked_fill(m.isinf(), 0.0)
-    out = sum((input - m).exp(), dims, keepdim=True).log() + m
+    else:  # complex: shift by the largest real part (complex numbers have no max)
+        m = amax(input.real if input._dtype.is_complex else input, dims, keepdim=True).detach()
+        m = m.masked_fill(m.isinf(), 0.0)
+        out = sum((input - m).exp(), dims, keepdim=True).log() + m
     return name_grad_fn(out if keepdim else out.squeeze(dims), "LogsumexpBackward0", input)
 
 
