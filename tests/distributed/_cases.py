@@ -19,7 +19,7 @@ def _dev() -> str:
 
 
 def _close(t, expected, tol=1e-6) -> None:
-    got = t.cpu().numpy() if t.device.type != "cpu" else t.detach().numpy()
+    got = t.detach().cpu().numpy()
     np.testing.assert_allclose(got.astype(np.float64), np.asarray(expected, np.float64), rtol=tol, atol=tol)
 
 
@@ -234,10 +234,59 @@ def ddp() -> None:
     sys.stdout.flush()
 
 
+def sync_bn() -> None:
+    """SyncBatchNorm over uneven shares of a batch (an empty one too) == PyTorch's BatchNorm on the
+    whole batch: outputs, running statistics, input gradients; weight/bias gradients summed over ranks."""
+    try:
+        import torch
+    except ImportError:  # the reference is PyTorch (a test-only dependency)
+        return
+    dist.init_process_group("gloo", timeout=30)
+    r, dev = dist.get_rank(), _dev()
+    assert dist.get_world_size() == 2
+    rng = np.random.default_rng(5)
+    ref = torch.nn.BatchNorm2d(3, momentum=None).double()
+    net = ember.nn.SyncBatchNorm.convert_sync_batchnorm(ember.nn.Sequential(ember.nn.BatchNorm2d(3, momentum=None)))
+    bn = net[0].double().to(dev)
+    assert type(bn).__name__ == "SyncBatchNorm"
+    w0, b0 = rng.standard_normal(3), rng.standard_normal(3)
+    with torch.no_grad():
+        ref.weight.copy_(torch.tensor(w0))
+        ref.bias.copy_(torch.tensor(b0))
+    with ember.no_grad():
+        bn.weight.copy_(ember.tensor(w0))
+        bn.bias.copy_(ember.tensor(b0))
+    for sizes in ((3, 5), (4, 0)):
+        x_all = rng.standard_normal((sum(sizes), 3, 2, 3)) * 2 + 1
+        g_all = rng.standard_normal(x_all.shape)
+        lo = sum(sizes[:r])
+        mine = slice(lo, lo + sizes[r])
+        x = ember.tensor(x_all[mine], device=dev, requires_grad=True)
+        out = bn(x)
+        out.backward(ember.tensor(g_all[mine], device=dev))
+        xt = torch.tensor(x_all, requires_grad=True)
+        ref.weight.grad = ref.bias.grad = None
+        outt = ref(xt)
+        outt.backward(torch.tensor(g_all))
+        _close(out, outt.detach().numpy()[mine], 1e-10)
+        _close(x.grad, xt.grad.numpy()[mine], 1e-10)
+        _close(bn.running_mean, ref.running_mean.numpy(), 1e-10)
+        _close(bn.running_var, ref.running_var.numpy(), 1e-10)
+        for mine_grad, full in ((bn.weight.grad, ref.weight.grad), (bn.bias.grad, ref.bias.grad)):
+            total = mine_grad.detach().clone()
+            dist.all_reduce(total)
+            _close(total, full.numpy(), 1e-10)
+            mine_grad.zero_()
+    bn.eval()  # eval: the running statistics, no collective
+    _close(bn(ember.tensor(x_all[:2], device=dev)), ref.eval()(torch.tensor(x_all[:2])).detach().numpy(), 1e-10)
+    dist.destroy_process_group()
+
+
 def everything() -> None:
     """One launch for the value tests (starting 2 Pythons costs seconds on a 2-core machine)."""
     collectives()
     mismatch()
+    sync_bn()
     ddp()
 
 

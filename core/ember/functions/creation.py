@@ -336,7 +336,7 @@ def _like(t: Tensor, dtype: _dt.dtype | None, device: Any, kw: dict | None = Non
 
 
 @_dtype_param
-def empty_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
+def empty_like(t: Tensor, *, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
                **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw)
     if (_kw or t.is_sparse) and _sparse_layout(_kw, t):
@@ -345,7 +345,7 @@ def empty_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, re
 
 
 @_dtype_param
-def zeros_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
+def zeros_like(t: Tensor, *, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
                **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw, "zeros_like")
     if (_kw or t.is_sparse) and _sparse_layout(_kw, t):
@@ -354,7 +354,7 @@ def zeros_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, re
 
 
 @_dtype_param
-def ones_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
+def ones_like(t: Tensor, *, dtype: _dt.dtype | None = None, device: Any = None, requires_grad: bool = False,
               **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw, "ones_like")
     _no_sparse_fill(_kw, t)
@@ -362,7 +362,7 @@ def ones_like(t: Tensor, dtype: _dt.dtype | None = None, device: Any = None, req
 
 
 @_dtype_param
-def full_like(t: Tensor, fill_value: Any, dtype: _dt.dtype | None = None, device: Any = None,
+def full_like(t: Tensor, fill_value: Any, *, dtype: _dt.dtype | None = None, device: Any = None,
               requires_grad: bool = False, **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw, "full_like")
     _no_sparse_fill(_kw, t)
@@ -663,14 +663,14 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator=None,
 
 
 @_dtype_param
-def rand_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, *, generator=None,
+def rand_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = False, generator=None,
               **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw, "rand_like")
     return rand(shape, generator=generator, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 @_dtype_param
-def randn_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, *, generator=None,
+def randn_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = False, generator=None,
                **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw, "randn_like")
     return randn(shape, generator=generator, dtype=dt, device=dev, requires_grad=requires_grad)

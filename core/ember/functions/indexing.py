@@ -50,6 +50,9 @@ def _to_index_tensor(item: Any, device) -> Tensor:
     return t
 
 
+_SKIP = object()  # a dimension an ellipsis passes over
+
+
 def _parse(x: Tensor, index: Any) -> tuple:
     """Split an index into (slices, shape after basic indexing, advanced: [(dim, tensor)])."""
     if not isinstance(index, tuple):
@@ -63,21 +66,27 @@ def _parse(x: Tensor, index: Any) -> tuple:
             pass
         else:
             consumed += 1
-    n_ell = sum(1 for i in index if i is Ellipsis)
-    if n_ell > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
     shape = tuple(x.shape)
     if consumed > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
     for item in index:
         if item is Ellipsis:
-            expanded.extend([slice(None)] * (len(shape) - consumed))
+            # PyTorch lets every ellipsis skip the dimensions the other items leave over, so a second
+            # one skips past the last dimension: harmless at the end, out of bounds before an index
+            expanded.extend([_SKIP] * (len(shape) - consumed))
         else:
             expanded.append(item)
     slices, out_shape, advanced = [], [], []
     dim = 0
     basic_only = True
     for item in expanded:
+        if item is _SKIP and dim >= len(shape):
+            dim += 1
+            continue
+        if item is _SKIP:
+            item = slice(None)
+        if dim > len(shape) and item is not None and not isinstance(item, bool):
+            raise IndexError(f"index {item} is out of bounds for dimension {dim} with size 0")
         if item is None:
             out_shape.append(1)
             continue
