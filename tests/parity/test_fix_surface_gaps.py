@@ -112,3 +112,52 @@ def test_convert_sync_batchnorm_shares_parameters_and_buffers_as_torch():
             assert after == before
     bn = ember.nn.BatchNorm2d(2)
     assert type(ember.nn.SyncBatchNorm.convert_sync_batchnorm(bn)) is ember.nn.SyncBatchNorm
+
+
+# PyTorch's argument parser takes ``axis=`` for the ``dim`` of every native function, shape ops and
+# indexing ops included (not only reductions).
+I = Arg(np.array([[0, 2, 1, 0], [1, 1, 0, 2]], np.int64))
+S = Arg(R.standard_normal((2, 4)).astype(np.float32))
+AXIS = {
+    "squeeze": (lambda L, a: L.squeeze(a.unsqueeze(1), axis=1), [S]),
+    "unsqueeze": (lambda L, a: a.unsqueeze(axis=-1), [S]),
+    "unbind": (lambda L, a: L.unbind(a, axis=1), [S]),
+    "chunk": (lambda L, a: a.chunk(2, axis=1), [S]),
+    "cat": (lambda L, a, b: L.cat([a, b], axis=1), [S, S]),
+    "concatenate": (lambda L, a, b: L.concatenate([a, b], axis=0), [S, S]),
+    "stack": (lambda L, a, b: L.stack([a, b], axis=2), [S, S]),
+    "select": (lambda L, a: a.select(axis=1, index=2), [S]),
+    "unflatten": (lambda L, a: L.unflatten(a, axis=1, sizes=(2, 2)), [S]),  # Tensor.unflatten: Python, no axis
+    "gather": (lambda L, a, i: L.gather(a, axis=1, index=i), [S, I]),
+    "index_select": (lambda L, a, i: a.index_select(axis=1, index=i[0]), [S, I]),
+    "index_add": (lambda L, a, i: a.index_add(axis=0, index=i[0, :2], source=a), [S, I]),
+    "scatter_add": (lambda L, a, i: a.scatter_add(axis=1, index=i, src=a), [S, I]),
+    "take_along_dim": (lambda L, a, i: L.take_along_dim(a, i, axis=1), [S, I]),
+    "cross": (lambda L, a, b: L.cross(a[:, :3], b[:, 1:], axis=1), [S, S]),
+    "cosine_similarity": (lambda L, a, b: L.cosine_similarity(a, b, axis=0), [S, S]),
+    "trapezoid": (lambda L, a: L.trapezoid(a, axis=0), [S]),
+    "cumulative_trapezoid": (lambda L, a: L.cumulative_trapezoid(a, axis=1), [S]),
+    "renorm": (lambda L, a: a.renorm(2, axis=0, maxnorm=1.0), [S]),
+    "split_with_sizes": (lambda L, a: a.split_with_sizes([1, 3], axis=1), [S]),
+    "slice_scatter": (lambda L, a, b: L.slice_scatter(a, b[:, :2], axis=1, start=1, end=3), [S, S]),
+    "both names": (lambda L, a: a.squeeze(0, axis=0), [S]),  # TypeError in both
+}
+
+
+@pytest.mark.parametrize("name", sorted(AXIS))
+def test_axis_is_dim_for_native_functions_as_torch(name, device):
+    fn, args = AXIS[name]
+    check(fn, args, None, device)
+
+
+TENSORS = ["cat", "concat", "stack", "hstack", "vstack", "dstack", "column_stack", "row_stack"]
+
+
+@pytest.mark.parametrize("name", TENSORS)
+def test_a_tensor_where_a_sequence_of_tensors_is_expected_is_a_type_error_as_torch(name, device):
+    check(lambda L, a: getattr(L, name)(a), [S], None, device)
+
+
+def test_broadcast_tensors_returns_a_tuple_as_torch(device):
+    check(lambda L, a, b: type(L.broadcast_tensors(a, b[:1])).__name__, [S, S], None, device)
+    check(lambda L, a, b: L.broadcast_tensors(a, b[:1]), [S, S], None, device)

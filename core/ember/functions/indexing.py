@@ -24,6 +24,7 @@ from typing import Any
 
 from ember import _device_checks as _checks
 from ember import dtypes as _dt
+from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
 from ember.autograd.function import Function, _requires_grad_now, name_grad_fn
 from ember.autograd.grad_mode import STATE
@@ -453,6 +454,7 @@ class Gather(Function):
         return Scatter.apply(zeros(ctx.shape, dtype=g.dtype, device=g.device), ctx.dim, index, g, True), None, None
 
 
+@numpy_names
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     if sparse_grad:  # refuse rather than hand back a dense gradient where a sparse one was asked for
         raise NotImplementedError("gather(sparse_grad=True) asks for a sparse gradient, and ember has no sparse "
@@ -476,6 +478,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     return Gather.apply(input, d, index)
 
 
+@numpy_names
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
@@ -581,6 +584,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
     return _scatter(input, dim, index, src, False)
 
 
+@numpy_names
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return _scatter(input, dim, index, src, True)
 
@@ -761,6 +765,7 @@ def _scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce:
     return ScatterReduce.apply(input, d, index, src, reduce, include_self)
 
 
+@numpy_names
 def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                    include_self: bool = True) -> Tensor:
     """``input`` with the values of ``src`` reduced into it at ``index`` along ``dim``, with
@@ -797,6 +802,7 @@ def _scatter_legacy_reduce(input: Tensor, dim: int, index: Tensor, src: Any, red
     return _no_derivative(out, (input, src), RuntimeError("derivative for aten::scatter is not implemented"))
 
 
+@numpy_names
 def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
                  include_self: bool = True) -> Tensor:
     """``input`` with the slices of ``source`` reduced into the slices ``index`` names along ``dim``
@@ -867,6 +873,7 @@ def _slices_shape(x: Tensor, dim: int, index: Tensor) -> list:
     return shape
 
 
+@numpy_names
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
     """``input`` with the slices of ``source`` copied to the positions ``index`` names along ``dim``.
 
@@ -925,6 +932,7 @@ class IndexSelect(Function):
         return IndexAdd.apply(zeros(ctx.shape, dtype=g.dtype, device=g.device), ctx.dim, index, g), None, None
 
 
+@numpy_names
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     d = _wrap_dim(dim, input.dim())
     if index.dim() > 1:
@@ -984,6 +992,7 @@ def _check_index_add(input: Tensor, d: int, index: Tensor, source: Tensor, name:
                            f"Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}")
 
 
+@numpy_names
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
     d = _wrap_dim(dim, input.dim())
     if index.dim() > 1:

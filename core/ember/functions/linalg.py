@@ -16,6 +16,7 @@ import math
 from typing import Any
 
 from ember import dtypes as _dt
+from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
 from ember.autograd.function import Function, grad_fn_name, name_grad_fn
 from ember.tensor import Tensor
@@ -296,6 +297,7 @@ def trace(input: Tensor) -> Tensor:
     return input.diagonal().sum()
 
 
+@numpy_names
 def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     """The cross product of 3-vectors along ``dim``; without ``dim``, along the first dim of size 3
     (PyTorch's deprecated default, with its warning). The operands broadcast.

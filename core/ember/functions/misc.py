@@ -25,6 +25,7 @@ from typing import Any
 
 from ember import dispatch
 from ember import dtypes as _dt
+from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
 from ember.functions import creation as _cr
 from ember.functions import elementwise as _ew
@@ -115,30 +116,28 @@ def dsplit(input: Tensor, indices_or_sections: Any) -> tuple:
     return _split_dim("dsplit", input, indices_or_sections, 2, 3)
 
 
+@numpy_names
 def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
     """``split`` with a list of sizes that must add up to the size of ``dim``."""
     return _sh.split(input, list(split_sizes), dim)
 
 
+@numpy_names
 def unsafe_split(input: Tensor, split_size: int, dim: int = 0) -> tuple:
     """``split`` (PyTorch's form skips the view checks; ember's views are safe either way)."""
     return _sh.split(input, split_size, dim)
 
 
+@numpy_names
 def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
     """``split_with_sizes`` (see ``unsafe_split``)."""
     return split_with_sizes(input, split_sizes, dim)
 
 
+@numpy_names
 def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """``chunk`` (see ``unsafe_split``)."""
     return _sh.chunk(input, chunks, dim)
-
-
-def _tensors(name: str, tensors: Any) -> list:
-    if isinstance(tensors, Tensor):
-        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
-    return list(tensors)
 
 
 def column_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
@@ -149,7 +148,7 @@ def column_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Ten
         tensor([[1, 3],
                 [2, 4]])
     """
-    ts = _tensors("column_stack", tensors)
+    ts = _sh._tensors("column_stack", tensors)
     if not ts:
         raise RuntimeError("column_stack expects a non-empty TensorList")
     result = _sh.hstack([_sh.reshape(t, (t.numel(), 1)) if t.dim() <= 1 else t for t in ts])
@@ -158,7 +157,7 @@ def column_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Ten
 
 def row_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
     """Alias of ``vstack``."""
-    result = _sh.vstack(_tensors("row_stack", tensors))
+    result = _sh.vstack(_sh._tensors("row_stack", tensors))
     return _ew._out(result, out) if out is not None else result
 
 
@@ -188,7 +187,7 @@ def atleast_3d(*tensors: Any) -> Any:
 
 def dstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
     """Stack depthwise (along dim 2) after ``atleast_3d``."""
-    ts = _tensors("dstack", tensors)
+    ts = _sh._tensors("dstack", tensors)
     if not ts:
         raise RuntimeError("dstack expects a non-empty TensorList")
     return _sh.cat([_atleast_3d(t) for t in ts], 2, out=out)
@@ -353,6 +352,7 @@ def _scatter_into(input: Tensor, src: Tensor, view: Any, name: str) -> Tensor:
     return out
 
 
+@numpy_names
 def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """A copy of ``input`` with ``src`` written into ``input.select(dim, index)``.
 
@@ -364,6 +364,7 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     return _scatter_into(input, src, lambda o: _sh.select(o, dim, index), "select_scatter")
 
 
+@numpy_names
 def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
                   step: int = 1) -> Tensor:
     """A copy of ``input`` with ``src`` written into the slice ``start:end:step`` of ``dim``."""
@@ -544,6 +545,7 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     return vector_norm(_ew.abs(diff) if diff.dtype.is_complex else diff, p)
 
 
+@numpy_names
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | None = None) -> Tensor:
     """Each slice along ``dim`` scaled down so that its ``p``-norm is at most ``maxnorm``."""
     from ember.linalg import vector_norm
@@ -724,6 +726,7 @@ def _refuse_bool_samples(name: str, y: Tensor, x: Any) -> None:
         raise RuntimeError(f"{name}: received a bool input for `y`, but bool is not supported")
 
 
+@numpy_names
 def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
     """The trapezoidal rule along ``dim``, with sample points ``x`` or spacing ``dx`` (default 1).
 
@@ -746,11 +749,13 @@ def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Ten
     return (y.sum(d) - (_sh.select(y, d, 0) + _sh.select(y, d, -1)) * 0.5) * step
 
 
+@numpy_names
 def trapz(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
     """Alias of ``trapezoid``."""
     return trapezoid(y, x, dx=dx, dim=dim)
 
 
+@numpy_names
 def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
     """The running trapezoidal integral along ``dim`` (one element shorter than ``y`` there)."""
     from ember.functions.reduction import cumsum
@@ -800,6 +805,7 @@ def _gradient_1d(f: Tensor, d: int, h: Any, edge_order: int) -> Tensor:
     return _sh.cat([first, inner, last], d)
 
 
+@numpy_names
 def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1) -> tuple:
     """Second-order accurate central differences along each of ``dim`` (all dims by default).
 
@@ -1404,6 +1410,7 @@ def native_dropout(input: Tensor, p: float, train: bool | None) -> tuple:
     return input * keep * scale, keep
 
 
+@numpy_names
 def frobenius_norm(input: Tensor, dim: Sequence[int] = (), keepdim: bool = False, *,
                    out: Tensor | None = None) -> Tensor:
     """Deprecated: ``linalg.vector_norm(input, 2, dim, keepdim)``."""
@@ -1412,7 +1419,8 @@ def frobenius_norm(input: Tensor, dim: Sequence[int] = (), keepdim: bool = False
     warnings.warn("at::frobenius_norm is deprecated and it is just left for JIT compatibility. It will be removed "
                   "in a future PyTorch release. Please use `linalg.vector_norm(A, 2., dim, keepdim)` instead",
                   UserWarning, stacklevel=2)
-    result = vector_norm(input, 2, tuple(dim) or None, keepdim)
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    result = vector_norm(input, 2, dims or None, keepdim)
     return _ew._out(result, out) if out is not None else result
 
 

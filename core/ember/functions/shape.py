@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import EXTRAS, Family
 from ember.autograd.function import Function, _requires_grad_now, name_grad_fn
 from ember.size import Size
@@ -257,6 +258,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(input, shape[:s] + (n,) + shape[e + 1:])
 
 
+@numpy_names
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     if input.dim() == 0:
         raise RuntimeError("unflatten got an unexpected error:\nDimension specified as 0 but tensor has no dimensions")
@@ -266,6 +268,7 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     return reshape(input, shape[:d] + sizes + shape[d + 1:])
 
 
+@numpy_names
 def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     shape = tuple(input.shape)
     if dim is None:
@@ -277,6 +280,7 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     return name_grad_fn(reshape(input, new), f"SqueezeBackward{kind}", input)
 
 
+@numpy_names
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     shape = list(input.shape)
     d = _wrap_dim(dim, len(shape) + 1)
@@ -408,11 +412,19 @@ def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
     return expand(input, tuple(shape))
 
 
-def broadcast_tensors(*tensors: Tensor) -> list[Tensor]:
+def _tensors(name: str, tensors: Any) -> list:
+    """A list of the tensors a ``tensors`` argument holds; a Tensor itself is PyTorch's TypeError
+    (iterating it would take its rows)."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
+    return list(tensors)
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
     from ember.functions.elementwise import broadcast_shapes
 
     shape = broadcast_shapes(*(tuple(t.shape) for t in tensors))
-    return [expand(t, shape) for t in tensors]
+    return tuple(expand(t, shape) for t in tensors)
 
 
 def _fresh(t: Tensor) -> Tensor:
@@ -602,6 +614,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     return Slice.apply(input, tuple(sl))
 
 
+@numpy_names
 def select(input: Tensor, dim: int, index: int) -> Tensor:
     d = _wrap_dim(dim, input.dim())
     size = input.shape[d]
@@ -611,6 +624,7 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
     return name_grad_fn(squeeze(narrow(input, d, index, 1), d), "SelectBackward0", input)
 
 
+@numpy_names
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
@@ -643,6 +657,7 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
     return parts
 
 
+@numpy_names
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     d = _wrap_dim(dim, input.dim())
     return Unbind.apply(input, d, (1,) * input.shape[d], True)
@@ -713,8 +728,9 @@ class Cat(Function):
         return (None,) + tuple(p if p.dtype is dt else p.to(dt) for p, dt in zip(parts, ctx.dtypes))
 
 
+@numpy_names
 def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
-    tensors = [t for t in tensors]
+    tensors = _tensors("cat", tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     # PyTorch skips legacy empty 1-D tensors of shape (0,).
@@ -741,8 +757,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -
 concat = concatenate = cat
 
 
+@numpy_names
 def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
-    tensors = list(tensors)
+    tensors = _tensors("stack", tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     shape = tuple(tensors[0].shape)
@@ -755,12 +772,12 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None)
 
 
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
-    tensors = [_atleast_1d(t) for t in tensors]
+    tensors = [_atleast_1d(t) for t in _tensors("hstack", tensors)]
     return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
 
 
 def vstack(tensors: Sequence[Tensor]) -> Tensor:
-    return cat([_atleast_2d(t) for t in tensors], 0)
+    return cat([_atleast_2d(t) for t in _tensors("vstack", tensors)], 0)
 
 
 def _atleast_1d(t: Tensor) -> Tensor:

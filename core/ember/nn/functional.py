@@ -22,6 +22,7 @@ from typing import Any
 
 from ember import _device_checks as _checks
 from ember import dtypes as _dt
+from ember._ops.numpy_names import numpy_names
 from ember.autograd.function import Function, grad_fn_name, name_grad_fn
 from ember.autograd.grad_mode import STATE, no_grad
 from ember.functions import creation as _c
@@ -1771,6 +1772,7 @@ def _check_fold_blocks(input: Tensor, out: tuple, k: tuple, d: tuple, p: tuple, 
                            "small (non-positive).")
 
 
+@numpy_names
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     n1 = x1.norm(2, dim=dim).clamp(min=eps)
     n2 = x2.norm(2, dim=dim).clamp(min=eps)
