@@ -57,6 +57,12 @@ def _sum_rightmost(value: Tensor, dim: int) -> Tensor:
     return value.reshape(tuple(value.shape[:-dim]) + (-1,)).sum(-1)
 
 
+def _logsigmoid(x: Tensor) -> Tensor:
+    """``log(sigmoid(x))`` as ``-softplus(-x)``, whose gradient is exact at 0 (the composite
+    ``nn.functional.logsigmoid`` gives 1 there instead of 0.5)."""
+    return -ember.nn.functional.softplus(-x)
+
+
 def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
     """Log-odds (binary) or unnormalised log-probabilities (last dim) to probabilities."""
     if is_binary:
