@@ -8,6 +8,7 @@ Example:
     tensor(6.)
 """
 
+from ember.autograd import forward_ad, functional, graph  # noqa: F401  (ember.autograd.forward_ad/.functional/.graph, as in PyTorch)
 from ember.autograd.anomaly import detect_anomaly, set_detect_anomaly
 from ember.autograd.engine import backward, grad
 from ember.autograd.function import Function, FunctionCtx, once_differentiable

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ember.autograd.anomaly import STATE as ANOMALY
 from ember.autograd.anomaly import check_outputs
-from ember.autograd.function import AccumulateGrad, Node, _refresh_view, _stale_view
+from ember.autograd.function import _FW, AccumulateGrad, Node, _refresh_view, _stale_view
 from ember.autograd.grad_mode import STATE
 
 __all__ = ["backward", "grad"]
@@ -30,9 +30,9 @@ def _collect_dependencies(roots: list[Node]) -> dict[Node, int]:
             continue
         seen.add(node)
         for edge in node.next_functions:
-            if edge is None:
-                continue
             nxt = edge[0]
+            if nxt is None:
+                continue
             deps[nxt] = deps.get(nxt, 0) + 1
             if nxt not in seen:
                 stack.append(nxt)
@@ -101,9 +101,9 @@ def _run(roots, grad_roots, retain_graph: bool, create_graph: bool, capture=None
             if not retain_graph:
                 node.release()
             for edge, g in zip(edges, results):
-                if edge is None:
-                    continue
                 nxt, nr = edge
+                if nxt is None:
+                    continue
                 if g is not None:
                     buf = buffers.get(nxt)
                     if buf is None:
@@ -162,10 +162,19 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool | None = None, materialize_grads: bool = False) -> tuple:
-    """Gradients of ``outputs`` with respect to ``inputs``, returned rather than accumulated."""
+         only_inputs: bool = True, allow_unused: bool | None = None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> tuple:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned rather than accumulated.
+
+    ``is_grads_batched``: the first dim of every ``grad_outputs`` entry is a batch of cotangents, and
+    each result gains that dim (PyTorch vmaps the backward; ember runs it once per cotangent).
+    """
     from ember.functions.creation import zeros_like
     from ember.tensor import Tensor
+
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
 
     if isinstance(outputs, Tensor):
         outputs = [outputs]
@@ -199,6 +208,31 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
                 raise RuntimeError("One of the differentiated Tensors appears to not have been used in the "
                                    "graph. Set allow_unused=True if this is the desired behavior.")
         elif not create_graph:
-            g = g.detach()
+            detached = g.detach()
+            if _FW[0] is not None:  # forward AD: the gradient keeps its tangent (forward-over-reverse)
+                _FW[0].carry(g, detached)
+            g = detached
         result.append(g)
     return tuple(result)
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads) -> tuple:
+    """``grad(..., is_grads_batched=True)``: one backward per cotangent along dim 0, stacked."""
+    from ember.functions.shape import stack
+    from ember.tensor import Tensor
+
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    gouts = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs or [])
+    if len(gouts) != len(outs) or any(g is None for g in gouts):
+        raise RuntimeError("is_grads_batched=True needs one batched grad_output per output")
+    n = gouts[0].shape[0] if gouts[0].dim() else 0
+    for g, o in zip(gouts, outs):
+        if g.dim() == 0 or g.shape[0] != n or tuple(g.shape[1:]) != tuple(o.shape):
+            raise RuntimeError(f"If `is_grads_batched=True`, we interpret the first dimension of each grad_output as "
+                               f"the batch dimension. The sizes of the remaining dimensions are expected to match the "
+                               f"shape of corresponding output, but a mismatch was detected: grad_output has a shape "
+                               f"of {g.shape} and output has a shape of {o.shape}.")
+    rows = [grad(outs, inputs, [g[i] for g in gouts], retain_graph=True if i < n - 1 else retain_graph,
+                 create_graph=create_graph, allow_unused=allow_unused, materialize_grads=materialize_grads)
+            for i in range(n)]
+    return tuple(None if rows and rows[0][k] is None else stack([r[k] for r in rows]) for k in range(len(rows[0])))

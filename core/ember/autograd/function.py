@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,11 @@ _FREED_MSG = (
     "they have already been freed). Saved intermediate values of the graph are freed when you call "
     ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
     "graph a second time or if you need to access saved tensors after calling backward.")
+
+
+# An input that takes no gradient: PyTorch's ``(None, 0)`` entry of ``next_functions`` (graph walkers
+# such as torchviz unpack every entry)
+_NO_EDGE = (None, 0)
 
 
 class Node:
@@ -82,14 +88,16 @@ class AccumulateGrad(Node):
         create_graph = STATE.enabled
         if grad._device is not leaf._device:  # a 0-d CPU leaf used with device tensors (PyTorch moves it back)
             grad = grad.to(leaf.device)
-        if leaf.grad is None:
+        if grad._dtype is not leaf._dtype:  # PyTorch's engine casts each gradient to its input's dtype
+            grad = grad.to(leaf._dtype)
+        if leaf._grad is None:
             if not create_graph:
                 grad = grad.detach()
             if grad._base is not None or grad is leaf:
                 grad = grad.clone()
             leaf.grad = grad
         elif create_graph:
-            leaf.grad = leaf.grad + grad
+            leaf.grad = leaf._grad + grad
         else:
             with no_grad():
                 leaf.grad.add_(grad)
@@ -132,6 +140,9 @@ class FunctionCtx:
                 out.append(None)
                 continue
             tensor, version, is_output = item
+            if version is _PACKED:  # packed by a saved_tensors_hooks pack hook: unpack on every access
+                out.append(tensor.unpack_hook(tensor.packed))
+                continue
             if tensor._version[0] != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an "
@@ -182,6 +193,35 @@ class Function:
 
     _backward_name: str | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """PyTorch 2's style: a ``forward`` without ``ctx`` plus ``setup_context(ctx, inputs,
+        output)``. The two are joined here, once per class, into the ``forward(ctx, *args)`` that
+        ``apply`` calls, so neither style costs anything per call."""
+        super().__init_subclass__(**kwargs)
+        setup = getattr(cls, "setup_context", None)
+        if setup is None or not ("forward" in cls.__dict__ or "setup_context" in cls.__dict__):
+            return
+        user_forward = cls.__dict__.get("forward") or cls.__dict__.get("_user_forward") or cls._user_forward
+        user_forward = getattr(user_forward, "__func__", user_forward)  # a staticmethod's function
+        cls._user_forward = staticmethod(user_forward)
+
+        def forward(ctx: FunctionCtx, *args: Any, **kw: Any) -> Any:
+            output = user_forward(*args, **kw)
+            setup(ctx, args, output)
+            return output
+
+        cls.forward = staticmethod(forward)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        warnings.warn(f"{type(self)} should not be instantiated. Methods on autograd functions are all static, so you "
+                      "should invoke them on the class itself. Instantiating an autograd function will raise an error "
+                      "in a future version of PyTorch.", DeprecationWarning, stacklevel=2)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("Legacy autograd function with non-static forward method is deprecated. Please use "
+                           "new-style autograd function with static forward method. (Example: "
+                           "https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)")
+
     @staticmethod
     def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
         raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
@@ -202,6 +242,11 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        fw = _FW[0]
+        if fw is not None:  # a forward-AD dual level is active: dual inputs get their outputs' tangents
+            out = fw.apply(cls, args, kwargs)
+            if out is not NotImplemented:
+                return out
         state = STATE
         if not state.enabled:  # the fast path: no graph, no context manager
             return cls.forward(FunctionCtx(), *args, **kwargs)
@@ -218,6 +263,9 @@ class Function:
 
 
 _Tensor: list = [None]  # set by ember.tensor to avoid an import cycle
+# The active ``ember.autograd.forward_ad`` level (None outside one, and while it computes a tangent):
+# ``apply`` hands it every call, in-place writes report to it (``assign_inplace``).
+_FW: list = [None]
 
 
 def _stale_view(t: Any) -> bool:
@@ -256,7 +304,7 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
                 edges.append((fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0))
                 continue
         needs.append(False)
-        edges.append(None)
+        edges.append(_NO_EDGE)
     node.needs_input_grad = tuple(needs)
     node.next_functions = tuple(edges)
     prev = STATE.enabled
@@ -284,7 +332,9 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
         out._output_nr = i
     node._output_meta = tuple(metas)
     to_save = node.__dict__.pop("_to_save", None)
-    if to_save:
+    if to_save and SAVED_TENSORS_HOOKS:
+        node._saved = _pack_saved(to_save, node)
+    elif to_save:
         saved = []
         for t in to_save:
             if t is None:
@@ -301,6 +351,38 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
                 saved.append((t, t._version[0], False))
         node._saved = tuple(saved)
     return outputs if isinstance(raw, tuple) else outputs[0]
+
+
+# (pack, unpack) pairs of the active ``ember.autograd.graph.saved_tensors_hooks``, innermost last
+SAVED_TENSORS_HOOKS: list = []
+_PACKED = object()  # the version slot of a saved item that holds a pack hook's result
+
+
+class _Packed:
+    """What a pack hook returned (any object) and the unpack hook that turns it back into a tensor.
+    ``_version`` is a list of its own, so in-place snapshots (autograd/inplace.py) leave it alone."""
+
+    __slots__ = ("packed", "unpack_hook", "_version", "_data")
+
+    def __init__(self, packed: Any, unpack_hook: Any) -> None:
+        self.packed, self.unpack_hook = packed, unpack_hook
+        self._version, self._data = [0], None
+
+
+def _pack_saved(to_save: tuple, node: Any) -> tuple:
+    """Saved tensors through the innermost pack hook: each item keeps the hook's result (any
+    object) and the unpack hook that turns it back into a tensor when backward reads it."""
+    pack, unpack = SAVED_TENSORS_HOOKS[-1]
+    saved = []
+    for t in to_save:
+        if t is None:
+            saved.append(None)
+            continue
+        if not isinstance(t, _Tensor[0]):
+            raise TypeError(f"save_for_backward can only save tensors, but argument {len(saved)} is of type "
+                            f"{type(t).__name__}")
+        saved.append((_Packed(pack(t), unpack), _PACKED, False))
+    return tuple(saved)
 
 
 def once_differentiable(fn):

@@ -73,12 +73,45 @@ def analytical_jacobian(fn: Callable, inputs: Sequence) -> list:
     return [stack(r, dim=0) if r else None for r in rows]
 
 
+def forward_jacobian(fn: Callable, inputs: Sequence) -> list:
+    """One (n_out, n_in) jacobian per differentiable input, column by column with forward-mode AD
+    (``ember.autograd.forward_ad``), for ``gradcheck(..., check_forward_ad=True)``."""
+    from ember.autograd import forward_ad as fwAD
+    from ember.functions.creation import zeros, zeros_like
+    from ember.functions.shape import cat, stack
+
+    jacobians = []
+    for k, x in enumerate(inputs):
+        if not getattr(x, "requires_grad", False):
+            continue
+        cols = []
+        for i in range(x.numel()):
+            v = zeros(x.numel(), dtype=x.dtype, device=x.device)
+            v[i] = 1.0
+            with fwAD.dual_level():
+                args = list(inputs)
+                args[k] = fwAD.make_dual(x, v.reshape(x.shape))
+                outs = [o for o in _as_tuple(fn(*args)) if o is not None and o.dtype.is_floating_point]
+                ts = [fwAD.unpack_dual(o).tangent for o in outs]
+                cols.append(cat([(zeros_like(o) if t is None else t.detach()).reshape(-1)
+                                 for o, t in zip(outs, ts)]))
+        jacobians.append(stack(cols, dim=1) if cols else None)
+    return jacobians
+
+
 def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, **_ignored) -> bool:
-    """True when autograd's jacobian matches finite differences for every input (use float64)."""
+              raise_exception: bool = True, check_forward_ad: bool = False, check_backward_ad: bool = True,
+              **_ignored) -> bool:
+    """True when autograd's jacobian matches finite differences for every input (use float64);
+    ``check_forward_ad`` also checks forward-mode AD's, ``check_backward_ad=False`` skips reverse mode."""
     inputs = _as_tuple(inputs)
     numerical = numerical_jacobian(fn, inputs, eps)
-    analytical = analytical_jacobian(fn, inputs)
+    checks = ([analytical_jacobian(fn, inputs)] if check_backward_ad else []) + (
+        [forward_jacobian(fn, inputs)] if check_forward_ad else [])
+    return all(_compare(numerical, found, atol, rtol, raise_exception) for found in checks)
+
+
+def _compare(numerical: list, analytical: list, atol: float, rtol: float, raise_exception: bool) -> bool:
     for k, (n, a) in enumerate(zip(numerical, analytical)):
         if n is None:
             continue

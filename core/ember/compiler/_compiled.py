@@ -452,7 +452,7 @@ def _check_escapes(rec: Any, result: Any) -> None:
             for item in getattr(obj, "_saved", None) or ():
                 if item is not None:
                     stack.append(item[0])
-            stack += [e[0] for e in obj.next_functions if e is not None]
+            stack += [e[0] for e in obj.next_functions if e[0] is not None]
             # what a Function's forward kept on ctx besides save_for_backward (indices, masks...)
             for value in getattr(obj, "__dict__", {}).values():
                 if isinstance(value, (list, tuple)):
@@ -467,8 +467,8 @@ def _check_escapes(rec: Any, result: Any) -> None:
             stack.append(obj._base)
         if obj.grad_fn is not None:
             stack.append(obj.grad_fn)
-        if obj.grad is not None:
-            stack.append(obj.grad)
+        if obj._grad is not None:  # (the slot: reading .grad of a non-leaf warns)
+            stack.append(obj._grad)
     left = [k for k in alive if k not in accounted]
     if left:
         del alive

@@ -14,6 +14,8 @@ Example:
 
 from ember.func._autodiff import grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp
 from ember.func._functional_call import functional_call
+from ember.func._stack import stack_module_state
 from ember.func._vmap import vmap
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "vjp", "vmap"]
+__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "stack_module_state", "vjp",
+           "vmap"]

@@ -97,7 +97,7 @@ class _Level:
                     return True
                 continue
             for edge in node.next_functions:
-                if edge is not None and edge[0] not in seen:
+                if edge[0] is not None and edge[0] not in seen:
                     stack.append(edge[0])
         return False
 
@@ -283,7 +283,7 @@ def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool =
         >>> ember.func.jvp(lambda x: x * x, (x,), (ember.tensor([1.0, 1.0]),))
         (tensor([0., 1.]), tensor([0., 2.]))
     """
-    from ember import zeros_like
+    from ember import ones_like, zeros_like
 
     where = "jvp(f, primals, tangents)"
     if not isinstance(primals, tuple):
@@ -307,7 +307,9 @@ def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool =
         _only_tensors(flat_out, where)
         create = is_grad_enabled() and (level.reaches_outside(flat_out) or level.reaches_outside(flat_t))
         diff = [o for o in flat_out if o.requires_grad]
-        dummies = [level.leaf(zeros_like(o).requires_grad_()) for o in diff]
+        # the VJP is linear in its cotangent, so any value gives the same JVP; ones, because a zero
+        # cotangent makes some backward formulas take log(0) or 0/0 (logcumsumexp, logit)
+        dummies = [level.leaf(ones_like(o).requires_grad_()) for o in diff]
         tangent_outs: dict[int, Any] = {}
         if diff:
             vjps = _engine.grad(diff, flat_in, dummies, retain_graph=True, create_graph=True, allow_unused=True)

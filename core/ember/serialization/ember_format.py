@@ -112,7 +112,7 @@ class _Encoder:
         if type(obj) is bytes:
             return {"t": "bytes", "v": base64.b64encode(obj).decode("ascii")}
         if isinstance(obj, Tensor):
-            if type(obj) is not Tensor and type(obj).__name__ != "Parameter":
+            if type(obj) is not Tensor and type(obj).__name__ not in ("Parameter", "Tensor"):  # Tensor: a forward-AD dual
                 raise _NotPlain(type(obj).__name__)
             key = id(obj)
             if key not in self._ids:
@@ -153,7 +153,7 @@ class _TensorRefPickler(pickle.Pickler):
     def persistent_id(self, obj: Any) -> Any:
         from ember.tensor import Tensor
 
-        if isinstance(obj, Tensor) and (type(obj) is Tensor or type(obj).__name__ == "Parameter"):
+        if isinstance(obj, Tensor) and (type(obj) is Tensor or type(obj).__name__ in ("Parameter", "Tensor")):
             return ("tensor", self.enc.encode(obj)["id"])
         return None
 
