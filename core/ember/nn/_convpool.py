@@ -34,11 +34,22 @@ def pair(v: Any, n: int = 2, name: str = "value", op: str = "") -> tuple:
     PyTorch (``op`` "conv" for the convolutions, else the pooling or im2col function's name)."""
     if isinstance(v, (list, tuple)):
         if len(v) == 1:
-            return tuple(int(v[0]) for _ in range(n))
+            return (_int(v[0], name, op),) * n
         if len(v) != n:
             raise _arity_error(op, name, n, v)
-        return tuple(int(e) for e in v)
-    return tuple(int(v) for _ in range(n))
+        return tuple(_int(e, name, op) for e in v)
+    return (_int(v, name, op),) * n
+
+
+def _int(e: Any, name: str, op: str) -> int:
+    """One size, stride, padding or dilation: any integer (a NumPy one, a one-element integer
+    tensor); a float is PyTorch's TypeError rather than truncated."""
+    if e.__class__ is int:
+        return e
+    if isinstance(e, float) or not hasattr(e, "__index__"):
+        raise TypeError(f"{op or 'function'}(): argument '{name}' must be tuple of ints, but found element of type "
+                        f"{type(e).__name__}")
+    return e.__index__()
 
 
 _WORDS = {2: "two", 3: "three"}

@@ -44,7 +44,7 @@ def _linspace_from_neg_one(steps: int, align_corners: bool, like: Tensor) -> Ten
     if steps <= 1:
         return _c.zeros(steps, dtype=like.dtype, device=like.device)
     r = _c.linspace(-1.0, 1.0, steps, dtype=like.dtype, device=like.device)
-    return r if align_corners else r * ((steps - 1) / steps)
+    return r if align_corners else r * (steps - 1) / steps  # two roundings, as PyTorch
 
 
 def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> Tensor:
@@ -94,10 +94,22 @@ def _torch_size(size: list) -> str:
 
 
 # ---- grid_sample -------------------------------------------------------------------------------
-def _unnormalize(coord: Tensor, size: int, align_corners: bool) -> Tensor:
+def _unnormalize(coord: Tensor, size: int, align_corners: bool, planar: bool = False) -> Tensor:
+    """Grid coordinate in [-1, 1] to pixel index. ``planar`` (4-D input) uses the arithmetic of
+    PyTorch's 2-D CPU kernel, whose roundings differ from its 3-D formula: a sample that lands exactly
+    on a pixel then lands there in both frameworks, and the bilinear gradient (one-sided there) agrees."""
+    if planar:
+        return (coord + 1) * ((size - 1) / 2) if align_corners else (coord + 1) * (size / 2) - 0.5
     if align_corners:
         return (coord + 1) / 2 * (size - 1)
     return ((coord + 1) * size - 1) / 2
+
+
+def _clip(coord: Tensor, size: int) -> Tensor:
+    """``coord`` clamped to [0, size - 1]; PyTorch's clip_coordinates_set_grad counts the borders as
+    outside, so the gradient is 0 there too (a plain clamp would pass it on)."""
+    inside = (coord > 0) & (coord < size - 1)
+    return _e.where(inside, coord, coord.detach().clamp(0, size - 1))
 
 
 def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
@@ -113,10 +125,10 @@ def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
 
 def _pad_coordinate(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
     if padding_mode == "border":
-        return coord.clamp(0, size - 1)
+        return _clip(coord, size)
     if padding_mode == "reflection":
         mirrored = _reflect(coord, 0, 2 * (size - 1)) if align_corners else _reflect(coord, -1, 2 * size - 1)
-        return mirrored.clamp(0, size - 1)
+        return _clip(mirrored, size)
     return coord
 
 
@@ -207,8 +219,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     if mode == "bicubic":
         out = _bicubic(taps, coords, sizes, padding_mode, align_corners)
     else:
-        pos = [_pad_coordinate(_unnormalize(coords[..., k], sizes[k], align_corners), sizes[k], padding_mode,
-                               align_corners) for k in range(d)]
+        pos = [_pad_coordinate(_unnormalize(coords[..., k], sizes[k], align_corners, d == 2), sizes[k],
+                               padding_mode, align_corners) for k in range(d)]
         if mode == "nearest":
             out = taps.value([p.round() for p in pos])
             if grid.requires_grad:  # PyTorch gives the grid a zero gradient here, not none
@@ -238,8 +250,8 @@ def _linear(taps: _Taps, pos: list[Tensor]) -> Tensor:
 
 def _bicubic(taps: _Taps, coords: Tensor, sizes: list[int], padding_mode: str, align_corners: bool) -> Tensor:
     """4 x 4 taps around each point; padding is applied to each tap's coordinate, as PyTorch does."""
-    x = _unnormalize(coords[..., 0], sizes[0], align_corners)
-    y = _unnormalize(coords[..., 1], sizes[1], align_corners)
+    x = _unnormalize(coords[..., 0], sizes[0], align_corners, True)
+    y = _unnormalize(coords[..., 1], sizes[1], align_corners, True)
     x0, y0 = x.floor(), y.floor()
     wx, wy = _cubic_weights(x - x0), _cubic_weights(y - y0)
     out = None

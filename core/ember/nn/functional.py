@@ -937,11 +937,28 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
     return _r.softmax(-input, dim, dtype)
 
 
+class _LogSigmoid(Function):
+    """One node (PyTorch's ``LogSigmoidBackward0``) whose gradient is ``sigmoid(-x)`` everywhere; the
+    composite's ``abs`` gave 1 instead of 0.5 at exactly 0."""
+
+    _backward_name = "LogSigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return x.clamp(max=0.0) - (-x.abs()).exp().log1p()
+
+    @staticmethod
+    def backward(ctx, g: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return g * (-x).sigmoid()
+
+
 @grad_fn_name("LogSigmoidBackward0")
 def logsigmoid(input: Tensor) -> Tensor:
     """``-softplus(-x)`` computed stably: ``min(x, 0) - log1p(exp(-|x|))``."""
     _float_kernel("log_sigmoid", input)
-    return input.clamp(max=0.0) - (-input.abs()).exp().log1p()
+    return _LogSigmoid.apply(input)
 
 
 @grad_fn_name("PreluKernelBackward0")
@@ -1790,6 +1807,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     to attend, a float mask is added; ``is_causal`` also masks the upper triangle (top-left aligned)
     and combines with ``attn_mask``; a row with every position masked gives zeros (and zero gradients),
     not NaN; ``enable_gqa`` repeats the key/value heads to the query's."""
+    from ember import backends
+
+    if not backends.sdpa_viable(query.device.type):  # every backend switched off (sdpa_kernel / sdp_kernel)
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found. This is likely due to "
+                           "turning off both the math kernel and the fused kernels.")
     if enable_gqa and key.dim() >= 3 and key.shape[-3] != query.shape[-3]:
         if query.shape[-3] % key.shape[-3] or value.shape[-3] != key.shape[-3]:
             raise RuntimeError("Number of heads in key and value must divide the number of heads in query")
@@ -1813,8 +1835,26 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     dead = (scores == -math.inf).all(-1, keepdim=True)
     attn = _e.where(dead, 0.0, _r.softmax(_e.where(dead, 0.0, scores), -1))
     if dropout_p > 0.0:
-        attn = dropout(attn, dropout_p, True)
-    return attn @ value
+        return dropout(attn, dropout_p, True) @ value
+    return _like_query_layout(attn @ value, query)
+
+
+def _like_query_layout(out: Tensor, query: Tensor) -> Tensor:
+    """PyTorch's fused path (4-D, no dropout) allocates its output like the query: a query viewed as
+    (B, H, L, D) from (B, L, H, D) memory gives an output whose ``transpose(1, 2)`` is contiguous,
+    and programs ``.view`` it that way."""
+    if query.dim() != 4 or out.shape != query.shape or query.is_contiguous():
+        return out
+    strides = query.stride()
+    if strides[3] != 1 or 0 in strides:  # the fused path needs D innermost; broadcast queries: contiguous
+        return out
+    # empty_like's rule: the output's memory order is the query's (dims by decreasing stride),
+    # dense even where the query has gaps (a chunk of a wider projection)
+    order = sorted(range(4), key=lambda d: (-strides[d], d))
+    if order == [0, 1, 2, 3]:
+        return out
+    inverse = [order.index(d) for d in range(4)]
+    return out.permute(order).contiguous().permute(inverse)
 
 
 # the rest of torch.nn.functional, kept in modules of their own (re-exported, listed in __all__)

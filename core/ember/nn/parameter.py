@@ -15,7 +15,7 @@ from ember.tensor import Tensor
 
 __all__ = ["Parameter", "Buffer"]
 
-_SLOTS = ("_data", "_dtype", "_device", "_kt", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version",
+_SLOTS = ("_data", "_dtype", "_device", "_kt", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_version",
           "_base", "_accum", "_retains_grad")
 
 
@@ -40,7 +40,7 @@ class Parameter(Tensor):
         p = object.__new__(cls)
         for name in _SLOTS:
             object.__setattr__(p, name, getattr(t, name))
-        p.grad = None
+        p._grad = None
         p.grad_fn = None
         p._output_nr = 0
         p._accum = None

@@ -58,9 +58,9 @@ class _ConvNd(Module):
         self.padding_mode = padding_mode
         kw = {"device": device, "dtype": dtype}
         if transposed:
-            self.weight = Parameter(_c.empty(in_channels, out_channels // groups, *self.kernel_size, **kw))
+            self.weight = Parameter(_c.empty((in_channels, out_channels // groups, *self.kernel_size), **kw))
         else:
-            self.weight = Parameter(_c.empty(out_channels, in_channels // groups, *self.kernel_size, **kw))
+            self.weight = Parameter(_c.empty((out_channels, in_channels // groups, *self.kernel_size), **kw))
         if bias:
             self.bias = Parameter(_c.empty(out_channels, **kw))
         else:

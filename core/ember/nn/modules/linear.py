@@ -40,7 +40,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_c.empty(out_features, in_features, device=device, dtype=dtype))
+        self.weight = Parameter(_c.empty((out_features, in_features), device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(_c.empty(out_features, device=device, dtype=dtype))
         else:
@@ -75,7 +75,7 @@ class Bilinear(Module):
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
-        self.weight = Parameter(_c.empty(out_features, in1_features, in2_features, device=device, dtype=dtype))
+        self.weight = Parameter(_c.empty((out_features, in1_features, in2_features), device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(_c.empty(out_features, device=device, dtype=dtype))
         else:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from ember.autograd.grad_mode import no_grad
@@ -476,16 +477,44 @@ class Module:
         return handle
 
     def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
-        """``hook(module, grad_input, grad_output)`` on the output gradients (grad_input is the
-        gradient w.r.t. the module's tensor inputs, computed by registering tensor hooks)."""
+        """``hook(module, grad_input, grad_output)`` once per backward through the module, as in
+        PyTorch: ``grad_input`` has one entry per positional argument (the gradient for each tensor
+        that requires grad, else None), ``grad_output`` one per output tensor; a returned tuple
+        replaces ``grad_input`` (:mod:`ember.nn.modules._backward_hook`)."""
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
         return handle
 
     register_backward_hook = register_full_backward_hook
 
+    #: class-level default: no backward pre-hooks (the instance gets its own dict on registration)
+    _backward_pre_hooks: Any = MappingProxyType({})
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` before the module's input gradients are computed; a returned
+        tuple replaces ``grad_output``.
+
+        Example:
+            >>> import ember
+            >>> lin = ember.nn.Linear(2, 1)
+            >>> _ = lin.register_full_backward_pre_hook(lambda m, go: (go[0] * 0,))
+            >>> x = ember.ones(1, 2, requires_grad=True)
+            >>> lin(x).sum().backward()
+            >>> x.grad
+            tensor([[0., 0.]])
+        """
+        if "_backward_pre_hooks" not in self.__dict__:
+            self.__dict__["_backward_pre_hooks"] = OrderedDict()
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
     def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
-        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)  # the common case, without building hook lists
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
@@ -499,6 +528,12 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        bw = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            from ember.nn.modules._backward_hook import BackwardHook
+
+            bw = BackwardHook(self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values()))
+            args = bw.setup_input_hook(args)
         result = self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
@@ -507,23 +542,8 @@ class Module:
                 res = hook(self, args, result)
             if res is not None:
                 result = res
-        if self._backward_hooks:
-            result = self._attach_backward_hooks(result)
-        return result
-
-    def _attach_backward_hooks(self, result: Any) -> Any:
-        outs = result if isinstance(result, tuple) else (result,)
-        hooks = list(self._backward_hooks.values())
-        for t in outs:
-            if isinstance(t, Tensor) and t.requires_grad:
-                def fire(grad: Tensor, _hooks=hooks) -> Tensor:
-                    for h in _hooks:
-                        res = h(self, (None,), (grad,))
-                        if res is not None:
-                            grad = res[0] if isinstance(res, tuple) else res
-                    return grad
-
-                t.register_hook(fire)
+        if bw is not None:
+            result = bw.setup_output_hook(result)
         return result
 
     __call__ = _call_impl
@@ -567,9 +587,12 @@ class Module:
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
-        for hook in self._state_dict_hooks.values():
+        for hook_id, hook in self._state_dict_hooks.items():
             res = hook(self, destination, prefix, {})
-            if res is not None:
+            if hook_id in self._public_state_dict_hooks:  # the public API's hooks may not replace it
+                if res is not None:
+                    raise RuntimeError("state_dict post-hook must return None")
+            elif res is not None:  # the private, older form may
                 destination = res
         return destination
 
@@ -665,7 +688,15 @@ class Module:
         self._state_dict_hooks[handle.id] = hook
         return handle
 
-    register_state_dict_post_hook = _register_state_dict_hook
+    #: ids of the hooks registered through ``register_state_dict_post_hook`` (class default: none)
+    _public_state_dict_hooks: Any = frozenset()
+
+    def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict()`` fills in this
+        module's entries; it edits the dict in place and must return None (PyTorch's rule)."""
+        handle = self._register_state_dict_hook(hook)
+        self.__dict__["_public_state_dict_hooks"] = self._public_state_dict_hooks | {handle.id}
+        return handle
 
     def _register_load_state_dict_pre_hook(self, hook: Callable, with_module: bool = False) -> RemovableHandle:
         handle = RemovableHandle(self._load_state_dict_pre_hooks)

@@ -1,0 +1,30 @@
+"""``ember.nn.utils.init``: ``skip_init``, a module built without paying for a chosen initialisation.
+
+Example:
+    >>> import ember
+    >>> m = ember.nn.utils.skip_init(ember.nn.Linear, 5, 1)
+    >>> m.weight.shape
+    ember.Size([1, 5])
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+__all__ = ["skip_init"]
+
+
+def skip_init(module_cls: type, *args: Any, **kwargs: Any) -> Any:
+    """An instance of ``module_cls(*args, **kwargs)`` whose parameters and buffers hold unspecified
+    values, to be initialised by the caller (the module must take a ``device`` argument, as in
+    PyTorch). ember has no meta device, so the module is built directly on ``device`` (cpu by
+    default) and its values are whatever its constructor left: treat them as uninitialised."""
+    from ember.nn import Module
+
+    if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
+        raise RuntimeError(f"Expected a Module; got {module_cls}")
+    if "device" not in inspect.signature(module_cls).parameters:
+        raise RuntimeError("Module must support a 'device' arg to skip initialization")
+    kwargs["device"] = kwargs.pop("device", "cpu")
+    return module_cls(*args, **kwargs)
