@@ -586,6 +586,28 @@ _kern("eigh", FLOATS[:2], lambda dt, rng: [], None, check=_check_eigh)
 _kern("svd", FLOATS[:2], lambda dt, rng: [], None, check=_check_svd)
 
 
+def _check_eig(call, dt, rng):
+    """eig(a): complex w and unit-norm V with A V = V diag(w), the eigenvalues NumPy's (as a set)."""
+    a, _ = _la_inputs(dt, rng)
+    w, v = _la_call(call, dt, "eig", a)
+    ctype = np.complex64 if dt == "float32" else np.complex128
+    assert w.dtype == ctype and v.dtype == ctype, f"eig gave {w.dtype}/{v.dtype}, expected {ctype.__name__}"
+    assert w.shape == a.shape[:-1] and v.shape == a.shape, f"shapes {w.shape} {v.shape}"
+    want = np.linalg.eigvals(a.astype(NP[dt]).astype(np.float64))
+    key = lambda z: np.lexsort((np.round(z.imag, 4), np.round(z.real, 4)), axis=-1)  # noqa: E731
+    got_sorted = np.take_along_axis(w, key(w), -1)
+    want_sorted = np.take_along_axis(want, key(want), -1)
+    _la_close(got_sorted.real, want_sorted.real, dt, "eigenvalues (real parts)")
+    _la_close(got_sorted.imag, want_sorted.imag, dt, "eigenvalues (imaginary parts)")
+    av = a.astype(NP[dt]).astype(np.complex128) @ v
+    vw = v.astype(np.complex128) * w[..., None, :]
+    _la_close(np.abs(av - vw), np.zeros(av.shape), dt, "A V = V diag(w)")
+    _la_close(np.linalg.norm(v, axis=-2), np.ones(w.shape), dt, "unit-norm eigenvectors")
+
+
+_kern("eig", FLOATS[:2], lambda dt, rng: [], None, check=_check_eig)
+
+
 # ---- optional FFT kernels (ember.fft): complex rows, so a device without complex dtypes reports
 # them "unsupported"; references are numpy.fft in complex128 with the scale applied by hand
 _FFT_CASES = (((8,), (0,)), ((3, 5), (1,)), ((4, 6), (0,)), ((2, 3, 4), (0, 2)), ((3, 4), (0, 1)))
@@ -765,6 +787,44 @@ def _check_storage_offset(call, dt, rng):
             assert got == want, f"storage offset {got} of a slice {slices}, expected {want}"
 
 
+def _check_storage_size(call, dt, rng):
+    """storage_size(x): the elements of the memory x shares with its views (a view reports its base's;
+    a padded allocation may report more, never less)."""
+    kt = call.kt
+    base = call.dev(values(rng, (3, 4), dt))
+    assert int(kt["storage_size"](base)) >= 12, "a (3, 4) array's storage holds fewer than 12 elements"
+    if call.native("slice"):
+        view = kt["slice"](base, ((1, 3, 1), (0, 4, 2)))
+        assert int(kt["storage_size"](view)) == int(kt["storage_size"](base)), "a view reports another storage size"
+
+
+def _check_as_strided(call, dt, rng):
+    """as_strided(x, shape, strides, offset) against NumPy's ``as_strided`` over the same memory,
+    from a fresh array and from a view (offsets count from the storage start); a write through the
+    result reaches x."""
+    from numpy.lib.stride_tricks import as_strided as np_as_strided
+
+    kt = call.kt
+    x = values(rng, (3, 4), dt)
+    flat = x.reshape(-1)
+    item = flat.itemsize
+    for shape, strides, offset in (((2, 2), (1, 2), 0), ((4, 3), (1, 1), 3), ((2,), (0,), 5), ((), (), 7)):
+        want = np_as_strided(flat[offset:], shape, tuple(s * item for s in strides))
+        got = call.host(kt["as_strided"](call.dev(x), shape, strides, offset))
+        np.testing.assert_array_equal(got, want, err_msg=f"as_strided{(shape, strides, offset)}")
+    if call.native("slice"):
+        view = kt["slice"](call.dev(x), ((1, 3, 1), (1, 4, 2)))
+        got = call.host(kt["as_strided"](view, (3,), (4,), 1))
+        np.testing.assert_array_equal(got, flat[1::4], err_msg="as_strided of a view: offsets from the storage start")
+    if call.native("copy_"):
+        base = call.dev(x)
+        fill = True if dt == "bool" else 0
+        kt["copy_"](kt["as_strided"](base, (2,), (5,), 1), fill)
+        want = x.copy().reshape(-1)
+        want[[1, 6]] = fill
+        np.testing.assert_array_equal(call.host(base).reshape(-1), want, err_msg="a write through as_strided's view")
+
+
 def _check_bitcast(call, dt, rng):
     """bitcast(x, t) against NumPy's ``view(t)``, byte for byte, for every dtype of the device
     (bool only from and to 1-byte sources, whose bytes are 0/1), on a fresh array, a transposed
@@ -801,6 +861,8 @@ _kern("is_contiguous", ALL[:2], lambda dt, rng: [], None, check=_check_is_contig
 _kern("strides", ALL, lambda dt, rng: [], _np_strides, check=_check_strides)
 _kern("copy_", ALL, lambda dt, rng: [], None, check=_check_copy)
 _kern("storage_offset", ALL[:2], lambda dt, rng: [], None, check=_check_storage_offset)
+_kern("storage_size", ALL[:2], lambda dt, rng: [], None, check=_check_storage_size)
+_kern("as_strided", ALL, lambda dt, rng: [], None, check=_check_as_strided)
 _kern("bitcast", ALL, lambda dt, rng: [], None, check=_check_bitcast)
 
 

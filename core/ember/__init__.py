@@ -94,6 +94,13 @@ short = int16
 cfloat = complex64
 cdouble = complex128
 
+# PyTorch's numeric constants (``torch.pi`` & co. are plain Python floats; ``newaxis`` is None).
+e = 2.718281828459045
+pi = 3.141592653589793
+inf = _builtins.float("inf")
+nan = _builtins.float("nan")
+newaxis = None
+
 # ``torch.cuda`` and ``torch.cpu`` exist on every PyTorch build, so these two do whatever is installed
 # (``ember.cuda.is_available()`` is False without the cuda backend). Every registered device type,
 # these included, gets its ``ember.<type>`` module from its Backend: see ``__getattr__`` below.
@@ -166,9 +173,27 @@ from ember import (  # noqa: E402
     testing,
     utils,
 )
-from ember.amp import autocast, get_autocast_dtype, is_autocast_enabled, set_autocast_dtype, set_autocast_enabled  # noqa: E402
+from ember.amp import (  # noqa: E402 - (``torch.GradScaler`` is ``torch.amp.GradScaler``)
+    GradScaler,
+    autocast,
+    get_autocast_dtype,
+    is_autocast_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+)
 from ember.amp._deprecated import device_amp_module as _device_amp_module  # noqa: E402
 from ember.compiler import compile  # noqa: E402
+from ember.func import vmap  # noqa: E402 - ``torch.vmap`` is ``torch.func.vmap``
+
+
+def get_device(input: Tensor) -> _builtins.int:
+    """``input.get_device()``: the device index, -1 on the CPU (``torch.get_device``)."""
+    return input.get_device()
+
+
+def is_storage(obj: object) -> _builtins.bool:
+    """False: ember tensors expose no storage objects (``torch.is_storage`` is True only for those)."""
+    return False
 
 # Mixed precision: the autocast-listed functions of ember.nn.functional and ember.linalg (the
 # registry ops were wrapped above, before binding).
@@ -195,6 +220,7 @@ __all__ = [
     "get_num_interop_threads", "get_num_threads", "set_num_interop_threads", "set_num_threads",
     "complex64", "complex128", "cfloat", "cdouble", "fft",
     "compile", "compiler", "jit", "multiprocessing",
+    "e", "pi", "inf", "nan", "newaxis", "GradScaler", "vmap", "get_device", "is_storage",
     "amp", "autocast", "cpu", "get_autocast_dtype", "is_autocast_enabled", "set_autocast_dtype", "set_autocast_enabled",
 ] + _registry.op_names(exported=True)
 

@@ -136,6 +136,16 @@ _k("storage_offset", "runtime", "storage_offset(x) -> int",
    "Where `x` starts in the memory it shares with its views, in elements of x's dtype (0 for a fresh "
    "array): what `Tensor.view(dtype)` needs for PyTorch's alignment rule. Without it the frontend "
    "refuses a view as a larger dtype.", False, native_only=_LAYOUT)
+_k("storage_size", "runtime", "storage_size(x) -> int",
+   "How many elements of x's dtype the memory `x` shares with its views holds (its root allocation): "
+   "what `Tensor.as_strided` checks PyTorch's bounds against. A backend whose allocations are padded "
+   "may report the padded size. Without it (or `as_strided`) the frontend allows `as_strided` only on "
+   "a contiguous tensor that starts its storage, as a copy.", False, native_only=_LAYOUT)
+_k("as_strided", "runtime", "as_strided(x, shape, strides, offset) -> array",
+   "A view of the memory `x` shares with its views (the one `storage_offset` and `storage_size` "
+   "describe) with `shape`, `strides` (elements, >= 0) and `offset` (elements from the start of that "
+   "memory); the frontend has checked that every element lies inside it. Writes through it reach `x`.",
+   False, native_only=_VIEW)
 _k("copy_", "runtime", "copy_(dst, src) -> None",
    "Write `src` (array of dst's dtype or Python number, broadcast to dst.shape) into `dst` "
    "in place; `dst` may be a view and the write must reach its base.", native_only=_WRITES)
@@ -288,6 +298,11 @@ _k("qr", "linalg", "qr(a, mode) -> (Q, R)",
 _k("eigh", "linalg", "eigh(a, upper) -> (w, V)",
    "Eigenvalues in ascending order (..., n) and orthonormal eigenvectors as columns (..., n, n) of "
    "the symmetric matrices read from their upper (upper=True) or lower triangle.", False)
+_k("eig", "linalg", "eig(a) -> (w, V)",
+   "Eigen-decomposition of general square matrices (..., n, n), float32/float64 (or complex), finite: "
+   "eigenvalues w (..., n) and eigenvectors V (..., n, n) as unit-norm columns, both complex (complex64 "
+   "for float32/complex64 input), in LAPACK geev's order and normalisation (NumPy's linalg.eig). No "
+   "composite: ember.linalg.eig refuses on a backend without it.", False)
 _k("svd", "linalg", "svd(a, full_matrices) -> (U, S, Vh)",
    "Singular value decomposition of (..., m, n), S descending (..., k), k = min(m, n); U (..., m, k) "
    "and Vh (..., k, n), or (..., m, m) and (..., n, n) with full_matrices.", False)

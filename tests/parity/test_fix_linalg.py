@@ -243,7 +243,7 @@ def test_cupy_kernels_code_on_numpy() -> None:
     not_pd = np.stack([np.eye(2), np.array([[1.0, 2], [2, 1]])])
     calls = {"cholesky": [(spd,), (not_pd,)], "triangular_solve": [(a + 4 * np.eye(4), a, True, False, True)],
              "lu_factor": [(a,), (np.zeros((3, 3)),)], "qr": [(a, "complete"), (a[:, :, :3], "r")],
-             "eigh": [(spd, True)], "svd": [(a[:, :3], True)]}
+             "eigh": [(spd, True)], "svd": [(a[:, :3], True)], "eig": [(a,)]}
     assert set(calls) == set(CUDA)
     old = am.use(np)
     try:

@@ -76,6 +76,26 @@ def storage_offset(x):
     return (x.__array_interface__["data"][0] - start) // x.itemsize
 
 
+def _root(x):
+    while isinstance(x.base, np.ndarray):
+        x = x.base
+    return x
+
+
+def storage_size(x):
+    """Elements of x's dtype in the memory ``x`` shares with its views (its root NumPy base)."""
+    return _root(x).nbytes // x.itemsize
+
+
+def as_strided(x, shape, strides, offset):
+    """A view of x's root memory with element ``strides`` from element ``offset`` (bounds checked by
+    the frontend): an ndarray over the root's bytes, so writes and ``storage_offset`` follow it."""
+    mem = _root(x).ravel(order="K").view(np.uint8)  # the root owns one block: a view, never a copy
+    start = min(offset * x.itemsize, mem.nbytes)  # an empty view may start past the end, as in PyTorch
+    return np.ndarray(tuple(shape), dtype=x.dtype, buffer=mem, offset=start,
+                      strides=tuple(s * x.itemsize for s in strides))
+
+
 def bitcast(x, dtype):
     """The same bytes as ``dtype``: NumPy's ``view`` (the frontend checked PyTorch's layout rules)."""
     return x.view(NP_DTYPE[dtype])
@@ -114,6 +134,7 @@ SHARED = xp_kernels.elementwise_kernels(np, branchless_where=True)
 KERNELS = {
     "from_host": from_host, "to_host": to_host, "device_index": device_index, "empty": empty, "full": full,
     "arange": arange, "astype": astype, "storage_offset": storage_offset, "bitcast": bitcast, "copy_": copy_,
+    "storage_size": storage_size, "as_strided": as_strided,
     "rand_uniform": rand_uniform, "rand_normal": rand_normal, "rand_int": rand_int,
     **SHARED,
     "matmul": _array_result(matmul),

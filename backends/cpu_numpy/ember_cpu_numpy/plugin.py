@@ -75,6 +75,9 @@ class NumpyBackend(Backend):
         arr = np.array(obj, copy=True)
         if arr.dtype == NP_DTYPE[_dt.bfloat16]:  # ml_dtypes' bfloat16 has kind "V", not "f"
             return arr, _dt.bfloat16
+        if not isinstance(obj, np.ndarray) and (arr.dtype == np.uint64 or arr.dtype == object and any(
+                isinstance(v, int) and not -(1 << 63) <= v < (1 << 63) for v in arr.flat)):
+            raise ValueError("Overflow when unpacking long long")  # a Python int beyond int64, as PyTorch
         if arr.dtype.kind == "f":
             inferred = _dt.get_default_dtype() if not isinstance(obj, np.ndarray) else self.dtype_of(arr)
         elif arr.dtype.kind in "iu":
@@ -83,7 +86,10 @@ class NumpyBackend(Backend):
             inferred = _dt.bool_
         elif arr.dtype.kind == "c":  # Python complex numbers: the default complex dtype, as PyTorch
             inferred = _dt.default_complex_dtype() if not isinstance(obj, np.ndarray) else self.dtype_of(arr)
-        elif arr.dtype == object or arr.dtype.kind in "US":
+        elif arr.dtype == object:
+            bad = next((v for v in arr.flat if not isinstance(v, (int, float, complex))), None)
+            raise RuntimeError(f"Could not infer dtype of {type(bad).__name__}")
+        elif arr.dtype.kind in "US":
             raise TypeError(f"Could not infer dtype of {type(obj).__name__} (values of type {arr.dtype})")
         else:
             raise TypeError(f"can't convert data of NumPy type {arr.dtype}")

@@ -737,8 +737,18 @@ def linalg_kernels(xp: ModuleType, *, cholesky_raises: bool = True, quiet: Calla
         u, s, vh = xp.linalg.svd(a, full_matrices=full_matrices)
         return u, s, vh
 
+    def eig(a):
+        # LAPACK geev (unit-norm eigenvectors); NumPy returns real arrays when every eigenvalue is real
+        ctype = np.complex64 if a.dtype in (np.float32, np.complex64) else np.complex128
+        if hasattr(xp.linalg, "eig"):
+            w, v = xp.linalg.eig(a)
+        else:  # a CuPy without a general eigensolver: LAPACK on the host
+            w, v = np.linalg.eig(a.get())
+            w, v = xp.asarray(w), xp.asarray(v)
+        return w.astype(ctype), v.astype(ctype)
+
     return {"cholesky": cholesky, "triangular_solve": triangular_solve, "lu_factor": lu_factor, "qr": qr,
-            "eigh": eigh, "svd": svd}
+            "eigh": eigh, "svd": svd, "eig": eig}
 
 
 # ---- special functions -------------------------------------------------------------------------

@@ -102,6 +102,31 @@ def storage_offset(x):
     return (x.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // x.itemsize
 
 
+def _np_root(x):
+    while isinstance(x.base, np.ndarray):
+        x = x.base
+    return x
+
+
+def storage_size(x):
+    """Elements of x's dtype in the allocation ``x`` shares with its views."""
+    if am.is_cupy:
+        return x.data.mem.size // x.itemsize
+    return _np_root(x).nbytes // x.itemsize
+
+
+def as_strided(x, shape, strides, offset):
+    """A view of x's allocation with element ``strides`` from element ``offset`` (bounds checked by
+    the frontend)."""
+    byte_strides = tuple(s * x.itemsize for s in strides)
+    if am.is_cupy:
+        ptr = am.xp.cuda.MemoryPointer(x.data.mem, offset * x.itemsize)
+        return am.xp.ndarray(tuple(shape), x.dtype, ptr, byte_strides)
+    mem = _np_root(x).ravel(order="K").view(np.uint8)
+    return np.ndarray(tuple(shape), dtype=x.dtype, buffer=mem, offset=min(offset * x.itemsize, mem.nbytes),
+                      strides=byte_strides)
+
+
 def bitcast(x, dtype):
     """The same bytes as ``dtype``, a view (the frontend checked PyTorch's layout rules). Built from
     x's pointer and byte strides: only the last axis changes (its length, and its stride to the new
@@ -289,6 +314,7 @@ _FAST: dict[str, Callable] = {
 KERNELS: dict[str, Callable[..., Any]] = {
     "from_host": from_host, "to_host": to_host, "device_index": device_index, "empty": empty, "full": full,
     "arange": arange, "astype": astype, "storage_offset": storage_offset, "bitcast": bitcast, "copy_": copy_,
+    "storage_size": storage_size, "as_strided": as_strided,
     "from_dlpack": from_dlpack, "to_dlpack": to_dlpack, "dlpack_device": dlpack_device,
     "rand_uniform": rand_uniform, "rand_normal": rand_normal, "rand_int": rand_int,
     **{name: am.shared_kernel(name, _FAST.get(name)) for name in xp_kernels.elementwise_kernels(np)},

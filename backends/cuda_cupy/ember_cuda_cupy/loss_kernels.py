@@ -61,7 +61,7 @@ extern "C" __global__ void ember_ce_rows(const T* x, const long long* t, const T
         const A wi = valid ? (has_weight ? (A)weight[ti] : (A)1) : (A)0;
         lse[row] = (T)l;
         w[row] = (T)wi;
-        loss[row] = valid ? (T)(-(wi * ((A)xr[ti] - l))) : (T)0;
+        loss[row] = valid ? (T)(-(wi * (((A)xr[ti] - m) - log(s)))) : (T)0;  // as log_softmax: not x - l
     }
 }
 
@@ -173,12 +173,13 @@ def _cross_entropy_arrays(x, target, weight, ignore_index, reduction):
     safe = xp.where(valid, target, 0)
     with am.quiet():
         m = acc.max(axis=1)
-        lse = m + xp.log(xp.exp(acc - m[:, None]).sum(axis=1))
+        log_s = xp.log(xp.exp(acc - m[:, None]).sum(axis=1))
+        lse = m + log_s
         w = valid.astype(acc.dtype)
         if weight is not None:
             w = w * weight.astype(acc.dtype)[safe]
         picked = acc[xp.arange(n), safe]
-        loss = xp.where(valid, -w * (picked - lse), 0).astype(acc.dtype, copy=False)
+        loss = xp.where(valid, -w * ((picked - m) - log_s), 0).astype(acc.dtype, copy=False)  # as log_softmax
         w_sum = w.sum()
         out = loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.sum() / w_sum
     dt = x.dtype
@@ -194,7 +195,9 @@ def _cross_entropy_backward_arrays(grad, x, target, lse, w, w_sum, reduction):
         coef = w.astype(acc_t) * grad.astype(acc_t)
         if reduction == "mean":
             coef = coef / w_sum.astype(acc_t)
-        p = xp.exp(x.astype(acc_t) - lse.astype(acc_t)[:, None])
+        xa = x.astype(acc_t)  # softmax from x itself, as the NumPy backend (exp(x - lse) carries lse's rounding)
+        p = xp.exp(xa - xa.max(axis=1, keepdims=True))
+        p = p / p.sum(axis=1, keepdims=True)
         onehot = xp.arange(c)[None, :] == target[:, None]  # no column matches an out-of-range target
         out = (p - onehot.astype(acc_t)) * coef[:, None]
     return out.astype(x.dtype, copy=False)

@@ -14,7 +14,7 @@ from ember_opencl.codegen import Scalar, launch_map
 from ember_opencl.runtime import to_np
 
 __all__ = ["from_host", "to_host", "device_index", "empty", "full", "arange", "astype", "clone",
-           "is_contiguous", "strides", "storage_offset", "copy_", "contiguous"]
+           "is_contiguous", "strides", "storage_offset", "storage_size", "as_strided", "copy_", "contiguous"]
 
 
 def from_host(host: np.ndarray, index: int) -> CLArray:
@@ -101,6 +101,16 @@ def strides(x: CLArray) -> tuple[int, ...]:
 def storage_offset(x: CLArray) -> int:
     """Where ``x`` starts in its buffer, in elements (a CLArray keeps it)."""
     return int(x.offset)
+
+
+def storage_size(x: CLArray) -> int:
+    """Elements of x's dtype in its buffer (the pool allocates at least 8 bytes)."""
+    return int(x.base_buffer.size) // x.itemsize
+
+
+def as_strided(x: CLArray, shape: tuple[int, ...], strides: tuple[int, ...], offset: int) -> CLArray:
+    """Another view of x's buffer (element strides and offset; bounds checked by the frontend)."""
+    return x.view(tuple(int(n) for n in shape), tuple(int(s) for s in strides), int(offset))
 
 
 def copy_(dst: CLArray, src: Any) -> None:

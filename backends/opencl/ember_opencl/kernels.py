@@ -17,7 +17,8 @@ def all_kernels() -> dict[str, Callable[..., Any]]:
         "device_index": creation.device_index, "empty": creation.empty, "full": creation.full,
         "arange": creation.arange, "astype": creation.astype, "clone": creation.clone,
         "is_contiguous": creation.is_contiguous, "strides": creation.strides,
-        "storage_offset": creation.storage_offset, "bitcast": movement.bitcast, "copy_": creation.copy_,
+        "storage_offset": creation.storage_offset, "storage_size": creation.storage_size,
+        "as_strided": creation.as_strided, "bitcast": movement.bitcast, "copy_": creation.copy_,
         "reshape": movement.reshape, "permute": movement.permute, "expand": movement.expand,
         "slice": movement.slice_, "flip": movement.flip, "pad": movement.pad, "cat": movement.cat,
     }

@@ -129,7 +129,8 @@ __kernel void ce_rows(__global {t}* loss, __global {t}* lse, __global {t}* w,
   const {a} wi = valid ? (has_w ? ({a})wt[wt_o + ti * wt_s] : ({a})1) : ({a})0;
   lse[i] = ({t})l;
   w[i] = ({t})wi;
-  loss[i] = valid ? ({t})(-(wi * (({a})xr[ti * xs1] - l))) : ({t})0;
+  /* (x_t - m) - log(s), as PyTorch's log_softmax: x_t - l would round l to the logits' scale first */
+  loss[i] = valid ? ({t})(-(wi * ((({a})xr[ti * xs1] - m) - log(s)))) : ({t})0;
 }}
 """
 

@@ -20,4 +20,5 @@ from ember.functions import (  # noqa: F401 - imported for their Tensor bindings
     special,
     statistics,
     torch_nn,
+    torch_surface,
 )
