@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ember import dispatch, plugins
+from ember.dtypes import bfloat16
 
 __all__ = ["DeviceModule", "device_module", "generated_tensor_names", "install_all", "module_attribute"]
 
@@ -75,6 +76,25 @@ class DeviceModule(types.ModuleType):
 
     def get_device_name(self, device: Any = None) -> str:
         return self._backend().device_name(self._index(device))
+
+    def is_bf16_supported(self, including_emulation: bool = True) -> bool:
+        """True when the current device holds bfloat16 tensors (False when none is available, as
+        ``torch.cuda.is_bf16_supported``); ``including_emulation=False`` also asks that it computes
+        in bfloat16 rather than in a wider dtype. Programs choose their training dtype with it
+        (nanoGPT: ``'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported()``).
+
+        Example:
+            >>> import ember
+            >>> ember.cpu.is_bf16_supported(), ember.cpu.is_bf16_supported(including_emulation=False)
+            (True, False)
+        """
+        if not self.is_available():
+            return False
+        index = dispatch.current_index(self.device_type)
+        be = self._backend()
+        if bfloat16 not in be.supported_dtypes(index):
+            return False
+        return including_emulation or bfloat16 not in be.emulated_dtypes(index)
 
     def synchronize(self, device: Any = None) -> None:
         """Wait for the work queued on ``device`` (None: every device of this type)."""

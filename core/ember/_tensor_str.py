@@ -161,5 +161,18 @@ def tensor_repr(t: Any, prefix: str = "tensor(") -> str:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    inner = body + "".join(", " + s for s in suffixes)
-    return prefix + inner + ")"
+    return _add_suffixes(prefix + body, suffixes, len(prefix))
+
+
+def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
+    """PyTorch's rule: a suffix that would pass the line width goes on a line of its own."""
+    parts = [text]
+    last = len(text) - text.rfind("\n") + 1  # PyTorch's count (one more than the line's length)
+    for suffix in suffixes:
+        if last + len(suffix) + 2 > _opts["linewidth"]:
+            parts.append(",\n" + " " * indent + suffix)
+            last = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last += len(suffix) + 2
+    return "".join(parts) + ")"

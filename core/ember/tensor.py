@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import operator as _operator
 import weakref as _weakref
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,7 @@ __all__ = ["Tensor"]
 class Tensor:
     """A multi-dimensional array on one device, with optional gradient tracking."""
 
-    __slots__ = ("_data", "_dtype", "_device", "_kt", "_requires_grad", "grad", "grad_fn", "_output_nr",
+    __slots__ = ("_data", "_dtype", "_device", "_kt", "_requires_grad", "_grad", "grad_fn", "_output_nr",
                  "_version", "_base", "_accum", "_retains_grad", "__weakref__", "__dict__")
 
     # ---- construction -------------------------------------------------------------------
@@ -61,7 +62,7 @@ class Tensor:
         t._device = device
         t._kt = kt
         t._requires_grad = False
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._output_nr = 0
         t._version = [0]
@@ -69,6 +70,23 @@ class Tensor:
         t._accum = None
         t._retains_grad = False
         return t
+
+    # ---- .grad: PyTorch's checks on assignment and its warning for a non-leaf's -------------
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient backward accumulated into this leaf (or a ``retain_grad`` tensor), else None."""
+        g = self._grad
+        if g is None and self.grad_fn is not None and not self._retains_grad:
+            import warnings
+
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return g
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            _check_grad(self, value)
+        self._grad = value
 
     def _new(self, data: Any, dtype: _dt.dtype | None = None) -> Tensor:
         """A tensor on this tensor's device holding ``data`` (a kernel's output)."""
@@ -78,7 +96,7 @@ class Tensor:
         t._device = self._device
         t._kt = self._kt
         t._requires_grad = False
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._output_nr = 0
         t._version = [0]
@@ -353,6 +371,24 @@ class Tensor:
         host = self._kt["to_host"](self._data)
         return host if dtype is None else host.astype(dtype)
 
+    # NumPy's binary operators defer to a Tensor's reflected ones (``np.float32(2) * t`` is a
+    # Tensor, as in PyTorch, not an array computed off the graph)
+    __array_priority__ = 1000
+
+    def __array_wrap__(self, array: Any, context: Any = None, return_scalar: bool = False) -> Any:
+        """A NumPy ufunc applied to a tensor returns a (CPU) tensor, as in PyTorch (``np.exp(t)``)."""
+        import numpy as np
+
+        from ember.functions.creation import from_numpy
+
+        return from_numpy(np.ascontiguousarray(array))
+
+    def __contains__(self, element: Any) -> bool:
+        """``element in t``: whether any element equals it (a number or a tensor), as in PyTorch."""
+        if isinstance(element, (Tensor, int, float, complex)):
+            return bool((element == self).any().item())
+        raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(element)}.")
+
     # ---- DLPack: zero-copy exchange with NumPy, CuPy, PyTorch, JAX... -------------------------
     def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
                    dl_device: Any = None, copy: bool | None = None) -> Any:
@@ -497,8 +533,8 @@ class Tensor:
             out = type(self)._from_tensor(out, self._requires_grad)
         else:
             out._requires_grad = self._requires_grad
-        if self.grad is not None:
-            out.grad = self.grad.__deepcopy__(memo)
+        if self._grad is not None:
+            out.grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = out
         return out
 
@@ -511,8 +547,51 @@ _TYPE_NAMES = {_dt.float32: "FloatTensor", _dt.float64: "DoubleTensor", _dt.floa
 _LEGACY_TYPE_NAMES = {v: k for k, v in _TYPE_NAMES.items()}
 
 
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
+    "populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf Tensor, "
+    "use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access "
+    "the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more informations.")
+
+# C++'s names for the element types, as PyTorch's messages about assigned gradients print them
+_CPP_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+             "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+             "uint8": "unsigned char", "bool": "bool", "complex64": "c10::complex<float>",
+             "complex128": "c10::complex<double>"}
+_SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+                "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def _check_grad(t: Tensor, g: Any) -> None:
+    """PyTorch's checks on ``t.grad = g``: a tensor of t's dtype, device type and size."""
+    if not isinstance(g, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(g).__name__}")
+    if g._dtype is not t._dtype:
+        raise RuntimeError(f"attempting to assign a gradient with dtype '{_CPP_TYPE.get(g._dtype.name, g._dtype.name)}' "
+                           f"to a tensor with grad_dtype '{_SCALAR_TYPE.get(t._dtype.name, t._dtype.name)}'. The "
+                           "gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set "
+                           "the tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set "
+                           "grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break "
+                           "downstream systems that assume they match.")
+    if g._device.type != t._device.type:
+        raise RuntimeError(f"attempting to assign a gradient with device type '{g._device.type}' to a tensor with "
+                           f"device type '{t._device.type}'. Please ensure that the gradient and the tensor are on the "
+                           "same device")
+    if g._device != t._device:
+        raise RuntimeError(f"attempting to assign a gradient located on device with index '{g._device.index}' to a "
+                           f"tensor located on device with index '{t._device.index}'. Please ensure that the gradient "
+                           "and the tensor are on the same device")
+    if g._data.shape != t._data.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(g._data.shape)}' to a tensor of size "
+                           f"'{list(t._data.shape)}'. Please ensure that the gradient and the tensor are the same size")
+
+
 def _wrap_dim(dim: int, ndim: int) -> int:
-    """Normalise a possibly negative axis, with PyTorch's IndexError."""
+    """Normalise a possibly negative axis, with PyTorch's IndexError. Any integer type is a dim
+    (NumPy's, a one-element integer tensor), as in PyTorch; a float is a TypeError."""
+    if dim.__class__ is not int:
+        dim = _operator.index(dim)
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
@@ -521,6 +600,9 @@ def _wrap_dim(dim: int, ndim: int) -> int:
 
 def _wrap_dims(dims: Any, ndim: int) -> list:
     """Wrap each of ``dims`` (an int or a sequence), refusing a dim named twice, as PyTorch does."""
+    if not isinstance(dims, (int, tuple, list)):
+        # a tensor names its elements as dims (PyTorch reads it as an int list); NumPy's ints are one dim
+        dims = dims.tolist() if isinstance(dims, Tensor) else _operator.index(dims)
     wrapped = [_wrap_dim(d, ndim) for d in ((dims,) if isinstance(dims, int) else dims)]
     seen: set = set()
     for d in wrapped:

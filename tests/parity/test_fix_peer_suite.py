@@ -199,7 +199,7 @@ def test_python_types_map_as_in_pytorch():
 
 
 def test_dtype_error_names_the_function():
-    for fn, name in [(lambda: ember.ones(2, dtype="x"), "ones"), (lambda: ember.zeros_like(ember.ones(1), "x"),
+    for fn, name in [(lambda: ember.ones(2, dtype="x"), "ones"), (lambda: ember.zeros_like(ember.ones(1), dtype="x"),
                                                                   "zeros_like"),
                      (lambda: ember.ones(2).sum(dtype="x"), "sum"), (lambda: ember.tensor([1], dtype="x"), "tensor")]:
         with pytest.raises(TypeError, match=rf"^{name}\(\): argument 'dtype' must be ember.dtype, not str$"):

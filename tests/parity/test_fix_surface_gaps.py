@@ -161,3 +161,51 @@ def test_a_tensor_where_a_sequence_of_tensors_is_expected_is_a_type_error_as_tor
 def test_broadcast_tensors_returns_a_tuple_as_torch(device):
     check(lambda L, a, b: type(L.broadcast_tensors(a, b[:1])).__name__, [S, S], None, device)
     check(lambda L, a, b: L.broadcast_tensors(a, b[:1]), [S, S], None, device)
+
+
+def test_small_tensor_members_as_torch(device):
+    check(lambda L, a: (list(reversed(a[0])), reversed(a[0, 0]), a.cdouble().real if device == "cpu" else a), [X3],
+          None, device)
+    for L in (torch, ember):
+        x = L.arange(4.0, requires_grad=True) * 1
+        first, second = x.chunk(2)
+        assert (x.output_nr, second.output_nr, x._is_view(), x[1:]._is_view()) == (0, 1, False, True)
+        assert x.const_data_ptr() == x.data_ptr() and str(x.cfloat().dtype).endswith("complex64")
+
+
+@pytest.mark.parametrize("name,kw", [("StepLR", {"step_size": 2}), ("CosineAnnealingLR", {"T_max": 4}),
+                                     ("CosineAnnealingWarmRestarts", {"T_0": 2}), ("OneCycleLR", {"max_lr": 1.0,
+                                                                                                  "total_steps": 5})])
+def test_scheduler_get_lr_warns_outside_step_and_saves_its_flag_as_torch(name, kw):
+    import warnings
+
+    seen = []
+    for L in (torch, ember):
+        opt = L.optim.SGD([L.nn.Parameter(L.ones(1))], lr=0.1, momentum=0.9)
+        sched = getattr(L.optim.lr_scheduler, name)(opt, **kw)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sched.get_lr()
+            opt.step()
+            sched.step()
+        seen.append(([str(w.message) for w in caught], sorted(sched.state_dict())))
+    assert seen[0] == seen[1]
+
+
+IMG = Arg(R.standard_normal((1, 1, 5, 5)).astype(np.float32))
+KER = Arg(R.standard_normal((1, 1, 2, 2)).astype(np.float32))
+FLOAT_WINDOWS = {
+    "conv-stride": lambda L, x, w: L.nn.functional.conv2d(x, w, stride=1.0),
+    "conv-padding": lambda L, x, w: L.nn.functional.conv2d(x, w, padding=(1.0, 1)),
+    "conv-index-tensor": lambda L, x, w: L.nn.functional.conv2d(x, w, stride=L.tensor(1)),
+    "conv-numpy-int": lambda L, x, w: L.nn.functional.conv2d(x, w, stride=np.int64(2)),
+    "max_pool": lambda L, x, w: L.nn.functional.max_pool2d(x, 2.0),
+    "avg_pool-stride": lambda L, x, w: L.nn.functional.avg_pool2d(x, 2, 1.0),
+    "unfold": lambda L, x, w: L.nn.functional.unfold(x, 2.0),
+    "Conv1d-module": lambda L, x, w: L.nn.Conv1d(3, 4, 3.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT_WINDOWS))
+def test_float_windows_strides_and_paddings_are_type_errors_as_torch(name, device):
+    check(FLOAT_WINDOWS[name], [IMG, KER], None, device)

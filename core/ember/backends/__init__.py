@@ -18,8 +18,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import enum
 import sys
 import types
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -97,6 +99,61 @@ for _k in _SDP:
     _enabled, _enable = _sdp(_k)
     setattr(cuda, f"{_k}_sdp_enabled", _enabled)
     setattr(cuda, f"enable_{_k}_sdp", _enable)
+
+
+class SDPBackend(enum.Enum):
+    """The attention implementations PyTorch's dispatcher chooses among (``torch.nn.attention``).
+    ember computes every one the same way; the switches only decide whether SDPA may run at all.
+    As PyTorch's (a pybind11 enum), ``int()`` gives the value but a member does not equal an int."""
+
+    def __int__(self) -> int:
+        return self.value
+
+    __index__ = __int__
+
+    ERROR = -1
+    MATH = 0
+    FLASH_ATTENTION = 1
+    EFFICIENT_ATTENTION = 2
+    CUDNN_ATTENTION = 3
+    OVERRIDEABLE = 4
+
+
+# which _SDP switch each backend is
+_SDP_OF = {SDPBackend.MATH: "math", SDPBackend.FLASH_ATTENTION: "flash", SDPBackend.EFFICIENT_ATTENTION: "mem_efficient",
+           SDPBackend.CUDNN_ATTENTION: "cudnn"}
+
+
+@contextlib.contextmanager
+def _sdp_switches(**values: bool) -> Iterator[None]:
+    saved = dict(_SDP)
+    _SDP.update(values)
+    try:
+        yield
+    finally:
+        _SDP.clear()
+        _SDP.update(saved)
+
+
+def sdp_kernel(enable_flash: bool = True, enable_math: bool = True, enable_mem_efficient: bool = True,
+               enable_cudnn: bool = True) -> Any:
+    """PyTorch's deprecated ``torch.backends.cuda.sdp_kernel``: the SDPA switches inside a block."""
+    warnings.warn("`torch.backends.cuda.sdp_kernel()` is deprecated. In the future, this context manager will be "
+                  "removed. Please see `torch.nn.attention.sdpa_kernel()` for the new context manager, with updated "
+                  "signature.", FutureWarning, stacklevel=2)
+    return _sdp_switches(flash=bool(enable_flash), math=bool(enable_math), mem_efficient=bool(enable_mem_efficient),
+                         cudnn=bool(enable_cudnn))
+
+
+def sdpa_viable(device_type: str) -> bool:
+    """Whether an enabled SDPA backend exists for ``device_type`` (PyTorch's CPU has math and flash)."""
+    if device_type == "cpu":
+        return _SDP["math"] or _SDP["flash"]
+    return any(_SDP.values())
+
+
+cuda.SDPBackend = SDPBackend
+cuda.sdp_kernel = sdp_kernel
 
 mps = _ns("mps", "Apple MPS: ember has no MPS backend.")
 mps.is_available = lambda: False

@@ -15,8 +15,11 @@ import functools
 import inspect
 import math
 import operator
+import struct
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as _np
 
 from ember import dispatch, plugins
 from ember import dtypes as _dt
@@ -74,15 +77,33 @@ def _check_dtype_supported(kt, dev, dtype) -> None:
                         f"{dtype}" + (f" ({why})" if why else ""))
 
 
-def _size(args: Sequence) -> tuple:
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+def _size_type_error(name: str, n_args: int, packed: bool, i: int, s: Any) -> TypeError:
+    """PyTorch's argument-parser wording for a size element that is not an int: it depends on whether
+    the sizes came as one sequence or as several arguments, and on which element is wrong."""
+    fn, tn = f"{name}(): " if name else "", type(s).__name__
+    if i > 0:  # the parser took the first as a size and fails unpacking the rest
+        return TypeError(f"{fn}argument 'size' failed to unpack the object at pos {i + 1} with error "
+                         f'"type must be tuple of ints,but got {tn}"')
+    if packed:
+        return TypeError(f"{fn}argument 'size' (position 1) must be tuple of ints, but found element of type "
+                         f"{tn} at pos 0")
+    if n_args > 1:  # a non-int first argument is not a size, so the rest are extra positionals
+        return TypeError(f"{name}() takes 1 positional argument but {n_args} were given")
+    return TypeError(f"{fn}argument 'size' (position 1) must be tuple of ints, not {tn}")
+
+
+def _size(args: Sequence, name: str = "") -> tuple:
+    packed = len(args) == 1 and isinstance(args[0], (tuple, list))
+    if packed:
         args = args[0]
     shape = []
-    for s in args:
+    for i, s in enumerate(args):
         if isinstance(s, Tensor):
             s = int(s.item())
+        elif s.__class__ is not int and not isinstance(s, (bool, float)) and hasattr(s, "__index__"):
+            s = s.__index__()  # NumPy's integers are sizes too
         if not isinstance(s, int) or isinstance(s, bool):
-            raise TypeError(f"size must be a sequence of ints, got an element of type {type(s).__name__}")
+            raise _size_type_error(name, len(args), packed, i, s)
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(args)}")
         shape.append(s)
@@ -166,7 +187,14 @@ def tensor(data: Any, *, dtype: _dt.dtype | None = None, device: Any = None, req
         out = data.detach().to(device=device if device is not None else data.device,
                                 dtype=dtype or data.dtype, copy=True)
         return _finish(out, requires_grad)
-    arr, dt = _host().from_object(data, dtype, copy=True)
+    if data is None:
+        raise RuntimeError("Could not infer dtype of NoneType")
+    if dtype is None and (data.__class__ in (list, tuple) or isinstance(data, _np.generic)):
+        dtype = _numpy_scalar_dtype(data)
+    try:
+        arr, dt = _host().from_object(data, dtype, copy=True)
+    except OverflowError:
+        raise ValueError("Overflow when unpacking long long") from None
     cpu_dev, cpu_kt = _resolve("cpu")
     t = Tensor._make(arr, dt, cpu_dev, cpu_kt)
     if device is not None or dispatch._default_device is not None:  # set_default_device
@@ -174,6 +202,50 @@ def tensor(data: Any, *, dtype: _dt.dtype | None = None, device: Any = None, req
         if dev.type != "cpu":
             t = t.to(dev)
     return _finish(t, requires_grad)
+
+
+_PYTHON_NUMBERS = {bool: _dt.bool_, int: _dt.int64}
+
+
+def _numpy_scalar_dtype(data: Any) -> _dt.dtype | None:
+    """The dtype PyTorch infers for data holding NumPy scalars or only Python ints, or None (the
+    host's own inference then applies).
+
+    PyTorch gives a NumPy scalar its own dtype (``tensor(np.float64(1))`` is float64, a list of
+    ``np.int32`` is int32) and promotes it with the Python numbers beside it (each at its default
+    dtype), where NumPy's ``array()`` would read every float as float64 and the default dtype then
+    applies. Each nesting level is scanned by type at C speed; numbers are not visited one by one."""
+    from ember.numpy_dtypes import from_numpy as _from_np
+
+    if isinstance(data, _np.generic):
+        return _from_np(data.dtype)
+    kinds: set = set()
+    stack = [data]
+    while stack:
+        seq = stack.pop()
+        types = set(map(type, seq))
+        kinds |= types
+        if types & {list, tuple}:
+            stack.extend(v for v in seq if v.__class__ in (list, tuple))
+    scalars = [t for t in kinds if issubclass(t, _np.generic)]
+    if not scalars:
+        # only Python ints (and bools): int64 said outright, so one beyond its range is PyTorch's
+        # overflow error instead of NumPy's silent switch to uint64 or float64
+        return _dt.int64 if int in kinds and kinds <= {int, bool, list, tuple} else None
+    result = None
+    for t in kinds:
+        if issubclass(t, _np.generic):
+            d = _from_np(_np.dtype(t))
+        elif t in _PYTHON_NUMBERS:
+            d = _PYTHON_NUMBERS[t]
+        elif t is float:
+            d = _dt.get_default_dtype()
+        elif t is complex:
+            d = _dt.default_complex_dtype()
+        else:  # nested sequences, tensors: their numbers were counted at their own level
+            continue
+        result = d if result is None else _dt.promote_types(result, d)
+    return result
 
 
 @_dtype_param
@@ -200,6 +272,12 @@ asarray = as_tensor
 
 def from_numpy(array: Any) -> Tensor:
     """A CPU tensor sharing memory with the NumPy array (writes show through both ways)."""
+    if not isinstance(array, _np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    if any(st < 0 for st in array.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
+                         "strides are not currently supported. (You can probably work around this by making a copy "
+                         "of your array  with array.copy().) ")
     arr, dt = _host().from_object(array, None, copy=False)
     dev, kt = _resolve("cpu")
     return Tensor._make(arr, dt, dev, kt)
@@ -282,7 +360,7 @@ def empty(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requir
             return _into_out("empty", out, dtype, device, lambda dt, dev: empty(*size, dtype=dt, device=dev))
     dt = dtype or _dt.get_default_dtype()
     dev, kt = _resolve(device, dt)
-    shape = _size(size)
+    shape = _size(size, "empty")
     return _finish(Tensor._make(kt["empty"](shape, dt, dev.index), dt, dev, kt), requires_grad)
 
 
@@ -298,7 +376,7 @@ def full(size: Sequence[int], fill_value: Any, dtype: _dt.dtype | None = None, d
         fill_value = fill_value.item()
     dt = dtype or _dt.scalar_dtype(fill_value)
     dev, kt = _resolve(device, dt)
-    shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),))
+    shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "full")
     return _finish(Tensor._make(kt["full"](shape, fill_value, dt, dev.index), dt, dev, kt), requires_grad)
 
 
@@ -310,8 +388,8 @@ def zeros(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, requir
         if _sparse_layout(_kw):
             return _sparse_empty(_size(size), dtype, device, requires_grad)
         if out is not None:
-            return _into_out("zeros", out, dtype, device, lambda dt, dev: full(_size(size), 0, dtype=dt, device=dev))
-    return full(_size(size), 0, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+            return _into_out("zeros", out, dtype, device, lambda dt, dev: full(_size(size, "zeros"), 0, dtype=dt, device=dev))
+    return full(_size(size, "zeros"), 0, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
 @_dtype_param
@@ -321,8 +399,8 @@ def ones(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, require
         size, out = _sized_extras("ones", size, _kw)
         _no_sparse_fill(_kw)
         if out is not None:
-            return _into_out("ones", out, dtype, device, lambda dt, dev: full(_size(size), 1, dtype=dt, device=dev))
-    return full(_size(size), 1, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+            return _into_out("ones", out, dtype, device, lambda dt, dev: full(_size(size, "ones"), 1, dtype=dt, device=dev))
+    return full(_size(size, "ones"), 1, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
 def _like(t: Tensor, dtype: _dt.dtype | None, device: Any, kw: dict | None = None, name: str = "empty_like") -> tuple:
@@ -433,6 +511,11 @@ def linspace(start: float, end: float, steps: int, *, dtype: _dt.dtype | None = 
         out = full((1,), start, dtype=dtype, device=device)
     else:
         step = (end - start) / (steps - 1)
+        if dtype is _dt.float32:
+            # PyTorch's float kernel rounds start, end and the step to float32 first, then fills each
+            # value with one fused multiply-add (the float64 arithmetic below, rounded once)
+            start, end = _round_f32(start), _round_f32(end)
+            step = _round_f32(_round_f32(end - start) / (steps - 1))
         half = steps // 2
         # PyTorch fills the first half from the start and the second from the end.
         from ember.functions.elementwise import where
@@ -440,6 +523,11 @@ def linspace(start: float, end: float, steps: int, *, dtype: _dt.dtype | None = 
         out = where(idx < half, idx * step + start, end - (steps - 1 - idx) * step)
         out = out.to(dtype)
     return _finish(out, requires_grad)
+
+
+def _round_f32(x: float) -> float:
+    """``x`` rounded to the nearest float32 (exact for one float64 op on float32 operands)."""
+    return struct.unpack("f", struct.pack("f", float(x)))[0]
 
 
 def _refuse_bool_range(name: str, dtype: _dt.dtype, device: Any) -> None:
@@ -518,7 +606,7 @@ def rand(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any
     if not dt.is_floating_point:
         raise NotImplementedError(f"rand() not implemented for {dt}: it needs a floating dtype")
     dev, kt = _resolve(device, dt)
-    shape = _size(size)
+    shape = _size(size, "rand")
     key, off = _gen(generator)._take(math.prod(shape))
     return _finish(Tensor._make(kt["rand_uniform"](shape, key, off, dt, dev.index), dt, dev, kt), requires_grad)
 
@@ -538,7 +626,7 @@ def randn(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: An
     if not dt.is_floating_point:
         raise NotImplementedError(f"randn() not implemented for {dt}: it needs a floating dtype")
     dev, kt = _resolve(device, dt)
-    shape = _size(size)
+    shape = _size(size, "randn")
     key, off = _gen(generator)._take(2 * math.prod(shape))
     return _finish(Tensor._make(kt["rand_normal"](shape, key, off, dt, dev.index), dt, dev, kt), requires_grad)
 
@@ -560,7 +648,7 @@ def randint(*args: Any, generator=None, dtype: _dt.dtype | None = None, device: 
         raise TypeError(f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}")
     dt = dtype or _dt.int64
     _check_randint_range(low, high, dt)
-    shape = _size((tuple(size),))
+    shape = _size((tuple(size),), "randint")
     gen_dt = _dt.int64 if dt.category != _dt.int64.category else dt  # floats and bool hold int64 draws
     dev, kt = _resolve(device, gen_dt)
     key, off = _gen(generator)._take(math.prod(shape))
@@ -729,6 +817,10 @@ def _fill_inplace(t: Tensor, value: Any) -> Tensor:
     t._version[0] += 1
     if STATE.enabled and needs_rebase(t):
         rebase_history(t, t.detach())  # a constant now: no gradient reaches the old values
+    from ember.autograd.function import _FW
+
+    if _FW[0] is not None:  # forward AD: a constant has a zero tangent
+        _FW[0].after_inplace(t, None)
     return t
 
 

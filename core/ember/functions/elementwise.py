@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 from typing import Any
+
+import numpy as np
 
 from ember import dtypes as _dt
 from ember._ops.registry import Family
-from ember.autograd.function import Function, _requires_grad_now, grad_fn_name, name_grad_fn
+from ember.autograd.function import _FW, Function, _requires_grad_now, grad_fn_name, name_grad_fn
 from ember.autograd.grad_mode import STATE
 from ember.autograd.inplace import check_inplace, needs_rebase, rebase_history, snapshot_saved_inputs
 from ember.functions.complex_ops import refuse_complex
@@ -131,12 +134,33 @@ def _operands(a: Any, b: Any) -> tuple:
             dt = _scalar_promote(a, b)
             ad = a._data if a._dtype is dt else a._kt["astype"](a._data, dt)
             return a, ad, _operand_scalar(b, dt), dt
+        if isinstance(b, (np.generic, np.ndarray)):
+            return _operands(a, _from_numpy_operand(b))
         raise TypeError(f"unsupported operand type: {type(b).__name__}")
+    if isinstance(b, Tensor) and isinstance(a, np.generic):
+        return _operands(_from_numpy_operand(a), b)
     if isinstance(b, Tensor) and isinstance(a, _Number):
         dt = _scalar_promote(b, a)
         bd = b._data if b._dtype is dt else b._kt["astype"](b._data, dt)
         return b, _operand_scalar(a, dt), bd, dt
     raise TypeError(f"unsupported operand types: {type(a).__name__} and {type(b).__name__}")
+
+
+def _from_numpy_operand(v: Any) -> Any:
+    """A NumPy operand as PyTorch takes it: an array is a (CPU) tensor of its dtype; a scalar is a
+    Python number: an int for NumPy's integers, else a float (a complex one loses its imaginary
+    part, with NumPy's ComplexWarning), so it promotes as a Python number does."""
+    if isinstance(v, np.ndarray):
+        from ember.functions.creation import from_numpy
+
+        return from_numpy(np.ascontiguousarray(v) if v.strides and min(v.strides) < 0 else v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.complexfloating):
+        warnings.warn("Casting complex values to real discards the imaginary part", np.exceptions.ComplexWarning,
+                      stacklevel=4)
+        return float(v.real)
+    return float(v)
 
 
 def _run(name: str, proto: Tensor, ad: Any, bd: Any, a: Any, b: Any) -> Any:
@@ -570,7 +594,28 @@ def _sparse_ops() -> Any:
     return _coo
 
 
-def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+_WARNED_OVERLOADS: set = set()
+
+
+def _alpha_first(name: str, other: Any, extra: tuple) -> tuple:
+    """PyTorch's deprecated ``add(input, alpha, other)`` / ``sub(input, alpha, other)`` overload (a
+    Number, then a tensor), still accepted with a one-time warning: returns ``(other, alpha)``."""
+    from ember.tensor import Tensor as _T
+
+    if len(extra) != 1 or isinstance(other, _T) or not isinstance(other, (int, float, complex)) \
+            or not isinstance(extra[0], (_T, int, float, complex)):
+        raise TypeError(f"{name}() takes 2 positional arguments but {2 + len(extra)} were given")
+    if name not in _WARNED_OVERLOADS:
+        _WARNED_OVERLOADS.add(name)
+        warnings.warn(f"This overload of {name} is deprecated:\n\t{name}(Number alpha, Tensor other)\nConsider using "
+                      f"one of the following signatures instead:\n\t{name}(Tensor other, *, Number alpha = 1)",
+                      UserWarning, stacklevel=3)
+    return extra[0], other
+
+
+def add(input: Any, other: Any, *deprecated: Any, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    if deprecated:
+        other, alpha = _alpha_first("add", other, deprecated)
     if out is None and alpha.__class__ is int and alpha == 1 and _plain_pair(input, other):
         try:
             return input._new(input._kt["add"](input._data, _data(other)), input._dtype)
@@ -581,7 +626,9 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) ->
     return _out(Add.apply(input, other, alpha), out)
 
 
-def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+def sub(input: Any, other: Any, *deprecated: Any, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    if deprecated:
+        other, alpha = _alpha_first("sub", other, deprecated)
     if (out is None and alpha.__class__ is int and alpha == 1 and _plain_pair(input, other)
             and input._dtype is not _dt.bool_):  # (PyTorch refuses bool subtraction: the general path says so)
         try:
@@ -1138,6 +1185,22 @@ def ne(input: Any, other: Any) -> Tensor:
     return _call_bool("ne", input, other)
 
 
+def _eq_operator(self: Tensor, other: Any) -> Any:
+    """``==``: a value that is no operand (None, a string) gives NotImplemented, so Python compares
+    identities (``t == None`` is False), as PyTorch's operators do."""
+    try:
+        return _call_bool("eq", self, other)
+    except TypeError:
+        return NotImplemented
+
+
+def _ne_operator(self: Tensor, other: Any) -> Any:
+    try:
+        return _call_bool("ne", self, other)
+    except TypeError:
+        return NotImplemented
+
+
 def lt(input: Any, other: Any) -> Tensor:
     _no_complex_kernel("lt", input, other)
     return _call_bool("lt", input, other)
@@ -1356,7 +1419,7 @@ class Clamp(Function):
         if ctx.hi is not None:
             m = x <= ctx.hi
             mask = m if mask is None else mask & m
-        return g * mask.to(g.dtype), None, None
+        return where(mask, g, 0), None, None  # not g * mask: an infinite g outside the range gives 0, not NaN
 
 
 def _bool_clamp_input(input: Tensor, min: Any, max: Any) -> Tensor:
@@ -1448,6 +1511,8 @@ def assign_inplace(t: Tensor, result: Tensor) -> Tensor:
     t._version[0] += 1
     if STATE.enabled and (result._requires_grad or needs_rebase(t)):
         rebase_history(t, result)
+    if _FW[0] is not None:  # forward AD: the tangent follows the write
+        _FW[0].after_inplace(t, result)
     return t
 
 
@@ -1496,7 +1561,9 @@ def _inplace(fn):
     return method
 
 
-def sub_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+def sub_(t: Tensor, other: Any, *deprecated: Any, alpha: Any = 1) -> Tensor:
+    if deprecated:
+        other, alpha = _alpha_first("sub_", other, deprecated)
     check_no_overlap(t, (other,))
     return assign_inplace(t, sub(t, other, alpha=alpha))
 
@@ -1560,8 +1627,8 @@ for _fn in (isfinite, isinf, equal, isclose, allclose):
 _op(isnan, kernels=("isnan",))
 # comparisons and logic
 # in place, the bool result is cast back to self's dtype (``x.eq_(y)`` keeps x's dtype), as in PyTorch
-_op(eq, inplace=True, kernels=("eq",), operators=("__eq__",))
-_op(ne, aliases=("not_equal",), inplace=True, kernels=("ne",), operators=("__ne__",))
+_op(eq, inplace=True, kernels=("eq",))
+_op(ne, aliases=("not_equal",), inplace=True, kernels=("ne",))
 _op(lt, aliases=("less",), inplace=True, kernels=("lt",), operators=("__lt__",))
 _op(le, aliases=("less_equal",), inplace=True, kernels=("le",), operators=("__le__",))
 _op(gt, aliases=("greater",), inplace=True, kernels=("gt",), operators=("__gt__",))
@@ -1583,6 +1650,8 @@ for _name, _fn in (("and", _and), ("or", _or), ("xor", _xor)):
     _ops.attr(f"__{_name}__", _fn)
     _ops.attr(f"__r{_name}__", _fn)
     _ops.attr(f"__i{_name}__", _inplace(_fn))
+_ops.attr("__eq__", _eq_operator)
+_ops.attr("__ne__", _ne_operator)
 _ops.attr("__invert__", _invert)
 _ops.attr("__pos__", _pos)
 

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,7 @@ from ember import _device_checks as _checks
 from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
-from ember.autograd.function import Function, _requires_grad_now, name_grad_fn
+from ember.autograd.function import _FW, Function, _requires_grad_now, name_grad_fn
 from ember.autograd.grad_mode import STATE
 from ember.tensor import Tensor, _wrap_dim
 
@@ -54,10 +55,26 @@ def _to_index_tensor(item: Any, device) -> Tensor:
 _SKIP = object()  # a dimension an ellipsis passes over
 
 
+def _sequence_as_tuple(index: Any) -> bool:
+    """NumPy's old rule, which PyTorch keeps: a short list (under 32 items) holding a sequence, a
+    tensor, a slice, ``None`` or ``...`` is a tuple of indices (``x[[[0, 1], [1, 0]]]`` is
+    ``x[[0, 1], [1, 0]]``); a list of plain integers is one index."""
+    if index.__class__ is not list or len(index) >= 32:
+        return False
+    if any(isinstance(i, (Tensor, list, tuple, slice, range, str)) or i is None or i is Ellipsis
+           or hasattr(i, "__array__") for i in index):
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in "
+                      "pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as "
+                      "tensor index, x[torch.tensor(seq)], which will result either in an error or a different "
+                      "result", UserWarning, stacklevel=4)
+        return True
+    return False
+
+
 def _parse(x: Tensor, index: Any) -> tuple:
     """Split an index into (slices, shape after basic indexing, advanced: [(dim, tensor)])."""
     if not isinstance(index, tuple):
-        index = (index,)
+        index = tuple(index) if _sequence_as_tuple(index) else (index,)
     consumed = 0
     expanded = []
     for item in index:
@@ -181,6 +198,28 @@ def _flat_index(v: Tensor, advanced: list) -> tuple:
     return perm, flat, tuple(idx[0].shape), dims, rest
 
 
+def _view_node_name(x: Tensor, index: Any) -> str:
+    """PyTorch's grad_fn name for basic indexing: the last view it applies. A lone slice is always
+    sliced; in a tuple, full slices and ``...`` are skipped, and nothing left is an alias."""
+    if isinstance(index, slice):
+        return "SliceBackward0"
+    items = index if isinstance(index, tuple) else (index,)
+    name, dim = "AliasBackward0", 0
+    for item in items:
+        if item is None:
+            name = "UnsqueezeBackward0"
+        elif item is Ellipsis:
+            dim += x.dim() - sum(1 for i in items if i is not None and i is not Ellipsis)
+        elif isinstance(item, slice):
+            if item.indices(x.shape[dim]) != (0, x.shape[dim], 1):
+                name = "SliceBackward0"
+            dim += 1
+        else:
+            name = "SelectBackward0"
+            dim += 1
+    return name
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
     if isinstance(index, int) and not isinstance(index, bool) and x.dim() > 0:
         size = x._data.shape[0]
@@ -192,7 +231,7 @@ def getitem(x: Tensor, index: Any) -> Tensor:
     slices, out_shape, advanced, basic_only = _parse(x, index)
     v = _basic_view(x, slices, out_shape)
     if basic_only:
-        return v
+        return name_grad_fn(v, _view_node_name(x, index), x) if v._requires_grad else v
     perm, flat, ishape, dims, rest = _flat_index(v, advanced)
     rest_shape = [v.shape[d] for d in rest]
     n = 1
@@ -310,9 +349,9 @@ class IndexPutFunctional(Function):
 
         gx = gv = None
         if ctx.needs_input_grad[0]:
-            gx = g if ctx.accumulate else g.clone()
-            if not ctx.accumulate:
-                _write(gx, ctx.index, 0)
+            # through the Function again, not a raw write: the zeroing stays differentiable (double
+            # backward, forward AD's double vjp)
+            gx = g if ctx.accumulate else IndexPutFunctional.apply(g, 0, ctx.index, False)
         if ctx.needs_input_grad[1]:
             gv = unbroadcast(getitem(g, ctx.index), ctx.vshape)
         return gx, gv, None, None
@@ -324,7 +363,8 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
 
     check_inplace(x)
     value = _value_tensor(x, value)
-    if STATE.enabled and (needs_rebase(x) or (isinstance(value, Tensor) and _requires_grad_now(value))):
+    if (STATE.enabled and (needs_rebase(x) or (isinstance(value, Tensor) and _requires_grad_now(value)))) or (
+            _FW[0] is not None and _FW[0].involves(x, value)):  # forward AD: the tangent follows the write
         if not isinstance(value, Tensor):
             from ember.functions.creation import full
 
@@ -345,7 +385,8 @@ def index_put_(x: Tensor, indices: tuple, values: Any, accumulate: bool = False)
     from ember.autograd.inplace import check_inplace, needs_rebase
     from ember.functions.elementwise import assign_inplace
 
-    if not (STATE.enabled and (needs_rebase(x) or (isinstance(values, Tensor) and _requires_grad_now(values)))):
+    if not (STATE.enabled and (needs_rebase(x) or (isinstance(values, Tensor) and _requires_grad_now(values)))) and not (
+            _FW[0] is not None and _FW[0].involves(x, values)):  # forward AD: the tangent follows the write
         check_inplace(x)
         _write(x, tuple(indices), _value_tensor(x, values), accumulate)
         x._version[0] += 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ember import dtypes as _dt
 from ember._ops.registry import Family
 from ember.tensor import Tensor, _wrap_dim
 
@@ -154,7 +155,24 @@ def _is_type(kind: str) -> property:
     return property(lambda self: self.device.type == kind, doc=f"True on a {kind!r} device.")
 
 
+def _reversed(self: Tensor) -> Tensor:
+    """``reversed(t)``: ``t`` flipped along dim 0 (a 0-d tensor is itself), as PyTorch."""
+    return self if self.dim() == 0 else self.flip(0)
+
+
+def _is_view(self: Tensor) -> bool:
+    """Whether this tensor is a view of another (``t._base`` is set)."""
+    return self._base is not None
+
+
 _ops = Family(__name__)
+_ops.attr("__reversed__", _reversed)
+_ops.attr("_is_view", _is_view)
+_ops.attr("const_data_ptr", data_ptr)
+_ops.attr("output_nr", property(lambda self: self._output_nr,
+                                doc="Which output of its ``grad_fn`` this tensor is (0 for a leaf)."))
+_ops.attr("cfloat", lambda self: self.to(_dt.complex64))
+_ops.attr("cdouble", lambda self: self.to(_dt.complex128))
 _ops.op(stride, export=False)
 _ops.op(storage_offset, export=False)
 _ops.op(data_ptr, export=False)

@@ -538,11 +538,13 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
         >>> ember.dist(ember.tensor([0., 0.]), ember.tensor([3., 4.]))
         tensor(5.)
     """
+    from ember.autograd.function import name_grad_fn
     from ember.linalg import vector_norm
 
     diff = _ew.sub(input, other)
     # the norm of complex numbers is the norm of their moduli (a real result, as in PyTorch)
-    return vector_norm(_ew.abs(diff) if diff.dtype.is_complex else diff, p)
+    return name_grad_fn(vector_norm(_ew.abs(diff) if diff.dtype.is_complex else diff, p), "DistBackward0",
+                        input, other)
 
 
 @numpy_names
@@ -1065,11 +1067,45 @@ def is_inference_mode_enabled() -> bool:
 
 
 def _pin_memory(self: Tensor, device: Any = None) -> Tensor:
-    """Page-locked memory needs an accelerator; none is pinned here (PyTorch raises without one, too)."""
-    raise RuntimeError("Cannot access accelerator device when none is available.")
+    """This CPU tensor in page-locked memory, as PyTorch: itself when it is pinned already, else a
+    copy (gradients flow through it), once an accelerator is available (without one, PyTorch's
+    error). ember's backends copy host memory synchronously, so the copy is ordinary memory marked
+    pinned: ``x.pin_memory().to(device, non_blocking=True)`` (nanoGPT's batches) runs unchanged.
+
+    Example:
+        >>> import ember
+        >>> if ember.accelerator.is_available():
+        ...     assert ember.ones(2).pin_memory().is_pinned()
+    """
+    if device is not None:
+        warnings.warn("The argument 'device' of Tensor.pin_memory() is deprecated. Please do not pass this "
+                      "argument.", DeprecationWarning, stacklevel=2)
+    if _is_pinned(self, device):  # PyTorch asks is_pinned(device) first: its warning shows twice too
+        return self
+    if self.device.type != "cpu":
+        raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be pinned")
+    if device is not None and dispatch.device(device).type == "cpu":
+        raise RuntimeError("CPU device type not an accelerator.")
+    from ember import accelerator
+    from ember.autograd.function import name_grad_fn
+
+    if not accelerator.is_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+    out = name_grad_fn(self.clone(), "PinMemoryBackward0", self)
+    out.__dict__["_pinned"] = True  # views of it share the flag through ``_base``
+    return out
 
 
 def _is_pinned(self: Tensor, device: Any = None) -> bool:
+    """True for a tensor made by :func:`_pin_memory` and its views."""
+    if device is not None:
+        warnings.warn("The argument 'device' of Tensor.is_pinned() is deprecated. Please do not pass this "
+                      "argument.", DeprecationWarning, stacklevel=2)
+    t = self
+    while t is not None:
+        if t.__dict__.get("_pinned"):
+            return True
+        t = t._base
     return False
 
 

@@ -48,7 +48,7 @@ def _dims(x: Tensor, dim: Any) -> tuple:
     """The sorted, wrapped reduction dims. Every dim is checked against the tensor's rank even when
     it is 0-d (PyTorch accepts only 0 and -1 there), then a 0-d tensor reduces over nothing."""
     nd = x._data.ndim
-    if dim is None or dim == () or dim == []:
+    if dim is None or (dim.__class__ in (tuple, list) and not dim):
         return tuple(range(nd))
     wrapped = _wrap_dims(dim, nd)
     return tuple(sorted(wrapped)) if nd else ()

@@ -14,13 +14,14 @@ Example:
 from __future__ import annotations
 
 import math
+import operator
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import EXTRAS, Family
-from ember.autograd.function import Function, _requires_grad_now, name_grad_fn
+from ember.autograd.function import _FW, Function, _requires_grad_now, name_grad_fn
 from ember.size import Size
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
@@ -28,7 +29,22 @@ from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 def _shape_args(args: Sequence) -> tuple:
     if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
         args = tuple(args[0])
-    return tuple(int(a) for a in args)
+    for a in args:
+        if a.__class__ is not int:
+            return _index_args(args)
+    return tuple(args)
+
+
+def _index_args(args: Sequence) -> tuple:
+    """Sizes that are not all Python ints: any integer (NumPy's, a one-element integer tensor) is
+    one; a float or a bool is PyTorch's TypeError, not truncated."""
+    out = []
+    for i, a in enumerate(args):
+        if isinstance(a, bool) or not hasattr(a, "__index__"):
+            raise TypeError(f"argument 'size' must be tuple of ints, but found element of type {type(a).__name__} "
+                            f"at pos {i}")
+        out.append(operator.index(a))
+    return tuple(out)
 
 
 def _infer_shape(shape: tuple, numel: int, src_shape: tuple) -> tuple:
@@ -147,7 +163,8 @@ class ReshapeCopy(Reshape):
 
 def _reshape(input: Tensor, shape: tuple, viewable: bool | None) -> Tensor:
     if shape == input._data.shape:
-        if input._requires_grad or (input._base is not None and _requires_grad_now(input)):
+        if input._requires_grad or (input._base is not None and _requires_grad_now(input)) or (
+                _FW[0] is not None and _FW[0].involves(input)):  # a forward-AD dual: its view gets the tangent
             return Reshape.apply(input, shape)
         return input._view_of(input._data, _same_view)
     # Unknown (no strides kernel): the kernel may still return a view, so keep the version counter shared.

@@ -600,7 +600,8 @@ class Logit(Function):
         (x,) = ctx.saved_tensors
         # g * inf at 0 and 1, as PyTorch's scalar loop (its vectorised loop, which runs on whole chunks of
         # 16-32 elements, divides instead: -g * inf at -0.0)
-        grad = where(logical_or(x == 0, x == 1), g * math.inf, g / (x * (1 - x)))
+        # (one product with g, so the double backward does not meet 0 * inf in an unselected branch)
+        grad = g * where(logical_or(x == 0, x == 1), math.inf, 1 / (x * (1 - x)))
         if ctx.eps is None:  # PyTorch: NaN outside [0, 1], where the forward is NaN
             return where(logical_or(x < 0, x > 1), math.nan, grad), None
         return where(logical_or(x < ctx.eps, x > 1 - ctx.eps), 0.0, grad), None

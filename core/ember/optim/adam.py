@@ -42,36 +42,36 @@ def _check_adam_args(lr: float, betas: tuple[float, float], eps: float, weight_d
 class Adam(Optimizer):
     """``m = lerp(m, g, 1-b1)``, ``v = b2 v + (1-b2) g^2``, ``p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)``.
 
-    ``weight_decay`` is L2 (added to the gradient); see ``AdamW`` for the decoupled form. Runs the
+    ``weight_decay`` is L2 (added to the gradient), or with ``decoupled_weight_decay=True`` the
+    decoupled form ``p *= 1 - lr * weight_decay`` (what ``AdamW`` is: PyTorch >= 2.6). Runs the
     backend's fused ``adam_step`` kernel when it has one (in place, one call per parameter), else
     a composite of required kernels.
     """
 
-    _decoupled = False
-
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False, fused: bool | None = None) -> None:
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
         _check_adam_args(lr, betas, eps, weight_decay)
         if differentiable:
             raise NotImplementedError("differentiable=True is not supported by ember's optimizers")
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable,
-                        differentiable=differentiable, fused=fused)
+                        differentiable=differentiable, fused=fused, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
     _late_options = (
         ("amsgrad", False), ("maximize", False), ("foreach", None), ("capturable", False),
-        ("differentiable", False), ("fused", None),
+        ("differentiable", False), ("fused", None), ("decoupled_weight_decay", False),
     )  # filled in when an older pickled optimizer is loaded (Optimizer.__setstate__)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adam update of every parameter that has a gradient."""
         loss = run_closure(closure)
-        decoupled = self._decoupled
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            decoupled = group["decoupled_weight_decay"]  # per group, as PyTorch reads it
             wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
             for p in group["params"]:
                 if p.grad is None:

@@ -74,6 +74,7 @@ class LRScheduler:
         self._initial_step()
 
     _is_initial = False  # True only during the constructor's first step (PyTorch's flag of that name)
+    _get_lr_called_within_step = False  # True while step() asks get_lr (PyTorch's flag of that name)
 
     def _initial_step(self) -> None:
         self._step_count = 0
@@ -113,13 +114,17 @@ class LRScheduler:
 
     def _update_lr(self, epoch: int | None = None) -> None:
         """Set each group's lr for the next epoch (or for ``epoch``, from the closed form where there is one)."""
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            closed = getattr(self, "_get_closed_form_lr", None)
-            values = closed() if closed is not None else self.get_lr()
+        self._get_lr_called_within_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                closed = getattr(self, "_get_closed_form_lr", None)
+                values = closed() if closed is not None else self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
@@ -817,6 +822,30 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         else:
             self._seek(epoch)
         self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        self._get_lr_called_within_step = True
+        try:
+            values = self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+
+def _warn_outside_step(get_lr: Callable) -> Callable:
+    """A built-in scheduler's ``get_lr`` that warns, as PyTorch's do, when called outside ``step()``
+    (it computes the next epoch's rates from the current ones: ``get_last_lr()`` is what users want)."""
+
+    def wrapper(self: LRScheduler) -> list[float]:
+        if not self._get_lr_called_within_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                          UserWarning, stacklevel=2)
+        return get_lr(self)
+
+    wrapper.__name__, wrapper.__qualname__, wrapper.__doc__ = get_lr.__name__, get_lr.__qualname__, get_lr.__doc__
+    return wrapper
+
+
+for _cls in list(globals().values()):
+    if isinstance(_cls, type) and issubclass(_cls, LRScheduler) and _cls is not LRScheduler and "get_lr" in vars(_cls):
+        _cls.get_lr = _warn_outside_step(vars(_cls)["get_lr"])
