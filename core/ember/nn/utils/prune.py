@@ -229,8 +229,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` entries (a count, or a fraction of them) chosen at random."""
+class _Unstructured(BasePruningMethod):
+    """Prunes ``amount`` entries (a count, or a fraction of them): the ``k`` that ``_chosen`` picks."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -238,39 +238,35 @@ class RandomUnstructured(BasePruningMethod):
         _validate_pruning_amount_init(amount)
         self.amount = amount
 
+    def _chosen(self, t: Any, k: int) -> Any:
+        raise NotImplementedError
+
     def compute_mask(self, t: Any, default_mask: Any) -> Any:
         size = t.nelement()
         k = _compute_nparams_toprune(self.amount, size)
         _validate_pruning_amount(k, size)
         mask = default_mask.clone(memory_format=ember.contiguous_format)
         if k != 0:
-            prob = ember.rand_like(t)
-            mask.view(-1)[ember.topk(prob.view(-1), k=k).indices] = 0
+            mask.view(-1)[self._chosen(t, k)] = 0
         return mask
+
+
+class RandomUnstructured(_Unstructured):
+    """Prunes ``amount`` entries (a count, or a fraction of them) chosen at random."""
+
+    def _chosen(self, t: Any, k: int) -> Any:
+        return ember.topk(ember.rand_like(t).view(-1), k=k).indices
 
     @classmethod
     def apply(cls, module: Any, name: str, amount: int | float) -> Any:  # type: ignore[override]
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prunes the ``amount`` entries of smallest absolute value (of ``importance_scores`` if given)."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount: int | float) -> None:
-        _validate_pruning_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t: Any, default_mask: Any) -> Any:
-        size = t.nelement()
-        k = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(k, size)
-        mask = default_mask.clone(memory_format=ember.contiguous_format)
-        if k != 0:
-            smallest = ember.topk(ember.abs(t).view(-1), k=k, largest=False)
-            mask.view(-1)[smallest.indices] = 0
-        return mask
+    def _chosen(self, t: Any, k: int) -> Any:
+        return ember.topk(ember.abs(t).view(-1), k=k, largest=False).indices
 
     @classmethod
     def apply(cls, module: Any, name: str, amount: int | float,  # type: ignore[override]
