@@ -62,6 +62,20 @@ class dtype:
         """Floating point or complex: the dtypes a tensor that requires grad may have."""
         return self.category >= _FLOAT
 
+    def to_real(self) -> dtype:
+        """The real dtype of a complex one (``complex64`` -> ``float32``); any other dtype itself."""
+        return _REAL_OF.get(self, self)
+
+    def to_complex(self) -> dtype:
+        """The complex dtype holding this float dtype's values (``float32`` -> ``complex64``)."""
+        if self.category == _COMPLEX:
+            return self
+        if self is float16:  # PyTorch's complex32, which ember does not have
+            raise RuntimeError("ember has no complex32 (ComplexHalf), the complex dtype of float16")
+        if self.category != _FLOAT:
+            raise RuntimeError(f"Unknown Complex ScalarType for {_SCALAR_NAMES[self.name]}")
+        return _COMPLEX_OF[self._rank]
+
     def __repr__(self) -> str:
         return f"ember.{self.name}"
 
@@ -96,6 +110,7 @@ _BY_NAME.update(
      "cfloat": complex64, "cdouble": complex128}
 )
 _COMPLEX_OF = {1: complex64, 2: complex64, 3: complex128}  # float rank -> complex (no complex32)
+_SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long"}
 _REAL_OF = {complex64: float32, complex128: float64}
 
 

@@ -209,3 +209,22 @@ FLOAT_WINDOWS = {
 @pytest.mark.parametrize("name", sorted(FLOAT_WINDOWS))
 def test_float_windows_strides_and_paddings_are_type_errors_as_torch(name, device):
     check(FLOAT_WINDOWS[name], [IMG, KER], None, device)
+
+
+@pytest.mark.parametrize("name", ["float", "double", "half", "bfloat16", "long", "int", "short", "char", "byte",
+                                  "bool"])
+def test_dtype_conversion_methods_take_memory_format_as_torch(name, device):
+    check(lambda L, a: getattr(a, name)(memory_format=L.preserve_format), [X3], None, device)
+
+
+def test_dtype_to_real_and_to_complex_as_torch():
+    for name in ("float32", "float64", "bfloat16", "complex64", "complex128", "int32", "bool"):
+        got = []
+        for L in (torch, ember):
+            d = getattr(L, name)
+            for method in ("to_real", "to_complex"):
+                try:
+                    got.append(str(getattr(d, method)()).split(".")[-1])
+                except RuntimeError:
+                    got.append("RuntimeError")
+        assert got[:2] == got[2:], (name, got)
