@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -55,7 +56,7 @@ def _to_index_tensor(item: Any, device) -> Tensor:
 _SKIP = object()  # a dimension an ellipsis passes over
 
 
-def _sequence_as_tuple(index: Any) -> bool:
+def _sequence_as_tuple(index: Any, warn: bool = True) -> bool:
     """NumPy's old rule, which PyTorch keeps: a short list (under 32 items) holding a sequence, a
     tensor, a slice, ``None`` or ``...`` is a tuple of indices (``x[[[0, 1], [1, 0]]]`` is
     ``x[[0, 1], [1, 0]]``); a list of plain integers is one index."""
@@ -63,6 +64,8 @@ def _sequence_as_tuple(index: Any) -> bool:
         return False
     if any(isinstance(i, (Tensor, list, tuple, slice, range, str)) or i is None or i is Ellipsis
            or hasattr(i, "__array__") for i in index):
+        if not warn:
+            return True
         warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in "
                       "pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as "
                       "tensor index, x[torch.tensor(seq)], which will result either in an error or a different "
@@ -248,12 +251,23 @@ def getitem(x: Tensor, index: Any) -> Tensor:
 
 
 # ---- assignment ---------------------------------------------------------------------------------
-def _value_tensor(x: Tensor, value: Any) -> Any:
+def _basic_index(index: Any) -> bool:
+    """Whether ``index`` selects by basic indexing only (ints, slices, None, ..., True)."""
+    items = index if isinstance(index, tuple) else tuple(index) if _sequence_as_tuple(index, False) else (index,)
+    return all(item is None or item is Ellipsis or item is True or isinstance(item, slice)
+               or (isinstance(item, numbers.Integral) and not isinstance(item, bool))
+               or (isinstance(item, Tensor) and item.dim() == 0 and item.dtype is not _dt.bool_
+                   and not item.dtype.is_floating_point) for item in items)
+
+
+def _value_tensor(x: Tensor, value: Any, basic: bool = False) -> Any:
     if isinstance(value, Tensor):
         if value.device is not x.device:
-            if value.dim() == 0 and value.device.type == "cpu":
-                return value.item()
-            raise RuntimeError(f"expected device {x.device} but got device {value.device}")
+            # PyTorch: setitem through basic indexing is a ``copy_`` (any device to any device, on
+            # the autograd graph); index_put_ moves a 0-dim value of another device to x's
+            if not (basic or value.dim() == 0):
+                raise RuntimeError(f"expected device {x.device} but got device {value.device}")
+            value = value.to(x.device)
         return value if value.dtype is x.dtype else value.to(x.dtype)
     if isinstance(value, (int, float, bool)):
         return value
@@ -362,7 +376,7 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
     from ember.functions.elementwise import assign_inplace
 
     check_inplace(x)
-    value = _value_tensor(x, value)
+    value = _value_tensor(x, value, _basic_index(index))
     if (STATE.enabled and (needs_rebase(x) or (isinstance(value, Tensor) and _requires_grad_now(value)))) or (
             _FW[0] is not None and _FW[0].involves(x, value)):  # forward AD: the tangent follows the write
         if not isinstance(value, Tensor):
