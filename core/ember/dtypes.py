@@ -73,7 +73,9 @@ class dtype:
         if self is float16:  # PyTorch's complex32, which ember does not have
             raise RuntimeError("ember has no complex32 (ComplexHalf), the complex dtype of float16")
         if self.category != _FLOAT:
-            raise RuntimeError(f"Unknown Complex ScalarType for {_SCALAR_NAMES[self.name]}")
+            from ember.functions.complex_ops import type_word
+
+            raise RuntimeError(f"Unknown Complex ScalarType for {type_word(self)}")
         return _COMPLEX_OF[self._rank]
 
     def __repr__(self) -> str:
@@ -110,7 +112,6 @@ _BY_NAME.update(
      "cfloat": complex64, "cdouble": complex128}
 )
 _COMPLEX_OF = {1: complex64, 2: complex64, 3: complex128}  # float rank -> complex (no complex32)
-_SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long"}
 _REAL_OF = {complex64: float32, complex128: float64}
 
 

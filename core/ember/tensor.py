@@ -558,9 +558,6 @@ _CPP_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "b
              "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
              "uint8": "unsigned char", "bool": "bool", "complex64": "c10::complex<float>",
              "complex128": "c10::complex<double>"}
-_SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
-                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-                "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 def _check_grad(t: Tensor, g: Any) -> None:
@@ -568,8 +565,10 @@ def _check_grad(t: Tensor, g: Any) -> None:
     if not isinstance(g, Tensor):
         raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(g).__name__}")
     if g._dtype is not t._dtype:
+        from ember.functions.complex_ops import type_word
+
         raise RuntimeError(f"attempting to assign a gradient with dtype '{_CPP_TYPE.get(g._dtype.name, g._dtype.name)}' "
-                           f"to a tensor with grad_dtype '{_SCALAR_TYPE.get(t._dtype.name, t._dtype.name)}'. The "
+                           f"to a tensor with grad_dtype '{type_word(t._dtype)}'. The "
                            "gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set "
                            "the tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set "
                            "grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break "

@@ -1185,20 +1185,18 @@ def ne(input: Any, other: Any) -> Tensor:
     return _call_bool("ne", input, other)
 
 
-def _eq_operator(self: Tensor, other: Any) -> Any:
-    """``==``: a value that is no operand (None, a string) gives NotImplemented, so Python compares
-    identities (``t == None`` is False), as PyTorch's operators do."""
-    try:
-        return _call_bool("eq", self, other)
-    except TypeError:
-        return NotImplemented
+def _comparison_operator(name: str) -> Any:
+    """``==``/``!=``: a value that is no operand (None, a string) gives NotImplemented, so Python
+    compares identities (``t == None`` is False), as PyTorch's operators do."""
 
+    def operator(self: Tensor, other: Any) -> Any:
+        try:
+            return _call_bool(name, self, other)
+        except TypeError:
+            return NotImplemented
 
-def _ne_operator(self: Tensor, other: Any) -> Any:
-    try:
-        return _call_bool("ne", self, other)
-    except TypeError:
-        return NotImplemented
+    operator.__name__ = operator.__qualname__ = f"__{name}__"
+    return operator
 
 
 def lt(input: Any, other: Any) -> Tensor:
@@ -1650,8 +1648,8 @@ for _name, _fn in (("and", _and), ("or", _or), ("xor", _xor)):
     _ops.attr(f"__{_name}__", _fn)
     _ops.attr(f"__r{_name}__", _fn)
     _ops.attr(f"__i{_name}__", _inplace(_fn))
-_ops.attr("__eq__", _eq_operator)
-_ops.attr("__ne__", _ne_operator)
+_ops.attr("__eq__", _comparison_operator("eq"))
+_ops.attr("__ne__", _comparison_operator("ne"))
 _ops.attr("__invert__", _invert)
 _ops.attr("__pos__", _pos)
 
