@@ -32,7 +32,7 @@ import numpy as np
 from ember.kernels import out_size
 from numpy.lib.stride_tricks import as_strided
 
-from ember_cpu_numpy import xp_kernels
+from ember_cpu_numpy import numba_nn, xp_kernels
 from ember_cpu_numpy.blas import matmul as _matmul
 
 __all__ = ["NN_KERNELS"]
@@ -463,9 +463,13 @@ def cross_entropy(x, target, weight, ignore_index, reduction):
     valid = ~ignored & (target >= 0) & (target < c)
     n_invalid = n - int(np.count_nonzero(ignored)) - int(np.count_nonzero(valid))
     safe = np.where(valid, target, 0)
-    m = acc.max(axis=1)
+    parts = numba_nn.row_logsumexp(acc)  # one compiled loop over the rows, when it applies
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # inf/NaN logits give NaN, as in PyTorch
-        log_s = np.log(np.exp(acc - m[:, None]).sum(axis=1))
+        if parts is None:
+            m = acc.max(axis=1)
+            log_s = np.log(np.exp(acc - m[:, None]).sum(axis=1))
+        else:
+            m, log_s = (p.astype(acc.dtype) for p in parts)
         lse = m + log_s
         w = valid.astype(acc.dtype) if weight is None else np.where(valid, weight.astype(acc.dtype)[safe], 0)
         # (x_t - m) - log_s, as PyTorch's log_softmax: x_t - lse rounds lse to the logits' scale first,
@@ -493,11 +497,13 @@ def cross_entropy_backward(grad, x, target, lse, w, w_sum, reduction):
         # softmax from x itself, as PyTorch: exp(x - lse) carries lse's rounding at the logits' scale
         # (1e-5 relative at logits ~400 in float32); the saved lse only serves backends that need it
         xa = x.astype(acc_t)
-        g = np.exp(xa - xa.max(axis=1, keepdims=True))
-        g /= g.sum(axis=1, keepdims=True)
-        hit = (target >= 0) & (target < c)  # rows whose target is a class (ignored rows have w = 0)
-        g[np.arange(n)[hit], target[hit]] -= 1
-        g *= coef[:, None]
+        g = numba_nn.softmax_minus_target(xa, target, np.broadcast_to(coef, (n,)))
+        if g is None:
+            g = np.exp(xa - xa.max(axis=1, keepdims=True))
+            g /= g.sum(axis=1, keepdims=True)
+            hit = (target >= 0) & (target < c)  # rows whose target is a class (ignored rows have w = 0)
+            g[np.arange(n)[hit], target[hit]] -= 1
+            g *= coef[:, None]
     return g.astype(x.dtype, copy=False)
 
 
@@ -566,7 +572,7 @@ def lstm_cell_backward(dh, dc, acts, c):
     return dgates, np.multiply(dct, f, out=dct).reshape(lead + (hs,))
 
 
-NN_KERNELS: dict = {
+NN_KERNELS: dict = numba_nn.prefer_loops({
     "conv2d": conv2d,
     "conv2d_backward": conv2d_backward,
     "max_pool2d": max_pool2d,
@@ -579,4 +585,4 @@ NN_KERNELS: dict = {
     "cross_entropy_backward": cross_entropy_backward,
     "lstm_cell": lstm_cell,
     "lstm_cell_backward": lstm_cell_backward,
-}
+})

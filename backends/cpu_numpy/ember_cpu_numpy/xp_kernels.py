@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from ember_cpu_numpy import numba_nn
 from ember_cpu_numpy.erf import erf as _erf_pieces
 
 __all__ = ["make_kernels", "elementwise_kernels", "nn_kernels", "optim_kernels", "linalg_kernels",
@@ -109,6 +110,8 @@ def add_rows_at(xp: ModuleType, out, index, values, add_at: Callable) -> None:
     index one element at a time and is 3x slower for an embedding's (640, 64) gradient). Indices
     that repeat too often for that to pay go to ``add_at``.
     """
+    if xp is np and numba_nn.add_rows(out, index, values):  # one compiled loop (numba), when it applies
+        return
     n = index.shape[0]
     vals = xp.broadcast_to(values, (n,) + tuple(out.shape[1:]))
     index = xp.where(index < 0, index + out.shape[0], index)  # -1 and len - 1 are one row

@@ -1,0 +1,436 @@
+"""The compiled loops behind ``ember_cpu_numpy.numba_nn`` (imported only when numba is installed).
+
+Every loop computes in float32, as PyTorch's CPU kernels do (sums in float64). exp, erf and tanh are
+written here as branch-free float32 arithmetic (range reduction, a polynomial, a
+bit-built power of two) that LLVM vectorises with fused multiply-adds (``fastmath`` allows only
+contraction: no reassociation, no ignoring NaN or inf). Calling libm instead (``math.exp`` in
+numba) costs 4-20 ns per element on this CPU, more than NumPy's vectorised float32 ``exp``; these
+cost under a nanosecond, and one loop replaces many NumPy passes.
+
+Accuracy (``tests/backends/test_numba_nn.py`` checks it against float64 references): exp within
+an ulp, erf and tanh within two, so a GELU or softmax is within a few float32 ulp of the exact
+value, as PyTorch's own vectorised kernels are.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.extending import intrinsic
+
+_JIT = {"nogil": True, "error_model": "numpy", "cache": True, "fastmath": {"contract"}}
+_INLINE = {"inline": "always", "error_model": "numpy", "cache": True, "fastmath": {"contract"}}
+
+
+@intrinsic
+def _bits_to_f32(typingctx, x):  # noqa: ARG001 - numba's intrinsic signature
+    """The float32 whose bit pattern is the int32 ``x`` (LLVM's bitcast: vectorisable, unlike ldexp)."""
+    def codegen(context, builder, signature, args):  # noqa: ARG001
+        return builder.bitcast(args[0], context.get_value_type(types.float32))
+    return types.float32(types.int32), codegen
+
+
+@intrinsic
+def _f32_to_bits(typingctx, x):  # noqa: ARG001
+    def codegen(context, builder, signature, args):  # noqa: ARG001
+        return builder.bitcast(args[0], context.get_value_type(types.int32))
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):  # noqa: ARG001
+    """a * b + c rounded once (LLVM's fma): with c = -(a * b) rounded, it gives that product's
+    rounding error exactly."""
+    def codegen(context, builder, signature, args):  # noqa: ARG001
+        return builder.fma(*args)
+    return types.float32(types.float32, types.float32, types.float32), codegen
+
+
+# Every constant is a float32 scalar: numba computes float32 * (Python float) in float64.
+_F = np.float32
+_ZERO, _HALF, _ONE, _TWO, _INF = _F(0), _F(0.5), _F(1), _F(2), _F(np.inf)
+_LOG2E = _F(1.44269504)
+_LN2_HI = _F(0.693359375)  # ln 2 = _LN2_HI + _LN2_LO, n * _LN2_HI exact for the n that occur
+_LN2_LO = _F(-2.12194440e-4)
+_ROUND = _F(12582912.0)  # 1.5 * 2^23: adding it rounds to an integer held in the low bits
+_EXP_LO, _EXP_HI = _F(-104.0), _F(89.0)  # e^x rounds to 0 below, to inf above
+_E3, _E4, _E5, _E6, _E7 = (_F(1 / math.factorial(k)) for k in range(3, 8))
+
+
+@njit(**_INLINE)
+def exp(x):
+    """e^x for float32 ``x`` (Cody-Waite reduction to |r| <= ln(2)/2, Taylor to degree 7, a
+    bit-built power of two applied in two halves so that subnormal results come out): within an
+    ulp of the correctly rounded value; -inf gives 0, inf gives inf, NaN stays NaN."""
+    # Outside (-104, 89) (and NaN) compute e^0 and select the answer after: clamping -inf to -104
+    # would compute a subnormal, and a subnormal result costs a microcode assist (~100 cycles per
+    # vector), which a masked attention's -inf logits would hit half the time.
+    y = x if x > _EXP_LO and x < _EXP_HI else _ZERO
+    t = y * _LOG2E + _ROUND
+    n = t - _ROUND
+    r = y - n * _LN2_HI - n * _LN2_LO
+    p = _ONE + r * (_ONE + r * (_HALF + r * (_E3 + r * (_E4 + r * (_E5 + r * (_E6 + r * _E7))))))
+    k = _f32_to_bits(t) - _f32_to_bits(_ROUND)
+    k1 = k >> 1
+    v = p * _bits_to_f32((k1 + 127) << 23) * _bits_to_f32((k - k1 + 127) << 23)
+    v = _ZERO if x <= _EXP_LO else v
+    v = _INF if x >= _EXP_HI else v
+    return v if x == x else x
+
+
+# Cephes' tanhf: below |x| = 0.625 an odd polynomial, above it 1 - 2 / (e^{2|x|} + 1)
+_T0, _T1, _T2, _T3, _T4 = (_F(c) for c in (-3.33332819422e-1, 1.33314422036e-1, -5.37397155531e-2,
+                                           2.06390887954e-2, -5.70498872745e-3))
+_TANH_SPLIT = _F(0.625)
+
+
+@njit(**_INLINE)
+def tanh(x):
+    """tanh of a float32 within two ulp; +-inf give +-1, NaN gives NaN, -0 stays -0."""
+    a = abs(x)
+    z = x * x
+    small = x + x * z * (_T0 + z * (_T1 + z * (_T2 + z * (_T3 + z * _T4))))
+    big = _ONE - _TWO / (exp(_TWO * a) + _ONE)
+    big = big if x > _ZERO else -big
+    v = small if a < _TANH_SPLIT else big
+    return v if x == x and x != _ZERO else x  # NaN and +-0 are their own tanh
+
+
+# erf.py's float32 pieces: |x| < 1: x p((x^2 - 0.5) / 0.5); 1 <= |x| < 4: 1 - e^{-x^2} q((x - 2.5) / 1.5);
+# |x| >= 4: 1 (to float32's precision)
+_P0, _P1, _P2, _P3, _P4, _P5, _P6 = (_F(c) for c in (
+    0.9654687386375509, -0.14053609728153735, 0.0198524977227796, -0.0022854195288915455,
+    0.00021751198975790325, -1.766908081238413e-05, 1.2316401729179468e-06))
+_Q0, _Q1, _Q2, _Q3, _Q4, _Q5, _Q6, _Q7, _Q8, _Q9, _Q10 = (_F(c) for c in (
+    0.210806357528339, -0.1115214013906549, 0.056110958411634874, -0.02699779138428331,
+    0.01248403568573156, -0.005611762780077976, 0.0024258851012639747, -0.0009155637844833793,
+    0.00036786867240583385, -0.0002455025877140863, 9.640451524677925e-05))
+_FOUR, _TAIL_C, _TAIL_INV_H = _F(4), _F(2.5), _F(1 / 1.5)
+
+
+@njit(**_INLINE)
+def erf(x):
+    """erf of a float32 within two ulp (``erf.py``'s pieces); +-inf give +-1, NaN gives NaN, -0
+    stays -0 (the odd piece is evaluated on x itself)."""
+    a = abs(x)
+    s = (x * x - _HALF) * _TWO
+    odd = x * (_P0 + s * (_P1 + s * (_P2 + s * (_P3 + s * (_P4 + s * (_P5 + s * _P6))))))
+    b = a if a < _FOUR else _FOUR
+    u = (b - _TAIL_C) * _TAIL_INV_H
+    q = _Q0 + u * (_Q1 + u * (_Q2 + u * (_Q3 + u * (_Q4 + u * (_Q5 + u * (_Q6 + u * (
+        _Q7 + u * (_Q8 + u * (_Q9 + u * _Q10)))))))))
+    tail = _ONE - exp(-(b * b)) * q
+    tail = _ONE if a >= _FOUR else tail
+    tail = tail if x > _ZERO else -tail
+    v = odd if a < _ONE else tail
+    return v if x == x else x
+
+
+@njit(**_INLINE)
+def exp_minus_square(a, scale):
+    """e^(-scale * a^2) for scale 1 or 1/2: a^2 is split into its rounded value and the rounding
+    error (an fma), so the result keeps float32's precision where e^(-fl(a^2)) would be off by
+    a^2 ulp (16 ulp at a = 4)."""
+    hi = a * a
+    lo = _fma(a, a, -hi)
+    lo = lo if hi < _INF else _ZERO  # a^2 overflowed: e^-inf is 0 whatever its error
+    return exp(-(scale * hi)) * (_ONE - scale * lo)
+
+
+@njit(**_INLINE)
+def normal_cdf(v):
+    """Phi(v) = (1 + erf(v / sqrt 2)) / 2 without cancellation on the left: where erf's tail piece
+    applies, 1 - |erf| is its e^{-z^2} q(z) itself (erfc), not 1 minus a rounded erf; 0 or 1 past
+    |z| = 4, where float32's erf is +-1."""
+    z = v * _SQRT1_2
+    a = abs(z)
+    s = (z * z - _HALF) * _TWO
+    near = _HALF + _HALF * (z * (_P0 + s * (_P1 + s * (_P2 + s * (_P3 + s * (_P4 + s * (_P5 + s * _P6)))))))
+    b = a if a < _FOUR else _FOUR
+    u = (b - _TAIL_C) * _TAIL_INV_H
+    q = _Q0 + u * (_Q1 + u * (_Q2 + u * (_Q3 + u * (_Q4 + u * (_Q5 + u * (_Q6 + u * (
+        _Q7 + u * (_Q8 + u * (_Q9 + u * _Q10)))))))))
+    half_erfc = _HALF * exp_minus_square(b, _ONE) * q
+    half_erfc = _ZERO if a >= _FOUR else half_erfc
+    far = half_erfc if z < _ZERO else _ONE - half_erfc
+    c = near if a < _ONE else far
+    return c if v == v else v
+
+
+# ---- GELU: PyTorch's formulas (GeluKernelImpl, GeluBackwardKernelImpl) ------------------------------
+_SQRT1_2 = _F(math.sqrt(0.5))
+_ALPHA = _F(2 / math.sqrt(math.pi) * math.sqrt(0.5) * 0.5)  # 1 / sqrt(2 pi)
+_BETA = _F(math.sqrt(2) * 2 / math.sqrt(math.pi) * 0.5)  # sqrt(2 / pi)
+_KAPPA = _F(0.044715)
+_KAPPA3 = _F(3 * 0.044715)
+
+
+@njit(**_JIT)
+def gelu_erf(x, out):
+    for i in range(x.size):
+        v = x[i]
+        out[i] = v * normal_cdf(v)
+
+
+@njit(**_JIT)
+def gelu_tanh(x, out):
+    for i in range(x.size):
+        v = x[i]
+        out[i] = _HALF * v * (_ONE + tanh(_BETA * (v + _KAPPA * (v * v * v))))
+
+
+@njit(**_JIT)
+def gelu_erf_backward(g, x, out):
+    for i in range(x.size):
+        v = x[i]
+        pdf = _ALPHA * exp_minus_square(v, _HALF)
+        out[i] = g[i] * (normal_cdf(v) + v * pdf)
+
+
+@njit(**_JIT)
+def gelu_tanh_backward(g, x, out):
+    for i in range(x.size):
+        v = x[i]
+        sq = v * v
+        t = tanh(_BETA * (v + _KAPPA * (sq * v)))
+        left = _HALF * v * (_ONE - t * t) * (_BETA * (_ONE + _KAPPA3 * sq))
+        out[i] = g[i] * (_HALF * (_ONE + t) + left)
+
+
+# ---- rows: softmax, log_softmax, layer norm, cross-entropy ----------------------------------------
+# Each row is a few separate loops: one with a reduction in it cannot be vectorised (LLVM keeps a
+# floating-point sum in order), so the exp loop has none and the sums run on their own, in float64.
+@njit(**_INLINE)
+def _max(xr):
+    """The row's maximum, or -inf. A NaN in the row needs no special case: every x - max that follows
+    is NaN, or the sum of the exps is, as with NumPy's NaN-propagating max. Four running maxima
+    (then one) so that the compare-and-selects do not wait on one another."""
+    m0 = m1 = m2 = m3 = np.float32(-np.inf)
+    n = xr.size
+    j = 0
+    while j + 4 <= n:
+        v0, v1, v2, v3 = xr[j], xr[j + 1], xr[j + 2], xr[j + 3]
+        m0 = v0 if v0 > m0 else m0
+        m1 = v1 if v1 > m1 else m1
+        m2 = v2 if v2 > m2 else m2
+        m3 = v3 if v3 > m3 else m3
+        j += 4
+    while j < n:
+        v0 = xr[j]
+        m0 = v0 if v0 > m0 else m0
+        j += 1
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    return m2 if m2 > m0 else m0
+
+
+@njit(**_INLINE)
+def _exp_shifted(xr, m, er):
+    for j in range(xr.size):
+        er[j] = exp(xr[j] - m)
+
+
+@njit(**_INLINE)
+def _sum(er):
+    """The float64 sum of a row, in four interleaved partial sums (a fixed order: deterministic)."""
+    s0 = s1 = s2 = s3 = 0.0
+    n = er.size
+    j = 0
+    while j + 4 <= n:
+        s0 += np.float64(er[j])
+        s1 += np.float64(er[j + 1])
+        s2 += np.float64(er[j + 2])
+        s3 += np.float64(er[j + 3])
+        j += 4
+    while j < n:
+        s0 += np.float64(er[j])
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(**_INLINE)
+def _dot(a, b, shift):
+    """sum((a - shift) * b) in float64, four interleaved partial sums (b is a when ``a is b``)."""
+    s0 = s1 = s2 = s3 = 0.0
+    n = a.size
+    j = 0
+    while j + 4 <= n:
+        s0 += (np.float64(a[j]) - shift) * np.float64(b[j])
+        s1 += (np.float64(a[j + 1]) - shift) * np.float64(b[j + 1])
+        s2 += (np.float64(a[j + 2]) - shift) * np.float64(b[j + 2])
+        s3 += (np.float64(a[j + 3]) - shift) * np.float64(b[j + 3])
+        j += 4
+    while j < n:
+        s0 += (np.float64(a[j]) - shift) * np.float64(b[j])
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(**_INLINE)
+def _sq_dev(a, mean):
+    """sum((a - mean)^2) in float64, four interleaved partial sums."""
+    s0 = s1 = s2 = s3 = 0.0
+    n = a.size
+    j = 0
+    while j + 4 <= n:
+        d0, d1 = np.float64(a[j]) - mean, np.float64(a[j + 1]) - mean
+        d2, d3 = np.float64(a[j + 2]) - mean, np.float64(a[j + 3]) - mean
+        s0 += d0 * d0
+        s1 += d1 * d1
+        s2 += d2 * d2
+        s3 += d3 * d3
+        j += 4
+    while j < n:
+        d0 = np.float64(a[j]) - mean
+        s0 += d0 * d0
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(**_JIT)
+def softmax(x, out):
+    for r in range(x.shape[0]):
+        xr, orow = x[r], out[r]
+        _exp_shifted(xr, _max(xr), orow)
+        inv = np.float32(1.0 / _sum(orow))
+        for j in range(orow.size):
+            orow[j] = orow[j] * inv
+
+
+@njit(**_JIT)
+def log_softmax(x, out):
+    for r in range(x.shape[0]):
+        xr, orow = x[r], out[r]
+        m = _max(xr)
+        _exp_shifted(xr, m, orow)
+        # (x - max) - log(sum) in float32, PyTorch's order: the row's maximum comes out exactly 0
+        # when the others are too small to move a float32 sum, as in PyTorch
+        log_s = np.float32(math.log(np.float32(_sum(orow))))
+        for j in range(orow.size):
+            orow[j] = (xr[j] - m) - log_s
+
+
+@njit(**_JIT)
+def row_logsumexp(x, m_out, log_s_out):
+    """Per row: the maximum and log(sum(exp(x - max))) (cross-entropy's forward)."""
+    er = np.empty(x.shape[1], np.float32)
+    for r in range(x.shape[0]):
+        xr = x[r]
+        m = _max(xr)
+        _exp_shifted(xr, m, er)
+        m_out[r] = m
+        log_s_out[r] = math.log(np.float32(_sum(er)))  # of the float32 sum, as the NumPy kernel's
+
+
+@njit(**_JIT)
+def softmax_scaled(x, coef, target, out):
+    """out[r] = coef[r] * (softmax(x[r]) - onehot(target[r])): cross-entropy's input gradient
+    (a target outside [0, n) subtracts nothing)."""
+    n = x.shape[1]
+    for r in range(x.shape[0]):
+        xr, orow = x[r], out[r]
+        _exp_shifted(xr, _max(xr), orow)
+        c = coef[r]
+        k = np.float32(c / _sum(orow))
+        for j in range(n):
+            orow[j] = orow[j] * k
+        t = target[r]
+        if 0 <= t < n:
+            orow[t] = orow[t] - np.float32(c)
+
+
+@njit(**_JIT)
+def layer_norm(x, w, b, eps, out, mean_out, rstd_out):
+    """Per row: the mean and 1/sqrt(var + eps) in float64 (two passes, no cancellation), then the
+    normalised row times ``w`` plus ``b`` (an empty ``w``/``b``: none)."""
+    n = x.shape[1]
+    has_w, has_b = w.size > 0, b.size > 0
+    for r in range(x.shape[0]):
+        xr, orow = x[r], out[r]
+        mean = _sum(xr) / n
+        rstd = 1.0 / math.sqrt(_sq_dev(xr, mean) / n + eps)
+        for j in range(n):  # (x - mean) * rstd in float64: a float32 mean is off by up to ulp(mean) / 2
+            orow[j] = (np.float64(xr[j]) - mean) * rstd
+        if has_w and has_b:
+            for j in range(n):
+                orow[j] = orow[j] * w[j] + b[j]
+        elif has_w:
+            for j in range(n):
+                orow[j] = orow[j] * w[j]
+        elif has_b:
+            for j in range(n):
+                orow[j] = orow[j] + b[j]
+        mean_out[r] = mean
+        rstd_out[r] = rstd
+
+
+@njit(**_JIT)
+def layer_norm_backward(g, x, mean, rstd, w, gx, gw, gb, need_x, need_w, need_b):
+    """The three gradients of layer_norm; ``gw``/``gb`` are float64 column sums."""
+    rows, n = x.shape
+    has_w = w.size > 0
+    xhat = np.empty(n, np.float32)
+    dy = np.empty(n, np.float32)
+    for r in range(rows):
+        gr, xr = g[r], x[r]
+        mu, rs = mean[r], rstd[r]
+        for j in range(n):
+            xhat[j] = (np.float64(xr[j]) - np.float64(mu)) * np.float64(rs)
+        if need_w:
+            for j in range(n):
+                gw[j] += np.float64(gr[j]) * np.float64(xhat[j])
+        if need_b:
+            for j in range(n):
+                gb[j] += np.float64(gr[j])
+        if need_x:
+            if has_w:
+                for j in range(n):
+                    dy[j] = gr[j] * w[j]
+            else:
+                for j in range(n):
+                    dy[j] = gr[j]
+            a = np.float32(_sum(dy) / n)
+            c32 = np.float32(_dot(dy, xhat, 0.0) / n)
+            gxr = gx[r]
+            for j in range(n):
+                gxr[j] = (dy[j] - a - xhat[j] * c32) * rs
+
+
+# ---- LSTM cell ------------------------------------------------------------------------------------
+@njit(**_JIT)
+def lstm_cell_backward(dh, dc, acts, c, dgates, dc_prev):
+    hs = c.shape[1]
+    for r in range(c.shape[0]):
+        ar, hr, dcr, cr, dg, dp = acts[r], dh[r], dc[r], c[r], dgates[r], dc_prev[r]
+        for j in range(hs):
+            i, f, gg, o, tc = ar[j], ar[hs + j], ar[2 * hs + j], ar[3 * hs + j], ar[4 * hs + j]
+            h = hr[j]
+            dct = dcr[j] + h * o * (_ONE - tc * tc)
+            dg[j] = dct * gg * (i * (_ONE - i))
+            dg[hs + j] = dct * cr[j] * (f * (_ONE - f))
+            dg[2 * hs + j] = dct * i * (_ONE - gg * gg)
+            dg[3 * hs + j] = h * tc * (o * (_ONE - o))
+            dp[j] = dct * f
+
+
+# ---- index_put with accumulate over rows (an embedding's gradient) --------------------------------
+@njit(nogil=True, error_model="numpy", cache=True)
+def add_rows(out, index, values):
+    """out[index[i]] += values[i] for each i in order: numpy.add.at's result (each row sums its values
+    in index order), in one pass instead of add.at's per-element walk."""
+    for i in range(index.size):
+        orow, vrow = out[index[i]], values[i]
+        for j in range(orow.size):
+            orow[j] += vrow[j]
+
+
+# ---- max pooling's backward --------------------------------------------------------------------------
+@njit(nogil=True, error_model="numpy", cache=True)
+def max_pool2d_backward(grad, idx, out):
+    """out (planes, H*W) zeroed; each output's gradient added at its window's index, in order."""
+    for p in range(grad.shape[0]):
+        gp, ip, op = grad[p], idx[p], out[p]
+        for k in range(gp.size):
+            op[ip[k]] += gp[k]

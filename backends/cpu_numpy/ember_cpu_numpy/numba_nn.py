@@ -1,0 +1,241 @@
+"""GELU, softmax, layer norm, cross-entropy, the LSTM cell's backward and an embedding's gradient as
+one compiled loop each (numba).
+
+NumPy runs a GELU as about thirty whole-array passes (erf alone is two polynomials, an exp and the
+selects between them, see ``erf.py``), a layer norm as about ten, an LSTM cell's backward as about
+fifteen, and an embedding's gradient as sorted rounds of fancy-indexed adds; on a small GPT block
+or an LSTM those passes cost more than the matrix products (issue #16: a (256, 256) GELU took
+420 us against PyTorch's 26). With numba installed (``ember-cpu-numpy[fusion]``, part of
+``ember[dev]``) each kernel here is one loop over the elements, or over the rows for the row-wise
+ones (``_numba_nn_loops``), whose exp/erf/tanh are vectorisable float32 arithmetic: libm's, called
+per element from numba, would cost more than NumPy's passes. A (256, 256) GELU then takes about
+100 us, its backward 145 (NumPy: 345 and 420), a (1024, 32) softmax 70 (190), a (256, 64) layer
+norm 35 (58) and its backward 47 (100), on the 2-core development VM.
+
+Only float32 takes the transcendental loops (float16/bfloat16 arrive widened to float32): they
+compute in float32 as PyTorch's kernels do, within a few ulp of the exact result (sums in
+float64). float64 keeps NumPy's passes, whose exp/erf are exact to float64's precision. Anything
+else (no numba, ``EMBER_CPU_NUMBA=0``, another dtype, a softmax over an inner dimension, a
+non-contiguous operand) returns None and the caller runs its NumPy kernel. The loops are compiled
+on first use and cached on disk by numba (a few seconds for all of them the first time).
+
+Example:
+    >>> import numpy as np
+    >>> from ember_cpu_numpy import numba_nn
+    >>> x = np.array([-1.0, 0.0, 2.0], np.float32)
+    >>> y = numba_nn.gelu(x, "none")
+    >>> y is None or bool(np.allclose(y, [-0.158655, 0.0, 1.954500], atol=1e-6))
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ember_cpu_numpy import numba_optim
+
+__all__ = ["gelu", "gelu_backward", "softmax", "log_softmax", "layer_norm", "layer_norm_backward",
+           "row_logsumexp", "softmax_minus_target", "lstm_cell_backward", "add_rows",
+           "max_pool2d_backward", "loops",
+           "prefer_loops"]
+
+_F32 = np.dtype(np.float32)
+_FLOATS = (_F32, np.dtype(np.float64))
+_NONE = np.empty(0, np.float32)
+_LOOPS: list = []
+
+
+def loops() -> Any:
+    """The compiled-loop module, or None when numba is off or missing (imported once)."""
+    if not numba_optim.enabled():
+        return None
+    if not _LOOPS:
+        from ember_cpu_numpy import _numba_nn_loops
+
+        _LOOPS.append(_numba_nn_loops)
+    return _LOOPS[0]
+
+
+def _f32(*arrays: Any) -> bool:
+    return all(a.dtype == _F32 and a.flags.c_contiguous for a in arrays)
+
+
+def _flat(a: Any) -> Any:
+    return a.reshape(-1)
+
+
+def gelu(x: Any, approximate: str) -> Any:
+    lp = loops() if _f32(x) else None
+    if lp is None:
+        return None
+    out = np.empty(x.shape, _F32)
+    (lp.gelu_tanh if approximate == "tanh" else lp.gelu_erf)(_flat(x), _flat(out))
+    return out
+
+
+def gelu_backward(grad: Any, x: Any, approximate: str) -> Any:
+    lp = loops() if _f32(grad, x) and grad.shape == x.shape else None
+    if lp is None:
+        return None
+    out = np.empty(x.shape, _F32)
+    (lp.gelu_tanh_backward if approximate == "tanh" else lp.gelu_erf_backward)(_flat(grad), _flat(x), _flat(out))
+    return out
+
+
+def _last_dim_rows(x: Any, dim: int) -> Any:
+    """x as (rows, n) when ``dim`` is its last dimension and it is C-contiguous, else None."""
+    if x.ndim == 0 or dim % x.ndim != x.ndim - 1 or x.size == 0 or not _f32(x):
+        return None
+    return x.reshape(-1, x.shape[-1])
+
+
+def softmax(x: Any, dim: int) -> Any:
+    rows = _last_dim_rows(x, dim)
+    lp = loops() if rows is not None else None
+    if lp is None:
+        return None
+    out = np.empty(x.shape, _F32)
+    lp.softmax(rows, out.reshape(rows.shape))
+    return out
+
+
+def log_softmax(x: Any, dim: int) -> Any:
+    rows = _last_dim_rows(x, dim)
+    lp = loops() if rows is not None else None
+    if lp is None:
+        return None
+    out = np.empty(x.shape, _F32)
+    lp.log_softmax(rows, out.reshape(rows.shape))
+    return out
+
+
+def layer_norm(x: Any, ndim: int, weight: Any, bias: Any, eps: float) -> Any:
+    """(out, mean, rstd) as the NumPy kernel's, or None."""
+    n = math.prod(x.shape[x.ndim - ndim:])
+    w = _NONE if weight is None else weight
+    b = _NONE if bias is None else bias
+    lp = loops() if x.size and n and _f32(x, w, b) else None
+    if lp is None:
+        return None
+    rows = x.reshape(-1, n)
+    out = np.empty(x.shape, _F32)
+    mean, rstd = np.empty(rows.shape[0], _F32), np.empty(rows.shape[0], _F32)
+    lp.layer_norm(rows, _flat(w), _flat(b), float(eps), out.reshape(rows.shape), mean, rstd)
+    stats = x.shape[:x.ndim - ndim] + (1,) * ndim
+    return out, mean.reshape(stats), rstd.reshape(stats)
+
+
+def layer_norm_backward(grad: Any, x: Any, mean: Any, rstd: Any, weight: Any, ndim: int, needs: tuple) -> Any:
+    """(grad_input, grad_weight, grad_bias) as the NumPy kernel's, or None."""
+    inner = x.shape[x.ndim - ndim:]
+    n = math.prod(inner)
+    w = _NONE if weight is None else weight
+    lp = loops() if x.size and n and grad.shape == x.shape and _f32(grad, x, mean, rstd, w) else None
+    if lp is None:
+        return None
+    rows = x.reshape(-1, n)
+    gx = np.empty(rows.shape, _F32) if needs[0] else np.empty((0, n), _F32)
+    gw = np.zeros(n) if needs[1] else np.empty(0)
+    gb = np.zeros(n) if needs[2] else np.empty(0)
+    lp.layer_norm_backward(grad.reshape(rows.shape), rows, _flat(mean), _flat(rstd), _flat(w), gx, gw, gb,
+                           bool(needs[0]), bool(needs[1]), bool(needs[2]))
+    return (gx.reshape(x.shape) if needs[0] else None,
+            gw.astype(_F32).reshape(inner) if needs[1] else None,
+            gb.astype(_F32).reshape(inner) if needs[2] else None)
+
+
+def row_logsumexp(x: Any) -> Any:
+    """(max, log(sum(exp(x - max)))) per row of a 2-D float32 array, both float64, or None."""
+    lp = loops() if x.ndim == 2 and x.size and _f32(x) else None
+    if lp is None:
+        return None
+    m, log_s = np.empty(x.shape[0]), np.empty(x.shape[0])
+    lp.row_logsumexp(x, m, log_s)
+    return m, log_s
+
+
+def softmax_minus_target(x: Any, target: Any, coef: Any) -> Any:
+    """``coef[:, None] * (softmax(x) - onehot(target))`` of a 2-D float32 array (a target outside
+    [0, C) subtracts nothing), or None."""
+    lp = loops() if x.ndim == 2 and x.size and _f32(x) else None
+    if lp is None:
+        return None
+    out = np.empty(x.shape, _F32)
+    lp.softmax_scaled(x, np.ascontiguousarray(coef, np.float64), np.ascontiguousarray(target, np.int64), out)
+    return out
+
+
+def lstm_cell_backward(dh: Any, dc: Any, acts: Any, c: Any) -> Any:
+    """(dgates, dc_prev) as the NumPy kernel's, or None."""
+    hs = c.shape[-1] if c.ndim else 0
+    ok = hs and dh.shape == c.shape == dc.shape and acts.shape == c.shape[:-1] + (5 * hs,) and _f32(dh, dc, acts, c)
+    lp = loops() if ok else None
+    if lp is None:
+        return None
+    lead = c.shape[:-1]
+    dgates, dc_prev = np.empty(lead + (4 * hs,), _F32), np.empty(c.shape, _F32)
+    lp.lstm_cell_backward(dh.reshape(-1, hs), dc.reshape(-1, hs), acts.reshape(-1, 5 * hs), c.reshape(-1, hs),
+                          dgates.reshape(-1, 4 * hs), dc_prev.reshape(-1, hs))
+    return dgates, dc_prev
+
+
+def add_rows(out: Any, index: Any, values: Any) -> bool:
+    """``numpy.add.at(out, index, values)`` for a 1-D index of rows (already in range, negatives
+    allowed) of a C-contiguous float array, as one compiled loop; False (nothing done) off this path.
+    Unlike the loops above this one takes float64 too: it only adds, in add.at's order."""
+    lp = loops() if out.dtype in _FLOATS and out.flags.c_contiguous and out.ndim >= 1 else None
+    if lp is None or values.dtype != out.dtype:
+        return False
+    n = index.shape[0]
+    width = out.size // out.shape[0] if out.shape[0] else 0
+    rows = np.where(index < 0, index + out.shape[0], index).astype(np.int64, copy=False)
+    vals = np.ascontiguousarray(np.broadcast_to(values, (n,) + out.shape[1:])).reshape(n, width)
+    lp.add_rows(out.reshape(out.shape[0], width), rows, vals)
+    return True
+
+
+def max_pool2d_backward(grad: Any, idx: Any, input_shape: tuple) -> Any:
+    """The input's gradient (each output's gradient added at its index, in order: ``numpy.add.at``'s
+    result, 2.4x faster for LeNet's pools), or None. (The forward stays on NumPy: a loop over the
+    windows, with a compare per tap, was 2-7x slower than NumPy's running maximum over copied taps.)"""
+    if grad.dtype not in _FLOATS or grad.ndim != 4 or idx.shape != grad.shape:
+        return None
+    lp = loops()
+    if lp is None:
+        return None
+    n, c, h, w = input_shape
+    out = np.zeros((n * c, h * w), grad.dtype)
+    lp.max_pool2d_backward(np.ascontiguousarray(grad).reshape(n * c, -1),
+                           np.ascontiguousarray(idx, np.int64).reshape(n * c, -1), out)
+    return out.reshape(input_shape)
+
+
+#: kernel name -> the loop-backed function tried first (None from it: the NumPy kernel runs)
+_PREFERRED = {"gelu": gelu, "gelu_backward": gelu_backward, "softmax": softmax, "log_softmax": log_softmax,
+              "layer_norm": layer_norm, "layer_norm_backward": layer_norm_backward,
+              "lstm_cell_backward": lstm_cell_backward,
+              "max_pool2d_backward": max_pool2d_backward}
+
+
+def prefer_loops(kernels: dict) -> dict:
+    """``kernels`` with each kernel named in ``_PREFERRED`` trying its compiled loop first.
+    (The LSTM cell's forward stays on NumPy: a loop with its four sigmoids' divisions was slower
+    than NumPy's passes, 70-95 us against 56-69 for (64, 256) gates; its backward loop, without
+    a transcendental function, is twice as fast as NumPy's.)"""
+    out = dict(kernels)
+    for name, fast in _PREFERRED.items():
+        out[name] = _first(fast, kernels[name])
+    return out
+
+
+def _first(fast: Any, fallback: Any) -> Any:
+    def kernel(*args: Any) -> Any:
+        res = fast(*args)
+        return fallback(*args) if res is None else res
+
+    kernel.__name__ = getattr(fallback, "__name__", "kernel")
+    kernel.__wrapped__ = fallback  # type: ignore[attr-defined]
+    return kernel
