@@ -211,12 +211,23 @@ def test_cross_entropy_kernels_match_pytorch(reduction):
     _close_to_torch(gx, refs[0][1], refs[1][1], tol_ulps=16)
 
 
-def test_lstm_cell_backward_loop_matches_numpy_and_pytorch():
+def test_lstm_cell_loops_match_numpy_and_pytorch():
     rng = np.random.default_rng(5)
     gates = (rng.standard_normal((2, 9, 4 * 24)) * 2).astype(np.float32)
+    gates.reshape(-1)[:SPECIAL.size] = SPECIAL
     c = rng.standard_normal((2, 9, 24)).astype(np.float32)
     dh, dc = (rng.standard_normal(c.shape).astype(np.float32) for _ in range(2))
-    _, _, acts = nn_kernels.lstm_cell(gates, c)
+    h, c_new, acts = numba_nn.lstm_cell(gates, c)
+    ref = nn_kernels.lstm_cell(gates, c)  # NumPy's passes (the kernel table has the loop)
+    for got, want in zip((h, c_new, acts), ref):
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7)
+    tg = torch.tensor(gates, dtype=torch.float64)
+    i, f, g, o = tg.chunk(4, -1)
+    c64 = torch.sigmoid(f) * torch.tensor(c, dtype=torch.float64) + torch.sigmoid(i) * torch.tanh(g)
+    np.testing.assert_allclose(c_new, c64.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(h, (torch.sigmoid(o) * torch.tanh(c64)).numpy(), rtol=1e-6, atol=1e-6)
+    gates = (rng.standard_normal(gates.shape) * 2).astype(np.float32)  # the gradients: of finite values
+    acts = nn_kernels.lstm_cell(gates, c)[2]
     dgates, dc_prev = numba_nn.lstm_cell_backward(dh, dc, acts, c)
     ref_gates, ref_dc = nn_kernels.lstm_cell_backward(dh, dc, acts, c)  # NumPy's passes (the table has the loop)
     np.testing.assert_allclose(dgates, ref_gates, rtol=2e-6, atol=1e-7)

@@ -1,16 +1,17 @@
-"""GELU, softmax, layer norm, cross-entropy, the LSTM cell's backward and an embedding's gradient as
-one compiled loop each (numba).
+"""GELU, softmax, layer norm, cross-entropy, the LSTM cell, max-pool's backward and an embedding's
+gradient as one compiled loop each (numba).
 
 NumPy runs a GELU as about thirty whole-array passes (erf alone is two polynomials, an exp and the
-selects between them, see ``erf.py``), a layer norm as about ten, an LSTM cell's backward as about
-fifteen, and an embedding's gradient as sorted rounds of fancy-indexed adds; on a small GPT block
-or an LSTM those passes cost more than the matrix products (issue #16: a (256, 256) GELU took
-420 us against PyTorch's 26). With numba installed (``ember-cpu-numpy[fusion]``, part of
-``ember[dev]``) each kernel here is one loop over the elements, or over the rows for the row-wise
-ones (``_numba_nn_loops``), whose exp/erf/tanh are vectorisable float32 arithmetic: libm's, called
-per element from numba, would cost more than NumPy's passes. A (256, 256) GELU then takes about
-100 us, its backward 145 (NumPy: 345 and 420), a (1024, 32) softmax 70 (190), a (256, 64) layer
-norm 35 (58) and its backward 47 (100), on the 2-core development VM.
+selects between them, see ``erf.py``), a layer norm as about ten, an LSTM cell and its backward as
+about twenty and fifteen, and an embedding's gradient as sorted rounds of fancy-indexed adds; on
+a small GPT block or an LSTM those passes cost more than the matrix products (issue #16: a
+(256, 256) GELU took 420 us against PyTorch's 26). With numba installed
+(``ember-cpu-numpy[fusion]``, part of ``ember[dev]``) each kernel here is one loop over the
+elements, or over the rows for the row-wise ones (``_numba_nn_loops``), whose exp/erf/tanh are
+vectorisable float32 arithmetic: libm's, called per element from numba, would cost more than
+NumPy's passes. On the 2-core development VM a (256, 256) GELU then takes about 100 us and its
+backward 145 (NumPy: 345 and 420), a (1024, 32) softmax 70 (190), a (256, 64) layer norm 35 (58)
+and its backward 47 (100), a (64, 256)-gate LSTM cell 28 (68).
 
 Only float32 takes the transcendental loops (float16/bfloat16 arrive widened to float32): they
 compute in float32 as PyTorch's kernels do, within a few ulp of the exact result (sums in
@@ -38,7 +39,7 @@ import numpy as np
 from ember_cpu_numpy import numba_optim
 
 __all__ = ["gelu", "gelu_backward", "softmax", "log_softmax", "layer_norm", "layer_norm_backward",
-           "row_logsumexp", "softmax_minus_target", "lstm_cell_backward", "add_rows",
+           "row_logsumexp", "softmax_minus_target", "lstm_cell", "lstm_cell_backward", "add_rows",
            "max_pool2d_backward", "loops",
            "prefer_loops"]
 
@@ -168,6 +169,20 @@ def softmax_minus_target(x: Any, target: Any, coef: Any) -> Any:
     return out
 
 
+def lstm_cell(gates: Any, c: Any) -> Any:
+    """(h, c', acts) as the NumPy kernel's, or None."""
+    hs = c.shape[-1] if c.ndim else 0
+    ok = hs and gates.shape[-1] == 4 * hs and gates.shape[:-1] == c.shape[:-1] and _f32(gates, c)
+    lp = loops() if ok else None
+    if lp is None:
+        return None
+    lead = c.shape[:-1]
+    h, c_new, acts = np.empty(c.shape, _F32), np.empty(c.shape, _F32), np.empty(lead + (5 * hs,), _F32)
+    lp.lstm_cell(gates.reshape(-1, 4 * hs), c.reshape(-1, hs), h.reshape(-1, hs), c_new.reshape(-1, hs),
+                 acts.reshape(-1, 5 * hs))
+    return h, c_new, acts
+
+
 def lstm_cell_backward(dh: Any, dc: Any, acts: Any, c: Any) -> Any:
     """(dgates, dc_prev) as the NumPy kernel's, or None."""
     hs = c.shape[-1] if c.ndim else 0
@@ -216,15 +231,12 @@ def max_pool2d_backward(grad: Any, idx: Any, input_shape: tuple) -> Any:
 #: kernel name -> the loop-backed function tried first (None from it: the NumPy kernel runs)
 _PREFERRED = {"gelu": gelu, "gelu_backward": gelu_backward, "softmax": softmax, "log_softmax": log_softmax,
               "layer_norm": layer_norm, "layer_norm_backward": layer_norm_backward,
-              "lstm_cell_backward": lstm_cell_backward,
+              "lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward,
               "max_pool2d_backward": max_pool2d_backward}
 
 
 def prefer_loops(kernels: dict) -> dict:
-    """``kernels`` with each kernel named in ``_PREFERRED`` trying its compiled loop first.
-    (The LSTM cell's forward stays on NumPy: a loop with its four sigmoids' divisions was slower
-    than NumPy's passes, 70-95 us against 56-69 for (64, 256) gates; its backward loop, without
-    a transcendental function, is twice as fast as NumPy's.)"""
+    """``kernels`` with each kernel named in ``_PREFERRED`` trying its compiled loop first."""
     out = dict(kernels)
     for name, fast in _PREFERRED.items():
         out[name] = _first(fast, kernels[name])
