@@ -274,23 +274,3 @@ def test_off_the_path_the_numpy_kernels_run(monkeypatch):
     assert numba_nn.gelu(x, "none") is None
     assert not numba_nn.add_rows(np.zeros((3, 2), np.float32), np.array([0]), np.ones((1, 2), np.float32))
     np.testing.assert_array_equal(kernels["gelu"](x, "none"), NUMPY["gelu"](x, "none"))
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("cin,size,kernel,padding,dilation", [(6, (14, 14), (5, 5), (0, 0), (1, 1)),
-                                                             (3, (9, 11), (3, 2), (1, 2), (2, 1)),
-                                                             (2, (5, 5), (1, 1), (0, 0), (1, 1))])
-def test_col2im_loop_is_bitwise_numpy_and_matches_pytorch(dtype, cin, size, kernel, padding, dilation, monkeypatch):
-    rng = np.random.default_rng(8)
-    x = rng.standard_normal((3, cin) + size).astype(dtype)
-    w = rng.standard_normal((4, cin) + kernel).astype(dtype)
-    g = rng.standard_normal(nn_kernels.conv2d(x, w, None, (1, 1), padding, dilation, 1).shape).astype(dtype)
-    gx = nn_kernels.conv2d_backward(g, x, w, (1, 1), padding, dilation, 1, (True, False, False))[0]
-    monkeypatch.setattr(numba_nn, "loops", lambda: None)  # NumPy's tap-by-tap adds
-    np.testing.assert_array_equal(gx, nn_kernels.conv2d_backward(g, x, w, (1, 1), padding, dilation, 1,
-                                                                 (True, False, False))[0])
-    tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    torch.nn.functional.conv2d(tx, torch.tensor(w, dtype=torch.float64), padding=padding,
-                               dilation=dilation).backward(torch.tensor(g, dtype=torch.float64))
-    np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-4 if dtype == np.float32 else 1e-10,
-                               atol=1e-4 if dtype == np.float32 else 1e-10)

@@ -465,32 +465,3 @@ def max_pool2d_backward(grad, idx, out):
         gp, ip, op = grad[p], idx[p], out[p]
         for k in range(gp.size):
             op[ip[k]] += gp[k]
-
-
-# ---- convolution: col2im of the "wide" layout (nn_kernels._conv2d_backward_wide) --------------------
-@njit(nogil=True, error_model="numpy", cache=True)
-def col2im_wide(dcols, wp, dh, dw, ph, pw, gx):
-    """gx (N, C, H, W) = the input gradient from dcols (C, kh, kw, N, Ho*Wp): each tap's runs added
-    into zeroed, flattened padded planes at the tap's offset, taps in (i, j) order (NumPy's strided
-    adds: the same sums in the same order), then the planes' interiors copied out. One channel's
-    planes at a time (a few tens of KiB, in cache), each tap's runs read in memory order."""
-    c_in, kh, kw, n, span = dcols.shape
-    h, w = gx.shape[2], gx.shape[3]
-    planes = np.empty((n, (kh - 1) * dh * wp + (kw - 1) * dw + span), dcols.dtype)
-    for c in range(c_in):
-        planes[:] = 0
-        for i in range(kh):
-            for j in range(kw):
-                off = i * dh * wp + j * dw
-                tap = dcols[c, i, j]
-                for m in range(n):
-                    run, plane = tap[m], planes[m]
-                    for t in range(span):
-                        plane[off + t] += run[t]
-        for m in range(n):
-            plane, out = planes[m], gx[m, c]
-            for r in range(h):
-                base = (r + ph) * wp + pw
-                orow = out[r]
-                for q in range(w):
-                    orow[q] = plane[base + q]

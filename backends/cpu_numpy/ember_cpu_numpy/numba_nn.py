@@ -40,7 +40,7 @@ from ember_cpu_numpy import numba_optim
 
 __all__ = ["gelu", "gelu_backward", "softmax", "log_softmax", "layer_norm", "layer_norm_backward",
            "row_logsumexp", "softmax_minus_target", "lstm_cell", "lstm_cell_backward", "add_rows",
-           "max_pool2d_backward", "col2im_wide", "loops",
+           "max_pool2d_backward", "loops",
            "prefer_loops"]
 
 _F32 = np.dtype(np.float32)
@@ -226,19 +226,6 @@ def max_pool2d_backward(grad: Any, idx: Any, input_shape: tuple) -> Any:
     lp.max_pool2d_backward(np.ascontiguousarray(grad).reshape(n * c, -1),
                            np.ascontiguousarray(idx, np.int64).reshape(n * c, -1), out)
     return out.reshape(input_shape)
-
-
-def col2im_wide(dcols: Any, wp: int, dilation: tuple, padding: tuple, x_shape: tuple, dtype: Any) -> Any:
-    """The input gradient (N, C, H, W) of a stride-1 convolution from its (C, kh, kw, N, Ho*Wp) columns
-    (``nn_kernels._conv2d_backward_wide``), bitwise NumPy's tap-by-tap adds, or None."""
-    if dcols.dtype not in _FLOATS or dcols.dtype != np.dtype(dtype) or not dcols.flags.c_contiguous:
-        return None
-    lp = loops()
-    if lp is None:
-        return None
-    gx = np.empty(x_shape, dtype)
-    lp.col2im_wide(dcols, wp, dilation[0], dilation[1], padding[0], padding[1], gx)
-    return gx
 
 
 #: kernel name -> the loop-backed function tried first (None from it: the NumPy kernel runs)
