@@ -1,15 +1,16 @@
 """The compiled loops behind ``ember_cpu_numpy.numba_nn`` (imported only when numba is installed).
 
-Every loop computes in float32, as PyTorch's CPU kernels do (sums in float64). exp, erf and tanh are
-written here as branch-free float32 arithmetic (range reduction, a polynomial, a
-bit-built power of two) that LLVM vectorises with fused multiply-adds (``fastmath`` allows only
-contraction: no reassociation, no ignoring NaN or inf). Calling libm instead (``math.exp`` in
-numba) costs 4-20 ns per element on this CPU, more than NumPy's vectorised float32 ``exp``; these
-cost under a nanosecond, and one loop replaces many NumPy passes.
+Every loop computes in float32, as PyTorch's CPU kernels do (sums in float64). exp, tanh and GELU's
+normal CDF (``erf.py``'s float32 pieces of erf) are written here as branch-free float32 arithmetic
+(range reduction, polynomials, a bit-built power of two) that LLVM vectorises with fused
+multiply-adds (``fastmath`` allows only contraction: no reassociation, no ignoring NaN or inf).
+Calling libm instead (``math.exp`` in numba) costs 4-20 ns per element on this CPU, more than
+NumPy's vectorised float32 ``exp``; these cost under a nanosecond, and one loop replaces many
+NumPy passes.
 
 Accuracy (``tests/backends/test_numba_nn.py`` checks it against float64 references): exp within
-an ulp, erf and tanh within two, so a GELU or softmax is within a few float32 ulp of the exact
-value, as PyTorch's own vectorised kernels are.
+an ulp, tanh within two, the normal CDF within four plus the rounding of v / sqrt(2), so a GELU or
+a softmax is as close to the exact value as PyTorch's own float32 kernels.
 """
 
 from __future__ import annotations
@@ -111,24 +112,6 @@ _FOUR, _TAIL_C, _TAIL_INV_H = _F(4), _F(2.5), _F(1 / 1.5)
 
 
 @njit(**_INLINE)
-def erf(x):
-    """erf of a float32 within two ulp (``erf.py``'s pieces); +-inf give +-1, NaN gives NaN, -0
-    stays -0 (the odd piece is evaluated on x itself)."""
-    a = abs(x)
-    s = (x * x - _HALF) * _TWO
-    odd = x * (_P0 + s * (_P1 + s * (_P2 + s * (_P3 + s * (_P4 + s * (_P5 + s * _P6))))))
-    b = a if a < _FOUR else _FOUR
-    u = (b - _TAIL_C) * _TAIL_INV_H
-    q = _Q0 + u * (_Q1 + u * (_Q2 + u * (_Q3 + u * (_Q4 + u * (_Q5 + u * (_Q6 + u * (
-        _Q7 + u * (_Q8 + u * (_Q9 + u * _Q10)))))))))
-    tail = _ONE - exp(-(b * b)) * q
-    tail = _ONE if a >= _FOUR else tail
-    tail = tail if x > _ZERO else -tail
-    v = odd if a < _ONE else tail
-    return v if x == x else x
-
-
-@njit(**_INLINE)
 def exp_minus_square(a, scale):
     """e^(-scale * a^2) for scale 1 or 1/2: a^2 is split into its rounded value and the rounding
     error (an fma), so the result keeps float32's precision where e^(-fl(a^2)) would be off by
@@ -140,20 +123,32 @@ def exp_minus_square(a, scale):
 
 
 @njit(**_INLINE)
-def normal_cdf(v):
-    """Phi(v) = (1 + erf(v / sqrt 2)) / 2 without cancellation on the left: where erf's tail piece
-    applies, 1 - |erf| is its e^{-z^2} q(z) itself (erfc), not 1 minus a rounded erf; 0 or 1 past
-    |z| = 4, where float32's erf is +-1."""
-    z = v * _SQRT1_2
-    a = abs(z)
+def _erf_near(z):
+    """erf(z) for |z| < 1: z p((z^2 - 0.5) / 0.5), odd (keeps -0)."""
     s = (z * z - _HALF) * _TWO
-    near = _HALF + _HALF * (z * (_P0 + s * (_P1 + s * (_P2 + s * (_P3 + s * (_P4 + s * (_P5 + s * _P6)))))))
+    return z * (_P0 + s * (_P1 + s * (_P2 + s * (_P3 + s * (_P4 + s * (_P5 + s * _P6))))))
+
+
+@njit(**_INLINE)
+def _erfc_far(a):
+    """erfc(a) for a >= 1: e^{-a^2} q((a - 2.5) / 1.5) below 4, 0 from 4 on (where float32's erf is 1)."""
     b = a if a < _FOUR else _FOUR
     u = (b - _TAIL_C) * _TAIL_INV_H
     q = _Q0 + u * (_Q1 + u * (_Q2 + u * (_Q3 + u * (_Q4 + u * (_Q5 + u * (_Q6 + u * (
         _Q7 + u * (_Q8 + u * (_Q9 + u * _Q10)))))))))
-    half_erfc = _HALF * exp_minus_square(b, _ONE) * q
-    half_erfc = _ZERO if a >= _FOUR else half_erfc
+    v = exp_minus_square(b, _ONE) * q
+    return _ZERO if a >= _FOUR else v
+
+
+@njit(**_INLINE)
+def normal_cdf(v):
+    """Phi(v) = (1 + erf(v / sqrt 2)) / 2 from ``erf.py``'s float32 pieces, without cancellation on
+    the left: past |z| = 1, 1 - |erf(z)| is the tail piece's erfc itself, not 1 minus a rounded
+    erf. NaN stays NaN, -inf gives 0, inf 1."""
+    z = v * _SQRT1_2
+    a = abs(z)
+    near = _HALF + _HALF * _erf_near(z)
+    half_erfc = _HALF * _erfc_far(a)
     far = half_erfc if z < _ZERO else _ONE - half_erfc
     c = near if a < _ONE else far
     return c if v == v else v
@@ -465,3 +460,22 @@ def max_pool2d_backward(grad, idx, out):
         gp, ip, op = grad[p], idx[p], out[p]
         for k in range(gp.size):
             op[ip[k]] += gp[k]
+
+
+# ---- bfloat16 <-> float32 (ml_dtypes' conversions, one pass each) -------------------------------
+@njit(nogil=True, error_model="numpy", cache=True)
+def bf16_bits_to_f32_bits(src, out):
+    """A bfloat16 is the upper half of the float32 with the same value: exact."""
+    for i in range(src.size):
+        out[i] = np.uint32(src[i]) << np.uint32(16)
+
+
+@njit(nogil=True, error_model="numpy", cache=True)
+def f32_bits_to_bf16_bits(src, out):
+    """Round to nearest, ties to even, on the bit pattern (overflow rounds to inf); a NaN becomes
+    the quiet NaN 0x7fc0 with its sign, as ml_dtypes' ``astype`` gives."""
+    for i in range(src.size):
+        u = np.int64(src[i])
+        rounded = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
+        nan = (u & 0x7FFFFFFF) > 0x7F800000
+        out[i] = np.uint16(((u >> 16) & 0x8000) | 0x7FC0) if nan else np.uint16(rounded & 0xFFFF)

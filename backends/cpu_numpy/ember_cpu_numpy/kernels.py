@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import math
 
+import ember.dtypes as _ember_dtypes
 import numpy as np
 
 from ember_cpu_numpy import blas as _blas
-from ember_cpu_numpy import xp_kernels
+from ember_cpu_numpy import numba_nn, xp_kernels
 from ember_cpu_numpy.dlpack import DLPACK_KERNELS
 from ember_cpu_numpy.dtypes import NP_DTYPE
 from ember_cpu_numpy.random import rand_int, rand_normal, rand_uniform
@@ -56,11 +57,19 @@ def arange(start, stop, step, dtype, index):
     return out.astype(NP_DTYPE[dtype], copy=False)
 
 
+_BF16 = NP_DTYPE[_ember_dtypes.bfloat16]
+
+
 def astype(x, dtype):
     target = NP_DTYPE[dtype]
     if target == np.bool_:
         return np.asarray(x != 0)
     x = np.asarray(x)
+    if target == _BF16 and x.dtype == np.float32 or x.dtype == _BF16 and target == np.float32:
+        # bfloat16 (ml_dtypes) <-> float32: one compiled pass over the bits when numba is there
+        done = numba_nn.float32_to_bfloat16(x, target) if target == _BF16 else numba_nn.bfloat16_to_float32(x)
+        if done is not None:
+            return done
     if x.dtype.kind == "V" and target.kind in "iu":  # bfloat16 (ml_dtypes) -> int goes through float32,
         x = x.astype(np.float32)                     # as PyTorch's conversion does (ml_dtypes saturates)
     with np.errstate(invalid="ignore", over="ignore"):

@@ -28,6 +28,8 @@ import ml_dtypes
 import numpy as np
 from ember.kernels import KERNELS as _SPECS
 
+from ember_cpu_numpy import numba_nn
+
 __all__ = ["wrap"]
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
@@ -53,7 +55,10 @@ def _low_dtype(args: tuple) -> np.dtype | None:
 
 def _up(a: Any) -> Any:
     if type(a) is np.ndarray:
-        return a.astype(_F32) if a.dtype == BF16 or a.dtype == _F16 else a
+        if a.dtype == BF16:
+            wide = numba_nn.bfloat16_to_float32(a)  # one compiled pass when numba is there
+            return a.astype(_F32) if wide is None else wide
+        return a.astype(_F32) if a.dtype == _F16 else a
     if type(a) in (list, tuple) and a and type(a[0]) is np.ndarray:
         return type(a)(_up(x) for x in a)
     return a
@@ -61,7 +66,10 @@ def _up(a: Any) -> Any:
 
 def _down(out: Any, dt: np.dtype) -> Any:
     if isinstance(out, (np.ndarray, np.generic)):
-        return np.asarray(out).astype(dt) if out.dtype == _F32 else out
+        if out.dtype != _F32:
+            return out
+        narrow = numba_nn.float32_to_bfloat16(out, BF16) if dt == BF16 and type(out) is np.ndarray else None
+        return np.asarray(out).astype(dt) if narrow is None else narrow
     if type(out) in (list, tuple):
         return type(out)(_down(x, dt) for x in out)
     return out

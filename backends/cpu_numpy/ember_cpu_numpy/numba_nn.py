@@ -40,7 +40,8 @@ from ember_cpu_numpy import numba_optim
 
 __all__ = ["gelu", "gelu_backward", "softmax", "log_softmax", "layer_norm", "layer_norm_backward",
            "row_logsumexp", "softmax_minus_target", "lstm_cell", "lstm_cell_backward", "add_rows",
-           "max_pool2d_backward", "loops",
+           "max_pool2d_backward", "bfloat16_to_float32",
+           "float32_to_bfloat16", "loops",
            "prefer_loops"]
 
 _F32 = np.dtype(np.float32)
@@ -226,6 +227,37 @@ def max_pool2d_backward(grad: Any, idx: Any, input_shape: tuple) -> Any:
     lp.max_pool2d_backward(np.ascontiguousarray(grad).reshape(n * c, -1),
                            np.ascontiguousarray(idx, np.int64).reshape(n * c, -1), out)
     return out.reshape(input_shape)
+
+
+def bfloat16_to_float32(a: Any) -> Any:
+    """``a.astype(float32)`` of a bfloat16 (ml_dtypes) array as one compiled pass over its bits
+    (ml_dtypes' conversion costs ~0.9 ns an element on this VM), or None."""
+    if a.size < 4096 or not (a.flags.c_contiguous or a.flags.f_contiguous):
+        return None
+    lp = loops()
+    if lp is None:
+        return None
+    if not a.flags.c_contiguous:  # a transposed weight (F.linear's W^T): convert its transpose
+        return bfloat16_to_float32(a.T).T
+    out = np.empty(a.shape, _F32)
+    lp.bf16_bits_to_f32_bits(a.reshape(-1).view(np.uint16), out.reshape(-1).view(np.uint32))
+    return out
+
+
+def float32_to_bfloat16(a: Any, bf16: Any) -> Any:
+    """``a.astype(bfloat16)`` of a float32 array, bit for bit ml_dtypes' (round to nearest even,
+    NaN to the quiet NaN with its sign), as one compiled pass (ml_dtypes: ~1.9 ns an element),
+    or None."""
+    if a.dtype != _F32 or a.size < 4096 or not (a.flags.c_contiguous or a.flags.f_contiguous):
+        return None
+    lp = loops()
+    if lp is None:
+        return None
+    if not a.flags.c_contiguous:
+        return float32_to_bfloat16(a.T, bf16).T
+    out = np.empty(a.shape, bf16)
+    lp.f32_bits_to_bf16_bits(a.reshape(-1).view(np.uint32), out.reshape(-1).view(np.uint16))
+    return out
 
 
 #: kernel name -> the loop-backed function tried first (None from it: the NumPy kernel runs)
