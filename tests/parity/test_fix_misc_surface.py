@@ -260,3 +260,29 @@ def test_stacks_write_out(device):
     ember.column_stack([ember.ones(2, device=device), ember.zeros(2, device=device)], out=out)
     ref = torch.column_stack([torch.ones(2), torch.zeros(2)])
     assert _np(out).tolist() == ref.tolist()
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_stack_without_a_graph_matches_pytorch(device, grad):
+    """``stack`` skips autograd's per-tensor unsqueeze when nothing is recorded (a DataLoader's
+    collate); values, the promoted dtype and the graph must be PyTorch's either way, for views too."""
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((4, 3)).astype(np.float32)
+    other = rng.standard_normal((3, 4)).astype(np.float64)
+    row = rng.standard_normal((1, 4)).astype(np.float32)
+    for dim in (0, 1, 2, -1):
+        outs = []
+        for lib in (torch, ember):
+            kw = {} if lib is torch else {"device": device}
+            leaf = lib.tensor(base, requires_grad=grad, **kw)
+            parts = [leaf.T, lib.tensor(other, **kw)[:, :], lib.tensor(row, **kw).expand(3, 4)]
+            out = lib.stack(parts, dim)
+            outs.append(out)
+            if grad:
+                out.sum().backward()
+                assert type(out.grad_fn).__name__ == "StackBackward0"
+                np.testing.assert_array_equal(_np(leaf.grad), np.ones((4, 3), np.float32))
+            else:
+                assert out.grad_fn is None
+        assert str(outs[1].dtype).split(".")[-1] == str(outs[0].dtype).split(".")[-1]
+        np.testing.assert_allclose(_np(outs[1].detach()), outs[0].detach().numpy(), rtol=1e-6)

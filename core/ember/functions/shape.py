@@ -22,6 +22,7 @@ from typing import Any
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import EXTRAS, Family
 from ember.autograd.function import _FW, Function, _requires_grad_now, name_grad_fn
+from ember.autograd.grad_mode import STATE
 from ember.size import Size
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
@@ -785,7 +786,20 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None)
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
                                f"{list(t.shape)} at entry {i}")
     d = _wrap_dim(dim, len(shape) + 1)
+    if _records_nothing(tensors):  # a DataLoader's collate: 64 unsqueezes without autograd's bookkeeping
+        unsqueezed = shape[:d] + (1,) + shape[d:]
+        return cat([t._new(t._kt["reshape"](t._data, unsqueezed)) for t in tensors], d, out=out)
     return name_grad_fn(cat([unsqueeze(t, d) for t in tensors], d, out=out), "StackBackward0", *tensors)
+
+
+def _records_nothing(tensors: Sequence[Tensor]) -> bool:
+    """Whether ops on ``tensors`` record no graph and carry no forward-AD tangent (``Function.apply``'s
+    own test), so their intermediate views need no autograd bookkeeping."""
+    if _FW[0] is not None:
+        return False
+    if not STATE.enabled:
+        return True
+    return not any(t._requires_grad or (t._base is not None and _requires_grad_now(t)) for t in tensors)
 
 
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
