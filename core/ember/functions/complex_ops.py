@@ -42,11 +42,14 @@ def type_word(d: _dt.dtype) -> str:
     return _WORD.get(d, d.name)
 
 
+_COMPLEX = frozenset(_dt.COMPLEX_DTYPES)
+
+
 def refuse_complex(*xs: Any, message: str, error: type = NotImplementedError) -> None:
     """Raise PyTorch's error for an op it does not define on complex tensors (``{dtype}`` in the
     message becomes PyTorch's name of the first complex operand's type)."""
-    for x in xs:
-        if isinstance(x, Tensor) and x._dtype.is_complex:
+    for x in xs:  # on every call of maximum, comparisons, clamp...: a set lookup, not a property
+        if isinstance(x, Tensor) and x._dtype in _COMPLEX:
             raise error(message.format(dtype=type_word(x._dtype)))
 
 

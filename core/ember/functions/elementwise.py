@@ -987,6 +987,9 @@ def _plain(x: Any) -> bool:
     return type(x) is Tensor and (not STATE.enabled or (not x._requires_grad and x._base is None))
 
 
+_REAL_NOT_BOOL = frozenset(d for d in _dt.ALL_DTYPES if d is not _dt.bool_)  # relu's fast path: no check to run
+
+
 def _plain_float(x: Any) -> bool:
     return _plain(x) and x._dtype.is_differentiable
 
@@ -1084,9 +1087,9 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    refuse_complex(x, message="clamp is not supported for complex types")
-    if _plain(x) and x._dtype is not _dt.bool_:
+    if _plain(x) and x._dtype in _REAL_NOT_BOOL:
         return x._new(x._kt["relu"](x._data))
+    refuse_complex(x, message="clamp is not supported for complex types")
     return Relu.apply(x)
 
 
