@@ -138,7 +138,7 @@ def _array_result(fn):
 
 
 #: the kernels shared with the cuda backend, bound to NumPy (large ``where`` selections branch-free)
-SHARED = xp_kernels.elementwise_kernels(np, branchless_where=True)
+SHARED = xp_kernels.elementwise_kernels(np, branchless_where=True, add_rows=numba_nn.add_rows)
 
 KERNELS = {
     "from_host": from_host, "to_host": to_host, "device_index": device_index, "empty": empty, "full": full,

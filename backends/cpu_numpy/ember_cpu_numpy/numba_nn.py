@@ -40,9 +40,7 @@ from ember_cpu_numpy import numba_optim
 
 __all__ = ["gelu", "gelu_backward", "softmax", "log_softmax", "layer_norm", "layer_norm_backward",
            "row_logsumexp", "softmax_minus_target", "lstm_cell", "lstm_cell_backward", "add_rows",
-           "max_pool2d_backward", "bfloat16_to_float32",
-           "float32_to_bfloat16", "loops",
-           "prefer_loops"]
+           "max_pool2d_backward", "bfloat16_to_float32", "float32_to_bfloat16", "loops", "prefer_loops"]
 
 _F32 = np.dtype(np.float32)
 _FLOATS = (_F32, np.dtype(np.float64))
@@ -232,7 +230,7 @@ def max_pool2d_backward(grad: Any, idx: Any, input_shape: tuple) -> Any:
 def bfloat16_to_float32(a: Any) -> Any:
     """``a.astype(float32)`` of a bfloat16 (ml_dtypes) array as one compiled pass over its bits
     (ml_dtypes' conversion costs ~0.9 ns an element on this VM), or None."""
-    if a.size < 4096 or not (a.flags.c_contiguous or a.flags.f_contiguous):
+    if a.dtype.name != "bfloat16" or a.size < 4096 or not (a.flags.c_contiguous or a.flags.f_contiguous):
         return None
     lp = loops()
     if lp is None:

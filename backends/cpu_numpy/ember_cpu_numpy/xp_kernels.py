@@ -16,6 +16,8 @@ factories, never tests of ``xp`` inside a kernel:
 * ``argsort_kind``: CuPy's argsort is always stable and accepts no ``kind``.
 * ``weak_scalars``: NumPy 2 never lets a Python scalar change an array's dtype (NEP 50), so
   ``maximum(x, 0)`` keeps ``x``'s dtype; with False the scalar is cast to ``x``'s type first.
+* ``add_rows``: ``add_rows(out, rows, values) -> bool``, a backend's own scatter-add of whole rows
+  tried first by ``index_put`` with accumulate (the cpu backend's numba loop, ``numba_nn.add_rows``).
 * ``branchless_where``: large ``where`` selections as four bitwise passes (a CPU's branch
   predictor loses on random masks; a GPU does not branch).
 * ``widen_half``: float16 softmax accumulates in float32 inside the kernel (the cpu backend
@@ -52,7 +54,6 @@ from typing import Any
 
 import numpy as np
 
-from ember_cpu_numpy import numba_nn
 from ember_cpu_numpy.erf import erf as _erf_pieces
 
 __all__ = ["make_kernels", "elementwise_kernels", "nn_kernels", "optim_kernels", "linalg_kernels",
@@ -102,7 +103,7 @@ def make_kernels(xp: ModuleType, **options: Any) -> Kernels:
 
 
 # ---- elementwise, reductions, movement, indexing ---------------------------------------------------
-def add_rows_at(xp: ModuleType, out, index, values, add_at: Callable) -> None:
+def add_rows_at(xp: ModuleType, out, index, values, add_at: Callable, add_rows: Callable | None = None) -> None:
     """``add_at(out, index, values)`` for a 1-D row index, in rounds of distinct rows.
 
     Round ``k`` adds every row's ``k``-th occurrence with one fancy-indexed ``+=``, so each row
@@ -110,7 +111,7 @@ def add_rows_at(xp: ModuleType, out, index, values, add_at: Callable) -> None:
     index one element at a time and is 3x slower for an embedding's (640, 64) gradient). Indices
     that repeat too often for that to pay go to ``add_at``.
     """
-    if xp is np and numba_nn.add_rows(out, index, values):  # one compiled loop (numba), when it applies
+    if add_rows is not None and add_rows(out, index, values):  # the backend's own loop, where it applies
         return
     n = index.shape[0]
     vals = xp.broadcast_to(values, (n,) + tuple(out.shape[1:]))
@@ -132,7 +133,8 @@ def add_rows_at(xp: ModuleType, out, index, values, add_at: Callable) -> None:
 
 def elementwise_kernels(xp: ModuleType, *, add_at: Callable | None = None, add_at_order: str = "K",
                         argsort_kind: str | None = "stable", weak_scalars: bool = True,
-                        branchless_where: bool = False, erf: Callable = numpy_erf) -> Kernels:
+                        branchless_where: bool = False, erf: Callable = numpy_erf,
+                        add_rows: Callable | None = None) -> Kernels:
     """The contract's pointwise, reduction, scan, sort, movement and index kernels on ``xp``."""
     ndarray, asarray, int64 = xp.ndarray, xp.asarray, xp.int64
     rows_in_rounds = add_at is None  # NumPy's own add.at (a backend's atomics keep theirs)
@@ -366,7 +368,7 @@ def elementwise_kernels(xp: ModuleType, *, add_at: Callable | None = None, add_a
         rows = index[0] if isinstance(index, tuple) and len(index) == 1 else index
         if (accumulate and rows_in_rounds and isinstance(rows, ndarray) and rows.ndim == 1 and rows.size > 0
                 and rows.dtype.kind in "iu" and out.ndim >= 1):
-            add_rows_at(xp, out, rows, values, add_at)
+            add_rows_at(xp, out, rows, values, add_at, add_rows)
         elif accumulate:
             add_at(out, index, values)
         else:
