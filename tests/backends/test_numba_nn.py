@@ -316,3 +316,15 @@ def test_bfloat16_conversions_are_bitwise_ml_dtypes_and_pytorch(layout):
     with np.errstate(invalid="ignore", over="ignore"):
         np.testing.assert_array_equal(add(ref, ref).view(np.uint16), (ref.astype(np.float32) * 2).astype(bf16).view(np.uint16))
     assert numba_nn.bfloat16_to_float32(got[::2, ::2]) is None  # neither layout: ml_dtypes' astype runs
+
+
+def test_a_numba_that_cannot_load_the_loops_leaves_numpy_in_charge(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(numba_nn, "_LOOPS", [])
+    monkeypatch.setitem(sys.modules, "ember_cpu_numpy._numba_nn_loops", None)  # the import fails
+    x = np.random.default_rng(10).standard_normal((4, 8)).astype(np.float32)
+    with pytest.warns(RuntimeWarning, match="numba nn loops could not be loaded"):
+        assert numba_nn.loops() is None
+    assert numba_nn.gelu(x, "none") is None
+    np.testing.assert_array_equal(nn_kernels.NN_KERNELS["gelu"](x, "none"), NUMPY["gelu"](x, "none"))

@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -49,12 +50,18 @@ _LOOPS: list = []
 
 
 def loops() -> Any:
-    """The compiled-loop module, or None when numba is off or missing (imported once)."""
+    """The compiled-loop module, or None when numba is off or missing (imported once). A numba
+    that cannot load it (no writable cache directory, an incompatible release) leaves the NumPy
+    kernels in charge, with one warning."""
     if not numba_optim.enabled():
         return None
     if not _LOOPS:
-        from ember_cpu_numpy import _numba_nn_loops
-
+        try:
+            from ember_cpu_numpy import _numba_nn_loops
+        except Exception as e:  # noqa: BLE001 - any failure here only costs speed
+            warnings.warn(f"ember_cpu_numpy: the numba nn loops could not be loaded ({type(e).__name__}: {e}); "
+                          "NumPy's kernels run instead", RuntimeWarning, stacklevel=2)
+            _numba_nn_loops = None
         _LOOPS.append(_numba_nn_loops)
     return _LOOPS[0]
 
