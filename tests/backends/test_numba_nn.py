@@ -321,8 +321,11 @@ def test_bfloat16_conversions_are_bitwise_ml_dtypes_and_pytorch(layout):
 def test_a_numba_that_cannot_load_the_loops_leaves_numpy_in_charge(monkeypatch):
     import sys
 
+    import ember_cpu_numpy
+
     monkeypatch.setattr(numba_nn, "_LOOPS", [])
     monkeypatch.setitem(sys.modules, "ember_cpu_numpy._numba_nn_loops", None)  # the import fails
+    monkeypatch.delattr(ember_cpu_numpy, "_numba_nn_loops", raising=False)
     x = np.random.default_rng(10).standard_normal((4, 8)).astype(np.float32)
     with pytest.warns(RuntimeWarning, match="numba nn loops could not be loaded"):
         assert numba_nn.loops() is None
