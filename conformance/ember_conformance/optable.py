@@ -1135,6 +1135,40 @@ def _check_adam_step(call, dt, rng):
                                    err_msg="adam_step on a transposed view must write through to its base")
 
 
+def _check_adam_step_device(call, dt, rng):
+    """adam_step_device: the step count is a 0-d float32 device array that the kernel increments
+    in place; each update equals the reference Adam step at the new count."""
+    kt = call.kt
+    rtol, atol = tolerance(dt, 10)
+    for kind, (lr, b1, b2, eps, wd, amsgrad, maximize, decoupled) in _ADAM_CASES:
+        if kind == "eps-dominates" and dt == "float16":
+            continue  # its squared gradients underflow float16
+        scale = 1e-4 if kind == "eps-dominates" else 1.0
+        p = values(rng, (3, 5), dt)
+        m = values(rng, (3, 5), dt, "real", 0.1 * scale)
+        v = values(rng, (3, 5), dt, "positive", 0.1 * scale * scale)
+        vmax = (v + values(rng, (3, 5), dt, "positive", 0.1) * 0.5).astype(NP[dt]) if amsgrad else None
+        want = (upcast(p), upcast(m), upcast(v), upcast(vmax))
+        dev = [call.dev(a) if a is not None else None for a in (p, m, v, vmax)]
+        step = call.dev(np.array(4.0, np.float32))  # four steps already taken
+        for count in (5.0, 6.0, 7.0):
+            g = values(rng, (3, 5), dt, "real", scale)
+            gd = call.dev(g)
+            kt["adam_step_device"](dev[0], gd, dev[1], dev[2], dev[3], step, lr, b1, b2, eps, wd, amsgrad, maximize,
+                                   decoupled)
+            np.testing.assert_array_equal(call.host(gd), g, err_msg=f"{kind}: adam_step_device modified grad")
+            got_step = call.host(step)
+            assert got_step.shape == () and got_step.dtype == np.float32 and got_step == count, \
+                f"{kind}: the step array holds {got_step!r} after the update, expected {count}"
+            want = _adam_reference(*want, upcast(g), count, lr, b1, b2, eps, wd, amsgrad, maximize, decoupled)
+            for name, d, w in zip(("param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"), dev, want):
+                if d is None:
+                    continue
+                got = call.host(d)
+                assert got.dtype == NP[dt], f"{kind}: {name} changed dtype to {got.dtype}"
+                np.testing.assert_allclose(got, w, rtol=rtol, atol=atol, err_msg=f"{kind} step {count}: {name}")
+
+
 def _sgd_reference(p, g, buf, lr, momentum, dampening, wd, nesterov, maximize, first):
     g = -g if maximize else g
     if wd:
@@ -1175,6 +1209,7 @@ def _check_sgd_step(call, dt, rng):
 
 
 _kern("adam_step", FLOATS, lambda dt, rng: [], None, check=_check_adam_step)
+_kern("adam_step_device", FLOATS, lambda dt, rng: [], None, check=_check_adam_step_device)
 _kern("sgd_step", FLOATS, lambda dt, rng: [], None, check=_check_sgd_step)
 
 KERNEL_TABLE: dict[str, KernelEntry] = K

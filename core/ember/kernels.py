@@ -400,6 +400,14 @@ _k("adam_step", "optim",
    "param -= lr/(1-beta1**step) * exp_avg/denom. `step` (already incremented) and the "
    "hyper-parameters are Python numbers; `grad` has param's dtype and shape and is not modified.",
    False, native_only=_WRITES)
+_k("adam_step_device", "optim",
+   "adam_step_device(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, "
+   "weight_decay, amsgrad, maximize, decoupled) -> None",
+   "adam_step with the step count on the device (PyTorch's capturable=True): `step` is a 0-d float32 "
+   "array of param's device holding the steps taken so far; the kernel adds 1 to it in place, then "
+   "updates as adam_step with the new count. What ember.compile's captured training steps replay: a "
+   "host number would be frozen into the graph at capture.",
+   False, native_only=_WRITES)
 _k("sgd_step", "optim",
    "sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, "
    "first) -> None",

@@ -40,7 +40,15 @@ def adam_step(*args: Any) -> None:
         _NUMPY_STEPS["adam_step"](*args)
 
 
+def adam_step_device(param: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg_sq: Any, step: Any,
+                     *hyper: Any) -> None:
+    """``adam_step`` with the count in a 0-d array (host memory here: reading it costs nothing),
+    incremented in place first; the update is ``adam_step``'s, bit for bit."""
+    np.add(step, 1, out=step, casting="unsafe")
+    adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, float(step), *hyper)
+
+
 # Each wraps the shared NumPy kernel (what tests/backends/test_shared_kernels.py checks the table against).
 sgd_step.__wrapped__ = _NUMPY_STEPS["sgd_step"]  # type: ignore[attr-defined]
 adam_step.__wrapped__ = _NUMPY_STEPS["adam_step"]  # type: ignore[attr-defined]
-OPTIM_KERNELS: dict = {"sgd_step": sgd_step, "adam_step": adam_step}
+OPTIM_KERNELS: dict = {"sgd_step": sgd_step, "adam_step": adam_step, "adam_step_device": adam_step_device}

@@ -86,7 +86,10 @@ class Adam(Optimizer):
                     if amsgrad:
                         state["max_exp_avg_sq"] = zeros_state(p)
                 if _checks.compiling():  # no host read: the step count stays on the device
-                    _device_step_update(p, state, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
+                    if kt.has("adam_step_device"):  # the fused update, counting on the device
+                        _fused_device_step(p, state, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
+                    else:
+                        _device_step_update(p, state, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
                     continue
                 step = incr_step(state["step"])
                 if kt.has("adam_step"):  # the backend's fused in-place update
@@ -133,6 +136,23 @@ def _moments(p: Any, state: dict, beta1: float, beta2: float, wd: float, amsgrad
         v = kt["maximum"](mx._data, v)
         set_buffer(mx, v)
     return m, v
+
+
+def _fused_device_step(p: Any, state: dict, lr: float, beta1: float, beta2: float, eps: float, wd: float,
+                       amsgrad: bool, maximize: bool, decoupled: bool) -> None:
+    """The backend's ``adam_step_device``: ``adam_step`` with the count incremented on the device,
+    so a compiled training step replays the same fused update as eager (bit for bit on the cpu)."""
+    st = state["step"]
+    if st._device is not p._device:  # moved once, as PyTorch keeps a capturable step beside its param
+        st = state["step"] = st.to(p.device)
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    mx = state["max_exp_avg_sq"] if amsgrad else None
+    p._kt["adam_step_device"](p._data, grad_array(p, False), exp_avg._data, exp_avg_sq._data,
+                              None if mx is None else mx._data, st._data, lr, beta1, beta2, eps, wd, amsgrad,
+                              maximize, decoupled)
+    for t in (p, exp_avg, exp_avg_sq, mx, st):
+        if t is not None:
+            t._version[0] += 1
 
 
 def _device_step_update(p: Any, state: dict, lr: float, beta1: float, beta2: float, eps: float, wd: float,
