@@ -1097,12 +1097,15 @@ def _adam_reference(p, m, v, vmax, g, step, lr, b1, b2, eps, wd, amsgrad, maximi
     return p - lr / (1 - b1 ** step) * m / denom, m, v, vmax
 
 
-def _check_adam_step(call, dt, rng):
-    kt = call.kt
+def _adam_updates(call, dt, rng, kernel: str, counts: tuple, updater) -> None:
+    """Three updates of one Adam state for each of ``_ADAM_CASES``: ``updater(hyper)`` returns the
+    case's ``update(dev, grad, count)``, and after each the parameter and moments must be the
+    reference's at step ``count``, with ``grad`` untouched and every dtype kept."""
     rtol, atol = tolerance(dt, 10)
-    for kind, (lr, b1, b2, eps, wd, amsgrad, maximize, decoupled) in _ADAM_CASES:
+    for kind, hyper in _ADAM_CASES:
         if kind == "eps-dominates" and dt == "float16":
             continue  # its squared gradients underflow float16
+        amsgrad = hyper[5]
         scale = 1e-4 if kind == "eps-dominates" else 1.0
         p = values(rng, (3, 5), dt)
         m = values(rng, (3, 5), dt, "real", 0.1 * scale)
@@ -1110,19 +1113,29 @@ def _check_adam_step(call, dt, rng):
         vmax = (v + values(rng, (3, 5), dt, "positive", 0.1) * 0.5).astype(NP[dt]) if amsgrad else None
         want = (upcast(p), upcast(m), upcast(v), upcast(vmax))
         dev = [call.dev(a) if a is not None else None for a in (p, m, v, vmax)]
-        for step in (1.0, 2.0, 7.0):  # three successive steps on the same state
+        update = updater(hyper)
+        for count in counts:
             g = values(rng, (3, 5), dt, "real", scale)
             gd = call.dev(g)
-            kt["adam_step"](dev[0], gd, dev[1], dev[2], dev[3], step, lr, b1, b2, eps, wd, amsgrad, maximize,
-                            decoupled)
-            np.testing.assert_array_equal(call.host(gd), g, err_msg=f"{kind}: adam_step modified grad")
-            want = _adam_reference(*want, upcast(g), step, lr, b1, b2, eps, wd, amsgrad, maximize, decoupled)
+            update(dev, gd, count)
+            np.testing.assert_array_equal(call.host(gd), g, err_msg=f"{kind}: {kernel} modified grad")
+            want = _adam_reference(*want, upcast(g), count, *hyper)
             for name, d, w in zip(("param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"), dev, want):
                 if d is None:
                     continue
                 got = call.host(d)
                 assert got.dtype == NP[dt], f"{kind}: {name} changed dtype to {got.dtype}"
-                np.testing.assert_allclose(got, w, rtol=rtol, atol=atol, err_msg=f"{kind} step {step}: {name}")
+                np.testing.assert_allclose(got, w, rtol=rtol, atol=atol, err_msg=f"{kind} step {count}: {name}")
+
+
+def _check_adam_step(call, dt, rng):
+    kt = call.kt
+
+    def updater(hyper):
+        return lambda dev, gd, count: kt["adam_step"](dev[0], gd, dev[1], dev[2], dev[3], count, *hyper)
+
+    _adam_updates(call, dt, rng, "adam_step", (1.0, 2.0, 7.0), updater)  # the count may jump
+    rtol, atol = tolerance(dt, 10)
     if call.native("permute"):  # a non-contiguous parameter: the update must reach its base
         base = values(rng, (5, 3), dt)
         m, v, g = (values(rng, (3, 5), dt, d, 0.1) for d in ("real", "positive", "real"))
@@ -1139,34 +1152,19 @@ def _check_adam_step_device(call, dt, rng):
     """adam_step_device: the step count is a 0-d float32 device array that the kernel increments
     in place; each update equals the reference Adam step at the new count."""
     kt = call.kt
-    rtol, atol = tolerance(dt, 10)
-    for kind, (lr, b1, b2, eps, wd, amsgrad, maximize, decoupled) in _ADAM_CASES:
-        if kind == "eps-dominates" and dt == "float16":
-            continue  # its squared gradients underflow float16
-        scale = 1e-4 if kind == "eps-dominates" else 1.0
-        p = values(rng, (3, 5), dt)
-        m = values(rng, (3, 5), dt, "real", 0.1 * scale)
-        v = values(rng, (3, 5), dt, "positive", 0.1 * scale * scale)
-        vmax = (v + values(rng, (3, 5), dt, "positive", 0.1) * 0.5).astype(NP[dt]) if amsgrad else None
-        want = (upcast(p), upcast(m), upcast(v), upcast(vmax))
-        dev = [call.dev(a) if a is not None else None for a in (p, m, v, vmax)]
+
+    def updater(hyper):
         step = call.dev(np.array(4.0, np.float32))  # four steps already taken
-        for count in (5.0, 6.0, 7.0):
-            g = values(rng, (3, 5), dt, "real", scale)
-            gd = call.dev(g)
-            kt["adam_step_device"](dev[0], gd, dev[1], dev[2], dev[3], step, lr, b1, b2, eps, wd, amsgrad, maximize,
-                                   decoupled)
-            np.testing.assert_array_equal(call.host(gd), g, err_msg=f"{kind}: adam_step_device modified grad")
-            got_step = call.host(step)
-            assert got_step.shape == () and got_step.dtype == np.float32 and got_step == count, \
-                f"{kind}: the step array holds {got_step!r} after the update, expected {count}"
-            want = _adam_reference(*want, upcast(g), count, lr, b1, b2, eps, wd, amsgrad, maximize, decoupled)
-            for name, d, w in zip(("param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"), dev, want):
-                if d is None:
-                    continue
-                got = call.host(d)
-                assert got.dtype == NP[dt], f"{kind}: {name} changed dtype to {got.dtype}"
-                np.testing.assert_allclose(got, w, rtol=rtol, atol=atol, err_msg=f"{kind} step {count}: {name}")
+
+        def update(dev, gd, count):
+            kt["adam_step_device"](dev[0], gd, dev[1], dev[2], dev[3], step, *hyper)
+            got = call.host(step)
+            assert got.shape == () and got.dtype == np.float32 and got == count, \
+                f"the step array holds {got!r} after the update, expected {count}"
+
+        return update
+
+    _adam_updates(call, dt, rng, "adam_step_device", (5.0, 6.0, 7.0), updater)
 
 
 def _sgd_reference(p, g, buf, lr, momentum, dampening, wd, nesterov, maximize, first):

@@ -99,24 +99,22 @@ def _last_dim_rows(x: Any, dim: int) -> Any:
     return x.reshape(-1, x.shape[-1])
 
 
-def softmax(x: Any, dim: int) -> Any:
+def _over_last_dim(loop_name: str, x: Any, dim: int) -> Any:
     rows = _last_dim_rows(x, dim)
     lp = loops() if rows is not None else None
     if lp is None:
         return None
     out = np.empty(x.shape, _F32)
-    lp.softmax(rows, out.reshape(rows.shape))
+    getattr(lp, loop_name)(rows, out.reshape(rows.shape))
     return out
+
+
+def softmax(x: Any, dim: int) -> Any:
+    return _over_last_dim("softmax", x, dim)
 
 
 def log_softmax(x: Any, dim: int) -> Any:
-    rows = _last_dim_rows(x, dim)
-    lp = loops() if rows is not None else None
-    if lp is None:
-        return None
-    out = np.empty(x.shape, _F32)
-    lp.log_softmax(rows, out.reshape(rows.shape))
-    return out
+    return _over_last_dim("log_softmax", x, dim)
 
 
 def layer_norm(x: Any, ndim: int, weight: Any, bias: Any, eps: float) -> Any:
