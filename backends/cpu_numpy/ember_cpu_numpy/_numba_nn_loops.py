@@ -21,6 +21,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
+from ember_cpu_numpy import erf as _erf_pieces
+
 _JIT = {"nogil": True, "error_model": "numpy", "cache": True, "fastmath": {"contract"}}
 _INLINE = {"inline": "always", "error_model": "numpy", "cache": True, "fastmath": {"contract"}}
 
@@ -99,15 +101,13 @@ def tanh(x):
     return v if x == x and x != _ZERO else x  # NaN and +-0 are their own tanh
 
 
-# erf.py's float32 pieces: |x| < 1: x p((x^2 - 0.5) / 0.5); 1 <= |x| < 4: 1 - e^{-x^2} q((x - 2.5) / 1.5);
-# |x| >= 4: 1 (to float32's precision)
-_P0, _P1, _P2, _P3, _P4, _P5, _P6 = (_F(c) for c in (
-    0.9654687386375509, -0.14053609728153735, 0.0198524977227796, -0.0022854195288915455,
-    0.00021751198975790325, -1.766908081238413e-05, 1.2316401729179468e-06))
-_Q0, _Q1, _Q2, _Q3, _Q4, _Q5, _Q6, _Q7, _Q8, _Q9, _Q10 = (_F(c) for c in (
-    0.210806357528339, -0.1115214013906549, 0.056110958411634874, -0.02699779138428331,
-    0.01248403568573156, -0.005611762780077976, 0.0024258851012639747, -0.0009155637844833793,
-    0.00036786867240583385, -0.0002455025877140863, 9.640451524677925e-05))
+# erf.py's float32 pieces (its fitted coefficients, read from there): |x| < 1: x p((x^2 - 0.5) / 0.5);
+# 1 <= |x| < 4: 1 - e^{-x^2} q((x - 2.5) / 1.5); |x| >= 4: 1 (to float32's precision)
+_ODD, _TAIL = _erf_pieces._FITTED["float32"]
+if _ODD[:5] != ("odd", 0.0, 1.0, 0.5, 0.5) or _TAIL[:5] != ("tail", 1.0, 4.0, 2.5, 1.5):
+    raise ImportError("erf.py's float32 pieces changed their intervals: update the loops' erf")  # numba_nn falls back
+_P0, _P1, _P2, _P3, _P4, _P5, _P6 = (_F(c) for c in _ODD[5])
+_Q0, _Q1, _Q2, _Q3, _Q4, _Q5, _Q6, _Q7, _Q8, _Q9, _Q10 = (_F(c) for c in _TAIL[5])
 _FOUR, _TAIL_C, _TAIL_INV_H = _F(4), _F(2.5), _F(1 / 1.5)
 
 
