@@ -58,6 +58,7 @@ def arange(start, stop, step, dtype, index):
 
 
 _BF16 = NP_DTYPE[_ember_dtypes.bfloat16]
+_F32 = np.dtype(np.float32)
 
 
 def astype(x, dtype):
@@ -65,9 +66,11 @@ def astype(x, dtype):
     if target == np.bool_:
         return np.asarray(x != 0)
     x = np.asarray(x)
-    if target == _BF16 and x.dtype == np.float32 or x.dtype == _BF16 and target == np.float32:
-        # bfloat16 (ml_dtypes) <-> float32: one compiled pass over the bits when numba is there
-        done = numba_nn.float32_to_bfloat16(x, target) if target == _BF16 else numba_nn.bfloat16_to_float32(x)
+    src = x.dtype
+    # bfloat16 (ml_dtypes) <-> float32: one compiled pass over the bits when numba is there. Identity
+    # tests (the dtypes are singletons): this runs on every astype, and `==` between dtypes costs more.
+    if target is _BF16 and src is _F32 or src is _BF16 and target is _F32:
+        done = numba_nn.float32_to_bfloat16(x, target) if target is _BF16 else numba_nn.bfloat16_to_float32(x)
         if done is not None:
             return done
     if x.dtype.kind == "V" and target.kind in "iu":  # bfloat16 (ml_dtypes) -> int goes through float32,

@@ -223,9 +223,7 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     from ember.functions.creation import zeros_like
 
     with enable_grad():
-        inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
-        inputs = _prepare(inputs, create_graph, need_graph=True)
-        v = _take_v(v, inputs, inputs_tuple, create_graph, "jvp", _NONE_V_IN)
+        inputs_tuple, inputs, v = _inputs_and_v(inputs, v, create_graph, "jvp")
         outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "jvp")
         _require_grad(outputs, "outputs", strict)
         # Jᵀu is linear in u, so u's value never reaches the second backward; zeros cannot add inf or nan.
@@ -237,6 +235,14 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         res = _zeros_for_none(res, outputs, strict, create_graph, "back_trick")
     return (_unpack(_finish(outputs, create_graph), outputs_tuple),
             _unpack(_finish(res, create_graph), outputs_tuple))
+
+
+def _inputs_and_v(inputs: Any, v: Any, create_graph: bool, fn_name: str) -> tuple:
+    """jvp/vhp/hvp's start: the inputs as a tuple ready for a graph (and whether they came as one),
+    and ``v`` checked against them."""
+    inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
+    inputs = _prepare(inputs, create_graph, need_graph=True)
+    return inputs_tuple, inputs, _take_v(v, inputs, inputs_tuple, create_graph, fn_name, _NONE_V_IN)
 
 
 def _scalar_output(fn_name: str, func: Callable[..., Any], inputs: tuple, strict: bool) -> tuple:
@@ -261,9 +267,7 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         (tensor(9.), tensor([ 6., 12.]))
     """
     with enable_grad():
-        inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
-        inputs = _prepare(inputs, create_graph, need_graph=True)
-        v = _take_v(v, inputs, inputs_tuple, create_graph, "vhp", _NONE_V_IN)
+        inputs_tuple, inputs, v = _inputs_and_v(inputs, v, create_graph, "vhp")
         outputs = _scalar_output("vhp", func, inputs, strict)
         jac = _grads(outputs, inputs, create_graph=True)
         _require_grad(jac, "jacobian", strict)
@@ -290,9 +294,7 @@ def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     from ember.functions.creation import zeros_like
 
     with enable_grad():
-        inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hvp")
-        inputs = _prepare(inputs, create_graph, need_graph=True)
-        v = _take_v(v, inputs, inputs_tuple, create_graph, "hvp", _NONE_V_IN)
+        inputs_tuple, inputs, v = _inputs_and_v(inputs, v, create_graph, "hvp")
         outputs = _scalar_output("hvp", func, inputs, strict)
         jac = _grads(outputs, inputs, create_graph=True)
         _require_grad(jac, "jacobian", strict)

@@ -423,9 +423,9 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     return _no_derivative(result, (weights,), RuntimeError("derivative for aten::bincount is not implemented"))
 
 
-def _histogram_range(x: Tensor, range: tuple | None) -> tuple[float, float]:  # noqa: A002
-    """PyTorch's histogramdd outer edges: ``range``, else the data's min and max (0 and 1 when
-    empty), widened by 0.5 each side when equal."""
+def _histogram_range(x: Tensor, range: tuple | None, dim: int = 0) -> tuple[float, float]:  # noqa: A002
+    """PyTorch's histogramdd outer edges of dimension ``dim``: ``range``, else the data's min and max
+    (0 and 1 when empty), widened by 0.5 each side when equal."""
     if range is not None:
         lo, hi = float(range[0]), float(range[1])
     elif x.numel() > 0:
@@ -435,10 +435,10 @@ def _histogram_range(x: Tensor, range: tuple | None) -> tuple[float, float]:  # 
     else:
         lo, hi = 0.0, 1.0
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise RuntimeError(f"torch.histogramdd: dimension 0's range [{lo:g}, {hi:g}] is not finite")
+        raise RuntimeError(f"torch.histogramdd: dimension {dim}'s range [{lo:g}, {hi:g}] is not finite")
     if lo > hi:
         raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {lo:g} max {hi:g} for "
-                           f"dimension 0")
+                           f"dimension {dim}")
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
     return lo, hi

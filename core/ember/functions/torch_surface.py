@@ -446,23 +446,6 @@ class HistogramddResult(namedtuple("histogramdd", ["hist", "bin_edges"])):
         return f"ember.return_types.histogramdd(\nhist={self[0]!r},\nbin_edges={self[1]!r})"
 
 
-def _dim_range(column: Tensor, given: tuple | None, d: int) -> tuple[float, float]:
-    """Dimension ``d``'s outer edges: as given, else the data's min and max (0 and 1 when empty),
-    widened by 0.5 each side when equal (PyTorch's histogramdd)."""
-    if given is not None:
-        lo, hi = float(given[0]), float(given[1])
-    elif column.numel():
-        lo, hi = float(column.min()), float(column.max())
-    else:
-        lo, hi = 0.0, 1.0
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise RuntimeError(f"torch.histogramdd: dimension {d}'s range [{lo:g}, {hi:g}] is not finite")
-    if lo > hi:
-        raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {lo:g} max {hi:g} for "
-                           f"dimension {d}")
-    return (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
-
-
 def histogramdd(input: Tensor, bins: Any, *, range: Any = None, weight: Tensor | None = None,  # noqa: A002
                 density: bool = False) -> Any:
     """A D-dimensional histogram of the points ``input[..., :D]`` (the last axis holds the
@@ -477,7 +460,7 @@ def histogramdd(input: Tensor, bins: Any, *, range: Any = None, weight: Tensor |
                 [0., 2.]])
     """
     from ember.functions.creation import linspace
-    from ember.functions.search import _bins_from_edges, _count_into, _linear_bins, _local_search
+    from ember.functions.search import _bins_from_edges, _count_into, _histogram_range, _linear_bins, _local_search
 
     if input.dim() < 2:
         raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions")
@@ -502,7 +485,7 @@ def histogramdd(input: Tensor, bins: Any, *, range: Any = None, weight: Tensor |
         else:
             if b <= 0:
                 raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {b} for dimension {d}")
-            lo, hi = _dim_range(column, None if range is None else range[2 * d:2 * d + 2], d)
+            lo, hi = _histogram_range(column, None if range is None else range[2 * d:2 * d + 2], d)
             e = linspace(lo, hi, b + 1, dtype=input.dtype, device=input.device)
             pos, ok = _linear_bins(column, b, lo, hi)
             pos = _local_search(column, pos, e)

@@ -138,13 +138,19 @@ def _moments(p: Any, state: dict, beta1: float, beta2: float, wd: float, amsgrad
     return m, v
 
 
+def _step_beside(p: Any, state: dict) -> Any:
+    """``state['step']`` on ``p``'s device, moved there once, as PyTorch keeps a capturable step."""
+    st = state["step"]
+    if st._device is not p._device:
+        st = state["step"] = st.to(p.device)
+    return st
+
+
 def _fused_device_step(p: Any, state: dict, lr: float, beta1: float, beta2: float, eps: float, wd: float,
                        amsgrad: bool, maximize: bool, decoupled: bool) -> None:
     """The backend's ``adam_step_device``: ``adam_step`` with the count incremented on the device,
     so a compiled training step replays the same fused update as eager (bit for bit on the cpu)."""
-    st = state["step"]
-    if st._device is not p._device:  # moved once, as PyTorch keeps a capturable step beside its param
-        st = state["step"] = st.to(p.device)
+    st = _step_beside(p, state)
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
     mx = state["max_exp_avg_sq"] if amsgrad else None
     p._kt["adam_step_device"](p._data, grad_array(p, False), exp_avg._data, exp_avg_sq._data,
@@ -162,9 +168,7 @@ def _device_step_update(p: Any, state: dict, lr: float, beta1: float, beta2: flo
     would freeze it into the graph. Same formulas as the composite path; the corrections are
     computed in the parameter's dtype instead of Python floats (equal to rounding)."""
     kt, pd = p._kt, p._data
-    st = state["step"]
-    if st._device is not p._device:  # moved once, as PyTorch keeps a capturable step beside its param
-        st = state["step"] = st.to(p.device)
+    st = _step_beside(p, state)
     step = kt["add"](st._data, 1.0)
     set_buffer(st, step)
     step = kt["astype"](step, p._dtype)

@@ -274,6 +274,17 @@ class L1Unstructured(_Unstructured):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
+def _channel_mask(t: Any, dim: int, kept: Any, default_mask: Any) -> Any:
+    """1 on the channels ``kept`` (indices or a boolean mask) along ``dim``, 0 elsewhere, times the
+    mask already in place: the structured methods' new mask."""
+    mask = ember.zeros_like(t)
+    slc: list = [slice(None)] * len(t.shape)
+    slc[dim] = kept
+    mask[tuple(slc)] = 1
+    mask *= default_mask.to(dtype=mask.dtype)
+    return mask
+
+
 class RandomStructured(BasePruningMethod):
     """Prunes ``amount`` whole channels along ``dim``, chosen at random."""
 
@@ -294,12 +305,7 @@ class RandomStructured(BasePruningMethod):
             return default_mask
         prob = ember.rand(size)
         threshold = ember.kthvalue(prob, k=k).values
-        mask = ember.zeros_like(t)
-        slc: list = [slice(None)] * len(t.shape)
-        slc[self.dim] = (prob > threshold).to(t.device)
-        mask[tuple(slc)] = 1
-        mask *= default_mask.to(dtype=mask.dtype)
-        return mask
+        return _channel_mask(t, self.dim, (prob > threshold).to(t.device), default_mask)
 
     @classmethod
     def apply(cls, module: Any, name: str, amount: int | float, dim: int = -1) -> Any:  # type: ignore[override]
@@ -327,12 +333,7 @@ class LnStructured(BasePruningMethod):
         keep = ember.topk(norm, k=size - k, largest=True)
         if k == 0:
             return default_mask
-        mask = ember.zeros_like(t)
-        slc: list = [slice(None)] * len(t.shape)
-        slc[self.dim] = keep.indices
-        mask[tuple(slc)] = 1
-        mask *= default_mask.to(dtype=mask.dtype)
-        return mask
+        return _channel_mask(t, self.dim, keep.indices, default_mask)
 
     @classmethod
     def apply(cls, module: Any, name: str, amount: int | float, n: Any, dim: int,  # type: ignore[override]
