@@ -274,6 +274,16 @@ class L1Unstructured(_Unstructured):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
+def _structured_count(t: Any, amount: int | float, dim: int) -> tuple[int, int]:
+    """The channels along ``dim`` and how many of them ``amount`` prunes, after the checks."""
+    _validate_structured_pruning(t)
+    _validate_pruning_dim(t, dim)
+    size = t.shape[dim]
+    k = _compute_nparams_toprune(amount, size)
+    _validate_pruning_amount(k, size)
+    return size, k
+
+
 def _channel_mask(t: Any, dim: int, kept: Any, default_mask: Any) -> Any:
     """1 on the channels ``kept`` (indices or a boolean mask) along ``dim``, 0 elsewhere, times the
     mask already in place: the structured methods' new mask."""
@@ -296,11 +306,7 @@ class RandomStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t: Any, default_mask: Any) -> Any:
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        size = t.shape[self.dim]
-        k = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(k, size)
+        size, k = _structured_count(t, self.amount, self.dim)
         if k == 0:
             return default_mask
         prob = ember.rand(size)
@@ -324,11 +330,7 @@ class LnStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t: Any, default_mask: Any) -> Any:
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        size = t.shape[self.dim]
-        k = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(k, size)
+        size, k = _structured_count(t, self.amount, self.dim)
         norm = _compute_norm(t, self.n, self.dim)
         keep = ember.topk(norm, k=size - k, largest=True)
         if k == 0:
