@@ -96,6 +96,57 @@ def test_cache_size_limit_bounds_the_entries():
     assert "cache_size_limit (2) reached" in " ".join(f.stats.graph_breaks)
 
 
+def test_inline_cache_hands_every_other_call_to_the_general_path():
+    """After a replay the plan's guards become the instance's __call__; calls they do not cover
+    (another arity, keywords, a shape, grad mode, a non-tensor argument) still get eager's results."""
+
+    def fn(a, b=None, scale=2):
+        return a * scale + (0 if b is None else b)
+
+    f = ember.compile(fn)
+    x, y = ember.randn(3, 4), ember.randn(3, 4)
+    for _ in range(3):
+        f(x, y)
+    assert type(f) is not ember.compiler.CompiledFunction and isinstance(f, ember.compiler.CompiledFunction)
+    ex, ey = _np(x), _np(y)
+    cases = [((x, y), {}, ex * 2 + ey), ((x,), {}, ex * 2), ((x, y, 3), {}, ex * 3 + ey),
+             ((x,), {"b": y}, ex * 2 + ey), ((x,), {"scale": 5}, ex * 5), ((ember.randn(2, 4).abs(), None), {}, None),
+             ((x, y), {}, ex * 2 + ey)]
+    for args, kwargs, want in cases * 3:
+        got = f(*args, **kwargs)
+        np.testing.assert_allclose(_np(got), _np(args[0]) * 2 if want is None else want, rtol=1e-6)
+    with ember.no_grad():
+        np.testing.assert_allclose(_np(f(x, y)), ex * 2 + ey, rtol=1e-6)
+    with pytest.raises(TypeError, match="positional argument"):
+        f()  # the function's own error, through the general path
+    with pytest.raises(TypeError, match="unexpected keyword argument 'a0'"):
+        f(x, a0=y)  # a keyword is never taken for one of the cache's own parameters
+    f.reset()
+    assert type(f) is ember.compiler.CompiledFunction
+    np.testing.assert_allclose(_np(f(x, y)), ex * 2 + ey, rtol=1e-6)
+
+
+def test_a_replay_is_as_quiet_as_eager_on_overflow_and_nan(tmp_path):
+    """PyTorch computes inf and NaN without a warning; the fused cpu chain (a NumPy ufunc called by
+    the replay itself) must too, even where warnings are errors."""
+    import subprocess
+    import sys
+
+    code = (
+        "import ember\n"
+        "f = ember.compile(lambda a, b: (a * b - a * b).relu())\n"
+        "x = ember.full((4,), 3e38)\n"
+        "for _ in range(4):\n"
+        "    out = f(x, x)\n"
+        "assert f.stats.replays == 2 and f.stats.fused_groups >= 1, f.stats.summary()\n"
+        "print(out.tolist())\n"
+    )
+    run = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[nan, nan, nan, nan]"
+
+
 def test_a_learning_rate_changing_every_step_stays_correct():
     """A per-step schedule changes a guarded hyperparameter on every call: results stay eager's."""
     ember.manual_seed(0)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import ember
 import numpy as np
 import pytest
@@ -68,7 +70,9 @@ def test_fused_chain_equals_the_kernels(device, name, use_numba):
         fn = backend.compile_elementwise(program)
     assert fn is not None
     kt = ember.dispatch.table(device)
-    got = kt["to_host"](fn(*[kt["from_host"](a, 0) for a in arrays]))
+    with warnings.catch_warnings():  # the cpu backend's callable may be the ufunc itself, which reports NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = kt["to_host"](fn(*[kt["from_host"](a, 0) for a in arrays]))
     want = _eager(device, ops, arrays)
     assert got.dtype == want.dtype and got.shape == want.shape == out_shape
     transcendental = name == "unary" and (device != "cpu" or use_numba is not False)

@@ -131,12 +131,19 @@ def _numba_chain(program: Any) -> Callable:
     ufunc = _compiled.get(key)
     if ufunc is None:
         ufunc = _compiled[key] = _build_ufunc(structure, n_in, len(scalars), program.dtype)
-    consts = tuple(scalars)
-    # Called from here (not returned bare) so that NumPy's floating-point warnings come from this
-    # package, where they are filtered as for every other kernel.
-    if not consts:
-        return lambda *arrays: ufunc(*arrays)
-    return lambda *arrays: ufunc(*arrays, *consts)
+    if not scalars:
+        # The ufunc itself: a replay calls it with no Python frame between (ember.compiler keeps a
+        # replay's floating-point warnings as quiet as the kernels', which filter NumPy's).
+        return ufunc
+    # The numbers follow the arrays, written into a function of the arrays alone (a fixed arity, no
+    # star-arguments); __name__: NumPy's warnings from here are filtered as for every kernel.
+    arrays = ", ".join(f"x{k}" for k in range(n_in))
+    ns: dict[str, Any] = {"U": ufunc, "__name__": __name__}
+    ns.update({f"c{k}": v for k, v in enumerate(scalars)})
+    consts = ", ".join(f"c{k}" for k in range(len(scalars)))
+    src = f"def fused({arrays}):\n    return U({arrays}, {consts})\n"
+    exec(compile(src, "<ember fused chain>", "exec"), ns)  # noqa: S102 - generated here
+    return ns["fused"]
 
 
 def _build_ufunc(structure: list, n_in: int, n_scalars: int, dt: np.dtype) -> Any:

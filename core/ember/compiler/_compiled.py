@@ -103,14 +103,20 @@ class _Plan:
 
     graph: Graph
     want: list[Ref]
-    forward: Any  # the generated replay (ember.compiler._replay.make_runner)
+    forward: Any  # the forward's replay on its own (ember.compiler._replay.make_runner)
     source: str = ""  # its source, for reading
+    n_inputs: int = 0  # tensors among the arguments
+    fused: dict = field(default_factory=dict)  # node index -> fused group (ember.compiler._fusion.fuse)
+    split: int = 0  # where the forward's nodes end and the captured backward's begin
+    saved: list = field(default_factory=list)  # the forward's results the backward reads
     backward: Any = None  # (runner, grad refs, target metas) when outputs need gradients
     grad_outputs: list = field(default_factory=list)  # indexes of outputs that require grad
     targets: list = field(default_factory=list)  # ("in", k) or ("path", Path)
-    call: Any = None  # the generated call glue (make_call)
+    attach: Any = None  # what hangs the backward on a replay's outputs (_attach_backward)
+    call: Any = None  # the generated call: externals, forward nodes, effects, results (make_call)
     call_source: str = ""
-    fast: Any = False  # the guard-and-replay inline cache (make_fast); False: not built yet
+    fast: Any = False  # the class whose __call__ is this plan's inline cache; False: not built yet
+    fast_source: str = ""
 
 
 def _flatten(obj: Any, out: list) -> Any:
@@ -146,8 +152,6 @@ class CompiledFunction:
         self._optimizers: list = []
         self._scalars: list = []  # getters of the Python numbers the function reads (see _sources)
         self._scalar_keys: set = set()
-        self._fast: Any = None  # the inline cache: guards and replay of the latest plan (see make_fast)
-        self._fast_arity = -1
         self._eager = backend == "eager" or disabled_by_env()
         if _TensorType[0] is None:
             from ember.tensor import Tensor
@@ -157,20 +161,21 @@ class CompiledFunction:
     def reset(self) -> None:
         """Forget every capture (the next calls capture again)."""
         self._cache.clear()
-        self._fast = None
+        self._drop_fast()
         self._modules, self._leaves, self._optimizers, self._scalars = [], [], [], []
         self._scalar_keys = set()
 
     # ---- the call -----------------------------------------------------------------------------
+    _recording = _GLOBAL  # read by the inline cache (make_fast)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(args, kwargs)
+
+    def _call(self, args: tuple, kwargs: dict) -> Any:
+        """The general path: key the call, then capture, replay or run eagerly. After a replay the
+        plan's inline cache becomes this instance's ``__call__`` (see :meth:`_set_fast`)."""
         if self._eager or _GLOBAL.recorder is not None:
             return self._fn(*args, **kwargs)  # inside another capture: inlined into it
-        fast = self._fast
-        if fast is not None and not kwargs and len(args) == self._fast_arity:
-            out, failed = fast(*args)
-            if out is not _GUARD_FAILED:
-                self.stats.replays += 1
-                return out
         tensors: list = []
         try:
             key = self._key(args, kwargs, tensors)
@@ -238,7 +243,7 @@ class CompiledFunction:
     def _capture(self, entry: _Entry, key: tuple, args: tuple, kwargs: dict, tensors: list) -> Any:
         t0 = time.perf_counter()
         sources = discover(self._fn, args, kwargs)
-        self._fast = None
+        self._drop_fast()
         if self._learn(sources):  # new guards: key this call again, before it changes any state
             fresh = entry.signature is None and entry.unstable == 0
             if fresh and self._cache.get(key) is entry:
@@ -279,10 +284,24 @@ class CompiledFunction:
             self._break(entry, reason)
 
     def _set_fast(self, plan: _Plan, args: tuple) -> None:
+        """Make ``plan``'s inline cache this instance's ``__call__``.
+
+        Python looks ``__call__`` up on the type, so the cache is the ``__call__`` of a subclass
+        made once per plan, and this instance's class becomes it: a call that passes the guards is
+        then one generated frame (no general path, no key built), while a call that fails them
+        reaches :meth:`_call`. Capturing again or ``reset`` puts the plain class back."""
         fast = plan.fast
         if fast is False:  # built once per plan, from the call that first replayed it
-            fast = plan.fast = make_fast(self, args, plan.call, (_GUARD_FAILED, -1))
-        self._fast, self._fast_arity = fast, len(args)
+            made = make_fast(self, args, plan, CompiledFunction._call)
+            fast = None
+            if made is not None:
+                fast = type(CompiledFunction.__name__, (CompiledFunction,), {"__call__": made[0], "__slots__": ()})
+                plan.fast_source = made[1]
+            plan.fast = fast
+        self.__class__ = fast or CompiledFunction
+
+    def _drop_fast(self) -> None:
+        self.__class__ = CompiledFunction
 
     def _learn(self, sources: Sources) -> bool:
         """Guards grow with what captures found (modules, leaves, optimizers); True when they grew
@@ -386,7 +405,8 @@ class CompiledFunction:
                         saved.append(r)
         fused = fuse(graph, want + saved, split) if self.fuse else {}
         forward, src = make_runner(graph, want + saved, fused, stop=split)
-        plan = _Plan(graph, want, forward, src)
+        plan = _Plan(graph, want, forward, src, n_inputs=graph.n_inputs, fused=fused, split=split, saved=saved,
+                     attach=_attach_backward)
         self.stats.kernels_captured = graph.kernels_captured
         self.stats.kernels_replayed = src.count("\n    v") + src.count("\n    T_") + src.count("\n    F")
         self.stats.fused_groups = sum(1 for f in fused.values() if f is not None)
@@ -397,7 +417,7 @@ class CompiledFunction:
             plan.backward = (backward, grad_refs, metas)
             plan.grad_outputs = list(out_index)
             plan.targets = list(where)
-        plan.call, plan.call_source = make_call(plan, _GUARD_FAILED, _attach_backward)
+        plan.call, plan.call_source = make_call(plan, _GUARD_FAILED)
         return plan
 
 

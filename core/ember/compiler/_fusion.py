@@ -36,6 +36,8 @@ class FusedElementwise:
     of each array input, in the backend's own dtypes; the result has ``out_shape`` (the inputs
     broadcast) and ``dtype``, the one dtype of every input. The compiled callable takes the input
     arrays positionally and returns a new result array, equal to running the kernels one by one.
+    A replay calls it directly, so it may be a C-level callable such as a NumPy ufunc; the
+    floating-point warnings NumPy raises for inf and NaN results are filtered there.
     """
 
     ops: tuple

@@ -19,10 +19,18 @@ Example of a generated replay, for ``(a * b + b).relu()``::
 from __future__ import annotations
 
 import math
+import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from ember.compiler._graph import Graph, Ref, live_nodes
+
+# A replay calls a backend's fused callable directly, and that may be a NumPy ufunc, whose
+# floating-point warnings (overflow, 0/0) then name the generated code's module, this one. PyTorch
+# computes inf and NaN without a word and the eager kernels filter these warnings, so a replay does too.
+warnings.filterwarnings("ignore", message=r"(overflow|invalid value|divide by zero|underflow) encountered",
+                        category=RuntimeWarning, module=re.escape(__name__) + "$")
 
 
 def _literal(v: Any) -> str | None:
@@ -33,18 +41,26 @@ def _literal(v: Any) -> str | None:
     return None
 
 
+#: how a replay names its inputs: as a function's list arguments (``run(I, E, G, S)``), or as the
+#: local variables of a call the forward is written into (``x0`` input 0's array, ``e0`` external 0's)
+_LISTS = {"in": "I[{}]", "ext": "E[{}]", "gin": "G[{}]"}
+_LOCALS = {"in": "x{}", "ext": "e{}"}
+
+
 class _Writer:
-    def __init__(self, g: Graph, start: int, saved: list[Ref]) -> None:
+    def __init__(self, g: Graph, start: int, saved: list[Ref], names: dict[str, str] = _LISTS,
+                 ns: dict[str, Any] | None = None) -> None:
         self.g = g
-        self.ns: dict[str, Any] = {}
+        self.ns: dict[str, Any] = {"__name__": __name__} if ns is None else ns
         self.start = start
         self.saved = {r: k for k, r in enumerate(saved)}
+        self.names = names
 
     def ref(self, r: Ref) -> str:
         if r.kind == "node" and r.index < self.start:
             return f"S[{self.saved[r]}]"
-        base = {"in": "I", "ext": "E", "gin": "G"}.get(r.kind)
-        s = f"{base}[{r.index}]" if base else f"v{r.index}"
+        name = self.names.get(r.kind)
+        s = name.format(r.index) if name else f"v{r.index}"
         return s if r.item is None else f"{s}[{r.item}]"
 
     def arg(self, a: Any, host_copy: bool = False) -> str:
@@ -80,10 +96,17 @@ def make_runner(g: Graph, want: list[Ref], fused: dict[int, Any] | None = None, 
     of ``saved``.
     """
     w = _Writer(g, start, saved or [])
-    fused = fused or {}
-    stop = len(g.nodes) if stop is None else stop
+    body = _runner_lines(w, g, want, fused or {}, start, len(g.nodes) if stop is None else stop)
+    outs = ", ".join(w.ref(r) for r in want)
+    src = "\n".join(["def run(I, E, G, S=()):", *body, f"    return ({outs}{',' if len(want) == 1 else ''})"]) + "\n"
+    exec(compile(src, "<ember.compile replay>", "exec"), w.ns)  # noqa: S102 - our own generated code
+    return w.ns["run"], src
+
+
+def _runner_lines(w: _Writer, g: Graph, want: list[Ref], fused: dict[int, Any], start: int, stop: int) -> list[str]:
+    """One line per live node (indented for a function body), each calling its kernel or fused group."""
     live = live_nodes(g, want, start, stop)
-    lines = ["def run(I, E, G, S=()):"]
+    lines: list[str] = []
     for i in range(start, stop):
         node = g.nodes[i]
         rng_line = None
@@ -122,46 +145,43 @@ def make_runner(g: Graph, want: list[Ref], fused: dict[int, Any] | None = None, 
         else:
             call = f"{w.table(node.device_type)}[{node.kernel!r}]({', '.join(args)})"
         lines.append(f"    v{i} = {call}" if node.outs != -1 else f"    {call}")
-    outs = ", ".join(w.ref(r) for r in want)
-    lines.append(f"    return ({outs}{',' if len(want) == 1 else ''})")
-    src = "\n".join(lines) + "\n"
-    exec(compile(src, "<ember.compile replay>", "exec"), w.ns)  # noqa: S102 - our own generated code
-    return w.ns["run"], src
+    return lines
 
 
-def make_call(plan: Any, fail: Any, attach: Any) -> tuple[Callable, str]:
-    """The whole replayed call as one generated function ``call(tensors)``: read the inputs,
-    re-read and check the externals (a changed one returns ``fail``: capture again), run the
-    replay, redo the effects, build the results. Generated too, because this glue runs per call."""
+def _call_lines(plan: Any, ns: dict[str, Any], tensors: list[str], fail: str) -> tuple[list[str], str]:
+    """The body of one replayed call, once ``x0, x1, ...`` hold the input tensors' arrays: re-read and
+    check the externals (a changed one runs ``fail``, formatted with its index: capture again), run the
+    forward's nodes inline, redo the effects, build the results. ``tensors`` names the input tensors.
+    Returns the lines and the expression of the call's result."""
     from ember import dispatch
     from ember.compiler._graph import OutTensor
     from ember.tensor import Tensor
 
     g = plan.graph
-    ns: dict[str, Any] = {"RUN": plan.forward, "FAIL": fail, "MAKE": Tensor._make, "ATTACH": attach, "PLAN": plan}
-    lines = ["def call(tensors):", "    I = [t._data for t in tensors]"]
+    ns.update(MAKE=Tensor._make, ATTACH=plan.attach, PLAN=plan)
+    lines: list[str] = []
     for k, (path, shape, dtype) in enumerate(g.externals):
         ns[f"P{k}"], ns[f"D{k}"], ns[f"S{k}"] = path.resolve, dtype, shape
         lines += [f"    t = P{k}()",
                   f"    if t is None or t._dtype is not D{k} or t._data.shape != S{k}:",
-                  f"        return FAIL, {k}",
+                  f"        {fail.format(k)}",
                   f"    e{k} = t._data"]
-    ext = ", ".join(f"e{k}" for k in range(len(g.externals)))
-    lines.append(f"    V = RUN(I, [{ext}], ())")
-    pos = {r: i for i, r in enumerate(plan.want)}
+    w = _Writer(g, 0, [], _LOCALS, ns)
+    lines += _runner_lines(w, g, plan.want + plan.saved, plan.fused, 0, plan.split)
+    value = {r: w.ref(r) for r in plan.want + plan.saved}
 
     def fresh(o: OutTensor, name: str) -> str:
         ns[f"{name}_d"], ns[f"{name}_v"] = o.dtype, o.device
         ns[f"{name}_k"] = dispatch.table(o.device.type)
-        return f"MAKE(V[{pos[o.ref]}], {name}_d, {name}_v, {name}_k)"
+        return f"MAKE({value[o.ref]}, {name}_d, {name}_v, {name}_k)"
 
     for k, (target, ref) in enumerate(g.rebinds):
         if target[0] == "in":
-            lines.append(f"    t = tensors[{target[1]}]")
+            lines.append(f"    t = {tensors[target[1]]}")
         else:
             ns[f"B{k}"] = target[1].resolve
             lines.append(f"    t = B{k}()")
-        lines += [f"    t._data = V[{pos[ref]}]", "    t._version[0] += 1"]
+        lines += [f"    t._data = {value[ref]}", "    t._version[0] += 1"]
     for k, (path, o) in enumerate(g.grads):
         ns[f"L{k}"] = path.resolve
         lines.append(f"    L{k}().grad = {'None' if o is None else fresh(o, f'g{k}')}")
@@ -175,7 +195,7 @@ def make_call(plan: Any, fail: Any, attach: Any) -> tuple[Callable, str]:
             outs.append(name)
             if o.same is not None:
                 if o.same[0] == "in":
-                    lines.append(f"    {name} = tensors[{o.same[1]}]")
+                    lines.append(f"    {name} = {tensors[o.same[1]]}")
                 else:
                     ns[f"{name}_p"] = o.same[1].resolve
                     lines.append(f"    {name} = {name}_p()")
@@ -200,19 +220,39 @@ def make_call(plan: Any, fail: Any, attach: Any) -> tuple[Callable, str]:
 
     result = build(g.outputs)
     if plan.backward is not None:
-        lines.append(f"    ATTACH(PLAN, [{', '.join(outs)}], tensors, I, [{ext}], V[{len(plan.want)}:])")
-    lines.append(f"    return {result}, None")
+        inputs = ", ".join(f"x{k}" for k in range(len(tensors)))
+        ext = ", ".join(f"e{k}" for k in range(len(g.externals)))
+        saved = "".join(f"{value[r]}, " for r in plan.saved)
+        lines.append(f"    ATTACH(PLAN, [{', '.join(outs)}], [{', '.join(tensors)}], [{inputs}], [{ext}], ({saved}))")
+    return lines, result
+
+
+def make_call(plan: Any, fail: Any) -> tuple[Callable, str]:
+    """The whole replayed call as one generated function ``call(tensors)`` returning
+    ``(result, None)``, or ``(fail, k)`` when external ``k`` changed since the capture. Generated,
+    with the forward's nodes written into it, because this glue runs per call."""
+    n = plan.n_inputs
+    ns: dict[str, Any] = {"FAIL": fail, "__name__": __name__}
+    body, result = _call_lines(plan, ns, [f"tensors[{k}]" for k in range(n)], "return FAIL, {}")
+    lines = ["def call(tensors):", *(f"    x{k} = tensors[{k}]._data" for k in range(n)), *body,
+             f"    return {result}, None"]
     src = "\n".join(lines) + "\n"
     exec(compile(src, "<ember.compile call>", "exec"), ns)  # noqa: S102 - our own generated code
     return ns["call"], src
 
 
-def make_fast(fn: Any, args: tuple, call: Callable, miss: Any) -> Callable | None:
-    """A guard-and-replay function for calls shaped like ``args`` (the plan's own key, checked
-    field by field instead of built and hashed: the inline cache of the most recent plan).
+_NO_ARG = object()  # an inline cache's parameter that the call did not give
 
-    Returns None where the key has parts only the general path handles (keyword arguments,
-    containers, autocast). ``fn`` is the CompiledFunction, whose learned guards are written in."""
+
+def make_fast(fn: Any, args: tuple, plan: Any, slow: Callable) -> tuple[Callable, str] | None:
+    """The inline cache of the most recent plan: a ``__call__(self, *args, **kwargs)`` that checks
+    the plan's guards for calls shaped like ``args`` field by field (instead of building and
+    hashing the key) and then replays the call inline, so a replayed call is one Python frame
+    besides its kernels. Anything else, a failed guard included, goes to ``slow(self, args, kwargs)``,
+    the general path.
+
+    Returns None where the key has parts only the general path handles (containers, autocast).
+    ``fn`` is the CompiledFunction, whose learned guards are written in."""
     from ember import dtypes
     from ember.amp.autocast_mode import _STATE as AMP
     from ember.autograd.grad_mode import STATE as GRAD
@@ -221,48 +261,61 @@ def make_fast(fn: Any, args: tuple, call: Callable, miss: Any) -> Callable | Non
 
     if AMP.on:
         return None
-    ns: dict[str, Any] = {"GRAD": GRAD, "DTM": dtypes, "DF": dtypes._default_float, "AMP": AMP, "MISS": miss,
-                          "CALL": call, "T": Tensor, "CK": const_key}
+    # The guards' names start with g_ so that they cannot meet the call's and the replay's.
+    ns: dict[str, Any] = {"g_GRAD": GRAD, "g_DTM": dtypes, "g_DF": dtypes._default_float, "g_AMP": AMP,
+                          "g_REC": fn._recording, "g_SLOW": slow, "g_T": Tensor, "g_CK": const_key,
+                          "g_STATS": fn.stats, "__name__": __name__}
+    # Positional-only parameters with a default (a missing one is g_NO) take a call as it comes,
+    # without packing it into a tuple as ``*args`` would: the call's arguments rebuilt for the general
+    # path are then the parameters given, then ``rest``.
     names = [f"a{i}" for i in range(len(args))]
-    lines = [f"def fast({', '.join(names)}):",
-             f"    if GRAD.enabled is not {GRAD.enabled!r} or AMP.on or DTM._default_float is not DF:",
-             "        return MISS"]
+    ns["g_NO"] = _NO_ARG
+    every = f"({''.join(f'{a}, ' for a in names)}*rest)"
+    given = f"tuple(a for a in {every} if a is not g_NO)" if args else "rest"
+    miss = f"return g_SLOW(self, {given}, kwargs)"
+    lines = [f"def __call__(self, {''.join(f'{a}=g_NO, ' for a in names)}/, *rest, **kwargs):",
+             f"    if (rest or kwargs{''.join(f' or {a} is g_NO' for a in names[-1:])} or g_REC.recorder is not None "
+             f"or g_GRAD.enabled is not {GRAD.enabled!r} or g_AMP.on or g_DTM._default_float is not g_DF):",
+             f"        {miss}"]
     tensors = []
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
+            if type(a) is not Tensor:
+                return None
             d = a._data
             strides = getattr(d, "strides", None)
             if strides is None:
                 return None
-            ns[f"S{i}"], ns[f"ST{i}"], ns[f"D{i}"], ns[f"V{i}"] = d.shape, strides, a._dtype, a._device
-            lines += [f"    d{i} = a{i}._data",
-                      f"    if (type(a{i}) is not T or d{i}.shape != S{i} or d{i}.strides != ST{i} or a{i}._dtype is not "
-                      f"D{i} or a{i}._device is not V{i} or a{i}._requires_grad is not {a._requires_grad!r}):",
-                      "        return MISS"]
-            if type(a) is not Tensor:
-                return None
+            k = len(tensors)
+            ns[f"g_S{i}"], ns[f"g_ST{i}"], ns[f"g_D{i}"], ns[f"g_V{i}"] = d.shape, strides, a._dtype, a._device
+            lines += [f"    x{k} = a{i}._data",
+                      f"    if (type(a{i}) is not g_T or x{k}.shape != g_S{i} or x{k}.strides != g_ST{i} or a{i}._dtype "
+                      f"is not g_D{i} or a{i}._device is not g_V{i} or a{i}._requires_grad is not "
+                      f"{a._requires_grad!r}):",
+                      f"        {miss}"]
             tensors.append(f"a{i}")
         elif a is None or type(a) in (bool, int, str):
-            ns[f"C{i}"] = a
-            lines += [f"    if type(a{i}) is not type(C{i}) or a{i} != C{i}:", "        return MISS"]
+            ns[f"g_C{i}"] = a
+            lines += [f"    if type(a{i}) is not type(g_C{i}) or a{i} != g_C{i}:", f"        {miss}"]
         else:
             return None
     for k, m in enumerate(fn._modules):
-        ns[f"M{k}"] = m
-        lines += [f"    if M{k}.training is not {m.training!r}:", "        return MISS"]
+        ns[f"g_M{k}"] = m
+        lines += [f"    if g_M{k}.training is not {m.training!r}:", f"        {miss}"]
     for k, p in enumerate(fn._leaves):
-        ns[f"L{k}"] = p
-        lines += [f"    if (L{k}.grad is None) is not {p.grad is None!r}:", "        return MISS"]
+        ns[f"g_L{k}"] = p
+        lines += [f"    if (g_L{k}.grad is None) is not {p.grad is None!r}:", f"        {miss}"]
     for k, get in enumerate(fn._scalars):
-        ns[f"G{k}"], ns[f"K{k}"] = get, const_key(get())
-        lines += [f"    if CK(G{k}()) != K{k}:", "        return MISS"]
+        ns[f"g_G{k}"], ns[f"g_K{k}"] = get, const_key(get())
+        lines += [f"    if g_CK(g_G{k}()) != g_K{k}:", f"        {miss}"]
     for k, opt in enumerate(fn._optimizers):
-        ns[f"O{k}"] = opt
-        ns[f"H{k}"] = tuple(tuple((name, const_key(v)) for name, v in g.items() if name != "params")
-                            for g in opt.param_groups)
-        lines += [f"    if tuple(tuple((name, CK(v)) for name, v in g.items() if name != 'params') "
-                  f"for g in O{k}.param_groups) != H{k}:", "        return MISS"]
-    lines.append(f"    return CALL([{', '.join(tensors)}])")
+        ns[f"g_O{k}"] = opt
+        ns[f"g_H{k}"] = tuple(tuple((name, const_key(v)) for name, v in g.items() if name != "params")
+                              for g in opt.param_groups)
+        lines += [f"    if tuple(tuple((name, g_CK(v)) for name, v in g.items() if name != 'params') "
+                  f"for g in g_O{k}.param_groups) != g_H{k}:", f"        {miss}"]
+    body, result = _call_lines(plan, ns, tensors, miss)
+    lines += [*body, "    g_STATS.replays += 1", f"    return {result}"]
     src = "\n".join(lines) + "\n"
     exec(compile(src, "<ember.compile guard>", "exec"), ns)  # noqa: S102 - our own generated code
-    return ns["fast"]
+    return ns["__call__"], src
