@@ -432,6 +432,9 @@ def test_training_step_compiled_equals_eager(device, opt, fused, hide_kernels):
         for p, q in zip(model.parameters(), twin.parameters()):
             np.testing.assert_allclose(_np(q), _np(p), rtol=tol, atol=tol)
     assert compiled.stats.replays >= 3, compiled.stats.summary()
+    replayed = " ".join(e.plan.source for e in compiled._cache.values() if e.plan is not None)
+    has_kernel = ember.dispatch.table(ember.device(device).type).has("adam_step_device")
+    assert ("'adam_step_device'" in replayed) == (opt != "sgd" and fused and has_kernel)
 
 
 def test_training_step_matches_torch():

@@ -1,4 +1,5 @@
-"""Fused optimizer steps: one launch per parameter for Adam/AdamW and for SGD (the ``optim`` family).
+"""Fused optimizer steps: one launch per parameter for Adam/AdamW and for SGD (the ``optim`` family),
+and Adam with the step count on the device (``adam_step_device``, what ``ember.compile`` replays).
 
 The frontend's composite runs ~10 kernels per parameter for an Adam step and 2-4 for SGD, each a
 launch on this device; these kernels update the parameter and its state in place in one pass,
@@ -22,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -33,17 +35,30 @@ from ember_opencl.codegen import acc_type, header, run_1d
 from ember_opencl.creation import clone, copy_
 from ember_opencl.runtime import ctype
 
-__all__ = ["KERNELS", "adam_step", "sgd_step"]
+__all__ = ["KERNELS", "adam_step", "adam_step_device", "sgd_step"]
 
 
-def _adam_source(t: str) -> str:
+def _adam_source(t: str, device_count: bool = False) -> str:
+    """Adam's kernel. With ``device_count`` the step count is read from a float32 device array (the
+    count before this step) instead of arriving folded into the host's bias corrections: each
+    correction ``1 - beta**s`` is then ``-expm1(s * log(beta))`` with ``log(beta)`` from the host
+    in float64, which keeps its relative error at a few ulp where ``beta**s`` computed in float32
+    and subtracted from 1 loses about five digits for ``beta = 0.999`` (float32 cannot hold 0.999)."""
     a = acc_type(t)
+    if device_count:
+        given = f"__global const float* st, long so, {a} log_beta1, {a} log_beta2, {a} lr"
+        corrections = f"""  const {a} s = ({a})st[so] + 1;
+  const {a} bc2_sqrt = sqrt(-expm1(s * log_beta2));
+  const {a} neg_step = -(lr / -expm1(s * log_beta1));
+"""
+    else:
+        given, corrections = f"{a} bc2_sqrt, {a} neg_step", ""
     return header(t, a) + f"""#pragma OPENCL FP_CONTRACT OFF
 __kernel void adam(__global {t}* p, long po, __global const {t}* gr, long go, __global {t}* m, long mo,
     __global {t}* v, long vo, __global {t}* mx, long xo, long n, int maximize, int wd_mode, int amsgrad, int lerp_low, {a} wd, {a} keep, {a} w, {a} one_minus_w,
-    {a} beta2, {a} one_minus_beta2, {a} bc2_sqrt, {a} eps, {a} neg_step) {{
+    {a} beta2, {a} one_minus_beta2, {a} eps, {given}) {{
   const long i = get_global_id(0); if (i >= n) return;
-  p += po; gr += go; m += mo; v += vo; mx += xo;
+{corrections}  p += po; gr += go; m += mo; v += vo; mx += xo;
   {a} g = ({a})gr[i];
   if (maximize) g = -g;
   {a} pv = ({a})p[i];
@@ -63,6 +78,12 @@ __kernel void adam(__global {t}* p, long po, __global const {t}* gr, long go, __
   p[i] = ({t})(pv + (mv / denom) * neg_step);
   m[i] = ({t})mv; v[i] = ({t})vv;
 }}
+"""
+
+
+_COUNT_SOURCE = """__kernel void count(__global float* st, long so) {
+  if (get_global_id(0) == 0) st[so] += 1.0f;
+}
 """
 
 
@@ -113,12 +134,37 @@ def adam_step(param: CLArray, grad: CLArray, exp_avg: CLArray, exp_avg_sq: CLArr
               step: int, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float, amsgrad: bool,
               maximize: bool, decoupled: bool) -> None:
     """One Adam/AdamW update of ``param`` and its state, in place (the contract's ``adam_step``)."""
+    _adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, None, lr, beta1, beta2, eps, weight_decay,
+          amsgrad, maximize, decoupled)
+
+
+def adam_step_device(param: CLArray, grad: CLArray, exp_avg: CLArray, exp_avg_sq: CLArray,
+                     max_exp_avg_sq: CLArray | None, step: CLArray, lr: float, beta1: float, beta2: float, eps: float,
+                     weight_decay: float, amsgrad: bool, maximize: bool, decoupled: bool) -> None:
+    """``adam_step`` with the count in ``step``, a 0-d float32 array of this device (the contract's
+    ``adam_step_device``): the update reads the count plus one, then a one-item kernel stores it.
+    Two launches instead of the composite's ~18, and no host read, so a compiled step replays it."""
+    if step.dtype != np.float32 or step.shape != () or step.device != param.device:
+        raise TypeError(f"adam_step_device: step must be a 0-d float32 array on opencl:{param.device}, got "
+                        f"shape {step.shape}, {step.dtype} on opencl:{step.device}")
+    _adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, None, step, lr, beta1, beta2, eps, weight_decay,
+          amsgrad, maximize, decoupled)
+    dev = runtime.device(step.device)
+    run_1d(dev.kernel("adam_count", lambda: _COUNT_SOURCE, "count", [None, np.int64]), dev, 1,
+           [step.base_buffer, step.offset])
+
+
+def _adam(param: CLArray, grad: CLArray, exp_avg: CLArray, exp_avg_sq: CLArray, max_exp_avg_sq: CLArray | None,
+          step: int | None, count: CLArray | None, lr: float, beta1: float, beta2: float, eps: float,
+          weight_decay: float, amsgrad: bool, maximize: bool, decoupled: bool) -> None:
+    """The update, with the count on the host (``step``, already incremented) or on the device
+    (``count``, before this step)."""
     n = param.size
     if n == 0:
         return
     if lowp.emulated(param.dtype, param.device):
         wide = [None if a is None else lowp.widen(a) for a in (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)]
-        adam_step(*wide, step, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled)
+        _adam(*wide, step, count, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled)
         _store_all((param, exp_avg, exp_avg_sq, max_exp_avg_sq), (wide[0], wide[2], wide[3], wide[4]))
         return
     dev = runtime.device(param.device)
@@ -127,15 +173,26 @@ def adam_step(param: CLArray, grad: CLArray, exp_avg: CLArray, exp_avg_sq: CLArr
     (p, g, m, v, mx), back = _contiguous_views([param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq])
     w = 1 - beta1
     wd_mode = 0 if weight_decay == 0 else (1 if decoupled else 2)
-    k = dev.kernel(("adam_step", t), lambda: _adam_source(t), "adam",
-                   [None, np.int64] * 5 + [np.int64] + [np.int32] * 4 + [acc] * 9)
+    on_device = count is not None
+    k = dev.kernel(("adam_step", t, on_device), lambda: _adam_source(t, on_device), "adam",
+                   [None, np.int64] * 5 + [np.int64] + [np.int32] * 4 + [acc] * 7
+                   + ([None, np.int64] + [acc] * 3 if on_device else [acc] * 2))
     x = mx if mx is not None else v  # any buffer of the type: amsgrad = 0 never touches it
-    run_1d(k, dev, n, [p.base_buffer, p.offset, g.base_buffer, g.offset, m.base_buffer, m.offset, v.base_buffer,
-                       v.offset, x.base_buffer, x.offset, n, int(maximize), wd_mode, int(bool(amsgrad)),
-                       int(w < 0.5), acc(weight_decay), acc(1 - lr * weight_decay), acc(w), acc(1 - w), acc(beta2),
-                       acc(1 - beta2), acc((1 - beta2 ** step) ** 0.5), acc(eps), acc(-(lr / (1 - beta1 ** step)))])
+    args = [p.base_buffer, p.offset, g.base_buffer, g.offset, m.base_buffer, m.offset, v.base_buffer, v.offset,
+            x.base_buffer, x.offset, n, int(maximize), wd_mode, int(bool(amsgrad)), int(w < 0.5), acc(weight_decay),
+            acc(1 - lr * weight_decay), acc(w), acc(1 - w), acc(beta2), acc(1 - beta2), acc(eps)]
+    if on_device:
+        args += [count.base_buffer, count.offset, acc(_log(beta1)), acc(_log(beta2)), acc(lr)]
+    else:
+        args += [acc((1 - beta2 ** step) ** 0.5), acc(-(lr / (1 - beta1 ** step)))]
+    run_1d(k, dev, n, args)
     for orig, copy in back:
         copy_(orig, copy)
+
+
+def _log(beta: float) -> float:
+    """log(beta) in float64; -inf for 0 (then 1 - beta**s is 1, as 0**s is 0 for every step s >= 1)."""
+    return math.log(beta) if beta > 0 else -math.inf
 
 
 def sgd_step(param: CLArray, grad: CLArray, momentum_buffer: CLArray | None, lr: float, momentum: float,
@@ -163,4 +220,5 @@ def sgd_step(param: CLArray, grad: CLArray, momentum_buffer: CLArray | None, lr:
         copy_(orig, copy)
 
 
-KERNELS: dict[str, Callable[..., Any]] = {"adam_step": adam_step, "sgd_step": sgd_step}
+KERNELS: dict[str, Callable[..., Any]] = {"adam_step": adam_step, "adam_step_device": adam_step_device,
+                                          "sgd_step": sgd_step}
