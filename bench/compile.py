@@ -7,7 +7,7 @@ Usage (from the repository root)::
     python -m bench.compile --devices cpu --workloads chain,mlp --rounds 5 --output -
 
 Each workload is timed for ember eager, ember compiled (after its captures) and PyTorch eager on
-the CPU, in several rounds; the table shows the median of the rounds with their spread
+the CPU, in several rounds (the three take turns); the table shows the median of the rounds with their spread
 (min-max), the ratios, the capture cost (the first calls, which run eagerly while recording) and
 the kernels one call launches before and after fusion. The section between the ``compile`` markers
 of docs/performance.md is replaced; the rest of the file is kept.
@@ -181,7 +181,6 @@ def measure(name: str, device: str, rounds: int, quick: bool) -> dict[str, Any]:
     row: dict[str, Any] = {"workload": title, "device": device}
     eager = make(ember, device, False)
     eager()
-    row["eager"] = _time(eager, ember, device, calls, rounds, inner)
     compiled_run = make(ember, device, True)
     t0 = time.perf_counter()
     for _ in range(3):  # capture, capture again (stable), first replay
@@ -189,17 +188,25 @@ def measure(name: str, device: str, rounds: int, quick: bool) -> dict[str, Any]:
     _sync(ember, device)
     row["capture_s"] = time.perf_counter() - t0
     fn = _compiled_of(compiled_run)
-    row["compiled"] = _time(compiled_run, ember, device, calls, rounds, inner)
     row["stats"] = fn.stats if fn is not None else None
+    targets: list[tuple[str, Callable, Any, str]] = [("eager", eager, ember, device), ("compiled", compiled_run, ember, device)]
+    row["torch"] = None
     try:
         import torch
 
         torch.set_num_threads(max(1, torch.get_num_threads()))
         ref = make(torch, "cpu", False)
         ref()
-        row["torch"] = _time(ref, torch, "cpu", calls, rounds, inner)
+        targets.append(("torch", ref, torch, "cpu"))
     except ImportError:
-        row["torch"] = None
+        pass
+    # The targets take turns round by round: this VM's speed drifts over seconds, and timing one
+    # target's rounds after another's would fold that drift into the ratios.
+    for key, *_ in targets:
+        row[key] = []
+    for _ in range(rounds):
+        for key, run, fw, dev in targets:
+            row[key] += _time(run, fw, dev, calls, 1, inner)
     return row
 
 

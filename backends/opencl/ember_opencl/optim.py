@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ember_opencl import lowp, runtime
-from ember_opencl.array import CLArray
+from ember_opencl.array import CLArray, empty
 from ember_opencl.codegen import acc_type, header, run_1d
 from ember_opencl.creation import clone, copy_
 from ember_opencl.runtime import ctype
@@ -39,18 +39,12 @@ __all__ = ["KERNELS", "adam_step", "adam_step_device", "sgd_step"]
 
 
 def _adam_source(t: str, device_count: bool = False) -> str:
-    """Adam's kernel. With ``device_count`` the step count is read from a float32 device array (the
-    count before this step) instead of arriving folded into the host's bias corrections: each
-    correction ``1 - beta**s`` is then ``-expm1(s * log(beta))`` with ``log(beta)`` from the host
-    in float64, which keeps its relative error at a few ulp where ``beta**s`` computed in float32
-    and subtracted from 1 loses about five digits for ``beta = 0.999`` (float32 cannot hold 0.999)."""
+    """Adam's kernel; with ``device_count`` its two step-dependent factors are read from a small
+    device array that :func:`_count_source`'s kernel filled, instead of arriving as arguments."""
     a = acc_type(t)
     if device_count:
-        given = f"__global const float* st, long so, {a} log_beta1, {a} log_beta2, {a} lr"
-        corrections = f"""  const {a} s = ({a})st[so] + 1;
-  const {a} bc2_sqrt = sqrt(-expm1(s * log_beta2));
-  const {a} neg_step = -(lr / -expm1(s * log_beta1));
-"""
+        given = f"__global const {a}* bc"
+        corrections = f"  const {a} bc2_sqrt = bc[0], neg_step = bc[1];\n"
     else:
         given, corrections = f"{a} bc2_sqrt, {a} neg_step", ""
     return header(t, a) + f"""#pragma OPENCL FP_CONTRACT OFF
@@ -81,9 +75,20 @@ __kernel void adam(__global {t}* p, long po, __global const {t}* gr, long go, __
 """
 
 
-_COUNT_SOURCE = """__kernel void count(__global float* st, long so) {
-  if (get_global_id(0) == 0) st[so] += 1.0f;
-}
+def _count_source(a: str) -> str:
+    """One work-item: add 1 to the float32 count and write Adam's two step-dependent factors for
+    the new count into ``bc``: ``sqrt(1 - beta2**s)`` and ``-lr / (1 - beta1**s)``. Each ``1 - beta**s``
+    is ``-expm1(s * log(beta))`` with ``log(beta)`` from the host in float64, which keeps a few ulp of
+    relative error where ``beta**s`` in float32 subtracted from 1 loses about five digits for
+    ``beta = 0.999`` (float32 cannot hold 0.999). Once per step, not per element."""
+    return header(a, a) + f"""#pragma OPENCL FP_CONTRACT OFF
+__kernel void count(__global float* st, long so, __global {a}* bc, {a} log_beta1, {a} log_beta2, {a} lr) {{
+  if (get_global_id(0) != 0) return;
+  const {a} s = ({a})st[so] + 1;
+  st[so] = (float)s;
+  bc[0] = sqrt(-expm1(s * log_beta2));
+  bc[1] = -(lr / -expm1(s * log_beta1));
+}}
 """
 
 
@@ -142,23 +147,28 @@ def adam_step_device(param: CLArray, grad: CLArray, exp_avg: CLArray, exp_avg_sq
                      max_exp_avg_sq: CLArray | None, step: CLArray, lr: float, beta1: float, beta2: float, eps: float,
                      weight_decay: float, amsgrad: bool, maximize: bool, decoupled: bool) -> None:
     """``adam_step`` with the count in ``step``, a 0-d float32 array of this device (the contract's
-    ``adam_step_device``): the update reads the count plus one, then a one-item kernel stores it.
-    Two launches instead of the composite's ~18, and no host read, so a compiled step replays it."""
+    ``adam_step_device``): a one-item kernel increments the count and computes the step's bias
+    corrections on the device, then the update reads them. Two launches instead of the composite's
+    ~18, and no host read, so a compiled training step replays it."""
     if step.dtype != np.float32 or step.shape != () or step.device != param.device:
         raise TypeError(f"adam_step_device: step must be a 0-d float32 array on opencl:{param.device}, got "
                         f"shape {step.shape}, {step.dtype} on opencl:{step.device}")
-    _adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, None, step, lr, beta1, beta2, eps, weight_decay,
+    dev = runtime.device(param.device)
+    wide = np.dtype(np.float64) if param.dtype == np.float64 else np.dtype(np.float32)
+    a = ctype(wide)
+    bc = empty((2,), wide, param.device)
+    run_1d(dev.kernel(("adam_count", a), lambda: _count_source(a), "count", [None, np.int64, None] + [wide.type] * 3),
+           dev, 1, [step.base_buffer, step.offset, bc.base_buffer, wide.type(_log(beta1)), wide.type(_log(beta2)),
+                    wide.type(lr)])
+    _adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, None, bc, lr, beta1, beta2, eps, weight_decay,
           amsgrad, maximize, decoupled)
-    dev = runtime.device(step.device)
-    run_1d(dev.kernel("adam_count", lambda: _COUNT_SOURCE, "count", [None, np.int64]), dev, 1,
-           [step.base_buffer, step.offset])
 
 
 def _adam(param: CLArray, grad: CLArray, exp_avg: CLArray, exp_avg_sq: CLArray, max_exp_avg_sq: CLArray | None,
           step: int | None, count: CLArray | None, lr: float, beta1: float, beta2: float, eps: float,
           weight_decay: float, amsgrad: bool, maximize: bool, decoupled: bool) -> None:
-    """The update, with the count on the host (``step``, already incremented) or on the device
-    (``count``, before this step)."""
+    """The update, with the count on the host (``step``, already incremented) or its bias
+    corrections on the device (``count``: see :func:`_count_source`)."""
     n = param.size
     if n == 0:
         return
@@ -176,13 +186,13 @@ def _adam(param: CLArray, grad: CLArray, exp_avg: CLArray, exp_avg_sq: CLArray, 
     on_device = count is not None
     k = dev.kernel(("adam_step", t, on_device), lambda: _adam_source(t, on_device), "adam",
                    [None, np.int64] * 5 + [np.int64] + [np.int32] * 4 + [acc] * 7
-                   + ([None, np.int64] + [acc] * 3 if on_device else [acc] * 2))
+                   + ([None] if on_device else [acc] * 2))
     x = mx if mx is not None else v  # any buffer of the type: amsgrad = 0 never touches it
     args = [p.base_buffer, p.offset, g.base_buffer, g.offset, m.base_buffer, m.offset, v.base_buffer, v.offset,
             x.base_buffer, x.offset, n, int(maximize), wd_mode, int(bool(amsgrad)), int(w < 0.5), acc(weight_decay),
             acc(1 - lr * weight_decay), acc(w), acc(1 - w), acc(beta2), acc(1 - beta2), acc(eps)]
     if on_device:
-        args += [count.base_buffer, count.offset, acc(_log(beta1)), acc(_log(beta2)), acc(lr)]
+        args.append(count.base_buffer)
     else:
         args += [acc((1 - beta2 ** step) ** 0.5), acc(-(lr / (1 - beta1 ** step)))]
     run_1d(k, dev, n, args)
