@@ -344,6 +344,33 @@ def test_compiled_module_state_dict_and_attributes():
     assert sorted(cmod.state_dict()) == ["_orig_mod.bias", "_orig_mod.weight"]
 
 
+def test_deepcopy_of_a_compiled_module_computes_with_the_copy():
+    """A copy must not replay the original's captures (they read the original's weights)."""
+    model = ember.compile(nn.Linear(3, 2))
+    x = ember.randn(4, 3)
+    for _ in range(4):
+        model(x)
+    twin = copy.deepcopy(model)
+    with ember.no_grad():
+        twin._orig_mod.weight.fill_(1.0)
+        twin._orig_mod.bias.fill_(0.5)
+    w, b = _np(model._orig_mod.weight), _np(model._orig_mod.bias)
+    for _ in range(4):
+        np.testing.assert_allclose(_np(twin(x)), _np(x).sum(1, keepdims=True) + np.full((4, 2), 0.5), rtol=1e-6)
+        np.testing.assert_allclose(_np(model(x)), _np(x) @ w.T + b, rtol=1e-5, atol=1e-6)
+    assert twin.stats.replays >= 2 and twin.stats.captures == 2
+
+    def double(t):
+        return t * 2
+
+    f = ember.compile(double)
+    for _ in range(3):
+        f(x)
+    g = copy.copy(f)
+    assert g.stats.captures == 0 and g.__wrapped__ is double
+    np.testing.assert_allclose(_np(g(x)), _np(x) * 2)
+
+
 def test_batchnorm_running_stats_and_eval_switch(device):
     ember.manual_seed(0)
     mod = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU()).to(device)

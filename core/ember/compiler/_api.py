@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import functools
-import weakref
 from collections.abc import Callable
 from typing import Any
 
-from ember.compiler._compiled import _GLOBAL, CompiledFunction, disabled_by_env
+from ember.compiler._compiled import _GLOBAL, LIVE, CompiledFunction, disabled_by_env
 from ember.nn.modules.module import Module
 
 #: PyTorch's backend names, and what each means here (``inductor`` fuses, ``aot_eager`` only replays)
 BACKENDS = ("inductor", "aot_eager", "eager")
 MODES = (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-
-_all: weakref.WeakSet = weakref.WeakSet()
 
 
 class OptimizedModule(Module):
@@ -83,7 +80,6 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
     if disable or disabled_by_env():
         backend = "eager"
     compiled = CompiledFunction(model, fullgraph=fullgraph, backend=backend, cache_size_limit=limit, fuse=fuse)
-    _all.add(compiled)
     if isinstance(model, Module):
         return OptimizedModule(model, compiled)
     functools.update_wrapper(compiled, model, updated=())
@@ -92,7 +88,7 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
 
 def reset() -> None:
     """Forget every capture of every compiled function (``torch.compiler.reset``)."""
-    for c in list(_all):
+    for c in list(LIVE):
         c.reset()
 
 

@@ -18,10 +18,12 @@ then on; the reason is counted in ``stats.graph_breaks`` (``fullgraph=True`` rai
 
 from __future__ import annotations
 
+import copy
 import gc
 import os
 import threading
 import time
+import weakref
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,10 @@ from ember.compiler._sources import Sources, discover
 
 #: how many consecutive captures may differ before an entry gives up and stays eager
 UNSTABLE_LIMIT = 4
+
+
+#: every CompiledFunction alive, for ``ember.compiler.reset``
+LIVE: weakref.WeakSet = weakref.WeakSet()
 
 
 class _Global(threading.local):
@@ -157,6 +163,25 @@ class CompiledFunction:
             from ember.tensor import Tensor
 
             _TensorType[0] = Tensor
+        LIVE.add(self)
+
+    def _fresh_copy(self, fn: Any) -> CompiledFunction:
+        new = CompiledFunction(fn, fullgraph=self.fullgraph, backend=self.backend,
+                               cache_size_limit=self.cache_size_limit, fuse=self.fuse)
+        for name in ("__module__", "__name__", "__qualname__", "__doc__", "__wrapped__"):  # functools.update_wrapper's
+            if name in self.__dict__:
+                new.__dict__[name] = fn if name == "__wrapped__" else self.__dict__[name]
+        return new
+
+    def __copy__(self) -> CompiledFunction:
+        """A compiled function of the same function, with no captures (they are per instance)."""
+        return self._fresh_copy(self._fn)
+
+    def __deepcopy__(self, memo: dict) -> CompiledFunction:
+        """A compiled function of a deep copy of the function (a module's copy, when it is an
+        ``OptimizedModule``'s), with no captures: a capture's guards, externals and replays name
+        the original's modules and tensors, so reusing them would run the original's weights."""
+        return self._fresh_copy(copy.deepcopy(self._fn, memo))
 
     def reset(self) -> None:
         """Forget every capture (the next calls capture again)."""
