@@ -371,6 +371,28 @@ def test_deepcopy_of_a_compiled_module_computes_with_the_copy():
     np.testing.assert_allclose(_np(g(x)), _np(x) * 2)
 
 
+def test_a_parameter_moved_to_another_device_recaptures(device):
+    """Moving the module after its capture changes the parameters' device, not their shape or
+    dtype: the replay must notice, and the call then behaves as eager (here: its device error)."""
+    others = [t for t in ember.plugins.device_types() if t != "cpu" and ember.plugins.backend(t).is_available()]
+    other = "cpu" if device != "cpu" else (others[0] if others else None)
+    if other is None:
+        pytest.skip("needs a second device type")
+    model = ember.compile(nn.Linear(3, 2).to(device))
+    x = ember.randn(4, 3, device=device)
+    for _ in range(3):
+        model(x)
+    model._orig_mod.to(other)
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        model(x)
+    xo = x.to(other)
+    w, b = _np(model._orig_mod.weight), _np(model._orig_mod.bias)
+    for _ in range(3):
+        out = model(xo)
+        assert out.device.type == ember.device(other).type
+        np.testing.assert_allclose(_np(out), _np(x) @ w.T + b, rtol=1e-5, atol=1e-6)
+
+
 def test_batchnorm_running_stats_and_eval_switch(device):
     ember.manual_seed(0)
     mod = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU()).to(device)

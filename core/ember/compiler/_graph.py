@@ -72,7 +72,7 @@ class OutTensor:
 class Graph:
     nodes: list[Node] = field(default_factory=list)
     n_inputs: int = 0
-    externals: list[tuple[Path, tuple, Any]] = field(default_factory=list)  # (path, shape, dtype)
+    externals: list[tuple[Path, tuple, Any, Any]] = field(default_factory=list)  # (path, shape, dtype, device)
     consts: list[Any] = field(default_factory=list)
     outputs: Any = None  # the returned structure, tensors as OutTensor
     rebinds: list[tuple[tuple, Ref]] = field(default_factory=list)  # ("in", k) or ("path", Path) gets the array
@@ -166,7 +166,7 @@ class Builder:
         ref = self._ext.get(id(a))
         if ref is None:
             path = self.sources.path_of(owner)
-            self.g.externals.append((path, tuple(a.shape), owner._dtype))
+            self.g.externals.append((path, tuple(a.shape), owner._dtype, owner._device))
             ref = self._ext[id(a)] = Ref("ext", len(self.g.externals) - 1)
             self.g.meta[ref] = _meta(a)
         return ref
@@ -260,7 +260,7 @@ class Builder:
                            None if n.rng is None else (id(n.rng[0]), n.rng[1]),
                            None if n.check is None else id(getattr(n.check, "__code__", n.check)))
                           for n in g.nodes)
-        g.signature = (sig_nodes, tuple((p.key, s, d) for p, s, d in g.externals),
+        g.signature = (sig_nodes, tuple((p.key, s, d, str(v)) for p, s, d, v in g.externals),
                        _out_signature(g.outputs),
                        tuple((w if w[0] == "in" else w[1].key, r) for w, r in g.rebinds),
                        tuple((p.key, None if o is None else (o.ref, o.dtype, o.requires_grad)) for p, o in g.grads))

@@ -160,10 +160,10 @@ def _call_lines(plan: Any, ns: dict[str, Any], tensors: list[str], fail: str) ->
     g = plan.graph
     ns.update(MAKE=Tensor._make, ATTACH=plan.attach, PLAN=plan)
     lines: list[str] = []
-    for k, (path, shape, dtype) in enumerate(g.externals):
-        ns[f"P{k}"], ns[f"D{k}"], ns[f"S{k}"] = path.resolve, dtype, shape
+    for k, (path, shape, dtype, device) in enumerate(g.externals):
+        ns[f"P{k}"], ns[f"D{k}"], ns[f"S{k}"], ns[f"DV{k}"] = path.resolve, dtype, shape, device
         lines += [f"    t = P{k}()",
-                  f"    if t is None or t._dtype is not D{k} or t._data.shape != S{k}:",
+                  f"    if t is None or t._dtype is not D{k} or t._data.shape != S{k} or t._device is not DV{k}:",
                   f"        {fail.format(k)}",
                   f"    e{k} = t._data"]
     w = _Writer(g, 0, [], _LOCALS, ns)
