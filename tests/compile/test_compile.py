@@ -393,6 +393,29 @@ def test_a_parameter_moved_to_another_device_recaptures(device):
         np.testing.assert_allclose(_np(out), _np(x) @ w.T + b, rtol=1e-5, atol=1e-6)
 
 
+def test_replays_raise_version_counters_as_eager_writes_do(device):
+    """In-place writes bump a tensor's version; autograd compares it to refuse a backward through a
+    tensor modified since it was saved. A replay's writes must count as eager's do."""
+
+    def scale_(p, q):
+        with ember.no_grad():
+            p.mul_(2)
+            p.add_(q)
+        return p.sum()
+
+    compiled = ember.compile(scale_)
+    q = ember.ones(3, device=device)
+    for fn in (scale_, compiled, compiled, compiled, compiled):
+        w = ember.randn(3, device=device, requires_grad=True)
+        y = (w * w).sum()  # saves w
+        before = w._version[0]
+        fn(w, q)
+        assert w._version[0] == before + 2
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.backward()
+    assert compiled.stats.replays == 2
+
+
 def test_batchnorm_running_stats_and_eval_switch(device):
     ember.manual_seed(0)
     mod = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU()).to(device)

@@ -62,6 +62,9 @@ class Recording:
     created: dict[int, weakref.ref] = field(default_factory=dict)
     #: pre-existing tensors given a new array during the run, by id -> tensor
     rebound: dict[int, Any] = field(default_factory=dict)
+    #: id(version counter) -> (a pre-existing tensor sharing it, its value when the run first touched
+    #: that tensor's array): what the run's in-place writes added is what each replay adds
+    versions: dict[int, tuple] = field(default_factory=dict)
     #: leaves whose .grad was assigned during the run, by id -> (leaf, grad before the run)
     grad_set: dict[int, tuple] = field(default_factory=dict)
     #: why the run cannot be replayed (the first reason met), with where it happened
@@ -164,6 +167,12 @@ class Recorder:
         rec, me = self.rec, self
         get, put = slot.__get__, slot.__set__
 
+        def touched(t: Any) -> None:
+            # An in-place op reads (or replaces) the array before it bumps the version.
+            counter = getattr(t, "_version", None)
+            if counter is not None and id(counter) not in rec.versions:
+                rec.versions[id(counter)] = (t, counter[0])
+
         def read(t: Any) -> Any:
             # Only tensors that existed before the run: their arrays are what a replay must re-read.
             a = get(t, None)
@@ -172,9 +181,12 @@ class Recorder:
                 if key not in rec.read_from:
                     rec.read_from[key] = t
                     rec.keep.append(a)
+                touched(t)
             return a
 
         def write(t: Any, value: Any) -> None:
+            if me.active() and id(t) not in rec.created:
+                touched(t)
             put(t, value)
             if me.active() and id(t) not in rec.created:
                 rec.rebound[id(t)] = t

@@ -77,6 +77,8 @@ class Graph:
     outputs: Any = None  # the returned structure, tensors as OutTensor
     rebinds: list[tuple[tuple, Ref]] = field(default_factory=list)  # ("in", k) or ("path", Path) gets the array
     grads: list[tuple[Path, Any]] = field(default_factory=list)  # leaf path, OutTensor or None
+    #: ("in", k) or ("path", Path), and how much the run raised that tensor's version counter
+    bumps: list[tuple[tuple, int]] = field(default_factory=list)
     signature: tuple = ()
     kernels_captured: int = 0
     meta: dict = field(default_factory=dict)  # Ref -> (shape, backend dtype) of every array value
@@ -241,6 +243,11 @@ class Builder:
                 continue
             at = next((i for i, x in enumerate(inputs) if x is t), None)
             self.g.rebinds.append((("path", self.sources.path_of(t)) if at is None else ("in", at), ref))
+        for t, before in rec.versions.values():
+            if id(t) in rec.created or t._version[0] == before:
+                continue
+            at = next((i for i, x in enumerate(inputs) if x is t), None)
+            self.g.bumps.append((("path", self.sources.path_of(t)) if at is None else ("in", at), t._version[0] - before))
         for leaf, before in rec.grad_set.values():
             after = leaf.grad
             if after is before:
@@ -263,6 +270,7 @@ class Builder:
         g.signature = (sig_nodes, tuple((p.key, s, d, str(v)) for p, s, d, v in g.externals),
                        _out_signature(g.outputs),
                        tuple((w if w[0] == "in" else w[1].key, r) for w, r in g.rebinds),
+                       tuple((w if w[0] == "in" else w[1].key, n) for w, n in g.bumps),
                        tuple((p.key, None if o is None else (o.ref, o.dtype, o.requires_grad)) for p, o in g.grads))
         return g
 

@@ -181,7 +181,13 @@ def _call_lines(plan: Any, ns: dict[str, Any], tensors: list[str], fail: str) ->
         else:
             ns[f"B{k}"] = target[1].resolve
             lines.append(f"    t = B{k}()")
-        lines += [f"    t._data = {value[ref]}", "    t._version[0] += 1"]
+        lines.append(f"    t._data = {value[ref]}")
+    for k, (target, n) in enumerate(g.bumps):  # the version counters eager mode's in-place writes raise
+        if target[0] == "in":
+            lines.append(f"    {tensors[target[1]]}._version[0] += {n}")
+        else:
+            ns[f"VB{k}"] = target[1].resolve
+            lines.append(f"    VB{k}()._version[0] += {n}")
     for k, (path, o) in enumerate(g.grads):
         ns[f"L{k}"] = path.resolve
         lines.append(f"    L{k}().grad = {'None' if o is None else fresh(o, f'g{k}')}")
