@@ -203,6 +203,18 @@ def test_structured_outputs():
     assert f.stats.replays == 2
 
 
+def test_a_tensor_returned_twice_is_one_tensor_in_replays_too():
+    w = ember.randn(3, 4, requires_grad=True)
+    f = ember.compile(lambda a: (lambda y: (y, {"again": y}, [y]))(a * 2))
+    for _ in range(4):
+        first, d, (third,) = f(w)
+        assert first is d["again"] is third
+        w.grad = None
+        first.sum().backward()
+        np.testing.assert_array_equal(_np(w.grad), np.full((3, 4), 2.0, np.float32))
+    assert f.stats.replays == 2
+
+
 def test_returning_an_input_returns_that_tensor():
     f = ember.compile(lambda x, y: (x, y + 1))
     x, y = ember.ones(2), ember.ones(2)

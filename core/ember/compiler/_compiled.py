@@ -33,7 +33,7 @@ from ember.amp.autocast_mode import _STATE as AMP
 from ember.autograd.function import Node
 from ember.autograd.grad_mode import STATE as GRAD
 from ember.compiler._capture import Recorder
-from ember.compiler._graph import Builder, Graph, OutTensor, Ref, Unreplayable, const_key, refs_in, result_refs
+from ember.compiler._graph import Builder, Graph, Ref, Unreplayable, const_key, refs_in, result_refs
 from ember.compiler._replay import make_call, make_fast, make_runner
 from ember.compiler._sources import Sources, discover
 
@@ -524,35 +524,6 @@ def _check_escapes(rec: Any, result: Any) -> None:
         raise Unreplayable(f"a tensor made inside the function (shape {list(t.shape)}, {t.dtype}) is kept "
                            "outside it (in an attribute or a container), which a replay would not update",
                            retry=True)
-
-
-def _fresh(array: Any, o: OutTensor) -> Any:
-    from ember import dispatch
-    from ember.tensor import Tensor
-
-    t = Tensor._make(array, o.dtype, o.device, dispatch.table(o.device.type))
-    if o.requires_grad:
-        t._requires_grad = True
-    return t
-
-
-def _rebuild(o: Any, got: dict, tensors: list, outs: list) -> Any:
-    if isinstance(o, OutTensor):
-        if o.same is not None:
-            t = tensors[o.same[1]] if o.same[0] == "in" else o.same[1].resolve()
-        else:
-            t = _fresh(got[o.ref], o)
-            t._requires_grad = False  # set again by the backward node when it has one
-        outs.append(t)
-        return t
-    if isinstance(o, list):
-        return [_rebuild(x, got, tensors, outs) for x in o]
-    if isinstance(o, tuple):
-        items = [_rebuild(x, got, tensors, outs) for x in o]
-        return type(o)(*items) if hasattr(o, "_fields") else tuple(items)
-    if isinstance(o, dict):
-        return {k: _rebuild(v, got, tensors, outs) for k, v in o.items()}
-    return o
 
 
 class CompiledBackward(Node):

@@ -219,17 +219,22 @@ class Builder:
             return OutTensor(None, t._dtype, t._device, t.requires_grad, ("path", self.sources.path_of(t)))
         return OutTensor(self.ref_of(t._data), t._dtype, t._device, t.requires_grad)
 
-    def outputs(self, result: Any, inputs: list) -> Any:
+    def outputs(self, result: Any, inputs: list, seen: dict | None = None) -> Any:
+        """The result's structure with an :class:`OutTensor` per tensor; a tensor returned twice is
+        one OutTensor twice, so a replay returns one tensor twice, as eager mode did."""
         from ember.tensor import Tensor
 
+        seen = {} if seen is None else seen
         if isinstance(result, Tensor):
-            return self.out_tensor(result, inputs)
+            if id(result) not in seen:
+                seen[id(result)] = (result, self.out_tensor(result, inputs))
+            return seen[id(result)][1]
         if isinstance(result, (list, tuple)):
-            items = [self.outputs(r, inputs) for r in result]
+            items = [self.outputs(r, inputs, seen) for r in result]
             return tuple(items) if isinstance(result, tuple) and not hasattr(result, "_fields") else (
                 type(result)(*items) if hasattr(result, "_fields") else items)
         if isinstance(result, dict):
-            return {k: self.outputs(v, inputs) for k, v in result.items()}
+            return {k: self.outputs(v, inputs, seen) for k, v in result.items()}
         if result is None or isinstance(result, (bool, int, float, str)):
             return result
         raise Unreplayable(f"the function returned a {type(result).__name__}; a replay can return "

@@ -193,11 +193,15 @@ def _call_lines(plan: Any, ns: dict[str, Any], tensors: list[str], fail: str) ->
         lines.append(f"    L{k}().grad = {'None' if o is None else fresh(o, f'g{k}')}")
         if o is not None and o.requires_grad:
             lines.append(f"    L{k}().grad._requires_grad = True")
-    outs: list[str] = []
+    outs: list[str] = []  # every tensor of the result in order, repeats included (as _tensors_of lists them)
+    names: dict[int, str] = {}  # id(OutTensor) -> its variable: a tensor returned twice is built once
 
     def build(o: Any) -> str:
         if isinstance(o, OutTensor):
-            name = f"o{len(outs)}"
+            if id(o) in names:
+                outs.append(names[id(o)])
+                return names[id(o)]
+            name = names[id(o)] = f"o{len(names)}"
             outs.append(name)
             if o.same is not None:
                 if o.same[0] == "in":
