@@ -2,7 +2,7 @@
 
 Per call: the guard key (input shapes, dtypes, devices, layouts, requires_grad, grad mode,
 autocast, default dtype, training flags of the modules it reaches, which parameters have a
-``.grad``, optimizer hyperparameters) picks a cache entry. An entry goes through three states:
+``.grad`` and which require grad, optimizer hyperparameters) picks a cache entry. An entry goes through three states:
 
 1. *capturing*: the call runs eagerly under a :class:`~ember.compiler._capture.Recorder` (so its
    results are eager results) and the kernels it ran become a graph;
@@ -258,7 +258,7 @@ class CompiledFunction:
         if self._scalars:
             parts.append(tuple([const_key(get()) for get in self._scalars]))
         if self._leaves:
-            parts.append(tuple([p.grad is None for p in self._leaves]))
+            parts.append(tuple([(p._grad is None, p._requires_grad) for p in self._leaves]))
         for opt in self._optimizers:
             parts.append(tuple(tuple((k, const_key(v)) for k, v in g.items() if k != "params")
                                for g in opt.param_groups))

@@ -314,7 +314,8 @@ def make_fast(fn: Any, args: tuple, plan: Any, slow: Callable) -> tuple[Callable
         lines += [f"    if g_M{k}.training is not {m.training!r}:", f"        {miss}"]
     for k, p in enumerate(fn._leaves):
         ns[f"g_L{k}"] = p
-        lines += [f"    if (g_L{k}.grad is None) is not {p.grad is None!r}:", f"        {miss}"]
+        lines += [f"    if (g_L{k}._grad is None) is not {p._grad is None!r} or g_L{k}._requires_grad is not "
+                  f"{p._requires_grad!r}:", f"        {miss}"]
     for k, get in enumerate(fn._scalars):
         ns[f"g_G{k}"], ns[f"g_K{k}"] = get, const_key(get())
         lines += [f"    if g_CK(g_G{k}()) != g_K{k}:", f"        {miss}"]

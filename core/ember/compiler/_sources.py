@@ -65,7 +65,9 @@ class Sources:
     paths: dict[int, Path] = field(default_factory=dict)  # id(tensor) -> where it is
     modules: list = field(default_factory=list)
     optimizers: list = field(default_factory=list)
-    leaves: list = field(default_factory=list)  # leaf tensors that require grad (their .grad has a path)
+    #: leaf tensors that require grad, and parameters that do not (yet): their .grad has a path, and
+    #: whether each has a .grad and requires grad is guarded (freezing a layer recaptures)
+    leaves: list = field(default_factory=list)
     #: (key, getter) of the Python numbers and strings the function may read (module attributes such
     #: as ``dropout.p``, globals and closure cells its code names): a replay freezes them, so they are guarded
     scalars: list = field(default_factory=list)
@@ -83,8 +85,10 @@ class Sources:
 
     # ---- walking -----------------------------------------------------------------------------
     def add_tensor(self, t: Any, path: Path) -> None:
+        from ember.nn.parameter import Parameter
+
         self.paths.setdefault(id(t), path)
-        if t._requires_grad and t.grad_fn is None and id(t) not in self._seen:
+        if (t._requires_grad or isinstance(t, Parameter)) and t.grad_fn is None and id(t) not in self._seen:
             self._seen.add(id(t))
             self.leaves.append(t)
             g = t.grad
