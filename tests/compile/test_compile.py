@@ -599,6 +599,32 @@ def test_value_checks_are_repeated_by_the_replay(device):
     assert f.stats.captures == 2  # the error came from the replay's check, not from a new capture
 
 
+def test_replacing_a_submodule_recaptures():
+    """A replay must never run a replaced submodule (its kernels and weights are the old one's)."""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+            self.head = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.head(self.body(x))
+
+    net = Net()
+    model = ember.compile(net)
+    x = ember.randn(5, 3)
+    swaps = [lambda: setattr(net, "head", nn.Linear(4, 2)),  # same type and shapes
+             lambda: net.body.__setitem__(1, nn.Tanh()),  # another op, no weights
+             lambda: setattr(net, "head", nn.Sequential(nn.Linear(4, 2), nn.Sigmoid()))]
+    for swap in [None, *swaps]:
+        if swap is not None:
+            swap()
+        for _ in range(3):  # (a fused tanh may differ from NumPy's by an ulp)
+            np.testing.assert_allclose(_np(model(x)), _np(net(x)), rtol=1e-6, atol=1e-7)
+    assert model.stats.replays >= 4
+
+
 def test_parameter_replaced_by_load_state_dict():
     mod = nn.Linear(3, 1)
     cmod = ember.compile(mod)

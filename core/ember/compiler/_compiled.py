@@ -1,7 +1,7 @@
 """``CompiledFunction``: capture a function's kernels, check the capture is stable, then replay it.
 
 Per call: the guard key (input shapes, dtypes, devices, layouts, requires_grad, grad mode,
-autocast, default dtype, training flags of the modules it reaches, which parameters have a
+autocast, default dtype, training flags and submodules of the modules it reaches, which parameters have a
 ``.grad`` and which require grad, optimizer hyperparameters) picks a cache entry. An entry goes through three states:
 
 1. *capturing*: the call runs eagerly under a :class:`~ember.compiler._capture.Recorder` (so its
@@ -254,7 +254,9 @@ class CompiledFunction:
             parts.append(_flatten(kwargs, tensors))
             parts += [_meta(t) for t in tensors[n:]]
         if self._modules:
-            parts.append(tuple([m.training for m in self._modules]))
+            # the training flag and which submodules each holds: replacing a submodule recaptures
+            # (the replay would otherwise run the old one's kernels on the old one's weights)
+            parts.append(tuple([(m.training, *map(id, m._modules.values())) for m in self._modules]))
         if self._scalars:
             parts.append(tuple([const_key(get()) for get in self._scalars]))
         if self._leaves:
