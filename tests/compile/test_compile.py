@@ -625,6 +625,26 @@ def test_replacing_a_submodule_recaptures():
     assert model.stats.replays >= 4
 
 
+def test_hooks_added_or_removed_after_capture_are_seen():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    model = ember.compile(net)
+    x = ember.randn(5, 3)
+    for _ in range(3):
+        model(x)
+    handle = net[2].register_forward_hook(lambda mod, inp, out: out * 10)
+    pre = net[0].register_forward_pre_hook(lambda mod, inp: (inp[0] + 1,))
+    for _ in range(3):
+        np.testing.assert_allclose(_np(model(x)), _np(net(x)), rtol=1e-6, atol=1e-7)
+    want = _np(net[2].forward(net[1].forward(net[0].forward(x + 1)))) * 10  # the hooks by hand
+    np.testing.assert_allclose(_np(model(x)), want, rtol=1e-6, atol=1e-5)
+    handle.remove()
+    pre.remove()
+    plain = _np(net[2].forward(net[1].forward(net[0].forward(x))))
+    for _ in range(3):
+        np.testing.assert_allclose(_np(model(x)), plain, rtol=1e-6, atol=1e-7)
+    assert model.stats.replays >= 3
+
+
 def test_parameter_replaced_by_load_state_dict():
     mod = nn.Linear(3, 1)
     cmod = ember.compile(mod)

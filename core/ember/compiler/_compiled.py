@@ -1,7 +1,7 @@
 """``CompiledFunction``: capture a function's kernels, check the capture is stable, then replay it.
 
 Per call: the guard key (input shapes, dtypes, devices, layouts, requires_grad, grad mode,
-autocast, default dtype, training flags and submodules of the modules it reaches, which parameters have a
+autocast, default dtype, training flags, submodules and hooks of the modules it reaches, which parameters have a
 ``.grad`` and which require grad, optimizer hyperparameters) picks a cache entry. An entry goes through three states:
 
 1. *capturing*: the call runs eagerly under a :class:`~ember.compiler._capture.Recorder` (so its
@@ -254,9 +254,7 @@ class CompiledFunction:
             parts.append(_flatten(kwargs, tensors))
             parts += [_meta(t) for t in tensors[n:]]
         if self._modules:
-            # the training flag and which submodules each holds: replacing a submodule recaptures
-            # (the replay would otherwise run the old one's kernels on the old one's weights)
-            parts.append(tuple([(m.training, *map(id, m._modules.values())) for m in self._modules]))
+            parts.append(tuple([module_guard(m) for m in self._modules]))
         if self._scalars:
             parts.append(tuple([const_key(get()) for get in self._scalars]))
         if self._leaves:
@@ -446,6 +444,16 @@ class CompiledFunction:
             plan.targets = list(where)
         plan.call, plan.call_source = make_call(plan, _GUARD_FAILED)
         return plan
+
+
+def module_guard(m: Any) -> tuple:
+    """What a replay assumes of a module it reaches: its training flag, its submodules (by identity:
+    a replaced one would be replayed with the old one's kernels and weights) and its hooks (a hook
+    added after the capture must run, one removed must not)."""
+    d = m.__dict__
+    return (m.training, tuple(map(id, d["_modules"].values())),
+            tuple(d["_forward_pre_hooks"]), tuple(d["_forward_hooks"]), tuple(d["_backward_hooks"]),
+            tuple(d.get("_backward_pre_hooks", ())))
 
 
 _GUARD_FAILED = object()

@@ -309,15 +309,13 @@ def make_fast(fn: Any, args: tuple, plan: Any, slow: Callable) -> tuple[Callable
             lines += [f"    if type(a{i}) is not type(g_C{i}) or a{i} != g_C{i}:", f"        {miss}"]
         else:
             return None
+    from ember.compiler._compiled import module_guard
+
+    ns["g_MG"] = module_guard
     for k, m in enumerate(fn._modules):
-        ns[f"g_M{k}"] = m
-        if m._modules:  # the same submodules, by identity (the plan keeps them alive: ids stay theirs)
-            ns[f"g_MC{k}"] = tuple(m._modules.values())
-            ns[f"g_MI{k}"] = tuple(map(id, m._modules.values()))
-            same = f"tuple(map(id, g_M{k}._modules.values())) != g_MI{k}"
-        else:
-            same = f"g_M{k}._modules"
-        lines += [f"    if g_M{k}.training is not {m.training!r} or {same}:", f"        {miss}"]
+        # its submodules are kept alive here, so the ids in the guard stay theirs
+        ns[f"g_M{k}"], ns[f"g_MK{k}"], ns[f"g_MC{k}"] = m, module_guard(m), tuple(m._modules.values())
+        lines += [f"    if g_MG(g_M{k}) != g_MK{k}:", f"        {miss}"]
     for k, p in enumerate(fn._leaves):
         ns[f"g_L{k}"] = p
         lines += [f"    if (g_L{k}._grad is None) is not {p._grad is None!r} or g_L{k}._requires_grad is not "
