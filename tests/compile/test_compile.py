@@ -190,6 +190,31 @@ def test_global_tensor_rebinding_is_seen():
     assert f(x).tolist() == [10.0, 10.0, 10.0]
 
 
+def test_arguments_that_are_one_tensor_are_their_own_capture():
+    """A capture maps arrays to inputs: f(a, a) and f(a, b) must not share a graph."""
+    f = ember.compile(lambda x, y, z: x * 2 + y - z)
+    a, b = ember.ones(3), ember.full((3,), 5.0)
+    calls = [(a, a, a), (a, b, a), (a, b, b), (b, a, a)] * 3
+    for args in calls:
+        x, y, z = (_np(t) for t in args)
+        np.testing.assert_array_equal(_np(f(*args)), x * 2 + y - z)
+    assert f.stats.replays >= 4
+
+
+GLOBAL_SCALE = ember.full((3,), 3.0)
+
+
+def test_an_argument_the_function_also_reads_itself_runs_eagerly():
+    def fn(x):
+        return x * GLOBAL_SCALE + x
+
+    f = ember.compile(fn)
+    other = ember.full((3,), 2.0)
+    for arg in [GLOBAL_SCALE] * 3 + [other] * 3:
+        np.testing.assert_array_equal(_np(f(arg)), _np(arg) * 3.0 + _np(arg))
+    assert any("also reachable by the function" in r for r in f.stats.graph_breaks)
+
+
 def test_structured_outputs():
     def fn(x):
         return {"sum": x.sum(), "pair": (x + 1, 3), "list": [x * 2]}

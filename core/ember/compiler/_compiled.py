@@ -253,6 +253,10 @@ class CompiledFunction:
             n = len(tensors)
             parts.append(_flatten(kwargs, tensors))
             parts += [_meta(t) for t in tensors[n:]]
+        if len(tensors) > 1:
+            # which arguments are one array: a capture maps arrays to inputs, so (a, a) and (a, b)
+            # are different graphs
+            parts.append(alias_pattern(tensors))
         if self._modules:
             parts.append(tuple([module_guard(m) for m in self._modules]))
         if self._scalars:
@@ -359,6 +363,12 @@ class CompiledFunction:
             raise Unreplayable(rec.breaks[0])
         if recorder._pending_rng:
             raise Unreplayable("random counters were drawn without a random kernel")
+        for i, t in enumerate(tensors):
+            if id(t) in sources.reached_by_fn:
+                # Its reads through the module or global and through the argument are one array in
+                # the capture: a replay given another argument could not tell which read is which.
+                raise Unreplayable(f"argument tensor {i} is also reachable by the function itself (a parameter, a "
+                                   "buffer or a global it reads); pass it one way only")
         b = Builder(rec, sources, [t._data for t in tensors])
         b.add_calls(rec.calls)
         b.g.outputs = b.outputs(result, tensors)
@@ -444,6 +454,12 @@ class CompiledFunction:
             plan.targets = list(where)
         plan.call, plan.call_source = make_call(plan, _GUARD_FAILED)
         return plan
+
+
+def alias_pattern(tensors: list) -> tuple:
+    """For each tensor, the index of the first tensor holding the same array (its own when none)."""
+    first: dict[int, int] = {}
+    return tuple([first.setdefault(id(t._data), k) for k, t in enumerate(tensors)])
 
 
 def module_guard(m: Any) -> tuple:

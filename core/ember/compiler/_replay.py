@@ -312,6 +312,18 @@ def make_fast(fn: Any, args: tuple, plan: Any, slow: Callable) -> tuple[Callable
     from ember.compiler._compiled import module_guard
 
     ns["g_MG"] = module_guard
+    if len(tensors) > 1:  # which arguments are one array (the capture's inputs were these)
+        from ember.compiler._compiled import alias_pattern
+
+        pattern = alias_pattern([a for a in args if isinstance(a, Tensor)])
+        ns["g_AP"], ns["g_AK"] = alias_pattern, pattern
+        if len(tensors) <= 4:  # the pairs spelled out: a miss when one that was the same is not, or the reverse
+            check = " or ".join(f"x{k} is not x{j}" if pattern[k] == j else f"x{k} is x{j}"
+                                for k in range(len(tensors)) for j in range(k) if pattern[k] in (j, k))
+        else:
+            check = f"g_AP([{', '.join(tensors)}]) != g_AK"
+        if check:
+            lines += [f"    if {check}:", f"        {miss}"]
     for k, m in enumerate(fn._modules):
         # its submodules are kept alive here, so the ids in the guard stay theirs
         ns[f"g_M{k}"], ns[f"g_MK{k}"], ns[f"g_MC{k}"] = m, module_guard(m), tuple(m._modules.values())

@@ -71,6 +71,8 @@ class Sources:
     #: (key, getter) of the Python numbers and strings the function may read (module attributes such
     #: as ``dropout.p``, globals and closure cells its code names): a replay freezes them, so they are guarded
     scalars: list = field(default_factory=list)
+    #: ids of the tensors found from the function itself (before its arguments were walked)
+    reached_by_fn: set = field(default_factory=set)
     _seen: set = field(default_factory=set)
 
     def add_scalar(self, key: tuple, getter: Any) -> None:
@@ -197,6 +199,7 @@ def discover(fn: Any, args: tuple, kwargs: dict) -> Sources:
     """Walk what ``fn`` can reach (see the module docstring)."""
     src = Sources()
     src.walk(fn, getattr(fn, "__name__", type(fn).__name__))
+    src.reached_by_fn = set(src.paths)
     for i, a in enumerate(args):
         src.walk(a, f"arg{i}")
     for k, a in kwargs.items():
