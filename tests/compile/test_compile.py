@@ -173,6 +173,38 @@ def test_a_learning_rate_changing_every_step_stays_correct():
         np.testing.assert_array_equal(_np(p), _np(q))
 
 
+CONFIG = {"mult": 3.0, "shift": [0.5, 1.0]}
+
+
+def test_lists_and_dicts_of_numbers_the_function_reads_are_guarded():
+    """A replay freezes the Python numbers it computed with: changing one inside a list or dict
+    (a module attribute, a global) must recapture, as changing a plain number does."""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+            self.scales = [1.0, 2.0]
+
+        def forward(self, x):
+            return self.fc(x) * self.scales[1] * CONFIG["mult"] + CONFIG["shift"][1]
+
+    net = Net()
+    model = ember.compile(net)
+    x = ember.randn(2, 3)
+    changes = [lambda: net.scales.__setitem__(1, 5.0), lambda: CONFIG.__setitem__("mult", 7.0),
+               lambda: CONFIG["shift"].__setitem__(1, -2.0), lambda: net.scales.append(9.0)]
+    try:
+        for change in [None, *changes]:
+            if change is not None:
+                change()
+            for _ in range(3):
+                np.testing.assert_allclose(_np(model(x)), _np(net(x)), rtol=1e-6)
+    finally:
+        CONFIG.update({"mult": 3.0, "shift": [0.5, 1.0]})
+    assert model.stats.replays >= 5
+
+
 def test_global_tensor_rebinding_is_seen():
     global SCALE
     SCALE = ember.tensor([2.0])

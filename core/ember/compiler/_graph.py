@@ -100,6 +100,8 @@ def const_key(v: Any) -> Any:
         return ("f", repr(v))
     if isinstance(v, (list, tuple)):
         return (type(v).__name__, *[const_key(x) for x in v])
+    if type(v) is dict:
+        return ("dict", *[(const_key(k), const_key(x)) for k, x in v.items()])
     if _is_array(v):
         try:
             import numpy as np

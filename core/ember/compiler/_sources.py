@@ -68,8 +68,9 @@ class Sources:
     #: leaf tensors that require grad, and parameters that do not (yet): their .grad has a path, and
     #: whether each has a .grad and requires grad is guarded (freezing a layer recaptures)
     leaves: list = field(default_factory=list)
-    #: (key, getter) of the Python numbers and strings the function may read (module attributes such
-    #: as ``dropout.p``, globals and closure cells its code names): a replay freezes them, so they are guarded
+    #: (key, getter) of the Python numbers and strings, and small lists, tuples and dicts of them, that
+    #: the function may read (module attributes such as ``dropout.p``, globals and closure cells its code
+    #: names): a replay freezes them, so they are guarded
     scalars: list = field(default_factory=list)
     #: ids of the tensors found from the function itself (before its arguments were walked)
     reached_by_fn: set = field(default_factory=set)
@@ -118,8 +119,14 @@ class Sources:
                 for key, t in vars(mod).items():
                     if isinstance(t, Tensor):
                         self.add_tensor(t, item_path(mod.__dict__, key, f"{name}.{key}"))
-                    elif _scalar(t) and key != "training":
+                    elif key not in _module_internals() and _plain(t):
                         self.add_scalar(("attr", id(mod), key), functools.partial(mod.__dict__.get, key))
+                # the globals and closure of the user's own forward (ember's modules read none that matter)
+                forward = getattr(type(mod), "forward", None)
+                if not type(mod).__module__.startswith("ember.") and isinstance(forward, types.FunctionType) \
+                        and id(forward) not in self._seen:
+                    self._seen.add(id(forward))
+                    self.walk_function(forward, depth + 1)
             return
         if hasattr(obj, "param_groups") and hasattr(obj, "state") and isinstance(obj.state, dict):
             self._seen.add(id(obj))
@@ -166,7 +173,7 @@ class Sources:
                 continue
             if isinstance(value, Tensor):
                 self.add_tensor(value, cell_path(cell, name))
-            elif _scalar(value):
+            elif _plain(value):
                 self.add_scalar(("cell", id(cell)), cell_path(cell, name).resolve)
             else:
                 self.walk(value, name, depth)
@@ -177,7 +184,7 @@ class Sources:
                 continue
             if isinstance(value, Tensor):
                 self.add_tensor(value, item_path(g, name, name))
-            elif _scalar(value):
+            elif _plain(value):
                 self.add_scalar(("global", id(g), name), functools.partial(g.get, name))
             elif not isinstance(value, types.ModuleType):
                 self.walk(value, name, depth)
@@ -185,6 +192,32 @@ class Sources:
 
 def _scalar(v: Any) -> bool:
     return v is None or type(v) in (bool, int, float, str)
+
+
+def _plain(v: Any, depth: int = 0) -> bool:
+    """A Python number or string, or a small list, tuple or dict of them (nested once): a value the
+    function may read into its computation (``self.scales[1]``, ``CONFIG["mult"]``), which a replay
+    freezes, so its contents are guarded."""
+    if _scalar(v):
+        return True
+    if type(v) not in (list, tuple, dict) or depth >= 2 or len(v) > 64:
+        return False
+    if type(v) is dict:
+        return all(_scalar(k) and _plain(x, depth + 1) for k, x in v.items())
+    return all(_plain(x, depth + 1) for x in v)
+
+
+_INTERNALS: list = []
+
+
+def _module_internals() -> frozenset:
+    """The attributes every Module has from ``Module.__init__`` (hooks, stores): its own, not the
+    user's, and guarded elsewhere or not read by a forward."""
+    if not _INTERNALS:
+        from ember.nn.modules.module import Module
+
+        _INTERNALS.append(frozenset(vars(Module())))
+    return _INTERNALS[0]
 
 
 def _names(code: types.CodeType) -> Iterable[str]:
