@@ -154,16 +154,31 @@ def _sync(fw: Any, device: str) -> None:
         fw.plugins.backend(device.split(":")[0]).synchronize()
 
 
+SETTLE_S = 0.3
+
+
 def _time(run: Callable[[], Any], fw: Any, device: str, calls: int, rounds: int, inner: int) -> list[float]:
-    """Per-call times (us for the chain, ms for steps) of ``rounds`` rounds, each the mean of ``inner`` runs."""
+    """Per-call times (us for the chain, ms for steps) of ``rounds`` rounds, each the median of ``inner``
+    runs after :data:`SETTLE_S` seconds of untimed runs: the targets take turns, and another target's
+    threads keep spinning for a while after its last call (OpenBLAS's yield for up to 2**28 cycles,
+    about 0.13 s here; PyTorch's and PoCL's too), which made PyTorch's timed steps 2-3x slower when
+    they directly followed ember's."""
     scale = 1e6 if calls > 1 else 1e3
     out = []
     for _ in range(rounds):
-        t0 = time.perf_counter()
-        for _ in range(inner):
+        settle = time.perf_counter() + SETTLE_S
+        while True:
             run()
-        _sync(fw, device)
-        out.append((time.perf_counter() - t0) / (inner * calls) * scale)
+            _sync(fw, device)
+            if time.perf_counter() >= settle:
+                break
+        times = []
+        for _ in range(inner):
+            t0 = time.perf_counter()
+            run()
+            _sync(fw, device)
+            times.append((time.perf_counter() - t0) / calls * scale)
+        out.append(statistics.median(times))
     return out
 
 
