@@ -1,8 +1,9 @@
 """``CompiledFunction``: capture a function's kernels, check the capture is stable, then replay it.
 
-Per call: the guard key (input shapes, dtypes, devices, layouts, requires_grad, grad mode,
-autocast, default dtype, training flags, submodules and hooks of the modules it reaches, which parameters have a
-``.grad`` and which require grad, optimizer hyperparameters) picks a cache entry. An entry goes through three states:
+Per call: the guard key (input shapes, dtypes, devices, layouts, requires_grad and aliasing, grad
+mode, autocast, default dtype, training flags, submodules and hooks of the modules it reaches, which
+parameters have a ``.grad`` and which require grad, the Python values it reads, optimizer
+hyperparameters) picks a cache entry. An entry goes through three states:
 
 1. *capturing*: the call runs eagerly under a :class:`~ember.compiler._capture.Recorder` (so its
    results are eager results) and the kernels it ran become a graph;
@@ -123,6 +124,8 @@ class _Plan:
     call_source: str = ""
     fast: Any = False  # the class whose __call__ is this plan's inline cache; False: not built yet
     fast_source: str = ""
+    #: the submodules the key names by id, kept alive so that no new module can take one's id
+    submodules: list = field(default_factory=list)
 
 
 def _flatten(obj: Any, out: list) -> Any:
@@ -441,7 +444,7 @@ class CompiledFunction:
         fused = fuse(graph, want + saved, split) if self.fuse else {}
         forward, src = make_runner(graph, want + saved, fused, stop=split)
         plan = _Plan(graph, want, forward, src, n_inputs=graph.n_inputs, fused=fused, split=split, saved=saved,
-                     attach=_attach_backward)
+                     attach=_attach_backward, submodules=[list(m._modules.values()) for m in self._modules])
         self.stats.kernels_captured = graph.kernels_captured
         self.stats.kernels_replayed = src.count("\n    v") + src.count("\n    T_") + src.count("\n    F")
         self.stats.fused_groups = sum(1 for f in fused.values() if f is not None)

@@ -255,17 +255,17 @@ _NO_ARG = object()  # an inline cache's parameter that the call did not give
 
 
 def make_fast(fn: Any, args: tuple, plan: Any, slow: Callable) -> tuple[Callable, str] | None:
-    """The inline cache of the most recent plan: a ``__call__(self, *args, **kwargs)`` that checks
-    the plan's guards for calls shaped like ``args`` field by field (instead of building and
-    hashing the key) and then replays the call inline, so a replayed call is one Python frame
-    besides its kernels. Anything else, a failed guard included, goes to ``slow(self, args, kwargs)``,
-    the general path.
+    """The inline cache of the most recent plan: a ``__call__`` that checks the plan's guards for
+    calls shaped like ``args`` field by field (instead of building and hashing the key) and then
+    replays the call inline, so a replayed call is one Python frame besides its kernels. Anything
+    else, a failed guard included, goes to ``slow(self, args, kwargs)``, the general path.
 
     Returns None where the key has parts only the general path handles (containers, autocast).
     ``fn`` is the CompiledFunction, whose learned guards are written in."""
     from ember import dtypes
     from ember.amp.autocast_mode import _STATE as AMP
     from ember.autograd.grad_mode import STATE as GRAD
+    from ember.compiler._compiled import alias_pattern, module_guard
     from ember.compiler._graph import const_key
     from ember.tensor import Tensor
 
@@ -309,12 +309,8 @@ def make_fast(fn: Any, args: tuple, plan: Any, slow: Callable) -> tuple[Callable
             lines += [f"    if type(a{i}) is not type(g_C{i}) or a{i} != g_C{i}:", f"        {miss}"]
         else:
             return None
-    from ember.compiler._compiled import module_guard
-
     ns["g_MG"] = module_guard
     if len(tensors) > 1:  # which arguments are one array (the capture's inputs were these)
-        from ember.compiler._compiled import alias_pattern
-
         pattern = alias_pattern([a for a in args if isinstance(a, Tensor)])
         ns["g_AP"], ns["g_AK"] = alias_pattern, pattern
         if len(tensors) <= 4:  # the pairs spelled out: a miss when one that was the same is not, or the reverse
@@ -325,8 +321,7 @@ def make_fast(fn: Any, args: tuple, plan: Any, slow: Callable) -> tuple[Callable
         if check:
             lines += [f"    if {check}:", f"        {miss}"]
     for k, m in enumerate(fn._modules):
-        # its submodules are kept alive here, so the ids in the guard stay theirs
-        ns[f"g_M{k}"], ns[f"g_MK{k}"], ns[f"g_MC{k}"] = m, module_guard(m), tuple(m._modules.values())
+        ns[f"g_M{k}"], ns[f"g_MK{k}"] = m, module_guard(m)  # (the plan keeps the submodules it names alive)
         lines += [f"    if g_MG(g_M{k}) != g_MK{k}:", f"        {miss}"]
     for k, p in enumerate(fn._leaves):
         ns[f"g_L{k}"] = p
