@@ -205,6 +205,44 @@ def test_lists_and_dicts_of_numbers_the_function_reads_are_guarded():
     assert model.stats.replays >= 5
 
 
+def test_a_list_of_tensors_that_grows_or_changes_is_seen():
+    """A loop over a list runs as often as at the capture in every replay: a list that grew must
+    recapture, and an item replaced must be read afresh (lists of a closure and of a module)."""
+    weights = [ember.ones(3)]
+
+    def fn(x):
+        out = x * 0
+        for w in weights:
+            out = out + w * x
+        return out
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+            self.extra = [ember.ones(3)]
+
+        def forward(self, x):
+            y = self.fc(x)
+            for e in self.extra:
+                y = y * e
+            return y
+
+    net = Net()
+    f, g = ember.compile(fn), ember.compile(net)
+    x = ember.full((3,), 2.0)
+    changes = [lambda: weights.append(ember.ones(3)), lambda: weights.__setitem__(0, ember.full((3,), 10.0)),
+               lambda: weights.pop(), lambda: net.extra.append(ember.full((3,), 3.0)),
+               lambda: net.extra.__setitem__(0, ember.full((3,), -1.0))]
+    for change in [None, *changes]:
+        if change is not None:
+            change()
+        for _ in range(3):
+            np.testing.assert_array_equal(_np(f(x)), _np(fn(x)))
+            np.testing.assert_allclose(_np(g(x)), _np(net(x)), rtol=1e-6)
+    assert f.stats.replays >= 4 and g.stats.replays >= 4
+
+
 def test_global_tensor_rebinding_is_seen():
     global SCALE
     SCALE = ember.tensor([2.0])

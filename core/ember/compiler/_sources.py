@@ -54,6 +54,10 @@ def grad_path(leaf: Any, label: str) -> Path:
     return Path(("grad", id(leaf), label), lambda: leaf.grad)
 
 
+def index_path(seq: Any, i: int, label: str) -> Path:
+    return Path(("index", id(seq), i, label), lambda: seq[i] if i < len(seq) else None)
+
+
 def tensor_path(t: Any) -> Path:
     return Path(("tensor", id(t), "tensor"), lambda: t)
 
@@ -121,6 +125,8 @@ class Sources:
                         self.add_tensor(t, item_path(mod.__dict__, key, f"{name}.{key}"))
                     elif key not in _module_internals() and _plain(t):
                         self.add_scalar(("attr", id(mod), key), functools.partial(mod.__dict__.get, key))
+                    elif key not in _module_internals() and isinstance(t, (list, tuple, dict)):
+                        self.walk(t, f"{name}.{key}", depth + 1)  # tensors kept in a list on the module
                 # the globals and closure of the user's own forward (ember's modules read none that matter)
                 forward = getattr(type(mod), "forward", None)
                 if not type(mod).__module__.startswith("ember.") and isinstance(forward, types.FunctionType) \
@@ -145,12 +151,20 @@ class Sources:
             self._seen.add(id(obj))
             self.walk_function(obj, depth + 1)
             return
+        # A list's length and a dict's keys are guarded: a loop over them runs as many times as at the
+        # capture in every replay, so one that grew or shrank must recapture.
         if isinstance(obj, (list, tuple)) and len(obj) <= 64:
             self._seen.add(id(obj))
+            if isinstance(obj, list):
+                self.add_scalar(("len", id(obj)), obj.__len__)
             for i, v in enumerate(obj):
-                self.walk(v, f"{label}[{i}]", depth + 1)
+                if isinstance(v, Tensor):
+                    self.add_tensor(v, index_path(obj, i, f"{label}[{i}]"))
+                else:
+                    self.walk(v, f"{label}[{i}]", depth + 1)
         elif isinstance(obj, dict) and len(obj) <= 64:
             self._seen.add(id(obj))
+            self.add_scalar(("keys", id(obj)), functools.partial(tuple, obj))
             for k, v in obj.items():
                 if isinstance(v, Tensor):
                     self.add_tensor(v, item_path(obj, k, f"{label}[{k!r}]"))
