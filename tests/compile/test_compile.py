@@ -729,6 +729,18 @@ def test_hooks_added_or_removed_after_capture_are_seen():
     assert model.stats.replays >= 3
 
 
+def test_a_forward_set_on_the_instance_after_capture_is_seen():
+    lin = nn.Linear(3, 3)
+    model = ember.compile(lin)
+    x = ember.ones(2, 3)
+    for _ in range(3):
+        model(x)
+    plain = lin.forward
+    lin.forward = lambda t: plain(t) * 100
+    for _ in range(3):
+        np.testing.assert_allclose(_np(model(x)), _np(plain(x)) * 100, rtol=1e-6)
+
+
 def test_parameter_replaced_by_load_state_dict():
     mod = nn.Linear(3, 1)
     cmod = ember.compile(mod)

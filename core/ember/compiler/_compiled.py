@@ -467,12 +467,12 @@ def alias_pattern(tensors: list) -> tuple:
 
 def module_guard(m: Any) -> tuple:
     """What a replay assumes of a module it reaches: its training flag, its submodules (by identity:
-    a replaced one would be replayed with the old one's kernels and weights) and its hooks (a hook
-    added after the capture must run, one removed must not)."""
+    a replaced one would be replayed with the old one's kernels and weights), its hooks (a hook
+    added after the capture must run, one removed must not) and a ``forward`` set on the instance."""
     d = m.__dict__
     return (m.training, tuple(map(id, d["_modules"].values())),
             tuple(d["_forward_pre_hooks"]), tuple(d["_forward_hooks"]), tuple(d["_backward_hooks"]),
-            tuple(d.get("_backward_pre_hooks", ())))
+            tuple(d.get("_backward_pre_hooks", ())), d.get("forward"))
 
 
 _GUARD_FAILED = object()
