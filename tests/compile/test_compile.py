@@ -243,6 +243,35 @@ def test_a_list_of_tensors_that_grows_or_changes_is_seen():
     assert f.stats.replays >= 4 and g.stats.replays >= 4
 
 
+def test_a_configuration_object_the_module_reads_is_guarded():
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Config:
+        mult: float = 2.0
+        shift: bool = True
+
+    class Net(nn.Module):
+        def __init__(self, cfg):
+            super().__init__()
+            self.cfg = cfg
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x):
+            y = self.fc(x) * self.cfg.mult
+            return y + 1 if self.cfg.shift else y
+
+    net = Net(Config())
+    model = ember.compile(net)
+    x = ember.randn(2, 3)
+    for change in [None, lambda: setattr(net.cfg, "mult", 5.0), lambda: setattr(net.cfg, "shift", False)]:
+        if change is not None:
+            change()
+        for _ in range(3):
+            np.testing.assert_allclose(_np(model(x)), _np(net(x)), rtol=1e-6)
+    assert model.stats.replays >= 3
+
+
 def test_global_tensor_rebinding_is_seen():
     global SCALE
     SCALE = ember.tensor([2.0])

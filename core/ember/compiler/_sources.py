@@ -125,8 +125,8 @@ class Sources:
                         self.add_tensor(t, item_path(mod.__dict__, key, f"{name}.{key}"))
                     elif key not in _module_internals() and _plain(t):
                         self.add_scalar(("attr", id(mod), key), functools.partial(mod.__dict__.get, key))
-                    elif key not in _module_internals() and isinstance(t, (list, tuple, dict)):
-                        self.walk(t, f"{name}.{key}", depth + 1)  # tensors kept in a list on the module
+                    elif key not in _module_internals() and (isinstance(t, (list, tuple, dict)) or _plain_object(t)):
+                        self.walk(t, f"{name}.{key}", depth + 1)  # a list of tensors, a configuration object
                 # the globals and closure of the user's own forward (ember's modules read none that matter)
                 forward = getattr(type(mod), "forward", None)
                 if not type(mod).__module__.startswith("ember.") and isinstance(forward, types.FunctionType) \
@@ -170,6 +170,18 @@ class Sources:
                     self.add_tensor(v, item_path(obj, k, f"{label}[{k!r}]"))
                 else:
                     self.walk(v, f"{label}[{k!r}]", depth + 1)
+        elif _plain_object(obj):
+            # a configuration object of the user's (a dataclass, a SimpleNamespace): its numbers are
+            # read into the computation (``self.cfg.dropout``) as a module's attributes are
+            self._seen.add(id(obj))
+            attrs = vars(obj)
+            for key, v in attrs.items():
+                if isinstance(v, Tensor):
+                    self.add_tensor(v, item_path(attrs, key, f"{label}.{key}"))
+                elif _plain(v):
+                    self.add_scalar(("attr", id(obj), key), functools.partial(attrs.get, key))
+                else:
+                    self.walk(v, f"{label}.{key}", depth + 1)
 
     def walk_function(self, fn: Any, depth: int = 0) -> None:
         from ember.tensor import Tensor
@@ -219,6 +231,14 @@ def _plain(v: Any, depth: int = 0) -> bool:
     if type(v) is dict:
         return all(_scalar(k) and _plain(x, depth + 1) for k, x in v.items())
     return all(_plain(x, depth + 1) for x in v)
+
+
+def _plain_object(obj: Any) -> bool:
+    """An instance of a user's class with a small ``__dict__`` (not a class, module or function)."""
+    attrs = getattr(obj, "__dict__", None)
+    return (type(attrs) is dict and len(attrs) <= 64 and not isinstance(obj, type)
+            and not isinstance(obj, (types.ModuleType, types.FunctionType, types.MethodType, functools.partial))
+            and not type(obj).__module__.startswith("ember."))
 
 
 _INTERNALS: list = []
