@@ -328,8 +328,12 @@ def make_fast(fn: Any, args: tuple, plan: Any, slow: Callable) -> tuple[Callable
         lines += [f"    if (g_L{k}._grad is None) is not {p._grad is None!r} or g_L{k}._requires_grad is not "
                   f"{p._requires_grad!r}:", f"        {miss}"]
     for k, get in enumerate(fn._scalars):
-        ns[f"g_G{k}"], ns[f"g_K{k}"] = get, const_key(get())
-        lines += [f"    if g_CK(g_G{k}()) != g_K{k}:", f"        {miss}"]
+        value = get()
+        ns[f"g_G{k}"], ns[f"g_K{k}"], ns[f"g_V{k}"] = get, const_key(value), value
+        if value is None or type(value) in (bool, int, float, str):  # immutable: the same object is the same value
+            lines += [f"    v = g_G{k}()", f"    if v is not g_V{k} and g_CK(v) != g_K{k}:", f"        {miss}"]
+        else:
+            lines += [f"    if g_CK(g_G{k}()) != g_K{k}:", f"        {miss}"]
     for k, opt in enumerate(fn._optimizers):
         ns[f"g_O{k}"] = opt
         ns[f"g_H{k}"] = tuple(tuple((name, const_key(v)) for name, v in g.items() if name != "params")
