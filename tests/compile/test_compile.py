@@ -552,6 +552,23 @@ def test_replays_raise_version_counters_as_eager_writes_do(device):
     assert compiled.stats.replays == 2
 
 
+def test_a_compiled_module_saves_and_loads_as_a_module_that_compiles_afresh(tmp_path):
+    import pickle
+
+    model = ember.compile(nn.Linear(3, 2))
+    x = ember.randn(4, 3)
+    for _ in range(3):
+        model(x)
+    ember.save(model, tmp_path / "model.pt")
+    loaded = ember.load(tmp_path / "model.pt", weights_only=False)
+    again = pickle.loads(pickle.dumps(model))
+    for other in (loaded, again):
+        assert isinstance(other, type(model)) and other._orig_mod is not model._orig_mod
+        for _ in range(3):
+            np.testing.assert_array_equal(_np(other(x)), _np(model(x)))
+        assert other.stats.captures == 2 and other.stats.replays == 1
+
+
 def test_batchnorm_running_stats_and_eval_switch(device):
     ember.manual_seed(0)
     mod = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU()).to(device)

@@ -171,10 +171,16 @@ class CompiledFunction:
     def _fresh_copy(self, fn: Any) -> CompiledFunction:
         new = CompiledFunction(fn, fullgraph=self.fullgraph, backend=self.backend,
                                cache_size_limit=self.cache_size_limit, fuse=self.fuse)
-        for name in ("__module__", "__name__", "__qualname__", "__doc__", "__wrapped__"):  # functools.update_wrapper's
+        for name in _WRAPPER_ATTRS:
             if name in self.__dict__:
                 new.__dict__[name] = fn if name == "__wrapped__" else self.__dict__[name]
         return new
+
+    def __reduce__(self) -> tuple:
+        """Pickled as the function and the options (``ember.save`` of a compiled module): captures
+        are generated code and arrays of this process, and the loaded one captures afresh."""
+        return (_compiled_again, (self._fn, self.fullgraph, self.backend, self.cache_size_limit, self.fuse,
+                                  {k: v for k, v in self.__dict__.items() if k in _WRAPPER_ATTRS}))
 
     def __copy__(self) -> CompiledFunction:
         """A compiled function of the same function, with no captures (they are per instance)."""
@@ -457,6 +463,17 @@ class CompiledFunction:
             plan.targets = list(where)
         plan.call, plan.call_source = make_call(plan, _GUARD_FAILED)
         return plan
+
+
+_WRAPPER_ATTRS = ("__module__", "__name__", "__qualname__", "__doc__", "__wrapped__")  # functools.update_wrapper's
+
+
+def _compiled_again(fn: Any, fullgraph: bool, backend: str, cache_size_limit: int, fuse: bool,
+                    attrs: dict) -> CompiledFunction:
+    """What an unpickled CompiledFunction is: the same function and options, no captures."""
+    new = CompiledFunction(fn, fullgraph=fullgraph, backend=backend, cache_size_limit=cache_size_limit, fuse=fuse)
+    new.__dict__.update(attrs)
+    return new
 
 
 def alias_pattern(tensors: list) -> tuple:
