@@ -775,12 +775,17 @@ def test_hooks_added_or_removed_after_capture_are_seen():
     assert model.stats.replays >= 3
 
 
-def test_a_forward_set_on_the_instance_after_capture_is_seen():
-    lin = nn.Linear(3, 3)
-    model = ember.compile(lin)
-    x = ember.ones(2, 3)
+def _replaying(module, x):
+    """``module`` compiled and called until its capture replays."""
+    model = ember.compile(module)
     for _ in range(3):
         model(x)
+    return model
+
+
+def test_a_forward_set_on_the_instance_after_capture_is_seen():
+    lin, x = nn.Linear(3, 3), ember.ones(2, 3)
+    model = _replaying(lin, x)
     plain = lin.forward
     lin.forward = lambda t: plain(t) * 100
     for _ in range(3):
@@ -788,11 +793,8 @@ def test_a_forward_set_on_the_instance_after_capture_is_seen():
 
 
 def test_parameter_replaced_by_load_state_dict():
-    mod = nn.Linear(3, 1)
-    cmod = ember.compile(mod)
-    x = ember.ones(2, 3)
-    for _ in range(3):
-        cmod(x)
+    mod, x = nn.Linear(3, 1), ember.ones(2, 3)
+    cmod = _replaying(mod, x)
     new = {"weight": ember.full((1, 3), 2.0), "bias": ember.zeros(1)}
     mod.load_state_dict(new)
     assert cmod(x).tolist() == [[6.0], [6.0]]
