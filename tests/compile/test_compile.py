@@ -625,6 +625,7 @@ def _step_pair(device, make_opt):
             opt.step()
             return loss
 
+        step.opt = opt
         return step
 
     return model, twin, make_step(model), ember.compile(make_step(twin))
@@ -680,6 +681,39 @@ def test_freezing_and_unfreezing_a_layer_after_capture():
         for p, q in zip(model.parameters(), twin.parameters()):
             np.testing.assert_array_equal(_np(q), _np(p))
     assert compiled.stats.replays >= 4, compiled.stats.summary()
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_optimizer_load_state_dict_after_capture(opt):
+    """Rolling a run back (model and optimizer state dicts) must roll the compiled step back too:
+    the optimizer's new state tensors are the ones a replay reads and updates."""
+    make = {"sgd": lambda p: ember.optim.SGD(p, lr=0.1, momentum=0.9),
+            "adam": lambda p: ember.optim.Adam(p, lr=1e-2)}[opt]
+    model, twin, eager, compiled = _step_pair("cpu", make)
+    rng = np.random.default_rng(6)
+    x = ember.tensor(rng.standard_normal((8, 12)).astype(np.float32))
+    y = ember.tensor(rng.integers(0, 4, 8))
+    opts = [eager.opt, compiled.__wrapped__.opt]
+
+    def both(i):
+        ember.manual_seed(100 + i)
+        le = eager(x, y)
+        ember.manual_seed(100 + i)
+        assert compiled(x, y).item() == le.item()
+        for p, q in zip(model.parameters(), twin.parameters()):
+            np.testing.assert_array_equal(_np(q), _np(p))
+
+    for i in range(3):
+        both(i)
+    saved = copy.deepcopy(model.state_dict()), copy.deepcopy(opts[0].state_dict())
+    for i in range(3, 6):
+        both(i)
+    for m, o in zip((model, twin), opts):
+        m.load_state_dict(saved[0])
+        o.load_state_dict(copy.deepcopy(saved[1]))
+    for i in range(6, 10):
+        both(i)
+    assert compiled.stats.replays >= 6, compiled.stats.summary()
 
 
 def test_training_step_matches_torch():

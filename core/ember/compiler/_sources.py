@@ -54,6 +54,16 @@ def grad_path(leaf: Any, label: str) -> Path:
     return Path(("grad", id(leaf), label), lambda: leaf.grad)
 
 
+def state_path(optimizer: Any, param: Any, key: str, label: str) -> Path:
+    """``optimizer.state[param][key]`` looked up afresh: ``load_state_dict`` gives the optimizer new
+    state dicts (and new tensors), which a replay must then read and update."""
+    def get() -> Any:
+        st = optimizer.state.get(param)
+        return None if st is None else st.get(key)
+
+    return Path(("state", id(optimizer), id(param), key, label), get)
+
+
 def index_path(seq: Any, i: int, label: str) -> Path:
     return Path(("index", id(seq), i, label), lambda: seq[i] if i < len(seq) else None)
 
@@ -141,11 +151,11 @@ class Sources:
                 for p in group["params"]:
                     if isinstance(p, Tensor):
                         self.add_tensor(p, tensor_path(p))
-            for st in obj.state.values():
+            for param, st in obj.state.items():
                 if isinstance(st, dict):
                     for key, t in st.items():
                         if isinstance(t, Tensor):
-                            self.add_tensor(t, item_path(st, key, f"{label}.state[..][{key!r}]"))
+                            self.add_tensor(t, state_path(obj, param, key, f"{label}.state[..][{key!r}]"))
             return
         if isinstance(obj, (types.FunctionType, types.MethodType)):
             self._seen.add(id(obj))
