@@ -716,6 +716,60 @@ def test_optimizer_load_state_dict_after_capture(opt):
     assert compiled.stats.replays >= 6, compiled.stats.summary()
 
 
+STEP_MODEL = None
+STEP_OPT = None
+
+
+def test_a_global_or_closure_rebound_to_another_model_or_optimizer_is_seen():
+    """Re-running a notebook cell binds new objects to the names a compiled step uses: replays must
+    follow the new model and optimizer, not the ones of the capture."""
+    global STEP_MODEL, STEP_OPT
+    x = ember.ones(3, 4)
+
+    def global_step(t):
+        STEP_OPT.zero_grad()
+        loss = STEP_MODEL(t).sum()
+        loss.backward()
+        STEP_OPT.step()
+        return loss
+
+    def make_closure_step():
+        model = nn.Linear(4, 2)
+        opt = ember.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(t):
+            opt.zero_grad()
+            loss = model(t).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        def rebind(new_model, new_opt):
+            nonlocal model, opt
+            model, opt = new_model, new_opt
+
+        return step, rebind
+
+    closure_step, rebind = make_closure_step()
+    for kind, step in (("global", global_step), ("closure", closure_step)):
+        STEP_MODEL = nn.Linear(4, 2)
+        STEP_OPT = ember.optim.SGD(STEP_MODEL.parameters(), lr=0.1)
+        compiled = ember.compile(step)
+        for _ in range(3):
+            compiled(x)
+        fresh = nn.Linear(4, 2)
+        frozen = ember.optim.SGD(fresh.parameters(), lr=0.0)  # a step that must change nothing
+        if kind == "global":
+            STEP_MODEL, STEP_OPT = fresh, frozen
+        else:
+            rebind(fresh, frozen)
+        before = _np(fresh.weight).copy()
+        for _ in range(5):  # two captures (without, then with .grad), then replays
+            np.testing.assert_allclose(compiled(x).item(), fresh(x).sum().item(), rtol=1e-6)
+        np.testing.assert_array_equal(_np(fresh.weight), before)
+        assert compiled.stats.replays >= 2, compiled.stats.summary()
+
+
 def test_training_step_matches_torch():
     """The compiled step against PyTorch itself, from the same weights (no dropout)."""
     ember.manual_seed(0)

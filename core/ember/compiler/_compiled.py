@@ -161,6 +161,7 @@ class CompiledFunction:
         self._optimizers: list = []
         self._scalars: list = []  # getters of the Python numbers the function reads (see _sources)
         self._scalar_keys: set = set()
+        self._kept: dict = {}  # the objects identity guards have seen, kept alive so that no other takes an id
         self._eager = backend == "eager" or disabled_by_env()
         if _TensorType[0] is None:
             from ember.tensor import Tensor
@@ -198,6 +199,7 @@ class CompiledFunction:
         self._drop_fast()
         self._modules, self._leaves, self._optimizers, self._scalars = [], [], [], []
         self._scalar_keys = set()
+        self._kept = {}
 
     # ---- the call -----------------------------------------------------------------------------
     _recording = _GLOBAL  # read by the inline cache (make_fast)
@@ -358,6 +360,12 @@ class CompiledFunction:
                 self._scalar_keys.add(key)
                 self._scalars = self._scalars + [getter]
                 grew = True
+        for key, getter, value in sources.identities:
+            self._kept[id(value)] = value
+            if key not in self._scalar_keys:
+                self._scalar_keys.add(key)
+                self._scalars = self._scalars + [_identity_of(getter)]
+                grew = True
         return grew
 
     def _break(self, entry: _Entry, reason: str) -> None:
@@ -474,6 +482,12 @@ def _compiled_again(fn: Any, fullgraph: bool, backend: str, cache_size_limit: in
     new = CompiledFunction(fn, fullgraph=fullgraph, backend=backend, cache_size_limit=cache_size_limit, fuse=fuse)
     new.__dict__.update(attrs)
     return new
+
+
+def _identity_of(getter: Any) -> Any:
+    """A guard getter giving the id of what ``getter`` returns (the objects are kept alive in
+    ``CompiledFunction._kept``, so an id is never another object's)."""
+    return lambda: id(getter())
 
 
 def alias_pattern(tensors: list) -> tuple:

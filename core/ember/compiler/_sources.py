@@ -86,12 +86,19 @@ class Sources:
     #: the function may read (module attributes such as ``dropout.p``, globals and closure cells its code
     #: names): a replay freezes them, so they are guarded
     scalars: list = field(default_factory=list)
+    #: (key, getter, object) of the globals and closure cells that hold objects (see add_identity)
+    identities: list = field(default_factory=list)
     #: ids of the tensors found from the function itself (before its arguments were walked)
     reached_by_fn: set = field(default_factory=set)
     _seen: set = field(default_factory=set)
 
     def add_scalar(self, key: tuple, getter: Any) -> None:
         self.scalars.append((key, getter))
+
+    def add_identity(self, key: tuple, getter: Any, value: Any) -> None:
+        """A global or closure cell holding an object (a model, an optimizer, a helper function):
+        binding another object to it changes what the function runs, so its identity is guarded."""
+        self.identities.append((("id", *key), getter, value))
 
     def path_of(self, t: Any) -> Path:
         """The path of a tensor found by the walk, or one that holds the tensor itself."""
@@ -212,6 +219,7 @@ class Sources:
             elif _plain(value):
                 self.add_scalar(("cell", id(cell)), cell_path(cell, name).resolve)
             else:
+                self.add_identity(("cell", id(cell)), cell_path(cell, name).resolve, value)
                 self.walk(value, name, depth)
         g = fn.__globals__
         for name in _names(code):
@@ -223,6 +231,7 @@ class Sources:
             elif _plain(value):
                 self.add_scalar(("global", id(g), name), functools.partial(g.get, name))
             elif not isinstance(value, types.ModuleType):
+                self.add_identity(("global", id(g), name), functools.partial(g.get, name), value)
                 self.walk(value, name, depth)
 
 
