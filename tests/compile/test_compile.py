@@ -674,13 +674,19 @@ def test_freezing_and_unfreezing_a_layer_after_capture():
         if i in (4, 9):
             for m in (model, twin):
                 m[0].weight.requires_grad_(i == 9)
-        ember.manual_seed(100 + i)
-        le = eager(x, y)
-        ember.manual_seed(100 + i)
-        assert compiled(x, y).item() == le.item()
-        for p, q in zip(model.parameters(), twin.parameters()):
-            np.testing.assert_array_equal(_np(q), _np(p))
+        _same_step(i, (model, eager), (twin, compiled), x, y)
     assert compiled.stats.replays >= 4, compiled.stats.summary()
+
+
+def _same_step(i, eager_pair, compiled_pair, x, y):
+    """Step ``i`` of both (model, step) pairs from the same seed: the same loss, the same weights."""
+    (model, eager), (twin, compiled) = eager_pair, compiled_pair
+    ember.manual_seed(100 + i)
+    le = eager(x, y)
+    ember.manual_seed(100 + i)
+    assert compiled(x, y).item() == le.item()
+    for p, q in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(_np(q), _np(p))
 
 
 @pytest.mark.parametrize("opt", ["sgd", "adam"])
@@ -694,25 +700,15 @@ def test_optimizer_load_state_dict_after_capture(opt):
     x = ember.tensor(rng.standard_normal((8, 12)).astype(np.float32))
     y = ember.tensor(rng.integers(0, 4, 8))
     opts = [eager.opt, compiled.__wrapped__.opt]
-
-    def both(i):
-        ember.manual_seed(100 + i)
-        le = eager(x, y)
-        ember.manual_seed(100 + i)
-        assert compiled(x, y).item() == le.item()
-        for p, q in zip(model.parameters(), twin.parameters()):
-            np.testing.assert_array_equal(_np(q), _np(p))
-
-    for i in range(3):
-        both(i)
-    saved = copy.deepcopy(model.state_dict()), copy.deepcopy(opts[0].state_dict())
-    for i in range(3, 6):
-        both(i)
-    for m, o in zip((model, twin), opts):
-        m.load_state_dict(saved[0])
-        o.load_state_dict(copy.deepcopy(saved[1]))
-    for i in range(6, 10):
-        both(i)
+    saved = None
+    for i in range(10):
+        if i == 3:
+            saved = copy.deepcopy(model.state_dict()), copy.deepcopy(opts[0].state_dict())
+        if i == 6:
+            for m, o in zip((model, twin), opts):
+                m.load_state_dict(saved[0])
+                o.load_state_dict(copy.deepcopy(saved[1]))
+        _same_step(i, (model, eager), (twin, compiled), x, y)
     assert compiled.stats.replays >= 6, compiled.stats.summary()
 
 
