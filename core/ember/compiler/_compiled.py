@@ -124,8 +124,6 @@ class _Plan:
     call_source: str = ""
     fast: Any = False  # the class whose __call__ is this plan's inline cache; False: not built yet
     fast_source: str = ""
-    #: the submodules the key names by id, kept alive so that no new module can take one's id
-    submodules: list = field(default_factory=list)
 
 
 def _flatten(obj: Any, out: list) -> Any:
@@ -161,7 +159,7 @@ class CompiledFunction:
         self._optimizers: list = []
         self._scalars: list = []  # getters of the Python numbers the function reads (see _sources)
         self._scalar_keys: set = set()
-        self._kept: dict = {}  # the objects identity guards have seen, kept alive so that no other takes an id
+        self._kept: dict = {}  # objects guards name by id (submodules, identity guards), kept alive: no other takes an id
         self._eager = backend == "eager" or disabled_by_env()
         if _TensorType[0] is None:
             from ember.tensor import Tensor
@@ -170,12 +168,11 @@ class CompiledFunction:
         LIVE.add(self)
 
     def _fresh_copy(self, fn: Any) -> CompiledFunction:
-        new = CompiledFunction(fn, fullgraph=self.fullgraph, backend=self.backend,
-                               cache_size_limit=self.cache_size_limit, fuse=self.fuse)
-        for name in _WRAPPER_ATTRS:
-            if name in self.__dict__:
-                new.__dict__[name] = fn if name == "__wrapped__" else self.__dict__[name]
-        return new
+        """A CompiledFunction of ``fn`` with this one's options and wrapper attributes, no captures."""
+        attrs = {k: v for k, v in self.__dict__.items() if k in _WRAPPER_ATTRS}
+        if "__wrapped__" in attrs:
+            attrs["__wrapped__"] = fn
+        return _compiled_again(fn, self.fullgraph, self.backend, self.cache_size_limit, self.fuse, attrs)
 
     def __reduce__(self) -> tuple:
         """Pickled as the function and the options (``ember.save`` of a compiled module): captures
@@ -458,7 +455,8 @@ class CompiledFunction:
         fused = fuse(graph, want + saved, split) if self.fuse else {}
         forward, src = make_runner(graph, want + saved, fused, stop=split)
         plan = _Plan(graph, want, forward, src, n_inputs=graph.n_inputs, fused=fused, split=split, saved=saved,
-                     attach=_attach_backward, submodules=[list(m._modules.values()) for m in self._modules])
+                     attach=_attach_backward)
+        self._kept.update((id(c), c) for m in self._modules for c in m._modules.values())
         self.stats.kernels_captured = graph.kernels_captured
         self.stats.kernels_replayed = src.count("\n    v") + src.count("\n    T_") + src.count("\n    F")
         self.stats.fused_groups = sum(1 for f in fused.values() if f is not None)

@@ -321,7 +321,7 @@ def make_fast(fn: Any, args: tuple, plan: Any, slow: Callable) -> tuple[Callable
         if check:
             lines += [f"    if {check}:", f"        {miss}"]
     for k, m in enumerate(fn._modules):
-        ns[f"g_M{k}"], ns[f"g_MK{k}"] = m, module_guard(m)  # (the plan keeps the submodules it names alive)
+        ns[f"g_M{k}"], ns[f"g_MK{k}"] = m, module_guard(m)  # (fn._kept keeps the submodules it names alive)
         lines += [f"    if g_MG(g_M{k}) != g_MK{k}:", f"        {miss}"]
     for k, p in enumerate(fn._leaves):
         ns[f"g_L{k}"] = p

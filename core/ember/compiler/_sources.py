@@ -137,13 +137,9 @@ class Sources:
                     for key, t in store.items():
                         if t is not None:
                             self.add_tensor(t, item_path(store, key, f"{name}.{key}"))
-                for key, t in vars(mod).items():
-                    if isinstance(t, Tensor):
-                        self.add_tensor(t, item_path(mod.__dict__, key, f"{name}.{key}"))
-                    elif key not in _module_internals() and _plain(t):
-                        self.add_scalar(("attr", id(mod), key), functools.partial(mod.__dict__.get, key))
-                    elif key not in _module_internals() and (isinstance(t, (list, tuple, dict)) or _plain_object(t)):
-                        self.walk(t, f"{name}.{key}", depth + 1)  # a list of tensors, a configuration object
+                # (of other objects, only lists of tensors and configuration objects: a module's
+                # attributes are mostly ember's own)
+                self.walk_attributes(mod, name, depth, skip=_module_internals(), objects_only=True)
                 # the globals and closure of the user's own forward (ember's modules read none that matter)
                 forward = getattr(type(mod), "forward", None)
                 if not type(mod).__module__.startswith("ember.") and isinstance(forward, types.FunctionType) \
@@ -191,14 +187,25 @@ class Sources:
             # a configuration object of the user's (a dataclass, a SimpleNamespace): its numbers are
             # read into the computation (``self.cfg.dropout``) as a module's attributes are
             self._seen.add(id(obj))
-            attrs = vars(obj)
-            for key, v in attrs.items():
-                if isinstance(v, Tensor):
-                    self.add_tensor(v, item_path(attrs, key, f"{label}.{key}"))
-                elif _plain(v):
-                    self.add_scalar(("attr", id(obj), key), functools.partial(attrs.get, key))
-                else:
-                    self.walk(v, f"{label}.{key}", depth + 1)
+            self.walk_attributes(obj, label, depth)
+
+    def walk_attributes(self, obj: Any, label: str, depth: int, skip: frozenset = frozenset(),
+                        objects_only: bool = False) -> None:
+        """The instance attributes of ``obj`` but those in ``skip``: tensors get their path, Python
+        values a guard, other objects are walked (with ``objects_only``, only containers and
+        configuration objects)."""
+        from ember.tensor import Tensor
+
+        attrs = vars(obj)
+        for key, v in attrs.items():
+            if key in skip:
+                continue
+            if isinstance(v, Tensor):
+                self.add_tensor(v, item_path(attrs, key, f"{label}.{key}"))
+            elif _plain(v):
+                self.add_scalar(("attr", id(obj), key), functools.partial(attrs.get, key))
+            elif not objects_only or isinstance(v, (list, tuple, dict)) or _plain_object(v):
+                self.walk(v, f"{label}.{key}", depth + 1)
 
     def walk_function(self, fn: Any, depth: int = 0) -> None:
         from ember.tensor import Tensor
