@@ -49,6 +49,13 @@ def device(request):
         yield dev
 
 
+@pytest.fixture(params=[d for d in DEVICES if d != "cpu"])
+def accelerator(request):
+    """Each non-CPU device under test (none: the test is skipped), with fallback forbidden."""
+    with ember.fallback_policy("error"):
+        yield request.param
+
+
 @pytest.fixture
 def hide_kernels(monkeypatch):
     """``hide_kernels(names)`` makes those kernels look absent from every backend for the test,

@@ -17,7 +17,7 @@ import weakref as _weakref
 from collections.abc import Callable
 from typing import Any
 
-from ember import dispatch
+from ember import _value_range, dispatch
 from ember import dtypes as _dt
 from ember.autograd import function as _function
 from ember.autograd.function import AccumulateGrad
@@ -112,6 +112,7 @@ class Tensor:
     _view_fn: Callable[[Tensor], Tensor] | None = None
     _view_src: Any = None
     _multi_view = False  # an output of split/unbind, or a view of one: no in-place op when it requires grad
+    _bounds_record: tuple | None = None  # host-known bounds of a small integer tensor (ember._value_range)
 
     def _view_of(self, data: Any, view_fn: Callable[[Tensor], Tensor] | None = None) -> Tensor:
         """A tensor sharing storage (and version counter) with ``self``.
@@ -121,6 +122,8 @@ class Tensor:
         """
         t = self._new(data)
         t._version = self._version
+        if self._bounds_record is not None:  # a small integer tensor whose bounds the host knows
+            _value_range.inherit(t, self, is_copy=False)
         base = self._base
         if base is None:
             t._base = self
@@ -404,6 +407,7 @@ class Tensor:
         """
         if self._requires_grad:
             raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        _value_range.forget(self)  # another framework may write this memory without our version counter
         return self._dlpack_hook("to_dlpack")(self._data, stream=stream, max_version=max_version,
                                               dl_device=dl_device, copy=copy)
 

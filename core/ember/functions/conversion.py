@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember import dispatch
+from ember import _value_range, dispatch
 from ember import dtypes as _dt
 from ember._ops.registry import Family
 from ember.autograd.function import Function
@@ -68,18 +68,26 @@ class ToCopy(Function):
     @staticmethod
     def forward(ctx, x: Tensor, dev: _device_cls, dtype: _dt.dtype) -> Tensor:
         ctx.src = (x._device, x._dtype)
-        data = x._data
+        data = host = x._data
         if dtype is not x._dtype and dev is not x._device and dev.type == "cpu":
             data = dispatch.transfer(data, x._device, dev)
             data = dispatch.table("cpu")["astype"](data, dtype)
         else:
             if dtype is not x._dtype:
-                data = x._kt["astype"](data, dtype)
+                data = host = x._kt["astype"](data, dtype)
             if dev is not x._device:
                 data = dispatch.transfer(data, x._device, dev)
             elif dtype is x._dtype:
                 data = x._kt["clone"](data)
-        return Tensor._make(data, dtype, dev, dispatch.table(dev.type))
+        out = Tensor._make(data, dtype, dev, dispatch.table(dev.type))
+        if dev.type != "cpu" and not dtype.is_floating_point:
+            # a batch's targets or token ids: their bounds, known here for free, spare the index
+            # and target checks a device read (see ember._value_range)
+            if x._device.type == "cpu":
+                _value_range.remember(out, host)
+            elif dtype is x._dtype and x._bounds_record is not None:
+                _value_range.inherit(out, x, is_copy=True)
+        return out
 
     @staticmethod
     def backward(ctx, grad: Tensor):

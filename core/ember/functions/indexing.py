@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ember import _device_checks as _checks
+from ember import _value_range
 from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
@@ -189,7 +190,11 @@ def _flat_index(v: Tensor, advanced: list) -> tuple:
     for d, t in zip(dims, idx):
         size = shape[d]
         if t.numel():
-            lo, hi = _index_range(t)  # one device->host transfer for both
+            known = _value_range.bounds(t)
+            if known is not None and -size <= known[0] and known[1] < size:
+                lo, hi = known  # in range (lo may be below the true minimum: at worst a no-op wrap)
+            else:
+                lo, hi = _index_range(t)  # one device->host transfer for both
             if hi >= size or lo < -size:
                 bad = hi if hi >= size else lo
                 raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {size}")
@@ -446,7 +451,11 @@ _HOST_RANGE_MAX = 1 << 16
 
 def _index_range(index: Tensor) -> tuple[int, int]:
     """(min, max) of a non-empty index with one device->host transfer, on backend arrays (this
-    runs on every checked op, so it skips the Tensor layer)."""
+    runs on every checked op, so it skips the Tensor layer), or with none when the host knows them
+    (``ember._value_range``)."""
+    known = _value_range.exact(index)
+    if known is not None:
+        return known
     kt, data = index._kt, index._data
     if index.numel() <= _HOST_RANGE_MAX:
         host = kt["to_host"](data)
@@ -467,6 +476,9 @@ def _check_bounds(index: Tensor, low: int, high: int, error: Callable[[int], Exc
         _checks.check(kt, _checks.out_of_range(kt, data, low, high),
                       lambda host: error(next(v for v in host.reshape(-1).tolist() if not low <= v < high)), data)
         return low < 0
+    known = _value_range.bounds(index)
+    if known is not None and low <= known[0] and known[1] < high:  # in range: no device read
+        return known[0] < 0
     lo, hi = _index_range(index)
     if lo < low or hi >= high:
         raise error(next(v for v in index.reshape(-1).tolist() if not low <= v < high))

@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from ember import _value_range
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import EXTRAS, Family
 from ember.autograd.function import _FW, Function, _requires_grad_now, name_grad_fn
@@ -159,7 +160,10 @@ class ReshapeCopy(Reshape):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x._data.shape
-        return x._new(x._kt["reshape"](x._data, shape))
+        out = x._new(x._kt["reshape"](x._data, shape))
+        if x._bounds_record is not None:
+            _value_range.inherit(out, x, is_copy=True)
+        return out
 
 
 def _reshape(input: Tensor, shape: tuple, viewable: bool | None) -> Tensor:
@@ -550,7 +554,10 @@ class Clone(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x._new(x._kt["clone"](x._data))
+        out = x._new(x._kt["clone"](x._data))
+        if x._bounds_record is not None:
+            _value_range.inherit(out, x, is_copy=True)
+        return out
 
     @staticmethod
     def backward(ctx, g):

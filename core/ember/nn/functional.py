@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ember import _device_checks as _checks
+from ember import _value_range
 from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
 from ember.autograd.function import Function, grad_fn_name, name_grad_fn
@@ -1079,8 +1080,10 @@ def _nll_terms(input: Tensor, target: Tensor, weight: Tensor | None, ignore_inde
     t = target.reshape(-1).long()
     ignore = t == ignore_index
     safe_t = t.masked_fill(ignore, 0)
-    # one device->host transfer; ignored targets were set to 0, so the first bad one is PyTorch's
-    _check_bounds(safe_t, 0, n_classes, lambda v: IndexError(f"Target {v} is out of bounds."))
+    # one device->host transfer (none when the host knows the targets are in range, see
+    # ember._value_range); ignored targets were set to 0, so the first bad one is PyTorch's
+    if not _value_range.within(target, 0, n_classes):
+        _check_bounds(safe_t, 0, n_classes, lambda v: IndexError(f"Target {v} is out of bounds."))
     picked = -Gather.apply(logp, 1, safe_t.unsqueeze(1)).squeeze(1)  # in range: checked above
     w = (~ignore).to(input.dtype)
     if weight is not None:
@@ -1179,7 +1182,8 @@ class _CrossEntropyIndices(Function):
             t = target._data
             loss, lse, w, w_sum, n_invalid = kt["cross_entropy"](input._data, t, None if weight is None else
                                                                  weight._data, ignore_index, reduction)
-            _checks.check(kt, kt["ne"](n_invalid, 0), lambda host: _target_out_of_bounds(host, ignore_index, c), t)
+            if not _value_range.within(target, 0, c):  # known in range: no device read (ember._value_range)
+                _checks.check(kt, kt["ne"](n_invalid, 0), lambda host: _target_out_of_bounds(host, ignore_index, c), t)
             ctx.fused, ctx.ignore_index, ctx.w, ctx.w_sum = (t, lse), ignore_index, w, w_sum
             return input._new(loss)
         if rows and kt.has("log_softmax"):
@@ -1189,7 +1193,7 @@ class _CrossEntropyIndices(Function):
             logp = kt["log_softmax"](x, 1)
             ignore = kt["eq"](t, ignore_index)
             safe = kt["where"](ignore, 0, t)
-            if n:
+            if n and not _value_range.within(target, 0, c):
                 _checks.check(kt, _checks.out_of_range(kt, safe, 0, c),
                               lambda host: _target_out_of_bounds(host, ignore_index, c), safe)
             w = kt["astype"](kt["logical_not"](ignore), input.dtype)
