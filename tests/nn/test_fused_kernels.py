@@ -71,33 +71,78 @@ CPU_CONV_CASES = [  # (x shape, w shape, stride, padding, dilation, groups)
     ((3, 4, 11, 9), (6, 2, 3, 3), (1, 1), (1, 2), (2, 1), 2),  # wide path: dilation, groups
     ((3, 4, 11, 9), (4, 4, 3, 2), (2, 3), (1, 0), (1, 2), 1),  # strided path
     ((2, 6, 7, 7), (6, 2, 1, 3), (2, 2), (0, 1), (1, 1), 3),
+    # few output channels (the compiled direct loops): 4-channel blocks and the rows left over,
+    # tap counts that leave 0-3 taps after the 4-tap passes, one image, dilation
+    ((5, 3, 9, 11), (7, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1),
+    ((1, 2, 8, 8), (1, 2, 2, 3), (1, 1), (0, 1), (1, 1), 1),
+    ((4, 5, 10, 9), (3, 5, 1, 1), (1, 1), (0, 0), (1, 1), 1),
+    ((3, 2, 12, 10), (8, 2, 3, 2), (1, 1), (2, 1), (2, 3), 1),
+    ((2, 9, 6, 7), (5, 9, 2, 2), (1, 1), (1, 0), (1, 1), 1),
 ]
 
 
+@pytest.fixture(params=["loops", "numpy"])
+def conv_path(request, monkeypatch):
+    """loops: the cpu backend's compiled direct convolution and col2im loops, when numba is
+    installed; numpy: the GEMM path and NumPy's col2im, as a backend without numba runs them."""
+    from ember_cpu_numpy import numba_nn
+
+    if request.param == "numpy":
+        monkeypatch.setattr(numba_nn, "conv_loops", lambda *arrays: None)
+    elif numba_nn.loops() is None:
+        pytest.skip("numba is not installed")
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("case", CPU_CONV_CASES, ids=lambda c: f"x{c[0]}-w{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-g{c[5]}")
-def test_cpu_conv_kernels_against_patch_reference(case):
+def test_cpu_conv_kernels_against_patch_reference(case, conv_path, dtype, bias):
     from ember_cpu_numpy.nn_kernels import NN_KERNELS as K
 
     xs, ws, st, pad, dil, g = case
     rng = np.random.default_rng(7)
+    tol = {"rtol": 1e-4, "atol": 2e-3} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-10}
     for _ in range(2):  # the second call reuses the first one's scratch buffers
-        x = rng.standard_normal(xs).astype(np.float32)
-        w = rng.standard_normal(ws).astype(np.float32)
-        b = rng.standard_normal(ws[0]).astype(np.float32)
-        want = R.conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), st, pad, dil, g)
+        x = rng.standard_normal(xs).astype(dtype)
+        w = rng.standard_normal(ws).astype(dtype)
+        b = rng.standard_normal(ws[0]).astype(dtype) if bias else None
+        want = R.conv2d(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64),
+                        st, pad, dil, g)
         got = K["conv2d"](x, w, b, st, pad, dil, g)
-        assert got.dtype == np.float32 and got.flags.c_contiguous
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
-        grad = rng.standard_normal(want.shape).astype(np.float32)
+        assert got.dtype == dtype and got.flags.c_contiguous
+        np.testing.assert_allclose(got, want, **tol)
+        grad = rng.standard_normal(want.shape).astype(dtype)
         wx, ww, wb = R.conv2d_backward(grad.astype(np.float64), x.astype(np.float64), w.astype(np.float64), st, pad,
                                        dil, g, (True, True, True))
         gx, gw, gb = K["conv2d_backward"](grad, x, w, st, pad, dil, g, (True, True, True))
         for a, e in ((gx, wx), (gw, ww), (gb, wb)):
-            assert a.dtype == np.float32
-            np.testing.assert_allclose(a, e, rtol=1e-4, atol=2e-3)
+            assert a.dtype == dtype and a.shape == e.shape
+            np.testing.assert_allclose(a, e, **tol)
         only_w = K["conv2d_backward"](grad, x, w, st, pad, dil, g, (False, True, False))
         assert only_w[0] is None and only_w[2] is None
-        np.testing.assert_allclose(only_w[1], ww, rtol=1e-4, atol=2e-3)
+        np.testing.assert_allclose(only_w[1], ww, **tol)
+        only_x = K["conv2d_backward"](grad, x, w, st, pad, dil, g, (True, False, False))
+        assert only_x[1] is None and only_x[2] is None
+        np.testing.assert_allclose(only_x[0], wx, **tol)
+
+
+def test_cpu_conv_col2im_loop_is_bitwise_numpys(monkeypatch):
+    """Past 8 output channels the input gradient is a GEMM plus col2im; the compiled col2im adds
+    each tap in NumPy's order, so the two agree bit for bit."""
+    from ember_cpu_numpy import numba_nn
+    from ember_cpu_numpy.nn_kernels import NN_KERNELS as K
+
+    if numba_nn.loops() is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((6, 4, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((12, 4, 3, 3)).astype(np.float32)
+    grad = rng.standard_normal((6, 12, 9, 8)).astype(np.float32)
+    looped = K["conv2d_backward"](grad, x, w, (1, 1), (1, 1), (1, 1), 1, (True, False, False))[0]
+    monkeypatch.setattr(numba_nn, "conv_loops", lambda *arrays: None)
+    np.testing.assert_array_equal(looped, K["conv2d_backward"](grad, x, w, (1, 1), (1, 1), (1, 1), 1,
+                                                               (True, False, False))[0])
 
 
 def _loop_max_pool(x, k, s, p, d, ceil):

@@ -441,6 +441,168 @@ def lstm_cell_backward(dh, dc, acts, c, dgates, dc_prev):
             dp[j] = dct * f
 
 
+# ---- stride-1 convolution on the "wide" layout (``nn_kernels._wide_geometry``) --------------------
+# xf (N, C, flat) holds each zero-padded input plane flattened (row length Wp); tap k of the kernel
+# reads the contiguous run xf[n, c, offs[k]:offs[k] + span] for the span = Ho * Wp wide output
+# pixels (columns past Wo are garbage that the caller crops, or zero gradients). Every inner loop
+# is one long contiguous run, so LLVM vectorises it; the arrays are sliced before the loop because
+# an index computed as ``off + t`` would need numba's negative-index check on every element.
+@njit(**_INLINE)
+def _forward_rows4(plane, w, c, o, offs, span, ra, rb, rc, rd):
+    """Four output rows (channels o..o+3) gain channel c's taps, four taps per pass: each input
+    run is loaded once for the four rows, and each row is loaded and stored once per four taps.
+    The adds stay in tap order, so the result is bitwise the one-tap-at-a-time loop's."""
+    kk = offs.size
+    k = 0
+    while k + 4 <= kk:
+        s0, s1 = plane[offs[k]:offs[k] + span], plane[offs[k + 1]:offs[k + 1] + span]
+        s2, s3 = plane[offs[k + 2]:offs[k + 2] + span], plane[offs[k + 3]:offs[k + 3] + span]
+        a0, a1, a2, a3 = w[o, c, k], w[o, c, k + 1], w[o, c, k + 2], w[o, c, k + 3]
+        b0, b1, b2, b3 = w[o + 1, c, k], w[o + 1, c, k + 1], w[o + 1, c, k + 2], w[o + 1, c, k + 3]
+        c0, c1, c2, c3 = w[o + 2, c, k], w[o + 2, c, k + 1], w[o + 2, c, k + 2], w[o + 2, c, k + 3]
+        d0, d1, d2, d3 = w[o + 3, c, k], w[o + 3, c, k + 1], w[o + 3, c, k + 2], w[o + 3, c, k + 3]
+        for t in range(span):
+            x0, x1, x2, x3 = s0[t], s1[t], s2[t], s3[t]
+            ra[t] = (((ra[t] + a0 * x0) + a1 * x1) + a2 * x2) + a3 * x3
+            rb[t] = (((rb[t] + b0 * x0) + b1 * x1) + b2 * x2) + b3 * x3
+            rc[t] = (((rc[t] + c0 * x0) + c1 * x1) + c2 * x2) + c3 * x3
+            rd[t] = (((rd[t] + d0 * x0) + d1 * x1) + d2 * x2) + d3 * x3
+        k += 4
+    while k < kk:
+        src = plane[offs[k]:offs[k] + span]
+        a0, b0, c0, d0 = w[o, c, k], w[o + 1, c, k], w[o + 2, c, k], w[o + 3, c, k]
+        for t in range(span):
+            x0 = src[t]
+            ra[t] += a0 * x0
+            rb[t] += b0 * x0
+            rc[t] += c0 * x0
+            rd[t] += d0 * x0
+        k += 1
+
+
+@njit(**_INLINE)
+def _forward_row(plane, w, c, o, offs, span, row):
+    """One output row gains channel c's taps, four taps per pass (same order as above)."""
+    kk = offs.size
+    k = 0
+    while k + 4 <= kk:
+        s0, s1 = plane[offs[k]:offs[k] + span], plane[offs[k + 1]:offs[k + 1] + span]
+        s2, s3 = plane[offs[k + 2]:offs[k + 2] + span], plane[offs[k + 3]:offs[k + 3] + span]
+        a0, a1, a2, a3 = w[o, c, k], w[o, c, k + 1], w[o, c, k + 2], w[o, c, k + 3]
+        for t in range(span):
+            row[t] = (((row[t] + a0 * s0[t]) + a1 * s1[t]) + a2 * s2[t]) + a3 * s3[t]
+        k += 4
+    while k < kk:
+        src = plane[offs[k]:offs[k] + span]
+        a0 = w[o, c, k]
+        for t in range(span):
+            row[t] += a0 * src[t]
+        k += 1
+
+
+@njit(**_JIT)
+def conv_wide_forward(xf, w, b, offs, span, out):
+    """out[n, o, t] = b[o] + sum over c, k of w[o, c, k] * xf[n, c, offs[k] + t], summed in
+    float32 in (c, k) order (PyTorch's own float32 kernels sum in their order; both round in
+    float32). Output rows are computed four channels at a time while the taps stream past them
+    (registers and L1); the products never go through memory as columns."""
+    n_out = w.shape[0]
+    for n in range(xf.shape[0]):
+        o = 0
+        while o < n_out:
+            rows = out[n, o:o + 4]
+            for r in range(rows.shape[0]):
+                bo = b[o + r]
+                row = rows[r]
+                for t in range(span):
+                    row[t] = bo
+            for c in range(xf.shape[1]):
+                if rows.shape[0] == 4:
+                    _forward_rows4(xf[n, c], w, c, o, offs, span, rows[0], rows[1], rows[2], rows[3])
+                else:
+                    for r in range(rows.shape[0]):
+                        _forward_row(xf[n, c], w, c, o + r, offs, span, rows[r])
+            o += 4
+
+
+@njit(nogil=True, error_model="numpy", cache=True, fastmath={"contract", "reassoc"})
+def conv_wide_weight_grad(xf, g, offs, span, gw):
+    """gw[o, c, k] += sum over n, t of g[n, o, t] * xf[n, c, offs[k] + t] (gw float64, zeroed by the
+    caller; g's garbage columns zero), four taps per pass over the gradient row. One image's dot
+    products are float32 sums that LLVM may reorder to vectorise them (``reassoc``, as a BLAS
+    product orders its sums its own way; no other fast-math flag: NaN and inf propagate); the
+    images add up in float64."""
+    kk = offs.size
+    for n in range(xf.shape[0]):
+        for o in range(g.shape[1]):
+            grow = g[n, o]
+            for c in range(xf.shape[1]):
+                plane = xf[n, c]
+                k = 0
+                while k + 4 <= kk:
+                    s0, s1 = plane[offs[k]:offs[k] + span], plane[offs[k + 1]:offs[k + 1] + span]
+                    s2, s3 = plane[offs[k + 2]:offs[k + 2] + span], plane[offs[k + 3]:offs[k + 3] + span]
+                    a0 = a1 = a2 = a3 = np.float32(0.0)
+                    for t in range(span):
+                        gt = grow[t]
+                        a0 += gt * s0[t]
+                        a1 += gt * s1[t]
+                        a2 += gt * s2[t]
+                        a3 += gt * s3[t]
+                    gw[o, c, k] += a0
+                    gw[o, c, k + 1] += a1
+                    gw[o, c, k + 2] += a2
+                    gw[o, c, k + 3] += a3
+                    k += 4
+                while k < kk:
+                    src = plane[offs[k]:offs[k] + span]
+                    a0 = np.float32(0.0)
+                    for t in range(span):
+                        a0 += grow[t] * src[t]
+                    gw[o, c, k] += a0
+                    k += 1
+
+
+@njit(**_JIT)
+def conv_wide_input_grad(g, w, offs, span, gxf):
+    """gxf[n, c, offs[k] + t] += w[o, c, k] * g[n, o, t]: the transpose of ``conv_wide_forward``
+    (gxf zeroed by the caller). Each (n, c) plane stays in L1; each of its tap runs is loaded and
+    stored once per four output channels."""
+    n_out = g.shape[1]
+    for n in range(g.shape[0]):
+        for c in range(gxf.shape[1]):
+            plane = gxf[n, c]
+            for k in range(offs.size):
+                dst = plane[offs[k]:offs[k] + span]
+                o = 0
+                while o + 4 <= n_out:
+                    g0, g1, g2, g3 = g[n, o], g[n, o + 1], g[n, o + 2], g[n, o + 3]
+                    w0, w1, w2, w3 = w[o, c, k], w[o + 1, c, k], w[o + 2, c, k], w[o + 3, c, k]
+                    for t in range(span):
+                        dst[t] = (((dst[t] + w0 * g0[t]) + w1 * g1[t]) + w2 * g2[t]) + w3 * g3[t]
+                    o += 4
+                while o < n_out:
+                    g0, w0 = g[n, o], w[o, c, k]
+                    for t in range(span):
+                        dst[t] += w0 * g0[t]
+                    o += 1
+
+
+@njit(**_JIT)
+def col2im_wide(dcols, offs, span, gxf):
+    """gxf[c, n, offs[k] + t] += dcols[c, k, n, t] (gxf zeroed by the caller): the input gradient
+    from the columns' gradient, each (c, n) plane staying in L1 while its K taps add into it
+    (NumPy's one add per tap moved the whole gradient through memory K times)."""
+    for c in range(dcols.shape[0]):
+        for n in range(dcols.shape[2]):
+            plane = gxf[c, n]
+            for k in range(offs.size):
+                src = dcols[c, k, n]
+                dst = plane[offs[k]:offs[k] + span]
+                for t in range(span):
+                    dst[t] += src[t]
+
+
 # ---- index_put with accumulate over rows (an embedding's gradient) --------------------------------
 @njit(nogil=True, error_model="numpy", cache=True)
 def add_rows(out, index, values):

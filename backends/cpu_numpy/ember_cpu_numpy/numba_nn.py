@@ -41,7 +41,8 @@ from ember_cpu_numpy import numba_optim
 
 __all__ = ["gelu", "gelu_backward", "softmax", "log_softmax", "layer_norm", "layer_norm_backward",
            "row_logsumexp", "softmax_minus_target", "lstm_cell", "lstm_cell_backward", "add_rows",
-           "max_pool2d_backward", "bfloat16_to_float32", "float32_to_bfloat16", "loops", "prefer_loops"]
+           "max_pool2d_backward", "conv_loops", "bfloat16_to_float32", "float32_to_bfloat16", "loops",
+           "prefer_loops"]
 
 _F32 = np.dtype(np.float32)
 _FLOATS = (_F32, np.dtype(np.float64))
@@ -230,6 +231,16 @@ def max_pool2d_backward(grad: Any, idx: Any, input_shape: tuple) -> Any:
     lp.max_pool2d_backward(np.ascontiguousarray(grad).reshape(n * c, -1),
                            np.ascontiguousarray(idx, np.int64).reshape(n * c, -1), out)
     return out.reshape(input_shape)
+
+
+def conv_loops(*arrays: Any) -> Any:
+    """The loop module when the wide-layout convolution loops (``conv_wide_*``, ``col2im_wide``)
+    apply to these arrays: float32 or float64, all of one dtype (the caller passes C-contiguous
+    arrays); else None (the GEMM path and NumPy's col2im run)."""
+    dt = arrays[0].dtype
+    if dt not in _FLOATS or any(a.dtype != dt for a in arrays[1:]):
+        return None
+    return loops()
 
 
 def bfloat16_to_float32(a: Any) -> Any:
