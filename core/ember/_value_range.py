@@ -29,6 +29,8 @@ Example:
     >>> _value_range.remember(t, t.numpy())
     >>> _value_range.bounds(t)
     (1, 3)
+    >>> _value_range.within(t, 0, 4), _value_range.within(t, 0, 3), _value_range.within(t, 0, 3, skip=3)
+    (True, False, True)
     >>> _ = t.add_(1)  # an in-place write retires the record
     >>> _value_range.bounds(t) is None
     True
@@ -45,14 +47,20 @@ from ember import _device_checks as _checks
 MAX_ELEMENTS = 1 << 16
 
 # The record is the Tensor attribute ``_bounds_record`` (class default None, so tensors without one
-# pay no instance dict): (array, version list, version, lo, hi, exact).
+# pay no instance dict): (array, version list, version, lo, hi, exact, inner). ``inner`` bounds the
+# values strictly between lo and hi ((min, max), or None when there are none), so that a target
+# padded with an ignore_index (-100 after the classes, or 255 in segmentation masks) is still
+# known to be in range apart from it.
 
 
 def remember(t: Any, host: Any) -> None:
-    """Record ``host``'s (a NumPy array holding exactly ``t``'s values) min and max on ``t``."""
+    """Record the bounds of ``host`` (a NumPy array holding exactly ``t``'s values) on ``t``."""
     if host.size == 0 or host.size > MAX_ELEMENTS or host.dtype.kind not in "iu":
         return
-    t._bounds_record = (t._data, t._version, t._version[0], int(host.min()), int(host.max()), True)
+    lo, hi = int(host.min()), int(host.max())
+    between = host[(host > lo) & (host < hi)] if hi - lo > 1 else host[:0]
+    inner = (int(between.min()), int(between.max())) if between.size else None
+    t._bounds_record = (t._data, t._version, t._version[0], lo, hi, True, inner)
 
 
 def _valid(t: Any) -> tuple | None:
@@ -77,10 +85,16 @@ def exact(t: Any) -> tuple[int, int] | None:
     return None if rec is None or not rec[5] else (rec[3], rec[4])
 
 
-def within(t: Any, low: int, high: int) -> bool:
-    """True when every value of ``t`` is known to lie in [low, high) (False: unknown, or not)."""
-    b = bounds(t)
-    return b is not None and low <= b[0] and b[1] < high
+def within(t: Any, low: int, high: int, skip: int | None = None) -> bool:
+    """True when every value of ``t`` (other than ``skip``, a loss's ignore_index) is known to lie in
+    [low, high); False when unknown, or not."""
+    rec = _valid(t)
+    if rec is None:
+        return False
+    lo, hi, inner = rec[3], rec[4], rec[6]
+    if not (low <= lo < high or lo == skip) or not (low <= hi < high or hi == skip):
+        return False
+    return inner is None or (low <= inner[0] and inner[1] < high)
 
 
 def inherit(out: Any, src: Any, *, is_copy: bool) -> None:
@@ -88,7 +102,7 @@ def inherit(out: Any, src: Any, *, is_copy: bool) -> None:
     dtype: it gets ``src``'s record, as bounds unless it is a full copy of an exact record."""
     rec = _valid(src)
     if rec is not None and out._dtype is src._dtype:
-        out._bounds_record = (out._data, out._version, out._version[0], rec[3], rec[4], rec[5] and is_copy)
+        out._bounds_record = (out._data, out._version, out._version[0], rec[3], rec[4], rec[5] and is_copy, rec[6])
 
 
 def forget(t: Any) -> None:

@@ -67,6 +67,24 @@ def test_in_range_checks_read_nothing_back(accelerator, make):
         np.testing.assert_allclose(got.cpu().numpy(), want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("ignore_index", [-100, 255])
+def test_targets_padded_with_the_ignore_index_read_nothing_back(accelerator, ignore_index):
+    x, _ = _inputs(accelerator)
+    padded = np.where(np.arange(8) % 3 == 0, ignore_index, LABELS)
+    y = ember.tensor(padded, device=accelerator)
+    with counting_device_reads(accelerator) as reads:
+        losses = [F.cross_entropy(x, y, ignore_index=ignore_index),
+                  F.nll_loss(F.log_softmax(x, 1), y, ignore_index=ignore_index)]
+    assert reads == []
+    keep = padded != ignore_index
+    want = F.cross_entropy(x.cpu()[ember.from_numpy(keep)], ember.from_numpy(padded[keep]))
+    for got in losses:
+        np.testing.assert_allclose(got.item(), want.item(), rtol=1e-6)
+    y = ember.tensor(np.where(np.arange(8) == 5, 4, padded), device=accelerator)  # one class past C = 4
+    with pytest.raises(IndexError, match="Target 4 is out of bounds."):
+        F.cross_entropy(x, y, ignore_index=ignore_index)
+
+
 def test_targets_computed_on_the_device_are_still_checked_with_a_read(accelerator):
     x, w = _inputs(accelerator)
     y = ember.tensor(np.eye(4, dtype=np.float32)[LABELS], device=accelerator).argmax(1)  # no host copy of these

@@ -100,6 +100,18 @@ CASES.update({
     "cross_entropy-out-of-range": (_ce, [Arg(LOGITS), Arg(np.array([0, 3, 4, 2, 3]))]),
     "cross_entropy-ignore-index-padding": (lambda lib, x, y: lib.nn.functional.cross_entropy(x, y),
                                            [Arg(LOGITS), Arg(np.array([0, -100, 1, -100, 3]))]),
+    # padded with an ignore_index below or above the classes: in range apart from it
+    "cross_entropy-ignore-255": (lambda lib, x, y: lib.nn.functional.cross_entropy(x, y, ignore_index=255),
+                                 [Arg(LOGITS), Arg(np.array([0, 255, 1, 255, 3]))]),
+    "cross_entropy-ignore-padding-then-out-of-range": (
+        lambda lib, x, y: lib.nn.functional.cross_entropy(x, y), [Arg(LOGITS), Arg(np.array([0, -100, 5, -100, 3]))]),
+    "cross_entropy-ignore-255-and-a-negative": (
+        lambda lib, x, y: lib.nn.functional.cross_entropy(x, y, ignore_index=255),
+        [Arg(LOGITS), Arg(np.array([0, 255, -1, 255, 3]))]),
+    "cross_entropy-ignore-padding-and-a-negative": (
+        lambda lib, x, y: lib.nn.functional.cross_entropy(x, y), [Arg(LOGITS), Arg(np.array([0, -100, -5, -100, 3]))]),
+    "nll_loss-ignore-padding-view": (lambda lib, x, y: lib.nn.functional.nll_loss(lib.log_softmax(x[1:], 1), y[1:]),
+                                     [Arg(LOGITS), Arg(np.array([7, -100, 1, -100, 3]))]),
     "embedding-negative": (lambda lib, w, y: lib.nn.functional.embedding(y, w), [Arg(TABLE), Arg(np.array([1, -1]))]),
 })
 

@@ -1082,7 +1082,7 @@ def _nll_terms(input: Tensor, target: Tensor, weight: Tensor | None, ignore_inde
     safe_t = t.masked_fill(ignore, 0)
     # one device->host transfer (none when the host knows the targets are in range, see
     # ember._value_range); ignored targets were set to 0, so the first bad one is PyTorch's
-    if not _value_range.within(target, 0, n_classes):
+    if not _value_range.within(target, 0, n_classes, ignore_index):
         _check_bounds(safe_t, 0, n_classes, lambda v: IndexError(f"Target {v} is out of bounds."))
     picked = -Gather.apply(logp, 1, safe_t.unsqueeze(1)).squeeze(1)  # in range: checked above
     w = (~ignore).to(input.dtype)
@@ -1182,7 +1182,7 @@ class _CrossEntropyIndices(Function):
             t = target._data
             loss, lse, w, w_sum, n_invalid = kt["cross_entropy"](input._data, t, None if weight is None else
                                                                  weight._data, ignore_index, reduction)
-            if not _value_range.within(target, 0, c):  # known in range: no device read (ember._value_range)
+            if not _value_range.within(target, 0, c, ignore_index):  # known in range: no device read (ember._value_range)
                 _checks.check(kt, kt["ne"](n_invalid, 0), lambda host: _target_out_of_bounds(host, ignore_index, c), t)
             ctx.fused, ctx.ignore_index, ctx.w, ctx.w_sum = (t, lse), ignore_index, w, w_sum
             return input._new(loss)
@@ -1193,7 +1193,7 @@ class _CrossEntropyIndices(Function):
             logp = kt["log_softmax"](x, 1)
             ignore = kt["eq"](t, ignore_index)
             safe = kt["where"](ignore, 0, t)
-            if n and not _value_range.within(target, 0, c):
+            if n and not _value_range.within(target, 0, c, ignore_index):
                 _checks.check(kt, _checks.out_of_range(kt, safe, 0, c),
                               lambda host: _target_out_of_bounds(host, ignore_index, c), safe)
             w = kt["astype"](kt["logical_not"](ignore), input.dtype)
