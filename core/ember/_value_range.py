@@ -57,8 +57,9 @@ def remember(t: Any, host: Any) -> None:
     """Record the bounds of ``host`` (a NumPy array holding exactly ``t``'s values) on ``t``."""
     if host.size == 0 or host.size > MAX_ELEMENTS or host.dtype.kind not in "iu":
         return
-    lo, hi = int(host.min()), int(host.max())
-    between = host[(host > lo) & (host < hi)] if hi - lo > 1 else host[:0]
+    flat = host.reshape(-1)  # 0-d too (a BatchNorm's num_batches_tracked)
+    lo, hi = int(flat.min()), int(flat.max())
+    between = flat[(flat > lo) & (flat < hi)] if hi - lo > 1 else flat[:0]
     inner = (int(between.min()), int(between.max())) if between.size else None
     t._bounds_record = (t._data, t._version, t._version[0], lo, hi, True, inner)
 

@@ -118,6 +118,13 @@ def test_bounds_and_exact_ranges():
     assert _value_range.exact(view) is None
     assert _value_range.exact(y.clone()) == (1, 5)
     assert _value_range.bounds(y.to(ember.int32)) is None  # another dtype: no record carried over
+    scalar = ember.tensor(4)
+    _value_range.remember(scalar, scalar.numpy())  # 0-d
+    assert _value_range.exact(scalar) == (4, 4) and _value_range.within(scalar, 0, 5)
+    spread = ember.tensor([-100, 7, 2, -100, 255])
+    _value_range.remember(spread, spread.numpy())
+    assert _value_range.within(spread, -100, 256) and not _value_range.within(spread, 0, 8, skip=-100)
+    assert _value_range.within(spread[1:3], 0, 8, skip=255) is False  # a view keeps the base's bounds
     big = ember.zeros(_value_range.MAX_ELEMENTS + 1, dtype=ember.int64)
     _value_range.remember(big, big.numpy())
     assert _value_range.bounds(big) is None
