@@ -13,8 +13,9 @@ minimum and maximum then, for integer tensors of up to ``MAX_ELEMENTS`` elements
 token ids; a few microseconds on the host). The record is tied to the tensor's array and version
 counter, so any in-place write (which bumps the counter, as autograd requires) or a ``.data``
 swap retires it, and the check reads the device again; a DLPack export drops the records of the
-tensor and its base (the other framework writes without that counter). Views inherit the record as bounds (a
-view's values are a subset of its base's), copies (``clone``, a reshape that copies) as is.
+tensor and its base (the other framework writes without that counter). Views inherit the record
+as bounds (a view's values are a subset of its base's), copies (``clone``, a reshape that copies)
+as is.
 
 A check whose bounds are known and in range skips its device read; a known bound out of range
 (or no record) takes the device read, so the error still names the offending value. Exact

@@ -448,6 +448,13 @@ def lstm_cell_backward(dh, dc, acts, c, dgates, dc_prev):
 # is one long contiguous run, so LLVM vectorises it; the arrays are sliced before the loop because
 # an index computed as ``off + t`` would need numba's negative-index check on every element.
 @njit(**_INLINE)
+def _four_runs(plane, offs, k, span):
+    """The runs of taps k..k+3 in a flattened padded plane."""
+    return (plane[offs[k]:offs[k] + span], plane[offs[k + 1]:offs[k + 1] + span],
+            plane[offs[k + 2]:offs[k + 2] + span], plane[offs[k + 3]:offs[k + 3] + span])
+
+
+@njit(**_INLINE)
 def _forward_rows4(plane, w, c, o, offs, span, ra, rb, rc, rd):
     """Four output rows (channels o..o+3) gain channel c's taps, four taps per pass: each input
     run is loaded once for the four rows, and each row is loaded and stored once per four taps.
@@ -455,8 +462,7 @@ def _forward_rows4(plane, w, c, o, offs, span, ra, rb, rc, rd):
     kk = offs.size
     k = 0
     while k + 4 <= kk:
-        s0, s1 = plane[offs[k]:offs[k] + span], plane[offs[k + 1]:offs[k + 1] + span]
-        s2, s3 = plane[offs[k + 2]:offs[k + 2] + span], plane[offs[k + 3]:offs[k + 3] + span]
+        s0, s1, s2, s3 = _four_runs(plane, offs, k, span)
         a0, a1, a2, a3 = w[o, c, k], w[o, c, k + 1], w[o, c, k + 2], w[o, c, k + 3]
         b0, b1, b2, b3 = w[o + 1, c, k], w[o + 1, c, k + 1], w[o + 1, c, k + 2], w[o + 1, c, k + 3]
         c0, c1, c2, c3 = w[o + 2, c, k], w[o + 2, c, k + 1], w[o + 2, c, k + 2], w[o + 2, c, k + 3]
@@ -486,8 +492,7 @@ def _forward_row(plane, w, c, o, offs, span, row):
     kk = offs.size
     k = 0
     while k + 4 <= kk:
-        s0, s1 = plane[offs[k]:offs[k] + span], plane[offs[k + 1]:offs[k + 1] + span]
-        s2, s3 = plane[offs[k + 2]:offs[k + 2] + span], plane[offs[k + 3]:offs[k + 3] + span]
+        s0, s1, s2, s3 = _four_runs(plane, offs, k, span)
         a0, a1, a2, a3 = w[o, c, k], w[o, c, k + 1], w[o, c, k + 2], w[o, c, k + 3]
         for t in range(span):
             row[t] = (((row[t] + a0 * s0[t]) + a1 * s1[t]) + a2 * s2[t]) + a3 * s3[t]
@@ -540,8 +545,7 @@ def conv_wide_weight_grad(xf, g, offs, span, gw):
                 plane = xf[n, c]
                 k = 0
                 while k + 4 <= kk:
-                    s0, s1 = plane[offs[k]:offs[k] + span], plane[offs[k + 1]:offs[k + 1] + span]
-                    s2, s3 = plane[offs[k + 2]:offs[k + 2] + span], plane[offs[k + 3]:offs[k + 3] + span]
+                    s0, s1, s2, s3 = _four_runs(plane, offs, k, span)
                     a0 = a1 = a2 = a3 = np.float32(0.0)
                     for t in range(span):
                         gt = grow[t]

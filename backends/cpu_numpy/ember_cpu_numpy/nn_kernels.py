@@ -233,10 +233,11 @@ def _conv2d_wide(x, w, bias, padding, dilation, groups):
 # so the columns' trip through memory (write, then read by the GEMM) cost more than the
 # arithmetic; past ~8 output channels the GEMM's arithmetic wins. The loops keep four output rows
 # (or four taps) in registers per pass. LeNet's first layer (1 -> 6 channels, 5x5, batch 64) on
-# the 2-core VM, forward and weight gradient: 1.00 + 1.18 ms -> 0.52 + 0.57 ms, single-threaded. With 16 output channels (LeNet's second layer) the direct forward still
-# wins (1.31 -> 0.82 ms) but its backward loses more (weight gradient 0.67 -> 1.16 ms, input
-# gradient 0.95 -> 1.14), so the whole layer stays on the GEMM; measured with 3-32 input channels,
-# 1x1 to 5x5 kernels, a forward plus both gradients is faster direct at every O <= 8.
+# the 2-core VM, forward and weight gradient: 1.00 + 1.18 ms -> 0.52 + 0.57 ms, single-threaded.
+# With 16 output channels (LeNet's second layer) the direct forward still wins (1.31 -> 0.82 ms)
+# but its backward loses more (weight gradient 0.67 -> 1.16 ms, input gradient 0.95 -> 1.14), so
+# the whole layer stays on the GEMM; measured with 3-32 input channels and 1x1 to 5x5 kernels, a
+# forward plus both gradients is faster direct at every O <= 8.
 _DIRECT_MAX_O = 8
 
 

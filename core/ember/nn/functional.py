@@ -1182,7 +1182,8 @@ class _CrossEntropyIndices(Function):
             t = target._data
             loss, lse, w, w_sum, n_invalid = kt["cross_entropy"](input._data, t, None if weight is None else
                                                                  weight._data, ignore_index, reduction)
-            if not _value_range.within(target, 0, c, ignore_index):  # known in range: no device read (ember._value_range)
+            # known in range on the host (ember._value_range): no device read
+            if not _value_range.within(target, 0, c, ignore_index):
                 _checks.check(kt, kt["ne"](n_invalid, 0), lambda host: _target_out_of_bounds(host, ignore_index, c), t)
             ctx.fused, ctx.ignore_index, ctx.w, ctx.w_sum = (t, lse), ignore_index, w, w_sum
             return input._new(loss)
