@@ -48,12 +48,20 @@ CTYPES: dict[np.dtype, str] = {
 SMALL_LAUNCH = 1 << 14
 
 
+#: How many small launches a CPU device holds back at most, by default. Large on purpose: a burst
+#: that runs while the Python thread queues the next one makes PoCL's worker threads and the Python
+#: thread take turns on the same cores, and on the 2-core benchmark VM every overlap cost more than
+#: it hid (16x16 chains, per op: 12.6 us held back 64 at a time, 11.1 at 256, 10.8 at 1024, 9.7 at
+#: 4096, 7.6 at 16384). A held launch costs PoCL about 1 KB until it runs (16 MB for 16,384).
+DEFAULT_BATCH = 16384
+
+
 def _batch_size() -> int:
     """How many small launches a CPU device holds back at most (``EMBER_OPENCL_BATCH``; 0 = off)."""
     try:
-        return max(0, int(os.environ.get("EMBER_OPENCL_BATCH", "64")))
+        return max(0, int(os.environ.get("EMBER_OPENCL_BATCH", str(DEFAULT_BATCH))))
     except ValueError:
-        return 64
+        return DEFAULT_BATCH
 
 
 def to_np(d: Any) -> np.dtype:
