@@ -111,6 +111,10 @@ def _numba() -> Any:
         except ImportError:
             numba = None
         _NUMBA.append(numba)
+        if numba is not None:  # numba is loaded now anyway: the frame-stack cache costs ~0.1 s more
+            from ember_cpu_numpy import frame_stack
+
+            frame_stack.install(numba)
     return _NUMBA[0]
 
 
