@@ -248,6 +248,13 @@ def _build_table(device_type: str) -> KernelTable:
     if device_type == "cpu":
         _HOST_TYPES = tuple(be.array_types)
     tbl = KernelTable(device_type, kernels, be)
+    if device_type != "cpu":
+        # a device's ops run Python of their own several frames deep: keep CPython's frame-stack
+        # chunks from being remapped per op at unlucky caller depths (the cpu backend does this
+        # when it first loads numba; here numba is imported, ~0.3 s, once per process)
+        from ember import _frame_stack
+
+        _frame_stack.install()
     if device_type in _fork_unusable:
         _forbid(tbl)
     _tables[device_type] = tbl

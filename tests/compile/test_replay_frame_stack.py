@@ -5,7 +5,7 @@ it returns; a replay that makes hundreds of kernel calls from one frame that hap
 chunk's end would map and unmap a chunk for each of them (ember.compiler._replay._frame_padding).
 Each fresh chunk costs at least one minor page fault when touched, so the test counts page faults
 (``getrusage``, a count, not a time) of a long replay called from every depth of one chunk's span.
-(The cpu backend's frame-stack cache, tests/backends/test_frame_stack.py, is off meanwhile.)
+(The frame-stack cache, tests/core/test_frame_stack.py, is off meanwhile.)
 """
 
 from __future__ import annotations
@@ -46,14 +46,17 @@ def _worst_faults_per_call(compiled, x, w) -> float:
 
 
 @pytest.fixture(autouse=True)
-def without_the_frame_stack_cache():
-    """The cpu backend's frame-stack cache (ember_cpu_numpy.frame_stack) would absorb the remapping
-    these tests look for: it is off while they run, so they test the replay's own padding."""
-    from ember_cpu_numpy import frame_stack
+def without_the_frame_stack_cache(monkeypatch):
+    """The frame-stack cache (ember._frame_stack) would absorb the remapping these tests look for:
+    it is off while they run (and cannot be installed meanwhile), so they test the replay's own
+    padding."""
+    from ember import _frame_stack as frame_stack
 
     was = frame_stack.STATE
     frame_stack.uninstall()
+    monkeypatch.setattr(frame_stack, "install", lambda numba=None: frame_stack.STATE)
     yield
+    monkeypatch.undo()
     if was == "installed":
         frame_stack.install()
 

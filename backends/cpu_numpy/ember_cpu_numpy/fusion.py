@@ -112,9 +112,9 @@ def _numba() -> Any:
             numba = None
         _NUMBA.append(numba)
         if numba is not None:  # numba is loaded now anyway: the frame-stack cache costs ~0.1 s more
-            from ember_cpu_numpy import frame_stack
+            from ember import _frame_stack
 
-            frame_stack.install(numba)
+            _frame_stack.install(numba)
     return _NUMBA[0]
 
 

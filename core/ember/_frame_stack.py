@@ -16,13 +16,16 @@ pymalloc's 1 MiB arenas are left alone) and hands them out again before asking `
 are mapped and unmapped exactly as CPython's own allocator does on Linux (``mmap`` of anonymous
 private memory), so blocks from before the switch, and after :func:`uninstall`, mix freely. The
 allocator runs with the GIL held, as CPython calls it, and is two compiled numba functions
-(numba: the cpu backend's ``fusion`` extra); it is installed the first time the cpu backend loads
-numba, so it costs no start-up time (``EMBER_CPU_FRAME_STACK_CACHE=0`` turns it off). Only on
-Linux, CPython 3.11+ with the GIL, and while nobody else replaced the arena allocator.
+(numba: the ``fusion`` extra, part of ``ember[dev]``). It is installed when numba is loaded anyway
+(the cpu backend's first numba kernel) and when a device other than the cpu builds its kernel
+table (its first op), not at ``import ember``: importing numba takes ~0.3 s.
+``EMBER_FRAME_STACK_CACHE=0`` turns it off. Only on Linux, CPython 3.11+ with the GIL, and while
+nobody else replaced the arena allocator. (An interpreter matter, not a device one: it lives in the
+frontend so that every backend's Python gets it.)
 
 Example:
-    >>> from ember_cpu_numpy import frame_stack
-    >>> frame_stack.STATE in ("installed", "off", "unavailable")
+    >>> from ember import _frame_stack
+    >>> _frame_stack.STATE in ("installed", "off", "unavailable")
     True
 """
 
@@ -55,7 +58,7 @@ _KEEP: dict[str, Any] = {}  # the table and the compiled functions, alive while 
 
 
 def _supported() -> bool:
-    if os.environ.get("EMBER_CPU_FRAME_STACK_CACHE", "1") == "0":
+    if os.environ.get("EMBER_FRAME_STACK_CACHE", "1") == "0":
         return False
     if sys.implementation.name != "cpython" or sys.version_info < (3, 11) or not sys.platform.startswith("linux"):
         return False
@@ -134,6 +137,9 @@ def install(numba: Any = None) -> str:
     mine = _ArenaAllocator(table.ctypes.data, alloc.address, free.address)
     _KEEP.update(table=table, alloc=alloc, free=free, previous=current)
     api.PyObject_SetArenaAllocator(ctypes.byref(mine))  # CPython copies the struct
+    # (again: atexit runs the newest first, so CPython's allocator is back before numba's handlers)
+    atexit.unregister(uninstall)
+    atexit.register(uninstall)
     STATE = "installed"
     return STATE
 
