@@ -119,7 +119,7 @@ def install(numba: Any = None) -> str:
     if numba is None:
         try:
             import numba
-        except ImportError:
+        except Exception:  # noqa: BLE001 - missing, or broken against this NumPy: CPython's allocator stays
             STATE = "unavailable"
             return STATE
     api = ctypes.pythonapi  # a PyDLL: its calls keep the GIL, so no Python frame runs in between
