@@ -68,6 +68,30 @@ def hide_kernels(monkeypatch):
     return hide
 
 
+def _at_depth(n: int, fn):
+    return fn() if n == 0 else _at_depth(n - 1, fn)
+
+
+@pytest.fixture
+def worst_faults_per_call():
+    """``worst_faults_per_call(fn)``: the most minor page faults one call of ``fn`` makes, over calls
+    from 160 stack depths (more than a 16 KiB chunk of CPython's frame stack spans), each warmed up
+    once. A count from ``getrusage``, not a time: how the frame-stack tests see a chunk mapped per op."""
+    resource = pytest.importorskip("resource")
+
+    def worst(fn) -> float:
+        most = 0.0
+        for depth in range(160):
+            _at_depth(depth, fn)
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            for _ in range(3):
+                _at_depth(depth, fn)
+            most = max(most, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 3)
+        return most
+
+    return worst
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     ember.manual_seed(0)

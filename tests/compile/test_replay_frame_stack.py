@@ -19,7 +19,6 @@ from ember.compiler import _replay
 
 if not sys.platform.startswith("linux"):
     pytest.skip("minor page faults as Linux's getrusage counts them", allow_module_level=True)
-import resource  # noqa: E402 - Unix only
 
 CALLS = 150  # matrix products: kernels that fusion leaves alone, so each is a call of the replay
 
@@ -28,21 +27,6 @@ def _long_chain(x, w):
     for _ in range(CALLS):
         x = x @ w
     return x
-
-
-def _at_depth(n: int, fn):
-    return fn() if n == 0 else _at_depth(n - 1, fn)
-
-
-def _worst_faults_per_call(compiled, x, w) -> float:
-    worst = 0.0
-    for depth in range(0, 160):  # > 2048 words of frames: every offset within a chunk is tried
-        _at_depth(depth, lambda: compiled(x, w))  # warm: NumPy's and malloc's pages are in place
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        for _ in range(3):
-            _at_depth(depth, lambda: compiled(x, w))
-        worst = max(worst, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 3)
-    return worst
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +53,7 @@ def operands():
     return x, w
 
 
-def test_a_long_replay_gets_a_frame_stack_chunk_of_its_own(operands):
+def test_a_long_replay_gets_a_frame_stack_chunk_of_its_own(operands, worst_faults_per_call):
     x, w = operands
     compiled = ember.compile(_long_chain)
     with ember.no_grad():
@@ -78,10 +62,10 @@ def test_a_long_replay_gets_a_frame_stack_chunk_of_its_own(operands):
             np.testing.assert_array_equal(compiled(x, w).numpy(), expected.numpy())
         assert compiled.stats.replays >= 1
         # one fresh chunk per call at most (a few pages), never one per kernel call
-        assert _worst_faults_per_call(compiled, x, w) < CALLS / 4
+        assert worst_faults_per_call(lambda: compiled(x, w)) < CALLS / 4
 
 
-def test_without_the_padding_some_depth_remaps_per_kernel(operands, monkeypatch):
+def test_without_the_padding_some_depth_remaps_per_kernel(operands, monkeypatch, worst_faults_per_call):
     """The check above can fail: with the padding off, some caller depth makes every kernel call map
     a chunk (CPython >= 3.11, whose frames live on these chunks)."""
     if sys.version_info < (3, 11):
@@ -92,4 +76,4 @@ def test_without_the_padding_some_depth_remaps_per_kernel(operands, monkeypatch)
     with ember.no_grad():
         for _ in range(3):
             compiled(x, w)
-        assert _worst_faults_per_call(compiled, x, w) >= CALLS / 2
+        assert worst_faults_per_call(lambda: compiled(x, w)) >= CALLS / 2

@@ -14,8 +14,6 @@ import pytest
 
 if not sys.platform.startswith("linux") or sys.version_info < (3, 11):
     pytest.skip("CPython's chunked frame stack (3.11+) and Linux's page-fault counts", allow_module_level=True)
-import resource  # noqa: E402 - Unix only
-
 from ember import _frame_stack as frame_stack  # noqa: E402
 
 OPS = 150
@@ -25,21 +23,6 @@ def _chain(x, w):
     for _ in range(OPS):
         x = x @ w
     return x
-
-
-def _at_depth(n: int, fn):
-    return fn() if n == 0 else _at_depth(n - 1, fn)
-
-
-def _worst_faults_per_call(fn) -> float:
-    worst = 0.0
-    for depth in range(160):
-        _at_depth(depth, fn)
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        for _ in range(3):
-            _at_depth(depth, fn)
-        worst = max(worst, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 3)
-    return worst
 
 
 @pytest.fixture
@@ -60,16 +43,16 @@ def chain():
     return lambda: np.testing.assert_array_equal(_chain(x, w).numpy(), expected)
 
 
-def test_no_caller_depth_maps_a_chunk_per_op(cache, chain):
-    assert _worst_faults_per_call(chain) < OPS / 4
+def test_no_caller_depth_maps_a_chunk_per_op(cache, chain, worst_faults_per_call):
+    assert worst_faults_per_call(chain) < OPS / 4
 
 
-def test_without_the_cache_some_depth_maps_a_chunk_per_op(cache, chain, monkeypatch):
+def test_without_the_cache_some_depth_maps_a_chunk_per_op(cache, chain, monkeypatch, worst_faults_per_call):
     """The check above can fail: CPython's own allocator, some depth, at least one fault per op."""
     frame_stack.uninstall()
     assert frame_stack.STATE == "off"
     monkeypatch.setattr(frame_stack, "install", lambda numba=None: frame_stack.STATE)  # nothing reinstalls it
-    assert _worst_faults_per_call(chain) >= OPS
+    assert worst_faults_per_call(chain) >= OPS
     monkeypatch.undo()
 
 
