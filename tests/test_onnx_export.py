@@ -135,13 +135,14 @@ def test_transformer_encoder_layer_with_dynamic_batch_and_sequence():
     np.testing.assert_allclose(got, _torch_out(twin, x), atol=ATOL, rtol=RTOL)
 
 
-@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
-def test_recurrent_layers_with_dynamic_batch(cell):
+@pytest.mark.parametrize("cell,kw", [("LSTM", {}), ("GRU", {}), ("LSTM", {"num_layers": 2, "bidirectional": True})],
+                         ids=["LSTM", "GRU", "LSTM-2-layer-bidirectional"])
+def test_recurrent_layers_with_dynamic_batch(cell, kw):
     ember.manual_seed(4)
-    model = getattr(nn, cell)(4, 8, batch_first=True)
+    model = getattr(nn, cell)(4, 8, batch_first=True, **kw)
     sess, _ = _export(model, ember.randn(3, 5, 4), input_names=["x"], output_names=["y"],
                       dynamic_axes={"x": [0], "y": [0]})
-    twin = _torch_twin(model, getattr(torch.nn, cell)(4, 8, batch_first=True))
+    twin = _torch_twin(model, getattr(torch.nn, cell)(4, 8, batch_first=True, **kw))
     x = np.random.default_rng(3).standard_normal((6, 5, 4), dtype=np.float32)  # the zero state follows the batch
     got = sess.run(["y"], {"x": x})[0]
     np.testing.assert_allclose(got, _ember_out(model, ember.tensor(x)), atol=ATOL, rtol=RTOL)

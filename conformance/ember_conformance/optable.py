@@ -1070,6 +1070,39 @@ _kern("lstm_cell", FLOATS, _lstm_cell_samples, R.lstm_cell, tol_scale=4)
 _kern("lstm_cell_backward", FLOATS, _lstm_cell_bwd_samples, R.lstm_cell_backward, tol_scale=4)
 
 
+def _lstm_layer_samples(dt, rng):
+    """(xproj, h0, c0, w_hh): one and two directions, a batch of one, one step, a strided state."""
+    v = lambda shape, s=1.0: values(rng, shape, dt, "real", s)  # noqa: E731
+    out = []
+    for kind, (t_len, batch, ndir, hs) in (("bidirectional", (4, 3, 2, 3)), ("one-direction", (5, 2, 1, 4)),
+                                           ("batch-1", (3, 1, 2, 2)), ("one-step", (1, 2, 2, 3))):
+        out.append(Sample(kind, (v((t_len, batch, ndir, 4 * hs), 2.0), v((ndir, batch, hs)), v((ndir, batch, hs)),
+                                 v((ndir, 4 * hs, hs), 0.5))))
+    out.append(Sample("strided-state", (v((3, 3, 2, 8), 2.0), View.strided(v((2, 3, 2))), v((2, 3, 2)),
+                                        v((2, 8, 2), 0.5))))
+    return out
+
+
+def _lstm_layer_bwd_samples(dt, rng):
+    """The forward's saved arrays from the float64 reference, and gradients of its outputs (each
+    of the three absent in one sample)."""
+    out = []
+    for k, s in enumerate(_lstm_layer_samples(dt, rng)):
+        xproj, h0, c0, w = s.args
+        y, _, _, acts, c_prev = (a.astype(NP[dt]) for a in R.lstm_layer(*(upcast(host(a)) for a in s.args)))
+        g = lambda a: values(rng, a.shape, dt)  # noqa: E731
+        dout, dh_n, dc_n = g(y), g(host(h0)), g(host(c0))
+        dout, dh_n, dc_n = (None if k == i else a for i, a in enumerate((dout, dh_n, dc_n)))
+        if k == 3:
+            dout = View.strided(dout)
+        out.append(Sample(s.kind, (dout, dh_n, dc_n, acts, c_prev, h0, w)))
+    return out
+
+
+_kern("lstm_layer", FLOATS, _lstm_layer_samples, R.lstm_layer, tol_scale=8)
+_kern("lstm_layer_backward", FLOATS, _lstm_layer_bwd_samples, R.lstm_layer_backward, tol_scale=8)
+
+
 
 # ---- optional fused optimizer steps (in place: checked by a custom check against NumPy) -------------
 _ADAM_CASES = [  # (lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled)

@@ -16,7 +16,7 @@ import numpy as np
 __all__ = ["erf", "sigmoid", "softmax", "log_softmax", "cross_entropy", "cross_entropy_backward", "conv2d", "conv2d_backward", "max_pool2d",
            "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "mix64", "random_bits",
            "rand_uniform", "rand_normal", "rand_int", "gelu", "gelu_backward", "layer_norm",
-           "layer_norm_backward"]
+           "layer_norm_backward", "lstm_cell", "lstm_cell_backward", "lstm_layer", "lstm_layer_backward"]
 
 _MASK = (1 << 64) - 1
 
@@ -87,6 +87,52 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c: np.n
     d_g = dc_total * i * (1 - g ** 2)
     d_o = dh * tc * o * (1 - o)
     return np.concatenate([d_i, d_f, d_g, d_o], axis=-1), dc_total * f
+
+
+def _lstm_time(d: int, s: int, t_len: int) -> int:
+    return s if d == 0 else t_len - 1 - s  # direction 1 runs backwards in time
+
+
+def lstm_layer(xproj: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_hh: np.ndarray) -> tuple:
+    """A whole layer from :func:`lstm_cell`, one direction and one step at a time:
+    (out (T, B, D*H), h_n, c_n, acts (T, D, B, 5H), c_prev (T, D, B, H))."""
+    t_len, batch, ndir, g4 = xproj.shape
+    hs = g4 // 4
+    out = np.zeros((t_len, batch, ndir * hs))
+    acts, c_prev = np.zeros((t_len, ndir, batch, 5 * hs)), np.zeros((t_len, ndir, batch, hs))
+    h_n, c_n = np.zeros(h0.shape), np.zeros(c0.shape)
+    for d in range(ndir):
+        h, c = h0[d], c0[d]
+        for s in range(t_len):
+            t = _lstm_time(d, s, t_len)
+            c_prev[s, d] = c
+            h, c, acts[s, d] = lstm_cell(xproj[t, :, d] + h @ w_hh[d].T, c)
+            out[t, :, d * hs:(d + 1) * hs] = h
+        h_n[d], c_n[d] = h, c
+    return out, h_n, c_n, acts, c_prev
+
+
+def lstm_layer_backward(dout, dh_n, dc_n, acts, c_prev, h0, w_hh) -> tuple:
+    """The chain rule through :func:`lstm_layer`, step by step in reverse:
+    (dxproj (T, B, D, 4H), dh0, dc0, dw_hh)."""
+    t_len, ndir, batch, h5 = acts.shape
+    hs = h5 // 5
+    dxproj = np.zeros((t_len, batch, ndir, 4 * hs))
+    dh0, dc0, dw = np.zeros(h0.shape), np.zeros(h0.shape), np.zeros(w_hh.shape)
+    for d in range(ndir):
+        dh = np.zeros((batch, hs)) if dh_n is None else dh_n[d]
+        dc = np.zeros((batch, hs)) if dc_n is None else dc_n[d]
+        for s in range(t_len - 1, -1, -1):
+            t = _lstm_time(d, s, t_len)
+            if dout is not None:
+                dh = dh + dout[t, :, d * hs:(d + 1) * hs]
+            dg, dc = lstm_cell_backward(dh, dc, acts[s, d], c_prev[s, d])
+            dxproj[t, :, d] = dg
+            h_in = h0[d] if s == 0 else acts[s - 1, d, :, 3 * hs:4 * hs] * acts[s - 1, d, :, 4 * hs:]  # o * tanh(c)
+            dw[d] += dg.T @ h_in
+            dh = dg @ w_hh[d]
+        dh0[d], dc0[d] = dh, dc
+    return dxproj, dh0, dc0, dw
 
 
 def softmax(x: np.ndarray, dim: int) -> np.ndarray:

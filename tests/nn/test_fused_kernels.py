@@ -1,7 +1,8 @@
 """The fused paths added for speed, against independent references.
 
 * the LSTM layer node (``ember.nn._rnn``): gradients against finite differences, with the
-  backend's ``lstm_cell`` kernels and with the composite of required kernels, and double backward;
+  backend's whole-layer ``lstm_layer`` kernels, its ``lstm_cell`` kernels and the composite of
+  required kernels, and double backward;
 * the NumPy backend's conv/pool kernels on LeNet-sized inputs, called repeatedly (their scratch
   buffers are reused) against the float64 explicit-patch references of the conformance suite;
 * max pooling's index rules (first maximum, NaN) against a loop over the windows;
@@ -17,12 +18,16 @@ import pytest
 from ember import nn
 from ember_conformance import reference as R
 
-LSTM_KERNELS = {"lstm_cell", "lstm_cell_backward"}
+LSTM_LAYER_KERNELS = {"lstm_layer", "lstm_layer_backward"}
+LSTM_KERNELS = {"lstm_cell", "lstm_cell_backward"} | LSTM_LAYER_KERNELS
 
 
-@pytest.fixture(params=["fused", "composite"])
+@pytest.fixture(params=["layer", "cell", "composite"])
 def lstm_path(request, hide_kernels):
-    if request.param == "composite":
+    """The backend's whole-layer kernels, its per-step cell kernels, or neither."""
+    if request.param == "cell":
+        hide_kernels(LSTM_LAYER_KERNELS)
+    elif request.param == "composite":
         hide_kernels(LSTM_KERNELS)
     return request.param
 

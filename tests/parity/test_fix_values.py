@@ -525,6 +525,71 @@ def test_max_pool_never_picks_padding(device, dtype, padding, dilation):
     check(fn, [Arg(x, grad=True)], None, device)
 
 
+LSTM_LAYER_KERNELS = {"lstm_layer", "lstm_layer_backward"}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layer_kernel", [True, False], ids=["layer-kernel", "per-step"])
+@pytest.mark.parametrize("case", [
+    dict(bidirectional=True, num_layers=2, batch_first=True, shape=(3, 6, 4), hx=False),
+    dict(bidirectional=True, num_layers=1, batch_first=False, shape=(5, 2, 4), hx=True),
+    dict(bidirectional=False, num_layers=2, batch_first=False, shape=(4, 3, 4), hx=True),
+    dict(bidirectional=True, num_layers=1, batch_first=True, shape=(1, 1, 4), hx=False),  # one step, batch 1
+    dict(bidirectional=True, num_layers=1, batch_first=True, shape=(2, 7, 4), hx=True, bias=False),
+], ids=["bi-2layer-batch_first", "bi-hx", "uni-2layer-hx", "one-step", "bi-no-bias"])
+def test_lstm_layers_match_torch(device, dtype, layer_kernel, case, hide_kernels):
+    """Outputs, final states and every gradient (input, initial states, weights) of nn.LSTM against
+    PyTorch's, through the backends' whole-layer kernels (lstm_layer) and without them."""
+    if not layer_kernel:
+        hide_kernels(LSTM_LAYER_KERNELS)
+    torch.manual_seed(1)
+    kw = dict(num_layers=case["num_layers"], bidirectional=case["bidirectional"], batch_first=case["batch_first"],
+              bias=case.get("bias", True))
+    ref = torch.nn.LSTM(4, 5, **kw).to(getattr(torch, dtype))
+    mod = ember.nn.LSTM(4, 5, **kw).to(getattr(ember, dtype))
+    mod.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    mod = mod.to(device)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(case["shape"]).astype(dtype)
+    n_state = case["num_layers"] * (2 if case["bidirectional"] else 1)
+    batch = case["shape"][0] if case["batch_first"] else case["shape"][1]
+    states = [rng.standard_normal((n_state, batch, 5)).astype(dtype) for _ in range(2)] if case["hx"] else []
+    t_in = [torch.tensor(a, requires_grad=True) for a in [x] + states]
+    e_in = [ember.tensor(a, device=device, requires_grad=True) for a in [x] + states]
+    t_out, (th, tc) = ref(t_in[0], tuple(t_in[1:]) if states else None)
+    e_out, (eh, ec) = mod(e_in[0], tuple(e_in[1:]) if states else None)
+    tol = dict(rtol=2e-5, atol=2e-6) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    for e, t in ((e_out, t_out), (eh, th), (ec, tc)):
+        np.testing.assert_allclose(e.detach().cpu().numpy(), t.detach().numpy(), **tol)
+    w = rng.standard_normal(t_out.shape).astype(dtype)
+    ((t_out * torch.tensor(w)).sum() + (th * th).sum() - tc.sum()).backward()
+    ((e_out * ember.tensor(w, device=device)).sum() + (eh * eh).sum() - ec.sum()).backward()
+    gtol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-9, atol=1e-11)
+    for e, t in zip(e_in, t_in):
+        np.testing.assert_allclose(e.grad.cpu().numpy(), t.grad.numpy(), **gtol)
+    for (name, p), tp in zip(mod.named_parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.grad.cpu().numpy(), tp.grad.numpy(), err_msg=name, **gtol)
+
+
+def test_lstm_output_changed_in_place_before_backward(device):
+    """PyTorch lets a program change an LSTM's output in place before backward(): the gradients
+    must stay right (the whole-layer kernel's backward must not read the output it returned)."""
+    torch.manual_seed(0)
+    state = torch.nn.LSTM(3, 4, bidirectional=True).double().state_dict()
+    grads = []
+    for lib, dev in ((torch, "cpu"), (ember, device)):
+        lstm = lib.nn.LSTM(3, 4, bidirectional=True).double()
+        lstm.load_state_dict({k: lib.tensor(v.numpy()) for k, v in state.items()})
+        lstm = lstm.to(dev)
+        x = lib.tensor(np.random.default_rng(4).standard_normal((5, 2, 3)), device=dev, requires_grad=True)
+        out, _ = lstm(x)
+        out.mul_(3).add_(1)
+        (out * out).sum().backward()
+        grads.append([x.grad.cpu().numpy()] + [p.grad.cpu().numpy() for p in lstm.parameters()])
+    for t, e in zip(*grads):
+        np.testing.assert_allclose(e, t, rtol=1e-9, atol=1e-11)
+
+
 @pytest.mark.parametrize("hidden", [1, 3])
 def test_lstm_narrow_hidden_matches_torch(device, hidden):
     """hidden_size=1 gave values 0.35 away from PyTorch's (strided per-gate views of width 1 in

@@ -441,6 +441,111 @@ def lstm_cell_backward(dh, dc, acts, c, dgates, dc_prev):
             dp[j] = dct * f
 
 
+@njit(**_JIT)
+def lstm_layer_step(mm, xproj, s, d0, d1, h, c, acts_s, c_prev_s, out):
+    """Step ``s`` of directions d0..d1-1 of an LSTM layer (``rnn_kernels.lstm_layer``), in place:
+    gates = mm[d] + xproj[t, :, d] (into mm, a scratch array) (t = s forward, T-1-s for direction 1), then ``lstm_cell``'s
+    arithmetic, in its order (the same bits); c_prev_s keeps the state entering the step, h and c
+    (D, B, H) become the new state, and h is also written to out[t, :, d*H:(d+1)*H]."""
+    t_len = xproj.shape[0]
+    hs = c.shape[2]
+    for d in range(d0, d1):
+        t = s if d == 0 else t_len - 1 - s
+        for r in range(c.shape[1]):
+            ar, mr, xr = acts_s[d, r], mm[d, r], xproj[t, r, d]
+            for j in range(4 * hs):
+                mr[j] += xr[j]
+            _sigmoid_into(mr[:2 * hs], ar[:2 * hs])
+            _tanh_into(mr[2 * hs:3 * hs], ar[2 * hs:3 * hs])
+            _sigmoid_into(mr[3 * hs:], ar[3 * hs:4 * hs])
+            i, f, g, o, tc = ar[:hs], ar[hs:2 * hs], ar[2 * hs:3 * hs], ar[3 * hs:4 * hs], ar[4 * hs:]
+            cr, cp = c[d, r], c_prev_s[d, r]
+            for j in range(hs):
+                cp[j] = cr[j]
+            for j in range(hs):
+                cr[j] = f[j] * cp[j] + i[j] * g[j]
+            _tanh_into(cr, tc)
+            hr, outr = h[d, r], out[t, r, d * hs:(d + 1) * hs]
+            for j in range(hs):
+                hr[j] = o[j] * tc[j]
+            for j in range(hs):
+                outr[j] = hr[j]
+
+
+@njit(**_JIT)
+def lstm_layer_step_backward(dout, has_dout, s, d0, d1, dh, dc, acts_s, c_prev_s, dg_s, dxproj):
+    """Step ``s`` of directions d0..d1-1 of ``rnn_kernels.lstm_layer_backward``, in place: dh (D, B, H) holds the gradient
+    reaching h from step s+1 and gains dout[t, :, d*H:(d+1)*H]; dc becomes the gradient of the
+    state entering the step; the gates' gradient goes to dg_s (D, B, 4H) and dxproj[t, :, d].
+    ``lstm_cell_backward``'s arithmetic, in its order."""
+    t_len = dxproj.shape[0]
+    hs = dc.shape[2]
+    for d in range(d0, d1):
+        t = s if d == 0 else t_len - 1 - s
+        for r in range(dc.shape[1]):
+            ar, hr, dcr, cr, dg, dx = acts_s[d, r], dh[d, r], dc[d, r], c_prev_s[d, r], dg_s[d, r], dxproj[t, r, d]
+            if has_dout:
+                dor = dout[t, r, d * hs:(d + 1) * hs]
+                for j in range(hs):
+                    hr[j] = dor[j] + hr[j]
+            for j in range(hs):
+                i, f, gg, o, tc = ar[j], ar[hs + j], ar[2 * hs + j], ar[3 * hs + j], ar[4 * hs + j]
+                h = hr[j]
+                dct = dcr[j] + h * o * (_ONE - tc * tc)
+                dg[j] = dct * gg * (i * (_ONE - i))
+                dg[hs + j] = dct * cr[j] * (f * (_ONE - f))
+                dg[2 * hs + j] = dct * i * (_ONE - gg * gg)
+                dg[3 * hs + j] = h * tc * (o * (_ONE - o))
+                dcr[j] = dct * f
+            for j in range(4 * hs):
+                dx[j] = dg[j]
+
+
+# ---- a whole LSTM direction in one call: the products through OpenBLAS's cblas_sgemm --------------
+@intrinsic
+def _sgemm_ilp64(typingctx, fn, m, n, k, a, lda, b, ldb, c, ldc):  # noqa: ARG001
+    """C (m, n) = A (m, k) @ B (k, n), row-major float32, through the ``cblas_sgemm`` of an ILP64
+    OpenBLAS whose address is ``fn`` (a run-time argument: the compiled code holds no address, so
+    numba's on-disk cache stays valid across processes). a, b, c are data addresses."""
+    def codegen(context, builder, signature, args):  # noqa: ARG001
+        from llvmlite import ir
+
+        i32, i64, f32, vp = ir.IntType(32), ir.IntType(64), ir.FloatType(), ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, i64, i64, i64, f32, vp, i64, vp, i64, f32, vp, i64])
+        f, m_, n_, k_, a_, lda_, b_, ldb_, c_, ldc_ = args
+        row_major, no_trans = ir.Constant(i32, 101), ir.Constant(i32, 111)
+        builder.call(builder.inttoptr(f, fnty.as_pointer()),
+                     [row_major, no_trans, no_trans, m_, n_, k_, ir.Constant(f32, 1.0), builder.inttoptr(a_, vp),
+                      lda_, builder.inttoptr(b_, vp), ldb_, ir.Constant(f32, 0.0), builder.inttoptr(c_, vp), ldc_])
+        return context.get_dummy_value()
+    i64, u64 = types.int64, types.uint64
+    return types.void(u64, i64, i64, i64, u64, i64, u64, i64, u64, i64), codegen
+
+
+@njit(**_JIT)
+def lstm_layer_direction(sgemm, xproj, d, h, c, w_t, mm, acts, c_prev, out):
+    """Every step of direction d of ``rnn_kernels.lstm_layer`` (float32, C-contiguous h, c, w_t,
+    mm): mm[d] = h[d] @ w_t[d] by ``sgemm`` (an ILP64 cblas_sgemm's address), then
+    :func:`lstm_layer_step`. No Python per step, and the GIL is free all along (nogil)."""
+    batch, hs = h.shape[1], h.shape[2]
+    for s in range(xproj.shape[0]):
+        _sgemm_ilp64(sgemm, batch, 4 * hs, hs, h[d].ctypes.data, hs, w_t[d].ctypes.data, 4 * hs,
+                     mm[d].ctypes.data, 4 * hs)
+        lstm_layer_step(mm, xproj, s, d, d + 1, h, c, acts[s], c_prev[s], out)
+
+
+@njit(**_JIT)
+def lstm_layer_direction_backward(sgemm, dout, has_dout, d, dh, dc, acts, c_prev, dg, dxproj, w_hh):
+    """Every step of direction d of ``rnn_kernels.lstm_layer_backward`` in reverse:
+    :func:`lstm_layer_step_backward`, then dh[d] = dg[d] @ w_hh[d] by ``sgemm`` (C-contiguous
+    dh, dg, w_hh)."""
+    batch, hs = dh.shape[1], dh.shape[2]
+    for s in range(acts.shape[0] - 1, -1, -1):
+        lstm_layer_step_backward(dout, has_dout, s, d, d + 1, dh, dc, acts[s], c_prev[s], dg, dxproj)
+        _sgemm_ilp64(sgemm, batch, hs, 4 * hs, dg[d].ctypes.data, 4 * hs, w_hh[d].ctypes.data, hs,
+                     dh[d].ctypes.data, hs)
+
+
 # ---- stride-1 convolution on the "wide" layout (``nn_kernels._wide_geometry``) --------------------
 # xf (N, C, flat) holds each zero-padded input plane flattened (row length Wp); tap k of the kernel
 # reads the contiguous run xf[n, c, offs[k]:offs[k] + span] for the span = Ho * Wp wide output

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import glob
 import os
@@ -29,7 +30,7 @@ import time
 
 import numpy as np
 
-__all__ = ["matmul", "SMALL_MNK", "AVAILABLE"]
+__all__ = ["matmul", "one_thread", "SMALL_MNK", "AVAILABLE", "SGEMM_ILP64"]
 
 _OPENBLAS_SPLIT_MNK = 65536 * 4  # OpenBLAS runs products up to this size on one thread anyway
 SMALL_MNK = int(os.environ.get("EMBER_CPU_SMALL_GEMM_MNK", 1 << 22))
@@ -53,11 +54,17 @@ def _find_openblas():
                     continue
                 get.restype, get.argtypes = ctypes.c_int, ()
                 put.restype, put.argtypes = None, (ctypes.c_int,)
-                return get, put
-    return None, None
+                # cblas_sgemm with 64-bit integers (the ILP64 builds NumPy's wheels bundle), for
+                # compiled loops that multiply without Python in between (rnn_kernels)
+                cblas = "scipy_" if prefix == "scipy_openblas" else ""
+                sgemm = getattr(lib, f"{cblas}cblas_sgemm{suffix}", None) if suffix == "64_" else None
+                return get, put, sgemm
+    return None, None, None
 
 
-_get_threads, _set_threads = _find_openblas()
+_get_threads, _set_threads, _sgemm = _find_openblas()
+#: the address of an ILP64 ``cblas_sgemm`` (0 when NumPy's BLAS has none: MKL, Accelerate, LP64 builds)
+SGEMM_ILP64 = (ctypes.cast(_sgemm, ctypes.c_void_p).value or 0) if _sgemm is not None else 0
 AVAILABLE = _get_threads is not None and SMALL_MNK > 0
 # Opt-in: one thread while the cores are contended. Off by default because OpenBLAS's one- and
 # two-thread products can differ in the last bits for some shapes ((64, 784) @ (784, 512)), so
@@ -82,6 +89,24 @@ def matmul(a, b, out=None):
         if mnk >= SMALL_MNK and ADAPT:
             return _threaded_unless_contended(a, b, out, mnk)
     return np.matmul(a, b, out=out)
+
+
+@contextlib.contextmanager
+def one_thread(mnk: int | None = None):
+    """The products of the block, each of ``M*N*K = mnk`` per matrix, on one BLAS thread when
+    :func:`matmul` would run such a product on one thread: for a loop of many small products
+    (an LSTM layer's steps), the thread count switches once instead of twice per product.
+    ``mnk=None``: whatever their size (threads of the caller's own that each multiply)."""
+    small = mnk is None or _OPENBLAS_SPLIT_MNK < mnk < SMALL_MNK
+    n = _get_threads() if _get_threads is not None and small and (AVAILABLE or mnk is None) else 1
+    if n <= 1:
+        yield
+        return
+    _set_threads(1)
+    try:
+        yield
+    finally:
+        _set_threads(n)
 
 
 def _one_thread(a, b, out):

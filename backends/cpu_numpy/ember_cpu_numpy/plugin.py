@@ -22,6 +22,7 @@ from ember_cpu_numpy.kernels import KERNELS
 from ember_cpu_numpy.linalg_kernels import LINALG_KERNELS
 from ember_cpu_numpy.nn_kernels import NN_KERNELS
 from ember_cpu_numpy.optim_kernels import OPTIM_KERNELS
+from ember_cpu_numpy.rnn_kernels import RNN_KERNELS
 from ember_cpu_numpy.special import SPECIAL_KERNELS
 
 malloc.tune()  # keep freed activation memory for reuse instead of page-faulting it back every step
@@ -109,6 +110,6 @@ def ember_backend():
 @hookimpl
 def ember_kernels(device_type):
     if device_type == "cpu":
-        return lowp.wrap({**KERNELS, **NN_KERNELS, **OPTIM_KERNELS, **LINALG_KERNELS, **SPECIAL_KERNELS,
+        return lowp.wrap({**KERNELS, **NN_KERNELS, **RNN_KERNELS, **OPTIM_KERNELS, **LINALG_KERNELS, **SPECIAL_KERNELS,
                           **FFT_KERNELS})
     return None

@@ -8,6 +8,10 @@ walks the steps in reverse with ``lstm_cell_backward`` and one matmul per step, 
 The input projection (``weight_ih``, ``bias_ih + bias_hh``) is one ``F.linear`` over the whole
 sequence for all directions, recorded by autograd as usual.
 
+A backend with the optional ``lstm_layer`` and ``lstm_layer_backward`` kernels runs the whole
+time loop itself instead (the cpu backend: no per-step dispatch, no whole-sequence copies), for
+layers without projection or packed-sequence masks.
+
 ``create_graph=True`` differentiates :func:`lstm_layer_composite` (the same layer in ember ops)
 instead, so higher-order gradients work.
 
@@ -102,6 +106,14 @@ class LSTMLayer(Function):
     @staticmethod
     def forward(ctx, xproj, h0, c0, w_hh, b_hh, w_hr=None, mask=None):
         kt = xproj._kt
+        ctx.set_materialize_grads(False)
+        if w_hr is None and mask is None and b_hh is None and kt.has("lstm_layer") and kt.has("lstm_layer_backward"):
+            # the backend runs the whole time loop (no per-step dispatch, no whole-sequence copies)
+            out, h, c, acts, c_prev = kt["lstm_layer"](xproj._data, h0._data, c0._data, w_hh._data)
+            ctx.save_for_backward(xproj, h0, c0, w_hh)
+            ctx.raw = None
+            ctx.layer_raw = (acts, c_prev)
+            return xproj._new(out), xproj._new(h), xproj._new(c)
         t_len, batch, ndir, g4 = xproj.shape
         xs = _stack(kt, _directions(kt, xproj._data, 2, 1, ndir), 1)  # (T, D, B, 4H)
         if b_hh is not None:
@@ -130,11 +142,12 @@ class LSTMLayer(Function):
         out = outs[0] if ndir == 1 else kt["cat"](outs, 2)
         ctx.save_for_backward(xproj, h0, c0, w_hh, b_hh, w_hr, mask)
         ctx.raw = (hs_list, cs_prev, acts, raws)
-        ctx.set_materialize_grads(False)
         return xproj._new(out), xproj._new(h), xproj._new(c)
 
     @staticmethod
     def backward(ctx, dout, dh_n, dc_n):
+        if ctx.raw is None:
+            return _layer_kernel_backward(ctx, dout, dh_n, dc_n)
         xproj, h0, c0, w_hh, b_hh, w_hr, mask = ctx.saved_tensors
         if STATE.enabled:  # create_graph: differentiate the ember-op composite
             return _composite_vjp(ctx, (xproj, h0, c0, w_hh, b_hh, w_hr, mask), (dout, dh_n, dc_n))
@@ -194,6 +207,20 @@ class LSTMLayer(Function):
             dwr = w_hr._new(kt["matmul"](kt["permute"](dp, (0, 2, 1)), raw))
         return (dx, h0._new(dh_next) if needs[1] else None, c0._new(dc_next) if needs[2] else None, dw, db, dwr,
                 None)
+
+
+def _layer_kernel_backward(ctx, dout, dh_n, dc_n) -> tuple:
+    """The backward of a forward that ran the backend's ``lstm_layer`` kernel."""
+    xproj, h0, c0, w_hh = ctx.saved_tensors
+    if STATE.enabled:  # create_graph: differentiate the ember-op composite
+        return _composite_vjp(ctx, (xproj, h0, c0, w_hh, None, None, None), (dout, dh_n, dc_n))
+    needs = ctx.needs_input_grad
+    acts, c_prev = ctx.layer_raw
+    dx, dh0, dc0, dw = xproj._kt["lstm_layer_backward"](
+        None if dout is None else dout._data, None if dh_n is None else dh_n._data,
+        None if dc_n is None else dc_n._data, acts, c_prev, h0._data, w_hh._data)
+    return (xproj._new(dx) if needs[0] else None, h0._new(dh0) if needs[1] else None,
+            c0._new(dc0) if needs[2] else None, w_hh._new(dw) if needs[3] else None, None, None, None)
 
 
 def _composite_vjp(ctx, inputs: tuple, grads: tuple) -> tuple:

@@ -401,9 +401,42 @@ def _lstm_cell(g, gates, c, out):
     return [h_new, c_new, None]  # ``acts`` only feeds the backward
 
 
+def _cell_nodes(g, gates: str, c: str, hs: int) -> tuple:
+    """``lstm_cell``'s h and c' from value names (gates (..., 4H) in i, f, g, o order)."""
+    i, f, gg, o = (g.node("Slice", [gates, g.ints([k * hs]), g.ints([(k + 1) * hs]), g.ints([-1])]) for k in range(4))
+    i, f, o = (g.node("Sigmoid", [v]) for v in (i, f, o))
+    c_new = g.node("Add", [g.node("Mul", [f, c]), g.node("Mul", [i, g.node("Tanh", [gg])])])
+    return g.node("Mul", [o, g.node("Tanh", [c_new])]), c_new
+
+
+@_m("lstm_layer")
+def _lstm_layer(g, xproj, h0, c0, w_hh, out):
+    """The layer unrolled over its (traced) length: per direction and step a Gather of the input
+    projection, a MatMul with weight_hh^T and the cell's nodes, as the per-step path exports."""
+    t_len, _, ndir, g4 = (int(n) for n in xproj.shape)
+    hs = g4 // 4
+    xn, wn = g.name_of(xproj), g.name_of(w_hh)
+    idx = lambda k: g.const(k, dtype=np.int64)  # noqa: E731 - a 0-d index: Gather drops the axis
+    seqs, h_last, c_last = [], [], []
+    for d in range(ndir):
+        h, c = g.node("Gather", [g.name_of(h0), idx(d)], axis=0), g.node("Gather", [g.name_of(c0), idx(d)], axis=0)
+        w_t = g.node("Transpose", [g.node("Gather", [wn, idx(d)], axis=0)], perm=[1, 0])  # (H, 4H)
+        by_time: list = [None] * t_len
+        for s in range(t_len):
+            t = s if d == 0 else t_len - 1 - s
+            x_t = g.node("Gather", [g.node("Gather", [xn, idx(t)], axis=0), idx(d)], axis=1)  # (B, 4H)
+            h, c = _cell_nodes(g, g.node("Add", [x_t, g.node("MatMul", [h, w_t])]), c, hs)
+            by_time[t] = g.node("Unsqueeze", [h, g.ints([0])])
+        seqs.append(g.node("Concat", by_time, axis=0) if t_len > 1 else by_time[0])  # (T, B, H)
+        h_last.append(g.node("Unsqueeze", [h, g.ints([0])]))
+        c_last.append(g.node("Unsqueeze", [c, g.ints([0])]))
+    cat = lambda names, axis: names[0] if len(names) == 1 else g.node("Concat", names, axis=axis)  # noqa: E731
+    return [cat(seqs, 2), cat(h_last, 0), cat(c_last, 0), None, None]  # acts, c_prev only feed the backward
+
+
 _TRAINING = "it belongs to training, not inference (export the model in eval mode, without the loss)"
 for _k in ("cross_entropy", "cross_entropy_backward", "conv2d_backward", "max_pool2d_backward",
-           "avg_pool2d_backward", "relu_backward", "gelu_backward", "layer_norm_backward", "lstm_cell_backward", "adam_step", "sgd_step"):
+           "avg_pool2d_backward", "relu_backward", "gelu_backward", "layer_norm_backward", "lstm_cell_backward", "lstm_layer_backward", "adam_step", "sgd_step"):
     MAPPING[_k] = _TRAINING
 for _k in ("rand_uniform", "rand_normal", "rand_int"):
     MAPPING[_k] = ("random numbers in the forward pass (a Dropout in training mode?) would be frozen into "
