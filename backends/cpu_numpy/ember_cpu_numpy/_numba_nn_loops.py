@@ -227,61 +227,39 @@ def _exp_shifted(xr, m, er):
         er[j] = exp(xr[j] - m)
 
 
-@njit(**_INLINE)
+# The float64 sums below may be reassociated (``reassoc``: only here, they are not inlined at numba's
+# level, so the flag stays on their own instructions): LLVM then vectorises them with several vector
+# accumulators instead of adding one element after the other (a (256, 64) layer norm 23 -> 13 us).
+# The order is still fixed by the compiled code, so results do not change from run to run.
+_REDUCE = {"nogil": True, "error_model": "numpy", "cache": True, "fastmath": {"contract", "reassoc"}}
+
+
+@njit(**_REDUCE)
 def _sum(er):
-    """The float64 sum of a row, in four interleaved partial sums (a fixed order: deterministic)."""
-    s0 = s1 = s2 = s3 = 0.0
-    n = er.size
-    j = 0
-    while j + 4 <= n:
-        s0 += np.float64(er[j])
-        s1 += np.float64(er[j + 1])
-        s2 += np.float64(er[j + 2])
-        s3 += np.float64(er[j + 3])
-        j += 4
-    while j < n:
-        s0 += np.float64(er[j])
-        j += 1
-    return (s0 + s1) + (s2 + s3)
+    """The float64 sum of a row."""
+    s = 0.0
+    for j in range(er.size):
+        s += np.float64(er[j])
+    return s
 
 
-@njit(**_INLINE)
+@njit(**_REDUCE)
 def _dot(a, b, shift):
-    """sum((a - shift) * b) in float64, four interleaved partial sums (b is a when ``a is b``)."""
-    s0 = s1 = s2 = s3 = 0.0
-    n = a.size
-    j = 0
-    while j + 4 <= n:
-        s0 += (np.float64(a[j]) - shift) * np.float64(b[j])
-        s1 += (np.float64(a[j + 1]) - shift) * np.float64(b[j + 1])
-        s2 += (np.float64(a[j + 2]) - shift) * np.float64(b[j + 2])
-        s3 += (np.float64(a[j + 3]) - shift) * np.float64(b[j + 3])
-        j += 4
-    while j < n:
-        s0 += (np.float64(a[j]) - shift) * np.float64(b[j])
-        j += 1
-    return (s0 + s1) + (s2 + s3)
+    """sum((a - shift) * b) in float64."""
+    s = 0.0
+    for j in range(a.size):
+        s += (np.float64(a[j]) - shift) * np.float64(b[j])
+    return s
 
 
-@njit(**_INLINE)
+@njit(**_REDUCE)
 def _sq_dev(a, mean):
-    """sum((a - mean)^2) in float64, four interleaved partial sums."""
-    s0 = s1 = s2 = s3 = 0.0
-    n = a.size
-    j = 0
-    while j + 4 <= n:
-        d0, d1 = np.float64(a[j]) - mean, np.float64(a[j + 1]) - mean
-        d2, d3 = np.float64(a[j + 2]) - mean, np.float64(a[j + 3]) - mean
-        s0 += d0 * d0
-        s1 += d1 * d1
-        s2 += d2 * d2
-        s3 += d3 * d3
-        j += 4
-    while j < n:
-        d0 = np.float64(a[j]) - mean
-        s0 += d0 * d0
-        j += 1
-    return (s0 + s1) + (s2 + s3)
+    """sum((a - mean)^2) in float64."""
+    s = 0.0
+    for j in range(a.size):
+        d = np.float64(a[j]) - mean
+        s += d * d
+    return s
 
 
 @njit(**_JIT)
