@@ -331,3 +331,21 @@ def test_a_numba_that_cannot_load_the_loops_leaves_numpy_in_charge(monkeypatch):
         assert numba_nn.loops() is None
     assert numba_nn.gelu(x, "none") is None
     np.testing.assert_array_equal(nn_kernels.NN_KERNELS["gelu"](x, "none"), NUMPY["gelu"](x, "none"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_loop_is_bitwise_the_numpy_kernel(dtype):
+    """0 where the output is <= 0 (+0 and -0 alike), the gradient elsewhere and where the output is
+    NaN, whatever the gradient (inf, NaN): the NumPy kernel's bits, and PyTorch's threshold_backward."""
+    rng = np.random.default_rng(9)
+    out = np.maximum(rng.standard_normal((5000,)), 0).astype(dtype)
+    grad = rng.standard_normal((5000,)).astype(dtype)
+    out[:6] = [np.nan, -0.0, 0.0, np.inf, -np.inf, 1e-300 if dtype == np.float64 else 1e-40]
+    grad[:6] = [3.0, np.inf, np.nan, -2.0, np.nan, 7.0]
+    got = numba_nn.relu_backward(grad, out)
+    want = NUMPY["relu_backward"](grad, out)  # the three-pass NumPy kernel
+    u = np.uint32 if dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(got.view(u), want.view(u))
+    ref = torch.ops.aten.threshold_backward(torch.from_numpy(grad), torch.from_numpy(out), 0).numpy()
+    np.testing.assert_array_equal(got.view(u), ref.view(u))
+    assert numba_nn.relu_backward(grad, out.astype(np.float16)) is None  # mixed dtypes: not this path

@@ -371,6 +371,15 @@ def layer_norm_backward(g, x, mean, rstd, w, gx, gw, gb, need_x, need_w, need_b)
                 gxr[j] = (dy[j] - a - xhat[j] * c32) * rs
 
 
+# ---- ReLU's backward -------------------------------------------------------------------------------
+@njit(**_JIT)
+def relu_backward(g, y, zero, out):
+    """out = 0 where y <= 0, else g (a NaN y passes g): one pass that LLVM turns into vector
+    compares and blends (NumPy's branch-free version takes three)."""
+    for i in range(g.size):
+        out[i] = g[i] if not y[i] <= zero else zero
+
+
 # ---- LSTM cell ------------------------------------------------------------------------------------
 @njit(**_INLINE)
 def _sigmoid_into(x, out):

@@ -40,7 +40,7 @@ import numpy as np
 from ember_cpu_numpy import numba_optim
 
 __all__ = ["gelu", "gelu_backward", "softmax", "log_softmax", "layer_norm", "layer_norm_backward",
-           "row_logsumexp", "softmax_minus_target", "lstm_cell", "lstm_cell_backward", "add_rows",
+           "row_logsumexp", "softmax_minus_target", "lstm_cell", "lstm_cell_backward", "add_rows", "relu_backward",
            "max_pool2d_backward", "conv_loops", "bfloat16_to_float32", "float32_to_bfloat16", "loops",
            "prefer_loops"]
 
@@ -217,6 +217,20 @@ def add_rows(out: Any, index: Any, values: Any) -> bool:
     return True
 
 
+def relu_backward(grad: Any, out: Any) -> Any:
+    """ReLU's gradient as one compiled pass (bit for bit the NumPy kernel's: +0 where out <= 0, a NaN
+    output passes its gradient), or None. (64, 6, 28, 28) float32: 210 -> 137 us."""
+    if grad.dtype not in _FLOATS or out.dtype != grad.dtype or out.shape != grad.shape or not (
+            grad.flags.c_contiguous and out.flags.c_contiguous):
+        return None
+    lp = loops()
+    if lp is None:
+        return None
+    res = np.empty(grad.shape, grad.dtype)
+    lp.relu_backward(_flat(grad), _flat(out), grad.dtype.type(0), _flat(res))
+    return res
+
+
 def max_pool2d_backward(grad: Any, idx: Any, input_shape: tuple) -> Any:
     """The input's gradient (each output's gradient added at its index, in order: ``numpy.add.at``'s
     result, 2.4x faster for LeNet's pools), or None. (The forward stays on NumPy: a loop over the
@@ -278,7 +292,7 @@ def float32_to_bfloat16(a: Any, bf16: Any) -> Any:
 _PREFERRED = {"gelu": gelu, "gelu_backward": gelu_backward, "softmax": softmax, "log_softmax": log_softmax,
               "layer_norm": layer_norm, "layer_norm_backward": layer_norm_backward,
               "lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward,
-              "max_pool2d_backward": max_pool2d_backward}
+              "max_pool2d_backward": max_pool2d_backward, "relu_backward": relu_backward}
 
 
 def prefer_loops(kernels: dict) -> dict:
