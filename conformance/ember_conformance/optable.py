@@ -938,6 +938,26 @@ _kern("softmax", FLOATS, _softmax_samples, R.softmax, tol_scale=4)
 _kern("log_softmax", FLOATS, _softmax_samples, R.log_softmax, tol_scale=4)
 
 
+def _softmax_bwd_samples(forward):
+    """(grad, out, dim) with ``out`` a real softmax/log_softmax output (the float64 reference's,
+    rounded to the dtype): rows along dim 1 and dim 0, the last of three dims, a transposed
+    gradient, one element per row, an empty batch."""
+    def make(dt, rng):
+        v = lambda shape, s=1.0: values(rng, shape, dt, "real", s)  # noqa: E731
+        y = lambda x, dim: forward(upcast(x), dim).astype(NP[dt])  # noqa: E731
+        return [Sample("dim1", (v((3, 5)), y(v((3, 5), 3.0), 1), 1)),
+                Sample("dim0", (v((4, 3)), y(v((4, 3), 3.0), 0), 0)),
+                Sample("last-of-3d", (v((2, 3, 6)), y(v((2, 3, 6), 3.0), 2), 2)),
+                Sample("transposed-grad", (View.transposed(v((3, 4))), y(v((3, 4), 3.0), 1), 1)),
+                Sample("one-per-row", (v((3, 1)), y(v((3, 1)), 1), 1)),
+                Sample("empty", (v((0, 4)), y(v((0, 4)), 1), 1))]
+    return make
+
+
+_kern("softmax_backward", FLOATS, _softmax_bwd_samples(R.softmax), R.softmax_backward, tol_scale=4)
+_kern("log_softmax_backward", FLOATS, _softmax_bwd_samples(R.log_softmax), R.log_softmax_backward, tol_scale=4)
+
+
 def _relu_bwd_samples(dt, rng):
     def out(shape):  # a relu output: exact zeros, positives and a NaN (which passes its gradient)
         y = np.maximum(values(rng, shape, dt), 0).astype(NP[dt])

@@ -16,7 +16,8 @@ import numpy as np
 __all__ = ["erf", "sigmoid", "softmax", "log_softmax", "cross_entropy", "cross_entropy_backward", "conv2d", "conv2d_backward", "max_pool2d",
            "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "mix64", "random_bits",
            "rand_uniform", "rand_normal", "rand_int", "gelu", "gelu_backward", "layer_norm",
-           "layer_norm_backward", "lstm_cell", "lstm_cell_backward", "lstm_layer", "lstm_layer_backward"]
+           "layer_norm_backward", "lstm_cell", "lstm_cell_backward", "lstm_layer", "lstm_layer_backward",
+           "softmax_backward", "log_softmax_backward"]
 
 _MASK = (1 << 64) - 1
 
@@ -87,6 +88,16 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c: np.n
     d_g = dc_total * i * (1 - g ** 2)
     d_o = dh * tc * o * (1 - o)
     return np.concatenate([d_i, d_f, d_g, d_o], axis=-1), dc_total * f
+
+
+def softmax_backward(grad: np.ndarray, out: np.ndarray, dim: int) -> np.ndarray:
+    """d softmax: the Jacobian diag(y) - y y^T applied to grad along ``dim``."""
+    return out * (grad - (grad * out).sum(axis=dim, keepdims=True))
+
+
+def log_softmax_backward(grad: np.ndarray, out: np.ndarray, dim: int) -> np.ndarray:
+    """d log_softmax: grad minus softmax times the sum of grad along ``dim``."""
+    return grad - np.exp(out) * grad.sum(axis=dim, keepdims=True)
 
 
 def _lstm_time(d: int, s: int, t_len: int) -> int:

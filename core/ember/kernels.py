@@ -341,6 +341,12 @@ _k("avg_pool2d_backward", "nn",
    "divisor_override) -> array", "Gradient of avg_pool2d.", False)
 _k("softmax", "nn", "softmax(x, dim) -> array", "Numerically stable softmax along dim.", False)
 _k("log_softmax", "nn", "log_softmax(x, dim) -> array", "Stable log-softmax along dim.", False)
+_k("softmax_backward", "nn", "softmax_backward(grad, out, dim) -> array",
+   "Gradient of softmax along dim from its output: out * (grad - sum(grad * out, dim, keepdim)). grad and "
+   "out have one shape (at least 1-D) and dtype.", False)
+_k("log_softmax_backward", "nn", "log_softmax_backward(grad, out, dim) -> array",
+   "Gradient of log_softmax along dim from its output: grad - exp(out) * sum(grad, dim, keepdim). grad and "
+   "out have one shape (at least 1-D) and dtype.", False)
 _k("relu_backward", "nn", "relu_backward(grad, out) -> array",
    "Gradient of relu from its output: 0 where out <= 0, else grad (a NaN output passes grad, as "
    "PyTorch's threshold_backward does). grad and out have the same shape and dtype.", False)

@@ -610,3 +610,34 @@ def test_lstm_narrow_hidden_matches_torch(device, hidden):
     np.testing.assert_allclose(ex.grad.cpu().numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-6)
     for (name, p), tp in zip(mod.named_parameters(), ref.parameters()):
         np.testing.assert_allclose(p.grad.cpu().numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("kernel", [True, False], ids=["backward-kernel", "composite"])
+@pytest.mark.parametrize("shape,dim", [((4, 7), -1), ((4, 7), 0), ((2, 3, 5), 1), ((3, 1), 1), ((0, 5), 1), ((6,), 0),
+                                       ((), 0)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmax_gradients_match_torch(device, fn, kernel, shape, dim, dtype, hide_kernels):
+    """softmax/log_softmax gradients (the backends' softmax_backward kernels and the composite),
+    for a non-contiguous upstream gradient too, against PyTorch's."""
+    if not kernel:
+        hide_kernels({"softmax_backward", "log_softmax_backward"})
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    g = rng.standard_normal(shape[::-1]).astype(dtype)  # stored transposed: a non-contiguous gradient
+    grads = []
+    for lib, dev in ((torch, "cpu"), (ember, device)):
+        t = lib.tensor(x, device=dev, requires_grad=True)
+        y = getattr(lib, fn)(t, dim)
+        gt = lib.tensor(g, device=dev)
+        y.backward(gt.permute(*reversed(range(len(shape)))) if shape else gt)
+        grads.append((y.detach().cpu().numpy(), t.grad.cpu().numpy()))
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-13)
+    for e, t in zip(grads[1], grads[0]):
+        np.testing.assert_allclose(e, t, **tol)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_double_backward(fn):
+    x = ember.randn(3, 4, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda a: getattr(ember, fn)(a, 1), (x,))

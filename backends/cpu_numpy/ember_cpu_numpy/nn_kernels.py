@@ -594,6 +594,23 @@ def cross_entropy_backward(grad, x, target, lse, w, w_sum, reduction):
     return g.astype(x.dtype, copy=False)
 
 
+# ---- softmax's and log_softmax's gradients -----------------------------------------------------------
+def softmax_backward(grad, out, dim):
+    acc = np.float32 if out.dtype == np.float16 else out.dtype  # half computes in float, as PyTorch
+    y, g = out.astype(acc, copy=False), grad.astype(acc, copy=False)
+    res = g - (g * y).sum(axis=dim, keepdims=True)
+    res *= y
+    return res.astype(out.dtype, copy=False)
+
+
+def log_softmax_backward(grad, out, dim):
+    acc = np.float32 if out.dtype == np.float16 else out.dtype
+    y, g = out.astype(acc, copy=False), grad.astype(acc, copy=False)
+    with np.errstate(over="ignore"):
+        res = g - np.exp(y) * g.sum(axis=dim, keepdims=True)
+    return res.astype(out.dtype, copy=False)
+
+
 # ---- LSTM cell --------------------------------------------------------------------------------
 def _sigmoid_into(x, out):
     """out = 1 / (1 + exp(-x)) in place (exp overflows to inf for x << 0, giving exactly 0)."""
@@ -672,4 +689,6 @@ NN_KERNELS: dict = numba_nn.prefer_loops({
     "cross_entropy_backward": cross_entropy_backward,
     "lstm_cell": lstm_cell,
     "lstm_cell_backward": lstm_cell_backward,
+    "softmax_backward": softmax_backward,
+    "log_softmax_backward": log_softmax_backward,
 })

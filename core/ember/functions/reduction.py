@@ -21,6 +21,7 @@ from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
 from ember.autograd.function import Function, grad_fn_name, name_grad_fn
+from ember.autograd.grad_mode import STATE
 from ember.functions.complex_ops import refuse_complex, type_word
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
@@ -562,6 +563,8 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        if not STATE.enabled and y._data.ndim and y._kt.has("softmax_backward") and g._dtype is y._dtype:
+            return y._new(y._kt["softmax_backward"](g._data, y._data, ctx.dim)), None  # one kernel, no graph
         return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
 
 
@@ -582,6 +585,8 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        if not STATE.enabled and y._data.ndim and y._kt.has("log_softmax_backward") and g._dtype is y._dtype:
+            return y._new(y._kt["log_softmax_backward"](g._data, y._data, ctx.dim)), None
         return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
 
 
