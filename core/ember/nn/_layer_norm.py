@@ -106,11 +106,16 @@ class NativeLayerNorm(Function):
         ctx.save_for_backward(x, weight, mean, rstd)
         ctx.k, ctx.eps, ctx.bias_dtype = k, eps, None if bias is None else bias._dtype
         ctx.mark_non_differentiable(mean, rstd)
+        ctx.set_materialize_grads(False)  # mean and rstd never carry a gradient: no zeros made for them
         return out, mean, rstd
 
     @staticmethod
     def backward(ctx, g, _g_mean, _g_rstd):
         x, weight, mean, rstd = ctx.saved_tensors
+        if g is None:
+            from ember.functions.creation import zeros_like
+
+            g = zeros_like(x)
         k = ctx.k
         needs = (ctx.needs_input_grad[0], ctx.needs_input_grad[1] and weight is not None,
                  ctx.needs_input_grad[2] and ctx.bias_dtype is not None)
