@@ -349,3 +349,28 @@ def test_relu_backward_loop_is_bitwise_the_numpy_kernel(dtype):
     ref = torch.ops.aten.threshold_backward(torch.from_numpy(grad), torch.from_numpy(out), 0).numpy()
     np.testing.assert_array_equal(got.view(u), ref.view(u))
     assert numba_nn.relu_backward(grad, out.astype(np.float16)) is None  # mixed dtypes: not this path
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_loop_is_bitwise_the_numpy_kernel(reduction, weighted):
+    """The one-pass forward gives the NumPy kernel's five results bit for bit: ignored targets,
+    out-of-range targets (counted), an inf and a NaN logit, and a batch whose targets are all
+    ignored (mean: 0 / 0 = NaN, as PyTorch)."""
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((40, 17)) * 4).astype(np.float32)
+    x[3, 2], x[5, 0] = np.inf, np.nan
+    target = rng.integers(0, 17, 40).astype(np.int64)
+    target[[1, 7]] = -100
+    target[[9]] = 17  # neither a class nor ignore_index
+    weight = rng.random(17).astype(np.float32) if weighted else None
+    for t in (target, np.full(4, -100, np.int64)):
+        xs = x[:t.size]
+        with np.errstate(all="ignore"):
+            want = nn_kernels.cross_entropy(xs, t, weight, -100, reduction)
+        got = numba_nn.cross_entropy(xs, t, weight, -100, reduction)
+        assert got is not None
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype and g.shape == w.shape
+            np.testing.assert_array_equal(g.reshape(-1).view(np.uint8), w.reshape(-1).view(np.uint8))
+    assert numba_nn.cross_entropy(x.astype(np.float64), target, None, -100, reduction) is None

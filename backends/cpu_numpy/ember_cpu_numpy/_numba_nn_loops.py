@@ -273,6 +273,26 @@ def softmax(x, out):
 
 
 @njit(**_JIT)
+def softmax_backward(g, y, out):
+    """Per row: y * (g - sum(g * y)) in float32, PyTorch's formula, the sum in float64."""
+    for r in range(y.shape[0]):
+        gr, yr, orow = g[r], y[r], out[r]
+        dot = np.float32(_dot(gr, yr, 0.0))
+        for j in range(yr.size):
+            orow[j] = yr[j] * (gr[j] - dot)
+
+
+@njit(**_JIT)
+def log_softmax_backward(g, y, out):
+    """Per row: g - exp(y) * sum(g) in float32, PyTorch's formula, the sum in float64."""
+    for r in range(y.shape[0]):
+        gr, yr, orow = g[r], y[r], out[r]
+        total = np.float32(_sum(gr))
+        for j in range(yr.size):
+            orow[j] = gr[j] - exp(yr[j]) * total
+
+
+@njit(**_JIT)
 def log_softmax(x, out):
     for r in range(x.shape[0]):
         xr, orow = x[r], out[r]
@@ -295,6 +315,33 @@ def row_logsumexp(x, m_out, log_s_out):
         _exp_shifted(xr, m, er)
         m_out[r] = m
         log_s_out[r] = math.log(np.float32(_sum(er)))  # of the float32 sum, as the NumPy kernel's
+
+
+@njit(**_JIT)
+def cross_entropy_rows(x, target, weight, has_weight, ignore_index, lse_out, loss_out, w_out):
+    """Cross-entropy's forward per row, in the NumPy kernel's float32 arithmetic (the same bits):
+    lse = max + log(sum(exp(x - max))), w = weight[target] (1 without weight; 0 for an ignored or
+    invalid target), loss = -w * ((x[target] - max) - log(sum)); returns how many targets are
+    neither ignore_index nor a class."""
+    n_cls = x.shape[1]
+    er = np.empty(n_cls, np.float32)
+    invalid = 0
+    for r in range(x.shape[0]):
+        xr = x[r]
+        m = _max(xr)
+        _exp_shifted(xr, m, er)
+        log_s = np.float32(math.log(np.float32(_sum(er))))
+        lse_out[r] = m + log_s
+        t = target[r]
+        if t != ignore_index and 0 <= t < n_cls:
+            w = weight[t] if has_weight else _ONE
+            w_out[r] = w
+            loss_out[r] = -w * ((xr[t] - m) - log_s)
+        else:
+            invalid += t != ignore_index
+            w_out[r] = _ZERO
+            loss_out[r] = _ZERO
+    return invalid
 
 
 @njit(**_JIT)

@@ -39,8 +39,8 @@ import numpy as np
 
 from ember_cpu_numpy import numba_optim
 
-__all__ = ["gelu", "gelu_backward", "softmax", "log_softmax", "layer_norm", "layer_norm_backward",
-           "row_logsumexp", "softmax_minus_target", "lstm_cell", "lstm_cell_backward", "add_rows", "relu_backward",
+__all__ = ["gelu", "gelu_backward", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward", "layer_norm", "layer_norm_backward",
+           "row_logsumexp", "cross_entropy", "softmax_minus_target", "lstm_cell", "lstm_cell_backward", "add_rows", "relu_backward",
            "max_pool2d_backward", "conv_loops", "bfloat16_to_float32", "float32_to_bfloat16", "loops",
            "prefer_loops"]
 
@@ -118,6 +118,24 @@ def log_softmax(x: Any, dim: int) -> Any:
     return _over_last_dim("log_softmax", x, dim)
 
 
+def _backward_over_last_dim(loop_name: str, grad: Any, out: Any, dim: int) -> Any:
+    rows = _last_dim_rows(out, dim)
+    lp = loops() if rows is not None and grad.shape == out.shape and _f32(grad) else None
+    if lp is None:
+        return None
+    res = np.empty(out.shape, _F32)
+    getattr(lp, loop_name)(grad.reshape(rows.shape), rows, res.reshape(rows.shape))
+    return res
+
+
+def softmax_backward(grad: Any, out: Any, dim: int) -> Any:
+    return _backward_over_last_dim("softmax_backward", grad, out, dim)
+
+
+def log_softmax_backward(grad: Any, out: Any, dim: int) -> Any:
+    return _backward_over_last_dim("log_softmax_backward", grad, out, dim)
+
+
 def layer_norm(x: Any, ndim: int, weight: Any, bias: Any, eps: float) -> Any:
     """(out, mean, rstd) as the NumPy kernel's, or None."""
     n = math.prod(x.shape[x.ndim - ndim:])
@@ -161,6 +179,30 @@ def row_logsumexp(x: Any) -> Any:
     m, log_s = np.empty(x.shape[0]), np.empty(x.shape[0])
     lp.row_logsumexp(x, m, log_s)
     return m, log_s
+
+
+def cross_entropy(x: Any, target: Any, weight: Any, ignore_index: int, reduction: str) -> Any:
+    """``nn_kernels.cross_entropy``'s five results, bit for bit, from one compiled pass over the
+    rows (the NumPy kernel runs the same row loop, then about ten NumPy calls on the (N,) results),
+    or None: float32 logits only."""
+    w = _NONE if weight is None else weight
+    ok = (x.ndim == 2 and x.size and _f32(x, w) and target.dtype == np.int64 and target.ndim == 1
+          and target.flags.c_contiguous)
+    lp = loops() if ok else None
+    if lp is None:
+        return None
+    n = x.shape[0]
+    lse, loss, wr = np.empty(n, _F32), np.empty(n, _F32), np.empty(n, _F32)
+    n_invalid = lp.cross_entropy_rows(x, target, w, weight is not None, int(ignore_index), lse, loss, wr)
+    w_sum = wr.sum(dtype=_F32)
+    if reduction == "none":
+        out = loss
+    elif reduction == "sum":
+        out = loss.sum(dtype=_F32)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: 0 / 0 = NaN, as PyTorch
+            out = loss.sum(dtype=_F32) / w_sum
+    return np.asarray(out), lse, wr, np.asarray(w_sum), np.asarray(n_invalid, dtype=np.int64)
 
 
 def softmax_minus_target(x: Any, target: Any, coef: Any) -> Any:
@@ -290,6 +332,8 @@ def float32_to_bfloat16(a: Any, bf16: Any) -> Any:
 
 #: kernel name -> the loop-backed function tried first (None from it: the NumPy kernel runs)
 _PREFERRED = {"gelu": gelu, "gelu_backward": gelu_backward, "softmax": softmax, "log_softmax": log_softmax,
+              "softmax_backward": softmax_backward, "log_softmax_backward": log_softmax_backward,
+              "cross_entropy": cross_entropy,
               "layer_norm": layer_norm, "layer_norm_backward": layer_norm_backward,
               "lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward,
               "max_pool2d_backward": max_pool2d_backward, "relu_backward": relu_backward}
