@@ -1091,15 +1091,17 @@ _kern("lstm_cell_backward", FLOATS, _lstm_cell_bwd_samples, R.lstm_cell_backward
 
 
 def _lstm_layer_samples(dt, rng):
-    """(xproj, h0, c0, w_hh): one and two directions, a batch of one, one step, a strided state."""
+    """(xproj, h0, c0, w_hh, bias): one and two directions, a batch of one, one step, a strided
+    state, without bias."""
     v = lambda shape, s=1.0: values(rng, shape, dt, "real", s)  # noqa: E731
     out = []
     for kind, (t_len, batch, ndir, hs) in (("bidirectional", (4, 3, 2, 3)), ("one-direction", (5, 2, 1, 4)),
                                            ("batch-1", (3, 1, 2, 2)), ("one-step", (1, 2, 2, 3))):
         out.append(Sample(kind, (v((t_len, batch, ndir, 4 * hs), 2.0), v((ndir, batch, hs)), v((ndir, batch, hs)),
-                                 v((ndir, 4 * hs, hs), 0.5))))
+                                 v((ndir, 4 * hs, hs), 0.5), v((ndir, 4 * hs)))))
     out.append(Sample("strided-state", (v((3, 3, 2, 8), 2.0), View.strided(v((2, 3, 2))), v((2, 3, 2)),
-                                        v((2, 8, 2), 0.5))))
+                                        v((2, 8, 2), 0.5), v((2, 8)))))
+    out.append(Sample("no-bias", (v((3, 2, 2, 8), 2.0), v((2, 2, 2)), v((2, 2, 2)), v((2, 8, 2), 0.5), None)))
     return out
 
 
@@ -1108,7 +1110,7 @@ def _lstm_layer_bwd_samples(dt, rng):
     of the three absent in one sample)."""
     out = []
     for k, s in enumerate(_lstm_layer_samples(dt, rng)):
-        xproj, h0, c0, w = s.args
+        xproj, h0, c0, w, _bias = s.args
         y, _, _, acts, c_prev = (a.astype(NP[dt]) for a in R.lstm_layer(*(upcast(host(a)) for a in s.args)))
         g = lambda a: values(rng, a.shape, dt)  # noqa: E731
         dout, dh_n, dc_n = g(y), g(host(h0)), g(host(c0))

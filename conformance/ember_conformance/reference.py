@@ -104,7 +104,7 @@ def _lstm_time(d: int, s: int, t_len: int) -> int:
     return s if d == 0 else t_len - 1 - s  # direction 1 runs backwards in time
 
 
-def lstm_layer(xproj: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_hh: np.ndarray) -> tuple:
+def lstm_layer(xproj: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_hh: np.ndarray, bias=None) -> tuple:
     """A whole layer from :func:`lstm_cell`, one direction and one step at a time:
     (out (T, B, D*H), h_n, c_n, acts (T, D, B, 5H), c_prev (T, D, B, H))."""
     t_len, batch, ndir, g4 = xproj.shape
@@ -117,7 +117,8 @@ def lstm_layer(xproj: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_hh: np.ndarr
         for s in range(t_len):
             t = _lstm_time(d, s, t_len)
             c_prev[s, d] = c
-            h, c, acts[s, d] = lstm_cell(xproj[t, :, d] + h @ w_hh[d].T, c)
+            gates = xproj[t, :, d] + h @ w_hh[d].T + (0.0 if bias is None else bias[d])
+            h, c, acts[s, d] = lstm_cell(gates, c)
             out[t, :, d * hs:(d + 1) * hs] = h
         h_n[d], c_n[d] = h, c
     return out, h_n, c_n, acts, c_prev

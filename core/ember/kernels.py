@@ -393,11 +393,11 @@ _k("lstm_cell_backward", "nn", "lstm_cell_backward(dh, dc, acts, c) -> (dgates, 
    "Gradients of lstm_cell w.r.t. `gates` and `c` given those of h (`dh`) and c_new (`dc`), from its "
    "`acts` and the previous cell state `c`: dct = dc + dh*o*(1-tanh(c_new)^2); dgates = [dct*g*i*(1-i), "
    "dct*c*f*(1-f), dct*i*(1-g^2), dh*tanh(c_new)*o*(1-o)]; dc_prev = dct*f.", False)
-_k("lstm_layer", "nn", "lstm_layer(xproj, h0, c0, w_hh) -> (out, h_n, c_n, acts, c_prev)",
+_k("lstm_layer", "nn", "lstm_layer(xproj, h0, c0, w_hh, bias) -> (out, h_n, c_n, acts, c_prev)",
    "A whole LSTM layer, every direction, without projection or masks: `xproj` (T, B, D, 4H) is the input "
-   "projection with all biases added, `h0`, `c0` (D, B, H), `w_hh` (D, 4H, H), D = 1 or 2. Direction d "
-   "runs its steps s = 0..T-1 at time t = s (d = 0) or t = T-1-s (d = 1): gates = xproj[t, :, d] + "
-   "h @ w_hh[d]^T, then lstm_cell's arithmetic. `out` (T, B, D*H) holds h of direction d at time t in "
+   "projection (without bias), `h0`, `c0` (D, B, H), `w_hh` (D, 4H, H), `bias` (D, 4H) (bias_ih + bias_hh) "
+   "or None, D = 1 or 2. Direction d runs its steps s = 0..T-1 at time t = s (d = 0) or t = T-1-s (d = 1): "
+   "gates = h @ w_hh[d]^T + xproj[t, :, d] + bias[d], then lstm_cell's arithmetic. `out` (T, B, D*H) holds h of direction d at time t in "
    "out[t, :, d*H:(d+1)*H]; h_n, c_n (D, B, H) the last states; `acts` (T, D, B, 5H) and `c_prev` "
    "(T, D, B, H), in step order, are lstm_cell's acts and the cell state entering each step (for "
    "lstm_layer_backward). A backend implementing it must implement lstm_layer_backward too.", False)

@@ -21,9 +21,10 @@ def _inputs(shape, dtype, seed=0):
     xproj = (rng.standard_normal((t_len, batch, ndir, 4 * hs)) * 2).astype(dtype)
     h0, c0 = (rng.standard_normal((ndir, batch, hs)).astype(dtype) for _ in range(2))
     w = (rng.standard_normal((ndir, 4 * hs, hs)) * 0.5).astype(dtype)
+    bias = rng.standard_normal((ndir, 4 * hs)).astype(dtype)
     dout = rng.standard_normal((t_len, batch, ndir * hs)).astype(dtype)
     dh_n, dc_n = (rng.standard_normal((ndir, batch, hs)).astype(dtype) for _ in range(2))
-    return (xproj, h0, c0, w), (dout, dh_n, dc_n)
+    return (xproj, h0, c0, w, bias), (dout, dh_n, dc_n)
 
 
 def _run(fwd_args, grads):
@@ -51,8 +52,10 @@ def path(request, monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_layer_matches_the_float64_reference(path, shape, dtype):
     fwd_args, grads = _inputs(shape, dtype)
+    if shape[1] == 2:  # one sample without the bias
+        fwd_args = fwd_args[:4] + (None,)
     fwd, bwd = _run(fwd_args, grads)
-    want_fwd = R.lstm_layer(*(a.astype(np.float64) for a in fwd_args))
+    want_fwd = R.lstm_layer(*(None if a is None else a.astype(np.float64) for a in fwd_args))
     want_bwd = R.lstm_layer_backward(*(g.astype(np.float64) for g in grads), want_fwd[3], want_fwd[4],
                                      fwd_args[1].astype(np.float64), fwd_args[3].astype(np.float64))
     tol = dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
@@ -102,9 +105,9 @@ def test_paths_agree_and_inputs_are_left_alone(monkeypatch):
 def test_one_step_equals_the_cell_kernels():
     """A one-step layer is one product plus ``lstm_cell``; its backward is ``lstm_cell_backward``."""
     fwd_args, grads = _inputs((1, 3, 2, 4), np.float64, seed=3)
-    xproj, h0, c0, w = fwd_args
+    xproj, h0, c0, w, bias = fwd_args
     (out, h_n, c_n, acts, _), (dx, dh0, dc0, _) = _run(fwd_args, grads)
-    gates = xproj[0].transpose(1, 0, 2) + h0 @ w.transpose(0, 2, 1)  # (D, B, 4H)
+    gates = h0 @ w.transpose(0, 2, 1) + xproj[0].transpose(1, 0, 2) + bias[:, None]  # (D, B, 4H)
     h_ref, c_ref, acts_ref = nn_kernels.lstm_cell(gates, c0)
     np.testing.assert_allclose(h_n, h_ref, rtol=1e-14)
     np.testing.assert_allclose(c_n, c_ref, rtol=1e-14)

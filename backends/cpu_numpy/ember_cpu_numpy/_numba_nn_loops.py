@@ -476,9 +476,9 @@ def lstm_cell_backward(dh, dc, acts, c, dgates, dc_prev):
 
 
 @njit(**_JIT)
-def lstm_layer_step(mm, xproj, s, d0, d1, h, c, acts_s, c_prev_s, out):
+def lstm_layer_step(mm, xproj, bias, has_bias, s, d0, d1, h, c, acts_s, c_prev_s, out):
     """Step ``s`` of directions d0..d1-1 of an LSTM layer (``rnn_kernels.lstm_layer``), in place:
-    gates = mm[d] + xproj[t, :, d] (into mm, a scratch array) (t = s forward, T-1-s for direction 1), then ``lstm_cell``'s
+    gates = mm[d] + xproj[t, :, d] (+ bias[d]) (into mm, a scratch array) (t = s forward, T-1-s for direction 1), then ``lstm_cell``'s
     arithmetic, in its order (the same bits); c_prev_s keeps the state entering the step, h and c
     (D, B, H) become the new state, and h is also written to out[t, :, d*H:(d+1)*H]."""
     t_len = xproj.shape[0]
@@ -487,8 +487,13 @@ def lstm_layer_step(mm, xproj, s, d0, d1, h, c, acts_s, c_prev_s, out):
         t = s if d == 0 else t_len - 1 - s
         for r in range(c.shape[1]):
             ar, mr, xr = acts_s[d, r], mm[d, r], xproj[t, r, d]
-            for j in range(4 * hs):
-                mr[j] += xr[j]
+            if has_bias:
+                br = bias[d]
+                for j in range(4 * hs):
+                    mr[j] = (mr[j] + xr[j]) + br[j]
+            else:
+                for j in range(4 * hs):
+                    mr[j] += xr[j]
             _sigmoid_into(mr[:2 * hs], ar[:2 * hs])
             _tanh_into(mr[2 * hs:3 * hs], ar[2 * hs:3 * hs])
             _sigmoid_into(mr[3 * hs:], ar[3 * hs:4 * hs])
@@ -557,7 +562,7 @@ def _sgemm_ilp64(typingctx, fn, m, n, k, a, lda, b, ldb, c, ldc):  # noqa: ARG00
 
 
 @njit(**_JIT)
-def lstm_layer_direction(sgemm, xproj, d, h, c, w_t, mm, acts, c_prev, out):
+def lstm_layer_direction(sgemm, xproj, bias, has_bias, d, h, c, w_t, mm, acts, c_prev, out):
     """Every step of direction d of ``rnn_kernels.lstm_layer`` (float32, C-contiguous h, c, w_t,
     mm): mm[d] = h[d] @ w_t[d] by ``sgemm`` (an ILP64 cblas_sgemm's address), then
     :func:`lstm_layer_step`. No Python per step, and the GIL is free all along (nogil)."""
@@ -565,7 +570,7 @@ def lstm_layer_direction(sgemm, xproj, d, h, c, w_t, mm, acts, c_prev, out):
     for s in range(xproj.shape[0]):
         _sgemm_ilp64(sgemm, batch, 4 * hs, hs, h[d].ctypes.data, hs, w_t[d].ctypes.data, 4 * hs,
                      mm[d].ctypes.data, 4 * hs)
-        lstm_layer_step(mm, xproj, s, d, d + 1, h, c, acts[s], c_prev[s], out)
+        lstm_layer_step(mm, xproj, bias, has_bias, s, d, d + 1, h, c, acts[s], c_prev[s], out)
 
 
 @njit(**_JIT)

@@ -46,7 +46,7 @@ def _loops(dt: np.dtype) -> Any:
     return numba_nn.loops() if dt == _F32 else None
 
 
-def lstm_layer(xproj: Any, h0: Any, c0: Any, w_hh: Any) -> tuple:
+def lstm_layer(xproj: Any, h0: Any, c0: Any, w_hh: Any, bias: Any = None) -> tuple:
     """(out (T, B, D*H), h_n, c_n, acts (T, D, B, 5H), c_prev (T, D, B, H)) of ``kernels.lstm_layer``."""
     t_len, batch, ndir, g4 = xproj.shape
     hs = g4 // 4
@@ -58,16 +58,18 @@ def lstm_layer(xproj: Any, h0: Any, c0: Any, w_hh: Any) -> tuple:
     acts = np.empty((t_len, ndir, batch, 5 * hs), dt)
     c_prev = np.empty((t_len, ndir, batch, hs), dt)
     mm = np.empty((ndir, batch, g4), dt)
+    b = np.empty((0, 0), dt) if bias is None else np.ascontiguousarray(bias, dt)
     lp = _loops(dt)
     with blas.one_thread(batch * hs * g4):
         if lp is not None and blas.SGEMM_ILP64:
             for d in range(ndir):
-                lp.lstm_layer_direction(blas.SGEMM_ILP64, xproj, d, h, c, w_t, mm, acts, c_prev, out)
+                lp.lstm_layer_direction(blas.SGEMM_ILP64, xproj, b, bias is not None, d, h, c, w_t, mm, acts, c_prev,
+                                        out)
         else:
             step = lp.lstm_layer_step if lp is not None else _step
             for s in range(t_len):
                 np.matmul(h, w_t, out=mm)
-                step(mm, xproj, s, 0, ndir, h, c, acts[s], c_prev[s], out)
+                step(mm, xproj, b, bias is not None, s, 0, ndir, h, c, acts[s], c_prev[s], out)
     return out, h, c, acts, c_prev
 
 
@@ -121,12 +123,15 @@ def _weight_grad(dxproj: Any, acts: Any, h0: Any) -> Any:
 
 
 # ---- NumPy steps (float64, or no numba): the same arithmetic through nn_kernels' cell kernels -------
-def _step(mm, xproj, s, d0, d1, h, c, acts_s, c_prev_s, out):
+def _step(mm, xproj, bias, has_bias, s, d0, d1, h, c, acts_s, c_prev_s, out):
     t_len, hs = xproj.shape[0], c.shape[2]
     for d in range(d0, d1):
         t = s if d == 0 else t_len - 1 - s
         c_prev_s[d] = c[d]
-        h_new, c_new, a = nn_kernels.lstm_cell(mm[d] + xproj[t, :, d], c_prev_s[d])
+        gates = mm[d] + xproj[t, :, d]
+        if has_bias:
+            gates += bias[d]
+        h_new, c_new, a = nn_kernels.lstm_cell(gates, c_prev_s[d])
         h[d], c[d], acts_s[d] = h_new, c_new, a
         out[t, :, d * hs:(d + 1) * hs] = h_new
 

@@ -27,8 +27,6 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import STATE, enable_grad
 from ember.tensor import Tensor
@@ -93,11 +91,17 @@ def _cell_backward(kt, dh, dc, acts, c):
     return kt["cat"]([di, df, dg, do], last), kt["mul"](dct, f)
 
 
+def _layer_kernels(kt, w_hr, mask) -> bool:
+    """Whether the backend runs this layer's time loop itself (``lstm_layer``): no projection, no mask."""
+    return w_hr is None and mask is None and kt.has("lstm_layer") and kt.has("lstm_layer_backward")
+
+
 class LSTMLayer(Function):
     """``(xproj (T, B, D, 4H), h0 (D, B, P), c0 (D, B, H), w_hh (D, 4H, P), b_hh (D, 4H) or None,
     w_hr (D, P, H) or None, mask (T, D, B, 1) bool or None)`` -> ``(out (T, B, D*P), h_n, c_n)``;
-    direction 1 runs backwards in time. ``xproj`` is the input projection with ``bias_ih`` already
-    added. ``P`` is ``proj_size`` when ``w_hr`` is given (``h = (o * tanh(c)) @ w_hr^T``), else ``H``.
+    direction 1 runs backwards in time. ``xproj`` is the input projection; ``b_hh`` the bias added to
+    the gates besides (with the backend's ``lstm_layer`` kernel it is both biases, added inside the
+    kernel's loop; else ``bias_ih`` is already in ``xproj``). ``P`` is ``proj_size`` when ``w_hr`` is given (``h = (o * tanh(c)) @ w_hr^T``), else ``H``.
     ``mask[s, d, b]`` (step ``s`` in direction ``d``'s own order) says whether sequence ``b`` is
     still running: where it is not, ``h`` and ``c`` keep their values (packed sequences)."""
 
@@ -107,10 +111,11 @@ class LSTMLayer(Function):
     def forward(ctx, xproj, h0, c0, w_hh, b_hh, w_hr=None, mask=None):
         kt = xproj._kt
         ctx.set_materialize_grads(False)
-        if w_hr is None and mask is None and b_hh is None and kt.has("lstm_layer") and kt.has("lstm_layer_backward"):
+        if _layer_kernels(kt, w_hr, mask):
             # the backend runs the whole time loop (no per-step dispatch, no whole-sequence copies)
-            out, h, c, acts, c_prev = kt["lstm_layer"](xproj._data, h0._data, c0._data, w_hh._data)
-            ctx.save_for_backward(xproj, h0, c0, w_hh)
+            out, h, c, acts, c_prev = kt["lstm_layer"](xproj._data, h0._data, c0._data, w_hh._data,
+                                                       None if b_hh is None else b_hh._data)
+            ctx.save_for_backward(xproj, h0, c0, w_hh, b_hh)
             ctx.raw = None
             ctx.layer_raw = (acts, c_prev)
             return xproj._new(out), xproj._new(h), xproj._new(c)
@@ -211,16 +216,18 @@ class LSTMLayer(Function):
 
 def _layer_kernel_backward(ctx, dout, dh_n, dc_n) -> tuple:
     """The backward of a forward that ran the backend's ``lstm_layer`` kernel."""
-    xproj, h0, c0, w_hh = ctx.saved_tensors
+    xproj, h0, c0, w_hh, b_hh = ctx.saved_tensors
     if STATE.enabled:  # create_graph: differentiate the ember-op composite
-        return _composite_vjp(ctx, (xproj, h0, c0, w_hh, None, None, None), (dout, dh_n, dc_n))
+        return _composite_vjp(ctx, (xproj, h0, c0, w_hh, b_hh, None, None), (dout, dh_n, dc_n))
     needs = ctx.needs_input_grad
     acts, c_prev = ctx.layer_raw
-    dx, dh0, dc0, dw = xproj._kt["lstm_layer_backward"](
+    kt = xproj._kt
+    dx, dh0, dc0, dw = kt["lstm_layer_backward"](
         None if dout is None else dout._data, None if dh_n is None else dh_n._data,
         None if dc_n is None else dc_n._data, acts, c_prev, h0._data, w_hh._data)
+    db = b_hh._new(kt["sum"](dx, (0, 1), False)) if b_hh is not None and needs[4] else None  # (D, 4H)
     return (xproj._new(dx) if needs[0] else None, h0._new(dh0) if needs[1] else None,
-            c0._new(dc0) if needs[2] else None, w_hh._new(dw) if needs[3] else None, None, None, None)
+            c0._new(dc0) if needs[2] else None, w_hh._new(dw) if needs[3] else None, db, None, None)
 
 
 def _composite_vjp(ctx, inputs: tuple, grads: tuple) -> tuple:
@@ -277,17 +284,21 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, params: list, mask: Tensor | N
     from ember.nn import functional as F
 
     ndir = len(params)
+    w_hr = None
+    if len(params[0]) > 4 and params[0][4] is not None:
+        w_hr = stack([p[4] for p in params], 0)
     w_ih = params[0][0] if ndir == 1 else cat([p[0] for p in params], 0)
-    b_ih: Any = None
-    if params[0][2] is not None:  # b_hh joins b_ih here: one pass over the gates less each way
-        bs = [p[2] + p[3] if p[3] is not None else p[2] for p in params]
-        b_ih = bs[0] if ndir == 1 else cat(bs, 0)
+    # b_hh joins b_ih: one pass over the gates less each way. The backend's lstm_layer adds the sum
+    # inside its loop (no pass over the whole projection at all); else the projection carries it.
+    bs = [p[2] + p[3] if p[2] is not None and p[3] is not None else p[2] for p in params]
+    in_kernel = _layer_kernels(x._kt, w_hr, mask)
+    b_ih = None if bs[0] is None or in_kernel else (bs[0] if ndir == 1 else cat(bs, 0))
     proj = F.linear(x, w_ih, b_ih)  # every direction's input projection, whole sequence, one matmul
     t_len, batch = x.shape[0], x.shape[1]
     xproj = proj.reshape(t_len, batch, ndir, proj.shape[-1] // ndir)
     w_hh = stack([p[1] for p in params], 0)
-    b_hh = None if params[0][3] is None or params[0][2] is not None else stack([p[3] for p in params], 0)
-    w_hr = None
-    if len(params[0]) > 4 and params[0][4] is not None:
-        w_hr = stack([p[4] for p in params], 0)
+    if in_kernel and bs[0] is not None:
+        b_hh = stack(bs, 0)
+    else:
+        b_hh = None if params[0][3] is None or params[0][2] is not None else stack([p[3] for p in params], 0)
     return LSTMLayer.apply(xproj, h0, c0, w_hh, b_hh, w_hr, mask)

@@ -410,7 +410,7 @@ def _cell_nodes(g, gates: str, c: str, hs: int) -> tuple:
 
 
 @_m("lstm_layer")
-def _lstm_layer(g, xproj, h0, c0, w_hh, out):
+def _lstm_layer(g, xproj, h0, c0, w_hh, bias, out):
     """The layer unrolled over its (traced) length: per direction and step a Gather of the input
     projection, a MatMul with weight_hh^T and the cell's nodes, as the per-step path exports."""
     t_len, _, ndir, g4 = (int(n) for n in xproj.shape)
@@ -421,11 +421,15 @@ def _lstm_layer(g, xproj, h0, c0, w_hh, out):
     for d in range(ndir):
         h, c = g.node("Gather", [g.name_of(h0), idx(d)], axis=0), g.node("Gather", [g.name_of(c0), idx(d)], axis=0)
         w_t = g.node("Transpose", [g.node("Gather", [wn, idx(d)], axis=0)], perm=[1, 0])  # (H, 4H)
+        b_d = None if bias is None else g.node("Gather", [g.name_of(bias), idx(d)], axis=0)  # (4H,)
         by_time: list = [None] * t_len
         for s in range(t_len):
             t = s if d == 0 else t_len - 1 - s
             x_t = g.node("Gather", [g.node("Gather", [xn, idx(t)], axis=0), idx(d)], axis=1)  # (B, 4H)
-            h, c = _cell_nodes(g, g.node("Add", [x_t, g.node("MatMul", [h, w_t])]), c, hs)
+            gates = g.node("Add", [g.node("MatMul", [h, w_t]), x_t])
+            if b_d is not None:
+                gates = g.node("Add", [gates, b_d])
+            h, c = _cell_nodes(g, gates, c, hs)
             by_time[t] = g.node("Unsqueeze", [h, g.ints([0])])
         seqs.append(g.node("Concat", by_time, axis=0) if t_len > 1 else by_time[0])  # (T, B, H)
         h_last.append(g.node("Unsqueeze", [h, g.ints([0])]))
