@@ -340,3 +340,22 @@ def test_relu_backward_paths(ce_path, device):
     ember.relu(x).backward(ember.tensor(g, device=device))
     want = np.where(np.array([[0, 0, 0, 1], [1, 1, 0, 1]]) == 1, g, 0.0)  # NaN passes, as in PyTorch
     np.testing.assert_array_equal(x.grad.cpu().numpy(), want)
+
+
+@pytest.mark.parametrize("shape,kernel", [((1, 4, 10, 6), (10, 1)), ((2, 3, 8, 6), (2, 3)), ((2, 3, 4, 4), (1, 1))])
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_avg_pool_backward_over_tiling_windows_matches_torch(shape, kernel, count_include_pad):
+    """Windows that tile the input (stride = kernel, no padding: an average over a whole axis)
+    take a one-pass broadcast in the cpu kernel; its gradient is PyTorch's bit for bit, -0.0
+    gradients included (PyTorch's adds into zeros turn them into +0.0)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(np.float32)
+    out_shape = (shape[0], shape[1], shape[2] // kernel[0], shape[3] // kernel[1])
+    g = rng.standard_normal(out_shape).astype(np.float32)
+    g.reshape(-1)[0] = -0.0
+    tx = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.avg_pool2d(tx, kernel, count_include_pad=count_include_pad).backward(torch.tensor(g))
+    ex = ember.tensor(x, requires_grad=True)
+    nn.functional.avg_pool2d(ex, kernel, count_include_pad=count_include_pad).backward(ember.tensor(g))
+    np.testing.assert_array_equal(ex.grad.numpy().view(np.uint32), tx.grad.numpy().view(np.uint32))
