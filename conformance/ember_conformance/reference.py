@@ -126,7 +126,7 @@ def lstm_layer(xproj: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_hh: np.ndarr
 
 def lstm_layer_backward(dout, dh_n, dc_n, acts, c_prev, h0, w_hh) -> tuple:
     """The chain rule through :func:`lstm_layer`, step by step in reverse:
-    (dxproj (T, B, D, 4H), dh0, dc0, dw_hh)."""
+    (dxproj (T, B, D, 4H), dh0, dc0, dw_hh, dbias (D, 4H))."""
     t_len, ndir, batch, h5 = acts.shape
     hs = h5 // 5
     dxproj = np.zeros((t_len, batch, ndir, 4 * hs))
@@ -144,7 +144,7 @@ def lstm_layer_backward(dout, dh_n, dc_n, acts, c_prev, h0, w_hh) -> tuple:
             dw[d] += dg.T @ h_in
             dh = dg @ w_hh[d]
         dh0[d], dc0[d] = dh, dc
-    return dxproj, dh0, dc0, dw
+    return dxproj, dh0, dc0, dw, dxproj.sum(axis=(0, 1))
 
 
 def softmax(x: np.ndarray, dim: int) -> np.ndarray:

@@ -402,14 +402,14 @@ _k("lstm_layer", "nn", "lstm_layer(xproj, h0, c0, w_hh, bias) -> (out, h_n, c_n,
    "(T, D, B, H), in step order, are lstm_cell's acts and the cell state entering each step (for "
    "lstm_layer_backward). A backend implementing it must implement lstm_layer_backward too.", False)
 _k("lstm_layer_backward", "nn",
-   "lstm_layer_backward(dout, dh_n, dc_n, acts, c_prev, h0, w_hh) -> (dxproj, dh0, dc0, dw_hh)",
+   "lstm_layer_backward(dout, dh_n, dc_n, acts, c_prev, h0, w_hh) -> (dxproj, dh0, dc0, dw_hh, dbias)",
    "Gradients of lstm_layer from its saved `acts`, `c_prev` and its `h0`, `w_hh`, given those of out "
    "(`dout` (T, B, D*H)), h_n and c_n (`dh_n`, `dc_n` (D, B, H)); each of the three may be None (zero). "
    "Steps run in reverse, each as lstm_cell_backward with dh = dout at the step's time + the gradient "
    "from the next step (dgates @ w_hh[d]). dxproj (T, B, D, 4H) is the gates' gradient at each time; "
    "dh0, dc0 (D, B, H); dw_hh[d] (4H, H) = sum over steps of dgates^T @ the h entering the step (h0[d] "
    "for the first, else o * tanh(c) of the step before, from `acts`: the layer's output may have been "
-   "changed in place since).", False)
+   "changed in place since); dbias (D, 4H) = dxproj summed over T and B (the bias's gradient).", False)
 
 # --- optional fused optimizer steps (the frontend's composite: one kernel call per formula term) --
 _k("adam_step", "optim",

@@ -106,7 +106,7 @@ def test_one_step_equals_the_cell_kernels():
     """A one-step layer is one product plus ``lstm_cell``; its backward is ``lstm_cell_backward``."""
     fwd_args, grads = _inputs((1, 3, 2, 4), np.float64, seed=3)
     xproj, h0, c0, w, bias = fwd_args
-    (out, h_n, c_n, acts, _), (dx, dh0, dc0, _) = _run(fwd_args, grads)
+    (out, h_n, c_n, acts, _), (dx, dh0, dc0, _, dbias) = _run(fwd_args, grads)
     gates = h0 @ w.transpose(0, 2, 1) + xproj[0].transpose(1, 0, 2) + bias[:, None]  # (D, B, 4H)
     h_ref, c_ref, acts_ref = nn_kernels.lstm_cell(gates, c0)
     np.testing.assert_allclose(h_n, h_ref, rtol=1e-14)
@@ -118,3 +118,4 @@ def test_one_step_equals_the_cell_kernels():
     np.testing.assert_allclose(dx[0].transpose(1, 0, 2), dg_ref, rtol=1e-13)
     np.testing.assert_allclose(dc0, dc_ref, rtol=1e-13)
     np.testing.assert_allclose(dh0, dg_ref @ w, rtol=1e-13)
+    np.testing.assert_allclose(dbias, dg_ref.sum(axis=1), rtol=1e-13)

@@ -512,10 +512,11 @@ def lstm_layer_step(mm, xproj, bias, has_bias, s, d0, d1, h, c, acts_s, c_prev_s
 
 
 @njit(**_JIT)
-def lstm_layer_step_backward(dout, has_dout, s, d0, d1, dh, dc, acts_s, c_prev_s, dg_s, dxproj):
-    """Step ``s`` of directions d0..d1-1 of ``rnn_kernels.lstm_layer_backward``, in place: dh (D, B, H) holds the gradient
-    reaching h from step s+1 and gains dout[t, :, d*H:(d+1)*H]; dc becomes the gradient of the
-    state entering the step; the gates' gradient goes to dg_s (D, B, 4H) and dxproj[t, :, d].
+def lstm_layer_step_backward(dout, has_dout, s, d0, d1, dh, dc, acts_s, c_prev_s, dg_s, dxproj, dbias):
+    """Step ``s`` of directions d0..d1-1 of ``rnn_kernels.lstm_layer_backward``, in place: dh
+    (D, B, H) holds the gradient reaching h from step s+1 and gains dout[t, :, d*H:(d+1)*H]; dc
+    becomes the gradient of the state entering the step; the gates' gradient goes to dg_s
+    (D, B, 4H) and dxproj[t, :, d], and is added to dbias (D, 4H, float64) while in cache.
     ``lstm_cell_backward``'s arithmetic, in its order."""
     t_len = dxproj.shape[0]
     hs = dc.shape[2]
@@ -536,8 +537,10 @@ def lstm_layer_step_backward(dout, has_dout, s, d0, d1, dh, dc, acts_s, c_prev_s
                 dg[2 * hs + j] = dct * i * (_ONE - gg * gg)
                 dg[3 * hs + j] = h * tc * (o * (_ONE - o))
                 dcr[j] = dct * f
+            db = dbias[d]
             for j in range(4 * hs):
                 dx[j] = dg[j]
+                db[j] += np.float64(dg[j])
 
 
 # ---- a whole LSTM direction in one call: the products through OpenBLAS's cblas_sgemm --------------
@@ -574,13 +577,13 @@ def lstm_layer_direction(sgemm, xproj, bias, has_bias, d, h, c, w_t, mm, acts, c
 
 
 @njit(**_JIT)
-def lstm_layer_direction_backward(sgemm, dout, has_dout, d, dh, dc, acts, c_prev, dg, dxproj, w_hh):
+def lstm_layer_direction_backward(sgemm, dout, has_dout, d, dh, dc, acts, c_prev, dg, dxproj, dbias, w_hh):
     """Every step of direction d of ``rnn_kernels.lstm_layer_backward`` in reverse:
     :func:`lstm_layer_step_backward`, then dh[d] = dg[d] @ w_hh[d] by ``sgemm`` (C-contiguous
     dh, dg, w_hh)."""
     batch, hs = dh.shape[1], dh.shape[2]
     for s in range(acts.shape[0] - 1, -1, -1):
-        lstm_layer_step_backward(dout, has_dout, s, d, d + 1, dh, dc, acts[s], c_prev[s], dg, dxproj)
+        lstm_layer_step_backward(dout, has_dout, s, d, d + 1, dh, dc, acts[s], c_prev[s], dg, dxproj, dbias)
         _sgemm_ilp64(sgemm, batch, hs, 4 * hs, dg[d].ctypes.data, 4 * hs, w_hh[d].ctypes.data, hs,
                      dh[d].ctypes.data, hs)
 

@@ -74,7 +74,7 @@ def lstm_layer(xproj: Any, h0: Any, c0: Any, w_hh: Any, bias: Any = None) -> tup
 
 
 def lstm_layer_backward(dout: Any, dh_n: Any, dc_n: Any, acts: Any, c_prev: Any, h0: Any, w_hh: Any) -> tuple:
-    """(dxproj (T, B, D, 4H), dh0, dc0, dw_hh (D, 4H, H)) of ``kernels.lstm_layer_backward``."""
+    """(dxproj (T, B, D, 4H), dh0, dc0, dw_hh (D, 4H, H), dbias (D, 4H)) of ``kernels.lstm_layer_backward``."""
     t_len, ndir, batch, h5 = acts.shape
     hs = h5 // 5
     dt = acts.dtype
@@ -83,19 +83,20 @@ def lstm_layer_backward(dout: Any, dh_n: Any, dc_n: Any, acts: Any, c_prev: Any,
     dy = np.empty((0, 0, 0), dt) if dout is None else dout
     dxproj = np.empty((t_len, batch, ndir, 4 * hs), dt)
     dg = np.empty((ndir, batch, 4 * hs), dt)
+    db = np.zeros((ndir, 4 * hs))  # float64: the sum of every step's and row's gates' gradient
     lp = _loops(dt)
     with blas.one_thread(batch * hs * 4 * hs):
         if lp is not None and blas.SGEMM_ILP64:
             w = np.ascontiguousarray(w_hh)
             for d in range(ndir):
                 lp.lstm_layer_direction_backward(blas.SGEMM_ILP64, dy, dout is not None, d, dh, dc, acts, c_prev, dg,
-                                                 dxproj, w)
+                                                 dxproj, db, w)
         else:
             step = lp.lstm_layer_step_backward if lp is not None else _step_backward
             for s in range(t_len - 1, -1, -1):
-                step(dy, dout is not None, s, 0, ndir, dh, dc, acts[s], c_prev[s], dg, dxproj)
+                step(dy, dout is not None, s, 0, ndir, dh, dc, acts[s], c_prev[s], dg, dxproj, db)
                 np.matmul(dg, w_hh, out=dh)  # the gradient reaching the previous step's h
-    return dxproj, dh, dc, _weight_grad(dxproj, acts, h0)
+    return dxproj, dh, dc, _weight_grad(dxproj, acts, h0), db.astype(dt)
 
 
 def _weight_grad(dxproj: Any, acts: Any, h0: Any) -> Any:
@@ -136,7 +137,7 @@ def _step(mm, xproj, bias, has_bias, s, d0, d1, h, c, acts_s, c_prev_s, out):
         out[t, :, d * hs:(d + 1) * hs] = h_new
 
 
-def _step_backward(dout, has_dout, s, d0, d1, dh, dc, acts_s, c_prev_s, dg_s, dxproj):
+def _step_backward(dout, has_dout, s, d0, d1, dh, dc, acts_s, c_prev_s, dg_s, dxproj, dbias):
     t_len, hs = dxproj.shape[0], dc.shape[2]
     for d in range(d0, d1):
         t = s if d == 0 else t_len - 1 - s
@@ -144,6 +145,7 @@ def _step_backward(dout, has_dout, s, d0, d1, dh, dc, acts_s, c_prev_s, dg_s, dx
             dh[d] = dout[t, :, d * hs:(d + 1) * hs] + dh[d]
         dg_s[d], dc[d] = nn_kernels.lstm_cell_backward(dh[d], dc[d], acts_s[d], c_prev_s[d])
         dxproj[t, :, d] = dg_s[d]
+        dbias[d] += dg_s[d].sum(axis=0, dtype=np.float64)
 
 
 RNN_KERNELS: dict = {"lstm_layer": lstm_layer, "lstm_layer_backward": lstm_layer_backward}

@@ -222,10 +222,10 @@ def _layer_kernel_backward(ctx, dout, dh_n, dc_n) -> tuple:
     needs = ctx.needs_input_grad
     acts, c_prev = ctx.layer_raw
     kt = xproj._kt
-    dx, dh0, dc0, dw = kt["lstm_layer_backward"](
+    dx, dh0, dc0, dw, db = kt["lstm_layer_backward"](
         None if dout is None else dout._data, None if dh_n is None else dh_n._data,
         None if dc_n is None else dc_n._data, acts, c_prev, h0._data, w_hh._data)
-    db = b_hh._new(kt["sum"](dx, (0, 1), False)) if b_hh is not None and needs[4] else None  # (D, 4H)
+    db = b_hh._new(db) if b_hh is not None and needs[4] else None  # (D, 4H)
     return (xproj._new(dx) if needs[0] else None, h0._new(dh0) if needs[1] else None,
             c0._new(dc0) if needs[2] else None, w_hh._new(dw) if needs[3] else None, db, None, None)
 
