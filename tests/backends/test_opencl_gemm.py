@@ -66,7 +66,8 @@ def test_kernel_edge_sizes(dtype, m, n):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("mkn", [(256, 64, 192), (130, 200, 96), (300, 17, 64), (129, 1, 257), (130, 512, 128)])
+@pytest.mark.parametrize("mkn", [(256, 64, 192), (130, 200, 96), (300, 17, 64), (129, 1, 257), (130, 512, 128),
+                                 (130, 512, 48), (200, 400, 784), (9, 70, 80)])  # N a multiple of 16, not 32
 def test_kernel_packed_sizes(dtype, mkn):
     m, k, n = mkn
     a, b = _rand((m, k), dtype), _rand((k, n), dtype)

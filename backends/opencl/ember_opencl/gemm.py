@@ -2,7 +2,8 @@
 
 float32 and float64 use a register-blocked kernel: each work-item computes an ``MR x NR`` block
 of C (8 rows x 32 float or 16 double columns: sixteen 512-bit accumulators, the AVX-512 register
-file's sweet spot on PoCL/CPU; 16/8 columns when N is that narrow) over the whole of K, with
+file's sweet spot on PoCL/CPU; 16/8 columns when N is that narrow, or a multiple of that
+but not of 32/16, so that B needs no padded copy) over the whole of K, with
 ``fma`` (PoCL compiles ``mad`` to a separate multiply and add), then moves on to the next ``MR``
 rows of its row range: the ``K x NR`` strip of B it reuses stays in L2 while A streams through.
 
@@ -230,7 +231,11 @@ def _blocked(dev: runtime.DeviceState, a: CLArray, b: CLArray, out: CLArray, bat
         a, b = _mT(b), _mT(a)
         M, N, scm, scn = N, M, 1, N
     t, w, nv = _VEC[a.dtype]
-    nv = 1 if N <= w else nv  # narrow products (attention's @ V, N = head size): half a panel
+    if N <= w or (N % (w * nv) and N % w == 0 and b.strides[-1] == 1):
+        # narrow products (attention's @ V, N = head size), or N a multiple of a vector but not of a
+        # panel (784 = MNIST's pixels): half panels, so that a row-major B is read in place
+        # instead of copied into padded panels first
+        nv = 1
     nr = w * nv
     packed = b.strides[-1] != 1 or N % nr != 0 or (M >= PACK_MIN_M and K * N >= PACK_MIN_SIZE)
     if packed:
