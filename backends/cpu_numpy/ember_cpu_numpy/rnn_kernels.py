@@ -5,17 +5,19 @@ lacks these: per step a product, an add of the input projection and a cell, then
 copies to stack the steps, split the directions and flip the reverse one back in time. Here the
 loop runs in the backend on preallocated arrays: per step one product of the hidden state (on
 one BLAS thread: it is small, see ``blas.py``) and one compiled loop (numba, float32) that adds
-the input projection, runs the cell and writes h straight into its place in the output; the
-backward writes the gates' gradient straight into the input projection's. No copy of a whole
-sequence is made either way. With NumPy's bundled OpenBLAS (ILP64) the whole loop of a direction
-is one compiled call that calls ``cblas_sgemm`` itself: no Python per step.
+the input projection and the bias, runs the cell and writes h straight into its place in the
+output; the backward writes the gates' gradient straight into the input projection's and adds it
+to the bias's gradient while it is in cache. No pass over a whole sequence is made besides the
+products of ``weight_hh``'s gradient. With NumPy's bundled OpenBLAS (ILP64) the whole loop of a
+direction is one compiled call that calls ``cblas_sgemm`` itself: no Python per step.
+
+The cell arithmetic is ``lstm_cell``'s, in its order. The bias is added to the gates here, where
+the per-step path adds it to the projection first, so the two paths differ in the last bits.
 
 Why the two directions of a bidirectional layer do not run on two threads: they would only take
 turns with OpenBLAS's own worker, which keeps spinning on the second core for about 0.1 s after
 every threaded product (the input projections are threaded), so the whole step measured slower
-that way (docs/performance.md). The cell arithmetic is ``lstm_cell``'s, in its order, so the
-results equal the per-step path's bit for bit but for ``weight_hh``'s gradient, which sums the
-same products in another order.
+that way (docs/performance.md).
 
 float64 (and float32 without numba) runs the same loop with NumPy's cell kernels per direction;
 float16/bfloat16 arrive widened to float32 (``lowp``) and their results are rounded once.

@@ -10,7 +10,8 @@ sequence for all directions, recorded by autograd as usual.
 
 A backend with the optional ``lstm_layer`` and ``lstm_layer_backward`` kernels runs the whole
 time loop itself instead (the cpu backend: no per-step dispatch, no whole-sequence copies), for
-layers without projection or packed-sequence masks.
+layers without projection or packed-sequence masks; the biases then go to the kernel, which adds
+them inside its loop, and the projection is a plain product.
 
 ``create_graph=True`` differentiates :func:`lstm_layer_composite` (the same layer in ember ops)
 instead, so higher-order gradients work.
@@ -101,7 +102,8 @@ class LSTMLayer(Function):
     w_hr (D, P, H) or None, mask (T, D, B, 1) bool or None)`` -> ``(out (T, B, D*P), h_n, c_n)``;
     direction 1 runs backwards in time. ``xproj`` is the input projection; ``b_hh`` the bias added to
     the gates besides (with the backend's ``lstm_layer`` kernel it is both biases, added inside the
-    kernel's loop; else ``bias_ih`` is already in ``xproj``). ``P`` is ``proj_size`` when ``w_hr`` is given (``h = (o * tanh(c)) @ w_hr^T``), else ``H``.
+    kernel's loop; else ``bias_ih`` is already in ``xproj``). ``P`` is ``proj_size`` when ``w_hr``
+    is given (``h = (o * tanh(c)) @ w_hr^T``), else ``H``.
     ``mask[s, d, b]`` (step ``s`` in direction ``d``'s own order) says whether sequence ``b`` is
     still running: where it is not, ``h`` and ``c`` keep their values (packed sequences)."""
 
