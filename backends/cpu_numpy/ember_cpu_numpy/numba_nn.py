@@ -39,10 +39,10 @@ import numpy as np
 
 from ember_cpu_numpy import numba_optim
 
-__all__ = ["gelu", "gelu_backward", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward", "layer_norm", "layer_norm_backward",
-           "row_logsumexp", "cross_entropy", "softmax_minus_target", "lstm_cell", "lstm_cell_backward", "add_rows", "relu_backward",
-           "max_pool2d_backward", "conv_loops", "bfloat16_to_float32", "float32_to_bfloat16", "loops",
-           "prefer_loops"]
+__all__ = ["gelu", "gelu_backward", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
+           "layer_norm", "layer_norm_backward", "row_logsumexp", "cross_entropy", "softmax_minus_target",
+           "lstm_cell", "lstm_cell_backward", "add_rows", "relu_backward", "max_pool2d_backward", "conv_loops",
+           "bfloat16_to_float32", "float32_to_bfloat16", "loops", "prefer_loops"]
 
 _F32 = np.dtype(np.float32)
 _FLOATS = (_F32, np.dtype(np.float64))
