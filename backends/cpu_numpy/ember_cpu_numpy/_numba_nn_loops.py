@@ -459,20 +459,26 @@ def lstm_cell(gates, c, h_out, c_out, acts):
             hr[j] = o[j] * tc[j]
 
 
+@njit(**_INLINE)
+def _cell_backward_row(ar, hr, dcr, cr, dg, dp, hs):
+    """One row of lstm_cell's backward: dg (4H) and dp (H, may be dcr itself) from the gradients
+    of h (hr) and c' (dcr), the row's acts (ar) and the state that entered (cr)."""
+    for j in range(hs):
+        i, f, gg, o, tc = ar[j], ar[hs + j], ar[2 * hs + j], ar[3 * hs + j], ar[4 * hs + j]
+        h = hr[j]
+        dct = dcr[j] + h * o * (_ONE - tc * tc)
+        dg[j] = dct * gg * (i * (_ONE - i))
+        dg[hs + j] = dct * cr[j] * (f * (_ONE - f))
+        dg[2 * hs + j] = dct * i * (_ONE - gg * gg)
+        dg[3 * hs + j] = h * tc * (o * (_ONE - o))
+        dp[j] = dct * f
+
+
 @njit(**_JIT)
 def lstm_cell_backward(dh, dc, acts, c, dgates, dc_prev):
     hs = c.shape[1]
     for r in range(c.shape[0]):
-        ar, hr, dcr, cr, dg, dp = acts[r], dh[r], dc[r], c[r], dgates[r], dc_prev[r]
-        for j in range(hs):
-            i, f, gg, o, tc = ar[j], ar[hs + j], ar[2 * hs + j], ar[3 * hs + j], ar[4 * hs + j]
-            h = hr[j]
-            dct = dcr[j] + h * o * (_ONE - tc * tc)
-            dg[j] = dct * gg * (i * (_ONE - i))
-            dg[hs + j] = dct * cr[j] * (f * (_ONE - f))
-            dg[2 * hs + j] = dct * i * (_ONE - gg * gg)
-            dg[3 * hs + j] = h * tc * (o * (_ONE - o))
-            dp[j] = dct * f
+        _cell_backward_row(acts[r], dh[r], dc[r], c[r], dgates[r], dc_prev[r], hs)
 
 
 @njit(**_JIT)
@@ -528,15 +534,7 @@ def lstm_layer_step_backward(dout, has_dout, s, d0, d1, dh, dc, acts_s, c_prev_s
                 dor = dout[t, r, d * hs:(d + 1) * hs]
                 for j in range(hs):
                     hr[j] = dor[j] + hr[j]
-            for j in range(hs):
-                i, f, gg, o, tc = ar[j], ar[hs + j], ar[2 * hs + j], ar[3 * hs + j], ar[4 * hs + j]
-                h = hr[j]
-                dct = dcr[j] + h * o * (_ONE - tc * tc)
-                dg[j] = dct * gg * (i * (_ONE - i))
-                dg[hs + j] = dct * cr[j] * (f * (_ONE - f))
-                dg[2 * hs + j] = dct * i * (_ONE - gg * gg)
-                dg[3 * hs + j] = h * tc * (o * (_ONE - o))
-                dcr[j] = dct * f
+            _cell_backward_row(ar, hr, dcr, cr, dg, dcr, hs)  # dc becomes the gradient entering the step
             db = dbias[d]
             for j in range(4 * hs):
                 dx[j] = dg[j]
