@@ -119,3 +119,27 @@ def test_one_step_equals_the_cell_kernels():
     np.testing.assert_allclose(dc0, dc_ref, rtol=1e-13)
     np.testing.assert_allclose(dh0, dg_ref @ w, rtol=1e-13)
     np.testing.assert_allclose(dbias, dg_ref.sum(axis=1), rtol=1e-13)
+
+
+def test_one_thread_block_sets_and_restores_openblas_threads():
+    """``blas.one_thread(mnk)``: one OpenBLAS thread inside the block for the sizes ``blas.matmul``
+    runs on one thread, the caller's count back afterwards (also after an exception); other sizes
+    leave the count alone."""
+    if not blas.AVAILABLE:
+        pytest.skip("NumPy's BLAS exports no thread-count functions")
+    before = blas._get_threads()
+    if before < 2:
+        blas._set_threads(2)
+    try:
+        n = blas._get_threads()
+        with blas.one_thread(32 * 64 * 256):
+            assert blas._get_threads() == 1
+        assert blas._get_threads() == n
+        with pytest.raises(ValueError), blas.one_thread(32 * 64 * 256):
+            raise ValueError
+        assert blas._get_threads() == n
+        for mnk in (1000, blas.SMALL_MNK * 2):  # OpenBLAS's own single-thread range; large products
+            with blas.one_thread(mnk):
+                assert blas._get_threads() == n
+    finally:
+        blas._set_threads(before)

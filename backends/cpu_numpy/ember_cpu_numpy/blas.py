@@ -92,13 +92,11 @@ def matmul(a, b, out=None):
 
 
 @contextlib.contextmanager
-def one_thread(mnk: int | None = None):
+def one_thread(mnk: int):
     """The products of the block, each of ``M*N*K = mnk`` per matrix, on one BLAS thread when
     :func:`matmul` would run such a product on one thread: for a loop of many small products
-    (an LSTM layer's steps), the thread count switches once instead of twice per product.
-    ``mnk=None``: whatever their size (threads of the caller's own that each multiply)."""
-    small = mnk is None or _OPENBLAS_SPLIT_MNK < mnk < SMALL_MNK
-    n = _get_threads() if _get_threads is not None and small and (AVAILABLE or mnk is None) else 1
+    (an LSTM layer's steps), the thread count switches once instead of twice per product."""
+    n = _get_threads() if AVAILABLE and _OPENBLAS_SPLIT_MNK < mnk < SMALL_MNK else 1
     if n <= 1:
         yield
         return
