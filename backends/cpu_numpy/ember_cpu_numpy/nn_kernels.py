@@ -34,7 +34,7 @@ import numpy as np
 from ember.kernels import out_size
 from numpy.lib.stride_tricks import as_strided
 
-from ember_cpu_numpy import numba_nn, xp_kernels
+from ember_cpu_numpy import conv_blocks, numba_nn, xp_kernels
 from ember_cpu_numpy.blas import matmul as _matmul
 
 __all__ = ["NN_KERNELS"]
@@ -237,7 +237,9 @@ def _conv2d_wide(x, w, bias, padding, dilation, groups):
 # With 16 output channels (LeNet's second layer) the direct forward still wins (1.31 -> 0.82 ms)
 # but its backward loses more (weight gradient 0.67 -> 1.16 ms, input gradient 0.95 -> 1.14), so
 # the whole layer stays on the GEMM; measured with 3-32 input channels and 1x1 to 5x5 kernels, a
-# forward plus both gradients is faster direct at every O <= 8.
+# forward plus both gradients is faster direct at every O <= 8. From 9 to 32 output channels the
+# forward and the weight gradient run as register blocks instead (``conv_blocks``), the input
+# gradient on the GEMM path.
 _DIRECT_MAX_O = 8
 
 
@@ -401,6 +403,10 @@ def _conv2d_backward_strided(grad, x, w, stride, padding, dilation, groups, need
 
 
 def conv2d(x, w, bias, stride, padding, dilation, groups):
+    if conv_blocks.applies(x, w, stride, padding, dilation, groups):  # 9-32 channels: register blocks
+        out = conv_blocks.conv2d(x, w, bias, padding)
+        if out is not None:
+            return out
     if tuple(stride) == (1, 1):
         return _conv2d_wide(x, w, bias, padding, dilation, groups)
     return _conv2d_strided(x, w, bias, stride, padding, dilation, groups)
@@ -408,11 +414,18 @@ def conv2d(x, w, bias, stride, padding, dilation, groups):
 
 def conv2d_backward(grad, x, w, stride, padding, dilation, groups, needs):
     gx = gw = gb = None
+    if needs[1] and conv_blocks.applies(x, w, stride, padding, dilation, groups):
+        # the weight's gradient from register blocks; the input's (if needed) from the GEMM path,
+        # which needs no columns of x for it
+        gw = conv_blocks.weight_grad(grad, x, w, padding)
+        if gw is not None:
+            needs = (needs[0], False, needs[2])
     if needs[0] or needs[1]:
         if tuple(stride) == (1, 1):
-            gx, gw = _conv2d_backward_wide(grad, x, w, padding, dilation, groups, needs)
+            gx, gw_ = _conv2d_backward_wide(grad, x, w, padding, dilation, groups, needs)
         else:
-            gx, gw = _conv2d_backward_strided(grad, x, w, stride, padding, dilation, groups, needs)
+            gx, gw_ = _conv2d_backward_strided(grad, x, w, stride, padding, dilation, groups, needs)
+        gw = gw if gw_ is None else gw_
     if needs[2]:
         gb = grad.sum(axis=(0, 2, 3)).astype(grad.dtype, copy=False)
     return gx, gw, gb
