@@ -45,11 +45,10 @@ _MODULE: list = []
 
 def applies(x: Any, w: Any, stride: tuple, padding: tuple, dilation: tuple, groups: int) -> bool:
     """Whether these loops take the convolution: float32, stride 1, no dilation or groups, 9-32
-    output channels, padding below the kernel's size (the input gradient pads by k - 1 - p)."""
-    kh, kw = w.shape[2], w.shape[3]
+    output channels (any padding)."""
     return (groups == 1 and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and x.dtype == _F32
-            and w.dtype == _F32 and MIN_O <= w.shape[0] <= MAX_O and padding[0] < kh and padding[1] < kw
-            and numba_nn.loops() is not None and _loops() is not None)
+            and w.dtype == _F32 and MIN_O <= w.shape[0] <= MAX_O and numba_nn.loops() is not None
+            and _loops() is not None)
 
 
 def _loops() -> Any:
