@@ -37,6 +37,14 @@ _JIT = {"nogil": True, "error_model": "numpy", "cache": True, "fastmath": {"cont
 '''
 
 
+def _outer_update(ind: str, ob: int, n: int, row: str, scalar: str) -> list[str]:
+    """The block's inner step: a row of ``ob`` values (``row`` formatted with ``o``) and ``n``
+    scalars (``scalar`` with ``k``) loaded into locals, then a{k}_{o} += s{k} * r{o}."""
+    lines = [f"{ind}r{o} = " + row.format(U=U, o=o) for o in range(ob)]
+    lines += [f"{ind}s{k} = " + scalar.format(U=U, k=k) for k in range(n)]
+    return lines + [f"{ind}a{k}_{o} += s{k} * r{o}" for k in range(n) for o in range(ob)]
+
+
 def _fwd(ob: int) -> list[str]:
     """out (N, Ho, Wo, Op) = b + sum over c, i, j of xp[n, c, y+i, x+j] * wt[c, i, j, o]."""
     lines = ["@njit(**_JIT)",
@@ -59,10 +67,7 @@ def _fwd(ob: int) -> list[str]:
               f"{a}        for j in range({U}(KW)):",
               f"{a}            wb = ((c * {U}(KH) + i) * {U}(KW) + j) * {U}(Op) + o0",
               f"{a}            xj = xb + j"]
-    b = a + " " * 12
-    lines += [f"{b}w{o} = wf[wb + {U}({o})]" for o in range(ob)]
-    lines += [f"{b}v{p} = xf[xj + {U}({p})]" for p in range(PX)]
-    lines += [f"{b}a{p}_{o} += v{p} * w{o}" for p in range(PX) for o in range(ob)]
+    lines += _outer_update(a + " " * 12, ob, PX, "wf[wb + {U}({o})]", "xf[xj + {U}({k})]")
     lines.append(f"{a}q = ((n * {U}(Ho) + y) * {U}(Wo) + x0) * {U}(Op) + o0")
     for p in range(PX):
         lines += [f"{a}of[q + {U}({p}) * {U}(Op) + {U}({o})] = a{p}_{o}" for o in range(ob)]
@@ -97,10 +102,7 @@ def _wgrad(ob: int) -> list[str]:
                   f"{a}        gb = (n * {U}(Ho) + y) * {U}(Wo) * {U}(Op) + o0",
                   f"{a}        for x in range({U}(Wo)):",
                   f"{a}            gx = gb + x * {U}(Op)"]
-        b = a + " " * 12
-        lines += [f"{b}g{o} = gf[gx + {U}({o})]" for o in range(ob)]
-        lines += [f"{b}v{t} = xf[xb + x + f{t}]" for t in range(pt)]
-        lines += [f"{b}a{t}_{o} += v{t} * g{o}" for t in range(pt) for o in range(ob)]
+        lines += _outer_update(a + " " * 12, ob, pt, "gf[gx + {U}({o})]", "xf[xb + x + f{k}]")
         for t in range(pt):
             lines += [f"{a}dwf[(t0 + {U}({t})) * {U}(Op) + o0 + {U}({o})] = a{t}_{o}" for o in range(ob)]
     return lines + ["", ""]
