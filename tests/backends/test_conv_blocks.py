@@ -104,3 +104,22 @@ def test_generated_module_is_current():
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     assert gen.TARGET.read_text() == gen.source(), "regenerate: python scripts/gen_conv_blocks.py"
+
+
+def test_numba_slp_flag_is_only_on_while_the_loops_compile():
+    """ember switches numba's SLP vectoriser on for its own loops' compilation only: other numba code
+    in the process keeps numba's default."""
+    from numba.core import config
+
+    before = config.SLP_VECTORIZE
+    conv_blocks._COMPILED.discard("fwd_o16")  # the next call goes through the switch again
+    x, w = np.ones((1, 2, 6, 6), np.float32), np.ones((16, 2, 3, 3), np.float32)
+    seen = []
+    real = conv_blocks._loops().fwd_o16
+    try:
+        conv_blocks._MODULE[0].fwd_o16 = lambda *a: (seen.append(config.SLP_VECTORIZE), real(*a))[1]
+        out = conv_blocks.conv2d(x, w, None, (0, 0))
+    finally:
+        conv_blocks._MODULE[0].fwd_o16 = real
+    assert seen == [1] and config.SLP_VECTORIZE == before
+    np.testing.assert_array_equal(out, np.full((1, 16, 4, 4), 18, np.float32))

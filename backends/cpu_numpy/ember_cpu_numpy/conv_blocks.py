@@ -67,7 +67,7 @@ def _slp():
     from numba.core import config
 
     with _LOCK:
-        before = config.SLP_VECTORIZE
+        before = getattr(config, "SLP_VECTORIZE", 0)  # (a numba without the flag compiles as usual)
         config.SLP_VECTORIZE = 1
         try:
             yield
