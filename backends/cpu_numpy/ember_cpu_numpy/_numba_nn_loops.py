@@ -440,6 +440,21 @@ def _tanh_into(x, out):
         out[j] = tanh(x[j])
 
 
+@njit(**_INLINE)
+def _cell_row(gr, cr, cor, hr, ar, hs):
+    """One row of lstm_cell: acts (ar, 5H), the new state (cor, H) and h (hr, H) from the gates
+    (gr, 4H) and the state that entered (cr, H)."""
+    _sigmoid_into(gr[:2 * hs], ar[:2 * hs])
+    _tanh_into(gr[2 * hs:3 * hs], ar[2 * hs:3 * hs])
+    _sigmoid_into(gr[3 * hs:], ar[3 * hs:4 * hs])
+    i, f, g, o, tc = ar[:hs], ar[hs:2 * hs], ar[2 * hs:3 * hs], ar[3 * hs:4 * hs], ar[4 * hs:]
+    for j in range(hs):
+        cor[j] = f[j] * cr[j] + i[j] * g[j]
+    _tanh_into(cor, tc)
+    for j in range(hs):
+        hr[j] = o[j] * tc[j]
+
+
 @njit(**_JIT)
 def lstm_cell(gates, c, h_out, c_out, acts):
     """gates (rows, 4H) in PyTorch's i, f, g, o order; acts (rows, 5H) keeps i, f, g, o, tanh(c').
@@ -447,16 +462,7 @@ def lstm_cell(gates, c, h_out, c_out, acts):
     at offsets was not vectorised (4x slower)."""
     hs = c.shape[1]
     for r in range(c.shape[0]):
-        gr, ar, cr, hr, cor = gates[r], acts[r], c[r], h_out[r], c_out[r]
-        _sigmoid_into(gr[:2 * hs], ar[:2 * hs])
-        _tanh_into(gr[2 * hs:3 * hs], ar[2 * hs:3 * hs])
-        _sigmoid_into(gr[3 * hs:], ar[3 * hs:4 * hs])
-        i, f, g, o, tc = ar[:hs], ar[hs:2 * hs], ar[2 * hs:3 * hs], ar[3 * hs:4 * hs], ar[4 * hs:]
-        for j in range(hs):
-            cor[j] = f[j] * cr[j] + i[j] * g[j]
-        _tanh_into(cor, tc)
-        for j in range(hs):
-            hr[j] = o[j] * tc[j]
+        _cell_row(gates[r], c[r], c_out[r], h_out[r], acts[r], hs)
 
 
 @njit(**_INLINE)
@@ -484,9 +490,9 @@ def lstm_cell_backward(dh, dc, acts, c, dgates, dc_prev):
 @njit(**_JIT)
 def lstm_layer_step(mm, xproj, bias, has_bias, s, d0, d1, h, c, acts_s, c_prev_s, out):
     """Step ``s`` of directions d0..d1-1 of an LSTM layer (``rnn_kernels.lstm_layer``), in place:
-    gates = mm[d] + xproj[t, :, d] (+ bias[d]) (into mm, a scratch array) (t = s forward, T-1-s for direction 1), then ``lstm_cell``'s
-    arithmetic, in its order (the same bits); c_prev_s keeps the state entering the step, h and c
-    (D, B, H) become the new state, and h is also written to out[t, :, d*H:(d+1)*H]."""
+    gates = mm[d] + xproj[t, :, d] (+ bias[d]) into mm (a scratch array), t = s forward and T-1-s
+    for direction 1, then ``lstm_cell``'s arithmetic; c_prev_s keeps the state entering the step,
+    h and c (D, B, H) become the new state, and h is also written to out[t, :, d*H:(d+1)*H]."""
     t_len = xproj.shape[0]
     hs = c.shape[2]
     for d in range(d0, d1):
@@ -500,19 +506,11 @@ def lstm_layer_step(mm, xproj, bias, has_bias, s, d0, d1, h, c, acts_s, c_prev_s
             else:
                 for j in range(4 * hs):
                     mr[j] += xr[j]
-            _sigmoid_into(mr[:2 * hs], ar[:2 * hs])
-            _tanh_into(mr[2 * hs:3 * hs], ar[2 * hs:3 * hs])
-            _sigmoid_into(mr[3 * hs:], ar[3 * hs:4 * hs])
-            i, f, g, o, tc = ar[:hs], ar[hs:2 * hs], ar[2 * hs:3 * hs], ar[3 * hs:4 * hs], ar[4 * hs:]
-            cr, cp = c[d, r], c_prev_s[d, r]
+            cr, cp, hr = c[d, r], c_prev_s[d, r], h[d, r]
             for j in range(hs):
                 cp[j] = cr[j]
-            for j in range(hs):
-                cr[j] = f[j] * cp[j] + i[j] * g[j]
-            _tanh_into(cr, tc)
-            hr, outr = h[d, r], out[t, r, d * hs:(d + 1) * hs]
-            for j in range(hs):
-                hr[j] = o[j] * tc[j]
+            _cell_row(mr, cp, cr, hr, ar, hs)
+            outr = out[t, r, d * hs:(d + 1) * hs]
             for j in range(hs):
                 outr[j] = hr[j]
 

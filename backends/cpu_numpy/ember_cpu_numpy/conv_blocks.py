@@ -13,15 +13,15 @@ forward 0.86-1.0 -> 0.3 ms, weight gradient ~0.4 -> 0.3 ms (docs/performance.md)
 The loops need LLVM's SLP vectoriser, which numba leaves off (``numba.core.config.SLP_VECTORIZE``);
 numba reads that flag whenever it builds an optimisation pipeline, so it is switched on only while
 these loops compile (on first use; numba caches the machine code on disk). Sums run in float32
-over each output's terms in a fixed order, as the GEMM's do. Anything else (no numba, float64,
-strides, dilation, groups, other channel counts) returns None and the GEMM path runs.
+over each output's terms in a fixed order, as the GEMM's do. :func:`applies` says which
+convolutions these loops take (``nn_kernels`` asks it first); anything else (no numba, float64,
+strides, dilation, groups, other channel counts) runs on the GEMM path.
 
 Example:
     >>> import numpy as np
     >>> x, w = np.ones((1, 1, 4, 4), np.float32), np.ones((16, 1, 3, 3), np.float32)
-    >>> out = conv2d(x, w, None, (0, 0))
-    >>> out is None or (out.shape == (1, 16, 2, 2) and bool((out == 9).all()))
-    True
+    >>> if applies(x, w, (1, 1), (0, 0), (1, 1), 1):
+    ...     assert conv2d(x, w, None, (0, 0)).shape == (1, 16, 2, 2)
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def applies(x: Any, w: Any, stride: tuple, padding: tuple, dilation: tuple, grou
     output channels (any padding)."""
     return (groups == 1 and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and x.dtype == _F32
             and w.dtype == _F32 and MIN_O <= w.shape[0] <= MAX_O and numba_nn.loops() is not None
-            and _loops() is not None)
+            and _loops() is not None)  # (the gradient has x's dtype: the frontend casts it)
 
 
 def _loops() -> Any:
@@ -114,9 +114,7 @@ def _channels(a: Any, op: int, axis: int) -> Any:
 
 
 def conv2d(x: Any, w: Any, bias: Any, padding: tuple) -> Any:
-    """The forward (N, O, Ho, Wo), or None when the loops are unavailable."""
-    if _loops() is None:
-        return None
+    """The forward (N, O, Ho, Wo) of a convolution :func:`applies` takes."""
     o, c, kh, kw = w.shape
     n, _, h, wd = x.shape
     ph, pw = padding
@@ -135,9 +133,7 @@ def conv2d(x: Any, w: Any, bias: Any, padding: tuple) -> Any:
 
 
 def weight_grad(grad: Any, x: Any, w: Any, padding: tuple) -> Any:
-    """The weight's gradient (O, C, kh, kw), or None when the loops are unavailable."""
-    if _loops() is None or grad.dtype != _F32:
-        return None
+    """The weight's gradient (O, C, kh, kw) of a convolution :func:`applies` takes."""
     o, c, kh, kw = w.shape
     n = x.shape[0]
     ho, wo = grad.shape[2], grad.shape[3]

@@ -404,9 +404,7 @@ def _conv2d_backward_strided(grad, x, w, stride, padding, dilation, groups, need
 
 def conv2d(x, w, bias, stride, padding, dilation, groups):
     if conv_blocks.applies(x, w, stride, padding, dilation, groups):  # 9-32 channels: register blocks
-        out = conv_blocks.conv2d(x, w, bias, padding)
-        if out is not None:
-            return out
+        return conv_blocks.conv2d(x, w, bias, padding)
     if tuple(stride) == (1, 1):
         return _conv2d_wide(x, w, bias, padding, dilation, groups)
     return _conv2d_strided(x, w, bias, stride, padding, dilation, groups)
@@ -418,14 +416,13 @@ def conv2d_backward(grad, x, w, stride, padding, dilation, groups, needs):
         # the weight's gradient from register blocks; the input's (if needed) from the GEMM path,
         # which needs no columns of x for it
         gw = conv_blocks.weight_grad(grad, x, w, padding)
-        if gw is not None:
-            needs = (needs[0], False, needs[2])
-    if needs[0] or needs[1]:
+    gemm_needs = (needs[0], needs[1] and gw is None, needs[2])
+    if gemm_needs[0] or gemm_needs[1]:
         if tuple(stride) == (1, 1):
-            gx, gw_ = _conv2d_backward_wide(grad, x, w, padding, dilation, groups, needs)
+            gx, gemm_gw = _conv2d_backward_wide(grad, x, w, padding, dilation, groups, gemm_needs)
         else:
-            gx, gw_ = _conv2d_backward_strided(grad, x, w, stride, padding, dilation, groups, needs)
-        gw = gw if gw_ is None else gw_
+            gx, gemm_gw = _conv2d_backward_strided(grad, x, w, stride, padding, dilation, groups, gemm_needs)
+        gw = gemm_gw if gemm_needs[1] else gw
     if needs[2]:
         gb = grad.sum(axis=(0, 2, 3)).astype(grad.dtype, copy=False)
     return gx, gw, gb
@@ -616,20 +613,16 @@ def cross_entropy_backward(grad, x, target, lse, w, w_sum, reduction):
 
 
 # ---- softmax's and log_softmax's gradients -----------------------------------------------------------
+# (float16/bfloat16 arrive widened to float32: ``lowp``)
 def softmax_backward(grad, out, dim):
-    acc = np.float32 if out.dtype == np.float16 else out.dtype  # half computes in float, as PyTorch
-    y, g = out.astype(acc, copy=False), grad.astype(acc, copy=False)
-    res = g - (g * y).sum(axis=dim, keepdims=True)
-    res *= y
-    return res.astype(out.dtype, copy=False)
+    res = grad - (grad * out).sum(axis=dim, keepdims=True)
+    res *= out
+    return res
 
 
 def log_softmax_backward(grad, out, dim):
-    acc = np.float32 if out.dtype == np.float16 else out.dtype
-    y, g = out.astype(acc, copy=False), grad.astype(acc, copy=False)
     with np.errstate(over="ignore"):
-        res = g - np.exp(y) * g.sum(axis=dim, keepdims=True)
-    return res.astype(out.dtype, copy=False)
+        return grad - np.exp(out) * grad.sum(axis=dim, keepdims=True)
 
 
 # ---- LSTM cell --------------------------------------------------------------------------------
