@@ -889,9 +889,13 @@ _kern("conv2d_backward", FLOATS, _conv_bwd_samples, R.conv2d_backward, tol_scale
 
 def _pool_samples(dt, rng):
     v = lambda shape: values(rng, shape, dt)  # noqa: E731
+    with_nans = v((1, 2, 4, 6))
+    # windows with one NaN, with two (the last one is the index), and overlapping ones (stride 1)
+    with_nans[0, 0, 0, 0] = with_nans[0, 0, 1, 1] = with_nans[0, 1, 2, 3] = np.nan
     return [Sample("2x2", (v((2, 3, 6, 6)), (2, 2), (2, 2), (0, 0), (1, 1), False)),
             Sample("3x3-s2-p1", (v((1, 2, 7, 6)), (3, 3), (2, 2), (1, 1), (1, 1), False)),
-            Sample("ceil-dilation", (v((1, 1, 7, 7)), (2, 2), (2, 2), (0, 0), (2, 1), True))]
+            Sample("ceil-dilation", (v((1, 1, 7, 7)), (2, 2), (2, 2), (0, 0), (2, 1), True)),
+            Sample("nan-windows", (with_nans, (2, 2), (1, 1), (0, 0), (1, 1), False))]
 
 
 def _maxpool_bwd_samples(dt, rng):

@@ -274,7 +274,8 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
             for q in cs:
                 if 0 <= r < h and 0 <= q < w:
                     v = x[:, :, r, q]
-                    better = v > out[:, :, i, j]  # the first maximum wins
+                    # the first maximum wins, but every NaN takes over (a window's last NaN: PyTorch's rule)
+                    better = (v > out[:, :, i, j]) | np.isnan(v)
                     out[:, :, i, j] = np.where(better, v, out[:, :, i, j])
                     idx[:, :, i, j] = np.where(better, r * w + q, idx[:, :, i, j])
     return out, idx

@@ -330,7 +330,8 @@ _k("conv2d_backward", "nn",
    "conv2d_backward(grad, x, w, stride, padding, dilation, groups, needs) -> (gx, gw, gb)",
    "Gradients of conv2d; `needs` is a (bool, bool, bool) triple; unneeded ones are None.", False)
 _k("max_pool2d", "nn", "max_pool2d(x, kernel, stride, padding, dilation, ceil_mode) -> (out, idx)",
-   "NCHW max pooling; idx holds flat h*W+w positions in the input plane (int64).", False)
+   "NCHW max pooling; idx holds flat h*W+w positions in the input plane (int64): each window's first "
+   "maximum in (row, column) order, or its last NaN when it holds NaNs (PyTorch's rule).", False)
 _k("max_pool2d_backward", "nn", "max_pool2d_backward(grad, idx, input_shape) -> array",
    "Scatter-add `grad` into a zero array of input_shape at `idx`.", False)
 _k("avg_pool2d", "nn",

@@ -151,7 +151,8 @@ def test_cpu_conv_col2im_loop_is_bitwise_numpys(monkeypatch):
 
 
 def _loop_max_pool(x, k, s, p, d, ceil):
-    """Window by window: the first position holding the maximum (a NaN counts as the maximum)."""
+    """Window by window, as PyTorch's pooling loop: the first position holding the maximum, but
+    every NaN takes over (a window with NaNs gives its last NaN)."""
     n, c, h, w = x.shape
     ho = R._out_size(h, k[0], s[0], p[0], d[0], ceil)
     wo = R._out_size(w, k[1], s[1], p[1], d[1], ceil)
@@ -165,7 +166,7 @@ def _loop_max_pool(x, k, s, p, d, ceil):
                 if not (0 <= r < h and 0 <= q < w):
                     continue
                 val = x[a, b, r, q]
-                if best is None or (not np.isnan(best) and (np.isnan(val) or val > best)):
+                if best is None or np.isnan(val) or val > best:
                     best, pos = val, r * w + q
         out[a, b, i, j], idx[a, b, i, j] = best, pos
     return out, idx

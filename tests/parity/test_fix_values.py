@@ -641,3 +641,40 @@ def test_softmax_gradients_match_torch(device, fn, kernel, shape, dim, dtype, hi
 def test_softmax_double_backward(fn):
     x = ember.randn(3, 4, dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradgradcheck(lambda a: getattr(ember, fn)(a, 1), (x,))
+
+
+# ---- max pooling over windows with NaNs: PyTorch takes a window's *last* NaN (every NaN takes over),
+# where max(dim)/argmax take the first; the index (and so the gradient) must land where PyTorch's does.
+def _nan_planes(shape: tuple, spots: int, seed: int) -> Arg:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(F32)
+    flat = x.reshape(-1)
+    flat[rng.choice(flat.size, spots, replace=False)] = NAN
+    return Arg(x)
+
+
+POOL_NAN = [
+    ("max_pool2d", (2, 3, 6, 6), (2,), {}),
+    ("max_pool2d", (1, 2, 5, 7), (3,), {"stride": 1, "padding": 1}),
+    ("max_pool2d", (1, 2, 7, 7), (2,), {"stride": 2, "dilation": 2, "ceil_mode": True}),
+    ("max_pool1d", (2, 3, 11), (3,), {"stride": 1}),
+    ("max_pool3d", (1, 2, 4, 4, 4), (2,), {}),
+    ("adaptive_max_pool1d", (2, 3, 9), (4,), {}),
+    ("adaptive_max_pool2d", (1, 2, 5, 7), ((2, 3),), {}),
+    ("adaptive_max_pool3d", (1, 2, 4, 5, 3), ((2, 2, 2),), {}),
+]
+
+
+@pytest.mark.parametrize("name,shape,args,kw", POOL_NAN, ids=[f"{c[0]}-{i}" for i, c in enumerate(POOL_NAN)])
+def test_max_pool_takes_the_last_nan(device, name, shape, args, kw):
+    x = _nan_planes(shape, max(3, int(np.prod(shape)) // 6), seed=len(shape) * 7 + len(kw))
+    check(lambda L, t: getattr(L.nn.functional, name)(t, *args, return_indices=True, **kw), (x,), {}, device)
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+def test_fractional_max_pool_takes_the_last_nan(device, nd):
+    shape = (1, 2, 7, 7) if nd == 2 else (1, 2, 5, 5, 5)
+    x = _nan_planes(shape, int(np.prod(shape)) // 4, seed=nd)
+    samples = Arg(np.random.default_rng(nd).random((1, 2, nd)).astype(F32), grad=False)
+    check(lambda L, t, s: getattr(L.nn.functional, f"fractional_max_pool{nd}d")(
+        t, 2, output_size=3, return_indices=True, _random_samples=s), (x, samples), {}, device)

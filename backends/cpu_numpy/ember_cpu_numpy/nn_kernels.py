@@ -468,8 +468,8 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
         np.maximum(k, upk * k.dtype.type(t), out=k)
     if x.dtype.kind == "f":
         nan = np.isnan(out)
-        if nan.any():  # a window with a NaN: its first NaN is the maximum (as argmax)
-            for t in range(len(taps) - 1, -1, -1):
+        if nan.any():  # a window with NaNs: its last NaN is the maximum (PyTorch's pooling rule)
+            for t in range(len(taps)):
                 np.copyto(k, t, where=nan & np.isnan(taps[t]), casting="unsafe")
     offs = np.array([i * dh * w + j * dw for i in range(kh) for j in range(kw)], np.int64)
     rows0 = np.arange(ho, dtype=np.int64) * sh - ph  # each window's first row and column (maybe padding)

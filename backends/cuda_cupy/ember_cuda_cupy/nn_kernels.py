@@ -164,8 +164,8 @@ for (int ki = 0; ki < KH; ++ki) {
         long long xx = ox * SW - PW + kj * DW;
         if (xx < 0 || xx >= W) continue;
         C v = (C)x[base + y * W + xx];
-        // the first maximum; a NaN beats everything (PyTorch's rule) and the first NaN stays
-        if (best_at < 0 || v > best || (v != v && best == best)) { best = v; best_at = y * W + xx; }
+        // the first maximum, but every NaN takes over: a window's last NaN wins (PyTorch's rule)
+        if (best_at < 0 || v > best || v != v) { best = v; best_at = y * W + xx; }
     }
 }
 out = (T)best;
@@ -206,7 +206,10 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     extra_w = max(0, (ow - 1) * stride[1] + dilation[1] * (kw - 1) + 1 - (w + 2 * padding[1]))
     xpad = _pad_hw(x, padding[0], padding[1], _lowest(x.dtype), extra_h, extra_w)
     win = _taps(xpad, kh, kw, oh, ow, stride, dilation, True).reshape(n, c, oh, ow, kh * kw)
-    k = xp.argmax(win, axis=-1)  # the first maximum (a NaN counts as the maximum, as in PyTorch)
+    k = xp.argmax(win, axis=-1)  # the first maximum (argmax takes a window's first NaN)
+    if win.dtype.kind == "f":  # PyTorch's pooling takes a window's last NaN
+        nan = xp.isnan(win)
+        k = xp.where(nan.any(-1), kh * kw - 1 - xp.argmax(nan[..., ::-1], axis=-1), k)
     out = xp.take_along_axis(win, k[..., None], -1)[..., 0]
     rows = (xp.arange(oh, dtype=xp.int64) * stride[0] - padding[0])[:, None] + (k // kw) * dilation[0]
     cols = (xp.arange(ow, dtype=xp.int64) * stride[1] - padding[1]) + (k % kw) * dilation[1]

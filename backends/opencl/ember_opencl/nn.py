@@ -171,6 +171,7 @@ def max_pool2d(x: CLArray, kernel: Any, stride: Any, padding: Any, dilation: Any
     dev = runtime.device(x.device)
     t = ctype(x.dtype)
     isf = x.dtype.kind == "f"
+    # PyTorch's rule: the first maximum, but every NaN takes over (a window's last NaN wins)
     better = "(v > best || isnan(v))" if isf else "(v > best)"
     # one work-item per output row (n, c, oy), as im2col: the index arithmetic once per row
     src = header(t) + f"""
@@ -187,7 +188,7 @@ __kernel void maxpool(__global {t}* o, __global long* oi, __global const {t}* x,
       for (int j = 0; j < kw; j++) {{
         int ix = ox * sw - pw + j * dw; if (ix < 0 || ix >= W) continue;
         {t} v = xp[iy * s2 + ix * s3];
-        if (bi < 0 || ({'!isnan(best) && ' if isf else ''}{better})) {{ best = v; bi = iy * W + ix; }}
+        if (bi < 0 || {better}) {{ best = v; bi = iy * W + ix; }}
       }}
     }}
     o[g * OW + ox] = best; oi[g * OW + ox] = bi;

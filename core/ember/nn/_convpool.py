@@ -392,7 +392,7 @@ def max_pool2d_composite(x: Tensor, kernel, stride, padding, dilation, ceil_mode
     extra_w = max(0, (wo - 1) * stride[1] + dilation[1] * (kw - 1) + 1 - (w + 2 * padding[1]))
     xp = _pad4(x, padding[0], padding[1], -math.inf, extra_h, extra_w)
     taps = _taps(xp, kh, kw, ho, wo, stride, dilation)  # N C K Ho Wo
-    out, k = taps.max(2)
+    out, k = _pool_max(taps, 2)
     from ember.functions.creation import arange
 
     ki, kj = k // kw, k % kw
@@ -531,10 +531,28 @@ def _flat_positions(tables: list, sizes: tuple, offsets: tuple, device: Any) -> 
     return total.reshape(tuple(len(t) for t in tables) + (-1,))
 
 
+def _pool_max(win: Tensor, dim: int) -> tuple:
+    """(max, position) over ``dim`` of a stack of window taps by PyTorch's pooling rule: the first
+    maximum, except that every NaN takes over, so a window with NaNs gives its *last* NaN
+    (``Tensor.max(dim)`` gives the first). The value is gathered at the position, so its
+    gradient goes there too."""
+    val, k = win.max(dim)
+    if not win.is_floating_point():
+        return val, k
+    from ember.functions.creation import arange
+
+    shape = [1] * win.dim()
+    shape[dim] = win.shape[dim]
+    pos = arange(win.shape[dim], device=win.device).reshape(shape)
+    last_nan = pos.masked_fill(~win.isnan(), -1).amax(dim)
+    k = last_nan.where(last_nan >= 0, k)
+    return win.gather(dim, k.unsqueeze(dim)).squeeze(dim), k
+
+
 def _max_windows(x: Tensor, tables: list, offsets: tuple, sizes: tuple) -> tuple:
-    """Max over each window and its flat input position (the first maximum, as PyTorch)."""
+    """Max over each window and its flat input position (PyTorch's rule: see :func:`_pool_max`)."""
     win = _gather_windows(x, tables)
-    val, k = win.max(-1)
+    val, k = _pool_max(win, -1)
     pos = _flat_positions(tables, sizes, offsets, x.device)
     idx = pos.expand(tuple(win.shape)).gather(-1, k.unsqueeze(-1)).squeeze(-1)
     return val, idx

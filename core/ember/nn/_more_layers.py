@@ -19,6 +19,7 @@ from ember import dtypes as _dt
 from ember.autograd.function import grad_fn_name
 from ember.functions import creation as _c
 from ember.functions import elementwise as _e
+from ember.nn._convpool import _pool_max
 from ember.tensor import Tensor
 from ember.typeinfo import finfo
 
@@ -451,9 +452,9 @@ def _fractional_max_pool(input: Tensor, kernel_size: Any, output_size: Any, outp
         flat = term if flat is None else flat + term
     flat = flat.expand(n, c, *out, *kernel).reshape(n, c, math.prod(out), math.prod(kernel))
     values = x.reshape(n, c, 1, -1).expand(n, c, math.prod(out), math.prod(spatial)).gather(3, flat)
-    pick = values.argmax(-1, keepdim=True)
-    result = values.gather(3, pick).reshape(n, c, *out)
-    indices = flat.gather(3, pick).reshape(n, c, *out)
+    result, pick = _pool_max(values, 3)  # PyTorch's rule: the first maximum or the last NaN
+    result = result.reshape(n, c, *out)
+    indices = flat.gather(3, pick.unsqueeze(3)).reshape(n, c, *out)
     if not batched:
         result, indices = result.squeeze(0), indices.squeeze(0)
     return (result, indices) if return_indices else result
