@@ -374,3 +374,24 @@ def test_cross_entropy_loop_is_bitwise_the_numpy_kernel(reduction, weighted):
             assert g.dtype == w.dtype and g.shape == w.shape
             np.testing.assert_array_equal(g.reshape(-1).view(np.uint8), w.reshape(-1).view(np.uint8))
     assert numba_nn.cross_entropy(x.astype(np.float64), target, None, -100, reduction) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,ceil", [((2, 3, 8, 10), False), ((3, 2, 7, 9), False), ((1, 4, 6, 6), True)])
+def test_max_pool_2x2_loop_matches_pytorch(dtype, shape, ceil):
+    """Values and indices of 2x2/stride-2 windows with many ties, NaNs (several per window), infinities
+    and signed zeros: PyTorch's (the first maximum, every NaN taking over), and the NumPy kernel's.
+    Odd sizes drop the last row/column; windows that would hang over the edge are not this path."""
+    rng = np.random.default_rng(11)
+    x = rng.integers(-2, 3, shape).astype(dtype)  # ties everywhere
+    flat = x.reshape(-1)
+    flat[rng.choice(flat.size, flat.size // 5, replace=False)] = np.nan
+    flat[rng.choice(flat.size, 6, replace=False)] = [np.inf, -np.inf, -0.0, 0.0, np.inf, -np.inf]
+    got = numba_nn.max_pool2d(x, (2, 2), (2, 2), (0, 0), (1, 1), ceil)
+    t_out, t_idx = torch.nn.functional.max_pool2d(torch.from_numpy(x), 2, ceil_mode=ceil, return_indices=True)
+    np.testing.assert_array_equal(got[1], t_idx.numpy())
+    np.testing.assert_array_equal(got[0], t_out.numpy())
+    want = nn_kernels.NN_KERNELS["max_pool2d"].__wrapped__(x, (2, 2), (2, 2), (0, 0), (1, 1), ceil)  # NumPy
+    np.testing.assert_array_equal(got[1], want[1])
+    assert numba_nn.max_pool2d(x, (3, 3), (2, 2), (0, 0), (1, 1), ceil) is None  # other windows: NumPy's
+    assert numba_nn.max_pool2d(x[:, :, :5, :5], (2, 2), (2, 2), (0, 0), (1, 1), True) is None
