@@ -395,3 +395,17 @@ def test_max_pool_2x2_loop_matches_pytorch(dtype, shape, ceil):
     np.testing.assert_array_equal(got[1], want[1])
     assert numba_nn.max_pool2d(x, (3, 3), (2, 2), (0, 0), (1, 1), ceil) is None  # other windows: NumPy's
     assert numba_nn.max_pool2d(x[:, :, :5, :5], (2, 2), (2, 2), (0, 0), (1, 1), True) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_loop_is_bitwise_numpy_and_pytorch(dtype):
+    """max(x, 0) with NaN and -0.0 passing through, as NumPy's maximum(0, x) and PyTorch's relu."""
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal(70000).astype(dtype)
+    x[:7] = [np.nan, -0.0, 0.0, np.inf, -np.inf, -1e-300 if dtype == np.float64 else -1e-40, -np.nan]
+    got = numba_nn.relu(x)
+    u = np.uint32 if dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(got.view(u), np.maximum(dtype(0), x).view(u))
+    np.testing.assert_array_equal(got.view(u), torch.relu(torch.from_numpy(x)).numpy().view(u))
+    assert kernels.KERNELS["relu"](x.reshape(10, 7000)).shape == (10, 7000)
+    assert numba_nn.relu(x[:100]) is None  # small arrays: NumPy's (no loop call to pay for)

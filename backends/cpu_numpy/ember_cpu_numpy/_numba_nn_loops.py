@@ -418,7 +418,15 @@ def layer_norm_backward(g, x, mean, rstd, w, gx, gw, gb, need_x, need_w, need_b)
                 gxr[j] = (dy[j] - a - xhat[j] * c32) * rs
 
 
-# ---- ReLU's backward -------------------------------------------------------------------------------
+# ---- ReLU and its backward -------------------------------------------------------------------------
+@njit(**_JIT)
+def relu(x, zero, out):
+    """out = max(x, 0) with x kept where it is not below 0: NaN and -0.0 pass (PyTorch's relu)."""
+    for i in range(x.size):
+        v = x[i]
+        out[i] = zero if v < zero else v
+
+
 @njit(**_JIT)
 def relu_backward(g, y, zero, out):
     """out = 0 where y <= 0, else g (a NaN y passes g): one pass that LLVM turns into vector

@@ -143,12 +143,12 @@ def _array_result(fn):
 #: the kernels shared with the cuda backend, bound to NumPy (large ``where`` selections branch-free)
 SHARED = xp_kernels.elementwise_kernels(np, branchless_where=True, add_rows=numba_nn.add_rows)
 
-KERNELS = {
+KERNELS = numba_nn.prefer_loops({  # (relu's compiled loop first)
     "from_host": from_host, "to_host": to_host, "device_index": device_index, "empty": empty, "full": full,
     "arange": arange, "astype": astype, "storage_offset": storage_offset, "bitcast": bitcast, "copy_": copy_,
     "storage_size": storage_size, "as_strided": as_strided,
     "rand_uniform": rand_uniform, "rand_normal": rand_normal, "rand_int": rand_int,
     **SHARED,
     "matmul": _array_result(matmul),
-}
+})
 KERNELS.update(DLPACK_KERNELS)

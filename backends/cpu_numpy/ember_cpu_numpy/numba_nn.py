@@ -41,7 +41,7 @@ from ember_cpu_numpy import numba_optim
 
 __all__ = ["gelu", "gelu_backward", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
            "layer_norm", "layer_norm_backward", "row_logsumexp", "cross_entropy", "softmax_minus_target",
-           "lstm_cell", "lstm_cell_backward", "add_rows", "relu_backward", "max_pool2d", "max_pool2d_backward", "conv_loops",
+           "lstm_cell", "lstm_cell_backward", "add_rows", "relu", "relu_backward", "max_pool2d", "max_pool2d_backward", "conv_loops",
            "bfloat16_to_float32", "float32_to_bfloat16", "loops", "prefer_loops"]
 
 _F32 = np.dtype(np.float32)
@@ -259,6 +259,19 @@ def add_rows(out: Any, index: Any, values: Any) -> bool:
     return True
 
 
+def relu(x: Any) -> Any:
+    """ReLU as one compiled pass over a large contiguous float array (bit for bit NumPy's
+    ``maximum(0, x)``: NaN and -0.0 pass), or None. (64, 6, 28, 28) float32: 69 -> 51 us."""
+    if x.dtype not in _FLOATS or x.size < 65536 or not x.flags.c_contiguous:
+        return None
+    lp = loops()
+    if lp is None:
+        return None
+    res = np.empty(x.shape, x.dtype)
+    lp.relu(_flat(x), x.dtype.type(0), _flat(res))
+    return res
+
+
 def relu_backward(grad: Any, out: Any) -> Any:
     """ReLU's gradient as one compiled pass (bit for bit the NumPy kernel's: +0 where out <= 0, a NaN
     output passes its gradient), or None. (64, 6, 28, 28) float32: 210 -> 137 us."""
@@ -356,14 +369,16 @@ _PREFERRED = {"gelu": gelu, "gelu_backward": gelu_backward, "softmax": softmax, 
               "cross_entropy": cross_entropy,
               "layer_norm": layer_norm, "layer_norm_backward": layer_norm_backward,
               "lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward,
-              "max_pool2d": max_pool2d, "max_pool2d_backward": max_pool2d_backward, "relu_backward": relu_backward}
+              "max_pool2d": max_pool2d, "max_pool2d_backward": max_pool2d_backward, "relu": relu,
+              "relu_backward": relu_backward}
 
 
 def prefer_loops(kernels: dict) -> dict:
-    """``kernels`` with each kernel named in ``_PREFERRED`` trying its compiled loop first."""
+    """``kernels`` with each kernel of it named in ``_PREFERRED`` trying its compiled loop first."""
     out = dict(kernels)
     for name, fast in _PREFERRED.items():
-        out[name] = _first(fast, kernels[name])
+        if name in kernels:
+            out[name] = _first(fast, kernels[name])
     return out
 
 
