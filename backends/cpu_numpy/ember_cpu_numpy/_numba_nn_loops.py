@@ -657,16 +657,20 @@ def _forward_row(plane, w, c, o, offs, span, row):
 
 
 @njit(**_JIT)
-def conv_wide_forward(xf, w, b, offs, span, out):
-    """out[n, o, t] = b[o] + sum over c, k of w[o, c, k] * xf[n, c, offs[k] + t], summed in
-    float32 in (c, k) order (PyTorch's own float32 kernels sum in their order; both round in
-    float32). Output rows are computed four channels at a time while the taps stream past them
-    (registers and L1); the products never go through memory as columns."""
+def conv_wide_forward(xf, w, b, offs, span, wp, res):
+    """res[n, o, y, x] = b[o] + sum over c, k of w[o, c, k] * xf[n, c, offs[k] + y * wp + x], summed
+    in float32 in (c, k) order (PyTorch's own float32 kernels sum in their order; both round in
+    float32). Output rows of the wide layout (``span`` = Ho * wp values, the last wp - Wo of each
+    image row garbage) are computed four channels at a time while the taps stream past them
+    (registers and L1), then their valid columns are copied out while still in L1: the products
+    never go through memory as columns, nor the wide rows as a whole output."""
     n_out = w.shape[0]
+    ho, wo = res.shape[2], res.shape[3]
+    out = np.empty((4, span), res.dtype)
     for n in range(xf.shape[0]):
         o = 0
         while o < n_out:
-            rows = out[n, o:o + 4]
+            rows = out[:min(4, n_out - o)]
             for r in range(rows.shape[0]):
                 bo = b[o + r]
                 row = rows[r]
@@ -678,6 +682,11 @@ def conv_wide_forward(xf, w, b, offs, span, out):
                 else:
                     for r in range(rows.shape[0]):
                         _forward_row(xf[n, c], w, c, o + r, offs, span, rows[r])
+            for r in range(rows.shape[0]):
+                row, dst = rows[r], res[n, o + r]
+                for y in range(ho):
+                    for x in range(wo):
+                        dst[y, x] = row[y * wp + x]
             o += 4
 
 
