@@ -691,16 +691,19 @@ def conv_wide_forward(xf, w, b, offs, span, wp, res):
 
 
 @njit(nogil=True, error_model="numpy", cache=True, fastmath={"contract", "reassoc"})
-def conv_wide_weight_grad(xf, g, offs, span, gw):
+def conv_wide_weight_grad(xf, grad, offs, span, wp, gw):
     """gw[o, c, k] += sum over n, t of g[n, o, t] * xf[n, c, offs[k] + t] (gw float64, zeroed by the
-    caller; g's garbage columns zero), four taps per pass over the gradient row. One image's dot
+    caller), four taps per pass over the gradient row, where g[n, o] is grad[n, o] (N, O, Ho, Wo)
+    laid out wide (rows of ``wp``, the garbage columns zero: :func:`_wide_rows`). One image's dot
     products are float32 sums that LLVM may reorder to vectorise them (``reassoc``, as a BLAS
     product orders its sums its own way; no other fast-math flag: NaN and inf propagate); the
     images add up in float64."""
     kk = offs.size
+    g = np.zeros((grad.shape[1], span), grad.dtype)
     for n in range(xf.shape[0]):
-        for o in range(g.shape[1]):
-            grow = g[n, o]
+        _wide_rows(grad[n], wp, g)
+        for o in range(g.shape[0]):
+            grow = g[o]
             for c in range(xf.shape[1]):
                 plane = xf[n, c]
                 k = 0
@@ -727,26 +730,44 @@ def conv_wide_weight_grad(xf, g, offs, span, gw):
                     k += 1
 
 
+@njit(**_INLINE)
+def _wide_rows(img, wp, g):
+    """g[o] = the (Ho, Wo) plane img[o] in rows of ``wp`` values, the columns past Wo zero (they must
+    contribute nothing); one image at a time, so that the rows are built where they are used (L1)
+    instead of as a whole wide copy of the gradient."""
+    ho, wo = img.shape[1], img.shape[2]
+    for o in range(img.shape[0]):
+        src, dst = img[o], g[o]
+        for y in range(ho):
+            for x in range(wo):
+                dst[y * wp + x] = src[y, x]
+            for x in range(wo, wp):
+                dst[y * wp + x] = 0
+
+
 @njit(**_JIT)
-def conv_wide_input_grad(g, w, offs, span, gxf):
+def conv_wide_input_grad(grad, w, offs, span, wp, gxf):
     """gxf[n, c, offs[k] + t] += w[o, c, k] * g[n, o, t]: the transpose of ``conv_wide_forward``
-    (gxf zeroed by the caller). Each (n, c) plane stays in L1; each of its tap runs is loaded and
-    stored once per four output channels."""
-    n_out = g.shape[1]
-    for n in range(g.shape[0]):
+    (gxf zeroed by the caller), g[n] being grad[n] (N, O, Ho, Wo) laid out wide (:func:`_wide_rows`).
+    Each (n, c) plane stays in L1; each of its tap runs is loaded and stored once per four output
+    channels."""
+    n_out = grad.shape[1]
+    gi = np.zeros((n_out, span), grad.dtype)
+    for n in range(grad.shape[0]):
+        _wide_rows(grad[n], wp, gi)
         for c in range(gxf.shape[1]):
             plane = gxf[n, c]
             for k in range(offs.size):
                 dst = plane[offs[k]:offs[k] + span]
                 o = 0
                 while o + 4 <= n_out:
-                    g0, g1, g2, g3 = g[n, o], g[n, o + 1], g[n, o + 2], g[n, o + 3]
+                    g0, g1, g2, g3 = gi[o], gi[o + 1], gi[o + 2], gi[o + 3]
                     w0, w1, w2, w3 = w[o, c, k], w[o + 1, c, k], w[o + 2, c, k], w[o + 3, c, k]
                     for t in range(span):
                         dst[t] = (((dst[t] + w0 * g0[t]) + w1 * g1[t]) + w2 * g2[t]) + w3 * g3[t]
                     o += 4
                 while o < n_out:
-                    g0, w0 = g[n, o], w[o, c, k]
+                    g0, w0 = gi[o], w[o, c, k]
                     for t in range(span):
                         dst[t] += w0 * g0[t]
                     o += 1

@@ -265,19 +265,16 @@ def _conv2d_backward_wide_direct(grad, x, w, padding, dilation, needs):
     o, _, kh, kw = w.shape
     hp, wp, ho, wo, flat = _wide_geometry(x.shape, kh, kw, padding, dilation)
     span, offs = ho * wp, _wide_offsets(kh, kw, wp, dilation)
-    gwide = _scratch("gwide-direct", (n, o, ho, wp), grad.dtype)
-    gwide[:, :, :, wo:] = 0  # the garbage columns must contribute nothing
-    gwide[:, :, :, :wo] = grad
-    g = gwide.reshape(n, o, span)
+    g = np.ascontiguousarray(grad)  # the loops lay each image's rows out wide themselves
     gx = gw = None
     if needs[1]:
         acc = np.zeros((o, c, kh * kw))
-        lp.conv_wide_weight_grad(_wide_padded(x, kh, kw, padding, dilation), g, offs, span, acc)
+        lp.conv_wide_weight_grad(_wide_padded(x, kh, kw, padding, dilation), g, offs, span, wp, acc)
         gw = acc.astype(w.dtype).reshape(w.shape)
     if needs[0]:
         gxf = _scratch("gxpad-direct", (n, c, flat), x.dtype)
         gxf.fill(0)
-        lp.conv_wide_input_grad(g, np.ascontiguousarray(w).reshape(o, c, kh * kw), offs, span, gxf)
+        lp.conv_wide_input_grad(g, np.ascontiguousarray(w).reshape(o, c, kh * kw), offs, span, wp, gxf)
         ph, pw = padding
         gx = np.empty(x.shape, x.dtype)
         np.copyto(gx, gxf[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + wd])
