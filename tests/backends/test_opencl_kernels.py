@@ -212,6 +212,27 @@ def test_binary_float_broadcast(name):
                                    rtol=1e-5, atol=1e-6)
 
 
+def test_repeated_ops_take_the_cached_launch():
+    """A repeated op (same layouts) takes its cached launch: new buffers, offsets and scalar values
+    each time, and the results stay NumPy's. Views with offsets, broadcasting, a bool array with
+    an int scalar (sent as a uchar of bool(v)), an int array with a float scalar (truncated as
+    the kernel argument), and a unary op."""
+    base = sample((5, 8), np.float32)
+    for step in range(3):  # the first call fills the cache, the next ones hit it
+        a = sample((4, 8), np.float32)
+        row = dev(base)  # a view at an offset: rows 1..4
+        view = K["as_strided"](row, (4, 8), (8, 1), 8)
+        np.testing.assert_array_equal(host(K["mul"](dev(a), 0.5 + step)), a * np.float32(0.5 + step))
+        np.testing.assert_array_equal(host(K["add"](view, dev(a))), base[1:] + a)
+        np.testing.assert_array_equal(host(K["sub"](dev(a), dev(a[0]))), a - a[0])
+        np.testing.assert_array_equal(host(K["neg"](view)), -base[1:])
+        flags = sample((6,), np.bool_)
+        np.testing.assert_array_equal(host(K["add"](dev(flags), 2 + step)), flags | True)
+        ints = sample((6,), np.int64)
+        np.testing.assert_array_equal(host(K["mul"](dev(ints), 3 + step)), ints * (3 + step))
+        np.testing.assert_array_equal(host(K["add"](dev(ints), 1.75)), ints + 1)
+
+
 @pytest.mark.parametrize("name", ["add", "sub", "mul", "floor_divide", "remainder", "pow",
                                   "maximum", "bitwise_and", "bitwise_xor"])
 def test_binary_int(name):
