@@ -281,7 +281,15 @@ def _clamp_samples(dt, rng):
             Sample("0d", (values(rng, (), dt), lo, hi)), Sample("transposed", (View.transposed(v), lo, hi))]
 
 
-_kern("clamp", FLOATS + INTS[:-1], _clamp_samples,
+def _clamp_kernel_samples(dt, rng):
+    out = _clamp_samples(dt, rng)
+    if dt in FLOATS:  # a NaN bound gives NaN everywhere (np.clip's maximum/minimum propagate it)
+        v = values(rng, (3, 4), dt)
+        out += [Sample("nan-lo", (v, float("nan"), 1.0)), Sample("nan-hi", (v, None, float("nan")))]
+    return out
+
+
+_kern("clamp", FLOATS + INTS[:-1], _clamp_kernel_samples,
       lambda x, lo, hi: np.clip(x, lo if lo is not None else -np.inf, hi if hi is not None else np.inf))
 
 

@@ -214,7 +214,8 @@ for _n in LOGICAL:
 _k("where", "ternary", "where(cond, a, b) -> array",
    "`a` where cond (bool) else `b`; all three broadcast; a or b may be a Python number.")
 _k("clamp", "ternary", "clamp(x, lo, hi) -> array",
-   "Clip to [lo, hi]; lo or hi may be None (no bound); Python numbers.")
+   "Clip to [lo, hi]; lo or hi may be None (no bound); Python numbers. A NaN element stays NaN and "
+   "a NaN bound makes every element NaN (PyTorch's clamp).")
 
 # --- reductions ----------------------------------------------------------------------------
 REDUCTIONS = ("sum", "prod", "amax", "amin", "any", "all")

@@ -294,16 +294,18 @@ def where(cond: CLArray, a: Any, b: Any) -> CLArray:
 
 
 def clamp(x: CLArray, lo: Any, hi: Any) -> CLArray:
-    """Clip to [lo, hi] (None = unbounded); NaN stays NaN."""
+    """Clip to [lo, hi] (None = unbounded); a NaN element stays NaN, and a NaN bound makes every
+    element NaN (PyTorch's clamp)."""
     ops: list = [x]
     expr = "v0"
+    fl = _is_float(x.dtype)
     if lo is not None:
         ops.append(Scalar(lo, x.dtype))
-        expr = f"({expr} < v1 ? v1 : {expr})"
+        expr = f"({expr} < v1{' || isnan(v1)' if fl else ''} ? v1 : {expr})"
     if hi is not None:
         ops.append(Scalar(hi, x.dtype))
         h = f"v{len(ops) - 1}"
-        expr = f"(({expr}) > {h} ? {h} : ({expr}))"
+        expr = f"(({expr}) > {h}{f' || isnan({h})' if fl else ''} ? {h} : ({expr}))"
     return launch_map(empty(x.shape, x.dtype, x.device), ops, expr)
 
 

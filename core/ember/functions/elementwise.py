@@ -505,11 +505,14 @@ class _MaxMin(Function):
 
     @classmethod
     def backward(cls, ctx, g):
+        # PyTorch's rule: a tie splits the gradient in halves, the side that lost gets 0, and
+        # otherwise the gradient passes whole, so with a NaN on either side (every comparison
+        # false) both get all of it. Selected with where, not multiplied, so that a 0 stays 0
+        # under an inf or NaN gradient.
         a, b = ctx.saved_tensors
-        pick_a = (a > b) if cls._kernel == "maximum" else (a < b)
-        tie = (a == b).to(g.dtype) * 0.5
-        wa = pick_a.to(g.dtype) + tie
-        return _grad_for(a, g * wa), _grad_for(b, g * (1 - wa))
+        base = where(a == b, g / 2, g)
+        a_lost, b_lost = (a < b, a > b) if cls._kernel == "maximum" else (a > b, a < b)
+        return _grad_for(a, where(a_lost, 0.0, base)), _grad_for(b, where(b_lost, 0.0, base))
 
 
 class Maximum(_MaxMin):
@@ -1304,7 +1307,9 @@ def isfinite(x: Tensor) -> Tensor:
 def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
     if not x._dtype.is_floating_point:  # no NaN or infinity to replace; PyTorch returns a copy
         return x.clone()
-    big = {_dt.float16: 65504.0, _dt.float32: 3.4028234663852886e38}.get(x._dtype, 1.7976931348623157e308)
+    from ember.typeinfo import finfo
+
+    big = finfo(x._dtype).max  # the dtype's own largest value (bfloat16's is 3.39e38, not float32's)
     out = where(isnan(x), nan, x)
     out = where(out == math.inf, big if posinf is None else posinf, out)
     return where(out == -math.inf, -big if neginf is None else neginf, out)
@@ -1423,6 +1428,39 @@ class Clamp(Function):
         return where(mask, g, 0), None, None  # not g * mask: an infinite g outside the range gives 0, not NaN
 
 
+class ClampTensor(Function):
+    """``clamp`` with tensor bounds (either may be None): the values of ``minimum(maximum(x, lo), hi)``
+    with PyTorch's gradients, which are not maximum's and minimum's: x gets the gradient where
+    lo <= x <= hi (all of it on a tie, none where x is NaN), lo where x < lo < hi, hi where x > hi
+    or hi < lo."""
+
+    _backward_name = "ClampBackward0"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x, lo, hi)
+        res = x
+        if lo is not None:
+            res = maximum(res, lo)
+        if hi is not None:
+            res = minimum(res, hi)
+        return res
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        if lo is not None and hi is not None:
+            gx = where((x >= lo) & (x <= hi), g, 0)
+            glo = where((x < lo) & (lo < hi), g, 0)
+            ghi = where((x > hi) | (hi < lo), g, 0)
+        elif lo is not None:
+            gx, glo, ghi = where(x >= lo, g, 0), where(x < lo, g, 0), None
+        else:
+            gx, glo, ghi = where(x <= hi, g, 0), None, where(x > hi, g, 0)
+        return (_grad_for(x, gx), None if glo is None else _grad_for(lo, glo),
+                None if ghi is None else _grad_for(hi, ghi))
+
+
 def _bool_clamp_input(input: Tensor, min: Any, max: Any) -> Tensor:
     """A bool ``input`` as PyTorch clamps it: in the promoted dtype (``clamp(b, 0)`` is int64); a bool
     result keeps only the one-sided tensor kernels (``clamp(b, min=b)`` is bool), the others refuse."""
@@ -1444,7 +1482,9 @@ def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None
     refuse_complex(input, min, max, message="clamp is not supported for complex types")
     if input._dtype is _dt.bool_:
         input = _bool_clamp_input(input, min, max)
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
+    if all(b is None or isinstance(b, Tensor) for b in (min, max)):
+        return _out(ClampTensor.apply(input, min, max), out)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):  # a tensor and a number (PyTorch refuses)
         res = input
         if min is not None:
             res = maximum(res, min)

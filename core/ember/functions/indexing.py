@@ -75,10 +75,21 @@ def _sequence_as_tuple(index: Any, warn: bool = True) -> bool:
     return False
 
 
+def _uint8_as_mask(item: Any) -> Any:
+    """A uint8 tensor index is a mask, as a bool one (PyTorch's deprecated rule, with its warning),
+    not a list of positions; 0-d included."""
+    if isinstance(item, Tensor) and item.dtype is _dt.uint8:
+        warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.",
+                      UserWarning, stacklevel=5)
+        return item.bool()
+    return item
+
+
 def _parse(x: Tensor, index: Any) -> tuple:
     """Split an index into (slices, shape after basic indexing, advanced: [(dim, tensor)])."""
     if not isinstance(index, tuple):
         index = tuple(index) if _sequence_as_tuple(index) else (index,)
+    index = tuple(_uint8_as_mask(item) for item in index)
     consumed = 0
     expanded = []
     for item in index:
@@ -261,7 +272,7 @@ def _basic_index(index: Any) -> bool:
     items = index if isinstance(index, tuple) else tuple(index) if _sequence_as_tuple(index, False) else (index,)
     return all(item is None or item is Ellipsis or item is True or isinstance(item, slice)
                or (isinstance(item, numbers.Integral) and not isinstance(item, bool))
-               or (isinstance(item, Tensor) and item.dim() == 0 and item.dtype is not _dt.bool_
+               or (isinstance(item, Tensor) and item.dim() == 0 and item.dtype not in (_dt.bool_, _dt.uint8)
                    and not item.dtype.is_floating_point) for item in items)
 
 
