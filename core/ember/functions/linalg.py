@@ -175,16 +175,37 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 ger = outer
 
 
+def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any, *, skip_zero_alpha: bool = True) -> Tensor:
+    """``beta * input + alpha * product`` as BLAS computes it (PyTorch's addmm family): a zero
+    ``beta`` does not read ``input`` and a zero ``alpha`` does not read ``product``, so NaN/inf
+    there do not propagate (``0 * inf`` would). A skipped operand keeps its graph and gets a zero
+    gradient; a matrix factor's gradient is then ``0 @ other``, NaN where ``other`` holds inf, as in
+    PyTorch. ``skip_zero_alpha=False``: addr, whose elementwise kernel does multiply by alpha."""
+    from ember.functions.creation import zeros
+    from ember.functions.elementwise import add, where
+
+    def unread(t: Tensor, other: Any) -> Tensor:  # ``other`` where t's values would be, t's shape and graph
+        return where(zeros(tuple(t.shape), dtype=_dt.bool_, device=t.device), t, other)
+
+    if alpha == 0 and skip_zero_alpha:
+        product = unread(product, 0)
+    elif alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return unread(input, product)
+    return add(input if beta == 1 else input * beta, product)
+
+
 @grad_fn_name("AddmmBackward0")
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
-    prod = mm(mat1, mat2)
-    return (input * beta if beta != 1 else input) + (prod * alpha if alpha != 1 else prod)
+    return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
 
 
 @grad_fn_name("BaddbmmBackward0")
 def baddbmm(input: Tensor, b1: Tensor, b2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
-    prod = bmm(b1, b2)
-    return (input * beta if beta != 1 else input) + (prod * alpha if alpha != 1 else prod)
+    # alpha == 0 skips the product as PyTorch's BLAS path does (its small-size loop, used below 400
+    # multiply-adds per batch, computes 0 * inf = NaN instead)
+    return _scaled_sum(input, bmm(b1, b2), beta, alpha)
 
 
 def _tensordot_dims(a: Tensor, b: Tensor, dims: Any) -> tuple[list, list]:

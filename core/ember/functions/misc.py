@@ -565,18 +565,17 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | N
     return _ew._out(input * factor, out) if out is not None else input * factor
 
 
-def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
-    """``beta * input + alpha * product``, where ``beta == 0`` ignores ``input`` (NaN included)."""
-    product = product if alpha == 1 else product * alpha
-    if beta == 0:  # input's values are not read (NaN included), but it gets its (zero) gradient
-        return _ew.where(_cr.zeros(tuple(input.shape), dtype=_dt.bool_, device=input.device), input, product)
-    return _ew.add(input if beta == 1 else input * beta, product)
+def _addmm_named(result: Tensor, name: str, input: Tensor) -> Tensor:
+    """PyTorch's node name on a composite of the addmm family (else its last step's: Add, Where)."""
+    from ember.autograd.function import name_grad_fn
+
+    return name_grad_fn(result, name, input)
 
 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1,
           out: Tensor | None = None) -> Tensor:
-    """``beta * input + alpha * (mat @ vec)``."""
-    result = _scaled_sum(input, _la.mv(mat, vec), beta, alpha)
+    """``beta * input + alpha * (mat @ vec)``; a zero beta or alpha does not read its operand (BLAS)."""
+    result = _addmm_named(_la._scaled_sum(input, _la.mv(mat, vec), beta, alpha), "AddmvBackward0", input)
     return _ew._out(result, out) if out is not None else result
 
 
@@ -586,14 +585,17 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any
     if vec1.dim() != 1 or vec2.dim() != 1:
         raise RuntimeError(f"addr: Expected 1-D argument vec{1 if vec1.dim() != 1 else 2}, but got "
                            f"{(vec1 if vec1.dim() != 1 else vec2).dim()}-D")
-    result = _scaled_sum(input, _la.outer(vec1, vec2), beta, alpha)
+    # PyTorch's addr kernel multiplies by alpha even when it is 0 (0 * inf = NaN), but skips input at beta == 0
+    result = _la._scaled_sum(input, _la.outer(vec1, vec2), beta, alpha, skip_zero_alpha=False)
+    result = _addmm_named(result, "AddrBackward0", input)
     return _ew._out(result, out) if out is not None else result
 
 
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1,
            out: Tensor | None = None) -> Tensor:
-    """``beta * input + alpha * sum_i(batch1[i] @ batch2[i])``."""
-    result = _scaled_sum(input, _la.bmm(batch1, batch2).sum(0), beta, alpha)
+    """``beta * input + alpha * sum_i(batch1[i] @ batch2[i])``; a zero beta or alpha does not read its operand."""
+    result = _la._scaled_sum(input, _la.bmm(batch1, batch2).sum(0), beta, alpha)
+    result = _addmm_named(result, "AddbmmBackward0", input)
     return _ew._out(result, out) if out is not None else result
 
 

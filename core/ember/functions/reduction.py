@@ -20,7 +20,7 @@ from typing import Any
 from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
-from ember.autograd.function import Function, grad_fn_name, name_grad_fn
+from ember.autograd.function import Function, name_grad_fn
 from ember.autograd.grad_mode import STATE
 from ember.functions.complex_ops import refuse_complex, type_word
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
@@ -71,6 +71,11 @@ def _accum_dtype(x: Tensor, dtype: _dt.dtype | None) -> _dt.dtype:
     return x._dtype if x._dtype.is_differentiable else _dt.int64
 
 
+# PyTorch reduces these in float32 (sum, mean) or wider (var, std) and rounds once at the end, so a
+# sum that passes float16's 65504 on the way, or each partial sum's rounding, does not show
+_HALF = (_dt.float16, _dt.bfloat16)
+
+
 class Sum(Function):
     _backward_name = "SumBackward0"
 
@@ -81,6 +86,9 @@ class Sum(Function):
         ctx.shape, ctx.dims, ctx.keepdim, ctx.in_dtype = x._data.shape, dims, keepdim, x._dtype
         if not dims:
             return x._new(x._kt["clone"](data), dt)
+        if dt in _HALF:  # summed in float32, rounded once (see _HALF)
+            wide = x._kt["sum"](x._kt["astype"](data, _dt.float32), dims, keepdim)
+            return x._new(x._kt["astype"](wide, dt), dt)
         return x._new(x._kt["sum"](data, dims, keepdim), dt)
 
     @staticmethod
@@ -106,15 +114,20 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: _dt.dt
         if not dtype.is_differentiable:
             raise RuntimeError("mean(): could not infer output dtype. Optional dtype must be either a floating point "
                                f"or complex dtype. Got: {_type_word(dtype)}")
-        input = input.to(dtype)
-    if not input._dtype.is_differentiable:
+        if dtype not in _HALF:
+            input = input.to(dtype)
+    elif not input._dtype.is_differentiable:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                            f"complex dtype. Got: {_type_word(input._dtype)}")
+    out_dtype = dtype or input._dtype
     dims = _dims(input, dim)
     n = 1
     for d in dims:
         n *= input._data.shape[d]
-    out = Sum.apply(input, dims, keepdim, None) / (n if n else math.nan)
+    # float16/bfloat16 as PyTorch: a float32 sum divided by n, then rounded (the sum alone may overflow)
+    acc = _dt.float32 if out_dtype in _HALF else None
+    out = Sum.apply(input, dims, keepdim, acc) / (n if n else math.nan)
+    out = out if acc is None else out.to(out_dtype)
     return name_grad_fn(out, "MeanBackward0" if dim is None else "MeanBackward1", input)
 
 
@@ -362,6 +375,8 @@ def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
     if isinstance(dim, bool):  # var(x, False): the old positional unbiased flag
         dim, unbiased = None, dim
     dims = _dims(input, dim)
+    if input._dtype in _HALF:
+        return _HalfVarStd.apply(input, dims, _correction(unbiased, correction), keepdim, False, _name)
     n = 1
     for d in dims:
         n *= input.shape[d]
@@ -378,10 +393,69 @@ def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
     return name_grad_fn(Sum.apply(sq, dims, keepdim, None) / (denom if denom > 0 else 0.0), "VarBackward0", input)
 
 
+class _StdSqrt(Function):
+    """sqrt of a variance with PyTorch's std_backward: the gradient is 0 where the std is 0 (a
+    constant input), where sqrt's 1 / (2 * 0) = inf times var's 0 would give NaN."""
+
+    _backward_name = "StdBackward0"
+
+    @staticmethod
+    def forward(ctx, v):
+        out = v.sqrt()
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from ember.functions.elementwise import where  # (elementwise imports this module)
+
+        (out,) = ctx.saved_tensors
+        return where(out == 0, 0.0, g / (out * 2))
+
+
+class _HalfVarStd(Function):
+    """var/std of float16/bfloat16 as PyTorch: computed in float32 and rounded once (see _HALF),
+    while the backward is its var_backward / std_backward formulas in the input's own dtype (so,
+    as there, ``2 * std`` overflowing float16 gives a zero gradient)."""
+
+    _backward_name = "VarBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim, take_sqrt, name):
+        wide = var(x.float(), dims, keepdim=keepdim, correction=correction, _name=name)
+        out = (wide.sqrt() if take_sqrt else wide).to(x.dtype)
+        ctx.save_for_backward(x, out)
+        ctx.args = dims, correction, keepdim, take_sqrt
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from ember.functions.elementwise import where  # (elementwise imports this module)
+
+        x, out = ctx.saved_tensors
+        dims, correction, keepdim, take_sqrt = ctx.args
+        if take_sqrt:  # std_backward
+            g = where(out == 0, 0.0, g / (out * 2))
+        if not keepdim and dims:
+            g = _expand_back(g, tuple(x.shape), dims, False)
+        n = 1
+        for d in dims:
+            n *= x.shape[d]
+        centred = x - mean(x, dims, keepdim=True)
+        if n - correction <= 0:  # var_backward: 2 / 0 = inf (NaN where x is its mean)
+            return g * centred * math.inf, None, None, None, None, None
+        return (2.0 / (n - correction)) * g * centred, None, None, None, None, None
+
+
+def _std(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, name: str) -> Tensor:
+    if input._dtype in _HALF:
+        return _HalfVarStd.apply(input, _dims(input, dim), _correction(unbiased, correction), keepdim, True, name)
+    return _StdSqrt.apply(var(input, dim, unbiased, keepdim, correction=correction, _name=name))
+
+
 @numpy_names
 def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
-    return name_grad_fn(var(input, dim, unbiased, keepdim, correction=correction, _name="std").sqrt(),
-                        "StdBackward0", input)
+    return name_grad_fn(_std(input, dim, unbiased, keepdim, correction, "std"), "StdBackward0", input)
 
 
 @numpy_names
@@ -392,45 +466,28 @@ def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool
 
 @numpy_names
 def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None):
-    std_ = var(input, dim, unbiased, keepdim, correction=correction, _name="std_mean").sqrt()
+    std_ = _std(input, dim, unbiased, keepdim, correction, "std_mean")
     return (name_grad_fn(std_, "StdMeanBackward0", input),
             name_grad_fn(mean(input, dim, keepdim), "StdMeanBackward0", input))
 
 
-def _check_norm_args(input: Tensor, p: Any) -> None:
-    """PyTorch's errors for what ``norm`` cannot compute (rather than an arithmetic error on ``p``)."""
-    if not input._dtype.is_differentiable:
-        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
-                           f"Got {_type_word(input._dtype)}")
-    if isinstance(p, str) and p != "fro":
-        if p != "nuc":
-            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
-        if input.dim() < 2:
-            raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
-        raise NotImplementedError("norm(p='nuc') needs singular values, which ember does not compute yet")
-
-
-@grad_fn_name("LinalgVectorNormBackward0")  # PyTorch's norm runs linalg.vector_norm
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: _dt.dtype | None = None) -> Tensor:
-    """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm."""
-    if dtype is not None:
-        input = input.to(_dt.dtype_arg("norm", dtype))
-    _check_norm_args(input, p)
-    dims = _dims(input, dim)
-    if input._dtype.is_complex:  # every p-norm of a complex tensor is that of its magnitudes
-        input = input.abs()
-    a = input.abs()
-    if p in ("fro", 2, 2.0):
-        return sum(input * input, dims, keepdim).sqrt()
-    if p == 1:
-        return sum(a, dims, keepdim)
-    if p == math.inf:
-        return amax(a, dims, keepdim)
-    if p == -math.inf:
-        return amin(a, dims, keepdim)
-    if p == 0:
-        return sum((input != 0).to(input.dtype), dims, keepdim)
-    return sum(a ** p, dims, keepdim) ** (1.0 / p)
+    """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm.
+
+    Routed as PyTorch's ``torch.norm``: ``linalg.vector_norm`` (whose backward is PyTorch's
+    norm_backward: 0 where the norm is 0, or where an element is 0 for p < 1, not 0 / 0), and
+    ``linalg.matrix_norm`` for 'nuc' and the other strings, or 'fro' over more than two dims.
+    """
+    from ember import linalg
+
+    dims = [dim] if isinstance(dim, int) else dim
+    if isinstance(p, str):
+        if p == "fro" and (dims is None or len(dims) <= 2):
+            return linalg.vector_norm(input, 2, dims, keepdim, dtype=dtype)
+        if p not in ("fro", "nuc"):  # PyTorch checks the order before the rank
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+        return linalg.matrix_norm(input, p, list(range(input.dim())) if dims is None else dims, keepdim, dtype=dtype)
+    return linalg.vector_norm(input, 2.0 if p is None else p, dims, keepdim, dtype=dtype)
 
 
 def _logical_result(input: Tensor, data: Any) -> Tensor:

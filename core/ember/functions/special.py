@@ -472,8 +472,10 @@ def _sinc(x: Tensor) -> Tensor:
 
 
 def _sinc_grad(x: Tensor) -> Tensor:
-    p = x * math.pi
-    return where(x == 0, 0.0, (p * cos(p) - sin(p)) / (x * x * math.pi))
+    # PyTorch's sinc_backward masks where x * x * pi is 0, not only x == 0: a tiny x (1e-30, a
+    # denormal) squares to 0 and would give 0 / 0
+    p, sq = x * math.pi, x * x * math.pi
+    return where(sq == 0, 0.0, (p * cos(p) - sin(p)) / sq)
 
 
 # ---- the Functions -----------------------------------------------------------------------------
