@@ -24,6 +24,7 @@ import numpy as _np
 from ember import dispatch, plugins
 from ember import dtypes as _dt
 from ember._ops.registry import Family
+from ember._scalar_convert import checked_int_array, checked_scalar
 from ember.random import default_generator
 from ember.tensor import Tensor
 
@@ -189,10 +190,14 @@ def tensor(data: Any, *, dtype: _dt.dtype | None = None, device: Any = None, req
         return _finish(out, requires_grad)
     if data is None:
         raise RuntimeError("Could not infer dtype of NoneType")
+    checked = None
     if dtype is None and (data.__class__ in (list, tuple) or isinstance(data, _np.generic)):
         dtype = _numpy_scalar_dtype(data)
+    elif dtype is not None and dtype.category == 1 and (data.__class__ in (list, tuple, int, float, bool)
+                                                        or isinstance(data, _np.generic)):
+        checked = checked_int_array(data, dtype)  # PyTorch's range check of each number (uint8 takes -1)
     try:
-        arr, dt = _host().from_object(data, dtype, copy=True)
+        arr, dt = (checked, dtype) if checked is not None else _host().from_object(data, dtype, copy=True)
     except OverflowError:
         raise ValueError("Overflow when unpacking long long") from None
     cpu_dev, cpu_kt = _resolve("cpu")
@@ -250,6 +255,8 @@ def _numpy_scalar_dtype(data: Any) -> _dt.dtype | None:
 
 @_dtype_param
 def scalar_tensor(value: Any, dtype: _dt.dtype | None = None, device: Any = None) -> Tensor:
+    if isinstance(value, (int, float, bool, complex)):  # a Scalar argument: checked as ``full`` checks it
+        return full((), value, dtype=dtype or _dt.get_default_dtype(), device=device)
     return tensor(value, dtype=dtype or _dt.get_default_dtype(), device=device)
 
 
@@ -375,6 +382,7 @@ def full(size: Sequence[int], fill_value: Any, dtype: _dt.dtype | None = None, d
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     dt = dtype or _dt.scalar_dtype(fill_value)
+    fill_value = checked_scalar(fill_value, dt)
     dev, kt = _resolve(device, dt)
     shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "full")
     return _finish(Tensor._make(kt["full"](shape, fill_value, dt, dev.index), dt, dev, kt), requires_grad)
@@ -810,9 +818,9 @@ def _fill_inplace(t: Tensor, value: Any) -> Tensor:
             from ember.functions.elementwise import assign_inplace
 
             return assign_inplace(t, value.to(device=t.device, dtype=t.dtype))
-        value = value.item()
-    dt = t._dtype
-    value = float(value) if dt.is_floating_point else (bool(value) if dt is _dt.bool_ else int(value))
+        # a 0-d tensor is cast (wrapped) as PyTorch's fill_ does; a number is checked
+        value = (value if value._dtype is t._dtype else value.to(t._dtype)).item()
+    value = checked_scalar(value, t._dtype)
     t._kt["copy_"](t._data, value)
     t._version[0] += 1
     if STATE.enabled and needs_rebase(t):

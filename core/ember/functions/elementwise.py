@@ -97,7 +97,15 @@ def _cast_scalar(s: Any, dt: _dt.dtype) -> Any:
 
 
 def _operand_scalar(s: Any, dt: _dt.dtype) -> Any:
-    """A Python number as an operand of dtype ``dt``: integers wrap like a cast (uint8 + 1000)."""
+    """A Python number as an operand of dtype ``dt``: integers wrap like a cast (uint8 + 1000), and
+    an int past int64 is read as PyTorch reads it, as a uint64 (2**63 wraps to -2**63 for integer
+    tensors; beyond uint64 raises OverflowError)."""
+    if s.__class__ is int and not -(1 << 63) <= s < (1 << 63):
+        from ember._scalar_convert import unpack_scalar_int
+
+        s = unpack_scalar_int(s)
+        if dt.category <= 1:
+            s -= 1 << 64
     if dt.category != 1 or dt is _dt.int64:
         return _cast_scalar(s, dt)
     v = int(s)
@@ -1521,7 +1529,9 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     if mask._dtype is not _dt.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask._dtype}")
     if not isinstance(value, Tensor):
-        value = _cast_scalar(value, input._dtype)
+        from ember._scalar_convert import checked_scalar
+
+        value = checked_scalar(value, input._dtype)  # PyTorch's range check: int8 300 raises, not wraps
     return name_grad_fn(where(mask, value, input), "MaskedFillBackward0", input)
 
 

@@ -29,6 +29,7 @@ from ember import _value_range
 from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
+from ember._scalar_convert import checked_scalar
 from ember.autograd.function import _FW, Function, _requires_grad_now, name_grad_fn
 from ember.autograd.grad_mode import STATE
 from ember.tensor import Tensor, _wrap_dim
@@ -285,8 +286,10 @@ def _value_tensor(x: Tensor, value: Any, basic: bool = False) -> Any:
                 raise RuntimeError(f"expected device {x.device} but got device {value.device}")
             value = value.to(x.device)
         return value if value.dtype is x.dtype else value.to(x.dtype)
-    if isinstance(value, (int, float, bool)):
-        return value
+    if isinstance(value, numbers.Number):
+        # PyTorch reads the number as int64/double, then checks it fits x's dtype (not float16/bfloat16)
+        return checked_scalar(value, x._dtype, unpack="long",
+                              check_float=x._dtype is not _dt.float16 and x._dtype is not _dt.bfloat16)
     from ember.functions.creation import tensor
 
     return tensor(value, dtype=x.dtype, device=x.device)
@@ -339,10 +342,8 @@ def _write(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> None:
             vals = vals.permute(order)
         vals_data = vals.reshape([m] + rest_shape)._data
     else:
-        vals_data = _cast(value, x.dtype)
-        from ember.functions.creation import full
-
-        vals_data = full([m] + rest_shape, vals_data, dtype=x.dtype, device=x.device)._data
+        # the number was checked by _value_tensor (not by full: x[i] = v has its own float16 rule)
+        vals_data = kt["full"](tuple([m] + rest_shape), _cast(value, x.dtype), x.dtype, x.device.index)
     new = kt["index_put"](table._data, flat.reshape(-1)._data, vals_data, accumulate)
     new_t = x._new(new).reshape(list(perm.shape))
     order = dims + rest
@@ -353,6 +354,8 @@ def _write(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> None:
 
 
 def _cast(value: Any, dt: _dt.dtype) -> Any:
+    if dt.is_complex:
+        return complex(value)
     if dt.is_floating_point:
         return float(value)
     if dt is _dt.bool_:
@@ -395,10 +398,8 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
     value = _value_tensor(x, value, _basic_index(index))
     if (STATE.enabled and (needs_rebase(x) or (isinstance(value, Tensor) and _requires_grad_now(value)))) or (
             _FW[0] is not None and _FW[0].involves(x, value)):  # forward AD: the tangent follows the write
-        if not isinstance(value, Tensor):
-            from ember.functions.creation import full
-
-            value = full((), value, dtype=x.dtype, device=x.device)
+        if not isinstance(value, Tensor):  # checked by _value_tensor
+            value = x._new(x._kt["full"]((), _cast(value, x.dtype), x.dtype, x.device.index))
         assign_inplace(x, IndexPutFunctional.apply(x, value, index, False))
         return
     _write(x, index, value)
@@ -1113,6 +1114,10 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     # mark the filled positions along dim, then select: the index needs no second check
     mask = Scatter.apply(zeros(size, dtype=_dt.bool_, device=input.device), 0, index.reshape(-1), True, False)
     mask = mask.reshape([size if i == d else 1 for i in range(input.dim())])
+    if isinstance(value, Tensor) and not value.requires_grad:
+        value = value.item()  # PyTorch checks a 0-d value tensor's number as it checks a Python number
+    if isinstance(value, complex) and not input.dtype.is_complex:
+        raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is not supported")
     fill = value if isinstance(value, Tensor) else _full_like_scalar(input, value)
     if fill.device != input.device:
         fill = fill.to(input.device)
