@@ -197,3 +197,11 @@ def test_baddbmm_zero_alpha_skips_product(device):
     inp = np.arange(128, dtype=F32).reshape(2, 8, 8)
     check(lambda L, x, y, z: L.baddbmm(x, y, z, alpha=0), (A(inp), A(b1), A(b2)), {}, device)
     check(lambda L, x, y, z: L.baddbmm(x, y, z, alpha=0, beta=0), (A(inp), A(b1), A(b2)), {}, device)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("ord", [2, 1, 3, math.inf])
+def test_16_bit_vector_norm_accumulates_in_float32(device, dtype, ord):
+    """[300, 300] squared overflows float16: PyTorch sums 16-bit norms in float32 and rounds once."""
+    x = Arg(np.array([300.0, 300.0, 1.0], np.float32), grad=False)  # values: the 16-bit gradients round per op
+    check(lambda L, t: L.linalg.vector_norm(t.to(getattr(L, dtype)), ord), (x,), {}, device, tol=2.0)

@@ -48,6 +48,8 @@ class VectorNorm(Function):
 
     @staticmethod
     def forward(ctx, x, ord, dims, keepdim):  # noqa: A002
+        x16 = x.dtype in (_dt.float16, _dt.bfloat16)
+        xin, x = x, x.float() if x16 else x  # PyTorch accumulates 16-bit norms in float32: [300, 300] is no inf
         a = x.abs()
         if ord == 2:
             out = (x * x).sum(dims, keepdim=keepdim).sqrt()
@@ -61,6 +63,8 @@ class VectorNorm(Function):
             out = (x != 0).to(x.dtype).sum(dims, keepdim=keepdim)
         else:
             out = (a ** ord).sum(dims, keepdim=keepdim) ** (1.0 / ord)
+        if x16:
+            x, out = xin, out.to(xin.dtype)
         ctx.save_for_backward(x, out)
         ctx.args = (ord, dims, keepdim)
         return out
