@@ -105,17 +105,21 @@ def _unnormalize(coord: Tensor, size: int, align_corners: bool, planar: bool = F
     return ((coord + 1) * size - 1) / 2
 
 
-def _clip(coord: Tensor, size: int) -> Tensor:
+def _clip(coord: Tensor, size: int, planar: bool) -> Tensor:
     """``coord`` clamped to [0, size - 1]; PyTorch's clip_coordinates_set_grad counts the borders as
-    outside, so the gradient is 0 there too (a plain clamp would pass it on)."""
+    outside, so the gradient is 0 there too (a plain clamp would pass it on). A NaN coordinate goes
+    where PyTorch's CPU kernels put it: to 0 in the 2-D one (its vector max), to size - 1 in the 3-D
+    one (std::min(size - 1, std::max(NaN, 0))), not to an index NaN would make."""
     inside = (coord > 0) & (coord < size - 1)
-    return _e.where(inside, coord, coord.detach().clamp(0, size - 1))
+    c = coord.detach()
+    low = _e.where(c > 0, c, 0.0) if planar else _e.where(c < 0, 0.0, c)
+    return _e.where(inside, coord, _e.where(low < size - 1, low, float(size - 1)))
 
 
 def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
     """Mirror ``coord`` into [twice_low / 2, twice_high / 2] (PyTorch's reflect_coordinates)."""
-    if twice_low == twice_high:
-        return coord * 0
+    if twice_low == twice_high:  # PyTorch: 0, a NaN or infinite coordinate included
+        return _e.where(coord.isfinite(), coord * 0, 0.0)
     low, span = twice_low / 2, (twice_high - twice_low) / 2
     c = (coord - low).abs()
     extra = c.fmod(span)
@@ -123,13 +127,20 @@ def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
     return _e.where(flips.remainder(2) == 0, extra + low, span - extra + low)
 
 
-def _pad_coordinate(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
-    if padding_mode == "border":
-        return _clip(coord, size)
-    if padding_mode == "reflection":
-        mirrored = _reflect(coord, 0, 2 * (size - 1)) if align_corners else _reflect(coord, -1, 2 * size - 1)
-        return _clip(mirrored, size)
-    return coord
+def _pad_coordinate(coord: Tensor, size: int, padding_mode: str, align_corners: bool, planar: bool,
+                    lost: list | None = None) -> Tensor:
+    """The padded coordinate; ``lost`` collects, per axis, where PyTorch's 3-D backward finds no
+    valid tap (a NaN coordinate before the clip; outside any padding, an infinite one)."""
+    if padding_mode == "reflection":  # (an infinite coordinate reflects to NaN, as in PyTorch)
+        coord = _reflect(coord, 0, 2 * (size - 1)) if align_corners else _reflect(coord, -1, 2 * size - 1)
+    if padding_mode == "zeros":
+        if lost is None:
+            return coord
+        lost.append(~coord.detach().isfinite())
+        return _e.where(lost[-1], -2.0, coord)  # every tap outside, and finite weights: no NaN gradient
+    if lost is not None:
+        lost.append(coord.detach().isnan())
+    return _clip(coord, size, planar)
 
 
 class _Taps:
@@ -140,8 +151,9 @@ class _Taps:
         self.flat = input.reshape(n, c, -1)
         self.spatial = spatial
 
-    def value(self, taps: list[Tensor]) -> Tensor:
-        """Input values at the taps (x, y[, z] order), 0 where a tap lies outside the input."""
+    def value(self, taps: list[Tensor], weight: Tensor | None = None) -> Tensor:
+        """Input values at the taps (x, y[, z] order), 0 where a tap lies outside the input; with
+        ``weight`` (N, P), the weighted values, 0 outside even where the weight is NaN."""
         valid = None
         linear = None
         for k, tap in enumerate(taps):  # x indexes the last spatial dim
@@ -149,11 +161,15 @@ class _Taps:
             inside = (tap >= 0) & (tap <= size - 1)
             valid = inside if valid is None else valid & inside
             stride = math.prod(self.spatial[len(self.spatial) - k:])
-            term = tap.clamp(0, size - 1).long() * stride
+            term = _e.where(inside, tap, 0.0).long() * stride  # a NaN tap would make an invalid index
             linear = term if linear is None else linear + term
         n, c, _ = self.flat.shape
         got = self.flat.gather(2, linear.unsqueeze(1).expand(n, c, linear.shape[1]))
-        return _e.where(valid.unsqueeze(1), got, 0.0)
+        valid = valid.unsqueeze(1)
+        if weight is None:
+            return _e.where(valid, got, 0.0)
+        # (the weight zeroed outside too, so a NaN one gives the gathered value a 0 gradient, not NaN)
+        return _e.where(valid, got * _e.where(valid, weight.unsqueeze(1), 0.0), 0.0)
 
 
 def _cubic_weights(t: Tensor) -> list[Tensor]:
@@ -219,8 +235,9 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     if mode == "bicubic":
         out = _bicubic(taps, coords, sizes, padding_mode, align_corners)
     else:
+        lost: list = []
         pos = [_pad_coordinate(_unnormalize(coords[..., k], sizes[k], align_corners, d == 2), sizes[k],
-                               padding_mode, align_corners) for k in range(d)]
+                               padding_mode, align_corners, d == 2, lost if d == 3 else None) for k in range(d)]
         if mode == "nearest":
             out = taps.value([p.round() for p in pos])
             if grid.requires_grad:  # PyTorch gives the grid a zero gradient here, not none
@@ -228,6 +245,9 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
                 out = out + _e.where(never, coords[..., 0], 0.0).unsqueeze(1)
         else:
             out = _linear(taps, pos)
+        if d == 3:  # PyTorch's 3-D backward skips those points: no gradient to the input or the grid
+            gone = (lost[0] | lost[1] | lost[2]).unsqueeze(1)
+            out = _e.where(gone, out.detach(), out)
     return out.reshape(n, c, *out_spatial)
 
 
@@ -243,7 +263,9 @@ def _linear(taps: _Taps, pos: list[Tensor]) -> Tensor:
             w = fracs[k] if high else 1 - fracs[k]
             weight = w if weight is None else weight * w
             where.append(lows[k] + high)
-        term = taps.value(where) * weight.unsqueeze(1)
+        # PyTorch's 3-D kernel adds only the taps inside the input (a NaN weight of one outside is
+        # skipped); its 2-D one multiplies the zero it gathered there (NaN stays NaN)
+        term = taps.value(where, weight) if len(pos) == 3 else taps.value(where) * weight.unsqueeze(1)
         out = term if out is None else out + term
     return out
 
@@ -256,10 +278,10 @@ def _bicubic(taps: _Taps, coords: Tensor, sizes: list[int], padding_mode: str, a
     wx, wy = _cubic_weights(x - x0), _cubic_weights(y - y0)
     out = None
     for j in range(4):
-        ty = _pad_coordinate(y0 + (j - 1), sizes[1], padding_mode, align_corners)
+        ty = _pad_coordinate(y0 + (j - 1), sizes[1], padding_mode, align_corners, True)
         row = None
         for i in range(4):
-            tx = _pad_coordinate(x0 + (i - 1), sizes[0], padding_mode, align_corners)
+            tx = _pad_coordinate(x0 + (i - 1), sizes[0], padding_mode, align_corners, True)
             term = taps.value([tx, ty]) * wx[i].unsqueeze(1)
             row = term if row is None else row + term
         term = row * wy[j].unsqueeze(1)

@@ -49,7 +49,8 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     tensor([-1.,  0.])
     """
     _F()._float_kernel("hardshrink", input)
-    return _e.where((input > lambd) | (input < -lambd), input, 0.0)
+    # PyTorch zeroes -lambd <= x <= lambd: NaN is kept, with its gradient
+    return _e.where((input >= -lambd) & (input <= lambd), 0.0, input)
 
 
 @grad_fn_name("SoftshrinkBackward0")
@@ -58,7 +59,9 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     _F()._float_kernel("softshrink_check", input, device_suffix=False)
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
-    return _e.where(input > lambd, input - lambd, _e.where(input < -lambd, input + lambd, 0.0))
+    # PyTorch: x * 0 inside [-lambd, lambd] (signed zero) with no gradient; NaN passes with gradient 1
+    inside = (input >= -lambd) & (input <= lambd)
+    return _e.where(inside, input.detach() * 0.0, _e.where(input < -lambd, input + lambd, input - lambd))
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
@@ -75,7 +78,8 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
         slope = _c.rand(*input.shape, dtype=input.dtype, device=input.device) * (upper - lower) + lower
     else:
         slope = (lower + upper) / 2
-    out = _e.where(input >= 0, input, input * slope)
+    # PyTorch: training draws a slope where x <= 0 (NaN keeps 1); evaluation is leaky_relu, x > 0 ? x : x slope
+    out = _e.where(input <= 0, input * slope, input) if training else _e.where(input > 0, input, input * slope)
     return _e.assign_inplace(input, out) if inplace else out
 
 

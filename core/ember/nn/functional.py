@@ -15,9 +15,12 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
+import struct
 import warnings
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 from ember import _device_checks as _checks
@@ -340,9 +343,9 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 
 
 def _lp_finish(out: Tensor, norm_type: float, count: int) -> Tensor:
-    # PyTorch's formula: sign(s) * relu(|s|) * count, to the 1/p (an all-negative window of an
-    # odd p gives 0 through the relu, as in PyTorch)
-    return (out.sign() * out.abs().relu() * count).pow(1.0 / norm_type)
+    # PyTorch's formula: sign(s) * relu(|s|) * count, to the 1/p. sign's gradient is zeros in PyTorch
+    # (not g * 0), so an all-zero window's infinite gradient from pow becomes 0, not NaN: detached here.
+    return (out.sign().detach() * out.abs().relu() * count).pow(1.0 / norm_type)
 
 
 def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int, stride: Any = None,
@@ -753,6 +756,24 @@ def _float_kernel(kernel: str, input: Tensor, device_suffix: bool = True, comple
         raise NotImplementedError(f'"{name}" not implemented for \'{type_word(input._dtype)}\'')
 
 
+class _Activation(Function):
+    """A pointwise activation: the value ``fn(x)``, the gradient ``deriv(x, g)`` written as PyTorch's
+    backward formula, whose comparisons decide the kinks and NaN (where a composite's own derivative
+    differs: clamp passes the gradient at its bounds and none at NaN). ``deriv`` is in ember ops, so
+    ``create_graph`` differentiates it."""
+
+    @staticmethod
+    def forward(ctx, x, fn, deriv):
+        ctx.save_for_backward(x)
+        ctx.deriv = deriv
+        return fn(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return ctx.deriv(x, g), None, None
+
+
 @grad_fn_name("LeakyReluBackward0")
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     _float_kernel("leaky_relu", input)
@@ -764,7 +785,8 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _float_kernel("elu", input)
     # clamp first so the unused branch never overflows (its gradient would be 0 * inf)
     neg = input.clamp(max=0.0).expm1() * alpha
-    return _maybe_inplace(input, _e.where(input > 0, input, neg), inplace)
+    # PyTorch's test is x <= 0, so NaN takes the linear branch (gradient 1, as PyTorch's)
+    return _maybe_inplace(input, _e.where(input <= 0, neg, input), inplace)
 
 
 @grad_fn_name("EluBackward0")
@@ -777,7 +799,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _float_kernel("elu", input)
     neg = (input.clamp(max=0.0) / alpha).expm1() * alpha
-    return _maybe_inplace(input, _e.where(input > 0, input, neg), inplace)
+    return _maybe_inplace(input, _e.where(input <= 0, neg, input), inplace)  # NaN: linear, as elu
 
 
 def _gelu_composite(x: Tensor, approximate: str) -> Tensor:
@@ -864,9 +886,17 @@ def tanh(input: Tensor) -> Tensor:
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``."""
     _float_kernel("softplus", input)
-    bx = input * beta
-    soft = (bx.clamp(max=threshold).exp()).log1p() / beta
-    return _e.where(bx > threshold, input, soft)
+
+    def value(x: Tensor) -> Tensor:
+        bx = x * beta
+        return _e.where(bx > threshold, x, (bx.clamp(max=threshold).exp()).log1p() / beta)
+
+    def deriv(x: Tensor, g: Tensor) -> Tensor:  # PyTorch's: z = exp(bx); bx > threshold ? g : g z / (z + 1)
+        bx = x * beta
+        z = bx.clamp(max=threshold).exp()  # (the clamp keeps the unused branch finite for double backward)
+        return _e.where(bx > threshold, g, g * z / (z + 1.0))
+
+    return _Activation.apply(input, value, deriv)
 
 
 @grad_fn_name("HardtanhBackward0")
@@ -878,7 +908,11 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
         min_val, max_val = int(min_val), int(max_val)
         if input._dtype is _dt.uint8 and (min_val < 0 or max_val < 0):
             raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
-    return _maybe_inplace(input, input.clamp(min_val, max_val), inplace)
+        return _maybe_inplace(input, input.clamp(min_val, max_val), inplace)
+    # PyTorch's backward passes the gradient only where min < x < max, and at NaN (not clamp's)
+    out = _Activation.apply(input, lambda x: x.clamp(min_val, max_val),
+                            lambda x, g: _e.where((x <= min_val) | (x >= max_val), 0.0, g))
+    return _maybe_inplace(input, out, inplace)
 
 
 @grad_fn_name("HardtanhBackward0")
@@ -889,13 +923,19 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 @grad_fn_name("HardsigmoidBackward0")
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     _float_kernel("hardsigmoid", input)
-    return _maybe_inplace(input, (input / 6.0 + 0.5).clamp(0.0, 1.0), inplace)
+    # PyTorch's backward: g / 6 where -3 < x < 3, else 0 (the bounds and NaN included)
+    out = _Activation.apply(input, lambda x: (x / 6.0 + 0.5).clamp(0.0, 1.0),
+                            lambda x, g: _e.where((x > -3.0) & (x < 3.0), g / 6.0, 0.0))
+    return _maybe_inplace(input, out, inplace)
 
 
 @grad_fn_name("HardswishBackward0")
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     _float_kernel("hardswish", input)
-    return _maybe_inplace(input, input * (input + 3.0).clamp(0.0, 6.0) / 6.0, inplace)
+    # PyTorch's backward: x <= -3 -> 0, x < 3 -> g (x / 3 + 0.5), else (x >= 3 and NaN) g
+    out = _Activation.apply(input, lambda x: x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
+                            lambda x, g: _e.where(x <= -3.0, 0.0, _e.where(x < 3.0, g * (x / 3.0 + 0.5), g)))
+    return _maybe_inplace(input, out, inplace)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -911,7 +951,8 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     if input._dtype is _dt.bool_ or input._dtype.is_complex:
         raise NotImplementedError(f'"threshold_{input._device.type}" not implemented for '
                                   f"'{type_word(input._dtype)}'")
-    return _maybe_inplace(input, _e.where(input > threshold, input, value), inplace)
+    # PyTorch's test is x <= threshold: NaN is kept (with its gradient)
+    return _maybe_inplace(input, _e.where(input <= threshold, value, input), inplace)
 
 
 @grad_fn_name("GluBackward0")
@@ -975,7 +1016,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     w = weight.reshape(()) if weight.numel() == 1 else weight  # one slope: the input keeps its shape
     if weight.numel() > 1:
         w = weight.reshape((1, -1) + (1,) * (input.dim() - 2)) if input.dim() >= 2 else weight
-    return _e.where(input >= 0, input, input * w)
+    return _e.where(input > 0, input, input * w)  # PyTorch: x > 0 ? x : w x (the slope's gradient at 0)
 
 
 # ---- losses ----------------------------------------------------------------------------------
@@ -1088,7 +1129,9 @@ def _nll_terms(input: Tensor, target: Tensor, weight: Tensor | None, ignore_inde
     w = (~ignore).to(input.dtype)
     if weight is not None:
         w = w * IndexSelect.apply(weight, 0, safe_t)
-    return picked * w, w, logp, safe_t, ignore
+    # an ignored row is 0 with no gradient, as PyTorch skips it: picked * 0 would be NaN at an infinite
+    # logit, and its gradient NaN when 'mean' divides by a zero sum of weights
+    return _e.where(ignore, 0.0, picked * w), w, logp, safe_t, ignore
 
 
 def _target_out_of_bounds(targets: Any, ignore_index: int, n_classes: int) -> IndexError:
@@ -1104,6 +1147,8 @@ def _reduce_weighted(loss: Tensor, w: Tensor, reduction: str, out_shape: tuple) 
     if reduction == "sum":
         return loss.sum()
     if reduction == "mean":
+        if not loss.numel():  # an empty batch: PyTorch's 0 / 0
+            return loss.sum() / w.sum()
         # divide before the final sum so the result comes from a reduction (see the report on 0-d ops)
         return (loss / w.sum()).sum()
     raise ValueError(f"{reduction} is not a valid value for reduction")
@@ -1140,15 +1185,23 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
             prod = prod * weight.reshape((n_classes,) + (1,) * (input.dim() - class_dim - 1))
         loss = -prod.sum(class_dim)
         if reduction == "mean":
+            if not loss.numel():  # an empty batch: PyTorch's 0 / 0
+                return loss.sum() / 0.0
             return (loss / max(input.numel() // max(n_classes, 1), 1)).sum()
         return _reduce(loss, reduction)
     loss, w, flat, _, ignore = _nll_terms(logp, target, weight, ignore_index)
-    if label_smoothing > 0:
-        # PyTorch: (1 - eps) * nll + eps / C * sum_c(-w_c logp_c), both normalised by sum of w_t for 'mean'
-        smooth = -(flat * weight).sum(1) if weight is not None else -flat.sum(1)
-        smooth = smooth.masked_fill(ignore, 0.0)
-        loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
-    return _reduce_weighted(loss, w, reduction, tuple(target.shape))
+    nll = _reduce_weighted(loss, w, reduction, tuple(target.shape))
+    if label_smoothing == 0:
+        return nll
+    # PyTorch: (1 - eps) * nll + eps / C * sum_c(-w_c logp_c), each term reduced on its own ('mean':
+    # each divided by the sum of w_t, so an NLL of 0 / 0 makes the loss NaN)
+    smooth = -(flat * weight).sum(1) if weight is not None else -flat.sum(1)
+    smooth = smooth.masked_fill(ignore, 0.0)
+    if reduction == "mean":
+        smooth = smooth.sum() / w.sum()
+    else:
+        smooth = _reduce_weighted(smooth, w, reduction, tuple(target.shape))
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
 
 
 class _CrossEntropyIndices(Function):
@@ -1202,16 +1255,18 @@ class _CrossEntropyIndices(Function):
                 w = kt["mul"](w, kt["index_select"](weight._data, 0, safe))
             picked = kt["reshape"](kt["gather"](logp, 1, kt["reshape"](safe, (n, 1))), (n,))
             loss = input._new(kt["mul"](kt["neg"](picked), w))
-            ctx.logp, ctx.safe, ctx.w = logp, safe, w
+            ctx.logp, ctx.safe, ctx.w, ctx.ignore = logp, safe, w, ignore
         else:
-            loss, w_t, _, safe_t, _ = _nll_terms(_r.log_softmax(input, 0 if input.dim() == 1 else 1), target,
-                                                 weight, ignore_index)
-            ctx.safe, ctx.w = safe_t._data, w_t._data
+            loss, w_t, _, safe_t, ignore_t = _nll_terms(_r.log_softmax(input, 0 if input.dim() == 1 else 1), target,
+                                                        weight, ignore_index)
+            ctx.safe, ctx.w, ctx.ignore = safe_t._data, w_t._data, ignore_t._data
         if reduction == "none":
             return loss.reshape(tuple(target.shape))
         if reduction == "sum":
             return loss.sum()
         ctx.w_sum = kt["sum"](ctx.w, (0,), False)
+        if not loss.numel():  # an empty batch: PyTorch's 0 / 0
+            return loss.sum() / input._new(ctx.w_sum)
         return (loss / input._new(ctx.w_sum)).sum()  # divide before the final sum, as _reduce_weighted does
 
     @staticmethod
@@ -1222,15 +1277,18 @@ class _CrossEntropyIndices(Function):
         kt = input._kt
         if ctx.fused is not None:
             t, lse = ctx.fused
+            ctx.ignore = kt["eq"](t, ctx.ignore_index)
             if not STATE.enabled:
-                grad = kt["cross_entropy_backward"](g._data, input._data, t, lse, ctx.w, ctx.w_sum, ctx.reduction)
+                gd = kt["div"](g._data, ctx.w_sum) if ctx.reduction == "mean" else g._data
+                gd = kt["where"](ctx.ignore, 0, gd)  # per row, 0 where ignored (see below)
+                grad = kt["cross_entropy_backward"](gd, input._data, t, lse, ctx.w, ctx.w_sum, "none")
                 return input._new(grad), None, None, None, None
-            ctx.safe = kt["where"](kt["eq"](t, ctx.ignore_index), 0, t)
+            ctx.safe = kt["where"](ctx.ignore, 0, t)
         elif ctx.logp is not None and not STATE.enabled:  # (N, C) without create_graph: on arrays
             gd, w = g._data, ctx.w
             if ctx.reduction == "mean":
                 gd = kt["div"](gd, ctx.w_sum)
-            coef = kt["reshape"](kt["mul"](gd, w), (w.shape[0], 1))
+            coef = kt["reshape"](kt["where"](ctx.ignore, 0, kt["mul"](gd, w)), (w.shape[0], 1))  # see below
             col = kt["reshape"](ctx.safe, (w.shape[0], 1))
             grad = kt["mul"](kt["exp"](ctx.logp), coef)
             return input._new(kt["scatter_add"](grad, 1, col, kt["neg"](coef))), None, None, None, None
@@ -1239,7 +1297,9 @@ class _CrossEntropyIndices(Function):
         gw = g.reshape(-1) if ctx.reduction == "none" else g
         if ctx.reduction == "mean":
             gw = gw / input._new(ctx.w_sum)
-        coef = w * gw
+        # PyTorch skips an ignored row (gradient 0); w_t * g / sum(w_t) would be 0 * inf = NaN when every
+        # row is ignored. A row of weight 0 that is not ignored keeps the NaN, as in PyTorch.
+        coef = _e.where(input._new(ctx.ignore, _dt.bool_), 0.0, w * gw)
         grad = _r.softmax(_class_last(input), 1) * coef.unsqueeze(1)  # (M, C)
         grad = Scatter.apply(grad, 1, safe_t.unsqueeze(1), -coef.unsqueeze(1), True)  # targets checked in forward
         if input.dim() <= 2:
@@ -1445,22 +1505,86 @@ def _take(x: Tensor, dim: int, idx: list) -> Tensor:
     return x.index_select(dim, _c.tensor(idx, dtype=_dt.int64, device=x.device))
 
 
-def _axis_weights(x: Tensor, dim: int, values: list) -> Tensor:
+def _axis_weights(x: Tensor, dim: int, values: list, dtype: _dt.dtype | None = None) -> Tensor:
+    """The weights along ``dim``, rounded to ``dtype`` (default x's) and given x's dtype."""
     shape = [1] * x.dim()
     shape[dim] = len(values)
-    return _c.tensor(values, dtype=x.dtype, device=x.device).reshape(shape)
+    w = _c.tensor(values, dtype=dtype or x.dtype, device=x.device)
+    return (w if w.dtype is x.dtype else w.to(x.dtype)).reshape(shape)
 
 
-def _cubic_coeffs(t: float) -> list:
-    """PyTorch's cubic-convolution weights (A = -0.75) of taps -1, 0, 1, 2 at fraction ``t``."""
+def _round_float32(v: float) -> float:
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
+def _round_half(v: float) -> float:
+    return struct.unpack("e", struct.pack("e", v))[0]
+
+
+def _round_bfloat16(v: float) -> float:
+    bits = struct.unpack("I", struct.pack("f", v))[0]
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000  # to nearest, ties to even
+    return struct.unpack("f", struct.pack("I", bits))[0]
+
+
+def _cubic_coeffs(t: float, rnd: Any, fma: Any) -> list:
+    """PyTorch's cubic-convolution weights (A = -0.75) of taps -1, 0, 1, 2 at fraction ``t``, in its
+    operation order (and its x86 build's fused multiply-adds), each step rounded by ``rnd``."""
     a = -0.75
 
-    def near(v: float) -> float:  # |v| <= 1
-        return ((a + 2) * v - (a + 3)) * v * v + 1
+    def near(v: float) -> float:  # |v| <= 1: ((A + 2) v - (A + 3)) v v + 1
+        return rnd(rnd(rnd(fma(a + 2, v, -(a + 3)) * v) * v) + 1)
 
-    def far(v: float) -> float:  # 1 < |v| < 2
-        return ((a * v - 5 * a) * v + 8 * a) * v - 4 * a
-    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    def far(v: float) -> float:  # 1 < |v| < 2: ((A v - 5A) v + 8A) v - 4A
+        return rnd(rnd(fma(fma(a, v, -5 * a), v, 8 * a) * v) - 4 * a)
+    x2 = rnd(1 - t)
+    return [far(rnd(t + 1)), near(t), near(x2), far(rnd(x2 + 1))]
+
+
+@functools.lru_cache(maxsize=256)
+def _interp_taps(n: int, out_n: int, mode: str, align_corners: bool, scale: float | None, dtype: str) -> tuple:
+    """PyTorch's source taps and weights along one axis (its CPU compute_indices_weights_linear /
+    _cubic): ((indices, weights) per tap), computed in its opmath type (float64 for double, else
+    float32) with the fused multiply-adds of its x86 build, so the weights are PyTorch's bit for bit.
+    Linear's 1 - lambda is taken in the input's ``dtype`` (a float16 lambda gives a float16 one)."""
+    stored = {"float16": _round_half, "bfloat16": _round_bfloat16}.get(dtype, float)
+    if dtype == "float64":
+        def rnd(v: float) -> float:
+            return v
+
+        def fma(x: float, y: float, z: float) -> float:
+            return float(Fraction(x) * Fraction(y) + Fraction(z))
+    else:
+        rnd = _round_float32
+
+        def fma(x: float, y: float, z: float) -> float:
+            return _round_float32(x * y + z)  # float32 operands: the product is exact in a double
+    if align_corners:
+        s = rnd((n - 1) / (out_n - 1)) if out_n > 1 else 0.0
+    else:
+        s = rnd(1.0 / scale) if scale is not None and scale > 0 else rnd(n / out_n)
+    cubic = mode == "bicubic"
+    taps: list = [([], []) for _ in range(4 if cubic else 2)]
+    for i in range(out_n):
+        if not cubic and out_n == n:  # PyTorch copies: weights 1 and 0 on the same index
+            i0, i1, lam = i, i, 0.0
+        else:
+            src = rnd(s * i) if align_corners else fma(s, i + 0.5, -0.5)
+            if not cubic and src < 0:
+                src = 0.0
+            i0 = min(math.floor(src), n - 1)
+            i1 = i0 + (1 if i0 < n - 1 else 0)
+            lam = min(max(rnd(src - i0), 0.0), 1.0)
+        if cubic:
+            ws = _cubic_coeffs(lam, rnd, fma)
+            idx = [min(max(i0 - 1 + k, 0), n - 1) for k in range(4)]
+        else:
+            lam = stored(lam)
+            ws, idx = [rnd(stored(1 - lam)), lam], [i0, i1]
+        for k, (tap_idx, tap_w) in enumerate(taps):
+            tap_idx.append(idx[k])
+            tap_w.append(ws[k])
+    return tuple((tuple(i), tuple(w)) for i, w in taps)
 
 
 def _aa_filter(mode: str, v: float) -> float:
@@ -1497,29 +1621,23 @@ def _interp_axis_aa(x: Tensor, dim: int, out_n: int, mode: str, align_corners: b
     return (x.movedim(dim, -1) @ weights.t()).movedim(-1, dim)
 
 
-def _interp_axis(x: Tensor, dim: int, out_n: int, mode: str, align_corners: bool | None, scale: float | None) -> Tensor:
+def _interp_axis(x: Tensor, dim: int, out_n: int, mode: str, align_corners: bool | None, scale: float | None,
+                 weight_dtype: _dt.dtype | None = None) -> Tensor:
     """Resample one axis; the modes are separable, so N-d resampling is one pass per axis."""
     n = x.shape[dim]
     if mode in ("nearest", "nearest-exact"):
         s = _interp_scale(n, out_n, False, scale)
         off = 0.5 if mode == "nearest-exact" else 0.0
         return _take(x, dim, [min(int(math.floor((i + off) * s)), n - 1) for i in range(out_n)])
-    s = _interp_scale(n, out_n, bool(align_corners), scale)
-    srcs = [s * i if align_corners else s * (i + 0.5) - 0.5 for i in range(out_n)]
-    if mode == "bicubic":  # four clamped taps; the source index is not clamped at 0 for cubic
-        base = [int(math.floor(v)) for v in srcs]
-        coeffs = [_cubic_coeffs(v - b) for v, b in zip(srcs, base)]
-        out = None
-        for k in range(4):
-            tap = _take(x, dim, [min(max(b - 1 + k, 0), n - 1) for b in base])
-            term = tap * _axis_weights(x, dim, [c[k] for c in coeffs])
-            out = term if out is None else out + term
-        return out
-    srcs = [max(v, 0.0) for v in srcs]
-    lo = [min(int(math.floor(v)), n - 1) for v in srcs]
-    a = _take(x, dim, lo)
-    b = _take(x, dim, [min(i + 1, n - 1) for i in lo])
-    return a + (b - a) * _axis_weights(x, dim, [v - i for v, i in zip(srcs, lo)])
+    # PyTorch's sum w0 x0 + w1 x1 (+ w2 x2 + w3 x3 for cubic), not x0 + (x1 - x0) w: next to an
+    # infinity that gives inf (NaN only where an inf meets a zero weight), as PyTorch
+    weight_dtype = x.dtype if weight_dtype is None else weight_dtype
+    out = None
+    for idx, ws in _interp_taps(n, out_n, "bicubic" if mode == "bicubic" else "linear", bool(align_corners), scale,
+                                str(weight_dtype).rsplit(".", 1)[-1]):
+        term = _take(x, dim, list(idx)) * _axis_weights(x, dim, list(ws), weight_dtype)
+        out = term if out is None else out + term
+    return out
 
 
 def _uint8_linear_weights(n_in: int, n_out: int, align_corners: bool, scale: float | None) -> tuple:
@@ -1675,9 +1793,17 @@ def _interpolate(input: Tensor, size: Any, scale_factor: Any, mode: str, align_c
         for i in range(nsp):
             out = _interp_axis_aa(out, 2 + i, sizes[i], mode, bool(align_corners), scales[i])
         return out
-    for i in range(nsp):
-        out = _interp_axis(out, 2 + i, sizes[i], mode, bool(align_corners), scales[i])
-    return out
+    if mode in ("nearest", "nearest-exact"):
+        for i in range(nsp):
+            out = _interp_axis(out, 2 + i, sizes[i], mode, bool(align_corners), scales[i])
+        return out
+    # PyTorch's CPU kernel: the last axis first, nested, in float32 for float16/bfloat16 (weights
+    # rounded to the input's dtype) and rounded once at the end
+    low = input.dtype in (_dt.float16, _dt.bfloat16)
+    out = input.float() if low else input
+    for i in reversed(range(nsp)):
+        out = _interp_axis(out, 2 + i, sizes[i], mode, bool(align_corners), scales[i], input.dtype)
+    return out.to(input.dtype) if low else out
 
 
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
