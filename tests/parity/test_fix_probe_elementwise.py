@@ -107,3 +107,13 @@ def test_a_uint8_index_warns_as_pytorch():
         assert x[ember.tensor([1, 0, 1], dtype=ember.uint8)].tolist() == [0.0, 2.0]
     with pytest.warns(UserWarning):
         assert tuple(x[ember.tensor(1, dtype=ember.uint8)].shape) == (1, 3)  # 0-d: a mask too, not index 1
+
+
+@pytest.mark.parametrize("name", ["sign", "floor", "ceil", "round", "trunc"])
+def test_piecewise_constant_ops_give_zero_gradients_under_inf(device, name):
+    """PyTorch's gradient is zeros_like(grad): an inf or NaN upstream gradient stays 0, and so does a
+    negative one (no -0.0)."""
+    def fn(L, t, w):
+        y = getattr(L, name)(t)
+        return L.autograd.grad((y * w).sum(), t)[0]
+    check(fn, (A([1.5, -2.0, 0.0, NAN]), A([INF, -3.0, NAN, 1.0], grad=False)), {}, device)

@@ -953,7 +953,10 @@ class _ZeroGrad(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * 0
+        # zeros, not g * 0: an inf or NaN upstream gradient must not become NaN (PyTorch's zeros_like)
+        from ember.functions.creation import zeros_like
+
+        return zeros_like(g)
 
 
 def _zero_grad(name: str) -> type:
