@@ -143,12 +143,27 @@ def _array_result(fn):
 #: the kernels shared with the cuda backend, bound to NumPy (large ``where`` selections branch-free)
 SHARED = xp_kernels.elementwise_kernels(np, branchless_where=True, add_rows=numba_nn.add_rows)
 
-KERNELS = numba_nn.prefer_loops({  # (relu's compiled loop first)
+def _relu_with_loop(shared_relu):
+    """relu: large float arrays take the compiled pass (``numba_nn.relu``), small ones go straight
+    to the shared NumPy kernel (one size test: small ops are the eager hot path)."""
+    def relu(x):
+        if x.size >= numba_nn.RELU_LOOP_MIN:
+            res = numba_nn.relu(x)
+            if res is not None:
+                return res
+        return shared_relu(x)
+
+    relu.__wrapped__ = shared_relu  # type: ignore[attr-defined]
+    return relu
+
+
+KERNELS = {
     "from_host": from_host, "to_host": to_host, "device_index": device_index, "empty": empty, "full": full,
     "arange": arange, "astype": astype, "storage_offset": storage_offset, "bitcast": bitcast, "copy_": copy_,
     "storage_size": storage_size, "as_strided": as_strided,
     "rand_uniform": rand_uniform, "rand_normal": rand_normal, "rand_int": rand_int,
     **SHARED,
     "matmul": _array_result(matmul),
-})
+    "relu": _relu_with_loop(SHARED["relu"]),
+}
 KERNELS.update(DLPACK_KERNELS)

@@ -259,10 +259,13 @@ def add_rows(out: Any, index: Any, values: Any) -> bool:
     return True
 
 
+RELU_LOOP_MIN = 65536  # smaller arrays: NumPy's maximum costs less than a loop call
+
+
 def relu(x: Any) -> Any:
     """ReLU as one compiled pass over a large contiguous float array (bit for bit NumPy's
     ``maximum(0, x)``: NaN and -0.0 pass), or None. (64, 6, 28, 28) float32: 69 -> 51 us."""
-    if x.dtype not in _FLOATS or x.size < 65536 or not x.flags.c_contiguous:
+    if x.dtype not in _FLOATS or x.size < RELU_LOOP_MIN or not x.flags.c_contiguous:
         return None
     lp = loops()
     if lp is None:
@@ -369,8 +372,7 @@ _PREFERRED = {"gelu": gelu, "gelu_backward": gelu_backward, "softmax": softmax, 
               "cross_entropy": cross_entropy,
               "layer_norm": layer_norm, "layer_norm_backward": layer_norm_backward,
               "lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward,
-              "max_pool2d": max_pool2d, "max_pool2d_backward": max_pool2d_backward, "relu": relu,
-              "relu_backward": relu_backward}
+              "max_pool2d": max_pool2d, "max_pool2d_backward": max_pool2d_backward, "relu_backward": relu_backward}
 
 
 def prefer_loops(kernels: dict) -> dict:
