@@ -16,9 +16,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ember.autograd.function import grad_fn_name
+from ember import dtypes as _dt
+from ember.autograd.function import Function, grad_fn_name
 from ember.functions import creation as _c
 from ember.functions import elementwise as _e
+from ember.functions.complex_ops import type_word
 from ember.tensor import Tensor
 
 __all__ = [
@@ -77,6 +79,27 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     return _reduce(margin_term + self_term, reduction)
 
 
+class _SoftMarginLoss(Function):
+    """Elementwise ``log(1 + exp(-t x))`` in the input's dtype (PyTorch writes it into a tensor like
+    the input), with PyTorch's backward ``-t z / (1 + z)``, ``z = exp(-t x)``: its ``-t`` refuses a
+    bool target there, as PyTorch's does. The target has no gradient (refused in the forward)."""
+
+    _backward_name = "SoftMarginLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, t):
+        ctx.save_for_backward(x, t)
+        loss = (-x * t).exp().log1p()
+        return loss if loss.dtype is x.dtype else loss.to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        z = (-t * x).exp()
+        gx = -t * z / (1 + z) * g
+        return (gx if gx.dtype is x.dtype else gx.to(x.dtype)), None
+
+
 @grad_fn_name("SoftMarginLossBackward0")
 def soft_margin_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
                      reduction: str = "mean") -> Tensor:
@@ -86,8 +109,17 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average: Any = None, re
     >>> round(F.soft_margin_loss(ember.tensor([0.0]), ember.tensor([1.0])).item(), 4)
     0.6931
     """
+    from ember.nn.functional import _refuse_grad
+
     reduction = _legacy(size_average, reduce, reduction)
-    return _reduce((-input * target).exp().log1p(), reduction)
+    _refuse_grad("soft_margin_loss", target=target)
+    # PyTorch negates the input into a tensor of its dtype, then multiplies and exponentiates in place
+    if input.dtype is _dt.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {type_word(input.dtype)}")
+    return _reduce(_SoftMarginLoss.apply(input, target), reduction)
 
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
@@ -135,6 +167,10 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     from ember.nn.functional import pairwise_distance
 
     reduction = _legacy(size_average, reduce, reduction)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:  # PyTorch's check (a zero margin would make the loss 0 for equal distances)
+        raise ValueError(f"margin must be greater than 0, got {margin}")
     _check_triplet_dims(anchor, positive, negative)
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
@@ -155,18 +191,16 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
     """
     from ember.nn.functional import pairwise_distance
 
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
     if margin <= 0:
-        raise ValueError(f"triplet_margin_with_distance_loss: expected margin to be greater than 0, got {margin} "
-                         "instead")
+        raise ValueError(f"margin must be greater than 0, got {margin}")
     _check_triplet_dims(anchor, positive, negative)
     dist = distance_function if distance_function is not None else pairwise_distance
     d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
     if swap:
         d_neg = _e.minimum(d_neg, dist(positive, negative))
-    loss = (margin + d_pos - d_neg).clamp(min=0)
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return _reduce(loss, reduction)
+    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
 
 
 def _check_class_targets(input: Tensor, target: Tensor) -> tuple[int, int]:
@@ -204,7 +238,8 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if n and bool(((t < 0) | (t >= c)).any()):
         raise RuntimeError("target out of range")
     x_y = x.gather(1, t)
-    hinge = (margin - x_y + x).clamp(min=0)
+    z = margin - x_y + x
+    hinge = _e.where(z > 0, z, 0.0)  # PyTorch's kernel counts z > 0 only: no gradient at the hinge (nor NaN)
     if p == 2:
         hinge = hinge * hinge
     if weight is not None:
@@ -244,7 +279,8 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: Any = No
     is_target = _c.zeros((n, c), dtype=input.dtype, device=input.device).scatter_add(
         1, safe, valid.to(input.dtype)) > 0
     x_y = x.gather(1, safe)                                          # (n, j)
-    hinge = (1 - x_y.unsqueeze(2) + x.unsqueeze(1)).clamp(min=0)    # (n, j, i)
+    z = 1 - x_y.unsqueeze(2) + x.unsqueeze(1)                       # (n, j, i)
+    hinge = _e.where(z > 0, z, 0.0)  # PyTorch's kernel counts z > 0 only: no gradient at the hinge (nor NaN)
     keep = valid.unsqueeze(2) & ~is_target.unsqueeze(1)
     loss = _e.where(keep, hinge, 0.0).sum((1, 2)) / c
     if nd < 2 and reduction == "none":

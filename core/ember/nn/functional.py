@@ -1052,10 +1052,58 @@ def _check_same_size(input: Tensor, target: Tensor, name: str) -> None:
                       "same size.", stacklevel=3)
 
 
+def _refuse_grad(function: str, **args: Tensor | None) -> None:
+    """PyTorch's refusal of an argument its backward formula does not cover (weights, the soft
+    margin target): raised while grad mode is on, before the kernel's own checks."""
+    if not STATE.enabled:
+        return
+    for name, t in args.items():
+        if t is not None and t.requires_grad:
+            raise RuntimeError(f"The function '{function}' is not differentiable with respect to argument "
+                               f"'{name}'. This input cannot have requires_grad True.")
+
+
+def _check_inplace_broadcast(shape: tuple, other: Tensor) -> None:
+    """PyTorch multiplies some losses by a weight in place: a weight that would broadcast the
+    loss to a larger shape is an error there, not a silently bigger loss."""
+    full = tuple(_e.broadcast_shapes(shape, tuple(other.shape)))
+    if full != tuple(shape):
+        raise RuntimeError(f"output with shape [{', '.join(map(str, shape))}] doesn't match the broadcast shape "
+                           f"[{', '.join(map(str, full))}]")
+
+
+def _promote_pointwise(input: Tensor, target: Tensor, kernel: str) -> tuple[Tensor, Tensor]:
+    """PyTorch's mse / smooth_l1 kernels run in the promoted dtype of both operands, so a bool (or
+    integer) target is accepted next to a float input; without a float operand there is no kernel."""
+    dtype = _dt.result_type(input, target)
+    if not (dtype.is_floating_point or dtype.is_complex):
+        raise NotImplementedError(f'"{kernel}_{input._device.type}" not implemented for \'{type_word(dtype)}\'')
+    if input._dtype is _dt.bool_:
+        input = input.to(dtype)
+    if target._dtype is _dt.bool_:  # ember's subtraction refuses bool; the kernel converts it
+        target = target.to(dtype)
+    return input, target
+
+
+class _RaiseInBackward(Function):
+    """The identity, whose backward raises ``message``: PyTorch computes some losses forward and
+    fails only when differentiating them (huber_loss with a target of another dtype)."""
+
+    @staticmethod
+    def forward(ctx, x, message):
+        ctx.message = message
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError(ctx.message)
+
+
 @grad_fn_name("MseLossBackward0")
 def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
              reduction: str = "mean") -> Tensor:
     _check_same_size(input, target, "mse_loss")
+    input, target = _promote_pointwise(input, target, "mse")
     d = input - target
     return _reduce(d * d, _legacy_reduction(size_average, reduce, reduction))
 
@@ -1071,19 +1119,25 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    d = (input - target).abs()
-    if beta == 0.0:
-        loss = d
+    if beta == 0.0:  # PyTorch calls l1_loss, a composite: its subtraction refuses a bool target
+        loss = (input - target).abs()
     else:
+        input, target = _promote_pointwise(input, target, "smooth_l1")
+        d = (input - target).abs()
         loss = _e.where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta)
     return _reduce(loss, _legacy_reduction(size_average, reduce, reduction))
 
 
 @grad_fn_name("HuberLossBackward0")
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    d = (input - target).abs()
-    loss = _e.where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta)
-    return _reduce(loss, reduction)
+    mixed = target._dtype is not input._dtype and input._dtype.is_floating_point
+    d = (input - (target.to(input._dtype) if mixed else target)).abs()
+    loss = _reduce(_e.where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta), reduction)
+    if mixed and loss.requires_grad:  # PyTorch: the loss has the input's dtype; its backward refuses the pair
+        names = _e._CAN_CAST_NAMES
+        loss = _RaiseInBackward.apply(loss, f"Found dtype {names.get(target.dtype, target.dtype)} but expected "
+                                            f"{names.get(input.dtype, input.dtype)}")
+    return loss
 
 
 def _class_last(x: Tensor) -> Tensor:
@@ -1351,12 +1405,58 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    _refuse_grad("binary_cross_entropy", weight=weight)
     _float_kernel("binary_cross_entropy", input, device_suffix=False)
     _check_probabilities(input, target)
     loss = _BinaryCrossEntropy.apply(input, target)
     if weight is not None:  # the loss keeps the input's dtype, as in PyTorch
         loss = loss * (weight if weight.dtype is loss.dtype else weight.to(loss.dtype))
     return _reduce(loss, reduction)
+
+
+class _BCEWithLogits(Function):
+    """PyTorch's binary_cross_entropy_with_logits as one node: elementwise ``(1 - t) x - lw
+    logsigmoid(x)``, ``lw = (pos_weight - 1) t + 1`` (stable at any |x|), times ``weight``, reduced;
+    the loss has the target's dtype (PyTorch computes it in place into ``1 - target``). The backward
+    is PyTorch's: ``lw sigmoid(x) - pos_weight t`` (``sigmoid(x) - t``) for the input, where
+    differentiating the stable form's ``|x|`` would lose the gradient at a zero logit, and
+    ``logsigmoid(-x) - pos_weight logsigmoid(x)`` (``-x``) for the target, each times the upstream
+    gradient and ``weight`` and divided by the size for ``mean`` in its own dtype, as PyTorch does."""
+
+    _backward_name = "BinaryCrossEntropyWithLogitsBackward0"
+
+    @staticmethod
+    def forward(ctx, x, t, weight, pos_weight, reduction):
+        ctx.save_for_backward(x, t, weight, pos_weight)
+        ctx.reduction = reduction
+        log_sig = logsigmoid(x)
+        if pos_weight is not None:
+            log_sig = log_sig * ((pos_weight - 1.0) * t + 1.0)
+        loss = (1.0 - t) * x - log_sig
+        loss = loss if loss._dtype is t._dtype else loss.to(t._dtype)
+        if weight is not None:
+            loss = loss * (weight if weight._dtype is loss._dtype else weight.to(loss._dtype))
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, weight, pw = ctx.saved_tensors
+        grads = []
+        for i, inp in enumerate((x, t)):
+            if not ctx.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            if i == 0:
+                grad = x.sigmoid() - t if pw is None else (pw * t + 1.0 - t) * x.sigmoid() - pw * t
+            else:
+                grad = -x if pw is None else logsigmoid(-x) - logsigmoid(x) * pw
+            grad = grad * g
+            if weight is not None:
+                grad = grad * weight
+            if ctx.reduction == "mean":
+                grad = grad / x.numel()
+            grads.append(grad if grad._dtype is inp._dtype else grad.to(inp._dtype))
+        return grads[0], grads[1], None, None, None
 
 
 @grad_fn_name("BinaryCrossEntropyWithLogitsBackward0")
@@ -1367,16 +1467,24 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    _refuse_grad("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
     _float_kernel("log_sigmoid", input)
-    softplus_neg = (-input.abs()).exp().log1p() + (-input).clamp(min=0.0)  # log(1 + exp(-x))
-    if pos_weight is not None:
-        log_weight = (pos_weight - 1.0) * target + 1.0
-        loss = (1.0 - target) * input + log_weight * softplus_neg
-    else:
-        loss = (1.0 - target) * input + softplus_neg
+    # PyTorch writes the loss into ``1 - target``: a bool target fails that subtraction, an integer
+    # one cannot hold the float loss
+    if target._dtype is _dt.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if not (target._dtype.is_floating_point or target._dtype.is_complex):
+        names = _e._CAN_CAST_NAMES
+        raise RuntimeError(f"result type {names.get(input.dtype, input.dtype)} can't be cast to the desired output "
+                           f"type {names.get(target.dtype, target.dtype)}")
+    if pos_weight is not None:  # both multiply the loss in place: neither may broadcast it larger
+        _check_inplace_broadcast(tuple(input.shape), pos_weight)
     if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+        _check_inplace_broadcast(tuple(input.shape), weight)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return _BCEWithLogits.apply(input, target, weight, pos_weight, reduction)
 
 
 def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
@@ -1993,3 +2101,35 @@ from ember.nn._ctc import *  # noqa: E402, F403
 from ember.nn._grid_sample import *  # noqa: E402, F403
 from ember.nn._margin_losses import *  # noqa: E402, F403
 from ember.nn._more_layers import *  # noqa: E402, F403
+
+
+class _NanGradWhereInfinite(Function):
+    """The identity on per-sample CTC losses, whose gradient is NaN for each infinite one: PyTorch's
+    CTC backward divides by the sample's likelihood, so an impossible alignment (zero_infinity
+    off) gives NaN gradients on its frames; ember's guarded recursion would give finite ones."""
+
+    _backward_name = "CtcLossBackward0"
+
+    @staticmethod
+    def forward(ctx, loss):
+        ctx.save_for_backward(loss)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        (loss,) = ctx.saved_tensors
+        return _e.where(loss.detach() == math.inf, math.nan, g)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Any, target_lengths: Any, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """See :func:`ember.nn._ctc.ctc_loss`; adds PyTorch's NaN gradients for an impossible sample."""
+    if zero_infinity or reduction not in _REDUCTIONS or not (STATE.enabled and log_probs.requires_grad):
+        return _ctc.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity)
+    loss = _NanGradWhereInfinite.apply(_ctc.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
+                                                     "none", False))
+    if reduction == "mean":  # as _ctc.ctc_loss: each sample over its target length, then the batch mean
+        lengths = _ctc._lengths(target_lengths, "target_lengths")
+        return (loss / _c.tensor(lengths, dtype=loss.dtype, device=loss.device).clamp(min=1)).mean()
+    return loss.sum() if reduction == "sum" else loss
+

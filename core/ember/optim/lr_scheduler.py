@@ -209,7 +209,9 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self) -> list[float]:
-        if self.last_epoch == 0:
+        # the constructor's step keeps the lr (as PyTorch): resuming with last_epoch=k must not
+        # move it one step past the checkpoint's value
+        if self._is_initial:
             return [group["lr"] for group in self.optimizer.param_groups]
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
@@ -232,7 +234,7 @@ class CosineAnnealingLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
-        if self.last_epoch == 0:
+        if self._is_initial:  # the constructor's step keeps the lr, also when resuming (as PyTorch)
             return [group["lr"] for group in groups]
         if self._step_count == 1 and self.last_epoch > 0:
             return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
