@@ -467,21 +467,58 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | Non
     if end is None:
         start, end = 0, start
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
-    _check_range_bounds(start, end, step)
-    if step == 0:
+    has_float = any(isinstance(v, float) for v in (start, end, step))
+    int_dtype = dtype is not None and dtype.category == _dt._INT
+    # an integer dtype with float bounds checks its length after truncating (_int_arange)
+    _check_range_bounds(start, end, step, length=not (int_dtype and has_float))
+    if step == 0 or step != step:  # PyTorch's "step > 0 || step < 0": NaN is refused too
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign: start={start}, end={end}, step={step}")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
-        dtype = _dt.get_default_dtype() if any(isinstance(v, float) for v in (start, end, step)) else _dt.int64
+        dtype = _dt.get_default_dtype() if has_float else _dt.int64
     _refuse_bool_range("arange", dtype, device)
+    if int_dtype and has_float:
+        return _finish(_int_arange(start, end, step, dtype, device), requires_grad)
     dev, kt = _resolve(device, dtype)
     return _finish(Tensor._make(kt["arange"](start, end, step, dtype, dev.index), dtype, dev, kt), requires_grad)
 
 
-def _check_range_bounds(start: Any, end: Any, step: Any) -> None:
+def _to_int64(v: Any) -> int:
+    """A bound as PyTorch's Scalar.to<int64_t>(): truncated toward zero, refused past int64."""
+    v = math.trunc(v) if math.isfinite(v) else math.inf
+    if not -2**63 <= v < 2**63:
+        raise RuntimeError("value cannot be converted to type int64_t without overflow")
+    return v
+
+
+def _int_arange(start: Any, end: Any, step: Any, dtype: _dt.dtype, device: Any) -> Tensor:
+    """arange of an integer dtype with float bounds, as PyTorch's kernel: the values are
+    ``trunc(start) + i * trunc(step)`` in int64, cast (wrapping) to ``dtype``. int64 counts them from
+    the truncated bounds (``arange(3.5) -> [0, 1, 2]``, a truncated step of 0 is a ValueError); the
+    narrower types count them in float64 from the original bounds (``arange(0, 10, 2.5) -> [0, 2, 4, 6]``)."""
+    if dtype is _dt.int64:
+        istart, iend, istep = _to_int64(start), _to_int64(end), _to_int64(step)
+        if istep == 0:
+            raise ValueError("step must be nonzero")
+        # C's truncating division; the quotient is never negative (the bounds agree with the sign)
+        n = (iend - istart + istep - (1 if istep > 0 else -1)) // istep
+    else:
+        n = math.ceil((float(end) - float(start)) / float(step))
+        if n >= 2**63:
+            raise RuntimeError("invalid size, possible overflow?")
+        istart, istep = _to_int64(start), _to_int64(step)
+    out = arange(n, device=device)
+    if istep != 1:
+        out = out * istep
+    if istart:
+        out = out + istart
+    return out if dtype is _dt.int64 else out.to(dtype)
+
+
+def _check_range_bounds(start: Any, end: Any, step: Any, length: bool = True) -> None:
     """arange's bounds as PyTorch checks them: integers must fit int64, float bounds must be finite,
-    and the length must fit in memory arithmetic."""
+    and (``length``) the length must fit in memory arithmetic."""
     for v in (start, end, step):
         if isinstance(v, int) and not -2**63 <= v < 2**63:
             if not -2**64 < v < 2**64:
@@ -491,9 +528,9 @@ def _check_range_bounds(start: Any, end: Any, step: Any) -> None:
         def show(v: Any) -> str:
             return format(v, "g") if isinstance(v, float) else str(v)
         raise RuntimeError(f"unsupported range: {show(start)} -> {show(end)}")
-    if step != 0:
-        length = math.ceil((float(end) - float(start)) / float(step)) if math.isfinite(float(step)) else 0
-        if length >= 2**63:
+    if length and step != 0:
+        size = math.ceil((float(end) - float(start)) / float(step)) if math.isfinite(float(step)) else 0
+        if size >= 2**63:
             raise RuntimeError("invalid size, possible overflow?")
 
 
@@ -518,6 +555,10 @@ def linspace(start: float, end: float, steps: int, *, dtype: _dt.dtype | None = 
     if steps == 1:
         out = full((1,), start, dtype=dtype, device=device)
     else:
+        if dtype.category == _dt._INT and steps > 1:
+            # PyTorch's integer kernel converts the ends to the dtype first (checked: 300 does not
+            # fit uint8, -1 wraps to 255; -3.7 -> -3), then fills in float64 and truncates
+            start, end = (checked_scalar(v.item() if isinstance(v, Tensor) else v, dtype) for v in (start, end))
         step = (end - start) / (steps - 1)
         if dtype is _dt.float32:
             # PyTorch's float kernel rounds start, end and the step to float32 first, then fills each
@@ -566,6 +607,15 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype:
     dtype = dtype or _dt.get_default_dtype()
     if steps > 1:
         _refuse_bool_range("logspace", dtype, device)
+    if dtype.category == _dt._INT:
+        start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+        if steps == 1:  # PyTorch fills base ** start, checked as any fill
+            return _finish(full((1,), float(base) ** float(start), dtype=dtype, device=device), requires_grad)
+        if steps > 1:
+            # PyTorch's integer kernel converts the ends to the dtype (checked, truncated) and the base
+            # to float32; the exponents between them stay fractional
+            start, end = checked_scalar(start, dtype), checked_scalar(end, dtype)
+            base = _round_f32(base)
     # exponents in floating point whatever the result dtype (int exponents would be truncated first)
     work = dtype if dtype.is_floating_point else _dt.float64 if _supports64(device) else _dt.float32
     out = _pow(base, linspace(start, end, steps, dtype=work, device=device))

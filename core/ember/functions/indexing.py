@@ -333,6 +333,12 @@ def _write(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> None:
         vals = value
         from ember.functions.elementwise import broadcast_shapes
 
+        # PyTorch drops a value's extra leading size-1 dims (x[idx] = v[None]), as the basic path does
+        lead_ones = 0
+        while vals.dim() - lead_ones > len(res_shape) and vals.shape[lead_ones] == 1:
+            lead_ones += 1
+        if lead_ones:
+            vals = vals.reshape(list(vals.shape[lead_ones:]))
         if broadcast_shapes(tuple(vals.shape), tuple(res_shape)) != tuple(res_shape):
             raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
                                f"indexing result of shape {res_shape}")
@@ -386,7 +392,13 @@ class IndexPutFunctional(Function):
             # backward, forward AD's double vjp)
             gx = g if ctx.accumulate else IndexPutFunctional.apply(g, 0, ctx.index, False)
         if ctx.needs_input_grad[1]:
-            gv = unbroadcast(getitem(g, ctx.index), ctx.vshape)
+            gv = getitem(g, ctx.index)
+            # the value may carry extra leading size-1 dims (out[i] = f(x[i:i+1])): sum down to the
+            # shape without them, then put them back
+            vshape = ctx.vshape
+            while len(vshape) > gv.dim() and vshape[0] == 1:
+                vshape = vshape[1:]
+            gv = unbroadcast(gv, vshape).reshape(ctx.vshape)
         return gx, gv, None, None
 
 
@@ -1020,7 +1032,15 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     _same_device(input, index)
     if input.dim() == 0 and index.numel() > 1:
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.numel()} value(s)")
-    _check_bounds(index, 0, _size(input, d), lambda v: IndexError("index out of range in self"))
+    size = _size(input, d)
+    if input.dim() > 1 and index.numel() and not input.numel() and not size:
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
+    if input.dim() > 1 and index.numel() and (d == 1 or not input.numel()):
+        # PyTorch's CPU paths for dim 1 and for an empty input have their own (RuntimeError) bounds check
+        _check_bounds(index, 0, size, lambda v: RuntimeError(
+            f"INDICES element is out of DATA bounds, id={v} axis_dim={size}"))
+    else:
+        _check_bounds(index, 0, size, lambda v: IndexError("index out of range in self"))
     if input.dim() == 0:
         return IndexSelect.apply(input.reshape(1), 0, index.reshape(-1)).reshape(())
     return IndexSelect.apply(input, d, index.reshape(-1))
@@ -1133,8 +1153,9 @@ def _full_like_scalar(x: Tensor, value: Any) -> Tensor:
 def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
     if input.dim() == 0:
         out = input.reshape(1)._new(input._kt["nonzero"](input.reshape(1)._data), _dt.int64)
-        out = out[:, :0]
-        return (out.reshape(-1),) if as_tuple else out
+        # PyTorch's tuple form takes a 0-d input as 1-d ((tensor([0]),) when nonzero); the matrix
+        # form has no columns
+        return (out[:, 0],) if as_tuple else out[:, :0]
     out = input._new(input._kt["nonzero"](input._data), _dt.int64)
     if as_tuple:
         return tuple(out[:, j] for j in range(input.dim()))
@@ -1154,7 +1175,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     return getitem(x, m)
 
 
-def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor, *, _inplace: bool = False) -> Tensor:
     if mask.dtype is not _dt.bool_:  # an integer mask would be taken as positions by index_put
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
                            f"{_scalar_type(mask.dtype)}")
@@ -1163,6 +1184,12 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
                            f"{_scalar_type(input.dtype)} and {_scalar_type(source.dtype)}")
     _same_device(input, mask)
     _same_device(input, source)
+    if not _inplace:  # PyTorch's out-of-place form broadcasts self with the mask (expand_outplace(mask, self))
+        from ember.functions.elementwise import broadcast_shapes
+
+        shape = broadcast_shapes(tuple(mask.shape), tuple(input.shape))
+        if tuple(input.shape) != shape:
+            input = input.expand(shape)
     mask = mask.expand(tuple(input.shape))  # the ones are counted after broadcasting
     n = int(mask.sum().item())
     if n > source.numel():
@@ -1207,7 +1234,7 @@ def _index_fill_(self: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
 
 
 def _masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
-    return _assign(self, masked_scatter(self, mask, source))
+    return _assign(self, masked_scatter(self, mask, source, _inplace=True))
 
 
 def _scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,

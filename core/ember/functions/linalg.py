@@ -614,40 +614,133 @@ def rot90(input: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
 
 
 # ---- einsum -------------------------------------------------------------------------------------
+# The dims an ellipsis covers get internal labels past the letters, so they never meet a subscript.
+_ELL = 0x100
+
+
+def _einsum_args(args: tuple) -> tuple:
+    """(equation, operands) from either of PyTorch's forms: ``(equation, *operands)`` (or one list of
+    operands) and the sublist form ``(op0, sublist0, op1, sublist1, ..., [out_sublist])``."""
+    if len(args) < 2:
+        raise ValueError("einsum(): must specify the equation string and at least one operand, or at least one "
+                         "operand and its subscripts list")
+    if isinstance(args[0], Tensor):
+        def sub(n: Any) -> str:  # 0-25 are 'A'-'Z', 26-51 'a'-'z', as in PyTorch
+            if n is Ellipsis:
+                return "..."
+            if 0 <= n < 26:
+                return chr(ord("A") + n)
+            if 26 <= n < 52:
+                return chr(ord("a") + n - 26)
+            raise ValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+
+        equation = ",".join("".join(sub(n) for n in lst) for lst in args[1::2])
+        if len(args) % 2 == 1:
+            return equation + "->" + "".join(sub(n) for n in args[-1]), args[:-1:2]
+        return equation, args[::2]
+    operands = args[1:]
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return args[0], operands
+
+
+def _einsum_labels(text: str, offset: int, ops: int | None) -> list:
+    """The labels of ``text`` (one operand list per ',' when ``ops`` is given), PyTorch's errors on the way."""
+    terms: list = [[]]
+    found = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == ".":
+            where = f"operand {len(terms) - 1}" if ops is not None else "output"
+            if found:
+                raise RuntimeError(f"einsum(): found '.' for {where} " + (
+                    "for which an ellipsis was already found" if ops is not None else
+                    "but an ellipsis (...) was already found"))
+            if not (i + 2 < len(text) and text[i + 1] == "." and text[i + 2] == "."):
+                raise RuntimeError(f"einsum(): found '.' for {where} that is not part of any ellipsis" + (
+                    "" if ops is not None else " (...)"))
+            terms[-1].append("...")
+            found = True
+            i += 2
+        elif ch == "," and ops is not None:
+            terms.append([])
+            found = False
+            if len(terms) > ops:
+                raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
+        elif ch.isascii() and ch.isalpha():
+            terms[-1].append(ch)
+        elif ch != " ":
+            raise RuntimeError(f"einsum(): invalid subscript given at index {offset + i} in the equation string, "
+                               f"subscripts must be in [a-zA-Z]")
+        i += 1
+    return terms
+
+
 def _parse_einsum(equation: str, operands: tuple) -> tuple:
-    eq = equation.replace(" ", "")
-    if "->" in eq:
-        lhs, out = eq.split("->")
-    else:
-        lhs, out = eq, None
-    terms = lhs.split(",")
+    """Each operand's subscripts and the output's, one character per dim (an ellipsis' dims as
+    characters from ``_ELL`` on, right-aligned across operands), checked as PyTorch checks them."""
+    arrow = equation.find("->")
+    lhs = equation if arrow == -1 else equation[:arrow]
+    terms = _einsum_labels(lhs, 0, len(operands))
     if len(terms) != len(operands):
-        more = "more" if len(operands) > len(terms) else "fewer"
-        raise RuntimeError(f"einsum(): {more} operands were provided than specified in the equation")
-    # Expand '...' into fresh upper-case letters.
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
     ell_dims = 0
-    for term, op in zip(terms, operands):
+    counts: dict = {}
+    for k, (term, op) in enumerate(zip(terms, operands)):
+        n = len(term) - ("..." in term)
         if "..." in term:
-            ell_dims = max(ell_dims, op.dim() - (len(term) - 3))
-    ell = "".join(chr(ord("A") + i) for i in range(ell_dims))
+            if n > op.dim():
+                raise RuntimeError(f"einsum(): the number of subscripts in the equation ({n}) is more than the number "
+                                   f"of dimensions ({op.dim()}) for operand {k}")
+            ell_dims = max(ell_dims, op.dim() - n)
+        elif n != op.dim():
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({n}) does not match the number "
+                               f"of dimensions ({op.dim()}) for operand {k} and no ellipsis was given")
+        for c in term:
+            counts[c] = counts.get(c, 0) + 1
+    ell = "".join(chr(_ELL + i) for i in range(ell_dims))
     new_terms = []
     for term, op in zip(terms, operands):
-        if "..." in term:
-            n = op.dim() - (len(term) - 3)
-            term = term.replace("...", ell[ell_dims - n:])
-        if len(term) != op.dim():
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(term)}) does not match the "
-                               f"number of dimensions ({op.dim()}) for operand {len(new_terms)}")
-        new_terms.append(term)
-    if out is None:
-        counts: dict = {}
-        for term in new_terms:
-            for c in term:
-                counts[c] = counts.get(c, 0) + 1
-        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
-    else:
-        out = out.replace("...", ell)
+        n = op.dim() - (len(term) - 1)
+        new_terms.append("".join(ell[ell_dims - n:] if c == "..." else c for c in term))
+    if arrow == -1:  # implicit: the ellipsis dims, then the letters seen once, in order
+        return new_terms, ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c != "..."))
+    out = ""
+    for c in _einsum_labels(equation[arrow + 2:], arrow + 2, None)[0]:
+        if c == "...":
+            out += ell
+        elif not counts.get(c) or c in out:
+            raise RuntimeError(f"einsum(): output subscript {c} " + (
+                "appears more than once in the output" if c in out else
+                "does not appear in the equation for any input operand"))
+        else:
+            out += c
     return new_terms, out
+
+
+def _check_einsum_sizes(terms: list, operands: tuple) -> None:
+    """PyTorch's size checks: a letter repeated in one operand (a diagonal) has one size; across
+    operands a letter's sizes broadcast (1 with anything)."""
+    sizes: dict = {}
+    for k, (term, op) in enumerate(zip(terms, operands)):
+        first: dict = {}
+        for j, (c, s) in enumerate(zip(term, op.shape)):
+            if c in first:
+                if s != op.shape[first[c]]:
+                    raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {k} but the sizes don't "
+                                       f"match, {s} != {op.shape[first[c]]}")
+                continue
+            first[c] = j
+            prev = sizes.get(c)
+            if prev is not None and s != prev and 1 not in (s, prev):
+                if ord(c) >= _ELL:  # (PyTorch's message lacks the space before "has")
+                    raise RuntimeError(f"einsum(): dimension {ord(c) - _ELL} covered by ellipsis in operand {k}has "
+                                       f"size {s} which does not broadcast with previously seen ellipsis with size "
+                                       f"{prev} for the respective dimension")
+                raise RuntimeError(f"einsum(): subscript {c} has size {s} for operand {k} which does not broadcast "
+                                   f"with previously seen size {prev}")
+            sizes[c] = s if prev is None or prev == 1 else prev
 
 
 def _diag_reduce(x: Tensor, term: str) -> tuple:
@@ -662,73 +755,60 @@ def _diag_reduce(x: Tensor, term: str) -> tuple:
     return x, term
 
 
-def einsum(equation: str, *operands: Any) -> Tensor:
-    """Einstein summation, contracted pairwise through ``matmul``."""
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
-        operands = tuple(operands[0])
-    terms, out = _parse_einsum(equation, operands)
-    items = []
-    for x, term in zip(operands, terms):
-        items.append(_diag_reduce(x, term))
-    sizes: dict = {}
-    for x, term in items:
-        for c, s in zip(term, x.shape):
-            if c in sizes and sizes[c] != s and 1 not in (s, sizes[c]):
-                raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes: subscript {c!r} has "
-                                   f"sizes {sizes[c]} and {s}")
-            sizes[c] = max(s, sizes.get(c, 1))
+def _sum_out(x: Tensor, term: str, keep: set) -> tuple:
+    """``x`` summed over the letters of ``term`` not in ``keep``."""
+    drop = [i for i, c in enumerate(term) if c not in keep]
+    if drop:
+        x = x.sum(dim=tuple(drop))
+        term = "".join(c for c in term if c in keep)
+    return x, term
 
-    def needed_elsewhere(k: int, letters: str) -> set:
-        keep = set(out)
-        for j, (_, t) in enumerate(items):
-            if j != k:
-                keep |= set(t)
-        return {c for c in letters if c in keep}
+
+def einsum(*args: Any) -> Tensor:
+    """Einstein summation, contracted pairwise through ``matmul``.
+
+    Takes an equation and operands, or PyTorch's sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``.
+    """
+    equation, operands = _einsum_args(args)
+    terms, out = _parse_einsum(equation, operands)
+    _check_einsum_sizes(terms, operands)
+    items = [_diag_reduce(x, term) for x, term in zip(operands, terms)]
 
     # Sum out letters that appear in only one operand and not in the output.
     reduced = []
     for k, (x, term) in enumerate(items):
-        keep = needed_elsewhere(k, term)
-        drop = [i for i, c in enumerate(term) if c not in keep]
-        if drop:
-            x = x.sum(dim=tuple(drop))
-            term = "".join(c for c in term if c in keep)
-        reduced.append((x, term))
+        keep = set(out).union(*(t for j, (_, t) in enumerate(items) if j != k))
+        reduced.append(_sum_out(x, term, keep))
     items = reduced
     x, term = items[0]
     for k in range(1, len(items)):
         y, yterm = items[k]
-        rest_letters = set(out)
-        for _, t in items[k + 1:]:
-            rest_letters |= set(t)
+        rest_letters = set(out).union(*(t for _, t in items[k + 1:]))
         batch = [c for c in term if c in yterm and c in rest_letters]
         contract = [c for c in term if c in yterm and c not in rest_letters]
+        # a contracted letter of size 1 on one side broadcasts: that side is constant along it, so the
+        # other side is summed over it first (PyTorch: 'ij,ij->i' with (2, 1) and (2, 3))
+        for c in contract:
+            xs, ys = x.shape[term.index(c)], y.shape[yterm.index(c)]
+            if xs == 1 and ys != 1:
+                y = y.sum(yterm.index(c), keepdim=True)
+            elif ys == 1 and xs != 1:
+                x = x.sum(term.index(c), keepdim=True)
         left = [c for c in term if c not in yterm]
         right = [c for c in yterm if c not in term]
         xp = x.permute([term.index(c) for c in batch + left + contract])
         yp = y.permute([yterm.index(c) for c in batch + contract + right])
-        bshape = [max(xp.shape[i], yp.shape[i]) for i in range(len(batch))]
-        nl = 1
-        for c in left:
-            nl *= sizes[c]
-        nr = 1
-        for c in right:
-            nr *= sizes[c]
-        nc = 1
-        for c in contract:
-            nc *= sizes[c]
-        xm = xp.expand(bshape + list(xp.shape[len(batch):])) if batch else xp
-        ym = yp.expand(bshape + list(yp.shape[len(batch):])) if batch else yp
-        xm = xm.reshape(bshape + [nl, nc]) if (left or contract) else xm.reshape(bshape + [1, 1])
-        ym = ym.reshape(bshape + [nc, nr])
-        prod = matmul(xm, ym)
-        x = prod.reshape(bshape + [sizes[c] for c in left] + [sizes[c] for c in right])
+        nb = len(batch)
+        bshape = [max(xp.shape[i], yp.shape[i]) for i in range(nb)]
+        lshape, rshape = list(xp.shape[nb:nb + len(left)]), list(yp.shape[nb + len(contract):])
+        nc = math.prod(xp.shape[nb + len(left):])  # the actual sizes: a letter may be 1 here, broadcast later
+        xm = xp.expand(bshape + list(xp.shape[nb:])) if batch else xp
+        ym = yp.expand(bshape + list(yp.shape[nb:])) if batch else yp
+        prod = matmul(xm.reshape(bshape + [math.prod(lshape), nc]), ym.reshape(bshape + [nc, math.prod(rshape)]))
+        x = prod.reshape(bshape + lshape + rshape)
         term = "".join(batch + left + right)
     # Remaining letters not in the output get summed; then order as the output asks.
-    drop = [i for i, c in enumerate(term) if c not in out]
-    if drop:
-        x = x.sum(dim=tuple(drop))
-        term = "".join(c for c in term if c in out)
+    x, term = _sum_out(x, term, set(out))
     if term != out:
         x = x.permute([term.index(c) for c in out])
     return x

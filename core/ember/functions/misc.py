@@ -676,7 +676,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     if (bool(norm <= 0) if isinstance(norm, Tensor) else norm <= 0):
         warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number "
                       "of observations.", UserWarning, stacklevel=2)
-        norm = norm * 0 if isinstance(norm, Tensor) else 0
+        # PyTorch's norm_factor.zero_(): +0 (a negative norm times 0 would be -0, flipping the infinities)
+        norm = _cr.zeros_like(norm) if isinstance(norm, Tensor) else 0
     xm = x - avg.unsqueeze(1)
     # PyTorch conjugates the right factor: the complex covariance is Hermitian
     c = _la.mm(xm, conj((xm if w is None else xm * w).t()))

@@ -657,8 +657,9 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     d = _wrap_dim(dim, input.dim())
     size = input.shape[d]
-    step = -(-size // chunks) if size else 1
-    return split(input, step, d)
+    if not size:  # PyTorch: ``chunks`` empty pieces (split_with_sizes), not one
+        return SplitWithSizes.apply(input, d, (0,) * chunks, False)
+    return split(input, -(-size // chunks), d)
 
 
 def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
@@ -732,25 +733,31 @@ class Cat(Function):
     _backward_name = "CatBackward0"
 
     @staticmethod
-    def forward(ctx, dim, *tensors):
+    def forward(ctx, dim, skip, *tensors):
         from ember import dtypes as _dt
 
+        # the skipped legacy empty tensors (``skip[i]``) still take part in the result dtype
         dt = _dt.result_type(*[t for t in tensors])
         first = tensors[0]
         for t in tensors[1:]:
             if t._device is not first._device:
                 raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                                    f"{first._device} and {t._device}!")
-        datas = [t._data if t._dtype is dt else t._kt["astype"](t._data, dt) for t in tensors]
-        ctx.sizes = [t._data.shape[dim] for t in tensors]
-        ctx.dim = dim
+        kept = [t for t, s in zip(tensors, skip) if not s]
+        datas = [t._data if t._dtype is dt else t._kt["astype"](t._data, dt) for t in kept]
+        ctx.sizes = [t._data.shape[dim] for t in kept]
+        ctx.dim, ctx.skip = dim, skip
         ctx.dtypes = [t._dtype for t in tensors]
         return first._new(first._kt["cat"](datas, dim), dt)
 
     @staticmethod
     def backward(ctx, g):
-        parts = split(g, ctx.sizes, ctx.dim)
-        return (None,) + tuple(p if p.dtype is dt else p.to(dt) for p, dt in zip(parts, ctx.dtypes))
+        from ember.functions.creation import zeros
+
+        parts = iter(split(g, ctx.sizes, ctx.dim))
+        # a skipped input's gradient is its own empty (0,), as PyTorch's CatBackward0 gives
+        grads = [zeros(0, dtype=dt, device=g.device) if s else next(parts) for s, dt in zip(ctx.skip, ctx.dtypes)]
+        return (None, None) + tuple(p if p.dtype is dt else p.to(dt) for p, dt in zip(grads, ctx.dtypes))
 
 
 @numpy_names
@@ -758,20 +765,28 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -
     tensors = _tensors("cat", tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    # PyTorch skips legacy empty 1-D tensors of shape (0,).
-    kept = [t for t in tensors if not (t.dim() == 1 and t.shape[0] == 0)] or tensors[:1]
-    ref = kept[0]
+    # PyTorch skips legacy empty 1-D tensors of shape (0,) in the shapes (not in the result dtype, nor
+    # in the gradients); when all are such, the result is one of them and ``dim`` goes unchecked.
+    skip = tuple(t.dim() == 1 and t.shape[0] == 0 for t in tensors)
+    if all(skip):
+        skip = (False,) + skip[1:]
+    first = skip.index(False)
+    ref = tensors[first]
     if ref.dim() == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
-    d = _wrap_dim(dim, ref.dim())
-    for i, t in enumerate(kept):
+        raise RuntimeError(f"zero-dimensional tensor (at position {first}) cannot be concatenated")
+    d = 0 if ref.dim() == 1 and ref.shape[0] == 0 else _wrap_dim(dim, ref.dim())
+    for i, t in enumerate(tensors):
+        if skip[i]:
+            continue
         if t.dim() != ref.dim():
+            if t.dim() == 0:
+                raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
             raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.dim()} and {t.dim()}")
         for ax in range(ref.dim()):
             if ax != d and t.shape[ax] != ref.shape[ax]:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
                                    f"{ref.shape[ax]} but got size {t.shape[ax]} for tensor number {i} in the list.")
-    result = Cat.apply(d, *kept)
+    result = Cat.apply(d, skip, *tensors)
     if out is not None:
         from ember.functions.elementwise import _out
 
@@ -1007,6 +1022,8 @@ def _diagonal_view(x: Tensor, offset: int, n: int) -> Tensor | None:
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     from ember.functions.creation import zeros
 
+    if input.dim() not in (1, 2):
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.dim()}D")
     if input.dim() == 2:
         return globals()["diagonal"](input, diagonal)
     n = input.shape[0] + abs(diagonal)

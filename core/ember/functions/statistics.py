@@ -327,7 +327,137 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None
     vals, idx = _r.sort(input, d)  # stable: equal values keep their order, so a run ends at its last index
     with no_grad():
         pos = _mode_pos(vals.detach(), d)
+        nan_rows = input.dtype.is_floating_point and bool(input.isnan().any())
+    if nan_rows:
+        # PyTorch's std::sort with "<" leaves NaNs where its algorithm happens to stop, so the runs it
+        # counts depend on that order: replay it (on the host) for the rows with NaN
+        with no_grad():
+            index = _std_sort_mode_index(input.detach(), idx.detach().gather(d, pos), d)
+        v = input.gather(d, index)
+        return _outs((v, index) if keepdim else (v.squeeze(d), index.squeeze(d)), out, ModeResult)
     return _outs(_select(vals, idx, d, pos, keepdim), out, ModeResult)
+
+
+def _std_sort_mode_index(input: Tensor, index: Tensor, dim: int) -> Tensor:
+    """``index`` (keepdim-shaped, from the stable sort) with the rows of ``input`` holding NaN (and
+    any row past 16 elements, whose ties std::sort orders its own way) redone as PyTorch's CPU mode
+    kernel does: libstdc++'s ``std::sort`` of (value, index) pairs by
+    ``value <``, then the last element of the first longest run of ``!=``-equal values."""
+    import numpy as np
+
+    from ember.functions.creation import tensor
+
+    rows = input.movedim(dim, -1).cpu().numpy()
+    n = rows.shape[-1]
+    rows = rows.reshape(-1, n)
+    out = index.movedim(dim, -1).cpu().numpy().reshape(-1).copy()
+    # rows of up to 16 without NaN are right already (std::sort is then a stable insertion sort)
+    for r in np.nonzero(np.isnan(rows).any(axis=1) | (n > 16))[0]:
+        pairs = [(float(v), k) for k, v in enumerate(rows[r])]
+        _StdSort(pairs).sort()
+        best = run = 0
+        for i, (v, k) in enumerate(pairs):
+            run += 1
+            if i == n - 1 or v != pairs[i + 1][0]:
+                if run > best:
+                    best, out[r] = run, k
+                run = 0
+    shape = list(index.movedim(dim, -1).shape)
+    return tensor(out.reshape(shape), dtype=_dt.int64, device=input.device).movedim(-1, dim)
+
+
+class _StdSort:
+    """libstdc++'s ``std::sort`` (introsort, heapsort past the depth limit, then insertion sort)
+    on (value, index) pairs compared by value with ``<``, step for step: with NaN (never less, never
+    greater) the order it leaves is the algorithm's own."""
+
+    def __init__(self, a: list) -> None:
+        self.a = a
+
+    def lt(self, x: Any, y: Any) -> bool:
+        return x[0] < y[0]
+
+    def sort(self) -> None:
+        n = len(self.a)
+        if n > 1:
+            self.introsort(0, n, 2 * (n.bit_length() - 1))
+            if n > 16:
+                self.insertion(0, 16)
+                for i in range(16, n):
+                    self.linear_insert(i)
+            else:
+                self.insertion(0, n)
+
+    def introsort(self, first: int, last: int, depth: int) -> None:
+        a = self.a
+        while last - first > 16:
+            if depth == 0:  # heapsort: make_heap, then sort_heap
+                for parent in range((last - first - 2) // 2, -1, -1):
+                    self.adjust_heap(first, parent, last - first, a[first + parent])
+                while last - first > 1:
+                    last -= 1
+                    value, a[last] = a[last], a[first]
+                    self.adjust_heap(first, 0, last - first, value)
+                return
+            depth -= 1
+            self.median_to_first(first, first + 1, first + (last - first) // 2, last - 1)
+            lo, hi = first + 1, last  # unguarded partition around a[first]
+            while True:
+                while self.lt(a[lo], a[first]):
+                    lo += 1
+                hi -= 1
+                while self.lt(a[first], a[hi]):
+                    hi -= 1
+                if lo >= hi:
+                    break
+                a[lo], a[hi] = a[hi], a[lo]
+                lo += 1
+            self.introsort(lo, last, depth)
+            last = lo
+
+    def median_to_first(self, result: int, x: int, y: int, z: int) -> None:
+        a, lt = self.a, self.lt
+        if lt(a[x], a[y]):
+            pick = y if lt(a[y], a[z]) else z if lt(a[x], a[z]) else x
+        else:
+            pick = x if lt(a[x], a[z]) else z if lt(a[y], a[z]) else y
+        a[result], a[pick] = a[pick], a[result]
+
+    def adjust_heap(self, first: int, hole: int, length: int, value: Any) -> None:
+        a = self.a
+        top = second = hole
+        while second < (length - 1) // 2:
+            second = 2 * (second + 1)
+            if self.lt(a[first + second], a[first + second - 1]):
+                second -= 1
+            a[first + hole] = a[first + second]
+            hole = second
+        if length % 2 == 0 and second == (length - 2) // 2:
+            second = 2 * (second + 1)
+            a[first + hole] = a[first + second - 1]
+            hole = second - 1
+        parent = (hole - 1) // 2  # push_heap
+        while hole > top and self.lt(a[first + parent], value):
+            a[first + hole] = a[first + parent]
+            hole = parent
+            parent = (hole - 1) // 2
+        a[first + hole] = value
+
+    def insertion(self, first: int, last: int) -> None:
+        a = self.a
+        for i in range(first + 1, last):
+            if self.lt(a[i], a[first]):
+                a[first:i + 1] = [a[i]] + a[first:i]
+            else:
+                self.linear_insert(i)
+
+    def linear_insert(self, last: int) -> None:
+        a = self.a
+        val = a[last]
+        while last > 0 and self.lt(val, a[last - 1]):  # unguarded in C++: its guard holds without NaN
+            a[last] = a[last - 1]
+            last -= 1
+        a[last] = val
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -639,15 +769,15 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
         raise RuntimeError("diff expects input to be at least one-dimensional")
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
-    d = _wrap_dim(dim, input.dim())
     parts = [input]
     if prepend is not None:
-        parts.insert(0, _diff_operand(input, prepend, d, "prepend"))
+        parts.insert(0, _diff_operand(input, prepend, _wrap_dim(dim, input.dim()), "prepend"))
     if append is not None:
-        parts.append(_diff_operand(input, append, d, "append"))
+        parts.append(_diff_operand(input, append, _wrap_dim(dim, input.dim()), "append"))
+    if n == 0:  # PyTorch copies the input: prepend/append are checked, not used (nor is dim)
+        return _out(input.clone(), out)
+    d = _wrap_dim(dim, input.dim())
     x = cat(parts, d) if len(parts) > 1 else input
-    if n == 0:
-        return _out(x.clone(), out)
     for _ in range(n):
         length = x.shape[d]
         if length == 0:
