@@ -69,6 +69,8 @@ class Tensor:
         t._base = None
         t._accum = None
         t._retains_grad = False
+        if STATE.inference:  # an inference tensor (PyTorch's inference_mode): refused by autograd later
+            t._inference = True
         return t
 
     # ---- .grad: PyTorch's checks on assignment and its warning for a non-leaf's -------------
@@ -103,6 +105,8 @@ class Tensor:
         t._base = None
         t._accum = None
         t._retains_grad = False
+        if STATE.inference:  # an inference tensor (PyTorch's inference_mode): refused by autograd later
+            t._inference = True
         return t
 
     # A differentiable view remembers how to rebuild itself from its base (``_view_fn``, a
@@ -113,6 +117,11 @@ class Tensor:
     _view_src: Any = None
     _multi_view = False  # an output of split/unbind, or a view of one: no in-place op when it requires grad
     _bounds_record: tuple | None = None  # host-known bounds of a small integer tensor (ember._value_range)
+    _inference = False  # made in inference mode: no autograd use, no in-place write outside that mode
+    # A differentiable view made in no_grad mode of a tensor requiring grad (1, or 3 when its source
+    # was such a view too), or a view of one made in grad mode (2): PyTorch refuses to modify it in
+    # place with grad mode on (``autograd.inplace``).
+    _no_grad_view = 0
 
     def _view_of(self, data: Any, view_fn: Callable[[Tensor], Tensor] | None = None) -> Tensor:
         """A tensor sharing storage (and version counter) with ``self``.
@@ -122,6 +131,8 @@ class Tensor:
         """
         t = self._new(data)
         t._version = self._version
+        if self._inference is not t._inference:  # a view is an inference tensor iff its source is
+            t._inference = self._inference
         if self._bounds_record is not None:  # a small integer tensor whose bounds the host knows
             _value_range.inherit(t, self, is_copy=False)
         base = self._base
@@ -138,6 +149,13 @@ class Tensor:
                 t._view_src = base.grad_fn
                 if self._multi_view:
                     t._multi_view = True
+        if view_fn is not None and not STATE.enabled and (self._requires_grad or self._no_grad_view):
+            # PyTorch: a view of a tensor requiring grad, made in no_grad mode, requires grad too (a
+            # leaf of its own), and writing into it (or a view of it) in grad mode is refused. A
+            # recorded op's forward runs with grad mode off too: ``_apply_recording`` then turns 1
+            # into "not such a view" and 3 into 2.
+            t._no_grad_view = 3 if self._no_grad_view else 1
+            t._requires_grad = True
         return t
 
     def _alias(self) -> Tensor:
@@ -228,6 +246,8 @@ class Tensor:
             return
         if value and not self._dtype.is_differentiable:
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        if value and self._inference and not STATE.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -244,7 +264,16 @@ class Tensor:
 
     @property
     def data(self) -> Tensor:
-        return self.detach()
+        # PyTorch's ``.data``: a detached alias with a version counter of its own, so writes
+        # through it are hidden from autograd's saved-tensor checks (unlike ``detach()``'s). The
+        # host-known bounds go: those writes would not retire them.
+        t = self.detach()
+        t._version = [0]
+        if t._inference and not STATE.inference:  # PyTorch lets an inference tensor's .data be written
+            t._inference = False
+        if self._bounds_record is not None:
+            _value_range.forget(self)
+        return t
 
     @data.setter
     def data(self, value: Tensor) -> None:
@@ -297,6 +326,14 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``ember.autograd.backward``)."""
         from ember.autograd import engine
 
+        if isinstance(gradient, (list, tuple)):  # PyTorch reads a sequence as one gradient per output
+            bad = next((g for g in gradient if g is not None and not isinstance(g, Tensor)), None)
+            if bad is None and len(gradient) == 1:
+                gradient = gradient[0]
+            else:
+                gradient = bad if bad is not None else gradient
+        if gradient is not None and not isinstance(gradient, Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got {type(gradient).__name__}")
         engine.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _RemovableHandle:
@@ -371,8 +408,17 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        """NumPy's view of the tensor: PyTorch's ``__array__`` is ``numpy()`` (so a tensor that
+        requires grad is refused), and ``np.array(t)`` copies while ``np.asarray(t)`` shares a CPU
+        tensor's memory (NumPy passes ``copy``; ignoring it would hand out the storage itself)."""
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         host = self._kt["to_host"](self._data)
-        return host if dtype is None else host.astype(dtype)
+        if dtype is not None and host.dtype != dtype:
+            return host.astype(dtype)  # a new array anyway
+        if copy and self._device.type == "cpu":
+            return host.copy()
+        return host
 
     # NumPy's binary operators defer to a Tensor's reflected ones (``np.float32(2) * t`` is a
     # Tensor, as in PyTorch, not an array computed off the graph)

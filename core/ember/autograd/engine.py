@@ -44,15 +44,33 @@ def _n_outputs(node: Node) -> int:
     return len(meta) if meta else 1
 
 
-def _run(roots, grad_roots, retain_graph: bool, create_graph: bool, capture=None) -> dict:
+def _own_grad(grads: list, leaf: object, taken: dict) -> None:
+    """Give a leaf's first ``.grad`` a buffer of its own. A backward may hand one gradient tensor to
+    several leaves (``a + b`` gives both the same one), or hand over a tensor the caller holds
+    (``backward(gradient=g)``); stored as it is, one leaf's accumulation would then change the
+    other's ``.grad`` (or ``g``). PyTorch takes a gradient's buffer only when nothing else refers
+    to it and copies it otherwise; here the first leaf takes it and any later holder gets a copy."""
+    g = grads[0]
+    if g is None or leaf._grad is not None:  # (accumulating adds into the leaf's own .grad)
+        return
+    data = g._data
+    if id(data) in taken:
+        grads[0] = g.clone()
+    else:
+        taken[id(data)] = data  # (kept alive: an id is only unique while its object lives)
+
+
+def _run(roots, grad_roots, retain_graph: bool, create_graph: bool, capture=None, held=()) -> dict:
     """Propagate ``grad_roots`` back from ``roots``.
 
     ``capture`` maps (node, output_nr) -> slot for autograd.grad: gradients reaching those
-    edges are recorded, and AccumulateGrad nodes among them do not write ``.grad``.
+    edges are recorded, and AccumulateGrad nodes among them do not write ``.grad``. ``held``:
+    gradient tensors the caller keeps (they never become a ``.grad`` as they are).
     """
     root_nodes = []
     buffers: dict[Node, list] = {}
     captured: dict = {}
+    taken = {id(g._data): g._data for g in held}
     for t, g in zip(roots, grad_roots):
         if t._base is not None and _stale_view(t):
             _refresh_view(t)
@@ -89,6 +107,7 @@ def _run(roots, grad_roots, retain_graph: bool, create_graph: bool, capture=None
                     continue
             if type(node) is AccumulateGrad:
                 if capture is None:
+                    _own_grad(grads, node.variable, taken)
                     node.apply(grads)
                 continue
             edges = node.next_functions
@@ -150,15 +169,19 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
     if retain_graph is None:
         retain_graph = create_graph
     grads = _make_grads(tensors, grad_tensors)
+    held = [g for g in grad_tensors if g is not None] if grad_tensors is not None else []
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         found = grad(tensors, inputs, grads, retain_graph=retain_graph, create_graph=create_graph,
                      allow_unused=True)
+        taken = {id(g._data): g._data for g in held}
         for t, g in zip(inputs, found):
             if g is not None:
-                t._accumulate_grad(g, create_graph)
+                box = [g]
+                _own_grad(box, t, taken)
+                t._accumulate_grad(box[0], create_graph)
         return
-    _run(list(tensors), grads, retain_graph, create_graph)
+    _run(list(tensors), grads, retain_graph, create_graph, held=held)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
@@ -172,6 +195,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     from ember.functions.creation import zeros_like
     from ember.tensor import Tensor
 
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
     if is_grads_batched:
         return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
                              materialize_grads)

@@ -291,12 +291,23 @@ def _requires_grad_now(t: Any) -> bool:
 def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
     # Runs once per recorded op: attributes are read directly (not through properties) because
     # this bookkeeping is a visible share of a small model's step time.
+    if STATE.inference:  # ``enable_grad`` inside ``inference_mode`` records nothing, as in PyTorch
+        STATE.enabled = False
+        try:
+            return cls.forward(FunctionCtx(), *args, **kwargs)
+        finally:
+            STATE.enabled = True
     Tensor = _Tensor[0]
     node = cls._node_class()()
     needs, edges = [], []
     for a in args:
         if isinstance(a, Tensor):
             if a._base is not None and _stale_view(a):
+                if a._no_grad_view & 1 and a._base._requires_grad:
+                    # its base was written in grad mode: no history to redo it from (PyTorch's error)
+                    from ember.autograd.inplace import NO_GRAD_VIEW_BASE_MSG
+
+                    raise RuntimeError(NO_GRAD_VIEW_BASE_MSG)
                 _refresh_view(a)  # its base was modified in place since its history was set
             if a._requires_grad:
                 needs.append(True)
@@ -305,6 +316,12 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
                 continue
         needs.append(False)
         edges.append(_NO_EDGE)
+    if True not in needs:  # only a no_grad view whose base was detached since: nothing to record
+        STATE.enabled = False
+        try:
+            return cls.forward(FunctionCtx(), *args, **kwargs)
+        finally:
+            STATE.enabled = True
     node.needs_input_grad = tuple(needs)
     node.next_functions = tuple(edges)
     prev = STATE.enabled
@@ -327,6 +344,8 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
             # forward returned an input unchanged: give the caller a fresh alias, as PyTorch does
             out = out._alias()
             outputs = outputs[:i] + (out,) + outputs[i + 1:]
+        if out._no_grad_view:  # made while forward ran unrecorded: grad mode was on after all
+            out._no_grad_view = 2 if out._no_grad_view == 3 else 0
         out._requires_grad = True
         out.grad_fn = node
         out._output_nr = i
@@ -342,6 +361,8 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
                 continue
             if not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward can only save tensors, but argument {len(saved)} is of type {type(t).__name__}")
+            if t._inference:
+                raise RuntimeError(_INFERENCE_SAVED_MSG)
             if t.grad_fn is node:  # an output: saved as an alias, re-linked when unpacked
                 t_saved = t._alias()
                 t_saved._requires_grad = True
@@ -352,6 +373,11 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
         node._saved = tuple(saved)
     return outputs if isinstance(raw, tuple) else outputs[0]
 
+
+_INFERENCE_SAVED_MSG = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference mode in "
+    "computation tracked by autograd. To work around this, you can make a clone to get a normal tensor and use it "
+    "in autograd, or use `torch.no_grad()` instead of `torch.inference_mode()`.")
 
 # (pack, unpack) pairs of the active ``ember.autograd.graph.saved_tensors_hooks``, innermost last
 SAVED_TENSORS_HOOKS: list = []
@@ -381,6 +407,8 @@ def _pack_saved(to_save: tuple, node: Any) -> tuple:
         if not isinstance(t, _Tensor[0]):
             raise TypeError(f"save_for_backward can only save tensors, but argument {len(saved)} is of type "
                             f"{type(t).__name__}")
+        if t._inference:
+            raise RuntimeError(_INFERENCE_SAVED_MSG)
         saved.append((_Packed(pack(t), unpack), _PACKED, False))
     return tuple(saved)
 

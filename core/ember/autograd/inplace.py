@@ -28,13 +28,31 @@ from ember.autograd.grad_mode import STATE, enable_grad, no_grad
 __all__ = ["check_inplace", "needs_rebase", "rebase_history", "refresh_view",
            "snapshot_saved_inputs"]
 
+_INFERENCE_MSG = ("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to "
+                  "get a normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for "
+                  "more details.")
+_NO_GRAD_VIEW_ADVICE = (" with grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
+                        "You can clarify your code by moving both the view and the inplace either both inside the "
+                        "no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the "
+                        "inplace to be tracked).")
+NO_GRAD_VIEW_BASE_MSG = ("A view was created in no_grad mode and its base or another view of its base has been "
+                         "modified inplace" + _NO_GRAD_VIEW_ADVICE)
+
 _OVERLAP_MSG = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
                 "location. Please clone() the tensor before performing the operation.")
 
 
 def check_inplace(t: Any) -> None:
     """Raise PyTorch's errors for an in-place write into ``t`` that must not happen."""
-    if STATE.enabled:
+    if t._inference and not STATE.inference:
+        raise RuntimeError(_INFERENCE_MSG)
+    if STATE.enabled and t._no_grad_view and not STATE.inference:
+        if t._no_grad_view != 2:
+            raise RuntimeError("A view was created in no_grad mode and is being modified inplace" + _NO_GRAD_VIEW_ADVICE)
+        op = t.grad_fn.name().removesuffix("0").removesuffix("Backward") if t.grad_fn is not None else "a view op"
+        raise RuntimeError(f"Output {t._output_nr} of {op} is a view of a view which was created in no_grad mode and "
+                           "is being modified inplace" + _NO_GRAD_VIEW_ADVICE)
+    if STATE.enabled and not STATE.inference:
         if t._requires_grad and t.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         base = t._base
@@ -53,7 +71,10 @@ def check_inplace(t: Any) -> None:
 
 
 def needs_rebase(t: Any) -> bool:
-    """Whether overwriting ``t`` in grad mode changes some history: ``t``'s own, or its base's."""
+    """Whether overwriting ``t`` in grad mode changes some history: ``t``'s own, or its base's.
+    Never in inference mode, where ``enable_grad`` records nothing (PyTorch)."""
+    if STATE.inference:
+        return False
     if t._requires_grad:
         return True
     base = t._base
@@ -72,6 +93,11 @@ def _has_internal_overlap(t: Any) -> bool:
 def refresh_view(t: Any) -> None:
     """Give a stale view the history of its base's current value (PyTorch regenerates it likewise)."""
     base = t._base
+    if t._no_grad_view & 1:  # a leaf of its own, requiring grad while its base does (PyTorch)
+        if not base._requires_grad:
+            t._requires_grad = False
+            t._view_src = base.grad_fn
+        return
     if base._requires_grad:
         with enable_grad():
             fresh = t._view_fn(base)

@@ -191,6 +191,9 @@ def tensor(data: Any, *, dtype: _dt.dtype | None = None, device: Any = None, req
     if data is None:
         raise RuntimeError("Could not infer dtype of NoneType")
     checked = None
+    if data.__class__ in (list, tuple) and _holds_arrays(data):
+        data, inferred = _unpack_elements(data)
+        dtype = dtype or inferred
     if dtype is None and (data.__class__ in (list, tuple) or isinstance(data, _np.generic)):
         dtype = _numpy_scalar_dtype(data)
     elif dtype is not None and dtype.category == 1 and (data.__class__ in (list, tuple, int, float, bool)
@@ -210,6 +213,61 @@ def tensor(data: Any, *, dtype: _dt.dtype | None = None, device: Any = None, req
 
 
 _PYTHON_NUMBERS = {bool: _dt.bool_, int: _dt.int64}
+
+
+def _holds_arrays(data: Any) -> bool:
+    """Whether nested lists hold tensors or NumPy arrays (scanned by type, one level at a time)."""
+    stack = [data]
+    while stack:
+        seq = stack.pop()
+        types = set(map(type, seq))
+        if any(issubclass(t, (Tensor, _np.ndarray)) for t in types):
+            return True
+        if types & {list, tuple}:
+            stack.extend(v for v in seq if v.__class__ in (list, tuple))
+    return False
+
+
+def _unpack_elements(data: Any) -> tuple[Any, _dt.dtype]:
+    """``data`` with each tensor replaced by its Python number, and the dtype PyTorch infers.
+
+    PyTorch reads a tensor inside a list as one number (``item()``: a tensor of several elements is
+    its ValueError, never a nested row) and gives it its own dtype; a NumPy array is a nested
+    sequence of its own dtype. The element dtypes are combined with ``promote_types``, Python
+    numbers at their defaults (``tensor([tensor(1., dtype=float64)])`` is float64, a list of int32
+    arrays is int32)."""
+    from ember.numpy_dtypes import from_numpy as _from_np
+
+    result: list = [None]
+
+    def meet(d: _dt.dtype) -> None:
+        result[0] = d if result[0] is None else _dt.promote_types(result[0], d)
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, Tensor):
+            if v.numel() != 1:
+                raise ValueError("only one element tensors can be converted to Python scalars")
+            meet(v._dtype)
+            return v.item()
+        if isinstance(v, _np.ndarray):
+            if v.ndim == 0:  # PyTorch takes an array for a sequence and asks for its length
+                raise TypeError("len() of unsized object")
+            meet(_from_np(v.dtype))
+            return v
+        if v.__class__ in (list, tuple):
+            return [walk(e) for e in v]
+        if isinstance(v, _np.generic):
+            meet(_from_np(v.dtype))
+        elif v.__class__ in _PYTHON_NUMBERS:
+            meet(_PYTHON_NUMBERS[v.__class__])
+        elif isinstance(v, float):
+            meet(_dt.get_default_dtype())
+        elif isinstance(v, complex):
+            meet(_dt.default_complex_dtype())
+        return v
+
+    out = walk(data)
+    return out, result[0] if result[0] is not None else _dt.get_default_dtype()
 
 
 def _numpy_scalar_dtype(data: Any) -> _dt.dtype | None:
@@ -900,8 +958,10 @@ def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 
     if not isinstance(src, Tensor):
         return _fill_inplace(self, src)
-    if src is self or (src._version is self._version and src._dtype is self._dtype and src.shape == self.shape
-                       and src.stride() == self.stride() and src.data_ptr() == self.data_ptr()):
+    # the same storage: views and detach() share the version counter, ``.data`` the array itself
+    if src is self or ((src._version is self._version or src._data is self._data) and src._dtype is self._dtype
+                       and src.shape == self.shape and src.stride() == self.stride()
+                       and src.data_ptr() == self.data_ptr()):
         return self  # the same elements (m.load_state_dict(m.state_dict())): nothing to write, as PyTorch
     from ember.functions.elementwise import check_no_overlap
 

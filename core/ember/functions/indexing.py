@@ -402,12 +402,39 @@ class IndexPutFunctional(Function):
         return gx, gv, None, None
 
 
+def _check_value_overlap(x: Tensor, index: Any, value: Tensor, basic: bool) -> None:
+    """PyTorch's refusal of a value sharing memory with the written-to elements (``x[1:] = x[:-1]``):
+    the result would depend on the order of the writes. Basic indexing writes into the view
+    ``x[index]`` (the very same elements are fine, as ``copy_``); an advanced index refuses any value
+    overlapping ``x``."""
+    from ember.autograd.grad_mode import no_grad
+    from ember.functions.elementwise import check_no_overlap
+
+    if basic:
+        with no_grad():
+            check_no_overlap(getitem(x, index), (value,))
+    elif value is x:  # check_no_overlap passes a tensor itself
+        from ember.functions.elementwise import _OVERLAP
+
+        raise RuntimeError(_OVERLAP)
+    else:
+        check_no_overlap(x, (value,), full_too=True)
+
+
 def setitem(x: Tensor, index: Any, value: Any) -> None:
     from ember.autograd.inplace import check_inplace, needs_rebase
     from ember.functions.elementwise import assign_inplace
 
     check_inplace(x)
-    value = _value_tensor(x, value, _basic_index(index))
+    if value.__class__ in (list, tuple) or type(value).__name__ == "ndarray":
+        # PyTorch assigns only numbers and tensors: ``x[0] = [1, 2]`` is its TypeError, not a conversion
+        kind = type(value)
+        name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+        raise TypeError(f"can't assign a {name} to a {x._type_name()}")
+    basic = _basic_index(index)
+    if isinstance(value, Tensor) and value._version is x._version:
+        _check_value_overlap(x, index, value, basic)
+    value = _value_tensor(x, value, basic)
     if (STATE.enabled and (needs_rebase(x) or (isinstance(value, Tensor) and _requires_grad_now(value)))) or (
             _FW[0] is not None and _FW[0].involves(x, value)):  # forward AD: the tangent follows the write
         if not isinstance(value, Tensor):  # checked by _value_tensor

@@ -967,8 +967,8 @@ def is_complex(input: Tensor) -> bool:
 
 
 def is_inference(input: Tensor) -> bool:
-    """Whether the tensor was made in inference mode (ember does not tag them: always False)."""
-    return False
+    """Whether the tensor was made in inference mode (or is a view of one)."""
+    return bool(input._inference)
 
 
 def is_conj(input: Tensor) -> bool:

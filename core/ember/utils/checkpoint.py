@@ -27,13 +27,14 @@ Example:
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 from ember import random as _random
 from ember.autograd import engine as _engine
-from ember.autograd.function import AccumulateGrad, Function
+from ember.autograd.function import _FREED_MSG, AccumulateGrad, Function
 from ember.autograd.grad_mode import enable_grad, is_grad_enabled
 from ember.utils._pytree import tree_flatten, tree_unflatten
 
@@ -97,6 +98,27 @@ def _differentiable(outputs: tuple, grads: tuple) -> tuple[list, list]:
     return [o for o, _ in pairs], [g for _, g in pairs]
 
 
+def _check_not_freed(ctx: Any) -> None:
+    """PyTorch frees a checkpoint's saved inputs after a backward without ``retain_graph``: a second
+    backward through it raises (the engine marks a released node by ``_saved = None``)."""
+    if ctx._saved is None:
+        raise RuntimeError(_FREED_MSG)
+
+
+def _check_reentrant_valid() -> None:
+    """PyTorch's reentrant checkpoint refuses ``autograd.grad`` and ``backward(inputs=...)``: its
+    inner backward would accumulate into ``.grad`` instead of returning the gradients asked for.
+    The engine has no flag for that here, so the nearest engine run that called this backward is
+    asked whether it captures gradients (what those two calls do)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code is not _engine._run.__code__:
+        frame = frame.f_back
+    if frame is not None and frame.f_locals.get("capture") is not None:
+        raise RuntimeError("When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad() or passing "
+                           "an `inputs` parameter to .backward(). To resolve this error, you can either set "
+                           "use_reentrant=False, or call .backward() without passing the `inputs` argument.")
+
+
 class _ReentrantCheckpoint(Function):
     @staticmethod
     def forward(ctx: Any, rec: _Recompute, *tensors: Any) -> Any:
@@ -106,6 +128,8 @@ class _ReentrantCheckpoint(Function):
 
     @staticmethod
     def backward(ctx: Any, *grads: Any) -> tuple:
+        _check_not_freed(ctx)
+        _check_reentrant_valid()
         rec = ctx.rec
         args = rec.detached_inputs(ctx.tensors)
         outs, gs = _differentiable(rec.rerun(args), grads)
@@ -126,6 +150,7 @@ class _Checkpoint(Function):
 
     @staticmethod
     def backward(ctx: Any, *grads: Any) -> tuple:
+        _check_not_freed(ctx)
         rec = ctx.rec
         n_args = len(rec.tensor_pos)
         create_graph = is_grad_enabled()
