@@ -19,6 +19,7 @@ from ember import dtypes as _dt
 from ember.autograd.function import grad_fn_name
 from ember.functions import creation as _c
 from ember.functions import elementwise as _e
+from ember.functions.complex_ops import type_word
 from ember.nn._convpool import _pool_max
 from ember.tensor import Tensor
 from ember.typeinfo import finfo
@@ -50,7 +51,11 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """
     _F()._float_kernel("hardshrink", input)
     # PyTorch zeroes -lambd <= x <= lambd: NaN is kept, with its gradient
-    return _e.where((input >= -lambd) & (input <= lambd), 0.0, input)
+    def inside(x: Tensor) -> Tensor:
+        return (x >= -lambd) & (x <= lambd)
+
+    return _F()._Activation.apply(input, lambda x: _e.where(inside(x), 0.0, x),
+                                  lambda x, g: _e.where(inside(x), 0.0, g))
 
 
 @grad_fn_name("SoftshrinkBackward0")
@@ -60,8 +65,12 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
     # PyTorch: x * 0 inside [-lambd, lambd] (signed zero) with no gradient; NaN passes with gradient 1
-    inside = (input >= -lambd) & (input <= lambd)
-    return _e.where(inside, input.detach() * 0.0, _e.where(input < -lambd, input + lambd, input - lambd))
+    def value(x: Tensor) -> Tensor:
+        inside = (x >= -lambd) & (x <= lambd)
+        return _e.where(inside, x.detach() * 0.0, _e.where(x < -lambd, x + lambd, x - lambd))
+
+    # one node with PyTorch's backward, so create_graph can differentiate it (zeros w.r.t. x)
+    return _F()._Activation.apply(input, value, lambda x, g: _e.where((x >= -lambd) & (x <= lambd), 0.0, g))
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
@@ -128,11 +137,20 @@ def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
     if weight is not None and tuple(weight.shape) != shape:
         raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
                            f"{list(weight.shape)} and normalized_shape = {list(shape)}")
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise NotImplementedError(f'"rms_norm" not implemented for \'{type_word(input.dtype)}\'')
+    # PyTorch computes in the opmath type (float32 for float16/bfloat16): eps defaults to that type's
+    # epsilon, the weight multiplies the float32 result, and only the end is rounded to the input dtype
+    # (which the result keeps whatever the weight's dtype)
+    opmath = _dt.float32 if input.dtype in (_dt.float16, _dt.bfloat16) else input.dtype
+    x = input.to(opmath)
     if eps is None:
-        eps = finfo(input.dtype if input.dtype.is_floating_point else None).eps
+        eps = finfo(_dt.float64 if opmath in (_dt.float64, _dt.complex128) else _dt.float32).eps
     dims = tuple(range(input.dim() - k, input.dim()))
-    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
-    return out * weight if weight is not None else out
+    out = x * ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out.to(input.dtype)
 
 
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
@@ -319,7 +337,9 @@ def _bag_offsets(input: Tensor, offsets: Tensor | None, per_sample_weights: Tens
     marks = _c.zeros(n + 1, dtype=_dt.int64, device=input.device).index_add(
         0, starts, _c.ones(bags, dtype=_dt.int64, device=input.device))
     bag = marks.cumsum(0)[:n] - 1
-    return input, bag, per_sample_weights, max(bags, 0)
+    if bags <= 0:  # include_last_offset with one offset: no bag, so no position belongs anywhere
+        return input[:0], bag[:0], None if per_sample_weights is None else per_sample_weights[:0], 0
+    return input, bag, per_sample_weights, bags
 
 
 def _check_offsets(offsets: list[int], n: int) -> None:

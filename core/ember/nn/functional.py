@@ -518,6 +518,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     planes' means and of their unbiased variances, blended in with ``momentum``."""
     dims = tuple(range(2, input.dim()))
     shape = (1, input.shape[1]) + (1,) * (input.dim() - 2)
+    if use_input_stats and math.prod(input.shape[2:]) == 1:  # PyTorch's _verify_spatial_size
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
     if use_input_stats:
         mean = input.mean(dims, keepdim=True)
         var = input.var(dims, correction=0, keepdim=True)
@@ -771,13 +773,40 @@ class _Activation(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return ctx.deriv(x, g), None, None
+        return _zero_link(ctx.deriv(x, g), x), None, None
+
+
+class _ZeroLink(Function):
+    """``g`` unchanged, depending on ``x`` with a zero derivative."""
+
+    @staticmethod
+    def forward(ctx, g, x):
+        ctx.like = (tuple(x.shape), x._dtype, x._device)
+        return g._new(g._data)
+
+    @staticmethod
+    def backward(ctx, gg):
+        shape, dtype, device = ctx.like
+        return gg, _c.zeros(*shape, dtype=dtype, device=device)
+
+
+def _zero_link(g: Tensor, x: Tensor) -> Tensor:
+    """PyTorch writes an activation's backward as a function of the input (``threshold_backward(grad,
+    self)``...), differentiable w.r.t. it: under ``create_graph`` the gradient requires grad even where
+    it is piecewise constant in ``x`` (relu's, hardtanh's), and differentiating it again gives zeros,
+    not "does not require grad"."""
+    if STATE.enabled and x.requires_grad:
+        return _ZeroLink.apply(g, x)
+    return g
 
 
 @grad_fn_name("LeakyReluBackward0")
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     _float_kernel("leaky_relu", input)
-    return _maybe_inplace(input, _e.where(input > 0, input, input * negative_slope), inplace)
+    # one node with PyTorch's backward (x > 0 ? g : g * slope), so create_graph can differentiate it
+    out = _Activation.apply(input, lambda x: _e.where(x > 0, x, x * negative_slope),
+                            lambda x, g: _e.where(x > 0, g, g * negative_slope))
+    return _maybe_inplace(input, out, inplace)
 
 
 @grad_fn_name("EluBackward0")
@@ -952,7 +981,11 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
         raise NotImplementedError(f'"threshold_{input._device.type}" not implemented for '
                                   f"'{type_word(input._dtype)}'")
     # PyTorch's test is x <= threshold: NaN is kept (with its gradient)
-    return _maybe_inplace(input, _e.where(input <= threshold, value, input), inplace)
+    if not (STATE.enabled and input.requires_grad):
+        return _maybe_inplace(input, _e.where(input <= threshold, value, input), inplace)
+    out = _Activation.apply(input, lambda x: _e.where(x <= threshold, value, x),
+                            lambda x, g: _e.where(x <= threshold, 0.0, g))  # threshold_backward
+    return _maybe_inplace(input, out, inplace)
 
 
 @grad_fn_name("GluBackward0")
@@ -1935,10 +1968,12 @@ def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None)
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """(…,) int64 class indices -> (…, num_classes) int64."""
-    if tensor.dtype.is_floating_point or tensor.dtype is _dt.bool_:
-        raise RuntimeError("one_hot is only applicable to index tensor.")
+    if tensor.dtype is not _dt.int64:  # PyTorch accepts LongTensor only (int32 indices included)
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if not tensor.numel() and num_classes <= 0:  # nothing to infer the class count from
+        raise RuntimeError("Can not infer total number of classes from empty tensor.")
     if num_classes == -1:
-        num_classes = int(tensor.amax().item()) + 1 if tensor.numel() else 0
+        num_classes = int(tensor.amax().item()) + 1
     if tensor.numel() and (int(tensor.amin().item()) < 0 or int(tensor.amax().item()) >= num_classes):
         raise RuntimeError("Class values must be smaller than num_classes." if int(tensor.amin().item()) >= 0
                            else "Class values must be non-negative.")
@@ -2043,8 +2078,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
     """softmax(Q K^T * scale + mask) V, as PyTorch computes it: a bool mask marks the positions allowed
-    to attend, a float mask is added; ``is_causal`` also masks the upper triangle (top-left aligned)
-    and combines with ``attn_mask``; a row with every position masked gives zeros (and zero gradients),
+    to attend, a float mask (float32 or the query's dtype) is added; ``is_causal`` also masks the upper
+    triangle (top-left aligned) and combines with ``attn_mask`` where PyTorch's CPU flash kernel would
+    run (its math path refuses the pair); a row with every position masked gives zeros (and zero gradients),
     not NaN; ``enable_gqa`` repeats the key/value heads to the query's."""
     from ember import backends
 
@@ -2056,8 +2092,15 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             raise RuntimeError("Number of heads in key and value must divide the number of heads in query")
         groups = query.shape[-3] // key.shape[-3]
         key, value = key.repeat_interleave(groups, -3), value.repeat_interleave(groups, -3)
-    if is_causal and attn_mask is not None and attn_mask.requires_grad:
-        # PyTorch's composite path (taken for a mask that requires grad) refuses the combination
+    if attn_mask is not None and attn_mask.dtype not in (_dt.bool_, _dt.float32, query.dtype):
+        # PyTorch's input check: an integer 0/1 mask is neither "allowed" (bool) nor a bias (float)
+        raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                           f"attn_mask.dtype: {_sdpa_dtype_word(attn_mask.dtype)} and  query.dtype: "
+                           f"{_sdpa_dtype_word(query.dtype)} instead.")
+    if is_causal and attn_mask is not None and not _cpu_flash_viable(query, key, value, attn_mask, dropout_p,
+                                                                     enable_gqa):
+        # only PyTorch's CPU flash kernel combines the two; its math path (which every other call
+        # takes) refuses the combination
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     scores = (query @ key.transpose(-2, -1)) * (scale if scale is not None else 1.0 / math.sqrt(query.shape[-1]))
     if is_causal:
@@ -2076,6 +2119,40 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if dropout_p > 0.0:
         return dropout(attn, dropout_p, True) @ value
     return _like_query_layout(attn @ value, query)
+
+
+def _sdpa_dtype_word(dtype: Any) -> str:
+    """A dtype as PyTorch's C++ messages print it (``long int``, ``c10::Half``)."""
+    words = {_dt.int64: "long int", _dt.int32: "int", _dt.int16: "short int", _dt.int8: "signed char",
+             _dt.uint8: "unsigned char", _dt.float16: "c10::Half", _dt.bfloat16: "c10::BFloat16",
+             _dt.float32: "float", _dt.float64: "double", _dt.bool_: "bool"}
+    return words.get(dtype, str(dtype).rsplit(".", 1)[-1])
+
+
+def _cpu_flash_viable(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor, dropout_p: float,
+                      enable_gqa: bool) -> bool:
+    """Whether PyTorch's CPU backend selection picks its flash kernel (sdp_utils_cpp's checks): 4-D
+    dense inputs with equal batch sizes, equal head counts (or GQA), equal head dims, unit last strides,
+    no dropout and a 2-D or (1|B, 1|H, L|1, S|1) mask that takes no gradient."""
+    from ember import backends
+
+    if not backends._SDP["flash"] or dropout_p > 0.0 or attn_mask.requires_grad:
+        return False
+    if query.dim() != 4 or key.dim() != 4 or value.dim() != 4:
+        return False
+    b, h, lq, d = query.shape
+    if not (key.shape[0] == value.shape[0] == b) or key.shape[1] != value.shape[1]:
+        return False
+    if key.shape[1] != h and not (enable_gqa and h % key.shape[1] == 0):
+        return False
+    if key.shape[-1] != d or value.shape[-1] != d:
+        return False
+    if any(t.stride()[-1] != 1 for t in (query, key, value)):
+        return False
+    ms = attn_mask.shape
+    if attn_mask.dim() not in (2, 4) or ms[-2] not in (lq, 1) or ms[-1] not in (key.shape[2], 1):
+        return False
+    return attn_mask.dim() == 2 or (ms[0] in (1, b) and ms[1] in (1, h))
 
 
 def _like_query_layout(out: Tensor, query: Tensor) -> Tensor:

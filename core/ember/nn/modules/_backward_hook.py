@@ -76,6 +76,7 @@ class BackwardHook:
         self.n_inputs = self.n_outputs = 0
         self.input_index: list | None = None
         self.output_index: list | None = None
+        self.watched: list = []
 
     @staticmethod
     def _wrap(callback: Callable, values: tuple) -> tuple[tuple, list | None]:
@@ -107,16 +108,32 @@ class BackwardHook:
     def setup_input_hook(self, args: tuple) -> tuple:
         """The arguments, their tensors routed through the node that runs the full hooks."""
         self.n_inputs = len(args)
-        if not self.hooks:
-            return args
+        if self.hooks:
+            def on_grad_input(grads: tuple) -> tuple:
+                index = self.input_index or []
+                grad_input = self._run_hooks(_pack_with_none(index, grads, self.n_inputs))
+                return tuple(grad_input[i] for i in index)
 
-        def on_grad_input(grads: tuple) -> tuple:
-            index = self.input_index or []
-            grad_input = self._run_hooks(_pack_with_none(index, grads, self.n_inputs))
-            return tuple(grad_input[i] for i in index)
-
-        args, self.input_index = self._wrap(on_grad_input, args)
+            args, self.input_index = self._wrap(on_grad_input, args)
+        # the tensors PyTorch's hook node (made for pre-hooks alone too) would return, with their
+        # versions: see check_inplace
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        if STATE.enabled and any(t.requires_grad for t in tensors):
+            self.watched = [(n, t, t._version[0]) for n, t in enumerate(tensors) if t.requires_grad]
         return args
+
+    def check_inplace(self) -> None:
+        """PyTorch's hook node returns its inputs as views, which autograd forbids modifying in place:
+        a forward that writes into its (hooked) argument raises there. ember's node makes new
+        tensors, so the write is caught here, after forward, by its version bump."""
+        for n, t, version in self.watched:
+            if t._version[0] != version:
+                raise RuntimeError(
+                    f"Output {n} of BackwardHookFunction is a view and is being modified inplace. This view was "
+                    "created inside a custom Function (or because an input was returned as-is) and the autograd "
+                    "logic to handle view+inplace would override the custom backward associated with the custom "
+                    "Function, leading to incorrect gradients. This behavior is forbidden. You can fix this by "
+                    "cloning the output of the custom Function.")
 
     def setup_output_hook(self, result: Any) -> Any:
         """The result, its tensors routed through the node that sees ``grad_output``."""

@@ -13,6 +13,8 @@ import math
 import warnings
 from typing import Any
 
+from ember import dtypes as _dt
+from ember.autograd.grad_mode import is_grad_enabled
 from ember.functions import creation as _c
 from ember.nn import functional as F
 from ember.nn import init
@@ -323,6 +325,18 @@ class MultiheadAttention(Module):
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
         """Inputs (L, N, E) (or (N, L, E) with batch_first, or unbatched (L, E)); returns
         (attn_output, attn_weights averaged over heads unless average_attn_weights=False)."""
+        _check_mask_dtype(key_padding_mask, "key_padding_mask")
+        _check_mask_dtype(attn_mask, "attn_mask")
+        if is_causal and self._fast_path(query, key, value, attn_mask, key_padding_mask):
+            is_causal = False  # PyTorch's fused inference kernel takes no causal hint: it ignores it
+        if is_causal and attn_mask is None:
+            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
+                               "method `generate_square_subsequent_mask` to create this mask.")
+        # PyTorch then hands SDPA the hint instead of the mask: the causal mask (over the final keys) is
+        # applied, not attn_mask
+        causal_hint = is_causal and key_padding_mask is None and not need_weights
+        if causal_hint:
+            attn_mask = None
         unbatched = query.dim() == 2
         if unbatched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
@@ -366,8 +380,10 @@ class MultiheadAttention(Module):
             if key_padding_mask is not None:
                 key_padding_mask = F.pad(key_padding_mask, (0, 1))
         s = k.shape[1]
+        if causal_hint:
+            attn_mask = _c.ones(1, tgt_len, s, dtype=_dt.bool_, device=query.device).triu(1)
         scores = (q * (1.0 / math.sqrt(hd))) @ k.transpose(1, 2)  # (N*H, L, S)
-        mask = _merge_masks(attn_mask, key_padding_mask, bsz, h, tgt_len, s, scores, is_causal)
+        mask = _merge_masks(attn_mask, key_padding_mask, bsz, h, tgt_len, s, scores)
         if mask is not None:
             scores = scores + mask
         attn = F.softmax(scores, -1)
@@ -390,6 +406,28 @@ class MultiheadAttention(Module):
         del src_len
         return out, weights
 
+    def _fast_path(self, query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None,
+                   key_padding_mask: Tensor | None) -> bool:
+        """Whether PyTorch would run this call on its fused inference kernel (``why_not_fast_path`` is
+        empty and there is an in-projection bias)."""
+        if any(m is not None and m.dtype.is_floating_point for m in (attn_mask, key_padding_mask)):
+            return False
+        if query.dim() != 3 or query is not key or key is not value or self.training or self.num_heads % 2:
+            return False
+        if not self.batch_first or self.bias_k is not None or self.bias_v is not None or self.add_zero_attn:
+            return False
+        w, b = self.in_proj_weight, self.in_proj_bias
+        if not self._qkv_same_embed_dim or w is None or b is None or w.dtype != query.dtype or b.dtype != query.dtype:
+            return False
+        args = (query, w, b, self.out_proj.weight, self.out_proj.bias)
+        return not (is_grad_enabled() and any(a is not None and a.requires_grad for a in args))
+
+
+def _check_mask_dtype(mask: Tensor | None, name: str) -> None:
+    """PyTorch's ``_canonical_mask``: a mask is bool (True = masked out) or a float bias, nothing else."""
+    if mask is not None and mask.dtype is not _dt.bool_ and not mask.dtype.is_floating_point:
+        raise AssertionError(f"only bool and floating types of {name} are supported")
+
 
 def _c_cat(ts: list, dim: int) -> Tensor:
     from ember.functions.shape import cat
@@ -398,9 +436,8 @@ def _c_cat(ts: list, dim: int) -> Tensor:
 
 
 def _merge_masks(attn_mask: Tensor | None, key_padding_mask: Tensor | None, bsz: int, h: int, lq: int, s: int,
-                 like: Tensor, is_causal: bool) -> Tensor | None:
+                 like: Tensor) -> Tensor | None:
     """Additive float mask of shape broadcastable to (N*H, L, S); bool masks mark *disallowed* slots."""
-    from ember import dtypes as _dt
 
     def to_float(m: Tensor) -> Tensor:
         if m.dtype is _dt.bool_:
@@ -408,8 +445,6 @@ def _merge_masks(attn_mask: Tensor | None, key_padding_mask: Tensor | None, bsz:
         return m.to(like.dtype)
 
     total = None
-    if attn_mask is None and is_causal:
-        attn_mask = _c.ones(lq, s, dtype=_dt.bool_, device=like.device).triu(1).unsqueeze(0)
     if attn_mask is not None:
         total = to_float(attn_mask)  # (1 or N*H, L, S)
     if key_padding_mask is not None:

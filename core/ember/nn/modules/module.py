@@ -535,6 +535,8 @@ class Module:
             bw = BackwardHook(self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values()))
             args = bw.setup_input_hook(args)
         result = self.forward(*args, **kwargs)
+        if bw is not None:
+            bw.check_inplace()
         for hook_id, hook in list(self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
                 res = hook(self, args, kwargs, result)

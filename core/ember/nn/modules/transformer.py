@@ -28,7 +28,7 @@ from ember.functions import creation as _c
 from ember.functions.shape import triu
 from ember.nn import functional as F
 from ember.nn import init
-from ember.nn.modules.activation import GELU, MultiheadAttention, ReLU
+from ember.nn.modules.activation import GELU, MultiheadAttention, ReLU, _check_mask_dtype
 from ember.nn.modules.container import ModuleList
 from ember.nn.modules.dropout import Dropout
 from ember.nn.modules.linear import Linear
@@ -205,6 +205,8 @@ class TransformerEncoder(Module):
 
     def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
                 is_causal: bool | None = None) -> Tensor:
+        _check_mask_dtype(src_key_padding_mask, "src_key_padding_mask")
+        _check_mask_dtype(mask, "mask")
         zero_padding = self._zeroes_padding(src, mask, src_key_padding_mask)
         batch_first = self.layers[0].self_attn.batch_first
         is_causal = _detect_is_causal_mask(mask, is_causal, _get_seq_len(src, batch_first))
@@ -273,6 +275,10 @@ class TransformerEncoderLayer(Module):
 
     def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
                 is_causal: bool = False) -> Tensor:
+        _check_mask_dtype(src_key_padding_mask, "src_key_padding_mask")
+        _check_mask_dtype(src_mask, "src_mask")
+        if is_causal and self._fast_path(src):
+            is_causal = False  # PyTorch's fused encoder-layer kernel takes no causal hint: it ignores it
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -281,6 +287,21 @@ class TransformerEncoderLayer(Module):
             x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._ff_block(x))
         return x
+
+    def _fast_path(self, src: Tensor) -> bool:
+        """Whether PyTorch would run this call on its fused inference kernel (its
+        ``why_not_sparsity_fast_path`` is empty)."""
+        attn = self.self_attn
+        if src.dim() != 3 or self.training or not attn.batch_first or attn.in_proj_bias is None:
+            return False
+        if not attn._qkv_same_embed_dim or not self.activation_relu_or_gelu or self.norm1.eps != self.norm2.eps:
+            return False
+        if attn.num_heads % 2 or any(m._forward_hooks or m._forward_pre_hooks for m in self.modules()):
+            return False
+        args = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight, attn.out_proj.bias,
+                self.norm1.weight, self.norm1.bias, self.norm2.weight, self.norm2.bias, self.linear1.weight,
+                self.linear1.bias, self.linear2.weight, self.linear2.bias)
+        return not (is_grad_enabled() and any(a is not None and a.requires_grad for a in args))
 
     def _sa_block(self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
                   is_causal: bool = False) -> Tensor:
