@@ -110,3 +110,13 @@ def test_materialize_grads_refuses_allow_unused_false():
         y = L.ones(2, requires_grad=True)
         with pytest.raises(ValueError, match="Expected allow_unused to be True"):
             L.autograd.grad((x * 2).sum(), [x, y], allow_unused=False, materialize_grads=True)
+
+
+def test_relu_gradient_is_differentiable_with_zero_second_derivative(device):
+    def run(L, dev):
+        x = L.tensor([-1.0, 2.0, 0.5, 0.0], requires_grad=True, device=dev)
+        g, = L.autograd.grad((x.relu() * 3).sum(), x, create_graph=True)
+        gg, = L.autograd.grad(g.sum(), x)
+        return g.requires_grad, g.detach().cpu().tolist(), gg.cpu().tolist()
+    t, e = _both(run, device)
+    assert e == t

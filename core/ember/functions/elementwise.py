@@ -939,7 +939,12 @@ class Relu(Function):
         kt = y._kt
         if not STATE.enabled and kt.has("relu_backward") and g._dtype is y._dtype and g._data.shape == y._data.shape:
             return g._new(kt["relu_backward"](g._data, y._data))  # one kernel instead of two
-        return where(y <= 0, 0.0, g)  # PyTorch's threshold_backward: NaN outputs pass the gradient
+        gx = where(y <= 0, 0.0, g)  # PyTorch's threshold_backward: NaN outputs pass the gradient
+        if STATE.enabled:  # create_graph: differentiable w.r.t. the output too, with a zero derivative
+            from ember.nn.functional import _zero_link
+
+            gx = _zero_link(gx, y)
+        return gx
 
 
 class _ZeroGrad(Function):
