@@ -120,3 +120,19 @@ def test_relu_gradient_is_differentiable_with_zero_second_derivative(device):
         return g.requires_grad, g.detach().cpu().tolist(), gg.cpu().tolist()
     t, e = _both(run, device)
     assert e == t
+
+
+def test_select_is_one_view_node(device):
+    """x[i] and select: one SelectBackward0 node, a view sharing storage, PyTorch's gradient (also
+    through an in-place write into the view)."""
+    def run(L, dev):
+        x = L.arange(12.0, device=dev).reshape(3, 4).requires_grad_()
+        y = x * 1
+        v = y[1]
+        w = y.select(1, -1)
+        assert type(v.grad_fn).__name__ == "SelectBackward0" and v._base is y
+        v.mul_(3)
+        (y.sum() + (w * w).sum()).backward()
+        return x.grad.cpu().tolist(), y.detach().cpu().tolist()
+    t, e = _both(run, device)
+    assert e == t

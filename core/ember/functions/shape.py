@@ -639,14 +639,34 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     return Slice.apply(input, tuple(sl))
 
 
+class Select(Function):
+    """``x`` at ``index`` along ``dim``, that axis dropped: one view node (``x[i]`` is common enough in
+    loops that a narrow and a squeeze, two nodes, cost it twice)."""
+
+    _backward_name = "SelectBackward0"
+
+    @staticmethod
+    def forward(ctx, x, d, index):
+        shape = x._data.shape
+        slices = tuple((index, index + 1, 1) if a == d else (0, n, 1) for a, n in enumerate(shape))
+        ctx.shape, ctx.slices, ctx.d = shape, slices, d
+        kt = x._kt
+        data = kt["reshape"](kt["slice"](x._data, slices), shape[:d] + shape[d + 1:])  # (a view: size-1 axis)
+        return x._view_of(data, lambda b: Select.apply(b, d, index))
+
+    @staticmethod
+    def backward(ctx, g):
+        return SliceScatter.apply(g.unsqueeze(ctx.d), ctx.shape, ctx.slices), None, None
+
+
 @numpy_names
 def select(input: Tensor, dim: int, index: int) -> Tensor:
-    d = _wrap_dim(dim, input.dim())
-    size = input.shape[d]
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape))
+    size = shape[d]
     if not -size <= index < size:
         raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at dimension {d}")
-    index = index + size if index < 0 else index
-    return name_grad_fn(squeeze(narrow(input, d, index, 1), d), "SelectBackward0", input)
+    return Select.apply(input, d, index + size if index < 0 else index)
 
 
 @numpy_names
