@@ -15,7 +15,7 @@ def test_tensor_dataset_rows():
 
 
 def test_tensor_dataset_size_mismatch():
-    with pytest.raises(ValueError, match="Size mismatch"):
+    with pytest.raises(AssertionError, match="Size mismatch"):  # PyTorch asserts
         TensorDataset(ember.zeros(3), ember.zeros(4))
 
 

@@ -87,15 +87,16 @@ def test_weighted_without_replacement():
     firsts = [next(iter(WeightedRandomSampler([1, 1, 0, 5, 2], 2, replacement=False, generator=gen(s))))
               for s in range(600)]
     assert abs(firsts.count(3) / 600 - 5 / 9) < 0.07
-    with pytest.raises(RuntimeError, match="not enough"):
-        WeightedRandomSampler([1, 0, 0], 2, replacement=False)
+    # PyTorch draws the zero-weight ones last rather than refusing (torch.multinomial's rule)
+    assert sorted(WeightedRandomSampler([1, 0, 0], 2, replacement=False, generator=gen(3))) == [0, 1]
 
 
 def test_weighted_validation():
+    # as PyTorch: bad weights are refused at the first draw, not at construction
     with pytest.raises(RuntimeError):
-        WeightedRandomSampler([-1.0, 2.0], 3)
+        next(iter(WeightedRandomSampler([-1.0, 2.0], 3)))
     with pytest.raises(RuntimeError):
-        WeightedRandomSampler([0.0, 0.0], 3)
+        next(iter(WeightedRandomSampler([0.0, 0.0], 3)))
     with pytest.raises(ValueError):
         WeightedRandomSampler([1.0], 0)
 

@@ -237,5 +237,5 @@ def test_containers():
     pd = nn.ParameterDict({"x": ember.zeros(3)})
     pd["y"] = nn.Parameter(ember.ones(1))
     assert list(pd.keys()) == ["x", "y"] and len(list(pd.parameters())) == 2
-    assert repr(pl) == ("ParameterList(\n  (0): Parameter containing: [ember.FloatTensor of size 2]\n"
-                        "  (1): Parameter containing: [ember.FloatTensor of size 1]\n)")
+    assert repr(pl) == ("ParameterList(\n    (0): Parameter containing: [ember.float32 of size 2]\n"
+                        "    (1): Parameter containing: [ember.float32 of size 1]\n)")  # PyTorch's layout

@@ -297,7 +297,7 @@ def test_lstm_proj_size_parameters_and_errors():
     assert [len(w) for w in lstm.all_weights] == [5, 5, 5, 5]
     bound = 1 / np.sqrt(5)
     assert all(np.abs(_np(p)).max() <= bound for p in lstm.parameters())
-    assert repr(lstm) == "LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2)"
+    assert repr(lstm) == "LSTM(3, 5, proj_size=2, num_layers=2, bidirectional=True)"  # PyTorch's order
     assert [n for n, _ in nn.LSTM(3, 5, bias=False, proj_size=2).named_parameters()] == [
         "weight_ih_l0", "weight_hh_l0", "weight_hr_l0"]
     with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):

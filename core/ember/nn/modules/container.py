@@ -286,13 +286,16 @@ class ModuleDict(Module):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
 
-def _param_repr(p: Any) -> str:
+def _param_repr(p: Any, by_dtype: bool) -> str:
+    """PyTorch's entry text: ``ParameterList`` names the dtype (``torch.float32``) while
+    ``ParameterDict`` names the tensor type (``torch.FloatTensor``)."""
     if not isinstance(p, Tensor):
         return f"Object of type: {type(p).__name__}"
     size = "x".join(str(s) for s in p.shape)
     dev = "" if p.device.type == "cpu" else f" ({p.device})"
     kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-    return f"{kind} containing: [{p._type_name()} of size {size}{dev}]"
+    type_str = str(p.dtype) if by_dtype else p._type_name()
+    return f"{kind} containing: [{type_str} of size {size}{dev}]"
 
 
 class ParameterList(Module):
@@ -343,11 +346,8 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(f"  ({i}): {_param_repr(p)}" for i, p in enumerate(self))
-
-    def __repr__(self) -> str:
-        body = self.extra_repr()
-        return self._get_name() + "(\n" + body + "\n)" if body else self._get_name() + "()"
+        # Module.__repr__ lays this out, exactly as PyTorch's (no __repr__ override there).
+        return "\n".join(f"  ({i}): {_param_repr(p, True)}" for i, p in enumerate(self))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("ParameterList should not be called.")
@@ -411,11 +411,7 @@ class ParameterDict(Module):
             self[k] = v
 
     def extra_repr(self) -> str:
-        return "\n".join(f"  ({k}): {_param_repr(p)}" for k, p in self.items())
-
-    def __repr__(self) -> str:
-        body = self.extra_repr()
-        return self._get_name() + "(\n" + body + "\n)" if body else self._get_name() + "()"
+        return "\n".join(f"  ({k}): {_param_repr(p, False)}" for k, p in self.items())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("ParameterDict should not be called.")

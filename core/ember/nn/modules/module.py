@@ -20,9 +20,12 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import itertools
+import warnings
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -63,6 +66,31 @@ class RemovableHandle:
 
     def __exit__(self, *exc: Any) -> None:
         self.remove()
+
+
+class _WrappedHook:
+    """A hook called with its module first; it holds the module weakly (no reference cycle) and
+    survives ``copy.deepcopy``/pickling by re-pointing at the copied module, as PyTorch's does."""
+
+    def __init__(self, hook: Callable, module: Module) -> None:
+        self.hook = hook
+        functools.update_wrapper(self, hook)
+        self.module = weakref.ref(module)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        module = self.module()
+        if module is None:
+            raise RuntimeError("You are trying to call the hook of a dead Module!")
+        return self.hook(module, *args, **kwargs)
+
+    def __getstate__(self) -> dict:
+        return {"hook": self.hook, "module": self.module()}
+
+    def __setstate__(self, state: dict) -> None:
+        self.hook = state["hook"]
+        if state["module"] is None:
+            raise RuntimeError("You are trying to revive the hook of a dead Module!")
+        self.module = weakref.ref(state["module"])
 
 
 def _addindent(s: str, num_spaces: int) -> str:
@@ -405,15 +433,28 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``; floats only change dtype."""
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``; only floating point
+        and complex parameters/buffers change dtype (PyTorch's rule), and a complex ``dtype`` warns
+        as in PyTorch."""
         from ember.functions.conversion import _parse
 
         dev, dtype, *_ = _parse(args, dict(kwargs))
-        if dtype is not None and not dtype.is_floating_point:
-            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}")
+        if dtype is not None:
+            if not (dtype.is_floating_point or dtype.is_complex):
+                raise TypeError("nn.Module.to only accepts floating point or complex "
+                                f"dtypes, but got desired dtype={dtype}")
+            if dtype.is_complex:
+                warnings.warn(
+                    "Complex modules are a new feature under active development whose design may change, "
+                    "and some modules might not work as expected when using complex tensors as parameters "
+                    "or buffers. Please file an issue at "
+                    "https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml "
+                    "if a complex module does not work as expected.",
+                    stacklevel=2,
+                )
 
         def convert(t: Tensor) -> Tensor:
-            if t.is_floating_point() and dtype is not None:
+            if dtype is not None and (t.is_floating_point() or t.is_complex()):
                 return t.to(dev, dtype) if dev is not None else t.to(dtype)
             return t.to(dev) if dev is not None else t
 
@@ -439,6 +480,10 @@ class Module:
 
     def half(self) -> Module:
         return self._apply(lambda t: t.half() if t.is_floating_point() else t)
+
+    def bfloat16(self) -> Module:
+        """Cast every floating point parameter and buffer to ``bfloat16`` (in place)."""
+        return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
 
     def to_empty(self, *, device: Any, recurse: bool = True) -> Module:
         from ember.functions.creation import empty_like
@@ -604,6 +649,7 @@ class Module:
             hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
         persistent = {k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set}
         local = {k: v for k, v in itertools.chain(self._parameters.items(), persistent.items()) if v is not None}
+        assign_to_params_buffers = local_metadata.get("assign_to_params_buffers", False)
         for name, param in local.items():
             key = prefix + name
             if key not in state_dict:
@@ -615,13 +661,27 @@ class Module:
                 error_msgs.append(f'While copying the parameter named "{key}", expected torch.Tensor or Tensor-like '
                                   f"object from checkpoint but received {type(input_param)}")
                 continue
+            # Backward compatibility (PyTorch 0.3 checkpoints): a 1-element 1-d tensor loads into a 0-d one.
+            if len(param.shape) == 0 and len(input_param.shape) == 1 and input_param.shape[0] == 1:
+                input_param = input_param[0]
             if tuple(input_param.shape) != tuple(param.shape):
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape {input_param.shape} from "
                                   f"checkpoint, the shape in current model is {param.shape}.")
                 continue
             try:
                 with no_grad():
-                    param.copy_(input_param)
+                    if assign_to_params_buffers:
+                        # PyTorch's ``assign=True``: the module takes the checkpoint's tensor itself
+                        # (its dtype, device and storage); a parameter stays a Parameter and keeps
+                        # its own ``requires_grad``.
+                        if isinstance(param, Parameter):
+                            if not isinstance(input_param, Parameter):
+                                input_param = Parameter(input_param, requires_grad=param.requires_grad)
+                            else:
+                                input_param.requires_grad_(param.requires_grad)
+                        setattr(self, name, input_param)
+                    else:
+                        param.copy_(input_param)
             except Exception as ex:  # noqa: BLE001 - reported with PyTorch's wording
                 error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in the model are '
                                   f"{param.shape} and whose dimensions in the checkpoint are {input_param.shape}, "
@@ -632,6 +692,8 @@ class Module:
                 self.set_extra_state(state_dict[extra_key])
             elif strict:
                 missing_keys.append(extra_key)
+        elif strict and extra_key in state_dict:
+            unexpected_keys.append(extra_key)
         if strict:
             for key in state_dict.keys():
                 if key.startswith(prefix) and key != extra_key:
@@ -644,7 +706,7 @@ class Module:
 
     def load_state_dict(self, state_dict: dict, strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
         """Copy parameters and buffers from ``state_dict``; strict checks keys exactly."""
-        if not isinstance(state_dict, dict):
+        if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing: list = []
         unexpected: list = []
@@ -666,7 +728,12 @@ class Module:
                     load(child, child_state, child_prefix)
             incompatible = _IncompatibleKeys(missing, unexpected)
             for hook in module._load_state_dict_post_hooks.values():
-                hook(module, incompatible)
+                out = hook(module, incompatible)
+                if out is not None:
+                    raise AssertionError(
+                        "Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                        "expected to return new values, if incompatible_keys need to be modified, "
+                        "it should be done inplace.")
 
         load(self, state_dict)
         if strict:
@@ -703,16 +770,19 @@ class Module:
     def _register_load_state_dict_pre_hook(self, hook: Callable, with_module: bool = False) -> RemovableHandle:
         handle = RemovableHandle(self._load_state_dict_pre_hooks)
         if with_module:
-            def wrapped(*a: Any, _hook=hook) -> Any:
-                return _hook(self, *a)
-            self._load_state_dict_pre_hooks[handle.id] = wrapped
+            self._load_state_dict_pre_hooks[handle.id] = _WrappedHook(hook, self)
         else:
             self._load_state_dict_pre_hooks[handle.id] = hook
         return handle
 
-    register_load_state_dict_pre_hook = _register_load_state_dict_pre_hook
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs)`` before this module loads its entries (the module comes first, as in PyTorch)."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
 
     def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, incompatible_keys)`` after this module and its children load; it may edit
+        ``incompatible_keys`` in place and must return None."""
         handle = RemovableHandle(self._load_state_dict_post_hooks)
         self._load_state_dict_post_hooks[handle.id] = hook
         return handle

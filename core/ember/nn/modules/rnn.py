@@ -135,6 +135,8 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = "{input_size}, {hidden_size}"
+        if self.proj_size != 0:
+            s += ", proj_size={proj_size}"
         if self.num_layers != 1:
             s += ", num_layers={num_layers}"
         if self.bias is not True:
@@ -145,8 +147,6 @@ class RNNBase(Module):
             s += ", dropout={dropout}"
         if self.bidirectional is not False:
             s += ", bidirectional={bidirectional}"
-        if self.proj_size != 0:
-            s += ", proj_size={proj_size}"
         return s.format(**self.__dict__)
 
     def _layer_params(self, layer: int, direction: int) -> tuple:
@@ -276,10 +276,6 @@ class RNN(RNNBase):
         self.nonlinearity = nonlinearity
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
                          bias, batch_first, dropout, bidirectional, 0, device, dtype)
-
-    def extra_repr(self) -> str:
-        s = super().extra_repr()
-        return s + (", nonlinearity=relu" if self.nonlinearity != "tanh" else "")
 
 
 class LSTM(RNNBase):

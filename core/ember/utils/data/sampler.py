@@ -167,20 +167,30 @@ class WeightedRandomSampler(Sampler):
         w = np.asarray(weights.numpy() if isinstance(weights, ember.Tensor) else weights, dtype=np.float64)
         if w.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0 or inf/nan)")
-        if w.sum() <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not replacement and num_samples > int(np.count_nonzero(w)):
-            raise RuntimeError("invalid multinomial distribution (with replacement=False, "
-                               "not enough non-negative category to sample)")
+        # Invalid weights are reported when iterating (PyTorch checks them in ``multinomial``).
         self.weights = ember.as_tensor(w, dtype=ember.float64) if _has_float64() else w
         self._w = w
         self.num_samples = num_samples
         self.replacement = replacement
         self.generator = generator
 
+    def _check_weights(self) -> None:
+        """``multinomial``'s checks and messages, in PyTorch's order."""
+        w = self._w
+        if w.size == 0:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation "
+                               "has no identity.")
+        if not np.all(np.isfinite(w)):
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        if np.any(w < 0):
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+        if w.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not self.replacement and self.num_samples > len(w):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+
     def __iter__(self) -> Iterator[int]:
+        self._check_weights()
         gen = ember.random.default_generator if self.generator is None else self.generator
         u = _uniform(self.num_samples if self.replacement else len(self._w), gen)
         if self.replacement:
