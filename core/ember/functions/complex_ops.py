@@ -212,7 +212,8 @@ class RealAngle(Function):
     def forward(ctx, x):
         from ember.functions import elementwise as _ew
 
-        result = _ew.where(x < 0, math.pi, 0.0).to(x._dtype)
+        # pi in x's own dtype (a where of two Python floats is float32: float64's pi lost digits)
+        result = (x < 0).to(x._dtype) * math.pi
         return _ew.where(_ew.isnan(x), x, result)
 
     @staticmethod

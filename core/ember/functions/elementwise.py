@@ -24,7 +24,7 @@ from ember._ops.registry import Family
 from ember.autograd.function import _FW, Function, _requires_grad_now, grad_fn_name, name_grad_fn
 from ember.autograd.grad_mode import STATE
 from ember.autograd.inplace import check_inplace, needs_rebase, rebase_history, snapshot_saved_inputs
-from ember.functions.complex_ops import refuse_complex
+from ember.functions.complex_ops import refuse_complex, type_word
 from ember.size import Size
 from ember.tensor import Tensor
 
@@ -422,14 +422,20 @@ def _int_pow_tensor_exponent(a: Any, b: Tensor) -> Tensor:
     """Integer ``a ** b`` with negative exponents allowed, as PyTorch computes it: 1 ** -k is 1,
     (-1) ** -k is +-1 by parity, anything else (0 included) truncates to 0. Backends get
     non-negative exponents only (the kernel contract)."""
+    rt = _dt.result_type(a, b)
+    if b._dtype is not rt:  # the exponent in the result dtype first: uint8 ** tensor(-1) is ** 255
+        b = b.to(rt)
     out = _call("pow", a, _call("maximum", b, 0))
-    if not isinstance(a, Tensor):
-        a = b._new(b._kt["full"]((), _cast_scalar(a, out._dtype), out._dtype, b._device.index), out._dtype)
+    if not isinstance(a, Tensor):  # a Python base wraps into the dtype ((-3) ** uint8 is 253 ** uint8)
+        a = b._new(b._kt["full"]((), _operand_scalar(a, out._dtype), out._dtype, b._device.index), out._dtype)
     odd = ne(_call("remainder", b, 2), 0)
     minus_one = eq(a, -1)
     # 1 ** -k and (-1) ** (even -k) are 1, (-1) ** (odd -k) is -1, the rest truncate to 0
     small = where(eq(a, 1) | (minus_one & ~odd), 1, where(minus_one & odd, -1, 0)).to(out._dtype)
     return where(b < 0, small, out)
+
+
+_CHECKED_EXPONENT = frozenset((_dt.float16, _dt.bfloat16, _dt.uint8, _dt.int8, _dt.int16, _dt.int32, _dt.int64))
 
 
 class Pow(Function):
@@ -443,6 +449,13 @@ class Pow(Function):
         if (isinstance(a, Tensor) and not isinstance(b, (Tensor, float, complex)) and not a._dtype.is_floating_point
                 and not a._dtype.is_complex and b < 0):  # (``int_tensor ** -1.0`` is a float tensor)
             raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if (isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool)
+                and a._dtype in _CHECKED_EXPONENT and _scalar_promote(a, b) is a._dtype):
+            # PyTorch converts such an exponent to the tensor's dtype, checked: int8 ** 300 and
+            # float16 ** 1e10 raise its overflow error (float32/float64 keep a double exponent)
+            from ember._scalar_convert import checked_scalar
+
+            checked_scalar(b, a._dtype)
         rt = _dt.result_type(a, b) if isinstance(b, Tensor) else None
         if rt is _dt.bool_:  # PyTorch's pow kernel has no bool instance (a bool Python exponent is fine)
             raise NotImplementedError("\"pow\" not implemented for 'Bool'")
@@ -747,7 +760,10 @@ def _trunc_divide(op: str, a: Any, b: Any) -> Tensor:
 def _zero_with_sign_of(a: Any, r: Tensor) -> Tensor:
     """PyTorch's floating remainder and fmod start from C's fmod, so an exact zero keeps the sign of
     the dividend (``-4.0 % 2 == -0.0``); the remainder kernel's zero has the sign of the divisor."""
-    zero = a * 0.0 if isinstance(a, Tensor) else math.copysign(0.0, a)
+    if isinstance(a, Tensor):  # in r's dtype: an integer ``a * 0.0`` would be float32, not r's float16
+        zero = (a if a._dtype is r._dtype else a.to(r._dtype)) * 0.0
+    else:
+        zero = math.copysign(0.0, a)
     return where(r == 0, zero, r)
 
 
@@ -768,9 +784,12 @@ class Fmod(Function):
         ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
         if not _dt.result_type(a, b).is_floating_point:
             return _call("sub", a, mul(_trunc_divide("fmod", a, b), b))
-        # From the remainder kernel (exact, the sign of b): no rounded quotient is involved.
-        r = _call("remainder", a, b)
-        r = _zero_with_sign_of(a, where((r != 0) & ((r < 0) != (a < 0)), _call("sub", r, b), r))
+        # From the remainder kernel (exact) on |a| and |b|, where floored and C remainders agree, then
+        # a's sign: no rounded quotient, and no ``r - b`` step (that rounds to -0.0 in fmod(-1., 1e8)).
+        dt = _dt.result_type(a, b)
+        r = _call("remainder", abs(a if a._dtype is dt else a.to(dt)),
+                  abs(b) if isinstance(b, Tensor) else builtins.abs(b))
+        r = _zero_with_sign_of(a, where(a < 0, -r, r))
         # fmod(a, +-inf) is a for finite a (C's fmod); the floored remainder gives inf - inf there
         if not _may_be_inf(b):
             return r
@@ -802,12 +821,23 @@ def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:  # n
     return _out(Pow.apply(input, exponent), out)
 
 
+def _tensor_args(name: str, input: Any, other: Any, check_other: bool = True) -> None:
+    """PyTorch's (Tensor, Tensor)-only schemas (maximum, minimum, logical_and/or/xor): a Python
+    number operand is its argument parser's TypeError. (maximum/minimum still take a number
+    ``other``: ember's _foreach_maximum(tensors, number) is built on ``t.maximum(number)``.)"""
+    for arg, pos, label in ((input, 1, "input"), (other, 2, "other"))[:2 if check_other else 1]:
+        if isinstance(arg, (int, float, complex)):
+            raise TypeError(f"{name}(): argument '{label}' (position {pos}) must be Tensor, not {type(arg).__name__}")
+
+
 def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    _tensor_args("maximum", input, other, check_other=False)
     refuse_complex(input, other, message="maximum not implemented for complex tensors.", error=RuntimeError)
     return _out(Maximum.apply(input, other), out)
 
 
 def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    _tensor_args("minimum", input, other, check_other=False)
     refuse_complex(input, other, message="minimum not implemented for complex tensors.", error=RuntimeError)
     return _out(Minimum.apply(input, other), out)
 
@@ -1149,6 +1179,11 @@ def _no_complex_kernel(name: str, *xs: Any) -> None:
     for x in xs:
         if isinstance(x, Tensor) and x._dtype.is_complex:  # the common (real) case costs one check per operand
             refuse_complex(x, message=f'"{name}_{x._device.type}" not implemented for \'{{dtype}}\'')
+        if x.__class__ is complex:  # a complex Python number makes the computation complex: lt(x, 1j) raises
+            t = next((y for y in xs if isinstance(y, Tensor)), None)
+            if t is not None:
+                dt = _scalar_promote(t, x)
+                raise NotImplementedError(f'"{name}_{t._device.type}" not implemented for \'{type_word(dt)}\'')
 
 
 def _no_integer(name: str, x: Tensor) -> None:
@@ -1165,9 +1200,27 @@ def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
             _no_integer("round", x)
         return x
     if decimals:
-        scale = 10.0 ** decimals
-        return Round.apply(x * scale) / scale
+        return RoundDecimals.apply(x, decimals)
     return Round.apply(x)
+
+
+class RoundDecimals(_ZeroGrad):
+    """``round(x, decimals=d)`` as PyTorch's kernel: in float32 for 16-bit floats (round(1000.5 half,
+    1) is 1000.5: no half product 10005 -> 10008), a negative ``d`` dividing by 10**-d (x * 0.01 is
+    not x / 100); a zero gradient (no 0 * inf from a huge scale)."""
+
+    _backward_name = "RoundBackward1"
+
+    @staticmethod
+    def forward(ctx, x, decimals):
+        y = x.to(_dt.float32) if x._dtype in (_dt.float16, _dt.bfloat16) else x
+        scale = 10.0 ** builtins.abs(decimals) if builtins.abs(decimals) <= 308 else math.inf
+        r = Round.apply(y * scale) / scale if decimals > 0 else Round.apply(y / scale) * scale
+        return r if r._dtype is x._dtype else r.to(x._dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _ZeroGrad.backward(ctx, g), None
 
 
 def trunc(x: Tensor) -> Tensor:
@@ -1245,14 +1298,17 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 def logical_and(input: Any, other: Any) -> Tensor:
+    _tensor_args("logical_and", input, other)
     return _call_bool("logical_and", input, other)
 
 
 def logical_or(input: Any, other: Any) -> Tensor:
+    _tensor_args("logical_or", input, other)
     return _call_bool("logical_or", input, other)
 
 
 def logical_xor(input: Any, other: Any) -> Tensor:
+    _tensor_args("logical_xor", input, other)
     return _call_bool("logical_xor", input, other)
 
 
@@ -1341,11 +1397,12 @@ def isclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_
     finite differences within ``atol + rtol * |b|``; NaN is close to NaN only with ``equal_nan``."""
     _check_isclose_args(a, b, rtol, atol)
     close = eq(a, b)
-    if equal_nan and a._dtype.is_floating_point:
+    if equal_nan and a._dtype.is_differentiable:  # complex: NaN in either part
         close = close | (isnan(a) & isnan(b))
     if rtol == 0 and atol == 0:
         return close
-    if not a._dtype.is_floating_point:
+    # complex compares by complex magnitudes |a - b| and |b|, not by real parts
+    if not a._dtype.is_differentiable:
         # Integers and bools are compared in the default float dtype, as PyTorch does: no wrap-around
         # in ``a - b``.
         a, b = a.to(_dt.get_default_dtype()), b.to(_dt.get_default_dtype())
@@ -1418,6 +1475,12 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Tensor:
     return Where.apply(condition, input, other)
 
 
+def _checked_bound(v: Any, dt: _dt.dtype) -> Any:
+    from ember._scalar_convert import checked_scalar
+
+    return checked_scalar(v, dt)
+
+
 class Clamp(Function):
     _backward_name = "ClampBackward1"
 
@@ -1428,8 +1491,11 @@ class Clamp(Function):
             x = x.to(_dt.get_default_dtype())
         ctx.save_for_backward(x)
         ctx.lo, ctx.hi = lo, hi
-        lo_c = None if lo is None else _cast_scalar(lo, x._dtype)
-        hi_c = None if hi is None else _cast_scalar(hi, x._dtype)
+        # integer bounds as PyTorch's checked conversion: uint8 takes -255..255 (clamp(u8, min=-1) clamps
+        # to 255), a bound past the dtype's range raises its overflow RuntimeError
+        conv = _cast_scalar if x._dtype.is_differentiable or x._dtype is _dt.bool_ else _checked_bound
+        lo_c = None if lo is None else conv(lo, x._dtype)
+        hi_c = None if hi is None else conv(hi, x._dtype)
         return x._new(x._kt["clamp"](x._data, lo_c, hi_c))
 
     @staticmethod
@@ -1503,9 +1569,9 @@ def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None
     if isinstance(min, Tensor) or isinstance(max, Tensor):  # a tensor and a number (PyTorch refuses)
         res = input
         if min is not None:
-            res = maximum(res, min)
+            res = Maximum.apply(res, min)
         if max is not None:
-            res = minimum(res, max)
+            res = Minimum.apply(res, max)
         return _out(res, out)
     return _out(Clamp.apply(input, min, max), out)
 
@@ -1513,19 +1579,79 @@ def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None
 clip = clamp
 
 
+def _cpp_type(d: _dt.dtype) -> str:
+    from ember.tensor import _CPP_TYPE
+
+    return _CPP_TYPE.get(d.name, d.name)
+
+
+def _scalar_as(value: Any, dt: _dt.dtype) -> Any:
+    """A Python scalar ``value`` as PyTorch's fused kernels take it: converted to ``dt`` (a complex
+    value refused by a real ``dt`` unless its imaginary part is 0, a float truncated and wrapped by an
+    integer one: ``value=0.5`` is 0, -1 is 255 for uint8)."""
+    if isinstance(value, Tensor) or dt.is_complex:
+        return value
+    if isinstance(value, complex):
+        if value.imag != 0:
+            raise RuntimeError(f"value cannot be converted to type {_cpp_type(dt)} without overflow")
+        value = value.real
+    if dt.category == _dt.int64.category and not isinstance(value, bool):
+        bits = 8 * dt.itemsize
+        value = int(value) % (1 << bits)
+        if dt.is_signed and value >= 1 << (bits - 1):
+            value -= 1 << bits
+    return value
+
+
 @grad_fn_name("LerpBackward0")
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    # PyTorch's kernel takes end (and a weight tensor that is not 0-d) in input's dtype only, and
+    # floating/complex inputs only; a 0-d weight tensor takes the promoting composite path.
+    if isinstance(end, Tensor) and isinstance(input, Tensor):
+        weights = [weight] if isinstance(weight, Tensor) and weight.dim() > 0 else []
+        for what, t in (("end", end), *(("weight", w) for w in weights)):
+            if t._dtype is not input._dtype:
+                raise RuntimeError(f"expected dtype {_cpp_type(input._dtype)} for `{what}` but got dtype "
+                                   f"{_cpp_type(t._dtype)}")
+        if not input._dtype.is_differentiable and not (isinstance(weight, Tensor) and weight.dim() == 0):
+            kernel = "lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar"
+            raise NotImplementedError(f'"{kernel}" not implemented for \'{type_word(input._dtype)}\'')
+        if not isinstance(weight, Tensor):
+            weight = _scalar_as(weight, input._dtype)
     return input + weight * (end - input)
+
+
+def _addc(name: str, input: Tensor, t1: Tensor, t2: Tensor, value: Any, divide: bool) -> Tensor:
+    """PyTorch's fused ``input + value * t1 * t2`` (``/ t2``): every tensor first in the result dtype
+    of all three (so ``t1 * t2`` cannot wrap in uint8 when input is float), ``value`` converted to it,
+    16-bit floats computed in float32 and rounded once."""
+    dt = _dt.result_type(input, t1, t2)
+    if dt is _dt.bool_:
+        raise NotImplementedError(f'"{name}_cpu_out" not implemented for \'Bool\'')
+    value = _scalar_as(value, dt)
+    compute = _dt.float32 if dt in (_dt.float16, _dt.bfloat16) else dt
+    a, b, c = (t if t._dtype is compute else t.to(compute) for t in (input, t1, t2))
+    res = a + (value * b / c if divide else value * b * c)
+    return res if res._dtype is dt else res.to(dt)
 
 
 @grad_fn_name("AddcmulBackward0")
 def addcmul(input: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
-    return input + value * t1 * t2
+    return _addc("addcmul", input, t1, t2, value, divide=False)
+
+
+_ADDCDIV_INT = ("Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform "
+                "a true division of tensor1 and tensor2. The historic addcdiv behavior can be implemented as "
+                "(input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as "
+                "(input + value * tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the "
+                "latter implementation: (input + value * tensor1 / tensor2), for all dtypes.")
 
 
 @grad_fn_name("AddcdivBackward0")
 def addcdiv(input: Tensor, t1: Tensor, t2: Tensor, *, value: Any = 1) -> Tensor:
-    return input + value * t1 / t2
+    if not t1._dtype.is_differentiable and not t2._dtype.is_differentiable:  # both integer or bool
+        raise RuntimeError(_ADDCDIV_INT)
+    return _addc("addcdiv", input, t1, t2, value, divide=True)
 
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:

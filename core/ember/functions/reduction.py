@@ -415,14 +415,15 @@ class _StdSqrt(Function):
 
 class _HalfVarStd(Function):
     """var/std of float16/bfloat16 as PyTorch: computed in float32 and rounded once (see _HALF),
-    while the backward is its var_backward / std_backward formulas in the input's own dtype (so,
+    and std of those and of float32 computed in float64 (PyTorch accumulates in double: std of
+    [1e20, -1e20, 0.] is 1e20, where squares in float32 overflow to inf), while the backward is its var_backward / std_backward formulas in the input's own dtype (so,
     as there, ``2 * std`` overflowing float16 gives a zero gradient)."""
 
     _backward_name = "VarBackward0"
 
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim, take_sqrt, name):
-        wide = var(x.float(), dims, keepdim=keepdim, correction=correction, _name=name)
+        wide = var(x.double() if take_sqrt else x.float(), dims, keepdim=keepdim, correction=correction, _name=name)
         out = (wide.sqrt() if take_sqrt else wide).to(x.dtype)
         ctx.save_for_backward(x, out)
         ctx.args = dims, correction, keepdim, take_sqrt
@@ -442,13 +443,13 @@ class _HalfVarStd(Function):
         for d in dims:
             n *= x.shape[d]
         centred = x - mean(x, dims, keepdim=True)
-        if n - correction <= 0:  # var_backward: 2 / 0 = inf (NaN where x is its mean)
+        if n - correction == 0:  # var_backward: 2 / 0 = inf (NaN where x is its mean); < 0 is finite
             return g * centred * math.inf, None, None, None, None, None
         return (2.0 / (n - correction)) * g * centred, None, None, None, None, None
 
 
 def _std(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, name: str) -> Tensor:
-    if input._dtype in _HALF:
+    if input._dtype in _HALF or input._dtype is _dt.float32:  # in float64 (see _HalfVarStd)
         return _HalfVarStd.apply(input, _dims(input, dim), _correction(unbiased, correction), keepdim, True, name)
     return _StdSqrt.apply(var(input, dim, unbiased, keepdim, correction=correction, _name=name))
 
