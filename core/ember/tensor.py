@@ -118,6 +118,9 @@ class Tensor:
     _multi_view = False  # an output of split/unbind, or a view of one: no in-place op when it requires grad
     _bounds_record: tuple | None = None  # host-known bounds of a small integer tensor (ember._value_range)
     _inference = False  # made in inference mode: no autograd use, no in-place write outside that mode
+    # The version counter of the storage this tensor's memory belongs to, where its own counter is
+    # another (``.data`` and views of it): overlap checks compare storages, not counters.
+    _storage_key: Any = None
     # A differentiable view made in no_grad mode of a tensor requiring grad (1, or 3 when its source
     # was such a view too), or a view of one made in grad mode (2): PyTorch refuses to modify it in
     # place with grad mode on (``autograd.inplace``).
@@ -131,6 +134,8 @@ class Tensor:
         """
         t = self._new(data)
         t._version = self._version
+        if self._storage_key is not None:
+            t._storage_key = self._storage_key
         if self._inference is not t._inference:  # a view is an inference tensor iff its source is
             t._inference = self._inference
         if self._bounds_record is not None:  # a small integer tensor whose bounds the host knows
@@ -268,6 +273,7 @@ class Tensor:
         # through it are hidden from autograd's saved-tensor checks (unlike ``detach()``'s). The
         # host-known bounds go: those writes would not retire them.
         t = self.detach()
+        t._storage_key = self._storage_key if self._storage_key is not None else self._version
         t._version = [0]
         if t._inference and not STATE.inference:  # PyTorch lets an inference tensor's .data be written
             t._inference = False

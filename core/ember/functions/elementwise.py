@@ -1720,12 +1720,13 @@ def _dense_span(t: Tensor) -> tuple[int, int] | None:
 def check_no_overlap(t: Tensor, others: Any, full_too: bool = False) -> None:
     """PyTorch's refusal to write ``t`` from an input that shares part of its memory (``a[1:].add_(a[:-1])``):
     the result would depend on the order elements are written in. Inputs with the very same memory
-    are fine (``a.add_(a)``) except for ``copy_`` (``full_too``). Only tensors sharing a storage (and
-    so its version counter: views, ``detach()``, ``.data``) are compared, so the usual call costs one
-    identity test per operand."""
-    version = t._version
+    are fine (``a.add_(a)``) except for ``copy_`` (``full_too``). Only tensors sharing a storage (its
+    version counter: views, ``detach()``; or the storage key of ``.data``, which counts versions of its
+    own) are compared, so the usual call costs one identity test per operand."""
+    storage = t._version if t._storage_key is None else t._storage_key
     for a in others:
-        if isinstance(a, Tensor) and a is not t and a._version is version and t.numel() and a.numel():
+        if (isinstance(a, Tensor) and a is not t and (a._version if a._storage_key is None else a._storage_key) is storage
+                and t.numel() and a.numel()):
             mine, theirs = _dense_span(t), _dense_span(a)
             if mine is None or theirs is None:
                 continue
