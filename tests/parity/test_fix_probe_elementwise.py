@@ -117,3 +117,11 @@ def test_piecewise_constant_ops_give_zero_gradients_under_inf(device, name):
         y = getattr(L, name)(t)
         return L.autograd.grad((y * w).sum(), t)[0]
     check(fn, (A([1.5, -2.0, 0.0, NAN]), A([INF, -3.0, NAN, 1.0], grad=False)), {}, device)
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_minimum_take_tensors_only(device, name):
+    """PyTorch's schema is (Tensor, Tensor): a Python number is its argument parser's TypeError
+    (``_foreach_maximum(tensors, number)`` clamps instead)."""
+    check(lambda L, t: getattr(L, name)(t, 0.5), (A([1.0, -2.0]),), {}, device)
+    check(lambda L, t: getattr(t, name)(2), (A([1.0, -2.0]),), {}, device)

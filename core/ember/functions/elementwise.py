@@ -823,21 +823,20 @@ def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:  # n
 
 def _tensor_args(name: str, input: Any, other: Any, check_other: bool = True) -> None:
     """PyTorch's (Tensor, Tensor)-only schemas (maximum, minimum, logical_and/or/xor): a Python
-    number operand is its argument parser's TypeError. (maximum/minimum still take a number
-    ``other``: ember's _foreach_maximum(tensors, number) is built on ``t.maximum(number)``.)"""
+    number operand is its argument parser's TypeError."""
     for arg, pos, label in ((input, 1, "input"), (other, 2, "other"))[:2 if check_other else 1]:
         if isinstance(arg, (int, float, complex)):
             raise TypeError(f"{name}(): argument '{label}' (position {pos}) must be Tensor, not {type(arg).__name__}")
 
 
 def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
-    _tensor_args("maximum", input, other, check_other=False)
+    _tensor_args("maximum", input, other)
     refuse_complex(input, other, message="maximum not implemented for complex tensors.", error=RuntimeError)
     return _out(Maximum.apply(input, other), out)
 
 
 def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
-    _tensor_args("minimum", input, other, check_other=False)
+    _tensor_args("minimum", input, other)
     refuse_complex(input, other, message="minimum not implemented for complex tensors.", error=RuntimeError)
     return _out(Minimum.apply(input, other), out)
 

@@ -87,7 +87,7 @@ def _binary(name: str) -> tuple[Callable, Callable]:
         ts, os = pairs(self, other, name)
         if alpha_ok and alpha != 1:
             return tuple(getattr(t, name)(o, alpha=alpha) for t, o in zip(ts, os))
-        return tuple(getattr(t, name)(o) for t, o in zip(ts, os))
+        return tuple(getattr(t, _scalar_form(name, o))(o) for t, o in zip(ts, os))
 
     def in_place(self: Any, other: Any, *, alpha: Any = 1) -> list:
         ts, os = pairs(self, other, name + "_")
@@ -95,12 +95,20 @@ def _binary(name: str) -> tuple[Callable, Callable]:
             if alpha_ok and alpha != 1:
                 getattr(t, name + "_")(o, alpha=alpha)
             elif hasattr(t, name + "_"):
-                getattr(t, name + "_")(o)
+                getattr(t, _scalar_form(name, o) + "_")(o)
             else:  # maximum/minimum have no in-place Tensor method
-                t.copy_(getattr(t, name)(o))
+                t.copy_(getattr(t, _scalar_form(name, o))(o))
         return _given(self, ts)
 
     return out_of_place, in_place
+
+
+def _scalar_form(name: str, other: Any) -> str:
+    """The Tensor method for ``name`` with this operand: ``maximum``/``minimum`` take tensors only
+    (PyTorch's schema), so a number goes to ``clamp_min``/``clamp_max``, which compute the same."""
+    if not isinstance(other, (int, float)) or name not in ("maximum", "minimum"):
+        return name
+    return "clamp_min" if name == "maximum" else "clamp_max"
 
 
 def _pointwise3(name: str) -> tuple[Callable, Callable]:
