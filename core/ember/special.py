@@ -161,7 +161,9 @@ def ndtr(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         >>> ember.special.ndtr(ember.tensor([0.0]))
         tensor([0.5000])
     """
-    return _out(erfc(_as_float("ndtr", input) * -math.sqrt(0.5)) * 0.5, out)
+    # PyTorch's formula, each step rounded to the input's dtype: (1 + erf(x / sqrt 2)) / 2 (0 below about
+    # -5.9 in float32, and its float16/bfloat16 rounding of 1 + erf), not the tail-accurate erfc form
+    return _out((1 + _ew.erf(_as_float("ndtr", input) * math.sqrt(0.5))) * 0.5, out)
 
 
 # (2k - 1)!! / (-2)^k: erfcx(y) ~ (1 + sum c_k / y^2k) / (y sqrt(pi)) for large y
@@ -207,7 +209,7 @@ def log_ndtr(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         >>> ember.special.log_ndtr(ember.tensor([0.0]))
         tensor([-0.6931])
     """
-    return _out(_LogNdtr.apply(_as_float("log_ndtr", input)), out)
+    return _out(_LogNdtr.apply(_fs._refuse_half("log_ndtr", _as_float("log_ndtr", input))), out)
 
 
 def multigammaln(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
@@ -220,9 +222,10 @@ def multigammaln(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
     x = _as_float("multigammaln", input)  # PyTorch 2.13 no longer checks x > (p - 1) / 2
-    result = lgamma(x)
+    # x + (-j/2), as PyTorch adds arange(-(p-1)/2, 1/2): its j = 0 term is x + 0.0, +0.0 at x = -0.0
+    result = lgamma(x + 0.0)
     for j in range(1, p):
-        result = result + lgamma(x - j / 2)
+        result = result + lgamma(x + -j / 2)
     return _out(result + p * (p - 1) / 4 * math.log(math.pi), out)
 
 

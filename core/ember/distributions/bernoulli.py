@@ -22,8 +22,10 @@ __all__ = ["Bernoulli"]
 
 
 def _bce_with_logits(logits: Tensor, target: Tensor) -> Tensor:
-    """Elementwise ``binary_cross_entropy_with_logits``, differentiable in both arguments."""
-    return ember.nn.functional.softplus(logits) - logits * target
+    """Elementwise ``binary_cross_entropy_with_logits``, differentiable in both arguments, by PyTorch's
+    formula (1 - target) * logits - logsigmoid(logits): NaN at logits = -inf for any target (and at +inf
+    for target 1), where softplus(logits) - logits * target gave +-inf."""
+    return (1 - target) * logits - ember.nn.functional.logsigmoid(logits)
 
 
 class Bernoulli(ExponentialFamily):

@@ -61,6 +61,9 @@ class Normal(ExponentialFamily):
         return self.stddev.pow(2)
 
     def sample(self, sample_shape: Any = Size()) -> Tensor:
+        # PyTorch samples with torch.normal, which refuses a negative or NaN scale even with validate_args=False
+        if not bool((self.scale >= 0).all()):  # NaN too
+            raise RuntimeError("normal expects all elements of std >= 0.0")
         with ember.no_grad():
             return self.rsample(sample_shape)
 

@@ -64,6 +64,14 @@ def _as_float(name: str, x: Any) -> Tensor:
     return x if x._dtype.is_floating_point else x.to(_dt.get_default_dtype())
 
 
+def _refuse_half(kernel: str, x: Tensor) -> Tensor:
+    """PyTorch's CPU kernels of ndtri, log_ndtr and zeta have no float16/bfloat16 instance."""
+    if x._dtype in (_dt.float16, _dt.bfloat16):
+        word = "Half" if x._dtype is _dt.float16 else "BFloat16"
+        raise NotImplementedError(f'"{kernel}_{x._device.type}" not implemented for \'{word}\'')
+    return x
+
+
 def _kernel_or(name: str, x: Tensor, composite: Callable[[Tensor], Tensor]) -> Tensor:
     """The backend's optional kernel ``name`` on float ``x``, or the composite on the same device."""
     kt = x._kt
@@ -593,8 +601,9 @@ class Logit(Function):
     def forward(ctx, x, eps):
         ctx.eps = eps
         ctx.save_for_backward(x)
-        if eps is not None:
-            x = _ew.clamp(x, eps, 1 - eps)
+        if eps is not None:  # PyTorch's x < lo ? lo : (x > hi ? hi : x): lo wins when eps > 0.5 (clamp: hi)
+            lo, hi = eps, 1 - eps
+            x = where(x < lo, lo, where(x > hi, hi, x))
         return log(x / (1 - x))
 
     @staticmethod
@@ -926,7 +935,7 @@ def special_ndtri(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         >>> ember.special.ndtri(ember.tensor([0.5, 0.975]))
         tensor([0.0000, 1.9600])
     """
-    return _out(Ndtri.apply(input), out)
+    return _out(Ndtri.apply(_refuse_half("ndtri", input) if isinstance(input, Tensor) else input), out)
 
 
 def special_zeta(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
@@ -936,7 +945,9 @@ def special_zeta(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor
         >>> ember.special.zeta(ember.tensor([2.0]), 1.0)
         tensor([1.6449])
     """
-    return _out(Zeta.apply(*_binary_float_operands("special_zeta", input, other, tensor_x=False)), out)
+    x, q = _binary_float_operands("special_zeta", input, other, tensor_x=False)
+    _refuse_half("zeta", x if isinstance(x, Tensor) else q)
+    return _out(Zeta.apply(x, q), out)
 
 
 def _polygamma_method(self: Tensor, n: int) -> Tensor:
