@@ -99,8 +99,10 @@ class Lstsq(Function):
     @staticmethod
     def forward(ctx, A, B, rtol):
         P = _pinv_raw(A, None, rtol, False)
-        ctx.save_for_backward(A, B, P)
-        ctx.rtol = rtol
+        # PyTorch's linalg_lstsq_backward differentiates pinv(A) B with pinv's default tolerance,
+        # whatever rcond the forward used
+        Pg = P if rtol is None else _pinv_raw(A, None, None, False)
+        ctx.save_for_backward(A, B, Pg)
         return P @ B
 
     @staticmethod
@@ -109,7 +111,7 @@ class Lstsq(Function):
 
         A, B, P = ctx.saved_tensors
         if is_grad_enabled():  # create_graph: pinv(A) must be a function of A for the next derivative
-            P = Pinv.apply(A, None, ctx.rtol, False)
+            P = Pinv.apply(A, None, None, False)
         gA = _pinv_backward(gX @ B.mT, P, A) if needs(ctx, 0) else None
         gB = P.mT @ gX if needs(ctx, 1) else None
         return gA, gB, None
@@ -136,6 +138,9 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     if A.dtype is not B.dtype:
         raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got input's "
                            f"dtype {type_word(A.dtype)} and other's dtype {type_word(B.dtype)}")
+    if not (A.dim() >= B.dim() and A.dim() - B.dim() <= 1):
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
+                           "(input.dim() - other.dim()) <= 1")
     vector = B.dim() == A.dim() - 1
     Bm = B.unsqueeze(-1) if vector else B
     if Bm.dim() < 2:

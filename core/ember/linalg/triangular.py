@@ -101,12 +101,55 @@ def _out_many(result, out):
     return type(result)(*(_out(r, o) for r, o in zip(result, out)))
 
 
+def _nan_pivot_info(L: Tensor, info: Tensor) -> Tensor:
+    """LAPACK's potrf also stops at a NaN pivot: info is the first column whose pivot is NaN or <= 0."""
+    from ember.autograd.grad_mode import no_grad
+    from ember.functions.creation import arange
+    from ember.functions.elementwise import where
+
+    with no_grad():
+        n = L.shape[-1]
+        bad = L.diagonal(0, -2, -1).isnan()
+        if not bool(bad.any()):
+            return info
+        pos = where(bad, arange(1, n + 1, device=L.device), n + 1).amin(-1)
+        eff = where(info == 0, n + 1, info.to(pos.dtype))
+        first = where(eff < pos, eff, pos)
+        return where(first == n + 1, 0, first).to(info.dtype)
+
+
+def _lapack_partial_factor(A: Tensor, L: Tensor, info: Tensor) -> Tensor:
+    """What LAPACK's potrf (so PyTorch's cholesky_ex) leaves for a matrix whose leading minor of order
+    k = info fails: the factor's first k - 1 columns, at (k, k) the non-positive pivot a_kk - sum l_kc^2,
+    and the rest of tril(A) untouched (not NaN)."""
+    from ember.autograd.grad_mode import no_grad
+    from ember.functions.creation import arange
+    from ember.functions.elementwise import where
+
+    with no_grad():
+        n = A.shape[-1]
+        idx = arange(n, device=A.device)
+        row, col = idx.unsqueeze(-1), idx.unsqueeze(0)
+        k = where(info == 0, n + 1, info.to(idx.dtype)).unsqueeze(-1).unsqueeze(-1) - 1  # 0-based failing column
+        done = col < k
+        Lk = where(done & (row > col), L, 0.0)  # the finished columns' off-diagonal entries
+        Lk = where(done & (row == col), L, Lk)
+        pivot = A.diagonal(0, -2, -1) - (Lk * Lk).sum(-1)  # a_rr - sum_{c<k} l_rc^2, for every row r
+        at_pivot = (row == col) & (row == k)
+        rest = where(at_pivot, pivot.unsqueeze(-1), A.tril())
+        return where(done, L, rest)
+
+
 class Cholesky(Function):
     _backward_name = "LinalgCholeskyExBackward0"
 
     @staticmethod
     def forward(ctx, A, upper, check_name):
         L, info = _raw.cholesky(A)
+        if A.numel():
+            info = _nan_pivot_info(L, info)
+        if A.numel() and bool((info != 0).any()):
+            L = _lapack_partial_factor(A, L, info)
         if check_name:
             raise_info(info, check_name, "The factorization could not be completed because the input is not "
                        "positive-definite (the leading minor of order {info} is not positive-definite).")
