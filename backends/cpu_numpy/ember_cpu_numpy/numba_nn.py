@@ -376,11 +376,10 @@ _PREFERRED = {"gelu": gelu, "gelu_backward": gelu_backward, "softmax": softmax, 
 
 
 def prefer_loops(kernels: dict) -> dict:
-    """``kernels`` with each kernel of it named in ``_PREFERRED`` trying its compiled loop first."""
+    """``kernels`` with each kernel named in ``_PREFERRED`` trying its compiled loop first."""
     out = dict(kernels)
     for name, fast in _PREFERRED.items():
-        if name in kernels:
-            out[name] = _first(fast, kernels[name])
+        out[name] = _first(fast, kernels[name])
     return out
 
 

@@ -951,6 +951,32 @@ class Abs(Function):
         return g * sign(x)
 
 
+class _ZeroLink(Function):
+    """``g`` unchanged, depending on ``x`` with a zero derivative."""
+
+    @staticmethod
+    def forward(ctx, g, x):
+        ctx.like = (tuple(x.shape), x._dtype, x._device)
+        return g._new(g._data)
+
+    @staticmethod
+    def backward(ctx, gg):
+        shape, dtype, device = ctx.like
+        from ember.functions.creation import zeros
+
+        return gg, zeros(*shape, dtype=dtype, device=device)
+
+
+def _zero_link(g: Tensor, x: Tensor) -> Tensor:
+    """PyTorch writes an activation's backward as a function of the input (``threshold_backward(grad,
+    self)``...), differentiable w.r.t. it: under ``create_graph`` the gradient requires grad even where
+    it is piecewise constant in ``x`` (relu's, hardtanh's), and differentiating it again gives zeros,
+    not "does not require grad"."""
+    if STATE.enabled and x.requires_grad:
+        return _ZeroLink.apply(g, x)
+    return g
+
+
 class Relu(Function):
     _backward_name = "ReluBackward0"
 
@@ -969,11 +995,7 @@ class Relu(Function):
         if not STATE.enabled and kt.has("relu_backward") and g._dtype is y._dtype and g._data.shape == y._data.shape:
             return g._new(kt["relu_backward"](g._data, y._data))  # one kernel instead of two
         gx = where(y <= 0, 0.0, g)  # PyTorch's threshold_backward: NaN outputs pass the gradient
-        if STATE.enabled:  # create_graph: differentiable w.r.t. the output too, with a zero derivative
-            from ember.nn.functional import _zero_link
-
-            gx = _zero_link(gx, y)
-        return gx
+        return _zero_link(gx, y)  # create_graph: differentiable w.r.t. the output too, with a zero derivative
 
 
 class _ZeroGrad(Function):

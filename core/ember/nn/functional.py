@@ -773,31 +773,7 @@ class _Activation(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return _zero_link(ctx.deriv(x, g), x), None, None
-
-
-class _ZeroLink(Function):
-    """``g`` unchanged, depending on ``x`` with a zero derivative."""
-
-    @staticmethod
-    def forward(ctx, g, x):
-        ctx.like = (tuple(x.shape), x._dtype, x._device)
-        return g._new(g._data)
-
-    @staticmethod
-    def backward(ctx, gg):
-        shape, dtype, device = ctx.like
-        return gg, _c.zeros(*shape, dtype=dtype, device=device)
-
-
-def _zero_link(g: Tensor, x: Tensor) -> Tensor:
-    """PyTorch writes an activation's backward as a function of the input (``threshold_backward(grad,
-    self)``...), differentiable w.r.t. it: under ``create_graph`` the gradient requires grad even where
-    it is piecewise constant in ``x`` (relu's, hardtanh's), and differentiating it again gives zeros,
-    not "does not require grad"."""
-    if STATE.enabled and x.requires_grad:
-        return _ZeroLink.apply(g, x)
-    return g
+        return _e._zero_link(ctx.deriv(x, g), x), None, None
 
 
 @grad_fn_name("LeakyReluBackward0")
