@@ -558,7 +558,11 @@ def _matmul_ops() -> list[OpSpec]:
         OpSpec("einsum.trace_sum", lambda lib, a: lib.einsum("ii->", a), listed(S("plain", (In((3, 3)),))), FLOAT),
         OpSpec("tensordot", ns("tensordot"), listed(S("dims2", pair((2, 3, 4), (3, 4, 5)), {"dims": 2})), FLOAT, tol=4),
         OpSpec("linear", nnf("linear"), listed(S("bias", (In((2, 3, 4)), In((5, 4)), In((5,)))),
-                                               S("no_bias", (In((3, 4)), In((5, 4)))), S("vector", (In((4,)), In((5, 4))))),
+                                               S("no_bias", (In((3, 4)), In((5, 4)))), S("vector", (In((4,)), In((5, 4)))),
+                                               # rows of a 4-d, a permuted and an empty batch (backward flattens them)
+                                               S("rows_4d", (In((2, 2, 3, 4)), In((5, 4)), In((5,)))),
+                                               S("rows_permuted", (In((3, 2, 4), layout="permute"), In((5, 4)), In((5,)))),
+                                               S("rows_empty", (In((0, 3, 4)), In((5, 4)), In((5,))))),
                FLOAT, tol=4),
     ]
 

@@ -20,7 +20,7 @@ import ember.dtypes as _ember_dtypes
 import numpy as np
 
 from ember_cpu_numpy import blas as _blas
-from ember_cpu_numpy import numba_nn, xp_kernels
+from ember_cpu_numpy import lowp, numba_nn, xp_kernels
 from ember_cpu_numpy.dlpack import DLPACK_KERNELS
 from ember_cpu_numpy.dtypes import NP_DTYPE
 from ember_cpu_numpy.random import rand_int, rand_normal, rand_uniform
@@ -143,18 +143,31 @@ def _array_result(fn):
 #: the kernels shared with the cuda backend, bound to NumPy (large ``where`` selections branch-free)
 SHARED = xp_kernels.elementwise_kernels(np, branchless_where=True, add_rows=numba_nn.add_rows)
 
-def _relu_with_loop(shared_relu):
-    """relu: large float arrays take the compiled pass (``numba_nn.relu``), small ones go straight
-    to the shared NumPy kernel (one size test: small ops are the eager hot path)."""
+def _relu_kernel(shared_relu):
+    """relu for the eager hot path (issue #16): a float32/float64 array takes one dict lookup and
+    NumPy's ``maximum`` (large ones the compiled pass, ``numba_nn.relu``); every other dtype, 16-bit
+    floats included, takes the shared kernel inside the float32 wrapper of ``lowp``. Marked so that
+    ``lowp.wrap`` leaves it alone: the wrapper's own call and dtype test cost ~0.25 us of the ~0.7 us
+    of a 16x16 relu."""
+    wide_dtypes = lowp.in_float32(shared_relu)
+    # The zero goes first, as in the shared kernel: NumPy's maximum returns its second operand on a
+    # tie, so relu(-0.0) keeps -0.0 (PyTorch). A 0-d zero of x's dtype converts for free.
+    zeros = {np.dtype(np.float32): np.zeros((), np.float32), np.dtype(np.float64): np.zeros((), np.float64)}
+    maximum, ndarray = np.maximum, np.ndarray
+
     def relu(x):
+        zero = zeros.get(x.dtype)
+        if zero is None:
+            return wide_dtypes(x)
         if x.size >= numba_nn.RELU_LOOP_MIN:
             res = numba_nn.relu(x)
             if res is not None:
                 return res
-        return shared_relu(x)
+        out = maximum(zero, x)
+        return out if type(out) is ndarray else np.asarray(out)
 
     relu.__wrapped__ = shared_relu  # type: ignore[attr-defined]
-    return relu
+    return lowp.handles_low_precision(relu)
 
 
 KERNELS = {
@@ -164,6 +177,6 @@ KERNELS = {
     "rand_uniform": rand_uniform, "rand_normal": rand_normal, "rand_int": rand_int,
     **SHARED,
     "matmul": _array_result(matmul),
-    "relu": _relu_with_loop(SHARED["relu"]),
+    "relu": _relu_kernel(SHARED["relu"]),
 }
 KERNELS.update(DLPACK_KERNELS)

@@ -30,7 +30,7 @@ from ember.kernels import KERNELS as _SPECS
 
 from ember_cpu_numpy import numba_nn
 
-__all__ = ["wrap"]
+__all__ = ["handles_low_precision", "in_float32", "wrap"]
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 _F16 = np.dtype(np.float16)
@@ -139,7 +139,21 @@ def _computes(name: str) -> bool:
     return not spec.native_only and "dtype" not in spec.signature
 
 
+def in_float32(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` running bfloat16/float16 operands in float32 (for a kernel that dispatches on the
+    dtype itself and sends only 16-bit operands here; see :func:`handles_low_precision`)."""
+    return _in_float32(fn)
+
+
+def handles_low_precision(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a compute kernel that widens 16-bit operands itself (a hot kernel that tests its dtype
+    once and calls :func:`in_float32` for the rest): :func:`wrap` leaves it as it is."""
+    fn._handles_low_precision = True  # type: ignore[attr-defined]
+    return fn
+
+
 def wrap(kernels: dict[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
     """``kernels`` with every compute kernel running bfloat16/float16 operands in float32."""
-    return {name: (_WRAPPERS.get(_arity(name), _in_float32)(fn) if _computes(name) else fn)
+    return {name: (_WRAPPERS.get(_arity(name), _in_float32)(fn)
+                   if _computes(name) and not getattr(fn, "_handles_low_precision", False) else fn)
             for name, fn in kernels.items()}

@@ -963,24 +963,41 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     return name_grad_fn(out, "RollBackward0", input)
 
 
+# (rows, cols, diagonal, lower, device) -> the bool mask of tril/triu: a causal mask built on every
+# forward (``ones(t, t).tril()``) cost six ops, ~45 us (issue #16). Small masks only, few of them;
+# read-only (``where`` never writes its condition).
+_TRI_MASKS: dict = {}
+_TRI_MASK_MAX_ELEMENTS = 1 << 16
+_TRI_MASKS_KEPT = 32
+
+
 def _tri_mask(input: Tensor, diagonal: int, lower: bool) -> Tensor:
     from ember.functions.creation import arange
 
     if input.dim() < 2:
         raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions")
-    rows, cols = input.shape[-2], input.shape[-1]
+    rows, cols = input._data.shape[-2], input._data.shape[-1]
+    key = (rows, cols, diagonal, lower, input._device) if type(diagonal) is int else None
+    mask = _TRI_MASKS.get(key) if key is not None else None
+    if mask is not None:
+        return mask
     r = arange(rows, device=input.device).reshape(rows, 1)
     c = arange(cols, device=input.device).reshape(1, cols)
-    return (c - r <= diagonal) if lower else (c - r >= diagonal)
+    mask = (c - r <= diagonal) if lower else (c - r >= diagonal)
+    # not one made in inference_mode: autograd refuses to save inference tensors later
+    if key is not None and rows * cols <= _TRI_MASK_MAX_ELEMENTS and not STATE.inference:
+        if len(_TRI_MASKS) >= _TRI_MASKS_KEPT:
+            _TRI_MASKS.clear()
+        _TRI_MASKS[key] = mask
+    return mask
 
 
 def _tri(input: Tensor, diagonal: int, lower: bool) -> Tensor:
-    from ember.functions.creation import zeros
+    from ember import dtypes as _dt
     from ember.functions.elementwise import where
 
-    # A 0-d zero of the input's own dtype: a Python 0 would promote bool to int64.
-    zero = zeros((), dtype=input.dtype, device=input.device)
-    return where(_tri_mask(input, diagonal, lower), input, zero)
+    # zeros of the input's own dtype: a Python 0 keeps it (a weak scalar), but promotes bool to int64
+    return where(_tri_mask(input, diagonal, lower), input, False if input._dtype is _dt.bool_ else 0)
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:

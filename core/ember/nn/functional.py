@@ -100,12 +100,22 @@ class _Linear(Function):
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        if not STATE.enabled and g._data.ndim == 2:
+        if not STATE.enabled and g._data.ndim >= 2:
             # without create_graph: the three products on backend arrays, no per-op graph bookkeeping
+            # (a (batch, time, features) input's rows flattened into one matrix, as in forward)
             kt, gd, need = g._kt, g._data, ctx.needs_input_grad
-            gx = g._new(kt["matmul"](gd, w._data)) if need[0] else None
-            gw = g._new(kt["matmul"](kt["permute"](gd, (1, 0)), x._data)) if need[1] else None
-            gb = g._new(kt["sum"](gd, (0,), False)) if len(need) > 2 and need[2] else None
+            lead = gd.shape[:-1]
+            if len(lead) != 1:
+                gd = kt["reshape"](gd, (math.prod(lead), gd.shape[-1]))
+            gx = gw = gb = None
+            if need[0]:
+                gx = kt["matmul"](gd, w._data)
+                gx = g._new(gx if len(lead) == 1 else kt["reshape"](gx, lead + (gx.shape[-1],)))
+            if need[1]:
+                xd = x._data if x._data.ndim == 2 else kt["reshape"](x._data, (gd.shape[0], x._data.shape[-1]))
+                gw = g._new(kt["matmul"](kt["permute"](gd, (1, 0)), xd))
+            if len(need) > 2 and need[2]:
+                gb = g._new(kt["sum"](gd, (0,), False))
             return gx, gw, gb
         g2 = g if g.dim() == 2 else g.reshape(-1, g.shape[-1])
         gx = gw = gb = None
