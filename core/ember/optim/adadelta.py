@@ -17,7 +17,9 @@ from typing import Any
 
 from ember.optim.optimizer import (
     Optimizer,
+    as_real,
     check_hparam,
+    check_lr,
     grad_tensor,
     incr_step,
     new_step,
@@ -32,9 +34,12 @@ class Adadelta(Optimizer):
     """``v = rho v + (1-rho) g^2``; ``delta = sqrt(u + eps) / sqrt(v + eps) * g``;
     ``u = rho u + (1-rho) delta^2``; ``p -= lr * delta`` (state: ``square_avg``, ``acc_delta``)."""
 
+    _capturable_xla = False
+
     def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0, foreach: bool | None = None, *, capturable: bool = False,
                  maximize: bool = False, differentiable: bool = False) -> None:
+        check_lr(lr)
         check_hparam(0.0 <= lr, f"Invalid learning rate: {lr}")
         check_hparam(0.0 <= rho <= 1.0, f"Invalid rho value: {rho}")
         check_hparam(0.0 <= eps, f"Invalid epsilon value: {eps}")
@@ -62,13 +67,14 @@ class Adadelta(Optimizer):
                     state["step"] = new_step()
                     state["square_avg"] = zeros_state(p)
                     state["acc_delta"] = zeros_state(p)
-                incr_step(state["step"])
-                g = grad_tensor(p, group["maximize"])
-                if wd != 0:
-                    g = g.add(p, alpha=wd)
-                square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-                square_avg.mul_(rho).addcmul_(g, g, value=1 - rho)
-                delta = acc_delta.add(eps).sqrt_().div_(square_avg.add(eps).sqrt_()).mul_(g)
-                acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
-                p.add_(delta, alpha=-lr)
+                with as_real(p, state) as (p, state):  # a complex parameter steps as its real view
+                    incr_step(state["step"])
+                    g = grad_tensor(p, group["maximize"])
+                    if wd != 0:
+                        g = g.add(p, alpha=wd)
+                    square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+                    square_avg.mul_(rho).addcmul_(g, g, value=1 - rho)
+                    delta = acc_delta.add(eps).sqrt_().div_(square_avg.add(eps).sqrt_()).mul_(g)
+                    acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+                    p.add_(delta, alpha=-lr)
         return loss

@@ -17,7 +17,10 @@ from typing import Any
 
 from ember.optim.optimizer import (
     Optimizer,
+    as_real,
+    check_fused,
     check_hparam,
+    check_lr,
     grad_array,
     incr_step,
     new_step,
@@ -39,6 +42,7 @@ class Adagrad(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
+        check_lr(lr)
         check_hparam(0.0 <= lr, f"Invalid learning rate: {lr}")
         check_hparam(0.0 <= lr_decay, f"Invalid lr_decay value: {lr_decay}")
         check_hparam(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
@@ -51,6 +55,7 @@ class Adagrad(Optimizer):
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
+        check_fused(fused, foreach)
         for group in self.param_groups:
             for p in group["params"]:
                 state = self.state[p]
@@ -77,20 +82,21 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                kt = p._kt
-                pd = p._data
-                g = grad_array(p, maximize)
                 state = self.state[p]
                 if len(state) == 0:  # a group added after construction
                     state["step"] = new_step()
                     state["sum"] = zeros_state(p, float(group["initial_accumulator_value"]))
-                step = incr_step(state["step"])
-                if wd != 0:
-                    g = kt["add"](g, kt["mul"](pd, wd))
-                clr = lr / (1 + (step - 1) * lr_decay)
-                acc = state["sum"]
-                s = kt["add"](acc._data, kt["mul"](g, g))
-                set_buffer(acc, s)
-                std = kt["add"](kt["sqrt"](s), eps)
-                write_param(p, kt["sub"](pd, kt["mul"](kt["div"](g, std), clr)))
+                with as_real(p, state) as (p, state):  # a complex parameter steps as its real view
+                    kt = p._kt
+                    pd = p._data
+                    g = grad_array(p, maximize)
+                    step = incr_step(state["step"])
+                    if wd != 0:
+                        g = kt["add"](g, kt["mul"](pd, wd))
+                    clr = lr / (1 + (step - 1) * lr_decay)
+                    acc = state["sum"]
+                    s = kt["add"](acc._data, kt["mul"](g, g))
+                    set_buffer(acc, s)
+                    std = kt["add"](kt["sqrt"](s), eps)
+                    write_param(p, kt["sub"](pd, kt["mul"](kt["div"](g, std), clr)))
         return loss

@@ -18,7 +18,10 @@ from typing import Any
 from ember import _device_checks as _checks
 from ember.optim.optimizer import (
     Optimizer,
+    as_real,
+    check_fused,
     check_hparam,
+    check_lr,
     grad_array,
     incr_step,
     new_step,
@@ -32,6 +35,7 @@ __all__ = ["Adam"]
 
 
 def _check_adam_args(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
+    check_lr(lr)
     check_hparam(0.0 <= lr, f"Invalid learning rate: {lr}")
     check_hparam(0.0 <= eps, f"Invalid epsilon value: {eps}")
     check_hparam(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
@@ -53,13 +57,27 @@ class Adam(Optimizer):
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False) -> None:
+        from ember.tensor import Tensor
+
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
         _check_adam_args(lr, betas, eps, weight_decay)
+        if isinstance(betas[0], Tensor) != isinstance(betas[1], Tensor):
+            raise ValueError("betas must be either both floats or both Tensors")
+        for i, beta in enumerate(betas):
+            if isinstance(beta, Tensor):
+                if foreach and not capturable:
+                    raise ValueError(f"betas[{i}] as a Tensor is not supported for capturable=False and foreach=True")
+                if beta.numel() != 1:
+                    raise ValueError(f"Tensor betas[{i}] must be 1-element")
+        betas = tuple(b.squeeze() if isinstance(b, Tensor) and b.dim() != 0 else b for b in betas)
         if differentiable:
             raise NotImplementedError("differentiable=True is not supported by ember's optimizers")
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable,
                         differentiable=differentiable, fused=fused, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
+        check_fused(fused, foreach)
 
     _late_options = (
         ("amsgrad", False), ("maximize", False), ("foreach", None), ("capturable", False),
@@ -76,8 +94,6 @@ class Adam(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                kt = p._kt
-                pd = p._data
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = new_step()
@@ -85,34 +101,46 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = zeros_state(p)
                     if amsgrad:
                         state["max_exp_avg_sq"] = zeros_state(p)
-                if _checks.compiling():  # no host read: the step count stays on the device
-                    if kt.has("adam_step_device"):  # the fused update, counting on the device
-                        _fused_device_step(p, state, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
-                    else:
-                        _device_step_update(p, state, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
+                if not p._dtype.is_complex:  # (the hot path: no context manager per parameter)
+                    _update(p, state, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
                     continue
-                step = incr_step(state["step"])
-                if kt.has("adam_step"):  # the backend's fused in-place update
-                    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                    mx = state["max_exp_avg_sq"] if amsgrad else None
-                    kt["adam_step"](pd, grad_array(p, False), exp_avg._data, exp_avg_sq._data,
-                                    None if mx is None else mx._data, step, lr, beta1, beta2, eps, wd, amsgrad,
-                                    maximize, decoupled)
-                    for t in (p, exp_avg, exp_avg_sq, mx):
-                        if t is not None:
-                            t._version[0] += 1
-                    continue
-                # composite: the same update from required kernels
-                m, v = _moments(p, state, beta1, beta2, wd, amsgrad, maximize, decoupled)
-                bc1 = 1.0 - beta1 ** step
-                bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
-                # p -= lr/bc1 * m / (sqrt(v)/bc2_sqrt + eps), with bc2_sqrt folded into the scalars
-                # (same value; saves a full-size division per step).
-                denom = kt["add"](kt["sqrt"](v), eps * bc2_sqrt)
-                upd = kt["mul"](kt["div"](m, denom), lr * bc2_sqrt / bc1)
-                base = kt["mul"](pd, 1.0 - lr * wd) if (decoupled and wd != 0) else pd
-                write_param(p, kt["sub"](base, upd))
+                with as_real(p, state) as (q, st):  # a complex parameter steps as its real view
+                    _update(q, st, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
         return loss
+
+
+def _update(p: Any, state: dict, lr: float, beta1: float, beta2: float, eps: float, wd: float, amsgrad: bool,
+            maximize: bool, decoupled: bool) -> None:
+    """One Adam update of the real parameter ``p`` (state already created)."""
+    kt = p._kt
+    pd = p._data
+    if _checks.compiling():  # no host read: the step count stays on the device
+        if kt.has("adam_step_device"):  # the fused update, counting on the device
+            _fused_device_step(p, state, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
+        else:
+            _device_step_update(p, state, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
+        return
+    step = incr_step(state["step"])
+    if kt.has("adam_step"):  # the backend's fused in-place update
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        mx = state["max_exp_avg_sq"] if amsgrad else None
+        kt["adam_step"](pd, grad_array(p, False), exp_avg._data, exp_avg_sq._data,
+                        None if mx is None else mx._data, step, lr, beta1, beta2, eps, wd, amsgrad,
+                        maximize, decoupled)
+        for t in (p, exp_avg, exp_avg_sq, mx):
+            if t is not None:
+                t._version[0] += 1
+        return
+    # composite: the same update from required kernels
+    m, v = _moments(p, state, beta1, beta2, wd, amsgrad, maximize, decoupled)
+    bc1 = 1.0 - beta1 ** step
+    bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
+    # p -= lr/bc1 * m / (sqrt(v)/bc2_sqrt + eps), with bc2_sqrt folded into the scalars
+    # (same value; saves a full-size division per step).
+    denom = kt["add"](kt["sqrt"](v), eps * bc2_sqrt)
+    upd = kt["mul"](kt["div"](m, denom), lr * bc2_sqrt / bc1)
+    base = kt["mul"](pd, 1.0 - lr * wd) if (decoupled and wd != 0) else pd
+    write_param(p, kt["sub"](base, upd))
 
 
 def _moments(p: Any, state: dict, beta1: float, beta2: float, wd: float, amsgrad: bool, maximize: bool,

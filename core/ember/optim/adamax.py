@@ -18,6 +18,7 @@ from typing import Any
 from ember.optim.adam import _check_adam_args
 from ember.optim.optimizer import (
     Optimizer,
+    as_real,
     grad_tensor,
     incr_step,
     new_step,
@@ -59,12 +60,13 @@ class Adamax(Optimizer):
                     state["step"] = new_step()
                     state["exp_avg"] = zeros_state(p)
                     state["exp_inf"] = zeros_state(p)
-                step = incr_step(state["step"])
-                g = grad_tensor(p, group["maximize"])
-                if wd != 0:
-                    g = g.add(p, alpha=wd)
-                exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
-                exp_avg.lerp_(g, 1 - beta1)
-                exp_inf.copy_(exp_inf.mul_(beta2).maximum(g.abs().add_(eps)))
-                p.addcdiv_(exp_avg, exp_inf, value=-lr / (1 - beta1 ** step))
+                with as_real(p, state) as (p, state):  # a complex parameter steps as its real view
+                    step = incr_step(state["step"])
+                    g = grad_tensor(p, group["maximize"])
+                    if wd != 0:
+                        g = g.add(p, alpha=wd)
+                    exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+                    exp_avg.lerp_(g, 1 - beta1)
+                    exp_inf.copy_(exp_inf.mul_(beta2).maximum(g.abs().add_(eps)))
+                    p.addcdiv_(exp_avg, exp_inf, value=-lr / (1 - beta1 ** step))
         return loss

@@ -17,7 +17,9 @@ from typing import Any
 
 from ember.optim.optimizer import (
     Optimizer,
+    as_real,
     check_hparam,
+    check_lr,
     grad_tensor,
     incr_step,
     new_step,
@@ -40,9 +42,12 @@ class ASGD(Optimizer):
     iterates match PyTorch's.
     """
 
+    _capturable_what = "params, mus, etas, and state_steps"
+
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
                  t0: float = 1e6, weight_decay: float = 0, foreach: bool | None = None, maximize: bool = False,
                  differentiable: bool = False, capturable: bool = False) -> None:
+        check_lr(lr)
         check_hparam(0.0 <= lr, f"Invalid learning rate: {lr}")
         check_hparam(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
         if differentiable:
@@ -77,18 +82,19 @@ class ASGD(Optimizer):
                     state["eta"] = scalar_state(lr)
                     state["mu"] = scalar_state(1.0)
                     state["ax"] = zeros_state(p)
-                step = incr_step(state["step"])
-                g = grad_tensor(p, group["maximize"])
-                if wd != 0:
-                    g = g.add(p, alpha=wd)
-                eta = scalar_value(state["eta"])
-                p.mul_(1 - lambd * eta).add_(g, alpha=-eta)
-                ax = state["ax"]
-                mu = scalar_value(state["mu"])
-                if mu != 1:
-                    ax.add_(p.sub(ax).mul_(mu))
-                else:
-                    ax.copy_(p)
-                set_scalar(state["eta"], lr / ((1 + lambd * lr * step) ** alpha))
-                set_scalar(state["mu"], 1 / max(1, step - t0))
+                with as_real(p, state) as (p, state):  # a complex parameter steps as its real view
+                    step = incr_step(state["step"])
+                    g = grad_tensor(p, group["maximize"])
+                    if wd != 0:
+                        g = g.add(p, alpha=wd)
+                    eta = scalar_value(state["eta"])
+                    p.mul_(1 - lambd * eta).add_(g, alpha=-eta)
+                    ax = state["ax"]
+                    mu = scalar_value(state["mu"])
+                    if mu != 1:
+                        ax.add_(p.sub(ax).mul_(mu))
+                    else:
+                        ax.copy_(p)
+                    set_scalar(state["eta"], lr / ((1 + lambd * lr * step) ** alpha))
+                    set_scalar(state["mu"], 1 / max(1, step - t0))
         return loss

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ember.functions.shape import cat
-from ember.optim.optimizer import Optimizer, check_hparam
+from ember.optim.optimizer import Optimizer, check_hparam, check_lr
 from ember.tensor import Tensor
 
 __all__ = ["LBFGS"]
@@ -141,6 +141,7 @@ class LBFGS(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1, max_iter: int = 20, max_eval: int | None = None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
                  line_search_fn: str | None = None) -> None:
+        check_lr(lr)
         check_hparam(0.0 <= lr, f"Invalid learning rate: {lr}")
         if max_eval is None:
             max_eval = max_iter * 5 // 4

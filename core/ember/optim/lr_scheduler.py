@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ember.optim.optimizer import Optimizer
+from ember.tensor import Tensor
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
            "OneCycleLR", "ReduceLROnPlateau", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR",
@@ -40,6 +41,23 @@ _EPOCH_DEPRECATION_WARNING = (
 )
 
 
+def _param_groups_val_list(optimizer: Optimizer, key: str) -> list[Any]:
+    """``group[key]`` of every param group; a Tensor value is cloned, so the list does not change
+    when the scheduler later writes into that tensor (PyTorch's helper of that name)."""
+    return [group[key].clone() if isinstance(group[key], Tensor) else group[key] for group in optimizer.param_groups]
+
+
+def _update_param_group_val(group: dict[str, Any], key: str, val: Any) -> None:
+    """Set ``group[key]``: a Tensor learning rate is filled in place (the optimizer, and anything
+    else holding it, sees the new value), a number is replaced (PyTorch's helper of that name)."""
+    if isinstance(group[key], Tensor):
+        if isinstance(val, Tensor) and val.dim() != 0:
+            val = val.squeeze()
+        group[key].fill_(val)
+    else:
+        group[key] = val
+
+
 def _check_optimizer(optimizer: Any) -> None:
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
@@ -51,8 +69,8 @@ def _format_param(name: str, optimizer: Optimizer, param: Any) -> list:
         if len(param) != len(optimizer.param_groups):
             raise ValueError(f"{name} must have the same length as optimizer.param_groups. {name} has {len(param)} "
                              f"values, param_groups has {len(optimizer.param_groups)}.")
-        return list(param)
-    return [param] * len(optimizer.param_groups)
+        return [p.clone() if isinstance(p, Tensor) else p for p in param]
+    return [param.clone() if isinstance(param, Tensor) else param for _ in optimizer.param_groups]
 
 
 class LRScheduler:
@@ -63,13 +81,16 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                initial_lr = group["lr"]
+                group.setdefault("initial_lr", initial_lr.clone() if isinstance(initial_lr, Tensor) else initial_lr)
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming an "
-                                   "optimizer")
-        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
+                                   "scheduler with last_epoch >= 0.\nThis typically happens when:\n1. You're trying "
+                                   "to resume training from a checkpoint but haven't properly loaded the optimizer "
+                                   "state\n2. You're using last_epoch >= 0 for a fresh training run (not recommended)")
+        self.base_lrs: list[Any] = _param_groups_val_list(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         self._initial_step()
 
@@ -126,8 +147,8 @@ class LRScheduler:
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            _update_param_group_val(group, "lr", lr)
+        self._last_lr = _param_groups_val_list(self.optimizer, "lr")
 
 
 class LambdaLR(LRScheduler):
@@ -175,7 +196,7 @@ class StepLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return _param_groups_val_list(self.optimizer, "lr")
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
@@ -193,7 +214,7 @@ class MultiStepLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         if self.last_epoch not in self.milestones:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return _param_groups_val_list(self.optimizer, "lr")
         return [group["lr"] * self.gamma ** self.milestones[self.last_epoch] for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
@@ -212,7 +233,7 @@ class ExponentialLR(LRScheduler):
         # the constructor's step keeps the lr (as PyTorch): resuming with last_epoch=k must not
         # move it one step past the checkpoint's value
         if self._is_initial:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return _param_groups_val_list(self.optimizer, "lr")
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
@@ -235,7 +256,7 @@ class CosineAnnealingLR(LRScheduler):
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
         if self._is_initial:  # the constructor's step keeps the lr, also when resuming (as PyTorch)
-            return [group["lr"] for group in groups]
+            return _param_groups_val_list(self.optimizer, "lr")
         if self._step_count == 1 and self.last_epoch > 0:
             return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
                     for base_lr in self.base_lrs]
@@ -374,19 +395,13 @@ class ReduceLROnPlateau(LRScheduler):
         else:
             self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * len(optimizer.param_groups)
-        self._step_count = 1
+        # attributes in PyTorch's order (``state_dict()`` lists them so); no ``_step_count``: this
+        # scheduler does not run the base class's constructor there either
         self.patience = patience
         self.cooldown = cooldown
-        self.cooldown_counter = 0
-        self.mode = mode
-        self.threshold = threshold
-        self.threshold_mode = threshold_mode
-        self.best: float = math.inf
-        self.num_bad_epochs = 0
-        self.mode_worse: float = math.inf
         self.eps = eps
         self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._last_lr = _param_groups_val_list(optimizer, "lr")
         self._init_is_better(mode=mode, threshold=threshold, threshold_mode=threshold_mode)
         self._reset()
 
@@ -414,7 +429,7 @@ class ReduceLROnPlateau(LRScheduler):
             self._reduce_lr(epoch)
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = _param_groups_val_list(self.optimizer, "lr")
 
     def _reduce_lr(self, epoch: int) -> None:
         groups = self.optimizer.param_groups
@@ -429,7 +444,7 @@ class ReduceLROnPlateau(LRScheduler):
             old_lr = float(group["lr"])
             new_lr = max(old_lr * self.factor, self.min_lrs[i])
             if old_lr - new_lr > self.eps:
-                group["lr"] = new_lr
+                _update_param_group_val(group, "lr", new_lr)
 
     @property
     def in_cooldown(self) -> bool:
@@ -497,7 +512,7 @@ class MultiplicativeLR(LRScheduler):
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
         if self._is_initial:
-            return [group["lr"] for group in groups]
+            return _param_groups_val_list(self.optimizer, "lr")
         return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, groups)]
 
 
@@ -517,7 +532,7 @@ class ConstantLR(LRScheduler):
         if self.last_epoch == 0:
             return [group["lr"] * self.factor for group in groups]
         if self.last_epoch != self.total_iters:
-            return [group["lr"] for group in groups]
+            return _param_groups_val_list(self.optimizer, "lr")
         return [group["lr"] * (1.0 / self.factor) for group in groups]
 
     def _get_closed_form_lr(self) -> list[float]:
@@ -544,7 +559,7 @@ class LinearLR(LRScheduler):
         if self.last_epoch == 0:
             return [group["lr"] * self.start_factor for group in groups]
         if self._is_initial or self.last_epoch > self.total_iters:
-            return [group["lr"] for group in groups]
+            return _param_groups_val_list(self.optimizer, "lr")
         # ratio of consecutive factors: start + (end - start) * e / n over the same at e - 1
         span = self.end_factor - self.start_factor
         ratio = 1.0 + span / (self.total_iters * self.start_factor + (self.last_epoch - 1) * span)
@@ -568,7 +583,7 @@ class PolynomialLR(LRScheduler):
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
         if self._is_initial or self.last_epoch > self.total_iters:
-            return [group["lr"] for group in groups]
+            return _param_groups_val_list(self.optimizer, "lr")
         decay = ((1.0 - self.last_epoch / self.total_iters)
                  / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
         return [group["lr"] * decay for group in groups]
@@ -630,7 +645,7 @@ class SequentialLR(_Composite):
         self.optimizer = optimizer
         # undo the steps the schedulers took when they were built, then start the first one afresh
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            _update_param_group_val(group, "lr", group["initial_lr"])
         self.recursive_undo()
         idx = bisect_right(self._milestones, 0)
         self._schedulers[idx]._initial_step()
@@ -667,12 +682,12 @@ class ChainedScheduler(_Composite):
         _check_schedulers(self.__class__.__name__, optimizer, schedulers)
         self._schedulers = list(schedulers)
         self.optimizer = optimizer
-        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, "lr")
 
     def step(self) -> None:  # type: ignore[override]
         for scheduler in self._schedulers:
             scheduler.step()
-        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, "lr")
 
 
 class CyclicLR(LRScheduler):
@@ -693,7 +708,7 @@ class CyclicLR(LRScheduler):
         base_lrs = _format_param("base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
-                group["lr"] = lr
+                _update_param_group_val(group, "lr", lr)
         self.max_lrs = _format_param("max_lr", optimizer, max_lr)
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up
@@ -830,8 +845,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            _update_param_group_val(group, "lr", lr)
+        self._last_lr = _param_groups_val_list(self.optimizer, "lr")
 
 
 def _warn_outside_step(get_lr: Callable) -> Callable:

@@ -19,6 +19,7 @@ from typing import Any
 from ember.optim.adam import _check_adam_args
 from ember.optim.optimizer import (
     Optimizer,
+    as_real,
     check_hparam,
     grad_tensor,
     incr_step,
@@ -26,7 +27,6 @@ from ember.optim.optimizer import (
     run_closure,
     scalar_state,
     scalar_value,
-    set_scalar,
     zeros_state,
 )
 from ember.tensor import Tensor
@@ -38,6 +38,8 @@ class NAdam(Optimizer):
     """Adam whose momentum term looks one step ahead, with the momentum schedule
     ``mu_t = b1 (1 - 0.5 * 0.96^(t * momentum_decay))`` (state: ``step``, ``mu_product``, ``exp_avg``,
     ``exp_avg_sq``; ``mu_product`` is a float32 scalar as in PyTorch, so values match it bit for bit)."""
+
+    _capturable_what = "params, mu_products and state_steps"
 
     def __init__(self, params: Iterable[Any], lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
@@ -79,21 +81,23 @@ class NAdam(Optimizer):
                     state["mu_product"] = scalar_state(1.0)
                     state["exp_avg"] = zeros_state(p)
                     state["exp_avg_sq"] = zeros_state(p)
-                step = incr_step(state["step"])
-                g = grad_tensor(p, group["maximize"])
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        p.mul_(1 - lr * wd)
-                    else:
-                        g = g.add(p, alpha=wd)
-                mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
-                mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
-                # PyTorch multiplies in its float32 scalar tensor; set_scalar rounds the same way
-                mu_product = set_scalar(state["mu_product"], scalar_value(state["mu_product"]) * mu)
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                exp_avg.lerp_(g, 1 - beta1)
-                exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                denom = exp_avg_sq.div(1 - beta2 ** step).sqrt().add_(eps)
-                p.addcdiv_(g, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
-                p.addcdiv_(exp_avg, denom, value=-lr * mu_next / (1.0 - mu_product * mu_next))
+                with as_real(p, state) as (p, state):  # a complex parameter steps as its real view
+                    step = incr_step(state["step"])
+                    g = grad_tensor(p, group["maximize"])
+                    if wd != 0:
+                        if group["decoupled_weight_decay"]:
+                            p.mul_(1 - lr * wd)
+                        else:
+                            g = g.add(p, alpha=wd)
+                    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+                    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+                    # PyTorch's ``mu_product *= mu``: the number is rounded to the tensor's float32
+                    # before the product (multiplying in double and rounding once differs by an ulp)
+                    mu_product = scalar_value(state["mu_product"].mul_(mu))
+                    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                    exp_avg.lerp_(g, 1 - beta1)
+                    exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                    denom = exp_avg_sq.div(1 - beta2 ** step).sqrt().add_(eps)
+                    p.addcdiv_(g, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
+                    p.addcdiv_(exp_avg, denom, value=-lr * mu_next / (1.0 - mu_product * mu_next))
         return loss

@@ -24,12 +24,14 @@ from copy import deepcopy
 from itertools import chain
 from typing import Any
 
+from ember import _device_checks as _checks
 from ember import dtypes as _dt
 from ember.autograd.grad_mode import STATE, enable_grad
 from ember.multiprocessing import reductions as _shm
+from ember.nn.modules.module import RemovableHandle
 from ember.tensor import Tensor
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "register_optimizer_step_post_hook", "register_optimizer_step_pre_hook", "required"]
 
 
 class _RequiredParameter:
@@ -42,41 +44,76 @@ class _RequiredParameter:
 required = _RequiredParameter()
 
 
-class _Handle:
-    """Returned by ``register_step_*_hook``; ``remove()`` unregisters the hook."""
+# Hooks every optimizer runs around its step (``register_optimizer_step_pre_hook``): the global
+# pre-hooks run before an optimizer's own, the global post-hooks after its own, as in PyTorch.
+_global_optimizer_pre_hooks: OrderedDict = OrderedDict()
+_global_optimizer_post_hooks: OrderedDict = OrderedDict()
 
-    def __init__(self, hooks: dict, key: int) -> None:
-        self._hooks, self._key = hooks, key
 
-    def remove(self) -> None:
-        self._hooks.pop(self._key, None)
+def _register(hooks: OrderedDict, hook: Callable, prepend: bool = False) -> RemovableHandle:
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
+def register_optimizer_step_pre_hook(hook: Callable) -> RemovableHandle:
+    """Register ``hook(optimizer, args, kwargs)`` to run before every optimizer's ``step``; it may
+    return new ``(args, kwargs)``."""
+    return _register(_global_optimizer_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook: Callable) -> RemovableHandle:
+    """Register ``hook(optimizer, args, kwargs)`` to run after every optimizer's ``step``."""
+    return _register(_global_optimizer_post_hooks, hook)
 
 
 def _wrap_step(step: Callable) -> Callable:
     """Run step pre/post hooks and mark the optimizer as stepped (for LR scheduler warnings)."""
 
     @functools.wraps(step)
-    def wrapper(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
-        for hook in tuple(self._step_pre_hooks.values()):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        self: Optimizer = args[0]  # the hooks see ``args`` with the optimizer first, as PyTorch's
+        for hook in (*_global_optimizer_pre_hooks.values(), *self._step_pre_hooks.values()):
             res = hook(self, args, kwargs)
             if res is not None:
                 if not (isinstance(res, tuple) and len(res) == 2):
-                    raise RuntimeError(f"{hook} must return None or a tuple of (new_args, new_kwargs), but got {res}.")
+                    raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), but got {res}.")
                 args, kwargs = res
+        _check_capturable(self)
         prev = STATE.enabled
         STATE.enabled = False  # updates are never recorded (the closure re-enables grad itself)
         try:
-            out = step(self, *args, **kwargs)
+            out = step(*args, **kwargs)
         finally:
             STATE.enabled = prev
         self._opt_called = True
         self._step_count += 1
-        for hook in tuple(self._step_post_hooks.values()):
+        for hook in (*self._step_post_hooks.values(), *_global_optimizer_post_hooks.values()):
             hook(self, args, kwargs)
         return out
 
     wrapper._ember_wrapped = True  # type: ignore[attr-defined]
     return wrapper
+
+
+_HOOK_DICTS = ("_step_pre_hooks", "_step_post_hooks", "_state_dict_pre_hooks", "_state_dict_post_hooks",
+               "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks")
+
+
+def _check_capturable(opt: Optimizer) -> None:
+    """PyTorch's ``capturable=True`` refuses parameters on the cpu (it is for CUDA graphs); a group
+    asking for it with a cpu parameter that has a gradient fails its step, with PyTorch's message.
+    Other devices accept it (the step is the same: ember keeps the count on the device only
+    while compiling)."""
+    if _checks.compiling():
+        return
+    for group in opt.param_groups:
+        if group.get("capturable") and any(p.grad is not None and p._device.type == "cpu" for p in group["params"]):
+            devices = ["cuda", "xpu", "hpu", "privateuseone"] + (["xla"] if opt._capturable_xla else [])
+            raise AssertionError(f"If capturable=True, {opt._capturable_what} must be on supported devices: "
+                                 f"{devices}.")
 
 
 class Optimizer:
@@ -95,8 +132,8 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
-        self._step_pre_hooks: OrderedDict = OrderedDict()
-        self._step_post_hooks: OrderedDict = OrderedDict()
+        for name in _HOOK_DICTS:
+            setattr(self, name, OrderedDict())
         self._opt_called = False
         self._step_count = 0
         if isinstance(params, Tensor):
@@ -116,15 +153,19 @@ class Optimizer:
     def __getstate__(self) -> dict[str, Any]:
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
+    # The wording of PyTorch's refusal of ``capturable=True`` on the cpu (see ``_check_capturable``).
+    _capturable_what = "params and state_steps"
+    _capturable_xla = True
+
     # Options added to a PyTorch optimizer after its first release, with the value an older saved
     # optimizer meant: ``__setstate__`` fills them in (as each PyTorch optimizer's own does).
     _late_options: tuple[tuple[str, Any], ...] = ()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        for name, default in (("_step_pre_hooks", OrderedDict), ("_step_post_hooks", OrderedDict)):
+        for name in _HOOK_DICTS:
             if name not in self.__dict__:
-                setattr(self, name, default())
+                setattr(self, name, OrderedDict())
         self.__dict__.setdefault("_opt_called", False)
         self.__dict__.setdefault("_step_count", 0)
         if self._late_options:
@@ -150,7 +191,7 @@ class Optimizer:
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters (with its own hyper-parameters) to optimize."""
         if not isinstance(param_group, dict):
-            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
         params = param_group["params"]
         if isinstance(params, Tensor):
             param_group["params"] = [params]
@@ -159,6 +200,13 @@ class Optimizer:
                             "of tensors in sets will change between runs. Please use a list instead.")
         else:
             param_group["params"] = list(params)
+        # named parameters (``model.named_parameters()``): ``(name, tensor)`` pairs
+        names = [p[0] for p in param_group["params"] if isinstance(p, tuple)]
+        param_group["params"] = [p[1] if isinstance(p, tuple) else p for p in param_group["params"]]
+        if names:
+            if len(names) != len(param_group["params"]):
+                raise ValueError("all optimizer params should be with/without names. Some param names are missing")
+            param_group["param_names"] = names
         for param in param_group["params"]:
             if not isinstance(param, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {_typename(param)}")
@@ -173,6 +221,11 @@ class Optimizer:
             warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
                           "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
                           stacklevel=3)
+        for group in self.param_groups:
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {which} to the optimizer")
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -200,17 +253,30 @@ class Optimizer:
         raise NotImplementedError
 
     # ---- hooks --------------------------------------------------------------------------------
-    def register_step_pre_hook(self, hook: Callable) -> _Handle:
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(optimizer, args, kwargs)`` runs before each ``step``; it may return new (args, kwargs)."""
-        key = id(hook) ^ len(self._step_pre_hooks)
-        self._step_pre_hooks[key] = hook
-        return _Handle(self._step_pre_hooks, key)
+        return _register(self._step_pre_hooks, hook)
 
-    def register_step_post_hook(self, hook: Callable) -> _Handle:
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(optimizer, args, kwargs)`` runs after each ``step``."""
-        key = id(hook) ^ len(self._step_post_hooks)
-        self._step_post_hooks[key] = hook
-        return _Handle(self._step_post_hooks, key)
+        return _register(self._step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """``hook(optimizer)`` runs before ``state_dict()`` builds its dict."""
+        return _register(self._state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """``hook(optimizer, state_dict)`` runs on ``state_dict()``'s result; a dict it returns replaces it."""
+        return _register(self._state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """``hook(optimizer, state_dict)`` runs first in ``load_state_dict`` (on a shallow copy of the
+        dict); a dict it returns is loaded instead."""
+        return _register(self._load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """``hook(optimizer)`` runs after ``load_state_dict`` has loaded."""
+        return _register(self._load_state_dict_post_hooks, hook, prepend)
 
     # ---- state dicts --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -219,27 +285,42 @@ class Optimizer:
         Parameters are replaced by their position across all groups; the state tensors are
         referenced, not copied (as in PyTorch).
         """
+        for hook in tuple(self._state_dict_pre_hooks.values()):
+            hook(self)
         mapping: dict[int, int] = {}
         start = 0
 
         def pack(group: dict[str, Any]) -> dict[str, Any]:
             nonlocal start
             packed = {k: v for k, v in group.items() if k != "params"}
-            for i, p in enumerate(group["params"], start):
-                mapping.setdefault(id(p), i)
+            # one update from the whole group: a parameter listed twice in it maps to its last
+            # position, one already seen in an earlier group keeps that one (as PyTorch's)
+            mapping.update({id(p): i for i, p in enumerate(group["params"], start) if id(p) not in mapping})
             packed["params"] = [mapping[id(p)] for p in group["params"]]
             start += len(packed["params"])
             return packed
 
         groups = [pack(g) for g in self.param_groups]
         state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
-        return {"state": state, "param_groups": groups}
+        state_dict = {"state": state, "param_groups": groups}
+        for hook in tuple(self._state_dict_post_hooks.values()):
+            res = hook(self, state_dict)
+            if res is not None:
+                state_dict = res
+        return state_dict
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a ``state_dict()`` (from this framework or PyTorch); state tensors move to each
-        parameter's device, and floating ones to its dtype (``step`` counters stay as saved)."""
+        parameter's device, and to its dtype when the parameter is floating point. ``step`` counters
+        stay as saved, except in a ``capturable`` or ``fused`` group (float32 on the parameter's
+        device), as PyTorch loads them."""
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError("optimizer state_dict must be a dict with 'state' and 'param_groups' entries")
+        state_dict = state_dict.copy()
+        for hook in tuple(self._load_state_dict_pre_hooks.values()):
+            res = hook(self, state_dict)
+            if res is not None:
+                state_dict = res
         groups = self.param_groups
         saved_groups = deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -250,30 +331,41 @@ class Optimizer:
         id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
                           chain.from_iterable(g["params"] for g in groups)))
 
-        def cast(param: Tensor, value: Any, key: Any = None) -> Any:
+        def cast(param: Tensor, value: Any, on_device_step: bool, key: Any = None) -> Any:
             if isinstance(value, Tensor):
                 if key == "step":
-                    return value
-                if param.is_floating_point() and value.is_floating_point():
+                    return value.to(dtype=_dt.float32, device=param.device) if on_device_step else value
+                if param.is_floating_point():
                     return value.to(dtype=param.dtype, device=param.device)
                 return value.to(device=param.device)
             if isinstance(value, dict):
-                return {k: cast(param, v, k) for k, v in value.items()}
+                return {k: cast(param, v, on_device_step, k) for k, v in value.items()}
             if isinstance(value, (list, tuple)):
-                return type(value)(cast(param, v) for v in value)
+                return type(value)(cast(param, v, on_device_step) for v in value)
             return value
+
+        def on_device_step(param_id: Any) -> bool:
+            """The saved group holding ``param_id`` is capturable or fused (PyTorch reads the saved flags)."""
+            for g in state_dict["param_groups"]:
+                if param_id in g["params"]:
+                    return bool(g.get("fused", False) or g.get("capturable", False))
+            return False
 
         state: defaultdict = defaultdict(dict)
         for k, v in state_dict["state"].items():
             if k in id_map:
                 param = id_map[k]
-                state[param] = cast(param, v)
+                state[param] = cast(param, v, on_device_step(k))
             else:
                 state[k] = v
 
         for group, new_group in zip(groups, saved_groups):
             new_group["params"] = group["params"]
+            if "param_names" in group and "param_names" not in new_group:
+                new_group["param_names"] = group["param_names"]
         self.__setstate__({"state": state, "param_groups": saved_groups})
+        for hook in tuple(self._load_state_dict_post_hooks.values()):
+            hook(self)
 
 
 def _typename(obj: Any) -> str:
@@ -322,7 +414,13 @@ def ensure_step_tensor(state: dict) -> None:
 
 
 def zeros_state(p: Tensor, value: float = 0.0) -> Tensor:
-    """A state buffer shaped, typed and placed like ``p``."""
+    """A state buffer shaped, typed and placed like ``p``, filled with ``value``.
+
+    A complex parameter steps as two independent reals (see ``as_real``), so its buffer holds
+    ``value`` in both parts (PyTorch's ``full_like(p, complex(value, value))``).
+    """
+    if value and p._dtype.is_complex:
+        value = complex(value, value)
     return p._new(p._kt["full"](tuple(p._data.shape), value, p._dtype, p._device.index))
 
 
@@ -364,6 +462,18 @@ def check_hparam(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def check_lr(lr: Any) -> None:
+    """A learning rate given as a Tensor must hold one element (PyTorch's first check)."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+
+
+def check_fused(fused: bool | None, foreach: bool | None) -> None:
+    """``fused`` and ``foreach`` pick two implementations: asking for both fails, as in PyTorch."""
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
 # ---- tensor-level helpers (the optimizers written with Tensor ops; step runs with grad off) ----
 def grad_tensor(p: Tensor, maximize: bool) -> Tensor:
     """``p.grad`` as a Tensor in ``p``'s dtype (negated when maximizing); same device checks as ``grad_array``."""
@@ -388,3 +498,49 @@ def set_scalar(st: Tensor, value: float) -> float:
 def scalar_value(st: Tensor | float) -> float:
     """A state scalar's value as a Python float (one host read for a tensor)."""
     return float(st._kt["to_host"](st._data)) if isinstance(st, Tensor) else float(st)
+
+
+class as_real:  # noqa: N801 - used as a context manager, like PyTorch's private helper
+    """Run one parameter's update on real views of a complex parameter, as PyTorch's optimizers do
+    (``torch.view_as_real`` of the parameter, its gradient and its state buffers).
+
+    ``with as_real(p, state) as (q, st):`` yields ``(p, state)`` unchanged for a real parameter. For
+    a complex one, ``q`` is a real ``(..., 2)`` copy of ``p`` whose ``.grad`` is the gradient's
+    real view, and ``st`` the state with every complex buffer replaced by a real copy; on exit the
+    new values are written back into ``p`` and into the complex buffers (same tensor objects, so
+    ``state_dict()`` still shows them complex, as PyTorch's). State buffers are created on the
+    complex parameter first (``zeros_like``/``full_like`` of it), so a buffer filled with a number
+    holds it in the real part only, as in PyTorch.
+    """
+
+    def __init__(self, p: Tensor, state: dict) -> None:
+        self.p, self.state = p, state
+        self.real = not p.is_complex()
+
+    def __enter__(self) -> tuple[Tensor, dict]:
+        if self.real:
+            return self.p, self.state
+        from ember.functions.complex_ops import view_as_real
+
+        p = self.p
+        q = view_as_real(p.detach()).clone()
+        if p.grad is not None:
+            q.grad = view_as_real(p.grad.detach()).clone()
+        self.q = q
+        self.rstate = {k: (view_as_real(v.detach()).clone() if isinstance(v, Tensor) and v.is_complex() else v)
+                       for k, v in self.state.items()}
+        return q, self.rstate
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.real or exc[0] is not None:
+            return
+        from ember.functions.complex_ops import view_as_complex
+
+        write_param(self.p, view_as_complex(self.q)._data)
+        for k, v in self.rstate.items():
+            old = self.state.get(k)
+            if isinstance(old, Tensor) and old.is_complex():
+                old._kt["copy_"](old._data, view_as_complex(v.contiguous())._data)
+                old._version[0] += 1
+            else:
+                self.state[k] = v

@@ -19,6 +19,7 @@ from typing import Any
 from ember.optim.adam import _check_adam_args
 from ember.optim.optimizer import (
     Optimizer,
+    as_real,
     grad_tensor,
     incr_step,
     new_step,
@@ -68,23 +69,24 @@ class RAdam(Optimizer):
                     state["step"] = new_step()
                     state["exp_avg"] = zeros_state(p)
                     state["exp_avg_sq"] = zeros_state(p)
-                step = incr_step(state["step"])
-                g = grad_tensor(p, group["maximize"])
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        p.mul_(1 - lr * wd)
-                    else:
-                        g = g.add(p, alpha=wd)
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                exp_avg.lerp_(g, 1 - beta1)
-                exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                bias_correction1 = 1 - beta1 ** step
-                bias_correction2 = 1 - beta2 ** step
-                upd = exp_avg.div(bias_correction1).mul_(lr)
-                rho_inf = 2 / (1 - beta2) - 1
-                rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
-                if rho_t > 5.0:
-                    adaptive = exp_avg_sq.sqrt().add_(eps).reciprocal_().mul_(bias_correction2 ** 0.5)
-                    upd = upd.mul_(adaptive).mul_(_rectification(rho_t, rho_inf))
-                p.sub_(upd)
+                with as_real(p, state) as (p, state):  # a complex parameter steps as its real view
+                    step = incr_step(state["step"])
+                    g = grad_tensor(p, group["maximize"])
+                    if wd != 0:
+                        if group["decoupled_weight_decay"]:
+                            p.mul_(1 - lr * wd)
+                        else:
+                            g = g.add(p, alpha=wd)
+                    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                    exp_avg.lerp_(g, 1 - beta1)
+                    exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                    bias_correction1 = 1 - beta1 ** step
+                    bias_correction2 = 1 - beta2 ** step
+                    upd = exp_avg.div(bias_correction1).mul_(lr)
+                    rho_inf = 2 / (1 - beta2) - 1
+                    rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+                    if rho_t > 5.0:
+                        adaptive = exp_avg_sq.sqrt().add_(eps).reciprocal_().mul_(bias_correction2 ** 0.5)
+                        upd = upd.mul_(adaptive).mul_(_rectification(rho_t, rho_inf))
+                    p.sub_(upd)
         return loss

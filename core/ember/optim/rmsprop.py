@@ -17,7 +17,9 @@ from typing import Any
 
 from ember.optim.optimizer import (
     Optimizer,
+    as_real,
     check_hparam,
+    check_lr,
     grad_array,
     incr_step,
     new_step,
@@ -37,6 +39,7 @@ class RMSprop(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
                  foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
+        check_lr(lr)
         check_hparam(0.0 <= lr, f"Invalid learning rate: {lr}")
         check_hparam(0.0 <= eps, f"Invalid epsilon value: {eps}")
         check_hparam(0.0 <= momentum, f"Invalid momentum value: {momentum}")
@@ -64,9 +67,6 @@ class RMSprop(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                kt = p._kt
-                pd = p._data
-                g = grad_array(p, maximize)
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = new_step()
@@ -75,24 +75,28 @@ class RMSprop(Optimizer):
                         state["momentum_buffer"] = zeros_state(p)
                     if centered:
                         state["grad_avg"] = zeros_state(p)
-                incr_step(state["step"])
-                if wd != 0:
-                    g = kt["add"](g, kt["mul"](pd, wd))
-                sq = state["square_avg"]
-                v = kt["add"](kt["mul"](sq._data, alpha), kt["mul"](kt["mul"](g, g), 1.0 - alpha))
-                set_buffer(sq, v)
-                if centered:
-                    ga = state["grad_avg"]
-                    a = ga._data
-                    a = kt["add"](a, kt["mul"](kt["sub"](g, a), 1.0 - alpha))
-                    set_buffer(ga, a)
-                    v = kt["sub"](v, kt["mul"](a, a))
-                avg = kt["add"](kt["sqrt"](v), eps)
-                if momentum > 0:
-                    buf = state["momentum_buffer"]
-                    b = kt["add"](kt["mul"](buf._data, momentum), kt["div"](g, avg))
-                    set_buffer(buf, b)
-                    write_param(p, kt["sub"](pd, kt["mul"](b, lr)))
-                else:
-                    write_param(p, kt["sub"](pd, kt["mul"](kt["div"](g, avg), lr)))
+                with as_real(p, state) as (p, state):  # a complex parameter steps as its real view
+                    kt = p._kt
+                    pd = p._data
+                    g = grad_array(p, maximize)
+                    incr_step(state["step"])
+                    if wd != 0:
+                        g = kt["add"](g, kt["mul"](pd, wd))
+                    sq = state["square_avg"]
+                    v = kt["add"](kt["mul"](sq._data, alpha), kt["mul"](kt["mul"](g, g), 1.0 - alpha))
+                    set_buffer(sq, v)
+                    if centered:
+                        ga = state["grad_avg"]
+                        a = ga._data
+                        a = kt["add"](a, kt["mul"](kt["sub"](g, a), 1.0 - alpha))
+                        set_buffer(ga, a)
+                        v = kt["sub"](v, kt["mul"](a, a))
+                    avg = kt["add"](kt["sqrt"](v), eps)
+                    if momentum > 0:
+                        buf = state["momentum_buffer"]
+                        b = kt["add"](kt["mul"](buf._data, momentum), kt["div"](g, avg))
+                        set_buffer(buf, b)
+                        write_param(p, kt["sub"](pd, kt["mul"](b, lr)))
+                    else:
+                        write_param(p, kt["sub"](pd, kt["mul"](kt["div"](g, avg), lr)))
         return loss

@@ -17,7 +17,9 @@ from typing import Any
 
 from ember.optim.optimizer import (
     Optimizer,
+    as_real,
     check_hparam,
+    check_lr,
     grad_tensor,
     incr_step,
     new_step,
@@ -36,6 +38,7 @@ class Rprop(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
                  step_sizes: tuple[float, float] = (1e-6, 50), *, capturable: bool = False,
                  foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
+        check_lr(lr)
         check_hparam(0.0 <= lr, f"Invalid learning rate: {lr}")
         check_hparam(0.0 < etas[0] < 1.0 < etas[1], f"Invalid eta values: {etas[0]}, {etas[1]}")
         if differentiable:
@@ -62,16 +65,17 @@ class Rprop(Optimizer):
                     state["step"] = new_step()
                     state["prev"] = zeros_state(p)
                     state["step_size"] = zeros_state(p, float(group["lr"]))
-                incr_step(state["step"])
-                g = grad_tensor(p, group["maximize"])
-                prev, step_size = state["prev"], state["step_size"]
-                sign = g.mul(prev).sign()
-                # masked fills keep the parameter's dtype (a float64 etaplus stays float64)
-                factor = sign.masked_fill(sign.gt(0), etaplus).masked_fill_(sign.lt(0), etaminus)
-                factor.masked_fill_(sign.eq(0), 1.0)
-                step_size.mul_(factor).clamp_(step_size_min, step_size_max)
-                # where the sign flipped, this step moves nothing and the next one starts afresh
-                g = g.masked_fill(sign.lt(0), 0.0)
-                p.addcmul_(g.sign(), step_size, value=-1)
-                prev.copy_(g)
+                with as_real(p, state) as (p, state):  # a complex parameter steps as its real view
+                    incr_step(state["step"])
+                    g = grad_tensor(p, group["maximize"])
+                    prev, step_size = state["prev"], state["step_size"]
+                    sign = g.mul(prev).sign()
+                    # masked fills keep the parameter's dtype (a float64 etaplus stays float64)
+                    factor = sign.masked_fill(sign.gt(0), etaplus).masked_fill_(sign.lt(0), etaminus)
+                    factor.masked_fill_(sign.eq(0), 1.0)
+                    step_size.mul_(factor).clamp_(step_size_min, step_size_max)
+                    # where the sign flipped, this step moves nothing and the next one starts afresh
+                    g = g.masked_fill(sign.lt(0), 0.0)
+                    p.addcmul_(g.sign(), step_size, value=-1)
+                    prev.copy_(g)
         return loss

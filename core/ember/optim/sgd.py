@@ -17,7 +17,9 @@ from typing import Any
 
 from ember.optim.optimizer import (
     Optimizer,
+    check_fused,
     check_hparam,
+    check_lr,
     grad_array,
     run_closure,
     set_buffer,
@@ -38,9 +40,11 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None) -> None:
-        check_hparam(lr >= 0.0, f"Invalid learning rate: {lr}")
-        check_hparam(momentum >= 0.0, f"Invalid momentum value: {momentum}")
-        check_hparam(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        check_lr(lr)
+        # PyTorch's SGD tests ``x < 0`` (a NaN passes), where the others test ``not 0 <= x``
+        check_hparam(not lr < 0.0, f"Invalid learning rate: {lr}")
+        check_hparam(not momentum < 0.0, f"Invalid momentum value: {momentum}")
+        check_hparam(not weight_decay < 0.0, f"Invalid weight_decay value: {weight_decay}")
         if differentiable:
             raise NotImplementedError("differentiable=True is not supported by ember's optimizers")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
@@ -49,6 +53,7 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
+        check_fused(fused, foreach)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)

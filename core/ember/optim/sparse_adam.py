@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, check_hparam, run_closure
+from ember.optim.optimizer import Optimizer, check_hparam, check_lr, run_closure
 
 __all__ = ["SparseAdam"]
 
@@ -31,6 +31,7 @@ class SparseAdam(Optimizer):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, maximize: bool = False) -> None:
+        check_lr(lr)
         check_hparam(0.0 < lr, f"Invalid learning rate: {lr}")
         check_hparam(0.0 < eps, f"Invalid epsilon value: {eps}")
         check_hparam(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")

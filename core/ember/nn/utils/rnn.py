@@ -262,19 +262,26 @@ def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False
         raise RuntimeError(f"pad_sequence: Expected iterable for input sequences, but got arg of type: "
                            f"{type(sequences)}")
     if padding_side not in ("left", "right"):
-        raise ValueError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
+        raise RuntimeError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
     sequences = tuple(sequences)
     if not sequences:
         raise RuntimeError("received an empty list of sequences")
+    # PyTorch's kernel: an output shaped and typed like the first sequence, filled with the padding
+    # value, each sequence copied into its slot (so its dtype converts and a size-1 trailing dim
+    # broadcasts, and mismatched sizes fail as ``copy_`` does)
+    first = sequences[0]
     max_len = max(s.shape[0] for s in sequences)
-    padded = []
-    for s in sequences:
-        extra = max_len - s.shape[0]
-        if extra:
-            pads = ((0, extra) if padding_side == "right" else (extra, 0),) + ((0, 0),) * (s.dim() - 1)
-            s = _s.pad_constant(s, pads, padding_value)
-        padded.append(s)
-    return _s.stack(padded, 0 if batch_first else 1)
+    n = len(sequences)
+    dims = ((n, max_len) if batch_first else (max_len, n)) + tuple(first.shape[1:])
+    out = _c.full(dims, padding_value, dtype=first.dtype, device=first.device)
+    for i, seq in enumerate(sequences):
+        length = seq.shape[0]
+        start = max_len - length if padding_side == "left" else 0
+        if batch_first:
+            out[i, start:start + length].copy_(seq)
+        else:
+            out[start:start + length, i].copy_(seq)
+    return out
 
 
 def unpad_sequence(padded_sequences: Tensor, lengths: Tensor, batch_first: bool = False) -> list[Tensor]:
