@@ -204,7 +204,7 @@ class CopySlices(Function):
             with no_grad():
                 ctx.view_fn(g_base).zero_()
         elif ctx.needs_input_grad[0]:
-            g_base = g.reshape(-1).index_put((_region(ctx, g),), 0).reshape(ctx.base_shape)
+            g_base = g.reshape(-1).index_put((_region(ctx, g),), g.new_zeros(())).reshape(ctx.base_shape)
         if ctx.needs_input_grad[1]:
             shape, dtype = ctx.result_meta
             g_result = unbroadcast(ctx.view_fn(g), shape)

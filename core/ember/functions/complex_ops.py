@@ -115,7 +115,9 @@ def view_as_complex(input: Tensor) -> Tensor:
             raise RuntimeError("view_as_complex of a Half tensor gives complex32, which ember does not have")
         raise RuntimeError("view_as_complex is only supported for half, float and double tensors, but got a "
                            f"tensor of scalar type: {type_word(input._dtype)}")
-    if input.dim() == 0 or input.shape[-1] != 2:
+    if input.dim() == 0:
+        raise RuntimeError("Input tensor must have one or more dimensions")
+    if input.shape[-1] != 2:
         raise RuntimeError("Tensor must have a last dimension of size 2")
     strides = stride(input)
     if strides[-1] != 1:

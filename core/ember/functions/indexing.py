@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import warnings
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from ember import _device_checks as _checks
 from ember import _value_range
@@ -34,18 +37,14 @@ from ember.autograd.function import _FW, Function, _requires_grad_now, name_grad
 from ember.autograd.grad_mode import STATE
 from ember.tensor import Tensor, _wrap_dim
 
-
 # ---- index parsing -----------------------------------------------------------------------------
-def _to_index_tensor(item: Any, device) -> Tensor:
-    from ember.functions.creation import tensor
+_INDEX_DTYPES = (_dt.int64, _dt.int32, _dt.uint8, _dt.bool_)
 
-    if isinstance(item, Tensor):
-        t = item
-    else:
-        t = tensor(item)
-        if t.numel() == 0:
-            t = t.to(_dt.int64)
-    if t.dtype.is_floating_point:
+
+def _to_index_tensor(item: Any, device) -> Tensor:
+    """A tensor index (a sequence was made one by ``_index_item``), checked and on ``device``."""
+    t = item if isinstance(item, Tensor) else _sequence_index(item)
+    if t.dtype not in _INDEX_DTYPES:
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if t.device != device:
         if t.device.type == "cpu":
@@ -53,6 +52,46 @@ def _to_index_tensor(item: Any, device) -> Tensor:
         else:
             raise RuntimeError(f"indices should be either on cpu or on the same device as the indexed tensor ({device})")
     return t
+
+
+def _is_sequence(item: Any) -> bool:
+    """Python's sequence protocol as PyTorch tests it (PySequence_Check): lists, tuples, ranges,
+    strings, NumPy arrays (0-d too), any class with ``__getitem__``; not NumPy scalars, not dicts."""
+    if isinstance(item, (list, tuple, range, str, bytes, np.ndarray)):
+        return True
+    return not isinstance(item, (dict, np.generic)) and hasattr(type(item), "__getitem__")
+
+
+def _sequence_index(item: Any) -> Tensor:
+    """PyTorch's indexing_tensor_from_data: a sequence becomes a uint8 or bool tensor when its
+    values infer that dtype, an int64 one otherwise (floats truncated; complex numbers refused)."""
+    from ember.functions.creation import tensor
+
+    if isinstance(item, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
+    t = tensor(item)
+    if t.dtype is _dt.uint8 or t.dtype is _dt.bool_:
+        return t
+    if t.dtype.is_complex:
+        raise TypeError("'complex' object cannot be interpreted as an integer")
+    return t if t.dtype is _dt.int64 else t.to(_dt.int64)
+
+
+def _index_item(item: Any) -> Any:
+    """One item of an index as PyTorch's applySlicing reads it: an int, slice, None, ``...``, bool
+    or tensor; a sequence becomes a tensor; anything with ``__index__`` an int; anything else is
+    its IndexError."""
+    if item is None or item is Ellipsis or isinstance(item, (bool, int, slice, Tensor)):
+        return item
+    if _is_sequence(item):
+        return _sequence_index(item)
+    try:
+        return operator.index(item)
+    except TypeError:
+        kind = type(item)
+        name = kind.__name__ if kind.__module__ != "numpy" else f"numpy.{kind.__name__}"
+        raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
+                         f"indices (got {name})") from None
 
 
 _SKIP = object()  # a dimension an ellipsis passes over
@@ -64,8 +103,7 @@ def _sequence_as_tuple(index: Any, warn: bool = True) -> bool:
     ``x[[0, 1], [1, 0]]``); a list of plain integers is one index."""
     if index.__class__ is not list or len(index) >= 32:
         return False
-    if any(isinstance(i, (Tensor, list, tuple, slice, range, str)) or i is None or i is Ellipsis
-           or hasattr(i, "__array__") for i in index):
+    if any(isinstance(i, (Tensor, slice)) or i is None or i is Ellipsis or _is_sequence(i) for i in index):
         if not warn:
             return True
         warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in "
@@ -87,10 +125,14 @@ def _uint8_as_mask(item: Any) -> Any:
 
 
 def _parse(x: Tensor, index: Any) -> tuple:
-    """Split an index into (slices, shape after basic indexing, advanced: [(dim, tensor)])."""
+    """Split an index into (slices, shape after basic indexing, advanced: [(dim, tensor)]).
+
+    As in PyTorch, ``True``/``False`` (Python or 0-d tensors) add a size-1 dim indexed by ``[0]``
+    or ``[]``: an advanced index like any other (``x[True]`` is a copy, ``x[[0, 1], :, True]``
+    moves the indexed dims to the front)."""
     if not isinstance(index, tuple):
         index = tuple(index) if _sequence_as_tuple(index) else (index,)
-    index = tuple(_uint8_as_mask(item) for item in index)
+    index = tuple(_uint8_as_mask(_index_item(item)) for item in index)
     consumed = 0
     expanded = []
     for item in index:
@@ -112,7 +154,6 @@ def _parse(x: Tensor, index: Any) -> tuple:
             expanded.append(item)
     slices, out_shape, advanced = [], [], []
     dim = 0
-    basic_only = True
     for item in expanded:
         if item is _SKIP and dim >= len(shape):
             dim += 1
@@ -126,11 +167,13 @@ def _parse(x: Tensor, index: Any) -> tuple:
             continue
         if isinstance(item, bool):
             out_shape.append(1)
-            if not item:
-                advanced.append((len(out_shape) - 1, _to_index_tensor([], x.device)))
-                basic_only = False
+            advanced.append((len(out_shape) - 1, _bool_index(item, x.device)))
             continue
-        if isinstance(item, Tensor) and item.dim() == 0 and item.dtype is not _dt.bool_ and not item.dtype.is_floating_point:
+        if isinstance(item, Tensor) and item.dim() == 0 and item.dtype is _dt.bool_:
+            out_shape.append(1)
+            advanced.append((len(out_shape) - 1, nonzero(_to_index_tensor(item, x.device).reshape(1)).reshape(-1)))
+            continue
+        if isinstance(item, Tensor) and item.dim() == 0 and not item.dtype.is_floating_point and not item.dtype.is_complex:
             item = int(item.item())
         if isinstance(item, int):
             size = shape[dim]
@@ -142,8 +185,10 @@ def _parse(x: Tensor, index: Any) -> tuple:
             continue
         if isinstance(item, slice):
             size = shape[dim]
-            step = 1 if item.step is None else int(item.step)
-            if step <= 0:
+            step = 1 if item.step is None else operator.index(item.step)
+            if step == 0:
+                raise ValueError("slice step cannot be zero")
+            if step < 0:
                 raise ValueError("step must be greater than zero")
             start, stop, _ = item.indices(size)
             stop = max(stop, start)
@@ -151,17 +196,13 @@ def _parse(x: Tensor, index: Any) -> tuple:
             out_shape.append(max(0, -(-(stop - start) // step)))
             dim += 1
             continue
-        basic_only = False
         t = _to_index_tensor(item, x.device)
         if t.dtype is _dt.bool_:
             k = t.dim()
-            if tuple(t.shape) != shape[dim:dim + k]:
-                raise IndexError(f"The shape of the mask {list(t.shape)} at index {dim} does not match the shape of "
-                                 f"the indexed tensor {list(shape)} at index {dim}")
-            if k == 0:
-                out_shape.append(1)
-                advanced.append((len(out_shape) - 1, nonzero(t.reshape(1)).reshape(-1)))
-                continue
+            for j in range(k):  # PyTorch names the first mismatching dim, in the mask and in x
+                if t.shape[j] != shape[dim + j]:
+                    raise IndexError(f"The shape of the mask {list(t.shape)} at index {j} does not match the shape "
+                                     f"of the indexed tensor {list(shape)} at index {dim + j}")
             coords = nonzero(t)
             for j in range(k):
                 slices.append((0, shape[dim + j], 1))
@@ -176,7 +217,14 @@ def _parse(x: Tensor, index: Any) -> tuple:
     for d in range(dim, len(shape)):
         slices.append((0, shape[d], 1))
         out_shape.append(shape[d])
-    return tuple(slices), tuple(out_shape), advanced, basic_only
+    return tuple(slices), tuple(out_shape), advanced, not advanced
+
+
+def _bool_index(value: bool, device) -> Tensor:
+    """PyTorch's boolToIndexingTensor: ``[0]`` for True, ``[]`` for False (int64)."""
+    from ember.functions.creation import zeros
+
+    return zeros(1 if value else 0, dtype=_dt.int64, device=device)
 
 
 def _basic_view(x: Tensor, slices: tuple, out_shape: tuple) -> Tensor:
@@ -192,30 +240,57 @@ def _basic_view(x: Tensor, slices: tuple, out_shape: tuple) -> Tensor:
 
 
 def _flat_index(v: Tensor, advanced: list) -> tuple:
-    """Permute the advanced axes of ``v`` first; return (permuted, flat index, index shape, dims)."""
-    from ember.functions.shape import broadcast_tensors
+    """Permute the advanced axes of ``v`` first; return (permuted, flat index, index shape, dims).
+
+    PyTorch's checks, in its order: the index tensors broadcast together (an IndexError naming
+    their shapes); an indexed dim of size 0 needs an empty index; then its kernel checks each
+    value it reads, so nothing is checked when the result is empty, and the error names the first
+    bad value in the index's order and its position among the index tensors ("dimension j")."""
+    from ember.functions.elementwise import broadcast_shapes
 
     dims = [d for d, _ in advanced]
-    idx = broadcast_tensors(*[t.to(_dt.int64) if t.dtype is not _dt.int64 else t for _, t in advanced])
+    tensors = [t.to(_dt.int64) if t.dtype is not _dt.int64 else t for _, t in advanced]
+    try:
+        ishape = broadcast_shapes(*[tuple(t.shape) for t in tensors])
+    except RuntimeError:
+        shapes = ", ".join(str(list(t.shape)) for t in tensors)
+        raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together with shapes {shapes}") from None
+    idx = [t if tuple(t.shape) == ishape else t.expand(ishape) for t in tensors]
     shape = tuple(v.shape)
-    flat = None
-    for d, t in zip(dims, idx):
-        size = shape[d]
-        if t.numel():
+    sizes = [shape[d] for d in dims]
+    rest = [d for d in range(len(shape)) if d not in dims]
+    if 0 in sizes and 0 not in ishape:
+        raise IndexError("index is out of bounds for dimension with size 0")
+    checked = math.prod(ishape) * math.prod(shape[d] for d in rest) > 0
+    flat, bad = None, False
+    for t, size in zip(idx, sizes):
+        lo = 0
+        if checked:
             known = _value_range.bounds(t)
             if known is not None and -size <= known[0] and known[1] < size:
-                lo, hi = known  # in range (lo may be below the true minimum: at worst a no-op wrap)
+                lo = known[0]  # in range (lo may be below the true minimum: at worst a no-op wrap)
             else:
                 lo, hi = _index_range(t)  # one device->host transfer for both
-            if hi >= size or lo < -size:
-                bad = hi if hi >= size else lo
-                raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+                bad = bad or hi >= size or lo < -size
             if lo < 0:
                 t = t + (t < 0).to(_dt.int64) * size
         flat = t if flat is None else flat * size + t
-    rest = [d for d in range(len(shape)) if d not in dims]
+    if bad:
+        _raise_first_out_of_bounds(idx, sizes)
+    if not checked and flat.numel():  # an empty result reads nothing: any in-range row will do
+        flat = flat * 0
     perm = v.permute(dims + rest) if dims + rest != list(range(len(shape))) else v
-    return perm, flat, tuple(idx[0].shape), dims, rest
+    return perm, flat, ishape, dims, rest
+
+
+def _raise_first_out_of_bounds(idx: list, sizes: list) -> None:
+    """The IndexError PyTorch's index kernel raises: the first position (in order) holding a bad
+    value, the first index tensor bad there."""
+    host = [t.reshape(-1).tolist() for t in idx]
+    for k in range(len(host[0])):
+        for j, (values, size) in enumerate(zip(host, sizes)):
+            if not -size <= values[k] < size:
+                raise IndexError(f"index {values[k]} is out of bounds for dimension {j} with size {size}")
 
 
 def _view_node_name(x: Tensor, index: Any) -> str:
@@ -240,7 +315,20 @@ def _view_node_name(x: Tensor, index: Any) -> str:
     return name
 
 
+def _check_zero_dim(x: Tensor, index: Any) -> None:
+    """The errors of PyTorch's single-index paths (an int, a slice) on a 0-d tensor."""
+    if isinstance(index, slice):
+        raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+    if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+        if index == 0:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
+                             "in C++ to convert a 0-dim tensor to a number")
+        raise IndexError(f"index {int(index)} is out of bounds for dimension 0 with size 0")
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
+    if x.dim() == 0:
+        _check_zero_dim(x, index)
     if isinstance(index, int) and not isinstance(index, bool) and x.dim() > 0:
         size = x._data.shape[0]
         if not -size <= index < size:
@@ -269,12 +357,60 @@ def getitem(x: Tensor, index: Any) -> Tensor:
 
 # ---- assignment ---------------------------------------------------------------------------------
 def _basic_index(index: Any) -> bool:
-    """Whether ``index`` selects by basic indexing only (ints, slices, None, ..., True)."""
+    """Whether ``index`` selects by basic indexing only (ints, slices, None, ..., a lone True)."""
+    if index is True:  # PyTorch's single-index path: a copy into x.unsqueeze(0)
+        return True
     items = index if isinstance(index, tuple) else tuple(index) if _sequence_as_tuple(index, False) else (index,)
-    return all(item is None or item is Ellipsis or item is True or isinstance(item, slice)
+    return all(item is None or item is Ellipsis or isinstance(item, slice)
                or (isinstance(item, numbers.Integral) and not isinstance(item, bool))
                or (isinstance(item, Tensor) and item.dim() == 0 and item.dtype not in (_dt.bool_, _dt.uint8)
                    and not item.dtype.is_floating_point) for item in items)
+
+
+def _lone_mask(x: Tensor, index: Any) -> Tensor | None:
+    """The mask PyTorch's index_put_ hands to ``masked_fill_`` (its canDispatchToMaskedFill): the
+    index's only index tensor, when that is a bool or uint8 one of dim >= 1 on x's device (ints,
+    slices, None and ``...`` are applied as views first; True/False and 0-d masks are index
+    tensors of their own)."""
+    items = index if isinstance(index, tuple) else tuple(index) if _sequence_as_tuple(index, False) else (index,)
+    mask = None
+    for item in items:
+        if item is None or item is Ellipsis or isinstance(item, slice):
+            continue
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            continue
+        if not isinstance(item, Tensor) and _is_sequence(item):
+            item = _sequence_index(item)
+        if not isinstance(item, Tensor):
+            return None
+        if item.dim() == 0 and not item.dtype.is_floating_point and item.dtype not in (_dt.bool_, _dt.uint8):
+            continue  # an int
+        if mask is not None or item.dim() == 0 or item.dtype not in (_dt.bool_, _dt.uint8) or item.device != x.device:
+            return None
+        mask = item
+    return mask
+
+
+def _check_put_value(x: Tensor, index: Any, value: Any, accumulate: bool) -> Any:
+    """PyTorch's index_put_ rules on the value: one element on the CPU (a Python number is one)
+    with a lone mask goes to ``masked_fill_``, which takes it as a number (checked as one) and
+    refuses a uint8 mask; any other value must have x's dtype (no cast, unlike a write through
+    basic indexing), which ``_write`` checks after the shapes. Returns the value to write."""
+    number = not isinstance(value, Tensor)
+    if not accumulate and (number or (value.numel() == 1 and value.device.type == "cpu")):
+        mask = _lone_mask(x, index)
+        if mask is not None:
+            if mask.dtype is _dt.uint8:
+                raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype unsigned char")
+            if not number and value.dtype is not x.dtype and not _requires_grad_now(value):
+                return value.item()
+            return value if number or value.dtype is x.dtype else value.to(x.dtype)
+    return value
+
+
+def _dtype_mismatch(x: Tensor, value: Tensor) -> RuntimeError:
+    return RuntimeError(f"Index put requires the source and destination dtypes match, got {_scalar_type(x.dtype)} for "
+                        f"the destination and {_scalar_type(value.dtype)} for the source.")
 
 
 def _value_tensor(x: Tensor, value: Any, basic: bool = False) -> Any:
@@ -285,7 +421,7 @@ def _value_tensor(x: Tensor, value: Any, basic: bool = False) -> Any:
             if not (basic or value.dim() == 0):
                 raise RuntimeError(f"expected device {x.device} but got device {value.device}")
             value = value.to(x.device)
-        return value if value.dtype is x.dtype else value.to(x.dtype)
+        return value if value.dtype is x.dtype or not basic else value.to(x.dtype)
     if isinstance(value, numbers.Number):
         # PyTorch reads the number as int64/double, then checks it fits x's dtype (not float16/bfloat16)
         return checked_scalar(value, x._dtype, unpack="long",
@@ -302,19 +438,25 @@ def _write(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> None:
     kt = x._kt
     if basic_only:
         if isinstance(value, Tensor):
-            from ember.functions.elementwise import broadcast_shapes
 
             target = tuple(v.shape)
             vshape = tuple(value.shape)
             while len(vshape) > len(target) and vshape[0] == 1:
                 vshape = vshape[1:]
-            if broadcast_shapes(vshape, target) != target:
+            if not _expandable(vshape, target):
                 raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
                                    f"indexing result of shape {list(target)}")
+            if value.dtype is not x.dtype:  # index_put_ with 0-d integer indices (setitem casts first)
+                raise _dtype_mismatch(x, value)
             data = kt["reshape"](value._data, vshape) if vshape != tuple(value.shape) else value._data
-            kt["copy_"](v._data, data)
         else:
-            kt["copy_"](v._data, _cast(value, x.dtype))
+            data = _cast(value, x.dtype)
+        if accumulate:  # index_put_ with 0-d integer indices only: a select, then an add
+            from ember.autograd.grad_mode import no_grad
+
+            with no_grad():
+                data = (v.detach() + (x._new(data) if isinstance(value, Tensor) else data)).to(x.dtype)._data
+        kt["copy_"](v._data, data)
         return
     perm, flat, ishape, dims, rest = _flat_index(v, advanced)
     rest_shape = [v.shape[d] for d in rest]
@@ -331,7 +473,6 @@ def _write(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> None:
             lead = rest_shape[:dims[0]]
             res_shape = lead + list(ishape) + rest_shape[dims[0]:]
         vals = value
-        from ember.functions.elementwise import broadcast_shapes
 
         # PyTorch drops a value's extra leading size-1 dims (x[idx] = v[None]), as the basic path does
         lead_ones = 0
@@ -339,9 +480,11 @@ def _write(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> None:
             lead_ones += 1
         if lead_ones:
             vals = vals.reshape(list(vals.shape[lead_ones:]))
-        if broadcast_shapes(tuple(vals.shape), tuple(res_shape)) != tuple(res_shape):
+        if not _expandable(tuple(vals.shape), tuple(res_shape)):
             raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
                                f"indexing result of shape {res_shape}")
+        if vals.dtype is not x.dtype:  # after the shapes, as in PyTorch
+            raise _dtype_mismatch(x, vals)
         vals = vals.expand(res_shape)
         if consecutive and dims[0] > 0:
             order = list(range(dims[0], dims[0] + k)) + list(range(dims[0])) + list(range(dims[0] + k, len(res_shape)))
@@ -357,6 +500,13 @@ def _write(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> None:
     for i, d in enumerate(order):
         inverse[d] = i
     kt["copy_"](v._data, new_t.permute(inverse)._data if order != list(range(len(order))) else new_t._data)
+
+
+def _expandable(shape: tuple, target: tuple) -> bool:
+    """Whether ``shape`` broadcasts to ``target`` (PyTorch's is_expandable_to)."""
+    if len(shape) > len(target):
+        return False
+    return all(s == t or s == 1 for s, t in zip(shape[::-1], target[::-1]))
 
 
 def _cast(value: Any, dt: _dt.dtype) -> Any:
@@ -425,13 +575,26 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
     from ember.autograd.inplace import check_inplace, needs_rebase
     from ember.functions.elementwise import assign_inplace
 
-    check_inplace(x)
-    if value.__class__ in (list, tuple) or type(value).__name__ == "ndarray":
-        # PyTorch assigns only numbers and tensors: ``x[0] = [1, 2]`` is its TypeError, not a conversion
+    if not isinstance(value, (Tensor, int, float, complex, np.integer)):
+        # PyTorch assigns only tensors and Python numbers (NumPy's integers, float64 and complex128,
+        # which subclass Python's, too): ``x[0] = [1, 2]`` or a np.float32 is its TypeError
         kind = type(value)
-        name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+        name = kind.__name__ if kind.__module__ in ("builtins", "fractions") else f"{kind.__module__}.{kind.__name__}"
         raise TypeError(f"can't assign a {name} to a {x._type_name()}")
+    if index is False:  # PyTorch writes nothing, and checks nothing either (not even a leaf's in-place rule)
+        return
+    if x.dim() == 0:
+        _check_zero_dim(x, index)
     basic = _basic_index(index)
+    try:
+        check_inplace(x)
+    except RuntimeError as exc:
+        if basic and str(exc).startswith("a leaf Variable"):  # PyTorch writes into the view x[index]
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.") from None
+        raise
+    if not basic:
+        value = _check_put_value(x, index, value, False)
     if isinstance(value, Tensor) and value._version is x._version:
         _check_value_overlap(x, index, value, basic)
     value = _value_tensor(x, value, basic)
@@ -445,23 +608,47 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
     x._version[0] += 1
 
 
+def _check_index_put(name: str, x: Tensor, indices: Any, values: Any, accumulate: bool) -> tuple:
+    """PyTorch's argument rules for index_put(_): a tuple or list of tensors, a tensor value (of
+    x's dtype, but for masked_fill_'s case), no more indices than dims."""
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"{name}(): argument 'indices' must be tuple of Tensors, not {type(indices).__name__}")
+    for i, item in enumerate(indices):
+        if not isinstance(item, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(item).__name__}")
+    if not isinstance(values, Tensor):
+        raise TypeError(f"{name}(): argument 'values' must be Tensor, not {type(values).__name__}")
+    if len(indices) > x.dim():
+        raise IndexError(f"too many indices for tensor of dimension {x.dim()} (got {len(indices)})")
+    indices = tuple(indices)
+    return indices, _check_put_value(x, indices, values, accumulate)
+
+
 def index_put(x: Tensor, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
     """Out-of-place ``x[indices] = values`` (or ``+=`` with accumulate)."""
-    return IndexPutFunctional.apply(x, _value_tensor(x, values) if isinstance(values, Tensor) else
-                                    _value_tensor(x, values), tuple(indices), accumulate)
+    indices, values = _check_index_put("index_put", x, indices, values, accumulate)
+    return _index_put(x, indices, values, accumulate)
+
+
+def _index_put(x: Tensor, indices: tuple, values: Any, accumulate: bool) -> Tensor:
+    values = _value_tensor(x, values)
+    if not isinstance(values, Tensor):
+        values = x._new(x._kt["full"]((), _cast(values, x.dtype), x.dtype, x.device.index))
+    return IndexPutFunctional.apply(x, values, indices, accumulate)
 
 
 def index_put_(x: Tensor, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
     from ember.autograd.inplace import check_inplace, needs_rebase
     from ember.functions.elementwise import assign_inplace
 
+    indices, values = _check_index_put("index_put_", x, indices, values, accumulate)
     if not (STATE.enabled and (needs_rebase(x) or (isinstance(values, Tensor) and _requires_grad_now(values)))) and not (
             _FW[0] is not None and _FW[0].involves(x, values)):  # forward AD: the tangent follows the write
         check_inplace(x)
         _write(x, tuple(indices), _value_tensor(x, values), accumulate)
         x._version[0] += 1
         return x
-    return assign_inplace(x, index_put(x, indices, values, accumulate))
+    return assign_inplace(x, _index_put(x, indices, values, accumulate))
 
 
 # ---- gather / scatter family ---------------------------------------------------------------------
@@ -573,7 +760,9 @@ class Gather(Function):
 
 
 @numpy_names
-def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out: Tensor | None = None) -> Tensor:
+    if out is not None:
+        return _out(gather(input, dim, index, sparse_grad=sparse_grad), out)
     if sparse_grad:  # refuse rather than hand back a dense gradient where a sparse one was asked for
         raise NotImplementedError("gather(sparse_grad=True) asks for a sparse gradient, and ember has no sparse "
                                   "tensors; use sparse_grad=False: the gradient then has the same values, stored dense")
@@ -597,9 +786,13 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
 
 
 @numpy_names
-def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, out: Tensor | None = None) -> Tensor:
+    if out is not None:
+        return _out(take_along_dim(input, indices, dim), out)
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
+    if input.dim() == 0:  # PyTorch wraps this dim without the 0-d allowance
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = _wrap_dim(dim, input.dim())
     if input.dim() != indices.dim():
         raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
@@ -694,7 +887,10 @@ def _narrow_to(src: Tensor, shape: tuple) -> Tensor:
     return out
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None, reduce: str | None = None) -> Tensor:
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None, reduce: str | None = None,
+            out: Tensor | None = None) -> Tensor:
+    if out is not None:
+        return _out(scatter(input, dim, index, src, value=value, reduce=reduce), out)
     if src is None:
         src = value
     if reduce is not None:
@@ -703,7 +899,9 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
 
 
 @numpy_names
-def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor, *, out: Tensor | None = None) -> Tensor:
+    if out is not None:
+        return _out(scatter_add(input, dim, index, src), out)
     return _scatter(input, dim, index, src, True)
 
 
@@ -803,13 +1001,16 @@ class ScatterReduce(Function):
         from ember.autograd.grad_mode import no_grad
 
         with no_grad():
-            out = _scatter_reduce_data(x, dim, index, src, reduce, include_self)
+            out = _scatter_reduce_data(x, dim, index, src, _REDUCE_ALIASES.get(reduce, reduce), include_self)
         ctx.save_for_backward(x, index, src, out)
         ctx.dim, ctx.reduce, ctx.include_self = dim, reduce, include_self
         return out
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.reduce in _REDUCE_ALIASES:  # PyTorch's forward takes "max"/"min", its derivative does not
+            raise RuntimeError(f"Expected 'reduce' to be one of 'sum', 'prod', 'mean', 'amax', 'amin' but got "
+                               f"{ctx.reduce}.")
         x, index, src, result = ctx.saved_tensors
         d, reduce = ctx.dim, ctx.reduce
         grad_self, grad_src = _scatter_reduce_grads(g, x, d, index, src, result, reduce, ctx.include_self)
@@ -871,6 +1072,12 @@ def _scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce:
                                   f"'Bool'")
     if index.numel() == 0:
         return input.clone()
+    op = _REDUCE_ALIASES.get(reduce, reduce)
+    if input.dtype.is_complex and op in ("amax", "amin"):  # PyTorch's kernel has no complex max/min
+        from ember.functions.complex_ops import type_word
+
+        raise NotImplementedError(f'"scatter_gather_tensor_{input.device.type}_reduce_{op}" not implemented for '
+                                  f"'{type_word(input.dtype)}'")
     _check_scatter_shape(input, d, index, src)
     size = _size(input, d)
     _check_bounds(index, 0, size, _out_of_bounds(d, size))
@@ -885,7 +1092,7 @@ def _scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce:
 
 @numpy_names
 def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
-                   include_self: bool = True) -> Tensor:
+                   include_self: bool = True, out: Tensor | None = None) -> Tensor:
     """``input`` with the values of ``src`` reduced into it at ``index`` along ``dim``, with
     ``reduce`` one of "sum", "prod", "mean", "amax", "amin" (``include_self``: input's own value
     takes part). Differentiable in ``input`` and ``src``, as in PyTorch.
@@ -896,7 +1103,10 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
         >>> x.scatter_reduce(0, ember.tensor([0, 0, 2]), ember.tensor([5.0, 7.0, 1.0]), "amax")
         tensor([7., 2., 3.])
     """
-    return _scatter_reduce(input, dim, index, src, _check_reduce(reduce), include_self)
+    if out is not None:
+        return _out(scatter_reduce(input, dim, index, src, reduce, include_self=include_self), out)
+    _check_reduce(reduce)
+    return _scatter_reduce(input, dim, index, src, reduce, include_self)
 
 
 def _scatter_legacy_reduce(input: Tensor, dim: int, index: Tensor, src: Any, reduce: str) -> Tensor:
@@ -922,7 +1132,7 @@ def _scatter_legacy_reduce(input: Tensor, dim: int, index: Tensor, src: Any, red
 
 @numpy_names
 def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
-                 include_self: bool = True) -> Tensor:
+                 include_self: bool = True, out: Tensor | None = None) -> Tensor:
     """``input`` with the slices of ``source`` reduced into the slices ``index`` names along ``dim``
     (``reduce``: "prod", "mean", "amax" or "amin"), as ``scatter_reduce`` with a broadcast index.
 
@@ -933,6 +1143,8 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
         tensor([[ 1.,  1.],
                 [ 8., 15.]])
     """
+    if out is not None:
+        return _out(index_reduce(input, dim, index, source, reduce, include_self=include_self), out)
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
     d = _wrap_dim(dim, input.dim())
@@ -944,6 +1156,10 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
     _same_device(input, index)
     _same_device(input, source)
     _check_index_add(input, d, index, source, "index_reduce_")
+    if input.dtype.is_complex:  # PyTorch's index_func_ kernel has no complex types
+        from ember.functions.complex_ops import type_word
+
+        raise NotImplementedError(f"\"index_func_\" not implemented for '{type_word(input.dtype)}'")
     _check_bounds(index, 0, _size(input, d), lambda v: IndexError("index out of range in self"))
     if input.dim() == 0:
         return ScatterReduce.apply(input.reshape(1), 0, index.reshape(-1), source.reshape(1), reduce,
@@ -992,7 +1208,7 @@ def _slices_shape(x: Tensor, dim: int, index: Tensor) -> list:
 
 
 @numpy_names
-def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``input`` with the slices of ``source`` copied to the positions ``index`` names along ``dim``.
 
     Example:
@@ -1000,6 +1216,8 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
         >>> ember.zeros(3).index_copy(0, ember.tensor([2, 0]), ember.tensor([9.0, 8.0]))
         tensor([8., 0., 9.])
     """
+    if out is not None:
+        return _out(index_copy(input, dim, index, source), out)
     d = _wrap_dim(dim, input.dim())
     if index.dim() > 1:
         raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.dim()})")
@@ -1051,7 +1269,9 @@ class IndexSelect(Function):
 
 
 @numpy_names
-def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
+    if out is not None:
+        return _out(index_select(input, dim, index), out)
     d = _wrap_dim(dim, input.dim())
     if index.dim() > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
@@ -1119,7 +1339,10 @@ def _check_index_add(input: Tensor, d: int, index: Tensor, source: Tensor, name:
 
 
 @numpy_names
-def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1,
+              out: Tensor | None = None) -> Tensor:
+    if out is not None:
+        return _out(index_add(input, dim, index, source, alpha=alpha), out)
     d = _wrap_dim(dim, input.dim())
     if index.dim() > 1:
         raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: {index.dim()} with type: "
@@ -1133,8 +1356,11 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     # PyTorch's 1-D (and 0-d) path reports a bad index as index_select does; the others name it
     oob = (lambda v: IndexError("index out of range in self")) if input.dim() <= 1 else _out_of_bounds(d, size)
     _check_bounds(index, 0, size, oob)
+    alpha = _cast(alpha, input.dtype)  # PyTorch reads alpha as self's scalar type (2.5 is 2 for ints)
     if alpha != 1:
         source = source * alpha
+        if source.dtype is not input.dtype:
+            source = source.to(input.dtype)
     if input.dim() == 0:  # then source is 0-d too (checked above); the kernels take 1-d
         return IndexAdd.apply(input.reshape(1), 0, index.reshape(-1), source.reshape(1)).reshape(())
     return IndexAdd.apply(input, d, index.reshape(-1), source)
@@ -1193,7 +1419,9 @@ def argwhere(input: Tensor) -> Tensor:
     return nonzero(input)
 
 
-def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor:
+    if out is not None:
+        return _out(masked_select(input, mask), out)
     from ember.functions.shape import broadcast_tensors
 
     if mask.dtype is not _dt.bool_:
@@ -1224,11 +1452,15 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor, *, _inplace: boo
     return index_put(input, (mask,), source.reshape(-1)[:n])
 
 
-def take(input: Tensor, index: Tensor) -> Tensor:
+def take(input: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor:
+    if out is not None:
+        return _out(take(input, index), out)
     if index.dtype is not _dt.int64:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got {_scalar_type(index.dtype)}")
     _same_device(input, index)
     n = input.numel()
+    if n == 0 and index.numel():
+        raise IndexError("take(): tried to take from an empty tensor")
     # negative indices count from the end of the flattened input, as in PyTorch
     if _check_bounds(index, -n, n, lambda v: IndexError(f"out of range: tried to access index {v} on a tensor of "
                                                          f"{n} elements.")):
@@ -1237,6 +1469,12 @@ def take(input: Tensor, index: Tensor) -> Tensor:
 
 
 # ---- declarations: Tensor methods, in-place forms, ``ember.*`` and ``__all__`` come from these ----
+def _out(result: Tensor, out: Tensor) -> Tensor:
+    from ember.functions.elementwise import _out as write_out
+
+    return write_out(result, out)
+
+
 def _assign(self: Tensor, result: Tensor) -> Tensor:
     from ember.functions.elementwise import assign_inplace
 
@@ -1282,21 +1520,21 @@ _ops = Family(__name__)
 _op = _ops.op
 _op(getitem, method=False, export=False, operators=("__getitem__",))
 _op(setitem, method=False, export=False, operators=("__setitem__",))
-_op(gather, kernels=("gather",))
-_op(scatter, inplace=_scatter_, kernels=("scatter",))
-_op(scatter_add, inplace=_scatter_add_, kernels=("scatter_add",))
-_op(index_select, kernels=("index_select",))
-_op(index_add, inplace=_index_add_, kernels=("index_put",))
+_op(gather, kernels=("gather",), out=True)
+_op(scatter, inplace=_scatter_, kernels=("scatter",), out=True)
+_op(scatter_add, inplace=_scatter_add_, kernels=("scatter_add",), out=True)
+_op(index_select, kernels=("index_select",), out=True)
+_op(index_add, inplace=_index_add_, kernels=("index_put",), out=True)
 _op(index_put, inplace=index_put_, export_inplace=True, kernels=("index_put",))
-_op(masked_select)
+_op(masked_select, out=True)
 _op(nonzero, kernels=("nonzero",))
-_op(take, kernels=("index_select",))
+_op(take, kernels=("index_select",), out=True)
 _op(index_fill, inplace=_index_fill_)
-_op(take_along_dim, kernels=("gather",))
+_op(take_along_dim, kernels=("gather",), out=True)
 _op(argwhere)
 _op(masked_scatter, inplace=_masked_scatter_)
-_op(scatter_reduce, inplace=_scatter_reduce_, kernels=("index_put", "sort", "scatter"))
-_op(index_reduce, inplace=_index_reduce_, kernels=("index_put", "sort", "scatter"))
-_op(index_copy, inplace=_index_copy_, kernels=("index_put",))
+_op(scatter_reduce, inplace=_scatter_reduce_, kernels=("index_put", "sort", "scatter"), out=True)
+_op(index_reduce, inplace=_index_reduce_, kernels=("index_put", "sort", "scatter"), out=True)
+_op(index_copy, inplace=_index_copy_, kernels=("index_put",), out=True)
 
 __all__ = _ops.names()

@@ -346,7 +346,7 @@ def _scatter_into(input: Tensor, src: Tensor, view: Any, name: str) -> Tensor:
     out = _sh.clone(input)
     target = view(out)
     if tuple(target.shape) != tuple(src.shape):
-        raise RuntimeError(f"{name}: expected src to have a size equal to the slice of self. src size = "
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
                            f"{list(src.shape)}, slice size = {list(target.shape)}")
     target.copy_(src)
     return out
@@ -911,7 +911,7 @@ def _put_args(self: Tensor, index: Tensor, source: Tensor) -> None:
         raise RuntimeError(f"put_(): Expected a long tensor for index, but got {_name(index.dtype)}")
     if source.dtype is not self.dtype:
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
-                           f"self.dtype = {self.dtype} and source.dtype = {source.dtype}")
+                           f"self.dtype = {_name(self.dtype)} and source.dtype = {_name(source.dtype)}")
     if index.numel() != source.numel():
         raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
                            f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")

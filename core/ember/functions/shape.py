@@ -625,6 +625,10 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     d = _wrap_dim(dim, input.dim())
     size = input.shape[d]
     if isinstance(start, Tensor):
+        from ember import dtypes as _dt
+
+        if start.dim() != 0 or start.dtype.is_floating_point or start.dtype.is_complex or start.dtype is _dt.bool_:
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
         start = int(start.item())
     if not -size <= start <= size:
         raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
@@ -662,6 +666,8 @@ class Select(Function):
 @numpy_names
 def select(input: Tensor, dim: int, index: int) -> Tensor:
     shape = input._data.shape
+    if not shape:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = _wrap_dim(dim, len(shape))
     size = shape[d]
     if not -size <= index < size:
