@@ -126,3 +126,29 @@ def test_relu_large_array(device):
     check(lambda L, t: L.relu(t), (Arg(x),), {}, device)
 
 
+
+
+# ---- x[a:b:c]: a lone slice as one view --------------------------------------------------------
+SLICES = [slice(1, 3), slice(None, None, 2), slice(-2, None), slice(5, 1), slice(None), slice(-100, 100, 3),
+          slice(None, None, 0), slice(None, None, -1), slice(1, None, 4)]
+
+
+@pytest.mark.parametrize("case", range(len(SLICES)))
+@pytest.mark.parametrize("shape", [(6, 3), (6,), (0, 2)])
+def test_lone_slice(device, case, shape):
+    sl = SLICES[case]
+    check(lambda L, x: x[sl], (RND(*shape),), {}, device)
+
+
+def test_lone_slice_is_a_view(device):
+    def fn(L, x):
+        b = x * 1  # a non-leaf: writes through its slice reach it, and the gradient follows
+        v = b[1:4:2]
+        v.mul_(3)
+        return b, v, type(v.grad_fn).__name__ if v.grad_fn is not None else None
+
+    check(fn, (RND(5, 2),), {}, device)
+
+
+def test_lone_slice_tensor_bounds(device):
+    check(lambda L, x: x[L.tensor(1):L.tensor(4)], (RND(5, 2),), {}, device)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.autograd.function import Function
+from ember.autograd.function import Function, name_grad_fn
 from ember.autograd.grad_mode import STATE, enable_grad, no_grad
 
 __all__ = ["check_inplace", "needs_rebase", "rebase_history", "refresh_view",
@@ -101,6 +101,8 @@ def refresh_view(t: Any) -> None:
     if base._requires_grad:
         with enable_grad():
             fresh = t._view_fn(base)
+            if fresh._dtype is base._dtype:  # PyTorch regenerates a strided view with as_strided
+                name_grad_fn(fresh, "AsStridedBackward0", base)  # (and replays dtype views: view_as_real)
         _set_history(t, fresh.grad_fn, fresh._output_nr)
     t._view_src = base.grad_fn
 
