@@ -152,3 +152,31 @@ def test_lone_slice_is_a_view(device):
 
 def test_lone_slice_tensor_bounds(device):
     check(lambda L, x: x[L.tensor(1):L.tensor(4)], (RND(5, 2),), {}, device)
+
+
+# ---- embedding: forward and backward on the backend's arrays --------------------------------------
+EMBED_IDX = [[3], [[0, 2, 2], [4, 0, 2]], [[[1]], [[1]]], [], 2, [[0, 1], [1, 1]]]
+
+
+@pytest.mark.parametrize("case", range(len(EMBED_IDX)))
+@pytest.mark.parametrize("opts", [{}, {"padding_idx": 1}, {"scale_grad_by_freq": True}, {"padding_idx": -1}])
+def test_embedding_rows(device, case, opts):
+    idx = np.array(EMBED_IDX[case], np.int64)
+    check(lambda L, w, i: L.nn.functional.embedding(i, w, **opts), (RND(5, 3), Arg(idx, grad=False)), {}, device)
+
+
+@pytest.mark.parametrize("dtype", [F64, np.int32])
+def test_embedding_dtypes(device, dtype):
+    idx = np.array([[0, 4], [4, 4]], np.int32 if dtype is np.int32 else np.int64)
+    check(lambda L, w, i: L.nn.functional.embedding(i, w), (RND(5, 3, dtype=F64 if dtype is F64 else F32),
+                                                             Arg(idx, grad=False)), {}, device)
+
+
+def test_embedding_double_backward(device):
+    # create_graph takes the recorded path: the weight's gradient is itself differentiable
+    def fn(L, w, i):
+        out = L.nn.functional.embedding(i, w)
+        (g,) = L.autograd.grad((out * out).sum(), w, create_graph=True)
+        return g, L.autograd.grad((g * g).sum(), w)[0]
+
+    check(fn, (RND(5, 3), Arg(np.array([[0, 2, 2]], np.int64), grad=False)), {}, device)

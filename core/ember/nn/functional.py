@@ -695,12 +695,21 @@ class _EmbeddingFn(Function):
     @staticmethod
     def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq):
         ctx.save_for_backward(idx)
-        ctx.num, ctx.padding_idx, ctx.scale_grad_by_freq = weight.shape[0], padding_idx, scale_grad_by_freq
-        return IndexSelect.apply(weight, 0, idx.reshape(-1)).reshape(*idx.shape, weight.shape[1])
+        ctx.num, ctx.padding_idx, ctx.scale_grad_by_freq = weight._data.shape[0], padding_idx, scale_grad_by_freq
+        # on the backend's arrays (the rows of a flat index, then the index's shape): two kernels
+        kt, n = weight._kt, idx.numel()
+        rows = kt["index_select"](weight._data, 0, kt["reshape"](idx._data, (n,)))
+        return weight._new(kt["reshape"](rows, tuple(idx._data.shape) + (weight._data.shape[1],)))
 
     @staticmethod
     def backward(ctx, grad):
         (idx,) = ctx.saved_tensors
+        if not STATE.enabled and ctx.padding_idx is None and not ctx.scale_grad_by_freq:
+            # without create_graph: the rows' gradients added into a zero table, on backend arrays
+            kt, gd, n = grad._kt, grad._data, idx.numel()
+            table = kt["full"]((ctx.num, gd.shape[-1]), 0, grad._dtype, grad._device.index)
+            gw = kt["index_put"](table, kt["reshape"](idx._data, (n,)), kt["reshape"](gd, (n, gd.shape[-1])), True)
+            return grad._new(gw), None, None, None
         flat = idx.reshape(-1)
         g = grad.reshape(-1, grad.shape[-1])
         if ctx.padding_idx is not None:
