@@ -234,16 +234,28 @@ def test_default_heads_and_constructor_arguments():
 
 
 @pytest.mark.parametrize("kwargs", [{"weights": "IMAGENET1K_V1"}, {"weights": "DEFAULT"}, {"pretrained": True}])
-def test_pretrained_weights_raise_clearly(kwargs):
-    with pytest.raises(RuntimeError, match=r"can't be downloaded here.*load_state_dict\(ember.load"):
+def test_pretrained_weights_missing_from_the_cache_raise_clearly(kwargs, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(RuntimeError, match=r"can't be downloaded here: put the file .*resnet18-f37072fd\.pth"):
         models.resnet18(**kwargs)
-    with pytest.raises(RuntimeError, match="mobilenet_v2"):
+    with pytest.raises(RuntimeError, match=r"mobilenet_v2-\w+\.pth"):
         models.mobilenet_v2(**kwargs)
 
 
-def test_weights_enums_explain_themselves():
-    with pytest.raises(AttributeError, match="can't be downloaded here"):
-        models.ResNet18_Weights  # noqa: B018
+def test_pretrained_weights_load_from_the_hub_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    src = models.resnet18()
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    ember.save(src.state_dict(), str(tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth"))
+    m = models.resnet18(weights=models.ResNet18_Weights.DEFAULT)
+    assert all(ember.equal(a, b) for a, b in zip(m.state_dict().values(), src.state_dict().values()))
+    with pytest.raises(ValueError, match="num_classes"):
+        models.resnet18(weights="IMAGENET1K_V1", num_classes=10)
+
+
+def test_weights_enums():
+    assert repr(models.ResNet50_Weights.DEFAULT) == "ResNet50_Weights.IMAGENET1K_V2"
+    assert len(models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]) == 1000
     with pytest.raises(AttributeError, match="no attribute 'resnet9'"):
         models.resnet9  # noqa: B018
 

@@ -464,6 +464,9 @@ class Pow(Function):
             out = _int_pow_tensor_exponent(a, b)
         elif isinstance(b, float) and (b == 0.5 or b == -0.5) and isinstance(a, Tensor):
             out = _pow_half(a, b)
+        elif (isinstance(b, (int, float)) and not isinstance(b, bool) and b in (2, 3, -1, -2)
+              and isinstance(a, Tensor) and _scalar_promote(a, b) in _POW_BY_PRODUCTS):
+            out = _pow_by_products(a, b)
         else:
             out = _call("pow", a, b)
         ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None,
@@ -491,6 +494,27 @@ def _pow_half(a: Tensor, e: float) -> Tensor:
     dt = _scalar_promote(a, e)
     x = a if a._dtype is dt else a.to(dt)
     return x._new(x._kt["sqrt" if e > 0 else "rsqrt"](x._data), dt)
+
+
+_POW_BY_PRODUCTS = frozenset((_dt.float32, _dt.float64, _dt.bfloat16))
+
+
+def _pow_by_products(a: Tensor, e: Any) -> Tensor:
+    """``a ** 2``, ``a ** 3``, ``a ** -1`` and ``a ** -2`` as PyTorch's CPU pow kernel computes them for
+    these dtypes, ``a * a``, ``a * a * a``, ``1 / a`` and ``1 / (a * a)`` rounded per operation: bit-exact
+    on every backend, where a C or OpenCL pow rounds differently (float16 and complex take the pow
+    kernel, as PyTorch's differs there)."""
+    dt = _scalar_promote(a, e)
+    x = a if a._dtype is dt else a.to(dt)
+    kt, xd = x._kt, x._data
+    if e == -1:
+        return _call("div", _cast_scalar(1, dt), x)
+    sq = kt["mul"](xd, xd)
+    if e == 2:
+        return x._new(sq, dt)
+    if e == 3:
+        return x._new(kt["mul"](sq, xd), dt)
+    return _call("div", _cast_scalar(1, dt), x._new(sq, dt))
 
 
 def _pow_grad_base(g: Tensor, a: Tensor, e: Any) -> Tensor:

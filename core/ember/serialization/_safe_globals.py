@@ -64,9 +64,11 @@ def _name(entry: Callable | tuple[Callable, str]) -> tuple[Any, str]:
 def lookup(module: str, name: str) -> Any:
     """The safe global a checkpoint names ``module.name``, or None."""
     full = f"{module}.{name}"
+    # a PyTorch checkpoint names torch's classes; the caller marks ember's (what ``torch.X`` is here)
+    alias = "ember" + full[len("torch"):] if module == "torch" or module.startswith("torch.") else None
     for entry in reversed(_SAFE):
         obj, qual = _name(entry)
-        if qual == full:
+        if qual == full or qual == alias:
             return obj
     return None
 

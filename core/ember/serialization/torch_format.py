@@ -336,6 +336,13 @@ class _RestrictedUnpickler(pickle._Unpickler):  # the Python implementation: its
         self.loader = loader
 
     def find_class(self, module: str, name: str) -> Any:
+        if self.proto < 3:  # torch.save writes protocol 2: Python 2 names (``__builtin__.set``), as pickle maps them
+            import _compat_pickle
+
+            if (module, name) in _compat_pickle.NAME_MAPPING:
+                module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+            elif module in _compat_pickle.IMPORT_MAPPING:
+                module = _compat_pickle.IMPORT_MAPPING[module]
         return self.loader.find_class(module, name)
 
     def persistent_load(self, pid: Any) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 import ember
 from ember import nn
 
-from ._weights import check_no_weights
+from . import _weights
 
 __all__ = ["MobileNetV2", "InvertedResidual", "Conv2dNormActivation", "mobilenet_v2"]
 
@@ -135,6 +135,6 @@ class MobileNetV2(nn.Module):
 
 
 def mobilenet_v2(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> MobileNetV2:
-    """MobileNetV2 (https://arxiv.org/abs/1801.04381); ``weights`` must be None."""
-    check_no_weights("mobilenet_v2", weights, kwargs)
-    return MobileNetV2(**kwargs)
+    """MobileNetV2 (https://arxiv.org/abs/1801.04381); ``weights`` load from torch.hub's cache."""
+    weights = _weights.resolve("mobilenet_v2", _weights.MobileNet_V2_Weights, weights, kwargs)
+    return _weights.load_weights(MobileNetV2(**kwargs), weights, progress)

@@ -20,7 +20,7 @@ from typing import Any
 import ember
 from ember import nn
 
-from ._weights import check_no_weights
+from . import _weights
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
 
@@ -163,30 +163,36 @@ class ResNet(nn.Module):
 
 def _resnet(name: str, block: type[BasicBlock] | type[Bottleneck], layers: list[int], weights: Any,
             kwargs: dict[str, Any]) -> ResNet:
-    check_no_weights(name, weights, kwargs)
-    return ResNet(block, layers, **kwargs)
+    progress = kwargs.get("progress", True)
+    weights = _weights.resolve(name, _weights.get_model_weights(name), weights, kwargs)
+    return _weights.load_weights(ResNet(block, layers, **kwargs), weights, progress)
 
 
 def resnet18(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
-    """ResNet-18 (https://arxiv.org/abs/1512.03385); ``weights`` must be None (see the module doc)."""
+    """ResNet-18 (https://arxiv.org/abs/1512.03385); ``weights``: see the module doc."""
+    kwargs["progress"] = progress
     return _resnet("resnet18", BasicBlock, [2, 2, 2, 2], weights, kwargs)
 
 
 def resnet34(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
-    """ResNet-34; ``weights`` must be None."""
+    """ResNet-34; ``weights`` load from torch.hub's cache."""
+    kwargs["progress"] = progress
     return _resnet("resnet34", BasicBlock, [3, 4, 6, 3], weights, kwargs)
 
 
 def resnet50(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
-    """ResNet-50 (torchvision's V1.5: stride on the 3x3 convolution); ``weights`` must be None."""
+    """ResNet-50 (torchvision's V1.5: stride on the 3x3 convolution); ``weights`` load from torch.hub's cache."""
+    kwargs["progress"] = progress
     return _resnet("resnet50", Bottleneck, [3, 4, 6, 3], weights, kwargs)
 
 
 def resnet101(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
-    """ResNet-101; ``weights`` must be None."""
+    """ResNet-101; ``weights`` load from torch.hub's cache."""
+    kwargs["progress"] = progress
     return _resnet("resnet101", Bottleneck, [3, 4, 23, 3], weights, kwargs)
 
 
 def resnet152(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
-    """ResNet-152; ``weights`` must be None."""
+    """ResNet-152; ``weights`` load from torch.hub's cache."""
+    kwargs["progress"] = progress
     return _resnet("resnet152", Bottleneck, [3, 8, 36, 3], weights, kwargs)

@@ -17,7 +17,7 @@ from typing import Any
 import ember
 from ember import nn
 
-from ._weights import check_no_weights
+from . import _weights
 
 __all__ = ["VGG", "make_layers", "cfgs", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn",
            "vgg19", "vgg19_bn"]
@@ -78,45 +78,49 @@ def make_layers(cfg: list[str | int], batch_norm: bool = False) -> nn.Sequential
 
 
 def _vgg(name: str, cfg: str, batch_norm: bool, weights: Any, kwargs: dict[str, Any]) -> VGG:
-    check_no_weights(name, weights, kwargs)
-    return VGG(make_layers(cfgs[cfg], batch_norm=batch_norm), **kwargs)
+    progress = kwargs.pop("progress", True)
+    weights = _weights.resolve(name, _weights.get_model_weights(name), weights, kwargs)
+    if weights is not None:
+        kwargs["init_weights"] = False  # overwritten by the loaded weights
+    model = VGG(make_layers(cfgs[cfg], batch_norm=batch_norm), **kwargs)
+    return _weights.load_weights(model, weights, progress)
 
 
 def vgg11(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VGG:
-    """VGG-11 (configuration A, https://arxiv.org/abs/1409.1556); ``weights`` must be None."""
-    return _vgg("vgg11", "A", False, weights, kwargs)
+    """VGG-11 (configuration A, https://arxiv.org/abs/1409.1556); ``weights`` load from torch.hub's cache."""
+    return _vgg("vgg11", "A", False, weights, {**kwargs, "progress": progress})
 
 
 def vgg11_bn(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VGG:
-    """VGG-11 with batch normalization; ``weights`` must be None."""
-    return _vgg("vgg11_bn", "A", True, weights, kwargs)
+    """VGG-11 with batch normalization; ``weights`` load from torch.hub's cache."""
+    return _vgg("vgg11_bn", "A", True, weights, {**kwargs, "progress": progress})
 
 
 def vgg13(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VGG:
-    """VGG-13 (configuration B); ``weights`` must be None."""
-    return _vgg("vgg13", "B", False, weights, kwargs)
+    """VGG-13 (configuration B); ``weights`` load from torch.hub's cache."""
+    return _vgg("vgg13", "B", False, weights, {**kwargs, "progress": progress})
 
 
 def vgg13_bn(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VGG:
-    """VGG-13 with batch normalization; ``weights`` must be None."""
-    return _vgg("vgg13_bn", "B", True, weights, kwargs)
+    """VGG-13 with batch normalization; ``weights`` load from torch.hub's cache."""
+    return _vgg("vgg13_bn", "B", True, weights, {**kwargs, "progress": progress})
 
 
 def vgg16(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VGG:
-    """VGG-16 (configuration D); ``weights`` must be None."""
-    return _vgg("vgg16", "D", False, weights, kwargs)
+    """VGG-16 (configuration D); ``weights`` load from torch.hub's cache."""
+    return _vgg("vgg16", "D", False, weights, {**kwargs, "progress": progress})
 
 
 def vgg16_bn(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VGG:
-    """VGG-16 with batch normalization; ``weights`` must be None."""
-    return _vgg("vgg16_bn", "D", True, weights, kwargs)
+    """VGG-16 with batch normalization; ``weights`` load from torch.hub's cache."""
+    return _vgg("vgg16_bn", "D", True, weights, {**kwargs, "progress": progress})
 
 
 def vgg19(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VGG:
-    """VGG-19 (configuration E); ``weights`` must be None."""
-    return _vgg("vgg19", "E", False, weights, kwargs)
+    """VGG-19 (configuration E); ``weights`` load from torch.hub's cache."""
+    return _vgg("vgg19", "E", False, weights, {**kwargs, "progress": progress})
 
 
 def vgg19_bn(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VGG:
-    """VGG-19 with batch normalization; ``weights`` must be None."""
-    return _vgg("vgg19_bn", "E", True, weights, kwargs)
+    """VGG-19 with batch normalization; ``weights`` load from torch.hub's cache."""
+    return _vgg("vgg19_bn", "E", True, weights, {**kwargs, "progress": progress})
