@@ -6,6 +6,8 @@ the mechanism in general (not the example itself).
 - a whole module saved by ``torch.save(model)`` (protocol 2: ``__builtin__`` names) loads with the
   ember classes marked safe (``safe_globals([Net, nn.Conv2d, ...])``: ``torch.nn.modules.conv.Conv2d``
   is ember's here).
+- ``load(weights_only=False)`` trusts a PyTorch file as PyTorch does (any global; ``torch.X`` is
+  ember's ``X``); the default still refuses.
 - ``x ** 3`` and ``x ** -2`` round as PyTorch's kernel computes them (``x*x*x``, ``1/(x*x)``), not as C's pow.
 - ``models.VGG16_Weights.IMAGENET1K_V1`` and the other weight enums exist; a builder given weights
   loads the file from torch.hub's cache (``$TORCH_HOME/hub/checkpoints``).
@@ -46,6 +48,27 @@ def test_load_weights_only_default_still_refuses_like_torch():
 def _torch_model():
     torch.manual_seed(0)
     return torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.PixelShuffle(2))
+
+
+def test_load_torch_file_trusted_with_weights_only_false():
+    """``torch.load(f, weights_only=False)``: the caller trusts the file, so any global loads, as in
+    PyTorch (time_sequence_prediction saves a whole model; training scripts save an argparse
+    Namespace beside the weights); ``torch.X`` classes come back as ember's."""
+    import argparse
+
+    model = _torch_model()
+    blob = _torch_bytes({"model": model, "args": argparse.Namespace(lr=0.1, epochs=3), "step": 7,
+                         "mixed": [np.float32(2.5), {"k": torch.arange(3)}]})
+    want = torch.load(io.BytesIO(blob), weights_only=False)
+    got = ember.load(io.BytesIO(blob), weights_only=False)
+    assert vars(got["args"]) == vars(want["args"]) and got["step"] == want["step"] == 7
+    assert got["mixed"][0] == want["mixed"][0] and _np(got["mixed"][1]["k"]).tolist() == [0, 1, 2]
+    assert type(got["model"]) is ember.nn.Sequential and isinstance(got["model"][2], ember.nn.PixelShuffle)
+    x = R.standard_normal((2, 1, 5, 5)).astype(np.float32)
+    np.testing.assert_allclose(_np(got["model"](ember.tensor(x))), want["model"](torch.tensor(x)).detach().numpy(),
+                               rtol=1e-6, atol=1e-6)
+    with pytest.raises(Exception, match="Weights only load failed"):  # the default still refuses, as torch's
+        ember.load(io.BytesIO(blob))
 
 
 def test_load_whole_torch_module_with_ember_safe_globals():

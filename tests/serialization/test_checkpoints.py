@@ -348,15 +348,25 @@ def _fake_torch_zip(payload: bytes) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("weights_only", [True, False])
-def test_malicious_pickle_in_fake_torch_zip_is_refused(tmp_path, weights_only):
+def test_malicious_pickle_in_fake_torch_zip_is_refused(tmp_path):
     marker = Path("/tmp/ember_pwned_marker")
     marker.unlink(missing_ok=True)
     bad = tmp_path / "evil.pt"
     bad.write_bytes(_fake_torch_zip(pickle.dumps({"x": _Evil()}, protocol=2)))
-    with pytest.raises(WeightsOnlyLoadError, match=r"disallowed global (posix|os)\.system"):
-        ember.load(bad, weights_only=weights_only)
+    for kwargs in ({}, {"weights_only": True}):  # the default, and said explicitly
+        with pytest.raises(WeightsOnlyLoadError, match=r"disallowed global (posix|os)\.system"):
+            ember.load(bad, **kwargs)
     assert not marker.exists()
+
+
+def test_a_torch_zip_is_trusted_only_when_the_caller_says_so(tmp_path):
+    """``weights_only=False`` is the caller's opt-in (PyTorch's too): any global of the file loads."""
+    path = tmp_path / "obj.pt"
+    path.write_bytes(_fake_torch_zip(pickle.dumps({"obj": Opaque(5), "n": 2}, protocol=2)))
+    with pytest.raises(WeightsOnlyLoadError, match="Opaque"):
+        ember.load(path)
+    out = ember.load(path, weights_only=False)
+    assert type(out["obj"]) is Opaque and out["obj"].v == 5 and out["n"] == 2
 
 
 # ---- PyTorch-made files ----------------------------------------------------------------------

@@ -99,6 +99,6 @@ def load(f: FileLike, map_location: MapLocation = None, pickle_module: Any = Non
                 return load_ember(zf, name, map_location, weights_only, budget)
             prefix = torch_prefix(names)
             if prefix is not None:
-                return TorchLoader(zf, prefix, name, map_location, budget).load()
+                return TorchLoader(zf, prefix, name, map_location, budget, trusted=not weights_only).load()
     raise CheckpointError(f"{name!r} is a zip archive but not an ember or PyTorch checkpoint (no "
                           f"{HEADER} or data.pkl; it may be truncated)")

@@ -105,8 +105,11 @@ class TorchLoader:
     """Load one PyTorch zip archive whose entries sit under ``prefix`` (``archive/``, say)."""
 
     def __init__(self, zf: zipfile.ZipFile, prefix: str, name: str, map_location: MapLocation,
-                 budget: LoadBudget) -> None:
+                 budget: LoadBudget, trusted: bool = False) -> None:
         self.zf, self.prefix, self.name, self.budget = zf, prefix, name, budget
+        # ``load(weights_only=False)``: the caller trusts the file, as in PyTorch (any global, pickle's
+        # own BUILD); torch's names are served by ember's counterparts (``_trusted_global``)
+        self.trusted = trusted
         self.map_location = map_location
         self.placer = Placer(name, map_location)
         self.storages: dict[str, _Storage] = {}
@@ -122,7 +125,8 @@ class TorchLoader:
             f"Weights only load failed: {self.name!r} references the disallowed global {qualname}. "
             "ember.load only accepts tensors, storages and plain containers from PyTorch checkpoints; if you "
             f"trust {qualname}, allow it with ember.serialization.add_safe_globals([...]) or the "
-            "ember.serialization.safe_globals([...]) context manager.")
+            "ember.serialization.safe_globals([...]) context manager; if you trust the whole file, load it with "
+            "weights_only=False (which runs whatever the file's pickle calls).")
 
     def _byteorder(self) -> str:
         member = self.prefix + "byteorder"
@@ -268,7 +272,29 @@ class TorchLoader:
         user = _safe_globals.lookup(module, name)  # ember.serialization.add_safe_globals / safe_globals
         if user is not None:
             return user
+        if self.trusted:
+            return self._trusted_global(module, name)
         raise self.refuse(f"{module}.{name}")
+
+    def _trusted_global(self, module: str, name: str) -> Any:
+        """Any global of a file the caller trusts (``weights_only=False``): ``torch.X`` as ``ember.X``
+        and ``torchvision.X`` as ``ember.vision.X`` (what a program running on ember names so), any
+        other module's as pickle finds it."""
+        import importlib
+
+        served = module
+        if module == "torch" or module.startswith("torch."):
+            served = "ember" + module[len("torch"):]
+        elif module == "torchvision" or module.startswith("torchvision."):
+            served = "ember.vision" + module[len("torchvision"):]
+        try:
+            obj = importlib.import_module(served)
+            for part in name.split("."):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError) as exc:
+            raise self.fail(f"it needs {module}.{name}, which ember has no counterpart of ({served}.{name}: "
+                            f"{type(exc).__name__})") from exc
+        return obj
 
     def _resolve(self, obj: Any, seen: dict[int, Any]) -> Any:
         """Turn the torch globals left in the unpickled tree into ember dtypes (or refuse them)."""
@@ -313,9 +339,9 @@ class TorchLoader:
 
 def _load_build(self: _RestrictedUnpickler) -> None:
     """BUILD only for a dict subclass's attributes (the ``_metadata`` of a state dict) and instances of the
-    classes the caller marked safe, never on our objects."""
+    classes the caller marked safe, never on our objects (any, for a file the caller trusts)."""
     inst = self.stack[-2]
-    if _safe_globals.is_safe_type(type(inst)):  # the caller marked its class safe: pickle's own BUILD
+    if self.loader.trusted or _safe_globals.is_safe_type(type(inst)):  # pickle's own BUILD
         pickle._Unpickler.load_build(self)
         return
     state = self.stack.pop()
