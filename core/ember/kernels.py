@@ -179,7 +179,10 @@ for _n in UNARY_ANY:
 _k("logical_not", "unary", "logical_not(x) -> bool array", "`x == 0`.")
 _k("isnan", "unary", "isnan(x) -> bool array", "True where x is NaN.")
 # Optional special functions of a floating array (same dtype): without one, ember.functions.special
-# composes it from the required kernels on the device.
+# composes it from the required kernels on the device. On a backend that stores complex dtypes,
+# asin/acos/atan/asinh/acosh/atanh/sinh/cosh also take a complex array (C99 Annex G's values, as
+# PyTorch's); without the kernel ember refuses complex input to the inverse functions with PyTorch's
+# NotImplementedError (sinh/cosh compose from complex sin/cos).
 _SPECIAL_DOC = {
     "asin": "Inverse sine; NaN outside [-1, 1].", "acos": "Inverse cosine; NaN outside [-1, 1].",
     "atan": "Inverse tangent.", "sinh": "Hyperbolic sine.", "cosh": "Hyperbolic cosine.",

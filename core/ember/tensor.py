@@ -558,14 +558,24 @@ class Tensor:
             raise ValueError("only one element tensors can be converted to Python scalars")
         return self.item()
 
+    def _real_scalar(self, target: str) -> Any:
+        """A complex element converts to a real Python number only when its imaginary part is 0;
+        otherwise PyTorch's checked conversion raises (``float(tensor(1+2j))``)."""
+        v = self._python_scalar()
+        if isinstance(v, complex):
+            if v.imag != 0:
+                raise RuntimeError(f"value cannot be converted to type {target} without overflow")
+            v = v.real
+        return v
+
     def __float__(self) -> float:
-        return float(self._python_scalar())
+        return float(self._real_scalar("double"))
 
     def __int__(self) -> int:
-        return int(self._python_scalar())
+        return int(self._real_scalar("int64_t"))
 
     def __index__(self) -> int:
-        if self._dtype.is_floating_point or self.numel() != 1:
+        if self._dtype.is_floating_point or self._dtype.is_complex or self.numel() != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 

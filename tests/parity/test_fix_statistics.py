@@ -105,7 +105,10 @@ def test_signatures_stay_introspectable():
         assert "axis" not in params and "keepdims" not in params, name
         assert fn.__name__ == name
     assert inspect.signature(ember.sum).parameters["keepdim"].default is False
-    assert ember.Tensor.sum is ember.sum  # the method is the function itself, not another wrapper
+    from ember._ops.registry import OPS
+
+    # the method is the op itself, not another wrapper; ``ember.sum`` adds only PyTorch's ``out=``
+    assert ember.Tensor.sum is OPS["sum"].plain and "out" in inspect.signature(ember.sum).parameters
 
 
 # ---- 0-d inputs: dim 0 and -1 are valid, 1 and -2 are not ----------------------------------------

@@ -188,6 +188,9 @@ def elementwise_kernels(xp: ModuleType, *, add_at: Callable | None = None, add_a
         return out if type(out) is ndarray else asarray(out)
 
     def sigmoid(x):
+        if x.dtype.kind == "c":  # PyTorch's complex form: 1 / (1 + exp(0 - z)), C99's exp, complex division
+            one = x.dtype.type(1)
+            return asarray(one / (one + xp.exp(0 - x)))
         # e = exp(-|x|) never overflows; 1/(1+e) and e/(1+e) keep full relative precision on both sides.
         # (-|x| spelled min(x, -x): a NaN input keeps its sign bit, as in exp(x))
         e = xp.exp(xp.minimum(x, -x))
@@ -387,11 +390,32 @@ def elementwise_kernels(xp: ModuleType, *, add_at: Callable | None = None, add_a
     def nonzero(x):
         return xp.argwhere(x).astype(int64, copy=False)
 
+    power = keep_dtype(xp.power)
+
+    def pow_(a, b):
+        """C's pow, but a complex base with the exponents PyTorch's CPU pow kernel specializes takes
+        its forms: -1 is the reciprocal ``1 / z``, 0.5 sqrt, -0.5 ``1 / sqrt(z)``, -2 ``1 / (z z)``
+        (C's cpow would give NaN at 0 and at infinities where those give inf or 0)."""
+        if type(b) is complex and type(a) is ndarray and a.dtype.kind == "c" and b.imag == 0 and b.real in (
+                -1.0, -2.0, 0.5, -0.5):
+            one, e = a.dtype.type(1), b.real
+            if e == 0.5:
+                return asarray(xp.sqrt(a))
+            if e == -0.5:
+                return asarray(one / xp.sqrt(a))
+            if e == -1.0:
+                return asarray(one / a)
+            re, im = a.real, a.imag  # z * z without a fused multiply-add, as PyTorch's complex product
+            sq = xp.empty_like(a)
+            sq.real, sq.imag = re * re - im * im, re * im + im * re
+            return asarray(one / sq)
+        return power(a, b)
+
     unary_ufuncs = {name: unary(getattr(xp, name)) for name in (
         "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh", "floor", "ceil", "round", "trunc",
         "logical_not", "isnan")}
     binary = {"add": xp.add, "sub": xp.subtract, "mul": xp.multiply, "div": xp.true_divide,
-              "floor_divide": xp.floor_divide, "remainder": xp.remainder, "pow": xp.power, "maximum": first_on_tie(xp.maximum),
+              "floor_divide": xp.floor_divide, "remainder": xp.remainder, "maximum": first_on_tie(xp.maximum),
               "minimum": first_on_tie(xp.minimum), "atan2": xp.arctan2, "bitwise_and": xp.bitwise_and,
               "bitwise_or": xp.bitwise_or, "bitwise_xor": xp.bitwise_xor}
     comparisons = {"eq": xp.equal, "ne": xp.not_equal, "lt": xp.less, "le": xp.less_equal, "gt": xp.greater,
@@ -401,6 +425,7 @@ def elementwise_kernels(xp: ModuleType, *, add_at: Callable | None = None, add_a
         **unary_ufuncs, "rsqrt": rsqrt, "sigmoid": sigmoid, "erf": erf_kernel, "neg": neg, "abs": abs_,
         "sign": sign, "relu": relu,
         **{name: keep_dtype(fn) for name, fn in binary.items()},
+        "pow": pow_,
         **{name: compare(fn) for name, fn in comparisons.items()},
         "where": where, "clamp": clamp,
         "sum": sum_, "prod": prod, "amax": reduce(xp.max), "amin": reduce(xp.min), "any": reduce(xp.any),
@@ -830,9 +855,14 @@ def special_kernels(xp: ModuleType, *, erfc: Callable = numpy_erfc, quiet: Calla
         out = xp.where(neg & (x == xp.trunc(x)), math.nan, out)  # negative integers and -inf
         return xp.where(x == 0, xp.copysign(math.inf, -x), out)
 
+    # NumPy's (and CuPy's) complex forms of these follow C99 Annex G, as PyTorch's std:: ones do
+    complex_forms = frozenset(("asin", "acos", "atan", "asinh", "acosh", "atanh", "sinh", "cosh"))
+
     def kernel(name: str, fn: Callable, wide: bool = False) -> Callable:
+        kinds = "fc" if name in complex_forms else "f"
+
         def run(x):
-            if x.dtype.kind != "f":
+            if x.dtype.kind not in kinds:
                 raise TypeError(f"{name} needs a floating array, got {x.dtype}")
             with quiet():
                 out = fn(asarray(x, dtype=float64)) if wide else fn(x)

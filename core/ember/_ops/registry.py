@@ -7,6 +7,10 @@ Each op family (``ember/functions/<family>.py``) ends with a declaration table::
             ioperators=("__iadd__",))
     __all__ = _ops.names()
 
+An op whose function has no ``out=`` of its own may declare the rule its ``out`` dtype follows
+instead (``_ops.op(exp, out=CAST)``, see ``ember._ops.out``): ``ember.<name>`` is then generated with
+``out=`` (the op's own signature plus ``out=None``), while ``Tensor.<name>`` stays the op itself.
+
 From those declarations ``ember/__init__`` generates, once every family is loaded, the Tensor
 methods, operators and in-place forms (``bind_tensor``), the ``ember.*`` exports and their part of
 ``ember.__all__`` (``exports``); each family's ``__all__`` comes from ``Family.names`` and
@@ -45,8 +49,12 @@ class OpDecl:
     aliases: tuple[str, ...] = ()
     #: ``Tensor.<name>_`` (and ``<alias>_``): True generates it from the method; a callable is it
     inplace: bool | Callable = False
-    #: the function accepts ``out=``
+    #: the function accepts ``out=`` (declared as a rule of ``ember._ops.out``, the registry generated it)
     out: bool = False
+    #: the dtype rule of a generated ``out=`` (``ember._ops.out.CAST``...); "" where none was generated
+    out_rule: str = ""
+    #: the op without its generated ``out=``: the family module's name and the Tensor method
+    impl: Callable | None = None
     #: names in ``ember.kernels.KERNELS`` the op runs (a composite op lists none)
     kernels: tuple[str, ...] = ()
     #: Python operators bound to the method as is (``__add__``, ``__radd__`` for a commutative op)
@@ -58,6 +66,11 @@ class OpDecl:
     #: ``ember.<name>_`` exists too, as the Tensor in-place form (``torch.exp_``): True for every
     #: name, or the names that have it (PyTorch has ``torch.abs_`` but no ``torch.absolute_``)
     export_inplace: bool | tuple[str, ...] = False
+
+    @property
+    def plain(self) -> Callable:
+        """The op itself, without a generated ``out=`` (``fn`` where it has none)."""
+        return self.impl or self.fn
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -110,12 +123,14 @@ def wrap_ops(names: Any, wrap: Callable[[str, Callable], Callable]) -> None:
         if d is None:
             continue
         new: dict[str, Any] = {"fn": wrap(name, d.fn)}
+        if d.impl is not None:  # a generated out=: the op itself (the module's name) is wrapped too
+            new["impl"] = wrap(name, d.impl)
         if callable(d.method):
-            new["method"] = wrap(name, d.method)
+            new["method"] = new["impl"] if d.method is d.impl else wrap(name, d.method)
         mod = sys.modules.get(d.family)
         for n in d.names:
-            if mod is not None and getattr(mod, n, None) is d.fn:
-                setattr(mod, n, new["fn"])
+            if mod is not None and getattr(mod, n, None) is d.plain:
+                setattr(mod, n, new.get("impl", new["fn"]))
         OPS[name] = dataclasses.replace(d, **new)
 
 
@@ -131,7 +146,15 @@ class Family:
         if name in OPS and OPS[name].family != self.module:  # the same module again is a reload
             raise ValueError(f"op {name!r} declared twice ({OPS[name].family} and {self.module})")
         fields["doc"] = fields.get("doc") or _first_line(fn) or f"As ``torch.{name}``."  # ember follows PyTorch
-        OPS[name] = OpDecl(name=name, fn=fn, family=self.module, **fields)
+        decl_fn = fn
+        if isinstance(fields.get("out"), str):  # a rule: ``ember.<name>`` gets a generated out=
+            from ember._ops.out import with_out
+
+            fields.update(out=True, out_rule=fields["out"], impl=fn)
+            if fields.get("method", True) is True:
+                fields["method"] = fn
+            decl_fn = with_out(name, fn, fields["out_rule"])
+        OPS[name] = OpDecl(name=name, fn=decl_fn, family=self.module, **fields)
         return fn
 
     def attr(self, name: str, value: Any) -> None:
@@ -144,7 +167,7 @@ class Family:
         A Tensor-only op written as a private function (``_copy_`` declared as ``copy_``) is not one.
         """
         mod = sys.modules[self.module]
-        return [n for d in OPS.values() if d.family == self.module for n in d.names if getattr(mod, n, None) is d.fn]
+        return [n for d in OPS.values() if d.family == self.module for n in d.names if getattr(mod, n, None) is d.plain]
 
 
 def op_names(*, exported: bool | None = None) -> list[str]:
@@ -185,7 +208,7 @@ def _tensor_attrs(make_inplace: Callable[[Callable], Callable]) -> dict[str, Any
         for n in d.operators:  # an operator may exist without a named method (``__getitem__``)
             attrs[n] = method or d.fn
         for n in d.reflected:
-            attrs[n] = _reflect(d.fn, n)
+            attrs[n] = _reflect(d.plain, n)
         if d.inplace:
             inplace = d.inplace if callable(d.inplace) else make_inplace(method)
             for n in d.inplace_names:

@@ -146,6 +146,8 @@ def _make_grads(outputs: Sequence, grad_outputs: Sequence | None) -> list:
         if g is None:
             if out.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if out.requires_grad and not out.dtype.is_floating_point:  # complex: no implicit gradient (PyTorch)
+                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
             g = ones_like(out)
         elif tuple(g.shape) != tuple(out.shape):
             raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} and "

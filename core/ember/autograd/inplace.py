@@ -12,7 +12,7 @@ Example:
     >>> x = ember.ones(3, requires_grad=True)
     >>> y = x * 1
     >>> y[1:].mul_(5)
-    tensor([5., 5.], grad_fn=<SliceBackward0>)
+    tensor([5., 5.], grad_fn=<AsStridedBackward0>)
     >>> y.sum().backward()
     >>> x.grad
     tensor([1., 5., 5.])

@@ -259,8 +259,15 @@ def sgn(input: Tensor) -> Tensor:
     from ember.functions import elementwise as _ew
 
     mag = abs(input)
-    safe = _ew.where(mag == 0, 1.0, mag).to(mag._dtype)
-    return _ew.where(mag == 0, 0.0, input / safe).to(input._dtype)
+    zero = mag == 0
+    safe = _ew.where(zero, 1.0, mag).to(mag._dtype)
+    # each part divided by the real |z| (PyTorch's kernel): a complex division by |z| + 0j would turn
+    # sgn(inf j) = 0/inf + (inf/inf) j into NaN + NaN j
+    re, im = real(input), imag(input)
+    from ember.autograd.function import name_grad_fn
+
+    return name_grad_fn(complex(_ew.where(zero, 0.0, re / safe), _ew.where(zero, 0.0, im / safe)), "SgnBackward0",
+                        input)
 
 
 def isreal(input: Tensor) -> Tensor:

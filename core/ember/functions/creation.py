@@ -23,6 +23,7 @@ import numpy as _np
 
 from ember import dispatch, plugins
 from ember import dtypes as _dt
+from ember._ops.out import ANY
 from ember._ops.registry import Family
 from ember._scalar_convert import checked_int_array, checked_scalar
 from ember.random import default_generator
@@ -522,9 +523,14 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | Non
         if out is not None:
             return _into_out("arange", out, dtype, device,
                              lambda dt, dev: arange(start, end, step, dtype=dt, device=dev), ranged=True)
+    if dtype is not None and dtype.is_complex:  # PyTorch's arange kernel has no complex instance
+        from ember.functions.complex_ops import type_word
+
+        raise NotImplementedError(f'"arange_{dispatch.canonical_device(device).type}" not implemented for '
+                                  f"'{type_word(dtype)}'")
     if end is None:
         start, end = 0, start
-    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    start, end, step = (_real_bound(v.item() if isinstance(v, Tensor) else v) for v in (start, end, step))
     has_float = any(isinstance(v, float) for v in (start, end, step))
     int_dtype = dtype is not None and dtype.category == _dt._INT
     # an integer dtype with float bounds checks its length after truncating (_int_arange)
@@ -540,6 +546,44 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | Non
         return _finish(_int_arange(start, end, step, dtype, device), requires_grad)
     dev, kt = _resolve(device, dtype)
     return _finish(Tensor._make(kt["arange"](start, end, step, dtype, dev.index), dtype, dev, kt), requires_grad)
+
+
+def _real_bound(v: Any) -> Any:
+    """A complex range bound as PyTorch reads it, a double: its real part when the imaginary part
+    is 0, else its checked conversion's error."""
+    if isinstance(v, complex):
+        if v.imag != 0:
+            raise RuntimeError("value cannot be converted to type double without overflow")
+        return v.real
+    return v
+
+
+def _complex_ends(name: str, start: Any, end: Any, dtype: _dt.dtype | None) -> _dt.dtype | None:
+    """The complex dtype linspace/logspace fill where an end is complex (a Python complex or a
+    complex tensor): the default complex dtype, or ``dtype`` if complex; PyTorch refuses a real one."""
+    if not any(isinstance(v, complex) or (isinstance(v, Tensor) and v.dtype.is_complex) for v in (start, end)):
+        return None
+    inferred = _dt.default_complex_dtype()
+    if dtype is None or dtype.is_complex:
+        return dtype or inferred
+    from ember.functions.elementwise import _CAN_CAST_NAMES
+
+    cname = "c10::complex<float>" if inferred is _dt.complex64 else "c10::complex<double>"
+    raise RuntimeError(f"torch.{name}(): inferred dtype {cname} can't be safely cast to passed dtype "
+                       f"{_CAN_CAST_NAMES[dtype]}")
+
+
+def _complex_linspace(start: Any, end: Any, steps: int, dtype: _dt.dtype, device: Any) -> Tensor:
+    """PyTorch's complex linspace: ``start + step * i`` from the start, ``end - step * (steps - 1 - i)``
+    from the end, with ``step = (end - start) / (steps - 1)``; a complex step times an integer index
+    scales both parts, so each part is the real linspace of its parts, in the parts' dtype."""
+    from ember.functions.complex_ops import complex as make_complex
+
+    start, end = (complex(v.item() if isinstance(v, Tensor) else v) for v in (start, end))
+    part = _dt.float32 if dtype is _dt.complex64 else _dt.float64
+    re = linspace(start.real, end.real, steps, dtype=part, device=device)
+    im = linspace(start.imag, end.imag, steps, dtype=part, device=device)
+    return make_complex(re, im)
 
 
 def _to_int64(v: Any) -> int:
@@ -606,6 +650,9 @@ def linspace(start: float, end: float, steps: int, *, dtype: _dt.dtype | None = 
     steps = steps.__index__()
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
+    complex_dtype = _complex_ends("linspace", start, end, dtype)
+    if complex_dtype is not None or (dtype is not None and dtype.is_complex):
+        return _finish(_complex_linspace(start, end, steps, complex_dtype or dtype, device), requires_grad)
     dtype = dtype or _dt.get_default_dtype()
     if steps > 1:  # PyTorch fills 0 or 1 bool steps (start) but has no bool range kernel
         _refuse_bool_range("linspace", dtype, device)
@@ -662,7 +709,7 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype:
             return _into_out("logspace", out, dtype, device,
                              lambda dt, dev: logspace(start, end, steps, base, dtype=dt, device=dev), ranged=True)
 
-    dtype = dtype or _dt.get_default_dtype()
+    dtype = _complex_ends("logspace", start, end, dtype) or dtype or _dt.get_default_dtype()
     if steps > 1:
         _refuse_bool_range("logspace", dtype, device)
     if dtype.category == _dt._INT:
@@ -675,7 +722,8 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype:
             start, end = checked_scalar(start, dtype), checked_scalar(end, dtype)
             base = _round_f32(base)
     # exponents in floating point whatever the result dtype (int exponents would be truncated first)
-    work = dtype if dtype.is_floating_point else _dt.float64 if _supports64(device) else _dt.float32
+    # (a complex dtype fills complex exponents: PyTorch's pow(complex(base), start + step * i))
+    work = dtype if dtype.is_floating_point or dtype.is_complex else _dt.float64 if _supports64(device) else _dt.float32
     out = _pow(base, linspace(start, end, steps, dtype=work, device=device))
     return _finish(out if out.dtype is dtype else out.to(dtype), requires_grad)
 
@@ -1038,7 +1086,7 @@ for _fn in (tensor, from_numpy, zeros, ones, full, empty, zeros_like, ones_like,
     _op(_fn, method=False)
 _op(as_tensor, aliases=("asarray",), method=False)
 _op(arange, method=False, kernels=("arange",))
-_op(bernoulli, method=_bernoulli_method, inplace=_bernoulli_)
+_op(bernoulli, method=_bernoulli_method, inplace=_bernoulli_, out=ANY)  # samples into any out dtype
 # Tensor-only methods (PyTorch has no function of these names)
 _op(_copy_, "copy_", export=False, kernels=("copy_",))
 _op(_fill_inplace, "fill_", doc="Fill with one value, in place.")

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from ember import dtypes as _dt
+from ember._ops.out import CAST, SAME
+from ember._ops.out import store as _store_out
 from ember._ops.registry import Family
 from ember.autograd.function import _FW, Function, _requires_grad_now, grad_fn_name, name_grad_fn
 from ember.autograd.grad_mode import STATE
@@ -885,18 +887,28 @@ arctan2 = atan2
 def _out(result: Tensor, out: Tensor | None) -> Tensor:
     if out is None:
         return result
-    if result._requires_grad and STATE.enabled:  # PyTorch's out= variants are not differentiable
-        raise RuntimeError("functions with out=... arguments don't support automatic differentiation, but one of "
-                           "the arguments requires grad.")
+    if (result._requires_grad or out._requires_grad) and STATE.enabled:
+        # PyTorch's out= variants are not differentiable: an input or ``out`` that requires grad is refused
+        raise RuntimeError(f"{_out_op_name()}functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
     if result._dtype is not out._dtype and result._dtype.category > out._dtype.category:
         # PyTorch refuses to write a result into an ``out`` of a lower kind (float into int, int into bool)
         raise RuntimeError(f"result type {_CAN_CAST_NAMES[result._dtype]} can't be cast to the desired output "
                            f"type {_CAN_CAST_NAMES[out._dtype]}")
-    if tuple(out.shape) != tuple(result.shape):
-        out._set_data(result.to(out.dtype)._data)
-        out._version[0] += 1  # a node that saved ``out`` must see that its values changed
-        return out
-    return out.copy_(result)
+    if out._device != result._device:
+        raise RuntimeError(f"Expected out tensor to have device {result._device}, but got {out._device} instead")
+    return _store_out(result, out)  # resized (with PyTorch's warning) when its shape differs
+
+
+def _out_op_name() -> str:
+    """``"add(): "``: the op whose out= PyTorch names in its error, the nearest public function (not
+    ``_``-prefixed) calling ``_out``; looked up on the error path only."""
+    import sys
+
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name.startswith("_"):
+        frame = frame.f_back
+    return f"{frame.f_code.co_name}(): " if frame is not None else ""
 
 
 # ---- unary math ------------------------------------------------------------------------------
@@ -1100,38 +1112,76 @@ def log(x: Tensor) -> Tensor:
     return Log.apply(x)
 
 
+def _complex_parts(z: Tensor) -> tuple:
+    from ember.functions.complex_ops import imag, real
+
+    return real(z), imag(z)
+
+
+def _from_parts(re: Tensor, im: Tensor) -> Tensor:
+    from ember.functions.complex_ops import complex as make_complex
+
+    return make_complex(re, im)
+
+
+def _complex_log_base(z: Tensor, base: float) -> Tensor:
+    """log(z) / ln(base), each part divided by the real constant as PyTorch's CPU kernel does (a
+    complex constant would turn ``inf * 0`` into NaN: log2(0) is -inf + 0j, not -inf + nan j)."""
+    re, im = _complex_parts(log(z))
+    c = math.log(base)
+    return name_grad_fn(_from_parts(re / c, im / c), f"Log{int(base)}Backward0", z)
+
+
 def log2(x: Tensor) -> Tensor:
+    if isinstance(x, Tensor) and x._dtype.is_complex:
+        return _complex_log_base(x, 2.0)
     return log(x) * (1 / math.log(2))
 
 
 def log10(x: Tensor) -> Tensor:
+    if isinstance(x, Tensor) and x._dtype.is_complex:
+        return _complex_log_base(x, 10.0)
     return log(x) * (1 / math.log(10))
 
 
 def log1p(x: Tensor) -> Tensor:
     if isinstance(x, Tensor) and x._dtype.is_complex:
-        return _complex_log1p(x)
+        return ComplexLog1p.apply(x)
     if _plain_float(x):
         return x._new(x._kt["log1p"](x._data))
     return Log1p.apply(x)
 
 
-def _complex_log1p(z: Tensor) -> Tensor:
-    """PyTorch's complex log1p, accurate near 0 (log(1 + z) loses every digit of a tiny z):
-    ``0.5 * log1p(x (x + 2) + y^2) + i atan2(y, 1 + x)`` for ``|z| < 0.5``, ``log|1 + z|`` beyond.
-    Real kernels only, so autograd through the parts gives PyTorch's conjugate gradient."""
-    from ember.functions.binary import hypot
-    from ember.functions.complex_ops import complex as make_complex
-    from ember.functions.complex_ops import imag, real
+class ComplexLog1p(Function):
+    """PyTorch's CPU complex log1p: ``u = 1 + z``; ``z`` itself where ``u`` rounds to 1, ``log(u)``
+    where ``u - 1`` gives back ``z`` exactly, else ``log(u) * (z / (u - 1))``, which cancels the
+    rounding of ``1 + z`` (complex ops, C99's log: its special values, NaN included). The gradient
+    is PyTorch's, ``g / conj(1 + z)``."""
 
-    x, y = real(z), imag(z)
-    theta = atan2(y, x + 1)
-    small = abs(z) < 0.5
-    r = where(small, x * (x + 2) + y * y, 0.0)
-    near = where(r == 0, x, log1p(r) * 0.5)  # (r underflows to 0: log1p(z) ~ z)
-    far = log(hypot(where(small, 0.0, x) + 1, where(small, 0.0, y)))
-    # a NaN part makes both parts NaN in PyTorch (C99 would keep log1p(inf + nan j) = inf + nan j)
-    return make_complex(where(isnan(y), math.nan, where(small, near, far)), where(isnan(x), math.nan, theta))
+    _backward_name = "Log1PBackward0"
+
+    @staticmethod
+    def forward(ctx, z):
+        ctx.save_for_backward(z)
+        re, im = _complex_parts(z)
+        u = _from_parts(re + 1, im)
+        um1 = _from_parts(_complex_parts(u)[0] - 1, im)
+        exact = (um1 == z)
+        out = log(u)
+        out = _complex_select(exact, out, out * (z / um1))
+        return _complex_select(u == 1, z, out)
+
+    @staticmethod
+    def backward(ctx, g):
+        (z,) = ctx.saved_tensors
+        re, im = _complex_parts(z)
+        return g / _from_parts(re + 1, -im)
+
+
+def _complex_select(cond: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """``where`` on complex tensors, part by part (real kernels only)."""
+    (ra, ia), (rb, ib) = _complex_parts(a), _complex_parts(b)
+    return _from_parts(where(cond, ra, rb), where(cond, ia, ib))
 
 
 def expm1(x: Tensor) -> Tensor:
@@ -1165,6 +1215,12 @@ def cos(x: Tensor) -> Tensor:
 
 
 def tan(x: Tensor) -> Tensor:
+    if isinstance(x, Tensor) and x._dtype.is_complex:
+        # C99's ctan(z) = -i ctanh(i z), part swaps only (complex products by i would turn 0 * inf
+        # into NaN; sin(z) / cos(z) is inf / inf for a large imaginary part)
+        re, im = _complex_parts(x)
+        t_re, t_im = _complex_parts(tanh(_from_parts(-im, re)))
+        return name_grad_fn(_from_parts(t_im, -t_re), "TanBackward0", x)
     return sin(x) / cos(x)
 
 
@@ -1293,6 +1349,8 @@ def reciprocal(x: Tensor) -> Tensor:
 def square(x: Tensor) -> Tensor:
     if x._dtype is _dt.bool_:  # PyTorch's square is pow(x, 2): a bool base promotes to int64
         x = x.to(_dt.int64)
+    if x._dtype.is_complex:  # PyTorch's complex pow(z, 2) is C's pow, not the complex product z * z
+        return pow(x, 2)
     return mul(x, x)
 
 
@@ -1792,6 +1850,16 @@ def _inplace(fn):
     return method
 
 
+_abs_inplace = _inplace(abs)
+
+
+def abs_(t: Tensor) -> Tensor:
+    """``|t|`` in place; PyTorch refuses a complex tensor (its result is real)."""
+    if isinstance(t, Tensor) and t._dtype.is_complex:
+        raise RuntimeError("In-place abs is not supported for complex tensors.")
+    return _abs_inplace(t)
+
+
 def sub_(t: Tensor, other: Any, *deprecated: Any, alpha: Any = 1) -> Tensor:
     if deprecated:
         other, alpha = _alpha_first("sub_", other, deprecated)
@@ -1842,39 +1910,47 @@ _op(pow, inplace=True, out=True, kernels=("pow",), operators=("__pow__",), refle
 _op(maximum, inplace=True, out=True, kernels=("maximum",))
 _op(minimum, inplace=True, out=True, kernels=("minimum",))
 _op(atan2, aliases=("arctan2",), inplace=True, out=True, kernels=("atan2",))
-_op(neg, aliases=("negative",), inplace=True, export_inplace=True, kernels=("neg",), operators=("__neg__",))
-_op(abs, aliases=("absolute",), inplace=True, export_inplace=("abs",), kernels=("abs",), operators=("__abs__",))
-_op(sign, inplace=True, kernels=("sign",))
+# ``out=`` (ember._ops.out): SAME for the ops that keep the input's dtype, CAST for the float ones
+_op(neg, aliases=("negative",), inplace=True, export_inplace=True, out=SAME, kernels=("neg",), operators=("__neg__",))
+_op(abs, aliases=("absolute",), inplace=abs_, export_inplace=("abs",), out=SAME, kernels=("abs",),
+    operators=("__abs__",))
+_op(sign, inplace=True, out=SAME, kernels=("sign",))
 # unary math
-for _fn in (exp, log1p, expm1, sqrt, rsqrt, sin, cos, tanh, sigmoid, relu, erf, floor, ceil, round, log):
-    _op(_fn, inplace=True, export_inplace=True, kernels=(_fn.__name__,))
-for _fn in (frac, reciprocal, square, nan_to_num):
-    _op(_fn, inplace=True, export_inplace=True)
-_op(trunc, aliases=("fix",), inplace=True, export_inplace=True, kernels=("trunc",))
+for _fn in (exp, log1p, expm1, sqrt, rsqrt, sin, cos, tanh, sigmoid, erf, log):
+    _op(_fn, inplace=True, export_inplace=True, out=CAST, kernels=(_fn.__name__,))
+for _fn in (floor, ceil, round):
+    _op(_fn, inplace=True, export_inplace=True, out=SAME, kernels=(_fn.__name__,))
+_op(relu, inplace=True, export_inplace=True, kernels=("relu",))
+for _fn in (reciprocal, square):
+    _op(_fn, inplace=True, export_inplace=True, out=CAST)
+_op(frac, inplace=True, export_inplace=True, out=SAME)
+_op(nan_to_num, inplace=True, export_inplace=True, out="nan_to_num: dtype of out: {out} should be same as input: {result}")
+_op(trunc, aliases=("fix",), inplace=True, export_inplace=True, out=SAME, kernels=("trunc",))
 for _fn in (log2, log10, tan):
-    _op(_fn, inplace=True, export_inplace=True)
+    _op(_fn, inplace=True, export_inplace=True, out=CAST)
 for _fn in (isfinite, isinf, equal, isclose, allclose):
     _op(_fn)
 _op(isnan, kernels=("isnan",))
 # comparisons and logic
 # in place, the bool result is cast back to self's dtype (``x.eq_(y)`` keeps x's dtype), as in PyTorch
-_op(eq, inplace=True, kernels=("eq",))
-_op(ne, aliases=("not_equal",), inplace=True, kernels=("ne",))
-_op(lt, aliases=("less",), inplace=True, kernels=("lt",), operators=("__lt__",))
-_op(le, aliases=("less_equal",), inplace=True, kernels=("le",), operators=("__le__",))
-_op(gt, aliases=("greater",), inplace=True, kernels=("gt",), operators=("__gt__",))
-_op(ge, aliases=("greater_equal",), inplace=True, kernels=("ge",), operators=("__ge__",))
+_op(eq, inplace=True, out=CAST, kernels=("eq",))
+_op(ne, aliases=("not_equal",), inplace=True, out=CAST, kernels=("ne",))
+_op(lt, aliases=("less",), inplace=True, out=CAST, kernels=("lt",), operators=("__lt__",))
+_op(le, aliases=("less_equal",), inplace=True, out=CAST, kernels=("le",), operators=("__le__",))
+_op(gt, aliases=("greater",), inplace=True, out=CAST, kernels=("gt",), operators=("__gt__",))
+_op(ge, aliases=("greater_equal",), inplace=True, out=CAST, kernels=("ge",), operators=("__ge__",))
 for _fn in (logical_and, logical_or, logical_xor):
-    _op(_fn, inplace=True, kernels=(_fn.__name__,))
+    _op(_fn, inplace=True, out=CAST, kernels=(_fn.__name__,))
 for _fn in (bitwise_and, bitwise_or, bitwise_xor):
     _op(_fn, inplace=True, out=True, kernels=(_fn.__name__,))
 _op(bitwise_not, inplace=True, out=True)  # composite: ``-x - 1``, ``logical_not`` on bool
-_op(logical_not, inplace=True, kernels=("logical_not",))
+_op(logical_not, inplace=True, out=CAST, kernels=("logical_not",))
 # selection and fused forms
-_op(where, method=_where_method, kernels=("where",))
+_op(where, method=_where_method, out="Expected out type to be {result} but got {out}", kernels=("where",))
 _op(clamp, aliases=("clip",), inplace=True, export_inplace=True, out=True, kernels=("clamp",))
-for _fn in (lerp, addcmul, addcdiv, masked_fill):
-    _op(_fn, inplace=True)
+for _fn in (lerp, addcmul, addcdiv):
+    _op(_fn, inplace=True, out=CAST)
+_op(masked_fill, inplace=True)
 _op(broadcast_shapes, method=False)
 # operators that are not one op: ``&``, ``|``, ``^`` are logical on bool tensors and bitwise otherwise
 for _name, _fn in (("and", _and), ("or", _or), ("xor", _xor)):

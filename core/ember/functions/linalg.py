@@ -17,6 +17,7 @@ from typing import Any
 
 from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
+from ember._ops.out import CAST, EXACT
 from ember._ops.registry import Family
 from ember.autograd.function import Function, grad_fn_name, name_grad_fn
 from ember.tensor import Tensor
@@ -828,19 +829,21 @@ def einsum(*args: Any) -> Tensor:
 _ops = Family(__name__)
 _op = _ops.op
 _op(matmul, out=True, kernels=("matmul",), operators=("__matmul__",), reflected=("__rmatmul__",))
-for _fn in (mm, bmm, mv, inner):
-    _op(_fn)
+# ``out=`` (ember._ops.out): the result's dtype only (EXACT and the ops' own words), or a cast (CAST)
+for _fn in (mm, bmm, mv):
+    _op(_fn, out=EXACT)
+_op(inner, out="tensordot: Expected the output tensor to have dtype {result}, but got an output tensor with dtype {out}")
 for _fn in (addmm, baddbmm):
-    _op(_fn, inplace=True)
-_op(dot)
-_op(vdot)
-_op(outer, aliases=("ger",))
+    _op(_fn, inplace=True, out=EXACT)
+_op(dot, out="result dtype {out} does not match input dtype {result}")
+_op(vdot, out="result dtype {out} does not match input dtype {result}")
+_op(outer, aliases=("ger",), out=CAST)
 _op(einsum, method=False)
 _op(tensordot, method=False, out=True)
 _op(diag_embed)
 _op(trace)
-_op(cross)
-_op(kron)
+_op(cross, out=EXACT)
+_op(kron, out=CAST)
 _op(cdist, method=False)
 _op(block_diag, method=False)
 _op(cartesian_prod, method=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ember import linalg as _la
+from ember._ops.out import EXACT
 from ember._ops.registry import Family
 from ember.linalg._common import return_type, type_word
 from ember.tensor import Tensor
@@ -122,14 +123,14 @@ _op = _ops.op
 _op(inverse, out=True)
 _op(det)
 _op(logdet)
-_op(slogdet)
+_op(slogdet, out=EXACT)
 _op(pinverse)
 _op(matrix_power, out=True)
 _op(matrix_exp)
 _op(svd, out=True)
 _op(qr, out=True)
 _op(geqrf, out=True)
-_op(orgqr)
+_op(orgqr, out=EXACT)
 _op(cholesky_solve, out=True)
 _op(cholesky_inverse, out=True)
 

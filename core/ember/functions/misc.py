@@ -26,6 +26,7 @@ from typing import Any
 from ember import dispatch
 from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
+from ember._ops.out import EXACT, SAME
 from ember._ops.registry import Family
 from ember.functions import creation as _cr
 from ember.functions import elementwise as _ew
@@ -1515,7 +1516,7 @@ globals().update(_COPIES)
 _ops = Family(__name__)
 _op = _ops.op
 for _fn in (ravel, tensor_split, hsplit, vsplit, dsplit, split_with_sizes, unsafe_split, unsafe_chunk,
-            unsafe_split_with_sizes, diagflat, select_scatter, slice_scatter, diagonal_scatter, dist, adjoint,
+            unsafe_split_with_sizes, diagflat, select_scatter, diagonal_scatter, dist, adjoint,
             cov, corrcoef, isreal, is_nonzero, is_same_size, is_signed, is_inference, is_conj,
             is_neg, conj, resolve_conj, resolve_neg, positive, is_complex):
     _op(_fn)
@@ -1527,15 +1528,19 @@ for _fn in (column_stack, row_stack, dstack):
     _op(_fn, method=False, out=True)
 for _fn in (atleast_3d, unravel_index, combinations, hann_window,
             hamming_window, blackman_window, bartlett_window, kaiser_window, trapezoid, trapz,
-            cumulative_trapezoid, gradient, isin, rsub, can_cast, typename,
+            cumulative_trapezoid, gradient, rsub, can_cast, typename,
             is_inference_mode_enabled, set_default_device, get_default_device, use_deterministic_algorithms,
             are_deterministic_algorithms_enabled, is_deterministic_algorithms_warn_only_enabled,
             set_deterministic_debug_mode, get_deterministic_debug_mode, set_float32_matmul_precision,
             get_float32_matmul_precision, set_warn_always, is_warn_always_enabled, set_anomaly_enabled,
             is_anomaly_enabled, is_anomaly_check_nan_enabled, fill):
     _op(_fn, method=False)
-for _fn in (clamp_min, clamp_max, ldexp, addmv):
-    _op(_fn, inplace=True, export_inplace=True, out=_fn in (ldexp, addmv))
+for _fn in (clamp_min, clamp_max):
+    _op(_fn, inplace=True, export_inplace=True, out=SAME)  # ``out=`` generated (ember._ops.out)
+for _fn in (ldexp, addmv):
+    _op(_fn, inplace=True, export_inplace=True, out=True)
+_op(slice_scatter, out=EXACT)
+_op(isin, method=False, out=EXACT)
 for _fn in (addr, addbmm, renorm):
     _op(_fn, inplace=True, out=True)
 _op(signbit, out=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
+from ember._ops.out import CAST, DTYPE, EXACT
 from ember._ops.registry import Family
 from ember.autograd.function import Function, name_grad_fn
 from ember.autograd.grad_mode import STATE
@@ -837,29 +838,33 @@ def _cumsum_(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
 
 _ops = Family(__name__)
 _op = _ops.op
-_op(sum, kernels=("sum",))
-_op(mean, kernels=("sum",))
-_op(prod, kernels=("prod",))
-_op(amax, kernels=("amax",))
-_op(amin, kernels=("amin",))
-_op(max, kernels=("amax",))
-_op(min, kernels=("amin",))
-_op(argmax, kernels=("argmax",))
-_op(argmin, kernels=("argmin",))
-_op(var, kernels=("sum",))
-_op(std)
+# ``out=`` (ember._ops.out): the op's dtype is out's (DTYPE), a cast into it (CAST), or the result's only
+_AMAX_OUT = "Expected the dtype for input and out to match, but got {result} for input's dtype and {out} for out's dtype."
+_BOOL_OUT = "{name} only supports bool tensor for result, got: {out}"
+_op(sum, out=DTYPE, kernels=("sum",))
+_op(mean, out=CAST, kernels=("sum",))
+_op(prod, out=DTYPE, kernels=("prod",))
+_op(amax, out=_AMAX_OUT, kernels=("amax",))
+_op(amin, out=_AMAX_OUT, kernels=("amin",))
+_op(max, out=EXACT, kernels=("amax",))
+_op(min, out=EXACT, kernels=("amin",))
+_op(argmax, out=EXACT, kernels=("argmax",))
+_op(argmin, out=EXACT, kernels=("argmin",))
+_op(var, out=CAST, kernels=("sum",))
+_op(std, out=CAST)
 _op(var_mean, method=False)
 _op(std_mean, method=False)
-_op(norm)
-_op(all, kernels=("all", "ne"))
-_op(any, kernels=("any", "ne"))
-_op(cumsum, inplace=_cumsum_, kernels=("cumsum",))
-_op(cumprod, inplace=True, kernels=("cumprod",))
-_op(logsumexp)
-_op(softmax, kernels=("softmax",))
-_op(log_softmax, kernels=("log_softmax",))
-_op(sort, kernels=("sort",))
-for _fn in (argsort, topk, count_nonzero, median, msort):
-    _op(_fn)
+_op(norm, out=EXACT)
+_op(all, out=_BOOL_OUT, kernels=("all", "ne"))
+_op(any, out=_BOOL_OUT, kernels=("any", "ne"))
+_op(cumsum, inplace=_cumsum_, out=DTYPE, kernels=("cumsum",))
+_op(cumprod, inplace=True, out=DTYPE, kernels=("cumprod",))
+_op(logsumexp, out=CAST)
+_op(softmax, out=EXACT, kernels=("softmax",))
+_op(log_softmax, out=EXACT, kernels=("log_softmax",))
+_op(sort, out=EXACT, kernels=("sort",))
+for _fn in (argsort, topk, median, msort):
+    _op(_fn, out=EXACT)
+_op(count_nonzero)
 
 __all__ = _ops.names()

@@ -550,6 +550,7 @@ _op(searchsorted, method=False, out=True)
 _op(bucketize, method=False, out=True)
 _op(histc, out=True)
 _op(bincount)
-_op(histogram)
+_op(histogram, out="torch.histogram: input tensor and hist tensor should have the same dtype, but got input "
+                   "{result_c} and hist {out_c}")
 
 __all__ = _ops.names()

@@ -21,6 +21,7 @@ from typing import Any
 
 from ember import _value_range
 from ember._ops.numpy_names import numpy_names
+from ember._ops.out import CAST, EXACT
 from ember._ops.registry import EXTRAS, Family
 from ember.autograd.function import _FW, Function, _requires_grad_now, name_grad_fn
 from ember.autograd.grad_mode import STATE
@@ -1237,10 +1238,11 @@ def _set_data(self: Tensor, data: Any) -> None:
 _ops = Family(__name__)
 _op = _ops.op
 for _fn in (reshape, flatten, unflatten, permute, broadcast_to, clone, chunk, split, fliplr, flipud,
-            narrow, unbind, select, roll, repeat_interleave, diagonal, diag):
+            narrow, unbind, select, roll, repeat_interleave, diagonal):
     _op(_fn)
+_op(diag, out=EXACT)  # ``out=`` generated (ember._ops.out)
 for _fn in (tril, triu):
-    _op(_fn, inplace=True)
+    _op(_fn, inplace=True, out=EXACT)
 _op(tile, method=_tile_method)
 _op(view, export=False, method=_view_method)
 _op(squeeze, inplace=_squeeze_)
@@ -1253,7 +1255,9 @@ for _fn in (expand, expand_as, repeat, contiguous, view_as, reshape_as):  # Tens
 _op(unfold, export=False)  # ``Tensor.unfold``; ``ember.nn.functional.unfold`` is im2col
 _op(flip, method=_flip_method, kernels=("flip",))
 _op(cat, aliases=("concat", "concatenate"), method=False, out=True, kernels=("cat",))
-for _fn in (hstack, vstack, atleast_1d, atleast_2d, broadcast_tensors, meshgrid):
+for _fn in (hstack, vstack):
+    _op(_fn, method=False, out=CAST)
+for _fn in (atleast_1d, atleast_2d, broadcast_tensors, meshgrid):
     _op(_fn, method=False)
 _op(stack, method=False, out=True)
 _op(pad_constant, export=False, method=False, kernels=("pad",))

@@ -109,27 +109,69 @@ class _Unary(Function):
 
     _kernel = ""
     _saves = "input"  # or "output"
+    complex_form: Callable | None = None  # the op on a complex tensor, where PyTorch has one
 
     @classmethod
     def forward(cls, ctx, x):
-        x = _as_float(cls._name, x)
-        composite = _half_in_float32(cls.composite)
-        out = _kernel_or(cls._kernel, x, composite) if cls._kernel else composite(x)
+        if cls.complex_form is not None and isinstance(x, Tensor) and x._dtype.is_complex:
+            out = cls.complex_form(x)
+        else:
+            x = _as_float(cls._name, x)
+            composite = _half_in_float32(cls.composite)
+            out = _kernel_or(cls._kernel, x, composite) if cls._kernel else composite(x)
         ctx.save_for_backward(out if cls._saves == "output" else x)
         return out
 
     @classmethod
     def backward(cls, ctx, g):
         (saved,) = ctx.saved_tensors
-        return g * cls.derivative(saved)
+        return g * _ew._cj(cls.derivative(saved))  # conj(f'(z)) for complex z, PyTorch's convention
 
 
 def _unary(name: str, composite: Callable, derivative: Callable, *, kernel: bool = True,
-           saves: str = "input") -> type:
+           saves: str = "input", complex_form: Callable | None = None) -> type:
     cls_name = name.capitalize()
     return type(cls_name, (_Unary,), {
         "_name": name, "_kernel": name if kernel else "", "_saves": saves, "_backward_name": cls_name + "Backward0",
-        "composite": staticmethod(composite), "derivative": staticmethod(derivative)})
+        "composite": staticmethod(composite), "derivative": staticmethod(derivative),
+        "complex_form": None if complex_form is None else staticmethod(complex_form)})
+
+
+def _complex_kernel(name: str) -> Callable[[Tensor], Tensor]:
+    """The backend's kernel ``name`` on complex data: NumPy's (and CuPy's) complex inverse
+    trigonometric functions follow C99 Annex G, as PyTorch's (std::asin...) do, special values
+    and branch cuts (signed zeros) included. A backend without the kernel refuses, as before."""
+    def run(z: Tensor) -> Tensor:
+        kt = z._kt
+        if not kt.has(name):
+            from ember.functions.complex_ops import type_word
+
+            raise NotImplementedError(f'"{name}_{z._device.type}" not implemented for \'{type_word(z._dtype)}\'')
+        return z._new(kt[name](z._data))
+    return run
+
+
+def _complex_kernel_or(name: str, z: Tensor, composite: Callable[[Tensor], Tensor]) -> Tensor:
+    """The backend's complex kernel ``name`` (C's csinh/ccosh: their signed zeros and NaN cases),
+    or the composite (C99's identities on complex sin/cos) where it has none."""
+    return z._new(z._kt[name](z._data)) if z._kt.has(name) else composite(z)
+
+
+def _acosh_derivative(x: Tensor) -> Tensor:
+    """1 / sqrt(x^2 - 1); for complex x PyTorch's ``rsqrt(x + 1) * rsqrt(x - 1)``, the branch that
+    agrees with acosh's cut (``rsqrt(x^2 - 1)`` flips sign in the left half-plane)."""
+    if x._dtype.is_complex:
+        return rsqrt(x + 1) * rsqrt(x - 1)
+    return rsqrt(x * x - 1)
+
+
+def _complex_acos(z: Tensor) -> Tensor:
+    """PyTorch's vectorized CPU kernel (AVX2 and AVX-512) computes complex128 acos as pi/2 - asin(z),
+    part by part; complex64 takes C's cacos."""
+    if z._dtype is _dt.complex64:
+        return _complex_kernel("acos")(z)
+    re, im = _parts(_complex_kernel("asin")(z))
+    return _complex_of(math.pi / 2 - re, 0.0 - im)
 
 
 # ---- composites (used where a backend lacks the optional kernel) -------------------------------
@@ -487,14 +529,14 @@ def _sinc_grad(x: Tensor) -> Tensor:
 
 
 # ---- the Functions -----------------------------------------------------------------------------
-Asin = _unary("asin", _asin, lambda x: rsqrt(1 - x * x))
-Acos = _unary("acos", _acos, lambda x: -rsqrt(1 - x * x))
-Atan = _unary("atan", _atan, lambda x: 1 / (x * x + 1))
-Sinh = _unary("sinh", _sinh, lambda x: cosh(x))
-Cosh = _unary("cosh", _cosh, lambda x: sinh(x))
-Asinh = _unary("asinh", _asinh, lambda x: rsqrt(x * x + 1))
-Acosh = _unary("acosh", _acosh, lambda x: rsqrt(x * x - 1))
-Atanh = _unary("atanh", _atanh, lambda x: 1 / (1 - x * x))
+Asin = _unary("asin", _asin, lambda x: rsqrt(1 - x * x), complex_form=_complex_kernel("asin"))
+Acos = _unary("acos", _acos, lambda x: -rsqrt(1 - x * x), complex_form=_complex_acos)
+Atan = _unary("atan", _atan, lambda x: 1 / (x * x + 1), complex_form=_complex_kernel("atan"))
+Sinh = _unary("sinh", _sinh, lambda x: cosh(x), complex_form=lambda z: _complex_kernel_or("sinh", z, _complex_sinh))
+Cosh = _unary("cosh", _cosh, lambda x: sinh(x), complex_form=lambda z: _complex_kernel_or("cosh", z, _complex_cosh))
+Asinh = _unary("asinh", _asinh, lambda x: rsqrt(x * x + 1), complex_form=_complex_kernel("asinh"))
+Acosh = _unary("acosh", _acosh, _acosh_derivative, complex_form=_complex_kernel("acosh"))
+Atanh = _unary("atanh", _atanh, lambda x: 1 / (1 - x * x), complex_form=_complex_kernel("atanh"))
 Exp2 = _unary("exp2", _exp2, lambda y: y * _LN2, saves="output")
 Erfc = _unary("erfc", _erfc, lambda x: exp(-x * x) * (-2 / _SQRT_PI))
 Lgamma = _unary("lgamma", _lgamma, lambda x: digamma(x))
@@ -777,8 +819,7 @@ def sinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         >>> ember.sinh(ember.tensor([1.0]))
         tensor([1.1752])
     """
-    z = _complex_unary(input, _complex_sinh)
-    return _out(Sinh.apply(input) if z is None else z, out)
+    return _out(Sinh.apply(input), out)
 
 
 def cosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -788,8 +829,7 @@ def cosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         >>> ember.cosh(ember.tensor([1.0]))
         tensor([1.5431])
     """
-    z = _complex_unary(input, _complex_cosh)
-    return _out(Cosh.apply(input) if z is None else z, out)
+    return _out(Cosh.apply(input), out)
 
 
 def asinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:

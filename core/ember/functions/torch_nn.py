@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ember._ops.out import CAST, SAME
 from ember._ops.registry import Family
 from ember.nn import functional as F  # noqa: N812 - the usual name
 from ember.nn.functional import (
@@ -337,8 +338,10 @@ for _fn in (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_tra
             margin_ranking_loss, hinge_embedding_loss, cosine_embedding_loss, triplet_margin_loss,
             poisson_nll_loss, ctc_loss, grid_sampler, grid_sampler_2d, grid_sampler_3d, affine_grid_generator,
             convolution):
-    _op(_fn, method=False)
-for _fn in (prelu, hardshrink):  # ``Tensor.prelu``, ``Tensor.hardshrink`` too, as in PyTorch
-    _op(_fn)
+    if _fn is not threshold:
+        _op(_fn, method=False)
+_op(threshold, method=False, out=CAST)  # ``out=`` generated (ember._ops.out)
+_op(prelu)  # ``Tensor.prelu``, ``Tensor.hardshrink`` too, as in PyTorch
+_op(hardshrink, out=SAME)
 
 __all__ = _ops.names()
