@@ -8,91 +8,137 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 from typing import Any
 
 from ember import dtypes as _dt
 
-__all__ = ["tensor_repr", "set_printoptions"]
-
-_opts = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+__all__ = ["tensor_repr", "set_printoptions", "get_printoptions", "printoptions", "PRINT_OPTS"]
 
 
-def set_printoptions(precision: int | None = None, threshold: int | None = None, edgeitems: int | None = None,
-                     linewidth: int | None = None, sci_mode: bool | None = None, profile: str | None = None) -> None:
-    """As ``torch.set_printoptions``."""
-    if profile == "default":
-        _opts.update(precision=4, threshold=1000, edgeitems=3, linewidth=80)
-    for k, v in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
-                 ("linewidth", linewidth)):
-        if v is not None:
-            _opts[k] = v
-    _opts["sci_mode"] = sci_mode
+@dataclasses.dataclass
+class _PrinterOptions:
+    precision: int = 4
+    threshold: float = 1000
+    edgeitems: int = 3
+    linewidth: int = 80
+    sci_mode: bool | None = None
 
 
-def _summarise(values: Any, shape: tuple, edge: int) -> Any:
-    """Nested lists with '...' where PyTorch elides."""
-    if not shape:
-        return values
-    n = shape[0]
-    if n > 2 * edge:
-        head = [_summarise(v, shape[1:], edge) for v in values[:edge]]
-        tail = [_summarise(v, shape[1:], edge) for v in values[-edge:]]
-        return head + [Ellipsis] + tail
-    return [_summarise(v, shape[1:], edge) for v in values]
+PRINT_OPTS = _PrinterOptions()
+
+# the settings each ``profile=`` name restores before the explicit arguments apply (PyTorch's table)
+_PROFILES = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+    "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80},
+}
 
 
-def _flat(values: Any) -> list:
-    if isinstance(values, list):
-        out = []
-        for v in values:
-            out.extend(_flat(v))
-        return out
-    return [] if values is Ellipsis else [values]
+def set_printoptions(precision: int | None = None, threshold: float | None = None, edgeitems: int | None = None,
+                     linewidth: int | None = None, profile: str | None = None,
+                     sci_mode: bool | None = None) -> None:
+    """As ``torch.set_printoptions``: a ``profile`` resets the four sizes first (an unknown name
+    resets nothing), the explicit arguments then win, and ``sci_mode`` is always replaced."""
+    for name, value in _PROFILES.get(profile, {}).items():
+        setattr(PRINT_OPTS, name, value)
+    for name, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                        ("linewidth", linewidth)):
+        if value is not None:
+            setattr(PRINT_OPTS, name, value)
+    PRINT_OPTS.sci_mode = sci_mode
+
+
+def get_printoptions() -> dict[str, Any]:
+    """The current options as keyword arguments for :func:`set_printoptions`."""
+    return dataclasses.asdict(PRINT_OPTS)
+
+
+@contextlib.contextmanager
+def printoptions(**kwargs: Any):
+    """Change the print options for the ``with`` block only."""
+    old = get_printoptions()
+    set_printoptions(**kwargs)
+    try:
+        yield
+    finally:
+        set_printoptions(**old)
+
+
+def _summarized_flat(values: Any, ndim: int) -> list:
+    """The values PyTorch's ``get_summarized_data`` hands the formatter, flattened. Its quirks are
+    kept: with ``edgeitems=0`` a vector keeps all its values (``v[-0:]`` is the whole vector) while
+    a matrix or higher keeps none."""
+    edge = PRINT_OPTS.edgeitems
+    if ndim == 0:
+        return [values]
+    if ndim == 1:
+        return values[:edge] + values[-edge:] if len(values) > 2 * edge else list(values)
+    if not edge:
+        return []
+    rows = values[:edge] + values[-edge:] if len(values) > 2 * edge else values
+    out: list = []
+    for row in rows:
+        out.extend(_summarized_flat(row, ndim - 1))
+    return out
+
+
+def _flat(values: Any, ndim: int) -> list:
+    if ndim == 0:
+        return [values]
+    if ndim == 1:
+        return list(values)
+    out: list = []
+    for row in values:
+        out.extend(_flat(row, ndim - 1))
+    return out
 
 
 class _Formatter:
     """PyTorch's ``_Formatter``: the mode and width come from the non-zero finite values only."""
 
-    def __init__(self, values: list, dtype: _dt.dtype) -> None:
-        self.floating = dtype.is_floating_point
+    def __init__(self, values: list, floating: bool) -> None:
+        self.floating = floating
         self.int_mode = True
         self.sci = False
-        prec = _opts["precision"]
-        if not self.floating:
-            self.width = max((len(self._plain(v)) for v in values), default=1)
+        self.width = 1
+        prec = PRINT_OPTS.precision
+        if not floating:
+            self.width = max([1] + [len(self._plain(v)) for v in values])
             return
-        nz = [abs(v) for v in values if isinstance(v, float) and math.isfinite(v) and v != 0]
-        for v in nz:
-            if v != math.ceil(v):
-                self.int_mode = False
-                break
-        if nz:
-            amax, amin = max(nz), min(nz)
-            if self.int_mode:
-                self.sci = amax / amin > 1000.0 or amax > 1e8
-            else:
-                self.sci = amax / amin > 1000.0 or amax > 1e8 or amin < 1e-4
-        if _opts["sci_mode"] is not None:
-            self.sci = _opts["sci_mode"]
-        self.fmt = f"{{:.{prec}e}}" if self.sci else ("{:.0f}." if self.int_mode else f"{{:.{prec}f}}")
-        signed = [v for v in values if isinstance(v, float) and math.isfinite(v) and v != 0]
-        self.width = max((len(self.format(v, pad=False)) for v in signed), default=1)
+        nz = [v for v in values if math.isfinite(v) and v != 0]
+        if not nz:
+            return
+        self.int_mode = all(v == math.ceil(v) for v in nz)
+        amax, amin = max(abs(v) for v in nz), min(abs(v) for v in nz)
+        if PRINT_OPTS.sci_mode is None:
+            self.sci = amax / amin > 1000.0 or amax > 1e8 or amin < 1e-4
+        else:
+            self.sci = PRINT_OPTS.sci_mode
+        if self.sci:
+            self.width = max([1] + [len(f"{v:.{prec}e}") for v in nz])
+        elif self.int_mode:
+            self.width = max([1] + [len(f"{v:.0f}") + 1 for v in nz])
+        else:
+            self.width = max([1] + [len(f"{v:.{prec}f}") for v in nz])
 
     @staticmethod
     def _plain(v: Any) -> str:
-        return str(v) if not isinstance(v, bool) else ("True" if v else "False")
+        return f"{v}"
 
-    def format(self, v: Any, pad: bool = True) -> str:
+    def format(self, v: Any) -> str:
+        prec = PRINT_OPTS.precision
         if not self.floating:
             s = self._plain(v)
-        elif math.isnan(v):
-            s = "nan"
-        elif math.isinf(v):
-            s = "inf" if v > 0 else "-inf"
+        elif self.sci:
+            s = f"{v:{self.width}.{prec}e}"
+        elif self.int_mode:
+            s = f"{v:.0f}" + ("" if math.isinf(v) or math.isnan(v) else ".")
         else:
-            s = self.fmt.format(v)
-        return s.rjust(self.width) if pad else s
+            s = f"{v:.{prec}f}"
+        return s.rjust(self.width)
 
 
 class _ComplexFormatter:
@@ -100,47 +146,55 @@ class _ComplexFormatter:
     values, and print as ``re+imj`` (the imaginary part's own sign, ``+`` when it has none)."""
 
     def __init__(self, values: list) -> None:
-        self.re = _Formatter([v.real for v in values], _dt.float64)
-        self.im = _Formatter([v.imag for v in values], _dt.float64)
+        self.re = _Formatter([v.real for v in values], True)
+        self.im = _Formatter([v.imag for v in values], True)
         self.width = self.re.width + self.im.width + 1  # PyTorch's element length (+ "j")
 
-    def format(self, v: Any, pad: bool = True) -> str:
-        real_str = self.re.format(v.real, pad)
+    def format(self, v: Any) -> str:
+        real_str = self.re.format(v.real)
         imag_str = (self.im.format(v.imag) + "j").lstrip()
         return real_str + imag_str if imag_str[0] in "+-" else real_str + "+" + imag_str
 
 
-def _render(values: Any, fmt: _Formatter, indent: int) -> str:
-    if not isinstance(values, list):
+def _vector_str(values: list, fmt: Any, indent: int, summarize: bool) -> str:
+    edge = PRINT_OPTS.edgeitems
+    per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / (fmt.width + 2)))
+    if summarize and not edge:
+        items = ["..."]
+    elif summarize and len(values) > 2 * edge:
+        items = [fmt.format(v) for v in values[:edge]] + [" ..."] + [fmt.format(v) for v in values[-edge:]]
+    else:
+        items = [fmt.format(v) for v in values]
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _render(values: Any, ndim: int, fmt: Any, indent: int, summarize: bool) -> str:
+    if ndim == 0:
         return fmt.format(values)
-    if not values or not isinstance(values[0], list) and not (values[0] is Ellipsis and len(values) > 1 and isinstance(values[-1], list)):
-        items = [" ..." if v is Ellipsis else fmt.format(v) for v in values]
-        per_line = max(1, (_opts["linewidth"] - indent) // (fmt.width + 2))
-        lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
-        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
-    depth = 1
-    probe = values[0] if values[0] is not Ellipsis else values[-1]
-    while isinstance(probe, list) and probe:
-        depth += 1
-        probe = probe[0]
-    sep = "," + "\n" * (depth - 1) + " " * (indent + 1)
-    parts = ["..." if v is Ellipsis else _render(v, fmt, indent + 1) for v in values]
-    return "[" + sep.join(parts) + "]"
+    if ndim == 1:
+        return _vector_str(values, fmt, indent, summarize)
+    edge = PRINT_OPTS.edgeitems
+    if summarize and len(values) > 2 * edge:
+        head = [_render(v, ndim - 1, fmt, indent + 1, summarize) for v in values[:edge]]
+        tail = [_render(v, ndim - 1, fmt, indent + 1, summarize) for v in values[len(values) - edge:]]
+        parts = head + ["..."] + tail
+    else:
+        parts = [_render(v, ndim - 1, fmt, indent + 1, summarize) for v in values]
+    return "[" + ("," + "\n" * (ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
 def tensor_body(t: Any, indent: int) -> str:
     """The bracketed values of ``t`` as its repr prints them, continuation lines indented by ``indent``
     (also the ``indices=`` and ``values=`` parts of a sparse tensor's repr)."""
-    shape = tuple(t.shape)
-    n = t.numel()
-    if n == 0:
+    if t.numel() == 0:
         return "[]"
+    ndim = t.dim()
     values = t.detach().cpu().tolist()
-    if n > _opts["threshold"]:
-        values = _summarise(values, shape, _opts["edgeitems"])
-    flat = _flat(values) if shape else [values]
-    fmt = _ComplexFormatter(flat) if t.dtype.is_complex else _Formatter(flat, t.dtype)
-    return _render(values, fmt, indent)
+    summarize = t.numel() > PRINT_OPTS.threshold
+    flat = _summarized_flat(values, ndim) if summarize else _flat(values, ndim)
+    fmt = _ComplexFormatter(flat) if t.dtype.is_complex else _Formatter(flat, t.dtype.is_floating_point)
+    return _render(values, ndim, fmt, indent, summarize)
 
 
 def tensor_repr(t: Any, prefix: str = "tensor(") -> str:
@@ -150,8 +204,11 @@ def tensor_repr(t: Any, prefix: str = "tensor(") -> str:
     if t.device.type != "cpu":
         suffixes.append(f"device='{t.device}'")
     body = tensor_body(t, len(prefix))
-    if n == 0 and shape != (0,):
-        suffixes.append(f"size={tuple(shape)}")
+    if n == 0:
+        if len(shape) != 1:
+            suffixes.append(f"size={shape}")
+    elif not PRINT_OPTS.edgeitems:
+        suffixes.append(f"size={shape}")
     # an empty tensor names every dtype but the default float one (PyTorch's rule)
     default = {_dt.get_default_dtype()} if n == 0 else {
         _dt.get_default_dtype(), _dt.default_complex_dtype(), _dt.int64, _dt.bool_}
@@ -169,7 +226,7 @@ def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
     parts = [text]
     last = len(text) - text.rfind("\n") + 1  # PyTorch's count (one more than the line's length)
     for suffix in suffixes:
-        if last + len(suffix) + 2 > _opts["linewidth"]:
+        if last + len(suffix) + 2 > PRINT_OPTS.linewidth:
             parts.append(",\n" + " " * indent + suffix)
             last = indent + len(suffix)
         else:

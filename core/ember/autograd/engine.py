@@ -150,8 +150,8 @@ def _make_grads(outputs: Sequence, grad_outputs: Sequence | None) -> list:
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
             g = ones_like(out)
         elif tuple(g.shape) != tuple(out.shape):
-            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} and "
-                               f"output[{i}] has a shape of {tuple(out.shape)}.")
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and "
+                               f"output[{i}] has a shape of {out.shape}.")
         grads.append(g)
     return grads
 

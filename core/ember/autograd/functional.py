@@ -64,8 +64,15 @@ def _prepare(tensors: tuple, create_graph: bool, need_graph: bool) -> tuple:
     """New tensor objects for ``tensors``: differentiable views when the user wants a graph back to them
     (``create_graph``), detached leaves otherwise. A new object is needed even then, so the function's own
     use of a captured input is not mistaken for the argument."""
-    return tuple(t.view_as(t) if create_graph and t.requires_grad else t.detach().requires_grad_(need_graph)
-                 for t in tensors)
+    return tuple(t.view_as(t) if create_graph and t.requires_grad else _leaf(t, need_graph) for t in tensors)
+
+
+def _leaf(t: Any, requires_grad: bool) -> Any:
+    """``t.detach().requires_grad_(requires_grad)`` with the error PyTorch's ``requires_grad_`` raises
+    for an integer or bool input (its wording differs from the ``requires_grad=`` setter's)."""
+    if requires_grad and not (t.is_floating_point() or t.is_complex()):
+        raise RuntimeError("only Tensors of floating point dtype can require gradients")
+    return t.detach().requires_grad_(requires_grad)
 
 
 def _finish(tensors: tuple, create_graph: bool) -> tuple:

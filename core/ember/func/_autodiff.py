@@ -50,6 +50,27 @@ def _spec_str(spec: TreeSpec) -> str:
     return "(" + ", ".join(kids) + ")"
 
 
+def _spec_repr(spec: TreeSpec, indent: int = 0) -> str:
+    """PyTorch's ``repr(TreeSpec)`` (what ``jvp`` and ``vmap`` print in their structure errors):
+    ``*`` for a leaf, else ``TreeSpec(<type name>, <context>, [<children>])`` with one child a line."""
+    if spec.is_leaf():
+        return "*"
+    typ, context = spec.type, spec.context
+    if isinstance(typ, type) and issubclass(typ, tuple) and hasattr(typ, "_fields"):
+        name = "namedtuple"
+    else:
+        name = getattr(typ, "__name__", str(typ))
+        if isinstance(context, tuple):
+            context = list(context)  # PyTorch keeps a dict's keys as a list
+    kids = spec.children_specs
+    body = ""
+    if kids:
+        indent += 2
+        body = _spec_repr(kids[0], indent) + ("," if len(kids) > 1 else "")
+        body += ",".join("\n" + " " * indent + _spec_repr(k, indent) for k in kids[1:])
+    return f"TreeSpec({name}, {context}, [{body}])"
+
+
 class _Level:
     """The tensors one transform made differentiable, and what decides whether results keep a graph."""
 
@@ -63,6 +84,9 @@ class _Level:
             raise ValueError(f"Thing passed to transform API must be Tensor, got {type(t)}")
         if t.requires_grad:
             return t.view_as(t)  # still connected to the outer level's graph
+        if not (t.is_floating_point() or t.is_complex()):
+            # PyTorch calls ``requires_grad_()``, whose wording differs from the setter's
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         leaf = t.detach().requires_grad_()
         self.own.add(id(leaf))
         self._keep.append(leaf)
@@ -166,13 +190,25 @@ def _split_aux(out: Any, has_aux: bool, where: str) -> tuple[Any, Any]:
     return out
 
 
+def _finish_aux(level: _Level, aux: Any) -> Any:
+    """``aux`` handed back: PyTorch unwraps it leaf by leaf and accepts only tensors there."""
+    Tensor = _tensor_cls()
+    for x in tree_flatten(aux)[0]:
+        if not isinstance(x, Tensor):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
+    return _finish_tree(level, aux)
+
+
 def _finish_tree(level: _Level, tree: Any) -> Any:
     leaves, spec = tree_flatten(tree)
     return tree_unflatten([level.finish(x) for x in leaves], spec)
 
 
 def _only_tensors(leaves: list, where: str) -> None:
+    """PyTorch's ``assert_non_empty_tensor_output``: at least one output, and only tensors."""
     Tensor = _tensor_cls()
+    if not leaves or (len(leaves) == 1 and leaves[0] is None):
+        raise RuntimeError(f"{where}: Expected f to be a function that has non-empty output (got output = {leaves})")
     for x in leaves:
         if not isinstance(x, Tensor):
             raise RuntimeError(f"{where}: expected f(*primals) to return only tensors, got unsupported type {type(x)}")
@@ -207,7 +243,7 @@ def grad_and_value(func: Callable[..., Any], argnums: argnums_t = 0, has_aux: bo
         grads = tree_unflatten([level.finish(g) for g in grads], in_spec)
         value = level.finish(out)
         if has_aux:
-            return grads, (value, _finish_tree(level, aux))
+            return grads, (value, _finish_aux(level, aux))
         return grads, value
 
     return wrapper
@@ -268,7 +304,7 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple
         return tree_unflatten([level.finish(g) for g in grads], primals_spec)
 
     result = (_finish_tree(level, out), vjp_fn)
-    return result + (_finish_tree(level, aux),) if has_aux else result
+    return result + (_finish_aux(level, aux),) if has_aux else result
 
 
 def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool = False, has_aux: bool = False) -> tuple:
@@ -293,7 +329,14 @@ def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool =
     if p_spec != t_spec:
         raise RuntimeError(f"{where}: Expected primals and tangents to have the same python structure. For example, "
                            "if primals is a tuple of 3 tensors, tangents also must be. Got primals with structure "
-                           f"{_spec_str(p_spec)} and tangents with structure {_spec_str(t_spec)}")
+                           f"{_spec_repr(p_spec)} and tangents with structure {_spec_repr(t_spec)}")
+    Tensor = _tensor_cls()
+    for name, leaves in (("primals", flat_p), ("tangents", flat_t)):
+        if not leaves:
+            raise RuntimeError(f"{where}: Expected {name} to contain at least one Tensor.")
+        for x in leaves:
+            if not isinstance(x, Tensor):
+                raise RuntimeError(f"{where}: Expected {name} to only contain Tensors, got {type(x)}")
     for p, t in zip(flat_p, flat_t):
         if tuple(p.shape) != tuple(t.shape):
             raise RuntimeError("Trying to set a forward gradient that has a different size than that of the original "
@@ -321,7 +364,7 @@ def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool =
         jvp_out = [tangent_outs.get(id(o)) for o in flat_out]
         jvp_out = [zeros_like(o) if j is None else level.finish(j) for j, o in zip(jvp_out, flat_out)]
     result = (_finish_tree(level, out), tree_unflatten(jvp_out, out_spec))
-    return result + (_finish_tree(level, aux),) if has_aux else result
+    return result + (_finish_aux(level, aux),) if has_aux else result
 
 
 def _rows(o: Any, flat_in: list, nested: bool) -> list[list]:
@@ -373,16 +416,28 @@ def _share(blocks: list[list], out_shapes: list[tuple], in_shapes: list[tuple], 
     return blocks
 
 
-def _jacobian(func: Callable[..., Any], argnums: argnums_t, has_aux: bool, name: str) -> Callable[..., Any]:
+def _jacobian(func: Callable[..., Any], argnums: argnums_t, has_aux: bool, name: str,
+              randomness: str | None = None) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any) -> Any:
+        from ember.func._vmap import _Randomness
 
         level = _Level()
         with enable_grad():
             new_args, flat_in, in_spec = _wrap_args(level, args, argnums)
-            out, aux = _split_aux(func(*new_args), has_aux, f"{name}(f, ...)(*args)")
+            # PyTorch's jacfwd runs f under vmap(randomness=...): "error" rejects a random draw
+            # (one call here, so "same" and "different" both draw once)
+            rng = _Randomness(randomness) if randomness == "error" else None
+            if rng is not None:
+                rng.before()
+            result = func(*new_args)
+            if rng is not None:
+                rng.after()
+            # PyTorch builds jacrev on vjp and jacfwd on jvp, and reports through them
+            where = "vjp(f, *primals)" if name == "jacrev" else "jvp(f, primals, tangents)"
+            out, aux = _split_aux(result, has_aux, where)
             flat_out, out_spec = tree_flatten(out)
-            _only_tensors(flat_out, f"{name}(f, ...)(*args)")
+            _only_tensors(flat_out, where)
             nested = is_grad_enabled() and level.reaches_outside(flat_out)
             # One backward per output element. blocks[i][j] is d output i / d input j. PyTorch computes
             # jacrev as one vmapped vjp per input and jacfwd as one vmapped jvp per output, so a block
@@ -392,7 +447,7 @@ def _jacobian(func: Callable[..., Any], argnums: argnums_t, has_aux: bool, name:
                             by_input=name == "jacrev")
             per_output = [tree_unflatten([level.finish(b) for b in row], in_spec) for row in blocks]
         result = tree_unflatten(per_output, out_spec)
-        return (result, _finish_tree(level, aux)) if has_aux else result
+        return (result, _finish_aux(level, aux)) if has_aux else result
 
     return wrapper
 
@@ -427,7 +482,7 @@ def jacfwd(func: Callable[..., Any], argnums: argnums_t = 0, has_aux: bool = Fal
     """
     if randomness not in ("error", "different", "same"):
         raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. Got {randomness}")
-    return _jacobian(func, argnums, has_aux, "jacfwd")
+    return _jacobian(func, argnums, has_aux, "jacfwd", randomness)
 
 
 def hessian(func: Callable[..., Any], argnums: argnums_t = 0) -> Callable[..., Any]:

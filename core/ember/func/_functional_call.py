@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 __all__ = ["functional_call"]
@@ -12,16 +12,21 @@ _MISSING = object()
 
 
 def _merge(dicts: Any) -> dict:
-    if isinstance(dicts, Mapping):
+    """One dict from a dict or a sequence of dicts, with PyTorch's checks and messages (repeated
+    keys are listed in the order they first appear)."""
+    if isinstance(dicts, dict):
         return dict(dicts)
-    if isinstance(dicts, Sequence) and all(isinstance(d, Mapping) for d in dicts):
-        merged: dict = {}
-        repeated = sorted({k for i, d in enumerate(dicts) for k in d if any(k in e for e in dicts[i + 1:])})
+    if isinstance(dicts, Sequence):
+        if not all(isinstance(d, dict) for d in dicts):
+            raise ValueError("Expected all elements of parameter_and_buffer_dicts to be dictionaries")
+        counts: dict = {}
+        for d in dicts:
+            for k in d:
+                counts[k] = counts.get(k, 0) + 1
+        repeated = [k for k, n in counts.items() if n > 1]
         if repeated:
             raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of functional call is ambiguous")
-        for d in dicts:
-            merged.update(d)
-        return merged
+        return {k: v for d in dicts for k, v in d.items()}
     raise ValueError("Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of dicts, but got "
                      f"{type(dicts)}")
 

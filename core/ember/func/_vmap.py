@@ -46,7 +46,9 @@ def _broadcast(prefix: Any, tree: Any, on_mismatch: Callable[[], Exception], on_
 
 
 def _structure(tree: Any) -> str:
-    return repr(tree_flatten(tree)[1])
+    from ember.func._autodiff import _spec_repr
+
+    return _spec_repr(tree_flatten(tree)[1])
 
 
 def _flat_in_dims(func: Callable, in_dims: Any, args: tuple) -> list:

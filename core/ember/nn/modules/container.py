@@ -113,6 +113,8 @@ class Sequential(Module):
         return self
 
     def insert(self, index: int, module: Module) -> Sequential:
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
         n = len(self._modules)
         if not -n <= index <= n:
             raise IndexError(f"Index out of range: {index}")
@@ -272,15 +274,19 @@ class ModuleDict(Module):
         return self._modules.values()
 
     def update(self, modules: Any) -> None:
-        items = modules.items() if isinstance(modules, Mapping) else modules
-        for j, kv in enumerate(items):
-            if isinstance(modules, Mapping):
-                k, v = kv
-            else:
-                if len(kv) != 2:
-                    raise ValueError(f"ModuleDict update sequence element #{j} has length {len(kv)}; 2 is required")
-                k, v = kv
-            self[k] = v
+        if not isinstance(modules, Iterable):
+            raise TypeError("ModuleDict.update should be called with an iterable of key/value pairs, but got "
+                            + type(modules).__name__)
+        if isinstance(modules, (Mapping, ModuleDict)):
+            for k, v in modules.items():
+                self[k] = v
+            return
+        for j, kv in enumerate(modules):
+            if not isinstance(kv, Iterable):
+                raise TypeError(f"ModuleDict update sequence element #{j} should be Iterable; is{type(kv).__name__}")
+            if len(kv) != 2:
+                raise ValueError(f"ModuleDict update sequence element #{j} has length {len(kv)}; 2 is required")
+            self[kv[0]] = kv[1]
 
     def forward(self, *args: Any) -> Any:  # pragma: no cover
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -362,18 +368,63 @@ class ParameterDict(Module):
         if parameters is not None:
             self.update(parameters)
 
+    @staticmethod
+    def _key_to_attr(key: Any) -> str:
+        if not isinstance(key, str):
+            raise TypeError("Index given to ParameterDict cannot be used as a key as it is not a string (type is "
+                            f"'{type(key).__name__}'). Open an issue on github if you need non-string keys.")
+        return key
+
     def __getitem__(self, key: str) -> Any:
-        return getattr(self, key)
+        return getattr(self, self._key_to_attr(key))
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._keys[key] = None
+        attr = self._key_to_attr(key)
         if isinstance(value, Tensor) and not isinstance(value, Parameter):
             value = Parameter(value)
-        setattr(self, key, value)
+        setattr(self, attr, value)
 
     def __delitem__(self, key: str) -> None:
         del self._keys[key]
-        delattr(self, key)
+        delattr(self, self._key_to_attr(key))
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(self._keys)
+
+    def copy(self) -> ParameterDict:
+        """A new ParameterDict holding the same parameters, in the same order."""
+        return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def popitem(self) -> tuple[str, Any]:
+        """Remove and return the last inserted ``(key, parameter)`` pair."""
+        k, _ = self._keys.popitem()  # KeyError 'popitem(): dictionary is empty', as in PyTorch
+        self._keys[k] = None
+        val = self[k]
+        del self[k]
+        return k, val
+
+    def fromkeys(self, keys: Iterable[str], default: Any = None) -> ParameterDict:
+        return ParameterDict((k, default) for k in keys)
+
+    def __or__(self, other: ParameterDict) -> ParameterDict:
+        copy = self.copy()
+        copy.update(other)
+        return copy
+
+    def __ror__(self, other: ParameterDict) -> ParameterDict:
+        copy = other.copy()
+        copy.update(self)
+        return copy
+
+    def __ior__(self, other: ParameterDict) -> ParameterDict:
+        self.update(other)
+        return self
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -406,9 +457,25 @@ class ParameterDict(Module):
             del self[k]
 
     def update(self, parameters: Any) -> None:
-        items = parameters.items() if isinstance(parameters, Mapping) else parameters
-        for k, v in items:
-            self[k] = v
+        """Add the pairs of ``parameters``; as in PyTorch, a plain (unordered) mapping is added in
+        sorted key order, an ``OrderedDict`` or ``ParameterDict`` in its own order."""
+        if not isinstance(parameters, Iterable):
+            raise TypeError("ParametersDict.update should be called with an iterable of key/value pairs, but got "
+                            + type(parameters).__name__)
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            for k, v in parameters.items():
+                self[k] = v
+        elif isinstance(parameters, Mapping):
+            for k, v in sorted(parameters.items()):
+                self[k] = v
+        else:
+            for j, p in enumerate(parameters):
+                if not isinstance(p, Iterable):
+                    raise TypeError(f"ParameterDict update sequence element #{j} should be Iterable; is"
+                                    f"{type(p).__name__}")
+                if len(p) != 2:
+                    raise ValueError(f"ParameterDict update sequence element #{j} has length {len(p)}; 2 is required")
+                self[p[0]] = p[1]
 
     def extra_repr(self) -> str:
         return "\n".join(f"  ({k}): {_param_repr(p, False)}" for k, p in self.items())
