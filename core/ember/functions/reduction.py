@@ -604,12 +604,19 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     return name_grad_fn(out if keepdim else out.squeeze(dims), "LogsumexpBackward0", input)
 
 
+def _empty_like_data(x: Tensor) -> Tensor:
+    """A new tensor of ``x``'s (empty) shape, dtype and device."""
+    return x._new(x._kt["full"](tuple(x._data.shape), 0, x._dtype, x._device.index))
+
+
 class Softmax(Function):
     _backward_name = "SoftmaxBackward0"
 
     @staticmethod
     def forward(ctx, x, dim):
-        if x._kt.has("softmax"):
+        if 0 in x._data.shape:  # nothing to normalise: an empty result (the kernels' max has no identity)
+            out = _empty_like_data(x)
+        elif x._kt.has("softmax"):
             out = x._new(x._kt["softmax"](x._data, dim))
         else:
             with_max = x - amax(x, (dim,), keepdim=True)
@@ -622,6 +629,8 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        if 0 in y._data.shape:
+            return _empty_like_data(g), None
         if not STATE.enabled and y._data.ndim and y._kt.has("softmax_backward") and g._dtype is y._dtype:
             return y._new(y._kt["softmax_backward"](g._data, y._data, ctx.dim)), None  # one kernel, no graph
         return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
@@ -632,7 +641,9 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        if x._kt.has("log_softmax"):
+        if 0 in x._data.shape:  # nothing to normalise: an empty result (the kernels' max has no identity)
+            out = _empty_like_data(x)
+        elif x._kt.has("log_softmax"):
             out = x._new(x._kt["log_softmax"](x._data, dim))
         else:
             shifted = x - amax(x, (dim,), keepdim=True)
@@ -644,6 +655,8 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        if 0 in y._data.shape:
+            return _empty_like_data(g), None
         if not STATE.enabled and y._data.ndim and y._kt.has("log_softmax_backward") and g._dtype is y._dtype:
             return y._new(y._kt["log_softmax_backward"](g._data, y._data, ctx.dim)), None
         return g - y.exp() * g.sum(ctx.dim, keepdim=True), None

@@ -266,10 +266,10 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     stride, padding = pair(stride, 2, "stride", "conv"), pair(padding, 2, "padding", "conv")
     output_padding, dilation = pair(output_padding, 2, "output_padding", "conv"), pair(dilation, 2, "dilation", "conv")
     _check_conv_params(stride, padding, dilation, output_padding)
-    for op, s, d in zip(output_padding, stride, dilation):
-        if op >= max(s, d):
-            raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
-                               f"output_padding: {output_padding}, stride: {stride}, dilation: {dilation}")
+    if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
+        text = " ".join(f"{what}_{n}: {v}" for what, vals in (("output_padding", output_padding), ("stride", stride),
+                                                               ("dilation", dilation)) for n, v in zip(("height", "width"), vals))
+        raise RuntimeError(f"output padding must be smaller than either stride or dilation, but got {text}")
     if input.dim() != 4 or weight.dim() != 4:  # checked before unpacking the shapes below
         raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d and a 4D weight, "
                            f"but got input of size: {list(input.shape)} and weight of size {list(weight.shape)}")

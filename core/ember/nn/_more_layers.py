@@ -390,6 +390,9 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     bad = (flat < 0) | (flat >= weight.shape[0])
     if flat.numel() and bool(bad.any()):  # PyTorch's embedding_bag names the first bad position
         pos = int(bad.long().argmax())
+        if mode == "max":  # PyTorch's max kernel checks each index as it reads it
+            raise RuntimeError(f"embedding_bag: Expected idx >= 0 && idx < num_embeddings but found idx to be "
+                               f"{int(flat[pos])}")
         raise RuntimeError(f"Index {pos} of input takes value {int(flat[pos])} which is not in the valid range "
                            f"[0, {weight.shape[0]})")
     rows = F.embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)  # (L, D)

@@ -52,7 +52,7 @@ __all__ = [
     "unfold", "fold", "cosine_similarity", "pairwise_distance", "scaled_dot_product_attention",
     "conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
     "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "pixel_shuffle",
-    "pixel_unshuffle", "upsample_nearest", "upsample_bilinear",
+    "pixel_unshuffle", "upsample_nearest", "upsample_bilinear", "multi_head_attention_forward",
 ] + _margin_losses.__all__ + _more_layers.__all__ + _grid_sample.__all__ + _ctc.__all__
 
 
@@ -497,10 +497,22 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     c = input.shape[1]
     dims = tuple(d for d in range(input.dim()) if d != 1)
     shape = (1, c) + (1,) * (input.dim() - 2)
+    if training and input.shape[0] * math.prod(input.shape[2:]) == 1:  # PyTorch's _verify_batch_size
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(input.shape)}")
+    if input.numel() == 0:
+        # PyTorch returns an empty input at once: no statistics, no checks; the affine vectors still
+        # join the graph (zero gradients)
+        out = input.clone()
+        if weight is not None:
+            out = out * weight.reshape(-1)[0]
+        if bias is not None:
+            out = out + bias.reshape(-1)[0]
+        return out
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
     if training:
         n = input.numel() // c
-        if n <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(input.shape)}")
         mean = input.mean(dims)
         var = input.var(dims, correction=0)
         if running_mean is not None:
@@ -573,7 +585,11 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={num_groups}")
-    x = input.reshape(n, num_groups, -1)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dim() != 1 or t.numel() != c):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, but "
+                               f"got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
+    x = input.reshape(n, num_groups, (c // num_groups) * math.prod(input.shape[2:]))  # n may be 0
     mean = x.mean(2, keepdim=True)
     var = x.var(2, correction=0, keepdim=True)
     out = ((x - mean) * (var + eps).rsqrt()).reshape(input.shape)
@@ -2079,6 +2095,13 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     not NaN; ``enable_gqa`` repeats the key/value heads to the query's."""
     from ember import backends
 
+    if not (query.dtype == key.dtype == value.dtype):
+        raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got query.dtype: "
+                           f"{_sdpa_dtype_word(query.dtype)} key.dtype: {_sdpa_dtype_word(key.dtype)} and value.dtype: "
+                           f"{_sdpa_dtype_word(value.dtype)} instead.")
+    if min(query.dim(), key.dim(), value.dim()) < 2:
+        raise RuntimeError(f"Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
+                           f"{query.dim()} key.dim: {key.dim()} and value.dim: {value.dim()} instead.")
     if not backends.sdpa_viable(query.device.type):  # every backend switched off (sdpa_kernel / sdp_kernel)
         raise RuntimeError("No viable backend for scaled_dot_product_attention was found. This is likely due to "
                            "turning off both the math kernel and the fused kernels.")
@@ -2109,11 +2132,193 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             scores = scores + attn_mask
     # PyTorch's safe softmax: a fully masked row is 0, computed from finite scores so that its
     # gradient is 0 too (softmax of all -inf would be NaN, and NaN * 0 stays NaN in backward).
-    dead = (scores == -math.inf).all(-1, keepdim=True)
-    attn = _e.where(dead, 0.0, _r.softmax(_e.where(dead, 0.0, scores), -1))
+    if scores.shape[-1] == 0:  # no keys: nothing to normalise, and the output is zeros
+        attn = scores
+    else:
+        dead = (scores == -math.inf).all(-1, keepdim=True)
+        attn = _e.where(dead, 0.0, _r.softmax(_e.where(dead, 0.0, scores), -1))
     if dropout_p > 0.0:
         return dropout(attn, dropout_p, True) @ value
     return _like_query_layout(attn @ value, query)
+
+
+def _canonical_mask(mask: Tensor | None, name: str, other: Tensor | None, other_name: str, target: Any) -> Any:
+    """PyTorch's mask canonicalisation: bool (True = masked out) becomes a -inf/0 float bias of the
+    query's dtype, a float mask stays as given, anything else is refused."""
+    if mask is None:
+        return None
+    if mask.dtype is not _dt.bool_ and not mask.dtype.is_floating_point:
+        raise AssertionError(f"only bool and floating types of {name} are supported")
+    if other is not None and mask.dtype != other.dtype:
+        warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same type for both "
+                      "instead.", stacklevel=3)
+    if mask.dtype is _dt.bool_:
+        return _c.zeros(*mask.shape, dtype=target, device=mask.device).masked_fill(mask, -math.inf)
+    return mask
+
+
+def _mha_shape_check(query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None,
+                     attn_mask: Tensor | None, num_heads: int) -> bool:
+    """Whether the call is batched (3-D query) or not (2-D), checking the other inputs' ranks as PyTorch does."""
+    def expect(ok: bool, message: str) -> None:
+        if not ok:
+            raise AssertionError(message)
+
+    if query.dim() not in (2, 3):
+        raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received {query.dim()}-D "
+                             "query tensor")
+    batched = query.dim() == 3
+    kind, want = ("batched (3-D)", 3) if batched else ("unbatched (2-D)", 2)
+    expect(key.dim() == want and value.dim() == want,
+           f"For {kind} `query`, expected `key` and `value` to be {want}-D but found {key.dim()}-D and "
+           f"{value.dim()}-D tensors respectively")
+    if key_padding_mask is not None:
+        expect(key_padding_mask.dim() == want - 1,
+               f"For {kind} `query`, expected `key_padding_mask` to be `None` or {want - 1}-D but found "
+               f"{key_padding_mask.dim()}-D tensor instead")
+    if attn_mask is not None:
+        expect(attn_mask.dim() in (2, 3), f"For {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but "
+                                          f"found {attn_mask.dim()}-D tensor instead")
+        if not batched and attn_mask.dim() == 3:
+            shape = (num_heads, query.shape[0], key.shape[0])
+            expect(tuple(attn_mask.shape) == shape, f"Expected `attn_mask` shape to be {shape} but got "
+                                                    f"{attn_mask.shape}")
+    return batched
+
+
+def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int,
+                                 num_heads: int, in_proj_weight: Tensor | None, in_proj_bias: Tensor | None,
+                                 bias_k: Tensor | None, bias_v: Tensor | None, add_zero_attn: bool,
+                                 dropout_p: float, out_proj_weight: Tensor, out_proj_bias: Tensor | None,
+                                 training: bool = True, key_padding_mask: Tensor | None = None,
+                                 need_weights: bool = True, attn_mask: Tensor | None = None,
+                                 use_separate_proj_weight: bool = False, q_proj_weight: Tensor | None = None,
+                                 k_proj_weight: Tensor | None = None, v_proj_weight: Tensor | None = None,
+                                 static_k: Tensor | None = None, static_v: Tensor | None = None,
+                                 average_attn_weights: bool = True, is_causal: bool = False) -> tuple:
+    """PyTorch's multi-head attention on (L, N, E) inputs (or unbatched (L, E)): project q/k/v, append
+    ``bias_k``/``bias_v`` and a zero key/value slot, merge the masks into one additive bias per
+    (batch*head), then either compute the weights explicitly (``need_weights``) or hand the heads to
+    scaled_dot_product_attention (where the ``is_causal`` hint replaces a mask that has no padding mask
+    to merge)."""
+    batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
+    if not batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    tgt_len, bsz, embed_dim = query.shape
+    src_len = key.shape[0]
+    key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", attn_mask, "attn_mask", query.dtype)
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
+                           "method `generate_square_subsequent_mask` to create this mask.")
+    if is_causal and key_padding_mask is None and not need_weights:
+        attn_mask = None  # SDPA applies the causal hint itself
+    else:
+        attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype)
+        if key_padding_mask is not None:
+            is_causal = False  # the padding mask merges into attn_mask: the hint no longer describes it
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}")
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if use_separate_proj_weight:
+        if tuple(key.shape[:2]) != tuple(value.shape[:2]):
+            raise AssertionError(f"key's sequence and batch dims {key.shape[:2]} do not match value's "
+                                 f"{value.shape[:2]}")
+    elif tuple(key.shape) != tuple(value.shape):
+        raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
+    if use_separate_proj_weight:
+        for name, w in (("q", q_proj_weight), ("k", k_proj_weight), ("v", v_proj_weight)):
+            if w is None:
+                raise AssertionError(f"use_separate_proj_weight is True but {name}_proj_weight is None")
+        wq, wk, wv = q_proj_weight, k_proj_weight, v_proj_weight
+    else:
+        if in_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+        wq, wk, wv = in_proj_weight.chunk(3)
+    bq = bk = bv = None
+    if in_proj_bias is not None:
+        bq, bk, bv = in_proj_bias.chunk(3)
+    q, k, v = linear(query, wq, bq), linear(key, wk, bk), linear(value, wv, bv)
+    if attn_mask is not None:
+        if attn_mask.dim() == 2:
+            if tuple(attn_mask.shape) != (tgt_len, src_len):
+                raise RuntimeError(f"The shape of the 2D attn_mask is {attn_mask.shape}, but should be "
+                                   f"{(tgt_len, src_len)}.")
+            attn_mask = attn_mask.unsqueeze(0)
+        elif attn_mask.dim() == 3:
+            if tuple(attn_mask.shape) != (bsz * num_heads, tgt_len, src_len):
+                raise RuntimeError(f"The shape of the 3D attn_mask is {attn_mask.shape}, but should be "
+                                   f"{(bsz * num_heads, tgt_len, src_len)}.")
+        else:
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None:
+            raise AssertionError("bias cannot be added to static key.")
+        if static_v is not None:
+            raise AssertionError("bias cannot be added to static value.")
+        k = _s.cat([k, bias_k.repeat(1, bsz, 1)])
+        v = _s.cat([v, bias_v.repeat(1, bsz, 1)])
+        attn_mask = pad(attn_mask, (0, 1)) if attn_mask is not None else None
+        key_padding_mask = pad(key_padding_mask, (0, 1)) if key_padding_mask is not None else None
+    elif bias_k is not None or bias_v is not None:
+        raise AssertionError
+    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    for name, static in (("static_k", static_k), ("static_v", static_v)):
+        if static is not None:
+            if static.shape[0] != bsz * num_heads:
+                raise AssertionError(f"expecting {name}.size(0) of {bsz * num_heads}, but got {static.shape[0]}")
+            if static.shape[2] != head_dim:
+                raise AssertionError(f"expecting {name}.size(2) of {head_dim}, but got {static.shape[2]}")
+    k = k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1) if static_k is None else static_k
+    v = v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1) if static_v is None else static_v
+    if add_zero_attn:
+        k = _s.cat([k, _c.zeros(bsz * num_heads, 1, head_dim, dtype=k.dtype, device=k.device)], 1)
+        v = _s.cat([v, _c.zeros(bsz * num_heads, 1, head_dim, dtype=v.dtype, device=v.device)], 1)
+        attn_mask = pad(attn_mask, (0, 1)) if attn_mask is not None else None
+        key_padding_mask = pad(key_padding_mask, (0, 1)) if key_padding_mask is not None else None
+    src_len = k.shape[1]
+    if key_padding_mask is not None:
+        if key_padding_mask.shape[0] != bsz:
+            raise AssertionError(f"Expected key_padded_mask.shape[0] to be {bsz}, but got {key_padding_mask.shape[0]}")
+        if key_padding_mask.shape[1] != src_len:
+            raise AssertionError(f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
+                                 f"{key_padding_mask.shape[1]}")
+        kpm = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(bsz, num_heads, 1, src_len)
+        kpm = kpm.reshape(bsz * num_heads, 1, src_len)
+        attn_mask = kpm if attn_mask is None else attn_mask + kpm
+    if not training:
+        dropout_p = 0.0
+    if need_weights:
+        q_scaled = q * math.sqrt(1.0 / float(head_dim))
+        scores = q_scaled @ k.transpose(-2, -1)
+        if attn_mask is not None:
+            scores = attn_mask + scores  # baddbmm(attn_mask, q, k^T)
+        weights = softmax(scores, -1)
+        if dropout_p > 0.0:
+            weights = dropout(weights, p=dropout_p)
+        out = (weights @ v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+        out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+        weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
+        if average_attn_weights:
+            weights = weights.mean(1)
+        if not batched:
+            out, weights = out.squeeze(1), weights.squeeze(0)
+        return out, weights
+    if attn_mask is not None:
+        if attn_mask.shape[0] == 1 and attn_mask.dim() == 3:
+            attn_mask = attn_mask.unsqueeze(0)
+        else:
+            attn_mask = attn_mask.reshape(bsz, num_heads, -1, src_len)
+    q = q.reshape(bsz, num_heads, tgt_len, head_dim)
+    k = k.reshape(bsz, num_heads, src_len, head_dim)
+    v = v.reshape(bsz, num_heads, src_len, head_dim)
+    out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+    return (out if batched else out.squeeze(1)), None
 
 
 def _sdpa_dtype_word(dtype: Any) -> str:

@@ -9,7 +9,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -329,81 +328,28 @@ class MultiheadAttention(Module):
         _check_mask_dtype(attn_mask, "attn_mask")
         if is_causal and self._fast_path(query, key, value, attn_mask, key_padding_mask):
             is_causal = False  # PyTorch's fused inference kernel takes no causal hint: it ignores it
-        if is_causal and attn_mask is None:
-            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
-                               "method `generate_square_subsequent_mask` to create this mask.")
-        # PyTorch then hands SDPA the hint instead of the mask: the causal mask (over the final keys) is
-        # applied, not attn_mask
-        causal_hint = is_causal and key_padding_mask is None and not need_weights
-        if causal_hint:
-            attn_mask = None
-        unbatched = query.dim() == 2
-        if unbatched:
-            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
-            if key_padding_mask is not None:
-                key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
-            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
-        tgt_len, bsz, e = query.shape
-        src_len = key.shape[0]
-        h, hd = self.num_heads, self.head_dim
-        if e != self.embed_dim:
-            raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but got {e}")
-        b = self.in_proj_bias
-        bq, bk, bv = (None, None, None) if b is None else (b[:e], b[e:2 * e], b[2 * e:])
-        if self._qkv_same_embed_dim:
-            w = self.in_proj_weight
-            wq, wk, wv = w[:e], w[e:2 * e], w[2 * e:]
-        else:
-            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-        q = F.linear(query, wq, bq)
-        k = F.linear(key, wk, bk)
-        v = F.linear(value, wv, bv)
-        if attn_mask is not None and attn_mask.dim() == 2:
-            attn_mask = attn_mask.unsqueeze(0)
-        if self.bias_k is not None:
-            k = _c_cat([k, self.bias_k.expand(1, bsz, e)], 0)
-            v = _c_cat([v, self.bias_v.expand(1, bsz, e)], 0)
-            if attn_mask is not None:
-                attn_mask = F.pad(attn_mask, (0, 1))
-            if key_padding_mask is not None:
-                key_padding_mask = F.pad(key_padding_mask, (0, 1))
-        # (L, N, E) -> (N, H, L, hd)
-        q = q.reshape(tgt_len, bsz * h, hd).transpose(0, 1)
-        k = k.reshape(k.shape[0], bsz * h, hd).transpose(0, 1)
-        v = v.reshape(v.shape[0], bsz * h, hd).transpose(0, 1)
-        if self.add_zero_attn:
-            k = _c_cat([k, k.new_zeros(bsz * h, 1, hd)], 1)
-            v = _c_cat([v, v.new_zeros(bsz * h, 1, hd)], 1)
-            if attn_mask is not None:
-                attn_mask = F.pad(attn_mask, (0, 1))
-            if key_padding_mask is not None:
-                key_padding_mask = F.pad(key_padding_mask, (0, 1))
-        s = k.shape[1]
-        if causal_hint:
-            attn_mask = _c.ones(1, tgt_len, s, dtype=_dt.bool_, device=query.device).triu(1)
-        scores = (q * (1.0 / math.sqrt(hd))) @ k.transpose(1, 2)  # (N*H, L, S)
-        mask = _merge_masks(attn_mask, key_padding_mask, bsz, h, tgt_len, s, scores)
-        if mask is not None:
-            scores = scores + mask
-        attn = F.softmax(scores, -1)
-        if self.training and self.dropout > 0.0:
-            attn = F.dropout(attn, self.dropout, True)
-        out = attn @ v  # (N*H, L, hd)
-        out = out.transpose(0, 1).reshape(tgt_len, bsz, e)
-        out = F.linear(out, self.out_proj.weight, self.out_proj.bias)
-        weights = None
-        if need_weights:
-            weights = attn.reshape(bsz, h, tgt_len, s)
-            if average_attn_weights:
-                weights = weights.mean(1)
-        if unbatched:
-            out = out.squeeze(1)
-            if weights is not None:
-                weights = weights.squeeze(0)
-        elif self.batch_first:
-            out = out.transpose(0, 1)
-        del src_len
+        if self.batch_first and query.dim() == 3:
+            # one transpose per distinct tensor, so that self-attention stays self-attention
+            if key is value:
+                if query is key:
+                    query = key = value = query.transpose(1, 0)
+                else:
+                    query, key = query.transpose(1, 0), key.transpose(1, 0)
+                    value = key
+            else:
+                query, key, value = query.transpose(1, 0), key.transpose(1, 0), value.transpose(1, 0)
+        separate = not self._qkv_same_embed_dim
+        out, weights = F.multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.bias_k,
+            self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias,
+            training=self.training, key_padding_mask=key_padding_mask, need_weights=need_weights,
+            attn_mask=attn_mask, use_separate_proj_weight=separate,
+            q_proj_weight=self.q_proj_weight if separate else None,
+            k_proj_weight=self.k_proj_weight if separate else None,
+            v_proj_weight=self.v_proj_weight if separate else None,
+            average_attn_weights=average_attn_weights, is_causal=is_causal)
+        if self.batch_first and query.dim() == 3:
+            out = out.transpose(1, 0)
         return out, weights
 
     def _fast_path(self, query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None,
@@ -427,30 +373,6 @@ def _check_mask_dtype(mask: Tensor | None, name: str) -> None:
     """PyTorch's ``_canonical_mask``: a mask is bool (True = masked out) or a float bias, nothing else."""
     if mask is not None and mask.dtype is not _dt.bool_ and not mask.dtype.is_floating_point:
         raise AssertionError(f"only bool and floating types of {name} are supported")
-
-
-def _c_cat(ts: list, dim: int) -> Tensor:
-    from ember.functions.shape import cat
-
-    return cat(ts, dim)
-
-
-def _merge_masks(attn_mask: Tensor | None, key_padding_mask: Tensor | None, bsz: int, h: int, lq: int, s: int,
-                 like: Tensor) -> Tensor | None:
-    """Additive float mask of shape broadcastable to (N*H, L, S); bool masks mark *disallowed* slots."""
-
-    def to_float(m: Tensor) -> Tensor:
-        if m.dtype is _dt.bool_:
-            return _c.zeros(*m.shape, dtype=like.dtype, device=like.device).masked_fill(m, -math.inf)
-        return m.to(like.dtype)
-
-    total = None
-    if attn_mask is not None:
-        total = to_float(attn_mask)  # (1 or N*H, L, S)
-    if key_padding_mask is not None:
-        kpm = to_float(key_padding_mask).reshape(bsz, 1, 1, s).expand(bsz, h, 1, s).reshape(bsz * h, 1, s)
-        total = kpm if total is None else total + kpm
-    return total
 
 
 class Hardshrink(Module):

@@ -143,17 +143,20 @@ class _ConvTransposeNd(_ConvNd):
         if output_size is None:
             return self.output_padding
         n = self._nd
-        output_size = list(output_size)[-n:]
-        res = []
-        for d in range(n):
-            in_size = input.shape[input.dim() - n + d]
-            min_size = (in_size - 1) * self.stride[d] - 2 * self.padding[d] + self.dilation[d] * (self.kernel_size[d] - 1) + 1
-            extra = output_size[d] - min_size
-            if not 0 <= extra < max(self.stride[d], self.dilation[d]):
-                raise ValueError(f"requested an output size of {output_size}, but valid sizes range from "
-                                 f"{min_size} to {min_size + self.stride[d] - 1} (for an input of {in_size})")
-            res.append(extra)
-        return tuple(res)
+        lead = 2 if input.dim() == n + 2 else 1  # batch and channel dims, or the channel dim alone
+        if len(output_size) == lead + n:
+            output_size = output_size[lead:]
+        if len(output_size) != n:
+            raise ValueError(f"ConvTranspose{n}D: for {input.dim()}D input, output_size must have {n} or {lead + n} "
+                             f"elements (got {len(output_size)})")
+        min_sizes = [(input.shape[d + lead] - 1) * self.stride[d] - 2 * self.padding[d]
+                     + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(n)]
+        max_sizes = [lo + self.stride[d] - 1 for d, lo in enumerate(min_sizes)]  # the stride alone bounds it
+        for size, lo, hi in zip(output_size, min_sizes, max_sizes):
+            if size < lo or size > hi:
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {min_sizes} "
+                                 f"to {max_sizes} (for an input of {input.size()[2:]})")
+        return tuple(output_size[d] - min_sizes[d] for d in range(n))
 
 
 class ConvTranspose2d(_ConvTransposeNd):

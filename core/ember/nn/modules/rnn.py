@@ -44,6 +44,12 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
+def _autocast_enabled() -> bool:
+    from ember.amp import autocast_mode
+
+    return bool(autocast_mode._STATE.on)
+
+
 def _rnn_step(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, relu: bool) -> Tensor:
     pre = x_proj + F.linear(h, w_hh, b_hh)
     return pre.relu() if relu else pre.tanh()
@@ -75,9 +81,9 @@ class RNNBase(Module):
             raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
                              "element being zeroed")
         if not isinstance(hidden_size, int) or hidden_size <= 0:
-            raise ValueError("hidden_size must be an integer greater than zero")
+            raise ValueError("hidden_size must be greater than zero")
         if num_layers <= 0:
-            raise ValueError("num_layers must be greater than or equal to 1")
+            raise ValueError("num_layers must be greater than zero")
         if not isinstance(proj_size, int) or proj_size < 0:
             raise ValueError("proj_size should be a positive integer or zero to disable projections")
         if proj_size and mode != "LSTM":
@@ -195,8 +201,13 @@ class RNNBase(Module):
                                 f"{type(input).__name__}")
             unbatched = input.dim() == 2
             if input.dim() not in (2, 3):
-                raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.dim()}D instead")
+                raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.dim()}D "
+                                 f"{'' if self.mode in ('LSTM', 'GRU') else 'tensor '}instead")
             x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+        w_dtype = self.weight_ih_l0.dtype
+        if x.dtype != w_dtype and not _autocast_enabled():
+            raise ValueError(f"RNN input dtype ({x.dtype}) does not match weight dtype ({w_dtype}). Convert input: "
+                             f"input.to({w_dtype}), or convert model: model.to({x.dtype})")
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
                                f"got {x.shape[-1]}")
@@ -208,6 +219,15 @@ class RNNBase(Module):
             z = _c.zeros(*shape, dtype=x.dtype, device=x.device)
             hx = (z, _c.zeros(*c_shape, dtype=x.dtype, device=x.device) if self.proj_size > 0 else z) if is_lstm else z
         else:
+            want = 2 if unbatched else 3
+            kind = "unbatched 2-D" if unbatched else "batched 3-D"
+            if packed:  # PyTorch checks a packed batch's state only by its full shape
+                pass
+            elif is_lstm and (hx[0].dim() != want or hx[1].dim() != want):
+                raise RuntimeError(f"For {kind} input, hx and cx should also be {want}-D but got "
+                                   f"({hx[0].dim()}-D, {hx[1].dim()}-D) tensors")
+            elif not is_lstm and hx.dim() != want:
+                raise RuntimeError(f"For {kind} input, hx should also be {want}-D but got {hx.dim()}-D tensor")
             if unbatched:
                 hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1)) if is_lstm else hx.unsqueeze(1)
             if is_lstm:
@@ -220,6 +240,8 @@ class RNNBase(Module):
                 hx = tuple(h.index_select(1, sorted_indices) for h in hx) if is_lstm else hx.index_select(1, sorted_indices)
         masks = lstm_mask = None
         t_len = x.shape[0]
+        if t_len == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         if lens is not None and lens[-1] < t_len:  # some sequences end early: freeze their rows
             running = lens[None, :] > np.arange(t_len)[:, None]  # (T, B)
             if is_lstm:  # (T, D, B, 1), each direction in its own step order
@@ -335,6 +357,27 @@ class RNNCellBase(Module):
     def _zeros(self, x: Tensor) -> Tensor:
         return _c.zeros(*x.shape[:-1], self.hidden_size, dtype=x.dtype, device=x.device)
 
+    def _check(self, input: Tensor, hx: Any, names: tuple) -> None:
+        """PyTorch's cell checks: 1-D or 2-D input and states, then the C++ input/state size checks."""
+        cls = type(self).__name__
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{cls}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        states = () if hx is None else (hx if isinstance(hx, (tuple, list)) else (hx,))
+        for name, h in zip(names, states):
+            if h.dim() not in (1, 2):
+                raise ValueError(f"{cls}: Expected {name} to be 1D or 2D, got {h.dim()}D instead")
+        x = input if input.dim() == 2 else input.unsqueeze(0)
+        if x.shape[1] != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {x.shape[1]} expected {self.input_size}")
+        for label, h in enumerate(states):
+            h = h if input.dim() == 2 else h.unsqueeze(0)
+            if h.dim() < 2 or x.shape[0] != h.shape[0]:
+                got = h.shape[0] if h.dim() else 1
+                raise RuntimeError(f"Input batch size {x.shape[0]} doesn't match hidden{label} batch size {got}")
+            if h.shape[1] != self.hidden_size:
+                raise RuntimeError(f"hidden{label} has inconsistent hidden_size: got {h.shape[1]}, "
+                                   f"expected {self.hidden_size}")
+
 
 class RNNCell(RNNCellBase):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
@@ -343,7 +386,10 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        self._check(input, hx, ("hidden",))
         hx = self._zeros(input) if hx is None else hx
+        if self.nonlinearity not in ("tanh", "relu"):
+            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
         return _rnn_step(F.linear(input, self.weight_ih, self.bias_ih), hx, self.weight_hh, self.bias_hh,
                          self.nonlinearity == "relu")
 
@@ -354,6 +400,7 @@ class LSTMCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Tensor]:
+        self._check(input, hx, ("hx[0]", "hx[1]"))
         if hx is None:
             z = self._zeros(input)
             hx = (z, z)
@@ -366,5 +413,6 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        self._check(input, hx, ("hidden",))
         hx = self._zeros(input) if hx is None else hx
         return _gru_step(F.linear(input, self.weight_ih, self.bias_ih), hx, self.weight_hh, self.bias_hh)
