@@ -21,6 +21,7 @@ from ember.optim.optimizer import (
     Optimizer,
     as_real,
     check_hparam,
+    decayed_grad,
     grad_tensor,
     incr_step,
     new_step,
@@ -83,12 +84,7 @@ class NAdam(Optimizer):
                     state["exp_avg_sq"] = zeros_state(p)
                 with as_real(p, state) as (p, state):  # a complex parameter steps as its real view
                     step = incr_step(state["step"])
-                    g = grad_tensor(p, group["maximize"])
-                    if wd != 0:
-                        if group["decoupled_weight_decay"]:
-                            p.mul_(1 - lr * wd)
-                        else:
-                            g = g.add(p, alpha=wd)
+                    g = decayed_grad(p, grad_tensor(p, group["maximize"]), lr, wd, group["decoupled_weight_decay"])
                     mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
                     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
                     # PyTorch's ``mu_product *= mu``: the number is rounded to the tensor's float32

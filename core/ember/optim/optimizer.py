@@ -480,6 +480,17 @@ def grad_tensor(p: Tensor, maximize: bool) -> Tensor:
     return p._new(grad_array(p, maximize))
 
 
+def decayed_grad(p: Tensor, g: Tensor, lr: float, weight_decay: float, decoupled: bool) -> Tensor:
+    """Weight decay as NAdam and RAdam apply it: decoupled (AdamW's) shrinks ``p`` in place by
+    ``1 - lr * weight_decay``, otherwise ``weight_decay * p`` is added to the gradient (returned)."""
+    if weight_decay != 0:
+        if decoupled:
+            p.mul_(1 - lr * weight_decay)
+        else:
+            g = g.add(p, alpha=weight_decay)
+    return g
+
+
 def scalar_state(value: float) -> Tensor:
     """A float32 0-d CPU state scalar (``mu_product``, ``eta``, ``mu``...), as PyTorch keeps them."""
     from ember.functions.creation import tensor

@@ -20,6 +20,7 @@ from ember.optim.adam import _check_adam_args
 from ember.optim.optimizer import (
     Optimizer,
     as_real,
+    decayed_grad,
     grad_tensor,
     incr_step,
     new_step,
@@ -71,12 +72,7 @@ class RAdam(Optimizer):
                     state["exp_avg_sq"] = zeros_state(p)
                 with as_real(p, state) as (p, state):  # a complex parameter steps as its real view
                     step = incr_step(state["step"])
-                    g = grad_tensor(p, group["maximize"])
-                    if wd != 0:
-                        if group["decoupled_weight_decay"]:
-                            p.mul_(1 - lr * wd)
-                        else:
-                            g = g.add(p, alpha=wd)
+                    g = decayed_grad(p, grad_tensor(p, group["maximize"]), lr, wd, group["decoupled_weight_decay"])
                     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
                     exp_avg.lerp_(g, 1 - beta1)
                     exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
