@@ -92,7 +92,4 @@ class Gamma(ExponentialFamily):
     def cdf(self, value: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        gammainc = getattr(ember.special, "gammainc", None)
-        if gammainc is None:  # the regularised incomplete gamma function is not in ember yet
-            raise NotImplementedError("Gamma.cdf needs ember.special.gammainc, which ember does not have yet")
-        return gammainc(self.concentration, self.rate * value)
+        return ember.special.gammainc(self.concentration, self.rate * value)

@@ -1078,6 +1078,357 @@ def _inplace_without_derivative(fn: Callable) -> Callable:
     return method
 
 
+# ---- igamma / igammac, erfcx, the orthogonal polynomials, spherical_bessel_j0 ----------------------
+_IGAMMA_STEPS = 400  # series and continued-fraction terms: converged for a up to about 1e4
+
+
+def _type_refusal(kernel: str, device: str, dtype: Any) -> NotImplementedError:
+    from ember.functions.complex_ops import type_word
+
+    return NotImplementedError(f'"{kernel}_{device}" not implemented for \'{type_word(dtype)}\'')
+
+
+def _igamma_pair(a: Tensor, x: Tensor) -> tuple:
+    """(P(a, x), Q(a, x)) in float64: the power series of P below x = a + 1, the (modified Lentz)
+    continued fraction of Q above, each from exp(a log x - x - lgamma(a)). Not PyTorch's Cephes/Temme
+    code, the same values to about 1e-14 on a < 1e4."""
+    tiny = 1e-300
+    use_series = x < a + 1
+    a_s = where(use_series, a, 1.0)
+    x_s = where(use_series, x, 0.5)
+    a_c = where(use_series, 1.0, a)
+    x_c = where(use_series, 2.0, x)
+    # series: P = x^a e^-x / Gamma(a + 1) sum_k x^k / ((a + 1)...(a + k))
+    term = 1 / a_s
+    total = term
+    for k in range(1, _IGAMMA_STEPS):
+        term = term * x_s / (a_s + k)
+        total = total + term
+    p_series = total * exp(a_s * log(x_s) - x_s - lgamma(a_s))
+    # continued fraction: Q = x^a e^-x / Gamma(a) * 1 / (x + 1 - a - 1 (1 - a) / (x + 3 - a - ...))
+    b = x_c + 1 - a_c
+    c = full_like(b, 1 / tiny)
+    d = 1 / b
+    h = d
+    for i in range(1, _IGAMMA_STEPS):
+        an = -i * (i - a_c)
+        b = b + 2
+        d = an * d + b
+        d = where(abs(d) < tiny, tiny, d)
+        c = b + an / c
+        c = where(abs(c) < tiny, tiny, c)
+        d = 1 / d
+        h = h * d * c
+    q_cf = h * exp(a_c * log(x_c) - x_c - lgamma(a_c))
+    return where(use_series, p_series, 1 - q_cf), where(use_series, 1 - p_series, q_cf)
+
+
+def _igamma_edges(a: Tensor, x: Tensor, value: Tensor, upper: bool) -> Tensor:
+    """PyTorch's calc_igamma(c) special cases, in its order."""
+    one, zero = (0.0, 1.0) if upper else (1.0, 0.0)  # the value at x = inf, at x = 0
+    out = where(isinf(x), one, value)
+    out = where(isinf(a), where(isinf(x), math.nan, zero), out)
+    out = where(x == 0, zero, out)
+    out = where(a == 0, where(x > 0, one, math.nan), out)
+    return where(logical_or(x < 0, a < 0), math.nan, out)
+
+
+def _igamma_operands(kernel: str, a: Any, x: Any) -> tuple:
+    for pos, (what, v) in enumerate((("input", a), ("other", x)), 1):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{kernel}(): argument '{what}' (position {pos}) must be Tensor, not {type(v).__name__}")
+    dt = _dt.result_type(a, x)
+    if not dt.is_floating_point:
+        raise _type_refusal("igamma", a._device.type, dt)
+    from ember.functions.shape import broadcast_tensors
+
+    return broadcast_tensors(a.to(dt), x.to(dt))
+
+
+class _Igamma(Function):
+    """P(a, x) (``upper``: Q(a, x)); the derivative w.r.t. x only, as in PyTorch."""
+
+    upper = False
+
+    @classmethod
+    def forward(cls, ctx, a, x):
+        ctx.save_for_backward(a, x)
+        a64, x64 = a.to(_dt.float64), x.to(_dt.float64)
+        p, q = _igamma_pair(a64, x64)
+        return _igamma_edges(a64, x64, q if cls.upper else p, cls.upper).to(a._dtype)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, x = ctx.saved_tensors
+        if ctx.needs_input_grad[0]:
+            raise NotImplementedError(f"the derivative for '{cls._name}: input' is not implemented.")
+        d = exp((a - 1) * log(x) - x - lgamma(a))
+        return None, g * (-d if cls.upper else d)
+
+
+class Igamma(_Igamma):
+    _backward_name, _name = "IgammaBackward0", "igamma"
+
+
+class Igammac(_Igamma):
+    _backward_name, _name, upper = "IgammacBackward0", "igammac", True
+
+
+def igamma(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The regularized lower incomplete gamma function P(input, other) (``ember.special.gammainc``).
+
+    Example:
+        >>> ember.igamma(ember.tensor([1.0, 2.0]), ember.tensor([1.0, 1.0]))
+        tensor([0.6321, 0.2642])
+    """
+    return _out(Igamma.apply(*_igamma_operands("igamma", input, other)), out)
+
+
+def igammac(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The regularized upper incomplete gamma function Q(input, other) (``ember.special.gammaincc``).
+
+    Example:
+        >>> ember.igammac(ember.tensor([1.0, 2.0]), ember.tensor([1.0, 1.0]))
+        tensor([0.3679, 0.7358])
+    """
+    return _out(Igammac.apply(*_igamma_operands("igammac", input, other)), out)
+
+
+def special_gammainc(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``ember.igamma`` under ``torch.special``'s name.
+
+    Example:
+        >>> ember.special.gammainc(ember.tensor([1.0]), ember.tensor([1.0]))
+        tensor([0.6321])
+    """
+    return _out(Igamma.apply(*_igamma_operands("special_gammainc", input, other)), out)
+
+
+def special_gammaincc(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``ember.igammac`` under ``torch.special``'s name.
+
+    Example:
+        >>> ember.special.gammaincc(ember.tensor([1.0]), ember.tensor([1.0]))
+        tensor([0.3679])
+    """
+    return _out(Igammac.apply(*_igamma_operands("special_gammaincc", input, other)), out)
+
+
+def _exp_square(x: Tensor) -> Tensor:
+    """exp(x * x) without the rounding of x * x (which exp would magnify by x^2): x = hi + lo with a
+    26-bit hi, so hi * hi is exact."""
+    hi = x * 134217729.0  # Veltkamp split, 2^27 + 1
+    hi = hi - (hi - x)
+    lo = x - hi
+    return exp(hi * hi) * exp(lo * (hi + x))
+
+
+@_in_float64
+def _erfcx(x: Tensor) -> Tensor:
+    """exp(x^2) erfc(x): the product while erfc(|x|) is a normal number, the asymptotic series of
+    ember.special.log_ndtr past |x| = 26; 2 exp(x^2) - erfcx(-x) below 0 (inf below about -26.6)."""
+    ax = abs(x)
+    near = _exp_square(where(ax < 26, ax, 0.0)) * _kernel_or("erfc", where(ax < 26, ax, 0.0), _erfc)
+    far_x = where(ax < 26, 30.0, ax)
+    iy2 = 1 / (far_x * far_x)
+    series = full_like(x, _ERFCX_SERIES[-1])
+    for c in reversed(_ERFCX_SERIES[:-1]):
+        series = series * iy2 + c
+    far = (1 + series * iy2) / (far_x * _SQRT_PI)
+    pos = where(ax < 26, near, far)
+    neg = 2 * _exp_square(where(ax < 27, ax, 27.0)) - pos
+    out = where(x < 0, where(x < -26.7, math.inf, neg), pos)
+    return where(isnan(x), x, out)
+
+
+# (2k - 1)!! / (-2)^k: erfcx(y) ~ (1 + sum c_k / y^2k) / (y sqrt(pi)) for large y
+_ERFCX_SERIES = tuple(math.prod(range(1, 2 * k, 2)) / (-2.0) ** k for k in range(1, 8))
+
+
+class Erfcx(Function):
+    _backward_name = "SpecialErfcxBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        out = _erfcx(x)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        return g * (2 * x * out - 2 / _SQRT_PI)
+
+
+def _float_unary(name: str, x: Any) -> Tensor:
+    """A torch.special function whose CPU kernel has only float32/float64 instances (ints promote)."""
+    x = _as_float(name, x)
+    if x._dtype.itemsize <= 2:
+        raise _type_refusal(name, x._device.type, x._dtype)
+    return x
+
+
+def special_erfcx(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The scaled complementary error function exp(x^2) erfc(x) (``ember.special.erfcx``).
+
+    Example:
+        >>> ember.special.erfcx(ember.tensor([0.0, 1.0]))
+        tensor([1.0000, 0.4276])
+    """
+    return _out(Erfcx.apply(_float_unary("erfcx", input)), out)
+
+
+def special_modified_bessel_i0(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The modified Bessel function I0 (``ember.special.modified_bessel_i0``); no derivative, as in PyTorch.
+
+    Example:
+        >>> ember.special.modified_bessel_i0(ember.tensor([1.0]))
+        tensor([1.2661])
+    """
+    return _out(_i0(_float_unary("modified_bessel_i0", input).detach()), out)
+
+
+def special_modified_bessel_i1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The modified Bessel function I1 (``ember.special.modified_bessel_i1``); no derivative, as in PyTorch.
+
+    Example:
+        >>> ember.special.modified_bessel_i1(ember.tensor([1.0]))
+        tensor([0.5652])
+    """
+    return _out(_i1(_float_unary("modified_bessel_i1", input).detach()), out)
+
+
+@_in_float64
+def _spherical_j0(x: Tensor) -> Tensor:
+    """sin(x) / x; its Taylor series below |x| = 0.5 (PyTorch's cutoff), 0 at +-inf."""
+    x2 = x * x
+    small = 1 - x2 / 6 * (1 - x2 / 20 * (1 - x2 / 42 * (1 - x2 / 72 * (1 - x2 / 110 * (1 - x2 / 156)))))
+    safe = where(abs(x) < 0.5, 1.0, x)
+    out = where(abs(x) < 0.5, small, sin(safe) / safe)
+    return where(isinf(x), 0.0, out)
+
+
+def special_spherical_bessel_j0(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The spherical Bessel function j0(x) = sin(x) / x (``ember.special.spherical_bessel_j0``).
+
+    Example:
+        >>> ember.special.spherical_bessel_j0(ember.tensor([0.0, 1.0]))
+        tensor([1.0000, 0.8415])
+    """
+    return _out(_spherical_j0(_float_unary("spherical_bessel_j0", input).detach()), out)
+
+
+# the orthogonal polynomials: PyTorch's recurrences, n truncated to an integer, 0 for n < 0, no derivative
+def _poly_operands(name: str, x: Any, n: Any) -> tuple:
+    if not isinstance(x, Tensor) and not isinstance(n, Tensor):
+        raise TypeError(f"special_{name}() received an invalid combination of arguments - got "
+                        f"({type(x).__name__}, {type(n).__name__})")
+    ref = x if isinstance(x, Tensor) else n
+    dt = _dt.result_type(x, n)
+    if dt.is_complex or dt.itemsize <= 2 and dt.is_floating_point:
+        raise _type_refusal(name, ref._device.type, dt)
+    if not dt.is_floating_point:
+        dt = _dt.get_default_dtype()
+    x = x.detach().to(dt) if isinstance(x, Tensor) else full_like(ref.detach(), x, dtype=dt)
+    n = n.detach().to(dt) if isinstance(n, Tensor) else full_like(ref.detach(), n, dtype=dt)
+    from ember.functions.shape import broadcast_tensors
+
+    x, n = broadcast_tensors(x, n)
+    with_nan = where(isnan(n), -1.0, n)  # (PyTorch's int64 cast of NaN is negative)
+    return x, _ew.trunc(with_nan), max(int(_ew.trunc(with_nan).max().item()) if n.numel() else 0, 0)
+
+
+def _recurrence(x: Tensor, n: Tensor, top: int, q: Tensor, step: Callable) -> Tensor:
+    """p_0 = 1, p_1 = q, p_k = step(k, p_{k-1}, p_{k-2}) for k = 2..n, elementwise n."""
+    p = full_like(x, 1.0)
+    out = where(n == 0, 1.0, q)
+    for k in range(2, top + 1):
+        p, q = q, step(k, q, p)
+        out = where(n == k, q, out)
+    return out
+
+
+def _chebyshev(kind: str) -> Callable:
+    def fn(x: Tensor, n: Tensor, top: int) -> Tensor:
+        first = {"t": x, "u": x + x, "v": x + x - 1, "w": x + x + 1}[kind]
+        out = _recurrence(x, n, top, first, lambda k, q, p: (x + x) * q - p)
+        ax = abs(x)
+        theta = _kernel_or("acos", where(ax < 1, x, 0.0), _acos)
+        odd = _ew.remainder(n, 2) == 1
+        if kind == "t":
+            closed = cos(n * theta)
+            at_one = where(logical_and(x < 0, odd), -1.0, 1.0)
+            cutoff = 6
+        elif kind == "u":
+            s = sin(theta)
+            closed = where(s != 0, sin((n + 1) * theta) / where(s != 0, s, 1.0), (n + 1) * cos((n + 1) * theta) / x)
+            at_one = where(logical_and(x < 0, odd), -(n + 1), n + 1)
+            cutoff = 8
+        elif kind == "v":
+            h = theta / 2
+            closed = where(sin(h) != 1, cos((n + 0.5) * theta) / cos(h), where(odd, -(n + n + 1), n + n + 1))
+            at_one = where(x > 0, 1.0, where(odd, -(n + n + 1), n + n + 1))
+            cutoff = 8
+        else:
+            h = theta / 2
+            closed = where(cos(h) != 1, sin((n + 0.5) * theta) / sin(h),
+                           where(x > 0, n + n + 1, where(odd, -1.0, 1.0)))
+            at_one = where(x > 0, n + n + 1, where(odd, -1.0, 1.0))
+            cutoff = 8
+        out = where(logical_and(n > cutoff, ax < 1), closed, out)
+        return where(ax == 1, at_one, out)
+    return fn
+
+
+def _shifted(kind: str) -> Callable:
+    base = _chebyshev(kind)
+    return lambda x, n, top: base(x + x - 1, n, top)
+
+
+def _hermite_h(x: Tensor, n: Tensor, top: int) -> Tensor:
+    limit = 512 if x._dtype is _dt.float64 else 128  # PyTorch returns NaN past these orders
+    out = _recurrence(x, n, min(top, limit), x + x, lambda k, q, p: (x + x) * q - (2 * k - 2) * p)
+    return where(n > limit, math.nan, out)
+
+
+def _hermite_he(x: Tensor, n: Tensor, top: int) -> Tensor:
+    limit = 512 if x._dtype is _dt.float64 else 128
+    out = _recurrence(x, n, min(top, limit), x, lambda k, q, p: x * q - (k - 1) * p)
+    return where(n > limit, math.nan, out)
+
+
+def _laguerre(x: Tensor, n: Tensor, top: int) -> Tensor:
+    out = _recurrence(x, n, top, 1 - x, lambda k, q, p: (((2 * k - 2) + (1 - x)) * q - (k - 1) * p) / k)
+    return where(x == 0, 1.0, out)
+
+
+def _legendre(x: Tensor, n: Tensor, top: int) -> Tensor:
+    out = _recurrence(x, n, top, x, lambda k, q, p: ((2 * k - 1) * x * q - (k - 1) * p) / k)
+    at_one = where(logical_and(x < 0, _ew.remainder(n, 2) == 1), -1.0, 1.0)
+    return where(abs(x) == 1, at_one, out)
+
+
+def _polynomial(name: str, impl: Callable) -> Callable:
+    def fn(input: Any, n: Any, *, out: Tensor | None = None) -> Tensor:
+        x, nn, top = _poly_operands(name, input, n)
+        result = impl(x, nn, top)
+        return _out(where(nn < 0, 0.0, result), out)
+
+    fn.__name__ = fn.__qualname__ = "special_" + name
+    fn.__doc__ = (f"The {name.replace('_', ' ')} of order ``n`` at ``input`` (``ember.special.{name}``); "
+                  "``n`` is truncated to an integer, 0 below 0; no derivative, as in PyTorch.")
+    return fn
+
+
+_POLYNOMIALS = {
+    **{f"chebyshev_polynomial_{k}": _chebyshev(k) for k in "tuvw"},
+    **{f"shifted_chebyshev_polynomial_{k}": _shifted(k) for k in "tuvw"},
+    "hermite_polynomial_h": _hermite_h, "hermite_polynomial_he": _hermite_he,
+    "laguerre_polynomial_l": _laguerre, "legendre_polynomial_p": _legendre,
+}
+POLYNOMIALS = {name: _polynomial(name, impl) for name, impl in _POLYNOMIALS.items()}
+
+
 # ---- declarations ------------------------------------------------------------------------------
 _ops = Family(__name__)
 _op = _ops.op
@@ -1093,5 +1444,11 @@ for _fn in (erfinv, logit, sinc, xlogy, deg2rad, rad2deg, i0):
     _op(_fn, inplace=True, out=True, export_inplace=_fn is not erfinv)
 _op(polygamma, method=_polygamma_method, inplace=_ew._inplace(_polygamma_method), out=True)
 _op(xlog1py, export=False, method=False, out=True)  # torch.special.xlog1py only
+_op(igamma, inplace=True, out=True)
+_op(igammac, inplace=True, out=True)
+# torch.special only: declared under their torch.special names, not exported as ember.*
+for _fn in (special_gammainc, special_gammaincc, special_erfcx, special_modified_bessel_i0,
+            special_modified_bessel_i1, special_spherical_bessel_j0, *POLYNOMIALS.values()):
+    _op(_fn, _fn.__name__.removeprefix("special_"), export=False, method=False, out=True)
 
 __all__ = _ops.names()
