@@ -121,6 +121,11 @@ def detach(t: Tensor) -> Tensor:
     return t.detach()
 
 
+def detach_(t: Tensor) -> Tensor:
+    """``t.detach_()``: detach ``t`` from the graph in place and return it."""
+    return t.detach_()
+
+
 def is_floating_point(t: Tensor) -> bool:
     return t.is_floating_point()
 
@@ -208,7 +213,7 @@ __all__ = [
     "layout", "strided", "sparse_coo", "sparse",
     "BoolTensor", "ByteTensor", "CharTensor", "CheckpointError", "DeviceError", "DoubleTensor", "FallbackError",
     "BFloat16Tensor", "FloatTensor", "Generator", "finfo", "iinfo", "HalfTensor", "IntTensor", "LongTensor", "MissingKernelError", "ShortTensor",
-    "Size", "Tensor", "WeightsOnlyLoadError", "autograd", "bool", "cuda", "default_generator", "detach",
+    "Size", "Tensor", "WeightsOnlyLoadError", "autograd", "bool", "cuda", "default_generator", "detach", "detach_",
     "device", "double", "dtype", "enable_grad", "fallback_counts", "fallback_policy", "float", "float16",
     "bfloat16", "float32", "float64", "get_default_dtype", "get_fallback_policy", "get_rng_state", "half", "inference_mode",
     "initial_seed", "int", "int16", "int32", "int64", "int8", "is_floating_point", "is_grad_enabled",

@@ -36,7 +36,8 @@ from ember.amp import _lists
 
 __all__ = ["autocast", "is_autocast_enabled", "get_autocast_dtype", "set_autocast_enabled", "set_autocast_dtype",
            "is_autocast_available", "is_autocast_cache_enabled", "set_autocast_cache_enabled",
-           "clear_autocast_cache", "custom_fwd", "custom_bwd", "install", "hooked", "registry_op_names"]
+           "clear_autocast_cache", "autocast_increment_nesting", "autocast_decrement_nesting", "custom_fwd",
+           "custom_bwd", "install", "hooked", "registry_op_names"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,6 +101,18 @@ def set_autocast_cache_enabled(enabled: bool) -> None:
 
 def clear_autocast_cache() -> None:
     _STATE.cache.clear()
+
+
+def autocast_increment_nesting() -> int:
+    """One more ``autocast`` level entered in this thread; returns the new depth."""
+    _STATE.depth += 1
+    return _STATE.depth
+
+
+def autocast_decrement_nesting() -> int:
+    """One ``autocast`` level left in this thread; returns the new depth (negative if unbalanced, as PyTorch)."""
+    _STATE.depth -= 1
+    return _STATE.depth
 
 
 def _supported(device_type: str, dtype: _dt.dtype) -> str:

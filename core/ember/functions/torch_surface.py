@@ -881,6 +881,668 @@ def _rows_to_matrix(perm: Tensor, m: int, like: Tensor) -> Tensor:
     return (perm.unsqueeze(-2) == arange(m, device=perm.device).unsqueeze(-1)).to(like.dtype)
 
 
+# ---- control flow: eager ``cond`` / ``while_loop`` ----------------------------------------------------
+
+
+def _tree_leaves(value: Any) -> list:
+    if isinstance(value, (tuple, list)):
+        return [leaf for v in value for leaf in _tree_leaves(v)]
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _tree_leaves(v)]
+    return [value]
+
+
+def cond(pred: Any, true_fn: Any, false_fn: Any, operands: tuple | list = ()) -> Any:
+    """``true_fn(*operands)`` if ``pred`` else ``false_fn(*operands)``, run eagerly (PyTorch's eager path).
+
+    ``pred`` is a Python bool/int/float or a one-element tensor; ``operands`` a tuple or list whose
+    (possibly nested) leaves are tensors.
+    """
+    if not isinstance(pred, (bool, int, float)):
+        if not isinstance(pred, Tensor):
+            raise RuntimeError(f"Expected pred to be bool or tensor, but got {pred}.")
+        if pred.numel() != 1:
+            raise RuntimeError(f"Expected pred to be bool or single-element tensor, but got {pred}.")
+        if not callable(true_fn) or not callable(false_fn):
+            raise RuntimeError("Expect both branches to be callable.")
+        if not isinstance(operands, (tuple, list)) or any(not isinstance(t, Tensor) for t in _tree_leaves(operands)):
+            raise RuntimeError("Expect operands to be a tuple of possibly nested dict/list/tuple that only "
+                               f"consists of tensor leaves, but got {operands}.")
+        pred = bool(pred)
+    return true_fn(*operands) if pred else false_fn(*operands)
+
+
+def while_loop(cond_fn: Any, body_fn: Any, carried_inputs: Any) -> tuple:
+    """Run ``carried = body_fn(*carried)`` while ``cond_fn(*carried)``, eagerly; returns the final
+    carried values as a tuple (tensors cloned when the body never ran, as PyTorch)."""
+    if not callable(cond_fn) or not callable(body_fn):
+        raise RuntimeError("Expect cond_fn and body_fn to be callable.")
+    flat = _tree_leaves((carried_inputs, ()))
+    if not all(isinstance(a, (Tensor, int)) for a in flat):
+        raise AssertionError(f"{tuple(flat)} can only be of (<class 'torch.Tensor'>, <class 'int'>, "
+                             f"<class 'torch.SymInt'>) but got {tuple(type(a) for a in flat)}")
+    if not isinstance(carried_inputs, (tuple, list)):
+        raise RuntimeError(f"carried_inputs must be a tuple or list but got {type(carried_inputs)}")
+
+    def check(pred: Any) -> bool:
+        if isinstance(pred, bool) or (isinstance(pred, Tensor) and tuple(pred.shape) == () and pred.dtype is _dt.bool_):
+            return bool(pred)
+        raise RuntimeError(f"cond_fn must return a boolean scalar tensor or a boolean but got {pred}")
+
+    carried = tuple(carried_inputs)
+    if not check(cond_fn(*carried)):
+        return tuple(v.clone() if isinstance(v, Tensor) else v for v in carried)
+    while True:
+        out = body_fn(*carried)
+        if not isinstance(out, tuple):
+            raise AssertionError(f"body_fn should return a tuple but got {type(out)}")
+        if len(out) != len(carried_inputs):
+            raise AssertionError(f"body_fn should return the same number of elements as carried_inputs, got "
+                                 f"{len(out)} vs {len(carried_inputs)}")
+        carried = out
+        if not check(cond_fn(*carried)):
+            return carried
+
+
+# ---- small top-level functions --------------------------------------------------------------------
+
+
+def to_dlpack(tensor: Tensor) -> Any:
+    """A DLPack capsule sharing ``tensor``'s memory (``ember.utils.dlpack.to_dlpack``)."""
+    from ember.utils.dlpack import to_dlpack as _to
+
+    return _to(tensor)
+
+
+_CHOLESKY_WARNED = [False]
+
+
+def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """Deprecated ``torch.cholesky``: ``linalg.cholesky(input)`` (``.mH`` of it with ``upper=True``)."""
+    if not _CHOLESKY_WARNED[0]:  # TORCH_WARN_ONCE
+        _CHOLESKY_WARNED[0] = True
+        warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
+                      "future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\nL = "
+                      "torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be replaced with\n"
+                      "U = torch.linalg.cholesky(A).mH\nThis transform will produce equivalent results for all "
+                      "valid (symmetric positive definite) inputs.", UserWarning, stacklevel=3)
+    from ember import linalg
+
+    return linalg.cholesky(input, upper=upper, out=out)
+
+
+_SEGMENT_REDUCTIONS = ("sum", "mean", "max", "min", "prod")
+
+
+def segment_reduce(data: Tensor, reduce: str, *, lengths: Tensor | None = None, indices: Tensor | None = None,
+                   offsets: Tensor | None = None, axis: int = 0, unsafe: bool = False,
+                   initial: Any = None) -> Tensor:
+    """Reduce ``data`` over consecutive segments of ``axis`` given by ``lengths`` or ``offsets``
+    (``sum``, ``mean``, ``max``, ``min``, ``prod``); an empty segment gets ``initial`` or the
+    reduction's identity (NaN for ``mean``). Differentiable (composed of ember ops)."""
+    from ember.functions.creation import full
+    from ember.functions.shape import stack
+
+    if reduce not in _SEGMENT_REDUCTIONS:
+        raise RuntimeError(f"reduce argument must be either sum, max, min, mean or prod, got {reduce}")
+    if indices is not None:
+        raise RuntimeError("segment_reduce(): indices based reduction is not supported yet.")
+    if lengths is None and offsets is None:
+        raise RuntimeError("segment_reduce(): Either lengths or offsets must be defined")
+    if axis < 0:
+        axis += data.dim()
+    if lengths is not None:
+        if lengths.dim() != 1:
+            raise NotImplementedError("segment_reduce: only 1-D lengths are supported by ember")
+        if axis != 0:
+            raise RuntimeError("segment_reduce(): Expected axis to be the last dimension of lengths but got "
+                               f"{axis}.")
+        counts = [int(v) for v in lengths.tolist()]
+        if not unsafe:
+            if any(c < 0 for c in counts):
+                raise RuntimeError("segment_reduce(): lengths contains negative value!")
+            if sum(counts) != data.shape[axis]:
+                raise RuntimeError("segment_reduce(): Expected all rows of lengths along axis to sum to "
+                                   "data.size(lengths.dim()-1) when !unsafe.")
+        starts = [sum(counts[:i]) for i in range(len(counts))]
+    else:
+        if offsets.dim() != 1:
+            raise NotImplementedError("segment_reduce: only 1-D offsets are supported by ember")
+        if axis != 0:
+            raise RuntimeError("segment_reduce(): Expected axis to be the last dimension of offsets but got "
+                               f"{axis}.")
+        bounds = [int(v) for v in offsets.tolist()]
+        starts = bounds[:-1]
+        counts = [b - a for a, b in zip(bounds[:-1], bounds[1:])]
+    rest = tuple(data.shape[1:])
+    empty_value = initial if initial is not None else {
+        "sum": 0.0, "prod": 1.0, "max": -math.inf, "min": math.inf, "mean": math.nan}[reduce]
+    rows = []
+    for s, n in zip(starts, counts):
+        if n <= 0:
+            rows.append(full(rest, empty_value, dtype=data.dtype, device=data.device))
+            continue
+        seg = data[s:s + n]
+        if reduce == "sum":
+            r = seg.sum(0)
+            r = r + initial if initial is not None else r
+        elif reduce == "mean":
+            r = (seg.sum(0) + initial) / n if initial is not None else seg.mean(0)
+        elif reduce == "prod":
+            r = seg.prod(0)
+            r = r * initial if initial is not None else r
+        elif reduce == "max":
+            r = seg.amax(0)
+            r = r.clamp_min(initial) if initial is not None else r
+        else:
+            r = seg.amin(0)
+            r = r.clamp_max(initial) if initial is not None else r
+        rows.append(r)
+    if not rows:
+        return data.new_empty((0, *rest))
+    return stack(rows)
+
+
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """``nonzero(input)`` as exactly ``size`` rows: truncated, or padded with ``fill_value``."""
+    from ember.functions.creation import full
+    from ember.functions.shape import cat
+
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise TypeError(f"nonzero_static(): argument 'size' must be int, not {type(size).__name__}")
+    if size < 0:
+        raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer, but got size: {size}")
+    nz = input.nonzero()
+    if nz.shape[0] >= size:
+        return nz[:size].clone()
+    pad = full((size - nz.shape[0], input.dim()), fill_value, dtype=_dt.int64, device=input.device)
+    return cat([nz, pad])
+
+
+def slice_inverse(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+                  step: int = 1) -> Tensor:
+    """The inverse of slicing: a view of ``input``'s storage with ``src``'s sizes, strides and offset
+    (``input`` being a slice ``src[start:end:step]`` along ``dim``, this is ``src`` again).
+
+    The gradient reaches ``input`` at the sliced positions and ``src`` everywhere else, as PyTorch;
+    when ``src`` requires grad the result is then a copy, not a view."""
+    from ember.autograd.grad_mode import is_grad_enabled
+    from ember.functions.misc import slice_scatter
+
+    out = as_strided(input, tuple(src.shape), tuple(src.stride()), src.storage_offset())
+    if src.requires_grad and is_grad_enabled():
+        delta = src - src.detach()  # zero, carrying src's gradient outside the slice
+        out = out + slice_scatter(delta, delta.new_zeros(tuple(input.shape)), dim, start, end, step)
+    return out
+
+
+def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float, norm_type: float) -> Tensor:
+    """Rescale, in place, the rows of ``input`` named by ``indices`` whose ``norm_type``-norm exceeds
+    ``max_norm`` to norm ``max_norm`` (as ``embedding(max_norm=)`` does); returns ``input``."""
+    from ember.autograd.grad_mode import no_grad
+
+    if input.dim() != 2:
+        raise RuntimeError(f"embedding_renorm_(): Expected 2-D tensor for argument #1 'self' (got "
+                           f"{input.dim()}-D tensor)")
+    if indices.dtype not in (_dt.int64, _dt.int32):
+        raise RuntimeError("Expected tensor for argument #2 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {indices.type()} instead (while checking arguments for "
+                           "embedding_renorm_)")
+    with no_grad():
+        rows = indices.reshape(-1).long().unique()
+        picked = input.index_select(0, rows)
+        norms = picked.norm(norm_type, dim=1, keepdim=True)
+        scale = (norms > max_norm).to(input.dtype) * (max_norm / (norms + 1e-7) - 1) + 1
+        input.index_put_((rows,), picked * scale)
+    return input
+
+
+def native_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, running_mean: Tensor | None,
+                      running_var: Tensor | None, training: bool, momentum: float,
+                      eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """``(output, save_mean, save_invstd)``: batch norm over every dim but 1, updating the running
+    stats in training; the saved statistics are empty in evaluation, as PyTorch."""
+    from ember.autograd.grad_mode import no_grad
+    from ember.nn import functional as F
+
+    out = F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    if not training:
+        empty = input.new_empty((0,))
+        return out, empty, empty.clone()
+    dims = tuple(d for d in range(input.dim()) if d != 1)
+    with no_grad():
+        x = input.detach()
+        mean = x.mean(dims)
+        invstd = (x.var(dims, unbiased=False) + eps).rsqrt()
+    return out, mean, invstd
+
+
+def native_group_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, N: int, C: int, HxW: int,
+                      group: int, eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """``(output, mean, rstd)`` of group norm; ``mean`` and ``rstd`` are shaped ``(N, group)``."""
+    from ember.nn import functional as F
+
+    if input.numel() != N * C * HxW:
+        raise RuntimeError(f"Expected input to have {N * C * HxW} elements, got {input.numel()}")
+    out = F.group_norm(input, group, weight, bias, eps)
+    x = input.reshape(N, group, -1)  # mean and rstd are differentiable outputs too, as PyTorch
+    mean = x.mean(-1)
+    rstd = (x.var(-1, unbiased=False) + eps).rsqrt()
+    return out, mean, rstd
+
+
+def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:
+    """The ``pow``-norm over every dim but ``dim`` (kept, the others size 1); ``dim=-1``: of all of ``v``."""
+    if dim == -1:
+        return v.norm(pow)
+    if dim < 0:
+        dim += v.dim()
+    others = tuple(d for d in range(v.dim()) if d != dim)
+    return v.norm(pow, dim=others, keepdim=True) if others else v.abs()
+
+
+# ---- randomized low-rank SVD / PCA (Halko, Martinsson & Tropp, 2009) --------------------------------
+
+
+def _approximate_basis(A: Tensor, q: int, niter: int, M: Tensor | None) -> Tensor:
+    """An orthonormal ``(..., m, q)`` basis approximating the range of ``A - M``."""
+    from ember import linalg
+    from ember.functions.creation import randn
+
+    X = A if M is None else A - M
+    R = randn(*X.shape[:-2], X.shape[-1], q, dtype=A.dtype, device=A.device)
+    Q = linalg.qr(X @ R).Q
+    for _ in range(niter):
+        Q = linalg.qr(X.mH @ Q).Q
+        Q = linalg.qr(X @ Q).Q
+    return Q
+
+
+def svd_lowrank(A: Tensor, q: int | None = 6, niter: int | None = 2,
+                M: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """``(U, S, V)`` of a rank-``q`` randomized SVD of ``A - M`` (``A ≈ U diag(S) V^H``)."""
+    from ember import linalg
+
+    q = 6 if q is None else q
+    niter = 2 if niter is None else niter
+    m, n = A.shape[-2], A.shape[-1]
+    if M is not None:
+        M = M.broadcast_to(A.shape)
+    if m < n:  # work on the tall transpose
+        U, S, V = svd_lowrank(A.mH, q, niter, None if M is None else M.mH)
+        return V, S, U
+    Q = _approximate_basis(A, q, niter, M)
+    B = Q.mH @ (A if M is None else A - M)
+    U, S, Vh = linalg.svd(B, full_matrices=False)
+    return Q @ U, S, Vh.mH
+
+
+def pca_lowrank(A: Tensor, q: int | None = None, center: bool = True,
+                niter: int = 2) -> tuple[Tensor, Tensor, Tensor]:
+    """``(U, S, V)``: a randomized rank-``q`` PCA of ``A`` (its centered columns by default);
+    ``q`` defaults to ``min(6, m, n)``."""
+    m, n = A.shape[-2], A.shape[-1]
+    if q is None:
+        q = min(6, m, n)
+    elif not (q >= 0 and q <= min(m, n)):
+        raise ValueError(f"q(={q}) must be non-negative integer and not greater than min(m, n)={min(m, n)}")
+    if not niter >= 0:
+        raise ValueError(f"niter(={niter}) must be non-negative integer")
+    if not center:
+        return svd_lowrank(A, q, niter, None)
+    return svd_lowrank(A, q, niter, A.mean(-2, keepdim=True))
+
+
+# ---- functional RNN cells (``torch.lstm_cell`` ...) ------------------------------------------------
+
+
+def _cell_proj(input: Tensor, w_ih: Tensor, b_ih: Tensor | None) -> Tensor:
+    from ember.nn import functional as F
+
+    return F.linear(input, w_ih, b_ih)
+
+
+def lstm_cell(input: Tensor, hx: Any, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+              b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """One LSTM step: ``(h', c')`` from ``input`` and ``hx = (h, c)``."""
+    from ember.nn.modules.rnn import _lstm_step
+
+    if len(hx) != 2:
+        raise RuntimeError(f"lstm_cell expects two hidden states, got {len(hx)}")
+    return _lstm_step(_cell_proj(input, w_ih, b_ih), hx[0], hx[1], w_hh, b_hh)
+
+
+def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+             b_hh: Tensor | None = None) -> Tensor:
+    """One GRU step: the next hidden state."""
+    from ember.nn.modules.rnn import _gru_step
+
+    return _gru_step(_cell_proj(input, w_ih, b_ih), hx, w_hh, b_hh)
+
+
+def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+                  b_hh: Tensor | None = None) -> Tensor:
+    """One Elman RNN step with tanh."""
+    from ember.nn.modules.rnn import _rnn_step
+
+    return _rnn_step(_cell_proj(input, w_ih, b_ih), hx, w_hh, b_hh, False)
+
+
+def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+                  b_hh: Tensor | None = None) -> Tensor:
+    """One Elman RNN step with relu."""
+    from ember.nn.modules.rnn import _rnn_step
+
+    return _rnn_step(_cell_proj(input, w_ih, b_ih), hx, w_hh, b_hh, True)
+
+
+# ---- device modules, autocast state, denormals ----------------------------------------------------
+
+
+def get_device_module(device: Any = None) -> Any:
+    """The ``ember.<type>`` module of ``device`` (a device, a string, or None: the current accelerator's, else cpu)."""
+    from ember import plugins
+    from ember._device_module import device_module
+    from ember.device import device as _device
+
+    if device is None:
+        from ember import accelerator
+
+        acc = accelerator.current_accelerator()
+        return device_module(acc.type if acc is not None else "cpu")
+    if isinstance(device, _device):
+        return device_module(device.type)
+    if isinstance(device, str):
+        kind = device.split(":")[0]
+        if kind not in plugins.device_types() and kind not in ("cpu", "cuda"):
+            _device(device)  # PyTorch's error for an unknown device string
+        return device_module(kind)
+    raise RuntimeError(f"Invalid value of device '{device}', expect torch.device, str, or None")
+
+
+def _amp() -> Any:
+    from ember.amp import autocast_mode
+
+    return autocast_mode
+
+
+def _deprecated_autocast(name: str, instead: str) -> None:
+    warnings.warn(f"torch.{name} is deprecated. Please use torch.{instead} instead.", DeprecationWarning,
+                  stacklevel=3)
+
+
+def is_autocast_cpu_enabled() -> bool:
+    """Deprecated: ``is_autocast_enabled("cpu")``."""
+    _deprecated_autocast("is_autocast_cpu_enabled()", "is_autocast_enabled('cpu')")
+    return _amp().is_autocast_enabled("cpu")
+
+
+def set_autocast_cpu_enabled(enabled: bool) -> None:
+    """Deprecated: ``set_autocast_enabled("cpu", enabled)``."""
+    _deprecated_autocast("set_autocast_cpu_enabled(enabled)", "set_autocast_enabled('cpu', enabled)")
+    _amp().set_autocast_enabled("cpu", enabled)
+
+
+def get_autocast_cpu_dtype() -> Any:
+    """Deprecated: ``get_autocast_dtype("cpu")``."""
+    _deprecated_autocast("get_autocast_cpu_dtype()", "get_autocast_dtype('cpu')")
+    return _amp().get_autocast_dtype("cpu")
+
+
+def set_autocast_cpu_dtype(dtype: Any) -> None:
+    """Deprecated: ``set_autocast_dtype("cpu", dtype)``."""
+    _deprecated_autocast("set_autocast_cpu_dtype(dtype)", "set_autocast_dtype('cpu', dtype)")
+    _amp().set_autocast_dtype("cpu", dtype)
+
+
+def get_autocast_gpu_dtype() -> Any:
+    """Deprecated: ``get_autocast_dtype("cuda")``."""
+    _deprecated_autocast("get_autocast_gpu_dtype()", "get_autocast_dtype('cuda')")
+    return _amp().get_autocast_dtype("cuda")
+
+
+def set_autocast_gpu_dtype(dtype: Any) -> None:
+    """Deprecated: ``set_autocast_dtype("cuda", dtype)``."""
+    _deprecated_autocast("set_autocast_gpu_dtype(dtype)", "set_autocast_dtype('cuda', dtype)")
+    _amp().set_autocast_dtype("cuda", dtype)
+
+
+def clear_autocast_cache() -> None:
+    """Drop the casts autocast cached (``ember.amp``'s state)."""
+    _amp().clear_autocast_cache()
+
+
+def is_autocast_cache_enabled() -> bool:
+    """Whether autocast caches the casts of leaf tensors."""
+    return _amp().is_autocast_cache_enabled()
+
+
+def set_autocast_cache_enabled(enabled: bool) -> None:
+    """Switch autocast's cast cache on or off."""
+    _amp().set_autocast_cache_enabled(enabled)
+
+
+def autocast_increment_nesting() -> int:
+    """Enter one autocast level; returns the new depth."""
+    return _amp().autocast_increment_nesting()
+
+
+def autocast_decrement_nesting() -> int:
+    """Leave one autocast level; returns the new depth (the cast cache is cleared at 0)."""
+    return _amp().autocast_decrement_nesting()
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """Whether flushing denormals to zero could be set: ember's kernels keep IEEE denormals, so this
+    is False (as PyTorch on a CPU without the SSE3 control bits) and nothing changes."""
+    if not isinstance(mode, bool):
+        raise TypeError(f"set_flush_denormal(): argument 'mode' (position 1) must be bool, not {type(mode).__name__}")
+    return False
+
+
+# ---- Tensor methods: deprecated resize, storages, set_, as_subclass ... -----------------------------
+
+
+def _resize(self: Tensor, *sizes: Any) -> Tensor:
+    """Deprecated out-of-place resize: a reshape to ``sizes`` that must keep the number of elements."""
+    from ember.functions import shape as _sh
+
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    return _reshape_same_numel(self, tuple(_sh._shape_args(sizes)))
+
+
+def _resize_as(self: Tensor, tensor: Tensor) -> Tensor:
+    """Deprecated out-of-place resize_as: a reshape to ``tensor``'s shape, keeping the number of elements."""
+    warnings.warn("non-inplace resize_as is deprecated", UserWarning, stacklevel=2)
+    return _reshape_same_numel(self, tuple(tensor.shape))
+
+
+def _reshape_same_numel(self: Tensor, shape: tuple) -> Tensor:
+    n = math.prod(shape)
+    if n != self.numel():
+        dims = "x".join(str(s) for s in shape)
+        have = "x".join(str(s) for s in self.shape)
+        raise RuntimeError(f"requested resize to {dims} ({n} elements in total), but the given tensor has a size of "
+                           f"{have} ({self.numel()} elements). autograd's resize can only change the shape of a given "
+                           "tensor, while preserving the number of elements. ")
+    return self.reshape(shape)
+
+
+class UntypedStorage:
+    """The memory a tensor views, as far as ember's backends report it: ``size()``/``nbytes()`` in bytes,
+    ``data_ptr()``, ``device``; ``tensor`` is one tensor covering all of it (its base)."""
+
+    def __init__(self, tensor: Tensor, elements: int) -> None:
+        self._tensor = tensor
+        self._elements = elements
+
+    @property
+    def device(self) -> Any:
+        return self._tensor.device
+
+    def element_size(self) -> int:
+        return 1
+
+    def nbytes(self) -> int:
+        return self._elements * self._tensor.element_size()
+
+    def size(self) -> int:
+        return self.nbytes()
+
+    def __len__(self) -> int:
+        return self.size()
+
+    def data_ptr(self) -> int:
+        return self._tensor.data_ptr() - self._tensor.storage_offset() * self._tensor.element_size()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UntypedStorage) and other.data_ptr() == self.data_ptr() and \
+            _same_storage(other._tensor, self._tensor)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self.nbytes()} bytes on {self.device}>"
+
+
+class TypedStorage(UntypedStorage):
+    """``Tensor.storage()``: the storage counted in elements of the tensor's dtype (deprecated in PyTorch)."""
+
+    @property
+    def dtype(self) -> Any:
+        return self._tensor.dtype
+
+    def element_size(self) -> int:
+        return self._tensor.element_size()
+
+    def size(self) -> int:
+        return self._elements
+
+    def untyped(self) -> UntypedStorage:
+        return UntypedStorage(self._tensor, self._elements)
+
+
+def _storage_elements(self: Tensor) -> int:
+    if _has_view_kernels(self):
+        return int(self._kt["storage_size"](self._data))
+    if self._base is None and self.is_contiguous():
+        return self.numel()
+    raise RuntimeError(f"untyped_storage: the {self.device.type} backend has no 'storage_size' kernel, so only a "
+                       "contiguous tensor that is not a view reports its storage")
+
+
+def _untyped_storage(self: Tensor) -> UntypedStorage:
+    """The storage ``self`` views (``size()`` in bytes, ``data_ptr()``, ``device``)."""
+    return UntypedStorage(self, _storage_elements(self))
+
+
+_TYPED_STORAGE_WARNED = [False]
+
+
+def _storage(self: Tensor) -> TypedStorage:
+    """Deprecated typed storage of ``self`` (``size()`` in elements, ``dtype``); warns once, as PyTorch."""
+    if not _TYPED_STORAGE_WARNED[0]:
+        _TYPED_STORAGE_WARNED[0] = True
+        warnings.warn("TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be the "
+                      "only storage class. This should only matter to you if you are using storages directly.  "
+                      "To access UntypedStorage directly, use tensor.untyped_storage() instead of tensor.storage()",
+                      UserWarning, stacklevel=2)
+    return TypedStorage(self, _storage_elements(self))
+
+
+def _storage_id(t: Tensor) -> Any:
+    return t._storage_key if t._storage_key is not None else t._version
+
+
+def _same_storage(a: Tensor, b: Tensor) -> bool:
+    return _storage_id(a) is _storage_id(b) or (a._base if a._base is not None else a) is \
+        (b._base if b._base is not None else b)
+
+
+def _is_set_to(self: Tensor, tensor: Tensor) -> bool:
+    """True when both tensors view the same storage with the same offset, sizes and strides."""
+    return (_same_storage(self, tensor) and self.storage_offset() == tensor.storage_offset()
+            and tuple(self.shape) == tuple(tensor.shape) and tuple(self.stride()) == tuple(tensor.stride()))
+
+
+def _set_(self: Tensor, source: Any = None, storage_offset: int = 0, size: Any = None, stride: Any = None) -> Tensor:
+    """Make ``self`` view ``source``'s memory (a tensor or a storage from ``untyped_storage()``), with
+    ``source``'s geometry or the given ``storage_offset``/``size``/``stride``; no source: empty."""
+    from ember.functions.shape import _set_data
+
+    if self._requires_grad and self.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if source is None:
+        data = self.new_empty((0,))._data
+        self._storage_key = None
+        _set_data(self, data)
+        self._version[0] += 1
+        return self
+    if isinstance(source, UntypedStorage):
+        base = source._tensor
+        if size is None:
+            size = (source.nbytes() // base.element_size(),)
+            storage_offset, stride = 0, (1,)
+    elif isinstance(source, Tensor):
+        base = source
+    else:
+        raise TypeError(f"set_(): argument 'source' must be Tensor or Storage, not {type(source).__name__}")
+    if base.dtype is not self.dtype:
+        raise RuntimeError(f"Could not set tensor of type {_type_word(base.dtype)} to a tensor of type "
+                           f"{_type_word(self.dtype)}")
+    if base.device != self.device:
+        raise RuntimeError(f"Attempted to set the storage of a tensor on device \"{self.device}\" to a storage on "
+                           f"different device \"{base.device}\".  This is no longer allowed; the devices must match.")
+    if size is None and isinstance(source, Tensor):
+        data = base._data
+    else:
+        size = tuple(int(s) for s in size)
+        stride = tuple(stride) if stride is not None else _contiguous_strides(size)
+        if not _has_view_kernels(base):
+            raise RuntimeError(f"set_: the {base.device.type} backend has no 'as_strided' and 'storage_size' kernels, "
+                               "so a tensor can only be set to another tensor's full geometry")
+        _check_geometry(base, size, stride, int(storage_offset))
+        data = base._kt["as_strided"](base._data, size, stride, int(storage_offset))
+    _set_data(self, data)
+    self._storage_key = _storage_id(base)
+    self._version[0] += 1
+    return self
+
+
+def _type_word(dtype: Any) -> str:
+    return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
+            "bool": "bool"}.get(str(dtype).split(".")[-1], str(dtype).split(".")[-1])
+
+
+def _contiguous_strides(size: tuple) -> tuple:
+    strides, acc = [], 1
+    for n in reversed(size):
+        strides.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+def _as_subclass(self: Tensor, cls: type) -> Tensor:
+    """``self`` as an instance of the Tensor subclass ``cls``, sharing memory and autograd history."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError("Creating a Tensor subclass from a class that does not inherit from Tensor is not possible. "
+                        "Make sure your class inherits from Tensor.")
+    out = self.view_as(self)
+    out.__class__ = cls
+    return out
+
+
+def _record_stream(self: Tensor, stream: Any) -> None:
+    """Mark ``self`` as used by ``stream``: ember's allocators do not recycle memory across streams,
+    so there is nothing to record."""
+    return None
+
+
+def _chalf(self: Tensor, memory_format: Any = None) -> Tensor:
+    """Refused: ember has no complex32 (``complex64``: ``cfloat()``)."""
+    raise TypeError("chalf(): ember has no complex32 (ComplexHalf) dtype; use cfloat() for complex64")
+
+
 # ---- declarations: Tensor methods, ``ember.*`` and ``__all__`` come from these -----------------------
 _ops = Family(__name__)
 _op = _ops.op
@@ -904,5 +1566,24 @@ _op(triangular_solve, out=True)
 _op(lu, out=True)
 _op(lu_solve, out=True)
 _op(lu_unpack, method=False, out=True)
+for _fn in (cond, while_loop, to_dlpack, segment_reduce, embedding_renorm_, native_batch_norm,
+            native_group_norm, norm_except_dim, svd_lowrank, pca_lowrank, lstm_cell, gru_cell, rnn_tanh_cell,
+            rnn_relu_cell, get_device_module, is_autocast_cpu_enabled, set_autocast_cpu_enabled,
+            get_autocast_cpu_dtype, set_autocast_cpu_dtype, get_autocast_gpu_dtype, set_autocast_gpu_dtype,
+            clear_autocast_cache, is_autocast_cache_enabled, set_autocast_cache_enabled, autocast_increment_nesting,
+            autocast_decrement_nesting, set_flush_denormal):
+    _op(_fn, method=False)
+_op(cholesky, out=True)
+_op(nonzero_static)
+_op(slice_inverse)
+_op(_resize, "resize", export=False)
+_op(_resize_as, "resize_as", export=False)
+_op(_set_, "set_", export=False)
+_op(_untyped_storage, "untyped_storage", export=False)
+_op(_storage, "storage", export=False)
+_op(_is_set_to, "is_set_to", export=False)
+_op(_as_subclass, "as_subclass", export=False)
+_op(_record_stream, "record_stream", export=False)
+_op(_chalf, "chalf", export=False)
 
 __all__ = _ops.names()
