@@ -40,7 +40,10 @@ from ember.functions.special import (
 )
 from ember.tensor import Tensor
 
-__all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
+_BESSEL_NAMES = ("bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
+                 "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai")
+__all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
            "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
            "modified_bessel_i0", "modified_bessel_i1", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
            "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta", *_fs.POLYNOMIALS]
@@ -51,6 +54,8 @@ i0e, i1, i1e, ndtri, zeta = _fs.special_i0e, _fs.special_i1, _fs.special_i1e, _f
 gammainc, gammaincc, erfcx = _fs.special_gammainc, _fs.special_gammaincc, _fs.special_erfcx
 modified_bessel_i0, modified_bessel_i1 = _fs.special_modified_bessel_i0, _fs.special_modified_bessel_i1
 spherical_bessel_j0 = _fs.special_spherical_bessel_j0
+(bessel_j0, bessel_j1, bessel_y0, bessel_y1, modified_bessel_k0, modified_bessel_k1, scaled_modified_bessel_k0,
+ scaled_modified_bessel_k1, airy_ai) = _fs.BESSEL
 (chebyshev_polynomial_t, chebyshev_polynomial_u, chebyshev_polynomial_v, chebyshev_polynomial_w,
  shifted_chebyshev_polynomial_t, shifted_chebyshev_polynomial_u, shifted_chebyshev_polynomial_v,
  shifted_chebyshev_polynomial_w, hermite_polynomial_h, hermite_polynomial_he, laguerre_polynomial_l,

@@ -1318,6 +1318,331 @@ def special_spherical_bessel_j0(input: Tensor, *, out: Tensor | None = None) -> 
     return _out(_spherical_j0(_float_unary("spherical_bessel_j0", input).detach()), out)
 
 
+# ---- bessel_j0/j1/y0/y1, modified_bessel_k0/k1 (and scaled), airy_ai ----------------------------------
+# Cephes' rational approximations (j0.c, j1.c, k0.c, k1.c, airy.c), each polynomial summed over all its listed
+# coefficients as PyTorch does (no implicit leading 1). Computed in float64 and rounded to the input's dtype,
+# except the phase of the oscillating tails (x - pi/4, 2/3 (-x)^1.5 + pi/4), which is rounded to the input's
+# dtype first as PyTorch's float kernel rounds it: past |x| = 1e4 that rounding moves a float32 result by
+# more than its last bit.
+_J_PP = (7.96936729297347051624e-04, 8.28352392107440799803e-02, 1.23953371646414299388e+00,
+         5.44725003058768775090e+00, 8.74716500199817011941e+00, 5.30324038235394892183e+00,
+         9.99999999999999997821e-01)
+_J_PQ = (9.24408810558863637013e-04, 8.56288474354474431428e-02, 1.25352743901058953537e+00,
+         5.47097740330417105182e+00, 8.76190883237069594232e+00, 5.30605288235394617618e+00,
+         1.00000000000000000218e+00)
+_J_QP = (-1.13663838898469149931e-02, -1.28252718670509318512e+00, -1.95539544257735972385e+01,
+         -9.32060152123768231369e+01, -1.77681167980488050595e+02, -1.47077505154951170175e+02,
+         -5.14105326766599330220e+01, -6.05014350600728481186e+00)
+_J_QQ = (6.43178256118178023184e+01, 8.56430025976980587198e+02, 3.88240183605401609683e+03,
+         7.24046774195652478189e+03, 5.93072701187316984827e+03, 2.06209331660327847417e+03,
+         2.42005740240291393179e+02)
+_J0_RP = (-4.79443220978201773821e+09, 1.95617491946556577543e+12, -2.49248344360967716204e+14,
+          9.70862251047306323952e+15)
+_J0_RQ = (4.99563147152651017219e+02, 1.73785401676374683123e+05, 4.84409658339962045305e+07,
+          1.11855537045356834862e+10, 2.11277520115489217587e+12, 3.10518229857422583814e+14,
+          3.18121955943204943306e+16, 1.71086294081043136091e+18)
+_Y0_YP = (1.55924367855235737965e+04, -1.46639295903971606143e+07, 5.43526477051876500413e+09,
+          -9.82136065717911466409e+11, 8.75906394395366999549e+13, -3.46628303384729719441e+15,
+          4.42733268572569800351e+16, -1.84950800436986690637e+16)
+_Y0_YQ = (1.04128353664259848412e+03, 6.26107330137134956842e+05, 2.68919633393814121987e+08,
+          8.64002487103935000337e+10, 2.02979612750105546709e+13, 3.17157752842975028269e+15,
+          2.50596256172653059228e+17)
+_J1_PP = (7.62125616208173112003e-04, 7.31397056940917570436e-02, 1.12719608129684925192e+00,
+          5.11207951146807644818e+00, 8.42404590141772420927e+00, 5.21451598682361504063e+00,
+          1.00000000000000000254e+00)
+_J1_PQ = (5.71323128072548699714e-04, 6.88455908754495404082e-02, 1.10514232634061696926e+00,
+          5.07386386128601488557e+00, 8.39985554327604159757e+00, 5.20982848682361821619e+00,
+          9.99999999999999997461e-01)
+_J1_QP = (5.10862594750176621635e-02, 4.98213872951233449420e+00, 7.58238284132545283818e+01,
+          3.66779609360150777800e+02, 7.10856304998926107277e+02, 5.97489612400613639965e+02,
+          2.11688757100572135698e+02, 2.52070205858023719784e+01)
+_J1_QQ = (7.42373277035675149943e+01, 1.05644886038262816351e+03, 4.98641058337653607651e+03,
+          9.56231892404756170795e+03, 7.99704160447350683650e+03, 2.82619278517639096600e+03,
+          3.36093607810698293419e+02)
+_J1_RP = (-8.99971225705559398224e+08, 4.52228297998194034323e+11, -7.27494245221818276015e+13,
+          3.68295732863852883286e+15)
+_J1_RQ = (6.20836478118054335476e+02, 2.56987256757748830383e+05, 8.35146791431949253037e+07,
+          2.21511595479792499675e+10, 4.74914122079991414898e+12, 7.84369607876235854894e+14,
+          8.95222336184627338078e+16, 5.32278620332680085395e+18)
+_Y1_YP = (1.26320474790178026440e+09, -6.47355876379160291031e+11, 1.14509511541823727583e+14,
+          -8.12770255501325109621e+15, 2.02439475713594898196e+17, -7.78877196265950026825e+17)
+_Y1_YQ = (5.94301592346128195359e+02, 2.35564092943068577943e+05, 7.34811944459721705660e+07,
+          1.87601316108706159478e+10, 3.88231277496238566008e+12, 6.20557727146953693363e+14,
+          6.87141087355300489866e+16, 3.97270608116560655612e+18)
+_K0_A = (1.37446543561352307156e-16, 4.25981614279661018399e-14, 1.03496952576338420167e-11,
+         1.90451637722020886025e-09, 2.53479107902614945675e-07, 2.28621210311945178607e-05,
+         1.26461541144692592338e-03, 3.59799365153615016266e-02, 3.44289899924628486886e-01,
+         -5.35327393233902768720e-01)
+_K0_B = (5.30043377268626276149e-18, -1.64758043015242134646e-17, 5.21039150503902756861e-17,
+         -1.67823109680541210385e-16, 5.51205597852431940784e-16, -1.84859337734377901440e-15,
+         6.34007647740507060557e-15, -2.22751332699166985548e-14, 8.03289077536357521100e-14,
+         -2.98009692317273043925e-13, 1.14034058820847496303e-12, -4.51459788337394416547e-12,
+         1.85594911495471785253e-11, -7.95748924447710747776e-11, 3.57739728140030116597e-10,
+         -1.69753450938905987466e-09, 8.57403401741422608519e-09, -4.66048989768794782956e-08,
+         2.76681363944501510342e-07, -1.83175552271911948767e-06, 1.39498137188764993662e-05,
+         -1.28495495816278026384e-04, 1.56988388573005337491e-03, -3.14481013119645005427e-02,
+         2.44030308206595545468e+00)
+_K1_A = (-7.02386347938628759343e-18, -2.42744985051936593393e-15, -6.66690169419932900609e-13,
+         -1.41148839263352776110e-10, -2.21338763073472585583e-08, -2.43340614156596823496e-06,
+         -1.73028895751305206302e-04, -6.97572385963986435018e-03, -1.22611180822657148235e-01,
+         -3.53155960776544875667e-01, 1.52530022733894777053e+00)
+_K1_B = (-5.75674448366501715755e-18, 1.79405087314755922667e-17, -5.68946255844285935196e-17,
+         1.83809354436663880070e-16, -6.05704724837331885336e-16, 2.03870316562433424052e-15,
+         -7.01983709041831346144e-15, 2.47715442448130437068e-14, -8.97670518232499435011e-14,
+         3.34841966607842919884e-13, -1.28917396095102890680e-12, 5.13963967348173025100e-12,
+         -2.12996783842756842877e-11, 9.21831518760500529508e-11, -4.19035475934189648750e-10,
+         2.01504975519703286596e-09, -1.03457624656780970260e-08, 5.74108412545004946722e-08,
+         -3.50196060308781257119e-07, 2.40648494783721712015e-06, -1.93619797416608296024e-05,
+         1.95215518471351631108e-04, -2.85781685962277938680e-03, 1.03923736576817238437e-01,
+         2.72062619048444266945e+00)
+_AI_AN = (3.46538101525629032477e-01, 1.20075952739645805542e+01, 7.62796053615234516538e+01,
+          1.68089224934630576269e+02, 1.59756391350164413639e+02, 7.05360906840444183113e+01,
+          1.40264691163389668864e+01, 9.99999999999999995305e-01)
+_AI_AD = (5.67594532638770212846e-01, 1.47562562584847203173e+01, 8.45138970141474626562e+01,
+          1.77318088145400459522e+02, 1.64234692871529701831e+02, 7.14778400825575695274e+01,
+          1.40959135607834029598e+01, 1.00000000000000000470e+00)
+_AI_AFN = (-1.31696323418331795333e-01, -6.26456544431912369773e-01, -6.93158036036933542233e-01,
+           -2.79779981545119124951e-01, -4.91900132609500318020e-02, -4.06265923594885404393e-03,
+           -1.59276496239262096340e-04, -2.77649108155232920844e-06, -1.67787698489114633780e-08)
+_AI_AFD = (1.33560420706553243746e+01, 3.26825032795224613948e+01, 2.67367040941499554804e+01,
+           9.18707402907259625840e+00, 1.47529146771666414581e+00, 1.15687173795188044134e-01,
+           4.40291641615211203805e-03, 7.54720348287414296618e-05, 4.51850092970580378464e-07)
+_AI_AGN = (1.97339932091685679179e-02, 3.91103029615688277255e-01, 1.06579897599595591108e+00,
+           9.39169229816650230044e-01, 3.51465656105547619242e-01, 6.33888919628925490927e-02,
+           5.85804113048388458567e-03, 2.82851600836737019778e-04, 6.98793669997260967291e-06,
+           8.11789239554389293311e-08, 3.41551784765923618484e-10)
+_AI_AGD = (9.30892908077441974853e+00, 1.98352928718312140417e+01, 1.55646628932864612953e+01,
+           5.47686069422975497931e+00, 9.54293611618961883998e-01, 8.64580826352392193095e-02,
+           4.12656523824222607191e-03, 1.01259085116509135510e-04, 1.17166733214413521882e-06,
+           4.91834570062930015649e-09)
+_SQRT_2_OVER_PI = 0.797884560802865355879892119868763737  # sqrt(2 / pi)
+_TWO_OVER_PI = 0.636619772367581343075535053490057448
+_AI_STEPS = 25  # Maclaurin terms of Ai on |x| < 2.09 (|x^3| < 9.2): converged to 1e-17 by the 12th
+
+
+def _with_input(fn: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """``fn(x in float64, x as given)``, rounded back to the input's dtype."""
+    def run(x: Tensor) -> Tensor:
+        x64 = x if x._dtype is _dt.float64 else x.to(_dt.float64)
+        out = fn(x64, x)
+        return out if x._dtype is _dt.float64 else out.to(x._dtype)
+    return run
+
+
+def _bessel_tail(ax: Tensor, phase: Tensor, pp: tuple, pq: tuple, qp: tuple, qq: tuple, j: bool) -> Tensor:
+    """The |x| > 5 form sqrt(2 / (pi x)) (P cos(phase) - 5/x Q sin(phase)) of J (``j``), or the Y form
+    (P sin + 5/x Q cos), for x outside (0, 5] made 10 (the caller picks the other branch there)."""
+    xf = where(ax > 5, ax, 10.0)
+    w = 25 / (xf * xf)
+    p = _polevl(w, pp) / _polevl(w, pq)
+    q = _polevl(w, qp) / _polevl(w, qq) * (5 / xf)
+    c, s = cos(phase), sin(phase)
+    return (p * c - q * s if j else p * s + q * c) * _SQRT_2_OVER_PI / sqrt(xf)
+
+
+def _phase(x: Tensor, shift: float) -> Tensor:
+    """|x| - shift in the input's dtype (see above), then float64."""
+    return (abs(x) - shift).to(_dt.float64)
+
+
+@_with_input
+def _bessel_j0(x: Tensor, x_in: Tensor) -> Tensor:
+    ax = abs(x)
+    xs = where(ax <= 5, ax, 1.0)
+    z = xs * xs
+    near = (z - 5.78318596294678452118) * (z - 30.4712623436620863991) * _polevl(z, _J0_RP) / _polevl(z, _J0_RQ)
+    near = where(ax < 1e-5, 1 - ax * ax / 4, near)
+    far = _bessel_tail(ax, _phase(x_in, math.pi / 4), _J_PP, _J_PQ, _J_QP, _J_QQ, True)
+    return where(ax <= 5, near, far)
+
+
+@_with_input
+def _bessel_j1(x: Tensor, x_in: Tensor) -> Tensor:
+    ax = abs(x)
+    xs = where(ax <= 5, ax, 1.0)
+    z = xs * xs
+    near = _polevl(z, _J1_RP) / _polevl(z, _J1_RQ) * ax * (z - 14.6819706421238932572) * (z - 49.2184563216946036703)
+    far = _bessel_tail(ax, _phase(x_in, 3 * math.pi / 4), _J1_PP, _J1_PQ, _J1_QP, _J1_QQ, True)
+    out = where(ax <= 5, near, far)
+    return where(x < 0, -out, out)
+
+
+def _y_near(x: Tensor, yp: tuple, yq: tuple, j: Callable, one: bool) -> Tensor:
+    """Y0 (``one`` false) or Y1 on (0, 5] through J: (x outside it made 1)."""
+    xs = where(logical_and(x > 0, x <= 5), x, 1.0)
+    z = xs * xs
+    if one:
+        return xs * (_polevl(z, yp) / _polevl(z, yq)) + _TWO_OVER_PI * (j(xs) * log(xs) - 1 / xs)
+    return _polevl(z, yp) / _polevl(z, yq) + _TWO_OVER_PI * log(xs) * j(xs)
+
+
+def _y_special(x: Tensor, near: Tensor, far: Tensor) -> Tensor:
+    """-inf at 0, NaN below 0 (and at NaN, and at +inf, as PyTorch's cos/sin of inf)."""
+    out = where(x <= 5, near, far)
+    out = where(x == 0, -math.inf, out)
+    return where(logical_or(x < 0, isnan(x)), math.nan, out)
+
+
+@_with_input
+def _bessel_y0(x: Tensor, x_in: Tensor) -> Tensor:
+    near = _y_near(x, _Y0_YP, _Y0_YQ, _bessel_j0, False)
+    far = _bessel_tail(x, _phase(x_in, math.pi / 4), _J_PP, _J_PQ, _J_QP, _J_QQ, False)
+    return _y_special(x, near, far)
+
+
+@_with_input
+def _bessel_y1(x: Tensor, x_in: Tensor) -> Tensor:
+    near = _y_near(x, _Y1_YP, _Y1_YQ, _bessel_j1, True)
+    far = _bessel_tail(x, _phase(x_in, 3 * math.pi / 4), _J1_PP, _J1_PQ, _J1_QP, _J1_QQ, False)
+    return _y_special(x, near, far)
+
+
+def _k_parts(x: Tensor, a: tuple, b: tuple, one: bool) -> tuple:
+    """(K on (0, 2], exp(x) sqrt(x) K on (2, inf]) for K0 (``one`` false) or K1; x outside each made 1 / 3."""
+    xs = where(logical_and(x > 0, x <= 2), x, 1.0)
+    series = _chbevl(xs * xs - 2, a)
+    if one:
+        near = log(0.5 * xs) * _i1(xs) + series / xs
+    else:
+        near = series - log(0.5 * xs) * _i0(xs)
+    xf = where(x > 2, x, 3.0)
+    return near, _chbevl(8 / xf - 2, b) / sqrt(xf)
+
+
+def _k_special(x: Tensor, out: Tensor) -> Tensor:
+    out = where(x == 0, math.inf, out)
+    return where(x < 0, math.nan, out)
+
+
+def _modified_k(a: tuple, b: tuple, one: bool, scaled: bool) -> Callable[[Tensor], Tensor]:
+    @_in_float64
+    def k(x: Tensor) -> Tensor:
+        near, far = _k_parts(x, a, b, one)
+        xf = where(x > 2, x, 3.0)
+        xs = where(x <= 2, x, 1.0)
+        if scaled:
+            out = where(x <= 2, near * exp(xs), far)
+        else:
+            out = where(x <= 2, near, exp(-xf) * far)
+        out = where(isinf(x), 0.0, out)  # (far at +inf: a finite series over sqrt(inf))
+        return _k_special(x, where(isnan(x), x, out))
+    return k
+
+
+_bessel_k0 = _modified_k(_K0_A, _K0_B, False, False)
+_bessel_k1 = _modified_k(_K1_A, _K1_B, True, False)
+_bessel_k0e = _modified_k(_K0_A, _K0_B, False, True)
+_bessel_k1e = _modified_k(_K1_A, _K1_B, True, True)
+
+
+@_with_input
+def _airy_ai(x: Tensor, x_in: Tensor) -> Tensor:
+    """Ai: the asymptotic sin/cos form below -2.09, the Maclaurin series f(x) Ai(0) + g(x) Ai'(0) on
+    [-2.09, 2.09), exp(-zeta) times a rational function of 1/zeta from 2.09 to 103.892, 0 past it;
+    NaN at +-inf (PyTorch's)."""
+    # below -2.09: zeta = 2/3 (-x)^1.5, Ai = (sin(zeta + pi/4) (1 + z^2 F) - cos(zeta + pi/4) z G) / (sqrt(pi) (-x)^1/4)
+    xn = where(x < -2.09, x, -4.0)
+    xn_in = where(x_in < -2.09, x_in, -4.0)
+    z = 1 / (-2.0 * xn * sqrt(-xn) / 3)
+    z2 = z * z
+    t = (-2.0 * xn_in * sqrt(-xn_in) / 3.0 + 0.25 * math.pi).to(_dt.float64)
+    neg = (1 / math.sqrt(math.pi)) / sqrt(sqrt(-xn)) * (
+        sin(t) * (1 + z2 * _polevl(z2, _AI_AFN) / _polevl(z2, _AI_AFD)) - cos(t) * (z * _polevl(z2, _AI_AGN)
+                                                                                 / _polevl(z2, _AI_AGD)))
+    # from 2.09
+    xp = where(logical_and(x >= 2.09, x <= 103.892), x, 3.0)
+    zeta = 2.0 * xp * sqrt(xp) / 3
+    iz = 1 / zeta
+    pos = (1 / math.sqrt(math.pi)) * (_polevl(iz, _AI_AN) / _polevl(iz, _AI_AD)) / (2 * sqrt(sqrt(xp)) * exp(zeta))
+    # the series f = sum 3^k (1/3)_k x^3k / (3k)!, g = sum 3^k (2/3)_k x^(3k+1) / (3k+1)!
+    xm = where(logical_and(x >= -2.09, x < 2.09), x, 0.0)
+    z3 = xm * xm * xm
+    m, n, f, g = full_like(xm, 1.0), xm, full_like(xm, 1.0), xm
+    k = 1.0
+    for _ in range(_AI_STEPS):
+        m = m * z3 / ((k + 1) * (k + 2))
+        n = n * z3 / ((k + 2) * (k + 3))
+        f, g = f + m, g + n
+        k += 3
+    mid = 0.355028053887817239260 * f - 0.258819403792806798405 * g
+    out = where(x < -2.09, neg, where(x < 2.09, mid, where(x <= 103.892, pos, 0.0)))
+    return where(logical_or(isinf(x), isnan(x)), math.nan, out)
+
+
+def _no_grad_unary(name: str, impl: Callable[[Tensor], Tensor], doc: str) -> Callable:
+    """A torch.special function of one tensor with no derivative (float32/float64 kernels only)."""
+    def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+        return _out(impl(_float_unary(name, input).detach()), out)
+    fn.__name__ = fn.__qualname__ = "special_" + name
+    fn.__doc__ = doc
+    return fn
+
+
+special_bessel_j0 = _no_grad_unary("bessel_j0", _bessel_j0, """The Bessel function of the first kind J0; no derivative.
+
+    Example:
+        >>> ember.special.bessel_j0(ember.tensor([0.0, 1.0]))
+        tensor([1.0000, 0.7652])
+    """)
+special_bessel_j1 = _no_grad_unary("bessel_j1", _bessel_j1, """The Bessel function of the first kind J1; no derivative.
+
+    Example:
+        >>> ember.special.bessel_j1(ember.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.4401])
+    """)
+special_bessel_y0 = _no_grad_unary("bessel_y0", _bessel_y0, """The Bessel function of the second kind Y0 (-inf at 0,
+    NaN below); no derivative.
+
+    Example:
+        >>> ember.special.bessel_y0(ember.tensor([1.0]))
+        tensor([0.0883])
+    """)
+special_bessel_y1 = _no_grad_unary("bessel_y1", _bessel_y1, """The Bessel function of the second kind Y1 (-inf at 0,
+    NaN below); no derivative.
+
+    Example:
+        >>> ember.special.bessel_y1(ember.tensor([1.0]))
+        tensor([-0.7812])
+    """)
+special_modified_bessel_k0 = _no_grad_unary("modified_bessel_k0", _bessel_k0, """The modified Bessel function K0
+    (inf at 0, NaN below); no derivative.
+
+    Example:
+        >>> ember.special.modified_bessel_k0(ember.tensor([1.0]))
+        tensor([0.4210])
+    """)
+special_modified_bessel_k1 = _no_grad_unary("modified_bessel_k1", _bessel_k1, """The modified Bessel function K1
+    (inf at 0, NaN below); no derivative.
+
+    Example:
+        >>> ember.special.modified_bessel_k1(ember.tensor([1.0]))
+        tensor([0.6019])
+    """)
+special_scaled_modified_bessel_k0 = _no_grad_unary("scaled_modified_bessel_k0", _bessel_k0e, """exp(x) K0(x)
+    (inf at 0, NaN below); no derivative.
+
+    Example:
+        >>> ember.special.scaled_modified_bessel_k0(ember.tensor([1.0]))
+        tensor([1.1445])
+    """)
+special_scaled_modified_bessel_k1 = _no_grad_unary("scaled_modified_bessel_k1", _bessel_k1e, """exp(x) K1(x)
+    (inf at 0, NaN below); no derivative.
+
+    Example:
+        >>> ember.special.scaled_modified_bessel_k1(ember.tensor([1.0]))
+        tensor([1.6362])
+    """)
+special_airy_ai = _no_grad_unary("airy_ai", _airy_ai, """The Airy function Ai (NaN at +-inf); no derivative.
+
+    Example:
+        >>> ember.special.airy_ai(ember.tensor([0.0, 1.0]))
+        tensor([0.3550, 0.1353])
+    """)
+BESSEL = (special_bessel_j0, special_bessel_j1, special_bessel_y0, special_bessel_y1, special_modified_bessel_k0,
+          special_modified_bessel_k1, special_scaled_modified_bessel_k0, special_scaled_modified_bessel_k1,
+          special_airy_ai)
+
+
 # the orthogonal polynomials: PyTorch's recurrences, n truncated to an integer, 0 for n < 0, no derivative
 def _poly_operands(name: str, x: Any, n: Any) -> tuple:
     if not isinstance(x, Tensor) and not isinstance(n, Tensor):
@@ -1448,7 +1773,7 @@ _op(igamma, inplace=True, out=True)
 _op(igammac, inplace=True, out=True)
 # torch.special only: declared under their torch.special names, not exported as ember.*
 for _fn in (special_gammainc, special_gammaincc, special_erfcx, special_modified_bessel_i0,
-            special_modified_bessel_i1, special_spherical_bessel_j0, *POLYNOMIALS.values()):
+            special_modified_bessel_i1, special_spherical_bessel_j0, *BESSEL, *POLYNOMIALS.values()):
     _op(_fn, _fn.__name__.removeprefix("special_"), export=False, method=False, out=True)
 
 __all__ = _ops.names()
