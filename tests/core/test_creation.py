@@ -206,12 +206,12 @@ def test_manual_seed_reproducible_and_generators_independent(device):
     ember.manual_seed(123)
     assert ember.rand(5, device=device).cpu().tolist() == a
     assert ember.randn(5, device=device).cpu().tolist() == b
-    g = ember.Generator().manual_seed(123)
+    g = ember.Generator(device).manual_seed(123)
     ember.manual_seed(7)
     before = ember.default_generator.get_state().tolist()
     assert ember.rand(5, generator=g, device=device).cpu().tolist() == a
     assert ember.default_generator.get_state().tolist() == before  # global stream untouched
-    g2 = ember.Generator().manual_seed(123)
+    g2 = ember.Generator(device).manual_seed(123)
     ember.rand(100)  # the global stream moving does not move g2
     assert ember.rand(5, generator=g2, device=device).cpu().tolist() == a
     state = ember.get_rng_state()

@@ -235,8 +235,8 @@ def test_binomial_edges_are_torchs(device):
 
 def test_binomial_generator_reproducible(device):
     c, p = ember.full((50,), 30.0, device=device), ember.full((50,), 0.4, device=device)
-    a = ember.binomial(c, p, generator=ember.Generator().manual_seed(5))
-    b = ember.binomial(c, p, generator=ember.Generator().manual_seed(5))
+    a = ember.binomial(c, p, generator=ember.Generator(device).manual_seed(5))
+    b = ember.binomial(c, p, generator=ember.Generator(device).manual_seed(5))
     np.testing.assert_array_equal(_np(a), _np(b))
 
 

@@ -498,8 +498,8 @@ def test_randint_like(device, args, kwargs, like_dtype):
 
 
 def test_randint_generator(device):
-    g1 = ember.Generator().manual_seed(7)
-    g2 = ember.Generator().manual_seed(7)
+    g1 = ember.Generator(device).manual_seed(7)
+    g2 = ember.Generator(device).manual_seed(7)
     a = ember.randint(0, 100, (5,), generator=g1, device=device)
     b = ember.randint(100, size=(5,), generator=g2, device=device)
     assert a.tolist() == b.tolist()

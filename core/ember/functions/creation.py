@@ -26,7 +26,7 @@ from ember import dtypes as _dt
 from ember._ops.out import ANY
 from ember._ops.registry import Family
 from ember._scalar_convert import checked_int_array, checked_scalar
-from ember.random import default_generator
+from ember.random import Generator, default_generator
 from ember.tensor import Tensor
 
 
@@ -742,8 +742,22 @@ def eye(n: int, m: int | None = None, *, dtype: _dt.dtype | None = None, device:
 
 
 # ---- random --------------------------------------------------------------------------------
-def _gen(generator):
-    return default_generator if generator is None else generator
+def _gen(generator, device: Any = None):
+    """The generator to draw from; as PyTorch, an explicit one must be made for the device type drawn on."""
+    if generator is None:
+        return default_generator
+    if not isinstance(generator, Generator):
+        raise TypeError(f"expected a torch.Generator, but got {type(generator).__name__}")
+    want = "cpu" if device is None else getattr(device, "type", None) or _device_type(device)
+    if generator.device.type != want:
+        raise RuntimeError(f"Expected a '{want}' device type for generator but found '{generator.device.type}'")
+    return generator
+
+
+def _device_type(device: Any) -> str:
+    from ember.device import device as _device
+
+    return _device(device).type
 
 
 def _complex_random(fn: Any, size: tuple, generator: Any, dt: _dt.dtype, device: Any, scale: float) -> Tensor:
@@ -771,7 +785,7 @@ def rand(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any
         raise NotImplementedError(f"rand() not implemented for {dt}: it needs a floating dtype")
     dev, kt = _resolve(device, dt)
     shape = _size(size, "rand")
-    key, off = _gen(generator)._take(math.prod(shape))
+    key, off = _gen(generator, dev)._take(math.prod(shape))
     return _finish(Tensor._make(kt["rand_uniform"](shape, key, off, dt, dev.index), dt, dev, kt), requires_grad)
 
 
@@ -791,7 +805,7 @@ def randn(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: An
         raise NotImplementedError(f"randn() not implemented for {dt}: it needs a floating dtype")
     dev, kt = _resolve(device, dt)
     shape = _size(size, "randn")
-    key, off = _gen(generator)._take(2 * math.prod(shape))
+    key, off = _gen(generator, dev)._take(2 * math.prod(shape))
     return _finish(Tensor._make(kt["rand_normal"](shape, key, off, dt, dev.index), dt, dev, kt), requires_grad)
 
 
@@ -815,7 +829,7 @@ def randint(*args: Any, generator=None, dtype: _dt.dtype | None = None, device: 
     shape = _size((tuple(size),), "randint")
     gen_dt = _dt.int64 if dt.category != _dt.int64.category else dt  # floats and bool hold int64 draws
     dev, kt = _resolve(device, gen_dt)
-    key, off = _gen(generator)._take(math.prod(shape))
+    key, off = _gen(generator, dev)._take(math.prod(shape))
     out = Tensor._make(kt["rand_int"](shape, low, high, key, off, gen_dt, dev.index), gen_dt, dev, kt)
     return _finish(out if gen_dt is dt else out.to(dt), requires_grad)
 
@@ -874,7 +888,22 @@ def randperm(n: int, *, generator=None, dtype: _dt.dtype | None = None, device: 
         if out is not None:
             return _into_out("randperm", out, dtype, device,
                              lambda dt, dev: randperm(n, generator=generator, dtype=dt, device=dev))
-    keys = rand(n, generator=generator, dtype=_dt.float64 if _supports64("cpu") else _dt.float32, device="cpu")
+    from ember.functions.indexing import _scalar_type
+    from ember.typeinfo import iinfo
+
+    gen = _gen(generator, device)  # an explicit generator must match the device asked for, not the CPU drawn on
+    dt = dtype or _dt.int64
+    if dt is _dt.bool_ or dt.is_complex:
+        raise NotImplementedError(f"\"randperm\" not implemented for '{_scalar_type(dt)}'")
+    if dt.is_floating_point and n > (top := 1 << (_MANTISSA.get(dt.itemsize if dt is not _dt.bfloat16 else 0, 52) + 1)):
+        raise RuntimeError(f"n cannot be greater than {top + 1} for {_scalar_type(dt)} type.")
+    if not dt.is_floating_point and n - 1 > iinfo(dt).max:
+        raise RuntimeError(f"value cannot be converted to type {dt} without overflow")
+    kdt = _dt.float64 if _supports64("cpu") else _dt.float32
+    shape = _size((n,), "randperm")
+    cpu, kt = _resolve("cpu", kdt)
+    key, off = gen._take(math.prod(shape))
+    keys = Tensor._make(kt["rand_uniform"](shape, key, off, kdt, cpu.index), kdt, cpu, kt)
     _, perm = keys.sort()
     out = perm.to(dtype or _dt.int64)
     return _finish(out.to(device) if device is not None else out, requires_grad)
@@ -1045,7 +1074,18 @@ def _new_full(self: Tensor, size: Any, fill_value: Any, dtype: Any = None, devic
     return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
 
+def _check_float_fill(t: Tensor, what: str) -> None:
+    """PyTorch's refusal of an integer tensor for a continuous in-place sampler."""
+    if not t.dtype.is_floating_point and not t.dtype.is_complex:
+        from ember.functions.indexing import _scalar_type
+
+        raise NotImplementedError(f"\"{what}\" not implemented for '{_scalar_type(t.dtype)}'")
+
+
 def _uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+    _check_float_fill(self, "check_uniform_bounds")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
     u = rand(tuple(self.shape), generator=generator, dtype=self.dtype if self.dtype.is_floating_point else None,
              device=self.device)
     return _random_inplace(self, u * (b - a) + a)
@@ -1057,10 +1097,46 @@ def _normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any =
     return _random_inplace(self, z * std + mean)
 
 
-def _random_(self: Tensor, low: int = 0, high: int | None = None, generator: Any = None) -> Tensor:
-    if high is None:
-        low, high = 0, low if low else 2 ** 24
-    return _random_inplace(self, randint(low, high, tuple(self.shape), generator=generator, device=self.device))
+_NO_TO = object()
+
+
+def _random_(self: Tensor, *args: Any, generator: Any = None, **kw: Any) -> Tensor:
+    """PyTorch's three forms: ``random_()`` draws from [0, top] where top is the dtype's largest
+    integer (for floats: 2**mantissa bits, so every draw is exact); ``random_(to)`` from [0, to);
+    ``random_(from, to)`` from [from, to), ``to=None`` meaning [from, top]."""
+    if len(args) > 2 or set(kw) - {"from", "to"}:
+        raise TypeError("random_() received an invalid combination of arguments")
+    low, high = (args + (_NO_TO, _NO_TO))[:2] if len(args) == 2 else (
+        (kw.get("from", 0), args[0]) if len(args) == 1 and "from" in kw else
+        ((0, args[0]) if len(args) == 1 and "to" not in kw else (args[0] if args else kw.get("from", 0),
+                                                                   kw.get("to", _NO_TO))))
+    top = _random_top(self.dtype)
+    if high is _NO_TO and not args and "from" not in kw:  # random_(): [0, top]
+        low, high = 0, top + 1
+    elif high is None or high is _NO_TO:  # random_(from, None): [from, top]
+        high = top + 1
+    low, high = operator.index(low), operator.index(high)
+    _check_randint_range(low, high, self.dtype if not self.dtype.is_floating_point else _dt.int64)
+    if self.dtype.is_floating_point and not -(top) <= high - 1 <= top:
+        from ember.functions.indexing import _scalar_type
+
+        raise RuntimeError(f"to - 1 is out of bounds for {_scalar_type(self.dtype)}")
+    dt = _dt.int64 if high - 1 < (1 << 63) else _dt.uint64
+    return _random_inplace(self, randint(low, high, tuple(self.shape), generator=generator, dtype=dt,
+                                         device=self.device))
+
+
+_MANTISSA = {0: 7, 2: 10, 4: 23, 8: 52}  # stored mantissa bits by itemsize (0: bfloat16)
+
+
+def _random_top(dt: _dt.dtype) -> int:
+    from ember.typeinfo import iinfo
+
+    if dt is _dt.bool_:
+        return 1
+    if dt.is_floating_point:
+        return 1 << (_MANTISSA.get(dt.itemsize if dt is not _dt.bfloat16 else 0, 52) + 1)
+    return iinfo(dt).max
 
 
 def _bernoulli_(self: Tensor, p: Any = 0.5, generator: Any = None) -> Tensor:
@@ -1070,6 +1146,13 @@ def _bernoulli_(self: Tensor, p: Any = 0.5, generator: Any = None) -> Tensor:
 
 
 def _exponential_(self: Tensor, lambd: float = 1.0, generator: Any = None) -> Tensor:
+    if not self.dtype.is_floating_point:
+        from ember.functions.indexing import _scalar_type
+
+        raise RuntimeError("Exponential distribution is a continuous probability distribution. dtype must be a "
+                           f"floating point but you specified {_scalar_type(self.dtype)}")
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     u = rand(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
     return _random_inplace(self, -(1 - u).log() / lambd)
 
