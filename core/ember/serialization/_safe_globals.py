@@ -61,11 +61,22 @@ def _name(entry: Callable | tuple[Callable, str]) -> tuple[Any, str]:
     return entry, f"{entry.__module__}.{entry.__qualname__}"
 
 
+def served_module(module: str) -> str:
+    """The module a PyTorch checkpoint's ``module`` is here: ``torch.X`` is ``ember.X`` and
+    ``torchvision.X`` is ``ember.vision.X`` (what a program running on ember imports under those
+    names); any other module is itself."""
+    for prefix, ours in (("torchvision", "ember.vision"), ("torch", "ember")):
+        if module == prefix or module.startswith(prefix + "."):
+            return ours + module[len(prefix):]
+    return module
+
+
 def lookup(module: str, name: str) -> Any:
     """The safe global a checkpoint names ``module.name``, or None."""
     full = f"{module}.{name}"
     # a PyTorch checkpoint names torch's classes; the caller marks ember's (what ``torch.X`` is here)
-    alias = "ember" + full[len("torch"):] if module == "torch" or module.startswith("torch.") else None
+    served = served_module(module)
+    alias = f"{served}.{name}" if served != module else None
     for entry in reversed(_SAFE):
         obj, qual = _name(entry)
         if qual == full or qual == alias:

@@ -282,11 +282,7 @@ class TorchLoader:
         other module's as pickle finds it."""
         import importlib
 
-        served = module
-        if module == "torch" or module.startswith("torch."):
-            served = "ember" + module[len("torch"):]
-        elif module == "torchvision" or module.startswith("torchvision."):
-            served = "ember.vision" + module[len("torchvision"):]
+        served = _safe_globals.served_module(module)
         try:
             obj = importlib.import_module(served)
             for part in name.split("."):
