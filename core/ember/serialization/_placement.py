@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ember.serialization._shared import CheckpointError, MapLocation
+
+#: Most dimensions a loaded tensor may have (NumPy's limit; PyTorch's is lower).
+MAX_DIMS = 64
 
 
 def target_device(saved: str, map_location: MapLocation) -> str:
@@ -31,6 +35,10 @@ class Placer:
     """Build tensors from host arrays on their target devices (PyTorch's map_location rules)."""
 
     def __init__(self, name: str, map_location: MapLocation) -> None:
+        from ember.device import device
+
+        if not (map_location is None or isinstance(map_location, (str, device, dict)) or callable(map_location)):
+            raise TypeError(f"'{type(map_location).__name__}' object is not callable")  # PyTorch calls it
         self.name = name
         self.map_location = map_location
 
@@ -70,3 +78,32 @@ def _bool() -> Any:
     from ember import dtypes
 
     return dtypes.bool_
+
+
+def check_bounds(size: tuple[int, ...], stride: tuple[int, ...], offset: int, numel: int, fail: Callable[[str], Exception]) -> None:
+    """Refuse a geometry that reads past its storage of ``numel`` elements (PyTorch's bounds)."""
+    if len(size) != len(stride) or len(size) > MAX_DIMS or offset < 0 or any(s < 0 for s in size) \
+            or any(s < 0 for s in stride):
+        raise fail(f"invalid tensor geometry size={list(size)} stride={list(stride)} offset={offset}")
+    if 0 in size:
+        return
+    last = offset + sum((n - 1) * st for n, st in zip(size, stride))
+    if last >= numel:
+        raise fail(f"tensor of size {list(size)} with stride {list(stride)} and offset {offset} reads past its "
+                   f"storage of {numel} elements")
+
+
+def view_of(base: Any, size: tuple[int, ...], stride: tuple[int, ...], offset: int) -> Any:
+    """The tensor of this geometry over ``base`` (a 1-D tensor holding a whole storage), as PyTorch's
+    ``set_(storage, offset, size, stride)``: a view sharing its memory, ``storage_offset`` and strides
+    kept, on every backend with the view kernels; a copy of its elements on any other backend."""
+    from ember.functions.torch_surface import _has_view_kernels
+
+    if _has_view_kernels(base):
+        return base.as_strided(size, stride, offset)
+    host = base.cpu().numpy()
+    arr = np.lib.stride_tricks.as_strided(host[offset:] if 0 not in size else host[:0], shape=size,
+                                          strides=tuple(s * host.itemsize for s in stride), writeable=False)
+    from ember.functions.creation import from_numpy
+
+    return from_numpy(np.array(arr, order="C", copy=True)).to(base.device)

@@ -28,7 +28,9 @@ def add_safe_globals(safe_globals: list[Callable | tuple[Callable, str]]) -> Non
                 raise ValueError(f"Expected tuple of length 2 (global, str of callable full path), but got {entry}")
         elif not callable(entry):
             raise ValueError(f"Expected a callable or a (callable, str) tuple, but got {entry!r}")
-    _SAFE.extend(safe_globals)
+    for entry in safe_globals:  # PyTorch keeps a set: each global once
+        if entry not in _SAFE:
+            _SAFE.append(entry)
 
 
 def get_safe_globals() -> list[Callable | tuple[Callable, str]]:
@@ -48,11 +50,11 @@ class safe_globals:  # noqa: N801 - PyTorch's name
         self.safe_globals = safe_globals
 
     def __enter__(self) -> None:
-        self._before = list(_SAFE)
         add_safe_globals(self.safe_globals)
 
     def __exit__(self, *exc: Any) -> None:
-        _SAFE[:] = self._before
+        # as PyTorch: the listed globals leave the list (even ones added before), others stay
+        _SAFE[:] = [e for e in _SAFE if e not in self.safe_globals]
 
 
 def _name(entry: Callable | tuple[Callable, str]) -> tuple[Any, str]:

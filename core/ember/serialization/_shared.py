@@ -44,6 +44,43 @@ class WeightsOnlyLoadError(CheckpointError, pickle.UnpicklingError):
     """``load(weights_only=True)`` met a pickled payload or a disallowed global (PyTorch raises UnpicklingError)."""
 
 
+#: PyTorch's message for refusing to run a file's pickle (``torch.serialization.UNSAFE_MESSAGE``).
+UNSAFE_MESSAGE = (
+    "In PyTorch 2.6, we changed the default value of the `weights_only` argument in `torch.load` from `False` to "
+    "`True`. Re-running `torch.load` with `weights_only` set to `False` will likely succeed, but it can result in "
+    "arbitrary code execution. Do it only if you got the file from a trusted source.")
+
+
+#: Modules whose globals a weights-only load refuses even when marked safe (PyTorch's blocklist).
+_BLOCKED_MODULES = ("sys", "os", "posix", "nt")
+
+
+def disallowed_global(name: str, qualname: str) -> WeightsOnlyLoadError:
+    """``load(weights_only=True)`` met a global it may not call: PyTorch's message (naming the global
+    as PyTorch does, ``builtins.`` dropped), then a line naming the file."""
+    tail = (f"\nWeights only load failed: {name!r} references the disallowed global {qualname} (allow it with "
+            "safe_globals / add_safe_globals as above).")
+    docs = ("\n\nCheck the documentation of torch.load to learn more about types accepted by default with "
+            "weights_only https://pytorch.org/docs/stable/generated/torch.load.html.")
+    if " " in qualname:  # not a global: a BUILD (setting an object's state) that is not allowed
+        return WeightsOnlyLoadError(f"Weights only load failed. {UNSAFE_MESSAGE}{tail}")
+    module = qualname.rsplit(".", 1)[0] if "." in qualname else qualname
+    if module in _BLOCKED_MODULES:
+        return WeightsOnlyLoadError(f"Weights only load failed. {UNSAFE_MESSAGE}\n\n\nTrying to load unsupported "
+                                    f"GLOBAL {qualname} whose module {module} is blocked.{docs}{tail}")
+    full = qualname[len("builtins."):] if qualname.startswith("builtins.") else qualname
+    return WeightsOnlyLoadError(
+        "Weights only load failed. This file can still be loaded, to do so you have two options, \033[1mdo those "
+        "steps only if you trust the source of the checkpoint\033[0m. \n\t(1) " + UNSAFE_MESSAGE + "\n\t(2) "
+        "Alternatively, to load with `weights_only=True` please check the recommended steps in the following error "
+        f"message.\n\tWeightsUnpickler error: Unsupported global: GLOBAL {full} was not an allowed global by default. "
+        f"Please use `torch.serialization.add_safe_globals([{full}])` or the `torch.serialization.safe_globals("
+        f"[{full}])` context manager to allowlist this global if you trust this class/function.\n\nCheck the "
+        "documentation of torch.load to learn more about types accepted by default with weights_only "
+        "https://pytorch.org/docs/stable/generated/torch.load.html."
+        + tail)
+
+
 def name_of(f: Any) -> str:
     """The name used in error messages: the path, or the file object's ``name``."""
     if isinstance(f, (str, os.PathLike)):

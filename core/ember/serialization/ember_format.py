@@ -17,6 +17,7 @@ archives pickled tensors inline and still need ``weights_only=False``.
 from __future__ import annotations
 
 import base64
+import codecs
 import collections
 import hashlib
 import io
@@ -24,14 +25,16 @@ import json
 import math
 import os
 import pickle
+import secrets
 import zipfile
 from typing import IO, Any
 
 import numpy as np
 
 from ember.serialization._dtypes import STORED, decode
-from ember.serialization._placement import Placer, target_device
+from ember.serialization._placement import Placer, check_bounds, target_device, view_of
 from ember.serialization._shared import (
+    _BLOCKED_MODULES,
     CheckpointError,
     FileLike,
     LoadBudget,
@@ -39,6 +42,7 @@ from ember.serialization._shared import (
     WeightsOnlyLoadError,
     atomic_path,
     c_order,
+    disallowed_global,
     read_member,
 )
 
@@ -166,7 +170,40 @@ def _host_array(t: Any) -> np.ndarray:
     return c_order(host, _le_dtype(t.dtype.name))
 
 
-def _write_archive(fh: IO[bytes], obj: Any) -> None:
+#: Where ember.save puts PyTorch's entries: torch.load takes the archive's one top folder as its
+#: name, so ember's header lives in the same folder.
+_ARCHIVE = "ember/"
+#: PyTorch aligns each storage's data to this many bytes in the file (what ``mmap`` relies on).
+_ALIGN = 64
+#: ember's own pickle payload in archives that also hold PyTorch's ``ember/data.pkl``.
+_EMBER_PICKLE = "ember/ember.pkl"
+
+
+def _write_aligned(zf: zipfile.ZipFile, name: str, data: memoryview, start: int) -> None:
+    """A stored entry whose data begins at a multiple of ``_ALIGN`` bytes from the archive's start,
+    padded through an extra field as PyTorch's writer does."""
+    zip64 = data.nbytes > 2**31
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    fixed = 30 + len(name.encode("utf-8")) + 4 + (20 if zip64 else 0)
+    try:
+        pos = zf.fp.tell() - start  # type: ignore[union-attr]
+    except (OSError, AttributeError):
+        pos = None
+    pad = 0 if pos is None else -(pos + fixed) % _ALIGN
+    info.extra = b"FB" + pad.to_bytes(2, "little") + b"Z" * pad
+    with zf.open(info, "w", force_zip64=zip64) as out:
+        out.write(data)
+
+
+def _write_archive(fh: IO[bytes], obj: Any, protocol: int = 2) -> None:
+    """One zip that is both a PyTorch checkpoint (``ember/data.pkl`` and its storages, read by
+    ``torch.load``) and an ember checkpoint (``ember/header.json``, read by ``ember.load``). The
+    storages are stored once: ember's tensor table points into them."""
+    from ember.serialization import torch_writer
+
+    table = torch_writer.StorageTable()
+    torch_pkl = torch_writer.torch_pickle(obj, protocol, table)  # fails (unpicklable) before a byte is written
     enc = _Encoder()
     blob = None
     try:
@@ -177,35 +214,51 @@ def _write_archive(fh: IO[bytes], obj: Any) -> None:
         buf = io.BytesIO()
         _TensorRefPickler(buf, enc).dump(obj)  # fills enc.tensors
         blob = buf.getvalue()
+    geos = [table.geometry(t) for t in enc.tensors]
     header: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "payload": payload}
+    try:
+        start = fh.tell()
+    except (OSError, AttributeError):
+        start = 0
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        zf.writestr(_ARCHIVE + "data.pkl", torch_pkl)
+        zf.writestr(_ARCHIVE + ".format_version", "1")
+        zf.writestr(_ARCHIVE + ".storage_alignment", str(_ALIGN))
+        zf.writestr(_ARCHIVE + "byteorder", "little")
+        sums: dict[str, tuple[int, str]] = {}
+        for ref in table.order:
+            arr = torch_writer.storage_bytes(ref)
+            view = memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else memoryview(b"")
+            _write_aligned(zf, f"{_ARCHIVE}data/{ref.key}", view, start)
+            sums[ref.key] = (int(arr.nbytes), hashlib.sha256(view).hexdigest())
         if blob is not None:
-            zf.writestr(_PICKLE, blob)
-            header["pickle"] = {"file": _PICKLE, "nbytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
+            zf.writestr(_EMBER_PICKLE, blob)
+            header["pickle"] = {"file": _EMBER_PICKLE, "nbytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
         else:
             header["root"] = root
         entries = []
-        for i, t in enumerate(enc.tensors):
-            arr = _host_array(t)
-            name = f"ember/data/{i}.bin"
-            view = memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else memoryview(b"")
-            with zf.open(name, "w", force_zip64=arr.nbytes > 2**31) as out:
-                out.write(view)
-            entries.append({"file": name, "dtype": t.dtype.name, "shape": list(arr.shape),
+        for t, (ref, offset, stride) in zip(enc.tensors, geos):
+            nbytes, sha = sums[ref.key]
+            entries.append({"file": f"{_ARCHIVE}data/{ref.key}", "dtype": t.dtype.name, "shape": list(t.shape),
                             "device": str(t.device), "requires_grad": bool(t.requires_grad),
-                            "parameter": type(t).__name__ == "Parameter", "nbytes": int(arr.nbytes),
-                            "sha256": hashlib.sha256(view).hexdigest()})
+                            "parameter": type(t).__name__ == "Parameter", "nbytes": nbytes, "sha256": sha,
+                            "storage_numel": ref.numel, "storage_offset": offset, "stride": list(stride)})
         header["tensors"] = entries
+        zf.writestr(_ARCHIVE + "version", "3\n")
+        zf.writestr(_ARCHIVE + ".data/serialization_id", secrets.token_hex(20))
         # The header goes last: an archive cut short anywhere lacks it (or its central directory).
         zf.writestr(HEADER, json.dumps(header, separators=(",", ":")))
 
 
-def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int = 4,
-         _use_new_zipfile_serialization: bool = True) -> None:
+def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True, _disable_byteorder_record: bool = False) -> None:
     """Save ``obj`` (a state dict, nested containers of tensors and numbers...) to a path or file.
 
-    Plain data (dicts, lists, tuples, numbers, strings, tensors) is stored in ember's safe format;
-    anything else is pickled inside the archive and needs ``load(..., weights_only=False)``.
+    The file is a PyTorch checkpoint (``torch.load`` reads it) that also carries ember's header
+    (per-tensor dtype, shape, device and SHA-256). Plain data (dicts, lists, tuples, numbers,
+    strings, tensors) loads with the default ``weights_only=True``; other objects need the caller
+    to allow their classes (``safe_globals``) or ``weights_only=False``, as in PyTorch.
+    ``_use_new_zipfile_serialization=False`` writes PyTorch's legacy (pre-1.6) format instead.
     Writing to a path is atomic: the old file survives any failure. As with ``open(path, "wb")``,
     a new file gets ``0o666 & ~umask``, an existing one keeps its mode, a symlink is followed.
 
@@ -214,13 +267,23 @@ def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int 
         >>> buf = io.BytesIO()
         >>> ember.save({"step": 1}, buf)
     """
+    if pickle_module is not None and pickle_module is not pickle:
+        raise NotImplementedError("ember.save writes with its own pickler; pickle_module must be None or pickle")
+    if _use_new_zipfile_serialization:
+        def write(fh: IO[bytes]) -> None:
+            _write_archive(fh, obj, pickle_protocol)
+    else:
+        from ember.serialization.torch_writer import write_legacy
+
+        def write(fh: IO[bytes]) -> None:
+            write_legacy(fh, obj, pickle_protocol)
     if isinstance(f, (str, os.PathLike)):
         with atomic_path(os.fspath(f)) as fh:
-            _write_archive(fh, obj)
+            write(fh)
         return
     if not hasattr(f, "write"):
-        raise TypeError(f"ember.save expects a path or a writable binary file object, got {type(f).__name__}")
-    _write_archive(f, obj)
+        raise AttributeError("expected 'f' to be string, path, or a file-like object with a 'write' attribute")
+    write(f)
 
 
 # ---- load --------------------------------------------------------------------------------------
@@ -342,9 +405,7 @@ def _load_tensor_ref_pickle(zf: zipfile.ZipFile, name: str, header: dict, map_lo
             or not all(isinstance(e, dict) for e in entries):
         raise dec.fail("the pickle entry or the tensor table is malformed")
     blob = _verified(zf, name, {"file": _PICKLE, **info}, info["nbytes"], budget)
-    arrays = [_tensor_array(zf, dec, i, e, budget) for i, e in enumerate(entries)]
-    placer = Placer(name, map_location)
-    tensors = [_make_tensor(placer, e, arr) for e, arr in zip(entries, arrays)]
+    tensors = _build_tensors(zf, dec, entries, map_location, budget)
     unpickler = (_WeightsOnlyUnpickler if weights_only else _TensorRefUnpickler)(io.BytesIO(blob), name, tensors)
     try:
         return unpickler.load()
@@ -379,6 +440,8 @@ def _allowed_globals() -> dict[tuple[str, str], Any]:
     from ember.sparse._coo import _rebuild_sparse  # bounds-checks what the file says
 
     return {("collections", "OrderedDict"): collections.OrderedDict, ("builtins", "set"): set,
+            ("_codecs", "encode"): codecs.encode, ("builtins", "bytearray"): bytearray,
+            ("builtins", "complex"): complex, ("collections", "Counter"): collections.Counter,
             ("builtins", "frozenset"): frozenset, ("ember.dtypes", "_dtype_from_name"): _dtype_from_name,
             ("ember.device", "device"): device, ("ember.size", "Size"): Size,
             ("ember.sparse._coo", "_rebuild_sparse"): _rebuild_sparse}
@@ -411,16 +474,13 @@ class _WeightsOnlyUnpickler(pickle._Unpickler):  # the Python implementation: it
     persistent_load = _TensorRefUnpickler.persistent_load
 
     def refuse(self, what: str) -> WeightsOnlyLoadError:
-        return WeightsOnlyLoadError(
-            f"Weights only load failed: {self.name!r} references the disallowed global {what}. ember.load "
-            "with weights_only=True rebuilds only tensors, plain containers, dtypes and devices, plus the classes "
-            f"and functions you allow; if you trust {what}, allow it with "
-            "ember.serialization.add_safe_globals([...]) or the ember.serialization.safe_globals([...]) context "
-            "manager, or load with weights_only=False (which can run arbitrary code from the file).")
+        return disallowed_global(self.name, what)
 
     def find_class(self, module: str, name: str) -> Any:
         from ember.serialization import _safe_globals
 
+        if module in _BLOCKED_MODULES:  # refused even when marked safe, as in PyTorch
+            raise self.refuse(f"{module}.{name}")
         found = self.allowed.get((module, name))
         if found is None:
             found = _safe_globals.lookup(module, name)
@@ -442,8 +502,71 @@ def _tensor_array(zf: zipfile.ZipFile, dec: _Decoder, i: int, e: Any, budget: Lo
     return decode(blob, STORED[dtype_name], "<", repr(dec.name)).reshape(shape)
 
 
-def _make_tensor(placer: Placer, e: dict, arr: np.ndarray) -> Any:
-    t = placer.place(arr, e["dtype"], str(e.get("device", "cpu")))
+def _storage_entry(zf: zipfile.ZipFile, dec: _Decoder, i: int, e: dict, budget: LoadBudget) -> tuple[Any, ...]:
+    """Tensor ``i`` of an archive written since ember.save writes PyTorch's format: the storage
+    entry it views (its values, read and verified) and its geometry in it."""
+    try:
+        np_dtype = _le_dtype(e["dtype"])
+        shape = tuple(int(s) for s in e["shape"])
+        stride = tuple(int(s) for s in e["stride"])
+        offset, numel = int(e["storage_offset"]), int(e["storage_numel"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise dec.fail(f"tensor {i} has a malformed entry ({type(exc).__name__}: {exc})") from exc
+    if numel < 0:
+        raise dec.fail(f"tensor {i} has an invalid storage size {numel}")
+    check_bounds(shape, stride, offset, numel, dec.fail)
+    blob = _verified(zf, dec.name, e, numel * np_dtype.itemsize, budget)
+    return blob, shape, stride, offset
+
+
+def _build_tensors(zf: zipfile.ZipFile, dec: _Decoder, entries: list[dict], map_location: MapLocation,
+                   budget: LoadBudget) -> list[Any]:
+    """Every tensor of the table. Blobs are read and verified before anything is built (a bad file
+    leaves no partial result); entries that view one storage share one tensor of it, as in PyTorch."""
+    read: dict[str, tuple[Any, ...]] = {}
+    plan = []
+    for i, e in enumerate(entries):
+        if "stride" not in e:  # written before ember.save wrote PyTorch's format: one blob per tensor
+            plan.append(("blob", _tensor_array(zf, dec, i, e, budget)))
+            continue
+        file = str(e.get("file"))
+        if file in read and read[file][0] == e.get("sha256"):  # one storage, read once
+            blob = read[file][1]
+            try:
+                shape, stride = tuple(int(s) for s in e["shape"]), tuple(int(s) for s in e["stride"])
+                offset, numel = int(e["storage_offset"]), int(e["storage_numel"])
+                _le_dtype(e["dtype"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise dec.fail(f"tensor {i} has a malformed entry ({type(exc).__name__}: {exc})") from exc
+            if numel * _le_dtype(e["dtype"]).itemsize != len(blob):
+                raise dec.fail(f"tensor {i} disagrees with another on the size of storage {file!r}")
+            check_bounds(shape, stride, offset, numel, dec.fail)
+        else:
+            blob, shape, stride, offset = _storage_entry(zf, dec, i, e, budget)
+            read[file] = (e.get("sha256"), blob)
+        plan.append(("view", (file, blob, shape, stride, offset)))
+    placer = Placer(dec.name, map_location)
+    bases: dict[tuple[str, str], Any] = {}
+    out = []
+    for e, (kind, item) in zip(entries, plan):
+        if kind == "blob":
+            out.append(_make_tensor(placer, e, item))
+            continue
+        file, blob, shape, stride, offset = item
+        key = (file, e["dtype"])
+        if key not in bases:
+            device = str(e.get("device", "cpu"))
+            values = decode(blob, STORED[e["dtype"]], "<", repr(dec.name))
+            bases[key] = placer.place(values, e["dtype"], device)
+            if bases[key].device.type != "cpu":  # a copy (the blob read is charged already)
+                budget.charge(len(blob), f"storage {file!r} placed on {bases[key].device}")
+        out.append(_make_tensor(placer, e, None, view_of(bases[key], shape, stride, offset)))
+    return out
+
+
+def _make_tensor(placer: Placer, e: dict, arr: np.ndarray | None, t: Any = None) -> Any:
+    if t is None:
+        t = placer.place(arr, e["dtype"], str(e.get("device", "cpu")))
     if e.get("parameter"):
         from ember.nn.parameter import Parameter
 
@@ -465,10 +588,7 @@ def load_ember(zf: zipfile.ZipFile, name: str, map_location: MapLocation, weight
         raise dec.fail("header lacks the tensor table or the root")
     if not all(isinstance(e, dict) for e in entries):
         raise dec.fail("the tensor table holds something that is not an entry")
-    # Read and verify every blob before building anything: a bad file leaves no partial result.
-    arrays = [_tensor_array(zf, dec, i, e, budget) for i, e in enumerate(entries)]
-    placer = Placer(name, map_location)
-    dec.tensors = [_make_tensor(placer, e, arr) for e, arr in zip(entries, arrays)]
+    dec.tensors = _build_tensors(zf, dec, entries, map_location, budget)
     return dec.decode(header["root"])
 
 

@@ -12,9 +12,11 @@ against the load's byte budget.
 
 from __future__ import annotations
 
+import codecs
 import collections
-import math
+import io
 import pickle
+import struct
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -24,8 +26,17 @@ import numpy as np
 
 from ember.serialization import _safe_globals
 from ember.serialization._dtypes import STORED, StoredDtype, conversion_warning, decode, stored_dtype
-from ember.serialization._placement import Placer, is_callable_location, target_device
-from ember.serialization._shared import CheckpointError, LoadBudget, MapLocation, WeightsOnlyLoadError, read_member
+from ember.serialization._placement import Placer, check_bounds, view_of
+from ember.serialization._shared import (
+    _BLOCKED_MODULES,
+    CheckpointError,
+    LoadBudget,
+    MapLocation,
+    WeightsOnlyLoadError,
+    disallowed_global,
+    read_member,
+)
+from ember.serialization.torch_writer import LEGACY_MAGIC, LEGACY_PROTOCOL
 
 #: PyTorch's legacy typed storages (the pickle names these for the dtypes they cover).
 _LEGACY_STORAGES = {
@@ -34,8 +45,6 @@ _LEGACY_STORAGES = {
     "ByteStorage": "uint8", "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
     "ComplexDoubleStorage": "complex128",
 }
-_MAX_DIMS = 64  # NumPy's limit (PyTorch's is lower)
-
 
 class _TorchGlobal:
     """Stands in for a ``torch.<name>`` global: a storage type, a dtype, ``Size``/``device``, or something refused."""
@@ -67,6 +76,7 @@ class _Storage:
     raw: bytearray
     dtype: StoredDtype | None
     location: str
+    nbytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,37 +85,12 @@ class _Geometry:
     stride: tuple[int, ...]
     offset: int
 
-    @property
-    def numel(self) -> int:
-        return math.prod(self.size)
-
-    def core(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """Shape and strides with every broadcast (stride-0) dimension shrunk to size 1."""
-        size = tuple(1 if st == 0 else n for n, st in zip(self.size, self.stride))
-        return size, tuple(0 if n == 1 else st for n, st in zip(size, self.stride))
-
-    def expanded(self) -> bool:
-        return any(st == 0 and n > 1 for n, st in zip(self.size, self.stride))
-
-
-def _may_overlap(size: tuple[int, ...], stride: tuple[int, ...]) -> bool:
-    """False when no two elements of this (stride > 0) geometry can share a storage element.
-
-    Sufficient test: sorted by stride, each stride passes the span of all smaller dimensions.
-    """
-    span = 0
-    for n, st in sorted(((n, st) for n, st in zip(size, stride) if n > 1), key=lambda p: p[1]):
-        if st <= span:
-            return True
-        span += (n - 1) * st
-    return False
-
 
 class TorchLoader:
     """Load one PyTorch zip archive whose entries sit under ``prefix`` (``archive/``, say)."""
 
-    def __init__(self, zf: zipfile.ZipFile, prefix: str, name: str, map_location: MapLocation,
-                 budget: LoadBudget, trusted: bool = False) -> None:
+    def __init__(self, zf: zipfile.ZipFile | None, prefix: str, name: str, map_location: MapLocation,
+                 budget: LoadBudget, trusted: bool = False, encoding: str = "utf-8") -> None:
         self.zf, self.prefix, self.name, self.budget = zf, prefix, name, budget
         # ``load(weights_only=False)``: the caller trusts the file, as in PyTorch (any global, pickle's
         # own BUILD); torch's names are served by ember's counterparts (``_trusted_global``)
@@ -114,19 +99,16 @@ class TorchLoader:
         self.placer = Placer(name, map_location)
         self.storages: dict[str, _Storage] = {}
         self.decoded: dict[tuple[str, str], np.ndarray] = {}
+        self.bases: dict[tuple[str, str], Any] = {}
         self.converted: set[tuple[str, str]] = set()
-        self.endian = self._byteorder()
+        self.encoding = encoding
+        self.endian = self._byteorder() if zf is not None else "<"
 
     def fail(self, what: str) -> CheckpointError:
         return CheckpointError(f"{self.name!r} (PyTorch checkpoint): {what}")
 
     def refuse(self, qualname: str) -> WeightsOnlyLoadError:
-        return WeightsOnlyLoadError(
-            f"Weights only load failed: {self.name!r} references the disallowed global {qualname}. "
-            "ember.load only accepts tensors, storages and plain containers from PyTorch checkpoints; if you "
-            f"trust {qualname}, allow it with ember.serialization.add_safe_globals([...]) or the "
-            "ember.serialization.safe_globals([...]) context manager; if you trust the whole file, load it with "
-            "weights_only=False (which runs whatever the file's pickle calls).")
+        return disallowed_global(self.name, qualname)
 
     def _byteorder(self) -> str:
         member = self.prefix + "byteorder"
@@ -180,27 +162,18 @@ class TorchLoader:
             geo = _Geometry(tuple(int(s) for s in size), tuple(int(s) for s in stride), int(offset))
         except (TypeError, ValueError, OverflowError) as exc:
             raise self.fail(f"malformed tensor geometry ({type(exc).__name__}: {exc})") from exc
-        if (len(geo.size) != len(geo.stride) or len(geo.size) > _MAX_DIMS or geo.offset < 0
-                or any(s < 0 for s in geo.size) or any(s < 0 for s in geo.stride)):
-            raise self.fail(f"invalid tensor geometry size={list(geo.size)} stride={list(geo.stride)} "
-                            f"offset={geo.offset}")
         return geo
 
-    def _host_core(self, values: np.ndarray, geo: _Geometry, itemsize: int, to_cpu: bool) -> np.ndarray:
-        """The tensor's values with broadcast dims at size 1: a view of ``values`` when that is safe."""
-        n = values.size
-        last = geo.offset + sum((s - 1) * st for s, st in zip(geo.size, geo.stride))
-        if last >= n:
-            raise self.fail(f"tensor of size {list(geo.size)} with stride {list(geo.stride)} and offset {geo.offset} "
-                            f"reads past its storage of {n} elements")
-        size, stride = geo.core()
-        overlap = _may_overlap(size, stride)
-        view = np.lib.stride_tricks.as_strided(values[geo.offset:], shape=size,
-                                               strides=tuple(s * values.itemsize for s in stride),
-                                               writeable=values.flags.writeable and not overlap)
-        if overlap or not to_cpu:  # a copy: count it (in stored bytes, so a dtype conversion is not charged)
-            self.budget.charge(math.prod(size) * itemsize, f"a tensor of size {list(size)}")
-        return np.array(view, order="C", copy=True) if overlap else view
+    def _base(self, storage: _Storage, dtype: StoredDtype) -> Any:
+        """One tensor over the whole storage (as ``dtype``), on its target device: every tensor of the
+        file that views this storage is a view of it, so they share memory as they did in PyTorch."""
+        key = (storage.key, dtype.name)
+        if key not in self.bases:
+            base = self.placer.place(self._values(storage, dtype), dtype.target, storage.location)
+            if base.device.type != "cpu":  # a copy on its device (the storage read is charged already)
+                self.budget.charge(len(storage.raw), f"storage {storage.key!r} placed on {base.device}")
+            self.bases[key] = base
+        return self.bases[key]
 
     def _tensor(self, storage: Any, offset: Any, size: Any, stride: Any, requires_grad: Any,
                 dtype: StoredDtype | None) -> Any:
@@ -210,17 +183,16 @@ class TorchLoader:
         if dtype is None:
             raise self.fail("a tensor on an untyped storage names no dtype")
         geo = self._geometry(size, stride, offset)
-        values = self._values(storage, dtype)
-        if geo.numel == 0:
-            host = np.zeros(geo.size, dtype=values.dtype)
-        else:
-            to_cpu = (not is_callable_location(self.map_location)
-                      and target_device(storage.location, self.map_location) == "cpu")
-            host = self._host_core(values, geo, dtype.itemsize, to_cpu)
-        t = self.placer.place(host, dtype.target, storage.location)
-        if geo.numel and geo.expanded():
-            t = t.expand(geo.size)  # a zero-stride view on every backend: PyTorch's storage, not 1 GiB
-        if requires_grad and t.is_floating_point():
+        numel = len(storage.raw) // dtype.itemsize
+        check_bounds(geo.size, geo.stride, geo.offset, numel, self.fail)
+        try:
+            t = view_of(self._base(storage, dtype), geo.size, geo.stride, geo.offset)
+        except CheckpointError:
+            raise
+        except (RuntimeError, ValueError, TypeError) as exc:  # map_location gave back a tensor that cannot hold it
+            raise self.fail(f"cannot view storage {storage.key!r} as a tensor of size {list(geo.size)} "
+                            f"({type(exc).__name__}: {exc})") from exc
+        if requires_grad and (t.is_floating_point() or t.is_complex()):
             t.requires_grad_(True)
         return t
 
@@ -262,9 +234,17 @@ class TorchLoader:
             ("collections", "OrderedDict"): collections.OrderedDict,
             ("builtins", "set"): set,
             ("builtins", "frozenset"): frozenset,
+            # the rest of PyTorch's default allow-list: bytes (protocol 2 pickles them through
+            # _codecs.encode), bytearray, complex numbers, Counter
+            ("_codecs", "encode"): codecs.encode,
+            ("builtins", "bytearray"): bytearray,
+            ("builtins", "complex"): complex,
+            ("collections", "Counter"): collections.Counter,
         }
         if (module, name) in allowed:
             return allowed[module, name]
+        if module in _BLOCKED_MODULES:  # refused even when marked safe, as in PyTorch
+            raise self.refuse(f"{module}.{name}")
         if module == "torch" or (module, name) == ("torch.storage", "UntypedStorage"):
             return _TorchGlobal(self, module, name)  # a dtype or storage type; refused if used as anything else
         if module == "torch._utils" and name.startswith("_rebuild_"):  # sparse, quantized, nested... tensors
@@ -315,14 +295,20 @@ class TorchLoader:
         if isinstance(obj, list):
             obj[:] = [self._resolve(v, seen) for v in obj]
             return obj
-        out = type(obj)(self._resolve(v, seen) for v in obj)
+        items = [self._resolve(v, seen) for v in obj]
+        if type(obj) in (tuple, set, frozenset):
+            out = type(obj)(items)
+        elif hasattr(type(obj), "_make"):  # a namedtuple: its fields are arguments, not one iterable
+            out = type(obj)._make(items)
+        else:
+            out = obj
         seen[id(obj)] = out
         return out
 
     def load(self) -> Any:
         data = read_member(self.zf, self.name, self.prefix + "data.pkl", expected=None, budget=self.budget)
         try:
-            obj = _RestrictedUnpickler(self, data).load()
+            obj = _RestrictedUnpickler(self, io.BytesIO(data)).load()
             obj = self._resolve(obj, {})
         except CheckpointError:
             raise
@@ -351,10 +337,8 @@ class _RestrictedUnpickler(pickle._Unpickler):  # the Python implementation: its
     dispatch = dict(pickle._Unpickler.dispatch)
     dispatch[pickle.BUILD[0]] = _load_build
 
-    def __init__(self, loader: TorchLoader, data: bytearray) -> None:
-        import io
-
-        super().__init__(io.BytesIO(data))
+    def __init__(self, loader: TorchLoader, fh: Any) -> None:
+        super().__init__(fh, encoding=loader.encoding)
         self.loader = loader
 
     def find_class(self, module: str, name: str) -> Any:
@@ -377,3 +361,109 @@ def torch_prefix(names: list[str]) -> str | None:
         if n.endswith("data.pkl") and n.count("/") == 1:
             return n[: -len("data.pkl")]
     return None
+
+
+class LegacyLoader(TorchLoader):
+    """PyTorch's legacy format (``torch.save(..., _use_new_zipfile_serialization=False)``, the only
+    one before 1.6): pickles of the magic number, the protocol version and the writer's sys_info,
+    then the object's pickle (storages as persistent ids ``('storage', type, key, location, numel,
+    view)``), the list of storage keys, and each storage as an int64 element count and its raw bytes.
+
+    The data comes after the pickle, so storages are allocated (charged to the budget) while
+    unpickling, tensors are built as views of them, and the data is read into them afterwards,
+    as PyTorch does. The pickle goes through the same restricted unpickler as zip files.
+    """
+
+    def __init__(self, fh: Any, name: str, map_location: MapLocation, budget: LoadBudget,
+                 trusted: bool = False, encoding: str = "utf-8") -> None:
+        super().__init__(None, "", name, map_location, budget, trusted, encoding)
+        self.fh = fh
+
+    def _header(self) -> Any:
+        """One of the small pickles around the object's (no persistent ids, no code)."""
+        return _RestrictedUnpickler(self, self.fh).load()
+
+    def storage(self, pid: Any) -> _Storage:
+        if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"):
+            raise WeightsOnlyLoadError(f"Weights only load failed: {self.name!r} has an unsupported persistent id "
+                                       f"{pid[0] if isinstance(pid, tuple) and pid else type(pid).__name__!r}")
+        _, stype, key, location, numel, view = pid
+        if view is not None:
+            raise self.fail("it holds a storage view (a file from PyTorch before 1.0), which ember does not read")
+        key = str(key)
+        if key in self.storages:
+            return self.storages[key]
+        dtype = self._storage_dtype(stype)
+        if not isinstance(numel, int) or isinstance(numel, bool) or numel < 0:
+            raise self.fail(f"storage {key!r} has an invalid element count {numel!r}")
+        nbytes = numel * (dtype.itemsize if dtype is not None else 1)  # an untyped storage counts bytes
+        self.budget.charge(nbytes, f"storage {key!r}")  # allocated now, filled once the pickle is read
+        st = self.storages[key] = _Storage(key, bytearray(nbytes), dtype, str(location), nbytes)
+        return st
+
+    def _read_storages(self) -> None:
+        keys = self._header()
+        if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)) or set(keys) != set(self.storages):
+            raise self.fail("the storage keys after the pickle do not match the storages it uses (truncated or "
+                            "corrupted)")
+        for key in keys:
+            st = self.storages[key]
+            head = self.fh.read(8)
+            if len(head) != 8:
+                raise self.fail(f"truncated before storage {key!r}")
+            (numel,) = struct.unpack("<q", head)
+            itemsize = st.dtype.itemsize if st.dtype is not None else 1
+            if numel * itemsize != st.nbytes:
+                raise self.fail(f"storage {key!r} holds {numel} elements, its pickle says {st.nbytes // itemsize}")
+            view = memoryview(st.raw)
+            got = 0
+            while got < st.nbytes:  # in chunks: a file object may return short reads
+                n = self.fh.readinto(view[got:min(st.nbytes, got + (1 << 20))])
+                if not n:
+                    raise self.fail(f"truncated inside storage {key!r}")
+                got += n
+
+    def _fill(self) -> None:
+        """Copy each storage's data into the tensors built over it (unless they already are its memory)."""
+        from ember.autograd import no_grad
+        from ember.functions.creation import from_numpy
+
+        for (key, dtype_name), base in self.bases.items():
+            st = self.storages[key]
+            if base.device.type == "cpu" and np.may_share_memory(base.detach().numpy(), np.frombuffer(st.raw, np.uint8)):
+                continue
+            dt = STORED[dtype_name]
+            values = decode(memoryview(st.raw)[:len(st.raw) - len(st.raw) % dt.itemsize], dt, self.endian, repr(self.name))
+            src = from_numpy(np.ascontiguousarray(values)).to(base.device)
+            with no_grad():
+                base.copy_(src if src.dtype == base.dtype else src.to(base.dtype))
+
+    def load(self) -> Any:
+        try:
+            try:
+                magic = self._header()
+            except CheckpointError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - not a pickle at all
+                raise CheckpointError(f"Invalid magic number; corrupt file? ({self.name!r} is not a PyTorch "
+                                      f"checkpoint: {type(exc).__name__}: {exc})") from exc
+            if type(magic) is not int or magic != LEGACY_MAGIC:
+                raise CheckpointError(f"Invalid magic number; corrupt file? ({self.name!r} is a pickle, not a "
+                                      "PyTorch checkpoint)")
+            version = self._header()
+            if type(version) is not int or version != LEGACY_PROTOCOL:
+                raise CheckpointError(f"Invalid protocol version: {version!r} ({self.name!r})")
+            sys_info = self._header()
+            if isinstance(sys_info, dict) and sys_info.get("little_endian") is False:
+                self.endian = ">"
+            obj = _RestrictedUnpickler(self, self.fh).load()
+            self._read_storages()
+            self._fill()
+            obj = self._resolve(obj, {})
+        except CheckpointError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure means a damaged file
+            raise self.fail(f"cannot unpickle it ({type(exc).__name__}: {exc})") from exc
+        if self.converted:
+            warnings.warn(conversion_warning(repr(self.name), self.converted), UserWarning, stacklevel=3)
+        return obj
