@@ -140,7 +140,7 @@ def _legacy_tensor_type(dt: dtype) -> type:
         def __call__(cls, *args: object) -> Tensor:
             if len(args) == 1 and not isinstance(args[0], _builtins.int):
                 return _functions.creation.tensor(args[0], dtype=dt)
-            return _functions.creation.zeros(*args, dtype=dt)
+            return _functions.creation.zeros(*(args or (0,)), dtype=dt)  # FloatTensor(): empty, 1-d
 
     return _Meta(f"{dt.name.capitalize()}Tensor", (), {})
 

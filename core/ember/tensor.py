@@ -49,8 +49,8 @@ class Tensor:
             if isinstance(src, Tensor):
                 return src
             out = creation.tensor(src, dtype=_dt.get_default_dtype(), device=dev)
-        else:
-            out = creation.empty(*args, device=dev)
+        else:  # ``Tensor()`` is an empty 1-d tensor, as PyTorch's legacy constructor makes
+            out = creation.empty(*(args or (0,)), device=dev)
         return out
 
     @staticmethod

@@ -23,7 +23,6 @@ import numpy as _np
 
 from ember import dispatch, plugins
 from ember import dtypes as _dt
-from ember._ops.out import ANY
 from ember._ops.registry import Family
 from ember._scalar_convert import checked_int_array, checked_scalar
 from ember.random import Generator, default_generator
@@ -95,6 +94,8 @@ def _size_type_error(name: str, n_args: int, packed: bool, i: int, s: Any) -> Ty
 
 
 def _size(args: Sequence, name: str = "") -> tuple:
+    if not args and name:  # ``ember.zeros()``: PyTorch's factories require a size (``()`` for 0-d)
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
     packed = len(args) == 1 and isinstance(args[0], (tuple, list))
     if packed:
         args = args[0]
@@ -114,6 +115,8 @@ def _size(args: Sequence, name: str = "") -> tuple:
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
     if requires_grad:
+        if not t.dtype.is_differentiable:  # a factory's wording (capitalised), not requires_grad_'s
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         t.requires_grad_(True)
     return t
 
@@ -754,6 +757,46 @@ def _gen(generator, device: Any = None):
     return generator
 
 
+def _kernel_refusal(kernel: str, dt: _dt.dtype) -> NotImplementedError:
+    """PyTorch's error for a dtype a sampling kernel has no instance for."""
+    from ember.functions.indexing import _scalar_type
+
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{_scalar_type(dt)}'")
+
+
+def _cpp_type(dt: _dt.dtype) -> str:
+    """The C++ element type PyTorch's bounds messages print (``long int``, ``c10::Half``)."""
+    from ember.tensor import _CPP_TYPE
+
+    return _CPP_TYPE.get(dt.name, {"uint16": "unsigned short", "uint32": "unsigned int",
+                                   "uint64": "unsigned long"}.get(dt.name, dt.name))
+
+
+def _arg_type(v: Any) -> str:
+    """A value's type as PyTorch's argument parser names it in an invalid-combination error."""
+    if isinstance(v, Tensor):
+        return "Tensor"
+    if isinstance(v, Generator):
+        return "torch._C.Generator"
+    if isinstance(v, _dt.dtype):
+        return "torch.dtype"
+    from ember.device import device as _device
+
+    if isinstance(v, _device):
+        return "torch.device"
+    return "torch.layout" if type(v).__name__ == "layout" else type(v).__name__
+
+
+def _invalid_combination(name: str, args: tuple, kwargs: dict, signatures: str = "") -> TypeError:
+    """PyTorch's TypeError when no overload of ``name`` takes these arguments."""
+    got = ", ".join(_arg_type(a) for a in args)
+    if kwargs:  # each keyword followed by ", " when no positional came first
+        kws = [f"{k}={_arg_type(v)}" for k, v in reversed(kwargs.items())]  # PyTorch's order: last given first
+        got = f"{got}, {', '.join(kws)}" if args else "".join(f"{k}, " for k in kws)
+    return TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected one of:"
+                     + signatures)
+
+
 def _device_type(device: Any) -> str:
     from ember.device import device as _device
 
@@ -781,8 +824,8 @@ def rand(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: Any
     dt = dtype or _dt.get_default_dtype()
     if dt.is_complex:
         return _finish(_complex_random(rand, size, generator, dt, device, 1.0), requires_grad)
-    if not dt.is_floating_point:
-        raise NotImplementedError(f"rand() not implemented for {dt}: it needs a floating dtype")
+    if not dt.is_floating_point:  # PyTorch's rand is empty().uniform_(): its bounds check refuses the dtype
+        raise _kernel_refusal("check_uniform_bounds", dt)
     dev, kt = _resolve(device, dt)
     shape = _size(size, "rand")
     key, off = _gen(generator, dev)._take(math.prod(shape))
@@ -801,12 +844,22 @@ def randn(*size: Any, generator=None, dtype: _dt.dtype | None = None, device: An
     dt = dtype or _dt.get_default_dtype()
     if dt.is_complex:
         return _finish(_complex_random(randn, size, generator, dt, device, math.sqrt(0.5)), requires_grad)
-    if not dt.is_floating_point:
-        raise NotImplementedError(f"randn() not implemented for {dt}: it needs a floating dtype")
     dev, kt = _resolve(device, dt)
     shape = _size(size, "randn")
+    if not dt.is_floating_point:  # empty().normal_(): the kernel refuses the dtype, unless there is nothing to fill
+        if math.prod(shape):
+            raise _kernel_refusal(f"normal_kernel_{dev.type}", dt)
+        return _finish(zeros(shape, dtype=dt, device=dev), requires_grad)
     key, off = _gen(generator, dev)._take(2 * math.prod(shape))
     return _finish(Tensor._make(kt["rand_normal"](shape, key, off, dt, dev.index), dt, dev, kt), requires_grad)
+
+
+_RANDINT_SIGNATURES = "".join(
+    f"\n * ({form}, *, {gen}Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, "
+    "torch.device device = None, bool pin_memory = False, bool requires_grad = False)"
+    for form in ("int high, tuple of ints size", "int low, int high, tuple of ints size")
+    for gen in ("torch.Generator generator, ", "")) + "\n"
+_INT64_LIMIT = 1 << 63
 
 
 @_dtype_param
@@ -815,15 +868,13 @@ def randint(*args: Any, generator=None, dtype: _dt.dtype | None = None, device: 
     """Integers in [low, high), PyTorch's two forms: ``randint(high, size)`` and
     ``randint(low, high, size)``, each argument positional or keyword (``randint(high=10, size=(3,))``).
     The dtype defaults to int64; a floating dtype holds the integers."""
+    low, high, size = _randint_args(args, kwargs, generator)
     out = _extras("randint", {k: v for k, v in kwargs.items() if k not in ("low", "high", "size")},
                   _RANGED) if kwargs else None
     if out is not None:
         kwargs = {k: v for k, v in kwargs.items() if k != "out"}
         return _into_out("randint", out, dtype, device,
                          lambda dt, dev: randint(*args, generator=generator, dtype=dt, device=dev, **kwargs))
-    low, high, size = _randint_args(args, kwargs)
-    if not isinstance(size, (tuple, list)):
-        raise TypeError(f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}")
     dt = dtype or _dt.int64
     _check_randint_range(low, high, dt)
     shape = _size((tuple(size),), "randint")
@@ -834,49 +885,111 @@ def randint(*args: Any, generator=None, dtype: _dt.dtype | None = None, device: 
     return _finish(out if gen_dt is dt else out.to(dt), requires_grad)
 
 
-def _randint_args(args: tuple, kwargs: dict) -> tuple:
-    """(low, high, size) from PyTorch's overloads (high, size) and (low, high, size)."""
-    extra = set(kwargs) - {"low", "high", "size", "layout", "pin_memory", "out"}
-    if extra:
-        raise TypeError(f"randint() got an unexpected keyword argument '{sorted(extra)[0]}'")
-    if len(args) > 3:
-        raise TypeError(f"randint() takes at most 3 positional arguments ({len(args)} given)")
+def _randint_args(args: tuple, kwargs: dict, generator: Any = None, name: str = "randint",
+                  lead: tuple = (), signatures: str = _RANDINT_SIGNATURES) -> tuple:
+    """(low, high, size) from PyTorch's overloads (high, size) and (low, high, size), with the errors
+    of PyTorch's argument parser: a wrong type in the short form names the argument (and its position
+    when positional), in the long form it is an invalid combination, as is any other arity."""
     # Three arguments in all (positional or keyword) are (low, high, size); fewer are PyTorch's short
     # form (high, size). Positional ones fill that form from the left.
-    total = len(args) + sum(k in kwargs for k in ("low", "high", "size"))
-    names = ("low", "high", "size") if total == 3 else ("high", "size")
+    named = ("low", "high", "size") if name == "randint" else ("low", "high")
+    total = len(args) + sum(k in kwargs for k in named)
+    names = named if total == len(named) else named[1:]
+    unknown = set(kwargs) - set(named) - {"layout", "pin_memory", "out", "memory_format"}
+
+    def combination() -> TypeError:
+        kw = dict(kwargs, **({"generator": generator} if generator is not None else {}))
+        return _invalid_combination(name, lead + args, kw, signatures)
+
+    if unknown or len(args) > len(named) or (generator is not None and not isinstance(generator, Generator)):
+        raise combination()
     given = dict(zip(names, args))
-    for name in given:
-        if name in kwargs:
-            raise TypeError(f"randint() got multiple values for argument '{name}'")
-    given.update({k: kwargs[k] for k in ("low", "high", "size") if k in kwargs})
-    missing = [f'"{k}"' for k in ("high", "size") if k not in given]
+    for k in given:
+        if k in kwargs:
+            raise TypeError(f"{name}() got multiple values for argument '{k}'")
+    given.update({k: kwargs[k] for k in named if k in kwargs})
+    missing = [f'"{k}"' for k in names if k not in given]
     if missing:
-        raise TypeError(f"randint() missing {len(missing)} required positional argument: {', '.join(missing)}")
-    return _randint_bound(given.get("low", 0), "low"), _randint_bound(given["high"], "high"), given["size"]
-
-
-def _randint_bound(v: Any, name: str) -> int:
-    if isinstance(v, Tensor):
-        v = v.item()
+        if "low" not in kwargs or name != "randint":
+            raise combination()
+        raise TypeError(f"{name}() missing {len(missing)} required positional argument: {', '.join(missing)}")
+    short = names is not named  # the (high, size) form
+    position = {k: i + 1 + len(lead) for i, k in enumerate(names[:len(args)])}
     try:
-        return operator.index(v)  # ints and NumPy integers; floats are refused, as in PyTorch
+        bounds = [_randint_bound(given[k], k, name, position.get(k)) for k in ("low", "high") if k in given]
+        size = given.get("size", ())
+        if name == "randint":
+            _check_int_tuple(size, "size", name, position.get("size"))
     except TypeError:
-        raise TypeError(f"randint(): argument '{name}' must be int, not {type(v).__name__}") from None
+        if short and name == "randint":  # the one overload of its arity: the error names the argument
+            raise
+        raise combination() from None
+    return (0, *bounds, size) if short else (*bounds, size)
+
+
+def _arg_label(name: str, fn: str, pos: int | None) -> str:
+    return f"{fn}(): argument '{name}'" + (f" (position {pos})" if pos else "")
+
+
+def _randint_bound(v: Any, name: str, fn: str = "randint", pos: int | None = None) -> int:
+    """An int argument as PyTorch's parser reads it: ints, NumPy integers and integer 0-d tensors
+    (not bool, not floats); past int64 it is PyTorch's ValueError."""
+    if isinstance(v, Tensor) and v.dim() == 0 and not v.dtype.is_floating_point and v.dtype is not _dt.bool_:
+        v = v.item()
+    if isinstance(v, (bool, Tensor)) or not hasattr(v, "__index__"):
+        raise TypeError(f"{_arg_label(name, fn, pos)} must be int, not {type(v).__name__}")
+    v = operator.index(v)
+    if not -_INT64_LIMIT <= v < _INT64_LIMIT:
+        raise ValueError("Overflow when unpacking long long")
+    return v
+
+
+def _check_int_tuple(size: Any, name: str, fn: str, pos: int | None) -> None:
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{_arg_label(name, fn, pos)} must be tuple of ints, not {type(size).__name__}")
+    for i, d in enumerate(size):
+        if isinstance(d, bool) or not hasattr(d, "__index__"):
+            raise TypeError(f"{_arg_label(name, fn, pos)} must be tuple of ints, but found element of type "
+                            f"{type(d).__name__} at pos {i}")
 
 
 def _check_randint_range(low: int, high: int, dt: _dt.dtype) -> None:
+    """PyTorch's ``check_from_to_in_range``: ``from`` and ``to - 1`` must fit the dtype (a floating
+    dtype's finite range, with a warning past the integers it holds exactly)."""
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    if dt.is_complex:
+        raise RuntimeError("check_random_bounds handles only integral, floating-point and boolean types")
     if dt.is_floating_point:
-        return
-    bits = 8 * dt.itemsize
-    lo, hi = (0, 1) if dt is _dt.bool_ else ((-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if dt.is_signed
-                                               else (0, (1 << bits) - 1))
+        from ember.typeinfo import finfo
+
+        lo = -(hi := finfo(dt).max)
+        digits = _MANTISSA.get(dt.itemsize if dt is not _dt.bfloat16 else 0, 52) + 1
+    else:
+        bits = 8 * dt.itemsize
+        lo, hi = (0, 1) if dt is _dt.bool_ else ((-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if dt.is_signed
+                                                   else (0, (1 << bits) - 1))
     if not lo <= low <= hi:
-        raise RuntimeError(f"from is out of bounds for {dt}")
+        raise RuntimeError(f"from is out of bounds for {_cpp_type(dt)}")
     if not lo <= high - 1 <= hi:
-        raise RuntimeError(f"to - 1 is out of bounds for {dt}")
+        raise RuntimeError(f"to - 1 is out of bounds for {_cpp_type(dt)}")
+    if dt.is_floating_point:
+        import warnings
+
+        for value, what in ((low, "from"), (high - 1, "to - 1")):
+            if not -(1 << digits) <= value <= 1 << digits:
+                warnings.warn(f"{what} is out of bounds [-(2^{digits}), 2^{digits}]. Due to precision limitations "
+                              f"{_cpp_type(dt)} can support discrete uniform distribution only within this range. "
+                              "This warning will become an error in version 1.7 release, please fix the code in "
+                              "advance", UserWarning, stacklevel=4)
+
+
+_RANDPERM_SIGNATURES = "".join(
+    f"\n * (int n, *, {gen}Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, "
+    "torch.device device = None, bool pin_memory = False, bool requires_grad = False)"
+    for gen in ("torch.Generator generator, ", "")) + "\n"
+_RANDPERM_TOP = {_dt.float16: ((1 << 11) + 1, "2049"), _dt.float32: ((1 << 24) + 1, "2^24+1"),
+                 _dt.float64: ((1 << 53) + 1, "2^53+1")}
 
 
 @_dtype_param
@@ -891,14 +1004,26 @@ def randperm(n: int, *, generator=None, dtype: _dt.dtype | None = None, device: 
     from ember.functions.indexing import _scalar_type
     from ember.typeinfo import iinfo
 
+    try:
+        if generator is not None and not isinstance(generator, Generator):
+            raise TypeError
+        n = _randint_bound(n, "n", "randperm", 1)
+    except TypeError:
+        if generator is None:  # one overload fits: the error names the argument
+            raise
+        raise _invalid_combination("randperm", (n,), {"generator": generator}, _RANDPERM_SIGNATURES) from None
     gen = _gen(generator, device)  # an explicit generator must match the device asked for, not the CPU drawn on
     dt = dtype or _dt.int64
     if dt is _dt.bool_ or dt.is_complex:
         raise NotImplementedError(f"\"randperm\" not implemented for '{_scalar_type(dt)}'")
-    if dt.is_floating_point and n > (top := 1 << (_MANTISSA.get(dt.itemsize if dt is not _dt.bfloat16 else 0, 52) + 1)):
-        raise RuntimeError(f"n cannot be greater than {top + 1} for {_scalar_type(dt)} type.")
+    # PyTorch's check_supported_max_int_with_precision: n - 1 must fit the dtype, and half, float and
+    # double must hold every integer up to n (bfloat16 is not checked)
+    if dt in _RANDPERM_TOP and n > _RANDPERM_TOP[dt][0]:
+        raise RuntimeError(f"n cannot be greater than {_RANDPERM_TOP[dt][1]} for {_scalar_type(dt)} type.")
     if not dt.is_floating_point and n - 1 > iinfo(dt).max:
-        raise RuntimeError(f"value cannot be converted to type {dt} without overflow")
+        from ember._scalar_convert import overflow_error
+
+        raise overflow_error(dt)
     kdt = _dt.float64 if _supports64("cpu") else _dt.float32
     shape = _size((n,), "randperm")
     cpu, kt = _resolve("cpu", kdt)
@@ -910,37 +1035,100 @@ def randperm(n: int, *, generator=None, dtype: _dt.dtype | None = None, device: 
 
 
 def _check_std(std: Any) -> None:
-    """PyTorch's error for a negative standard deviation (one device sync for a tensor ``std``)."""
+    """PyTorch's errors for a negative or NaN standard deviation (one device sync for a tensor ``std``)."""
     if isinstance(std, Tensor):
-        if std.numel() and bool((std < 0).any()):
+        if std.dtype.is_complex:
+            raise RuntimeError("normal expects standard deviation to be non-complex")
+        if std.numel() and not bool((std >= 0).all()):  # NaN fails too: PyTorch tests std.min() >= 0
             raise RuntimeError("normal expects all elements of std >= 0.0")
-    elif std < 0:
+    elif not std >= 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
 
 
+_NORMAL_SIGNATURES = (
+    "\n * (Tensor mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)"
+    "\n * (Tensor mean, float std = 1, *, torch.Generator generator = None, Tensor out = None)"
+    "\n * (float mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)"
+    "\n * (float mean, float std, tuple of ints size, *, torch.Generator generator = None, Tensor out = None, "
+    "torch.dtype dtype = None, torch.layout layout = None, torch.device device = None, bool pin_memory = False, "
+    "bool requires_grad = False)\n")
+_NORMAL_FACTORY_KW = frozenset({"generator", "dtype", "device", "requires_grad"}) | _RANGED
+_UNSET: Any = object()  # an argument not given (PyTorch tells it apart from an explicit default)
+
+
+def _is_real_number(v: Any) -> bool:
+    import numbers
+
+    return isinstance(v, numbers.Real) and not isinstance(v, Tensor)
+
+
+def _normal_overload(mean: Any, std: Any, size: Any, generator: Any, factory_kw: dict) -> bool:
+    """Which of PyTorch's four ``normal`` overloads a call takes (True: a tensor form), or its TypeError."""
+    given_std = std is not _UNSET
+    args = tuple(v for v in (mean, std, size) if v is not _UNSET)
+    kw = {"generator": generator} if generator is not None else {}
+    kw.update((k, v) for k, v in factory_kw.items() if v is not _UNSET)
+    if mean is _UNSET:
+        if given_std:
+            raise TypeError('normal() missing 1 required positional arguments: "mean"')
+        raise _invalid_combination("normal", (), kw, _NORMAL_SIGNATURES)
+    tensor_form = isinstance(mean, Tensor) or isinstance(std, Tensor)
+    ok = generator is None or isinstance(generator, Generator)
+    if tensor_form:  # (Tensor, Tensor), (Tensor, float = 1), (float, Tensor): no size nor factory keywords
+        ok = ok and size is _UNSET and not set(kw) - {"generator", "out"} and (
+            isinstance(mean, Tensor) and (not given_std or isinstance(std, Tensor) or _is_real_number(std))
+            or _is_real_number(mean) and isinstance(std, Tensor))
+    else:  # (float, float, tuple of ints size)
+        ok = ok and not set(kw) - _NORMAL_FACTORY_KW and _is_real_number(mean) and given_std and _is_real_number(std) and (
+            isinstance(size, (tuple, list)) and all(isinstance(d, int) or hasattr(d, "__index__") for d in size))
+    if not ok:
+        raise _invalid_combination("normal", args, kw, _NORMAL_SIGNATURES)
+    return tensor_form
+
+
 @_dtype_param
-def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator=None, dtype=None, device=None,
-           requires_grad: bool = False, **_kw: Any) -> Tensor:
-    """Normal samples; ``mean``/``std`` may be tensors (broadcast) or numbers with ``size``."""
-    if _kw:
-        out = _extras("normal", _kw, _RANGED)
+def normal(mean: Any = _UNSET, std: Any = _UNSET, size: Any = _UNSET, *, generator=None, dtype=_UNSET,
+           device=_UNSET, requires_grad: Any = _UNSET, **_kw: Any) -> Tensor:
+    """Normal samples, PyTorch's four overloads: ``normal(Tensor mean, Tensor std)`` (broadcast),
+    ``normal(Tensor mean, float std=1)``, ``normal(float mean, Tensor std)`` and
+    ``normal(float mean, float std, size)``; only the last takes ``dtype``/``device``/``requires_grad``."""
+    tensor_form = _normal_overload(mean, std, size, generator,
+                                   {"dtype": dtype, "device": device, "requires_grad": requires_grad, **_kw})
+    out = _extras("normal", _kw, _RANGED) if _kw else None
+    if tensor_form:
+        if std is _UNSET:
+            std = 1.0
+        _check_std(std)
+        from ember.functions.elementwise import _broadcast_error, broadcast_shapes
+
+        ref = mean if isinstance(mean, Tensor) else std
+        shapes = (tuple(getattr(mean, "shape", ())), tuple(getattr(std, "shape", ())))
+        try:
+            shape = broadcast_shapes(*shapes)
+        except RuntimeError:  # PyTorch's infer_size wording (mean is "tensor a", std "tensor b")
+            raise _broadcast_error(*shapes) from None
+        dt = (out if out is not None else ref).dtype  # PyTorch fills the result (mean's dtype, or out's)
+        if not dt.is_floating_point and not dt.is_complex and math.prod(shape):
+            raise _kernel_refusal(f"normal_kernel_{ref.device.type}", dt)
+        z = randn(shape, generator=generator, dtype=dt, device=ref.device)
+        res = z * std + mean
+        res = res if res.dtype is dt else res.to(dt)
         if out is not None:
             from ember.functions.elementwise import _out
 
-            return _out(normal(mean, std, size, generator=generator, dtype=dtype or out.dtype,
-                               device=device or out.device), out)
+            return _out(res, out)
+        return res
     _check_std(std)
-    if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        ref = mean if isinstance(mean, Tensor) else std
-        from ember.functions.elementwise import broadcast_shapes
-
-        shape = broadcast_shapes(getattr(mean, "shape", ()), getattr(std, "shape", ()))
-        z = randn(shape, generator=generator, dtype=ref.dtype, device=ref.device)
-        return _finish(z * std + mean, requires_grad)
-    if size is None:
-        raise TypeError("normal() with number mean and std needs a size")
-    z = randn(*((size,) if isinstance(size, int) else (tuple(size),)), generator=generator, dtype=dtype, device=device)
-    return _finish(z * std + mean, requires_grad)
+    dtype = None if dtype is _UNSET else dtype
+    device = None if device is _UNSET else device
+    if out is not None:
+        return _into_out("normal", out, dtype, device,
+                         lambda dt, dev: normal(mean, std, size, generator=generator, dtype=dt, device=dev))
+    dt = dtype or _dt.get_default_dtype()
+    z = randn(tuple(size), generator=generator, dtype=dt, device=device)
+    if dt.is_complex:  # PyTorch draws the real view: the mean shifts both parts
+        mean = complex(mean, mean)
+    return _finish(z * std + mean, requires_grad is True)
 
 
 @_dtype_param
@@ -957,33 +1145,93 @@ def randn_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = Fals
     return randn(shape, generator=generator, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
+_RANDINT_LIKE_SIGNATURES = "".join(
+    f"\n * (Tensor input, {form}, *, {gen}torch.memory_format memory_format = None, torch.dtype dtype = None, "
+    "torch.layout layout = None, torch.device device = None, bool pin_memory = False, bool requires_grad = False)"
+    for form in ("int low, int high", "Tensor high", "int high")
+    for gen in ("torch.Generator generator, ", "")) + "\n"
+
+
 @_dtype_param
 def randint_like(t: Tensor, *args: Any, dtype=None, device=None, requires_grad: bool = False, generator=None,
                  **kwargs: Any) -> Tensor:
-    """``randint_like(input, high)`` or ``randint_like(input, low, high)`` (positional or keyword):
-    the shape of ``input``, its dtype and device unless given."""
+    """``randint_like(input, high)`` or ``randint_like(input, low, high)`` (positional or keyword;
+    ``high`` may be a 0-d tensor): the shape of ``input``, its dtype and device unless given."""
+    if not isinstance(t, Tensor):
+        raise _invalid_combination("randint_like", (t, *args), kwargs, _RANDINT_LIKE_SIGNATURES)
+    high = kwargs.get("high", args[-1] if args else None)
+    if isinstance(high, Tensor):  # PyTorch's (Tensor input, Tensor high) overload: any 0-d tensor
+        if high.dim() != 0 or high.device.type != "cpu":
+            raise RuntimeError("high must be a scalar tensor and on CPU")
+        high = int(high.item())
+        args, kwargs = ((*args[:-1], high), kwargs) if "high" not in kwargs else (args, {**kwargs, "high": high})
+    low, high, _ = _randint_args(args, {k: v for k, v in kwargs.items() if k != "memory_format"}, generator,
+                                 "randint_like", (t,), _RANDINT_LIKE_SIGNATURES)
     shape, dt, dev = _like(t, dtype, device, {"memory_format": kwargs.pop("memory_format", None)})
-    return randint(*args, size=list(shape), generator=generator, dtype=dt, device=dev, requires_grad=requires_grad,
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("low", "high")}
+    return randint(low, high, list(shape), generator=generator, dtype=dt, device=dev, requires_grad=requires_grad,
                    **kwargs)
 
 
+_P_IN_RANGE = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error message be improved?  "
+               "If so, please report an enhancement request to PyTorch.)")
+_BERNOULLI_SIGNATURES = ("\n * (Tensor input, *, torch.Generator generator = None, Tensor out = None)"
+                         "\n * (Tensor input, float p, *, torch.Generator generator = None)\n")
+_BERNOULLI__SIGNATURES = ("\n * (Tensor p, *, torch.Generator generator = None)"
+                          "\n * (float p = 0.5, *, torch.Generator generator = None)\n")
+
+
 def _check_probability(p: Any, name: str) -> None:
-    """PyTorch's error for a probability outside [0, 1] (one device sync for a tensor ``p``)."""
+    """PyTorch's error for a probability outside [0, 1], NaN included (one device sync for a tensor ``p``)."""
     if isinstance(p, Tensor):
-        if p.numel() and bool(((p < 0) | (p > 1) | (p != p)).any()):
-            raise RuntimeError(f"{name}: expected all elements of p to be in [0, 1]")
+        if p.numel() and not bool(((p >= 0) & (p <= 1)).all()):
+            raise RuntimeError(_P_IN_RANGE)
     elif not 0 <= p <= 1:
-        raise RuntimeError(f"{name} expects p to be in [0, 1], but got p={p}")
+        raise RuntimeError(f"{name} expects p to be in [0, 1], but got p={p:g}")
 
 
-def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
-    """1 with probability ``input`` (or the number ``p``) elementwise, else 0, in ``input``'s dtype."""
-    if not isinstance(p, (int, float)) and p is not None:  # bernoulli(input, generator) as once accepted
-        p, generator = None, p
-    _check_probability(input if p is None else p, "bernoulli" if p is None else "bernoulli_")
-    u = rand(tuple(input.shape), generator=generator, dtype=input.dtype if input.dtype.is_floating_point else None,
-             device=input.device)
-    return (u < (input if p is None else p)).to(input.dtype)
+def _bernoulli_into(dt: _dt.dtype, shape: tuple, device: Any, p: Any, generator: Any) -> Tensor:
+    """Bernoulli(``p``) draws of ``shape`` in ``dt``, PyTorch's dtype checks first: the result's
+    (any real dtype), then a tensor ``p``'s (floating only); nothing is checked for an empty result."""
+    if not isinstance(p, Tensor):
+        _check_probability(p, "bernoulli_")
+    if math.prod(shape):
+        dev = _device_type(device)
+        if isinstance(p, Tensor):
+            if dt.is_complex:
+                raise _kernel_refusal(f"bernoulli_tensor_{dev}_self_", dt)
+            if not p.dtype.is_floating_point:
+                raise _kernel_refusal(f"bernoulli_tensor_{dev}_p_", p.dtype)
+            p = p.expand(shape)  # PyTorch's expand errors for a p that does not fit the result
+            _check_probability(p, "bernoulli_")
+        elif dt.is_complex:
+            raise _kernel_refusal(f"bernoulli_scalar_{dev}_", dt)
+    pdt = p.dtype if isinstance(p, Tensor) and p.dtype.is_floating_point else None
+    u = rand(shape, generator=generator, dtype=pdt, device=device)
+    return (u < p).to(dt)
+
+
+def bernoulli(input: Tensor, p: Any = _UNSET, *, generator: Any = None, out: Tensor | None = None) -> Tensor:
+    """1 with probability ``input`` (or the number ``p``) elementwise, else 0, in ``input``'s dtype
+    (``out``'s when given)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"bernoulli(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if isinstance(p, Tensor) and p.dim() == 0:  # a 0-d tensor is read as the number
+        p = p.item()
+    if (p is not _UNSET and (not _is_real_number(p) or out is not None)) or (
+            generator is not None and not isinstance(generator, Generator)):
+        kw = {k: v for k, v in (("generator", generator), ("out", out)) if v is not None}
+        raise _invalid_combination("bernoulli", (input,) + (() if p is _UNSET else (p,)), kw, _BERNOULLI_SIGNATURES)
+    if p is not _UNSET:
+        return _bernoulli_into(input.dtype, tuple(input.shape), input.device, p, generator)
+    res = _bernoulli_into(out.dtype if out is not None else input.dtype, tuple(input.shape), input.device,
+                          input.detach(), generator)
+    if out is None:
+        # PyTorch's bernoulli is differentiable (a zero gradient): the result joins input's graph
+        return res + input * 0 if input.requires_grad and res.dtype.is_floating_point else res
+    from ember._ops.out import write
+
+    return write("bernoulli", "any", res, out)
 
 
 def _clone_raw(t: Tensor) -> Tensor:
@@ -1082,22 +1330,52 @@ def _check_float_fill(t: Tensor, what: str) -> None:
         raise NotImplementedError(f"\"{what}\" not implemented for '{_scalar_type(t.dtype)}'")
 
 
-def _uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
-    _check_float_fill(self, "check_uniform_bounds")
+def _too_many(name: str, most: int, extra: tuple) -> TypeError:
+    """PyTorch's error for positional arguments past a method's last (its generator is keyword-only)."""
+    return TypeError(f"{name}() takes from 0 to {most} positional arguments but {most + len(extra)} were given")
+
+
+def _uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *extra: Any, generator: Any = None, **kw: Any) -> Tensor:
+    """PyTorch's ``uniform_(from=0, to=1)``: ``from``/``to`` are Python keywords, so they come in ``kw``."""
+    if extra:
+        raise _too_many("uniform_", 2, extra)
+    if kw:
+        if set(kw) - {"from", "to"}:
+            raise TypeError(f"uniform_() got an unexpected keyword argument '{sorted(set(kw) - {'from', 'to'})[0]}'")
+        a, b = kw.get("from", a), kw.get("to", b)
+    dt = _dt.to_real(self.dtype) if self.dtype.is_complex else self.dtype  # complex: its real view is filled
+    if not dt.is_floating_point:
+        raise _kernel_refusal("check_uniform_bounds", dt)
+    from ember.functions.indexing import _scalar_type
+    from ember.typeinfo import finfo
+
+    top = finfo(dt).max
+    for value, name in ((a, "from"), (b, "to")):
+        if not -top <= value <= top:  # NaN too
+            raise RuntimeError(f"{name} is out of bounds for {_cpp_type(dt)}")
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
-    u = rand(tuple(self.shape), generator=generator, dtype=self.dtype if self.dtype.is_floating_point else None,
-             device=self.device)
+    if b - a > top:
+        raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<{_scalar_type(dt)}>::max(), but found "
+                           f"to={b:g} and from={a:g} which result in to-from to exceed the limit")
+    u = rand(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
+    if self.dtype.is_complex:  # both parts uniform in [a, b)
+        return _random_inplace(self, u * (b - a) + complex(a, a))
     return _random_inplace(self, u * (b - a) + a)
 
 
-def _normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+def _normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *extra: Any, generator: Any = None) -> Tensor:
+    if extra:
+        raise _too_many("normal_", 2, extra)
     _check_std(std)
     z = randn(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
-    return _random_inplace(self, z * std + mean)
+    # a complex tensor: PyTorch fills its real view with N(mean, std / sqrt 2), both parts shifted by mean
+    return _random_inplace(self, z * std + (complex(mean, mean) if self.dtype.is_complex else mean))
 
 
 _NO_TO = object()
+_RANDOM_SIGNATURES = ("\n * (*, torch.Generator generator = None)\n * (int from, int to, *, torch.Generator generator = "
+                      "None)\n * (int to, *, torch.Generator generator = None)\n")
 
 
 def _random_(self: Tensor, *args: Any, generator: Any = None, **kw: Any) -> Tensor:
@@ -1106,21 +1384,28 @@ def _random_(self: Tensor, *args: Any, generator: Any = None, **kw: Any) -> Tens
     ``random_(from, to)`` from [from, to), ``to=None`` meaning [from, top]."""
     if len(args) > 2 or set(kw) - {"from", "to"}:
         raise TypeError("random_() received an invalid combination of arguments")
+    if generator is not None and not isinstance(generator, Generator):
+        if args or kw:
+            raise TypeError(f"random_(): argument 'generator' must be torch.Generator, not {type(generator).__name__}")
+        raise _invalid_combination("random_", (), {"generator": generator}, _RANDOM_SIGNATURES)
     low, high = (args + (_NO_TO, _NO_TO))[:2] if len(args) == 2 else (
         (kw.get("from", 0), args[0]) if len(args) == 1 and "from" in kw else
         ((0, args[0]) if len(args) == 1 and "to" not in kw else (args[0] if args else kw.get("from", 0),
                                                                    kw.get("to", _NO_TO))))
+    if self.dtype.is_complex:
+        if high is _NO_TO and not args and "from" not in kw:
+            raise _kernel_refusal(f"random_kernel_{self.device.type}", self.dtype)
+        raise RuntimeError("check_random_bounds handles only integral, floating-point and boolean types")
     top = _random_top(self.dtype)
     if high is _NO_TO and not args and "from" not in kw:  # random_(): [0, top]
         low, high = 0, top + 1
     elif high is None or high is _NO_TO:  # random_(from, None): [from, top]
+        if self.dtype.is_floating_point and operator.index(low) >= top:
+            raise RuntimeError("random_ expects 'from' casted to dtype to be less than or equal to 'to_inc' casted to "
+                               f"dtype, but got from={operator.index(low)} > to_inc={top}")
         high = top + 1
     low, high = operator.index(low), operator.index(high)
-    _check_randint_range(low, high, self.dtype if not self.dtype.is_floating_point else _dt.int64)
-    if self.dtype.is_floating_point and not -(top) <= high - 1 <= top:
-        from ember.functions.indexing import _scalar_type
-
-        raise RuntimeError(f"to - 1 is out of bounds for {_scalar_type(self.dtype)}")
+    _check_randint_range(low, high, self.dtype)
     dt = _dt.int64 if high - 1 < (1 << 63) else _dt.uint64
     return _random_inplace(self, randint(low, high, tuple(self.shape), generator=generator, dtype=dt,
                                          device=self.device))
@@ -1139,25 +1424,36 @@ def _random_top(dt: _dt.dtype) -> int:
     return iinfo(dt).max
 
 
-def _bernoulli_(self: Tensor, p: Any = 0.5, generator: Any = None) -> Tensor:
-    _check_probability(p, "bernoulli_")
-    u = rand(tuple(self.shape), generator=generator, device=self.device)
-    return _random_inplace(self, (u < p))
+def _bernoulli_(self: Tensor, p: Any = 0.5, *extra: Any, generator: Any = None) -> Tensor:
+    if extra:  # PyTorch's two overloads: no positional generator in either
+        raise _invalid_combination("bernoulli_", (p, *extra), {} if generator is None else {"generator": generator},
+                                   _BERNOULLI__SIGNATURES)
+    if not (isinstance(p, Tensor) or _is_real_number(p)) or (generator is not None
+                                                            and not isinstance(generator, Generator)):
+        raise _invalid_combination("bernoulli_", (p,), {} if generator is None else {"generator": generator},
+                                   _BERNOULLI__SIGNATURES)
+    if isinstance(p, Tensor):
+        p = p.detach()
+    return _random_inplace(self, _bernoulli_into(self.dtype, tuple(self.shape), self.device, p, generator))
 
 
-def _exponential_(self: Tensor, lambd: float = 1.0, generator: Any = None) -> Tensor:
+def _exponential_(self: Tensor, lambd: float = 1.0, *extra: Any, generator: Any = None) -> Tensor:
+    if extra:
+        raise _too_many("exponential_", 1, extra)
+    if not lambd > 0:  # NaN too; checked before the dtype, as PyTorch
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     if not self.dtype.is_floating_point:
+        if not self.numel():  # PyTorch returns before its kernel checks the dtype
+            return self
         from ember.functions.indexing import _scalar_type
 
         raise RuntimeError("Exponential distribution is a continuous probability distribution. dtype must be a "
                            f"floating point but you specified {_scalar_type(self.dtype)}")
-    if not lambd > 0:
-        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     u = rand(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
     return _random_inplace(self, -(1 - u).log() / lambd)
 
 
-def _bernoulli_method(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
+def _bernoulli_method(self: Tensor, p: Any = _UNSET, *, generator: Any = None) -> Tensor:
     return bernoulli(self, p, generator=generator)
 
 
@@ -1169,7 +1465,7 @@ for _fn in (tensor, from_numpy, zeros, ones, full, empty, zeros_like, ones_like,
     _op(_fn, method=False)
 _op(as_tensor, aliases=("asarray",), method=False)
 _op(arange, method=False, kernels=("arange",))
-_op(bernoulli, method=_bernoulli_method, inplace=_bernoulli_, out=ANY)  # samples into any out dtype
+_op(bernoulli, method=_bernoulli_method, inplace=_bernoulli_, out=True)  # samples into any out dtype
 # Tensor-only methods (PyTorch has no function of these names)
 _op(_copy_, "copy_", export=False, kernels=("copy_",))
 _op(_fill_inplace, "fill_", doc="Fill with one value, in place.")

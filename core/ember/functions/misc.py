@@ -1278,22 +1278,40 @@ def fill(input: Tensor, value: Any) -> Tensor:
 
 
 # ---------------------------------------------------------------- random fills, element callbacks
+_NO_P: Any = object()
+
+
 def _cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator: Any = None) -> Tensor:
     """Fill with Cauchy samples ``median + sigma * tan(pi * (u - 1/2))``, in place."""
+    if not sigma > 0:  # NaN too; PyTorch checks the scale, then the dtype (even of an empty tensor)
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
+    if not self.dtype.is_floating_point:
+        from ember.functions.creation import _cpp_type
+
+        raise RuntimeError("Cauchy distribution is a continuous probability distribution. dtype must be a floating "
+                           f"point but you specified {_cpp_type(self.dtype)}")
     u = _cr.rand(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
     return _cr._random_inplace(self, _ew.tan((u - 0.5) * math.pi) * sigma + median)
 
 
 def _log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator: Any = None) -> Tensor:
     """Fill with ``exp(N(mean, std))`` samples, in place."""
+    if not std > 0:  # NaN too
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
+    if not self.dtype.is_floating_point and self.numel():  # PyTorch's kernel: real floating dtypes only
+        raise _cr._kernel_refusal(f"log_normal_{self.device.type}", self.dtype)
     z = _cr.randn(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
     return _cr._random_inplace(self, _ew.exp(z * std + mean))
 
 
-def _geometric_(self: Tensor, p: float, *, generator: Any = None) -> Tensor:
+def _geometric_(self: Tensor, p: float = _NO_P, *, generator: Any = None) -> Tensor:
     """Fill with the number of Bernoulli(p) trials up to the first success (1, 2, ...), in place."""
+    if p is _NO_P:
+        raise TypeError('geometric_() missing 1 required positional arguments: "p"')
     if not 0 < p < 1:
-        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
+    if (self.dtype is _dt.bool_ or self.dtype.is_complex) and self.numel():  # no kernel for these dtypes
+        raise _cr._kernel_refusal(f"geometric_{self.device.type}", self.dtype)
     u = _cr.rand(tuple(self.shape), generator=generator, device=self.device)
     return _cr._random_inplace(self, _ew.ceil(_ew.log1p(-u) / math.log1p(-p)).clamp(min=1))
 

@@ -23,24 +23,52 @@ from ember.tensor import Tensor
 _POISSON_CHUNK = 16.0  # rates above this are sums of Poisson(<= 16) draws: exp(-16) is well within float32
 
 
-def _check_multinomial(input: Tensor, num_samples: int, replacement: bool) -> None:
-    if not isinstance(num_samples, int) or isinstance(num_samples, bool):
+_FLOAT32_MAX_CONSECUTIVE_INT = 1 << 24  # PyTorch's limit on the categories (it draws indices in float)
+
+
+def _check_multinomial(input: Tensor, num_samples: int, replacement: bool, out: Tensor | None) -> int:
+    """PyTorch's checks, in its order; returns ``num_samples`` as an int."""
+    if isinstance(num_samples, bool) or not hasattr(num_samples, "__index__"):
         raise TypeError(f"multinomial(): argument 'num_samples' (position 2) must be int, not "
                         f"{type(num_samples).__name__}")
+    num_samples = int(num_samples)  # NumPy integers too, as PyTorch's parser
+    if input.dim() not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
                            f"{_scalar_type(input.dtype)}")
-    if input.dim() not in (1, 2):
-        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if out is not None and out.dtype is not _dt.int64:
+        raise RuntimeError(f"multinomial expects Long tensor out, got: {_scalar_type(out.dtype)}")
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
     if not replacement and num_samples > input.shape[-1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-    bad = ((input < 0) | ~input.isfinite()).any()
-    if bad.item():
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    if (input.sum(-1) <= 0).any().item():
+    if input.shape[-1] > _FLOAT32_MAX_CONSECUTIVE_INT:
+        raise RuntimeError("number of categories cannot exceed 2^24")
+    if not input.numel():
+        if input.dim() == 2 and input.shape[0] == 0:  # no rows: nothing to check nor draw
+            return num_samples
+        if num_samples == 1:  # no categories: PyTorch's fast path reduces an empty tensor
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+                               "identity.")
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    rows = input.detach() if input.dim() == 2 else input.detach().unsqueeze(0)
+    valid, sums = (rows >= 0) & rows.isfinite(), rows.sum(-1)
+    if bool(valid.all()) and bool((sums > 0).all()):
+        return num_samples
+    if not replacement or num_samples == 1:  # PyTorch's fast path checks the whole tensor at once
+        if not bool(((rows >= 0) & (rows < math.inf)).all()):
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    # the sampling kernel checks row by row, each element in turn, then the row's sum
+    row = int((~valid.all(-1) | ~(sums > 0)).long().argmax())
+    bad = ~valid[row]
+    if bool(bad.any()):
+        first = rows[row][int(bad.long().argmax())].item()
+        if not first >= 0:  # NaN counts as negative there
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+        raise RuntimeError("invalid multinomial distribution (encountering probability entry = infinity or NaN)")
+    raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None,
@@ -48,10 +76,12 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     """Category indices drawn with the (unnormalised) weights in each row of ``input`` (int64)."""
     from ember.functions.creation import rand
 
-    _check_multinomial(input, num_samples, replacement)
+    num_samples = _check_multinomial(input, num_samples, replacement, out)
     p = input.detach().float() if input.dtype is not _dt.float64 else input.detach()
     rows = p if p.dim() == 2 else p.unsqueeze(0)
-    if replacement:  # inverse CDF: the number of cumulative weights at or below each uniform draw
+    if not rows.numel():  # no rows (or no categories): nothing to draw
+        idx = rows.new_zeros((rows.shape[0], num_samples), dtype=_dt.int64)
+    elif replacement:  # inverse CDF: the number of cumulative weights at or below each uniform draw
         cdf = rows.cumsum(-1)
         u = rand((rows.shape[0], num_samples), generator=generator, dtype=rows.dtype, device=rows.device)
         u = u * cdf[:, -1:]
@@ -65,8 +95,9 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         idx = keys.topk(num_samples, dim=-1).indices
     idx = idx.long() if p.dim() == 2 else idx.long().squeeze(0)
     if out is not None:
-        out.copy_(idx)
-        return out
+        from ember._ops.out import store
+
+        return store(idx, out)  # resized to the result's shape, as PyTorch's multinomial_out
     return idx
 
 
@@ -77,7 +108,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"\"poisson_{input.device.type}\" not implemented for '{_scalar_type(input.dtype)}'")
     rate = input.detach()
-    if (rate < 0).any().item():
+    if not (rate >= 0).all().item():  # NaN too, as PyTorch
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     top = rate.max().item() if rate.numel() else 0.0
     if not math.isfinite(top):

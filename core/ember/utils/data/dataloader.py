@@ -25,8 +25,6 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import ember
-
 from . import worker as _worker
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset
@@ -159,12 +157,18 @@ class DataLoader:
 
     @multiprocessing_context.setter
     def multiprocessing_context(self, ctx: Any) -> None:
-        if ctx is not None and self.num_workers > 0:
+        if ctx is not None:
+            if self.num_workers <= 0:
+                raise ValueError("multiprocessing_context can only be used with multi-process loading "
+                                 f"(num_workers > 0), but got num_workers={self.num_workers}")
             if isinstance(ctx, str):
                 if ctx not in mp.get_all_start_methods():
                     raise ValueError(f"multiprocessing_context option should specify a valid start method in "
                                      f"{mp.get_all_start_methods()!r}, but got multiprocessing_context={ctx!r}")
                 ctx = mp.get_context(ctx)
+            if not isinstance(ctx, mp.context.BaseContext):
+                raise TypeError("multiprocessing_context option should be a valid context object or a string "
+                                f"specifying the start method, but got multiprocessing_context={ctx}")
         self.__multiprocessing_context = ctx
 
     @property
@@ -220,7 +224,9 @@ class _BaseIter:
         self._num_yielded = 0
 
     def _draw_seed(self) -> int:
-        return int(ember.randint(0, 2**62, (1,), generator=self._generator).item())
+        from .sampler import _draw_seed
+
+        return _draw_seed(self._generator)
 
     def _reset(self, loader: DataLoader) -> None:
         self._sampler_iter = iter(self._index_sampler)

@@ -76,8 +76,11 @@ class TensorDataset(Dataset):
 
     def __init__(self, *tensors: Any) -> None:
         # PyTorch's check (and exception type); no tensors at all is accepted, as there.
-        if any(tensors[0].shape[0] != t.shape[0] for t in tensors):
-            raise AssertionError("Size mismatch between tensors")
+        for t in tensors:  # PyTorch's all(tensors[0].size(0) == t.size(0) ...), in its order
+            if tensors[0].dim() == 0 or t.dim() == 0:
+                raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+            if tensors[0].shape[0] != t.shape[0]:
+                raise AssertionError("Size mismatch between tensors")
         self.tensors = tensors
 
     def __getitem__(self, index: Any) -> tuple:
@@ -143,6 +146,12 @@ class ConcatDataset(Dataset[T_co]):
     def __len__(self) -> int:
         return self.cumulative_sizes[-1]
 
+    @property
+    def cummulative_sizes(self) -> list[int]:
+        """PyTorch's deprecated (misspelt) name of ``cumulative_sizes``."""
+        warnings.warn("cummulative_sizes attribute is renamed to cumulative_sizes", DeprecationWarning, stacklevel=2)
+        return self.cumulative_sizes
+
     def __getitem__(self, idx: int) -> T_co:
         if idx < 0:
             if -idx > len(self):
@@ -150,7 +159,7 @@ class ConcatDataset(Dataset[T_co]):
             idx = len(self) + idx
         dataset_idx = bisect.bisect_right(self.cumulative_sizes, idx)
         if dataset_idx >= len(self.datasets):
-            raise IndexError(f"index {idx} is out of range for ConcatDataset of length {len(self)}")
+            raise IndexError("list index out of range")  # PyTorch's self.datasets[dataset_idx]
         sample_idx = idx if dataset_idx == 0 else idx - self.cumulative_sizes[dataset_idx - 1]
         return self.datasets[dataset_idx][sample_idx]
 
@@ -159,7 +168,10 @@ class ChainDataset(IterableDataset):
     """Several iterable datasets one after the other.
 
     Example:
-        >>> list(ChainDataset([range(2), range(3)]))
+        >>> class Count(IterableDataset):
+        ...     def __init__(self, n): self.n = n
+        ...     def __iter__(self): return iter(range(self.n))
+        >>> list(ChainDataset([Count(2), Count(3)]))
         [0, 1, 0, 1, 2]
     """
 
@@ -168,10 +180,17 @@ class ChainDataset(IterableDataset):
 
     def __iter__(self) -> Iterator:
         for d in self.datasets:
+            if not isinstance(d, IterableDataset):  # PyTorch's assertion, checked as each part is reached
+                raise AssertionError("ChainDataset only supports IterableDataset")
             yield from d
 
     def __len__(self) -> int:
-        return sum(len(d) for d in self.datasets)
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            total += len(d)
+        return total
 
 
 def _split_lengths(n: int, lengths: Sequence[int | float]) -> list[int]:
@@ -189,7 +208,7 @@ def _split_lengths(n: int, lengths: Sequence[int | float]) -> list[int]:
                 warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
                               stacklevel=3)
         return sizes
-    return [int(x) for x in lengths]
+    return list(lengths)  # as given: a float length reaches randperm, which refuses it as PyTorch's does
 
 
 def random_split(dataset: Any, lengths: Sequence[int | float], generator: Any = None) -> list[Subset]:

@@ -23,11 +23,19 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
            "WeightedRandomSampler", "BatchSampler"]
 
 
+def _draw_seed(generator: Any) -> int:
+    """A seed drawn from ``generator`` (the global stream when None); PyTorch draws it with
+    ``random_(generator=...)``, whose TypeError a generator of the wrong type gets here too."""
+    if generator is not None and not isinstance(generator, ember.Generator):
+        ember.empty((), dtype=ember.int64).random_(generator=generator)  # raises PyTorch's error
+    return int(ember.randint(0, 2**62, (1,), generator=generator).item())
+
+
 def _fresh_generator(generator: Any) -> Any:
     """The given generator, or a new one seeded from the global stream (as PyTorch does)."""
     if generator is not None:
         return generator
-    seed = int(ember.randint(0, 2**62, (1,)).item())
+    seed = _draw_seed(None)
     g = ember.Generator()
     g.manual_seed(seed)
     return g
@@ -175,19 +183,11 @@ class WeightedRandomSampler(Sampler):
         self.generator = generator
 
     def _check_weights(self) -> None:
-        """``multinomial``'s checks and messages, in PyTorch's order."""
-        w = self._w
-        if w.size == 0:
-            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation "
-                               "has no identity.")
-        if not np.all(np.isfinite(w)):
-            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-        if np.any(w < 0):
-            raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
-        if w.sum() <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not self.replacement and self.num_samples > len(w):
-            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        """``multinomial``'s checks and messages, in PyTorch's order (PyTorch's sampler draws with it)."""
+        from ember.functions.sampling import _check_multinomial
+
+        _check_multinomial(ember.as_tensor(self._w, dtype=ember.float64 if _has_float64() else ember.float32),
+                           self.num_samples, self.replacement, None)
 
     def __iter__(self) -> Iterator[int]:
         self._check_weights()
