@@ -703,20 +703,78 @@ def corrcoef(input: Tensor) -> Tensor:
     return _ew.clamp(c, -1, 1)
 
 
-def _trapezoid_dx(y: Tensor, x: Tensor, d: int) -> Tensor:
+# ---- integration: PyTorch's Integration.cpp, step for step (its slices, broadcasts and errors) -------
+_UNGIVEN: Any = object()  # x/dx not passed: PyTorch refuses an explicit None for either
+
+_INTEGRATION_OVERLOADS = {
+    "trapz": " * (Tensor y, *, float dx = 1, int dim = -1)\n * (Tensor y, Tensor x, *, int dim = -1)\n",
+}
+_X_OR_DX = " * (Tensor y, Tensor x, *, int dim = -1)\n * (Tensor y, *, Number dx = 1, int dim = -1)\n"
+
+
+def _integration_x(name: str, y: Any, x: Any, dx: Any, dim: Any) -> Any:
+    """The sample points (a tensor), or None for the ``dx`` overload; PyTorch's TypeError when the
+    arguments fit neither overload (a Python number or None as ``x``, or ``x`` with ``dx``)."""
+    x_given, dx_given = x is not _UNGIVEN, dx is not _UNGIVEN
+    if (isinstance(y, Tensor) and (not x_given or (isinstance(x, Tensor) and not dx_given))
+            and (x_given or dx is not None)):
+        return x if x_given else None
+    got = [type(y).__name__] + ([type(x).__name__] if x_given else [])
+    got += [f"{k}={type(v).__name__}" for k, v, given in (("dim", dim, dim != -1), ("dx", dx, dx_given)) if given]
+    raise TypeError(f"{name}() received an invalid combination of arguments - got ({', '.join(got)}), but expected "
+                    f"one of:\n{_INTEGRATION_OVERLOADS.get(name, _X_OR_DX)}")
+
+
+def _real_dx(name: str, dx: Any) -> float:
+    """``dx`` as the double PyTorch computes with: a real number (or one-element tensor) only."""
+    if dx is _UNGIVEN:
+        return 1.0
+    if isinstance(dx, Tensor):
+        dx = dx.item()
+    if isinstance(dx, (bool, complex)):
+        raise RuntimeError(f"{name}: Currently, we only support dx as a real number.")
+    return float(dx)
+
+
+def _side(t: Tensor, d: int, start: int | None, stop: int | None) -> Tensor:
+    """``t.slice(d, start, stop)`` (an empty slice of an empty dim is fine, as in PyTorch)."""
+    if t.dim() == 0:
+        raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+    return t[(slice(None),) * d + (slice(start, stop),)]
+
+
+def _wrap_scalar_dim(dim: int, y: Tensor) -> int:
+    """maybe_wrap_dim(dim, y): a 0-d ``y`` counts as 1-d, so -1 and 0 are its dim 0."""
+    return _wrap_dim(dim, max(y.dim(), 1))
+
+
+def _size_at(y: Tensor, dim: int) -> int:
+    """``y.size(dim)`` with PyTorch's IndexError for a 0-d ``y``."""
+    if y.dim() == 0:
+        _wrap_dim(dim, 1)  # out of range for a scalar first
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return y.shape[_wrap_dim(dim, y.dim())]
+
+
+def _refuse_bool_samples(name: str, y: Tensor, x: Any) -> None:
+    if x is not None and (y.dtype is _dt.bool_ or x.dtype is _dt.bool_):
+        raise RuntimeError(f"{name}: received a bool input for `x` or `y`, but bool is not supported")
+    if y.dtype is _dt.bool_:
+        raise RuntimeError(f"{name}: received a bool input for `y`, but bool is not supported")
+
+
+def _x_steps(name: str, y: Tensor, x: Tensor, d: int) -> Tensor:
+    """x's differences along ``d``, laid out to broadcast against y's (PyTorch views a 1-D ``x``
+    along ``d`` and pads a lower-rank one with leading 1s; a higher-rank one is taken as it is)."""
     if x.dim() == 1:
         if x.shape[0] != y.shape[d]:
-            raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
-        dx = _sh.reshape(x[1:] - x[:-1], (-1,) + (1,) * (y.dim() - d - 1))
-    else:
-        n = x.shape[_wrap_dim(d - y.dim(), x.dim())]
-        dx = _sh.narrow(x, d - y.dim(), 1, n - 1) - _sh.narrow(x, d - y.dim(), 0, n - 1)
-    return dx
-
-
-def _trapezoid_sides(y: Tensor, d: int) -> tuple:
-    n = y.shape[d]
-    return _sh.narrow(y, d, 1, n - 1), _sh.narrow(y, d, 0, n - 1)
+            raise RuntimeError(f"{name}: There must be one `x` value for each sample point")
+        shape = [1] * y.dim()
+        shape[d] = x.shape[0]
+        x = _sh.reshape(x, shape)
+    elif x.dim() < y.dim():
+        x = _sh.reshape(x, (1,) * (y.dim() - x.dim()) + tuple(x.shape))
+    return _side(x, d, 1, None) - _side(x, d, 0, -1)
 
 
 def _empty_integral(y: Tensor, d: int) -> Tensor:
@@ -725,124 +783,160 @@ def _empty_integral(y: Tensor, d: int) -> Tensor:
     return _cr.zeros(shape, dtype=y.dtype, device=y.device)
 
 
-def _refuse_bool_samples(name: str, y: Tensor, x: Any) -> None:
-    if isinstance(x, Tensor) and (y.dtype is _dt.bool_ or x.dtype is _dt.bool_):
-        raise RuntimeError(f"{name}: received a bool input for `x` or `y`, but bool is not supported")
-    if y.dtype is _dt.bool_:
-        raise RuntimeError(f"{name}: received a bool input for `y`, but bool is not supported")
+def _trapezoid(name: str, y: Any, x: Any, dx: Any, dim: int) -> Tensor:
+    x = _integration_x(name, y, x, dx, dim)
+    if x is not None:
+        d = _wrap_scalar_dim(dim, y)
+        if _size_at(y, d) == 0:  # (PyTorch answers before it looks at the dtypes)
+            return _empty_integral(y, d)
+        _refuse_bool_samples("trapezoid", y, x)
+        return ((_side(y, d, 0, -1) + _side(y, d, 1, None)) * _x_steps("trapezoid", y, x, d)).sum(d) / 2.0
+    if _size_at(y, dim) == 0:
+        return _empty_integral(y, _wrap_dim(dim, y.dim()))
+    _refuse_bool_samples("trapezoid", y, None)
+    step = _real_dx("trapezoid", dx)
+    d = _wrap_dim(dim, y.dim())
+    return (y.sum(d) - (_sh.select(y, d, 0) + _sh.select(y, d, -1)) * 0.5) * step
 
 
 @numpy_names
-def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
-    """The trapezoidal rule along ``dim``, with sample points ``x`` or spacing ``dx`` (default 1).
+def trapezoid(y: Tensor, x: Any = _UNGIVEN, *, dx: Any = _UNGIVEN, dim: int = -1) -> Tensor:
+    """The trapezoidal rule along ``dim``, with sample points ``x`` (a tensor) or spacing ``dx``
+    (a real number, default 1).
 
     Example:
         >>> ember.trapezoid(ember.tensor([1., 2., 3.]))
         tensor(4.)
     """
-    if isinstance(x, Tensor) and dx is not None:
-        raise TypeError("trapezoid() received an invalid combination of arguments")
-    if y.dim() == 0:
-        raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got {dim})")
-    d = _wrap_dim(dim, y.dim())
-    if y.shape[d] == 0:  # (PyTorch answers before it looks at the dtypes)
-        return _empty_integral(y, d)
-    _refuse_bool_samples("trapezoid", y, x)
-    if isinstance(x, Tensor):
-        hi, lo = _trapezoid_sides(y, d)
-        return (_trapezoid_dx(y, x, d) * (hi + lo)).sum(d) / 2.0
-    step = dx if dx is not None else (x if x is not None else 1)
-    return (y.sum(d) - (_sh.select(y, d, 0) + _sh.select(y, d, -1)) * 0.5) * step
+    return _trapezoid("trapezoid", y, x, dx, dim)
 
 
 @numpy_names
-def trapz(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+def trapz(y: Tensor, x: Any = _UNGIVEN, *, dx: Any = _UNGIVEN, dim: int = -1) -> Tensor:
     """Alias of ``trapezoid``."""
-    return trapezoid(y, x, dx=dx, dim=dim)
+    return _trapezoid("trapz", y, x, dx, dim)
 
 
 @numpy_names
-def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+def cumulative_trapezoid(y: Tensor, x: Any = _UNGIVEN, *, dx: Any = _UNGIVEN, dim: int = -1) -> Tensor:
     """The running trapezoidal integral along ``dim`` (one element shorter than ``y`` there)."""
     from ember.functions.reduction import cumsum
 
+    name = "cumulative_trapezoid"
+    x = _integration_x(name, y, x, dx, dim)
+    if x is not None:
+        d = _wrap_scalar_dim(dim, y)
+        _refuse_bool_samples(name, y, x)
+        steps = _x_steps(name, y, x, d)
+        return cumsum((_side(y, d, 0, -1) + _side(y, d, 1, None)) * steps, d) / 2.0
+    _refuse_bool_samples(name, y, None)
+    step = _real_dx(name, dx)
+    if y.dim() == 0:
+        raise IndexError("slice() cannot be applied to a 0-dim tensor.")
     d = _wrap_dim(dim, y.dim())
-    _refuse_bool_samples("cumulative_trapezoid", y, x)
-    if y.shape[d] == 0:
-        return _cr.zeros_like(y).to(y.dtype if y.dtype.is_floating_point else _dt.get_default_dtype())
-    hi, lo = _trapezoid_sides(y, d)
-    if isinstance(x, Tensor):
-        return cumsum(_trapezoid_dx(y, x, d) * (hi + lo) / 2.0, d)
-    step = dx if dx is not None else (x if x is not None else 1)
-    return cumsum((hi + lo) * (step / 2.0), d)
+    return cumsum(step / 2.0 * (_side(y, d, 0, -1) + _side(y, d, 1, None)), d)
 
 
-def _gradient_1d(f: Tensor, d: int, h: Any, edge_order: int) -> Tensor:
-    n = f.shape[d]
+# ---- gradient: PyTorch's pre_check_gradient, gradient_helper and gradient_helper_float -------------
+def _gradient_spacing(spacing: Any) -> tuple[bool, list | None]:
+    """(coordinates?, the per-dim spacings, None for one scalar) from PyTorch's overloads: a number
+    (or one-element tensor), a list of numbers, or a list of 1-D coordinate tensors."""
+    if isinstance(spacing, Tensor) and spacing.dim() == 0:
+        return False, None
+    if isinstance(spacing, (int, float, complex)):
+        return False, None
+    if isinstance(spacing, (list, tuple)):
+        if any(isinstance(s, Tensor) for s in spacing):
+            for i, s in enumerate(spacing):
+                if not isinstance(s, Tensor):
+                    raise TypeError(f"expected Tensor as element {i} in argument 1, but got {type(s).__name__}")
+            return True, list(spacing)
+        return False, list(spacing)
+    raise TypeError(f"gradient() received an invalid combination of arguments - got (Tensor, "
+                    f"spacing={type(spacing).__name__}), but expected one of:")
 
-    def part(start: int, length: int) -> Tensor:
-        return _sh.narrow(f, d, start, length)
 
-    if isinstance(h, Tensor):  # coordinates: PyTorch's non-uniform central differences
-        c = h.to(f.dtype) if f.dtype.is_floating_point else h
-        shape = [1] * f.dim()
-        shape[d] = -1
-        dx = _sh.reshape(c[1:] - c[:-1], shape)
-        a, b = _sh.narrow(dx, d, 0, n - 2), _sh.narrow(dx, d, 1, n - 2)
-        inner = (a * a * part(2, n - 2) - b * b * part(0, n - 2) + (b * b - a * a) * part(1, n - 2)) / (a * b * (a + b))
-        if edge_order == 1:
-            first = (part(1, 1) - part(0, 1)) / _sh.narrow(dx, d, 0, 1)
-            last = (part(n - 1, 1) - part(n - 2, 1)) / _sh.narrow(dx, d, n - 2, 1)
-        else:
-            a0, a1 = _sh.narrow(dx, d, 0, 1), _sh.narrow(dx, d, 1, 1)
-            first = (-(2 * a0 + a1) / (a0 * (a0 + a1)) * part(0, 1) + (a0 + a1) / (a0 * a1) * part(1, 1)
-                     - a0 / (a1 * (a0 + a1)) * part(2, 1))
-            b0, b1 = _sh.narrow(dx, d, n - 3, 1), _sh.narrow(dx, d, n - 2, 1)
-            last = (b1 / (b0 * (b0 + b1)) * part(n - 3, 1) - (b0 + b1) / (b0 * b1) * part(n - 2, 1)
-                    + (2 * b1 + b0) / (b1 * (b0 + b1)) * part(n - 1, 1))
-        return _sh.cat([first, inner, last], d)
-    inner = (part(2, n - 2) - part(0, n - 2)) / (2 * h) if n > 2 else part(1, 0)
+def _gradient_float(f: Tensor, d: int, h: Any, edge_order: int) -> Tensor:
+    """Central differences over a uniform spacing ``h``, in f's own dtype (an int8 difference wraps)."""
+    center = (_side(f, d, 2, None) - _side(f, d, 0, -2)) / h
     if edge_order == 1:
-        first = (part(1, 1) - part(0, 1)) / h
-        last = (part(n - 1, 1) - part(n - 2, 1)) / h
+        first = (_side(f, d, 1, 2) - _side(f, d, 0, 1)) / h
+        last = (_side(f, d, -1, None) - _side(f, d, -2, -1)) / h
     else:
-        first = (part(0, 1) * -1.5 + part(1, 1) * 2 - part(2, 1) * 0.5) / h
-        last = (part(n - 3, 1) * 0.5 - part(n - 2, 1) * 2 + part(n - 1, 1) * 1.5) / h
-    return _sh.cat([first, inner, last], d)
+        first = (-1.5 * _side(f, d, 0, 1) + 2 * _side(f, d, 1, 2) - 0.5 * _side(f, d, 2, 3)) / h
+        last = (0.5 * _side(f, d, -3, -2) - 2 * _side(f, d, -2, -1) + 1.5 * _side(f, d, -1, None)) / h
+    return _sh.cat([first, center / 2, last], d)
+
+
+def _gradient_coords(f: Tensor, d: int, c: Tensor, edge_order: int) -> Tensor:
+    """Second-order differences over the sample coordinates ``c`` (1-D): the result takes the
+    coordinates' floating dtype where it is wider (a float16 ``f`` over float32 ``c`` is float32)."""
+    if c.dim() != 1:
+        raise RuntimeError(f"torch.gradient expected each element of spacing to have one dimension, but got an "
+                           f"element with {c.dim()} dimensions!")
+    shape = [1] * f.dim()
+    shape[d] = -1
+    ax = c[1:] - c[:-1]
+    dx1, dx2 = ax[:-1], ax[1:]
+    a = _sh.reshape(-dx2 / (dx1 * (dx1 + dx2)), shape)
+    b = _sh.reshape((dx2 - dx1) / (dx1 * dx2), shape)
+    cc = _sh.reshape(dx1 / (dx2 * (dx1 + dx2)), shape)
+    center = a * _side(f, d, 0, -2) + b * _side(f, d, 1, -1) + cc * _side(f, d, 2, None)
+    if edge_order == 1:
+        first = (_side(f, d, 1, 2) - _side(f, d, 0, 1)) / ax[0]
+        last = (_side(f, d, -1, None) - _side(f, d, -2, -1)) / ax[-1]
+    else:
+        h0, h1 = ax[0], ax[1]
+        first = (-(2.0 * h0 + h1) / (h0 * (h0 + h1)) * _side(f, d, 0, 1) + (h0 + h1) / (h0 * h1) * _side(f, d, 1, 2)
+                 + (-h0) / (h1 * (h0 + h1)) * _side(f, d, 2, 3))
+        g0, g1 = ax[-1], ax[-2]
+        last = (g0 / (g1 * (g0 + g1)) * _side(f, d, -3, -2) - (g0 + g1) / (g0 * g1) * _side(f, d, -2, -1)
+                + (2 * g0 + g1) / (g0 * (g0 + g1)) * _side(f, d, -1, None))
+    return _sh.cat([first, center, last], d)
 
 
 @numpy_names
-def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1) -> tuple:
-    """Second-order accurate central differences along each of ``dim`` (all dims by default).
+def gradient(input: Tensor, *, spacing: Any = None, dim: Any = None, edge_order: int = 1) -> tuple:
+    """Second-order accurate central differences along each of ``dim`` (all dims by default), with
+    a uniform ``spacing`` (a number, or one per dim) or sample coordinates (one 1-D tensor per dim).
 
     Example:
         >>> ember.gradient(ember.tensor([1., 4., 9., 16.]))
         (tensor([3., 4., 6., 7.]),)
     """
+    coords, steps = _gradient_spacing(1 if spacing is None else spacing)
+    dim_list = dim is not None and not isinstance(dim, int)
+    dims = list(_builtin_range(input.dim())) if dim is None else (list(dim) if dim_list else [dim])
     if input.dtype is _dt.uint8:
         raise RuntimeError("torch.gradient does not support uint8 input.")
+    # how many spacings PyTorch counts: one per dim for a scalar with a dim list, none for no spacing
+    n_spacing = len(steps) if steps is not None else (len(dims) if dim_list or spacing is not None else None)
+    if n_spacing is not None and dim is None and n_spacing != input.dim():
+        raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar, or a list of length equal "
+                           f"to 'self.dim() = {input.dim()}', since dim argument was not given, but got a list of "
+                           f"length {n_spacing}")
+    if n_spacing is not None and dim is not None and n_spacing != len(dims):
+        raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
+                           f"arguments to have the same length, but got a spacing argument of length {n_spacing} and "
+                           f"a dim argument of length {len(dims)}.")
     if edge_order not in (1, 2):
         raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
-    dims = list(_builtin_range(input.dim())) if dim is None else (
-        [dim] if isinstance(dim, int) else list(dim))
-    dims = [_wrap_dim(d, input.dim()) for d in dims]
-    if isinstance(spacing, (list, tuple)):
-        if len(spacing) != len(dims):
-            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or it's spacing and "
-                               f"dim arguments to have the same length, but got a spacing argument of length "
-                               f"{len(spacing)} and a dim argument of length {len(dims)}.")
-        steps = list(spacing)
-    else:
-        steps = [spacing] * len(dims)
-    for d in dims:
-        if input.shape[d] < edge_order + 1:
+    if dim is not None:
+        wrapped = [_wrap_dim(d, input.dim()) for d in dims]
+        for i, d in enumerate(wrapped):
+            if d in wrapped[:i]:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    for d in dims if dim is not None else _builtin_range(input.dim()):
+        if _size_at(input, d) < edge_order + 1:
             raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
     if input.dtype is _dt.bool_:  # PyTorch's differences subtract two bool tensors
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                            "`logical_xor()` operator instead.")
-    keep = input.dtype.is_floating_point or input.dtype.is_complex
-    f = input if keep else input.to(_dt.get_default_dtype())
-    return tuple(_gradient_1d(f, d, h, edge_order) for d, h in zip(dims, steps))
+    if steps is None:
+        h = 1.0 if spacing is None else (spacing.item() if isinstance(spacing, Tensor) else spacing)
+        steps = [h] * len(dims)
+    one = _gradient_coords if coords else _gradient_float
+    return tuple(one(input, _wrap_dim(d, input.dim()), h, edge_order) for d, h in zip(dims, steps))
 
 
 def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
@@ -853,8 +947,14 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
         tensor([False,  True, False])
     """
     if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
-        raise TypeError("isin() received an invalid combination of arguments - got (elements and test_elements "
-                        "both scalars)")
+        raise TypeError(f"isin() received an invalid combination of arguments - got ({type(elements).__name__}, "
+                        f"{type(test_elements).__name__}), but expected one of:\n"
+                        " * (Tensor elements, Tensor test_elements, *, bool assume_unique = False, bool invert = False, "
+                        "Tensor out = None)\n"
+                        " * (Number element, Tensor test_elements, *, bool assume_unique = False, bool invert = False, "
+                        "Tensor out = None)\n"
+                        " * (Tensor elements, Number test_element, *, bool assume_unique = False, bool invert = False, "
+                        "Tensor out = None)\n")
     ref = elements if isinstance(elements, Tensor) else test_elements
     if isinstance(elements, complex) or isinstance(test_elements, complex):  # PyTorch wraps it as complex128
         raise RuntimeError("Unsupported input type encountered for isin(): ComplexDouble")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
+from collections.abc import Callable
 from typing import Any
 
 from ember import dtypes as _dt
@@ -537,11 +538,32 @@ class Cumsum(Function):
         return out.to(ctx.in_dtype), None, None
 
 
+def _scan_args(name: str, input: Tensor, dim: Any, dtype: Any) -> tuple[int, _dt.dtype | None]:
+    """(wrapped dim, dtype) of cumsum/cumprod, with PyTorch's checks: no bool result (its scan
+    kernels have no bool instance: a bool input counts in int64 unless ``dtype``/``out`` says bool)."""
+    if dtype is not None:
+        dtype = _dt.dtype_arg(name, dtype)
+        if dtype is _dt.bool_:
+            raise NotImplementedError(f"\"{name}_out_cpu\" not implemented for 'Bool'")
+    return _wrap_dim(int_arg(name, "dim", dim), input.dim()), dtype
+
+
+def _scan_(name: str, fn: Callable, self: Tensor, dim: Any, dtype: Any) -> Tensor:
+    """``self.cumsum_``/``cumprod_``: PyTorch's ``<name>_out(self, self)``, computed in self's dtype,
+    which a given ``dtype`` must equal."""
+    from ember.functions.elementwise import assign_inplace
+    from ember.tensor import _CPP_TYPE
+
+    if dtype is not None and _dt.dtype_arg(name, dtype) is not self.dtype:
+        raise RuntimeError(f"Bad in-place call: input tensor dtype {_CPP_TYPE[self.dtype.name]} and output tensor "
+                           f"dtype {_CPP_TYPE[_dt.dtype_arg(name, dtype).name]} should match")
+    return assign_inplace(self, fn(self, dim, dtype=self.dtype))
+
+
 @numpy_names
 def cumsum(input: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tensor:
-    if dtype is not None:
-        dtype = _dt.dtype_arg("cumsum", dtype)
-    return Cumsum.apply(input, _wrap_dim(dim, input.dim()), dtype)
+    dim, dtype = _scan_args("cumsum", input, dim, dtype)
+    return Cumsum.apply(input, dim, dtype)
 
 
 class Cumprod(Function):
@@ -585,9 +607,8 @@ def _cumprod_grad(x: Tensor, out: Tensor, g: Tensor, d: int) -> Tensor:
 
 @numpy_names
 def cumprod(input: Tensor, dim: int, *, dtype: _dt.dtype | None = None) -> Tensor:
-    if dtype is not None:
-        dtype = _dt.dtype_arg("cumprod", dtype)
-    return Cumprod.apply(input, _wrap_dim(dim, input.dim()), dtype)
+    dim, dtype = _scan_args("cumprod", input, dim, dtype)
+    return Cumprod.apply(input, dim, dtype)
 
 
 @numpy_names
@@ -732,11 +753,28 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
     return sort(input, dim, descending).indices
 
 
+def int_arg(op: str, name: str, value: Any) -> int:
+    """``value`` as the int PyTorch's argument parser takes for an ``int`` parameter (an int, a NumPy
+    integer, a 0-d integer tensor); anything else (a float, a bool) is its TypeError."""
+    if type(value) is int:  # the common case, checked first
+        return value
+    if not isinstance(value, bool) and hasattr(value, "__index__") and not getattr(value, "is_floating_point",
+                                                                                     lambda: False)():
+        try:
+            return value.__index__()
+        except TypeError:
+            pass
+    raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}")
+
+
 @numpy_names
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
     refuse_complex(input, message=" topk does not support complex dtypes on CPU", error=RuntimeError)
-    d = _wrap_dim(dim, input.dim())
-    if k > (input.shape[d] if input.dim() else 1):
+    if input.dtype is _dt.bool_:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
+    k = int_arg("topk", "k", k)
+    d = _wrap_dim(int_arg("topk", "dim", dim), input.dim())
+    if not 0 <= k <= (input.shape[d] if input.dim() else 1):
         raise RuntimeError("selected index k out of range")
     vals, idx = sort(input, d, descending=largest)
     if input.dim() == 0:  # 0-d: itself and index 0 (narrow needs a dim)
@@ -844,9 +882,12 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
 # ---- declarations: Tensor methods, in-place forms, ``ember.*`` and ``__all__`` come from these ----
 @numpy_names
 def _cumsum_(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
-    from ember.functions.elementwise import assign_inplace
+    return _scan_("cumsum", cumsum, self, dim, dtype)
 
-    return assign_inplace(self, cumsum(self, dim, dtype=dtype))
+
+@numpy_names
+def _cumprod_(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    return _scan_("cumprod", cumprod, self, dim, dtype)
 
 
 _ops = Family(__name__)
@@ -871,7 +912,7 @@ _op(norm, out=EXACT)
 _op(all, out=_BOOL_OUT, kernels=("all", "ne"))
 _op(any, out=_BOOL_OUT, kernels=("any", "ne"))
 _op(cumsum, inplace=_cumsum_, out=DTYPE, kernels=("cumsum",))
-_op(cumprod, inplace=True, out=DTYPE, kernels=("cumprod",))
+_op(cumprod, inplace=_cumprod_, out=DTYPE, kernels=("cumprod",))
 _op(logsumexp, out=CAST)
 _op(softmax, out=EXACT, kernels=("softmax",))
 _op(log_softmax, out=EXACT, kernels=("log_softmax",))

@@ -204,34 +204,44 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
 
 
 # ---- searchsorted / bucketize ---------------------------------------------------------------------
-def _searchsorted_args(boundaries: Tensor, values: Tensor, sorter: Tensor | None, is_scalar: bool) -> None:
-    """PyTorch's searchsorted_pre_check."""
-    if boundaries.dim() == 0:
-        raise RuntimeError("torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 "
-                           "dimension")
+def _searchsorted_args(boundaries: Tensor, values: Tensor, sorter: Tensor | None, out: Tensor | None,
+                       out_int32: bool) -> None:
+    """PyTorch's searchsorted_pre_check, in its order (a scalar value is a 0-d ``values``)."""
     if sorter is not None:
+        if tuple(sorter.shape) != tuple(boundaries.shape):
+            raise RuntimeError(f"torch.searchsorted(): boundary and sorter must have the same size, but got "
+                               f"boundary tensor {list(boundaries.shape)}and got sorter tensor {list(sorter.shape)}")
         if sorter.dtype is not _dt.int64:
             from ember.functions.indexing import _scalar_type
 
             raise RuntimeError(f"torch.searchsorted(): sorter must be a tensor of long dtype but got dtype "
                                f"{_scalar_type(sorter.dtype)}")
-        if tuple(sorter.shape) != tuple(boundaries.shape):
-            raise RuntimeError(f"torch.searchsorted(): boundary and sorter must have the same size, but got "
-                               f"boundary tensor {list(boundaries.shape)}and got sorter tensor {list(sorter.shape)}")
-    if is_scalar and boundaries.dim() != 1:
+    if values.dim() == 0 and boundaries.dim() != 1:
         raise RuntimeError(f"torch.searchsorted(): input value can be a scalar only when boundaries tensor dimension "
                            f"is 1, but we got boundaries tensor dim({boundaries.dim()}) and input value's dim(0) "
                            f"numel(1)")
+    if boundaries.dim() == 0:
+        raise RuntimeError("torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 "
+                           "dimension")
     if boundaries.dim() != 1 and (boundaries.dim() != values.dim()
                                   or tuple(boundaries.shape[:-1]) != tuple(values.shape[:-1])):
         raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
                            f"dimensions of boundaries tensor and input value tensor must match, but we got "
                            f"boundaries tensor {list(boundaries.shape)} and input value tensor {list(values.shape)}")
+    if out is not None and out.dtype is not (_dt.int32 if out_int32 else _dt.int64):
+        from ember.functions.indexing import _scalar_type
+
+        raise RuntimeError(f"torch.searchsorted(): output tensor's dtype is wrong, it can only be Int(int32) or "
+                           f"Long(int64) depending on whether out_int32 flag is True, but we got output tensor's "
+                           f"dtype {_scalar_type(out.dtype)} and out_int32 flag is {out_int32}")
 
 
-def _refuse_bool(name: str, t: Tensor) -> None:
-    if t.dtype is _dt.bool_:
-        raise NotImplementedError(f"\"{name}_out_{t.device.type}\" not implemented for 'Bool'")
+def _refuse_dtype(name: str, dtype: _dt.dtype, device: Any) -> None:
+    """PyTorch's searchsorted kernels have no bool or complex instance."""
+    if dtype is _dt.bool_ or dtype.is_complex:
+        from ember.functions.indexing import _scalar_type
+
+        raise NotImplementedError(f"\"{name}_out_{device.type}\" not implemented for '{_scalar_type(dtype)}'")
 
 
 def _binary_search(boundaries: Tensor, values: Tensor, right: bool) -> Tensor:
@@ -279,20 +289,26 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
             raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got side of left "
                                "while right was True")
         right = side == "right"
-    is_scalar = not isinstance(input, Tensor)
-    values = _tensor(input, None, sorted_sequence.device) if is_scalar else input
-    _searchsorted_args(sorted_sequence, values, sorter, is_scalar)
-    _refuse_bool("searchsorted", sorted_sequence)
     from ember.functions.indexing import _check_bounds, _same_device
 
+    # PyTorch compares in result_type(boundaries, values): a Python scalar or 0-d tensor value takes
+    # the boundaries' dtype within its kind (-1 searched in uint8 boundaries is 255)
+    common = _dt.result_type(sorted_sequence, input)
+    values = _tensor(input, None, sorted_sequence.device) if not isinstance(input, Tensor) else input
     _same_device(sorted_sequence, values)
+    _searchsorted_args(sorted_sequence, values, sorter, out, out_int32)
+    _refuse_dtype("searchsorted", common, sorted_sequence.device)
     boundaries = sorted_sequence
+    if values.dtype is not common:
+        values = values.to(common)
     if sorter is not None:
         _same_device(sorted_sequence, sorter)
         m = sorter.shape[-1]
         _check_bounds(sorter, 0, m, lambda v: RuntimeError("torch.searchsorted(): sorter index out of range"))
         boundaries = boundaries.gather(-1, sorter)
     with no_grad():
+        if boundaries.dtype is not common:
+            boundaries = boundaries.to(common)
         result = _binary_search(boundaries, values, right)
     if out_int32:
         result = result.to(_dt.int32)
@@ -322,23 +338,25 @@ def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right:
 def _finite_range(name: str, x: Tensor, lo: float, hi: float) -> tuple[float, float]:
     """PyTorch's histogram range: the data's own min/max when both bounds are equal (one host sync),
     widened by 1 each side when still equal."""
-    if lo == hi and x.numel() > 0:
+    from_data = lo == hi and x.numel() > 0
+    if from_data:
         from ember.functions.shape import stack
 
         lo, hi = stack([x.min(), x.max()]).tolist()  # one transfer for both
     if lo > hi:
         raise RuntimeError(f"torch.{name}: max must be larger than min")
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise RuntimeError(f"torch.{name}: range of [{_fmt(lo)}, {_fmt(hi)}] is not finite")
+        raise RuntimeError(f"torch.{name}: range of [{_fmt(lo, from_data)}, {_fmt(hi, from_data)}] is not finite")
     if lo == hi:
         lo, hi = lo - 1, hi + 1
     return lo, hi
 
 
-def _fmt(v: float) -> str:
-    """A number as PyTorch's C++ stream prints it in these messages (1, 2.5, inf, -nan)."""
+def _fmt(v: float, from_data: bool = False) -> str:
+    """A number as PyTorch's C++ stream prints it in these messages (1, 2.5, inf, nan): the NaN its
+    min/max of the data gives carries a sign bit (-nan), a NaN the caller passed does not."""
     if math.isnan(v):
-        return "-nan"
+        return "-nan" if from_data else "nan"
     return f"{v:g}"
 
 
@@ -371,10 +389,17 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *,  # 
         >>> ember.histc(ember.tensor([1.0, 2.0, 1.0]), bins=4, min=0, max=3)
         tensor([0., 2., 1., 0.])
     """
+    from ember.functions.reduction import int_arg
+
+    bins = int_arg("histc", "bins", bins)
     if not input.dtype.is_floating_point:
         from ember.functions.indexing import _scalar_type
 
-        raise NotImplementedError(f"\"histogram_{input.device.type}\" not implemented for "
+        # the first PyTorch kernel to refuse the dtype names itself: its bin edges' linspace for bool,
+        # the data range's aminmax for complex without a range, the histogram kernel otherwise
+        kernel = ("linspace" if input.dtype is _dt.bool_ else
+                  "aminmax" if input.dtype.is_complex and min == max else "histogram")
+        raise NotImplementedError(f"\"{kernel}_{input.device.type}\" not implemented for "
                                   f"'{_scalar_type(input.dtype)}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
@@ -402,6 +427,9 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
 
     if input.dtype.is_floating_point or input.dtype is _dt.bool_:
         raise NotImplementedError(f"\"bincount_{input.device.type}\" not implemented for '{_scalar_type(input.dtype)}'")
+    from ember.functions.reduction import int_arg
+
+    minlength = int_arg("bincount", "minlength", minlength)
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
     if input.dim() == 1 and input.numel() == 0:

@@ -61,12 +61,28 @@ def _out(result: Tensor, out: Tensor | None) -> Tensor:
     return write(result, out)
 
 
-def _outs(result: tuple, out: Any, kind: type) -> Any:
-    """A (values, indices)-like result written into ``out=(a, b)`` when given."""
+# PyTorch's words where an ``out`` must have exactly the result's dtype (scan kernels' check)
+_SCALAR_TYPE = "expected scalar_type {result} but found {out}"
+_KTHVALUE_OUT = ("output values must be of same type as input", "output indices must be of scalar type Long")
+
+
+def _exact_dtype(result: Tensor, out: Any, message: str) -> None:
+    """Refuse an ``out`` whose dtype is not the result's, in ``message`` (on the out= path only)."""
+    if isinstance(out, Tensor) and out._dtype is not result._dtype:
+        from ember.functions.indexing import _scalar_type
+
+        raise RuntimeError(message.format(result=_scalar_type(result._dtype), out=_scalar_type(out._dtype)))
+
+
+def _outs(result: tuple, out: Any, kind: type, exact: tuple[str, ...] | None = None) -> Any:
+    """A (values, indices)-like result written into ``out=(a, b)`` when given; with ``exact`` (one
+    message per output), each ``out`` must have its result's dtype."""
     if out is None:
         return kind(*result)
     if not isinstance(out, (tuple, list)) or len(out) != len(result):
         raise TypeError(f"{kind.__name__}(): argument 'out' must be tuple of Tensors of length {len(result)}")
+    for r, o, message in zip(result, out, exact or ()):
+        _exact_dtype(r, o, message)
     return kind(*(_out(r, o) for r, o in zip(result, out)))
 
 
@@ -76,7 +92,7 @@ def _not_for(name: str, input: Tensor, *, allow_int: bool = True, allow_bool: bo
     dt = input._dtype
     if dt.is_complex and not allow_complex:
         raise NotImplementedError(f'"{name}" not implemented for \'{type_word(dt)}\'')
-    if (dt is _dt.bool_ and not allow_bool) or (not dt.is_floating_point and dt is not _dt.bool_ and not allow_int):
+    if (dt is _dt.bool_ and not allow_bool) or (not (dt.is_floating_point or dt.is_complex or dt is _dt.bool_) and not allow_int):
         raise NotImplementedError(f'"{name}" not implemented for \'{_r._type_word(dt)}\'')
 
 
@@ -270,6 +286,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
         indices=tensor(2))
     """
     _not_for("kthvalue_cpu", input, allow_bool=False, allow_complex=False)
+    k = _r.int_arg("kthvalue", "k", k)
     d = _wrap_dim(dim, input.dim())
     n = input.shape[d] if input.dim() else 1
     if input.dim() and n == 0:
@@ -277,12 +294,12 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     if input.dim() == 0:
-        return _outs(_scalar_pair(input), out, KthvalueResult)
+        return _outs(_scalar_pair(input), out, KthvalueResult, _KTHVALUE_OUT)
     vals, idx = _r.sort(input, d)
     v, i = vals.narrow(d, k - 1, 1), idx.narrow(d, k - 1, 1)
     if not keepdim:
         v, i = v.squeeze(d), i.squeeze(d)
-    return _outs((v, i), out, KthvalueResult)
+    return _outs((v, i), out, KthvalueResult, _KTHVALUE_OUT)
 
 
 def _mode_pos(vals: Tensor, dim: int) -> Tensor:
@@ -640,16 +657,17 @@ def _cum_extreme(name: str, input: Tensor, dim: int, pick: Callable, kind: type,
     indices."""
     from ember.functions.elementwise import maximum, where
 
+    _not_for(f"{name}_cpu", input, allow_complex=False)
     d = _scan_dim(name, input, dim)
     if input.dim() == 0:
-        return _outs(_scalar_pair(input), out, kind)
+        return _outs(_scalar_pair(input), out, kind, (_SCALAR_TYPE, _SCALAR_TYPE))
     with no_grad():
         x = input.detach()
         running = _scan(x, d, pick)
         # j holds the running value of every later i up to the next such j: values only change there
         hit = (x == running) | x.isnan()
         idx = _scan(where(hit, _positions(x, d), 0), d, maximum)
-    return _outs((input.gather(d, idx), idx), out, kind)
+    return _outs((input.gather(d, idx), idx), out, kind, (_SCALAR_TYPE, _SCALAR_TYPE))
 
 
 @numpy_names
@@ -688,12 +706,32 @@ def _logaddexp(a: Tensor, b: Tensor) -> Tensor:
     return where(hi.isinf() & (hi == lo), hi, hi + (lo - hi).exp().log1p())
 
 
+def _logaddexp_complex(new: Tensor, acc: Tensor) -> Tensor:
+    """PyTorch's complex _log_add_exp_helper(new, acc): the operands ordered by real part; any NaN
+    gives NaN + NaN j; equal infinite real parts give the lower operand (-inf: its phase is
+    meaningless) or log(exp(a) + exp(b)) (+inf); otherwise log1p(exp(min - max)) + max."""
+    from ember.functions.elementwise import where
+
+    first = new.real < acc.real
+    lo, hi = where(first, new, acc), where(first, acc, new)
+    both_inf = lo.real.isinf() & (lo.real == hi.real)
+    inf_case = where(lo.real < 0, lo, (lo.exp() + hi.exp()).log())
+    out = where(both_inf, inf_case, (lo - hi).exp().log1p() + hi)
+    return out.masked_fill(new.isnan() | acc.isnan(), complex(math.nan, math.nan))
+
+
 class Logcumsumexp(Function):
     _backward_name = "LogcumsumexpBackward0"
 
     @staticmethod
     def forward(ctx, x, dim):
-        out = _scan(x, dim, _logaddexp)
+        if x._dtype.is_complex:
+            # PyTorch's scan starts from -inf + 0j: each element is first combined with it (a -inf real
+            # part loses its phase, a NaN part becomes NaN + NaN j)
+            start = _logaddexp_complex(x, x.new_full((), complex(-math.inf, 0.0)))
+            out = _scan(start, dim, _logaddexp_complex)
+        else:
+            out = _scan(x, dim, _logaddexp)
         ctx.save_for_backward(x, out)
         ctx.dim = dim
         return out
@@ -709,14 +747,16 @@ class Logcumsumexp(Function):
         d = ctx.dim
         if g.numel() == 0:
             return g, None
-        lowest = -finfo(g.dtype).max
-        log_abs = g.abs().log()
-        pos = where(g > 0, log_abs, lowest)
-        neg = where(g < 0, log_abs, lowest)
 
         def reverse(t: Tensor) -> Tensor:
             return logcumsumexp(t.flip(d), d).flip(d)
 
+        if g._dtype.is_complex:  # no sign split needed: the log of a complex gradient exists
+            return (reverse(g.conj().log() - out) + x).exp().conj(), None
+        lowest = -finfo(g.dtype).max
+        log_abs = g.abs().log()
+        pos = where(g > 0, log_abs, lowest)
+        neg = where(g < 0, log_abs, lowest)
         return (reverse(pos - out) + x).exp() - (reverse(neg - out) + x).exp(), None
 
 
@@ -731,6 +771,7 @@ def logcumsumexp(input: Tensor, dim: int, *, out: Tensor | None = None) -> Tenso
     """
     d = _wrap_dim(dim, input.dim())
     _not_for("logcumsumexp_out_cpu", input, allow_int=False, allow_bool=False)
+    _exact_dtype(input, out, _SCALAR_TYPE)
     if input.dim() == 0:
         return _out(input.clone(), out)
     return _out(Logcumsumexp.apply(input, d), out)
@@ -767,6 +808,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
 
     if input.dim() == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
+    n = _r.int_arg("diff", "n", n)
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
     parts = [input]
