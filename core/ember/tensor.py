@@ -340,7 +340,7 @@ class Tensor:
                 gradient = bad if bad is not None else gradient
         if gradient is not None and not isinstance(gradient, Tensor):
             raise TypeError(f"gradients can be either Tensors or None, but got {type(gradient).__name__}")
-        engine.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+        engine.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs=inputs)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
@@ -354,7 +354,7 @@ class Tensor:
             hooks.append(hook)
             return _RemovableHandle(None, 0, hook, hooks)
         node, nr = self.grad_fn, self._output_nr
-        node.register_prehook(nr, hook)
+        node._tensor_prehook(nr, hook)
         return _RemovableHandle(node, nr, hook)
 
     def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> _RemovableHandle:
@@ -376,6 +376,8 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is None:
             return
         if self._retains_grad:
@@ -391,12 +393,14 @@ class Tensor:
                 t.grad = grad.detach() if t.grad is None else t.grad + grad.detach()
 
         self.__dict__["_retain_hook"] = keep  # moved to the new grad_fn by an in-place op (autograd.inplace)
-        self.grad_fn.register_prehook(self._output_nr, keep)
+        self.grad_fn._retain_hook(self._output_nr, keep)  # (runs after the tensor hooks, as in PyTorch)
 
     # ---- host access ----------------------------------------------------------------------
     def item(self) -> Any:
         if self.numel() != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        if self._device.type == "meta":
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return self._kt["to_host"](self._data).item()
 
     def tolist(self) -> Any:
@@ -419,6 +423,8 @@ class Tensor:
         tensor's memory (NumPy passes ``copy``; ignoring it would hand out the storage itself)."""
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self._device.type == "meta":
+            return self.numpy()  # PyTorch's TypeError: a meta tensor has no values to hand NumPy
         host = self._kt["to_host"](self._data)
         if dtype is not None and host.dtype != dtype:
             return host.astype(dtype)  # a new array anyway

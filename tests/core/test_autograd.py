@@ -170,7 +170,7 @@ def test_autograd_grad_higher_order():
     np.testing.assert_allclose(s3.numpy(), -np.cos([0.5, 1, 2]))
     assert x.grad is None                         # autograd.grad does not touch .grad
     y = ember.ones(3, dtype=D, requires_grad=True)
-    with pytest.raises(RuntimeError, match="One of the differentiated Tensors appears to not have been used"):
+    with pytest.raises(RuntimeError, match="appears to not have been used"):
         ember.autograd.grad((x * 2).sum(), [x, y])
     gx, gy = ember.autograd.grad((x * 2).sum(), [x, y], allow_unused=True)
     assert gy is None and gx.tolist() == [2.0, 2.0, 2.0]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ember.autograd.grad_mode import STATE, no_grad
 
@@ -43,11 +43,38 @@ _FREED_MSG = (
 _NO_EDGE = (None, 0)
 
 
+# Keys of ``Node._pre_hooks`` besides the output numbers (whose lists hold ``Tensor.register_hook``
+# hooks): one dict keeps every kind of hook, so the engine reads a single attribute per node.
+RETAIN, NODE_PRE, NODE_POST = "retain", "pre", "post"
+
+
+class GradientEdge(NamedTuple):
+    """An edge of the graph: the gradient flowing into ``node``'s input ``output_nr`` (PyTorch's
+    ``torch.autograd.graph.GradientEdge``); ``autograd.grad``/``backward`` accept it in place of a
+    tensor."""
+
+    node: Any
+    output_nr: int
+    ownership_token: Any = None
+
+
+class _NodeHookHandle:
+    """What ``Node.register_hook``/``register_prehook`` return: ``remove()`` drops the hook."""
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
 class Node:
     """A node of the backward graph (what ``tensor.grad_fn`` holds)."""
 
     next_functions: tuple = ()
-    _pre_hooks: dict | None = None  # output_nr -> [hook]
+    # output_nr -> [tensor hook]; RETAIN -> {output_nr: retain_grad hook}; NODE_PRE/NODE_POST -> [node hook]
+    _pre_hooks: dict | None = None
 
     def name(self) -> str:
         return type(self).__name__
@@ -58,13 +85,48 @@ class Node:
     def release(self) -> None:
         """Free what backward needed (called after a backward without retain_graph)."""
 
-    def register_prehook(self, output_nr: int, hook) -> None:
-        if self._pre_hooks is None:
-            self._pre_hooks = {}
-        self._pre_hooks.setdefault(output_nr, []).append(hook)
+    @property
+    def metadata(self) -> dict:
+        """A dict of the user's own, kept with the node (PyTorch's ``Node.metadata``); read-only."""
+        meta = self.__dict__.get("_metadata")
+        if meta is None:
+            meta = self.__dict__["_metadata"] = {}
+        return meta
+
+    def _hook_list(self, key: Any) -> list:
+        hooks = self._pre_hooks
+        if hooks is None:
+            hooks = self._pre_hooks = {}
+        return hooks.setdefault(key, [])
+
+    def register_prehook(self, fn: Callable) -> _NodeHookHandle:
+        """``fn(grad_outputs) -> tuple | None`` before the node runs; a tuple replaces the
+        gradients (PyTorch's ``Node.register_prehook``). Runs after the tensors' own hooks."""
+        hooks = self._hook_list(NODE_PRE)
+        hooks.append(fn)
+        return _NodeHookHandle(hooks, fn)
+
+    def register_hook(self, fn: Callable) -> _NodeHookHandle:
+        """``fn(grad_inputs, grad_outputs) -> tuple | None`` after the node ran; a tuple replaces
+        the gradients it passes on (PyTorch's ``Node.register_hook``)."""
+        hooks = self._hook_list(NODE_POST)
+        hooks.append(fn)
+        return _NodeHookHandle(hooks, fn)
+
+    def _tensor_prehook(self, output_nr: int, hook: Callable) -> None:
+        """``Tensor.register_hook`` of this node's output ``output_nr``: ``hook(grad)``."""
+        self._hook_list(output_nr).append(hook)
+
+    def _retain_hook(self, output_nr: int, hook: Callable) -> None:
+        """``Tensor.retain_grad`` of output ``output_nr``: runs after that output's tensor hooks and
+        before the node's pre-hooks, whatever the order they were registered in (PyTorch)."""
+        hooks = self._pre_hooks
+        if hooks is None:
+            hooks = self._pre_hooks = {}
+        hooks.setdefault(RETAIN, {})[output_nr] = hook
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {hex(id(self))}>"
+        return f"<{type(self).__name__} object at {hex(id(self))}>"  # (the class, not name(), as PyTorch)
 
 
 class AccumulateGrad(Node):
@@ -79,6 +141,9 @@ class AccumulateGrad(Node):
     @property
     def next_functions(self) -> tuple:
         return ()
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"  # PyTorch's C++ name; the class is AccumulateGrad
 
     def apply(self, grads: list) -> tuple:
         grad = grads[0]
@@ -124,6 +189,10 @@ class FunctionCtx:
         self._non_differentiable = tensors
 
     def mark_dirty(self, *tensors) -> None:
+        if isinstance(self, BackwardNode):  # (recorded: an in-place write into a leaf is refused, as PyTorch)
+            for t in tensors:
+                if t._requires_grad and t.grad_fn is None and not STATE.inference:
+                    raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
         self._dirty = tensors
 
     def set_materialize_grads(self, value: bool) -> None:
@@ -141,14 +210,14 @@ class FunctionCtx:
                 continue
             tensor, version, is_output = item
             if version is _PACKED:  # packed by a saved_tensors_hooks pack hook: unpack on every access
-                out.append(tensor.unpack_hook(tensor.packed))
+                value = tensor.unpack_hook(tensor.packed)
+                if not isinstance(value, _Tensor[0]):
+                    raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got result of "
+                                    f"type {type(value).__name__}")
+                out.append(value)
                 continue
             if tensor._version[0] != version:
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: [{tensor._type_name()} {list(tensor.shape)}], which is "
-                    f"{'output' if is_output else 'input'} 0 of {self.name()}, is at version "
-                    f"{tensor._version[0]}; expected version {version} instead.")
+                raise RuntimeError(_version_error(self, tensor, version, is_output))
             if is_output:
                 tensor.grad_fn = self  # re-link for double backward; freed with the node
             out.append(tensor)
@@ -157,11 +226,32 @@ class FunctionCtx:
     saved_variables = saved_tensors
 
 
+def _version_error(node: Any, tensor: Any, version: int, is_output: bool) -> str:
+    """PyTorch's message for a saved tensor modified in place since: it names the op that made the
+    tensor (for an input, its current history; for an output, this node), without "Backward0"."""
+    import re
+
+    from ember.autograd.anomaly import STATE as ANOMALY
+
+    msg = ("one of the variables needed for gradient computation has been modified by an inplace operation: "
+           f"[{tensor._type_name()} {list(tensor.shape)}]")
+    maker = node if is_output else tensor.grad_fn
+    if maker is not None:
+        msg += f", which is output {tensor._output_nr} of {re.sub(r'Backward[0-9]*$', '', maker.name())},"
+    msg += f" is at version {tensor._version[0]}; expected version {version} instead."
+    if ANOMALY.enabled:
+        return msg + (" Hint: the backtrace further above shows the operation that failed to compute its gradient. "
+                      "The variable in question was changed in there or anywhere later. Good luck!")
+    return msg + (" Hint: enable anomaly detection to find the operation that failed to compute its gradient, with "
+                  "torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
 class BackwardNode(FunctionCtx, Node):
     """The graph node of one ``Function.apply`` call; also that call's ``ctx``."""
 
     _function: type = None  # the Function subclass
     _output_meta: tuple = ()
+    _user_function = False  # a Function defined outside ember: its gradients are checked (``_validate``)
 
     def apply(self, grads: list) -> tuple:
         if self.materialize_grads:
@@ -175,10 +265,47 @@ class BackwardNode(FunctionCtx, Node):
         n = len(self.next_functions)
         if len(result) != n:
             if len(result) > n and all(r is None for r in result[n:]):
-                return result[:n]
-            raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
-                               f"(expected {n}, got {len(result)})")
+                result = result[:n]
+            else:
+                raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
+                                   f"(expected {n}, got {len(result)})")
+        if self._user_function:
+            result = self._validate(result)
         return result
+
+    def _validate(self, result: tuple) -> tuple:
+        """PyTorch's checks of the gradients a user's ``backward`` returned (ember's own ops are
+        trusted): each is None or a tensor shaped like its input, or one that input broadcasts to
+        (summed back), in that input's dtype."""
+        from ember.functions.elementwise import unbroadcast
+
+        Tensor = _Tensor[0]
+        out = list(result)
+        for i, (g, (node, nr)) in enumerate(zip(result, self.next_functions)):
+            if g is None:
+                continue
+            if not isinstance(g, Tensor):
+                raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
+            if node is None:
+                continue
+            if type(node) is AccumulateGrad:
+                shape, dtype = tuple(node.variable._data.shape), node.variable._dtype
+            else:
+                meta = node._output_meta[nr] if nr < len(node._output_meta) else None
+                if meta is None:
+                    continue
+                shape, dtype = meta[0], meta[1]
+            gshape = tuple(g._data.shape)
+            if gshape != shape:
+                lead = len(gshape) - len(shape)
+                if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, gshape[lead:])):
+                    raise RuntimeError(f"Function {self.name()} returned an invalid gradient at index {i} - got "
+                                       f"{list(gshape)} but expected shape compatible with {list(shape)}")
+                g = unbroadcast(g, shape)
+            if g._dtype is not dtype and dtype.is_differentiable:
+                g = g.to(dtype)
+            out[i] = g
+        return tuple(out)
 
     def release(self) -> None:
         self._saved = None
@@ -198,8 +325,10 @@ class Function:
         output)``. The two are joined here, once per class, into the ``forward(ctx, *args)`` that
         ``apply`` calls, so neither style costs anything per call."""
         super().__init_subclass__(**kwargs)
-        setup = getattr(cls, "setup_context", None)
-        if setup is None or not ("forward" in cls.__dict__ or "setup_context" in cls.__dict__):
+        if "vjp" in cls.__dict__ or "backward" in cls.__dict__:
+            _join_backward_and_vjp(cls)
+        setup = cls.setup_context
+        if setup is Function.setup_context or not ("forward" in cls.__dict__ or "setup_context" in cls.__dict__):
             return
         user_forward = cls.__dict__.get("forward") or cls.__dict__.get("_user_forward") or cls._user_forward
         user_forward = getattr(user_forward, "__func__", user_forward)  # a staticmethod's function
@@ -227,16 +356,39 @@ class Function:
         raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
 
     @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: Any) -> Any:
+        """Override (with a ``forward`` that takes no ``ctx``) to fill ``ctx`` after forward ran."""
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @staticmethod
     def backward(ctx: FunctionCtx, *grads: Any) -> Any:  # pragma: no cover
         raise NotImplementedError("You must implement either the backward or vjp method for your custom "
                                   "autograd.Function to use it with backward mode AD.")
+
+    vjp = backward  # PyTorch's alias: a subclass may define either one
+
+    @staticmethod
+    def jvp(ctx: Any, *grad_inputs: Any) -> Any:
+        """Override for forward-mode AD (``ember.autograd.forward_ad``); without it ember derives the
+        tangent from ``backward``."""
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
+                                  "with forward mode AD.")
+
+    generate_vmap_rule = False
+
+    @staticmethod
+    def vmap(info: Any, in_dims: Any, *args: Any) -> Any:
+        raise NotImplementedError("To use autograd.Function with vmap, you must either override the vmap "
+                                  "staticmethod or set generate_vmap_rule=True.")
 
     @classmethod
     def _node_class(cls) -> type:
         node_cls = cls.__dict__.get("_node_cls")
         if node_cls is None:
             name = cls._backward_name if "_backward_name" in cls.__dict__ and cls._backward_name else cls.__name__ + "Backward"
-            node_cls = type(name, (BackwardNode,), {"_function": cls, "__module__": cls.__module__})
+            node_cls = type(name, (BackwardNode,), {
+                "_function": cls, "_forward_cls": cls, "__module__": cls.__module__,
+                "_user_function": not (cls.__module__ or "").startswith("ember.")})
             cls._node_cls = node_cls
         return node_cls
 
@@ -260,6 +412,23 @@ class Function:
             return cls.forward(FunctionCtx(), *args, **kwargs)
         finally:
             state.enabled = True
+
+
+def _join_backward_and_vjp(cls: type) -> None:
+    """``vjp`` and ``backward`` name one method (PyTorch): the engine calls ``backward``, so a class
+    that defines ``vjp`` gets it as ``backward`` too; defining both is PyTorch's error, at backward."""
+    backward, vjp = cls.__dict__.get("backward"), cls.__dict__.get("vjp")
+    base_backward = Function.__dict__["backward"]
+    own_backward = cls.backward is not base_backward.__func__
+    own_vjp = cls.vjp is not base_backward.__func__
+    if own_backward and own_vjp:
+        def both(ctx: Any, *grads: Any) -> Any:
+            raise RuntimeError("Implementing both 'backward' and 'vjp' for a custom Function is not allowed. You "
+                               "should only implement one of them.")
+
+        cls.backward = staticmethod(both)
+    elif vjp is not None and backward is None:
+        cls.backward = vjp if isinstance(vjp, staticmethod) else staticmethod(vjp)
 
 
 _Tensor: list = [None]  # set by ember.tensor to avoid an import cycle
@@ -340,7 +509,7 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
         metas.append((tuple(out._data.shape), out._dtype, out._device))
         if (non_diff and any(out is nd for nd in non_diff)) or not out._dtype.is_differentiable:
             continue
-        if out.grad_fn is not None and not any(out is d for d in node._dirty) and any(out is a for a in args):
+        if out._requires_grad and not any(out is d for d in node._dirty) and any(out is a for a in args):
             # forward returned an input unchanged: give the caller a fresh alias, as PyTorch does
             out = out._alias()
             outputs = outputs[:i] + (out,) + outputs[i + 1:]
@@ -360,7 +529,7 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
                 saved.append(None)
                 continue
             if not isinstance(t, Tensor):
-                raise TypeError(f"save_for_backward can only save tensors, but argument {len(saved)} is of type {type(t).__name__}")
+                raise TypeError(f"save_for_backward can only save variables, but argument {len(saved)} is of type {type(t).__name__}")
             if t._inference:
                 raise RuntimeError(_INFERENCE_SAVED_MSG)
             if t.grad_fn is node:  # an output: saved as an alias, re-linked when unpacked
@@ -405,7 +574,7 @@ def _pack_saved(to_save: tuple, node: Any) -> tuple:
             saved.append(None)
             continue
         if not isinstance(t, _Tensor[0]):
-            raise TypeError(f"save_for_backward can only save tensors, but argument {len(saved)} is of type "
+            raise TypeError(f"save_for_backward can only save variables, but argument {len(saved)} is of type "
                             f"{type(t).__name__}")
         if t._inference:
             raise RuntimeError(_INFERENCE_SAVED_MSG)

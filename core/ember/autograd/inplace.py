@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.autograd.function import Function, name_grad_fn
+from ember.autograd.function import RETAIN, Function, name_grad_fn
 from ember.autograd.grad_mode import STATE, enable_grad, no_grad
 
 __all__ = ["check_inplace", "needs_rebase", "rebase_history", "refresh_view",
@@ -114,10 +114,10 @@ def _set_history(t: Any, grad_fn: Any, output_nr: int) -> None:
     t.grad_fn, t._output_nr, t._requires_grad = grad_fn, output_nr, True
     keep = t.__dict__.get("_retain_hook") if t._retains_grad else None
     if keep is not None and old is not grad_fn:
-        hooks = (old._pre_hooks or {}).get(old_nr) if old is not None else None
-        if hooks and keep in hooks:
-            hooks.remove(keep)
-        grad_fn.register_prehook(output_nr, keep)
+        retained = (old._pre_hooks or {}).get(RETAIN) if old is not None else None
+        if retained and retained.get(old_nr) is keep:
+            del retained[old_nr]
+        grad_fn._retain_hook(output_nr, keep)
 
 
 def rebase_history(t: Any, result: Any) -> None:
