@@ -203,6 +203,11 @@ def tensor_repr(t: Any, prefix: str = "tensor(") -> str:
     suffixes = []
     if t.device.type != "cpu":
         suffixes.append(f"device='{t.device}'")
+    if t.device.type == "meta":  # no values to print: PyTorch prints "..." with the size and dtype
+        suffixes.append(f"size={shape}")
+        if t.dtype != _dt.get_default_dtype():
+            suffixes.append(f"dtype={t.dtype}")
+        return _add_suffixes(prefix + "...", suffixes + _autograd_suffixes(t), len(prefix))
     body = tensor_body(t, len(prefix))
     if n == 0:
         if len(shape) != 1:
@@ -214,11 +219,13 @@ def tensor_repr(t: Any, prefix: str = "tensor(") -> str:
         _dt.get_default_dtype(), _dt.default_complex_dtype(), _dt.int64, _dt.bool_}
     if t.dtype not in default:
         suffixes.append(f"dtype={t.dtype}")
+    return _add_suffixes(prefix + body, suffixes + _autograd_suffixes(t), len(prefix))
+
+
+def _autograd_suffixes(t: Any) -> list[str]:
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
-    elif t.requires_grad:
-        suffixes.append("requires_grad=True")
-    return _add_suffixes(prefix + body, suffixes, len(prefix))
+        return [f"grad_fn=<{t.grad_fn.name()}>"]
+    return ["requires_grad=True"] if t.requires_grad else []
 
 
 def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:

@@ -64,5 +64,23 @@ class device:
     def __reduce__(self):
         return (device, (str(self),))
 
+    # ``with ember.device("meta"): model = Net()``: factories inside the block default to this
+    # device, as with PyTorch's device context manager; the previous default comes back after.
+    def __enter__(self) -> device:
+        from ember import dispatch
+
+        _entered.append(dispatch._default_device)
+        dispatch.set_default_device(dispatch.canonical_device(self))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from ember import dispatch
+
+        dispatch.set_default_device(_entered.pop())
+
+
+#: the default device each active ``with device(...)`` block replaced, innermost last
+_entered: list = []
+
 
 CPU = device("cpu")

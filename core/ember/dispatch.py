@@ -423,10 +423,10 @@ def canonical_device(dev: device | str | int | None) -> device:
     be = plugins.backend(dev.type)
     if be is None:
         raise _unknown_device(dev.type)
-    if dev.type == "cpu":
+    if dev.type == "cpu" or dev.type == "meta":  # one device each, written without an index
         if dev.index not in (None, 0):
-            raise DeviceError(f"the cpu device has only index 0, got {dev}")
-        result = device("cpu")
+            raise DeviceError(f"the {dev.type} device has only index 0, got {dev}")
+        result = device(dev.type)
     else:
         if not be.is_available():
             hint = install_hint(dev.type)

@@ -58,6 +58,11 @@ class _Registry:
         self.loading = False
 
     def load_entry_points(self) -> None:
+        # The meta device ships with the frontend (as PyTorch's): registered first, like a plugin,
+        # so a third-party package cannot take its name.
+        from ember import _meta_device
+
+        self.register(_meta_device, package="ember", version=_ember_version(), name="meta")
         try:
             eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
         except Exception as exc:  # a broken metadata directory must not break import
@@ -150,6 +155,12 @@ class _Registry:
                 "fallback (see docs/writing-a-backend.md)"))
             return {}
         return merged
+
+
+def _ember_version() -> str:
+    from ember import __version__
+
+    return __version__
 
 
 def _package(ep) -> str:
@@ -249,9 +260,14 @@ def backend(device_type: str):
     return _ensure_loaded().backends.get(device_type)
 
 
+#: device types registered by ember itself that hold no data (``meta``): no device to list, to test
+#: or to run kernels on for real, so ``device_types()`` and ``report()`` leave them out
+HIDDEN_DEVICE_TYPES = frozenset({"meta"})
+
+
 def device_types() -> list[str]:
-    """Registered device types, CPU first."""
-    return list(_ensure_loaded().backends)
+    """Registered device types, CPU first (without ``meta``, which holds no data)."""
+    return [t for t in _ensure_loaded().backends if t not in HIDDEN_DEVICE_TYPES]
 
 
 def load_errors() -> list[BackendRow]:
@@ -265,6 +281,8 @@ def report() -> list[BackendRow]:
     reg = _ensure_loaded()
     rows = []
     for dev_type, be in list(reg.backends.items()):
+        if dev_type in HIDDEN_DEVICE_TYPES:
+            continue
         try:
             kernels = len(dispatch.native_kernels(dev_type))
         except dispatch.DeviceError:  # building its table disabled it: it has an error row now

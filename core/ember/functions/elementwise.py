@@ -236,6 +236,8 @@ def _has_zero(proto: Tensor, bd: Any) -> bool:
     if isinstance(bd, _Number):
         return bd == 0
     kt = proto._kt
+    if kt.device_type == "meta":  # no values, so no zero divisor to find (PyTorch's meta kernels)
+        return False
     zero = kt["eq"](bd, 0)
     if zero.ndim:
         zero = kt["any"](zero, tuple(range(zero.ndim)), False)

@@ -261,7 +261,8 @@ def _flat_index(v: Tensor, advanced: list) -> tuple:
     rest = [d for d in range(len(shape)) if d not in dims]
     if 0 in sizes and 0 not in ishape:
         raise IndexError("index is out of bounds for dimension with size 0")
-    checked = math.prod(ishape) * math.prod(shape[d] for d in rest) > 0
+    # an empty result reads nothing, and a meta tensor has no values: no bounds to check
+    checked = math.prod(ishape) * math.prod(shape[d] for d in rest) > 0 and v._kt.device_type != "meta"
     flat, bad = None, False
     for t, size in zip(idx, sizes):
         lo = 0
@@ -709,10 +710,12 @@ def _index_range(index: Tensor) -> tuple[int, int]:
     """(min, max) of a non-empty index with one device->host transfer, on backend arrays (this
     runs on every checked op, so it skips the Tensor layer), or with none when the host knows them
     (``ember._value_range``)."""
+    kt, data = index._kt, index._data
+    if kt.device_type == "meta":  # no values: PyTorch checks no bounds on the meta device
+        return 0, 0
     known = _value_range.exact(index)
     if known is not None:
         return known
-    kt, data = index._kt, index._data
     if index.numel() <= _HOST_RANGE_MAX:
         host = kt["to_host"](data)
         return int(host.min()), int(host.max())

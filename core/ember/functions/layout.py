@@ -177,13 +177,13 @@ _ops.op(stride, export=False)
 _ops.op(storage_offset, export=False)
 _ops.op(data_ptr, export=False)
 _ops.attr("__format__", __format__)
-for _flag in ("is_quantized", "is_meta", "is_sparse_csr", "is_nested", "is_mkldnn"):
+for _flag in ("is_quantized", "is_sparse_csr", "is_nested", "is_mkldnn"):
     _ops.attr(_flag, property(_false, doc="Always False: ember has dense, strided tensors only."))
 # A plain class attribute, not a property: the ops that take sparse operands test it on every call
 # (ember.sparse's tensors set it True).
 _ops.attr("is_sparse", False)
 _ops.attr("layout", property(lambda self: strided, doc="``ember.strided``: a dense tensor's layout."))
-for _kind in ("xpu", "mps"):
+for _kind in ("xpu", "mps", "meta"):
     _ops.attr(f"is_{_kind}", _is_type(_kind))
 
 __all__ = _ops.names()

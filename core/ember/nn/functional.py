@@ -1985,7 +1985,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise RuntimeError("Can not infer total number of classes from empty tensor.")
     if num_classes == -1:
         num_classes = int(tensor.amax().item()) + 1
-    if tensor.numel() and (int(tensor.amin().item()) < 0 or int(tensor.amax().item()) >= num_classes):
+    if tensor.numel() and not tensor.is_meta and (int(tensor.amin().item()) < 0 or int(tensor.amax().item()) >= num_classes):
         raise RuntimeError("Class values must be smaller than num_classes." if int(tensor.amin().item()) >= 0
                            else "Class values must be non-negative.")
     classes = _c.arange(num_classes, device=tensor.device)

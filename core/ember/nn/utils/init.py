@@ -18,13 +18,14 @@ __all__ = ["skip_init"]
 def skip_init(module_cls: type, *args: Any, **kwargs: Any) -> Any:
     """An instance of ``module_cls(*args, **kwargs)`` whose parameters and buffers hold unspecified
     values, to be initialised by the caller (the module must take a ``device`` argument, as in
-    PyTorch). ember has no meta device, so the module is built directly on ``device`` (cpu by
-    default) and its values are whatever its constructor left: treat them as uninitialised."""
+    PyTorch): built on the ``meta`` device, so its initialisation costs nothing, then given empty
+    memory on ``device`` (cpu by default) with ``to_empty``."""
     from ember.nn import Module
 
     if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
         raise RuntimeError(f"Expected a Module; got {module_cls}")
     if "device" not in inspect.signature(module_cls).parameters:
         raise RuntimeError("Module must support a 'device' arg to skip initialization")
-    kwargs["device"] = kwargs.pop("device", "cpu")
-    return module_cls(*args, **kwargs)
+    final_device = kwargs.pop("device", "cpu")
+    kwargs["device"] = "meta"
+    return module_cls(*args, **kwargs).to_empty(device=final_device)
