@@ -400,3 +400,23 @@ def test_materialize_after_meta_init():
     target.load_state_dict(source.state_dict(), assign=True)
     x = ember.randn(3, 4)
     assert target.weight.device.type == "cpu" and ember.equal(target(x), source(x))
+
+
+@pytest.mark.parametrize("writer, reader", [("ember", "ember"), ("ember", "torch"), ("torch", "ember"),
+                                            ("ember-legacy", "torch"), ("torch-legacy", "ember")])
+def test_meta_tensors_save_and_load_without_data(tmp_path, writer, reader):
+    """PyTorch saves a meta tensor as its geometry alone and loads it back on meta (whatever
+    ``map_location`` says); files go both ways between ember and PyTorch."""
+    lib_w = torch if writer.startswith("torch") else ember
+    legacy = writer.endswith("legacy")
+    obj = {"w": lib_w.empty((3, 4), device="meta").t(),
+           "p": lib_w.nn.Parameter(lib_w.empty((2,), device="meta", dtype=lib_w.float16)),
+           "g": lib_w.empty((2, 2), device="meta", requires_grad=True),
+           "x": lib_w.ones(2)}
+    path = tmp_path / "m.pt"
+    lib_w.save(obj, path, _use_new_zipfile_serialization=not legacy)
+    lib_r = torch if reader == "torch" else ember
+    got = lib_r.load(path, map_location="cpu", weights_only=True)
+    want = {k: _describe(v, lib_w) for k, v in obj.items()}
+    assert {k: _describe(v, lib_r) for k, v in got.items()} == want
+    assert [type(got[k]).__name__ for k in ("w", "p")] == ["Tensor", "Parameter"]

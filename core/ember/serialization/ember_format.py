@@ -118,6 +118,10 @@ class _Encoder:
         if isinstance(obj, Tensor):
             if type(obj) is not Tensor and type(obj).__name__ not in ("Parameter", "Tensor"):  # Tensor: a forward-AD dual
                 raise _NotPlain(type(obj).__name__)
+            if obj.device.type == "meta":  # no data: its geometry is the whole tensor (PyTorch's rule too)
+                return {"t": "meta_tensor", "dtype": obj.dtype.name, "shape": [int(n) for n in obj.shape],
+                        "stride": [int(n) for n in obj.stride()], "requires_grad": bool(obj.requires_grad),
+                        "parameter": type(obj).__name__ == "Parameter"}
             key = id(obj)
             if key not in self._ids:
                 self._ids[key] = len(self.tensors)
@@ -287,6 +291,25 @@ def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int 
 
 
 # ---- load --------------------------------------------------------------------------------------
+def meta_tensor(dtype: Any, shape: Any, stride: Any, requires_grad: bool, parameter: bool, fail: Any) -> Any:
+    """A tensor on the ``meta`` device, as PyTorch loads one (whatever ``map_location`` says: it has
+    no data to place)."""
+    from ember.functions.misc import empty_strided
+
+    try:
+        shape, stride = tuple(int(n) for n in shape), tuple(int(n) for n in stride)
+    except (TypeError, ValueError) as exc:
+        raise fail(f"malformed meta tensor geometry ({type(exc).__name__}: {exc})") from exc
+    if len(shape) != len(stride) or any(n < 0 for n in shape):
+        raise fail(f"malformed meta tensor geometry: size {list(shape)}, stride {list(stride)}")
+    t = empty_strided(shape, stride, dtype=dtype, device="meta")
+    if parameter:
+        from ember.nn.parameter import Parameter
+
+        return Parameter(t, requires_grad)
+    return t.requires_grad_(True) if requires_grad else t
+
+
 class _Decoder:
     def __init__(self, name: str, tensors: list[Any]) -> None:
         self.name = name
@@ -317,6 +340,9 @@ class _Decoder:
                 if not 0 <= i < len(self.tensors):
                     raise IndexError(f"tensor id {i} out of range")
                 return self.tensors[i]
+            if kind == "meta_tensor":
+                return meta_tensor(_ember_dtype(node["dtype"]), node["shape"], node["stride"],
+                                   bool(node["requires_grad"]), bool(node.get("parameter")), self.fail)
             if kind == "size":
                 from ember.size import Size
 

@@ -207,6 +207,17 @@ class TorchLoader:
         return self._tensor(storage, offset, size, stride, requires_grad,
                             stored_dtype(dtype.name, repr(self.name)))
 
+    def rebuild_meta(self, dtype: Any, size: Any, stride: Any, requires_grad: Any = False, *rest: Any) -> Any:
+        """A meta tensor (no storage in the file): built on ``meta`` whatever ``map_location`` says."""
+        from ember.serialization.ember_format import meta_tensor
+
+        if not (isinstance(dtype, _TorchGlobal) and dtype.module == "torch" and dtype.name in STORED):
+            raise self.fail("a meta tensor names a dtype that is not a torch dtype")
+        from ember.dtypes import dtype_from_name
+
+        return meta_tensor(dtype_from_name(STORED[dtype.name].target), size, stride, bool(requires_grad), False,
+                           self.fail)
+
     def rebuild_parameter(self, data: Any, requires_grad: Any, backward_hooks: Any, state: Any = None) -> Any:
         from ember.nn.parameter import Parameter
         from ember.tensor import Tensor
@@ -227,6 +238,7 @@ class TorchLoader:
             ("torch._utils", "_rebuild_tensor_v2"): self.rebuild_v2,
             ("torch._utils", "_rebuild_tensor_v3"): self.rebuild_v3,
             ("torch._utils", "_rebuild_parameter"): self.rebuild_parameter,
+            ("torch._utils", "_rebuild_meta_tensor_no_storage"): self.rebuild_meta,
             ("torch._utils", "_rebuild_parameter_with_state"): self.rebuild_parameter,
             ("torch._tensor", "_rebuild_from_type_v2"): self.rebuild_from_type_v2,
             ("torch", "Tensor"): _TorchTensorMarker("tensor"),

@@ -160,6 +160,10 @@ class TorchPickler(pickle._Pickler):  # the Python implementation: it can write 
                 data = obj.detach()
                 return (_Global.of("torch._utils", "_rebuild_parameter"),
                         (data, bool(obj.requires_grad), collections.OrderedDict()))
+            if obj.device.type == "meta":  # no storage: PyTorch writes the geometry alone
+                return (_Global.of("torch._utils", "_rebuild_meta_tensor_no_storage"),
+                        (obj.dtype, tuple(int(s) for s in obj.shape), tuple(int(s) for s in obj.stride()),
+                         bool(obj.requires_grad)))
             if obj.dtype.name not in STORAGE_TYPES:
                 raise pickle.PicklingError(f"cannot save a tensor of dtype {obj.dtype} in PyTorch's format")
             ref, offset, stride = self.table.geometry(obj)
