@@ -36,7 +36,7 @@ from ember.nn import init
 from ember.nn._rnn import lstm_layer
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
-from ember.nn.utils.rnn import PackedSequence, _lengths_from_batch_sizes, _pack_data, _pad_data
+from ember.nn.utils.rnn import PackedSequence, _lengths_from_batch_sizes, _pack_data, _pad_data, _scalar_name
 from ember.tensor import Tensor
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -221,6 +221,10 @@ class RNNBase(Module):
         else:
             want = 2 if unbatched else 3
             kind = "unbatched 2-D" if unbatched else "batched 3-D"
+            if packed and sorted_indices is not None:
+                # PyTorch puts the state in the sorted batch order before any check: a state with more
+                # rows than the batch passes, one with fewer fails in index_select
+                hx = tuple(h.index_select(1, sorted_indices) for h in hx) if is_lstm else hx.index_select(1, sorted_indices)
             if packed:  # PyTorch checks a packed batch's state only by its full shape
                 pass
             elif is_lstm and (hx[0].dim() != want or hx[1].dim() != want):
@@ -236,8 +240,12 @@ class RNNBase(Module):
                         raise RuntimeError(f"Expected hidden[{i}] size {want}, got {list(h.shape)}")
             elif tuple(hx.shape) != shape:
                 raise RuntimeError(f"Expected hidden size {shape}, got {list(hx.shape)}")
-            if sorted_indices is not None:  # the caller's batch order -> sorted by length
-                hx = tuple(h.index_select(1, sorted_indices) for h in hx) if is_lstm else hx.index_select(1, sorted_indices)
+            for h in hx if is_lstm else (hx,):
+                if h.dtype != w_dtype and not _autocast_enabled():
+                    # PyTorch's recurrence multiplies the state by weight_hh: its matmul's dtype error
+                    # (the fused LSTM kernel here would compute in the weights' dtype instead)
+                    raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_scalar_name(h.dtype)} "
+                                       f"and {_scalar_name(w_dtype)}")
         masks = lstm_mask = None
         t_len = x.shape[0]
         if t_len == 0:

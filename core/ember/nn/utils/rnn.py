@@ -81,7 +81,8 @@ class PackedSequence(_PackedSequenceBase):
         if unsorted_indices is None:
             unsorted_indices = invert_permutation(sorted_indices)
         if batch_sizes is None:  # PackedSequence((data, batch_sizes), sorted_indices=...)
-            assert isinstance(data, (list, tuple)) and len(data) == 2
+            if not (isinstance(data, (list, tuple)) and len(data) == 2):
+                raise AssertionError("Expected data to be a list or tuple of length 2")
             data, batch_sizes = data
         if batch_sizes.device.type != "cpu":
             raise ValueError("batch_sizes should always be on CPU. Instances of PackedSequence should never be "
@@ -154,8 +155,9 @@ class PackedSequence(_PackedSequenceBase):
 
 # ---- the index maps (host NumPy, then one index tensor on the data's device) --------------------
 def _pack_index(lengths: np.ndarray, t_in: int, batch: int, batch_first: bool) -> np.ndarray:
-    """Rows of the flattened padded input ((T*B) time-major, (B*T) batch-first) in packed order."""
-    t_idx, b_idx = np.nonzero(lengths[None, :] > np.arange(int(lengths[0]))[:, None])
+    """Rows of the flattened padded input ((T*B) time-major, (B*T) batch-first) in packed order.
+    Steps past ``t_in`` are left out: PyTorch's kernel slices the input there, which clamps."""
+    t_idx, b_idx = np.nonzero(lengths[None, :] > np.arange(min(int(lengths[0]), t_in))[:, None])
     return b_idx * t_in + t_idx if batch_first else t_idx * batch + b_idx
 
 
@@ -204,6 +206,8 @@ def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
         lengths = _c.as_tensor(np.asarray(lengths, dtype=np.int64), dtype=_dt.int64, device="cpu")
     else:
         lengths = lengths.to(dtype=_dt.int64)
+    if not enforce_sorted and lengths.dim() > 1:  # PyTorch sorts, then index_selects by the 2-D order
+        raise IndexError("index_select(): Index is supposed to be a vector")
     if lengths.dim() != 1 or lengths.device.type != "cpu":
         raise RuntimeError(f"'lengths' argument should be a 1D CPU int64 tensor, but got {lengths.dim()}D "
                            f"{lengths.device} {_scalar_name(lengths.dtype)} tensor")
@@ -216,6 +220,8 @@ def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
         input = input.index_select(0 if batch_first else 1, sorted_indices)
     if input.numel() == 0:
         raise RuntimeError("Cannot pack empty tensors.")
+    if input.dim() < 2:  # PyTorch's kernel reads input.size(1) (after the transpose for batch_first)
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
     batch = input.shape[0 if batch_first else 1]
     if lens.size != batch:
         raise RuntimeError(f"Expected `len(lengths)` to be equal to batch_size, but got {lens.size} "
@@ -227,10 +233,8 @@ def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
         raise RuntimeError("`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. "
                            "You can pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence to "
                            "sidestep this requirement if you do not need ONNX exportability.")
-    t_in = input.shape[1 if batch_first else 0]
-    if lens[0] > t_in:
-        raise RuntimeError(f"pack_padded_sequence: the longest length ({int(lens[0])}) exceeds the padded "
-                           f"sequence length ({t_in})")
+    # A length past the padded length is not checked by PyTorch: its kernel's slice clamps, so the
+    # data stops at the padded length while batch_sizes counts the lengths given (_pack_index)
     data = _pack_data(input, lens, batch_first)
     batch_sizes = _c.as_tensor(_batch_sizes(lens), dtype=_dt.int64, device="cpu")
     return PackedSequence(data, batch_sizes, sorted_indices, None)
@@ -242,6 +246,14 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     batch in its original order and ``lengths`` a CPU int64 tensor."""
     batch_sizes = _host(sequence.batch_sizes).astype(np.int64)
     max_seq_length = batch_sizes.size
+    if total_length is not None and (isinstance(total_length, bool) or not (
+            isinstance(total_length, Tensor) or hasattr(type(total_length), "__index__"))):
+        # PyTorch compares it first, then its kernel's argument parser wants an int
+        if total_length < max_seq_length:
+            raise ValueError("Expected total_length to be at least the length of the longest sequence in input, "
+                             f"but got total_length={total_length} and max sequence length being {max_seq_length}")
+        raise TypeError(f"_pad_packed_sequence(): argument 'total_length' (position 5) must be int, not "
+                        f"{type(total_length).__name__}")
     if total_length is not None:
         if total_length < max_seq_length:
             raise ValueError("Expected total_length to be at least the length of the longest sequence in input, "
@@ -255,6 +267,17 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     return padded, _c.as_tensor(lens, dtype=_dt.int64, device="cpu")
 
 
+def _check_broadcast(a: tuple, b: tuple) -> None:
+    """PyTorch's ``infer_size`` error (``copy_`` into a slot of the padded output), rightmost first."""
+    n = max(len(a), len(b))
+    for i in range(n - 1, -1, -1):
+        da = a[i - n + len(a)] if i - n + len(a) >= 0 else 1
+        db = b[i - n + len(b)] if i - n + len(b) >= 0 else 1
+        if da != db and da != 1 and db != 1:
+            raise RuntimeError(f"The size of tensor a ({da}) must match the size of tensor b ({db}) at "
+                               f"non-singleton dimension {i}")
+
+
 def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False, padding_value: float = 0.0,
                  padding_side: str = "right") -> Tensor:
     """Stack variable-length (L_i, *) tensors into (L_max, B, *) (or (B, L_max, *))."""
@@ -264,8 +287,14 @@ def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False
     if padding_side not in ("left", "right"):
         raise RuntimeError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
     sequences = tuple(sequences)
+    if isinstance(padding_value, complex) or not isinstance(padding_value, (int, float, Tensor)):
+        # PyTorch's argument parser: a real number (or a one-element tensor)
+        raise TypeError(f"pad_sequence(): argument 'padding_value' (position 3) must be float, not "
+                        f"{type(padding_value).__name__}")
     if not sequences:
         raise RuntimeError("received an empty list of sequences")
+    if sequences[0].dim() == 0:  # PyTorch's kernel slices the first sequence's sizes from 1
+        raise RuntimeError("ArrayRef: invalid slice, N = 1; size = 0")
     # PyTorch's kernel: an output shaped and typed like the first sequence, filled with the padding
     # value, each sequence copied into its slot (so its dtype converts and a size-1 trailing dim
     # broadcasts, and mismatched sizes fail as ``copy_`` does)
@@ -277,6 +306,8 @@ def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False
     for i, seq in enumerate(sequences):
         length = seq.shape[0]
         start = max_len - length if padding_side == "left" else 0
+        if tuple(seq.shape[1:]) != dims[2:] and seq.dim() <= len(dims) - 1:
+            _check_broadcast((length,) + dims[2:], tuple(seq.shape))
         if batch_first:
             out[i, start:start + length].copy_(seq)
         else:
@@ -285,15 +316,30 @@ def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False
 
 
 def unpad_sequence(padded_sequences: Tensor, lengths: Tensor, batch_first: bool = False) -> list[Tensor]:
-    """Inverse of :func:`pad_sequence`: a list of the (L_i, *) sequences."""
+    """Inverse of :func:`pad_sequence`: a list of the (L_i, *) sequences. As PyTorch's, it transposes
+    ``padded_sequences`` in place when not ``batch_first``, wants ``lengths`` a tensor (on any
+    device) of exactly one length per sequence, and keeps the steps ``t < length``."""
     if not batch_first:
-        padded_sequences = padded_sequences.transpose(0, 1)
-    lens = _host(lengths) if isinstance(lengths, Tensor) else np.asarray(lengths)
-    return [padded_sequences[i, :int(n)] for i, n in enumerate(lens)]
+        padded_sequences.transpose_(0, 1)
+    max_length = padded_sequences.shape[1]
+    if not isinstance(lengths, Tensor):  # PyTorch reads lengths.device first
+        raise AttributeError(f"'{type(lengths).__name__}' object has no attribute 'device'")
+    lens = _host(lengths)
+    if lens.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    if len(lens) != padded_sequences.shape[0]:
+        side = "shorter" if len(lens) < padded_sequences.shape[0] else "longer"
+        raise ValueError(f"zip() argument 2 is {side} than argument 1")
+    # the steps idx < length: a slice, so no mask is built (fractional and negative lengths too)
+    stops = [int(max(0, min(max_length, np.ceil(n)))) if np.isfinite(n) or n > 0 else 0 for n in lens.tolist()]
+    return [padded_sequences[i, :stop] for i, stop in enumerate(stops)]
 
 
 def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
     """Packs a list of (L_i, *) tensors (decreasing lengths unless ``enforce_sorted=False``)."""
+    for v in sequences:  # PyTorch reads v.size(0)
+        if v.dim() == 0:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     lengths = _c.as_tensor(np.asarray([v.shape[0] for v in sequences], dtype=np.int64), dtype=_dt.int64,
                            device="cpu")
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
