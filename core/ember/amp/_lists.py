@@ -1,13 +1,20 @@
 """PyTorch's autocast op lists (aten/src/ATen/autocast_mode.cpp, torch 2.13), by ember name.
 
 A name is a registry op (``matmul``: ``ember.matmul``, ``Tensor.matmul`` and its operators), an
-``F.<name>`` of ``ember.nn.functional`` or a ``linalg.<name>`` of ``ember.linalg``. Names that ember
-lacks are skipped. ``cpu`` has PyTorch's CPU lists; every other device type (cuda, opencl,
+``F.<name>`` of ``ember.nn.functional``, a ``linalg.<name>`` of ``ember.linalg`` or an ``fft.<name>`` of
+``ember.fft``. Names that ember lacks are skipped. ``cpu`` has PyTorch's CPU lists; every other device type (cuda, opencl,
 third-party backends) PyTorch's CUDA lists, the ones written for accelerators.
 
 Policies: ``lower`` casts floating inputs to the autocast dtype; ``fp32`` casts them to float32;
 ``fp32_opt`` is ``fp32`` unless the call passes ``dtype=``; ``promote`` casts them all to the
-widest floating dtype among them. float64 inputs are never cast (``lower``/``fp32``), as in PyTorch.
+widest floating dtype among them (float64 inputs ignored); ``fp32_pad`` is ``fp32`` for the
+reflect (1-d, 2-d) and replicate paddings of ``F.pad`` (PyTorch's ``reflection_pad1d/2d``,
+``replication_pad1d/2d/3d``). float64 inputs are never cast, as in PyTorch.
+
+``native``: ops that PyTorch runs as one kernel outside its lists but that ember composes from listed
+ops (``dot`` from ``matmul``, ``histc`` from ``stack``...): no cast, and the listed ops inside do not
+autocast, so the result keeps the input dtype as PyTorch's (``dot`` of float32 stays float32; a
+float16 ``cummax`` under bfloat16 autocast does not meet ``cat``'s "Unexpected floating ScalarType").
 """
 
 from __future__ import annotations
@@ -17,6 +24,11 @@ _LOSSES = ("F.mse_loss", "F.cosine_embedding_loss", "F.nll_loss", "F.hinge_embed
            "F.smooth_l1_loss", "F.l1_loss", "F.huber_loss", "F.margin_ranking_loss", "F.soft_margin_loss",
            "F.triplet_margin_loss", "F.multi_margin_loss", "F.kl_div", "F.multilabel_margin_loss",
            "F.binary_cross_entropy_with_logits")
+_FFT = tuple(f"fft.{n}" for n in ("fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2",
+                                  "rfftn", "irfftn", "hfft", "ihfft"))
+# PyTorch kernels (outside every list) that ember builds from cat/stack/matmul: see ``native`` above.
+_NATIVE = ("histc", "logcumsumexp", "cummax", "cummin", "diag_embed", "block_diag", "matrix_exp",
+           "linalg.matrix_exp", "F.unfold")
 
 CPU: dict[str, tuple[str, ...]] = {
     "lower": ("matmul", "mm", "bmm", "baddbmm", "addmm", "addbmm", "F.linear", "F.prelu",
@@ -29,9 +41,11 @@ CPU: dict[str, tuple[str, ...]] = {
              "linalg.cond", "linalg.matrix_rank", "linalg.solve", "linalg.cholesky", "linalg.svdvals",
              "linalg.eigvals", "linalg.eigvalsh", "linalg.inv", "linalg.householder_product", "linalg.tensorinv",
              "linalg.tensorsolve", "linalg.qr", "linalg.cholesky_ex", "linalg.svd", "linalg.eig", "linalg.eigh",
-             "linalg.lstsq", "linalg.inv_ex"),
+             "linalg.lstsq", "linalg.inv_ex", "view_as_complex", "lu", *_FFT),
     "fp32_opt": (),
+    "fp32_pad": ("F.pad",),
     "promote": ("stack", "cat", "index_copy"),
+    "native": ("mv", "dot", "vdot", "addmv", "cross", "linalg.cross", "F.bilinear", *_NATIVE),
 }
 
 ACCELERATOR: dict[str, tuple[str, ...]] = {
@@ -44,6 +58,7 @@ ACCELERATOR: dict[str, tuple[str, ...]] = {
                  "linalg.vector_norm", "linalg.matrix_norm"),
     "promote": ("addcdiv", "addcmul", "atan2", "F.bilinear", "cross", "dot", "F.grid_sample", "index_put",
                 "scatter_add", "tensordot", "stack", "cat", "index_copy"),
+    "native": _NATIVE,
 }
 
 

@@ -58,6 +58,22 @@ class _State(threading.local):
 _STATE = _State()
 
 
+# PyTorch's device types (c10 DeviceType names); ember's plugins add theirs.
+_TORCH_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia", "xla",
+                "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+
+
+def _check_type(device_type: str) -> None:
+    """PyTorch's error for a name that is no device type (checked where arguments are parsed)."""
+    if device_type in _TORCH_TYPES or device_type.partition(":")[0] in _TORCH_TYPES:
+        return
+    from ember import plugins
+
+    if device_type.partition(":")[0] not in plugins.device_types():
+        raise RuntimeError(f"Expected one of {', '.join(_TORCH_TYPES)} device type at start of device string: "
+                           f"{device_type}")
+
+
 def _default_dtype(device_type: str) -> _dt.dtype:
     return _dt.bfloat16 if device_type == "cpu" else _dt.float16
 
@@ -66,16 +82,20 @@ def is_autocast_available(device_type: str) -> bool:
     """True when ``device_type`` names a device type ember knows (autocast works for all of them)."""
     from ember import plugins
 
+    _check_type(device_type)
     return device_type in plugins.device_types()
 
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:
     """Whether autocast is on for ``device_type`` in this thread (``"cuda"`` when omitted, as PyTorch)."""
+    if device_type is not None:
+        _check_type(device_type)
     return bool(_STATE.enabled.get(device_type or "cuda", False))
 
 
 def get_autocast_dtype(device_type: str) -> _dt.dtype:
     """The dtype autocast casts to on ``device_type`` (bfloat16 on cpu, float16 elsewhere by default)."""
+    _check_type(device_type)
     return _STATE.dtypes.get(device_type) or _default_dtype(device_type)
 
 
@@ -162,9 +182,6 @@ class autocast:  # noqa: N801 - PyTorch's name
         self.device = device_type
         self.fast_dtype = get_autocast_dtype(device_type) if dtype is None else dtype
         self._cache_enabled = is_autocast_cache_enabled() if cache_enabled is None else cache_enabled
-        if not isinstance(enabled, bool):
-            raise TypeError(f"set_autocast_enabled(): argument 'enabled' (position 2) must be bool, not "
-                            f"{type(enabled).__name__}")
         if enabled:
             why = _supported(device_type, self.fast_dtype)
             if why:
@@ -175,9 +192,9 @@ class autocast:  # noqa: N801 - PyTorch's name
     def __enter__(self) -> autocast:
         st = _STATE
         self._prev = (st.enabled.get(self.device, False), st.dtypes.get(self.device), st.cache_enabled)
+        set_autocast_enabled(self.device, self._enabled)  # first: a non-bool ``enabled`` changes nothing
         st.dtypes[self.device] = self.fast_dtype
         st.cache_enabled = self._cache_enabled
-        set_autocast_enabled(self.device, self._enabled)
         st.depth += 1
         return self
 
@@ -314,24 +331,32 @@ def _device_of(args: tuple, kwargs: dict) -> str | None:
 
 
 def _widest(args: tuple, kwargs: dict, device_type: str) -> _dt.dtype:
-    """PyTorch's ``promote_type``: from the autocast dtype, widened by every eligible input."""
+    """PyTorch's ``promote_type``: from the autocast dtype, widened to float32 by a float32 input;
+    float64 inputs are ignored (and left as they are by the cast), two 16-bit dtypes are an error."""
     out = get_autocast_dtype(device_type)
     for a in (*args, *kwargs.values()):
         for t in (a if isinstance(a, (list, tuple)) else (a,)):
-            if _eligible(t, device_type):
+            if _eligible(t, device_type) and t._dtype is not _dt.float64:
                 out = _prioritize(out, t._dtype)
     return out
 
 
 def _prioritize(current: _dt.dtype, nxt: _dt.dtype) -> _dt.dtype:
-    # at::autocast::prioritize: float64 wins, then float32; two different 16-bit dtypes are an error.
-    if current is _dt.float64 or nxt is _dt.float64:
-        return _dt.float64
+    # at::autocast::prioritize: float32 wins over the 16-bit dtype; two different 16-bit dtypes are an error.
     if current is _dt.float32 or nxt is _dt.float32:
         return _dt.float32
     if current is nxt:
         return current
     raise RuntimeError("Unexpected floating ScalarType in at::autocast::prioritize")
+
+
+def _pad_fp32(args: tuple, kwargs: dict) -> bool:
+    """Whether ``F.pad(input, pad, mode)`` is one of the paddings of PyTorch's CPU fp32 list:
+    reflection_pad1d/2d and replication_pad1d/2d/3d (not reflection_pad3d, constant or circular)."""
+    mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
+    pad = args[1] if len(args) > 1 else kwargs.get("pad", ())
+    k = len(pad) // 2
+    return (mode == "reflect" and k in (1, 2)) or (mode == "replicate" and k in (1, 2, 3))
 
 
 _POLICIES: dict[str, dict[str, str]] = {}  # device kind ("cpu"/"accelerator") -> {name: policy}
@@ -350,18 +375,21 @@ def _run(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
     if device_type is None or not _STATE.enabled.get(device_type):
         return fn(*args, **kwargs)
     policy = _policy(device_type, name)
-    if policy is None:
-        return fn(*args, **kwargs)
+    if kwargs.get("out") is not None:  # PyTorch lists no out= overload: it runs in its inputs' dtypes
+        policy = "native"
+    target: _dt.dtype | None = None  # None: no cast (``native``: the body still runs with autocast off)
     if policy == "lower":
         target = get_autocast_dtype(device_type)
-    elif policy == "fp32" or (policy == "fp32_opt" and kwargs.get("dtype") is None):
+    elif policy == "fp32" or (policy == "fp32_opt" and kwargs.get("dtype") is None) or \
+            (policy == "fp32_pad" and _pad_fp32(args, kwargs)):
         target = _dt.float32
     elif policy == "promote":
         target = _widest(args, kwargs, device_type)
-    else:
+    elif policy != "native":
         return fn(*args, **kwargs)
-    args = tuple(_cast(a, target, device_type) for a in args)
-    kwargs = {k: _cast(v, target, device_type) for k, v in kwargs.items()}
+    if target is not None:
+        args = tuple(_cast(a, target, device_type) for a in args)
+        kwargs = {k: _cast(v, target, device_type) for k, v in kwargs.items()}
     # The op's own body runs with autocast off for this device type, as PyTorch's redispatch does.
     _STATE.enabled[device_type] = False
     try:
@@ -395,16 +423,17 @@ def registry_op_names() -> list[str]:
 
 
 def install() -> None:
-    """Wrap the listed functions of ``ember.nn.functional`` and ``ember.linalg`` (once; at the end of
-    ``import ember``; the registry ops were wrapped before binding)."""
+    """Wrap the listed functions of ``ember.nn.functional``, ``ember.linalg`` and ``ember.fft`` (once; at
+    the end of ``import ember``; the registry ops were wrapped before binding)."""
+    from ember import fft as _fft
     from ember import linalg as _linalg
     from ember.nn import functional as _F
 
+    modules = {"F": _F, "linalg": _linalg, "fft": _fft}
     for full in sorted(_listed()):
-        if full.startswith("F."):
-            _wrap_attr(_F, full[2:], full)
-        elif full.startswith("linalg."):
-            _wrap_attr(_linalg, full[7:], full)
+        prefix, _, attr = full.partition(".")
+        if attr:
+            _wrap_attr(modules[prefix], attr, full)
 
 
 def _wrap_attr(module: Any, attr: str, name: str) -> None:

@@ -173,6 +173,8 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
 def inner(input: Tensor, other: Tensor) -> Tensor:
     if input.dim() == 0 or other.dim() == 0:
         return input * other
+    if input.dim() == 1 and other.dim() == 1:  # PyTorch's tensordot of two vectors is ``dot`` (not autocast)
+        return dot(input, other)
     return matmul(input, other.mT if other.dim() > 1 else other) if other.dim() <= 2 else tensordot(input, other, ([-1], [-1]))
 
 
