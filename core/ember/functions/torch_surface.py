@@ -411,9 +411,10 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
         win = ones(n_fft, dtype=real_dtype, device=input.device)
     frames = input.transpose(-2, -1)  # (..., n_frames, freq)
     norm = "ortho" if normalized else "backward"
-    frames = irfft(frames, n=n_fft, dim=-1, norm=norm) if onesided else ifft(frames, dim=-1, norm=norm)
-    if not onesided and not return_complex:
-        frames = frames.real
+    if return_complex:
+        frames = ifft(frames, dim=-1, norm=norm)
+    else:  # a real signal: PyTorch reads the first n_fft // 2 + 1 bins as a onesided spectrum
+        frames = irfft(frames if onesided else frames[..., :n_fft // 2 + 1], n=n_fft, dim=-1, norm=norm)
     frames = frames * win
     total = n_fft + hop_length * (n_frames - 1)
     where = (arange(n_frames, device=input.device).unsqueeze(-1) * hop_length
@@ -421,8 +422,9 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     batch = tuple(frames.shape[:-2])
     y = zeros(batch + (total,), dtype=frames.dtype, device=input.device)
     y = y.index_add(-1, where, frames.reshape(batch + (-1,)))
-    envelope = zeros(total, dtype=win.dtype, device=input.device).index_add(
-        0, where, (win.abs() ** 2).expand((n_frames, n_fft)).reshape(-1))
+    win_sq = win * win  # PyTorch's envelope is window.pow(2): complex for a complex window, not |w|^2
+    envelope = zeros(total, dtype=win_sq.dtype, device=input.device).index_add(
+        0, where, win_sq.expand((n_frames, n_fft)).reshape(-1))
     start = n_fft // 2 if center else 0
     end = total if length is None and not center else (start + length if length is not None else total - n_fft // 2)
     y, envelope = y[..., start:min(end, total)], envelope[start:min(end, total)]
