@@ -271,7 +271,7 @@ inline float avg_div(int oy, int ox, int H, int W, int kh, int kw, int sh, int s
   int he = min(hs + kh, H + ph), we = min(ws + kw, W + pw);
   int pool = (he - hs) * (we - ws);
   hs = max(hs, 0); ws = max(ws, 0); he = min(he, H); we = min(we, W);
-  if (dov > 0) return (float)dov;
+  if (dov != 0) return (float)dov;  // PyTorch takes any non-zero divisor, negative ones too
   return (float)(cip ? pool : (he - hs) * (we - ws));
 }
 """
