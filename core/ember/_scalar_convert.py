@@ -215,8 +215,8 @@ def checked_int_array(data: Any, dt: _dt.dtype) -> np.ndarray | None:
     target = NP_DTYPE[dt]
     if kind == "b":
         return arr.astype(target)
-    if kind == "u" and arr.dtype.itemsize == 8 and not isinstance(data, np.generic):
-        raise _long_overflow()  # Python ints beyond int64 (NumPy read them as uint64)
+    if kind == "u" and arr.dtype.itemsize == 8 and arr.size and int(arr.max()) >= 1 << 63:
+        raise _long_overflow()  # beyond int64 (Python ints NumPy read as uint64, or np.uint64 numbers)
     if kind in "iu":
         if arr.dtype == target:
             return arr.copy() if arr is data else arr

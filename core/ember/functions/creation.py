@@ -194,6 +194,30 @@ def tensor(data: Any, *, dtype: _dt.dtype | None = None, device: Any = None, req
         return _finish(out, requires_grad)
     if data is None:
         raise RuntimeError("Could not infer dtype of NoneType")
+    if isinstance(data, _np.ndarray):
+        _check_numpy_dtype(data.dtype, dtype)
+    elif dtype is not None and data.__class__ in (list, tuple) and not _plain_numbers(data):
+        _data_error(data, dtype)  # None, str... which NumPy would read (as nan, parsed) where PyTorch raises
+    try:
+        arr, dt = _host_array(data, dtype)
+    except (TypeError, ValueError, RuntimeError, KeyError):
+        # data the host could not read: PyTorch's own error, found by walking the data as it does
+        # (on this failure path only); an empty result PyTorch accepts (``[[], [1]]``) is made here
+        found = _data_error(data, dtype)
+        if found is None:
+            raise
+        arr, dt = _host().from_object(_np.zeros(found[0]), found[1], copy=True)
+    cpu_dev, cpu_kt = _resolve("cpu")
+    t = Tensor._make(arr, dt, cpu_dev, cpu_kt)
+    if device is not None or dispatch._default_device is not None:  # set_default_device
+        dev = dispatch.canonical_device(device)
+        if dev.type != "cpu":
+            t = t.to(dev)
+    return _finish(t, requires_grad)
+
+
+def _host_array(data: Any, dtype: _dt.dtype | None) -> tuple[Any, _dt.dtype]:
+    """The host array and dtype of ``tensor(data, dtype=dtype)``'s data."""
     checked = None
     if data.__class__ in (list, tuple) and _holds_arrays(data):
         data, inferred = _unpack_elements(data)
@@ -204,19 +228,158 @@ def tensor(data: Any, *, dtype: _dt.dtype | None = None, device: Any = None, req
                                                         or isinstance(data, _np.generic)):
         checked = checked_int_array(data, dtype)  # PyTorch's range check of each number (uint8 takes -1)
     try:
-        arr, dt = (checked, dtype) if checked is not None else _host().from_object(data, dtype, copy=True)
+        return (checked, dtype) if checked is not None else _host().from_object(data, dtype, copy=True)
     except OverflowError:
         raise ValueError("Overflow when unpacking long long") from None
-    cpu_dev, cpu_kt = _resolve("cpu")
-    t = Tensor._make(arr, dt, cpu_dev, cpu_kt)
-    if device is not None or dispatch._default_device is not None:  # set_default_device
-        dev = dispatch.canonical_device(device)
-        if dev.type != "cpu":
-            t = t.to(dev)
-    return _finish(t, requires_grad)
 
 
 _PYTHON_NUMBERS = {bool: _dt.bool_, int: _dt.int64}
+_NUMBER_KINDS = frozenset((int, float, bool, complex, list, tuple))
+
+#: ember's NumPy dtypes, as PyTorch's "can't convert np.ndarray" error lists its own
+_NUMPY_SUPPORTED = ("float64, float32, float16, bfloat16, complex64, complex128, int64, int32, int16, int8, "
+                    "uint8, and bool")
+_MAX_DIMS = 128  # PyTorch's limit on the nesting of data (tensor_new.cpp's MAX_DIMS)
+
+
+def _tp_name(obj: Any) -> str:
+    """``Py_TYPE(obj)->tp_name``, as PyTorch's messages print it: a C type outside builtins carries
+    its module (``numpy.str_``, ``decimal.Decimal``), a class defined in Python its bare name."""
+    t = type(obj)
+    if t.__module__ == "builtins" or t.__flags__ & (1 << 9):  # Py_TPFLAGS_HEAPTYPE: a Python class
+        return t.__name__
+    return f"{t.__module__}.{t.__name__}"
+
+
+def _numpy_dtype(d: Any) -> _dt.dtype:
+    """The ember dtype of NumPy dtype ``d``; one ember lacks (uint16/32/64, longdouble, str,
+    object...) is PyTorch's TypeError for an unsupported array, never a KeyError."""
+    from ember.numpy_dtypes import EMBER_DTYPE
+
+    d = _np.dtype(d)
+    found = EMBER_DTYPE.get(d)
+    if found is None and EMBER_DTYPE.get(d.newbyteorder("=")) is not None:
+        raise ValueError("given numpy array has byte order different from the native byte order. Conversion "
+                         "between byte orders is currently not supported.")
+    if found is None:
+        raise TypeError(f"can't convert np.ndarray of type numpy.{d.type.__name__}. The only supported types are: "
+                        f"{_NUMPY_SUPPORTED}.")
+    return found
+
+
+def _check_numpy_dtype(d: _np.dtype, target: _dt.dtype | None) -> None:
+    """An array's dtype must be one ember holds, as PyTorch requires of its own list; uint16/32/64,
+    which PyTorch holds and ember does not, are converted when a dtype is asked for."""
+    if target is not None and d.kind == "u":
+        return
+    _numpy_dtype(d)
+
+
+def _plain_numbers(data: Any) -> bool:
+    """Whether nested lists hold only Python numbers, NumPy numbers, tensors and arrays (scanned by
+    type at C speed, one level at a time): anything else is checked the way PyTorch stores it."""
+    stack = [data]
+    while stack:
+        seq = stack.pop()
+        types = set(map(type, seq))
+        for t in types - _NUMBER_KINDS:
+            if not issubclass(t, (Tensor, _np.ndarray)) and not (issubclass(t, _np.generic)
+                                                                  and _np.dtype(t).kind in "biufc"):
+                return False
+        if types & {list, tuple}:
+            stack.extend(v for v in seq if v.__class__ in (list, tuple))
+    return True
+
+
+def _is_sequence(obj: Any) -> bool:
+    """``PySequence_Check``: what PyTorch descends into (a Tensor element is read as a number)."""
+    return isinstance(obj, (list, tuple, str, bytes, range, _np.ndarray, Sequence)) and not isinstance(obj, Tensor)
+
+
+def _data_error(data: Any, dtype: _dt.dtype | None) -> tuple[tuple, _dt.dtype] | None:
+    """Raise the error PyTorch's ``tensor(data)`` raises, walking ``data`` in its order
+    (tensor_new.cpp): a string is an invalid data type; the sizes follow each first element
+    ("too many dimensions"); the dtype is inferred from every element ("Could not infer dtype");
+    then each element is stored, which checks every length ("expected sequence of length n at dim
+    d") and converts each number as the dtype's Python conversion does. Data that passes all of
+    it returns its ``(sizes, dtype)`` (PyTorch stores nothing when a size is 0), else None."""
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{_tp_name(data)}'")
+    sizes: list[int] = []
+    seq = data
+    while _is_sequence(seq):
+        n = len(seq)
+        sizes.append(n)
+        if len(sizes) > _MAX_DIMS:
+            raise ValueError(f"too many dimensions '{_tp_name(seq)}'")
+        if n == 0:
+            break
+        seq = seq[0]
+    dt = dtype or _infer_dtype(data)
+    if math.prod(sizes) == 0:
+        return tuple(sizes), dt
+    _store(data, sizes, 0, dt)
+    return None
+
+
+def _infer_dtype(obj: Any) -> _dt.dtype:
+    """PyTorch's ``infer_scalar_type``: every element visited in order, their dtypes promoted."""
+    if isinstance(obj, bool):
+        return _dt.bool_
+    if isinstance(obj, int):
+        return _dt.int64
+    if isinstance(obj, float):
+        return _dt.get_default_dtype()
+    if isinstance(obj, complex):
+        return _dt.default_complex_dtype()
+    if isinstance(obj, Tensor):
+        return obj.dtype
+    if isinstance(obj, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{_tp_name(obj)}'")
+    if isinstance(obj, (_np.ndarray, _np.generic)):
+        return _numpy_dtype(obj.dtype)
+    if _is_sequence(obj):
+        result = None
+        for item in obj:
+            d = _infer_dtype(item)
+            result = d if result is None else _dt.promote_types(result, d)
+        return result or _dt.get_default_dtype()
+    raise RuntimeError(f"Could not infer dtype of {_tp_name(obj)}")
+
+
+def _store(obj: Any, sizes: list, dim: int, dtype: _dt.dtype) -> None:
+    """PyTorch's ``recursive_store`` as a check: lengths at each dim, then each number's conversion."""
+    if dim == len(sizes):
+        _store_scalar(obj, dtype)
+        return
+    if not _is_sequence(obj) and not isinstance(obj, (set, frozenset, dict)):
+        raise TypeError("not a sequence")
+    items = list(obj)
+    if len(items) != sizes[dim]:
+        raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(items)})")
+    for item in items:
+        _store(item, sizes, dim + 1, dtype)
+
+
+def _store_scalar(obj: Any, dtype: _dt.dtype) -> None:
+    """One number converted as PyTorch's ``store_scalar`` does: an integer dtype through
+    ``__index__`` (a float is truncated), a floating/complex one through ``__float__``/``__complex__``
+    (Python's own errors: "must be real number, not str")."""
+    import cmath
+
+    if isinstance(obj, Tensor):
+        if obj.numel() != 1:
+            if dtype.category == 1 or dtype is _dt.bool_:
+                raise TypeError("only integer tensors of a single element can be converted to an index")
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return
+    if dtype.category == 1 or dtype is _dt.bool_:
+        if not isinstance(obj, float):
+            operator.index(obj)
+    elif dtype.is_complex:
+        cmath.isfinite(obj)
+    else:
+        math.isfinite(obj)
 
 
 def _holds_arrays(data: Any) -> bool:
@@ -240,8 +403,6 @@ def _unpack_elements(data: Any) -> tuple[Any, _dt.dtype]:
     sequence of its own dtype. The element dtypes are combined with ``promote_types``, Python
     numbers at their defaults (``tensor([tensor(1., dtype=float64)])`` is float64, a list of int32
     arrays is int32)."""
-    from ember.numpy_dtypes import from_numpy as _from_np
-
     result: list = [None]
 
     def meet(d: _dt.dtype) -> None:
@@ -256,12 +417,12 @@ def _unpack_elements(data: Any) -> tuple[Any, _dt.dtype]:
         if isinstance(v, _np.ndarray):
             if v.ndim == 0:  # PyTorch takes an array for a sequence and asks for its length
                 raise TypeError("len() of unsized object")
-            meet(_from_np(v.dtype))
+            meet(_numpy_dtype(v.dtype))
             return v
         if v.__class__ in (list, tuple):
             return [walk(e) for e in v]
         if isinstance(v, _np.generic):
-            meet(_from_np(v.dtype))
+            meet(_numpy_dtype(v.dtype))
         elif v.__class__ in _PYTHON_NUMBERS:
             meet(_PYTHON_NUMBERS[v.__class__])
         elif isinstance(v, float):
@@ -282,10 +443,10 @@ def _numpy_scalar_dtype(data: Any) -> _dt.dtype | None:
     ``np.int32`` is int32) and promotes it with the Python numbers beside it (each at its default
     dtype), where NumPy's ``array()`` would read every float as float64 and the default dtype then
     applies. Each nesting level is scanned by type at C speed; numbers are not visited one by one."""
-    from ember.numpy_dtypes import from_numpy as _from_np
-
     if isinstance(data, _np.generic):
-        return _from_np(data.dtype)
+        if data.dtype.kind in "US":  # a NumPy string: PyTorch's invalid data type
+            raise TypeError(f"new(): invalid data type '{_tp_name(data)}'")
+        return _numpy_dtype(data.dtype)
     kinds: set = set()
     stack = [data]
     while stack:
@@ -302,7 +463,7 @@ def _numpy_scalar_dtype(data: Any) -> _dt.dtype | None:
     result = None
     for t in kinds:
         if issubclass(t, _np.generic):
-            d = _from_np(_np.dtype(t))
+            d = _numpy_dtype(_np.dtype(t))
         elif t in _PYTHON_NUMBERS:
             d = _PYTHON_NUMBERS[t]
         elif t is float:
@@ -329,6 +490,8 @@ def as_tensor(data: Any, *, dtype: _dt.dtype | None = None, device: Any = None) 
         return data.to(device=device if device is not None else data.device, dtype=dtype or data.dtype)
     host = _host()
     if isinstance(data, host.array_types):
+        if dtype is not None and isinstance(data, _np.ndarray) and data.dtype.kind == "u" and data.itemsize > 1:
+            return tensor(data, dtype=dtype, device=device)  # uint16/32/64: no ember dtype to share, a copy
         t = from_numpy(data)
         if dtype is not None and dtype is not t.dtype:
             t = t.to(dtype)
@@ -347,6 +510,7 @@ def from_numpy(array: Any) -> Tensor:
         raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
                          "strides are not currently supported. (You can probably work around this by making a copy "
                          "of your array  with array.copy().) ")
+    _numpy_dtype(array.dtype)  # PyTorch's TypeError for a dtype ember lacks
     arr, dt = _host().from_object(array, None, copy=False)
     dev, kt = _resolve("cpu")
     return Tensor._make(arr, dt, dev, kt)
@@ -443,11 +607,29 @@ def full(size: Sequence[int], fill_value: Any, dtype: _dt.dtype | None = None, d
             return _into_out("full", out, dtype, device, lambda dt, dev: full(size, fill_value, dtype=dt, device=dev))
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
+    elif fill_value.__class__ not in _PY_SCALARS:
+        fill_value = _fill_number(fill_value)
     dt = dtype or _dt.scalar_dtype(fill_value)
     fill_value = checked_scalar(fill_value, dt)
     dev, kt = _resolve(device, dt)
     shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "full")
     return _finish(Tensor._make(kt["full"](shape, fill_value, dt, dev.index), dt, dev, kt), requires_grad)
+
+
+_PY_SCALARS = frozenset((int, float, bool, complex))
+
+
+def _fill_number(value: Any, name: str = "full") -> Any:
+    """``full``'s ``fill_value`` as PyTorch's Number argument reads it: a NumPy integer is an int
+    (an int64 result), any other NumPy number goes through ``float`` (np.bool_ and np.complex64
+    give the default float dtype, as in PyTorch); anything else is its TypeError."""
+    if isinstance(value, (bool, int, float, complex)):
+        return value
+    if isinstance(value, _np.integer):
+        return int(value)
+    if isinstance(value, (_np.bool_, _np.floating, _np.complexfloating)):
+        return float(value)
+    raise TypeError(f"{name}(): argument 'fill_value' (position 2) must be Number, not {_tp_name(value)}")
 
 
 @_dtype_param
@@ -514,6 +696,8 @@ def full_like(t: Tensor, fill_value: Any, *, dtype: _dt.dtype | None = None, dev
               requires_grad: bool = False, **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw, "full_like")
     _no_sparse_fill(_kw, t)
+    if not isinstance(fill_value, (Tensor, bool, int, float, complex)):
+        fill_value = _fill_number(fill_value, "full_like")
     return full(shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
@@ -1319,6 +1503,8 @@ def _new_factory(fn: Any) -> Any:
 
 def _new_full(self: Tensor, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
+    if not isinstance(fill_value, (Tensor, bool, int, float, complex)):
+        fill_value = _fill_number(fill_value, "new_full")  # its own name in the TypeError
     return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
 

@@ -179,11 +179,7 @@ def atleast_3d(*tensors: Any) -> Any:
         >>> ember.atleast_3d(ember.tensor([1, 2])).shape
         ember.Size([1, 2, 1])
     """
-    if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
-        return tuple(_atleast_3d(t) for t in tensors[0])
-    if len(tensors) == 1:
-        return _atleast_3d(tensors[0])
-    return tuple(_atleast_3d(t) for t in tensors)
+    return _sh._each(_atleast_3d, tensors)  # the other atleast_Nd's forms and element checks
 
 
 def dstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:

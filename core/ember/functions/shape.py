@@ -410,17 +410,19 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
                            f"the number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
                            f"dimensions in the tensor ({len(shape)})")
     lead = len(sizes) - len(shape)
-    out = []
-    for i, s in enumerate(sizes):
+    out = [0] * len(sizes)
+    for i in range(len(sizes) - 1, -1, -1):  # from the last dim, as PyTorch's infer_expand_geometry
+        s = sizes[i]
         cur = shape[i - lead] if i >= lead else 1
         if s == -1:
             if i < lead:
-                raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+                raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing "
+                                   f"dimension {i}")
             s = cur
         if cur != 1 and cur != s:
             raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
                                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}")
-        out.append(s)
+        out[i] = s
     out = tuple(out)
     if out == shape:
         return input if not input._requires_grad else Expand.apply(input, out)
@@ -436,16 +438,30 @@ def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
 
 
 def _tensors(name: str, tensors: Any) -> list:
-    """A list of the tensors a ``tensors`` argument holds; a Tensor itself is PyTorch's TypeError
-    (iterating it would take its rows)."""
-    if isinstance(tensors, Tensor):
-        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
+    """A list of the tensors a ``tensors`` argument holds, checked as PyTorch's argument parser
+    checks a TensorList: a tuple or list (a Tensor, generator, range... is a TypeError naming its
+    type), each element a Tensor (else "expected Tensor as element i in argument 0")."""
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        f"{type(tensors).__name__}")
+    _check_elements(tensors)
     return list(tensors)
+
+
+def _check_elements(tensors: Sequence, arg: int = 0) -> None:
+    """Each element a Tensor, as PyTorch's TensorList parsing requires (a number, None or list
+    would otherwise fail later on a missing attribute)."""
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            from ember.functions.creation import _tp_name
+
+            raise TypeError(f"expected Tensor as element {i} in argument {arg}, but got {_tp_name(t)}")
 
 
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
     from ember.functions.elementwise import broadcast_shapes
 
+    _check_elements(tensors)
     shape = broadcast_shapes(*(tuple(t.shape) for t in tensors))
     return tuple(expand(t, shape) for t in tensors)
 
@@ -853,11 +869,16 @@ def _records_nothing(tensors: Sequence[Tensor]) -> bool:
 
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
     tensors = [_atleast_1d(t) for t in _tensors("hstack", tensors)]
+    if not tensors:
+        raise RuntimeError("hstack expects a non-empty TensorList")
     return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
 
 
 def vstack(tensors: Sequence[Tensor]) -> Tensor:
-    return cat([_atleast_2d(t) for t in _tensors("vstack", tensors)], 0)
+    tensors = _tensors("vstack", tensors)
+    if not tensors:
+        raise RuntimeError("vstack expects a non-empty TensorList")
+    return cat([_atleast_2d(t) for t in tensors], 0)
 
 
 def _atleast_1d(t: Tensor) -> Tensor:
@@ -871,7 +892,9 @@ def _atleast_2d(t: Tensor) -> Tensor:
 def _each(fn: Any, tensors: tuple) -> Any:
     """PyTorch's atleast_Nd forms: one tensor gives one tensor; several, or one list/tuple, a tuple."""
     if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
+        _check_elements(tensors[0])
         return tuple(fn(t) for t in tensors[0])
+    _check_elements(tensors)
     if len(tensors) == 1:
         return fn(tensors[0])
     return tuple(fn(t) for t in tensors)
@@ -1111,6 +1134,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
     if indexing not in ("ij", "xy"):
         raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
     ts = list(tensors)
+    _check_elements(ts)
     _check_meshgrid_inputs(ts)
     # "xy" is "ij" over the first two inputs swapped, with the first two outputs swapped back
     # (as PyTorch does it): output shape (len(b), len(a), ...), no transpose needed.
@@ -1162,11 +1186,28 @@ def _inplace_view(self: Tensor, fn) -> Tensor:
     return self
 
 
+def _strided_unfold_ok(input: Tensor) -> bool:
+    """Whether ``unfold`` can be PyTorch's as_strided view of ``input``: the backend has the view
+    kernels, and no two elements of ``input`` share memory (an expanded input's storage-based
+    gradient would be split among its aliases, where PyTorch's UnfoldBackward0 keeps each)."""
+    from ember.functions.torch_surface import _has_view_kernels
+
+    if not _has_view_kernels(input):
+        return False
+    span = 1
+    for s, k in sorted((abs(s), k) for k, s in zip(input.shape, input.stride()) if k > 1):
+        if s < span:
+            return False
+        span = s * k
+    return True
+
+
 def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """``Tensor.unfold``: every window of ``size`` elements along ``dimension``, ``step`` apart, as a
     new last axis (shape ``(..., (n - size) // step + 1, ..., size)``).
 
-    PyTorch returns a strided view. The kernel contract has no as_strided, so ember makes a view
+    PyTorch returns a strided view, and so does ember where the backend has the optional
+    as_strided kernels. Without them (or for an input whose elements alias), ember makes a view
     where slice + reshape + permute can express the windows (no overlap: ``step == size`` or
     ``size == 1``), and otherwise gathers the overlapping windows into a new tensor (an
     index_select, differentiable on every backend): in-place writes to that result do not reach
@@ -1184,6 +1225,16 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
     count = (n - size) // step + 1
+    if _strided_unfold_ok(input):
+        # PyTorch's own view: the windows axis strides ``step`` elements, the new last axis one;
+        # AsStrided's backward adds each window's gradient back into the storage it read
+        from ember.functions.torch_surface import AsStrided
+
+        strides = tuple(input.stride())
+        shape = tuple(input.shape[:d]) + (count,) + tuple(input.shape[d + 1:]) + (size,)
+        stride = strides[:d] + (step * strides[d],) + strides[d + 1:] + (strides[d],)
+        out = AsStrided.apply(input, shape, stride, input.storage_offset())
+        return name_grad_fn(out, "UnfoldBackward0", input) if out.grad_fn is not None else out
     if size == step and size > 0:  # tiles: split the axis (a view)
         tiles = narrow(input, d, 0, count * size)
         windows = reshape(tiles, tuple(input.shape[:d]) + (count, size) + tuple(input.shape[d + 1:]))
