@@ -272,9 +272,9 @@ def _load_into_meta(L):
 
 
 #: results whose strides differ from PyTorch's on every ember device (``empty_like`` and ``clone``
-#: make C-order results where PyTorch preserves the input's layout, ``unfold`` copies, ``topk``
+#: make C-order results where PyTorch preserves the input's layout, ``topk``
 #: returns a slice of the sorted tensor): on meta they must have ember's cpu strides instead
-_LAYOUT_DIFFERS = {"empty_like_t", "unfold", "topk"}
+_LAYOUT_DIFFERS = {"empty_like_t", "topk"}
 
 
 def _strip_strides(desc):
