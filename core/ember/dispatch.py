@@ -223,6 +223,8 @@ def rebuild() -> None:
         # so re-creating them would set tensors made before a plugin change apart from later ones.
         for key in [k for k in _devices if plugins.backend(k[0]) is None]:
             del _devices[key]
+        for name in [n for n, d in _names.items() if plugins.backend(d.type) is None]:
+            del _names[name]
         _install_device_modules()
 
 
@@ -390,6 +392,9 @@ def _unknown_device(device_type: str) -> DeviceError:
                        f"{', '.join(plugins.device_types()) or 'none'}; to add it, {hint}")
 
 
+#: device strings already resolved to a device that does not depend on the current index
+_names: dict[str, device] = {}
+
 #: ``ember.set_default_device``: the device ``canonical_device(None)`` means (None: the cpu)
 _default_device: device | None = None
 
@@ -405,17 +410,27 @@ def canonical_device(dev: device | str | int | None) -> device:
 
     None is the default device (``ember.set_default_device``), the cpu unless set.
     """
+    if dev.__class__ is str:  # "cpu", "opencl:0": the common spelling, one dict lookup once seen
+        hit = _names.get(dev)
+        if hit is not None:
+            return hit
     if isinstance(dev, device):
         key = (dev.type, dev.index)
         hit = _devices.get(key)
         if hit is not None:
             return hit
     elif dev is None:
-        return _default_device or canonical_device("cpu")
+        return _default_device or _names.get("cpu") or canonical_device("cpu")
     elif isinstance(dev, int):
         dev = device(_accelerator_type(), dev)
     else:
-        dev = device(dev)
+        name, dev = dev, device(dev)
+        key = (dev.type, dev.index)
+        hit = _devices.get(key)
+        if hit is not None:
+            if dev.index is not None or hit.index is None:  # "opencl" follows the current index: not kept
+                _names[name] = hit
+            return hit
     key = (dev.type, dev.index)
     hit = _devices.get(key)
     if hit is not None:

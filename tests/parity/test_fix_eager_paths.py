@@ -180,3 +180,41 @@ def test_embedding_double_backward(device):
         return g, L.autograd.grad((g * g).sum(), w)[0]
 
     check(fn, (RND(5, 3), Arg(np.array([[0, 2, 2]], np.int64), grad=False)), {}, device)
+
+
+# ---- factories: zero fills through np.zeros, device strings resolved once -------------------------
+@pytest.mark.parametrize("value", [0, 0.0, -0.0, False, 0j, 1, -1.5])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool", "bfloat16", "complex64"])
+def test_full_keeps_sign_and_dtype(device, value, dtype):
+    import ember
+
+    if dtype == "complex64" and device.startswith("opencl"):
+        pytest.skip("no complex dtypes on OpenCL")
+    try:
+        want = torch.full((2, 3), value, dtype=getattr(torch, dtype))
+    except RuntimeError:  # a value the dtype cannot hold: both refuse it
+        with pytest.raises(RuntimeError):
+            ember.full((2, 3), value, dtype=getattr(ember, dtype), device=device)
+        return
+    got = ember.full((2, 3), value, dtype=getattr(ember, dtype), device=device)
+    assert str(got.dtype).split(".")[-1] == dtype
+    w = want.float().numpy() if dtype == "bfloat16" else want.numpy()
+    g = got.float().cpu().numpy() if dtype == "bfloat16" else got.cpu().numpy()
+    np.testing.assert_array_equal(g, w)
+    if dtype.startswith("float") or dtype == "bfloat16":
+        np.testing.assert_array_equal(np.signbit(g.astype(np.float64)), np.signbit(w.astype(np.float64)))
+
+
+def test_device_strings_resolve_to_the_current_index():
+    import ember
+
+    if "opencl" not in ember.plugins.device_types() or not ember.opencl.is_available():
+        pytest.skip("needs the OpenCL backend")
+    assert ember.zeros(1, device="cpu").device is ember.zeros(1).device  # interned
+    assert ember.zeros(1, device="opencl:0").device == ember.device("opencl", 0)
+    before = ember.opencl.current_device()
+    ember.opencl.set_device(0)
+    try:
+        assert ember.zeros(1, device="opencl").device == ember.device("opencl", ember.opencl.current_device())
+    finally:
+        ember.opencl.set_device(before)

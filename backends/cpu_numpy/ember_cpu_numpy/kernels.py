@@ -44,6 +44,9 @@ def empty(shape, dtype, index):
 
 
 def full(shape, value, dtype, index):
+    if value == 0 and (value.__class__ is int or value.__class__ is bool
+                       or value.__class__ is float and math.copysign(1.0, value) > 0):
+        return np.zeros(shape, NP_DTYPE[dtype])  # zeroed pages: 3-4x faster than np.full's fill (not -0.0)
     return np.full(shape, value, NP_DTYPE[dtype])
 
 
