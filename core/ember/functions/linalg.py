@@ -35,7 +35,13 @@ class Matmul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if b.requires_grad else None, b if a.requires_grad else None)
-        ctx.ashape, ctx.bshape = a._data.shape, b._data.shape
+        sa, sb = ctx.ashape, ctx.bshape = a._data.shape, b._data.shape
+        if sa[-1] == 0:  # an empty inner sum: zeros (backends need not handle it; NumPy's folding fails)
+            from ember.functions.creation import zeros
+            from ember.functions.elementwise import broadcast_shapes
+
+            shape = tuple(broadcast_shapes(tuple(sa[:-2]), tuple(sb[:-2]))) + (sa[-2], sb[-1])
+            return zeros(shape, dtype=a.dtype, device=a.device)
         return a._new(a._kt["matmul"](a._data, b._data))
 
     @staticmethod
@@ -66,6 +72,32 @@ def _refuse_bool_product(input: Tensor, other: Tensor) -> None:
     else:
         kernel = f"addmm_impl_{dev}_"
     raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
+def _raise_mismatch(t1: Tensor, t2: Tensor) -> None:
+    """The error of the kernel PyTorch's matmul hands mismatched inner sizes to: dot, mv, mm, the
+    folded mm/mv of a stack times a matrix or vector (a matrix or vector times a stack folds the same
+    way, transposed, when a gradient is needed), else bmm over the broadcast batch."""
+    d1, d2 = t1.dim(), t2.dim()
+    s1, s2 = tuple(t1.shape), tuple(t2.shape)
+    if d1 == 1 and d2 == 1:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{s1[0]}] and src [{s2[0]}] to have the same "
+                           f"number of elements, but got {s1[0]} and {s2[0]} elements respectively")
+    fold = d1 >= 3 and d2 <= 2
+    if d1 <= 2 and d2 >= 3 and (t1.requires_grad or t2.requires_grad):  # folds t2^T @ t1^T
+        fold, s1, s2 = True, s2[:-2] + (s2[-1], s2[-2]), s1[::-1]
+    if d1 <= 2 and d2 <= 2 or fold:
+        rows = math.prod(s1[:-1])
+        if len(s2) == 1:
+            raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{s1[-1]}), vec ({s2[0]})")
+        m1 = (rows, s1[-1]) if len(s1) > 1 else (1, s1[0])
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m1[0]}x{m1[1]} and {s2[0]}x{s2[1]})")
+    from ember.functions.elementwise import broadcast_shapes
+
+    batch = math.prod(broadcast_shapes(s1[:-2], s2[:-2]))
+    inner = s1[-1]
+    raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{batch}, {inner}] but got: "
+                       f"[{batch}, {s2[-2]}].")
 
 
 def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -101,16 +133,10 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
         a = a.unsqueeze(0)
     if squeeze_b:
         b = b.unsqueeze(1)
-    if a.shape[-1] != b.shape[-2]:
-        sa = tuple(input.shape)
-        sb = tuple(other.shape)
-        if len(sa) <= 2 and len(sb) <= 2:
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[-2]}x{a.shape[-1]} and "
-                               f"{b.shape[-2]}x{b.shape[-1]})")
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[-1]}] but got: "
-                           f"[{b.shape[-2]}] (shapes {list(sa)} @ {list(sb)}).")
     from ember.functions.elementwise import broadcast_shapes
 
+    if a.shape[-1] != b.shape[-2]:
+        _raise_mismatch(input, other)
     broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
     if a._dtype is _dt.bool_:
         _refuse_bool_product(input, other)
@@ -200,6 +226,11 @@ def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any, *, skip_z
     def unread(t: Tensor, other: Any) -> Tensor:  # ``other`` where t's values would be, t's shape and graph
         return where(zeros(tuple(t.shape), dtype=_dt.bool_, device=t.device), t, other)
 
+    integral = not (input._dtype.is_floating_point or input._dtype.is_complex)
+    if integral or not skip_zero_alpha:
+        beta, alpha = _integral_scalars(input, beta, alpha, strict=not skip_zero_alpha)
+        if input._dtype is _dt.bool_:  # PyTorch's bool rule: (beta and input) or (alpha and product)
+            return (input & beta) | (product & alpha)
     if alpha == 0 and skip_zero_alpha:
         product = unread(product, 0)
     elif alpha != 1:
@@ -207,6 +238,26 @@ def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any, *, skip_z
     if beta == 0:
         return unread(input, product)
     return add(input if beta == 1 else input * beta, product)
+
+
+def _integral_scalars(input: Tensor, beta: Any, alpha: Any, strict: bool) -> tuple[Any, Any]:
+    """beta and alpha as PyTorch's kernels use them on integer and bool tensors: converted to the
+    tensor's type (C++ casts: truncated toward zero, or bool). ``strict`` (addr) refuses, one
+    argument after the other, a bool scalar unless the tensor is bool and a floating one on an
+    integer or bool tensor."""
+    is_bool = input._dtype is _dt.bool_
+    integral = not (input._dtype.is_floating_point or input._dtype.is_complex)
+    if strict:
+        for name, v in (("beta", beta), ("alpha", alpha)):
+            if isinstance(v, bool) and not is_bool:
+                raise RuntimeError(f"Boolean {name} only supported for Boolean results.")
+            if integral and isinstance(v, (float, complex)):
+                raise RuntimeError(f"For integral input tensors, argument {name} must not be a floating point "
+                                   "number.")
+    if not integral:
+        return beta, alpha
+    cast = bool if is_bool else int
+    return tuple(v if isinstance(v, Tensor) else cast(v.real if isinstance(v, complex) else v) for v in (beta, alpha))
 
 
 @grad_fn_name("AddmmBackward0")

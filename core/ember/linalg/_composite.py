@@ -83,15 +83,16 @@ def triangular_solve(a: Tensor, b: Tensor, upper: bool, left: bool, unitriangula
 
 
 def lu_factor(a: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Partial-pivot LU (getf2), one column per step; pivots and info as the kernel's."""
+    """Partial-pivot LU (getf2) of (..., m, n), one column per step (k = min(m, n) of them); pivots
+    and info as the kernel's."""
     from ember.functions.shape import cat, stack
 
-    n, batch = a.shape[-1], tuple(a.shape[:-2])
+    m, n, batch = a.shape[-2], a.shape[-1], tuple(a.shape[:-2])
     w = a.contiguous()
-    r = _arange(n, a)
+    r = _arange(m, a)
     info = _zeros(batch, a, _dt.int32)
     pivots: list[Tensor] = []
-    for k in range(n):
+    for k in range(min(m, n)):
         p = w[..., k:, k].abs().argmax(-1) + k  # (...,) the first largest, as idamax
         pivots.append(p)
         pe = p.unsqueeze(-1)
@@ -156,9 +157,11 @@ def geqrf(a: Tensor) -> tuple[Tensor, Tensor]:
         R = R - (tau[..., None, None] * v.unsqueeze(-1)) @ (v.unsqueeze(-2) @ R)
         taus.append(tau)
         tails.append(v)
+    if not taus:  # k = 0 (an empty row or column axis): no reflectors, A comes back as it is
+        return R, _zeros(tuple(a.shape[:-2]) + (0,), a)
     V = stack(tails, -1)  # (..., m, k) with unit diagonals
     packed = R.triu() + _where(r.unsqueeze(-1) > _arange(n, a), _pad_cols(V, n), 0.0)
-    return packed, stack(taus, -1) if taus else _zeros(tuple(a.shape[:-2]) + (0,), a)
+    return packed, stack(taus, -1)
 
 
 def _pad_cols(V: Tensor, n: int) -> Tensor:

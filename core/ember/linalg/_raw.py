@@ -71,14 +71,30 @@ def triangular_solve(a: Tensor, b: Tensor, upper: bool, left: bool, unitriangula
 
 
 def lu_factor(a: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """(LU, pivots (1-based int32), info) of (..., n, n)."""
+    """(LU (..., m, n), pivots (..., k) 1-based int32, info) as LAPACK's getrf, k = min(m, n).
+
+    The backend kernels factor square matrices: a wide matrix factors its first m columns (getrf's
+    pivots never look further) and solves the rest, U2 = L^-1 P^T A2; a tall one, whose pivot search
+    spans every row, runs the composite.
+    """
     from ember.functions.creation import arange
 
-    batch, n = tuple(a.shape[:-2]), a.shape[-1]
+    m, n, batch = a.shape[-2], a.shape[-1], tuple(a.shape[:-2])
+    k = min(m, n)
     if a.numel() == 0:
-        piv = (arange(n, device=a.device) + 1).to(_dt.int32).expand(batch + (n,)).contiguous()
+        piv = (arange(k, device=a.device) + 1).to(_dt.int32).expand(batch + (k,)).contiguous()
         return _zeros(tuple(a.shape), a), piv, _zeros(batch, a, _dt.int32)
     with no_grad():
+        if m < n:
+            from ember.functions.shape import cat
+            from ember.linalg.lu import _permutation
+
+            lu1, piv, info = lu_factor(a[..., :m])
+            rows = _permutation(piv).unsqueeze(-1).expand(batch + (m, n - m))
+            u2 = triangular_solve(lu1, a[..., m:].gather(-2, rows), False, True, True)
+            return cat([lu1, u2], -1), piv, info
+        if m > n:
+            return _composite.lu_factor(a)
         if _native(a, "lu_factor"):
             lu, piv, info = a._kt["lu_factor"](a._data)
             return a._new(lu), a._new(piv, _dt.int32), a._new(info, _dt.int32)

@@ -32,16 +32,18 @@ _SINGULAR_INV = ("The diagonal element {info} is zero, the inversion could not b
 _SINGULAR_SOLVE = "The solver failed because the input matrix is singular."
 
 
-def _permutation(piv: Tensor) -> Tensor:
-    """The row order (int64, (..., n)) that LAPACK's sequential pivots (1-based) amount to."""
+def _permutation(piv: Tensor, m: int | None = None) -> Tensor:
+    """The row order (int64, (..., m)) that LAPACK's sequential pivots (1-based, (..., k)) amount to;
+    ``m`` (the rows, k by default) exceeds k for a wide factorisation's k = min(m, n) pivots."""
     from ember.functions.creation import arange
     from ember.functions.elementwise import where
 
-    n = piv.shape[-1]
-    r = arange(n, device=piv.device)
-    perm = r.expand(tuple(piv.shape)).contiguous()
+    k = piv.shape[-1]
+    m = k if m is None else m
+    r = arange(m, device=piv.device)
+    perm = r.expand(tuple(piv.shape[:-1]) + (m,)).contiguous()
     p_all = piv.to(_dt.int64) - 1
-    for i in range(n):
+    for i in range(k):
         p = p_all[..., i:i + 1]
         at_i, at_p = perm[..., i:i + 1], perm.gather(-1, p)
         perm = where(r == i, at_p, where(r == p, at_i, perm))
@@ -296,8 +298,6 @@ def _check_lu(A: Tensor, pivot: bool, fname: str) -> None:
         raise RuntimeError(f"{fname}: LU without pivoting is not implemented on the CPU")
     if not A.dtype.is_floating_point or is_low_precision(A.dtype):
         raise NotImplementedError(f"\"lu_cpu\" not implemented for '{type_word(A.dtype)}'")
-    if A.shape[-1] != A.shape[-2]:
-        raise NotImplementedError(f"{fname}: ember factors square matrices only; got {A.shape[-2]} by {A.shape[-1]}")
 
 
 def _unpermute_rows(X: Tensor, perm: Tensor) -> Tensor:
@@ -307,18 +307,55 @@ def _unpermute_rows(X: Tensor, perm: Tensor) -> Tensor:
 
 
 def _lu_backward(gL: Tensor | None, gU: Tensor | None, L: Tensor, U: Tensor, perm: Tensor) -> Tensor:
-    """PyTorch's square-case formula: gA = P L^-H (tril(L^H gL, -1) + triu(gU U^H)) U^-H."""
+    """PyTorch's linalg_lu_backward for L (m, k), U (k, n): square gA = P L^-H (tril(L^H gL, -1) +
+    triu(gU U^H)) U^-H; wide (m < n) and tall (m > n) split U = [U1 U2] or L = [L1; L2] at k."""
+    from ember.functions.creation import zeros
+    from ember.functions.shape import cat
     from ember.linalg.triangular import solve_triangular
 
-    phi = None
-    if gL is not None:
-        phi = (L.mT @ gL).tril(-1)
-    if gU is not None:
-        term = (gU @ U.mT).triu()
-        phi = term if phi is None else phi + term
-    X = solve_triangular(L.mT, phi, upper=True, unitriangular=True)
-    X = solve_triangular(U.mT, X, upper=False, left=False)
+    m, k, n = L.shape[-2], L.shape[-1], U.shape[-1]
+    if m == n:
+        phi = None
+        if gL is not None:
+            phi = (L.mT @ gL).tril(-1)
+        if gU is not None:
+            term = (gU @ U.mT).triu()
+            phi = term if phi is None else phi + term
+        X = solve_triangular(L.mT, phi, upper=True, unitriangular=True)
+        X = solve_triangular(U.mT, X, upper=False, left=False)
+    elif m < n:  # A1 = P L^-H [triu(gU1) + tril(L^H gL - triu(gU) U^H, -1) U1^-H], A2 = P L^-H gU2
+        X = None if gL is None else L.mT @ gL
+        if gU is not None:
+            term = gU.triu() @ U.mT
+            X = -term if X is None else X - term
+        X = solve_triangular(U[..., :k].mT, X.tril(-1), upper=False, left=False)
+        if gU is not None:
+            X = cat([X + gU[..., :k].triu(), gU[..., k:]], -1)
+        X = solve_triangular(L.mT, X, upper=True, unitriangular=True)
+        if gU is None:
+            X = cat([X, zeros(tuple(X.shape[:-1]) + (n - k,), dtype=X.dtype, device=X.device)], -1)
+    else:  # A1 = P [tril(gL1, -1) + L1^-H triu(gU U^H - L^H tril(gL, -1))] U^-H, A2 = P gL2 U^-H
+        X = None if gU is None else gU @ U.mT
+        if gL is not None:
+            term = L.mT @ gL.tril(-1)
+            X = -term if X is None else X - term
+        X = solve_triangular(L[..., :k, :].mT, X.triu(), upper=True, unitriangular=True)
+        if gL is not None:
+            X = cat([X + gL[..., :k, :].tril(-1), gL[..., k:, :]], -2)
+        X = solve_triangular(U.mT, X, upper=False, left=False)
+        if gL is None:
+            X = cat([X, zeros(tuple(X.shape[:-2]) + (m - k, k), dtype=X.dtype, device=X.device)], -2)
     return _unpermute_rows(X, perm)
+
+
+def _unpack(lu: Tensor) -> tuple[Tensor, Tensor]:
+    """L (m, k) unit lower and U (k, n) upper of a compact m x n factorisation, k = min(m, n)."""
+    from ember.functions.creation import eye
+
+    m, n = lu.shape[-2], lu.shape[-1]
+    k = min(m, n)
+    L = lu[..., :, :k].tril(-1) + eye(m, k, dtype=lu.dtype, device=lu.device)
+    return L, lu[..., :k, :].triu()
 
 
 class LUFactor(Function):
@@ -329,10 +366,11 @@ class LUFactor(Function):
         lu, piv, info = _factor(A)
         if check_name:
             found = batch_error(info)
-            if found is not None:
-                k = found[1] - 1
-                raise RuntimeError(f"{check_name}: U[{k},{k}] is zero and using it on lu_solve would result in a "
-                                   "division by zero. If you still want to perform the factorization, consider "
+            if found is not None:  # PyTorch names U[info, info], info 1-based as LAPACK's
+                i, k = found
+                prefix = f"(Batch element {i}): " if info.dim() > 0 else ""
+                raise RuntimeError(f"{check_name}: {prefix}U[{k},{k}] is zero and using it on lu_solve would result "
+                                   "in a division by zero. If you still want to perform the factorization, consider "
                                    "calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
         ctx.mark_non_differentiable(piv, info)
         ctx.save_for_backward(lu, piv)
@@ -340,9 +378,13 @@ class LUFactor(Function):
 
     @staticmethod
     def backward(ctx, gLU, _gpiv, _ginfo):
+        # PyTorch's lu_factor_ex_backward: the strict lower part of gLU's first k columns feeds L,
+        # the upper part of its first k rows U
         lu, piv = ctx.saved_tensors
-        L, U = lu.tril(-1) + eye_like(lu), lu.triu()
-        return _lu_backward(gLU.tril(-1), gLU.triu(), L, U, _permutation(piv)), None
+        m, n = lu.shape[-2], lu.shape[-1]
+        k = min(m, n)
+        L, U = _unpack(lu)
+        return _lu_backward(gLU[..., :, :k].tril(-1), gLU[..., :k, :].triu(), L, U, _permutation(piv, m)), None
 
 
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, out: tuple | None = None):
@@ -374,11 +416,14 @@ class LU(Function):
 
     @staticmethod
     def forward(ctx, A):
+        from ember.functions.creation import eye
+
+        m = A.shape[-2]
         lu, piv, _info = _factor(A)
-        perm = _permutation(piv)
-        eye = eye_like(A).expand(tuple(A.shape))
-        P = eye.gather(-2, perm.unsqueeze(-1).expand(tuple(A.shape))).mT
-        L, U = lu.tril(-1) + eye_like(A), lu.triu()
+        perm = _permutation(piv, m)
+        shape = tuple(A.shape[:-2]) + (m, m)
+        P = eye(m, dtype=A.dtype, device=A.device).expand(shape).gather(-2, perm.unsqueeze(-1).expand(shape)).mT
+        L, U = _unpack(lu)
         ctx.mark_non_differentiable(P)
         ctx.save_for_backward(L, U, perm)
         return P, L, U
@@ -414,8 +459,18 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
     """
     from ember.linalg.triangular import solve_triangular
 
+    # PyTorch's checks, in its order: LU a matrix, B a matrix, LU square, B's size against LU's
+    if LU.dim() < 2:
+        raise RuntimeError("torch.linalg.lu_solve: The input tensor A must have at least 2 dimensions.")
     if B.dim() < 2:
         raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
+    n = LU.shape[-1]
+    if LU.shape[-2] != n:  # a wide or tall factorisation solves nothing
+        raise RuntimeError(f"torch.linalg.lu_solve: A must be batches of square matrices, but they are "
+                           f"{LU.shape[-2]} by {n} matrices")
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
     if not left:  # X A = B  <=>  A^H X^H = B^H
         return _out(lu_solve(LU, pivots, B.mT, left=True, adjoint=not adjoint).mT, out)
     from ember.functions.elementwise import broadcast_shapes

@@ -49,14 +49,46 @@ def matrix_power(A: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
     return _out(result, out)
 
 
+# PyTorch's thetas for its degree-18 approximant: the largest 1-norm for which it is accurate to
+# the dtype's precision
+_MEXP_THETA = {"float32": 3.010066362817634e+00, "float64": 1.090863719290036e+00}
+
+
+# The degree-18 approximant's coefficients (Bader, Blanes, Casas 2019, as PyTorch's compute_T18):
+# B_i = sum_j _T18[i][j] * (I, A, A^2, A^3, A^6)[j]; A9 = B_0 B_4 + B_3; T18 = B_1 + (B_2 + A9) A9
+_T18 = (
+    (0.0, -1.00365581030144618291e-01, -8.02924648241156932449e-03, -8.92138498045729985177e-04, 0.0),
+    (0.0, 3.97849749499645077844e-01, 1.36783778460411720168e+00, 4.98289622525382669416e-01,
+     -6.37898194594723280150e-04),
+    (-1.09676396052962061844e+01, 1.68015813878906206114e+00, 5.71779846478865511061e-02,
+     -6.98210122488052056106e-03, 3.34975017086070470649e-05),
+    (-9.04316832390810593223e-02, -6.76404519071381882256e-02, 6.75961301770459654925e-02,
+     2.95552570429315521194e-02, -1.39180257516060693404e-05),
+    (0.0, 0.0, -9.23364619367118555360e-02, -1.69364939002081722752e-02, -1.40086798182036094347e-05),
+)
+
+
+def _taylor18(X: Tensor, eye: Tensor) -> Tensor:
+    """PyTorch's degree-18 approximant of exp(X) in 5 matrix products (accurate for ||X||_1 <= theta)."""
+    X2 = X @ X
+    X3 = X2 @ X
+    powers = (eye, X, X2, X3, X3 @ X3)
+    B = [sum((p * c for p, c in zip(powers, row) if c != 0.0), X * 0.0) for row in _T18]
+    A9 = B[0] @ B[4] + B[3]
+    return B[1] + (B[2] + A9) @ A9
+
+
 def matrix_exp(A: Tensor) -> Tensor:
-    """Matrix exponential (scaling and squaring of a Taylor polynomial), differentiable.
+    """Matrix exponential, differentiable: PyTorch's scaling and squaring of a degree-18 Taylor
+    polynomial, each matrix of a batch scaled by its own power of two (1-norm <= theta of its dtype).
 
     >>> import ember
     >>> ember.linalg.matrix_exp(ember.zeros(2, 2))
     tensor([[1., 0.],
             [0., 1.]])
     """
+    from ember.functions.elementwise import where
+
     check_square(A, "linalg.matrix_exp", low_precision=True)
     if A.numel() == 0:
         return A.clone()
@@ -64,17 +96,18 @@ def matrix_exp(A: Tensor) -> Tensor:
         return A.exp()
     from ember.autograd.grad_mode import no_grad
 
-    with no_grad():  # one host sync: the number of squarings for the largest 1-norm in the batch
-        norm = float(A.abs().sum(-2).amax().to("cpu").item())
-    s = max(0, math.ceil(math.log2(norm / 0.5))) if math.isfinite(norm) and norm > 0.5 else 0
-    X = A / float(2 ** min(s, 1000)) if s else A
-    eye = eye_like(A)
-    degree = 16 if A.dtype is _dt.float64 else 10  # truncation error < eps for ||X||_1 <= 1/2
-    P = eye + X / degree
-    for k in range(degree - 1, 0, -1):  # Horner: I + X (I + X/2 (I + ...))
-        P = eye + (X @ P) / k
-    for _ in range(s):
-        P = P @ P
+    theta = _MEXP_THETA.get(A.dtype.name, _MEXP_THETA["float32"])
+    with no_grad():  # s = ceil(log2(||A||_1 / theta)) per matrix (0 for non-finite norms), one host sync
+        norm = A.abs().sum(-2).amax(-1)
+        s = (norm / theta).log2().ceil().clamp(min=0)
+        s = where(s.isfinite(), s, 0.0)
+        s_max = int(s.amax().to("cpu").item())
+    if s_max == 0:
+        return _taylor18(A, eye_like(A))
+    s = s.unsqueeze(-1).unsqueeze(-1)
+    P = _taylor18(A / s.exp2(), eye_like(A))
+    for i in range(s_max):  # square each matrix s times: the ones with fewer squarings stop early
+        P = where(s > i, P @ P, P) if A.dim() > 2 else P @ P
     return P
 
 
@@ -179,11 +212,15 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:
     """
     from ember.functions.shape import cat
 
-    if x.dtype is _dt.bool_:
-        raise RuntimeError("linalg.vander supports floating point, complex, and integer tensors, but got Bool")
-    n = (x.shape[-1] if x.dim() else 0) if N is None else N
+    # PyTorch refuses bool and, on the CPU, the half-precision floats too
+    if x.dtype is _dt.bool_ or (x.dtype.is_floating_point and x.dtype.itemsize < 4):
+        raise RuntimeError("linalg.vander supports floating point, complex, and integer tensors, but got "
+                           f"{type_word(x.dtype)}")
+    n = (x.shape[-1] if x.dim() else 1) if N is None else N
     if n <= 1:
         raise RuntimeError("N must be greater than 1.")
+    if x.dim() == 0:  # a 0-d x is one point: one row, (1, N)
+        x = x.unsqueeze(0)
     powers = x.unsqueeze(-1).expand(tuple(x.shape) + (n - 1,)).cumprod(-1)
     return cat([(x * 0 + 1).unsqueeze(-1), powers], -1)
 
