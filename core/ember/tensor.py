@@ -507,34 +507,35 @@ class Tensor:
         name = _TYPE_NAMES[self._dtype]
         return f"ember.{name}" if self._device.type == "cpu" else f"ember.{self._device.type}.{name}"
 
-    def float(self, memory_format: Any = None) -> Tensor:
+    # ``memory_format`` is keyword-only in PyTorch's signatures (``x.float(fmt)`` is a TypeError)
+    def float(self, *, memory_format: Any = None) -> Tensor:
         return self.to(_dt.float32) if memory_format is None else self.to(_dt.float32, memory_format=memory_format)
 
-    def double(self, memory_format: Any = None) -> Tensor:
+    def double(self, *, memory_format: Any = None) -> Tensor:
         return self.to(_dt.float64) if memory_format is None else self.to(_dt.float64, memory_format=memory_format)
 
-    def half(self, memory_format: Any = None) -> Tensor:
+    def half(self, *, memory_format: Any = None) -> Tensor:
         return self.to(_dt.float16) if memory_format is None else self.to(_dt.float16, memory_format=memory_format)
 
-    def bfloat16(self, memory_format: Any = None) -> Tensor:
+    def bfloat16(self, *, memory_format: Any = None) -> Tensor:
         return self.to(_dt.bfloat16) if memory_format is None else self.to(_dt.bfloat16, memory_format=memory_format)
 
-    def long(self, memory_format: Any = None) -> Tensor:
+    def long(self, *, memory_format: Any = None) -> Tensor:
         return self.to(_dt.int64) if memory_format is None else self.to(_dt.int64, memory_format=memory_format)
 
-    def int(self, memory_format: Any = None) -> Tensor:
+    def int(self, *, memory_format: Any = None) -> Tensor:
         return self.to(_dt.int32) if memory_format is None else self.to(_dt.int32, memory_format=memory_format)
 
-    def short(self, memory_format: Any = None) -> Tensor:
+    def short(self, *, memory_format: Any = None) -> Tensor:
         return self.to(_dt.int16) if memory_format is None else self.to(_dt.int16, memory_format=memory_format)
 
-    def char(self, memory_format: Any = None) -> Tensor:
+    def char(self, *, memory_format: Any = None) -> Tensor:
         return self.to(_dt.int8) if memory_format is None else self.to(_dt.int8, memory_format=memory_format)
 
-    def byte(self, memory_format: Any = None) -> Tensor:
+    def byte(self, *, memory_format: Any = None) -> Tensor:
         return self.to(_dt.uint8) if memory_format is None else self.to(_dt.uint8, memory_format=memory_format)
 
-    def bool(self, memory_format: Any = None) -> Tensor:
+    def bool(self, *, memory_format: Any = None) -> Tensor:
         return self.to(_dt.bool_) if memory_format is None else self.to(_dt.bool_, memory_format=memory_format)
 
     # ---- Python protocols ---------------------------------------------------------------

@@ -53,3 +53,50 @@ def test_istft_matches_pytorch(device, case, dtype):
     assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
     tol = 1e-4 if dtype == np.complex64 else 1e-10
     np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("divisor", [-2, 3, -1])
+@pytest.mark.parametrize("include_pad", [True, False])
+def test_avg_pool2d_any_nonzero_divisor_override(device, divisor, include_pad):
+    """PyTorch divides by any non-zero ``divisor_override``, negative ones too (the OpenCL kernel
+    took only positive ones and fell back to the window size)."""
+    x = R.standard_normal((2, 3, 5, 6)).astype(np.float32)
+    tx = torch.from_numpy(x).requires_grad_()
+    ex = ember.tensor(x, device=device, requires_grad=True)
+    want = torch.nn.functional.avg_pool2d(tx, 2, 2, 1, False, include_pad, divisor)
+    got = ember.nn.functional.avg_pool2d(ex, 2, 2, 1, False, include_pad, divisor)
+    np.testing.assert_allclose(got.detach().cpu().numpy(), want.detach().numpy(), rtol=1e-6, atol=1e-6)
+    want.sum().backward()
+    got.sum().backward()
+    np.testing.assert_allclose(ex.grad.cpu().numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("index", [0, [0, 0], []])
+def test_unravel_index_of_an_empty_shape(device, index):
+    want = torch.unravel_index(torch.tensor(index, dtype=torch.int64), ())
+    got = ember.unravel_index(ember.tensor(index, dtype=ember.int64, device=device), ())
+    assert want == () and got == ()
+
+
+SCALAR_TENSOR = [
+    lambda L: L.scalar_tensor(2, requires_grad=True),
+    lambda L: L.scalar_tensor(True),
+    lambda L: L.scalar_tensor(-5, dtype=L.float16, requires_grad=False),
+    lambda L: L.scalar_tensor(3, dtype=L.int64),
+    lambda L: L.scalar_tensor(2, L.float64),  # dtype is keyword-only
+    lambda L: L.scalar_tensor(2, dtype=L.int64, requires_grad=True),
+]
+
+
+@pytest.mark.parametrize("case", range(len(SCALAR_TENSOR)))
+def test_scalar_tensor_signature(case):
+    fn = SCALAR_TENSOR[case]
+    try:
+        want = fn(torch)
+    except Exception as exc:  # noqa: BLE001 - the type is what is compared
+        with pytest.raises(type(exc)):
+            fn(ember)
+        return
+    got = fn(ember)
+    assert (got.item(), str(got.dtype).split(".")[-1], got.requires_grad, got.dim()) == \
+        (want.item(), str(want.dtype).split(".")[-1], want.requires_grad, want.dim())

@@ -43,6 +43,25 @@ def _parse(args: tuple, kwargs: dict) -> tuple:
     return dev, dtype, copy, fmt
 
 
+def _in_format(t: Tensor, fmt: Any) -> bool:
+    """PyTorch's ``to_will_alias`` test on the layout: ``to`` returns ``self`` for
+    ``preserve_format`` or when ``fmt`` is ``self.suggest_memory_format()`` (``contiguous_format``
+    unless the strides read as channels-last: PyTorch's ``is_channels_last_strides_*d`` walk in
+    (C, W, H, N) order), else it copies (``x.float(memory_format=channels_last)`` is a new tensor)."""
+    rank = getattr(fmt, "_rank", None)
+    if rank is None:
+        return True
+    sizes, strides = t.shape, t.stride()
+    if strides[1] == 0:
+        return False
+    low = 0
+    for d in (1, *range(rank - 1, 1, -1), 0):
+        if sizes[d] == 0 or strides[d] < low or (d == 0 and low == strides[1]):
+            return False
+        low = strides[d] * (sizes[d] if sizes[d] > 1 else 1)
+    return True
+
+
 def to(t: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``; non_blocking, copy, memory_format
     (checked as PyTorch does; the layout stays C order)."""
@@ -51,6 +70,7 @@ def to(t: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         from ember.functions.layout import check_memory_format
 
         check_memory_format(t.dim(), fmt, "to")
+        copy = copy or not _in_format(t, fmt)
     dev = t._device if dev is None else dispatch.canonical_device(dev)
     dtype = t._dtype if dtype is None else dtype
     if dev is t._device and dtype is t._dtype and not copy:

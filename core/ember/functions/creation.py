@@ -477,10 +477,17 @@ def _numpy_scalar_dtype(data: Any) -> _dt.dtype | None:
 
 
 @_dtype_param
-def scalar_tensor(value: Any, dtype: _dt.dtype | None = None, device: Any = None) -> Tensor:
+def scalar_tensor(value: Any, *, dtype: _dt.dtype | None = None, layout: Any = None, device: Any = None,
+                  pin_memory: bool | None = None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor of ``value`` in ``dtype`` (the default float dtype unless given), PyTorch's
+    keyword-only signature."""
+    if pin_memory:
+        _extras("scalar_tensor", {"pin_memory": True}, _RANGED)
     if isinstance(value, (int, float, bool, complex)):  # a Scalar argument: checked as ``full`` checks it
-        return full((), value, dtype=dtype or _dt.get_default_dtype(), device=device)
-    return tensor(value, dtype=dtype or _dt.get_default_dtype(), device=device)
+        out = full((), value, dtype=dtype or _dt.get_default_dtype(), device=device)
+    else:
+        out = tensor(value, dtype=dtype or _dt.get_default_dtype(), device=device)
+    return _finish(out, requires_grad)
 
 
 @_dtype_param

@@ -330,8 +330,12 @@ def _scale_by_alpha(a: Any, b: Any, alpha: Any) -> tuple:
     dt = _dt.result_type(a, b)
     if isinstance(alpha, bool) and dt is not _dt.bool_:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
-    if isinstance(alpha, float) and not dt.is_floating_point:
+    # PyTorch's alpha_check: a float or complex alpha needs a floating or complex result (complex
+    # is not integral), and a complex alpha a complex one
+    if isinstance(alpha, (float, complex)) and not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if isinstance(alpha, complex) and not dt.is_complex:
+        raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex number.")
     if dt is _dt.bool_:
         alpha = bool(alpha)
     if alpha is True or (type(alpha) is int and alpha == 1):
@@ -1901,7 +1905,8 @@ _op(sub, aliases=("subtract",), inplace=True, out=True, kernels=("sub",), operat
 _op(mul, aliases=("multiply",), inplace=True, out=True, kernels=("mul",), operators=("__mul__", "__rmul__"),
     ioperators=("__imul__",))
 _op(div, aliases=("true_divide", "divide"), inplace=True, out=True, kernels=("div",),
-    operators=("__truediv__", "__div__"), reflected=("__rtruediv__",), ioperators=("__itruediv__",))
+    operators=("__truediv__", "__div__"), reflected=("__rtruediv__", "__rdiv__"),
+    ioperators=("__itruediv__", "__idiv__"))  # PyTorch keeps the Python 2 names as aliases
 _op(floor_divide, inplace=True, out=True, kernels=("floor_divide",), operators=("__floordiv__",),
     reflected=("__rfloordiv__",), ioperators=("__ifloordiv__",))
 _op(remainder, inplace=True, out=True, kernels=("remainder",), operators=("__mod__",), reflected=("__rmod__",),

@@ -788,7 +788,8 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
         raise NotImplementedError("gather(sparse_grad=True) asks for a sparse gradient, and ember has no sparse "
                                   "tensors; use sparse_grad=False: the gradient then has the same values, stored dense")
     d = _wrap_dim(dim, input.dim())
-    index = _long_index(index, True, RuntimeError("gather(): Expected dtype int32/int64 for index"))
+    if not (isinstance(index, Tensor) and index.numel() == 0):  # (PyTorch checks a non-empty index's dtype only)
+        index = _long_index(index, True, RuntimeError("gather(): Expected dtype int32/int64 for index"))
     _same_device(input, index)
     if index.numel() == 0:  # PyTorch skips the shape checks: an empty result of index's shape
         return input.reshape(-1).narrow(0, 0, 0).reshape(tuple(index.shape))

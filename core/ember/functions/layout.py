@@ -165,14 +165,22 @@ def _is_view(self: Tensor) -> bool:
     return self._base is not None
 
 
+def _cfloat(self: Tensor, *, memory_format: Any = None) -> Tensor:
+    return self.to(_dt.complex64, memory_format=memory_format)
+
+
+def _cdouble(self: Tensor, *, memory_format: Any = None) -> Tensor:
+    return self.to(_dt.complex128, memory_format=memory_format)
+
+
 _ops = Family(__name__)
 _ops.attr("__reversed__", _reversed)
 _ops.attr("_is_view", _is_view)
 _ops.attr("const_data_ptr", data_ptr)
 _ops.attr("output_nr", property(lambda self: self._output_nr,
                                 doc="Which output of its ``grad_fn`` this tensor is (0 for a leaf)."))
-_ops.attr("cfloat", lambda self: self.to(_dt.complex64))
-_ops.attr("cdouble", lambda self: self.to(_dt.complex128))
+_ops.attr("cfloat", _cfloat)
+_ops.attr("cdouble", _cdouble)
 _ops.op(stride, export=False)
 _ops.op(storage_offset, export=False)
 _ops.op(data_ptr, export=False)

@@ -321,10 +321,11 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Tensor | None = None) ->
                 raise RuntimeError(f"contracted dimensions need to match, but first has size {sa} in dim {i} and "
                                    f"second has size {sb} in dim {j}")
             # a size-1 dim contracts with the sum over the other side, as in PyTorch
+            # (summed in the inputs' dtype, as PyTorch's tensordot: int32 stays int32)
             if sa == 1:
-                b = b.sum(j, keepdim=True)
+                b = b.sum(j, keepdim=True, dtype=b.dtype)
             else:
-                a = a.sum(i, keepdim=True)
+                a = a.sum(i, keepdim=True, dtype=a.dtype)
     fa = [d for d in range(a.dim()) if d not in da]
     fb = [d for d in range(b.dim()) if d not in db]
     k = math.prod(a.shape[d] for d in da)
@@ -866,6 +867,9 @@ def einsum(*args: Any) -> Tensor:
         bshape = [max(xp.shape[i], yp.shape[i]) for i in range(nb)]
         lshape, rshape = list(xp.shape[nb:nb + len(left)]), list(yp.shape[nb + len(contract):])
         nc = math.prod(xp.shape[nb + len(left):])  # the actual sizes: a letter may be 1 here, broadcast later
+        if xp.dtype is not yp.dtype:  # an integer sum above went to int64: PyTorch's mul promotes
+            common = _dt.result_type(xp, yp)
+            xp, yp = xp.to(common), yp.to(common)
         xm = xp.expand(bshape + list(xp.shape[nb:])) if batch else xp
         ym = yp.expand(bshape + list(yp.shape[nb:])) if batch else yp
         prod = matmul(xm.reshape(bshape + [math.prod(lshape), nc]), ym.reshape(bshape + [nc, math.prod(rshape)]))

@@ -212,18 +212,26 @@ def unravel_index(indices: Any, shape: Any) -> tuple:
         indices = _cr.tensor(indices)
     if indices.dtype.is_floating_point or indices.dtype is _dt.bool_ or indices.dtype.is_complex:
         raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
-    shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    # PyTorch's torch/functional.py step for step: no range check (an out-of-range index wraps as
+    # floor division and remainder do), the arithmetic in int64 whatever the indices' dtype, and a
+    # zero in ``shape`` is the integer kernel's ZeroDivisionError (raised per element: none if empty)
+    if not isinstance(shape, (int, Sequence)):
+        raise TypeError(f"expected 'shape' to be int or sequence of ints, but got {type(shape)}")
+    if isinstance(shape, int):
+        shape = (shape,)
+    for dim in shape:
+        if not isinstance(dim, int):
+            raise TypeError(f"expected 'shape' sequence to only contain ints, but got {type(dim)}")
+    shape = tuple(shape)
     if any(s < 0 for s in shape):
-        raise ValueError("'shape' cannot have negative values, but got " + str(shape))
-    numel = math.prod(shape)
-    if indices.numel() and (bool((indices < -numel).any()) or bool((indices >= numel).any())):
-        raise ValueError("'indices' must be in range [-" + f"{numel}, {numel})")
-    flat = _ew.where(indices < 0, indices + numel, indices).to(_dt.int64)
-    out = []
-    for size in reversed(shape):
-        out.append(_ew.remainder(flat, size) if size else flat * 0)
-        flat = _ew.floor_divide(flat, size) if size else flat
-    return tuple(reversed(out))
+        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    if 0 in shape and indices.numel():
+        raise RuntimeError("ZeroDivisionError")
+    if not shape:  # a 0-d tensor has no coordinates
+        return ()
+    flat = indices.to(_dt.int64)
+    coefs = list(reversed(list(itertools.accumulate(reversed((*shape[1:], 1)), func=lambda a, b: a * b))))
+    return tuple(_ew.remainder(_ew.floor_divide(flat, max(c, 1)), max(s, 1)) for c, s in zip(coefs, shape, strict=True))
 
 
 def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:

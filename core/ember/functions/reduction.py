@@ -368,14 +368,30 @@ def _correction(unbiased: Any, correction: Any) -> float:
     return 1.0 if unbiased else 0.0
 
 
+def _var_overload(name: str, dim: Any, unbiased: Any, keepdim: bool, correction: Any) -> tuple[Any, Any]:
+    """PyTorch's three var/std/var_mean/std_mean overloads: ``(input, bool unbiased=True)``,
+    ``(input, dim, bool unbiased=True, bool keepdim=False)`` and ``(input, dim=None, *,
+    correction=None, keepdim=False)``. A bool where ``dim`` goes is the first one's ``unbiased``
+    (``std(x, True)`` reduces everything), which takes nothing else; ``unbiased`` and
+    ``correction`` belong to different overloads. Returns ``(dim, unbiased)``."""
+    if isinstance(dim, bool):
+        if unbiased is not None or keepdim or correction is not None:
+            raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, bool, ...), "
+                            "but expected one of: (Tensor input, bool unbiased = True)")
+        return None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, ..., "
+                        "correction=..., unbiased=bool), but expected one of the unbiased or the correction forms")
+    return dim, unbiased
+
+
 @numpy_names
 def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None,
         _name: str = "var") -> Tensor:
     if not input._dtype.is_differentiable:  # checked before dim, as PyTorch does
         what = "std and var" if _name in ("std", "var") else _name
         raise RuntimeError(f"{what} only support floating point and complex dtypes")
-    if isinstance(dim, bool):  # var(x, False): the old positional unbiased flag
-        dim, unbiased = None, dim
+    dim, unbiased = _var_overload(_name, dim, unbiased, keepdim, correction)
     dims = _dims(input, dim)
     if input._dtype in _HALF:
         return _HalfVarStd.apply(input, dims, _correction(unbiased, correction), keepdim, False, _name)
@@ -458,17 +474,20 @@ def _std(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any,
 
 @numpy_names
 def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
+    dim, unbiased = _var_overload("std", dim, unbiased, keepdim, correction)
     return name_grad_fn(_std(input, dim, unbiased, keepdim, correction, "std"), "StdBackward0", input)
 
 
 @numpy_names
 def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None):
+    dim, unbiased = _var_overload("var_mean", dim, unbiased, keepdim, correction)
     v = var(input, dim, unbiased, keepdim, correction=correction, _name="var_mean")
     return name_grad_fn(v, "VarMeanBackward0", input), name_grad_fn(mean(input, dim, keepdim), "VarMeanBackward0", input)
 
 
 @numpy_names
 def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None):
+    dim, unbiased = _var_overload("std_mean", dim, unbiased, keepdim, correction)
     std_ = _std(input, dim, unbiased, keepdim, correction, "std_mean")
     return (name_grad_fn(std_, "StdMeanBackward0", input),
             name_grad_fn(mean(input, dim, keepdim), "StdMeanBackward0", input))

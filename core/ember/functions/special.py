@@ -281,8 +281,10 @@ def _sign_bit(x: Tensor) -> Tensor:
     return logical_or(x < 0, logical_and(x == 0, 1 / x < 0))
 
 
+@_half_in_float32
 def _trigamma(x: Tensor) -> Tensor:
-    """PyTorch's calc_trigamma, in x's dtype as PyTorch computes it."""
+    """PyTorch's calc_trigamma, in x's dtype as PyTorch computes it (float16/bfloat16 in float32,
+    rounded once: summed in 16 bits the reflection term near a pole loses most of its digits)."""
     reflect = x < 0.5
     s = sin(x * math.pi)
     result = where(reflect, -(math.pi * math.pi) / (s * s), 0.0)

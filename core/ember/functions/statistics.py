@@ -118,6 +118,22 @@ def _scan(x: Tensor, dim: int, combine: Callable[[Tensor, Tensor], Tensor]) -> T
     return x
 
 
+def _sequential_scan(x: Tensor, dim: int, combine: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
+    """Inclusive scan combining one element at a time, ``acc = combine(x[i], acc)``, as PyTorch's CPU
+    scan does: for a combine that is associative only up to a multiple of 2*pi i (the complex
+    log-add-exp, whose log1p takes the principal branch), the order decides the imaginary part."""
+    from ember.functions.shape import stack
+
+    if x.shape[dim] == 0:
+        return x
+    acc = x.select(dim, 0)
+    outs = [acc]
+    for i in range(1, x.shape[dim]):
+        acc = combine(x.select(dim, i), acc)
+        outs.append(acc)
+    return stack(outs, dim)
+
+
 def _select(values: Tensor, indices: Tensor, dim: int, pos: Tensor, keepdim: bool) -> tuple[Tensor, Tensor]:
     """``values``/``indices`` gathered at ``pos`` (keepdim-shaped) along ``dim``; gradients reach the
     picked element through ``gather``, as PyTorch's value_selecting_reduction_backward does."""
@@ -729,7 +745,7 @@ class Logcumsumexp(Function):
             # PyTorch's scan starts from -inf + 0j: each element is first combined with it (a -inf real
             # part loses its phase, a NaN part becomes NaN + NaN j)
             start = _logaddexp_complex(x, x.new_full((), complex(-math.inf, 0.0)))
-            out = _scan(start, dim, _logaddexp_complex)
+            out = _sequential_scan(start, dim, _logaddexp_complex)
         else:
             out = _scan(x, dim, _logaddexp)
         ctx.save_for_backward(x, out)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ember import dtypes as _dt
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import STATE, enable_grad
 from ember.kernels import out_size
@@ -390,7 +391,7 @@ def max_pool2d_composite(x: Tensor, kernel, stride, padding, dilation, ceil_mode
     kh, kw = kernel
     extra_h = max(0, (ho - 1) * stride[0] + dilation[0] * (kh - 1) + 1 - (h + 2 * padding[0]))
     extra_w = max(0, (wo - 1) * stride[1] + dilation[1] * (kw - 1) + 1 - (w + 2 * padding[1]))
-    xp = _pad4(x, padding[0], padding[1], -math.inf, extra_h, extra_w)
+    xp = _pad4(x, padding[0], padding[1], _lowest(x), extra_h, extra_w)
     taps = _taps(xp, kh, kw, ho, wo, stride, dilation)  # N C K Ho Wo
     out, k = _pool_max(taps, 2)
     from ember.functions.creation import arange
@@ -404,6 +405,7 @@ def max_pool2d_composite(x: Tensor, kernel, stride, padding, dilation, ceil_mode
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """2-D max pooling over (N, C, H, W) or (C, H, W); indices are flat h*W+w positions."""
+    shown = list(input.shape)
     unbatched = input.dim() == 3
     if unbatched:
         input = input.unsqueeze(0)
@@ -413,8 +415,13 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) else pair(stride, 2, "stride", "max_pool2d")
     padding, dilation = pair(padding, 2, "padding", "max_pool2d"), pair(dilation, 2, "dilation", "max_pool2d")
     _check_pool_args(kernel, stride, padding, dilation)
-    _pool_sizes(input, kernel, stride, padding, dilation, ceil_mode)
-    if input._kt.has("max_pool2d") and input._kt.has("max_pool2d_backward"):
+    _check_pool2d_dims(shown)
+    outs = _pool_sizes(input, kernel, stride, padding, dilation, ceil_mode)
+    _refuse_bool_pool(input, "max_pool2d")
+    if input.shape[0] == 0:  # an empty batch (the kernels' backward take no empty array)
+        out = _empty_pooled(input, tuple(outs))
+        out, idx = out, out.detach().to(_dt.int64)
+    elif input._kt.has("max_pool2d") and input._kt.has("max_pool2d_backward"):
         out, idx = MaxPool2dKernel.apply(input, kernel, stride, padding, dilation, ceil_mode)
     else:
         out, idx = max_pool2d_composite(input, kernel, stride, padding, dilation, ceil_mode)
@@ -473,6 +480,7 @@ def avg_pool2d_composite(x: Tensor, kernel, stride, padding, ceil_mode, count_in
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """2-D average pooling over (N, C, H, W) or (C, H, W), PyTorch's divisor rules."""
+    shown = list(input.shape)
     unbatched = input.dim() == 3
     if unbatched:
         input = input.unsqueeze(0)
@@ -482,6 +490,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) else pair(stride, 2, "stride", "avg_pool2d")
     padding = pair(padding, 2, "padding", "avg_pool2d")
     _check_pool_args(kernel, stride, padding, (1, 1))
+    _check_pool2d_dims(shown)
     _pool_sizes(input, kernel, stride, padding, (1, 1), ceil_mode)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
@@ -575,6 +584,34 @@ def _pool_outs(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation
     return outs, extra
 
 
+def _check_pool2d_dims(shape: list) -> None:
+    """PyTorch's pool2d_shape_check: only a 4-D input's batch dim may be empty."""
+    if 0 in shape[len(shape) - 3:]:
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
+                           f"got:{shape}")
+
+
+def _empty_pooled(x: Tensor, outs: tuple) -> Tensor:
+    """The (0, C, *outs) result of pooling an empty batch, still attached to ``x``'s graph."""
+    return x.flatten()[:0].reshape(0, x.shape[1], *outs)
+
+
+def _refuse_bool_pool(x: Tensor, kernel: str) -> None:
+    """PyTorch's max pooling kernels have no bool instance (its dispatch error, after the checks)."""
+    if x.dtype is _dt.bool_:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+
+
+def _lowest(x: Tensor) -> float | int:
+    """The value max pooling pads with: -inf, or an integer dtype's minimum (as PyTorch's kernels
+    start an integer window's max from ``numeric_limits::lowest``)."""
+    if x.dtype.is_floating_point or x.dtype.is_complex:
+        return -math.inf
+    from ember.typeinfo import iinfo
+
+    return iinfo(x.dtype).min
+
+
 def _pad_spatial(x: Tensor, padding: tuple, extra: tuple, value: float) -> Tensor:
     if not any(padding) and not any(extra):
         return x
@@ -583,10 +620,15 @@ def _pad_spatial(x: Tensor, padding: tuple, extra: tuple, value: float) -> Tenso
     return pad_constant(x, ((0, 0), (0, 0)) + tuple((p, p + e) for p, e in zip(padding, extra)), value)
 
 
-def _check_pool3d(input: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> None:
-    """PyTorch's pool3d checks, in its order and words."""
-    if input.dim() not in (4, 5) or input.numel() == 0:
+def _check_pool3d(input: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+                  op: str = "max_pool3d_with_indices_out_cpu_template") -> None:
+    """PyTorch's pool3d checks, in its order and words: an empty batch is allowed (the result is
+    empty too), an empty non-batch dim is not (PyTorch's message names dim 0 whichever it is)."""
+    if input.dim() not in (4, 5):
         raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+    if 0 in input.shape[input.dim() - 4:]:
+        raise RuntimeError(f"{op}(): Expected input's non-batch dimensions to have positive length, but input has "
+                           f"a shape of {list(input.shape)} and non-batch dimension 0 has length zero!")
     if any(s == 0 for s in stride):
         raise RuntimeError("stride should not be zero")
     if any(k <= 0 for k in kernel):
@@ -618,7 +660,11 @@ def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     unbatched = input.dim() == 4
     x = input.unsqueeze(0) if unbatched else input
     outs, extra = _pool_outs(x, kernel, stride, padding, dilation, ceil_mode)
-    xp = _pad_spatial(x, padding, extra, -math.inf)
+    _refuse_bool_pool(input, "max_pool3d")
+    if x.shape[0] == 0:  # an empty batch: an empty result of the output's shape
+        out = _empty_pooled(x, outs)
+        return (out, out.detach().to(_dt.int64)) if return_indices else out
+    xp = _pad_spatial(x, padding, extra, _lowest(x))
     out, idx = _max_windows(xp, _sliding_tables(outs, kernel, stride, dilation), padding, tuple(x.shape[2:]))
     if unbatched:
         out, idx = out.squeeze(0), idx.squeeze(0)
@@ -629,7 +675,7 @@ def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """3-D average pooling over (N, C, D, H, W) or (C, D, H, W), PyTorch's divisor rules."""
     kernel, stride, padding, _ = _pool3d_args(kernel_size, stride, padding, 1, "avg_pool3d")
-    _check_pool3d(input, kernel, stride, padding, (1, 1, 1))
+    _check_pool3d(input, kernel, stride, padding, (1, 1, 1), "avg_pool3d")
     unbatched = input.dim() == 4
     x = input.unsqueeze(0) if unbatched else input
     sizes = tuple(x.shape[2:])
@@ -639,12 +685,23 @@ def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     outs, extra = _pool_outs(x, kernel, stride, padding, (1, 1, 1), ceil_mode)
+    integral = not (x.dtype.is_floating_point or x.dtype.is_complex)
+    if integral and x.dtype is not _dt.int64:  # PyTorch's kernel: floating types and int64 only
+        from ember.functions.binary import _dtype_name
+
+        raise NotImplementedError(f'"avg_pool3d_out_frame" not implemented for \'{_dtype_name(x.dtype)}\'')
+    if x.shape[0] == 0:  # an empty batch: an empty result of the output's shape
+        return _empty_pooled(x, outs)
     xp = _pad_spatial(x, padding, extra, 0.0)
     s = _gather_windows(xp, _sliding_tables(outs, kernel, stride, (1, 1, 1))).sum(-1)
-    if divisor_override:
-        out = s / divisor_override
+    divisor = divisor_override or _divisors(x, outs, kernel, stride, padding, count_include_pad)
+    if integral:  # int64: C++ integer division of the window sum (truncates toward zero)
+        from ember.functions.elementwise import div
+
+        divisor = divisor if isinstance(divisor, int) else divisor.to(_dt.int64)
+        out = div(s, divisor, rounding_mode="trunc")
     else:
-        out = s / _divisors(x, outs, kernel, stride, padding, count_include_pad)
+        out = s / divisor
     return out.squeeze(0) if unbatched else out
 
 

@@ -134,6 +134,8 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     tmp = input1 @ weight.permute(1, 0, 2).reshape(in1, out_f * in2)  # (..., out*in2)
     tmp = tmp.reshape(*input1.shape[:-1], out_f, in2)
     out = (tmp * input2.unsqueeze(-2)).sum(-1)
+    if out.dtype is not tmp.dtype:  # an integer sum went to int64: PyTorch's result keeps the inputs' dtype,
+        out = out.to(tmp.dtype)  # wrapped (integer products and sums agree modulo 2**bits in any width)
     return out + bias if bias is not None else out
 
 
@@ -187,6 +189,13 @@ def _check_max_pool1d(input: Tensor, k: int, s: int, p: int, d: int, ceil_mode: 
     n = out_size(input.shape[-1], k, s, p, d, ceil_mode)
     if n <= 0:
         raise RuntimeError(f"max_pool1d() Invalid computed output size: {n}")
+    if 0 in input.shape[input.dim() - 2:]:  # only a 3-D input's batch dim may be empty
+        raise RuntimeError("max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for "
+                           f"input, but got:{list(input.shape)}")
+    if not input.dtype.is_floating_point:  # PyTorch's max_pool1d_impl has float instances only
+        from ember.functions.binary import _dtype_name
+
+        raise NotImplementedError(f'"max_pool1d_impl" not implemented for \'{_dtype_name(input.dtype)}\'')
 
 
 def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
@@ -256,6 +265,7 @@ def _adaptive_max_2d(input: Tensor, oh: int, ow: int) -> Tensor:
 
 
 def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    _check_adaptive_max_dims(input, "adaptive_max_pool2d")
     if return_indices:
         return _adaptive_max_indices(input, output_size, 2)
     oh, ow = output_size if isinstance(output_size, (list, tuple)) else (output_size, output_size)
@@ -263,9 +273,19 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    _check_adaptive_max_dims(input, "adaptive_max_pool1d")
     if return_indices:
         return _adaptive_max_indices(input, output_size, 1)
     return _adaptive_axis(input, -1, _one(output_size), "max")
+
+
+def _check_adaptive_max_dims(input: Tensor, name: str) -> None:
+    """PyTorch's adaptive max pooling refuses an empty dim after the first (the first is a batch,
+    or the channels of an unbatched input)."""
+    for d in range(1, input.dim()):
+        if input.shape[d] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                               f"has sizes {list(input.shape)} with dimension {d} being empty")
 
 
 def _adaptive_sizes(input: Tensor, output_size: Any, nd: int, name: str) -> tuple:
@@ -289,9 +309,9 @@ def _adaptive_max_indices(input: Tensor, output_size: Any, nd: int) -> tuple:
     outs = _adaptive_sizes(input, output_size, nd, f"adaptive_max_pool{nd}d")
     lead = tuple(input.shape[:-nd])
     x = input.reshape((-1, 1) + tuple(input.shape[-nd:]))  # (batch, 1, *S): any leading dims
-    if 0 in outs or x.shape[0] == 0:
-        empty = input.new_zeros(lead + outs)
-        return empty, empty.long()
+    if 0 in outs or x.shape[0] == 0:  # an empty result, still attached to input's graph
+        empty = input.flatten()[:0].reshape(lead + outs)
+        return empty, empty.detach().long()
     out, idx = adaptive_max_with_indices(x, outs)
     return out.reshape(lead + outs), idx.reshape(lead + outs)
 
@@ -315,6 +335,7 @@ def _adaptive_avg_nd(input: Tensor, sizes: list) -> Tensor:
 
 def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     """Max over PyTorch's adaptive windows of the last three dims; indices are flat d*H*W+h*W+w."""
+    _check_adaptive_max_dims(input, "adaptive_max_pool3d")
     if return_indices:
         return _adaptive_max_indices(input, output_size, 3)
     outs = _adaptive_sizes(input, output_size, 3, "adaptive_max_pool3d")
@@ -492,13 +513,11 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise over every dim but 1; in training, update running stats (unbiased var) in place."""
-    if input.dim() < 2:
-        raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
-    c = input.shape[1]
-    dims = tuple(d for d in range(input.dim()) if d != 1)
-    shape = (1, c) + (1,) * (input.dim() - 2)
-    if training and input.shape[0] * math.prod(input.shape[2:]) == 1:  # PyTorch's _verify_batch_size
-        raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(input.shape)}")
+    # PyTorch's order: _verify_batch_size, an empty input returned at once (1-D included), the
+    # running stats required in evaluation, their sizes against size(1) (0 for a 1-D input, which
+    # then fails reading size(1))
+    if training and input.dim() and input.shape[0] * math.prod(input.shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape!r}")
     if input.numel() == 0:
         # PyTorch returns an empty input at once: no statistics, no checks; the affine vectors still
         # join the graph (zero gradients)
@@ -508,9 +527,19 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if bias is not None:
             out = out + bias.reshape(-1)[0]
         return out
+    if not training:
+        for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+            if t is None:
+                raise RuntimeError(f"{name} must be defined in evaluation mode")
+    c = input.shape[1] if input.dim() > 1 else 0
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    if input.dim() < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(input.dim(), 1)}, "
+                         f"{max(input.dim(), 1) - 1}], but got 1)")
+    dims = tuple(d for d in range(input.dim()) if d != 1)
+    shape = (1, c) + (1,) * (input.dim() - 2)
     if training:
         n = input.numel() // c
         mean = input.mean(dims)
@@ -520,8 +549,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
                 running_var.mul_(1 - momentum).add_(var.detach() * (momentum * n / (n - 1)))
     else:
-        if running_mean is None:
-            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
         mean, var = running_mean, running_var
     out = (input - mean.reshape(shape)) * (var.reshape(shape) + eps).rsqrt()
     if weight is not None:
@@ -2076,9 +2103,23 @@ def _check_fold_blocks(input: Tensor, out: tuple, k: tuple, d: tuple, p: tuple, 
 
 @numpy_names
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    n1 = x1.norm(2, dim=dim).clamp(min=eps)
-    n2 = x2.norm(2, dim=dim).clamp(min=eps)
-    return (x1 * x2).sum(dim) / (n1 * n2)
+    """PyTorch's Distance.cpp: integer inputs taken to the (floating) common dtype, both broadcast
+    first (a norm along a broadcast dim counts the repeated values), each divided by its own norm
+    clamped to ``eps`` (the clamp under no_grad: the gradient sees the unclamped norm), then summed."""
+    common = _dt.result_type(x1, x2)
+    if not common.is_floating_point:
+        from ember.functions.binary import _dtype_name
+
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is {_dtype_name(common)}")
+    x1 = x1 if x1.dtype.is_floating_point else x1.to(common)
+    x2 = x2 if x2.dtype.is_floating_point else x2.to(common)
+    x1, x2 = _s.broadcast_tensors(x1, x2)
+
+    def unit(x: Tensor) -> Tensor:
+        n = x.norm(2, dim=dim, keepdim=True)
+        return x / _e.where(n < eps, n + (eps - n).detach(), n)  # (an infinite norm stays inf)
+
+    return (unit(x1) * unit(x2)).sum(dim)
 
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
