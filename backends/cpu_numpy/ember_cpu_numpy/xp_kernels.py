@@ -710,11 +710,13 @@ def linalg_kernels(xp: ModuleType, *, cholesky_raises: bool = True, quiet: Calla
         info = xp.zeros(a.shape[:-2], int32)
         with quiet():
             for j in range(n):
-                d = a[..., j, j] - xp.sum(L[..., j, :j] ** 2, axis=-1)
+                row = L[..., j, :j]
+                # the pivot a_jj - sum |l_jk|^2 is real (zpotrf reads a_jj's real part)
+                d = a[..., j, j].real - xp.sum((row * row.conj()).real, axis=-1)
                 info = xp.where((info == 0) & ~(d > 0), j + 1, info).astype(int32)
                 ljj = xp.sqrt(d)
                 L[..., j, j] = ljj
-                below = a[..., j + 1:, j] - xp.einsum("...ik,...k->...i", L[..., j + 1:, :j], L[..., j, :j])
+                below = a[..., j + 1:, j] - xp.einsum("...ik,...k->...i", L[..., j + 1:, :j], row.conj())
                 L[..., j + 1:, j] = below / ljj[..., None]
         return L, info
 
@@ -750,7 +752,10 @@ def linalg_kernels(xp: ModuleType, *, cholesky_raises: bool = True, quiet: Calla
         info = xp.zeros(w.shape[0], int32)
         with quiet():
             for k in range(n):
-                p = k + xp.argmax(xp.abs(w[:, k:, k]), axis=-1)
+                col = w[:, k:, k]
+                # LAPACK's i?amax: |re| + |im| for complex (izamax), |x| for real
+                mag = xp.abs(col.real) + xp.abs(col.imag) if col.dtype.kind == "c" else xp.abs(col)
+                p = k + xp.argmax(mag, axis=-1)
                 piv[:, k] = p + 1
                 row_k, row_p = w[rows, k].copy(), w[rows, p].copy()
                 w[rows, k], w[rows, p] = row_p, row_k

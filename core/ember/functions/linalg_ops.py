@@ -16,6 +16,7 @@ from typing import Any
 from ember import linalg as _la
 from ember._ops.out import EXACT
 from ember._ops.registry import Family
+from ember.autograd.function import Function
 from ember.linalg._common import return_type, type_word
 from ember.tensor import Tensor
 
@@ -91,7 +92,7 @@ def geqrf(input: Tensor, *, out: Any = None) -> Any:
     from ember.linalg.triangular import _out_many
 
     check_matrix(input, "geqrf")
-    if not input.dtype.is_floating_point or input.dtype.itemsize < 4:
+    if not (input.dtype.is_floating_point or input.dtype.is_complex) or input.dtype.itemsize < 4:
         raise NotImplementedError(f"\"geqrf_cpu\" not implemented for '{type_word(input.dtype)}'")
     with no_grad():
         return _out_many(GeqrfResult(*_composite.geqrf(input)), out)
@@ -102,19 +103,75 @@ def orgqr(input: Tensor, tau: Tensor) -> Tensor:
     return _la.householder_product(input, tau)
 
 
+def _cholesky_solve_raw(B: Tensor, F: Tensor, upper: bool) -> Tensor:
+    """(F F^H)^-1 B (F^H F with ``upper``) through two triangular solves, with their checks."""
+    L = F.mH if upper else F
+    y = _la.solve_triangular(L, B, upper=False)
+    return _la.solve_triangular(L.mH, y, upper=True)
+
+
+class _CholeskySolve(Function):
+    """PyTorch's cholesky_solve and its cholesky_solve_backward: the factor's gradient is not
+    projected onto the triangle the solve reads."""
+
+    _backward_name = "CholeskySolveBackward0"
+
+    @staticmethod
+    def forward(ctx, B, F, upper):
+        X = _cholesky_solve_raw(B, F, upper)
+        ctx.save_for_backward(F, X)
+        ctx.upper = upper
+        ctx.shapes = (tuple(B.shape), tuple(F.shape))
+        return X
+
+    @staticmethod
+    def backward(ctx, g):
+        from ember.functions.elementwise import unbroadcast
+
+        F, X = ctx.saved_tensors
+        gB = _CholeskySolve.apply(g, F, ctx.upper)
+        gF = None
+        if ctx.needs_input_grad[1]:
+            common = gB @ X.mH
+            common = common + common.mH
+            gF = unbroadcast(-(F @ common) if ctx.upper else -(common @ F), ctx.shapes[1])
+        gB = unbroadcast(gB, ctx.shapes[0]) if ctx.needs_input_grad[0] else None
+        return gB, gF, None
+
+
+class _CholeskyInverse(Function):
+    """PyTorch's cholesky_inverse with its cholesky_inverse_backward (not projected either)."""
+
+    _backward_name = "CholeskyInverseBackward0"
+
+    @staticmethod
+    def forward(ctx, F, upper):
+        from ember.linalg._common import eye_like
+
+        X = _cholesky_solve_raw(eye_like(F).expand(tuple(F.shape)), F, upper)
+        ctx.save_for_backward(F, X)
+        ctx.upper = upper
+        return X
+
+    @staticmethod
+    def backward(ctx, g):
+        F, X = ctx.saved_tensors
+        common = X @ ((g + g.mH) @ X)
+        return (-(F @ common) if ctx.upper else -(common @ F)), None
+
+
 def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
     """Solve ``A X = B`` given the Cholesky factor ``input2`` of A (``input`` is B)."""
-    L = input2.mT if upper else input2
-    y = _la.solve_triangular(L, input, upper=False)
-    return _la.solve_triangular(L.mT, y, upper=True, out=out)
+    from ember.linalg.triangular import _out
+
+    return _out(_CholeskySolve.apply(input, input2, bool(upper)), out)
 
 
 def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
     """Inverse of ``A`` from its Cholesky factor."""
-    from ember.linalg._common import eye_like
+    from ember.linalg.triangular import _out
 
-    eye = eye_like(input).expand(tuple(input.shape))
-    return cholesky_solve(eye, input, upper, out=out)
+    return _out(_CholeskyInverse.apply(input, bool(upper)), out)
 
 
 # ---- declarations: Tensor methods, ``ember.*`` and ``__all__`` come from these -------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from ember import dtypes as _dt
 from ember.tensor import Tensor
 
-__all__ = ["LinAlgError", "return_type", "type_word", "check_float", "check_matrix", "check_square",
+__all__ = ["LinAlgError", "return_type", "type_word", "is_float_or_complex", "check_float", "check_matrix", "check_square",
            "check_same_dtype", "eye_like", "diag_embed", "sym_lower", "batch_error", "raise_info", "needs", "is_low_precision"]
 
 
@@ -31,7 +31,8 @@ def return_type(name: str, fields: list[str]) -> type:
 def type_word(dt: _dt.dtype) -> str:
     """PyTorch's scalar-type word in messages (``Long``, ``Float``...)."""
     return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
-            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}.get(dt.name, dt.name)
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(dt.name, dt.name)
 
 
 def is_low_precision(dt: _dt.dtype) -> bool:
@@ -39,9 +40,14 @@ def is_low_precision(dt: _dt.dtype) -> bool:
     return dt.is_floating_point and dt.itemsize < 4
 
 
+def is_float_or_complex(dt: _dt.dtype) -> bool:
+    """The dtypes LAPACK (so PyTorch's linalg) takes: floating and complex."""
+    return dt.is_floating_point or dt.is_complex
+
+
 def check_float(x: Tensor, fname: str, low_precision: bool = False) -> None:
     """Refuse integer inputs (and float16/bfloat16 unless ``low_precision``) with PyTorch's message."""
-    if not x._dtype.is_floating_point:
+    if not is_float_or_complex(x._dtype):
         raise RuntimeError(f"{fname}: Expected a floating point or complex tensor as input. Got {type_word(x._dtype)}")
     if is_low_precision(x._dtype) and not low_precision:
         raise RuntimeError(f"{fname}: Low precision dtypes not supported. Got {type_word(x._dtype)}")
@@ -87,10 +93,10 @@ def diag_embed(v: Tensor) -> Tensor:
 
 
 def sym_lower(a: Tensor, upper: bool = False) -> Tensor:
-    """The symmetric matrix read from a's lower (or upper) triangle, as LAPACK reads it."""
+    """The symmetric (Hermitian) matrix read from a's lower (or upper) triangle, as LAPACK reads it."""
     if upper:
-        return a.triu() + a.triu(1).mT
-    return a.tril() + a.tril(-1).mT
+        return a.triu() + a.triu(1).mH
+    return a.tril() + a.tril(-1).mH
 
 
 def batch_error(info: Tensor) -> tuple[int, int] | None:

@@ -93,7 +93,10 @@ def lu_factor(a: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     info = _zeros(batch, a, _dt.int32)
     pivots: list[Tensor] = []
     for k in range(min(m, n)):
-        p = w[..., k:, k].abs().argmax(-1) + k  # (...,) the first largest, as idamax
+        col = w[..., k:, k]
+        # (...,) the first largest, as i?amax: |re| + |im| for complex (izamax)
+        mag = col.real.abs() + col.imag.abs() if col._dtype.is_complex else col.abs()
+        p = mag.argmax(-1) + k
         pivots.append(p)
         pe = p.unsqueeze(-1)
         idx = _where(r == k, pe, _where(r == pe, k, r))  # swap rows k and p

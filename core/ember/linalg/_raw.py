@@ -116,12 +116,12 @@ def qr(a: Tensor, mode: str) -> tuple[Tensor | None, Tensor]:
 
 
 def eigh(a: Tensor, upper: bool) -> tuple[Tensor, Tensor]:
-    if a.numel() == 0:
-        return _zeros(tuple(a.shape[:-1]), a), _zeros(tuple(a.shape), a)
+    if a.numel() == 0:  # (eigenvalues are real, also for a complex input)
+        return _zeros(tuple(a.shape[:-1]), a, _dt.to_real(a.dtype)), _zeros(tuple(a.shape), a)
     with no_grad():
         if _native(a, "eigh"):
             w, v = a._kt["eigh"](a._data, upper)
-            return a._new(w), a._new(v)
+            return a._new(w, _dt.to_real(a.dtype)), a._new(v)
         return _composite.eigh(a, upper)
 
 
@@ -132,9 +132,9 @@ def svd(a: Tensor, full_matrices: bool) -> tuple[Tensor, Tensor, Tensor]:
         ucols, vrows = (m, n) if full_matrices else (k, k)
         u = _eye(batch + (m, m), a)[..., :ucols].contiguous()
         vh = _eye(batch + (n, n), a)[..., :vrows, :].contiguous()
-        return u, _zeros(batch + (k,), a), vh
+        return u, _zeros(batch + (k,), a, _dt.to_real(a.dtype)), vh
     with no_grad():
         if _native(a, "svd"):
             u, s, vh = a._kt["svd"](a._data, full_matrices)
-            return a._new(u), a._new(s), a._new(vh)
+            return a._new(u), a._new(s, _dt.to_real(a.dtype)), a._new(vh)
         return _composite.svd(a, full_matrices)

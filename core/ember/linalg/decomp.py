@@ -11,6 +11,7 @@ from ember.linalg._common import (
     check_matrix,
     check_square,
     diag_embed,
+    is_float_or_complex,
     is_low_precision,
     return_type,
     type_word,
@@ -33,17 +34,26 @@ def _empty_like(x: Tensor) -> Tensor:
 
 # ---- QR -------------------------------------------------------------------------------------------
 def _qr_backward_tall(gQ: Tensor | None, gR: Tensor | None, Q: Tensor, R: Tensor) -> Tensor:
-    """A = QR with m >= n (reduced): gA = (gQ + Q copyltu(M)) R^-H, M = R gR^H - gQ^H Q."""
+    """PyTorch's linalg_qr_backward for m >= n (reduced): gA = (gQ + Q syminvadj(triu(M))) R^-H,
+    M = gR R^H - Q^H gQ, syminvadj(X) = X + X^H with the diagonal's real part halved."""
     M = None
     if gR is not None:
-        M = R @ gR.mT
+        M = gR @ R.mH
     if gQ is not None:
-        M = -(gQ.mT @ Q) if M is None else M - gQ.mT @ Q
-    low = M.tril(-1)
-    b = Q @ (low + low.mT + diag_embed(M.diagonal(0, -2, -1)))
+        M = -(Q.mH @ gQ) if M is None else M - Q.mH @ gQ
+    up = M.triu()
+    sym = up + up.mH
+    d = sym.diagonal(0, -2, -1)
+    if d._dtype.is_complex:  # halve the real part of the diagonal only
+        from ember.functions.complex_ops import complex as make_complex
+
+        sym = sym - diag_embed(make_complex(d.real * 0.5, d.real * 0))
+    else:
+        sym = sym - diag_embed(d * 0.5)
+    b = Q @ sym
     if gQ is not None:
         b = b + gQ
-    return solve_triangular(R.mT, b, upper=False, left=False)
+    return solve_triangular(R.mH, b, upper=False, left=False)
 
 
 class QR(Function):
@@ -70,20 +80,26 @@ class QR(Function):
             raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
         if m >= n:
             return _qr_backward_tall(gQ, gR, Q, R), None
-        # wide: A = [X | Y] with X = Q U square; Y = Q V adds Q gV to Y and Y gV^H to gQ
+        # wide (PyTorch's m < n case): gA = Q gR + pi*(Q trilImInvAdjSkew(Q^H gQ - gR R^H) R_1^-H)
         from ember.functions.shape import cat
 
-        U, V = R[..., :, :m], R[..., :, m:]
-        gU = gV = None
+        M = None
         if gR is not None:
-            gU, gV = gR[..., :, :m], gR[..., :, m:]
-        Y = None
-        if gV is not None:
-            Y = Q @ V
-            gQ = Y @ gV.mT if gQ is None else gQ + Y @ gV.mT
-        gX = _qr_backward_tall(gQ, gU, Q, U)
-        gY = Q @ gV if gV is not None else gX.new_zeros(tuple(gX.shape[:-1]) + (n - m,))
-        return cat([gX, gY], -1), None
+            M = gR @ R.mH
+        if gQ is not None:
+            M = -(Q.mH @ gQ) if M is None else M - Q.mH @ gQ
+        X = -M
+        low = (X - X.mH).tril()
+        if low._dtype.is_complex:  # halve the diagonal's imaginary part
+            from ember.functions.complex_ops import complex as make_complex
+
+            d = low.diagonal(0, -2, -1)
+            low = low - diag_embed(make_complex(d.imag * 0, d.imag * 0.5))
+        gA = solve_triangular(R[..., :, :m].mH, Q @ low, upper=False, left=False)
+        gA = cat([gA, gA.new_zeros(tuple(gA.shape[:-1]) + (n - m,))], -1)
+        if gR is not None:
+            gA = gA + Q @ gR
+        return gA, None
 
 
 def qr(A: Tensor, mode: str = "reduced", *, out: Any = None):
@@ -121,27 +137,39 @@ class Eigh(Function):
 
     @staticmethod
     def backward(ctx, gw, gV):
-        # gA = V (diag(gw) + (V^H gV) / E) V^H with E_ij = w_j - w_i (PyTorch's linalg_eig_backward)
+        # PyTorch's linalg_eig_backward (Hermitian): gA = V (diag(gw) + skew(V^H gV) / E) V^H,
+        # skew(X) = (X - X^H) / 2, E_ij = w_j - w_i
         w, V = ctx.saved_tensors
         inner = None
         if gV is not None:
+            VhgV = V.mH @ gV
+            if VhgV._dtype.is_complex:
+                _check_phase(VhgV.diagonal(0, -2, -1).imag, "linalg_eigh_backward: The eigenvectors in the "
+                             "complex case are specified up to multiplication by e^{i phi}. The specified loss "
+                             "function depends on this quantity, so it is ill-defined.")
             E = w.unsqueeze(-2) - w.unsqueeze(-1)
             eye = diag_embed(w * 0 + 1)
             E = E + eye  # the diagonal is replaced below; keep it non-zero
-            inner = (V.mT @ gV) / E
-            inner = inner - inner * eye
+            inner = (0.5 * (VhgV - VhgV.mH)) / E.to(VhgV.dtype)
+            inner = inner - inner * eye.to(inner.dtype)
         if gw is not None:
-            d = diag_embed(gw)
+            d = diag_embed(gw).to(V.dtype)
             inner = d if inner is None else inner + d
-        gA = V @ inner @ V.mT
-        return 0.5 * (gA + gA.mT), None  # PyTorch returns the symmetric part
+        return V @ inner @ V.mH, None
+
+
+def _check_phase(imag: Tensor, message: str) -> None:
+    """PyTorch's check that a complex loss does not depend on the eigenvectors' (singular vectors')
+    phases: the imaginary part must be ~0 (allclose to zero, rtol = atol = 1e-2)."""
+    if imag.numel() and not bool((imag.abs() <= 1e-2).all()):
+        raise RuntimeError(message)
 
 
 def _check_eigh(A: Tensor, fname: str) -> None:
     check_matrix(A, fname)
     if A.shape[-1] != A.shape[-2]:
         check_square(A, fname)
-    if not A.dtype.is_floating_point or is_low_precision(A.dtype):
+    if not is_float_or_complex(A.dtype) or is_low_precision(A.dtype):
         raise NotImplementedError(f"\"linalg_eigh_cpu\" not implemented for '{type_word(A.dtype)}'")
 
 
@@ -178,36 +206,49 @@ def eigvalsh(A: Tensor, UPLO: str = "L", *, out: Tensor | None = None) -> Tensor
 # ---- SVD ------------------------------------------------------------------------------------------
 def _svd_backward(gU: Tensor | None, gS: Tensor | None, gVh: Tensor | None, U: Tensor, S: Tensor,
                   Vh: Tensor) -> Tensor:
-    """PyTorch's svd_backward for the reduced factors (real case)."""
+    """PyTorch's svd_backward for the reduced factors (real and complex)."""
     m, n = U.shape[-2], Vh.shape[-1]
     if gU is None and gVh is None:
-        return (U * gS.unsqueeze(-2)) @ Vh
-    V = Vh.mT
-    gV = gVh.mT if gVh is not None else None
+        return (U * gS.to(U.dtype).unsqueeze(-2)) @ Vh
+    is_complex = U._dtype.is_complex
+    UhgU = VhgV = None
+    if gU is not None:
+        UhgU = U.mH @ gU
+        UhgU = UhgU - UhgU.mH
+    if gVh is not None:
+        VhgV = Vh @ gVh.mH
+        VhgV = VhgV - VhgV.mH
+    if is_complex:  # the loss must not depend on the singular vectors' phases
+        from ember.functions.creation import zeros_like
+
+        im_u = UhgU.diagonal(0, -2, -1).imag if UhgU is not None else zeros_like(S)
+        im_v = VhgV.diagonal(0, -2, -1).imag if VhgV is not None else zeros_like(S)
+        _check_phase(im_u + im_v, "svd_backward: The singular vectors in the complex case are specified up to "
+                     "multiplication by e^{i phi}. The specified loss function depends on this phase term, "
+                     "making it ill-defined.")
     S2 = S * S
     eye = diag_embed(S * 0 + 1)
-    E = S2.unsqueeze(-2) - S2.unsqueeze(-1) + eye  # E_jk = S_k^2 - S_j^2, 1 on the diagonal
-    inner = None
-    if gU is not None:
-        UhgU = U.mT @ gU
-        inner = (UhgU - UhgU.mT) * S.unsqueeze(-2)
-    if gV is not None:
-        VhgV = V.mT @ gV
-        term = S.unsqueeze(-1) * (VhgV - VhgV.mT)
-        inner = term if inner is None else inner + term
-    inner = inner / E
+    E = (S2.unsqueeze(-2) - S2.unsqueeze(-1) + eye).to(U.dtype)  # E_jk = S_k^2 - S_j^2, 1 on the diagonal
+    Sc = S.to(U.dtype)
+    if UhgU is not None and VhgV is not None:
+        inner = (UhgU * Sc.unsqueeze(-2) + Sc.unsqueeze(-1) * VhgV) / E
+    elif UhgU is not None:
+        inner = (UhgU / E) * Sc.unsqueeze(-2)
+    else:
+        inner = Sc.unsqueeze(-1) * (VhgV / E)
     if gS is not None:
-        inner = inner + diag_embed(gS)
-    k = S.shape[-1]
-    if m > k and gU is not None:
+        inner = inner + diag_embed(gS.to(U.dtype))
+    if is_complex and UhgU is not None and VhgV is not None:
+        inner = inner + diag_embed(UhgU.diagonal(0, -2, -1) / (2.0 * Sc))
+    if m > n and gU is not None:
         gA = U @ inner
-        gUSinv = gU / S.unsqueeze(-2)
-        gA = gA + gUSinv - U @ (U.mT @ gUSinv)
+        gUSinv = gU / Sc.unsqueeze(-2)
+        gA = gA + gUSinv - U @ (U.mH @ gUSinv)
         gA = gA @ Vh
-    elif n > k and gV is not None:
+    elif m < n and gVh is not None:
         gA = inner @ Vh
-        gVSinv = gV / S.unsqueeze(-2)
-        gA = gA + gVSinv.mT - (gVSinv.mT @ V) @ Vh
+        SinvgVh = gVh / Sc.unsqueeze(-1)
+        gA = gA + SinvgVh - (SinvgVh @ Vh.mH) @ Vh
         gA = U @ gA
     else:
         gA = U @ inner @ Vh
@@ -251,7 +292,7 @@ class SVDVals(Function):
         A, U, Vh = ctx.saved_tensors
         if is_grad_enabled():  # create_graph: U and Vh must be functions of A for the next derivative
             U, _S, Vh = SVD.apply(A, False)
-        return (U * gS.unsqueeze(-2)) @ Vh
+        return (U * gS.to(U.dtype).unsqueeze(-2)) @ Vh
 
 
 def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None, out: Any = None):
@@ -319,7 +360,7 @@ def householder_product(A: Tensor, tau: Tensor, *, out: Tensor | None = None) ->
     if tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
         raise RuntimeError(f"{fname}: Expected batch dimensions of tau to be equal to input.shape[:-2], but got "
                            f"{list(tau.shape[:-1])}")
-    if not A.dtype.is_floating_point or is_low_precision(A.dtype):
+    if not is_float_or_complex(A.dtype) or is_low_precision(A.dtype):
         raise NotImplementedError(f"\"orgqr_cpu\" not implemented for '{type_word(A.dtype)}'")
     if tau.dtype is not A.dtype:
         raise RuntimeError(f"{fname}: tau dtype {type_word(tau.dtype)} does not match input dtype "
@@ -327,7 +368,8 @@ def householder_product(A: Tensor, tau: Tensor, *, out: Tensor | None = None) ->
     batch = tuple(A.shape[:-2])
     Q = eye(m, dtype=A.dtype, device=A.device)[:, :n].expand(batch + (m, n))
     r = arange(m, device=A.device)
-    for i in reversed(range(k)):  # H_1 (H_2 (... (H_k I)))
+    for i in reversed(range(k)):  # H_1 (H_2 (... (H_k I))), H_i = I - tau_i v_i v_i^H
         v = where(r == i, 1.0, where(r > i, A[..., :, i], 0.0))
-        Q = Q - (tau[..., i, None, None] * v.unsqueeze(-1)) @ (v.unsqueeze(-2) @ Q)
+        vh = v.conj() if v._dtype.is_complex else v
+        Q = Q - (tau[..., i, None, None] * v.unsqueeze(-1)) @ (vh.unsqueeze(-2) @ Q)
     return _out(Q if k else _NoReflector.apply(Q, A, tau), out)

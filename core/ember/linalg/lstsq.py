@@ -7,7 +7,7 @@ from typing import Any
 from ember import dtypes as _dt
 from ember.autograd.function import Function
 from ember.linalg import _raw
-from ember.linalg._common import check_matrix, is_low_precision, needs, return_type, type_word
+from ember.linalg._common import check_matrix, is_float_or_complex, is_low_precision, needs, return_type, type_word
 from ember.linalg.norms import _rank_tol
 from ember.linalg.triangular import _out
 from ember.tensor import Tensor
@@ -30,24 +30,24 @@ def _pinv_raw(A: Tensor, atol: Any, rtol: Any, hermitian: bool) -> Tensor:
         S = w.abs()
         keep = S > _rank_tol(S, m, n, atol, rtol)
         inv_s = where(keep, 1.0 / where(keep, w, 1.0), 0.0)
-        return (V * inv_s.unsqueeze(-2)) @ V.mT
+        return (V * inv_s.to(V.dtype).unsqueeze(-2)) @ V.mH
     U, S, Vh = _raw.svd(A, False)
     keep = S > _rank_tol(S, m, n, atol, rtol)
     inv_s = where(keep, 1.0 / where(keep, S, 1.0), 0.0)
-    return (Vh.mT * inv_s.unsqueeze(-2)) @ U.mT
+    return (Vh.mH * inv_s.to(U.dtype).unsqueeze(-2)) @ U.mH
 
 
 def _pinv_backward(g: Tensor, P: Tensor, A: Tensor) -> Tensor:
-    """PyTorch's pinv_backward (real case), arranged for the smaller of m and n."""
+    """PyTorch's pinv_backward, arranged for the smaller of m and n."""
     m, n = A.shape[-2], A.shape[-1]
-    Ph, gh = P.mT, g.mT
+    Ph, gh = P.mH, g.mH
     if m <= n:
         K = gh @ P
         KPh = K @ Ph
-        return -(P @ K).mT + KPh - (A @ P) @ KPh + (Ph @ P) @ (gh - K @ A)
+        return -(P @ K).mH + KPh - (A @ P) @ KPh + (Ph @ P) @ (gh - K @ A)
     K = P @ gh
     PhK = Ph @ K
-    return -(K @ P).mT + (gh - A @ K) @ P @ Ph + PhK - PhK @ P @ A
+    return -(K @ P).mH + (gh - A @ K) @ P @ Ph + PhK - PhK @ P @ A
 
 
 class Pinv(Function):
@@ -66,7 +66,7 @@ class Pinv(Function):
 
 
 def _check_pinv(A: Tensor) -> None:
-    if not isinstance(A, Tensor) or A.dim() < 2 or not A.dtype.is_floating_point or is_low_precision(A.dtype):
+    if not isinstance(A, Tensor) or A.dim() < 2 or not is_float_or_complex(A.dtype) or is_low_precision(A.dtype):
         shape = list(A.shape) if isinstance(A, Tensor) else []
         word = type_word(A.dtype) if isinstance(A, Tensor) else type(A).__name__
         raise RuntimeError(f"linalg.pinv({word}{{{shape}}}): expected a tensor with 2 or more dimensions of float, "
@@ -112,8 +112,8 @@ class Lstsq(Function):
         A, B, P = ctx.saved_tensors
         if is_grad_enabled():  # create_graph: pinv(A) must be a function of A for the next derivative
             P = Pinv.apply(A, None, None, False)
-        gA = _pinv_backward(gX @ B.mT, P, A) if needs(ctx, 0) else None
-        gB = P.mT @ gX if needs(ctx, 1) else None
+        gA = _pinv_backward(gX @ B.mH, P, A) if needs(ctx, 0) else None
+        gB = P.mH @ gX if needs(ctx, 1) else None
         return gA, gB, None
 
 
@@ -133,7 +133,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     if driver is not None and driver not in _DRIVERS:
         raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
     check_matrix(A, "torch.linalg.lstsq", "input")
-    if not A.dtype.is_floating_point or is_low_precision(A.dtype):
+    if not is_float_or_complex(A.dtype) or is_low_precision(A.dtype):
         raise RuntimeError("This function doesn't handle types other than float and double")
     if A.dtype is not B.dtype:
         raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got input's "
@@ -151,15 +151,17 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     m, n = A.shape[-2], A.shape[-1]
     batch = tuple(A.shape[:-2])
     with no_grad():
-        S = svdvals(A) if A.numel() else zeros(batch + (min(m, n),), dtype=A.dtype, device=A.device)
+        S = svdvals(A) if A.numel() else zeros(batch + (min(m, n),), dtype=_dt.to_real(A.dtype), device=A.device)
         full_rank = S.shape[-1] == 0 or bool((S > _rank_tol(S, m, n, None, rcond)).all())
         rank = (S > _rank_tol(S, m, n, None, rcond)).to(_dt.int64).sum(-1)
     X = Lstsq.apply(A, Bm, rcond)
-    empty = zeros((0,), dtype=A.dtype, device=A.device)
+    empty = zeros((0,), dtype=_dt.to_real(A.dtype), device=A.device)  # residuals, singular values: real
     res = X.reshape(-1)[:0]  # empty, yet part of the graph like PyTorch's
+    if res._dtype.is_complex:  # residuals are real
+        res = res.real
     if driver != "gelsy" and m > n and full_rank:  # as LAPACK reports them (differentiable, as PyTorch's)
         r = A @ X - Bm
-        res = (r * r).sum(-2)
+        res = (r * r.conj()).real.sum(-2) if r._dtype.is_complex else (r * r).sum(-2)
     if vector:
         X = X.squeeze(-1)
     if driver == "gels":

@@ -10,6 +10,7 @@ from ember.linalg._common import (
     check_same_dtype,
     check_square,
     eye_like,
+    is_float_or_complex,
     is_low_precision,
     needs,
     raise_info,
@@ -89,7 +90,7 @@ class Inv(Function):
     @staticmethod
     def backward(ctx, g, _ginfo):
         (Ainv,) = ctx.saved_tensors
-        return -(Ainv.mT @ g @ Ainv.mT), None
+        return -(Ainv.mH @ g @ Ainv.mH), None
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False, out: tuple | None = None):
@@ -134,8 +135,8 @@ class Solve(Function):
         from ember.functions.elementwise import unbroadcast
 
         A, X = ctx.saved_tensors
-        gB = Solve.apply(A.mT, gX, None)[0]
-        gA = unbroadcast(-(gB @ X.mT), ctx.shapes[0]) if needs(ctx, 0) else None
+        gB = Solve.apply(A.mH, gX, None)[0]
+        gA = unbroadcast(-(gB @ X.mH), ctx.shapes[0]) if needs(ctx, 0) else None
         return gA, (unbroadcast(gB, ctx.shapes[1]) if needs(ctx, 1) else None), None
 
 
@@ -162,7 +163,7 @@ def _solve(A: Tensor, B: Tensor, left: bool, check_name: str | None) -> tuple[Te
     broadcast_shapes(tuple(A.shape[:-2]), tuple(Bm.shape[:-2]))
     if left or vector:
         X, info = Solve.apply(A if left else A.mT, Bm, check_name)
-    else:
+    else:  # X A = B  <=>  A^T X^T = B^T
         X, info = Solve.apply(A.mT, Bm.mT, check_name)
         X = X.mT
     return (X.squeeze(-1) if vector else X), info
@@ -199,21 +200,23 @@ class Det(Function):
 
     @staticmethod
     def backward(ctx, g):
-        # d det / dA = det * A^-T, the cofactor matrix; for singular A from the SVD, as PyTorch
+        # PyTorch's linalg_det_backward: g conj(det) A^-H, the (conjugated) cofactor matrix; for
+        # singular A from the SVD
         A, d = ctx.saved_tensors
         Ainv, info = Inv.apply(A, None)
         g = g.unsqueeze(-1).unsqueeze(-1)
+        dc = (d.conj() if d._dtype.is_complex else d).unsqueeze(-1).unsqueeze(-1)
         if bool((info == 0).all()):
-            return g * d.unsqueeze(-1).unsqueeze(-1) * Ainv.mT
+            return g * dc * Ainv.mH
         from ember.functions.elementwise import where
 
         singular = (info != 0).unsqueeze(-1).unsqueeze(-1)
-        return g * where(singular, _cofactor(A), d.unsqueeze(-1).unsqueeze(-1) * where(singular, 0.0, Ainv.mT))
+        return g * where(singular, _cofactor(A), dc * where(singular, 0.0, Ainv.mH))
 
 
 def _cofactor(A: Tensor) -> Tensor:
-    """The cofactor matrix det(A) A^-T of any square A, from A = U diag(S) Vh: det(U) det(Vh) U
-    diag(prod_{j != i} S_j) Vh (not differentiable again)."""
+    """conj(det(A)) A^-H (the conjugated cofactor matrix) of any square A, from A = U diag(S) Vh:
+    conj(det(U) det(Vh)) U diag(prod_{j != i} S_j) Vh (not differentiable again)."""
     from ember.autograd.grad_mode import no_grad
     from ember.functions.shape import stack
 
@@ -222,7 +225,9 @@ def _cofactor(A: Tensor) -> Tensor:
         k = S.shape[-1]
         others = stack([S[..., [j for j in range(k) if j != i]].prod(-1) for i in range(k)], -1)
         sign = Det.apply(U) * Det.apply(Vh)
-        return sign.unsqueeze(-1).unsqueeze(-1) * (U * others.unsqueeze(-2)) @ Vh
+        if sign._dtype.is_complex:
+            sign = sign.conj()
+        return sign.unsqueeze(-1).unsqueeze(-1) * (U * others.to(U.dtype).unsqueeze(-2)) @ Vh
 
 
 def det(A: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -244,18 +249,36 @@ class Slogdet(Function):
     def forward(ctx, A):
         lu, piv, _info = _factor(A)
         u = _diag_u(lu)
-        sign = u.sign().prod(-1) * _perm_sign(piv, A.dtype)
+        if A._dtype.is_complex:  # the phase of the determinant: prod(u / |u|) (0 for a zero pivot)
+            from ember.functions.elementwise import where
+
+            au = u.abs()
+            unit = where(au == 0, 0.0, u / where(au == 0, 1.0, au).to(u.dtype))
+            sign = unit.prod(-1) * _perm_sign(piv, A.dtype)
+        else:
+            sign = u.sign().prod(-1) * _perm_sign(piv, A.dtype)
         logabs = u.abs().log().sum(-1)
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(A)
+        ctx.save_for_backward(A, sign)
         return sign, logabs
 
     @staticmethod
-    def backward(ctx, _gsign, glog):
-        if glog is None:  # only the sign was used: it has no gradient
+    def backward(ctx, gsign, glog):
+        # PyTorch's slogdet_backward: (g_abs - i Im(conj(g_sign) sign)) A^-H; the real sign has none
+        A, sign = ctx.saved_tensors
+        g = glog
+        if A._dtype.is_complex:
+            if gsign is not None:
+                from ember.functions.complex_ops import complex as make_complex
+
+                im = (gsign.conj() * sign).imag
+                rot = make_complex(im * 0, -im)  # -i Im(...)
+                g = rot if g is None else g.to(A.dtype) + rot
+            elif g is not None:
+                g = g.to(A.dtype)
+        if g is None:  # only the (real) sign was used: it has no gradient
             return None
-        (A,) = ctx.saved_tensors
-        return glog.unsqueeze(-1).unsqueeze(-1) * Inv.apply(A, None)[0].mT
+        return g.unsqueeze(-1).unsqueeze(-1) * Inv.apply(A, None)[0].mH
 
 
 def slogdet(A: Tensor, *, out: tuple | None = None):
@@ -280,6 +303,8 @@ def logdet(A: Tensor) -> Tensor:
 
     check_square(A, "logdet")
     sign, logabs = Slogdet.apply(A)
+    if A._dtype.is_complex:  # PyTorch: log(sign) + logabsdet, complex
+        return sign.log() + logabs
     return where(sign < 0, float("nan"), logabs)
 
 
@@ -296,7 +321,7 @@ def _check_lu(A: Tensor, pivot: bool, fname: str) -> None:
                            "instead")
     if not pivot:
         raise RuntimeError(f"{fname}: LU without pivoting is not implemented on the CPU")
-    if not A.dtype.is_floating_point or is_low_precision(A.dtype):
+    if not is_float_or_complex(A.dtype) or is_low_precision(A.dtype):
         raise NotImplementedError(f"\"lu_cpu\" not implemented for '{type_word(A.dtype)}'")
 
 
@@ -317,32 +342,32 @@ def _lu_backward(gL: Tensor | None, gU: Tensor | None, L: Tensor, U: Tensor, per
     if m == n:
         phi = None
         if gL is not None:
-            phi = (L.mT @ gL).tril(-1)
+            phi = (L.mH @ gL).tril(-1)
         if gU is not None:
-            term = (gU @ U.mT).triu()
+            term = (gU @ U.mH).triu()
             phi = term if phi is None else phi + term
-        X = solve_triangular(L.mT, phi, upper=True, unitriangular=True)
-        X = solve_triangular(U.mT, X, upper=False, left=False)
+        X = solve_triangular(L.mH, phi, upper=True, unitriangular=True)
+        X = solve_triangular(U.mH, X, upper=False, left=False)
     elif m < n:  # A1 = P L^-H [triu(gU1) + tril(L^H gL - triu(gU) U^H, -1) U1^-H], A2 = P L^-H gU2
-        X = None if gL is None else L.mT @ gL
+        X = None if gL is None else L.mH @ gL
         if gU is not None:
-            term = gU.triu() @ U.mT
+            term = gU.triu() @ U.mH
             X = -term if X is None else X - term
-        X = solve_triangular(U[..., :k].mT, X.tril(-1), upper=False, left=False)
+        X = solve_triangular(U[..., :k].mH, X.tril(-1), upper=False, left=False)
         if gU is not None:
             X = cat([X + gU[..., :k].triu(), gU[..., k:]], -1)
-        X = solve_triangular(L.mT, X, upper=True, unitriangular=True)
+        X = solve_triangular(L.mH, X, upper=True, unitriangular=True)
         if gU is None:
             X = cat([X, zeros(tuple(X.shape[:-1]) + (n - k,), dtype=X.dtype, device=X.device)], -1)
     else:  # A1 = P [tril(gL1, -1) + L1^-H triu(gU U^H - L^H tril(gL, -1))] U^-H, A2 = P gL2 U^-H
-        X = None if gU is None else gU @ U.mT
+        X = None if gU is None else gU @ U.mH
         if gL is not None:
-            term = L.mT @ gL.tril(-1)
+            term = L.mH @ gL.tril(-1)
             X = -term if X is None else X - term
-        X = solve_triangular(L[..., :k, :].mT, X.triu(), upper=True, unitriangular=True)
+        X = solve_triangular(L[..., :k, :].mH, X.triu(), upper=True, unitriangular=True)
         if gL is not None:
             X = cat([X + gL[..., :k, :].tril(-1), gL[..., k:, :]], -2)
-        X = solve_triangular(U.mT, X, upper=False, left=False)
+        X = solve_triangular(U.mH, X, upper=False, left=False)
         if gL is None:
             X = cat([X, zeros(tuple(X.shape[:-2]) + (m - k, k), dtype=X.dtype, device=X.device)], -2)
     return _unpermute_rows(X, perm)
@@ -472,7 +497,7 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
     if not left:  # X A = B  <=>  A^H X^H = B^H
-        return _out(lu_solve(LU, pivots, B.mT, left=True, adjoint=not adjoint).mT, out)
+        return _out(lu_solve(LU, pivots, B.mH, left=True, adjoint=not adjoint).mH, out)
     from ember.functions.elementwise import broadcast_shapes
 
     L, U = LU.tril(-1) + eye_like(LU), LU.triu()
@@ -483,6 +508,6 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
     if not adjoint:  # U^-1 L^-1 P^T B
         y = solve_triangular(L, B.gather(-2, perm), upper=False, unitriangular=True)
         return _out(solve_triangular(U, y, upper=True), out)
-    y = solve_triangular(U.mT, B, upper=False)  # A^H = U^H L^H P^H: X = P L^-H U^-H B
-    y = solve_triangular(L.mT, y, upper=True, unitriangular=True)
+    y = solve_triangular(U.mH, B, upper=False)  # A^H = U^H L^H P^H: X = P L^-H U^-H B
+    y = solve_triangular(L.mH, y, upper=True, unitriangular=True)
     return _out(y.gather(-2, perm.argsort(-2)), out)

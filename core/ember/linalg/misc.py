@@ -96,7 +96,7 @@ def matrix_exp(A: Tensor) -> Tensor:
         return A.exp()
     from ember.autograd.grad_mode import no_grad
 
-    theta = _MEXP_THETA.get(A.dtype.name, _MEXP_THETA["float32"])
+    theta = _MEXP_THETA.get(_dt.to_real(A.dtype).name, _MEXP_THETA["float32"])  # complex: its parts' precision
     with no_grad():  # s = ceil(log2(||A||_1 / theta)) per matrix (0 for non-finite norms), one host sync
         norm = A.abs().sum(-2).amax(-1)
         s = (norm / theta).log2().ceil().clamp(min=0)
@@ -188,7 +188,8 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Tensor | None = None) ->
     if x.dtype is not y.dtype:
         raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
                            f"{type_word(x.dtype)} and y of type {type_word(y.dtype)} instead")
-    return _out((x * y).sum(dim), out)
+    # PyTorch's vecdot conjugates x: sum(conj(x) * y)
+    return _out(((x.conj() if x._dtype.is_complex else x) * y).sum(dim), out)
 
 
 def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ember import dtypes as _dt
 from ember.autograd.function import Function
-from ember.linalg._common import check_float, check_matrix, is_low_precision, type_word
+from ember.linalg._common import check_float, check_matrix, is_float_or_complex, is_low_precision, type_word
 from ember.linalg.triangular import _out
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
@@ -100,7 +100,7 @@ def _norm_dtype(x: Tensor, dtype: _dt.dtype | None, fname: str) -> Tensor:
     check_float(x, fname, low_precision=True)
     if dtype is None:
         return x
-    if not dtype.is_floating_point:
+    if not is_float_or_complex(dtype):
         raise RuntimeError(f"{fname}: dtype should be floating point or complex, but got {type_word(dtype)}")
     if dtype.itemsize < x.dtype.itemsize:
         raise RuntimeError(f"{fname}: the dtype of the input ({type_word(x.dtype)}) should be convertible without "
@@ -159,6 +159,7 @@ def _svd_norm(A: Tensor, ord: Any, d0: int, d1: int, keepdim: bool) -> Tensor:  
         if ord == -2 and min(x.shape[-2:]) == 0:
             raise IndexError("amin(): Expected reduction dim -1 to have non-zero size.")
         s = x.sum((-2, -1)) * 0  # keeps the graph for 'nuc', as PyTorch's result does
+        s = s.real if s._dtype.is_complex else s  # norms are real
         s = s if ord == "nuc" else s.detach()
     else:
         sv = svdvals(x)
@@ -287,7 +288,7 @@ def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: boo
     from ember.linalg.decomp import eigvalsh, svdvals
 
     check_matrix(A, "linalg.matrix_rank")
-    if not A.dtype.is_floating_point or is_low_precision(A.dtype):
+    if not is_float_or_complex(A.dtype) or is_low_precision(A.dtype):
         raise RuntimeError("This function doesn't handle types other than float and double")
     if tol is not None:
         atol, rtol = tol, 0.0

@@ -5,7 +5,15 @@ from __future__ import annotations
 from ember import dtypes as _dt
 from ember.autograd.function import Function
 from ember.linalg import _raw
-from ember.linalg._common import check_matrix, check_square, is_low_precision, needs, raise_info, return_type
+from ember.linalg._common import (
+    check_matrix,
+    check_square,
+    is_float_or_complex,
+    is_low_precision,
+    needs,
+    raise_info,
+    return_type,
+)
 from ember.tensor import Tensor
 
 __all__ = ["solve_triangular", "cholesky", "cholesky_ex", "CholeskyExResult"]
@@ -36,10 +44,11 @@ class SolveTriangular(Function):
 
         A, X = ctx.saved_tensors
         upper, left, unitriangular = ctx.opts
-        gB = SolveTriangular.apply(A.mT, gX, not upper, left, unitriangular)
+        # PyTorch's linalg_solve_triangular_backward: G_B = A^-H G_X, G_A = -G_B X^H (projected)
+        gB = SolveTriangular.apply(A.mH, gX, not upper, left, unitriangular)
         gA = None
         if ctx.needs_input_grad[0]:
-            gA = -(gB @ X.mT) if left else -(X.mT @ gB)
+            gA = -(gB @ X.mH) if left else -(X.mH @ gB)
             gA = unbroadcast(_tri_part(gA, upper, unitriangular), ctx.shapes[0])
         gB = unbroadcast(gB, ctx.shapes[1]) if ctx.needs_input_grad[1] else None
         return gA, gB, None, None, None
@@ -69,7 +78,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
         eq = "AX = B" if left else "XA = B"
         raise RuntimeError(f"{fname}: Incompatible shapes of A and B for the equation {eq} "
                            f"({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
-    if not A._dtype.is_floating_point or is_low_precision(A._dtype):
+    if not is_float_or_complex(A._dtype) or is_low_precision(A._dtype):
         raise NotImplementedError(f'"triangular_solve_cpu" not implemented for \'{_word(A._dtype)}\'')
     from ember.functions.elementwise import broadcast_shapes
 
@@ -134,7 +143,12 @@ def _lapack_partial_factor(A: Tensor, L: Tensor, info: Tensor) -> Tensor:
         done = col < k
         Lk = where(done & (row > col), L, 0.0)  # the finished columns' off-diagonal entries
         Lk = where(done & (row == col), L, Lk)
-        pivot = A.diagonal(0, -2, -1) - (Lk * Lk).sum(-1)  # a_rr - sum_{c<k} l_rc^2, for every row r
+        # a_rr - sum_{c<k} |l_rc|^2 for every row r (potrf/zpotrf reads the diagonal's real part)
+        diag = A.diagonal(0, -2, -1)
+        if A._dtype.is_complex:
+            pivot = (diag.real - (Lk * Lk.conj()).real.sum(-1)).to(A._dtype)
+        else:
+            pivot = diag - (Lk * Lk).sum(-1)
         at_pivot = (row == col) & (row == k)
         rest = where(at_pivot, pivot.unsqueeze(-1), A.tril())
         return where(done, L, rest)
@@ -156,17 +170,18 @@ class Cholesky(Function):
         ctx.mark_non_differentiable(info)
         ctx.save_for_backward(L)
         ctx.upper = upper
-        return (L.mT if upper else L), info
+        return (L.mH if upper else L), info
 
     @staticmethod
     def backward(ctx, gL, _ginfo):
-        # Murray (2016), as PyTorch: gA = L^-H Phi L^-1 with Phi = tril(L^H gL), symmetrised
+        # Murray (2016), as PyTorch's cholesky_backward: gA = L^-H Phi L^-1 with
+        # Phi = 0.5 (X + X^H - diag(X))-like: X = tril(L^H gL), gA = 0.5 (X + tril(X, -1)^H)
         (L,) = ctx.saved_tensors
         if ctx.upper:
-            gL = gL.mT
-        phi = (L.mT @ gL).tril()
-        phi = 0.5 * (phi + phi.tril(-1).mT)
-        gA = solve_triangular(L.mT, phi, upper=True)
+            gL = gL.mH
+        phi = (L.mH @ gL).tril()
+        phi = 0.5 * (phi + phi.tril(-1).mH)
+        gA = solve_triangular(L.mH, phi, upper=True)
         return solve_triangular(L, gA, upper=False, left=False), None, None
 
 
