@@ -100,3 +100,35 @@ def test_scalar_tensor_signature(case):
     got = fn(ember)
     assert (got.item(), str(got.dtype).split(".")[-1], got.requires_grad, got.dim()) == \
         (want.item(), str(want.dtype).split(".")[-1], want.requires_grad, want.dim())
+
+
+SHAPES = [
+    lambda L: L.broadcast_shapes(5, (5, 1)),
+    lambda L: L.broadcast_shapes((2, 3), 3, [1, 3]),
+    lambda L: L.broadcast_shapes(),
+    lambda L: L.broadcast_shapes(-1),
+    lambda L: L.broadcast_shapes(2.0),
+    lambda L: L.broadcast_shapes(3, 4),
+    lambda L: L.tensor(True).sum_to_size([]),
+    lambda L: L.tensor(3, dtype=L.int32).sum_to_size(()),
+    lambda L: L.ones(2, 3, dtype=L.int32).sum_to_size(1, 3),
+    lambda L: L.ones(2, 3, dtype=L.int32).sum_to_size(2, 3),
+    lambda L: L.ones(2, 3).sum_to_size(()),
+]
+
+
+@pytest.mark.parametrize("case", range(len(SHAPES)))
+def test_broadcast_shapes_ints_and_sum_to_size(case):
+    fn = SHAPES[case]
+    try:
+        want = fn(torch)
+    except Exception as exc:  # noqa: BLE001 - the type is what is compared
+        with pytest.raises(type(exc)):
+            fn(ember)
+        return
+    got = fn(ember)
+    if isinstance(want, torch.Tensor):
+        assert (tuple(got.shape), str(got.dtype).split(".")[-1], got.tolist()) == \
+            (tuple(want.shape), str(want.dtype).split(".")[-1], want.tolist())
+    else:
+        assert tuple(got) == tuple(want)

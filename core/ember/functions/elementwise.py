@@ -36,7 +36,10 @@ _Number = (int, float, bool, complex)
 # ---- broadcasting and promotion helpers -----------------------------------------------------
 def broadcast_shapes(*shapes: Any) -> Size:
     """The shape the given shapes broadcast to, or PyTorch's error naming them."""
-    ndim = builtins.max((len(s) for s in shapes), default=0)
+    try:
+        ndim = builtins.max((len(s) for s in shapes), default=0)
+    except TypeError:  # an int is a 1-d shape (PyTorch's public form); anything else is refused
+        return broadcast_shapes(*(_shape_arg(s) for s in shapes))
     out = [1] * ndim
     for s in shapes:
         for i, d in enumerate(s, ndim - len(s)):
@@ -46,6 +49,16 @@ def broadcast_shapes(*shapes: Any) -> Size:
                                        f"Mismatch is between {[list(x) for x in shapes]} at dimension {i}")
                 out[i] = d
     return Size(out)
+
+
+def _shape_arg(s: Any) -> Any:
+    if isinstance(s, int) and not isinstance(s, bool):
+        if s < 0:
+            raise ValueError("Attempting to broadcast a dimension with negative length!")
+        return (s,)
+    if isinstance(s, (tuple, list)):
+        return s
+    raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a list of ints, got {s}")
 
 
 def _shape_error(a: Tensor, b: Tensor) -> RuntimeError:

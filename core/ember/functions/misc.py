@@ -414,6 +414,8 @@ def _sum_to_size(self: Tensor, *size: Any) -> Tensor:
     if lead < 0 or any(s != 1 and s != m for s, m in zip(shape, mine[lead:])):
         raise RuntimeError(f"size {{{', '.join(map(str, shape))}}} is not expandable to size "
                            f"{{{', '.join(map(str, mine))}}}.")
+    if not shape:  # PyTorch's sum_to: an empty size is a full sum (so an integer 0-d tensor becomes int64)
+        return self.sum()
     out = self.sum(tuple(_builtin_range(lead))) if lead else self
     dims = tuple(i for i, (s, m) in enumerate(zip(shape, mine[lead:])) if s == 1 and m != 1)
     if dims:

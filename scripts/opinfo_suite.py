@@ -1,0 +1,353 @@
+"""Run PyTorch's own OpInfo database against ember: an op suite nobody here wrote.
+
+PyTorch describes ~700 ops with ``OpInfo`` entries (``torch.testing._internal.
+common_methods_invocations.op_db``): which dtypes each supports and a generator of sample inputs
+(shapes, broadcasting, 0-d and empty tensors, keyword arguments) that PyTorch's own tests run. This
+script takes every sample, runs the op on PyTorch and the same-named op on ember (``ember.<name>``,
+``ember.nn.functional.<name>``..., or the Tensor method for the ``__r*__`` forms), and compares
+values (PyTorch's default ``assert_close`` tolerances for the dtype), dtypes and shapes. With
+``--grad`` it also compares the gradient of ``out.sum()`` (float64 samples of differentiable ops).
+
+It reports, per op: samples that agree, that differ, and that raise in ember only; ops ember lacks
+are listed once. Random ops are skipped (ember's generator differs from PyTorch's by design).
+
+    .venv/bin/python scripts/opinfo_suite.py --dtypes float32,int64 --json /tmp/opinfo.jsonl
+    .venv/bin/python scripts/opinfo_suite.py --ops add,cumsum,nn.functional.conv2d -v
+
+``torch.testing._internal`` imports ``expecttest`` only for its TestCase base class; when that
+test-only package is missing, a stub stands in (nothing of it is used here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import types
+import unittest
+import warnings
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+try:
+    import expecttest  # noqa: F401
+except ImportError:  # only its TestCase is imported by torch.testing._internal.common_utils
+    _stub = types.ModuleType("expecttest")
+    _stub.TestCase = unittest.TestCase  # type: ignore[attr-defined]
+    sys.modules["expecttest"] = _stub
+
+import ember  # noqa: E402
+import torch  # noqa: E402
+from torch.testing._internal.common_methods_invocations import op_db  # noqa: E402
+
+#: ops whose values are random draws (ember's generator is not PyTorch's) or that describe memory
+_SKIP_WORDS = ("rand", "normal", "bernoulli", "dropout", "multinomial", "uniform", "poisson", "exponential",
+               "geometric", "cauchy", "log_normal", "empty", "new_empty", "data_ptr", "storage", "resize",
+               "fractional_max_pool", "rrelu", "randint", "randperm")
+#: ops whose index outputs among equal values are implementation-defined in PyTorch: only their
+#: values (output 0) are compared
+_TIE_OPS = {"topk", "sort", "kthvalue", "mode", "argsort", "msort", "median", "nanmedian"}
+_RANDOM_OPS = {"nn.functional.scaled_dot_product_attention", "nn.functional.multi_head_attention_forward",
+               "nn.functional.alpha_dropout", "nn.functional.feature_alpha_dropout"}
+_DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
+           "bfloat16": torch.bfloat16, "int64": torch.int64, "int32": torch.int32, "int8": torch.int8,
+           "uint8": torch.uint8, "bool": torch.bool, "complex64": torch.complex64, "complex128": torch.complex128}
+
+
+class Unconvertible(Exception):
+    """A sample holds something this script does not translate (a Generator, a custom object)."""
+
+
+def _ember_dtype(dt: torch.dtype) -> Any:
+    return getattr(ember, str(dt).split(".")[-1])
+
+
+#: the ember device samples are placed on (``--device``)
+DEVICE = ["cpu"]
+
+
+def to_ember(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        if value.layout != torch.strided or value.is_quantized or value.is_nested:
+            raise Unconvertible("non-strided tensor")
+        t = value.detach()
+        if t.dtype in (torch.bfloat16,):
+            e = ember.tensor(t.float().numpy()).to(ember.bfloat16)
+        elif t.dtype in (torch.uint16, torch.uint32, torch.uint64):
+            raise Unconvertible(str(t.dtype))
+        else:
+            e = ember.tensor(t.resolve_conj().resolve_neg().numpy())
+        if DEVICE[0] != "cpu":
+            try:
+                e = e.to(DEVICE[0])
+            except TypeError as exc:  # a dtype the device does not hold
+                raise Unconvertible(str(exc)) from exc
+        if value.requires_grad:
+            e.requires_grad_(True)
+        return e
+    if isinstance(value, torch.dtype):
+        try:
+            return _ember_dtype(value)
+        except AttributeError as exc:
+            raise Unconvertible(str(value)) from exc
+    if isinstance(value, torch.device):
+        return ember.device(DEVICE[0])
+    if isinstance(value, torch.Size):
+        return tuple(value)
+    if isinstance(value, torch.memory_format):
+        return getattr(ember, str(value).split(".")[-1])
+    if isinstance(value, torch.layout):
+        return getattr(ember, str(value).split(".")[-1])
+    if isinstance(value, torch.Generator):
+        raise Unconvertible("Generator")
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_ember(v) for v in value)
+    if isinstance(value, dict):
+        return {k: DEVICE[0] if k == "device" and isinstance(v, str) else to_ember(v) for k, v in value.items()}
+    if callable(value) and not isinstance(value, type):
+        raise Unconvertible("callable")
+    return value
+
+
+def to_torch(value: Any) -> Any:
+    """ember results as PyTorch objects, for comparing with ``torch.testing.assert_close``."""
+    if isinstance(value, ember.Tensor):
+        v = value.detach()
+        if v.is_sparse:
+            v = v.to_dense()
+        if v.dtype is ember.bfloat16:
+            return torch.from_numpy(v.float().cpu().numpy().copy()).to(torch.bfloat16)
+        return torch.from_numpy(np.array(v.cpu().numpy(), copy=True))
+    if isinstance(value, (list, tuple)):
+        return [to_torch(v) for v in value]
+    if isinstance(value, ember.dtype):
+        return getattr(torch, value.name)
+    return value
+
+
+def _remap_function(fn: types.FunctionType) -> types.FunctionType:
+    """A lambda or helper of PyTorch's test database with ``torch`` read as ``ember`` (its module
+    globals and its closure cells), so ``lambda x, n: torch.polygamma(n, x)`` calls ember's."""
+    glob = dict(fn.__globals__)
+    for key, value in list(glob.items()):
+        if isinstance(value, types.ModuleType) and (value.__name__ == "torch" or value.__name__.startswith("torch.")) \
+                and not value.__name__.startswith("torch.testing"):
+            target: Any = ember
+            for part in value.__name__.split(".")[1:]:
+                target = getattr(target, part, None)
+                if target is None:
+                    break
+            if target is not None:
+                glob[key] = target
+    cells = None
+    if fn.__closure__:
+        cells = []
+        for cell in fn.__closure__:
+            try:
+                content = cell.cell_contents
+            except ValueError:  # an empty cell
+                cells.append(types.CellType())
+                continue
+            if isinstance(content, types.FunctionType) and (content.__module__ or "").startswith("torch.testing"):
+                content = _remap_function(content)
+            elif callable(content) and getattr(content, "__module__", "") in ("torch", "torch._C._VariableFunctions"):
+                content = getattr(ember, content.__name__, content)
+            cells.append(types.CellType(content))
+        cells = tuple(cells)
+    out = types.FunctionType(fn.__code__, glob, fn.__name__, fn.__defaults__, cells)
+    out.__kwdefaults__ = fn.__kwdefaults__
+    return out
+
+
+def resolve(op: Any) -> Any:
+    """ember's callable for an OpInfo, or None when ember has none of that name."""
+    if isinstance(op.op, types.FunctionType) and (op.op.__module__ or "").startswith("torch.testing"):
+        return _remap_function(op.op)
+    name = op.name
+    objclass = getattr(op.op, "__objclass__", None)
+    if objclass is not None and issubclass(objclass, torch._C.TensorBase):  # a Tensor method (x.cfloat())
+        method = op.op.__name__
+        return lambda x, *a, **k: getattr(x, method)(*a, **k)
+    if name.startswith("__r") and name.endswith("__"):
+        return lambda x, *a, **k: getattr(x, name)(*a, **k)
+    if name in ("H", "T", "mT", "mH"):
+        return lambda x: getattr(x, name)
+    if name == "__getitem__":
+        return lambda x, idx: x[idx]
+    obj: Any = ember
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            break
+    if obj is not None:
+        return obj
+    method = getattr(ember.Tensor, name.split(".")[-1], None)
+    if method is not None and op.method_variant is not None:
+        return lambda x, *a, **k: getattr(x, name.split(".")[-1])(*a, **k)
+    return None
+
+
+def _flatten(value: Any) -> list:
+    if isinstance(value, (list, tuple)):
+        out = []
+        for v in value:
+            out.extend(_flatten(v))
+        return out
+    return [value]
+
+
+def compare(expected: Any, actual: Any) -> str:
+    """"" when ``actual`` (converted to PyTorch) matches ``expected``, else what differs."""
+    exp, act = _flatten(expected), _flatten(to_torch(actual))
+    if len(exp) != len(act):
+        return f"{len(act)} outputs, PyTorch {len(exp)}"
+    for i, (e, a) in enumerate(zip(exp, act)):
+        if isinstance(e, torch.Tensor):
+            if not isinstance(a, torch.Tensor):
+                return f"output {i}: {type(a).__name__}, PyTorch a tensor"
+            if a.dtype != e.dtype:
+                return f"output {i}: dtype {a.dtype}, PyTorch {e.dtype}"
+            if tuple(a.shape) != tuple(e.shape):
+                return f"output {i}: shape {tuple(a.shape)}, PyTorch {tuple(e.shape)}"
+            try:
+                torch.testing.assert_close(a, e.detach().resolve_conj().resolve_neg(), equal_nan=True,
+                                           check_stride=False, check_device=False)
+            except AssertionError as exc:
+                lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+                return f"output {i}: values differ: " + "; ".join(lines[:4])
+        elif isinstance(e, (bool, int, float, complex)) and not isinstance(e, torch.Tensor):
+            if isinstance(a, torch.Tensor) and a.dim() == 0:
+                a = a.item()
+            if not (e == a or (isinstance(e, float) and math.isnan(e) and isinstance(a, float) and math.isnan(a))
+                    or (isinstance(e, float) and isinstance(a, (int, float)) and math.isclose(e, a, rel_tol=1e-6))):
+                return f"output {i}: {a!r}, PyTorch {e!r}"
+    return ""
+
+
+def grads_of(fn: Any, lib: Any, sample_input: Any, args: Any, kwargs: Any) -> list:
+    leaves = [t for t in _flatten([sample_input, list(args), list(kwargs.values())])
+              if isinstance(t, lib.Tensor) and t.requires_grad]
+    out = fn(sample_input, *args, **kwargs)
+    outs = [o for o in _flatten(out) if isinstance(o, lib.Tensor) and o.requires_grad]
+    if not outs or not leaves:
+        return []
+    total = sum(o.sum() if not o.is_complex() else o.real.sum() + o.imag.sum() for o in outs)
+    grads = lib.autograd.grad(total, leaves, allow_unused=True)
+    return [g if g is not None else lib.zeros_like(t) for g, t in zip(grads, leaves)]
+
+
+def run(ops_filter: set[str] | None, dtypes: list[torch.dtype], max_samples: int, grad: bool,
+        verbose: bool) -> list[dict]:
+    rows = []
+    for op in op_db:
+        full = op.name + (f".{op.variant_test_name}" if op.variant_test_name else "")
+        if ops_filter and op.name not in ops_filter and full not in ops_filter:
+            continue
+        if any(w in op.name for w in _SKIP_WORDS) or op.name in _RANDOM_OPS:
+            continue
+        efn = resolve(op)
+        if efn is None:
+            rows.append({"op": full, "status": "missing"})
+            continue
+        supported = op.supported_dtypes("cpu")
+        for dt in dtypes:
+            if dt not in supported:
+                continue
+            want_grad = grad and dt == torch.float64 and op.supports_autograd
+            try:
+                samples = list(op.sample_inputs("cpu", dt, requires_grad=want_grad))[:max_samples]
+            except Exception as exc:  # noqa: BLE001 - a sample generator that fails here is PyTorch's
+                rows.append({"op": full, "dtype": str(dt), "status": "no-samples", "detail": repr(exc)[:200]})
+                continue
+            for k, s in enumerate(samples):
+                row = {"op": full, "dtype": str(dt).split(".")[-1], "sample": k}
+                try:
+                    e_in, e_args, e_kwargs = to_ember(s.input), to_ember(list(s.args)), to_ember(dict(s.kwargs))
+                except Unconvertible as exc:
+                    row.update(status="skipped", detail=str(exc))
+                    rows.append(row)
+                    continue
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    try:
+                        expected = op.op(s.input, *s.args, **s.kwargs)
+                    except Exception as exc:  # noqa: BLE001
+                        row.update(status="torch-raises", detail=f"{type(exc).__name__}")
+                        rows.append(row)
+                        continue
+                    try:
+                        actual = efn(e_in, *e_args, **e_kwargs)
+                    except Exception as exc:  # noqa: BLE001
+                        row.update(status="ember-raises", detail=f"{type(exc).__name__}: {str(exc)[:300]}",
+                                   sample_repr=_describe(s))
+                        rows.append(row)
+                        if verbose:
+                            print(json.dumps(row))
+                        continue
+                    if op.name in _TIE_OPS and isinstance(expected, tuple):
+                        expected, actual = expected[0], actual[0]
+                    elif op.name == "argsort" and isinstance(actual, ember.Tensor):  # compare the values picked
+                        dim = s.kwargs.get("dim", s.args[0] if s.args else -1)
+                        expected = s.input.gather(dim, expected) if s.input.dim() else s.input
+                        actual = e_in.gather(dim, actual) if e_in.dim() else e_in
+                    try:
+                        diff = compare(expected, actual)
+                    except Exception as exc:  # noqa: BLE001 - an output this script cannot read
+                        diff = f"comparing raised {type(exc).__name__}: {str(exc)[:200]}"
+                    if not diff and want_grad:
+                        try:
+                            gt = grads_of(op.op, torch, s.input, s.args, s.kwargs)
+                            ge = grads_of(efn, ember, e_in, e_args, e_kwargs)
+                            gdiff = compare(gt, ge)
+                            diff = f"gradient: {gdiff}" if gdiff else ""
+                        except Exception as exc:  # noqa: BLE001
+                            diff = f"gradient raises: {type(exc).__name__}: {str(exc)[:200]}"
+                row.update(status="differs" if diff else "ok", detail=diff)
+                if diff:
+                    row["sample_repr"] = _describe(s)
+                rows.append(row)
+                if verbose and diff:
+                    print(json.dumps(row))
+    return rows
+
+
+def _describe(s: Any) -> str:
+    def d(v: Any) -> str:
+        if isinstance(v, torch.Tensor):
+            return f"T{tuple(v.shape)}{str(v.dtype).split('.')[-1]}" + ("" if v.is_contiguous() else "nc")
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(d(x) for x in v) + "]"
+        return repr(v)[:60]
+    return f"input={d(s.input)} args={d(list(s.args))} kwargs={ {k: d(v) for k, v in s.kwargs.items()} }"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--ops", default="", help="comma-separated OpInfo names (default: all)")
+    p.add_argument("--dtypes", default="float32,float64,int64,bool")
+    p.add_argument("--max-samples", type=int, default=12)
+    p.add_argument("--grad", action="store_true", help="also compare gradients (float64 samples)")
+    p.add_argument("--json", default="", help="write one JSON row per sample here")
+    p.add_argument("--device", default="cpu", help="the ember device the samples go to (cpu, opencl...)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    a = p.parse_args(argv)
+    DEVICE[0] = a.device
+    rows = run(set(a.ops.split(",")) if a.ops else None, [_DTYPES[d] for d in a.dtypes.split(",")],
+               a.max_samples, a.grad, a.verbose)
+    if a.json:
+        with open(a.json, "w") as fh:
+            for r in rows:
+                fh.write(json.dumps(r) + "\n")
+    counts = Counter(r["status"] for r in rows)
+    bad_ops = Counter(r["op"] for r in rows if r["status"] in ("differs", "ember-raises"))
+    print(dict(counts))
+    print(f"ops with a differing or raising sample: {len(bad_ops)}")
+    print("missing:", ", ".join(sorted({r['op'] for r in rows if r['status'] == 'missing'})))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
