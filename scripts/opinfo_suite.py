@@ -239,8 +239,34 @@ def grads_of(fn: Any, lib: Any, sample_input: Any, args: Any, kwargs: Any) -> li
     return [g if g is not None else lib.zeros_like(t) for g, t in zip(grads, leaves)]
 
 
+def _compare_inplace(op: Any, s: Any, e_in: Any, e_args: Any, e_kwargs: Any) -> str:
+    """The in-place variant (``x.add_(y)``) on both, where PyTorch's accepts the sample: "" when the
+    written values, dtype and shape agree (or both refuse), else what differs."""
+    fn = op.inplace_variant
+    name = getattr(fn, "__name__", "")
+    if fn is None or not isinstance(s.input, torch.Tensor) or not name.endswith("_"):  # lambdas, partials
+        return ""
+    t_in = s.input.detach().clone()
+    try:
+        fn(t_in, *[a.detach() if isinstance(a, torch.Tensor) else a for a in s.args], **s.kwargs)
+    except Exception:  # noqa: BLE001 - PyTorch refuses (a result dtype self cannot hold): so must ember
+        try:
+            getattr(e_in.detach().clone(), name)(*[a.detach() if isinstance(a, ember.Tensor) else a for a in e_args],
+                                                **e_kwargs)
+        except Exception:  # noqa: BLE001
+            return ""
+        return f"in-place {name}: PyTorch refuses the sample, ember accepts it"
+    e_copy = e_in.detach().clone()
+    try:
+        getattr(e_copy, name)(*[a.detach() if isinstance(a, ember.Tensor) else a for a in e_args], **e_kwargs)
+    except Exception as exc:  # noqa: BLE001
+        return f"in-place {name} raises: {type(exc).__name__}: {str(exc)[:200]}"
+    d = compare(t_in, e_copy)
+    return f"in-place {name}: {d}" if d else ""
+
+
 def run(ops_filter: set[str] | None, dtypes: list[torch.dtype], max_samples: int, grad: bool,
-        verbose: bool, device: str | None = None) -> list[dict]:
+        verbose: bool, device: str | None = None, inplace: bool = False) -> list[dict]:
     if device is not None:
         DEVICE[0] = device
     rows = []
@@ -311,6 +337,8 @@ def run(ops_filter: set[str] | None, dtypes: list[torch.dtype], max_samples: int
                             diff = f"gradient: {gdiff}" if gdiff else ""
                         except Exception as exc:  # noqa: BLE001
                             diff = f"gradient raises: {type(exc).__name__}: {str(exc)[:200]}"
+                    if not diff and inplace:
+                        diff = _compare_inplace(op, s, e_in, e_args, e_kwargs)
                 row.update(status="differs" if diff else "ok", detail=diff)
                 if diff:
                     row["sample_repr"] = _describe(s)
@@ -337,12 +365,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-samples", type=int, default=12)
     p.add_argument("--grad", action="store_true", help="also compare gradients (float64 samples)")
     p.add_argument("--json", default="", help="write one JSON row per sample here")
+    p.add_argument("--inplace", action="store_true", help="also compare each op's in-place variant (x.op_())")
     p.add_argument("--device", default="cpu", help="the ember device the samples go to (cpu, opencl...)")
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args(argv)
     DEVICE[0] = a.device
     rows = run(set(a.ops.split(",")) if a.ops else None, [_DTYPES[d] for d in a.dtypes.split(",")],
-               a.max_samples, a.grad, a.verbose)
+               a.max_samples, a.grad, a.verbose, inplace=a.inplace)
     if a.json:
         with open(a.json, "w") as fh:
             for r in rows:
