@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import warnings
 from typing import Any
@@ -1725,7 +1726,72 @@ def _scalar_as(value: Any, dt: _dt.dtype) -> Any:
     return value
 
 
+def _lowp_args(args: Any, dt: _dt.dtype) -> Any:
+    """``args`` with each ``dt`` tensor (also inside a list or tuple) as float32; None when a
+    floating or complex tensor of another dtype is among them (the op's own promotion or dtype
+    error then decides, unchanged)."""
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            if a._dtype is dt:
+                a = a.to(_dt.float32)
+            elif a._dtype.is_floating_point or a._dtype.is_complex:
+                return None
+        elif isinstance(a, (list, tuple)) and a and isinstance(a[0], Tensor):
+            a = _lowp_args(a, dt)
+            if a is None:
+                return None
+        out.append(a)
+    return out
+
+
+def _lowp_result(res: Any, dt: _dt.dtype) -> Any:
+    """float32 results back in ``dt``, rounded once; the cast's node keeps the composite's node
+    name (``LerpBackward0``, not ``ToCopyBackward0``)."""
+    if isinstance(res, Tensor):
+        if res._dtype is not _dt.float32:
+            return res
+        node = res.grad_fn
+        out = res.to(dt)
+        return name_grad_fn(out, node.name(), res) if node is not None else out
+    if isinstance(res, (tuple, list)):
+        return type(res)(_lowp_result(r, dt) for r in res) if type(res) in (tuple, list) else \
+            type(res)(*(_lowp_result(r, dt) for r in res))
+    return res
+
+
+def in_opmath(fn: Any) -> Any:
+    """Decorator for a composite that PyTorch runs as ONE kernel computing float16/bfloat16 in its
+    opmath type (float32) and rounding once at the end: with a 16-bit floating first tensor
+    argument, the composite runs on float32 copies of the tensors of that dtype and its float32
+    results are rounded back once (every step would otherwise round to 16 bits). Autograd goes
+    through the casts, so gradients come back in the inputs' dtype. Any other dtype calls ``fn``
+    directly (one type check): float32 and float64 paths are unchanged. Mixed floating dtypes call
+    ``fn`` directly too, keeping its promotion and dtype errors."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        for a in args:
+            if isinstance(a, Tensor):
+                dt = a._dtype
+                break
+        else:
+            return fn(*args, **kwargs)
+        if dt is not _dt.float16 and dt is not _dt.bfloat16:
+            return fn(*args, **kwargs)
+        out = kwargs.pop("out", None)  # (filled from the rounded result, not handed a float32 copy)
+        new = _lowp_args(args, dt)
+        kw_vals = _lowp_args(list(kwargs.values()), dt) if new is not None else None
+        if new is None or kw_vals is None:
+            return fn(*args, **kwargs) if out is None else fn(*args, out=out, **kwargs)
+        res = _lowp_result(fn(*new, **dict(zip(kwargs, kw_vals))), dt)
+        return res if out is None else _out(res, out)
+
+    return run
+
+
 @grad_fn_name("LerpBackward0")
+@in_opmath
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     # PyTorch's kernel takes end (and a weight tensor that is not 0-d) in input's dtype only, and
     # floating/complex inputs only; a 0-d weight tensor takes the promoting composite path.
@@ -1740,7 +1806,27 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
             raise NotImplementedError(f'"{kernel}" not implemented for \'{type_word(input._dtype)}\'')
         if not isinstance(weight, Tensor):
             weight = _scalar_as(weight, input._dtype)
+        if input._dtype is _dt.float32 and end._dtype is _dt.float32 and (
+                not isinstance(weight, Tensor) or weight._dtype is _dt.float32):
+            return _lerp_fma(input, end, weight)
     return input + weight * (end - input)
+
+
+def _lerp_fma(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """PyTorch's float32 (and, through ``in_opmath``, float16/bfloat16) lerp kernel: the two-sided
+    formula ``self + w * (end - self)`` for ``|w| < 0.5``, else ``end - (end - self) * (1 - w)``,
+    each a fused multiply-add rounded once (emulated in float64, where the product of two float32
+    values is exact)."""
+    f64 = _dt.float64
+    diff = end - input
+    if not isinstance(weight, Tensor):
+        w = float(np.float32(weight))  # the weight in opmath (float32)
+        if builtins.abs(w) < 0.5:
+            return (input.to(f64) + diff.to(f64) * w).to(_dt.float32)
+        return (end.to(f64) - diff.to(f64) * float(np.float32(1.0 - w))).to(_dt.float32)
+    small = (input.to(f64) + diff.to(f64) * weight.to(f64)).to(_dt.float32)
+    large = (end.to(f64) - diff.to(f64) * (1.0 - weight).to(f64)).to(_dt.float32)
+    return where(weight.abs() < 0.5, small, large)
 
 
 def _addc(name: str, input: Tensor, t1: Tensor, t2: Tensor, value: Any, divide: bool) -> Tensor:

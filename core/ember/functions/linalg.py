@@ -20,6 +20,7 @@ from ember._ops.numpy_names import numpy_names
 from ember._ops.out import CAST, EXACT
 from ember._ops.registry import Family
 from ember.autograd.function import Function, grad_fn_name, name_grad_fn
+from ember.functions.elementwise import in_opmath
 from ember.tensor import Tensor
 
 
@@ -261,11 +262,13 @@ def _integral_scalars(input: Tensor, beta: Any, alpha: Any, strict: bool) -> tup
 
 
 @grad_fn_name("AddmmBackward0")
+@in_opmath  # (PyTorch's 16-bit addmm/baddbmm: float32 products and sums, rounded once)
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
 
 
 @grad_fn_name("BaddbmmBackward0")
+@in_opmath
 def baddbmm(input: Tensor, b1: Tensor, b2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     # alpha == 0 skips the product as PyTorch's BLAS path does (its small-size loop, used below 400
     # multiply-adds per batch, computes 0 * inf = NaN instead)

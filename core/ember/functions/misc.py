@@ -592,16 +592,51 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any
     if vec1.dim() != 1 or vec2.dim() != 1:
         raise RuntimeError(f"addr: Expected 1-D argument vec{1 if vec1.dim() != 1 else 2}, but got "
                            f"{(vec1 if vec1.dim() != 1 else vec2).dim()}-D")
+    dt = input._dtype
+    if ((dt is _dt.float16 or dt is _dt.bfloat16) and vec1._dtype is dt and vec2._dtype is dt
+            and input.dim() <= 2 and all(a in (1, b) for a, b in zip(input.shape[::-1], (vec2.shape[0], vec1.shape[0])))
+            and not isinstance(beta, bool) and not isinstance(alpha, bool)):
+        result = _addr_lowp(input, vec1, vec2, beta, alpha)
+        return _ew._out(result, out) if out is not None else result
     # PyTorch's addr kernel multiplies by alpha even when it is 0 (0 * inf = NaN), but skips input at beta == 0
     result = _la._scaled_sum(input, _la.outer(vec1, vec2), beta, alpha, skip_zero_alpha=False)
     result = _addmm_named(result, "AddrBackward0", input)
     return _ew._out(result, out) if out is not None else result
 
 
+def _addr_lowp(input: Tensor, vec1: Tensor, vec2: Tensor, beta: Any, alpha: Any) -> Tensor:
+    """PyTorch's float16/bfloat16 addr kernel: ``beta * self + alpha * vec1 * vec2`` in the 16-bit
+    type itself, beta and alpha first converted to it and every operation rounded (left to right)."""
+    dt = input._dtype
+
+    def as_dt(v: Any) -> Any:
+        return v if isinstance(v, Tensor) else _cr.tensor(v, dtype=dt).item()
+
+    beta, alpha = as_dt(beta), as_dt(alpha)
+    product = _ew.mul(vec1, alpha).unsqueeze(1) * vec2
+    # (beta == 0: input unread but still in the graph, as the general path does)
+    result = _la._scaled_sum(input, product, 0, 1) if beta == 0 else input * beta + product
+    return _addmm_named(result, "AddrBackward0", input)
+
+
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1,
            out: Tensor | None = None) -> Tensor:
     """``beta * input + alpha * sum_i(batch1[i] @ batch2[i])``; a zero beta or alpha does not read its operand."""
-    result = _la._scaled_sum(input, _la.bmm(batch1, batch2).sum(0), beta, alpha)
+    dt = input._dtype
+    if ((dt is _dt.float16 or dt is _dt.bfloat16) and batch1._dtype is dt and batch2._dtype is dt
+            and batch1.dim() == 3 and batch2.dim() == 3 and 0 < batch1.shape[0] == batch2.shape[0]
+            and batch1.shape[2] == batch2.shape[1]):
+        # PyTorch loops ``result.addmm_(batch1[i], batch2[i], beta, alpha)`` (beta 1 after the first),
+        # each addmm computed in float32 and rounded to 16 bits: the sum rounds once per batch
+        mats1, mats2 = batch1.unbind(0), batch2.unbind(0)
+        result = _la.addmm(input, mats1[0], mats2[0], beta=beta, alpha=alpha)
+        for m1, m2 in zip(mats1[1:], mats2[1:]):
+            result = _la.addmm(result, m1, m2, alpha=alpha)
+    else:
+        product = _la.bmm(batch1, batch2)
+        # an integer product sums in its own dtype, wrapping as PyTorch's per-batch addmm_ does (not int64)
+        product = product.sum(0, dtype=product.dtype) if not product._dtype.is_floating_point else product.sum(0)
+        result = _la._scaled_sum(input, product, beta, alpha)
     result = _addmm_named(result, "AddbmmBackward0", input)
     return _ew._out(result, out) if out is not None else result
 

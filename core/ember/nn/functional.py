@@ -57,6 +57,7 @@ __all__ = [
 
 
 # ---- linear ----------------------------------------------------------------------------------
+@_e.in_opmath  # PyTorch's 16-bit addmm: product and bias added in float32, rounded once
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``."""
     x_shape, w_shape = input._data.shape, weight._data.shape  # (the backend's tuples: cheaper than .shape)
@@ -128,11 +129,19 @@ class _Linear(Function):
         return gx, gw, gb
 
 
+def _bias_add(out: Tensor, bias: Tensor | None) -> Tensor:
+    return out + bias if bias is not None else out
+
+
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``y_k = x1^T W_k x2 + b_k`` with weight (out, in1, in2)."""
     out_f, in1, in2 = weight.shape
     tmp = input1 @ weight.permute(1, 0, 2).reshape(in1, out_f * in2)  # (..., out*in2)
     tmp = tmp.reshape(*input1.shape[:-1], out_f, in2)
+    if tmp._dtype.is_floating_point:
+        # PyTorch's _trilinear contracts in2 as a second (batched) matmul: one float32 accumulation,
+        # rounded once for float16/bfloat16 (a product then a sum would round twice)
+        return _bias_add((tmp @ input2.unsqueeze(-1)).squeeze(-1), bias)
     out = (tmp * input2.unsqueeze(-2)).sum(-1)
     if out.dtype is not tmp.dtype:  # an integer sum went to int64: PyTorch's result keeps the inputs' dtype,
         out = out.to(tmp.dtype)  # wrapped (integer products and sums agree modulo 2**bits in any width)
@@ -249,6 +258,7 @@ def _adaptive_axis(x: Tensor, dim: int, o: int | None, reduce: str) -> Tensor:
 
 
 @grad_fn_name("AdaptiveAvgPool2DBackward0")
+@_e.in_opmath  # (PyTorch's 16-bit kernel sums each window in float32 and rounds once)
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average over PyTorch's adaptive windows [floor(i*H/o), ceil((i+1)*H/o))."""
     oh, ow = output_size if isinstance(output_size, (list, tuple)) else (output_size, output_size)
@@ -550,7 +560,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 running_var.mul_(1 - momentum).add_(var.detach() * (momentum * n / (n - 1)))
     else:
         mean, var = running_mean, running_var
-    out = (input - mean.reshape(shape)) * (var.reshape(shape) + eps).rsqrt()
+    return _normalize_affine(input, mean.reshape(shape), var.reshape(shape), weight, bias, eps, shape)
+
+
+@_e.in_opmath  # (PyTorch's 16-bit batch_norm applies the statistics and affine map in float32, rounded once)
+def _normalize_affine(input: Tensor, mean: Tensor, var: Tensor, weight: Tensor | None, bias: Tensor | None,
+                      eps: float, shape: tuple) -> Tensor:
+    """``(input - mean) / sqrt(var + eps) * weight + bias``, weight and bias reshaped to ``shape``."""
+    out = (input - mean) * (var + eps).rsqrt()
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:
@@ -592,6 +609,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     return out
 
 
+@_e.in_opmath
 def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dims, then scale by ``weight`` and shift by
@@ -606,6 +624,7 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | 
 
 
 @grad_fn_name("NativeGroupNormBackward0")
+@_e.in_opmath  # (PyTorch's 16-bit kernels: statistics and the affine map in float32, rounded once)
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     n, c = input.shape[0], input.shape[1]
@@ -1923,6 +1942,10 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
 
 def _interpolate(input: Tensor, size: Any, scale_factor: Any, mode: str, align_corners: bool | None,
                  recompute_scale_factor: bool | None, antialias: bool) -> Tensor:
+    if mode in ("bilinear", "area") and (input._dtype is _dt.float16 or input._dtype is _dt.bfloat16):
+        # PyTorch's 16-bit bilinear and area (adaptive average) kernels work in float32 and round
+        # once (its linear/trilinear/bicubic ones round per step, as the 16-bit composite does)
+        return _interpolate_opmath(input, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
     nsp = input.dim() - 2
     _check_interp_align(mode, align_corners)
     if size is not None and scale_factor is not None:
@@ -1984,6 +2007,9 @@ def _interpolate(input: Tensor, size: Any, scale_factor: Any, mode: str, align_c
         out = _interp_axis(out, 2 + i, sizes[i], mode, bool(align_corners), scales[i], input.dtype)
     return out.to(input.dtype) if low else out
 
+
+
+_interpolate_opmath = _e.in_opmath(_interpolate)
 
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
              align_corners: bool | None = None) -> Tensor:
