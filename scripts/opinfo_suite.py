@@ -69,7 +69,13 @@ def _ember_dtype(dt: torch.dtype) -> Any:
 DEVICE = ["cpu"]
 
 
-def to_ember(value: Any) -> Any:
+def to_ember(value: Any, memo: dict | None = None) -> Any:
+    """``value`` with PyTorch's objects as ember's; one tensor passed twice stays one tensor (``memo``:
+    torch tensor id -> ember tensor, shared by the arguments of one call)."""
+    if memo is None:
+        memo = {}
+    if isinstance(value, torch.Tensor) and id(value) in memo:
+        return memo[id(value)]
     if isinstance(value, torch.Tensor):
         if value.layout != torch.strided or value.is_quantized or value.is_nested:
             raise Unconvertible("non-strided tensor")
@@ -87,6 +93,7 @@ def to_ember(value: Any) -> Any:
                 raise Unconvertible(str(exc)) from exc
         if value.requires_grad:
             e.requires_grad_(True)
+        memo[id(value)] = e
         return e
     if isinstance(value, torch.dtype):
         try:
@@ -104,9 +111,9 @@ def to_ember(value: Any) -> Any:
     if isinstance(value, torch.Generator):
         raise Unconvertible("Generator")
     if isinstance(value, (list, tuple)):
-        return type(value)(to_ember(v) for v in value)
+        return type(value)(to_ember(v, memo) for v in value)
     if isinstance(value, dict):
-        return {k: DEVICE[0] if k == "device" and isinstance(v, str) else to_ember(v) for k, v in value.items()}
+        return {k: DEVICE[0] if k == "device" and isinstance(v, str) else to_ember(v, memo) for k, v in value.items()}
     if callable(value) and not isinstance(value, type):
         raise Unconvertible("callable")
     return value
@@ -293,7 +300,9 @@ def run(ops_filter: set[str] | None, dtypes: list[torch.dtype], max_samples: int
             for k, s in enumerate(samples):
                 row = {"op": full, "dtype": str(dt).split(".")[-1], "sample": k}
                 try:
-                    e_in, e_args, e_kwargs = to_ember(s.input), to_ember(list(s.args)), to_ember(dict(s.kwargs))
+                    memo: dict = {}
+                    e_in, e_args, e_kwargs = (to_ember(s.input, memo), to_ember(list(s.args), memo),
+                                              to_ember(dict(s.kwargs), memo))
                 except Unconvertible as exc:
                     row.update(status="skipped", detail=str(exc))
                     rows.append(row)
