@@ -191,8 +191,10 @@ def test_clamp_where_lerp_pow(device):
     assert ember.where(_t([True, False], device), _t([1, 2], device), _t([1.5, 2.5], device)).dtype is ember.float32
     e = np.ones(10, np.float32)
     np.testing.assert_allclose(_np(ember.lerp(x, _t(e, device), 0.3)), X + 0.3 * (e - X), rtol=1e-6)
+    # PyTorch's two-sided formula: from the end for weights >= 0.5 (so lerp(a, b, 1) is exactly b)
+    two_sided = e.astype(np.float64) - (e.astype(np.float64) - X) * (1 - np.float64(np.float32(0.7)))
     np.testing.assert_allclose(_np(ember.lerp(x, _t(e, device), _t(np.full(10, 0.7, np.float32), device))),
-                               X + 0.7 * (e - X), rtol=1e-6)
+                               two_sided.astype(np.float32), rtol=1e-6)
     np.testing.assert_allclose(_np(ember.pow(_t(P, device), 0.5)), np.sqrt(P), rtol=1e-6)
     np.testing.assert_allclose(_np(ember.pow(2.0, _t(P, device))), 2.0 ** P, rtol=1e-6)
     nan = ember.maximum(_t([float("nan"), 1.0], device), _t([0.0, float("nan")], device))
