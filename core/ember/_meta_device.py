@@ -282,38 +282,12 @@ def _reshape(x: MetaArray, shape: Any) -> MetaArray:
     if -1 in shape:
         known = math.prod(n for n in shape if n != -1)
         shape = tuple(x.size // known if n == -1 and known else (0 if n == -1 else n) for n in shape)
-    strides = _view_strides(x.shape, x.strides, shape)
+    from ember.functions.shape import _compute_stride  # PyTorch's computeStride, as the frontend's views use
+
+    strides = _compute_stride(x.shape, x.strides, shape)
     if strides is None:  # not expressible as a view: the host backend copies, so does this one
         return MetaArray(shape, x.dtype)
     return x._view(shape, strides)
-
-
-def _view_strides(old: tuple[int, ...], strides: tuple[int, ...], new: tuple[int, ...]) -> tuple[int, ...] | None:
-    """Strides for ``new`` over the memory of (``old``, ``strides``) without a copy, or None.
-
-    Groups the old dims into runs that are contiguous with each other and fills each run with
-    the new dims whose sizes multiply to the run's size (PyTorch's ``computeStride`` rule)."""
-    if math.prod(old) == 0 or not old:
-        return _contiguous_strides(new) if math.prod(new) == math.prod(old) else None
-    out = [0] * len(new)
-    view_d = len(new) - 1
-    chunk = strides[-1]
-    tensor_numel, view_numel = 1, 1
-    for d in range(len(old) - 1, -1, -1):
-        tensor_numel *= old[d]
-        if d == 0 or (old[d - 1] != 1 and strides[d - 1] != tensor_numel * chunk):
-            while view_d >= 0 and (view_numel < tensor_numel or new[view_d] == 1):
-                out[view_d] = view_numel * chunk
-                view_numel *= new[view_d]
-                view_d -= 1
-            if view_numel != tensor_numel:
-                return None
-            if d > 0:
-                chunk = strides[d - 1]
-                tensor_numel, view_numel = 1, 1
-    if view_d != -1:
-        return None
-    return tuple(out)
 
 
 def _permute(x: MetaArray, dims: Any) -> MetaArray:

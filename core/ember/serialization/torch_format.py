@@ -36,15 +36,12 @@ from ember.serialization._shared import (
     disallowed_global,
     read_member,
 )
-from ember.serialization.torch_writer import LEGACY_MAGIC, LEGACY_PROTOCOL
+from ember.serialization.torch_writer import LEGACY_MAGIC, LEGACY_PROTOCOL, STORAGE_TYPES
 
-#: PyTorch's legacy typed storages (the pickle names these for the dtypes they cover).
-_LEGACY_STORAGES = {
-    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16", "BFloat16Storage": "bfloat16",
-    "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16", "CharStorage": "int8",
-    "ByteStorage": "uint8", "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
-    "ComplexDoubleStorage": "complex128",
-}
+#: PyTorch's legacy typed storages (the pickle names these for the dtypes they cover): the writer's
+#: table, read the other way
+_LEGACY_STORAGES = {name: dtype for dtype, name in STORAGE_TYPES.items()}
+
 
 class _TorchGlobal:
     """Stands in for a ``torch.<name>`` global: a storage type, a dtype, ``Size``/``device``, or something refused."""
