@@ -27,14 +27,17 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from ember.kernels import out_size
 from numpy.lib.stride_tricks import as_strided
 
-from ember_cpu_numpy import conv_blocks, numba_nn, xp_kernels
+from ember_cpu_numpy import conv_blocks, lowp, numba_nn, xp_kernels
 from ember_cpu_numpy.blas import matmul as _matmul
 
 __all__ = ["NN_KERNELS"]
@@ -704,3 +707,28 @@ NN_KERNELS: dict = numba_nn.prefer_loops({
     "softmax_backward": softmax_backward,
     "log_softmax_backward": log_softmax_backward,
 })
+
+
+def _lowp_log_softmax(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with PyTorch 2.13's 16-bit rounding: float32 math rounded once, except over the last
+    dimension, where its kernel (``vec_log_softmax_lastdim``) stores each row's exp-sum and then
+    that sum's log in the 16-bit type before rounding ``x - max - log(sum)``."""
+    in_f32 = lowp.in_float32(fn)
+
+    @functools.wraps(fn)  # (``__wrapped__``: the table still leads to the shared kernel)
+    def log_softmax(x: Any, dim: int) -> Any:
+        dt = x.dtype
+        if dt.itemsize != 2:  # one test on the float32/float64 path (only float16/bfloat16 have 2 bytes here)
+            return fn(x, dim)
+        if not x.ndim or not x.size or dim % x.ndim != x.ndim - 1:
+            return in_f32(x, dim)
+        acc = x.astype(np.float32)
+        shifted = acc - acc.max(axis=-1, keepdims=True)
+        total = np.exp(shifted).sum(axis=-1, keepdims=True, dtype=np.float32).astype(dt).astype(np.float32)
+        shifted -= np.log(total).astype(dt).astype(np.float32)
+        return shifted.astype(dt)
+
+    return lowp.handles_low_precision(log_softmax)
+
+
+NN_KERNELS["log_softmax"] = _lowp_log_softmax(NN_KERNELS["log_softmax"])

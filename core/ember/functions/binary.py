@@ -32,6 +32,7 @@ from ember.functions.elementwise import (
     abs,
     assign_inplace,
     exp,
+    in_opmath,
     isinf,
     isnan,
     log1p,
@@ -146,6 +147,7 @@ class Logaddexp2(Logaddexp):
     _base2 = True
 
 
+@in_opmath  # (PyTorch's 16-bit logaddexp{,2} kernels compute in float32, rounded once)
 def logaddexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``log(exp(input) + exp(other))``, elementwise, without overflow.
 
@@ -190,6 +192,7 @@ def _complex_logaddexp(a: Tensor, b: Tensor) -> Tensor:
     return cwhere(nan, full_like(out, complex(math.nan, math.nan)), out)
 
 
+@in_opmath
 def logaddexp2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``log2(2**input + 2**other)``, elementwise, without overflow.
 

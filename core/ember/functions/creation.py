@@ -868,7 +868,15 @@ def linspace(start: float, end: float, steps: int, *, dtype: _dt.dtype | None = 
         # PyTorch fills the first half from the start and the second from the end.
         from ember.functions.elementwise import where
 
-        out = where(idx < half, idx * step + start, end - (steps - 1 - idx) * step)
+        if dtype is _dt.float16 or dtype is _dt.bfloat16:
+            # PyTorch's kernel computes in the 16-bit type itself: start, end, (end - start) / (steps - 1)
+            # and each ``start + step * i`` (or ``end - step * (steps - 1 - i)``) rounded op by op, the
+            # index converted to the type first (c10's Half/BFloat16 operators with an integer)
+            s, e = (full((), _round_f32(v), dtype=dtype, device=device) for v in (start, end))
+            step16 = (e - s) / full((), steps - 1, dtype=dtype, device=device)
+            out = where(idx < half, s + step16 * idx.to(dtype), e - step16 * (steps - 1 - idx).to(dtype))
+        else:
+            out = where(idx < half, idx * step + start, end - (steps - 1 - idx) * step)
         out = out.to(dtype)
     return _finish(out, requires_grad)
 

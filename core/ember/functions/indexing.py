@@ -34,7 +34,7 @@ from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
 from ember._scalar_convert import checked_scalar
 from ember.autograd.function import _FW, Function, _requires_grad_now, name_grad_fn
-from ember.autograd.grad_mode import STATE
+from ember.autograd.grad_mode import STATE, no_grad
 from ember.tensor import Tensor, _wrap_dim
 
 # ---- index parsing -----------------------------------------------------------------------------
@@ -1190,7 +1190,42 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
     shape = [1] * source.dim()
     shape[d] = index.numel()
     full_index = index.reshape(shape).expand(tuple(source.shape)).contiguous()
-    return ScatterReduce.apply(input, d, full_index, source, reduce, include_self)
+    res = ScatterReduce.apply(input, d, full_index, source, reduce, include_self)
+    if (input._dtype is _dt.float16 or input._dtype is _dt.bfloat16) and reduce in ("prod", "mean") and res.numel():
+        with no_grad():  # PyTorch's values; autograd keeps ScatterReduce's graph
+            res._data = _index_reduce_lowp(input, d, index, source, reduce, include_self)._data
+    return res
+
+
+def _index_reduce_lowp(input: Tensor, d: int, index: Tensor, source: Tensor, reduce: str,
+                       include_self: bool) -> Tensor:
+    """PyTorch 2.13's 16-bit CPU index_reduce prod/mean: the index walked in order, each product or
+    sum rounded to the 16-bit type, a mean's sum then divided (rounded) by its count. Vectorised by
+    occurrence: the k-th occurrences of the indices name distinct rows."""
+    import numpy as np
+
+    from ember.functions.creation import tensor
+
+    idx = np.asarray(index.reshape(-1).tolist(), dtype=np.int64)
+    x, src = input.movedim(d, 0).contiguous(), source.movedim(d, 0)
+    rank = np.zeros(idx.size, dtype=np.int64)
+    seen: dict = {}
+    for j, i in enumerate(idx.tolist()):
+        rank[j] = seen.get(i, 0)
+        seen[i] = rank[j] + 1
+    dev = input.device
+    if not include_self and idx.size:  # the reduction starts from its identity instead of self
+        x = x.index_fill(0, tensor(np.unique(idx), device=dev), 1.0 if reduce == "prod" else 0.0)
+    for k in range(int(rank.max()) + 1 if idx.size else 0):
+        sel = np.nonzero(rank == k)[0]
+        dst = tensor(idx[sel], device=dev)
+        cur, vals = x.index_select(0, dst), src.index_select(0, tensor(sel, device=dev))
+        x = x.index_copy(0, dst, cur * vals if reduce == "prod" else cur + vals)
+    if reduce == "mean":
+        counts = np.full(x.shape[0], 1 if include_self else 0, dtype=np.float64)
+        np.add.at(counts, idx, 1)
+        x = x / tensor(np.maximum(counts, 1), dtype=input._dtype, device=dev).reshape((-1,) + (1,) * (x.dim() - 1))
+    return x.movedim(0, d).contiguous()
 
 
 class IndexCopy(Function):

@@ -17,12 +17,14 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 from ember import dtypes as _dt
 from ember.autograd.function import Function
-from ember.autograd.grad_mode import STATE, enable_grad
+from ember.autograd.grad_mode import STATE, enable_grad, no_grad
+from ember.functions.elementwise import in_opmath
 from ember.kernels import out_size
 from ember.tensor import Tensor
 
@@ -253,6 +255,70 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     return out.squeeze(0) if unbatched else out
 
 
+def _lowp_transpose(fn: Any) -> Any:
+    """float16/bfloat16 ``conv_transpose{2,3}d`` rounded as PyTorch 2.13's CPU kernels: oneDNN
+    (the backend PyTorch picks on a CPU with 16-bit support) accumulates in float32 and rounds once
+    (``in_opmath``), but with an output_padding not below its stride PyTorch falls back to its slow
+    kernel (``is_output_padding_big``), whose col2im adds each kernel tap's gemm result (rounded
+    once) into the 16-bit output, rounding at every add, and then adds the bias (rounded again).
+    Other dtypes call ``fn`` directly (one type check)."""
+    opmath = in_opmath(fn)
+
+    @functools.wraps(fn)
+    def run(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+            output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+        dt = input._dtype if isinstance(input, Tensor) else None
+        if dt is not _dt.float16 and dt is not _dt.bfloat16:
+            return fn(input, weight, bias, stride, padding, output_padding, groups, dilation)
+        out = opmath(input, weight, bias, stride, padding, output_padding, groups, dilation)
+        nd = weight.dim() - 2 if isinstance(weight, Tensor) else 0
+        if nd < 1 or weight._dtype is not dt or (bias is not None and bias._dtype is not dt):
+            return out
+        st, op = pair(stride, nd, "stride", "conv"), pair(output_padding, nd, "output_padding", "conv")
+        if not any(o >= s for o, s in zip(op, st)):
+            return out
+        with no_grad():  # the slow kernel's values; autograd keeps the opmath composite's graph
+            slow = _slow_transpose(input, weight, bias, st, pair(padding, nd, "padding", "conv"),
+                                   pair(dilation, nd, "dilation", "conv"), groups, tuple(out.shape[-nd:]))
+        out._data = slow.reshape(out.shape)._data
+        return out
+
+    return run
+
+
+def _slow_transpose(x: Tensor, w: Tensor, bias: Tensor | None, stride: tuple, padding: tuple,
+                    dilation: tuple, groups: int, outs: tuple) -> Tensor:
+    """PyTorch's slow_conv_transpose{2,3}d in the 16-bit type: per group, each kernel tap's
+    (C_out/g, spatial) gemm product summed in float32 and rounded once, then added into the output
+    in tap order (col2im), every add rounded; the bias added last."""
+    import itertools
+
+    from ember.functions.creation import zeros
+    from ember.functions.shape import cat
+
+    dt, nd = x._dtype, len(stride)
+    if x.dim() == nd + 1:
+        x = x.unsqueeze(0)
+    n, cin, sizes = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    cin_g, cout_g, ks = cin // groups, w.shape[1], tuple(w.shape[2:])
+    full = tuple(max((s - 1) * st + d * (k - 1) + 1, o + p)
+                 for s, st, d, k, o, p in zip(sizes, stride, dilation, ks, outs, padding))
+    parts = []
+    for g in range(groups):
+        xg = x[:, g * cin_g:(g + 1) * cin_g].to(_dt.float32).reshape(n, cin_g, -1)
+        buf = zeros((n, cout_g) + full, dtype=dt, device=x.device)
+        for tap in itertools.product(*(range(k) for k in ks)):
+            wt = w[(slice(g * cin_g, (g + 1) * cin_g), slice(None)) + tap].to(_dt.float32)  # Cin/g, Cout/g
+            col = (wt.transpose(0, 1) @ xg).to(dt).reshape((n, cout_g) + sizes)  # one rounding per entry
+            idx = (slice(None), slice(None)) + tuple(slice(t * d, t * d + (s - 1) * st + 1, st)
+                                                     for t, d, s, st in zip(tap, dilation, sizes, stride))
+            buf[idx] = buf[idx] + col
+        parts.append(buf[(slice(None), slice(None)) + tuple(slice(p, p + o) for p, o in zip(padding, outs))])
+    out = cat(parts, 1) if groups > 1 else parts[0]
+    return out if bias is None else out + bias.reshape((1, -1) + (1,) * nd)
+
+
+@_lowp_transpose
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
                      padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
     """Transposed 2-D convolution: the input-gradient of conv2d. ``weight`` is (C_in, C_out/groups, kh, kw).
@@ -730,6 +796,7 @@ def adaptive_max_with_indices(input: Tensor, outs: tuple) -> tuple:
 
 
 # ---- 3-d convolution -----------------------------------------------------------------------
+@in_opmath  # (PyTorch's 16-bit CPU conv3d, oneDNN: float32 accumulation, rounded once)
 def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
     """3-D cross-correlation over (N, C, D, H, W) or (C, D, H, W) (``torch.nn.functional.conv3d``).
@@ -806,6 +873,7 @@ def _pad_or_crop_nd(x: Tensor, pads: list) -> Tensor:
     return x
 
 
+@_lowp_transpose
 def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
     """Transposed 3-D convolution (the input-gradient of conv3d); ``weight`` is (C_in, C_out/groups, kd, kh, kw).

@@ -402,9 +402,13 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
         padding_idx = F._embedding_padding_idx(padding_idx, weight.shape[0])
         keep = flat != padding_idx
         rows = _e.where(keep.unsqueeze(1), rows, 0.0)
+    lowp = mode != "max" and (weight._dtype is _dt.float16 or weight._dtype is _dt.bfloat16)
+    if lowp:  # PyTorch's 16-bit sum kernel (fbgemm) accumulates a bag's products in float32, rounded once
+        rows = rows.float()
+        psw = psw.float() if psw is not None and psw._dtype is weight._dtype else psw
     if psw is not None:
         rows = rows * psw.unsqueeze(1)
-    out = _c.zeros(bags, dim, dtype=weight.dtype, device=weight.device)
+    out = _c.zeros(bags, dim, dtype=rows.dtype if lowp else weight.dtype, device=weight.device)
     if mode == "max":
         index = bag.unsqueeze(1).expand(-1, dim)
         if keep is not None:  # padding rows must not win: send them to a scratch bag
@@ -413,6 +417,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
         out = out.scatter_reduce(0, index, rows, "amax", include_self=False)
         return out[:bags]
     out = out.index_add(0, bag, rows)
+    if lowp:  # (a mean then divides the rounded sum in the 16-bit type, as PyTorch)
+        out = out.to(weight._dtype)
     if mode == "mean":
         counted = keep.to(weight.dtype) if keep is not None else _c.ones(flat.shape[0], dtype=weight.dtype,
                                                                           device=weight.device)

@@ -331,7 +331,43 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     if input.dim() not in (4, 5):
         raise RuntimeError(f"adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got {list(input.shape)}")
     outs = _adaptive_sizes(input, output_size, 3, "adaptive_avg_pool3d")
-    return _adaptive_avg_nd(input, list(outs))
+    out = _adaptive_avg_nd(input, list(outs))
+    if (input._dtype is _dt.float16 or input._dtype is _dt.bfloat16) and out.numel():
+        if outs == (1, 1, 1):  # PyTorch takes input.mean over the three dims (float32, rounded once)
+            return input.mean((-3, -2, -1), keepdim=True)
+        with no_grad():  # PyTorch's values; autograd keeps the composite's graph
+            out._data = _adaptive_avg3d_lowp(input, outs)._data
+    return out
+
+
+def _adaptive_avg3d_lowp(input: Tensor, outs: tuple) -> Tensor:
+    """PyTorch 2.13's 16-bit CPU adaptive_avg_pool3d (``adaptive_avg_pool3d_out_frame`` in
+    scalar_t): each window summed in the 16-bit type in (d, h, w) order, every add rounded, then
+    divided by its depth, height and width in turn, each division rounded. Vectorised over the
+    output cells: window offset by window offset, cells whose window is shorter add zero."""
+    import numpy as np
+
+    dt, dev = input._dtype, input.device
+    tables = []
+    for n, o in zip(input.shape[-3:], outs):
+        start = np.array([(i * n) // o for i in range(o)])
+        length = np.array([-((-(i + 1) * n) // o) for i in range(o)]) - start
+        tables.append((start, length))
+    total = _c.zeros(tuple(input.shape[:-3]) + tuple(outs), dtype=dt, device=dev)
+    zero = _c.zeros((), dtype=dt, device=dev)
+    ranges = [range(int(length.max())) for _, length in tables]
+    for offs in ((a, b, c) for a in ranges[0] for b in ranges[1] for c in ranges[2]):
+        x, mask = input, None
+        for axis, ((start, length), k) in enumerate(zip(tables, offs)):
+            n = input.shape[axis - 3]
+            idx = _c.tensor(np.minimum(start + k, n - 1), dtype=_dt.int64, device=dev)
+            x = x.index_select(axis - 3, idx)
+            m = _c.tensor(k < length, device=dev).reshape((-1,) + (1,) * (2 - axis))
+            mask = m if mask is None else mask & m
+        total = total + _e.where(mask, x, zero)
+    for axis, (_, length) in enumerate(tables):
+        total = total / _c.tensor(length, dtype=dt, device=dev).reshape((-1,) + (1,) * (2 - axis))
+    return total
 
 
 def _adaptive_avg_nd(input: Tensor, sizes: list) -> Tensor:
@@ -1090,6 +1126,11 @@ class _LogSigmoid(Function):
 def logsigmoid(input: Tensor) -> Tensor:
     """``-softplus(-x)`` computed stably: ``min(x, 0) - log1p(exp(-|x|))``."""
     _float_kernel("log_sigmoid", input)
+    return _logsigmoid_node(input)
+
+
+@_e.in_opmath  # (PyTorch's 16-bit log_sigmoid computes in float32, rounded once)
+def _logsigmoid_node(input: Tensor) -> Tensor:
     return _LogSigmoid.apply(input)
 
 
@@ -1221,8 +1262,19 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
 @grad_fn_name("HuberLossBackward0")
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     mixed = target._dtype is not input._dtype and input._dtype.is_floating_point
-    d = (input - (target.to(input._dtype) if mixed else target)).abs()
-    loss = _reduce(_e.where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta), reduction)
+    tgt = target.to(input._dtype) if mixed else target
+    if input._dtype is _dt.bfloat16 and tgt._dtype is _dt.bfloat16:
+        # PyTorch 2.13's CPU kernel computes bfloat16 in bfloat16: delta rounded to it, every step rounded
+        d = (input - tgt).abs()
+        delta = _c.tensor(delta, dtype=input._dtype).item()
+        loss = _reduce(_e.where(d < delta, (d * 0.5) * d, (d - 0.5 * delta) * delta), reduction)
+    elif input._dtype is _dt.float16 and tgt._dtype is _dt.float16:
+        # ...but float16 in float32 with the exact delta, rounded once
+        d = (input.float() - tgt.float()).abs()
+        loss = _reduce(_e.where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta).to(input._dtype), reduction)
+    else:
+        d = (input - tgt).abs()
+        loss = _reduce(_e.where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta), reduction)
     if mixed and loss.requires_grad:  # PyTorch: the loss has the input's dtype; its backward refuses the pair
         names = _e._CAN_CAST_NAMES
         loss = _RaiseInBackward.apply(loss, f"Found dtype {names.get(target.dtype, target.dtype)} but expected "
@@ -1463,9 +1515,11 @@ class _BinaryCrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, t):
         ctx.save_for_backward(x, t)
+        # PyTorch's kernel, each step rounded in the input's dtype (16-bit too):
+        # (t - 1) * max(log1p(-x), -100) - t * max(log(x), -100); log1p(-x) has no rounded 1 - x
         log_p = x.log().clamp(min=-100.0)
-        log_1p = (1.0 - x).log().clamp(min=-100.0)
-        return -(t * log_p + (1.0 - t) * log_1p)
+        log_1p = (-x).log1p().clamp(min=-100.0)
+        return (t - 1.0) * log_1p - t * log_p
 
     @staticmethod
     def backward(ctx, g):
