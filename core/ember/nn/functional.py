@@ -53,6 +53,7 @@ __all__ = [
     "conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
     "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "pixel_shuffle",
     "pixel_unshuffle", "upsample_nearest", "upsample_bilinear", "multi_head_attention_forward",
+    "linear_cross_entropy",
 ] + _margin_losses.__all__ + _more_layers.__all__ + _grid_sample.__all__ + _ctc.__all__
 
 
@@ -2497,6 +2498,7 @@ def _like_query_layout(out: Tensor, query: Tensor) -> Tensor:
 # the rest of torch.nn.functional, kept in modules of their own (re-exported, listed in __all__)
 from ember.nn._ctc import *  # noqa: E402, F403
 from ember.nn._grid_sample import *  # noqa: E402, F403
+from ember.nn._linear_cross_entropy import linear_cross_entropy  # noqa: E402
 from ember.nn._margin_losses import *  # noqa: E402, F403
 from ember.nn._more_layers import *  # noqa: E402, F403
 
