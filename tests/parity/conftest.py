@@ -21,3 +21,18 @@ def _torch_single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def _torch_distribution_validation():
+    """Each test starts from PyTorch's default argument validation of ``torch.distributions``: code
+    that loads ``torch._dynamo`` (``torch.compile``, PyTorch's own test database) can switch it off
+    for the whole process, which would change what every later row compares against."""
+    try:
+        from torch.distributions import Distribution
+    except ImportError:
+        yield
+        return
+    Distribution.set_default_validate_args(__debug__)  # PyTorch's default (ember's too)
+    yield
+    Distribution.set_default_validate_args(__debug__)
