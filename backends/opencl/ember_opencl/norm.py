@@ -1,7 +1,8 @@
 """Layer norm forward and backward as single kernels (the ``nn`` family's ``layer_norm``).
 
 * ``ln_fwd``: one work-item per row: the mean, then the biased variance around it (two passes, no
-  cancellation), then the normalised row times weight plus bias, and the row's mean and rstd;
+  cancellation; both sums compensated, so long rows keep float32 accuracy), then the normalised row
+  times weight plus bias, and the row's mean and rstd;
 * ``ln_bwd_x``: one work-item per row: the row's means of ``dy = grad * weight`` and of
   ``dy * xhat``, then ``rstd * (dy - mean(dy) - xhat * mean(dy * xhat))``;
 * ``ln_bwd_wb``: one work-item per column of the normalised dims, summing ``grad * xhat`` and
@@ -44,11 +45,15 @@ __kernel void ln_fwd(__global {t}* out, __global {t}* mean, __global {t}* rstd,
     int has_w, int has_b, long rows, long n, {a} eps) {{
   const long r = get_global_id(0); if (r >= rows) return;
   __global const {t}* xr = x + xo + r * n;
-  {a} s = 0;
-  for (long j = 0; j < n; j++) s += ({a})xr[j];
+  // compensated (Kahan) sums: a plain running float sum over a long row (LayerNorm over
+  // 56*56*56 features) drifts by ~1e-4, where PyTorch's cascaded sums stay at float32 rounding
+  {a} s = 0, cs = 0;
+  for (long j = 0; j < n; j++) {{ const {a} y = ({a})xr[j] - cs, t2 = s + y; cs = (t2 - s) - y; s = t2; }}
   const {a} m = s / ({a})n;
-  {a} v = 0;
-  for (long j = 0; j < n; j++) {{ const {a} d = ({a})xr[j] - m; v += d * d; }}
+  {a} v = 0, cv = 0;
+  for (long j = 0; j < n; j++) {{
+    const {a} d = ({a})xr[j] - m, y = d * d - cv, t2 = v + y; cv = (t2 - v) - y; v = t2;
+  }}
   const {a} rs = 1 / sqrt(v / ({a})n + eps);
   __global {t}* o = out + r * n;
   for (long j = 0; j < n; j++) {{
@@ -72,10 +77,11 @@ __kernel void ln_bwd_x(__global {t}* gx, __global const {t}* g, long go, __globa
   __global const {t}* gr = g + go + r * n;
   __global const {t}* xr = x + xo + r * n;
   const {a} m = ({a})mean[mo + r], rs = ({a})rstd[ro + r];
-  {a} s1 = 0, s2 = 0;
+  {a} s1 = 0, s2 = 0, c1 = 0, c2 = 0;  // compensated, as in ln_fwd
   for (long j = 0; j < n; j++) {{
     const {a} dy = has_w ? ({a})gr[j] * ({a})w[wo + j] : ({a})gr[j];
-    s1 += dy; s2 += dy * ((({a})xr[j] - m) * rs);
+    const {a} y1 = dy - c1, t1 = s1 + y1; c1 = (t1 - s1) - y1; s1 = t1;
+    const {a} y2 = dy * ((({a})xr[j] - m) * rs) - c2, t2 = s2 + y2; c2 = (t2 - s2) - y2; s2 = t2;
   }}
   s1 /= ({a})n; s2 /= ({a})n;
   __global {t}* o = gx + r * n;
