@@ -53,7 +53,7 @@ _TIE_OPS = {"topk", "sort", "kthvalue", "mode", "argsort", "msort", "median", "n
 _RANDOM_OPS = {"nn.functional.scaled_dot_product_attention", "nn.functional.multi_head_attention_forward",
                "nn.functional.alpha_dropout", "nn.functional.feature_alpha_dropout"}
 _DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
-           "bfloat16": torch.bfloat16, "int64": torch.int64, "int32": torch.int32, "int8": torch.int8,
+           "bfloat16": torch.bfloat16, "int64": torch.int64, "int32": torch.int32, "int8": torch.int8, "int16": torch.int16,
            "uint8": torch.uint8, "bool": torch.bool, "complex64": torch.complex64, "complex128": torch.complex128}
 
 
