@@ -11,6 +11,14 @@ widest floating dtype among them (float64 inputs ignored); ``fp32_pad`` is ``fp3
 reflect (1-d, 2-d) and replicate paddings of ``F.pad`` (PyTorch's ``reflection_pad1d/2d``,
 ``replication_pad1d/2d/3d``). float64 inputs are never cast, as in PyTorch.
 
+``fp32_interp`` is ``fp32`` for every ``F.interpolate`` mode but "area" (PyTorch's CUDA list names the
+``upsample_*`` kernels; "area" runs adaptive average pooling, which it does not list). ``banned``
+raises PyTorch's error (``F.binary_cross_entropy`` on accelerators: unsafe in float16).
+
+A registry op that is the very function of a listed ``F.<name>`` (``ember.conv2d`` is
+``F.conv2d``, ``ember.layer_norm`` is ``F.layer_norm``) has that name's policy (see
+``autocast_mode.registry_op_names``), as ``torch.conv2d`` and ``F.conv2d`` are one aten op.
+
 ``native``: ops that PyTorch runs as one kernel outside its lists but that ember composes from listed
 ops (``dot`` from ``matmul``, ``histc`` from ``stack``...): no cast, and the listed ops inside do not
 autocast, so the result keeps the input dtype as PyTorch's (``dot`` of float32 stays float32; a
@@ -45,19 +53,29 @@ CPU: dict[str, tuple[str, ...]] = {
     "fp32_opt": (),
     "fp32_pad": ("F.pad",),
     "promote": ("stack", "cat", "index_copy"),
-    "native": ("mv", "dot", "vdot", "addmv", "cross", "linalg.cross", "F.bilinear", *_NATIVE),
+    # convolution: PyTorch's CPU runs aten::_convolution unlisted; ember's calls F.conv<n>d
+    "native": ("mv", "dot", "vdot", "addmv", "cross", "linalg.cross", "F.bilinear", "convolution", *_NATIVE),
 }
 
+# PyTorch 2.13's AutocastCUDA kernels (its dispatcher lists them: tests/parity/test_autocast_lists.py).
+# cat/stack/index_copy are not among them on CUDA (builtin type promotion), unlike the CPU.
 ACCELERATOR: dict[str, tuple[str, ...]] = {
-    "lower": ("matmul", "mm", "bmm", "baddbmm", "addmm", "addbmm", "addmv", "addr", "chain_matmul",
-              "linalg.multi_dot", "F.linear", "F.prelu", "F.scaled_dot_product_attention", *_CONV),
+    "lower": ("matmul", "mm", "mv", "bmm", "baddbmm", "addmm", "addbmm", "addmv", "addr", "chain_matmul", "einsum",
+              "linalg.multi_dot", "linalg.vecdot", "F.linear", "F.prelu", "F.scaled_dot_product_attention",
+              "convolution", "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", *_CONV),
+    # norm/frobenius_norm/nuclear_norm: PyTorch appends dtype=float32 (fp32_append_dtype), the same result.
+    # F.cross_entropy: on CUDA PyTorch composes it from log_softmax (dtype=float32) and nll_loss (fp32);
+    # ember's does not pass through those hooks, so it is listed whole, with the same float32 result.
     "fp32": ("acos", "asin", "cosh", "erfinv", "exp", "expm1", "log", "log10", "log2", "log1p", "reciprocal",
-             "rsqrt", "sinh", "tan", "pow", "F.softplus", "F.layer_norm", "F.group_norm", "F.cosine_similarity",
-             "F.pdist", "cdist", "dist", "renorm", "logsumexp", "F.cross_entropy", *_LOSSES),
+             "rsqrt", "sinh", "tan", "pow", "F.softplus", "F.layer_norm", "F.group_norm", "F.rms_norm",
+             "F.cosine_similarity", "F.pdist", "cdist", "dist", "renorm", "logsumexp", "norm", "frobenius_norm",
+             "nuclear_norm", "F.cross_entropy", *_LOSSES),
     "fp32_opt": ("prod", "F.softmax", "F.log_softmax", "softmax", "log_softmax", "cumprod", "cumsum", "sum",
                  "linalg.vector_norm", "linalg.matrix_norm"),
-    "promote": ("addcdiv", "addcmul", "atan2", "F.bilinear", "cross", "dot", "F.grid_sample", "index_put",
-                "scatter_add", "tensordot", "stack", "cat", "index_copy"),
+    "fp32_interp": ("F.interpolate",),
+    "promote": ("addcdiv", "addcmul", "atan2", "F.bilinear", "cross", "dot", "vdot", "F.grid_sample", "index_put",
+                "scatter_add", "tensordot"),
+    "banned": ("F.binary_cross_entropy",),
     "native": _NATIVE,
 }
 

@@ -362,6 +362,21 @@ def _pad_fp32(args: tuple, kwargs: dict) -> bool:
 _POLICIES: dict[str, dict[str, str]] = {}  # device kind ("cpu"/"accelerator") -> {name: policy}
 
 
+# PyTorch's error for an op of the accelerators' banned list (aten/src/ATen/autocast_mode.cpp)
+_BANNED = ("torch.nn.functional.binary_cross_entropy and torch.nn.BCELoss are unsafe to autocast.\n"
+           "Many models use a sigmoid layer right before the binary cross entropy layer.\n"
+           "In this case, combine the two layers using torch.nn.functional.binary_cross_entropy_with_logits\n"
+           "or torch.nn.BCEWithLogitsLoss.  binary_cross_entropy_with_logits and BCEWithLogits are\n"
+           "safe to autocast.")
+
+
+def _interp_fp32(args: tuple, kwargs: dict) -> bool:
+    """Whether ``F.interpolate`` runs one of the ``upsample_*`` kernels of PyTorch's CUDA fp32 list
+    (every mode but "area", which is adaptive average pooling)."""
+    mode = args[3] if len(args) > 3 else kwargs.get("mode", "nearest")
+    return mode != "area"
+
+
 def _policy(device_type: str, name: str) -> str | None:
     kind = "cpu" if device_type == "cpu" else "accelerator"
     table = _POLICIES.get(kind)
@@ -381,10 +396,13 @@ def _run(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
     if policy == "lower":
         target = get_autocast_dtype(device_type)
     elif policy == "fp32" or (policy == "fp32_opt" and kwargs.get("dtype") is None) or \
-            (policy == "fp32_pad" and _pad_fp32(args, kwargs)):
+            (policy == "fp32_pad" and _pad_fp32(args, kwargs)) or \
+            (policy == "fp32_interp" and _interp_fp32(args, kwargs)):
         target = _dt.float32
     elif policy == "promote":
         target = _widest(args, kwargs, device_type)
+    elif policy == "banned":
+        raise RuntimeError(_BANNED)
     elif policy != "native":
         return fn(*args, **kwargs)
     if target is not None:
@@ -401,6 +419,7 @@ def _run(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
 def hooked(name: str, fn: Callable) -> Callable:
     """``fn`` with the autocast cast of op ``name`` in front (one flag test while autocast is off)."""
     state = _STATE
+    name = _ALIASES.get(name, name)
 
     @functools.wraps(fn)
     def op(*args: Any, **kwargs: Any) -> Any:
@@ -416,10 +435,28 @@ def _listed() -> set[str]:
     return {n for table in (_lists.CPU, _lists.ACCELERATOR) for group in table.values() for n in group}
 
 
+# registry op -> the listed ``F.<name>`` whose very function it is (filled by registry_op_names)
+_ALIASES: dict[str, str] = {}
+
+
 def registry_op_names() -> list[str]:
     """The listed names that are registry ops (``ember.<name>``, ``Tensor.<name>``): wrapped by
-    ``ember._ops.registry.wrap_ops`` before binding, so exports and methods are the declared ones."""
-    return sorted(n for n in _listed() if "." not in n)
+    ``ember._ops.registry.wrap_ops`` before binding, so exports and methods are the declared ones.
+
+    Also the registry ops declared with the function of a listed ``F.<name>`` (``ember.conv2d``,
+    ``ember.prelu``, ``ember.layer_norm``...): PyTorch's ``torch.conv2d`` and ``F.conv2d`` are one aten
+    op with one policy, so ember's two entry points get the one ``F.`` name's policy."""
+    import sys
+
+    from ember._ops.registry import OPS
+
+    listed = _listed()
+    functional = sys.modules.get("ember.nn.functional")
+    for n, d in OPS.items():
+        if f"F.{n}" in listed and n not in listed and functional is not None and \
+                getattr(functional, n, None) is d.fn:
+            _ALIASES[n] = f"F.{n}"
+    return sorted({n for n in listed if "." not in n} | set(_ALIASES))
 
 
 def install() -> None:
