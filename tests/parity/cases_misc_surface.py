@@ -271,7 +271,9 @@ def _nn_alias_rows() -> list[OpSpec]:
             S("m", (In((3, 4)), In((3, 4), kind="unit")), core=True),
             S("w", (In((3, 4)), In((3, 4), kind="unit"), In((4,), kind="positive", grad=False), In((4,), kind="positive", grad=False), 2)))),
         OpSpec("torch.margin_ranking_loss", ns("margin_ranking_loss"), listed(
-            S("m", (In((5,)), In((5,)), In((5,), kind="nonzero"), 0.1, 0), core=True))),
+            S("m", (In((5,)), In((5,)), In((5,), kind="nonzero"), 0.1, 0), core=True),
+            # the aten op broadcasts (F.margin_ranking_loss alone checks the dims)
+            S("broadcast_target", (In((3, 3)), In((3, 3)), In((3,), kind="nonzero"), 0.5, 1)))),
         OpSpec("torch.hinge_embedding_loss", ns("hinge_embedding_loss"), listed(
             S("m", (In((5,)), In((5,), kind="nonzero"), 1.0, 2), core=True))),
         OpSpec("torch.cosine_embedding_loss", ns("cosine_embedding_loss"), listed(

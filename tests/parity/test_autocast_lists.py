@@ -77,8 +77,6 @@ HAS_OPENCL = _opencl()
 KNOWN: dict[tuple[str, str], str] = {
     ("torch_16", "_addmm_activation"): "aten-internal fused addmm+gelu, not public API; ember has no such op",
     ("torch_16", "_native_multi_head_attention"): "aten-internal fast path of nn.MultiheadAttention",
-    ("torch_fp32", "margin_ranking_loss"): "torch.margin_ranking_loss (the aten op) broadcasts an (n,) target "
-                                           "against (n, n) inputs; ember's checks the dims as F.margin_ranking_loss",
     ("torch_16", "conv_tbc"): "time-batch-channel convolution (fairseq's), not implemented in ember",
     ("torch_fp16", "conv_tbc"): "time-batch-channel convolution (fairseq's), not implemented in ember",
     ("torch_fp16", "_convolution"): "aten-internal convolution entry point",

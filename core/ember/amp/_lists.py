@@ -31,7 +31,9 @@ _CONV = ("F.conv1d", "F.conv2d", "F.conv3d", "F.conv_transpose1d", "F.conv_trans
 _LOSSES = ("F.mse_loss", "F.cosine_embedding_loss", "F.nll_loss", "F.hinge_embedding_loss", "F.poisson_nll_loss",
            "F.smooth_l1_loss", "F.l1_loss", "F.huber_loss", "F.margin_ranking_loss", "F.soft_margin_loss",
            "F.triplet_margin_loss", "F.multi_margin_loss", "F.kl_div", "F.multilabel_margin_loss",
-           "F.binary_cross_entropy_with_logits")
+           "F.binary_cross_entropy_with_logits",
+           # torch.margin_ranking_loss: the same aten op as F.margin_ranking_loss, without its dims check
+           "margin_ranking_loss")
 _FFT = tuple(f"fft.{n}" for n in ("fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2",
                                   "rfftn", "irfftn", "hfft", "ihfft"))
 # PyTorch kernels (outside every list) that ember builds from cat/stack/matmul: see ``native`` above.

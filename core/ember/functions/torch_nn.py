@@ -244,8 +244,11 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                         reduction: Any = 0) -> Tensor:
-    """``F.margin_ranking_loss`` with an int ``reduction``."""
-    return F.margin_ranking_loss(input1, input2, target, margin, reduction=_reduction(reduction))
+    """``F.margin_ranking_loss`` with an int ``reduction``; operands broadcast (the aten op has no
+    dimension check)."""
+    from ember.nn._margin_losses import margin_ranking
+
+    return margin_ranking(input1, input2, target, margin, _reduction(reduction))
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: Any = 0) -> Tensor:

@@ -58,6 +58,12 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     if input1.dim() != input2.dim() or input1.dim() != target.dim():
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
                            f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
+    return margin_ranking(input1, input2, target, margin, reduction)
+
+
+def margin_ranking(input1: Tensor, input2: Tensor, target: Tensor, margin: float, reduction: str) -> Tensor:
+    """The loss without ``F.margin_ranking_loss``'s dimension check: ``torch.margin_ranking_loss``
+    (the aten op) broadcasts its operands instead."""
     return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
 
 
