@@ -308,7 +308,7 @@ def test_cross_entropy_gradient_weighting_by_finite_differences(ce_path, device)
     rng = np.random.default_rng(7)
     x = ember.tensor(rng.standard_normal((4, 3)), device=device, requires_grad=True)
     t = ember.tensor([2, -100, 0, 1], device=device)
-    w = ember.tensor([1.0, 0.5, 2.0], device=device)
+    w = ember.tensor([1.0, 0.5, 2.0], dtype=ember.float64, device=device)  # the input's dtype, as PyTorch requires
     g = ember.tensor(rng.standard_normal(4), device=device)
     F = ember.nn.functional
     assert ember.autograd.gradcheck(lambda a: (F.cross_entropy(a, t, w, reduction="none") * g).sum(), (x,))

@@ -1293,21 +1293,38 @@ def _class_last(x: Tensor) -> Tensor:
 
 
 def _nll_check_shapes(input: Tensor, target: Tensor, weight: Tensor | None = None) -> None:
+    """PyTorch's checks of ``nll_loss_nd`` and its kernels, in their order (the first failing one is
+    the error a user sees)."""
     for other in (target, weight):
         if other is not None and other._device is not input._device:
             raise _e._device_error(input, other)
+    ndim = input.dim()
+    if ndim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {ndim})")
+    if ndim == 1 and target.dim() == 1 and target.shape[0] != 1:
+        raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}")
+    target_batch = target.shape[0] if target.dim() else 0  # (PyTorch reads a 0-d target's as 0)
+    if ndim != 1 and target_batch != input.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target_batch}).")
+    if ndim <= 2 and target.dim() > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    elif ndim == 4:
+        if target.dim() != 3:
+            raise RuntimeError("only batches of spatial targets supported (3D tensors) but got targets of "
+                               f"dimension: {target.dim()}")
+        if tuple(target.shape[1:]) != tuple(input.shape[2:]):  # (PyTorch's wording, spacing and all)
+            raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: {list(target.shape)}")
+    elif tuple(target.shape[1:]) != tuple(input.shape[2:]):
+        raise RuntimeError(f"Expected target size {[input.shape[0], *input.shape[2:]]}, got {list(target.shape)}")
     if weight is not None:
-        n_classes = input.shape[1] if input.dim() >= 2 else input.shape[0]
+        n_classes = input.shape[1] if ndim >= 2 else input.shape[0]
         if tuple(weight.shape) != (n_classes,):
             raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or no classes "
                                f"but got weight tensor of shape: {list(weight.shape)}")
     if target.dtype not in (_dt.int64, _dt.uint8):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_scalar_type(target.dtype)}")
-    if input.dim() >= 2 and target.shape[0] != input.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                         f"({target.shape[0]}).")
-    if input.dim() >= 3 and tuple(target.shape[1:]) != tuple(input.shape[2:]):
-        raise RuntimeError(f"size mismatch (got input: {list(input.shape)}, target: {list(target.shape)})")
+    if weight is not None and weight.dtype is not input.dtype:  # PyTorch's kernel reads both as one type
+        raise RuntimeError(f"expected scalar type {_scalar_type(input.dtype)} but found {_scalar_type(weight.dtype)}")
 
 
 def _nll_terms(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple:
@@ -1344,8 +1361,8 @@ def _reduce_weighted(loss: Tensor, w: Tensor, reduction: str, out_shape: tuple) 
     if reduction == "sum":
         return loss.sum()
     if reduction == "mean":
-        if not loss.numel():  # an empty batch: PyTorch's 0 / 0
-            return loss.sum() / w.sum()
+        if not loss.numel():  # an empty batch: PyTorch's kernel fills a (positive) NaN
+            return loss.sum() + math.nan
         # divide before the final sum so the result comes from a reduction (see the report on 0-d ops)
         return (loss / w.sum()).sum()
     raise ValueError(f"{reduction} is not a valid value for reduction")
@@ -1363,32 +1380,32 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
                   ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
-    """log_softmax over dim 1 then NLL; target is class indices or class probabilities."""
+    """log_softmax over the class dim, then NLL. As in PyTorch, a target shaped like the input holds
+    class probabilities (and must be floating point); any other target holds class indices.
+
+    >>> import ember, ember.nn.functional as F
+    >>> F.cross_entropy(ember.zeros(2, 4), ember.tensor([0, 3]))
+    tensor(1.3863)
+    """
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.dim() == 1 else 1
-    n_classes = input.shape[class_dim]
-    if not target.dtype.is_floating_point and label_smoothing == 0 and reduction in ("mean", "sum", "none"):
+    if tuple(target.shape) == tuple(input.shape):  # PyTorch decides by shape, not by dtype
+        if not target.dtype.is_floating_point:
+            raise RuntimeError("Expected floating point type for target with class probabilities, got "
+                               f"{_scalar_type(target.dtype)}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing, class_dim)
+    if label_smoothing > 0.0:  # a negative one is ignored, as PyTorch's kernel ignores it
+        if label_smoothing > 1.0:
+            raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    elif reduction in ("mean", "sum", "none") and input.dim() >= 1:  # (0-d: log_softmax over dim 1 raises)
         return _CrossEntropyIndices.apply(input, target, weight, ignore_index, reduction)
-    logp = _r.log_softmax(input, class_dim)
-    if target.dtype.is_floating_point:
-        if tuple(target.shape) != tuple(input.shape):
-            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
-        if label_smoothing > 0:
-            target = target * (1 - label_smoothing) + label_smoothing / n_classes
-        prod = logp * target
-        if weight is not None:
-            prod = prod * weight.reshape((n_classes,) + (1,) * (input.dim() - class_dim - 1))
-        loss = -prod.sum(class_dim)
-        if reduction == "mean":
-            if not loss.numel():  # an empty batch: PyTorch's 0 / 0
-                return loss.sum() / 0.0
-            return (loss / max(input.numel() // max(n_classes, 1), 1)).sum()
-        return _reduce(loss, reduction)
+    logp = _r.log_softmax(input, class_dim)  # first: a 0-d input fails here, as in PyTorch
+    n_classes = input.shape[class_dim]
     loss, w, flat, _, ignore = _nll_terms(logp, target, weight, ignore_index)
     nll = _reduce_weighted(loss, w, reduction, tuple(target.shape))
-    if label_smoothing == 0:
+    if label_smoothing <= 0:
         return nll
     # PyTorch: (1 - eps) * nll + eps / C * sum_c(-w_c logp_c), each term reduced on its own ('mean':
     # each divided by the sum of w_t, so an NLL of 0 / 0 makes the loss NaN)
@@ -1398,7 +1415,38 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         smooth = smooth.sum() / w.sum()
     else:
         smooth = _reduce_weighted(smooth, w, reduction, tuple(target.shape))
-    return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
+    # (the sum in this order: equal values, and where both terms are NaN, the NaN PyTorch returns)
+    return smooth * (label_smoothing / n_classes) + nll * (1 - label_smoothing)
+
+
+def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor | None, reduction: str,
+                                 label_smoothing: float, class_dim: int) -> Tensor:
+    """cross_entropy with class probabilities: ``-sum(log_softmax(x) * t * w)``, reduced over the
+    whole product at once as PyTorch's kernel does (its rounding and its signed zeros)."""
+    if input.dim() == 0:
+        raise IndexError(f"Dimension specified as {class_dim} but tensor has no dimensions")
+    n_classes = input.shape[class_dim]
+    if weight is not None and (weight.dim() != 1 or weight.numel() != n_classes):
+        raise RuntimeError(f"cross_entropy: weight tensor should be defined either for all {n_classes} classes or no "
+                           f"classes but got weight tensor of shape: {list(weight.shape)}")
+    logp = _r.log_softmax(input, class_dim)
+    if label_smoothing > 0.0:
+        if label_smoothing > 1.0:
+            raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        target = target * (1 - label_smoothing) + label_smoothing / n_classes
+    prod = logp * target
+    if weight is not None:
+        prod = prod * (weight.reshape((n_classes,) + (1,) * (input.dim() - 2)) if input.dim() > 1 else weight)
+    if reduction == "none":
+        return -prod.sum(class_dim)
+    total = -prod.sum()
+    if reduction == "sum":
+        return total
+    if reduction != "mean":
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if not input.numel():  # an empty batch: PyTorch fills NaN
+        return total / 0.0
+    return total / (input.numel() // n_classes)
 
 
 class _CrossEntropyIndices(Function):
@@ -1462,8 +1510,8 @@ class _CrossEntropyIndices(Function):
         if reduction == "sum":
             return loss.sum()
         ctx.w_sum = kt["sum"](ctx.w, (0,), False)
-        if not loss.numel():  # an empty batch: PyTorch's 0 / 0
-            return loss.sum() / input._new(ctx.w_sum)
+        if not loss.numel():  # an empty batch: PyTorch's kernel fills a (positive) NaN
+            return loss.sum() + math.nan
         return (loss / input._new(ctx.w_sum)).sum()  # divide before the final sum, as _reduce_weighted does
 
     @staticmethod
