@@ -114,7 +114,7 @@ def render(torch: Any) -> str:
 NAMESPACES: tuple[tuple[str, bool], ...] = (
     ("nn", True), ("nn.functional", False), ("nn.init", False), ("optim", True), ("optim.lr_scheduler", True),
     ("utils.data", True), ("linalg", False), ("special", False), ("fft", False), ("func", False),
-    ("testing", False), ("distributions", True),
+    ("testing", False), ("distributions", True), ("masked", False), ("signal.windows", False),
 )
 
 

@@ -103,6 +103,72 @@ def orgqr(input: Tensor, tau: Tensor) -> Tensor:
     return _la.householder_product(input, tau)
 
 
+def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpose: bool = False, *,
+          out: Tensor | None = None) -> Tensor:
+    """``other`` multiplied by the Q of ``geqrf`` (LAPACK's ormqr), on the left or the right.
+
+    Q @ other (``left``) or other @ Q, with Q^H for ``transpose``. The reflectors
+    H_i = I - tau_i v_i v_i^H are applied one at a time, never forming Q, in ember ops, so the
+    gradient reaches ``input``, ``tau`` and ``other``.
+
+    >>> import ember
+    >>> a, tau = ember.geqrf(ember.tensor([[2.0, 1.0], [0.0, 3.0]]))
+    >>> ember.ormqr(a, tau, ember.eye(2)).abs()
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    from ember.functions.creation import arange
+    from ember.functions.elementwise import where
+    from ember.linalg.triangular import _out
+
+    name = "torch.ormqr"
+    if input.dim() < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    if other.dim() < 2:
+        raise RuntimeError(f"{name}: other must have at least 2 dimensions.")
+    side = -2 if left else -1
+    if other.shape[side] != input.shape[-2]:
+        raise RuntimeError(f"{name}: other.shape[{side}] must be equal to input.shape[-2]")
+    k = tau.shape[-1] if tau.dim() else 1
+    if k != min(other.shape[side], input.shape[-1]):
+        raise RuntimeError(f"{name}: tau.shape[-1] must be equal to min(other.shape[{side}], input.shape[-1])")
+    if input.dim() - tau.dim() != 1:
+        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but got tau.ndim equal to "
+                           f"{tau.dim()} and input.ndim is equal to {input.dim()}")
+    if input.dim() != other.dim():
+        raise RuntimeError(f"{name}: Expected other to have the same number of dimensions as input, but got "
+                           f"other.ndim equal to {other.dim()} and input.ndim is equal to {input.dim()}")
+    batch = tuple(input.shape[:-2])
+    if input.dim() > 2:
+        for what, t, cut in (("tau", tau, -1), ("other", other, -2)):
+            if tuple(t.shape[:cut]) != batch:
+                raise RuntimeError(f"{name}: Expected batch dimensions of {what} to be equal to input.shape[:-2], "
+                                   f"but got {list(t.shape[:cut])}")
+    for what, t in (("tau", tau), ("other", other)):
+        if t.dtype is not input.dtype:
+            raise RuntimeError(f"{name}: Expected input and {what} to have the same dtype, but input has dtype"
+                               f"{type_word(input.dtype)} and {what} has dtype {type_word(t.dtype)}")
+    if not (input.dtype.is_floating_point or input.dtype.is_complex) or input.dtype.itemsize < 4:
+        raise NotImplementedError(f"\"ormqr_cpu\" not implemented for '{type_word(input.dtype)}'")
+    m = input.shape[-2]
+    r = arange(m, device=input.device)
+    C = other
+    cplx = input.dtype.is_complex
+    # Q = H_1 ... H_k: Q C applies H_k first, Q^H C H_1^H first; C Q applies H_1 first, C Q^H H_k^H first
+    order = range(k) if left == bool(transpose) else reversed(range(k))
+    for i in order:
+        v = where(r == i, 1.0, where(r > i, input[..., :, i], 0.0))  # (..., m)
+        t = tau[..., i, None, None]
+        if transpose and cplx:
+            t = t.conj()
+        vh = v.conj() if cplx else v
+        if left:  # H C = C - tau v (v^H C)
+            C = C - (t * v.unsqueeze(-1)) @ (vh.unsqueeze(-2) @ C)
+        else:  # C H = C - (C v) tau v^H
+            C = C - ((C @ v.unsqueeze(-1)) * t) @ vh.unsqueeze(-2)
+    return _out(C.clone() if C is other else C, out)
+
+
 def _cholesky_solve_raw(B: Tensor, F: Tensor, upper: bool) -> Tensor:
     """(F F^H)^-1 B (F^H F with ``upper``) through two triangular solves, with their checks."""
     L = F.mH if upper else F
@@ -188,6 +254,7 @@ _op(svd, out=True)
 _op(qr, out=True)
 _op(geqrf, out=True)
 _op(orgqr, out=EXACT)
+_op(ormqr, out=True)
 _op(cholesky_solve, out=True)
 _op(cholesky_inverse, out=True)
 

@@ -17,6 +17,7 @@ Example:
 from ember.linalg._common import LinAlgError
 from ember.linalg.decomp import eigh, eigvalsh, householder_product, qr, svd, svdvals
 from ember.linalg.eig import eig, eigvals
+from ember.linalg.ldl import ldl_factor, ldl_factor_ex, ldl_solve
 from ember.linalg.lstsq import lstsq, pinv
 from ember.linalg.lu import det, inv, inv_ex, lu, lu_factor, lu_factor_ex, lu_solve, slogdet, solve, solve_ex
 from ember.linalg.misc import (
@@ -34,7 +35,7 @@ from ember.linalg.norms import cond, matrix_norm, matrix_rank, norm, vector_norm
 from ember.linalg.triangular import cholesky, cholesky_ex, solve_triangular
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "householder_product", "inv",
-           "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
+           "inv_ex", "ldl_factor", "ldl_factor_ex", "ldl_solve", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
            "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
            "vector_norm"]
 
