@@ -24,7 +24,7 @@ from ember.autograd.grad_mode import STATE
 from ember.functions.complex_ops import type_word
 from ember.tensor import Tensor
 
-__all__ = ["NativeLayerNorm", "check_layer_norm_args", "native_layer_norm"]
+__all__ = ["NativeLayerNorm", "check_layer_norm_args", "check_norm_dtypes", "native_layer_norm"]
 
 
 def check_layer_norm_args(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None,
@@ -41,13 +41,34 @@ def check_layer_norm_args(input: Tensor, normalized_shape: Sequence[int], weight
                                f"{list(p.shape)} and normalized_shape = {list(shape)}")
     if not input._dtype.is_floating_point:
         raise NotImplementedError(f'"LayerNormKernelImpl" not implemented for \'{type_word(input._dtype)}\'')
-    for p in (weight, bias):
-        # float16/bfloat16 inputs may take float32 parameters (mixed precision); otherwise one dtype
-        if p is not None and p._dtype is not input._dtype and not (
-                p._dtype is _dt.float32 and input._dtype in (_dt.float16, _dt.bfloat16)):
-            raise RuntimeError(f"mixed dtype ({input.device.type.upper()}): expect parameter to have scalar "
-                               f"type of {type_word(input._dtype)}")
+    check_norm_dtypes(input, weight, bias)
     return shape
+
+
+def check_norm_dtypes(input: Tensor, *params: Tensor | None) -> bool:
+    """PyTorch's mixed-dtype rule of its normalization kernels (layer, group, batch and instance
+    norm): the given parameters share one dtype; one other than the input's is allowed only as
+    float32 parameters of a float16/bfloat16 input (mixed precision). True in that mixed case.
+
+    >>> import ember
+    >>> check_norm_dtypes(ember.ones(2, dtype=ember.bfloat16), ember.ones(2), None)
+    True
+    """
+    kind = None
+    where = input.device.type.upper()
+    for p in params:
+        if p is not None:
+            if kind is None:
+                kind = p._dtype
+            elif p._dtype is not kind:
+                raise RuntimeError(f"mixed dtype ({where}): all inputs must share same datatype.")
+    if kind is None or kind is input._dtype:
+        return False
+    if kind is not _dt.float32:
+        raise RuntimeError(f"mixed dtype ({where}): expect parameter to have scalar type of Float")
+    if input._dtype is not _dt.float16 and input._dtype is not _dt.bfloat16:
+        raise RuntimeError(f"mixed dtype ({where}): all inputs must share same datatype.")
+    return True
 
 
 def native_layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None,

@@ -37,7 +37,7 @@ from ember.functions.complex_ops import type_word
 from ember.functions.indexing import Gather, IndexAdd, IndexSelect, Scatter, _check_bounds, _same_device, _scalar_type
 from ember.nn import _ctc, _grid_sample, _margin_losses, _more_layers  # re-exported at the end
 from ember.nn._convpool import _check_conv, avg_pool2d, check_conv_geometry, conv2d, conv_transpose2d, max_pool2d, pair
-from ember.nn._layer_norm import native_layer_norm
+from ember.nn._layer_norm import check_norm_dtypes, native_layer_norm
 from ember.tensor import Tensor, _wrap_dim
 
 __all__ = [
@@ -585,8 +585,15 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if input.dim() < 2:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-max(input.dim(), 1)}, "
                          f"{max(input.dim(), 1) - 1}], but got 1)")
+    if check_norm_dtypes(input, weight, bias, running_mean, running_var):
+        # PyTorch's mixed-precision kernel (a 16-bit input, float32 parameters): float32 statistics
+        # and affine map, the output in the input's dtype
+        return batch_norm(input.float(), running_mean, running_var, weight, bias, training, momentum, eps).to(
+            input.dtype)
     dims = tuple(d for d in range(input.dim()) if d != 1)
     shape = (1, c) + (1,) * (input.dim() - 2)
+    if training and input._dtype in (_dt.float16, _dt.bfloat16):
+        return _batch_norm_train_16bit(input, dims, shape, running_mean, running_var, weight, bias, momentum, eps)
     if training:
         n = input.numel() // c
         mean = input.mean(dims)
@@ -598,6 +605,53 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     else:
         mean, var = running_mean, running_var
     return _normalize_affine(input, mean.reshape(shape), var.reshape(shape), weight, bias, eps, shape)
+
+
+def _bfloat16_value(v: float) -> float:
+    """``v`` rounded to bfloat16 (through float32, to nearest even), as ``static_cast<BFloat16>``."""
+    bits = struct.unpack("<I", struct.pack("<f", v))[0]
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
+def _batch_norm_train_16bit(input: Tensor, dims: tuple, shape: tuple, running_mean: Tensor | None,
+                            running_var: Tensor | None, weight: Tensor | None, bias: Tensor | None, momentum: float,
+                            eps: float) -> Tensor:
+    """Training-mode batch_norm of a float16/bfloat16 input with parameters of its dtype, rounded
+    where PyTorch's CPU kernel rounds. Both sum the statistics in float32 and map the input as
+    ``x * alpha + beta`` (``alpha = invstd * weight``, ``beta = bias - mean * alpha``) in float32,
+    rounding the output once. float16 then rounds only the saved mean and invstd (the running
+    statistics blend in float32); bfloat16 keeps its statistics in bfloat16 between steps, as
+    c10::BFloat16 arithmetic does: the mean, the sum of squared deviations, that sum over n (and
+    n itself), the invstd, the momentum and every product of the running-statistics update."""
+    dt = input._dtype
+    n = input.numel() // input.shape[1]
+
+    def r(t: Tensor) -> Tensor:  # round to the input's dtype, computing on in float32
+        return t.to(dt).float()
+
+    x = input.float()
+    mean = x.mean(dims)
+    var_sum = ((x - mean.reshape(shape)) ** 2).sum(dims)
+    if dt is _dt.float16:
+        mean_r, invstd_r = r(mean), r((var_sum / n + eps).rsqrt())
+        if running_mean is not None:
+            with no_grad():
+                running_mean.copy_(mean.detach() * momentum + running_mean.float() * (1 - momentum))
+                running_var.copy_(var_sum.detach() / (n - 1) * momentum + running_var.float() * (1 - momentum))
+    else:
+        mean_r, var_sum_r = r(mean), r(var_sum)
+        invstd_r = r((r(var_sum_r / _bfloat16_value(n)) + eps).rsqrt())
+        if running_mean is not None:
+            mom = _bfloat16_value(momentum)
+            keep = _bfloat16_value(1 - mom)
+            with no_grad():
+                running_mean.copy_(r(mean_r.detach() * mom) + r(running_mean.float() * keep))
+                unbiased = r(var_sum_r.detach() / _bfloat16_value(n - 1))
+                running_var.copy_(unbiased * mom + r(running_var.float() * keep))
+    alpha = invstd_r if weight is None else invstd_r * weight.float()
+    beta = -(mean_r * alpha) if bias is None else bias.float() - mean_r * alpha
+    return (x * alpha.reshape(shape) + beta.reshape(shape)).to(dt)
 
 
 @_e.in_opmath  # (PyTorch's 16-bit batch_norm applies the statistics and affine map in float32, rounded once)
@@ -623,6 +677,12 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     shape = (1, input.shape[1]) + (1,) * (input.dim() - 2)
     if use_input_stats and math.prod(input.shape[2:]) == 1:  # PyTorch's _verify_spatial_size
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
+    check_norm_dtypes(input, weight, bias, running_mean, running_var)
+    if input._dtype in (_dt.float16, _dt.bfloat16) and input.dim() > 1 and input.numel():
+        # PyTorch's own route: batch_norm over the (1, N*C, ...) planes, so 16-bit statistics and
+        # mixed-precision parameters round exactly as its batch_norm kernel rounds them
+        return _instance_norm_as_batch_norm(input, running_mean, running_var, weight, bias, use_input_stats,
+                                            momentum, eps)
     if use_input_stats:
         mean = input.mean(dims, keepdim=True)
         var = input.var(dims, correction=0, keepdim=True)
@@ -644,6 +704,26 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if bias is not None:
         out = out + bias.reshape(shape)
     return out
+
+
+def _instance_norm_as_batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+                                 weight: Tensor | None, bias: Tensor | None, use_input_stats: bool, momentum: float,
+                                 eps: float) -> Tensor:
+    """aten's instance_norm: the input seen as one sample of N*C channels, the per-channel vectors
+    repeated N times, and the running statistics (updated per plane) averaged back over the batch."""
+    b, c = input.shape[0], input.shape[1]
+    def rep(t: Tensor | None) -> Tensor | None:
+        return None if t is None else t.repeat(b)
+
+    rm, rv = rep(running_mean), rep(running_var)
+    planes = input.reshape((1, b * c) + tuple(input.shape[2:]))
+    out = batch_norm(planes, rm, rv, rep(weight), rep(bias), use_input_stats, momentum, eps)
+    with no_grad():
+        if running_mean is not None:
+            running_mean.copy_(rm.reshape(b, c).mean(0))
+        if running_var is not None:
+            running_var.copy_(rv.reshape(b, c).mean(0))
+    return out.reshape(tuple(input.shape))
 
 
 @_e.in_opmath
@@ -672,6 +752,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         if t is not None and (t.dim() != 1 or t.numel() != c):
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, but "
                                f"got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
+    if check_norm_dtypes(input, weight, bias):  # mixed precision: float32 kernel, the input's dtype out
+        return group_norm(input.float(), num_groups, weight, bias, eps).to(input.dtype)
     x = input.reshape(n, num_groups, (c // num_groups) * math.prod(input.shape[2:]))  # n may be 0
     mean = x.mean(2, keepdim=True)
     var = x.var(2, correction=0, keepdim=True)
