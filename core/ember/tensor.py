@@ -654,8 +654,9 @@ def _check_grad(t: Tensor, g: Any) -> None:
         raise RuntimeError(f"attempting to assign a gradient located on device with index '{g._device.index}' to a "
                            f"tensor located on device with index '{t._device.index}'. Please ensure that the gradient "
                            "and the tensor are on the same device")
-    if g._data.shape != t._data.shape:
-        raise RuntimeError(f"attempting to assign a gradient of size '{list(g._data.shape)}' to a tensor of size "
+    gshape = tuple(g.shape) if g.is_sparse else g._data.shape  # (a sparse gradient, SparseAdam's, has no dense _data)
+    if gshape != t._data.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(gshape)}' to a tensor of size "
                            f"'{list(t._data.shape)}'. Please ensure that the gradient and the tensor are the same size")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from ember.optim.optimizer import (
     Optimizer,
     as_real,
+    check_first_fused,
     check_fused,
     check_hparam,
     check_lr,
@@ -49,13 +50,11 @@ class Adagrad(Optimizer):
         check_hparam(0.0 <= initial_accumulator_value,
                      f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
         check_hparam(0.0 <= eps, f"Invalid epsilon value: {eps}")
-        if differentiable:
-            raise NotImplementedError("differentiable=True is not supported by ember's optimizers")
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
-        check_fused(fused, foreach)
+        check_fused(fused, foreach, differentiable)
         for group in self.param_groups:
             for p in group["params"]:
                 state = self.state[p]
@@ -79,6 +78,8 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
             wd, maximize = group["weight_decay"], group["maximize"]
+            if group["fused"] and self.__dict__.get("_need_fused_check", True):
+                check_first_fused(self, group)
             for p in group["params"]:
                 if p.grad is None:
                     continue

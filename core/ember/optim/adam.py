@@ -20,6 +20,7 @@ from ember.optim.optimizer import (
     Optimizer,
     as_real,
     check_fused,
+    check_fused_param,
     check_hparam,
     check_lr,
     grad_array,
@@ -71,13 +72,11 @@ class Adam(Optimizer):
                 if beta.numel() != 1:
                     raise ValueError(f"Tensor betas[{i}] must be 1-element")
         betas = tuple(b.squeeze() if isinstance(b, Tensor) and b.dim() != 0 else b for b in betas)
-        if differentiable:
-            raise NotImplementedError("differentiable=True is not supported by ember's optimizers")
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable,
                         differentiable=differentiable, fused=fused, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
-        check_fused(fused, foreach)
+        check_fused(fused, foreach, differentiable)
 
     _late_options = (
         ("amsgrad", False), ("maximize", False), ("foreach", None), ("capturable", False),
@@ -96,6 +95,8 @@ class Adam(Optimizer):
                     continue
                 state = self.state[p]
                 if len(state) == 0:
+                    if group["fused"]:
+                        check_fused_param(p)
                     state["step"] = new_step()
                     state["exp_avg"] = zeros_state(p)
                     state["exp_avg_sq"] = zeros_state(p)

@@ -468,10 +468,39 @@ def check_lr(lr: Any) -> None:
         raise ValueError("Tensor lr must be 1-element")
 
 
-def check_fused(fused: bool | None, foreach: bool | None) -> None:
-    """``fused`` and ``foreach`` pick two implementations: asking for both fails, as in PyTorch."""
+def check_fused(fused: bool | None, foreach: bool | None, differentiable: bool = False) -> None:
+    """``fused`` and ``foreach`` pick two implementations: asking for both fails, as in PyTorch; so
+    does ``fused`` with ``differentiable`` (checked first, as PyTorch's constructors do). Then
+    ember's own refusal of ``differentiable=True`` (its updates run outside autograd)."""
+    if fused and differentiable:
+        raise RuntimeError("`fused` does not support `differentiable`")
     if fused and foreach:
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if differentiable:
+        raise NotImplementedError("differentiable=True is not supported by ember's optimizers")
+
+
+# what PyTorch's message names as the devices with fused optimizer kernels (every ember device runs
+# the update a ``fused=True`` group asks for: the flag picks no other code here)
+_FUSED_DEVICES = ["mps", "cuda", "xpu", "hpu", "cpu", "mtia", "privateuseone"]
+
+
+def check_fused_param(p: Tensor) -> None:
+    """PyTorch's ``_device_dtype_check_for_fused``: a ``fused=True`` group's parameter must be floating
+    point (a complex one fails its first step; SGD and Adagrad check their first parameter, Adam each)."""
+    if not p.is_floating_point():
+        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported "
+                           f"devices: {_FUSED_DEVICES} but {p.dtype} and {p.device.type}")
+
+
+def check_first_fused(opt: Optimizer, group: dict) -> None:
+    """PyTorch's SGD and Adagrad check ``fused=True`` on the first parameter with a gradient that a
+    fused group steps, once per optimizer (``_need_device_dtype_check_for_fused``)."""
+    for p in group["params"]:
+        if p.grad is not None:
+            check_fused_param(p)
+            opt._need_fused_check = False
+            return
 
 
 # ---- tensor-level helpers (the optimizers written with Tensor ops; step runs with grad off) ----

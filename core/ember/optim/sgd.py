@@ -17,11 +17,13 @@ from typing import Any
 
 from ember.optim.optimizer import (
     Optimizer,
+    check_first_fused,
     check_fused,
     check_hparam,
     check_lr,
     grad_array,
     run_closure,
+    scalar_value,
     set_buffer,
     write_param,
     zeros_state,
@@ -45,15 +47,13 @@ class SGD(Optimizer):
         check_hparam(not lr < 0.0, f"Invalid learning rate: {lr}")
         check_hparam(not momentum < 0.0, f"Invalid momentum value: {momentum}")
         check_hparam(not weight_decay < 0.0, f"Invalid weight_decay value: {weight_decay}")
-        if differentiable:
-            raise NotImplementedError("differentiable=True is not supported by ember's optimizers")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize, foreach=foreach, differentiable=differentiable,
                         fused=fused)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
-        check_fused(fused, foreach)
+        check_fused(fused, foreach, differentiable)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
@@ -68,8 +68,12 @@ class SGD(Optimizer):
         """One SGD update of every parameter that has a gradient."""
         loss = run_closure(closure)
         for group in self.param_groups:
-            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+            # a Tensor lr is read once per group (PyTorch's ``alpha=-lr`` takes its item): the kernels
+            # take Python numbers (NumPy's complex path would otherwise see an ember Tensor)
+            lr, momentum, dampening = scalar_value(group["lr"]), group["momentum"], group["dampening"]
             wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            if group["fused"] and self.__dict__.get("_need_fused_check", True):
+                check_first_fused(self, group)
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -107,3 +111,4 @@ class SGD(Optimizer):
                     g = kt["add"](g, kt["mul"](bd, momentum)) if nesterov else bd
                 write_param(p, kt["sub"](pd, kt["mul"](g, lr)))
         return loss
+
