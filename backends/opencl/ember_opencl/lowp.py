@@ -219,6 +219,26 @@ def _in_float32(fn: Callable) -> Callable:
     return kernel
 
 
+def _log_softmax(fn: Callable, ks: dict[str, Callable[..., Any]]) -> Callable:
+    """16-bit log_softmax over the last dim as PyTorch's CPU kernel rounds it: the row's sum of
+    exponentials and its log each rounded to the 16-bit dtype before ``(x - max) - log(sum)`` is
+    rounded once (the cpu backend's rule too). Other dims: the float32 kernel, rounded once."""
+    in_f32 = _in_float32(fn)
+
+    def kernel(x: CLArray, dim: int) -> CLArray:
+        dt = _low_dtype((x,))
+        if dt is None or not x.ndim or not x.size or dim % x.ndim != x.ndim - 1:
+            return in_f32(x, dim)
+        last = (x.ndim - 1,)
+        acc = widen(x)
+        shifted = ks["sub"](acc, ks["amax"](acc, last, True))
+        total = widen(narrow(ks["sum"](ks["exp"](shifted), last, True), dt))
+        return narrow(ks["sub"](shifted, widen(narrow(ks["log"](total), dt))), dt)
+
+    kernel.__name__ = "log_softmax"
+    return kernel
+
+
 def wrap(ks: dict[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
     """The kernel table with 16-bit float storage handled around every kernel (see the module doc)."""
     out: dict[str, Callable[..., Any]] = {}
@@ -234,6 +254,8 @@ def wrap(ks: dict[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
             out[name] = _copy(fn, astype)
         elif name == "astype":
             out[name] = astype
+        elif name == "log_softmax":
+            out[name] = _log_softmax(fn, ks)
         elif name in ("clone", "reshape", "permute", "expand", "slice"):
             out[name] = _bitwise(fn)
         elif name == "bitcast" or spec is None or spec.native_only:
