@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import sys
 import types
 import unittest
@@ -357,6 +358,143 @@ def run(ops_filter: set[str] | None, dtypes: list[torch.dtype], max_samples: int
     return rows
 
 
+#: PyTorch's foreach databases (``ForeachFuncInfo``: ``torch._foreach_add`` and its in-place ``_`` form...)
+FOREACH_DBS = ("foreach_unary_op_db", "foreach_binary_op_db", "foreach_pointwise_op_db", "foreach_reduce_op_db",
+               "foreach_other_op_db")
+
+
+def foreach_ops() -> list:
+    """Every ``ForeachFuncInfo`` of PyTorch's five foreach databases."""
+    from torch.testing._internal import common_methods_invocations as cmi
+
+    return [op for db in FOREACH_DBS for op in getattr(cmi, db)]
+
+
+def _foreach_call(fn: Any, args: tuple, kwargs: dict) -> tuple[Any, BaseException | None]:
+    """``fn(*args, **kwargs)`` and what it raised (warnings silenced: PyTorch's deprecations)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return fn(*args, **kwargs), None
+        except Exception as exc:  # noqa: BLE001 - compared against the other library's
+            return None, exc
+
+
+def _detached(value: Any, lib: Any) -> Any:
+    """``value`` with every tensor a detached copy (in-place forms write into copies)."""
+    if isinstance(value, lib.Tensor):
+        return value.detach().clone()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_detached(v, lib) for v in value)
+    return value
+
+
+def _compare_foreach_call(t_fn: Any, e_fn: Any, t_args: tuple, e_args: tuple, kwargs_t: dict, kwargs_e: dict,
+                          inplace: bool) -> str:
+    """One call on both: "" when both raise the same error type or agree (in-place: on the written
+    lists, and the call returns the list it was given), else what differs."""
+    if inplace:
+        t_args, e_args = _detached(t_args, torch), _detached(e_args, ember)
+    t_out, t_exc = _foreach_call(t_fn, t_args, kwargs_t)
+    e_out, e_exc = _foreach_call(e_fn, e_args, kwargs_e)
+    if t_exc is not None or e_exc is not None:
+        if t_exc is None:
+            return f"ember raises {type(e_exc).__name__}: {str(e_exc)[:200]}"
+        if e_exc is None:
+            return f"PyTorch raises {type(t_exc).__name__} ({str(t_exc)[:120]}), ember does not"
+        if type(t_exc) is not type(e_exc):
+            return f"ember raises {type(e_exc).__name__}: {str(e_exc)[:120]}; PyTorch {type(t_exc).__name__}: " \
+                   f"{str(t_exc)[:120]}"
+        return ""
+    if inplace:
+        if (t_out is None) != (e_out is None):
+            return f"returns {type(e_out).__name__}, PyTorch {type(t_out).__name__}"
+        t_out, e_out = t_args[0], e_args[0]
+    elif type(e_out) is not type(t_out):
+        return f"returns {type(e_out).__name__}, PyTorch {type(t_out).__name__}"
+    return compare(t_out, e_out)
+
+
+def run_foreach(ops_filter: set[str] | None, dtypes: list[torch.dtype], device: str | None = None,
+                num_tensors: tuple[int, ...] = (4,), grad: bool = True, inplace: bool = True,
+                verbose: bool = False) -> list[dict]:
+    """PyTorch's foreach databases against ``ember._foreach_*``: every sample (lists of tensors with a
+    tensor list, number, number list or 0-d tensor operand), out of place and in place, every list
+    element's values, dtype and shape, errors by type, and with ``grad`` the float64 gradients of the
+    out-of-place forms PyTorch differentiates. Rows as :func:`run`'s, ``op`` the foreach name."""
+    if device is not None:
+        DEVICE[0] = device
+    rows = []
+    for op in foreach_ops():
+        name = op.name
+        if ops_filter and name not in ops_filter:
+            continue
+        t_fn, t_in = op.op, op.inplace_variant
+        e_fn = getattr(ember, t_fn.__name__, None)
+        e_in = getattr(ember, t_in.__name__, None) if t_in is not None else None
+        if e_fn is None or (t_in is not None and e_in is None):
+            rows.append({"op": name, "status": "missing"})
+            continue
+        out_of_place = not t_fn.__name__.endswith("_")  # _foreach_zero_ / _foreach_copy_ only write
+        supported = op.supported_dtypes("cpu")
+        for dt in dtypes:
+            if dt not in supported:
+                continue
+            want_grad = grad and out_of_place and dt == torch.float64 and op.supports_autograd
+            samples = []
+            for noncontiguous in (False, True):  # as test_foreach.py: its slow path's strided inputs too
+                random.seed(0)  # the sample scalars (random.random()) and tensors, the same on every run
+                torch.manual_seed(0)
+                samples += op.sample_inputs("cpu", dt, requires_grad=want_grad, num_input_tensors=list(num_tensors),
+                                            noncontiguous=noncontiguous, allow_higher_dtype_scalars=True)
+            for k, s in enumerate(samples):
+                row = {"op": name, "dtype": str(dt).split(".")[-1], "sample": k}
+                try:
+                    memo: dict = {}
+                    e_args = tuple(to_ember([s.input, *s.args], memo))
+                    e_kwargs = to_ember(dict(s.kwargs), memo)
+                except Unconvertible as exc:
+                    row.update(status="skipped", detail=str(exc))
+                    rows.append(row)
+                    continue
+                t_args = (s.input, *s.args)
+                calls = [(t_in, e_in, True)] if inplace and t_in is not None else []
+                if out_of_place:
+                    calls.append((t_fn, e_fn, False))
+                if getattr(op, "supports_scalar_self_arg", False) and s.args and isinstance(s.args[0], (int, float)):
+                    calls.append((lambda a, b, f=t_fn: f(b, a), lambda a, b, f=e_fn: f(b, a), False))  # pow(2, xs)
+                diff = ""
+                for tf, ef, in_place in calls:
+                    try:
+                        diff = _compare_foreach_call(tf, ef, t_args, e_args, s.kwargs, e_kwargs, in_place)
+                    except Exception as exc:  # noqa: BLE001 - an output this script cannot read
+                        diff = f"comparing raised {type(exc).__name__}: {str(exc)[:200]}"
+                    if diff:
+                        diff = f"{getattr(tf, '__name__', name)}: {diff}"
+                        break
+                if not diff and want_grad:
+                    try:
+                        gt = grads_of(t_fn, torch, s.input, s.args, s.kwargs)
+                    except Exception:  # noqa: BLE001 - PyTorch cannot differentiate this sample (a 0-d
+                        gt = None  # tensor operand's "inconsistent range for TensorList output")
+                    try:
+                        ge = grads_of(e_fn, ember, e_args[0], e_args[1:], e_kwargs) if gt is not None else None
+                        gdiff = compare(gt, ge) if gt is not None else ""
+                        diff = f"gradient: {gdiff}" if gdiff else ""
+                    except Exception as exc:  # noqa: BLE001
+                        diff = f"gradient raises: {type(exc).__name__}: {str(exc)[:200]}"
+                if diff and DEVICE[0] != "cpu" and "backend has no complex" in diff:
+                    row.update(status="unsupported", detail=diff[:200])  # a complex scalar's result: no such dtype there
+                else:
+                    row.update(status="differs" if diff else "ok", detail=diff)
+                if diff:
+                    row["sample_repr"] = _describe(s)
+                rows.append(row)
+                if verbose and diff:
+                    print(json.dumps(row))
+    return rows
+
+
 def _describe(s: Any) -> str:
     def d(v: Any) -> str:
         if isinstance(v, torch.Tensor):
@@ -376,11 +514,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", default="", help="write one JSON row per sample here")
     p.add_argument("--inplace", action="store_true", help="also compare each op's in-place variant (x.op_())")
     p.add_argument("--device", default="cpu", help="the ember device the samples go to (cpu, opencl...)")
+    p.add_argument("--foreach", action="store_true",
+                   help="run PyTorch's foreach databases (torch._foreach_*, in place and out of place) instead")
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args(argv)
     DEVICE[0] = a.device
-    rows = run(set(a.ops.split(",")) if a.ops else None, [_DTYPES[d] for d in a.dtypes.split(",")],
-               a.max_samples, a.grad, a.verbose, inplace=a.inplace)
+    if a.foreach:
+        rows = run_foreach(set(a.ops.split(",")) if a.ops else None, [_DTYPES[d] for d in a.dtypes.split(",")],
+                           grad=a.grad, inplace=a.inplace, verbose=a.verbose)
+    else:
+        rows = run(set(a.ops.split(",")) if a.ops else None, [_DTYPES[d] for d in a.dtypes.split(",")],
+                   a.max_samples, a.grad, a.verbose, inplace=a.inplace)
     if a.json:
         with open(a.json, "w") as fh:
             for r in rows:

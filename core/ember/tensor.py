@@ -413,7 +413,7 @@ class Tensor:
                 raise TypeError(f"can't convert {self._device} device type tensor to numpy. Use Tensor.cpu() "
                                 "to copy the tensor to host memory first.")
             return self._kt["to_host"](self._data)
-        if self._requires_grad and not force:
+        if self._requires_grad and not force and STATE.enabled:  # PyTorch refuses only while grad mode is on
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self._data
 
@@ -421,7 +421,7 @@ class Tensor:
         """NumPy's view of the tensor: PyTorch's ``__array__`` is ``numpy()`` (so a tensor that
         requires grad is refused), and ``np.array(t)`` copies while ``np.asarray(t)`` shares a CPU
         tensor's memory (NumPy passes ``copy``; ignoring it would hand out the storage itself)."""
-        if self._requires_grad:
+        if self._requires_grad and STATE.enabled:  # PyTorch's __array__ is numpy(): refused under grad mode only
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if self._device.type == "meta":
             return self.numpy()  # PyTorch's TypeError: a meta tensor has no values to hand NumPy

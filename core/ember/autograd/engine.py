@@ -40,7 +40,7 @@ def _collect_dependencies(roots: list[Node]) -> dict[Node, int]:
         if node in seen:
             continue
         seen.add(node)
-        for edge in node.next_functions:
+        for edge in node._edges:
             nxt = edge[0]
             if nxt is None:
                 continue
@@ -124,7 +124,7 @@ def _run(roots, grad_roots, retain_graph: bool, create_graph: bool, capture=None
                     if post:
                         _call_post_hooks(node, post, (), grads)
                 continue
-            edges = node.next_functions
+            edges = node._edges
             if (grads[0] is None if len(grads) == 1 else all(g is None for g in grads)) or (
                     run is not None and node not in run):
                 results = (None,) * len(edges)
@@ -215,7 +215,7 @@ def _nodes_to_run(roots: list[Node], targets: set) -> set:
     while stack:
         node, finished = stack.pop()
         if finished:
-            hit = any(nxt is not None and below.get(nxt) for nxt, _ in node.next_functions)
+            hit = any(nxt is not None and below.get(nxt) for nxt, _ in node._edges)
             if hit:
                 run.add(node)
             below[node] = hit or node in targets
@@ -224,7 +224,7 @@ def _nodes_to_run(roots: list[Node], targets: set) -> set:
             continue
         seen.add(node)
         stack.append((node, True))
-        stack.extend((nxt, False) for nxt, _ in node.next_functions if nxt is not None and nxt not in seen)
+        stack.extend((nxt, False) for nxt, _ in node._edges if nxt is not None and nxt not in seen)
     return run
 
 

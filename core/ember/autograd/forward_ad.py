@@ -249,7 +249,8 @@ class _Level:
             outs = raw if isinstance(raw, tuple) else (raw,)
         ins = [tg if tg is not None else (zeros_like(a) if isinstance(a, Tensor) else None)
                for a, tg in zip(args, tangents)]
-        jv = cls.jvp(ctx, *ins)
+        fwd = ctx.__dict__.get("_saved_forward")
+        jv = cls.jvp(_JvpCtx(ctx, fwd) if fwd is not None else ctx, *ins)
         jv = jv if isinstance(jv, tuple) else (jv,)
         for o, tg in zip(outs, jv):
             if isinstance(o, Tensor) and tg is not None:
@@ -295,6 +296,21 @@ class _Level:
                     self.attach(t, new.expand(tuple(t.shape)).to(t.dtype).clone())
         finally:
             _function._FW[0] = self
+
+
+class _JvpCtx:
+    """``ctx`` as ``jvp`` sees it after ``ctx.save_for_forward``: ``saved_tensors`` are the tensors
+    saved for forward mode (PyTorch's split), everything else is the forward's ``ctx``."""
+
+    def __init__(self, ctx: Any, saved: tuple) -> None:
+        object.__setattr__(self, "_ctx", ctx)
+        object.__setattr__(self, "saved_tensors", saved)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._ctx, name, value)
 
 
 def _write(dst: Any, src: Any) -> None:

@@ -41,6 +41,13 @@ _FREED_MSG = (
 # An input that takes no gradient: PyTorch's ``(None, 0)`` entry of ``next_functions`` (graph walkers
 # such as torchviz unpack every entry)
 _NO_EDGE = (None, 0)
+# How many ``ember.func.vmap`` calls are running (Function.apply then checks a user's vmap rule)
+_VMAP_DEPTH = [0]
+# The same pair, as another object, for an argument that is not a tensor (a dim, a scalar): the engine
+# needs one entry per ``forward`` argument, but PyTorch's ``next_functions`` has none for most of these
+# (ember.autograd.saved_names says which ones it keeps). Told apart by identity, so recording pays nothing
+# (built at run time: two equal tuple literals would be compiled into one object).
+_NOT_TENSOR = tuple([None, 0])
 
 
 # Keys of ``Node._pre_hooks`` besides the output numbers (whose lists hold ``Tensor.register_hook``
@@ -72,9 +79,19 @@ class _NodeHookHandle:
 class Node:
     """A node of the backward graph (what ``tensor.grad_fn`` holds)."""
 
-    next_functions: tuple = ()
+    # (node, output_nr) per input, as the engine walks them (for a BackwardNode: one per ``forward``
+    # argument, aligned with what ``backward`` returns); ``next_functions`` is PyTorch's view of it
+    _edges: tuple = ()
     # output_nr -> [tensor hook]; RETAIN -> {output_nr: retain_grad hook}; NODE_PRE/NODE_POST -> [node hook]
     _pre_hooks: dict | None = None
+
+    @property
+    def next_functions(self) -> tuple:
+        return self._edges
+
+    @next_functions.setter
+    def next_functions(self, edges: tuple) -> None:
+        self._edges = tuple(edges)
 
     def name(self) -> str:
         return type(self).__name__
@@ -188,6 +205,15 @@ class FunctionCtx:
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_differentiable = tensors
 
+    def save_for_forward(self, *tensors) -> None:
+        """Tensors (or None) that ``jvp`` reads back as ``ctx.saved_tensors`` (forward-mode AD)."""
+        Tensor = _Tensor[0]
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise AssertionError("save_for_forward expects all arguments to be tensors; you should save "
+                                     "non-tensors as attributes on ctx.")
+        self._saved_forward = tensors
+
     def mark_dirty(self, *tensors) -> None:
         if isinstance(self, BackwardNode):  # (recorded: an in-place write into a leaf is refused, as PyTorch)
             for t in tensors:
@@ -262,7 +288,7 @@ class BackwardNode(FunctionCtx, Node):
         result = self._function.backward(self, *grads)
         if not isinstance(result, tuple):
             result = (result,)
-        n = len(self.next_functions)
+        n = len(self._edges)
         if len(result) != n:
             if len(result) > n and all(r is None for r in result[n:]):
                 result = result[:n]
@@ -281,7 +307,7 @@ class BackwardNode(FunctionCtx, Node):
 
         Tensor = _Tensor[0]
         out = list(result)
-        for i, (g, (node, nr)) in enumerate(zip(result, self.next_functions)):
+        for i, (g, (node, nr)) in enumerate(zip(result, self._edges)):
             if g is None:
                 continue
             if not isinstance(g, Tensor):
@@ -313,6 +339,32 @@ class BackwardNode(FunctionCtx, Node):
     def _type_name(self) -> str:
         return self.name()
 
+    # PyTorch's graph introspection, built on demand from what the op kept (nothing on the recording
+    # path): ``next_functions`` without the entries PyTorch has no edge for, ``_saved_<name>`` and
+    # ``_raw_saved_<name>`` as PyTorch names them per op (ember.autograd.saved_names holds the table)
+    @property
+    def next_functions(self) -> tuple:
+        from ember.autograd.saved_names import public_edges
+
+        return public_edges(self)
+
+    @next_functions.setter
+    def next_functions(self, edges: tuple) -> None:
+        self._edges = tuple(edges)
+
+    def __getattr__(self, name: str) -> Any:
+        # (only reached when ordinary lookup fails, so ops' own ctx attributes cost nothing extra)
+        if name.startswith(("_saved_", "_raw_saved_")):
+            from ember.autograd.saved_names import saved_attribute
+
+            return saved_attribute(self, name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'", name=name, obj=self)
+
+    def __dir__(self) -> list:
+        from ember.autograd.saved_names import saved_attribute_names
+
+        return sorted(set(super().__dir__()) | set(saved_attribute_names(self)))
+
 
 class Function:
     """Subclass with ``forward(ctx, *args)`` and ``backward(ctx, *grads)`` static methods and
@@ -333,8 +385,21 @@ class Function:
         user_forward = cls.__dict__.get("forward") or cls.__dict__.get("_user_forward") or cls._user_forward
         user_forward = getattr(user_forward, "__func__", user_forward)  # a staticmethod's function
         cls._user_forward = staticmethod(user_forward)
+        # PyTorch binds the call to forward's signature first (defaults applied, keywords placed), so
+        # setup_context's ``inputs`` hold every parameter; binding is needed only when a call omits one
+        import inspect
+
+        try:
+            sig = inspect.signature(user_forward)
+        except (TypeError, ValueError):  # a builtin or partial without a signature
+            sig = None
+        n_params = len(sig.parameters) if sig is not None else 0
 
         def forward(ctx: FunctionCtx, *args: Any, **kw: Any) -> Any:
+            if sig is not None and (kw or len(args) < n_params):
+                bound = sig.bind(*args, **kw)
+                bound.apply_defaults()
+                args, kw = bound.args, bound.kwargs
             output = user_forward(*args, **kw)
             setup(ctx, args, output)
             return output
@@ -393,7 +458,26 @@ class Function:
         return node_cls
 
     @classmethod
+    def _check_vmap_rule(cls) -> None:
+        """PyTorch's refusal to vmap a user's Function that has no vmap rule (or two): ember's vmap
+        loops over slices and needs none, but code written for ember must run under PyTorch."""
+        if (cls.__module__ or "").startswith("ember."):
+            return
+        overridden = cls.vmap is not Function.vmap
+        if overridden and cls.generate_vmap_rule:
+            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it has both generate_vmap_rule=True and an "
+                               "overridden vmap staticmethod. Please set generate_vmap_rule=False or delete the "
+                               "overridden vmap staticmethod to avoid ambiguity. For more details, please see "
+                               "https://pytorch.org/docs/main/notes/extending.func.html")
+        if not overridden and not cls.generate_vmap_rule:
+            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it does not have vmap support. Please "
+                               "override and implement the vmap staticmethod or set generate_vmap_rule=True. For "
+                               "more details, please see https://pytorch.org/docs/main/notes/extending.func.html")
+
+    @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        if _VMAP_DEPTH[0]:  # inside ember.func.vmap (a list read otherwise)
+            cls._check_vmap_rule()
         fw = _FW[0]
         if fw is not None:  # a forward-AD dual level is active: dual inputs get their outputs' tangents
             out = fw.apply(cls, args, kwargs)
@@ -470,7 +554,10 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
     node = cls._node_class()()
     needs, edges = [], []
     for a in args:
-        if isinstance(a, Tensor):
+        if not isinstance(a, Tensor):
+            needs.append(False)
+            edges.append(_NOT_TENSOR)
+        else:
             if a._base is not None and _stale_view(a):
                 if a._no_grad_view & 1 and a._base._requires_grad:
                     # its base was written in grad mode: no history to redo it from (PyTorch's error)
@@ -482,9 +569,9 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
                 needs.append(True)
                 fn = a.grad_fn
                 edges.append((fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0))
-                continue
-        needs.append(False)
-        edges.append(_NO_EDGE)
+            else:
+                needs.append(False)
+                edges.append(_NO_EDGE)
     if True not in needs:  # only a no_grad view whose base was detached since: nothing to record
         STATE.enabled = False
         try:
@@ -492,7 +579,7 @@ def _apply_recording(cls: type, args: tuple, kwargs: dict) -> Any:
         finally:
             STATE.enabled = True
     node.needs_input_grad = tuple(needs)
-    node.next_functions = tuple(edges)
+    node._edges = tuple(edges)
     prev = STATE.enabled
     STATE.enabled = False
     try:

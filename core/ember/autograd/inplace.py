@@ -164,7 +164,7 @@ def snapshot_saved_inputs(result: Any, t: Any, limit: int = 16) -> None:
         saved = getattr(node, "_saved", None)
         if saved:
             node._saved = tuple(_snapshot(item, version, snaps) for item in saved)
-        todo.extend(edge[0] for edge in node.next_functions if edge[0] is not None)
+        todo.extend(edge[0] for edge in node._edges if edge[0] is not None)
 
 
 def _snapshot(item: Any, version: list, snaps: dict) -> Any:

@@ -555,7 +555,7 @@ def _check_escapes(rec: Any, result: Any) -> None:
             for item in getattr(obj, "_saved", None) or ():
                 if item is not None:
                     stack.append(item[0])
-            stack += [e[0] for e in obj.next_functions if e[0] is not None]
+            stack += [e[0] for e in obj._edges if e[0] is not None]
             # what a Function's forward kept on ctx besides save_for_backward (indices, masks...)
             for value in getattr(obj, "__dict__", {}).values():
                 if isinstance(value, (list, tuple)):

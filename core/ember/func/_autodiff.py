@@ -120,7 +120,7 @@ class _Level:
                 if id(node.variable) not in self.own:
                     return True
                 continue
-            for edge in node.next_functions:
+            for edge in node._edges:
                 if edge[0] is not None and edge[0] not in seen:
                     stack.append(edge[0])
         return False

@@ -14,6 +14,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from ember.autograd import function as _function
 from ember.utils._pytree import _children, tree_flatten, tree_unflatten
 
 __all__ = ["vmap"]
@@ -185,10 +186,14 @@ def vmap(func: Callable[..., Any], in_dims: Any = 0, out_dims: Any = 0, randomne
         size = _batch_size(func, in_dims, flat_args, flat_dims)
         rng = _Randomness(randomness)
         results = []
-        for call_args in _slices(flat_args, flat_dims, size):
-            rng.before()
-            results.append(func(*tree_unflatten(call_args, args_spec), **kwargs))
-            rng.after()
+        _function._VMAP_DEPTH[0] += 1  # custom Functions check their vmap support (Function.apply)
+        try:
+            for call_args in _slices(flat_args, flat_dims, size):
+                rng.before()
+                results.append(func(*tree_unflatten(call_args, args_spec), **kwargs))
+                rng.after()
+        finally:
+            _function._VMAP_DEPTH[0] -= 1
         return _combine(func, results, out_dims, size)
 
     return wrapped

@@ -85,12 +85,16 @@ def _binary(name: str) -> tuple[Callable, Callable]:
 
             return tuple(_pow(self, e) for e in _tensors(other, name))
         ts, os = pairs(self, other, name)
+        if name in ("maximum", "minimum"):
+            _refuse_complex(name, ts, os)
         if alpha_ok and alpha != 1:
             return tuple(getattr(t, name)(o, alpha=alpha) for t, o in zip(ts, os))
         return tuple(getattr(t, _scalar_form(name, o))(o) for t, o in zip(ts, os))
 
     def in_place(self: Any, other: Any, *, alpha: Any = 1) -> list:
         ts, os = pairs(self, other, name + "_")
+        if name in ("maximum", "minimum"):
+            _refuse_complex(name, ts, os)
         for t, o in zip(ts, os):
             if alpha_ok and alpha != 1:
                 getattr(t, name + "_")(o, alpha=alpha)
@@ -103,10 +107,24 @@ def _binary(name: str) -> tuple[Callable, Callable]:
     return out_of_place, in_place
 
 
+def _refuse_complex(name: str, ts: list, os: list) -> None:
+    """PyTorch's foreach ``maximum``/``minimum`` run the kernels directly (not ``torch.maximum``'s
+    RuntimeError): complex tensors meet its dispatch's NotImplementedError, with a number operand
+    clamp's."""
+    for i, t in enumerate(ts):
+        if t.is_complex() or (isinstance(os[i], Tensor) and os[i].is_complex()):
+            if not isinstance(os[i], Tensor):
+                raise NotImplementedError("clamp is not supported for complex types")
+            from ember.functions.complex_ops import type_word
+
+            c = t if t.is_complex() else os[i]
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{type_word(c.dtype)}\'')
+
+
 def _scalar_form(name: str, other: Any) -> str:
     """The Tensor method for ``name`` with this operand: ``maximum``/``minimum`` take tensors only
     (PyTorch's schema), so a number goes to ``clamp_min``/``clamp_max``, which compute the same."""
-    if not isinstance(other, (int, float)) or name not in ("maximum", "minimum"):
+    if not isinstance(other, (int, float, complex)) or name not in ("maximum", "minimum"):
         return name
     return "clamp_min" if name == "maximum" else "clamp_max"
 
@@ -116,17 +134,34 @@ def _pointwise3(name: str) -> tuple[Callable, Callable]:
         ts = _tensors(self, fn_name)
         return ts, _per_tensor(t1, len(ts)), _per_tensor(t2, len(ts)), _per_tensor(value, len(ts), values=True)
 
-    def out_of_place(self: Any, tensor1: Any, tensor2: Any, value: Any = 1) -> tuple:
+    def out_of_place(self: Any, tensor1: Any, tensor2: Any, value: Any = 1, **scalars: Any) -> tuple:
+        value = _scalars_kw(name, value, scalars)
         ts, a, b, v = args(self, tensor1, tensor2, value, name)
         return tuple(getattr(t, name)(x, y, value=s) for t, x, y, s in zip(ts, a, b, v))
 
-    def in_place(self: Any, tensor1: Any, tensor2: Any, value: Any = 1) -> list:
+    def in_place(self: Any, tensor1: Any, tensor2: Any, value: Any = 1, **scalars: Any) -> list:
+        value = _scalars_kw(name + "_", value, scalars)
         ts, a, b, v = args(self, tensor1, tensor2, value, name + "_")
         for t, x, y, s in zip(ts, a, b, v):
             getattr(t, name + "_")(x, y, value=s)
         return _given(self, ts)
 
     return out_of_place, in_place
+
+
+def _scalars_kw(fn_name: str, value: Any, kw: dict) -> Any:
+    """PyTorch's ``scalars=`` keyword (its ScalarList/Tensor overloads of addcmul/addcdiv name the
+    fourth argument so, the Scalar overload ``value``): the per-tensor values, given one way only."""
+    if not kw:
+        return value
+    if set(kw) != {"scalars"} or value != 1 or not isinstance(kw["scalars"], (list, tuple, Tensor)):
+        got = ", ".join(f"{k}={type(v).__name__}" for k, v in kw.items())
+        raise TypeError(f"_foreach_{fn_name}() received an invalid combination of arguments - got (list, list, list, "
+                        f"{got}), but expected one of:\n * (tuple of Tensors self, tuple of Tensors tensor1, tuple of "
+                        "Tensors tensor2, tuple of Scalars scalars)\n * (tuple of Tensors self, tuple of Tensors "
+                        "tensor1, tuple of Tensors tensor2, Tensor scalars)\n * (tuple of Tensors self, tuple of "
+                        "Tensors tensor1, tuple of Tensors tensor2, Number value = 1)\n")
+    return kw["scalars"]
 
 
 def _lerp() -> tuple[Callable, Callable]:

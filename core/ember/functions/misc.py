@@ -448,11 +448,15 @@ def _new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
 # ---------------------------------------------------------------- math
 def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``clamp(input, min=min)``."""
+    if isinstance(min, complex):  # PyTorch's clamp_min(Scalar) kernel refuses a complex bound on any tensor
+        raise NotImplementedError("clamp is not supported for complex types")
     return _ew.clamp(input, min=min)
 
 
 def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``clamp(input, max=max)``."""
+    if isinstance(max, complex):  # as clamp_min
+        raise NotImplementedError("clamp is not supported for complex types")
     return _ew.clamp(input, max=max)
 
 

@@ -189,7 +189,7 @@ def _leaves_read(outputs: tuple, inputs: list) -> list:
             if id(node.variable) not in skip:
                 found.setdefault(id(node.variable), node.variable)
             continue
-        stack.extend(e[0] for e in node.next_functions if e[0] is not None and e[0] not in seen)
+        stack.extend(e[0] for e in node._edges if e[0] is not None and e[0] not in seen)
     return list(found.values())
 
 

@@ -97,7 +97,7 @@ def _reached_leaves(outputs: Any) -> set[int]:
         if isinstance(node, AccumulateGrad):
             found.add(id(node.variable))
             continue
-        for edge in node.next_functions:
+        for edge in node._edges:  # (every input, as the engine walks them)
             if edge is not None and edge[0] is not None:
                 stack.append(edge[0])
     return found
