@@ -267,3 +267,29 @@ def result_type(*operands: object) -> dtype:
 
 # The Python scalar types PyTorch accepts wherever it takes a dtype.
 _PYTHON_TYPES: dict = {bool: bool_, int: int64, float: float64, complex: complex128}
+
+
+def round_scalar(value: float, d: dtype) -> float:
+    """A Python number rounded to float16 or bfloat16 (through float32, to nearest even, as
+    ``static_cast<Half>``/``static_cast<BFloat16>`` of a double do): PyTorch casts a scalar operand
+    to a 16-bit tensor's dtype before most kernels see it (``x + 0.1`` adds the float16 nearest 0.1).
+
+    >>> round_scalar(0.1, bfloat16)
+    0.10009765625
+    """
+    import struct
+
+    try:
+        f = struct.unpack("<f", struct.pack("<f", value))[0]
+    except OverflowError:  # beyond float32's range: infinity, as the cast to float gives
+        return float("inf") if value > 0 else float("-inf")
+    if f != f or f in (float("inf"), float("-inf")):
+        return f
+    if d is bfloat16:
+        bits = struct.unpack("<I", struct.pack("<f", f))[0]
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+        return struct.unpack("<f", struct.pack("<I", bits))[0]
+    try:
+        return struct.unpack("<e", struct.pack("<e", f))[0]
+    except OverflowError:  # beyond float16's range after rounding: infinity, as the cast gives
+        return float("inf") if f > 0 else float("-inf")

@@ -235,11 +235,14 @@ def multigammaln(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
     x = _as_float("multigammaln", input)  # PyTorch 2.13 no longer checks x > (p - 1) / 2
-    # x + (-j/2), as PyTorch adds arange(-(p-1)/2, 1/2): its j = 0 term is x + 0.0, +0.0 at x = -0.0
-    result = lgamma(x + 0.0)
-    for j in range(1, p):
-        result = result + lgamma(x + -j / 2)
-    return _out(result + p * (p - 1) / 4 * math.log(math.pi), out)
+    # PyTorch's composite step by step (its rounding in 16-bit dtypes): x + arange(-(p-1)/2, 1/2, 1/2)
+    # in x's dtype (the j = 0 term is x + 0.0, +0.0 at x = -0.0), lgamma, one sum over the terms,
+    # then the constant added
+    from ember.functions.creation import arange
+
+    shifts = arange(-(p - 1) / 2, 0.5, 0.5, dtype=x.dtype, device=x.device)
+    terms = lgamma(x.unsqueeze(-1) + shifts)
+    return _out(terms.sum(-1) + p * (p - 1) * math.log(math.pi) / 4, out)
 
 
 _ = (erfinv, exp2, i0, i0e, i1, i1e, logit, polygamma, sinc, xlog1py, xlogy)  # re-exported under torch.special's names

@@ -61,6 +61,9 @@ class OpDecl:
     operators: tuple[str, ...] = ()
     #: reflected operators: ``x.__rsub__(y)`` calls ``fn(y, x)``
     reflected: tuple[str, ...] = ()
+    #: what the reflected operators call instead, as ``reflected_fn(x, y)``, where PyTorch's is not
+    #: ``fn(y, x)`` (its ``__rdiv__`` is ``x.reciprocal() * y``)
+    reflected_fn: Callable | None = None
     #: augmented assignments bound to the in-place form (``__iadd__``)
     ioperators: tuple[str, ...] = ()
     #: ``ember.<name>_`` exists too, as the Tensor in-place form (``torch.exp_``): True for every
@@ -208,7 +211,7 @@ def _tensor_attrs(make_inplace: Callable[[Callable], Callable]) -> dict[str, Any
         for n in d.operators:  # an operator may exist without a named method (``__getitem__``)
             attrs[n] = method or d.fn
         for n in d.reflected:
-            attrs[n] = _reflect(d.plain, n)
+            attrs[n] = d.reflected_fn or _reflect(d.plain, n)
         if d.inplace:
             inplace = d.inplace if callable(d.inplace) else make_inplace(method)
             for n in d.inplace_names:

@@ -135,10 +135,19 @@ def _operand_scalar(s: Any, dt: _dt.dtype) -> Any:
     return v
 
 
-def _operands(a: Any, b: Any) -> tuple:
-    """Return (proto tensor, a payload-or-number, b payload-or-number, result dtype)."""
+def _operands(a: Any, b: Any, exact: bool = False) -> tuple:
+    """Return (proto tensor, a payload-or-number, b payload-or-number, result dtype).
+
+    A number operand of a float16/bfloat16 result is rounded to that dtype first, as PyTorch casts
+    a CPU scalar to the common dtype (``x + 0.1`` adds the float16 nearest 0.1). ``exact`` is the
+    rule of PyTorch's mul and div kernels for those dtypes, which take the scalar's own value in
+    float32 (``original_scalar_value``), also that of a second operand that is a 0-d CPU tensor of
+    another floating dtype."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
+            if exact and a._dtype is not b._dtype and b._data.ndim == 0 and b._device.type == "cpu" and \
+                    a._dtype in _LOWP and b._dtype.is_floating_point:  # (the second operand only, as PyTorch)
+                return _operands(a, b.item(), True)
             if a._device is not b._device:
                 if b._data.ndim == 0 and b._device.type == "cpu":
                     b = b.item()
@@ -157,6 +166,8 @@ def _operands(a: Any, b: Any) -> tuple:
         if isinstance(b, _Number):
             dt = _scalar_promote(a, b)
             ad = a._data if a._dtype is dt else a._kt["astype"](a._data, dt)
+            if (dt is _dt.float16 or dt is _dt.bfloat16) and not exact:
+                return a, ad, _dt.round_scalar(b, dt), dt
             return a, ad, _operand_scalar(b, dt), dt
         if isinstance(b, (np.generic, np.ndarray)):
             return _operands(a, _from_numpy_operand(b))
@@ -166,6 +177,8 @@ def _operands(a: Any, b: Any) -> tuple:
     if isinstance(b, Tensor) and isinstance(a, _Number):
         dt = _scalar_promote(b, a)
         bd = b._data if b._dtype is dt else b._kt["astype"](b._data, dt)
+        if (dt is _dt.float16 or dt is _dt.bfloat16) and not exact:
+            return b, _dt.round_scalar(a, dt), bd, dt
         return b, _operand_scalar(a, dt), bd, dt
     raise TypeError(f"unsupported operand types: {type(a).__name__} and {type(b).__name__}")
 
@@ -197,8 +210,11 @@ def _run(name: str, proto: Tensor, ad: Any, bd: Any, a: Any, b: Any) -> Any:
         raise
 
 
-def _call(name: str, a: Any, b: Any) -> Tensor:
-    proto, ad, bd, dt = _operands(a, b)
+_LOWP = (_dt.float16, _dt.bfloat16)
+
+
+def _call(name: str, a: Any, b: Any, exact: bool = False) -> Tensor:
+    proto, ad, bd, dt = _operands(a, b, exact)
     try:  # (``_run`` inlined: this is every binary op's hot path)
         out = proto._kt[name](ad, bd)
     except ValueError:
@@ -211,10 +227,10 @@ def _call_bool(name: str, a: Any, b: Any) -> Tensor:
     return proto._new(_run(name, proto, ad, bd, a, b), _dt.bool_)
 
 
-def _call_division(op: str, kernel: str, a: Any, b: Any) -> Tensor:
+def _call_division(op: str, kernel: str, a: Any, b: Any, exact: bool = False) -> Tensor:
     """An integer-capable division kernel (``//``, ``%``) behind PyTorch's checks, made here once so
     that no backend has to (or can) answer differently: see ``_check_divisor``."""
-    proto, ad, bd, dt = _operands(a, b)
+    proto, ad, bd, dt = _operands(a, b, exact)
     _check_divisor(op, proto, bd, dt, a, b)
     return proto._new(_run(kernel, proto, ad, bd, a, b), dt)
 
@@ -290,7 +306,11 @@ class Add(Function):
         ctx.a, ctx.b = _meta(a), _meta(b)  # the gradient goes to b itself, not to b * alpha
         ctx.alpha = alpha
         if type(alpha) is not int or alpha != 1:
+            dt = _dt.result_type(a, b)
             b, ctx.alpha = _scale_by_alpha(a, b, alpha)
+            if (dt is _dt.float16 or dt is _dt.bfloat16) and alpha is not True:  # (in float32, rounded once)
+                wide = a.to(_dt.float32) if isinstance(a, Tensor) else _dt.round_scalar(a, dt)
+                return _call("add", wide, b, True).to(dt)
         return _call("add", a, b)
 
     @staticmethod
@@ -307,7 +327,11 @@ class Sub(Function):
         ctx.a, ctx.b = _meta(a), _meta(b)  # the gradient goes to b itself, not to b * alpha
         ctx.alpha = alpha
         if type(alpha) is not int or alpha != 1:
+            dt = _dt.result_type(a, b)
             b, ctx.alpha = _scale_by_alpha(a, b, alpha)
+            if (dt is _dt.float16 or dt is _dt.bfloat16) and alpha is not True:  # (in float32, rounded once)
+                wide = a.to(_dt.float32) if isinstance(a, Tensor) else _dt.round_scalar(a, dt)
+                return _call("sub", wide, b, True).to(dt)
         return _call("sub", a, b)
 
     @staticmethod
@@ -354,6 +378,13 @@ def _scale_by_alpha(a: Any, b: Any, alpha: Any) -> tuple:
         alpha = bool(alpha)
     if alpha is True or (type(alpha) is int and alpha == 1):
         return b, alpha
+    if dt is _dt.float16 or dt is _dt.bfloat16:
+        # PyTorch's 16-bit add kernel: alpha (and a number operand) rounded to the dtype, then
+        # a + alpha * b in float32, rounded once (a float32 ``b * alpha`` here; the caller rounds)
+        alpha_r = _dt.round_scalar(alpha, dt)
+        if isinstance(b, Tensor):
+            return mul(b.to(_dt.float32), alpha_r), alpha
+        return _dt.round_scalar(b, dt) * alpha_r, alpha
     if isinstance(b, Tensor):
         return mul(b if b._dtype is dt else b.to(dt), alpha), alpha
     return b * alpha, alpha
@@ -392,7 +423,7 @@ class Mul(Function):
         ctx.a, ctx.b = _meta(a), _meta(b)
         ctx.sa = a if not isinstance(a, Tensor) else None
         ctx.sb = b if not isinstance(b, Tensor) else None
-        return _call("mul", a, b)
+        return _call("mul", a, b, True)
 
     @staticmethod
     def backward(ctx, g):
@@ -424,7 +455,7 @@ class Div(Function):
             a, b = _float_operand(a), _float_operand(b)
         ctx.a, ctx.b = _meta(a), _meta(b)
         ctx.sb = b if not isinstance(b, Tensor) else None
-        out = _call("div", a, b)
+        out = _call("div", a, b, True)
         ctx.save_for_backward(b if isinstance(b, Tensor) else None,
                               out if isinstance(b, Tensor) and b.requires_grad else None)
         return out
@@ -747,6 +778,16 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor
 true_divide = divide = div
 
 
+def _rdiv(self: Tensor, other: Any) -> Tensor:
+    """``other / self`` as PyTorch's ``Tensor.__rdiv__`` computes it: ``self.reciprocal() * other``
+    (its rounding: 26% of float32 quotients differ by an ulp from a direct division; and its graph,
+    ``MulBackward0`` over ``ReciprocalBackward0``)."""
+    try:
+        return mul(reciprocal(self), other)
+    except TypeError:  # (PyTorch wraps it: Python then names the operand types)
+        return NotImplemented
+
+
 def _zeros_for(meta, g: Tensor) -> Tensor | None:
     if meta is None:
         return None
@@ -765,7 +806,7 @@ class RoundedDiv(Function):
     def forward(ctx, a, b, mode):
         ctx.a, ctx.b = _meta(a), _meta(b)
         if mode == "floor":
-            return _call_division("div_floor", "floor_divide", a, b)
+            return _call_division("div_floor", "floor_divide", a, b, True)
         return _trunc_divide("div_trunc", a, b)
 
     @staticmethod
@@ -780,7 +821,7 @@ class FloorDivide(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        return _call_division("div_floor", "floor_divide", a, b)
+        return _call_division("div_floor", "floor_divide", a, b, True)
 
     @staticmethod
     def backward(ctx, g):
@@ -795,7 +836,13 @@ def floor_divide(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor
 def _trunc_divide(op: str, a: Any, b: Any) -> Tensor:
     """``a / b`` rounded toward zero. Integers stay integers (exact, with the zero-divisor check):
     going through a float quotient would round int64 values above 2**24."""
-    if _dt.result_type(a, b).is_floating_point:
+    dt = _dt.result_type(a, b)
+    if dt is _dt.float16 or dt is _dt.bfloat16:  # PyTorch's kernel: trunc(a / b) in float32, rounded once
+        if isinstance(b, Tensor) and b._data.ndim == 0 and b._device.type == "cpu" and b._dtype is not dt:
+            b = b.item()  # (its own value, as div's: original_scalar_value)
+        wide = [x.to(_dt.float32) if isinstance(x, Tensor) else x for x in (a, b)]
+        return trunc(Div.apply(*wide)).to(dt)
+    if dt.is_floating_point:
         return trunc(Div.apply(a, b))
     q = _call_division(op, "floor_divide", a, b)
     r = _call("remainder", a, b)
@@ -2004,7 +2051,7 @@ _op(sub, aliases=("subtract",), inplace=True, out=True, kernels=("sub",), operat
 _op(mul, aliases=("multiply",), inplace=True, out=True, kernels=("mul",), operators=("__mul__", "__rmul__"),
     ioperators=("__imul__",))
 _op(div, aliases=("true_divide", "divide"), inplace=True, out=True, kernels=("div",),
-    operators=("__truediv__", "__div__"), reflected=("__rtruediv__", "__rdiv__"),
+    operators=("__truediv__", "__div__"), reflected=("__rtruediv__", "__rdiv__"), reflected_fn=_rdiv,
     ioperators=("__itruediv__", "__idiv__"))  # PyTorch keeps the Python 2 names as aliases
 _op(floor_divide, inplace=True, out=True, kernels=("floor_divide",), operators=("__floordiv__",),
     reflected=("__rfloordiv__",), ioperators=("__ifloordiv__",))
