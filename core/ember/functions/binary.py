@@ -229,6 +229,7 @@ class Hypot(Function):
         return _grad_meta(ctx.a, g * a / out), _grad_meta(ctx.b, g * b / out)
 
 
+@in_opmath  # (a composite: in 16-bit dtypes computed in float32 and rounded once, as PyTorch's kernel)
 def hypot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``sqrt(input**2 + other**2)``, elementwise, without intermediate overflow.
 

@@ -1202,13 +1202,13 @@ def _complex_log_base(z: Tensor, base: float) -> Tensor:
 def log2(x: Tensor) -> Tensor:
     if isinstance(x, Tensor) and x._dtype.is_complex:
         return _complex_log_base(x, 2.0)
-    return log(x) * (1 / math.log(2))
+    return name_grad_fn(log(x) * (1 / math.log(2)), "Log2Backward0", x)
 
 
 def log10(x: Tensor) -> Tensor:
     if isinstance(x, Tensor) and x._dtype.is_complex:
         return _complex_log_base(x, 10.0)
-    return log(x) * (1 / math.log(10))
+    return name_grad_fn(log(x) * (1 / math.log(10)), "Log10Backward0", x)
 
 
 def log1p(x: Tensor) -> Tensor:
@@ -1288,7 +1288,7 @@ def tan(x: Tensor) -> Tensor:
         re, im = _complex_parts(x)
         t_re, t_im = _complex_parts(tanh(_from_parts(-im, re)))
         return name_grad_fn(_from_parts(t_im, -t_re), "TanBackward0", x)
-    return sin(x) / cos(x)
+    return name_grad_fn(sin(x) / cos(x), "TanBackward0", x)
 
 
 def tanh(x: Tensor) -> Tensor:
@@ -1835,6 +1835,10 @@ def in_opmath(fn: Any) -> Any:
         return res if out is None else _out(res, out)
 
     return run
+
+
+# composites PyTorch runs as one kernel: in float16/bfloat16 they compute in float32 and round once
+log2, log10, tan = in_opmath(log2), in_opmath(log10), in_opmath(tan)
 
 
 @grad_fn_name("LerpBackward0")

@@ -996,8 +996,13 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 @grad_fn_name("EluBackward0")
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, _selu_value(input), inplace)
+
+
+@_e.in_opmath  # (PyTorch's 16-bit kernel: one float32 computation, rounded once)
+def _selu_value(x: Tensor) -> Tensor:
     scale, alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
-    return _maybe_inplace(input, elu(input, alpha) * scale, inplace)
+    return elu(x, alpha) * scale
 
 
 @grad_fn_name("CeluBackward0")
@@ -1070,13 +1075,23 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 @grad_fn_name("SiluBackward0")
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     _float_kernel("silu", input, complex_ok=True)
-    return _maybe_inplace(input, input * input.sigmoid(), inplace)
+    return _maybe_inplace(input, _silu_value(input), inplace)
+
+
+@_e.in_opmath  # (PyTorch's 16-bit kernels compute in float32 and round once)
+def _silu_value(x: Tensor) -> Tensor:
+    return x * x.sigmoid()
 
 
 @grad_fn_name("MishBackward0")
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     _float_kernel("mish", input)
-    return _maybe_inplace(input, input * softplus(input).tanh(), inplace)
+    return _maybe_inplace(input, _mish_value(input), inplace)
+
+
+@_e.in_opmath
+def _mish_value(x: Tensor) -> Tensor:
+    return x * softplus(x).tanh()
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -1088,6 +1103,7 @@ def tanh(input: Tensor) -> Tensor:
 
 
 @grad_fn_name("SoftplusBackward0")
+@_e.in_opmath
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``."""
     _float_kernel("softplus", input)
@@ -1128,19 +1144,27 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 @grad_fn_name("HardsigmoidBackward0")
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     _float_kernel("hardsigmoid", input)
+    return _maybe_inplace(input, _hardsigmoid_value(input), inplace)
+
+
+@_e.in_opmath
+def _hardsigmoid_value(input: Tensor) -> Tensor:
     # PyTorch's backward: g / 6 where -3 < x < 3, else 0 (the bounds and NaN included)
-    out = _Activation.apply(input, lambda x: (x / 6.0 + 0.5).clamp(0.0, 1.0),
-                            lambda x, g: _e.where((x > -3.0) & (x < 3.0), g / 6.0, 0.0))
-    return _maybe_inplace(input, out, inplace)
+    return _Activation.apply(input, lambda x: (x / 6.0 + 0.5).clamp(0.0, 1.0),
+                             lambda x, g: _e.where((x > -3.0) & (x < 3.0), g / 6.0, 0.0))
 
 
 @grad_fn_name("HardswishBackward0")
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     _float_kernel("hardswish", input)
+    return _maybe_inplace(input, _hardswish_value(input), inplace)
+
+
+@_e.in_opmath
+def _hardswish_value(input: Tensor) -> Tensor:
     # PyTorch's backward: x <= -3 -> 0, x < 3 -> g (x / 3 + 0.5), else (x >= 3 and NaN) g
-    out = _Activation.apply(input, lambda x: x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
-                            lambda x, g: _e.where(x <= -3.0, 0.0, _e.where(x < 3.0, g * (x / 3.0 + 0.5), g)))
-    return _maybe_inplace(input, out, inplace)
+    return _Activation.apply(input, lambda x: x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
+                             lambda x, g: _e.where(x <= -3.0, 0.0, _e.where(x < 3.0, g * (x / 3.0 + 0.5), g)))
 
 
 def softsign(input: Tensor) -> Tensor:
