@@ -837,10 +837,11 @@ def _trunc_divide(op: str, a: Any, b: Any) -> Tensor:
     """``a / b`` rounded toward zero. Integers stay integers (exact, with the zero-divisor check):
     going through a float quotient would round int64 values above 2**24."""
     dt = _dt.result_type(a, b)
-    if dt is _dt.float16 or dt is _dt.bfloat16:  # PyTorch's kernel: trunc(a / b) in float32, rounded once
-        if isinstance(b, Tensor) and b._data.ndim == 0 and b._device.type == "cpu" and b._dtype is not dt:
-            b = b.item()  # (its own value, as div's: original_scalar_value)
-        wide = [x.to(_dt.float32) if isinstance(x, Tensor) else x for x in (a, b)]
+    if (dt is _dt.float16 or dt is _dt.bfloat16) and isinstance(a, Tensor) and (
+            not isinstance(b, Tensor) or (b._data.ndim == 0 and b._device.type == "cpu")):
+        # PyTorch's kernel with a scalar divisor: trunc(a / b) in float32 with the divisor's own value,
+        # rounded once (two tensors: the quotient is rounded to the 16-bit dtype, then truncated)
+        wide = a.to(_dt.float32), (b.item() if isinstance(b, Tensor) else b)
         return trunc(Div.apply(*wide)).to(dt)
     if dt.is_floating_point:
         return trunc(Div.apply(a, b))
