@@ -1410,6 +1410,8 @@ def frac(x: Tensor) -> Tensor:
 
 @grad_fn_name("ReciprocalBackward0")
 def reciprocal(x: Tensor) -> Tensor:
+    if _plain_float(x) and not x._dtype.is_complex:  # (the eager fast path: ``2 / x`` runs through here)
+        return x._new(x._kt["div"](1.0, x._data))
     return div(1.0, x)
 
 
