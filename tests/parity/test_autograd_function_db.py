@@ -13,20 +13,16 @@ combination (batch dims 0 and -1), ``vjp``, ``jvp`` (where the entry supports fo
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import types
-from pathlib import Path
 from typing import Any
 
 import pytest
+from script_suites import load_script
 
 torch = pytest.importorskip("torch")
 
-_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "opinfo_suite.py"
-_spec = importlib.util.spec_from_file_location("opinfo_suite", _SCRIPT)
-suite = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(suite)  # type: ignore[union-attr]  (also stubs expecttest for torch.testing)
+suite = load_script("opinfo_suite")  # (also stubs expecttest for torch.testing)
 
 import ember  # noqa: E402
 from torch.testing._internal import autograd_function_db as adb  # noqa: E402

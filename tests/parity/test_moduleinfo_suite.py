@@ -9,24 +9,12 @@ training and eval mode, on every device. The runner is ``scripts/moduleinfo_suit
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from script_suites import load_script
 
 torch = pytest.importorskip("torch")
 
-_SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, _SCRIPTS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return mod
-
-
-suite = _load("moduleinfo_suite")
+suite = load_script("moduleinfo_suite")
 _NAMES = sorted({mi.module_cls.__name__ for mi in suite.module_db})
 
 

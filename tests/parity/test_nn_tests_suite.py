@@ -11,24 +11,12 @@ deliberate gaps are listed in its ``KNOWN``.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from script_suites import load_script
 
 torch = pytest.importorskip("torch")
 
-_SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, _SCRIPTS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return mod
-
-
-suite = _load("nn_tests_suite")
+suite = load_script("nn_tests_suite")
 _NAMES = [name for name, _, _ in suite.entries()]
 
 

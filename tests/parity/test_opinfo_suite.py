@@ -11,17 +11,12 @@ they differ and pass as soon as they agree.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from script_suites import load_script
 
 torch = pytest.importorskip("torch")
 
-_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "opinfo_suite.py"
-_spec = importlib.util.spec_from_file_location("opinfo_suite", _SCRIPT)
-suite = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(suite)  # type: ignore[union-attr]
+suite = load_script("opinfo_suite")  # (also stubs expecttest for torch.testing)
 
 #: op (OpInfo name, with ``.variant`` where it has one) -> why ember's answer differs
 KNOWN: dict[str, str] = {

@@ -14,24 +14,12 @@ xfail while they differ (and everything else about the optimizer must still agre
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from script_suites import load_script
 
 torch = pytest.importorskip("torch")
 
-_SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, _SCRIPTS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return mod
-
-
-suite = _load("optiminfo_suite")
+suite = load_script("optiminfo_suite")
 _NAMES = sorted(oi.name for oi in suite.optim_db)
 
 #: a constructor flag set to True -> why ember's rows with it differ
