@@ -114,6 +114,12 @@ COMPOSITES = {
     "hardsigmoid": lambda l, a, b: l.nn.functional.hardsigmoid(a),
     "selu": lambda l, a, b: l.nn.functional.selu(a),
     "silu_inplace": lambda l, a, b: l.nn.functional.silu(a.clone(), inplace=True),
+    "elu": lambda l, a, b: l.nn.functional.elu(a, 0.3),
+    "celu": lambda l, a, b: l.nn.functional.celu(a, 1.3),
+    # a 0-d float32 operand is cast to the 16-bit dtype first, then the kernel computes in float32
+    "hypot_0d": lambda l, a, b: l.hypot(a, l.tensor(0.3)),
+    "logaddexp_0d": lambda l, a, b: l.logaddexp(a, l.tensor(0.3)),
+    "lerp_0d_weight": lambda l, a, b: l.lerp(a, b, l.tensor(0.3, device=a.device)),
 }
 
 

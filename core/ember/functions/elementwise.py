@@ -1785,6 +1785,10 @@ def _lowp_args(args: Any, dt: _dt.dtype) -> Any:
         if isinstance(a, Tensor):
             if a._dtype is dt:
                 a = a.to(_dt.float32)
+            elif a._data.ndim == 0 and a._dtype.is_floating_point and a._dtype.itemsize >= 4:
+                # a 0-d float32/float64 operand does not promote a 16-bit tensor: PyTorch casts it
+                # to the 16-bit dtype (rounding it) before its float32 computation
+                a = a.to(dt).to(_dt.float32)
             elif a._dtype.is_floating_point or a._dtype.is_complex:
                 return None
         elif isinstance(a, (list, tuple)) and a and isinstance(a[0], Tensor):

@@ -988,10 +988,15 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 @grad_fn_name("EluBackward0")
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _float_kernel("elu", input)
+    return _maybe_inplace(input, _elu_value(input, alpha), inplace)
+
+
+@_e.in_opmath  # (PyTorch's 16-bit kernel: one float32 computation, rounded once)
+def _elu_value(x: Tensor, alpha: float) -> Tensor:
     # clamp first so the unused branch never overflows (its gradient would be 0 * inf)
-    neg = input.clamp(max=0.0).expm1() * alpha
+    neg = x.clamp(max=0.0).expm1() * alpha
     # PyTorch's test is x <= 0, so NaN takes the linear branch (gradient 1, as PyTorch's)
-    return _maybe_inplace(input, _e.where(input <= 0, neg, input), inplace)
+    return _e.where(x <= 0, neg, x)
 
 
 @grad_fn_name("EluBackward0")
@@ -1008,8 +1013,13 @@ def _selu_value(x: Tensor) -> Tensor:
 @grad_fn_name("CeluBackward0")
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _float_kernel("elu", input)
-    neg = (input.clamp(max=0.0) / alpha).expm1() * alpha
-    return _maybe_inplace(input, _e.where(input <= 0, neg, input), inplace)  # NaN: linear, as elu
+    return _maybe_inplace(input, _celu_value(input, alpha), inplace)
+
+
+@_e.in_opmath
+def _celu_value(x: Tensor, alpha: float) -> Tensor:
+    neg = (x.clamp(max=0.0) / alpha).expm1() * alpha
+    return _e.where(x <= 0, neg, x)  # NaN: linear, as elu
 
 
 def _gelu_composite(x: Tensor, approximate: str) -> Tensor:
