@@ -103,7 +103,7 @@ def _scatter(x: CLArray, dim: int, index: CLArray, src: Any, accumulate: bool) -
     nd, shape, strides = _prep(lines, arrays)
     dev = runtime.device(x.device)
     t = ctype(x.dtype)
-    key = ("scatter", t, nd, accumulate, scalar)
+    key = ("scatter", x.dtype.str, nd, accumulate, scalar)  # (dtype, not C type: bool and uint8 share uchar)
     op = "+=" if accumulate else "="
     if accumulate and x.dtype == np.bool_:
         op = "|="

@@ -66,7 +66,7 @@ def _reduce_plan(dev: runtime.DeviceState, shape: tuple[int, ...], strides: tupl
     # any/all test the input value itself: converting it to the int accumulator first would
     # truncate 0.5 to 0 (any([0.5]) must be True).
     vt = t if op in ("any", "all") else acc
-    key = ("reduce", op, t, ot, no, ni)
+    key = ("reduce", op, np.dtype(dtype).str, ot, acc, no, ni)  # (bool and uint8 share uchar, not the accumulator)
 
     def src() -> str:
         params = [f"__global {ot}* o", f"__global const {t}* x", "long x_off"]

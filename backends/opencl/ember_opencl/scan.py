@@ -43,7 +43,7 @@ def _scan(x: CLArray, dim: int, op: str) -> CLArray:
     comb = "acc + v" if op == "sum" else "acc * v"
     if x.dtype == np.bool_:
         comb = "acc || v" if op == "sum" else "acc && v"
-    key = ("scan", op, t, nd)
+    key = ("scan", op, x.dtype.str, nd)  # (dtype, not C type: bool and uint8 share uchar, not the combine)
 
     def src() -> str:
         params = [f"__global {t}* o", "long o_off", f"__global const {t}* x", "long x_off"]
