@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import struct
 from functools import cache
 
 __all__ = [
@@ -277,8 +278,6 @@ def round_scalar(value: float, d: dtype) -> float:
     >>> round_scalar(0.1, bfloat16)
     0.10009765625
     """
-    import struct
-
     try:
         f = struct.unpack("<f", struct.pack("<f", value))[0]
     except OverflowError:  # beyond float32's range: infinity, as the cast to float gives

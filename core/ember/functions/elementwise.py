@@ -135,6 +135,9 @@ def _operand_scalar(s: Any, dt: _dt.dtype) -> Any:
     return v
 
 
+_LOWP = (_dt.float16, _dt.bfloat16)
+
+
 def _operands(a: Any, b: Any, exact: bool = False) -> tuple:
     """Return (proto tensor, a payload-or-number, b payload-or-number, result dtype).
 
@@ -166,7 +169,7 @@ def _operands(a: Any, b: Any, exact: bool = False) -> tuple:
         if isinstance(b, _Number):
             dt = _scalar_promote(a, b)
             ad = a._data if a._dtype is dt else a._kt["astype"](a._data, dt)
-            if (dt is _dt.float16 or dt is _dt.bfloat16) and not exact:
+            if dt in _LOWP and not exact:
                 return a, ad, _dt.round_scalar(b, dt), dt
             return a, ad, _operand_scalar(b, dt), dt
         if isinstance(b, (np.generic, np.ndarray)):
@@ -177,7 +180,7 @@ def _operands(a: Any, b: Any, exact: bool = False) -> tuple:
     if isinstance(b, Tensor) and isinstance(a, _Number):
         dt = _scalar_promote(b, a)
         bd = b._data if b._dtype is dt else b._kt["astype"](b._data, dt)
-        if (dt is _dt.float16 or dt is _dt.bfloat16) and not exact:
+        if dt in _LOWP and not exact:
             return b, _dt.round_scalar(a, dt), bd, dt
         return b, _operand_scalar(a, dt), bd, dt
     raise TypeError(f"unsupported operand types: {type(a).__name__} and {type(b).__name__}")
@@ -208,9 +211,6 @@ def _run(name: str, proto: Tensor, ad: Any, bd: Any, a: Any, b: Any) -> Any:
         if isinstance(a, Tensor) and isinstance(b, Tensor):
             _check_broadcast(a, b)  # (a ValueError about anything else is not a shape error)
         raise
-
-
-_LOWP = (_dt.float16, _dt.bfloat16)
 
 
 def _call(name: str, a: Any, b: Any, exact: bool = False) -> Tensor:
@@ -306,11 +306,7 @@ class Add(Function):
         ctx.a, ctx.b = _meta(a), _meta(b)  # the gradient goes to b itself, not to b * alpha
         ctx.alpha = alpha
         if type(alpha) is not int or alpha != 1:
-            dt = _dt.result_type(a, b)
-            b, ctx.alpha = _scale_by_alpha(a, b, alpha)
-            if (dt is _dt.float16 or dt is _dt.bfloat16) and alpha is not True:  # (in float32, rounded once)
-                wide = a.to(_dt.float32) if isinstance(a, Tensor) else _dt.round_scalar(a, dt)
-                return _call("add", wide, b, True).to(dt)
+            return _call_scaled("add", ctx, a, b, alpha)
         return _call("add", a, b)
 
     @staticmethod
@@ -327,11 +323,7 @@ class Sub(Function):
         ctx.a, ctx.b = _meta(a), _meta(b)  # the gradient goes to b itself, not to b * alpha
         ctx.alpha = alpha
         if type(alpha) is not int or alpha != 1:
-            dt = _dt.result_type(a, b)
-            b, ctx.alpha = _scale_by_alpha(a, b, alpha)
-            if (dt is _dt.float16 or dt is _dt.bfloat16) and alpha is not True:  # (in float32, rounded once)
-                wide = a.to(_dt.float32) if isinstance(a, Tensor) else _dt.round_scalar(a, dt)
-                return _call("sub", wide, b, True).to(dt)
+            return _call_scaled("sub", ctx, a, b, alpha)
         return _call("sub", a, b)
 
     @staticmethod
@@ -360,6 +352,17 @@ def _check_sub_operands(a: Any, b: Any) -> None:
         raise RuntimeError(_BOOL_SUB_ONE)
 
 
+def _call_scaled(name: str, ctx: Any, a: Any, b: Any, alpha: Any) -> Tensor:
+    """``a + alpha * b`` (``name`` "add") or ``a - alpha * b`` ("sub"), ``ctx.alpha`` set for backward;
+    16-bit results in float32, rounded once, as PyTorch's kernel."""
+    dt = _dt.result_type(a, b)
+    b, ctx.alpha = _scale_by_alpha(a, b, alpha)
+    if dt in _LOWP and alpha is not True:
+        wide = a.to(_dt.float32) if isinstance(a, Tensor) else _dt.round_scalar(a, dt)
+        return _call(name, wide, b, True).to(dt)
+    return _call(name, a, b)
+
+
 def _scale_by_alpha(a: Any, b: Any, alpha: Any) -> tuple:
     """``(b * alpha, alpha)`` for add/sub, computed in the result dtype as PyTorch does (a bool
     result makes alpha a bool; an int8 ``b`` is widened first rather than overflowing)."""
@@ -378,7 +381,7 @@ def _scale_by_alpha(a: Any, b: Any, alpha: Any) -> tuple:
         alpha = bool(alpha)
     if alpha is True or (type(alpha) is int and alpha == 1):
         return b, alpha
-    if dt is _dt.float16 or dt is _dt.bfloat16:
+    if dt in _LOWP:
         # PyTorch's 16-bit add kernel: alpha (and a number operand) rounded to the dtype, then
         # a + alpha * b in float32, rounded once (a float32 ``b * alpha`` here; the caller rounds)
         alpha_r = _dt.round_scalar(alpha, dt)
@@ -837,7 +840,7 @@ def _trunc_divide(op: str, a: Any, b: Any) -> Tensor:
     """``a / b`` rounded toward zero. Integers stay integers (exact, with the zero-divisor check):
     going through a float quotient would round int64 values above 2**24."""
     dt = _dt.result_type(a, b)
-    if (dt is _dt.float16 or dt is _dt.bfloat16) and isinstance(a, Tensor) and (
+    if dt in _LOWP and isinstance(a, Tensor) and (
             not isinstance(b, Tensor) or (b._data.ndim == 0 and b._device.type == "cpu")):
         # PyTorch's kernel with a scalar divisor: trunc(a / b) in float32 with the divisor's own value,
         # rounded once (two tensors: the quotient is rounded to the 16-bit dtype, then truncated)

@@ -607,13 +607,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return _normalize_affine(input, mean.reshape(shape), var.reshape(shape), weight, bias, eps, shape)
 
 
-def _bfloat16_value(v: float) -> float:
-    """``v`` rounded to bfloat16 (through float32, to nearest even), as ``static_cast<BFloat16>``."""
-    bits = struct.unpack("<I", struct.pack("<f", v))[0]
-    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
-    return struct.unpack("<f", struct.pack("<I", bits))[0]
-
-
 def _batch_norm_train_16bit(input: Tensor, dims: tuple, shape: tuple, running_mean: Tensor | None,
                             running_var: Tensor | None, weight: Tensor | None, bias: Tensor | None, momentum: float,
                             eps: float) -> Tensor:
@@ -641,13 +634,13 @@ def _batch_norm_train_16bit(input: Tensor, dims: tuple, shape: tuple, running_me
                 running_var.copy_(var_sum.detach() / (n - 1) * momentum + running_var.float() * (1 - momentum))
     else:
         mean_r, var_sum_r = r(mean), r(var_sum)
-        invstd_r = r((r(var_sum_r / _bfloat16_value(n)) + eps).rsqrt())
+        invstd_r = r((r(var_sum_r / _dt.round_scalar(n, dt)) + eps).rsqrt())
         if running_mean is not None:
-            mom = _bfloat16_value(momentum)
-            keep = _bfloat16_value(1 - mom)
+            mom = _dt.round_scalar(momentum, dt)
+            keep = _dt.round_scalar(1 - mom, dt)
             with no_grad():
                 running_mean.copy_(r(mean_r.detach() * mom) + r(running_mean.float() * keep))
-                unbiased = r(var_sum_r.detach() / _bfloat16_value(n - 1))
+                unbiased = r(var_sum_r.detach() / _dt.round_scalar(n - 1, dt))
                 running_var.copy_(unbiased * mom + r(running_var.float() * keep))
     alpha = invstd_r if weight is None else invstd_r * weight.float()
     beta = -(mean_r * alpha) if bias is None else bias.float() - mean_r * alpha
