@@ -114,6 +114,63 @@ def collectives() -> None:
     sys.stdout.flush()
 
 
+def exchange() -> None:
+    """all_to_all_single/all_to_all (equal and uneven splits), batch_isend_irecv and the object
+    collectives, against NumPy; split sizes that disagree between sender and receiver raise on both."""
+    dist.init_process_group("gloo", timeout=30)
+    r, n, dev = dist.get_rank(), dist.get_world_size(), _dev()
+    rows = [np.arange(4 * 3, dtype=np.float32).reshape(4, 3) + 100 * k for k in range(n)]  # rank k's input
+    out = ember.zeros(4, 3, device=dev)
+    dist.all_to_all_single(out, ember.tensor(rows[r], device=dev))
+    _close(out, np.concatenate([rows[k][2 * r:2 * r + 2] for k in range(n)]))
+    # uneven: rank k sends k + 1 rows to rank 0 and 3 - k rows to rank 1
+    sends = [[k + 1, 3 - k] for k in range(n)]
+    recv = [sends[k][r] for k in range(n)]
+    out = ember.zeros(sum(recv), 3, device=dev)
+    work = dist.all_to_all_single(out, ember.tensor(rows[r], device=dev), recv, sends[r], async_op=True)
+    work.wait()
+    offs = [np.cumsum([0] + sends[k]) for k in range(n)]
+    _close(out, np.concatenate([rows[k][offs[k][r]:offs[k][r + 1]] for k in range(n)]))
+    try:  # rank 1 expects 2 rows from rank 0, which sends it 3
+        dist.all_to_all_single(ember.zeros(4, 3), ember.tensor(rows[r]), [2, 2], [1, 3] if r == 0 else [2, 2])
+    except RuntimeError as e:
+        assert "sends" in str(e) and "expects" in str(e), e
+    else:
+        raise AssertionError("mismatched split sizes did not raise")
+    # all_to_all: lists of tensors of different shapes
+    ins = [ember.full((k + 1, r + 1), float(10 * r + k), device=dev) for k in range(n)]
+    outs = [ember.zeros(r + 1, k + 1, device=dev) for k in range(n)]
+    dist.all_to_all(outs, ins)
+    for k in range(n):
+        _close(outs[k], np.full((r + 1, k + 1), 10 * k + r))
+    # batched point to point: a ring
+    send = ember.tensor(rows[r], device=dev)
+    got = ember.zeros(4, 3, device=dev)
+    ops = [dist.P2POp(dist.irecv, got, (r - 1) % n), dist.P2POp(dist.isend, send, (r + 1) % n)]
+    for w in dist.batch_isend_irecv(ops):
+        w.wait()
+    _close(got, rows[(r - 1) % n])
+    # objects
+    gathered = [None] * n if r == 1 else None
+    dist.gather_object({"r": r, "s": "x" * (r * 50)}, gathered, dst=1)
+    if r == 1:
+        assert gathered == [{"r": k, "s": "x" * (k * 50)} for k in range(n)], gathered
+    mine = [None]
+    dist.scatter_object_list(mine, [("a", 1), {"b": [2] * 40}] if r == 0 else None, src=0)
+    assert mine[0] == [("a", 1), {"b": [2] * 40}][r], mine
+    if r == 0:
+        dist.send_object_list([1, "two", {3: 4.0}], dst=1)
+    else:
+        lst = [None, None, None]
+        assert dist.recv_object_list(lst) == 0 and lst == [1, "two", {3: 4.0}], lst
+    cur, subs = dist.new_subgroups(group_size=1)
+    assert len(subs) == n and dist.get_process_group_ranks(cur) == [r]
+    dist.monitored_barrier(timeout=__import__("datetime").timedelta(seconds=20))
+    dist.destroy_process_group()
+    sys.stdout.write(f"OK {r}\n")  # one write: the ranks share the pipe, unbuffered (-u)
+    sys.stdout.flush()
+
+
 def mismatch() -> None:
     dist.init_process_group("gloo", timeout=30)
     r = dist.get_rank()
@@ -285,6 +342,7 @@ def sync_bn() -> None:
 def everything() -> None:
     """One launch for the value tests (starting 2 Pythons costs seconds on a 2-core machine)."""
     collectives()
+    exchange()
     mismatch()
     sync_bn()
     ddp()

@@ -18,5 +18,9 @@ Example (a single process is a world of one; the same code runs in N processes u
     >>> dist.destroy_process_group()
 """
 
+from . import _exchange
+from ._exchange import *  # noqa: F403
 from .distributed_c10d import *  # noqa: F403
-from .distributed_c10d import __all__  # noqa: F401
+from .distributed_c10d import __all__ as _c10d_all
+
+__all__ = [*_c10d_all, *_exchange.__all__]
