@@ -30,8 +30,11 @@ if needs_install; then
     -e conformance -e ".[opencl,dev]"
   # The parity layer (tests/parity) compares with real PyTorch: a test-only dependency, the CPU
   # build pinned (a range would pull a CUDA build of several GB). Without it that layer skips.
+  # torchvision (the release built for that torch) is the reference for ember.vision's models and ops.
   "$VENV/bin/python" -m pip install -q "torch==2.13.0" \
     || echo "dev.sh: torch==2.13.0 could not be installed; tests/parity will skip" >&2
+  "$VENV/bin/python" -m pip install -q "torchvision==0.28.0" \
+    || echo "dev.sh: torchvision==0.28.0 could not be installed; its parity rows will skip" >&2
   touch "$STAMP"
 fi
 
