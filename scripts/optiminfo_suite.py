@@ -296,7 +296,9 @@ def _configs(oi: Any, dtype: torch.dtype) -> list[Any]:
     if "foreach" in oi.supported_impls and dtype == torch.float32:  # (one dtype is enough for a no-op flag)
         extra = []
         for inp in inputs:
-            if not any(inp.kwargs.get(f) for f in ("fused", "differentiable")) and "foreach" in inp.kwargs:
+            # (every configuration with no other implementation flag on: on the cpu PyTorch's own
+            # list never holds a ``foreach`` key, since its foreach kernels are for accelerators)
+            if not any(inp.kwargs.get(f) for f in ("fused", "differentiable", "foreach")):
                 kw = dict(inp.kwargs, foreach=True)
                 extra.append(types.SimpleNamespace(params=None, kwargs=kw, desc=f"{inp.desc} & foreach"))
         inputs = list(inputs) + extra

@@ -59,6 +59,14 @@ def _bad(name: str, device: str) -> list[dict]:
     return [r for r in rows if r["status"] in ("differs", "ember-raises")]
 
 
+def test_every_optim_db_optimizer_exists():
+    """No row may skip as missing: every optimizer PyTorch describes (Adafactor and Muon included,
+    since 2.13's ``torch.optim`` has them) exists in ``ember.optim``."""
+    import ember.optim
+
+    assert [n for n in _NAMES if not hasattr(ember.optim, n)] == []
+
+
 @pytest.mark.parametrize("name", _NAMES)
 def test_optiminfo_inputs_match_pytorch(device, name):
     unexplained = [r for r in _bad(name, device) if not _known(r)]
