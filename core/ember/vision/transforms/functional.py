@@ -1,8 +1,9 @@
 """Image operations on PIL images and on ember tensors shaped (..., C, H, W).
 
-PIL images go through PIL itself. Tensor images are processed on the host with NumPy (data
-augmentation happens in the input pipeline, before the model, so nothing is differentiated
-here) and come back with their dtype and device; ``normalize`` uses tensor ops.
+PIL images go through PIL itself. The colour and geometry operations on tensors (flips, crops,
+rotate, affine, perspective, the colour adjustments, blur, ...) run in ember ops on the tensor's
+device and follow torchvision's tensor arithmetic step by step (``_functional_tensor``); resize
+and pad still compute on the host with NumPy and come back with the input's dtype and device.
 
 Example:
     >>> from PIL import Image
@@ -29,11 +30,17 @@ from PIL import Image, ImageOps
 
 import ember
 
+from . import _functional_pil as F_pil
+from . import _functional_tensor as F_t
+
 __all__ = [
     "InterpolationMode", "get_dimensions", "get_image_size", "get_image_num_channels",
     "to_tensor", "pil_to_tensor", "to_pil_image", "normalize", "resize", "crop", "center_crop",
     "resized_crop", "hflip", "vflip", "pad", "rotate", "to_grayscale", "rgb_to_grayscale",
-    "convert_image_dtype",
+    "convert_image_dtype", "pil_modes_mapping", "adjust_brightness", "adjust_contrast", "adjust_saturation",
+    "adjust_hue", "adjust_gamma", "adjust_sharpness", "affine", "autocontrast", "equalize", "erase",
+    "five_crop", "ten_crop", "gaussian_blur", "invert", "perspective", "posterize", "solarize",
+    "elastic_transform",
 ]
 
 
@@ -57,6 +64,16 @@ _PIL_INTERP = {
     InterpolationMode.BOX: Image.Resampling.BOX,
     InterpolationMode.HAMMING: Image.Resampling.HAMMING,
     InterpolationMode.LANCZOS: Image.Resampling.LANCZOS,
+}
+#: torchvision's name for the same table: the PIL integer constant of each mode
+pil_modes_mapping = {
+    InterpolationMode.NEAREST: 0,
+    InterpolationMode.BILINEAR: 2,
+    InterpolationMode.BICUBIC: 3,
+    InterpolationMode.NEAREST_EXACT: 0,
+    InterpolationMode.BOX: 4,
+    InterpolationMode.HAMMING: 5,
+    InterpolationMode.LANCZOS: 1,
 }
 _FROM_INT = {0: InterpolationMode.NEAREST, 2: InterpolationMode.BILINEAR, 3: InterpolationMode.BICUBIC,
              4: InterpolationMode.BOX, 5: InterpolationMode.HAMMING, 1: InterpolationMode.LANCZOS}
@@ -205,22 +222,16 @@ def to_pil_image(pic: Any, mode: str | None = None) -> Image.Image:
 
 
 def convert_image_dtype(image: Any, dtype: Any = None) -> Any:
-    """Convert a tensor image's dtype, rescaling values as torchvision does (uint8 255 <-> 1.0)."""
-    dtype = dtype or ember.float32
-    if image.dtype == dtype:
-        return image
-    a = _to_np(image)
-    target = np.dtype(str(dtype).replace("ember.", ""))
-    src_float = np.issubdtype(a.dtype, np.floating)
-    if np.issubdtype(target, np.floating):
-        out = a.astype(target) if src_float else (a / float(np.iinfo(a.dtype).max)).astype(target)
-    elif src_float:
-        # torchvision scales by max + 1 - eps so that 1.0 maps to max and the bins are equal
-        out = (a.astype(np.float64) * (np.iinfo(target).max + 1.0 - 1e-3)).astype(target)
-    else:
-        in_max, out_max = float(np.iinfo(a.dtype).max), float(np.iinfo(target).max)
-        out = np.floor(a.astype(np.float64) * (out_max + 1) / (in_max + 1)).astype(target)
-    return _from_np(out, image)
+    """Convert a tensor image's dtype, rescaling values as torchvision does (uint8 255 <-> 1.0).
+
+    Example:
+        >>> import ember
+        >>> convert_image_dtype(ember.tensor([[[0, 255]]], dtype=ember.uint8)).tolist()
+        [[[0.0, 1.0]]]
+    """
+    if not _is_tensor(image):
+        raise TypeError("Input img should be Tensor Image")
+    return F_t.convert_image_dtype(image, ember.float32 if dtype is None else dtype)
 
 
 # ---- normalisation -----------------------------------------------------------------------------
@@ -402,6 +413,10 @@ def pad(img: Any, padding: int | Sequence[int], fill: Any = 0, padding_mode: str
         else:
             result = Image.fromarray(out)
         return result
+    if fill is None or isinstance(fill, numbers.Number):
+        # torchvision's tensor pad, in ember ops on the tensor's device
+        return F_t.pad(img, ltrb, fill, padding_mode)
+    # a fill per channel (beyond torchvision, whose tensor pad takes one number): on the host
     a = _to_np(img)
     return _from_np(_pad_array(a, ltrb, fill, padding_mode, -3 if a.ndim >= 3 else None), img)
 
@@ -411,15 +426,7 @@ def crop(img: Any, top: int, left: int, height: int, width: int) -> Any:
     _check_img(img)
     if _is_pil(img):
         return img.crop((left, top, left + width, top + height))
-    _, h, w = get_dimensions(img)
-    right, bottom = left + width, top + height
-    a = _to_np(img)
-    if left < 0 or top < 0 or right > w or bottom > h:
-        ltrb = [max(-left + min(0, right), 0), max(-top + min(0, bottom), 0),
-                max(right - max(w, left), 0), max(bottom - max(h, top), 0)]
-        part = a[..., max(top, 0):bottom, max(left, 0):right]
-        return _from_np(_pad_array(part, ltrb, 0, "constant", None), img)
-    return _from_np(a[..., top:bottom, left:right], img)
+    return F_t.crop(img, top, left, height, width)
 
 
 def _pair(size: Any, name: str = "size") -> tuple[int, int]:
@@ -459,7 +466,7 @@ def hflip(img: Any) -> Any:
     _check_img(img)
     if _is_pil(img):
         return img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    return _from_np(_to_np(img)[..., ::-1], img)
+    return F_t.hflip(img)
 
 
 def vflip(img: Any) -> Any:
@@ -467,7 +474,7 @@ def vflip(img: Any) -> Any:
     _check_img(img)
     if _is_pil(img):
         return img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-    return _from_np(_to_np(img)[..., ::-1, :], img)
+    return F_t.vflip(img)
 
 
 def _parse_fill(fill: Any, img: Image.Image) -> Any:
@@ -489,79 +496,42 @@ def _parse_fill(fill: Any, img: Image.Image) -> Any:
     return fill
 
 
-def _rotation_matrix(angle: float, center: tuple[float, float], w: int, h: int,
-                     expand: bool) -> tuple[list[float], int, int]:
-    """PIL's inverse affine matrix for ``Image.rotate`` (output -> input coordinates)."""
-    a = -math.radians(angle)
-    mat = [round(math.cos(a), 15), round(math.sin(a), 15), 0.0, round(-math.sin(a), 15), round(math.cos(a), 15), 0.0]
-
-    def apply(x: float, y: float) -> tuple[float, float]:
-        return mat[0] * x + mat[1] * y + mat[2], mat[3] * x + mat[4] * y + mat[5]
-
-    cx, cy = center
-    mat[2], mat[5] = apply(-cx, -cy)
-    mat[2] += cx
-    mat[5] += cy
-    if expand:
-        xs, ys = zip(*(apply(x, y) for x, y in ((0, 0), (w, 0), (w, h), (0, h))))
-        nw = math.ceil(max(xs)) - math.floor(min(xs))
-        nh = math.ceil(max(ys)) - math.floor(min(ys))
-        mat[2], mat[5] = apply(-(nw - w) / 2.0, -(nh - h) / 2.0)
-        w, h = nw, nh
-    return mat, w, h
-
-
-def _affine_sample(a: np.ndarray, mat: list[float], out_w: int, out_h: int, mode: InterpolationMode,
-                   fill: Any) -> np.ndarray:
-    """Sample (..., C, H, W) ``a`` at ``mat`` applied to output pixel centres."""
-    h, w = a.shape[-2:]
-    ys, xs = np.meshgrid(np.arange(out_h) + 0.5, np.arange(out_w) + 0.5, indexing="ij")
-    sx = mat[0] * xs + mat[1] * ys + mat[2]
-    sy = mat[3] * xs + mat[4] * ys + mat[5]
-    lead = a.shape[:-2]
-    fills = np.atleast_1d(np.asarray(0 if fill is None else fill, dtype=np.float64))
-    channels = lead[-1] if lead else 1
-    fill_img = np.broadcast_to(
-        (fills if fills.size > 1 else np.repeat(fills, channels)).reshape((channels, 1, 1))
-        if lead else fills[:1].reshape(1, 1), lead + (out_h, out_w))
-    if mode in (InterpolationMode.NEAREST, InterpolationMode.NEAREST_EXACT):
-        # a hair of slack so that coordinates landing exactly on a pixel edge (up to float
-        # rounding of cos/sin) pick the pixel the exact arithmetic would, as PIL does
-        ix, iy = np.floor(sx + 1e-9).astype(np.int64), np.floor(sy + 1e-9).astype(np.int64)
-        inside = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-        vals = a[..., np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1)].astype(np.float64)
-        return _cast_like(np.where(inside, vals, fill_img), a.dtype)
-    if mode is not InterpolationMode.BILINEAR:
-        raise ValueError("Tensor rotation supports nearest and bilinear interpolation only")
-    fx, fy = sx - 0.5, sy - 0.5  # continuous coordinates of pixel centres
-    x0, y0 = np.floor(fx).astype(np.int64), np.floor(fy).astype(np.int64)
-    out = np.zeros(lead + (out_h, out_w))
-    for dy in (0, 1):
-        for dx in (0, 1):
-            xi, yi = x0 + dx, y0 + dy
-            wgt = (1 - np.abs(fx - xi)) * (1 - np.abs(fy - yi))
-            ok = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-            vals = a[..., np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)].astype(np.float64)
-            out += np.where(ok, vals * wgt, fill_img * wgt)
-    return _cast_like(out, a.dtype)
+def _interp_arg(interpolation: Any) -> InterpolationMode:
+    """rotate/affine/perspective accept an InterpolationMode or a PIL integer constant only."""
+    if isinstance(interpolation, int):
+        return _FROM_INT[interpolation]
+    if not isinstance(interpolation, InterpolationMode):
+        raise TypeError("Argument interpolation should be a InterpolationMode or a corresponding Pillow integer "
+                        "constant")
+    return interpolation
 
 
 def rotate(img: Any, angle: float, interpolation: Any = InterpolationMode.NEAREST, expand: bool = False,
            center: Sequence[float] | None = None, fill: Any = None) -> Any:
     """Rotate counter-clockwise by ``angle`` degrees about ``center`` (default: the image centre);
-    uncovered pixels get ``fill``. Tensors follow PIL's sampling exactly for nearest."""
+    uncovered pixels get ``fill``. Tensors sample on a grid (nearest or bilinear), as torchvision.
+
+    Example:
+        >>> import ember
+        >>> rotate(ember.tensor([[[1, 2], [3, 4]]], dtype=ember.uint8), 90).tolist()
+        [[[2, 4], [1, 3]]]
+    """
+    mode = _interp_arg(interpolation)
+    if not isinstance(angle, (int, float)):
+        raise TypeError("Argument angle should be int or float")
+    if center is not None and not isinstance(center, (list, tuple)):
+        raise TypeError("Argument center should be a sequence")
     _check_img(img)
-    mode = _interp(interpolation)
     if _is_pil(img):
-        return img.rotate(angle, _PIL_INTERP[mode], expand, tuple(center) if center is not None else None,
-                          fillcolor=_parse_fill(fill, img))
-    _, h, w = get_dimensions(img)
-    c = (w / 2.0, h / 2.0) if center is None else (float(center[0]), float(center[1]))
-    mat, out_w, out_h = _rotation_matrix(angle, c, w, h, expand)
-    a = _to_np(img)
-    squeeze = a.ndim == 2
-    out = _affine_sample(a[None] if squeeze else a, mat, out_w, out_h, mode, fill)
-    return _from_np(out[0] if squeeze else out, img)
+        return F_pil.rotate(img, angle, _PIL_INTERP[mode], expand, center, fill)
+    center_f = [0.0, 0.0]
+    if center is not None:
+        _, height, width = get_dimensions(img)
+        # the tensor grids put (0, 0) at the image centre
+        center_f = [1.0 * (c - s * 0.5) for c, s in zip(center, [width, height])]
+    # rotate's angle is counter-clockwise, affine's clockwise
+    matrix = F_t.inverse_affine_matrix(center_f, -angle, [0.0, 0.0], 1.0, [0.0, 0.0])
+    return F_t.rotate(img, matrix, mode.value, expand, fill)
 
 
 # ---- colour --------------------------------------------------------------------------------
@@ -576,22 +546,283 @@ def rgb_to_grayscale(img: Any, num_output_channels: int = 1) -> Any:
             g = np.asarray(gray)
             return Image.fromarray(np.ascontiguousarray(np.stack([g, g, g], axis=-1)))
         return gray
-    a = _to_np(img)
-    if a.ndim < 3 or a.shape[-3] not in (1, 3):
-        raise TypeError(f"Input image tensor permitted channel values are [1, 3], but found "
-                        f"{a.shape[-3] if a.ndim >= 3 else 'no channel dimension'}")
-    if a.shape[-3] == 3:
-        r, g, b = (a[..., i, :, :].astype(np.float32) for i in range(3))
-        lum = np.float32(0.2989) * r + np.float32(0.587) * g + np.float32(0.114) * b
-        # like torchvision's `.to(img.dtype)`: integer images are truncated, not rounded
-        lum = lum.astype(a.dtype)[..., None, :, :]
-    else:
-        lum = a.copy()
-    if num_output_channels == 3:
-        lum = np.broadcast_to(lum, lum.shape[:-3] + (3,) + lum.shape[-2:])
-    return _from_np(lum, img)
+    return F_t.rgb_to_grayscale(img, num_output_channels)
 
 
 def to_grayscale(img: Any, num_output_channels: int = 1) -> Any:
     """Alias of :func:`rgb_to_grayscale` (torchvision's PIL name)."""
     return rgb_to_grayscale(img, num_output_channels)
+
+
+# ---- crops -----------------------------------------------------------------------------------
+def _crop_size(size: Any) -> tuple[int, int]:
+    if isinstance(size, numbers.Number):
+        return int(size), int(size)
+    if isinstance(size, (tuple, list)) and len(size) == 1:
+        return size[0], size[0]
+    if len(size) != 2:
+        raise ValueError("Please provide only two dimensions (h, w) for size.")
+    return tuple(size)
+
+
+def five_crop(img: Any, size: int | Sequence[int]) -> tuple[Any, Any, Any, Any, Any]:
+    """The four corner crops and the central crop, as ``(tl, tr, bl, br, center)``.
+
+    Example:
+        >>> import ember
+        >>> [c.tolist() for c in five_crop(ember.arange(9).reshape(1, 3, 3), 1)]
+        [[[[0]]], [[[2]]], [[[6]]], [[[8]]], [[[4]]]]
+    """
+    size = _crop_size(size)
+    _, image_height, image_width = get_dimensions(img)
+    crop_height, crop_width = size
+    if crop_width > image_width or crop_height > image_height:
+        raise ValueError(f"Requested crop size {size} is bigger than input size {(image_height, image_width)}")
+    tl = crop(img, 0, 0, crop_height, crop_width)
+    tr = crop(img, 0, image_width - crop_width, crop_height, crop_width)
+    bl = crop(img, image_height - crop_height, 0, crop_height, crop_width)
+    br = crop(img, image_height - crop_height, image_width - crop_width, crop_height, crop_width)
+    center = center_crop(img, [crop_height, crop_width])
+    return tl, tr, bl, br, center
+
+
+def ten_crop(img: Any, size: int | Sequence[int], vertical_flip: bool = False) -> tuple[Any, ...]:
+    """:func:`five_crop` of the image, then of its horizontal (or vertical) mirror: 10 images."""
+    size = _crop_size(size)
+    first = five_crop(img, size)
+    flipped = vflip(img) if vertical_flip else hflip(img)
+    return first + five_crop(flipped, size)
+
+
+# ---- colour adjustments --------------------------------------------------------------------------
+def adjust_brightness(img: Any, brightness_factor: float) -> Any:
+    """Multiply by ``brightness_factor`` (0 is black, 1 the original), clamped to the range.
+
+    Example:
+        >>> import ember
+        >>> adjust_brightness(ember.tensor([[[100, 200]]], dtype=ember.uint8), 1.5).tolist()
+        [[[150, 255]]]
+    """
+    if _is_tensor(img):
+        return F_t.adjust_brightness(img, brightness_factor)
+    return F_pil.adjust_brightness(img, brightness_factor)
+
+
+def adjust_contrast(img: Any, contrast_factor: float) -> Any:
+    """Blend with the mean gray level: 0 gives a solid gray image, 1 the original."""
+    if _is_tensor(img):
+        return F_t.adjust_contrast(img, contrast_factor)
+    return F_pil.adjust_contrast(img, contrast_factor)
+
+
+def adjust_saturation(img: Any, saturation_factor: float) -> Any:
+    """Blend with the grayscale image: 0 gives black and white, 1 the original."""
+    if _is_tensor(img):
+        return F_t.adjust_saturation(img, saturation_factor)
+    return F_pil.adjust_saturation(img, saturation_factor)
+
+
+def adjust_hue(img: Any, hue_factor: float) -> Any:
+    """Shift the hue (in HSV) by ``hue_factor`` turns, in [-0.5, 0.5]."""
+    if _is_tensor(img):
+        return F_t.adjust_hue(img, hue_factor)
+    return F_pil.adjust_hue(img, hue_factor)
+
+
+def adjust_gamma(img: Any, gamma: float, gain: float = 1) -> Any:
+    """``gain * img ** gamma`` on values scaled to [0, 1]."""
+    if _is_tensor(img):
+        return F_t.adjust_gamma(img, gamma, gain)
+    return F_pil.adjust_gamma(img, gamma, gain)
+
+
+def adjust_sharpness(img: Any, sharpness_factor: float) -> Any:
+    """Blend with a smoothed copy: 0 blurs, 1 is the original, 2 sharpens."""
+    if _is_tensor(img):
+        return F_t.adjust_sharpness(img, sharpness_factor)
+    return F_pil.adjust_sharpness(img, sharpness_factor)
+
+
+def invert(img: Any) -> Any:
+    """``max - img`` (255 for uint8, 1.0 for floats)."""
+    if _is_tensor(img):
+        return F_t.invert(img)
+    return F_pil.invert(img)
+
+
+def posterize(img: Any, bits: int) -> Any:
+    """Keep the top ``bits`` bits of each uint8 channel value."""
+    if not (0 <= bits <= 8):
+        raise ValueError(f"The number if bits should be between 0 and 8. Got {bits}")
+    if _is_tensor(img):
+        return F_t.posterize(img, bits)
+    return F_pil.posterize(img, bits)
+
+
+def solarize(img: Any, threshold: float) -> Any:
+    """Invert the pixels whose value is at least ``threshold``."""
+    if _is_tensor(img):
+        return F_t.solarize(img, threshold)
+    return F_pil.solarize(img, threshold)
+
+
+def autocontrast(img: Any) -> Any:
+    """Stretch each channel so that its minimum becomes 0 and its maximum the top of the range."""
+    if _is_tensor(img):
+        return F_t.autocontrast(img)
+    return F_pil.autocontrast(img)
+
+
+def equalize(img: Any) -> Any:
+    """Equalize the histogram of each channel of a uint8 image (PIL's algorithm)."""
+    if _is_tensor(img):
+        return F_t.equalize(img)
+    return F_pil.equalize(img)
+
+
+# ---- geometry ----------------------------------------------------------------------------------
+def affine(img: Any, angle: float, translate: Sequence[int], scale: float, shear: float | Sequence[float],
+           interpolation: Any = InterpolationMode.NEAREST, fill: Any = None,
+           center: Sequence[int] | None = None) -> Any:
+    """Rotate by ``angle`` degrees clockwise, scale, shear (degrees) and translate (pixels),
+    keeping ``center`` (default: the image centre) fixed.
+
+    Example:
+        >>> import ember
+        >>> affine(ember.tensor([[[1, 2, 3]]]), 0.0, [1, 0], 1.0, 0.0).tolist()
+        [[[0, 1, 2]]]
+    """
+    mode = _interp_arg(interpolation)
+    if not isinstance(angle, (int, float)):
+        raise TypeError("Argument angle should be int or float")
+    if not isinstance(translate, (list, tuple)):
+        raise TypeError("Argument translate should be a sequence")
+    if len(translate) != 2:
+        raise ValueError("Argument translate should be a sequence of length 2")
+    if scale <= 0.0:
+        raise ValueError("Argument scale should be positive")
+    if not isinstance(shear, (numbers.Number, list, tuple)):
+        raise TypeError("Shear should be either a single value or a sequence of two values")
+    angle = float(angle)
+    translate = list(translate)
+    shear = [shear, 0.0] if isinstance(shear, numbers.Number) else list(shear)
+    if len(shear) == 1:
+        shear = [shear[0], shear[0]]
+    if len(shear) != 2:
+        raise ValueError(f"Shear should be a sequence containing two values. Got {shear}")
+    if center is not None and not isinstance(center, (list, tuple)):
+        raise TypeError("Argument center should be a sequence")
+    _check_img(img)
+    _, height, width = get_dimensions(img)
+    if _is_pil(img):
+        # the centre without the half-pixel offset, so that a 90 degree turn lines up with the tensor path
+        pivot = [width * 0.5, height * 0.5] if center is None else center
+        matrix = F_t.inverse_affine_matrix(pivot, angle, translate, scale, shear)
+        return F_pil.affine(img, matrix, _PIL_INTERP[mode], fill)
+    center_f = [0.0, 0.0]
+    if center is not None:
+        center_f = [1.0 * (c - s * 0.5) for c, s in zip(center, [width, height])]
+    matrix = F_t.inverse_affine_matrix(center_f, angle, [1.0 * t for t in translate], scale, shear)
+    return F_t.affine(img, matrix, mode.value, fill)
+
+
+def _get_perspective_coeffs(startpoints: Sequence[Sequence[int]], endpoints: Sequence[Sequence[int]]) -> list[float]:
+    """The 8 coefficients (a..h) of the map from ``endpoints`` back to ``startpoints``:
+    ``(x, y) -> ((a x + b y + c) / (g x + h y + 1), (d x + e y + f) / (g x + h y + 1))``."""
+    if len(startpoints) != 4 or len(endpoints) != 4:
+        raise ValueError(f"Please provide exactly four corners, got {len(startpoints)} startpoints and "
+                         f"{len(endpoints)} endpoints.")
+    rows = []
+    for (x, y), (u, v) in zip(endpoints, startpoints):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+    a = ember.tensor(rows, dtype=ember.float64)
+    b = ember.tensor(startpoints, dtype=ember.float64).view(8)
+    # least squares in double precision; the coefficients are then rounded to float32
+    return ember.linalg.lstsq(a, b, driver="gels").solution.to(ember.float32).tolist()
+
+
+def perspective(img: Any, startpoints: Sequence[Sequence[int]], endpoints: Sequence[Sequence[int]],
+                interpolation: Any = InterpolationMode.BILINEAR, fill: Any = None) -> Any:
+    """Warp so that the four ``startpoints`` corners (tl, tr, br, bl) land on ``endpoints``."""
+    coeffs = _get_perspective_coeffs(startpoints, endpoints)
+    mode = _interp_arg(interpolation)
+    if _is_tensor(img):
+        return F_t.perspective(img, coeffs, mode.value, fill)
+    _check_img(img)
+    return F_pil.perspective(img, coeffs, _PIL_INTERP[mode], fill)
+
+
+def gaussian_blur(img: Any, kernel_size: int | Sequence[int], sigma: float | Sequence[float] | None = None) -> Any:
+    """Blur with a (kx, ky) Gaussian kernel, reflecting at the borders; PIL images go through the
+    tensor kernel and back, as in torchvision.
+
+    Example:
+        >>> import ember
+        >>> gaussian_blur(ember.ones(1, 4, 4), 3, 1.0).tolist()[0][0]
+        [1.0, 1.0, 1.0, 1.0]
+    """
+    if not isinstance(kernel_size, (int, list, tuple)):
+        raise TypeError(f"kernel_size should be int or a sequence of integers. Got {type(kernel_size)}")
+    if isinstance(kernel_size, int):
+        kernel_size = [kernel_size, kernel_size]
+    if len(kernel_size) != 2:
+        raise ValueError(f"If kernel_size is a sequence its length should be 2. Got {len(kernel_size)}")
+    for k in kernel_size:
+        if k % 2 == 0 or k < 0:
+            raise ValueError(f"kernel_size should have odd and positive integers. Got {kernel_size}")
+    if sigma is None:
+        sigma = [k * 0.15 + 0.35 for k in kernel_size]
+    if not isinstance(sigma, (int, float, list, tuple)):
+        raise TypeError(f"sigma should be either float or sequence of floats. Got {type(sigma)}")
+    if isinstance(sigma, (int, float)):
+        sigma = [float(sigma), float(sigma)]
+    if isinstance(sigma, (list, tuple)) and len(sigma) == 1:
+        sigma = [sigma[0], sigma[0]]
+    if len(sigma) != 2:
+        raise ValueError(f"If sigma is a sequence, its length should be 2. Got {len(sigma)}")
+    for s in sigma:
+        if s <= 0.0:
+            raise ValueError(f"sigma should have positive values. Got {sigma}")
+    if _is_tensor(img):
+        return F_t.gaussian_blur(img, list(kernel_size), [float(s) for s in sigma])
+    if not _is_pil(img):
+        raise TypeError(f"img should be PIL Image or Tensor. Got {type(img)}")
+    out = F_t.gaussian_blur(pil_to_tensor(img), list(kernel_size), [float(s) for s in sigma])
+    return to_pil_image(out, mode=img.mode)
+
+
+def erase(img: Any, i: int, j: int, h: int, w: int, v: Any, inplace: bool = False) -> Any:
+    """Set the ``h`` x ``w`` region at (``i``, ``j``) of a tensor image to ``v`` (a tensor that
+    broadcasts to (C, h, w)).
+
+    Example:
+        >>> import ember
+        >>> erase(ember.ones(1, 2, 2), 0, 0, 1, 1, ember.tensor(0.0)).tolist()
+        [[[0.0, 1.0], [1.0, 1.0]]]
+    """
+    if not _is_tensor(img):
+        raise TypeError(f"img should be Tensor Image. Got {type(img)}")
+    return F_t.erase(img, i, j, h, w, v, inplace=inplace)
+
+
+def elastic_transform(img: Any, displacement: Any, interpolation: Any = InterpolationMode.BILINEAR,
+                      fill: Any = None) -> Any:
+    """Sample the image at the identity grid plus ``displacement`` (shape [1, H, W, 2], in the
+    [-1, 1] grid units of ``grid_sample``)."""
+    if isinstance(interpolation, int):
+        interpolation = _FROM_INT[interpolation]
+    if not _is_tensor(displacement):
+        raise TypeError("Argument displacement should be a Tensor")
+    t_img = img
+    if not _is_tensor(img):
+        if not _is_pil(img):
+            raise TypeError(f"img should be PIL Image or Tensor. Got {type(img)}")
+        t_img = pil_to_tensor(img)
+    shape = ember.Size((1,) + tuple(t_img.shape[-2:]) + (2,))
+    if shape != displacement.shape:
+        raise ValueError(f"Argument displacement shape should be {shape}, but given {displacement.shape}")
+    out = F_t.elastic_transform(t_img, displacement, interpolation.value, fill)
+    if not _is_tensor(img):
+        out = to_pil_image(out, mode=img.mode)
+    return out
