@@ -20,8 +20,19 @@ from ember.autograd.grad_mode import (
     set_grad_enabled,
 )
 from ember.autograd.gradcheck import gradcheck, gradgradcheck
+from ember.autograd.multithreading import set_multithreading_enabled
 from ember.autograd.variable import Variable
 
 __all__ = ["Function", "FunctionCtx", "Variable", "backward", "detect_anomaly", "enable_grad", "grad", "gradcheck",
            "gradgradcheck", "inference_mode", "is_grad_enabled", "no_grad", "once_differentiable",
-           "set_detect_anomaly", "set_grad_enabled"]
+           "set_detect_anomaly", "set_grad_enabled", "set_multithreading_enabled"]
+
+
+def __getattr__(name: str) -> object:
+    """A submodule not imported yet (``ember.autograd.<name>`` after ``import ember``, as in PyTorch)."""
+    from ember._lazy_submodules import submodule
+
+    mod = submodule(__name__, __path__[0], name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return mod

@@ -1,5 +1,5 @@
 """``ember.func``: PyTorch's ``torch.func`` function transforms (grad, vjp, jvp, jacrev, jacfwd, hessian,
-vmap, functional_call). Issue #14 section 4.
+vmap, functional_call, linearize, functionalize, replace_all_batch_norm_modules_). Issue #14 section 4.
 
 They are built on ember's reverse-mode autograd: ``jvp`` and ``jacfwd`` are computed in reverse mode
 (exact values, different cost), and ``vmap`` runs the function once per batch slice. See docs/func.md.
@@ -14,8 +14,9 @@ Example:
 
 from ember.func._autodiff import grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp
 from ember.func._functional_call import functional_call
+from ember.func._linearize import functionalize, linearize, replace_all_batch_norm_modules_
 from ember.func._stack import stack_module_state
 from ember.func._vmap import vmap
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "stack_module_state", "vjp",
-           "vmap"]
+__all__ = ["functional_call", "functionalize", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp",
+           "linearize", "replace_all_batch_norm_modules_", "stack_module_state", "vjp", "vmap"]

@@ -23,7 +23,7 @@ from typing import Any
 from ember.autograd import engine as _engine
 from ember.autograd.function import AccumulateGrad
 from ember.autograd.grad_mode import enable_grad, is_grad_enabled
-from ember.utils._pytree import TreeSpec, tree_flatten, tree_unflatten
+from ember.utils._pytree import TreeSpec, tree_flatten, tree_unflatten, treespec_pprint
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian"]
 
@@ -38,37 +38,12 @@ def _tensor_cls() -> type:
 
 def _spec_str(spec: TreeSpec) -> str:
     """PyTorch's ``treespec_pprint``: ``*`` for a leaf, containers as Python literals."""
-    if spec.is_leaf():
-        return "*"
-    kids = [_spec_str(c) for c in spec.children_specs]
-    if isinstance(spec.type, type) and issubclass(spec.type, dict):
-        return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(spec.context, kids)) + "}"
-    if spec.type is list:
-        return "[" + ", ".join(kids) + "]"
-    if len(kids) == 1:
-        return f"({kids[0]},)"
-    return "(" + ", ".join(kids) + ")"
+    return treespec_pprint(spec)
 
 
-def _spec_repr(spec: TreeSpec, indent: int = 0) -> str:
-    """PyTorch's ``repr(TreeSpec)`` (what ``jvp`` and ``vmap`` print in their structure errors):
-    ``*`` for a leaf, else ``TreeSpec(<type name>, <context>, [<children>])`` with one child a line."""
-    if spec.is_leaf():
-        return "*"
-    typ, context = spec.type, spec.context
-    if isinstance(typ, type) and issubclass(typ, tuple) and hasattr(typ, "_fields"):
-        name = "namedtuple"
-    else:
-        name = getattr(typ, "__name__", str(typ))
-        if isinstance(context, tuple):
-            context = list(context)  # PyTorch keeps a dict's keys as a list
-    kids = spec.children_specs
-    body = ""
-    if kids:
-        indent += 2
-        body = _spec_repr(kids[0], indent) + ("," if len(kids) > 1 else "")
-        body += ",".join("\n" + " " * indent + _spec_repr(k, indent) for k in kids[1:])
-    return f"TreeSpec({name}, {context}, [{body}])"
+def _spec_repr(spec: TreeSpec) -> str:
+    """PyTorch's ``repr(TreeSpec)`` (what ``jvp`` and ``vmap`` print in their structure errors)."""
+    return repr(spec)
 
 
 class _Level:

@@ -1,0 +1,36 @@
+"""Submodules reachable as attributes of their package without importing them first.
+
+``import torch`` then ``torch._dynamo.config``, ``torch.nn.attention.sdpa_kernel`` or
+``torch.autograd.profiler.profile`` works in PyTorch; programs written for it do the same with
+ember. A package's ``__getattr__`` (called only for names it does not have) imports the submodule
+of that name, if there is one, so ``import ember`` stays as cheap as before.
+
+Example:
+    >>> import ember
+    >>> ember.nn.attention.SDPBackend.MATH.name
+    'MATH'
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+
+def submodule(package: str, directory: str | Path, name: str) -> ModuleType | None:
+    """``package.name`` imported, when ``directory`` (the package's) holds that module; else None.
+
+    A submodule that exists but cannot be imported (an optional dependency is missing) raises
+    AttributeError naming the cause, so ``hasattr`` stays a plain test.
+    """
+    if name.startswith("__"):
+        return None
+    here = Path(directory)
+    if not ((here / name).is_dir() or (here / f"{name}.py").exists()):
+        return None
+    try:
+        return importlib.import_module(f"{package}.{name}")
+    except ImportError as e:
+        raise AttributeError(f"module {package!r} has no attribute {name!r} (importing {package}.{name} "
+                             f"failed: {e})") from e
