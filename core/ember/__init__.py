@@ -106,6 +106,10 @@ newaxis = None
 # these included, gets its ``ember.<type>`` module from its Backend: see ``__getattr__`` below.
 cuda = _device_module.device_module("cuda")
 cpu = _device_module.device_module("cpu")
+# Device-selection code also asks ``torch.xpu.is_available()`` and ``torch.mps``: False/0 here unless a
+# backend registers the type (its module then answers).
+xpu = _device_module.device_module("xpu")
+mps = _device_module.device_module("mps")
 
 
 def is_tensor(obj: object) -> bool:
@@ -180,6 +184,19 @@ from ember import (  # noqa: E402
     testing,
     utils,
 )
+from ember._sym import (  # noqa: E402 - PyTorch's symbolic-shape helpers, on plain numbers in eager
+    SymBool,
+    SymFloat,
+    SymInt,
+    sym_float,
+    sym_int,
+    sym_ite,
+    sym_max,
+    sym_min,
+    sym_not,
+    sym_sqrt,
+    sym_sum,
+)
 from ember.amp import (  # noqa: E402 - (``torch.GradScaler`` is ``torch.amp.GradScaler``)
     GradScaler,
     autocast,
@@ -198,9 +215,17 @@ def get_device(input: Tensor) -> _builtins.int:
     return input.get_device()
 
 
+from ember.functions.torch_surface import TypedStorage, UntypedStorage  # noqa: E402
+
+
 def is_storage(obj: object) -> _builtins.bool:
-    """False: ember tensors expose no storage objects (``torch.is_storage`` is True only for those)."""
-    return False
+    """True for the storage objects ``Tensor.untyped_storage()``/``storage()`` return (``torch.is_storage``)."""
+    return isinstance(obj, UntypedStorage)
+
+# einops finds ember tensors (a backend class it discovers when it runs; einops itself is not imported)
+from ember import _einops  # noqa: E402
+
+_einops.install()
 
 # Mixed precision: the autocast-listed functions of ember.nn.functional and ember.linalg (the
 # registry ops were wrapped above, before binding).
@@ -227,7 +252,9 @@ __all__ = [
     "get_num_interop_threads", "get_num_threads", "set_num_interop_threads", "set_num_threads",
     "complex64", "complex128", "cfloat", "cdouble", "fft",
     "compile", "compiler", "jit", "multiprocessing", "masked", "signal",
-    "e", "pi", "inf", "nan", "newaxis", "GradScaler", "vmap", "get_device", "is_storage",
+    "e", "pi", "inf", "nan", "newaxis", "GradScaler", "vmap", "get_device", "is_storage", "TypedStorage",
+    "UntypedStorage", "xpu", "mps", "sym_float", "sym_int", "sym_ite", "sym_max", "sym_min", "sym_not",
+    "sym_sqrt", "sym_sum", "SymInt", "SymFloat", "SymBool",
     "amp", "autocast", "cpu", "get_autocast_dtype", "is_autocast_enabled", "set_autocast_dtype", "set_autocast_enabled",
 ] + _registry.op_names(exported=True)
 

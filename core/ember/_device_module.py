@@ -173,10 +173,15 @@ _SUBMODULES = Path(__file__).parent
 
 
 def module_attribute(name: str) -> DeviceModule:
-    """``ember.<name>`` for a registered device type (``ember.__getattr__``), else AttributeError."""
-    # A name that is a submodule of ember (``from ember import fft`` before it is loaded) must not
-    # load the plugins: the import system asks the package first and imports the file after.
-    if not name.startswith("_") and not (_SUBMODULES / name).is_dir() and not (_SUBMODULES / f"{name}.py").exists():
+    """``ember.<name>`` for a registered device type (``ember.__getattr__``), or a submodule not yet
+    imported (``ember._dynamo``, as ``torch._dynamo`` after ``import torch``), else AttributeError."""
+    from ember._lazy_submodules import submodule
+
+    # A submodule's name must not load the plugins (``from ember import fft`` asks the package first)
+    mod = submodule("ember", _SUBMODULES, name)
+    if mod is not None:
+        return mod  # type: ignore[return-value]
+    if not name.startswith("_"):
         if name in plugins.device_types():
             install_all()
             return device_module(name)

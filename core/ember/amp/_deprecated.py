@@ -12,6 +12,8 @@ from typing import Any
 
 from ember import dtypes as _dt
 from ember.amp.autocast_mode import autocast as _autocast
+from ember.amp.autocast_mode import custom_bwd as _custom_bwd
+from ember.amp.autocast_mode import custom_fwd as _custom_fwd
 from ember.amp.grad_scaler import GradScaler as _GradScaler
 
 __all__ = ["device_amp_module"]
@@ -44,5 +46,27 @@ def device_amp_module(device_type: str) -> types.ModuleType:
                 return (_GradScaler.__new__, (_GradScaler,), self.__getstate__())
 
         mod.GradScaler = GradScaler
-    mod.__all__ = [n for n in ("autocast", "GradScaler") if hasattr(mod, n)]
+
+        def custom_fwd(fwd: Any = None, *, cast_inputs: _dt.dtype | None = None) -> Any:
+            """``torch.amp.custom_fwd(..., device_type="cuda")`` under its deprecated name."""
+            warnings.warn("`torch.cuda.amp.custom_fwd(args...)` is deprecated. Please use "
+                          "`torch.amp.custom_fwd(args..., device_type='cuda')` instead.", FutureWarning, stacklevel=2)
+            return _custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
+
+        def custom_bwd(bwd: Any = None) -> Any:
+            """``torch.amp.custom_bwd(..., device_type="cuda")`` under its deprecated name."""
+            warnings.warn("`torch.cuda.amp.custom_bwd(args...)` is deprecated. Please use "
+                          "`torch.amp.custom_bwd(args..., device_type='cuda')` instead.", FutureWarning, stacklevel=2)
+            return _custom_bwd(bwd, device_type="cuda")
+
+        def amp_definitely_not_available() -> bool:
+            """True when CUDA can't run here (PyTorch's test before it enables CUDA autocast)."""
+            from ember import cuda
+
+            return not cuda.is_available()
+
+        mod.custom_fwd, mod.custom_bwd = custom_fwd, custom_bwd
+        mod.amp_definitely_not_available = amp_definitely_not_available
+    mod.__all__ = [n for n in ("autocast", "GradScaler", "custom_fwd", "custom_bwd", "amp_definitely_not_available")
+                   if hasattr(mod, n)]
     return mod

@@ -36,6 +36,7 @@ from ember.functions import shape as _s
 from ember.functions.complex_ops import type_word
 from ember.functions.indexing import Gather, IndexAdd, IndexSelect, Scatter, _check_bounds, _same_device, _scalar_type
 from ember.nn import _ctc, _grid_sample, _margin_losses, _more_layers  # re-exported at the end
+from ember.nn import _reduction as _Reduction  # noqa: F401, N812 - PyTorch's name (F._Reduction)
 from ember.nn._convpool import _check_conv, avg_pool2d, check_conv_geometry, conv2d, conv_transpose2d, max_pool2d, pair
 from ember.nn._layer_norm import check_norm_dtypes, native_layer_norm
 from ember.tensor import Tensor, _wrap_dim
@@ -1152,9 +1153,10 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 @_e.in_opmath
 def _hardsigmoid_value(input: Tensor) -> Tensor:
-    # PyTorch's backward: g / 6 where -3 < x < 3, else 0 (the bounds and NaN included)
+    # PyTorch's backward: g * (1.0f / 6.0f) where -3 < x < 3, else 0 (the bounds and NaN included); its
+    # constant is the float32 sixth (0.1666666716...), in float64 too
     return _Activation.apply(input, lambda x: (x / 6.0 + 0.5).clamp(0.0, 1.0),
-                             lambda x, g: _e.where((x > -3.0) & (x < 3.0), g / 6.0, 0.0))
+                             lambda x, g: _e.where((x > -3.0) & (x < 3.0), g * 0.16666667163372040, 0.0))
 
 
 @grad_fn_name("HardswishBackward0")

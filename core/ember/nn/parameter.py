@@ -73,3 +73,12 @@ class Buffer(Tensor):
         t = data.detach()
         t._buffer_persistent = persistent  # read by Module.__setattr__
         return t
+
+
+def __getattr__(name: str) -> object:
+    """PyTorch defines the lazy modules' placeholders here; ember in ``modules.lazy`` (which imports this one)."""
+    if name in ("UninitializedParameter", "UninitializedBuffer", "UninitializedTensorMixin"):
+        from ember.nn.modules import lazy
+
+        return getattr(lazy, "_Uninitialized" if name == "UninitializedTensorMixin" else name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

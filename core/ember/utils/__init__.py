@@ -6,6 +6,16 @@ Example:
     3
 """
 
-from . import checkpoint, data, dlpack
+from . import checkpoint, data, dlpack, hooks
 
-__all__ = ["checkpoint", "data", "dlpack"]
+__all__ = ["checkpoint", "data", "dlpack", "hooks"]
+
+
+def __getattr__(name: str) -> object:
+    """A submodule not imported yet (``ember.utils.<name>`` after ``import ember``, as in PyTorch)."""
+    from ember._lazy_submodules import submodule
+
+    mod = submodule(__name__, __path__[0], name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return mod

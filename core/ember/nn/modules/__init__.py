@@ -19,3 +19,13 @@ for _name in _SUBMODULES:
     globals().update({n: getattr(_module, n) for n in _module.__all__})
     __all__ += _module.__all__
 __all__ = sorted(set(__all__))
+
+
+def __getattr__(name: str) -> object:
+    """A submodule not imported yet (``ember.nn.modules.batchnorm``, as in PyTorch)."""
+    from ember._lazy_submodules import submodule
+
+    mod = submodule(__name__, __path__[0], name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return mod

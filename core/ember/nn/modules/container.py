@@ -10,15 +10,16 @@ Example:
 from __future__ import annotations
 
 import operator
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ember.nn.modules.module import Module
+from ember.nn.modules.module import Module, _addindent  # noqa: F401 - PyTorch imports it from here
 from ember.nn.parameter import Parameter
 from ember.tensor import Tensor
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
 def _index(idx: int, n: int, name: str) -> int:
@@ -34,6 +35,17 @@ def _renumber(container: Module, mods: list) -> None:
     container._modules.clear()
     for i, m in enumerate(mods):
         container._modules[str(i)] = m
+
+
+class Container(Module):
+    """PyTorch's deprecated ``nn.Container``: a Module whose keyword arguments become submodules."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        warnings.warn("nn.Container is deprecated. All of it's functionality is now implemented in nn.Module. "
+                      "Subclass that instead.", stacklevel=2)
+        for key, value in kwargs.items():
+            self.add_module(key, value)
 
 
 class Sequential(Module):
@@ -206,7 +218,6 @@ class ModuleList(Module):
 
     def __repr__(self) -> str:
         # PyTorch folds runs of identical children: "(0-2): 3 x Linear(...)"
-        from ember.nn.modules.module import _addindent
 
         items = list(self._modules.items())
         if not items:

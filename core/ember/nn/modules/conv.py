@@ -219,3 +219,15 @@ class ConvTranspose3d(_ConvTransposeNd):
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+_LAZY = ('LazyConv1d', 'LazyConv2d', 'LazyConv3d', 'LazyConvTranspose1d', 'LazyConvTranspose2d', 'LazyConvTranspose3d')
+
+
+def __getattr__(name: str) -> Any:
+    """PyTorch defines LazyConv1d and the others here; ember in ``lazy`` (which imports this module)."""
+    if name in _LAZY:
+        from ember.nn.modules import lazy
+
+        return getattr(lazy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -263,10 +263,12 @@ def _lazy_norm(base: type) -> type:
         self._lazy_init(affine, track_running_stats, device, dtype, bias)
 
     name = f"Lazy{base.__name__}"
-    return type(name, (_LazyNormMixin, base), {"__init__": __init__, "cls_to_become": base, "__module__": __name__,
-                                               "__qualname__": name,
-                                               "__doc__": f"``{base.__name__}`` whose ``num_features`` comes from "
-                                                          "its first input."})
+    # Built on base's parent (_BatchNorm, _InstanceNorm) with base's own methods, as PyTorch's: a lazy
+    # norm is not an instance of BatchNorm2d until it has materialised and become one.
+    own = {k: v for k, v in vars(base).items() if not k.startswith("__")}
+    return type(name, (_LazyNormMixin, base.__bases__[0]),
+                {**own, "__init__": __init__, "cls_to_become": base, "__module__": __name__, "__qualname__": name,
+                 "__doc__": f"``{base.__name__}`` whose ``num_features`` comes from its first input."})
 
 
 LazyBatchNorm1d = _lazy_norm(BatchNorm1d)

@@ -94,3 +94,15 @@ class Bilinear(Module):
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+_LAZY = ('LazyLinear',)
+
+
+def __getattr__(name: str) -> Any:
+    """PyTorch defines LazyLinear here; ember in ``lazy`` (which imports this module)."""
+    if name in _LAZY:
+        from ember.nn.modules import lazy
+
+        return getattr(lazy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

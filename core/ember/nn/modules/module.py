@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 from ember.autograd.grad_mode import no_grad
 from ember.nn.parameter import Parameter
 from ember.tensor import Tensor
+from ember.utils.hooks import RemovableHandle  # the one handle class (torch.utils.hooks')
 
 __all__ = ["Module", "RemovableHandle", "_IncompatibleKeys", "register_module_forward_pre_hook",
            "register_module_forward_hook", "register_module_full_backward_pre_hook",
@@ -57,26 +58,6 @@ class _IncompatibleKeys(NamedTuple):
         return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
 
     __str__ = __repr__
-
-
-class RemovableHandle:
-    """Returned by ``register_*_hook``; ``remove()`` unregisters (also a context manager)."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, hooks_dict: dict, *extra_dicts: dict) -> None:
-        self.id = next(RemovableHandle._next_id)
-        self._dicts = (hooks_dict,) + extra_dicts
-
-    def remove(self) -> None:
-        for d in self._dicts:
-            d.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
 
 
 class _WrappedHook:
@@ -118,7 +99,7 @@ _global_parameter_registration_hooks: OrderedDict = OrderedDict()
 
 
 def _register_global(hooks: dict, hook: Callable, *extra: dict) -> RemovableHandle:
-    handle = RemovableHandle(hooks, *extra)
+    handle = RemovableHandle(hooks, extra_dict=list(extra))
     hooks[handle.id] = hook
     return handle
 
@@ -610,7 +591,7 @@ class Module:
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:
         """``hook(module, args)`` (or ``(module, args, kwargs)``) may return new args."""
-        handle = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
+        handle = RemovableHandle(self._forward_pre_hooks, extra_dict=self._forward_pre_hooks_with_kwargs)
         self._forward_pre_hooks[handle.id] = hook
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs[handle.id] = True
@@ -621,8 +602,8 @@ class Module:
     def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
                               always_call: bool = False) -> RemovableHandle:
         """``hook(module, args, output)`` may return a replacement output."""
-        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs,
-                                 self._forward_hooks_always_called)
+        handle = RemovableHandle(self._forward_hooks, extra_dict=[self._forward_hooks_with_kwargs,
+                                                                  self._forward_hooks_always_called])
         self._forward_hooks[handle.id] = hook
         if with_kwargs:
             self._forward_hooks_with_kwargs[handle.id] = True

@@ -19,3 +19,13 @@ __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_
            "fuse_linear_bn_eval", "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector",
            "parametrizations", "parametrize", "prune", "remove_spectral_norm", "remove_weight_norm", "rnn", "spectral_norm",
            "vector_to_parameters", "weight_norm"]
+
+
+def __getattr__(name: str) -> object:
+    """A submodule not imported yet (``ember.nn.utils.<name>`` after ``import ember``, as in PyTorch)."""
+    from ember._lazy_submodules import submodule
+
+    mod = submodule(__name__, __path__[0], name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return mod

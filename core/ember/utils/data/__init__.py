@@ -53,3 +53,13 @@ __all__ = [
     "get_worker_info",
     "random_split",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """A submodule not imported yet (``ember.utils.data.<name>`` after ``import ember``, as in PyTorch)."""
+    from ember._lazy_submodules import submodule
+
+    mod = submodule(__name__, __path__[0], name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return mod

@@ -1,10 +1,10 @@
 """torchvision's pretrained-weight enums (``models.ResNet18_Weights.IMAGENET1K_V1`` and the like).
 
-Nothing can be downloaded here, so a builder given ``weights=`` loads the weight file from the cache
+A builder given ``weights=`` loads the weight file through :mod:`ember.hub`, from the cache
 torchvision downloads into, ``$TORCH_HOME/hub/checkpoints`` (``~/.cache/torch/hub/checkpoints`` by
-default; the file name is the URL's last part, as ``torch.hub`` names it). A file already there
-loads as it is (torch.hub checks a hash only while downloading); a missing one raises an error that
-says where to put it.
+default; the file name is the URL's last part), downloading it there first when it is missing. A
+file already there loads as it is (torch.hub checks a hash only while downloading); a download that
+fails (no network) raises an error that says where to put the file by hand.
 
 Example:
     >>> from ember.vision import models
@@ -76,25 +76,29 @@ class WeightsEnum(Enum):
 
 
 def hub_dir() -> str:
-    """torch.hub's directory: ``$TORCH_HOME/hub``, else ``$XDG_CACHE_HOME/torch/hub``, else ``~/.cache/torch/hub``."""
-    home = os.getenv("TORCH_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"), "torch"))
-    return os.path.join(os.path.expanduser(home), "hub")
+    """torch.hub's directory (:func:`ember.hub.get_dir`): ``$TORCH_HOME/hub`` by default."""
+    from ember import hub
+
+    return hub.get_dir()
 
 
 def load_state_dict_from_url(url: str, model_dir: str | None = None, map_location: Any = None,
                              progress: bool = True, check_hash: bool = False, file_name: str | None = None,
-                             weights_only: bool = False) -> dict[str, Any]:
-    """``torch.hub.load_state_dict_from_url`` without the download: the file must already be in
-    ``model_dir`` (default ``<hub dir>/checkpoints``) under ``file_name`` (default the URL's last part)."""
-    import ember
+                             weights_only: bool | None = None) -> dict[str, Any]:
+    """:func:`ember.hub.load_state_dict_from_url`; a download that fails says where to put the file."""
+    from urllib.error import URLError
 
-    model_dir = model_dir if model_dir is not None else os.path.join(hub_dir(), "checkpoints")
-    name = file_name if file_name is not None else os.path.basename(url.split("?", 1)[0])
-    path = os.path.join(model_dir, name)
-    if not os.path.exists(path):
-        raise RuntimeError(f"pretrained weights can't be downloaded here: put the file {url} at {path} "
-                           "(torch.hub's cache, where torchvision keeps it) and run again")
-    return ember.load(path, map_location=map_location, weights_only=weights_only)
+    from ember import hub
+
+    try:
+        return hub.load_state_dict_from_url(url, model_dir, map_location, progress, check_hash, file_name,
+                                            weights_only)
+    except URLError as e:  # no network: the file can still be put in the cache by hand
+        model_dir = model_dir if model_dir is not None else os.path.join(hub_dir(), "checkpoints")
+        name = file_name if file_name is not None else os.path.basename(url.split("?", 1)[0])
+        raise RuntimeError(f"pretrained weights can't be downloaded here: put the file {url} at "
+                           f"{os.path.join(model_dir, name)} (torch.hub's cache, where torchvision keeps it) and run "
+                           f"again ({e.reason})") from e
 
 
 def resolve(builder: str, enum: type[WeightsEnum], weights: Any, kwargs: dict[str, Any]) -> Any:
