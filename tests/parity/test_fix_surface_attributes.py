@@ -159,3 +159,14 @@ def test_version_devices_and_storage_match_torch():
         assert lib.is_storage(t.untyped_storage()) and not lib.is_storage(t)
         assert isinstance(t.untyped_storage(), lib.UntypedStorage)
     assert ember.ones(3).untyped_storage().nbytes() == torch.ones(3).untyped_storage().nbytes()
+
+
+def test_rsub_node_names_and_flip_dims_keyword_match_torch():
+    seen = {}
+    for lib in (ember, torch):
+        x = lib.arange(6.0).reshape(2, 3).requires_grad_()
+        names = [(1 - x).grad_fn.name(), (2.5 - x).grad_fn.name(), lib.rsub(x, 1).grad_fn.name(),
+                 lib.rsub(x, lib.ones(3)).grad_fn.name(), (x - 1).grad_fn.name()]
+        (3 - 2 * x).sum().backward()
+        seen[lib.__name__] = (names, x.grad.tolist(), x.flip(dims=[1]).tolist(), x.flip(0, 1).tolist())
+    assert seen["ember"] == seen["torch"]

@@ -781,6 +781,15 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor
 true_divide = divide = div
 
 
+def _rsub(self: Tensor, other: Any) -> Tensor:
+    """``other - self`` (``Tensor.__rsub__``): PyTorch records it as ``RsubBackward1``."""
+    try:
+        out = sub(other, self)
+    except TypeError:  # (PyTorch wraps it: Python then names the operand types)
+        return NotImplemented
+    return name_grad_fn(out, "RsubBackward1", self)
+
+
 def _rdiv(self: Tensor, other: Any) -> Tensor:
     """``other / self`` as PyTorch's ``Tensor.__rdiv__`` computes it: ``self.reciprocal() * other``
     (its rounding: 26% of float32 quotients differ by an ulp from a direct division; and its graph,
@@ -2061,7 +2070,7 @@ _op = _ops.op
 # arithmetic, with their operators
 _op(add, inplace=True, out=True, kernels=("add",), operators=("__add__", "__radd__"), ioperators=("__iadd__",))
 _op(sub, aliases=("subtract",), inplace=True, out=True, kernels=("sub",), operators=("__sub__",),
-    reflected=("__rsub__",), ioperators=("__isub__",))
+    reflected=("__rsub__",), reflected_fn=_rsub, ioperators=("__isub__",))
 _op(mul, aliases=("multiply",), inplace=True, out=True, kernels=("mul",), operators=("__mul__", "__rmul__"),
     ioperators=("__imul__",))
 _op(div, aliases=("true_divide", "divide"), inplace=True, out=True, kernels=("div",),

@@ -1048,8 +1048,11 @@ def isreal(input: Tensor) -> Tensor:
 
 
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    """``other - alpha * input``."""
-    return _ew.sub(other, input, alpha=alpha)
+    """``other - alpha * input``, recorded as PyTorch's ``RsubBackward0`` (``RsubBackward1`` for a number)."""
+    from ember.autograd.function import name_grad_fn
+
+    out = _ew.sub(other, input, alpha=alpha)
+    return name_grad_fn(out, "RsubBackward0" if isinstance(other, Tensor) else "RsubBackward1", input, other)
 
 
 def _put_args(self: Tensor, index: Tensor, source: Tensor) -> None:

@@ -942,8 +942,13 @@ def flip(input: Tensor, dims: Any) -> Tensor:
     return Flip.apply(input, dims)
 
 
-def _flip_method(self: Tensor, *dims: Any) -> Tensor:
-    """``x.flip(0, 1)`` as well as ``x.flip((0, 1))``."""
+def _flip_method(self: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
+    """``x.flip(0, 1)`` as well as ``x.flip((0, 1))`` and ``x.flip(dims=[0, 1])``."""
+    if kwargs:
+        if dims or set(kwargs) != {"dims"}:
+            raise TypeError(f"flip() received an invalid combination of arguments - got {len(dims)} positional "
+                            f"and the keywords {sorted(kwargs)}; expected (tuple of ints dims)")
+        return flip(self, kwargs["dims"])
     return flip(self, dims[0] if len(dims) == 1 else dims)
 
 
