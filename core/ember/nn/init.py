@@ -91,8 +91,12 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 def _erfinv(y: Tensor) -> Tensor:
     """erf^-1 on (-1, 1): Giles' single-precision approximation + two Newton steps, in ember ops."""
+    from ember import finfo as _finfo
     from ember.functions import elementwise as _e
 
+    ends = y.abs() >= 1.0  # +-1 (uniform_'s lower bound): +-inf below, computed on a clamped copy, no log(0)
+    y_in, one = y, 1.0 - _finfo(y.dtype).eps
+    y = y.clamp(-one, one)
     w = -((1.0 - y) * (1.0 + y)).log()
     small = w < 5.0
     ws = w - 2.5
@@ -108,7 +112,8 @@ def _erfinv(y: Tensor) -> Tensor:
     x = _e.where(small, p1, p2) * y
     for _ in range(2):  # Newton: f(x) = erf(x) - y, f' = 2/sqrt(pi) exp(-x^2)
         x = x - (x.erf() - y) / ((-x * x).exp() * (2.0 / math.sqrt(math.pi)))
-    return x
+    # erfinv(+-1) = +-inf, as PyTorch (uniform_ can return its lower bound -1; trunc_normal_ clamps it to a)
+    return _e.where(ends, y_in * math.inf, x)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:

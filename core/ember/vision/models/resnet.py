@@ -1,4 +1,4 @@
-"""ResNet as torchvision builds it, with its module and state_dict names.
+"""ResNet, ResNeXt and Wide ResNet as torchvision builds them, with their module and state_dict names.
 
 Restated from torchvision/models/resnet.py (pytorch/vision), so that a torchvision weight file
 (``resnet18-f37072fd.pth`` and the like) loads with ``model.load_state_dict(ember.load(path))``.
@@ -21,8 +21,19 @@ import ember
 from ember import nn
 
 from . import _weights
+from ._registry import register_model
+from ._weights import ResNet18_Weights, ResNet34_Weights, ResNet50_Weights, ResNet101_Weights, ResNet152_Weights
+from ._weights_classic import (
+    ResNeXt50_32X4D_Weights,
+    ResNeXt101_32X8D_Weights,
+    ResNeXt101_64X4D_Weights,
+    Wide_ResNet50_2_Weights,
+    Wide_ResNet101_2_Weights,
+    _ovewrite_named_param,
+)
 
-__all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+__all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+           "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"]
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -161,38 +172,92 @@ class ResNet(nn.Module):
         return self.fc(x)
 
 
-def _resnet(name: str, block: type[BasicBlock] | type[Bottleneck], layers: list[int], weights: Any,
-            kwargs: dict[str, Any]) -> ResNet:
+def _resnet(block: type[BasicBlock] | type[Bottleneck], layers: list[int], enum: type[_weights.WeightsEnum],
+            weights: Any, kwargs: dict[str, Any], builder: str) -> ResNet:
     progress = kwargs.get("progress", True)
-    weights = _weights.resolve(name, _weights.get_model_weights(name), weights, kwargs)
+    weights = _weights.resolve(builder, enum, weights, kwargs)
     return _weights.load_weights(ResNet(block, layers, **kwargs), weights, progress)
 
 
-def resnet18(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
+@register_model()
+def resnet18(*, weights: ResNet18_Weights | None = None, progress: bool = True, **kwargs: Any) -> ResNet:
     """ResNet-18 (https://arxiv.org/abs/1512.03385); ``weights``: see the module doc."""
     kwargs["progress"] = progress
-    return _resnet("resnet18", BasicBlock, [2, 2, 2, 2], weights, kwargs)
+    return _resnet(BasicBlock, [2, 2, 2, 2], ResNet18_Weights, weights, kwargs, "resnet18")
 
 
-def resnet34(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
+@register_model()
+def resnet34(*, weights: ResNet34_Weights | None = None, progress: bool = True, **kwargs: Any) -> ResNet:
     """ResNet-34; ``weights`` load from torch.hub's cache."""
     kwargs["progress"] = progress
-    return _resnet("resnet34", BasicBlock, [3, 4, 6, 3], weights, kwargs)
+    return _resnet(BasicBlock, [3, 4, 6, 3], ResNet34_Weights, weights, kwargs, "resnet34")
 
 
-def resnet50(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
+@register_model()
+def resnet50(*, weights: ResNet50_Weights | None = None, progress: bool = True, **kwargs: Any) -> ResNet:
     """ResNet-50 (torchvision's V1.5: stride on the 3x3 convolution); ``weights`` load from torch.hub's cache."""
     kwargs["progress"] = progress
-    return _resnet("resnet50", Bottleneck, [3, 4, 6, 3], weights, kwargs)
+    return _resnet(Bottleneck, [3, 4, 6, 3], ResNet50_Weights, weights, kwargs, "resnet50")
 
 
-def resnet101(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
+@register_model()
+def resnet101(*, weights: ResNet101_Weights | None = None, progress: bool = True, **kwargs: Any) -> ResNet:
     """ResNet-101; ``weights`` load from torch.hub's cache."""
     kwargs["progress"] = progress
-    return _resnet("resnet101", Bottleneck, [3, 4, 23, 3], weights, kwargs)
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNet101_Weights, weights, kwargs, "resnet101")
 
 
-def resnet152(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
+@register_model()
+def resnet152(*, weights: ResNet152_Weights | None = None, progress: bool = True, **kwargs: Any) -> ResNet:
     """ResNet-152; ``weights`` load from torch.hub's cache."""
     kwargs["progress"] = progress
-    return _resnet("resnet152", Bottleneck, [3, 8, 36, 3], weights, kwargs)
+    return _resnet(Bottleneck, [3, 8, 36, 3], ResNet152_Weights, weights, kwargs, "resnet152")
+
+
+@register_model()
+def resnext50_32x4d(*, weights: ResNeXt50_32X4D_Weights | None = None, progress: bool = True,
+                    **kwargs: Any) -> ResNet:
+    """ResNeXt-50 32x4d (https://arxiv.org/abs/1611.05431): 32 groups of width 4 in each 3x3 convolution."""
+    kwargs["progress"] = progress
+    _ovewrite_named_param(kwargs, "groups", 32)
+    _ovewrite_named_param(kwargs, "width_per_group", 4)
+    return _resnet(Bottleneck, [3, 4, 6, 3], ResNeXt50_32X4D_Weights, weights, kwargs, "resnext50_32x4d")
+
+
+@register_model()
+def resnext101_32x8d(*, weights: ResNeXt101_32X8D_Weights | None = None, progress: bool = True,
+                     **kwargs: Any) -> ResNet:
+    """ResNeXt-101 32x8d; ``weights`` load from torch.hub's cache."""
+    kwargs["progress"] = progress
+    _ovewrite_named_param(kwargs, "groups", 32)
+    _ovewrite_named_param(kwargs, "width_per_group", 8)
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNeXt101_32X8D_Weights, weights, kwargs, "resnext101_32x8d")
+
+
+@register_model()
+def resnext101_64x4d(*, weights: ResNeXt101_64X4D_Weights | None = None, progress: bool = True,
+                     **kwargs: Any) -> ResNet:
+    """ResNeXt-101 64x4d; ``weights`` load from torch.hub's cache."""
+    kwargs["progress"] = progress
+    _ovewrite_named_param(kwargs, "groups", 64)
+    _ovewrite_named_param(kwargs, "width_per_group", 4)
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNeXt101_64X4D_Weights, weights, kwargs, "resnext101_64x4d")
+
+
+@register_model()
+def wide_resnet50_2(*, weights: Wide_ResNet50_2_Weights | None = None, progress: bool = True,
+                    **kwargs: Any) -> ResNet:
+    """Wide ResNet-50-2 (https://arxiv.org/abs/1605.07146): ResNet-50 with twice the bottleneck width
+    (the outer 1x1 convolutions keep ResNet-50's channel counts)."""
+    kwargs["progress"] = progress
+    _ovewrite_named_param(kwargs, "width_per_group", 64 * 2)
+    return _resnet(Bottleneck, [3, 4, 6, 3], Wide_ResNet50_2_Weights, weights, kwargs, "wide_resnet50_2")
+
+
+@register_model()
+def wide_resnet101_2(*, weights: Wide_ResNet101_2_Weights | None = None, progress: bool = True,
+                     **kwargs: Any) -> ResNet:
+    """Wide ResNet-101-2: ResNet-101 with twice the bottleneck width."""
+    kwargs["progress"] = progress
+    _ovewrite_named_param(kwargs, "width_per_group", 64 * 2)
+    return _resnet(Bottleneck, [3, 4, 23, 3], Wide_ResNet101_2_Weights, weights, kwargs, "wide_resnet101_2")
