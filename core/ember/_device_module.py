@@ -42,6 +42,11 @@ class DeviceModule(types.ModuleType):
         super().__init__(f"ember.{device_type}", f"ember.{device_type}: queries and settings of the "
                                                  f"{device_type!r} devices (as torch.cuda)")
         self.device_type = device_type
+        from ember import _streams
+
+        # Stream, Event, stream(), current_stream()... over the device's one queue (ember._streams)
+        self.__dict__.update(_streams.stream_api(self))
+        self.nvtx = _streams.nvtx
 
     def _backend(self):
         return plugins.backend(self.device_type)
