@@ -169,17 +169,38 @@ def _bitwise(a: Any, b: Any) -> bool:
 TOL = {"bfloat16": (2e-2, 2e-2), "float16": (3e-3, 3e-3), "float32": (2e-4, 2e-4), "float64": (1e-7, 1e-9)}
 
 
-def _close(e: Any, t: Any) -> None:
+def _close(e: Any, t: Any, exact: Any = None) -> None:
+    """``e`` within the dtype's tolerance of PyTorch's ``t``; or, for a 16-bit result, at least as close
+    as ``t`` to ``exact`` (the op in float64 on the same 16-bit inputs), within that tolerance.
+
+    PyTorch's 16-bit CPU kernels are not the same on every CPU (oneDNN's AVX-512 paths accumulate in
+    float32, the AVX2 fallbacks of some convolutions in 16 bits): on a CPU without AVX-512 its float16
+    ``conv_transpose1d`` is off by several ulps where terms cancel, while ember accumulates in float32."""
     if isinstance(t, (list, tuple)):
         assert len(e) == len(t)
-        for x, y in zip(e, t):
-            _close(x, y)
+        for i, (x, y) in enumerate(zip(e, t)):
+            _close(x, y, exact[i] if isinstance(exact, (list, tuple)) else None)
         return
     if not isinstance(t, torch.Tensor):
         assert e == t
         return
     rtol, atol = TOL.get(_dtype_name(t), (0, 0))
-    np.testing.assert_allclose(_np(e), _np(t), rtol=rtol, atol=atol)
+    try:
+        np.testing.assert_allclose(_np(e), _np(t), rtol=rtol, atol=atol)
+    except AssertionError:
+        if not isinstance(exact, torch.Tensor) or _dtype_name(t) not in ("float16", "bfloat16"):
+            raise
+        x = _np(exact)
+        err_e, err_t = np.abs(_np(e) - x), np.abs(_np(t) - x)
+        worse = err_e > err_t + rtol * np.abs(x) + atol
+        assert not worse.any(), (f"ember is further from the exact result than PyTorch at {np.argwhere(worse)[:5]}: "
+                                 f"ember {_np(e)[worse][:5]}, PyTorch {_np(t)[worse][:5]}, exact {x[worse][:5]}")
+
+
+def _exact(run: Callable, args: Any, low: str) -> Any:
+    """``run`` in float64 on ``args`` rounded to the 16-bit dtype ``low`` (None where it fails)."""
+    value, err = _outcome(lambda: run(_cast(torch, _cast(torch, args, getattr(torch, low)), torch.float64)))
+    return None if err is not None else value
 
 
 # ---- the rows ------------------------------------------------------------------------------------
@@ -355,7 +376,7 @@ def test_autocast_list_row(row: Row, low: str, device: str) -> None:
         with torch.autocast("cpu", dtype=getattr(torch, low)):
             t_auto = _outcome(lambda: torch_run(row.args))
         if _same_outcome(e_auto, t_auto, "under autocast"):
-            _close(e_auto[0], t_auto[0])
+            _close(e_auto[0], t_auto[0], _exact(torch_run, row.args, low))
     else:  # another device: PyTorch's CUDA policy, from the list (PyTorch cannot run it here)
         if row.list == "torch_need_autocast_promote" and _prioritize_fails(low, row.args):
             assert isinstance(e_auto[1], RuntimeError)
@@ -368,7 +389,7 @@ def test_autocast_list_row(row: Row, low: str, device: str) -> None:
             assert (got[0] if isinstance(got, list) else got) == expected
         t_ctrl = _outcome(lambda: torch_run(_cast(torch, row.args, row.run_as)))
         if t_ctrl[1] is None:  # else PyTorch's CPU has no 16-bit kernel for the op
-            _close(e_auto[0], t_ctrl[0])
+            _close(e_auto[0], t_ctrl[0], _exact(torch_run, row.args, low))
     # ember's output under autocast is its own hand-cast run, bit for bit (where the row's list is the
     # device's policy: the CUDA lists' casts are not the CPU's)
     if (row.source == "cpu") == (device == "cpu") and e_auto[1] is None:
