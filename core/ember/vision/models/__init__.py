@@ -192,3 +192,10 @@ __all__ += [
     "Swin_V2_S_Weights", "Swin_V2_T_Weights", "ViT_B_16_Weights", "ViT_B_32_Weights", "ViT_H_14_Weights",
     "ViT_L_16_Weights", "ViT_L_32_Weights",
 ]
+
+# MaxViT, and the segmentation models (listed under their own module, as torchvision:
+# list_models(module=models.segmentation))
+from . import segmentation  # noqa: E402, F401
+from .maxvit import MaxVit, maxvit_t  # noqa: E402
+
+__all__ += ["MaxVit", "maxvit_t"]
