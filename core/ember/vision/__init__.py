@@ -7,6 +7,6 @@ Example:
     (1, 28, 28)
 """
 
-from . import datasets, io, models, ops, transforms, utils
+from . import datasets, io, models, ops, transforms, tv_tensors, utils
 
-__all__ = ["datasets", "io", "models", "ops", "transforms", "utils"]
+__all__ = ["datasets", "io", "models", "ops", "transforms", "tv_tensors", "utils"]
