@@ -24,10 +24,11 @@ def submodule(package: str, directory: str | Path, name: str) -> ModuleType | No
     A submodule that exists but cannot be imported (an optional dependency is missing) raises
     AttributeError naming the cause, so ``hasattr`` stays a plain test.
     """
-    if name.startswith("__"):
+    # only a plain name: "../hub" or "a.b" must not reach another file, nor "__pycache__" a folder
+    if name.startswith("__") or not name.isidentifier():
         return None
     here = Path(directory)
-    if not ((here / name).is_dir() or (here / f"{name}.py").exists()):
+    if not ((here / name / "__init__.py").exists() or (here / f"{name}.py").exists()):
         return None
     try:
         return importlib.import_module(f"{package}.{name}")

@@ -196,8 +196,9 @@ def _remove_if_exists(path: str) -> None:
         shutil.rmtree(path)
 
 
-def _safe_extract_zip(zf: zipfile.ZipFile, extract_to: str) -> None:
-    """Extract every member, refusing absolute paths and ``..`` (a zip-slip archive) as PyTorch does."""
+def _check_zip_members(zf: zipfile.ZipFile, extract_to: str) -> None:
+    """Refuse an archive with an absolute path or ``..`` in any member (a zip-slip archive), as
+    PyTorch does; checked for every member before anything is removed or written."""
     root = Path(extract_to).resolve(strict=False)
     for member in zf.infolist():
         name = os.path.normpath(member.filename)
@@ -207,7 +208,29 @@ def _safe_extract_zip(zf: zipfile.ZipFile, extract_to: str) -> None:
             raise ValueError(f"Archive entry contains directory traversal: {member.filename}")
         if not (root / name).resolve(strict=False).is_relative_to(root):
             raise ValueError(f"Archive entry escapes target directory: {member.filename}")
+
+
+def _safe_extract_zip(zf: zipfile.ZipFile, extract_to: str) -> None:
+    """Extract every member, refusing absolute paths and ``..`` (a zip-slip archive) as PyTorch does."""
+    _check_zip_members(zf, extract_to)
+    root = Path(extract_to).resolve(strict=False)
+    for member in zf.infolist():
         zf.extract(member, root)
+
+
+def _archive_top_folder(zf: zipfile.ZipFile, hub_dir: str) -> str:
+    """The folder a repository archive extracts into: its first member's top-level name inside
+    ``hub_dir``. PyTorch removes ``hub_dir/<first member>`` before its zip-slip check runs, so an
+    archive whose first entry is ``../../x`` deletes ``x``; here every member is checked first and
+    the folder must be one plain name (not ``.``), so only a folder inside ``hub_dir`` is replaced."""
+    members = zf.infolist()
+    if not members:
+        raise ValueError("The repository archive is empty")
+    _check_zip_members(zf, hub_dir)
+    top = _PATH_SEP.split(os.path.normpath(members[0].filename))[0]
+    if top in ("", ".", ".."):
+        raise ValueError(f"Archive entry does not name a folder: {members[0].filename}")
+    return os.path.join(hub_dir, top)
 
 
 def _git_archive_link(repo_owner: str, repo_name: str, ref: str) -> str:
@@ -335,7 +358,7 @@ def _get_cache_or_reload(github: str, force_reload: bool, trust_repo: Any, verbo
                              progress=False)
     with zipfile.ZipFile(cached_file) as zf:
         # GitHub names the archive's top folder itself (repo-v1.2 becomes repo-1.2): read it from the zip
-        extracted = os.path.join(hub_dir, zf.infolist()[0].filename)
+        extracted = _archive_top_folder(zf, hub_dir)
         _remove_if_exists(extracted)
         _safe_extract_zip(zf, hub_dir)
     _remove_if_exists(cached_file)

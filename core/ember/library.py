@@ -53,7 +53,10 @@ def _type_name(tp: Any, where: str) -> str:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is typing.Union or (origin is not None and getattr(origin, "__name__", "") == "UnionType"):
         rest = [a for a in args if a is not type(None)]
-        if len(rest) == 1 and len(args) == 2:
+        optional = "?" if len(rest) < len(args) else ""
+        if set(rest) == {int, float, bool}:  # ember.types.Number (PyTorch's types.Number): a Scalar
+            return "Scalar" + optional
+        if len(rest) == 1 and optional:
             return _type_name(rest[0], where) + "?"
     if origin in (list, Sequence, typing.List) and len(args) == 1:  # noqa: UP006 - typing.List in user hints
         return _type_name(args[0], where) + "[]"
@@ -64,18 +67,33 @@ def _type_name(tp: Any, where: str) -> str:
     raise ValueError(f"infer_schema(func): {where} has unsupported type {tp}.")
 
 
-def _default_text(value: Any) -> str:
+def _default_text(value: Any, name: str, error: Callable[[str], Any]) -> str:
+    """A default value as a schema writes it (PyTorch's ``infer_schema``): numbers, bools and None
+    as Python prints them, strings and devices quoted, dtypes by their bare name (``float32``)."""
+    from ember import device as _device
+    from ember import dtype as _dtype
+
     if value is None or isinstance(value, (bool, int, float)):
-        return repr(value) if not isinstance(value, str) else f'"{value}"'
-    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (str, _device)):
         return f'"{value}"'
-    return repr(value)
+    if isinstance(value, _dtype):
+        return str(value).rsplit(".", 1)[-1]
+    return error(f"Parameter {name} has an unsupported default value type {type(value)}. Please file an issue on "
+                 "GitHub so we can prioritize this.")
 
 
 def infer_schema(prototype_function: Callable, /, *, mutates_args: Any, op_name: str | None = None) -> str:
     """The operator schema of ``prototype_function``'s type hints, e.g. ``(Tensor x, float s=1.0) -> Tensor``;
     arguments named in ``mutates_args`` are written ``Tensor(a0!)``."""
     sig = inspect.signature(prototype_function)
+
+    def error(what: str) -> Any:
+        raise ValueError(f"infer_schema(func): {what} Got func with signature {sig})")
+
+    if type(mutates_args) is str and mutates_args != "unknown":
+        raise ValueError("mutates_args must either be a sequence of the names of the arguments that are mutated or "
+                         "the string 'unknown'. ")
     try:
         hints = typing.get_type_hints(prototype_function)
     except Exception:  # noqa: BLE001 - unresolvable names: fall back to the raw annotations
@@ -87,32 +105,39 @@ def infer_schema(prototype_function: Callable, /, *, mutates_args: Any, op_name:
             raise ValueError(f"infer_schema(func): {unknown} in mutates_args were not found in the custom op's "
                              "signature. mutates_args should contain the names of all args that the custom op "
                              f"mutates, or just the string 'unknown' if you don't know. Got func with signature {sig})")
-    params, alias = [], 0
-    for name, p in sig.parameters.items():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+    params = []
+    for idx, (name, p) in enumerate(sig.parameters.items()):
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY):
             raise ValueError(f"infer_schema(func): We do not support positional-only args, varargs, or varkwargs. "
                              f"Got func with signature {sig})")
         if p.annotation is inspect.Parameter.empty:
             raise ValueError(f"infer_schema(func): Parameter {name} must have a type annotation. Got func with "
                              f"signature {sig})")
         text = _type_name(hints.get(name, p.annotation), f"Parameter {name}")
+        # the alias set is numbered by the argument's position, as PyTorch writes it (a1 for the 2nd)
         if mutates_args == "unknown" or name in mutates_args:
             if text.startswith("Tensor"):
-                text = f"Tensor(a{alias}!)" + text[len("Tensor"):]
-                alias += 1
+                text = f"Tensor(a{idx}!)" + text[len("Tensor"):]
+            elif mutates_args != "unknown":
+                error(f"Parameter {name} is in mutable_args but only Tensors or collections of Tensors can be "
+                      "mutated")
         text = f"{text} {name}"
         if p.default is not inspect.Parameter.empty:
-            text += f"={_default_text(p.default)}"
+            text += f"={_default_text(p.default, name, error)}"
         if p.kind is p.KEYWORD_ONLY and not any(q.startswith("*") for q in params):
             params.append("*")
         params.append(text)
     ret = hints.get("return", sig.return_annotation)
     if ret is inspect.Signature.empty:
-        raise ValueError(f"infer_schema(func): No return type annotation was provided. Got func with signature {sig})")
+        raise ValueError(f"infer_schema(func): No return type annotation was provided. Please add one. Got func with signature {sig})")
     if ret is None or ret is type(None):
         out = "()"
     elif typing.get_origin(ret) is tuple:
-        out = "(" + ", ".join(_type_name(a, "the return") for a in typing.get_args(ret)) + ")"
+        if Ellipsis in typing.get_args(ret):
+            error(f"Return has unsupported type {ret}.")
+        out = ", ".join(_type_name(a, "the return") for a in typing.get_args(ret))
+        # a one-element tuple is written ((T)), as PyTorch does, to tell it from a plain T
+        out = f"(({out}))" if len(typing.get_args(ret)) == 1 else f"({out})"
     else:
         out = _type_name(ret, "the return")
     return f"({', '.join(params)}) -> {out}"
@@ -132,6 +157,22 @@ def _split_qualname(qualname: str) -> tuple[str, str]:
 
 # ---- the operator ------------------------------------------------------------------------------------------
 _DISPATCH_KEYS = {"cpu": "cpu", "cuda": "cuda", "meta": "meta", "opencl": "opencl", "privateuse1": None}
+
+
+# the device types torch.device accepts, in its error's order; ember's registered backends add theirs
+_TORCH_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
+                       "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+
+
+def _check_device_type(device_type: str | None) -> None:
+    """An unknown device type raises PyTorch's RuntimeError when the kernel is registered (a typo
+    such as "cuda:0" or "gpu" would otherwise leave a kernel that never runs)."""
+    from ember import plugins
+
+    if device_type is None or device_type in _TORCH_DEVICE_TYPES or device_type in plugins.device_types():
+        return
+    raise RuntimeError(f"Expected one of {', '.join(_TORCH_DEVICE_TYPES)} device type at start of device string: "
+                       f"{device_type}")
 
 
 def _tensors(args: Iterable[Any]) -> list:
@@ -174,8 +215,12 @@ class CustomOpDef:
     # -- registration
     def register_kernel(self, device_types: str | Sequence[str] | None, fn: Callable | None = None) -> Any:
         """Use ``fn`` for inputs on ``device_types`` ("cpu", "cuda", "opencl"...; None: every device)."""
+        types = [device_types] if isinstance(device_types, str) or device_types is None else list(device_types)
+        for dt in types:
+            _check_device_type(dt)
+
         def register(f: Callable) -> Callable:
-            for dt in ([device_types] if isinstance(device_types, str) or device_types is None else device_types):
+            for dt in types:
                 self._kernels[dt] = f
             return f
 
@@ -230,6 +275,7 @@ class CustomOpDef:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from ember.autograd.grad_mode import is_grad_enabled
 
+        _check_arguments(self, args, kwargs)
         inputs = _tensors([*args, *kwargs.values()])
         if self._composite is not None and not self._kernels:
             return self._composite(*args, **kwargs)  # made of ember ops: autograd records through them
@@ -240,6 +286,23 @@ class CustomOpDef:
         if not needs_grad:
             return self._run(kernel, args, kwargs, inputs)
         return _apply_with_autograd(self, kernel, args, kwargs, inputs)
+
+
+def _check_arguments(op: CustomOpDef, args: tuple, kwargs: dict) -> None:
+    """Refuse a call the schema does not accept with PyTorch's RuntimeError (the dispatcher's
+    wording for too many positional arguments), before any kernel runs."""
+    if op._signature is None:
+        return
+    try:
+        op._signature.bind(*args, **kwargs)
+    except TypeError as e:
+        params = op._signature.parameters.values()
+        positional = sum(p.kind is not p.KEYWORD_ONLY for p in params)
+        declaration = f"{op._qualname}{op._schema}"
+        if len(args) > positional:
+            raise RuntimeError(f"{op._qualname}() takes {positional} positional argument(s) but {len(args)} "
+                               f"was/were given.  Declaration: {declaration}") from None
+        raise RuntimeError(f"{op._qualname}(): {e}.  Declaration: {declaration}") from None
 
 
 def _shares(a: Any, b: Any) -> bool:
@@ -254,25 +317,58 @@ def _apply_with_autograd(op: CustomOpDef, kernel: Callable, args: tuple, kwargs:
     from ember.autograd.function import Function
     from ember.tensor import Tensor
 
-    bound = op._signature.bind(*args, **kwargs) if op._signature is not None else None
-    if bound is not None:
+    # The kernel gets the arguments as the caller gave them (PyTorch does not fill in defaults for
+    # it); setup_context gets the positional inputs with the defaults filled in, and the keyword-only
+    # ones as keyword_only_inputs; backward gives one gradient per positional input.
+    kw_only: dict[str, Any] = {}
+    has_kw_only = bool(kwargs)
+    index = {}  # caller's keyword -> position among the positional inputs
+    if op._signature is not None:
+        bound = op._signature.bind(*args, **kwargs)
         bound.apply_defaults()
-    all_inputs = tuple(bound.arguments.values()) if bound is not None else args
-    tensor_pos = [i for i, a in enumerate(all_inputs) if isinstance(a, Tensor)]
+        params = op._signature.parameters
+        positional = [k for k, p in params.items() if p.kind is not p.KEYWORD_ONLY]
+        all_inputs = tuple(bound.arguments[k] for k in positional)
+        kw_only = {k: v for k, v in bound.arguments.items() if params[k].kind is params[k].KEYWORD_ONLY}
+        has_kw_only = len(positional) < len(params)
+        index = {k: i for i, k in enumerate(positional)}
+    else:
+        all_inputs = args
+    given = [*args, *kwargs.values()]
+    names = [None] * len(args) + list(kwargs)
+    # every tensor the caller passed, a Tensor[] argument's elements included (PyTorch's
+    # supports_tensorlist): (argument, element or None)
+    slots = [(i, None) for i, a in enumerate(given) if isinstance(a, Tensor)]
+    slots += [(i, j) for i, a in enumerate(given) if isinstance(a, (list, tuple))
+              for j, t in enumerate(a) if isinstance(t, Tensor)]
+    # where each tensor slot sits among the positional inputs (None: a keyword-only tensor)
+    where = [i if i < len(args) else index.get(names[i]) for i, _ in slots]
+
+    def substitute(vals: list, tensors: tuple) -> list:
+        vals = [list(v) if isinstance(v, (list, tuple)) else v for v in vals]
+        for (i, j), t in zip(slots, tensors):
+            if j is None:
+                vals[i] = t
+            else:
+                vals[i][j] = t
+        return vals
 
     class _CustomOp(Function):
         @staticmethod
         def forward(ctx: Any, *tensors: Any) -> Any:
-            vals = list(all_inputs)
-            for i, t in zip(tensor_pos, tensors):
-                vals[i] = t
-            if bound is not None:
-                call_args = bound.signature.bind(*vals).args
-                out = op._run(kernel, call_args, {}, list(tensors))
-            else:
-                out = op._run(kernel, tuple(vals), kwargs, list(tensors))
+            vals = substitute(list(given), tensors)
+            call_kwargs = dict(zip(kwargs, vals[len(args):]))
+            out = op._run(kernel, tuple(vals[:len(args)]), call_kwargs, list(tensors))
             if op._setup_context is not None:
-                op._setup_context(ctx, tuple(vals), out)
+                inputs = list(all_inputs)
+                for pos, (i, _) in zip(where, slots):
+                    if pos is not None:
+                        inputs[pos] = vals[i]
+                if has_kw_only:
+                    kw = {k: call_kwargs.get(k, v) for k, v in (kw_only or call_kwargs).items()}
+                    op._setup_context(ctx=ctx, inputs=tuple(inputs), keyword_only_inputs=kw, output=out)
+                else:
+                    op._setup_context(ctx=ctx, inputs=tuple(inputs), output=out)
             return out
 
         @staticmethod
@@ -285,10 +381,14 @@ def _apply_with_autograd(op: CustomOpDef, kernel: Callable, args: tuple, kwargs:
             if len(got) != len(all_inputs):
                 raise RuntimeError(f"{op._qualname}: backward returned {len(got)} gradients but the operator has "
                                    f"{len(all_inputs)} inputs (return None for the inputs that are not Tensors)")
-            return tuple(got[i] for i in tensor_pos)
+            out = []
+            for pos, (_, j) in zip(where, slots):
+                g = None if pos is None else got[pos]
+                out.append(g if j is None or g is None else g[j])
+            return tuple(out)
 
     _CustomOp.__name__ = f"GeneratedBackwardFor_{op._namespace}_{op._name}_default"
-    return _CustomOp.apply(*(all_inputs[i] for i in tensor_pos))
+    return _CustomOp.apply(*(given[i] if j is None else given[i][j] for i, j in slots))
 
 
 def custom_op(name: str, fn: Callable | None = None, /, *, mutates_args: Any,
@@ -299,6 +399,11 @@ def custom_op(name: str, fn: Callable | None = None, /, *, mutates_args: Any,
     def make(f: Callable) -> CustomOpDef:
         ns, opname = _split_qualname(name)
         text = schema if schema is not None else infer_schema(f, mutates_args=mutates_args, op_name=name)
+        if "*" in text:
+            kw_only = text[text.index("*"):text.rindex(") ->")]
+            if any(part.strip().startswith("Tensor") for part in kw_only.split(",")[1:]):
+                raise NotImplementedError("custom_op with kwarg-only Tensor args. Please make your tensors not "
+                                          f"kwarg-only. Got: {opname}{text}")
         return CustomOpDef(ns, opname, text, f, device_types)
 
     return make if fn is None else make(fn)
@@ -335,26 +440,51 @@ def register_autograd(op: str | CustomOpDef, backward: Callable, /, *, setup_con
 
 
 # ---- the older Library API ------------------------------------------------------------------------------
+def _split_top_level(body: str) -> list[str]:
+    """``body`` split at the commas outside brackets and quotes (``int[] d=[0, 1]`` is one part)."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, c in enumerate(body):
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "\"'":
+            quote = c
+        elif c in "[(":
+            depth += 1
+        elif c in "])":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    parts.append(body[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _schema_default(text: str) -> Any:
+    """A schema default as a Python value: numbers, bools, None, lists, strings, dtypes by name."""
+    import ast
+
+    import ember
+
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        found = getattr(ember, text, None)
+        return found if isinstance(found, ember.dtype) else text.strip('"')
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _schema_signature(schema: str) -> inspect.Signature:
     """A Python signature for a schema's arguments (names and defaults), to bind calls."""
     body = schema[schema.index("(") + 1:schema.rindex(") ->")] if ") ->" in schema else ""
     params, kw_only = [], False
-    for part in [p.strip() for p in body.split(",") if p.strip()]:
+    for part in _split_top_level(body):
         if part == "*":
             kw_only = True
             continue
         decl, _, default = part.partition("=")
         pname = decl.split()[-1]
         kind = inspect.Parameter.KEYWORD_ONLY if kw_only else inspect.Parameter.POSITIONAL_OR_KEYWORD
-        dflt = inspect.Parameter.empty
-        if default:
-            text = default.strip()
-            dflt = {"None": None, "True": True, "False": False}.get(text, text)
-            if isinstance(dflt, str):
-                try:
-                    dflt = float(text) if any(c in text for c in ".eE") else int(text)
-                except ValueError:
-                    dflt = text.strip('"')
+        dflt = _schema_default(default.strip()) if default.strip() else inspect.Parameter.empty
         params.append(inspect.Parameter(pname, kind, default=dflt))
     return inspect.Signature(params)
 

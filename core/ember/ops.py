@@ -19,12 +19,35 @@ from __future__ import annotations
 from typing import Any
 
 
-class OpOverloadPacket:
-    """``ember.ops.ns.name``: calls the operator; ``.default`` is the same operator."""
+class OpOverload:
+    """``ember.ops.ns.name.default``: the operator's one overload (``torch._ops.OpOverload``)."""
 
     def __init__(self, op: Any) -> None:
         self._op = op
-        self.default = self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._op(*args, **kwargs)
+
+    def name(self) -> str:
+        return self._op._qualname
+
+    @property
+    def _schema(self) -> str:
+        return self._op._schema
+
+    def __repr__(self) -> str:
+        return f"<OpOverload(op='{self._op._namespace}.{self._op._name}', overload='default')>"
+
+    def __str__(self) -> str:
+        return f"{self._op._namespace}.{self._op._name}.default"
+
+
+class OpOverloadPacket:
+    """``ember.ops.ns.name``: calls the operator; ``.default`` is its one overload."""
+
+    def __init__(self, op: Any) -> None:
+        self._op = op
+        self.default = OpOverload(op)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._op(*args, **kwargs)
@@ -39,7 +62,10 @@ class OpOverloadPacket:
     def _schema(self) -> str:
         return self._op._schema
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # PyTorch's spelling: <OpOverloadPacket(op='ns.name')>, str() ns.name
+        return f"<OpOverloadPacket(op='{self._op._namespace}.{self._op._name}')>"
+
+    def __str__(self) -> str:
         return f"{self._op._namespace}.{self._op._name}"
 
 

@@ -76,13 +76,14 @@ def _real_dtype(dt: Any) -> str:
 
 
 def _same_dtype(tensors: Sequence[Any]) -> None:
-    first = None
+    first = first_dtype = None
     for t in tensors:
         dt = _real_dtype(t.dtype)
         if first is None:
-            first = dt
+            first, first_dtype = dt, t.dtype
         elif dt != first:
-            raise ValueError(f"Invalid usage of tensors with different dtypes: found {first} and {t.dtype}")
+            # PyTorch's wording, run-on "dtypesFound" and double space included
+            raise ValueError(f"Invalid usage of tensors with different dtypesFound {first_dtype} and  {t.dtype}")
 
 
 # ---- all-to-all --------------------------------------------------------------------------------------
@@ -108,14 +109,23 @@ def _offsets(counts: list[int]) -> list[int]:
 
 
 def _exchange_counts(pg: ProcessGroup, send: list[int], expect: list[int], what: str) -> None:
-    """Every rank learns how many bytes each peer sends it; raise where that differs from ``expect``."""
-    got = np.zeros(pg.size(), np.int64)
-    _wait(pg, pg.comm.Ialltoall(np.asarray(send, np.int64), got), what)
-    bad = [i for i in range(pg.size()) if int(got[i]) != expect[i]]
-    if bad:
-        i = bad[0]
-        raise RuntimeError(f"{what}: rank {pg.ranks[i]} sends {int(got[i])} bytes but this rank expects "
-                           f"{expect[i]} from it (the output's split sizes must equal what each rank sends)")
+    """Every rank learns what each rank sends to and expects from each other one, so that all of
+    them raise when any pair disagrees: a rank whose own counts match would otherwise go on to the
+    exchange and wait there until the timeout for a peer that has already raised."""
+    n = pg.size()
+    table = np.zeros((n, 2 * n), np.int64)  # row i: rank i's bytes sent to each rank, then expected
+    _wait(pg, pg.comm.Iallgather(np.asarray([*send, *expect], np.int64), table), what)
+    me = pg.rank()
+    bad = [(i, j) for j in range(n) for i in range(n) if table[i, j] != table[j, n + i]]  # i sends j
+    if not bad:
+        return
+    mine = [(i, j) for i, j in bad if j == me]
+    i, j = (mine or bad)[0]
+    if j == me:
+        raise RuntimeError(f"{what}: rank {pg.ranks[i]} sends {int(table[i, j])} bytes but this rank expects "
+                           f"{int(table[j, n + i])} from it (the output's split sizes must equal what each rank sends)")
+    raise RuntimeError(f"{what}: rank {pg.ranks[i]} sends {int(table[i, j])} bytes but rank {pg.ranks[j]} expects "
+                       f"{int(table[j, n + i])} from it (the output's split sizes must equal what each rank sends)")
 
 
 def _alltoallv(pg: ProcessGroup, sendbuf: np.ndarray, send: list[int], recvbuf: np.ndarray, recv: list[int]) -> Any:

@@ -43,9 +43,13 @@ def linearize(func: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..
     from ember import ones_like, zeros_like
 
     Tensor = _tensor_cls()
+    flat_primals, primals_argspec = tree_flatten(primals)
+    for p in flat_primals:
+        # PyTorch's check (its jvp's), before func runs: an integer primal has no tangent space
+        if isinstance(p, Tensor) and not (p.is_floating_point() or p.is_complex()):
+            raise ValueError(f"Expected primal to be floating point or complex, but got: {p.dtype}")
     output = func(*primals)
     _, output_spec = tree_flatten(output)
-    flat_primals, primals_argspec = tree_flatten(primals)
     shapes = tuple(p.shape for p in flat_primals)
     devices = tuple(p.device for p in flat_primals)
     dtypes = tuple(p.dtype for p in flat_primals)

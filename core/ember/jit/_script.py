@@ -124,6 +124,19 @@ class ScriptModule(Module):
         state.pop("_jit_call", None)
         return state
 
+    def __deepcopy__(self, memo: dict) -> ScriptModule:
+        # copy.deepcopy works on a script module in PyTorch; pickle does not (see __reduce_ex__)
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return new
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # PyTorch's error (a scripted module is saved with jit.save, not pickled); without it pickle
+        # fails on the per-class copy's name instead
+        raise RuntimeError(f"Tried to serialize object __torch__.{self.original_name} which does not have a "
+                           "__getstate__ method defined!")
+
     @property
     def original_name(self) -> str:
         """The name of the class that was scripted (``Net`` for a scripted ``Net``)."""
@@ -182,7 +195,7 @@ class TopLevelTracedModule(TracedModule):
 
 #: What each jit class defines over the original class: found first even when the original
 #: defines a method of that name (a user's own ``save``), as on PyTorch's separate classes.
-_OVERRIDES = ("__call__", "__getstate__", "__setattr__", "original_name", "code", "graph", "inlined_graph",
+_OVERRIDES = ("__call__", "__getstate__", "__deepcopy__", "__reduce_ex__", "__setattr__", "original_name", "code", "graph", "inlined_graph",
               "save", "save_to_buffer", "extra_repr", "_get_name", "_jit_mode")
 _CLASSES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

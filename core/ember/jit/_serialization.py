@@ -218,6 +218,23 @@ def _check_archive(source: Any, name: str) -> None:
             "ember.jit.save.")
 
 
+def _lookup(module: str, qual: str) -> Any:
+    """What ``module:qual`` names, read from the namespaces themselves (``vars``): never a package's
+    ``__getattr__``, which would import a submodule the file names, and never a dunder (``ember:__getattr__``
+    is a function of ember but not one a module attribute holds)."""
+    obj: Any = sys.modules.get(module)
+    for part in qual.split("."):
+        if obj is None or not part or part.startswith("__"):
+            return None
+        try:
+            obj = vars(obj).get(part)
+        except TypeError:  # an object without a __dict__
+            return None
+        if isinstance(obj, staticmethod):
+            obj = obj.__func__
+    return obj
+
+
 def _resolve(ref: Any, what: str, name: str, safe: list) -> Any:
     """The class or function ``ref`` names: one of ember's (already imported, never imported here)
     or one the caller marked safe; anything else is refused."""
@@ -234,9 +251,7 @@ def _resolve(ref: Any, what: str, name: str, safe: list) -> Any:
         return found
     ours = module == "ember" or module.startswith("ember.")
     if ours and (what == "module class" or module.startswith(_FUNCTION_MODULES) or module == "ember"):
-        obj: Any = sys.modules.get(module)
-        for part in qual.split("."):
-            obj = getattr(obj, part, None)
+        obj = _lookup(module, qual)
         if obj is not None and getattr(obj, "__module__", None) == module and getattr(obj, "__qualname__", None) == qual:
             if what != "module class" or (isinstance(obj, type) and issubclass(obj, Module)):
                 return obj
@@ -258,8 +273,11 @@ def _build(node: Any, path: str, built: dict[str, Module], name: str, safe: list
     if not isinstance(node, dict):
         raise bad("a module entry is not a mapping")
     if "same_as" in node:
-        if node["same_as"] not in built:
-            raise bad(f"reference to unknown module {node['same_as']!r}")
+        target = node["same_as"]
+        if target not in built:
+            raise bad(f"reference to unknown module {target!r}")
+        if target == "" or path == target or path.startswith(f"{target}."):  # an ancestor: a cycle
+            raise bad(f"module {target!r} contains itself")
         return built[node["same_as"]]
     cls = _resolve(node.get("class"), "module class", name, safe)
     if not (isinstance(cls, type) and issubclass(cls, Module)):
@@ -284,7 +302,10 @@ def _build(node: Any, path: str, built: dict[str, Module], name: str, safe: list
             if not isinstance(k, str) or not (v is None or isinstance(v, kind)):
                 raise bad(f"{key[:-1]} {k!r} is not a {kind.__name__}")
             getattr(mod, "_" + key)[k] = v
-    mod._non_persistent_buffers_set.update(str(k) for k in node.get("non_persistent", []))
+    non_persistent = node.get("non_persistent", [])
+    if not isinstance(non_persistent, (list, tuple)):
+        raise bad("malformed non_persistent buffer names")
+    mod._non_persistent_buffers_set.update(str(k) for k in non_persistent)
     modules = node.get("modules", {})
     if not isinstance(modules, dict):
         raise bad("malformed submodules")
@@ -365,8 +386,11 @@ def load(f: Any, map_location: Any = None, _extra_files: dict[str, Any] | None =
     result = _rebuild(payload, name, safe)
     if _extra_files is not None:
         stored = payload.get("extra_files") or {}
+        if not isinstance(stored, dict) or not all(isinstance(v, (bytes, str)) for v in stored.values()):
+            raise CheckpointError(f"{name!r} is not a valid ember.jit archive: malformed extra files")
         for key in list(_extra_files):
-            _extra_files[key] = bytes(stored.get(key, b""))
+            value = stored.get(key, b"")
+            _extra_files[key] = value.encode("utf-8") if isinstance(value, str) else bytes(value)
     return result
 
 
@@ -386,9 +410,18 @@ def _rebuild(payload: dict, name: str, safe: list) -> Any:
     else:
         out = _copy_tree(root, RecursiveScriptModule, RecursiveScriptModule, {})
     traced = payload["root"].get("traced_methods", []) if isinstance(payload.get("root"), dict) else []
+    if not isinstance(traced, (list, tuple)):
+        raise CheckpointError(f"{name!r} is not a valid ember.jit archive: malformed traced_methods")
     for method in traced:
+        # a method of the module's class (what trace_module traced), never a dunder or an attribute
+        found = getattr(type(out), str(method), None) if not str(method).startswith("__") else None
+        if not callable(found) or str(method) in out.__dict__:
+            raise CheckpointError(f"{name!r} is not a valid ember.jit archive: traced method {method!r} is not a "
+                                  f"method of {type(out).__qualname__}")
         out.__dict__[str(method)] = _Method(getattr(out, str(method)), _state.TRACE)
     if payload.get("frozen"):
-        preserved = [str(p) for p in payload.get("preserved") or []]
-        return _FrozenModule(out, preserved)
+        preserved = payload.get("preserved") or []
+        if not isinstance(preserved, (list, tuple)):
+            raise CheckpointError(f"{name!r} is not a valid ember.jit archive: malformed preserved attributes")
+        return _FrozenModule(out, [str(p) for p in preserved])
     return out

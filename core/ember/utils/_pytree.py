@@ -869,6 +869,9 @@ def enum_object_hook(obj: dict) -> Any:
         enum_cls: Any = importlib.import_module(modname)
         for attr in classname.split("."):
             enum_cls = getattr(enum_cls, attr)
+        # an Enum only: PyTorch indexes whatever the name finds ("os:environ" would read a variable)
+        if not (isinstance(enum_cls, type) and issubclass(enum_cls, Enum)):
+            raise TypeError(f"treespec_loads: {obj['fqn']} is not an Enum class")
         return enum_cls[obj["name"]]
     return obj
 

@@ -56,6 +56,14 @@ class _Uninitialized:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
+    def __deepcopy__(self, memo: dict) -> Any:
+        # PyTorch's error for any use of a placeholder (copy.deepcopy of a lazy module before its
+        # first forward included)
+        raise ValueError(f"Attempted to use an uninitialized parameter in {Tensor.__deepcopy__}. This error "
+                         "happens when you are using a `LazyModule` or explicitly manipulating "
+                         f"`torch.nn.parameter.{type(self).__name__}` objects. When using LazyModules Call `forward` "
+                         "with a dummy batch to initialize the parameters before calling torch functions")
+
 
 class UninitializedParameter(_Uninitialized, Parameter):
     """A parameter with no shape yet; ``materialize(shape)`` turns it into a regular ``Parameter``."""
@@ -104,7 +112,7 @@ class LazyModuleMixin:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lazy_hook = self.register_forward_pre_hook(_infer_parameters)
-        self._register_load_state_dict_pre_hook(self._lazy_load_hook)
+        self._load_hook = self._register_load_state_dict_pre_hook(self._lazy_load_hook)
 
     def has_uninitialized_params(self) -> bool:
         return any(is_lazy(t) for t in (*self._parameters.values(), *self._buffers.values()))
@@ -124,7 +132,11 @@ class LazyModuleMixin:
                         t.materialize(incoming.shape)
 
     def _after_materialised(self) -> None:
+        # both hooks go, as PyTorch removes them: the load hook is a bound method of the lazy class,
+        # which the module is no longer (pickle and deepcopy would look it up on the new class)
         self._lazy_hook.remove()
+        self._load_hook.remove()
+        del self._lazy_hook, self._load_hook
         if self.cls_to_become is not None:
             self.__class__ = self.cls_to_become
 
