@@ -170,3 +170,9 @@ def test_rsub_node_names_and_flip_dims_keyword_match_torch():
         (3 - 2 * x).sum().backward()
         seen[lib.__name__] = (names, x.grad.tolist(), x.flip(dims=[1]).tolist(), x.flip(0, 1).tolist())
     assert seen["ember"] == seen["torch"]
+
+
+def test_to_none_device_matches_torch():
+    for lib in (ember, torch):
+        x = lib.ones(2)
+        assert x.to(None) is x and x.to(None, lib.float64).dtype == lib.float64 and x.to(device=None) is x

@@ -38,6 +38,8 @@ def _parse(args: tuple, kwargs: dict) -> tuple:
             dev = a
         elif isinstance(a, bool):
             continue  # non_blocking / copy given positionally
+        elif a is None:
+            continue  # x.to(None): the device argument given as None (PyTorch: no change)
         else:
             raise TypeError(f"to() received an invalid argument of type {type(a).__name__}")
     return dev, dtype, copy, fmt
