@@ -1077,11 +1077,17 @@ def randint(*args: Any, generator=None, dtype: _dt.dtype | None = None, device: 
     dt = dtype or _dt.int64
     _check_randint_range(low, high, dt)
     shape = _size((tuple(size),), "randint")
+    return _finish(_randint_sample(low, high, tuple(shape), generator, dt, device), requires_grad)
+
+
+def _randint_sample(low: int, high: int, shape: tuple, generator: Any, dt: _dt.dtype, device: Any) -> Tensor:
+    """Integers in [low, high) drawn by the backend's kernel, past the argument parser: ``random_()``
+    of an int64 tensor needs high = 2**63, which ``randint``'s int64 arguments cannot spell."""
     gen_dt = _dt.int64 if dt.category != _dt.int64.category else dt  # floats and bool hold int64 draws
     dev, kt = _resolve(device, gen_dt)
     key, off = _gen(generator, dev)._take(math.prod(shape))
     out = Tensor._make(kt["rand_int"](shape, low, high, key, off, gen_dt, dev.index), gen_dt, dev, kt)
-    return _finish(out if gen_dt is dt else out.to(dt), requires_grad)
+    return out if gen_dt is dt else out.to(dt)
 
 
 def _randint_args(args: tuple, kwargs: dict, generator: Any = None, name: str = "randint",
@@ -1607,9 +1613,7 @@ def _random_(self: Tensor, *args: Any, generator: Any = None, **kw: Any) -> Tens
         high = top + 1
     low, high = operator.index(low), operator.index(high)
     _check_randint_range(low, high, self.dtype)
-    dt = _dt.int64 if high - 1 < (1 << 63) else _dt.uint64
-    return _random_inplace(self, randint(low, high, tuple(self.shape), generator=generator, dtype=dt,
-                                         device=self.device))
+    return _random_inplace(self, _randint_sample(low, high, tuple(self.shape), generator, _dt.int64, self.device))
 
 
 _MANTISSA = {0: 7, 2: 10, 4: 23, 8: 52}  # stored mantissa bits by itemsize (0: bfloat16)

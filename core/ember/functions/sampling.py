@@ -140,8 +140,44 @@ def _poisson_small(lam: Tensor, generator, rand) -> Tensor:
     return k
 
 
+def _check_gamma_input(alpha: Tensor, kernel: str) -> None:
+    if not alpha.dtype.is_floating_point:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_scalar_type(alpha.dtype)}'")
+
+
+def _standard_gamma(input: Tensor, generator=None) -> Tensor:
+    """Gamma(input, 1) draws (PyTorch's private ``torch._standard_gamma``), differentiable w.r.t. the
+    concentrations through the implicit reparameterisation gradient."""
+    from ember.distributions._gamma import StandardGamma, sample_standard_gamma
+
+    _check_gamma_input(input, "gamma_cpu")
+    if generator is None and input.requires_grad:
+        return StandardGamma.apply(input)
+    return sample_standard_gamma(input, generator)
+
+
+def _sample_dirichlet(input: Tensor, generator=None) -> Tensor:
+    """Dirichlet draws with the concentrations in ``input``'s last dim (PyTorch's private
+    ``torch._sample_dirichlet``, which torchvision's mixup/cutmix references call): Gamma draws
+    normalised over the last dim, floored at the dtype's smallest normal number as PyTorch's kernel.
+
+    >>> import ember
+    >>> _ = ember.manual_seed(0)
+    >>> ember._sample_dirichlet(ember.tensor([1.0, 1.0])).sum().item()
+    1.0
+    """
+    from ember.distributions._gamma import sample_standard_gamma
+    from ember.typeinfo import finfo
+
+    _check_gamma_input(input, "dirichlet")
+    g = sample_standard_gamma(input.detach(), generator)
+    return (g / g.sum(-1, keepdim=True)).clamp(min=finfo(input.dtype).tiny)
+
+
 _ops = Family(__name__)
 _ops.op(multinomial, out=True)
 _ops.op(poisson, method=False)
+_ops.op(_standard_gamma, name="_standard_gamma", method=False)
+_ops.op(_sample_dirichlet, name="_sample_dirichlet", method=False)
 
 __all__ = _ops.names()

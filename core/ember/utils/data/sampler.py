@@ -26,9 +26,9 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
 def _draw_seed(generator: Any) -> int:
     """A seed drawn from ``generator`` (the global stream when None); PyTorch draws it with
     ``random_(generator=...)``, whose TypeError a generator of the wrong type gets here too."""
-    if generator is not None and not isinstance(generator, ember.Generator):
-        ember.empty((), dtype=ember.int64).random_(generator=generator)  # raises PyTorch's error
-    return int(ember.randint(0, 2**62, (1,), generator=generator).item())
+    # PyTorch's own draw (one 0-d int64 ``random_()``, [0, 2**63)): a program that replays or counts
+    # the draws of the global stream sees the same calls on ember; a wrong generator type raises here.
+    return int(ember.empty((), dtype=ember.int64).random_(generator=generator).item())
 
 
 def _fresh_generator(generator: Any) -> Any:

@@ -50,3 +50,5 @@ __all__ += ["nms", "batched_nms", "remove_small_boxes", "clip_boxes_to_image", "
             "roi_pool", "RoIPool", "ps_roi_align", "PSRoIAlign", "ps_roi_pool", "PSRoIPool", "MultiScaleRoIAlign",
             "FeaturePyramidNetwork", "drop_block2d", "DropBlock2d", "drop_block3d", "DropBlock3d", "deform_conv2d",
             "DeformConv2d"]
+
+from ember.vision.ops import _utils  # noqa: E402,F401 - torchvision.ops._utils (split_normalization_params)
