@@ -84,7 +84,8 @@ def test_all_to_all_and_p2p_errors_match_torch(worlds):
     assert ee is te is RuntimeError
     for e_args, t_args in [((dist.all_reduce, ember.zeros(1), 0), (td.all_reduce, torch.zeros(1), 0)),
                            ((dist.isend, [1], 0), (td.isend, [1], 0))]:
-        (ee, ev), (te, tv) = _both(lambda: dist.P2POp(*e_args), lambda: td.P2POp(*t_args))
+        (ee, ev), (te, tv) = _both(lambda e_args=e_args: dist.P2POp(*e_args),
+                                   lambda t_args=t_args: td.P2POp(*t_args))
         assert ee is te and ev.replace("torch.", "") == tv.replace("torch.", ""), (ev, tv)
     (ee, ev), (te, tv) = _both(lambda: dist.batch_isend_irecv([1]), lambda: td.batch_isend_irecv([1]))
     assert ee is te is ValueError and ev == tv

@@ -4,7 +4,6 @@ annotations), per-device kernels, the ``Library.define/impl`` API, ``ember.ops``
 
 
 import itertools
-from typing import Optional
 
 import ember
 import numpy as np
@@ -22,8 +21,8 @@ def _signatures(lib):
     T = lib.Tensor
 
     def a(x: T, scale: float = 1.0) -> T: ...
-    def b(x: T, y: Optional[T], d: lib.dtype, dev: lib.device, s: str, fl: list[float],
-          n: Optional[int] = None) -> list[T]: ...
+    def b(x: T, y: T | None, d: lib.dtype, dev: lib.device, s: str, fl: list[float],
+          n: int | None = None) -> list[T]: ...
     def c(x: T, n: int, ys: list[T], flag: bool = False) -> tuple[T, T]: ...
     def d(x: T, *, k: int = 3) -> None: ...
     return [(a, ()), (b, {"x"}), (c, ()), (d, {"x"}), (b, "unknown")]
@@ -108,7 +107,7 @@ def test_custom_op_errors_match_torch():
             return x + 1
 
         errs = []
-        for call in (lambda: alias(lib.ones(2)), lambda: cpu_only(lib.ones(2, device="meta"))):
+        for call in (lambda lib=lib: alias(lib.ones(2)), lambda lib=lib: cpu_only(lib.ones(2, device="meta"))):
             with pytest.raises(RuntimeError) as e:
                 call()
             msg = str(e.value)
@@ -139,7 +138,7 @@ def test_mutating_op_kernels_and_fake():
             return x.sin() * scale * 10
 
         @op.register_fake
-        def _(x, scale=1.0):
+        def _(x, scale=1.0, lib=lib):
             return lib.empty_like(x)
 
         meta = op(lib.ones(2, 3, device="meta"))
@@ -175,7 +174,7 @@ def test_library_define_impl_matches_torch():
         L.impl("plus", lambda x: x + 1, "CPU")
         results[lib.__name__] = (y.tolist(), x.grad.tolist(), getattr(lib.ops, ns).plus.default(lib.ones(2)).tolist())
         with pytest.raises(AttributeError):
-            getattr(getattr(lib.ops, ns), "missing")
+            _ = getattr(lib.ops, ns).missing
     assert results["ember"] == results["torch"]
 
 
