@@ -181,8 +181,18 @@ CASES2 = {
 def test_lowp_second_pass_matches_torch_exactly(name: str, dtype: str) -> None:
     shapes, fn = CASES2[name]
     ts, es = _pair(*shapes, dtype=dtype, seed=len(name))
-    # oneDNN's float32 accumulation order is its own: a convolution may differ in the last bit
-    _same(fn(ember, EF, *es), fn(torch, TF, *ts), ulp=name.startswith("conv") and not name.endswith("slow"))
+    conv = name.startswith("conv") and not name.endswith("slow")
+    want = fn(torch, TF, *ts)
+    if conv:
+        # oneDNN computes a 16-bit convolution in float32 and rounds once (its float32 accumulation
+        # order is its own: the last bit may differ). On a CPU without AVX-512 PyTorch 2.13 takes
+        # another 16-bit transposed-convolution path that is several ulps off where terms cancel; the
+        # reference is then that float32-and-round-once result, computed by PyTorch itself.
+        rounded = fn(torch, TF, *[t.float() for t in ts]).to(want.dtype)
+        tol = 2.0**-10 if want.dtype == torch.float16 else 2.0**-7
+        if not np.allclose(want.float().numpy(), rounded.float().numpy(), rtol=tol, atol=0):
+            want = rounded
+    _same(fn(ember, EF, *es), want, ulp=conv)
 
 
 @pytest.mark.parametrize("dtype", LOW)
