@@ -199,3 +199,7 @@ from . import segmentation  # noqa: E402, F401
 from .maxvit import MaxVit, maxvit_t  # noqa: E402
 
 __all__ += ["MaxVit", "maxvit_t"]
+
+# torchvision's detectors (Faster/Mask/Keypoint R-CNN, RetinaNet, FCOS, SSD) under models.detection, as in
+# torchvision; importing it registers their builders (list_models(module=models.detection))
+from . import detection  # noqa: E402, F401
