@@ -29,37 +29,44 @@ from .functional import InterpolationMode
 __all__ = ["AutoAugmentPolicy", "AutoAugment", "RandAugment", "TrivialAugmentWide", "AugMix"]
 
 
-def _apply_op(img: Any, op_name: str, magnitude: float, interpolation: InterpolationMode, fill: Any) -> Any:
+# every op name _apply_op knows (v2 checks a name against it to raise its own message)
+_OP_NAMES = frozenset({"ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Brightness", "Color", "Contrast",
+                       "Sharpness", "Posterize", "Solarize", "AutoContrast", "Equalize", "Invert", "Identity"})
+
+
+def _apply_op(img: Any, op_name: str, magnitude: float, interpolation: InterpolationMode, fill: Any,
+              fn: Any = F) -> Any:
+    """Apply one augmentation op through ``fn`` (v1's functional module, or v2's, which v2 passes)."""
     if op_name in ("ShearX", "ShearY"):
-        # AutoAugment's shear level is the slope; F.affine takes an angle in degrees
+        # AutoAugment's shear level is the slope; fn.affine takes an angle in degrees
         angle = math.degrees(math.atan(magnitude))
         shear = [angle, 0.0] if op_name == "ShearX" else [0.0, angle]
-        return F.affine(img, angle=0.0, translate=[0, 0], scale=1.0, shear=shear, interpolation=interpolation,
-                        fill=fill, center=[0, 0])
+        return fn.affine(img, angle=0.0, translate=[0, 0], scale=1.0, shear=shear, interpolation=interpolation,
+                         fill=fill, center=[0, 0])
     if op_name in ("TranslateX", "TranslateY"):
         translate = [int(magnitude), 0] if op_name == "TranslateX" else [0, int(magnitude)]
-        return F.affine(img, angle=0.0, translate=translate, scale=1.0, interpolation=interpolation,
-                        shear=[0.0, 0.0], fill=fill)
+        return fn.affine(img, angle=0.0, translate=translate, scale=1.0, interpolation=interpolation,
+                         shear=[0.0, 0.0], fill=fill)
     if op_name == "Rotate":
-        return F.rotate(img, magnitude, interpolation=interpolation, fill=fill)
+        return fn.rotate(img, magnitude, interpolation=interpolation, fill=fill)
     if op_name == "Brightness":
-        return F.adjust_brightness(img, 1.0 + magnitude)
+        return fn.adjust_brightness(img, 1.0 + magnitude)
     if op_name == "Color":
-        return F.adjust_saturation(img, 1.0 + magnitude)
+        return fn.adjust_saturation(img, 1.0 + magnitude)
     if op_name == "Contrast":
-        return F.adjust_contrast(img, 1.0 + magnitude)
+        return fn.adjust_contrast(img, 1.0 + magnitude)
     if op_name == "Sharpness":
-        return F.adjust_sharpness(img, 1.0 + magnitude)
+        return fn.adjust_sharpness(img, 1.0 + magnitude)
     if op_name == "Posterize":
-        return F.posterize(img, int(magnitude))
+        return fn.posterize(img, int(magnitude))
     if op_name == "Solarize":
-        return F.solarize(img, magnitude)
+        return fn.solarize(img, magnitude)
     if op_name == "AutoContrast":
-        return F.autocontrast(img)
+        return fn.autocontrast(img)
     if op_name == "Equalize":
-        return F.equalize(img)
+        return fn.equalize(img)
     if op_name == "Invert":
-        return F.invert(img)
+        return fn.invert(img)
     if op_name == "Identity":
         return img
     raise ValueError(f"The provided operator {op_name} is not recognized.")
@@ -89,6 +96,41 @@ def _no_magnitude() -> Any:
 
 def _magnitude(magnitudes: Any, index: int) -> float:
     return float(magnitudes[index].item()) if magnitudes.ndim > 0 else 0.0
+
+
+def _random_magnitude(magnitudes: Any, num_bins: int) -> float:
+    """A magnitude at a bin drawn uniformly from ``num_bins`` (no draw for an op without magnitudes)."""
+    if magnitudes.ndim == 0:
+        return 0.0
+    return float(magnitudes[int(ember.randint(num_bins, (1,), dtype=ember.long).item())].item())
+
+
+def _random_sign(magnitude: float, signed: bool) -> float:
+    """Negate a signed op's magnitude on a fair coin (drawn only for signed ops, as torchvision draws it)."""
+    if signed and int(ember.randint(2, (1,)).item()):
+        return -magnitude
+    return magnitude
+
+
+def _enhance_ops(end: float, num_bins: int) -> dict[str, tuple[Any, bool]]:
+    """Brightness, Color, Contrast and Sharpness, each a signed ``linspace(0, end)``."""
+    return {name: (_linspace(end, num_bins), True) for name in ("Brightness", "Color", "Contrast", "Sharpness")}
+
+
+def _policy_ops(num_bins: int, image_size: tuple[int, int]) -> dict[str, tuple[Any, bool]]:
+    """The ops AutoAugment and RandAugment share, in torchvision's order (the order picks RandAugment's op)."""
+    return {
+        "ShearX": (_linspace(0.3, num_bins), True),
+        "ShearY": (_linspace(0.3, num_bins), True),
+        "TranslateX": (_linspace(150.0 / 331.0 * image_size[1], num_bins), True),
+        "TranslateY": (_linspace(150.0 / 331.0 * image_size[0], num_bins), True),
+        "Rotate": (_linspace(30.0, num_bins), True),
+        **_enhance_ops(0.9, num_bins),
+        "Posterize": (_posterize_bits(8, num_bins, 4), False),
+        "Solarize": (_linspace(0.0, num_bins, start=255.0), False),
+        "AutoContrast": (_no_magnitude(), False),
+        "Equalize": (_no_magnitude(), False),
+    }
 
 
 class AutoAugmentPolicy(Enum):
@@ -203,22 +245,7 @@ class AutoAugment(nn.Module):
         return list(_POLICIES[policy])
 
     def _augmentation_space(self, num_bins: int, image_size: tuple[int, int]) -> dict[str, tuple[Any, bool]]:
-        return {
-            "ShearX": (_linspace(0.3, num_bins), True),
-            "ShearY": (_linspace(0.3, num_bins), True),
-            "TranslateX": (_linspace(150.0 / 331.0 * image_size[1], num_bins), True),
-            "TranslateY": (_linspace(150.0 / 331.0 * image_size[0], num_bins), True),
-            "Rotate": (_linspace(30.0, num_bins), True),
-            "Brightness": (_linspace(0.9, num_bins), True),
-            "Color": (_linspace(0.9, num_bins), True),
-            "Contrast": (_linspace(0.9, num_bins), True),
-            "Sharpness": (_linspace(0.9, num_bins), True),
-            "Posterize": (_posterize_bits(8, num_bins, 4), False),
-            "Solarize": (_linspace(0.0, num_bins, start=255.0), False),
-            "AutoContrast": (_no_magnitude(), False),
-            "Equalize": (_no_magnitude(), False),
-            "Invert": (_no_magnitude(), False),
-        }
+        return {**_policy_ops(num_bins, image_size), "Invert": (_no_magnitude(), False)}
 
     @staticmethod
     def get_params(transform_num: int) -> tuple[int, Any, Any]:
@@ -261,22 +288,7 @@ class RandAugment(nn.Module):
         self.fill = fill
 
     def _augmentation_space(self, num_bins: int, image_size: tuple[int, int]) -> dict[str, tuple[Any, bool]]:
-        return {
-            "Identity": (_no_magnitude(), False),
-            "ShearX": (_linspace(0.3, num_bins), True),
-            "ShearY": (_linspace(0.3, num_bins), True),
-            "TranslateX": (_linspace(150.0 / 331.0 * image_size[1], num_bins), True),
-            "TranslateY": (_linspace(150.0 / 331.0 * image_size[0], num_bins), True),
-            "Rotate": (_linspace(30.0, num_bins), True),
-            "Brightness": (_linspace(0.9, num_bins), True),
-            "Color": (_linspace(0.9, num_bins), True),
-            "Contrast": (_linspace(0.9, num_bins), True),
-            "Sharpness": (_linspace(0.9, num_bins), True),
-            "Posterize": (_posterize_bits(8, num_bins, 4), False),
-            "Solarize": (_linspace(0.0, num_bins, start=255.0), False),
-            "AutoContrast": (_no_magnitude(), False),
-            "Equalize": (_no_magnitude(), False),
-        }
+        return {"Identity": (_no_magnitude(), False), **_policy_ops(num_bins, image_size)}
 
     def forward(self, img: Any) -> Any:
         fill = _fill_for(self.fill, img)
@@ -286,9 +298,7 @@ class RandAugment(nn.Module):
         for _ in range(self.num_ops):
             op_name = names[int(ember.randint(len(op_meta), (1,)).item())]
             magnitudes, signed = op_meta[op_name]
-            magnitude = _magnitude(magnitudes, self.magnitude)
-            if signed and int(ember.randint(2, (1,)).item()):
-                magnitude *= -1.0
+            magnitude = _random_sign(_magnitude(magnitudes, self.magnitude), signed)
             img = _apply_op(img, op_name, magnitude, interpolation=self.interpolation, fill=fill)
         return img
 
@@ -317,10 +327,7 @@ class TrivialAugmentWide(nn.Module):
             "TranslateX": (_linspace(32.0, num_bins), True),
             "TranslateY": (_linspace(32.0, num_bins), True),
             "Rotate": (_linspace(135.0, num_bins), True),
-            "Brightness": (_linspace(0.99, num_bins), True),
-            "Color": (_linspace(0.99, num_bins), True),
-            "Contrast": (_linspace(0.99, num_bins), True),
-            "Sharpness": (_linspace(0.99, num_bins), True),
+            **_enhance_ops(0.99, num_bins),
             "Posterize": (_posterize_bits(8, num_bins, 6), False),
             "Solarize": (_linspace(0.0, num_bins, start=255.0), False),
             "AutoContrast": (_no_magnitude(), False),
@@ -332,10 +339,7 @@ class TrivialAugmentWide(nn.Module):
         op_meta = self._augmentation_space(self.num_magnitude_bins)
         op_name = list(op_meta.keys())[int(ember.randint(len(op_meta), (1,)).item())]
         magnitudes, signed = op_meta[op_name]
-        magnitude = (float(magnitudes[int(ember.randint(len(magnitudes), (1,), dtype=ember.long).item())].item())
-                     if magnitudes.ndim > 0 else 0.0)
-        if signed and int(ember.randint(2, (1,)).item()):
-            magnitude *= -1.0
+        magnitude = _random_sign(_random_magnitude(magnitudes, self.num_magnitude_bins), signed)
         return _apply_op(img, op_name, magnitude, interpolation=self.interpolation, fill=fill)
 
     def __repr__(self) -> str:
@@ -375,12 +379,7 @@ class AugMix(nn.Module):
             "Equalize": (_no_magnitude(), False),
         }
         if self.all_ops:
-            space.update({
-                "Brightness": (_linspace(0.9, num_bins), True),
-                "Color": (_linspace(0.9, num_bins), True),
-                "Contrast": (_linspace(0.9, num_bins), True),
-                "Sharpness": (_linspace(0.9, num_bins), True),
-            })
+            space.update(_enhance_ops(0.9, num_bins))
         return space
 
     def _sample_dirichlet(self, params: Any) -> Any:
@@ -414,10 +413,7 @@ class AugMix(nn.Module):
             for _ in range(depth):
                 op_name = names[int(ember.randint(len(op_meta), (1,)).item())]
                 magnitudes, signed = op_meta[op_name]
-                magnitude = (float(magnitudes[int(ember.randint(self.severity, (1,), dtype=ember.long).item())].item())
-                             if magnitudes.ndim > 0 else 0.0)
-                if signed and int(ember.randint(2, (1,)).item()):
-                    magnitude *= -1.0
+                magnitude = _random_sign(_random_magnitude(magnitudes, self.severity), signed)
                 aug = _apply_op(aug, op_name, magnitude, interpolation=self.interpolation, fill=fill)
             mix.add_(weights[:, i].view(batch_dims) * aug)
         mix = mix.view(orig_dims).to(dtype=img.dtype)

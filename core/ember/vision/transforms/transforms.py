@@ -415,6 +415,81 @@ def _check_fill(fill: Any) -> Any:
     return fill
 
 
+def _check_affine_args(translate: Sequence[float] | None, scale: Sequence[float] | None) -> None:
+    """RandomAffine's ``translate`` and ``scale`` checks (v1 and v2 raise the same errors)."""
+    if translate is not None:
+        _check_sequence_input(translate, "translate", req_sizes=(2,))
+        for t in translate:
+            if not (0.0 <= t <= 1.0):
+                raise ValueError("translation values should be between 0 and 1")
+    if scale is not None:
+        _check_sequence_input(scale, "scale", req_sizes=(2,))
+        for s in scale:
+            if s <= 0:
+                raise ValueError("scale values should be positive")
+
+
+def _check_center(center: Sequence[float] | None) -> None:
+    if center is not None:
+        _check_sequence_input(center, "center", req_sizes=(2,))
+
+
+def _setup_kernel_size(kernel_size: int | Sequence[int]) -> tuple[int, int]:
+    """GaussianBlur's ``kernel_size`` as ``(kh, kw)``, each odd and positive."""
+    size = _setup_size(kernel_size, "Kernel size should be a tuple/list of two integers")
+    for ks in size:
+        if ks <= 0 or ks % 2 == 0:
+            raise ValueError("Kernel size value should be an odd and positive number.")
+    return size
+
+
+def _check_erasing_args(scale: Any, ratio: Any, value: Any) -> None:
+    """RandomErasing's ``scale``/``ratio``/``value`` checks, in torchvision's order (``p`` is checked apart:
+    v2 checks it first, v1 last)."""
+    if not isinstance(value, (numbers.Number, str, tuple, list)):
+        raise TypeError("Argument value should be either a number or str or a sequence")
+    if isinstance(value, str) and value != "random":
+        raise ValueError("If value is str, it should be 'random'")
+    if not isinstance(scale, Sequence):
+        raise TypeError("Scale should be a sequence")
+    if not isinstance(ratio, Sequence):
+        raise TypeError("Ratio should be a sequence")
+    if (scale[0] > scale[1]) or (ratio[0] > ratio[1]):
+        # stacklevel 3: the warning points at the user's constructor call, past this helper and __init__
+        warnings.warn("Scale and ratio should be of kind (min, max)", stacklevel=3)
+    if scale[0] < 0 or scale[1] > 1:
+        raise ValueError("Scale should be between 0 and 1")
+
+
+def _check_linear_transformation(transformation_matrix: Any, mean_vector: Any) -> None:
+    """LinearTransformation's constructor checks: a square matrix, a matching mean, one device and dtype."""
+    if transformation_matrix.size(0) != transformation_matrix.size(1):
+        raise ValueError("transformation_matrix should be square. Got "
+                         f"{tuple(transformation_matrix.size())} rectangular matrix.")
+    if mean_vector.size(0) != transformation_matrix.size(0):
+        raise ValueError(f"mean_vector should have the same length {mean_vector.size(0)} as any one of the "
+                         f"dimensions of the transformation_matrix [{tuple(transformation_matrix.size())}]")
+    if transformation_matrix.device != mean_vector.device:
+        raise ValueError(f"Input tensors should be on the same device. Got {transformation_matrix.device} and "
+                         f"{mean_vector.device}")
+    if transformation_matrix.dtype != mean_vector.dtype:
+        raise ValueError(f"Input tensors should have the same dtype. Got {transformation_matrix.dtype} and "
+                         f"{mean_vector.dtype}")
+
+
+def _check_linear_transformation_input(tensor: Any, transformation_matrix: Any, mean_vector: Any) -> int:
+    """LinearTransformation's input checks; gives back ``C * H * W``, the length of a flattened image."""
+    shape = tensor.shape
+    n = shape[-3] * shape[-2] * shape[-1]
+    if n != transformation_matrix.shape[0]:
+        raise ValueError("Input tensor and transformation matrix have incompatible shape."
+                         f"[{shape[-3]} x {shape[-2]} x {shape[-1]}] != {transformation_matrix.shape[0]}")
+    if tensor.device.type != mean_vector.device.type:
+        raise ValueError("Input tensor should be on the same device as transformation matrix and mean vector. "
+                         f"Got {tensor.device} vs {mean_vector.device}")
+    return n
+
+
 def _tensor_fill(fill: Any, img: Any) -> Any:
     """A tensor image gets its fill as one float per channel (torchvision's forward)."""
     if not F._is_tensor(img):
@@ -496,30 +571,13 @@ class LinearTransformation(nn.Module):
 
     def __init__(self, transformation_matrix: Any, mean_vector: Any) -> None:
         super().__init__()
-        if transformation_matrix.size(0) != transformation_matrix.size(1):
-            raise ValueError("transformation_matrix should be square. Got "
-                             f"{tuple(transformation_matrix.size())} rectangular matrix.")
-        if mean_vector.size(0) != transformation_matrix.size(0):
-            raise ValueError(f"mean_vector should have the same length {mean_vector.size(0)} as any one of the "
-                             f"dimensions of the transformation_matrix [{tuple(transformation_matrix.size())}]")
-        if transformation_matrix.device != mean_vector.device:
-            raise ValueError(f"Input tensors should be on the same device. Got {transformation_matrix.device} and "
-                             f"{mean_vector.device}")
-        if transformation_matrix.dtype != mean_vector.dtype:
-            raise ValueError(f"Input tensors should have the same dtype. Got {transformation_matrix.dtype} and "
-                             f"{mean_vector.dtype}")
+        _check_linear_transformation(transformation_matrix, mean_vector)
         self.transformation_matrix = transformation_matrix
         self.mean_vector = mean_vector
 
     def forward(self, tensor: Any) -> Any:
         shape = tuple(tensor.shape)
-        n = shape[-3] * shape[-2] * shape[-1]
-        if n != self.transformation_matrix.shape[0]:
-            raise ValueError("Input tensor and transformation matrix have incompatible shape."
-                             f"[{shape[-3]} x {shape[-2]} x {shape[-1]}] != {self.transformation_matrix.shape[0]}")
-        if tensor.device.type != self.mean_vector.device.type:
-            raise ValueError("Input tensor should be on the same device as transformation matrix and mean vector. "
-                             f"Got {tensor.device} vs {self.mean_vector.device}")
+        n = _check_linear_transformation_input(tensor, self.transformation_matrix, self.mean_vector)
         flat = tensor.view(-1, n) - self.mean_vector
         return ember.mm(flat, self.transformation_matrix.to(flat.dtype)).view(shape)
 
@@ -617,23 +675,13 @@ class RandomAffine(nn.Module):
         if isinstance(interpolation, int):
             interpolation = F._FROM_INT[interpolation]
         self.degrees = _setup_angle(degrees, name="degrees", req_sizes=(2,))
-        if translate is not None:
-            _check_sequence_input(translate, "translate", req_sizes=(2,))
-            for t in translate:
-                if not (0.0 <= t <= 1.0):
-                    raise ValueError("translation values should be between 0 and 1")
+        _check_affine_args(translate, scale)
         self.translate = translate
-        if scale is not None:
-            _check_sequence_input(scale, "scale", req_sizes=(2,))
-            for s in scale:
-                if s <= 0:
-                    raise ValueError("scale values should be positive")
         self.scale = scale
         self.shear = _setup_angle(shear, name="shear", req_sizes=(2, 4)) if shear is not None else None
         self.interpolation = interpolation
         self.fill = _check_fill(fill)
-        if center is not None:
-            _check_sequence_input(center, "center", req_sizes=(2,))
+        _check_center(center)
         self.center = center
 
     @staticmethod
@@ -743,18 +791,7 @@ class RandomErasing(nn.Module):
     def __init__(self, p: float = 0.5, scale: Sequence[float] = (0.02, 0.33), ratio: Sequence[float] = (0.3, 3.3),
                  value: Any = 0, inplace: bool = False) -> None:
         super().__init__()
-        if not isinstance(value, (numbers.Number, str, tuple, list)):
-            raise TypeError("Argument value should be either a number or str or a sequence")
-        if isinstance(value, str) and value != "random":
-            raise ValueError("If value is str, it should be 'random'")
-        if not isinstance(scale, Sequence):
-            raise TypeError("Scale should be a sequence")
-        if not isinstance(ratio, Sequence):
-            raise TypeError("Ratio should be a sequence")
-        if (scale[0] > scale[1]) or (ratio[0] > ratio[1]):
-            warnings.warn("Scale and ratio should be of kind (min, max)", stacklevel=2)
-        if scale[0] < 0 or scale[1] > 1:
-            raise ValueError("Scale should be between 0 and 1")
+        _check_erasing_args(scale, ratio, value)
         if p < 0 or p > 1:
             raise ValueError("Random erasing probability should be between 0 and 1")
         self.p, self.scale, self.ratio, self.value, self.inplace = p, scale, ratio, value, inplace
@@ -813,10 +850,7 @@ class GaussianBlur(nn.Module):
 
     def __init__(self, kernel_size: int | Sequence[int], sigma: float | Sequence[float] = (0.1, 2.0)) -> None:
         super().__init__()
-        self.kernel_size = _setup_size(kernel_size, "Kernel size should be a tuple/list of two integers")
-        for ks in self.kernel_size:
-            if ks <= 0 or ks % 2 == 0:
-                raise ValueError("Kernel size value should be an odd and positive number.")
+        self.kernel_size = _setup_kernel_size(kernel_size)
         if isinstance(sigma, numbers.Number):
             if sigma <= 0:
                 raise ValueError("If sigma is a single number, it must be positive.")

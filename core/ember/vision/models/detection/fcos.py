@@ -12,7 +12,6 @@ Example:
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -21,7 +20,6 @@ import ember
 import ember.nn.functional as F
 from ember import nn
 
-from ...ops import boxes as box_ops
 from ...ops import generalized_box_iou_loss, sigmoid_focal_loss
 from ...ops import misc as misc_nn_ops
 from ...ops.feature_pyramid_network import LastLevelP6P7
@@ -33,8 +31,7 @@ from ._weights import FCOS_ResNet50_FPN_Weights
 from .anchor_utils import AnchorGenerator
 from .backbone_utils import _resnet_fpn_extractor, _validate_trainable_layers
 from .faster_rcnn import _load, _resolve
-from .generalized_rcnn import _check_degenerate
-from .retinanet import _flatten_level
+from .retinanet import _flatten_level, _nms_detections, _topk_level, _transform_and_features
 from .transform import GeneralizedRCNNTransform
 
 __all__ = ["FCOS", "FCOSHead", "FCOSClassificationHead", "FCOSRegressionHead", "fcos_resnet50_fpn",
@@ -230,21 +227,14 @@ class FCOS(nn.Module):
             for reg, logits, ctr, anc in zip([v[index] for v in head_outputs["bbox_regression"]],
                                              [v[index] for v in head_outputs["cls_logits"]],
                                              [v[index] for v in head_outputs["bbox_ctrness"]], anchors[index]):
-                num_classes = logits.shape[-1]
                 scores = ember.sqrt(ember.sigmoid(logits) * ember.sigmoid(ctr)).flatten()
-                keep = scores > self.score_thresh
-                scores = scores[keep]
-                topk_idxs = ember.where(keep)[0]
-                scores, idxs = scores.topk(det_utils._topk_min(topk_idxs, self.topk_candidates, 0))
-                topk_idxs = topk_idxs[idxs]
-                anchor_idxs = ember.div(topk_idxs, num_classes, rounding_mode="floor")
-                boxes = self.box_coder.decode(reg[anchor_idxs], anc[anchor_idxs])
-                image_boxes.append(box_ops.clip_boxes_to_image(boxes, image_shape))
+                boxes, scores, labels = _topk_level(scores, reg, anc, logits.shape[-1], self.box_coder.decode,
+                                                    self.score_thresh, self.topk_candidates, image_shape)
+                image_boxes.append(boxes)
                 image_scores.append(scores)
-                image_labels.append(topk_idxs % num_classes)
-            boxes, scores, labels = ember.cat(image_boxes), ember.cat(image_scores), ember.cat(image_labels)
-            keep = box_ops.batched_nms(boxes, scores, labels, self.nms_thresh)[: self.detections_per_img]
-            detections.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]})
+                image_labels.append(labels)
+            detections.append(_nms_detections(image_boxes, image_scores, image_labels, self.nms_thresh,
+                                              self.detections_per_img))
         return detections
 
     def forward(self, images: list[ember.Tensor], targets: list[dict[str, ember.Tensor]] | None = None) -> Any:
@@ -257,14 +247,7 @@ class FCOS(nn.Module):
                     raise AssertionError("Expected target boxes to be of type Tensor.")
                 if not (len(boxes.shape) == 2 and boxes.shape[-1] == 4):
                     raise AssertionError(f"Expected target boxes to be a tensor of shape [N, 4], got {boxes.shape}.")
-        original_image_sizes = [(int(img.shape[-2]), int(img.shape[-1])) for img in images]
-        images, targets = self.transform(images, targets)
-        if targets is not None:
-            _check_degenerate(targets)
-        features = self.backbone(images.tensors)
-        if isinstance(features, ember.Tensor):
-            features = OrderedDict([("0", features)])
-        features = list(features.values())
+        original_image_sizes, images, targets, features = _transform_and_features(self, images, targets)
         head_outputs = self.head(features)
         anchors = self.anchor_generator(images, features)
         per_level = [x.size(2) * x.size(3) for x in features]

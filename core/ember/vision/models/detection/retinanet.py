@@ -91,6 +91,44 @@ def _flatten_level(x: ember.Tensor, c: int) -> ember.Tensor:
     return x.view(N, -1, c, H, W).permute(0, 3, 4, 1, 2).reshape(N, -1, c)
 
 
+def _transform_and_features(model: nn.Module, images: list[ember.Tensor],
+                            targets: list[dict[str, ember.Tensor]] | None) -> tuple[Any, ...]:
+    """The single-stage detectors' front (RetinaNet, FCOS, SSD): ``(original_image_sizes, images, targets,
+    features)`` after ``model.transform``, the degenerate-box check and ``model.backbone`` (features as a list)."""
+    original_image_sizes = [(int(img.shape[-2]), int(img.shape[-1])) for img in images]
+    images, targets = model.transform(images, targets)
+    if targets is not None:
+        _check_degenerate(targets)
+    features = model.backbone(images.tensors)
+    if isinstance(features, ember.Tensor):
+        features = OrderedDict([("0", features)])
+    return original_image_sizes, images, targets, list(features.values())
+
+
+def _topk_level(scores: ember.Tensor, reg: ember.Tensor, anc: ember.Tensor, num_classes: int, decode: Callable,
+                score_thresh: float, topk_candidates: int, image_shape: tuple[int, int]) -> tuple[ember.Tensor, ...]:
+    """One level's ``(boxes, scores, labels)``: the ``topk_candidates`` best flattened (anchor, class)
+    ``scores`` above ``score_thresh``, their boxes decoded against their anchors and clipped to the image."""
+    keep = scores > score_thresh
+    scores = scores[keep]
+    topk_idxs = ember.where(keep)[0]
+    scores, idxs = scores.topk(det_utils._topk_min(topk_idxs, topk_candidates, 0))
+    topk_idxs = topk_idxs[idxs]
+    anchor_idxs = ember.div(topk_idxs, num_classes, rounding_mode="floor")
+    boxes = decode(reg[anchor_idxs], anc[anchor_idxs])
+    return box_ops.clip_boxes_to_image(boxes, image_shape), scores, topk_idxs % num_classes
+
+
+def _nms_detections(image_boxes: list[ember.Tensor], image_scores: list[ember.Tensor],
+                    image_labels: list[ember.Tensor], nms_thresh: float,
+                    detections_per_img: int) -> dict[str, ember.Tensor]:
+    """One image's detections: its candidates from all levels (or classes), per-class NMS, the best
+    ``detections_per_img``."""
+    boxes, scores, labels = ember.cat(image_boxes), ember.cat(image_scores), ember.cat(image_labels)
+    keep = box_ops.batched_nms(boxes, scores, labels, nms_thresh)[:detections_per_img]
+    return {"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]}
+
+
 class RetinaNetClassificationHead(_VersionedHead):
     """Four 3x3 conv + ReLU layers, then per-anchor class logits; the logits' bias starts at the
     prior ``-log((1 - p) / p)``. Its loss is the sigmoid focal loss over non-ignored anchors, per
@@ -232,21 +270,14 @@ class RetinaNet(nn.Module):
             image_boxes, image_scores, image_labels = [], [], []
             for reg, logits, anc in zip([br[index] for br in box_regression], [cl[index] for cl in class_logits],
                                         anchors[index]):
-                num_classes = logits.shape[-1]
-                scores = ember.sigmoid(logits).flatten()
-                keep = scores > self.score_thresh
-                scores = scores[keep]
-                topk_idxs = ember.where(keep)[0]
-                scores, idxs = scores.topk(det_utils._topk_min(topk_idxs, self.topk_candidates, 0))
-                topk_idxs = topk_idxs[idxs]
-                anchor_idxs = ember.div(topk_idxs, num_classes, rounding_mode="floor")
-                boxes = self.box_coder.decode_single(reg[anchor_idxs], anc[anchor_idxs])
-                image_boxes.append(box_ops.clip_boxes_to_image(boxes, image_shape))
+                boxes, scores, labels = _topk_level(ember.sigmoid(logits).flatten(), reg, anc, logits.shape[-1],
+                                                    self.box_coder.decode_single, self.score_thresh,
+                                                    self.topk_candidates, image_shape)
+                image_boxes.append(boxes)
                 image_scores.append(scores)
-                image_labels.append(topk_idxs % num_classes)
-            boxes, scores, labels = ember.cat(image_boxes), ember.cat(image_scores), ember.cat(image_labels)
-            keep = box_ops.batched_nms(boxes, scores, labels, self.nms_thresh)[: self.detections_per_img]
-            detections.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]})
+                image_labels.append(labels)
+            detections.append(_nms_detections(image_boxes, image_scores, image_labels, self.nms_thresh,
+                                              self.detections_per_img))
         return detections
 
     def forward(self, images: list[ember.Tensor], targets: list[dict[str, ember.Tensor]] | None = None) -> Any:
@@ -259,14 +290,7 @@ class RetinaNet(nn.Module):
                     raise AssertionError("Expected target boxes to be of type Tensor.")
                 if not (len(boxes.shape) == 2 and boxes.shape[-1] == 4):
                     raise AssertionError("Expected target boxes to be a tensor of shape [N, 4].")
-        original_image_sizes = [(int(img.shape[-2]), int(img.shape[-1])) for img in images]
-        images, targets = self.transform(images, targets)
-        if targets is not None:
-            _check_degenerate(targets)
-        features = self.backbone(images.tensors)
-        if isinstance(features, ember.Tensor):
-            features = OrderedDict([("0", features)])
-        features = list(features.values())
+        original_image_sizes, images, targets, features = _transform_and_features(self, images, targets)
         head_outputs = self.head(features)
         anchors = self.anchor_generator(images, features)
         losses: dict[str, ember.Tensor] = {}

@@ -27,8 +27,8 @@ from ._weights import SSD300_VGG16_Weights
 from .anchor_utils import DefaultBoxGenerator
 from .backbone_utils import _validate_trainable_layers
 from .faster_rcnn import _load, _resolve
-from .generalized_rcnn import _check_degenerate
-from .retinanet import _flatten_level
+from .generalized_rcnn import _check_targets
+from .retinanet import _flatten_level, _nms_detections, _transform_and_features
 from .transform import GeneralizedRCNNTransform
 
 __all__ = ["SSD", "SSDHead", "SSDScoringHead", "SSDClassificationHead", "SSDRegressionHead",
@@ -162,22 +162,8 @@ class SSD(nn.Module):
 
     def forward(self, images: list[ember.Tensor], targets: list[dict[str, ember.Tensor]] | None = None) -> Any:
         if self.training:
-            if targets is None:
-                raise AssertionError("targets should not be none when in training mode")
-            for target in targets:
-                boxes = target["boxes"]
-                if not isinstance(boxes, ember.Tensor):
-                    raise AssertionError(f"Expected target boxes to be of type Tensor, got {type(boxes)}.")
-                if not (len(boxes.shape) == 2 and boxes.shape[-1] == 4):
-                    raise AssertionError(f"Expected target boxes to be a tensor of shape [N, 4], got {boxes.shape}.")
-        original_image_sizes = [(int(img.shape[-2]), int(img.shape[-1])) for img in images]
-        images, targets = self.transform(images, targets)
-        if targets is not None:
-            _check_degenerate(targets)
-        features = self.backbone(images.tensors)
-        if isinstance(features, ember.Tensor):
-            features = OrderedDict([("0", features)])
-        features = list(features.values())
+            _check_targets(targets)
+        original_image_sizes, images, targets, features = _transform_and_features(self, images, targets)
         head_outputs = self.head(features)
         anchors = self.anchor_generator(images, features)
         if self.training:
@@ -209,9 +195,8 @@ class SSD(nn.Module):
                 image_boxes.append(box[idxs])
                 image_scores.append(score)
                 image_labels.append(ember.full_like(score, fill_value=label, dtype=ember.int64))
-            boxes, scores, labels = ember.cat(image_boxes), ember.cat(image_scores), ember.cat(image_labels)
-            keep = box_ops.batched_nms(boxes, scores, labels, self.nms_thresh)[: self.detections_per_img]
-            detections.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]})
+            detections.append(_nms_detections(image_boxes, image_scores, image_labels, self.nms_thresh,
+                                              self.detections_per_img))
         return detections
 
 

@@ -3,7 +3,6 @@ leaves pass through; boxes, masks and key points are refused), drawing as torchv
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +13,8 @@ from ember import Tensor
 from ember.utils._pytree import tree_flatten, tree_unflatten
 from ember.vision import tv_tensors
 from ember.vision.transforms import _functional_tensor as _Ft
+from ember.vision.transforms.autoaugment import _OP_NAMES, AutoAugmentPolicy, _apply_op
 from ember.vision.transforms.autoaugment import AutoAugment as _V1AutoAugment
-from ember.vision.transforms.autoaugment import AutoAugmentPolicy
 from ember.vision.transforms.functional import InterpolationMode
 
 from . import functional as F
@@ -36,14 +35,20 @@ def _none(num_bins: int, height: int, width: int) -> None:
     return None
 
 
+def _enhance(end: float) -> dict[str, tuple[Callable, bool]]:
+    """Brightness, Color, Contrast and Sharpness, each a signed ``linspace(0, end)``."""
+    return {name: (_lin(end), True) for name in ("Brightness", "Color", "Contrast", "Sharpness")}
+
+
+# solarize thresholds fall from the dtype's maximum (1.0 here, scaled per image) to 0
+_SOLARIZE = (_lin(0.0, start=1.0), False)
+
 _SHARED = {
     "ShearX": (_lin(0.3), True), "ShearY": (_lin(0.3), True),
     "TranslateX": (lambda n, h, w: ember.linspace(0.0, 150.0 / 331.0 * w, n), True),
     "TranslateY": (lambda n, h, w: ember.linspace(0.0, 150.0 / 331.0 * h, n), True),
-    "Rotate": (_lin(30.0), True), "Brightness": (_lin(0.9), True), "Color": (_lin(0.9), True),
-    "Contrast": (_lin(0.9), True), "Sharpness": (_lin(0.9), True), "Posterize": (_posterize(8, 4), False),
-    "Solarize": (lambda n, h, w: ember.linspace(1.0, 0.0, n), False), "AutoContrast": (_none, False),
-    "Equalize": (_none, False),
+    "Rotate": (_lin(30.0), True), **_enhance(0.9), "Posterize": (_posterize(8, 4), False),
+    "Solarize": _SOLARIZE, "AutoContrast": (_none, False), "Equalize": (_none, False),
 }
 
 
@@ -86,41 +91,13 @@ class _AutoAugmentBase(Transform):
         return tree_unflatten(flat_inputs, spec)
 
     def _apply_image_or_video_transform(self, image: Any, transform_id: str, magnitude: float) -> Any:
-        fill = _get_fill(self._fill, type(image))
-        interp = self.interpolation
-        if transform_id == "Identity":
-            return image
-        if transform_id in ("ShearX", "ShearY"):
-            angle = math.degrees(math.atan(magnitude))
-            shear = [angle, 0.0] if transform_id == "ShearX" else [0.0, angle]
-            return F.affine(image, angle=0.0, translate=[0, 0], scale=1.0, shear=shear, interpolation=interp,
-                            fill=fill, center=[0, 0])
-        if transform_id in ("TranslateX", "TranslateY"):
-            translate = [int(magnitude), 0] if transform_id == "TranslateX" else [0, int(magnitude)]
-            return F.affine(image, angle=0.0, translate=translate, scale=1.0, interpolation=interp, shear=[0.0, 0.0],
-                            fill=fill)
-        if transform_id == "Rotate":
-            return F.rotate(image, angle=magnitude, interpolation=interp, fill=fill)
-        if transform_id == "Brightness":
-            return F.adjust_brightness(image, 1.0 + magnitude)
-        if transform_id == "Color":
-            return F.adjust_saturation(image, 1.0 + magnitude)
-        if transform_id == "Contrast":
-            return F.adjust_contrast(image, 1.0 + magnitude)
-        if transform_id == "Sharpness":
-            return F.adjust_sharpness(image, 1.0 + magnitude)
-        if transform_id == "Posterize":
-            return F.posterize(image, int(magnitude))
+        if transform_id not in _OP_NAMES:
+            raise ValueError(f"No transform available for {transform_id}")
         if transform_id == "Solarize":
-            bound = _Ft._max_value(image.dtype) if isinstance(image, Tensor) else 255.0
-            return F.solarize(image, bound * magnitude)
-        if transform_id == "AutoContrast":
-            return F.autocontrast(image)
-        if transform_id == "Equalize":
-            return F.equalize(image)
-        if transform_id == "Invert":
-            return F.invert(image)
-        raise ValueError(f"No transform available for {transform_id}")
+            # v2's solarize magnitudes are fractions of the image dtype's largest value (v1's are 0-255 levels)
+            magnitude *= _Ft._max_value(image.dtype) if isinstance(image, Tensor) else 255.0
+        fill = _get_fill(self._fill, type(image))
+        return _apply_op(image, transform_id, magnitude, self.interpolation, fill, fn=F)
 
     def _magnitude(self, magnitudes: Any, index: int, signed: bool) -> float:
         if magnitudes is None:
@@ -129,6 +106,12 @@ class _AutoAugmentBase(Transform):
         if signed and ember.rand(()) <= 0.5:
             magnitude *= -1
         return magnitude
+
+    def _random_bin_magnitude(self, magnitudes: Any, num_bins: int, signed: bool) -> float:
+        """The magnitude at a bin drawn from ``num_bins`` (no draw for an op without magnitudes)."""
+        if magnitudes is None:
+            return 0.0
+        return self._magnitude(magnitudes, int(ember.randint(num_bins, ())), signed)
 
 
 class AutoAugment(_AutoAugmentBase):
@@ -151,7 +134,7 @@ class AutoAugment(_AutoAugmentBase):
                 continue
             magnitudes_fn, signed = self._AUGMENTATION_SPACE[transform_id]
             magnitudes = magnitudes_fn(10, height, width)
-            magnitude = self._magnitude(magnitudes, magnitude_idx, signed) if magnitudes is not None else 0.0
+            magnitude = self._magnitude(magnitudes, magnitude_idx, signed)
             image = self._apply_image_or_video_transform(image, transform_id, magnitude)
         return self._insert(flat_with_spec, image)
 
@@ -187,10 +170,8 @@ class TrivialAugmentWide(_AutoAugmentBase):
     _AUGMENTATION_SPACE = {
         "Identity": (_none, False), "ShearX": (_lin(0.99), True), "ShearY": (_lin(0.99), True),
         "TranslateX": (_lin(32.0), True), "TranslateY": (_lin(32.0), True), "Rotate": (_lin(135.0), True),
-        "Brightness": (_lin(0.99), True), "Color": (_lin(0.99), True), "Contrast": (_lin(0.99), True),
-        "Sharpness": (_lin(0.99), True), "Posterize": (_posterize(8, 6), False),
-        "Solarize": (lambda n, h, w: ember.linspace(1.0, 0.0, n), False), "AutoContrast": (_none, False),
-        "Equalize": (_none, False),
+        **_enhance(0.99), "Posterize": (_posterize(8, 6), False), "Solarize": _SOLARIZE,
+        "AutoContrast": (_none, False), "Equalize": (_none, False),
     }
 
     def __init__(self, num_magnitude_bins: int = 31, interpolation: Any = InterpolationMode.NEAREST,
@@ -203,9 +184,7 @@ class TrivialAugmentWide(_AutoAugmentBase):
         height, width = F.get_size(image)
         transform_id, (magnitudes_fn, signed) = self._get_random_item(self._AUGMENTATION_SPACE)
         magnitudes = magnitudes_fn(self.num_magnitude_bins, height, width)
-        magnitude = 0.0
-        if magnitudes is not None:
-            magnitude = self._magnitude(magnitudes, int(ember.randint(self.num_magnitude_bins, ())), signed)
+        magnitude = self._random_bin_magnitude(magnitudes, self.num_magnitude_bins, signed)
         image = self._apply_image_or_video_transform(image, transform_id, magnitude)
         return self._insert(flat_with_spec, image)
 
@@ -217,12 +196,10 @@ class AugMix(_AutoAugmentBase):
         "ShearX": (_lin(0.3), True), "ShearY": (_lin(0.3), True),
         "TranslateX": (lambda n, h, w: ember.linspace(0.0, w / 3.0, n), True),
         "TranslateY": (lambda n, h, w: ember.linspace(0.0, h / 3.0, n), True),
-        "Rotate": (_lin(30.0), True), "Posterize": (_posterize(4, 4), False),
-        "Solarize": (lambda n, h, w: ember.linspace(1.0, 0.0, n), False), "AutoContrast": (_none, False),
-        "Equalize": (_none, False),
+        "Rotate": (_lin(30.0), True), "Posterize": (_posterize(4, 4), False), "Solarize": _SOLARIZE,
+        "AutoContrast": (_none, False), "Equalize": (_none, False),
     }
-    _AUGMENTATION_SPACE = {**_PARTIAL_AUGMENTATION_SPACE, "Brightness": (_lin(0.9), True),
-                           "Color": (_lin(0.9), True), "Contrast": (_lin(0.9), True), "Sharpness": (_lin(0.9), True)}
+    _AUGMENTATION_SPACE = {**_PARTIAL_AUGMENTATION_SPACE, **_enhance(0.9)}
 
     def __init__(self, severity: int = 3, mixture_width: int = 3, chain_depth: int = -1, alpha: float = 1.0,
                  all_ops: bool = True, interpolation: Any = InterpolationMode.BILINEAR, fill: Any = None) -> None:
@@ -259,9 +236,7 @@ class AugMix(_AutoAugmentBase):
             for _ in range(depth):
                 transform_id, (magnitudes_fn, signed) = self._get_random_item(space)
                 magnitudes = magnitudes_fn(self._PARAMETER_MAX, height, width)
-                magnitude = 0.0
-                if magnitudes is not None:
-                    magnitude = self._magnitude(magnitudes, int(ember.randint(self.severity, ())), signed)
+                magnitude = self._random_bin_magnitude(magnitudes, self.severity, signed)
                 aug = self._apply_image_or_video_transform(aug, transform_id, magnitude)
             mix.add_(combined_weights[:, i].reshape(batch_dims) * aug)
         mix = mix.reshape(orig_dims).to(dtype=image.dtype)

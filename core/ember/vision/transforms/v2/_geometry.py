@@ -13,7 +13,13 @@ from PIL import Image as _PIL
 import ember
 from ember.vision import tv_tensors
 from ember.vision.transforms.functional import InterpolationMode
-from ember.vision.transforms.transforms import _check_sequence_input, _setup_angle, _setup_size
+from ember.vision.transforms.transforms import (
+    _check_affine_args,
+    _check_center,
+    _check_sequence_input,
+    _setup_angle,
+    _setup_size,
+)
 
 from . import functional as F
 from ._transform import (
@@ -196,8 +202,7 @@ class RandomRotation(Transform):
         self.expand = expand
         self.fill = fill
         self._fill = _setup_fill_arg(fill)
-        if center is not None:
-            _check_sequence_input(center, "center", req_sizes=(2,))
+        _check_center(center)
         self.center = center
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
@@ -217,24 +222,14 @@ class RandomAffine(Transform):
                  center: list[float] | None = None) -> None:
         super().__init__()
         self.degrees = _setup_angle(degrees, name="degrees", req_sizes=(2,))
-        if translate is not None:
-            _check_sequence_input(translate, "translate", req_sizes=(2,))
-            for t in translate:
-                if not (0.0 <= t <= 1.0):
-                    raise ValueError("translation values should be between 0 and 1")
+        _check_affine_args(translate, scale)
         self.translate = translate
-        if scale is not None:
-            _check_sequence_input(scale, "scale", req_sizes=(2,))
-            for s in scale:
-                if s <= 0:
-                    raise ValueError("scale values should be positive")
         self.scale = scale
         self.shear = _setup_angle(shear, name="shear", req_sizes=(2, 4)) if shear is not None else None
         self.interpolation = _check_interpolation(interpolation)
         self.fill = fill
         self._fill = _setup_fill_arg(fill)
-        if center is not None:
-            _check_sequence_input(center, "center", req_sizes=(2,))
+        _check_center(center)
         self.center = center
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:

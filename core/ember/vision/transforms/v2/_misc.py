@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import collections.abc
 import math
-import numbers
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -18,7 +17,13 @@ import ember
 from ember import Tensor, nn
 from ember.utils._pytree import tree_flatten, tree_unflatten
 from ember.vision import tv_tensors
-from ember.vision.transforms.transforms import _check_sequence_input, _setup_size
+from ember.vision.transforms.transforms import (
+    _check_erasing_args,
+    _check_linear_transformation,
+    _check_linear_transformation_input,
+    _check_sequence_input,
+    _setup_kernel_size,
+)
 
 from . import functional as F
 from ._transform import (
@@ -263,10 +268,7 @@ class GaussianBlur(Transform):
 
     def __init__(self, kernel_size: int | Sequence[int], sigma: float | Sequence[float] = (0.1, 2.0)) -> None:
         super().__init__()
-        self.kernel_size = _setup_size(kernel_size, "Kernel size should be a tuple/list of two integers")
-        for ks in self.kernel_size:
-            if ks <= 0 or ks % 2 == 0:
-                raise ValueError("Kernel size value should be an odd and positive number.")
+        self.kernel_size = _setup_kernel_size(kernel_size)
         self.sigma = _setup_number_or_seq(sigma, "sigma")
         if not 0.0 < self.sigma[0] <= self.sigma[1]:
             raise ValueError(f"sigma values should be positive and of the form (min, max). Got {self.sigma}")
@@ -326,18 +328,7 @@ class LinearTransformation(Transform):
 
     def __init__(self, transformation_matrix: Tensor, mean_vector: Tensor) -> None:
         super().__init__()
-        if transformation_matrix.size(0) != transformation_matrix.size(1):
-            raise ValueError("transformation_matrix should be square. Got "
-                             f"{tuple(transformation_matrix.size())} rectangular matrix.")
-        if mean_vector.size(0) != transformation_matrix.size(0):
-            raise ValueError(f"mean_vector should have the same length {mean_vector.size(0)} as any one of the "
-                             f"dimensions of the transformation_matrix [{tuple(transformation_matrix.size())}]")
-        if transformation_matrix.device != mean_vector.device:
-            raise ValueError(f"Input tensors should be on the same device. Got {transformation_matrix.device} and "
-                             f"{mean_vector.device}")
-        if transformation_matrix.dtype != mean_vector.dtype:
-            raise ValueError(f"Input tensors should have the same dtype. Got {transformation_matrix.dtype} and "
-                             f"{mean_vector.dtype}")
+        _check_linear_transformation(transformation_matrix, mean_vector)
         self.transformation_matrix = transformation_matrix
         self.mean_vector = mean_vector
 
@@ -347,13 +338,7 @@ class LinearTransformation(Transform):
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         shape = inpt.shape
-        n = shape[-3] * shape[-2] * shape[-1]
-        if n != self.transformation_matrix.shape[0]:
-            raise ValueError("Input tensor and transformation matrix have incompatible shape."
-                             f"[{shape[-3]} x {shape[-2]} x {shape[-1]}] != {self.transformation_matrix.shape[0]}")
-        if inpt.device.type != self.mean_vector.device.type:
-            raise ValueError("Input tensor should be on the same device as transformation matrix and mean vector. "
-                             f"Got {inpt.device} vs {self.mean_vector.device}")
+        n = _check_linear_transformation_input(inpt, self.transformation_matrix, self.mean_vector)
         flat = inpt.as_subclass(Tensor).reshape(-1, n) - self.mean_vector
         output = ember.mm(flat, self.transformation_matrix.to(flat.dtype)).reshape(shape)
         if isinstance(inpt, (tv_tensors.Image, tv_tensors.Video)):
@@ -369,18 +354,7 @@ class RandomErasing(_RandomApplyTransform):
     def __init__(self, p: float = 0.5, scale: Sequence[float] = (0.02, 0.33), ratio: Sequence[float] = (0.3, 3.3),
                  value: Any = 0.0, inplace: bool = False) -> None:
         super().__init__(p=p)
-        if not isinstance(value, (numbers.Number, str, tuple, list)):
-            raise TypeError("Argument value should be either a number or str or a sequence")
-        if isinstance(value, str) and value != "random":
-            raise ValueError("If value is str, it should be 'random'")
-        if not isinstance(scale, Sequence):
-            raise TypeError("Scale should be a sequence")
-        if not isinstance(ratio, Sequence):
-            raise TypeError("Ratio should be a sequence")
-        if (scale[0] > scale[1]) or (ratio[0] > ratio[1]):
-            warnings.warn("Scale and ratio should be of kind (min, max)", stacklevel=2)
-        if scale[0] < 0 or scale[1] > 1:
-            raise ValueError("Scale should be between 0 and 1")
+        _check_erasing_args(scale, ratio, value)
         self.scale = scale
         self.ratio = ratio
         if isinstance(value, (int, float)):
