@@ -219,7 +219,8 @@ def draw_bounding_boxes(image: ember.Tensor, boxes: ember.Tensor, labels: list[s
             "Boxes need to be in (xmin, ymin, xmax, ymax) format. Use torchvision.ops.box_convert to convert them")
     num_boxes = boxes.shape[0]
     if num_boxes == 0:
-        warnings.warn("boxes doesn't contain any box. No box was drawn", stacklevel=2)
+        # stacklevel=1: the warning names this line, as torchvision's does (2 would name no_grad's wrapper)
+        warnings.warn("boxes doesn't contain any box. No box was drawn", stacklevel=1)
         return image
     if labels is None:
         labels = [None] * num_boxes  # type: ignore[list-item]
@@ -237,7 +238,7 @@ def draw_bounding_boxes(image: ember.Tensor, boxes: ember.Tensor, labels: list[s
         bg_colors = list(box_colors)
     if font is None:
         if font_size is not None:
-            warnings.warn("Argument 'font_size' will be ignored since 'font' is not set.", stacklevel=2)
+            warnings.warn("Argument 'font_size' will be ignored since 'font' is not set.", stacklevel=1)
         txt_font = ImageFont.load_default()
     else:
         txt_font = ImageFont.truetype(font=font, size=font_size or 10)
@@ -294,7 +295,7 @@ def draw_segmentation_masks(image: ember.Tensor, masks: ember.Tensor, alpha: flo
         raise ValueError("The image and the masks must have the same height and width")
     num_masks = masks.size(0)
     if num_masks == 0:
-        warnings.warn("masks doesn't contain any mask. No mask was drawn", stacklevel=2)
+        warnings.warn("masks doesn't contain any mask. No mask was drawn", stacklevel=1)
         return image
     masks = masks.to(image.device)
     overlapping = masks.sum(dim=0) > 1
