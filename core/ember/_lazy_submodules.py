@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -35,3 +36,20 @@ def submodule(package: str, directory: str | Path, name: str) -> ModuleType | No
     except ImportError as e:
         raise AttributeError(f"module {package!r} has no attribute {name!r} (importing {package}.{name} "
                              f"failed: {e})") from e
+
+
+def package_getattr(package: str, directory: str | Path) -> Callable[[str], ModuleType]:
+    """A package's module-level ``__getattr__``: its submodules by name, else AttributeError.
+
+    Example (in a package's ``__init__.py``)::
+
+        __getattr__ = package_getattr(__name__, __path__[0])
+    """
+
+    def __getattr__(name: str) -> ModuleType:
+        mod = submodule(package, directory, name)
+        if mod is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return mod
+
+    return __getattr__

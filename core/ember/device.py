@@ -12,6 +12,23 @@ from __future__ import annotations
 
 __all__ = ["device"]
 
+#: PyTorch's device types (c10 ``DeviceType`` names), in the order its device-string error lists them
+TORCH_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
+                      "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+
+
+def check_device_type(device_type: str, allow_index: bool = True) -> None:
+    """PyTorch's RuntimeError for a name that is no device type: neither one of PyTorch's nor a
+    registered plugin's. ``allow_index`` accepts ``"cuda:0"`` as its type."""
+    name = device_type.partition(":")[0] if allow_index else device_type
+    if name in TORCH_DEVICE_TYPES:
+        return
+    from ember import plugins
+
+    if name not in plugins.device_types():
+        raise RuntimeError(f"Expected one of {', '.join(TORCH_DEVICE_TYPES)} device type at start of device string: "
+                           f"{device_type}")
+
 
 class device:
     """A device type plus an optional index, parsed from ``"type"`` or ``"type:index"``."""

@@ -36,6 +36,8 @@ import typing
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ember.device import check_device_type
+
 __all__ = ["CustomOpDef", "Library", "custom_op", "define", "impl", "infer_schema", "opcheck", "register_autograd",
            "register_fake", "register_kernel"]
 
@@ -156,23 +158,11 @@ def _split_qualname(qualname: str) -> tuple[str, str]:
 
 
 # ---- the operator ------------------------------------------------------------------------------------------
-_DISPATCH_KEYS = {"cpu": "cpu", "cuda": "cuda", "meta": "meta", "opencl": "opencl", "privateuse1": None}
-
-
-# the device types torch.device accepts, in its error's order; ember's registered backends add theirs
-_TORCH_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
-                       "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
-
-
 def _check_device_type(device_type: str | None) -> None:
     """An unknown device type raises PyTorch's RuntimeError when the kernel is registered (a typo
     such as "cuda:0" or "gpu" would otherwise leave a kernel that never runs)."""
-    from ember import plugins
-
-    if device_type is None or device_type in _TORCH_DEVICE_TYPES or device_type in plugins.device_types():
-        return
-    raise RuntimeError(f"Expected one of {', '.join(_TORCH_DEVICE_TYPES)} device type at start of device string: "
-                       f"{device_type}")
+    if device_type is not None:
+        check_device_type(device_type, allow_index=False)
 
 
 def _tensors(args: Iterable[Any]) -> list:

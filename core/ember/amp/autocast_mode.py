@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from ember import dtypes as _dt
 from ember.amp import _lists
+from ember.device import check_device_type
 
 __all__ = ["autocast", "is_autocast_enabled", "get_autocast_dtype", "set_autocast_enabled", "set_autocast_dtype",
            "is_autocast_available", "is_autocast_cache_enabled", "set_autocast_cache_enabled",
@@ -58,20 +59,9 @@ class _State(threading.local):
 _STATE = _State()
 
 
-# PyTorch's device types (c10 DeviceType names); ember's plugins add theirs.
-_TORCH_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia", "xla",
-                "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
-
-
 def _check_type(device_type: str) -> None:
     """PyTorch's error for a name that is no device type (checked where arguments are parsed)."""
-    if device_type in _TORCH_TYPES or device_type.partition(":")[0] in _TORCH_TYPES:
-        return
-    from ember import plugins
-
-    if device_type.partition(":")[0] not in plugins.device_types():
-        raise RuntimeError(f"Expected one of {', '.join(_TORCH_TYPES)} device type at start of device string: "
-                           f"{device_type}")
+    check_device_type(device_type)
 
 
 def _default_dtype(device_type: str) -> _dt.dtype:

@@ -21,11 +21,7 @@ for _name in _SUBMODULES:
 __all__ = sorted(set(__all__))
 
 
-def __getattr__(name: str) -> object:
-    """A submodule not imported yet (``ember.nn.modules.batchnorm``, as in PyTorch)."""
-    from ember._lazy_submodules import submodule
+# a submodule not imported yet, by name (``ember.nn.attention`` after ``import ember``, as in PyTorch)
+from ember import _lazy_submodules  # noqa: E402
 
-    mod = submodule(__name__, __path__[0], name)
-    if mod is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return mod
+__getattr__ = _lazy_submodules.package_getattr(__name__, __path__[0])

@@ -17,16 +17,12 @@ from typing import Any
 
 from ember.nn import functional as F
 from ember.nn.modules.module import Module
+from ember.nn.modules.utils import _ntuple
 from ember.tensor import Tensor
 
 __all__ = ["CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
            "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
            "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d"]
-
-
-def _ntuple(v: Any, n: int) -> tuple:
-    """PyTorch's ``_ntuple``: an iterable is kept as given (F.pad checks its length), a number repeated."""
-    return tuple(v) if isinstance(v, (list, tuple)) else (v,) * n
 
 
 class _PadNd(Module):
@@ -35,7 +31,7 @@ class _PadNd(Module):
 
     def __init__(self, padding: Any) -> None:
         super().__init__()
-        self.padding = _ntuple(padding, 2 * self._nd)
+        self.padding = _ntuple(2 * self._nd)(padding)  # an iterable as given (F.pad checks its length)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.pad(input, self.padding, self._mode)

@@ -21,11 +21,7 @@ __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_
            "vector_to_parameters", "weight_norm"]
 
 
-def __getattr__(name: str) -> object:
-    """A submodule not imported yet (``ember.nn.utils.<name>`` after ``import ember``, as in PyTorch)."""
-    from ember._lazy_submodules import submodule
+# a submodule not imported yet, by name (``ember.nn.attention`` after ``import ember``, as in PyTorch)
+from ember import _lazy_submodules  # noqa: E402
 
-    mod = submodule(__name__, __path__[0], name)
-    if mod is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return mod
+__getattr__ = _lazy_submodules.package_getattr(__name__, __path__[0])

@@ -17,19 +17,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import ember
 from ember import nn
+from ember.nn.modules.utils import _ntuple
 
 __all__ = ["FrozenBatchNorm2d", "ConvNormActivation", "Conv2dNormActivation", "Conv3dNormActivation",
            "SqueezeExcitation", "MLP", "Permute"]
 
 interpolate = nn.functional.interpolate
-
-
-def _ntuple(x: Any, n: int) -> tuple[Any, ...]:
-    return tuple(x) if isinstance(x, Sequence) else (x,) * n
 
 
 class FrozenBatchNorm2d(nn.Module):
@@ -84,7 +80,7 @@ class ConvNormActivation(nn.Sequential):
                 padding = (kernel_size - 1) // 2 * dilation
             else:
                 n = len(kernel_size) if isinstance(kernel_size, Sequence) else len(dilation)  # type: ignore[arg-type]
-                kernel_size, dilation = _ntuple(kernel_size, n), _ntuple(dilation, n)
+                kernel_size, dilation = _ntuple(n)(kernel_size), _ntuple(n)(dilation)
                 padding = tuple((kernel_size[i] - 1) // 2 * dilation[i] for i in range(n))
         if bias is None:  # a norm layer's shift makes a conv bias redundant
             bias = norm_layer is None
