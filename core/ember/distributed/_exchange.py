@@ -69,16 +69,10 @@ def _tensor_check(t: Any, name: str) -> None:
                         f"             but got {type(t)} instead.")
 
 
-def _real_dtype(dt: Any) -> str:
-    """A complex dtype counts as its element type, as in PyTorch's dtype check."""
-    name = str(dt).replace("ember.", "")
-    return {"complex64": "float32", "complex128": "float64"}.get(name, name)
-
-
 def _same_dtype(tensors: Sequence[Any]) -> None:
     first = first_dtype = None
     for t in tensors:
-        dt = _real_dtype(t.dtype)
+        dt = t.dtype.to_real()  # a complex dtype counts as its element type, as in PyTorch's check
         if first is None:
             first, first_dtype = dt, t.dtype
         elif dt != first:
@@ -160,7 +154,7 @@ def all_to_all_single(output: Any, input: Any, output_split_sizes: Sequence[int]
     out_row = dst.arr.itemsize * math.prod(dst.arr.shape[1:])
     send = [r * in_row for r in in_rows]
     recv = [r * out_row for r in out_rows]
-    _check_same(pg, what, f"all_to_all_single {_real_dtype(input.dtype)}")
+    _check_same(pg, what, f"all_to_all_single {input.dtype.to_real()}")
     _exchange_counts(pg, send, recv, what)
     req = _alltoallv(pg, src.arr.reshape(-1).view(np.uint8), send, dst.arr.reshape(-1).view(np.uint8), recv)
     return _run(pg, [req], lambda _: dst.done(), what, async_op)
@@ -190,7 +184,7 @@ def all_to_all(output_tensor_list: list, input_tensor_list: list, group: Any = N
     dsts = [_Host(t, write=True) for t in output_tensor_list]
     send = [h.arr.nbytes for h in srcs]
     recv = [h.arr.nbytes for h in dsts]
-    _check_same(pg, what, f"all_to_all {_real_dtype(input_tensor_list[0].dtype) if n else ''}")
+    _check_same(pg, what, f"all_to_all {input_tensor_list[0].dtype.to_real() if n else ''}")
     _exchange_counts(pg, send, recv, what)
     sendbuf = np.concatenate([h.arr.reshape(-1).view(np.uint8) for h in srcs]) if n else np.empty(0, np.uint8)
     recvbuf = np.empty(sum(recv), np.uint8)
