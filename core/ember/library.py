@@ -246,13 +246,14 @@ class CustomOpDef:
 
     def _run(self, kernel: Callable, args: tuple, kwargs: dict, inputs: list) -> Any:
         from ember.autograd.grad_mode import no_grad
+        from ember.functions.torch_surface import _same_storage
         from ember.tensor import Tensor
 
         with no_grad():  # opaque to autograd, as PyTorch runs a custom op's kernel below it
             out = kernel(*args, **kwargs)
         outs = out if isinstance(out, (tuple, list)) else (out,)
         for o in outs:
-            if isinstance(o, Tensor) and any(o is i or _shares(o, i) for i in inputs):
+            if isinstance(o, Tensor) and any(_same_storage(o, i) for i in inputs):
                 raise RuntimeError(
                     f"{self._name} (with implementation in {inspect.getmodule(kernel)}): The output of this custom "
                     "operator (1) must not also be an input to this custom operator and (2) may not alias any "
@@ -293,13 +294,6 @@ def _check_arguments(op: CustomOpDef, args: tuple, kwargs: dict) -> None:
             raise RuntimeError(f"{op._qualname}() takes {positional} positional argument(s) but {len(args)} "
                                f"was/were given.  Declaration: {declaration}") from None
         raise RuntimeError(f"{op._qualname}(): {e}.  Declaration: {declaration}") from None
-
-
-def _shares(a: Any, b: Any) -> bool:
-    """Whether two tensors view the same memory (``a`` is a view of ``b`` or the other way)."""
-    base_a = getattr(a, "_base", None)
-    base_b = getattr(b, "_base", None)
-    return (base_a is not None and (base_a is b or base_a is base_b)) or (base_b is not None and base_b is a)
 
 
 def _apply_with_autograd(op: CustomOpDef, kernel: Callable, args: tuple, kwargs: dict, inputs: list) -> Any:
