@@ -99,6 +99,10 @@ def _number(value: Any) -> Any:
         return float(value)
     if isinstance(value, np.complexfloating):
         return complex(value)
+    if hasattr(value, "_dtype") and hasattr(value, "item"):
+        # a one-element tensor, as PyTorch's argument parser reads it for a Scalar (LBFGS passes
+        # ``alpha=step_size`` as a tensor); its own item() raises for more elements
+        return _number(value.item())
     if hasattr(value, "__index__"):
         return value.__index__()
     if hasattr(value, "__float__"):

@@ -212,6 +212,11 @@ def scalar_dtype(value: object) -> dtype:
         return _default_float
     if isinstance(value, complex):
         return default_complex_dtype()
+    # a NumPy scalar operand is the Python number PyTorch reads from it: an int for NumPy's
+    # integers, else a float (np.bool_ and np.complex64 included: tensor + np.bool_(True) is float)
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind is not None and type(value).__module__ == "numpy" and kind in "biufc":
+        return int64 if kind in "iu" else _default_float
     raise TypeError(f"expected a Python number, got {type(value).__name__}")
 
 

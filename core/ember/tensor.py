@@ -256,6 +256,8 @@ class Tensor:
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and not self._dtype.is_differentiable:  # (PyTorch's wording differs from the setter's)
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = requires_grad
         return self
 
@@ -297,10 +299,16 @@ class Tensor:
     def detach(self) -> Tensor:
         """A tensor sharing storage with this one, outside the graph."""
         t = self._view_of(self._data)
-        t._base = self._base
+        t._base = None  # PyTorch: not a view (``_base`` is None) though it shares storage and version
         return t
 
     def detach_(self) -> Tensor:
+        if self._base is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) "
+                "for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and "
+                "hence detach_() cannot be called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
         self.grad_fn = None
         self._requires_grad = False
         return self

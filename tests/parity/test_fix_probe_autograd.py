@@ -136,3 +136,172 @@ def test_select_is_one_view_node(device):
         return x.grad.cpu().tolist(), y.detach().cpu().tolist()
     t, e = _both(run, device)
     assert e == t
+
+
+# ---- round 2: gradients at kinks, ties and special points; graph API edges ------------------------
+
+def _grads(L, dev, fn, values, dtype):
+    xs = [L.tensor(v, dtype=getattr(L, dtype), device=dev).requires_grad_() for v in values]
+    out = fn(L, *xs)
+    (out.sum() if out.dim() else out).backward()
+    return [None if x.grad is None else x.grad.float().cpu().numpy() for x in xs]
+
+
+_INF, _NAN = float("inf"), float("nan")
+KINKS = {  # (fn(L, *inputs), input values): the gradient PyTorch picks at a kink, tie or special point
+    "abs": (lambda L, x: x.abs(), [[0.0, -0.0, 1.0, -2.0]]),
+    "clamp_bounds": (lambda L, x: x.clamp(-1, 1), [[-1.0, 1.0, 0.0, 2.0, -2.0]]),
+    "clamp_tensor_bounds": (lambda L, x, lo, hi: x.clamp(lo, hi),
+                            [[-1.0, 1.0, 0.0, 2.0], [-1.0, 0.0, 0.0, 3.0], [1.0, 1.0, 0.0, 2.0]]),
+    "maximum_tie": (lambda L, x, y: L.maximum(x, y), [[-1.0, 1.0, 0.0], [-1.0, 0.0, 0.0]]),
+    "fmax_nan": (lambda L, x, y: L.fmax(x, y), [[-1.0, _NAN, 0.0], [-1.0, 1.0, _NAN]]),
+    "hardtanh": (lambda L, x: L.nn.functional.hardtanh(x), [[-1.0, 1.0, 0.0, 2.0]]),
+    "relu6": (lambda L, x: L.nn.functional.relu6(x), [[0.0, 6.0, 3.0, 7.0]]),
+    "hardswish": (lambda L, x: L.nn.functional.hardswish(x), [[-3.0, 3.0, 0.0]]),
+    "max_ties": (lambda L, x: x.max(), [[1.0, 3.0, 3.0, 2.0]]),
+    "amax_ties_dim": (lambda L, x: x.amax(1), [[[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]]),
+    "max_dim_ties": (lambda L, x: x.max(1).values, [[[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]]),
+    "median_ties": (lambda L, x: x.median(), [[2.0, 2.0, 2.0, 2.0]]),
+    "mode_ties": (lambda L, x: x.mode(0).values, [[[1.0, 1.0], [2.0, 1.0], [2.0, 1.0]]]),
+    "kthvalue_ties": (lambda L, x: x.kthvalue(3).values, [[2.0, 2.0, 2.0, 3.0]]),
+    "sort_ties": (lambda L, x: x.sort(stable=True).values * L.arange(1.0, 5.0, device=x.device), [[2.0, 2.0, 1.0, 2.0]]),
+    "cummax_ties": (lambda L, x: x.cummax(0).values * L.arange(1.0, 4.0, device=x.device), [[2.0, 2.0, 2.0]]),
+    "logsumexp_all_-inf": (lambda L, x: x.logsumexp(0), [[-_INF, -_INF]]),
+    "logsumexp_+inf": (lambda L, x: x.logsumexp(0), [[_INF, 1.0]]),
+    "softmax_-inf": (lambda L, x: x.softmax(0) * L.arange(1.0, 4.0, device=x.device), [[-_INF, 1.0, 2.0]]),
+    "log_softmax_-inf": (lambda L, x: x.log_softmax(0)[1:], [[-_INF, 1.0, 2.0]]),
+    "norm_zero": (lambda L, x: x.norm(), [[0.0, 0.0]]),
+    "norm_inf": (lambda L, x: x.norm(_INF), [[1.0, -1.0, 0.5]]),
+    "vector_norm_half": (lambda L, x: L.linalg.vector_norm(x, 0.5), [[0.0, 1.0]]),
+    "cdist_zero": (lambda L, x, y: L.cdist(x, y), [[[0.0, 0.0], [1.0, 1.0]], [[0.0, 0.0]]]),
+    "pdist_zero": (lambda L, x: L.pdist(x), [[[0.0, 0.0], [0.0, 0.0], [1.0, 2.0]]]),
+    "dist_zero": (lambda L, x, y: L.dist(x, y), [[0.0, 0.0], [0.0, 0.0]]),
+    "sqrt_rsqrt_log_0": (lambda L, x: x.sqrt() + x.rsqrt() + x.log(), [[0.0, 1.0]]),
+    "pow_0_0": (lambda L, x, y: x ** y, [[0.0, 0.0, 0.0, 2.0], [0.0, -1.0, 2.0, 0.0]]),
+    "number_pow_0": (lambda L, y: 0.0 ** y, [[0.0, 1.0, -1.0]]),
+    "prod_one_zero": (lambda L, x: x.prod(), [[1.0, 0.0, 3.0]]),
+    "prod_two_zeros": (lambda L, x: x.prod(1), [[[1.0, 0.0, 2.0], [0.0, 0.0, 4.0]]]),
+    "cumprod_zeros": (lambda L, x: x.cumprod(0) * L.arange(1.0, 5.0, device=x.device), [[2.0, 0.0, 3.0, 0.0]]),
+    "std_one_element": (lambda L, x: x.std(), [[1.0]]),
+    "atan2_0_0": (lambda L, y, x: L.atan2(y, x), [[0.0, 0.0, 1.0], [0.0, -0.0, 0.0]]),
+    "where_nan_branch": (lambda L, x: L.where(x > 0, x.log(), L.zeros(())), [[0.0, 1.0]]),
+    "masked_fill_nan": (lambda L, x: x.masked_fill(x < 0, _NAN), [[-1.0, 1.0]]),
+    "div_by_zero": (lambda L, x, y: x / y, [[1.0, 0.0, -1.0], [0.0, 0.0, 0.0]]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KINKS))
+def test_gradient_at_kinks_ties_and_special_points_as_torch(name, device):
+    fn, values = KINKS[name]
+    want, got = _grads(torch, "cpu", fn, values, "float32"), _grads(ember, device, fn, values, "float32")
+    for w, g in zip(want, got):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_gradients_as_torch(dtype, device):
+    for fn, values in [(lambda L, x: x.exp() * x.sqrt(), [[0.0, 1.0, 4.0]]), (lambda L, x: x.amax(), [[1.0, 1.0]]),
+                       (lambda L, x: x.norm(), [[3.0, 4.0]]), (lambda L, x: x.prod(), [[3.0, 0.0, 5.0]])]:
+        want, got = _grads(torch, "cpu", fn, values, dtype), _grads(ember, device, fn, values, dtype)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-2, atol=1e-3)
+
+
+def _outcome(fn):
+    try:
+        return fn()
+    except Exception as e:  # noqa: BLE001 - the type and message are what is compared
+        return type(e), str(e)
+
+
+def test_detach_in_place_refuses_views_and_detach_is_no_view():
+    def run(L):
+        y = L.ones(2, requires_grad=True) * 2
+        return (_outcome(lambda: y[0].detach_()), _outcome(lambda: y.view(2).detach_()),
+                _outcome(lambda: L.ones(2)[0].detach_()), L.ones(2)[0].detach()._base is None,
+                _outcome(lambda: y.detach_().requires_grad))
+    assert run(ember) == run(torch)
+
+
+def test_requires_grad_refusal_wording():
+    makes = (lambda L: L.tensor([1, 2]).requires_grad_(), lambda L: setattr(L.tensor([1, 2]), "requires_grad", True),
+             lambda L: L.tensor([1, 2], requires_grad=True))
+    assert [_outcome(lambda m=m: m(ember)) for m in makes] == [_outcome(lambda m=m: m(torch)) for m in makes]
+
+
+@pytest.mark.parametrize("ret", ["tensor", "int"])
+def test_post_accumulate_grad_hook_must_return_none(ret):
+    def run(L):
+        x = L.ones(2, requires_grad=True)
+        x.register_post_accumulate_grad_hook(lambda p: p.grad.mul_(2) if ret == "tensor" else 5)
+        return _outcome(lambda: (x * 3).sum().backward())
+    e, t = run(ember), run(torch)
+    assert e[0] is t[0] and e[1] == t[1]
+
+
+@pytest.mark.parametrize("how", ["backward", "inputs", "expand", "grad"])
+def test_leaf_grad_layout_as_torch(how, device):
+    """A contiguous leaf's .grad is contiguous (PyTorch's layout contract): the stride-0 gradient of
+    ``sum`` reaching it through ``backward(inputs=...)`` is copied, so in-place ops on it work."""
+    def run(L, dev):
+        x = L.ones(2, 3, requires_grad=True, device=dev)
+        if how == "backward":
+            x.sum().backward()
+        elif how == "inputs":
+            L.autograd.backward([x.sum()], inputs=[x])
+        elif how == "expand":
+            x.expand(2, 2, 3).sum().backward()
+        else:
+            return L.autograd.grad(x.sum(), x)[0].stride()
+        x.grad.add_(1)
+        return x.grad.stride(), x.grad.cpu().tolist()
+    assert run(ember, device) == run(torch, "cpu")
+
+
+NODE_NAMES = {
+    "pow_tensor_tensor": lambda L, x: x.pow(x),
+    "pow_number_tensor": lambda L, x: 2 ** x,
+    "pow_tensor_number": lambda L, x: x ** 3,
+    "kthvalue": lambda L, x: x.kthvalue(1, 1)[0],
+    "kthvalue_keepdim": lambda L, x: x.kthvalue(1, 1, keepdim=True)[0],
+    "mode": lambda L, x: x.mode(1)[0],
+    "median_dim": lambda L, x: x.median(1)[0],
+    "nanmedian_dim": lambda L, x: x.nanmedian(1)[0],
+    "cummax": lambda L, x: x.cummax(1)[0],
+    "cummin": lambda L, x: x.cummin(1)[0],
+    "aminmax": lambda L, x: x.aminmax(dim=1)[1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(NODE_NAMES))
+def test_grad_fn_names_as_torch(name):
+    def run(L):
+        y = NODE_NAMES[name](L, L.tensor([[1.0, 2.0, 2.0]], requires_grad=True))
+        # (pow's edges too; the others' nodes are ember's last step renamed, whose edges may differ)
+        return type(y.grad_fn).__name__, len(y.grad_fn.next_functions) if name.startswith("pow") else None
+    assert run(ember) == run(torch)
+
+
+def test_pow_nodes_save_what_torch_saves():
+    def run(L):
+        x = L.tensor([1.0, 2.0], requires_grad=True)
+        a, b = x.pow(x).grad_fn, (2.5 ** x).grad_fn
+        return (a._saved_self.tolist(), a._saved_exponent.tolist(), a._saved_result.tolist(), b._saved_self,
+                b._saved_exponent.tolist(), b._saved_result.tolist())
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("name", ["elu", "elu_alpha2", "selu", "celu"])
+def test_elu_family_first_and_second_derivative_at_zero_as_torch(name, device):
+    """PyTorch's ELU gradient at exactly 0 is the negative branch's (alpha), and its double backward
+    masks ``x < 0``: the second derivative at 0 is 0 (ember's composite gave alpha there)."""
+    f = {"elu": lambda L, x: L.nn.functional.elu(x), "elu_alpha2": lambda L, x: L.nn.functional.elu(x, 2.0),
+         "selu": lambda L, x: L.nn.functional.selu(x), "celu": lambda L, x: L.nn.functional.celu(x, 0.5)}[name]
+
+    def run(L, dev):
+        x = L.tensor([0.0, -0.0, _NAN, -1.0, 1.0], device=dev, requires_grad=True)
+        y = f(L, x)
+        (g,) = L.autograd.grad(y.sum(), x, create_graph=True)
+        (gg,) = L.autograd.grad(g.sum(), x)
+        return [a.detach().cpu().numpy() for a in (y, g, gg)]
+    for w, e in zip(run(torch, "cpu"), run(ember, device)):
+        np.testing.assert_allclose(e, w, rtol=1e-5, atol=1e-6, equal_nan=True)

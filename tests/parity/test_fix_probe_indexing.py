@@ -336,3 +336,80 @@ def test_complex_messages():
     same_error(lambda lib, z: z.scatter_reduce(0, lib.tensor([1, 1]), z[:2], "amax"), "cpu", Z)
     same_error(lambda lib, z: quiet(lambda: z.index_reduce(0, lib.tensor([1, 1]), z[:2], "amin"))(), "cpu", Z)
     same_error(lambda lib, z: lib.view_as_complex(lib.tensor(1.0)), "cpu", Z)
+
+
+# ---- expanded tensors and overlapping writes (probe round B) --------------------------------------
+def _on_base(fn):
+    """Run ``fn`` on a view-producing chain of a fresh base; return the base (it must see the write)
+    and ``fn``'s result."""
+    def run(lib, x):
+        base = x.detach().clone()
+        return base, fn(lib, base)
+    return run
+
+
+EXPANDED = [
+    lambda lib, x: x[0].expand(3, 4)[1].add_(1),            # a non-aliasing view of an expanded tensor
+    lambda lib, x: x[0].expand(3, 4)[1:2].mul_(2),
+    lambda lib, x: x[:, :1].expand(3, 4)[:, 0].neg_(),
+    lambda lib, x: x.unsqueeze(0).expand(2, 3, 4)[1].sub_(1),
+    lambda lib, x: x[0].expand(3, 4)[1].copy_(lib.ones(4)),
+    lambda lib, x: x[0].expand(3, 4)[1].fill_(7),
+    lambda lib, x: x[0].expand(3, 4)[1].__setitem__(0, 9.0),
+    lambda lib, x: x[0].expand(3, 4)[1].index_add_(0, lib.tensor([0, 0]), lib.ones(2)),
+    lambda lib, x: x[0].expand(3, 4)[1].scatter_add_(0, lib.tensor([0, 0]), lib.ones(2)),
+    lambda lib, x: lib.add(x[0], 1, out=x[0].expand(3, 4)[1]),
+    lambda lib, x: x[0].expand(3, 4).fill_(1.0),             # a constant fill may alias (PyTorch)
+    lambda lib, x: x[0].expand(3, 4).zero_(),
+    lambda lib, x: x[0].expand(3, 4).__setitem__(1, 5.0),     # writes the view x[...][1]: no alias
+    lambda lib, x: x[0].expand(3, 4).fill_(lib.tensor(2.0)),  # fill_(tensor) refuses
+    lambda lib, x: x[0].expand(3, 4).add_(1),
+    lambda lib, x: x[0].expand(3, 4)[:, 1].add_(1),
+    lambda lib, x: x[0].expand(3, 4).__setitem__((slice(None), 1), 5.0),
+    lambda lib, x: x[0].expand(3, 4).__setitem__(Ellipsis, lib.ones(4)),
+    lambda lib, x: x[0].expand(3, 4).copy_(lib.ones(4)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(EXPANDED)))
+def test_writes_through_expanded_tensors(case):
+    check(quiet(_on_base(EXPANDED[case])), (Arg(X2, grad=False),), {}, "cpu")
+
+
+OVERLAP = [
+    lambda lib, x: x.index_add_(0, lib.tensor([0, 1, 2]), x),            # the same memory: refused too
+    lambda lib, x: x.index_add_(0, lib.tensor([0]), x[1:2]),
+    lambda lib, x: x.index_add_(0, lib.tensor([0]), x[1:2].clone()),
+    lambda lib, x: x.index_copy_(0, lib.tensor([0, 1, 2]), x),
+    lambda lib, x: x.index_copy_(0, lib.tensor([0]), x[1:2]),
+    lambda lib, x: x.scatter_(1, lib.tensor([[0]]), x),
+    lambda lib, x: x.scatter_(1, lib.tensor([[0]]), x[1:]),
+    lambda lib, x: x.scatter_add_(1, lib.tensor([[0]]), x[1:]),
+    lambda lib, x: x.scatter_reduce_(1, lib.tensor([[0]]), x[1:], "sum"),
+    lambda lib, x: x.index_reduce_(0, lib.tensor([0]), x[1:2], "prod"),
+    lambda lib, x: x.view(-1).put_(lib.tensor([0, 1]), x.view(-1)[:2]),
+    lambda lib, x: x.view(-1).put_(lib.tensor([0]), x.view(-1)),          # put_'s own error first
+    lambda lib, x: x.index_put_((lib.tensor([0]),), x[1]),
+    lambda lib, x: x.index_put_((lib.tensor([0]),), x[1], accumulate=True),
+    lambda lib, x: x.index_put_((x > 0,), x[0, 0]),                       # masked_fill_'s case: a number
+    lambda lib, x: x.index_put_((x > 0,), x[0, :1]),
+    lambda lib, x: x.__setitem__(x > 0, x[0, 0]),
+    lambda lib, x: x.masked_fill_(x > 0, x[0, 0]),
+    lambda lib, x: x.index_fill_(0, lib.tensor([0]), x[0, 0]),
+    lambda lib, x: x.scatter_(1, x[:1, :1].long(), 1.0),
+]
+
+
+@pytest.mark.parametrize("case", range(len(OVERLAP)))
+def test_overlapping_sources(case):
+    check(quiet(_on_base(OVERLAP[case])), (Arg(X2, grad=False),), {}, "cpu")
+
+
+@pytest.mark.parametrize("case", [0, 1, 3, 5, 10, 12])
+def test_overlap_messages(case):
+    same_error(lambda lib, x: OVERLAP[case](lib, x.clone()), "cpu", X2)
+
+
+@pytest.mark.parametrize("case", [13, 14, 15, 16, 17, 18])
+def test_expanded_messages(case):
+    same_error(lambda lib, x: EXPANDED[case](lib, x.clone()), "cpu", X2)

@@ -117,14 +117,18 @@ def bitcast(x, dtype):
 
 
 def copy_(dst, src):
-    try:
-        np.copyto(dst, src, casting="unsafe")
-    except ValueError:
-        if not dst.flags.writeable:  # a broadcast (expand) view: elements alias one another
+    if not dst.flags.writeable and not dst.flags.owndata:
+        # NumPy marks a broadcast (expand) view and every view of it read-only. One whose elements
+        # alias one another is PyTorch's error; one that does not (``x.expand(3, 4)[1]``) is written
+        # through a writeable view of the same memory, as PyTorch writes it.
+        if any(st == 0 and n > 1 for st, n in zip(dst.strides, dst.shape)):
             raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                                "single memory location. Please clone() the tensor before performing the "
-                               "operation.") from None
-        raise
+                               "operation.")
+        root = _root(dst)
+        if root.flags.writeable:
+            dst = as_strided(dst, dst.shape, tuple(st // dst.itemsize for st in dst.strides), storage_offset(dst))
+    np.copyto(dst, src, casting="unsafe")
 
 
 # ---- linear algebra --------------------------------------------------------------------------

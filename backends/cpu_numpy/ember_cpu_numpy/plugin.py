@@ -76,6 +76,12 @@ class NumpyBackend(Backend):
         arr = np.array(obj, copy=True)
         if arr.dtype == NP_DTYPE[_dt.bfloat16]:  # ml_dtypes' bfloat16 has kind "V", not "f"
             return arr, _dt.bfloat16
+        if arr.dtype == object and not isinstance(obj, np.ndarray):
+            # Python ints beyond int64 beside a float or complex: the data is floating and each int
+            # is read as a double, as PyTorch does (tensor([1.0, 2**70]) is float32)
+            kinds = {type(v) for v in arr.flat}
+            if kinds <= {int, bool, float, complex} and kinds & {float, complex}:
+                arr = arr.astype(np.complex128 if complex in kinds else np.float64)
         if not isinstance(obj, np.ndarray) and (arr.dtype == np.uint64 or arr.dtype == object and any(
                 isinstance(v, int) and not -(1 << 63) <= v < (1 << 63) for v in arr.flat)):
             raise ValueError("Overflow when unpacking long long")  # a Python int beyond int64, as PyTorch

@@ -285,8 +285,16 @@ def elementwise_kernels(xp: ModuleType, *, add_at: Callable | None = None, add_a
         kernel.__name__ = fn.__name__
         return kernel
 
+    # PyTorch's CPU scans carry float32 (complex64) running totals in double (its acc_type): 100,000
+    # additions of 0.1 end at 10000.0 there, at 9998.557 in a float32 running total. Its CUDA scans
+    # accumulate in float, so only NumPy widens.
+    wide_scan = {np.dtype(np.float32): np.float64, np.dtype(np.complex64): np.complex128} if xp is np else {}
+
     def scan(fn: Callable) -> Callable:
         def kernel(x, dim):
+            acc = wide_scan.get(x.dtype)
+            if acc is not None:
+                return fn(x, axis=dim, dtype=acc).astype(x.dtype)
             return fn(x, axis=dim, dtype=x.dtype)
 
         kernel.__name__ = fn.__name__

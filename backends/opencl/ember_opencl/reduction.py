@@ -41,10 +41,12 @@ def _op_code(op: str, d: np.dtype, fp64: bool) -> tuple[str, str, str, np.dtype]
         sym = "+" if op == "sum" else "*"
         return acc, ("0" if op == "sum" else "1"), f"acc {sym} v", d
     lo, hi = ("-INFINITY", "INFINITY") if is_f else _INT_LIMITS[t]
+    # ``>=``: of equal values the first is kept, as PyTorch's max(x, dim) keeps the value at its
+    # index (0.0 and -0.0 are equal: max([0., -0.]) is 0.0 with index 0)
     if op == "amax":
-        comb = "((acc > v || isnan(acc)) ? acc : v)" if is_f else "(acc > v ? acc : v)"
+        comb = "((acc >= v || isnan(acc)) ? acc : v)" if is_f else "(acc > v ? acc : v)"
         return t, lo, comb, d
-    comb = "((acc < v || isnan(acc)) ? acc : v)" if is_f else "(acc < v ? acc : v)"
+    comb = "((acc <= v || isnan(acc)) ? acc : v)" if is_f else "(acc < v ? acc : v)"
     return t, hi, comb, d
 
 

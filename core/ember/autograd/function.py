@@ -173,9 +173,14 @@ class AccumulateGrad(Node):
         if grad._dtype is not leaf._dtype:  # PyTorch's engine casts each gradient to its input's dtype
             grad = grad.to(leaf._dtype)
         if leaf._grad is None:
+            shared = grad._base is not None or grad is leaf  # a view or the leaf: .grad gets its own buffer
             if not create_graph:
                 grad = grad.detach()
-            if grad._base is not None or grad is leaf:
+            if not grad.is_contiguous() and leaf.is_contiguous():
+                # PyTorch's layout contract: a contiguous leaf's .grad is contiguous (an expanded
+                # gradient, say of ``sum``, would otherwise be a stride-0 buffer no in-place op can write)
+                grad = grad.contiguous()
+            elif shared:
                 grad = grad.clone()
             leaf.grad = grad
         elif create_graph:
@@ -186,7 +191,11 @@ class AccumulateGrad(Node):
         post = leaf.__dict__.get("_post_acc_hooks")
         if post:  # Tensor.register_post_accumulate_grad_hook: called with the leaf, its .grad updated
             for hook in list(post):
-                hook(leaf)
+                res = hook(leaf)
+                if res is not None:  # PyTorch checks the result's type first, then that it is None
+                    if not isinstance(res, type(leaf)):
+                        raise TypeError(f"expected Variable, but hook returned '{type(res).__name__}'")
+                    raise RuntimeError("Tensor post accumulate grad hooks should return None.")
         return ()
 
 

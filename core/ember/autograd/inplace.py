@@ -42,8 +42,10 @@ _OVERLAP_MSG = ("unsupported operation: more than one element of the written-to 
                 "location. Please clone() the tensor before performing the operation.")
 
 
-def check_inplace(t: Any) -> None:
-    """Raise PyTorch's errors for an in-place write into ``t`` that must not happen."""
+def check_inplace(t: Any, overlap_ok: bool = False) -> None:
+    """Raise PyTorch's errors for an in-place write into ``t`` that must not happen. ``overlap_ok``:
+    the write puts one value everywhere (``fill_`` of a number, ``zero_``), which PyTorch allows into
+    an expanded tensor whose elements alias one another."""
     if t._inference and not STATE.inference:
         raise RuntimeError(_INFERENCE_MSG)
     if STATE.enabled and t._no_grad_view and not STATE.inference:
@@ -66,7 +68,7 @@ def check_inplace(t: Any) -> None:
                     "view and is being modified inplace. This view is the output of a function that returns "
                     "multiple views. Such functions do not allow the output views to be modified inplace. You "
                     "should replace the inplace operation by an out-of-place one.")
-    if t._base is not None and _has_internal_overlap(t):
+    if not overlap_ok and t._base is not None and _has_internal_overlap(t):
         raise RuntimeError(_OVERLAP_MSG)
 
 

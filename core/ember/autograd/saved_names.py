@@ -307,6 +307,8 @@ TABLE: dict[tuple[str, str], tuple[Callable | None, Any]] = {
     ("AddBackward0", _E + "Add"): (_inputs(0, 1), {"alpha": _attr("alpha")}),
     ("SubBackward0", _E + "Sub"): (_rsub_view, {"alpha": _attr("alpha")}),
     ("PowBackward0", _E + "Pow"): (None, _pow_saved),
+    ("PowBackward1", _E + "_PowTensorTensor"): (None, _pow_saved),
+    ("PowBackward2", _E + "_PowScalarTensor"): (None, _pow_saved),
     ("PowBackward0", _E + "Mul"): (_inputs(0), {"self": _t(0), "exponent": _const(2)}),  # square()
     ("ReciprocalBackward0", _E + "Div"): (None, {"result": _t(1)}),
     ("ClampBackward1", _E + "Clamp"): (None, {"self": _t(0), "min": _attr("lo"), "max": _attr("hi")}),

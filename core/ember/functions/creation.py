@@ -744,7 +744,10 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | Non
 
 def _real_bound(v: Any) -> Any:
     """A complex range bound as PyTorch reads it, a double: its real part when the imaginary part
-    is 0, else its checked conversion's error."""
+    is 0, else its checked conversion's error. A NumPy scalar counts as the Python number it holds
+    (``np.float32(0.5)`` is a float bound: the range is floating, as PyTorch's)."""
+    if isinstance(v, _np.generic):
+        v = v.item()
     if isinstance(v, complex):
         if v.imag != 0:
             raise RuntimeError("value cannot be converted to type double without overflow")
@@ -1448,7 +1451,7 @@ def _fill_inplace(t: Tensor, value: Any) -> Tensor:
     from ember.autograd.grad_mode import STATE
     from ember.autograd.inplace import check_inplace, needs_rebase, rebase_history
 
-    check_inplace(t)
+    check_inplace(t, overlap_ok=not isinstance(value, Tensor))  # fill_(tensor) refuses aliases (PyTorch)
     if isinstance(value, Tensor):
         if value.dim() != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} dimensions.")
@@ -1459,7 +1462,7 @@ def _fill_inplace(t: Tensor, value: Any) -> Tensor:
         # a 0-d tensor is cast (wrapped) as PyTorch's fill_ does; a number is checked
         value = (value if value._dtype is t._dtype else value.to(t._dtype)).item()
     value = checked_scalar(value, t._dtype)
-    t._kt["copy_"](t._data, value)
+    t._kt["copy_"](_unaliased(t), value)
     t._version[0] += 1
     if STATE.enabled and needs_rebase(t):
         rebase_history(t, t.detach())  # a constant now: no gradient reaches the old values
@@ -1468,6 +1471,19 @@ def _fill_inplace(t: Tensor, value: Any) -> Tensor:
     if _FW[0] is not None:  # forward AD: a constant has a zero tangent
         _FW[0].after_inplace(t, None)
     return t
+
+
+def _unaliased(t: Tensor) -> Any:
+    """``t``'s data with each axis of stride 0 (an expanded one, whose elements alias one another)
+    cut to one element: the same memory, each location once, so a constant fill can be written."""
+    kt, data = t._kt, t._data
+    if not kt.has("strides"):
+        return data
+    strides = kt["strides"](data)
+    if not any(st == 0 and n > 1 for st, n in zip(strides, data.shape)):
+        return data
+    shape = tuple(1 if st == 0 else n for st, n in zip(strides, data.shape))
+    return kt["as_strided"](data, shape, strides, kt["storage_offset"](data))
 
 
 def _random_inplace(t: Tensor, sample: Tensor) -> Tensor:

@@ -86,6 +86,10 @@ def _broadcast_error(*shapes: tuple) -> RuntimeError:
 
 
 def _device_error(a: Tensor, b: Tensor) -> RuntimeError:
+    # PyTorch's TensorIterator takes the first non-CPU operand's device as the common one, so a mix
+    # of cpu and an accelerator reads "opencl:0 and cpu!" whichever operand comes first
+    if a._device.type == "cpu" and b._device.type != "cpu":
+        a, b = b, a
     return RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                         f"{a._device} and {b._device}!")
 
@@ -145,11 +149,11 @@ def _operands(a: Any, b: Any, exact: bool = False) -> tuple:
     a CPU scalar to the common dtype (``x + 0.1`` adds the float16 nearest 0.1). ``exact`` is the
     rule of PyTorch's mul and div kernels for those dtypes, which take the scalar's own value in
     float32 (``original_scalar_value``), also that of a second operand that is a 0-d CPU tensor of
-    another floating dtype."""
+    another real dtype (``bfloat16 * tensor(257)`` multiplies by 257, not by its bfloat16 256)."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             if exact and a._dtype is not b._dtype and b._data.ndim == 0 and b._device.type == "cpu" and \
-                    a._dtype in _LOWP and b._dtype.is_floating_point:  # (the second operand only, as PyTorch)
+                    a._dtype in _LOWP and not b._dtype.is_complex:  # (the second operand only, as PyTorch)
                 return _operands(a, b.item(), True)
             if a._device is not b._device:
                 if b._data.ndim == 0 and b._device.type == "cpu":
@@ -381,6 +385,9 @@ def _scale_by_alpha(a: Any, b: Any, alpha: Any) -> tuple:
         alpha = bool(alpha)
     if alpha is True or (type(alpha) is int and alpha == 1):
         return b, alpha
+    from ember._scalar_convert import checked_scalar
+
+    checked_scalar(alpha, dt)  # PyTorch's checked conversion: int8 alpha=300, float32 alpha=1e39 raise
     if dt in _LOWP:
         # PyTorch's 16-bit add kernel: alpha (and a number operand) rounded to the dtype, then
         # a + alpha * b in float32, rounded once (a float32 ``b * alpha`` here; the caller rounds)
@@ -499,6 +506,8 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        # a NumPy scalar is the Python number it holds (np.int64(300) is checked as 300 is)
+        a, b = (_from_numpy_operand(v) if isinstance(v, np.generic) else v for v in (a, b))
         ctx.a, ctx.b = _meta(a), _meta(b)
         ctx.sa = a if not isinstance(a, Tensor) else None
         ctx.sb = b if not isinstance(b, Tensor) else None
@@ -664,6 +673,9 @@ class Remainder(Function):
         return _grad_meta(ctx.a, g), gb
 
 
+_I64_END = 1 << 63
+
+
 def _plain_pair(a: Any, b: Any) -> bool:
     """The eager fast path of the arithmetic operators (issue #16): two tensors of one dtype on one
     device, or a float32/float64 tensor and a Python int or float (the result keeps the tensor's
@@ -677,7 +689,9 @@ def _plain_pair(a: Any, b: Any) -> bool:
             return False
         return not STATE.enabled or (not a._requires_grad and not b._requires_grad and a._base is None
                                      and b._base is None)
-    if (b.__class__ is float or b.__class__ is int) and (a._dtype is _dt.float32 or a._dtype is _dt.float64):
+    # (an int past int64 takes the general path: PyTorch reads it as a uint64, or raises OverflowError)
+    if (b.__class__ is float or (b.__class__ is int and -_I64_END <= b < _I64_END)) and (
+            a._dtype is _dt.float32 or a._dtype is _dt.float64):
         return not STATE.enabled or (not a._requires_grad and a._base is None)
     return False
 
@@ -923,8 +937,18 @@ def fmod(input: Tensor, other: Any, *, out: Tensor | None = None) -> Tensor:
     return _out(Fmod.apply(input, other), out)
 
 
+class _PowTensorTensor(Pow):
+    _backward_name = "PowBackward1"  # PyTorch's node for tensor ** tensor
+
+
+class _PowScalarTensor(Pow):
+    _backward_name = "PowBackward2"  # and for number ** tensor
+
+
 def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A001
-    return _out(Pow.apply(input, exponent), out)
+    fn = (Pow if not isinstance(exponent, Tensor) else _PowTensorTensor if isinstance(input, Tensor)
+          else _PowScalarTensor)
+    return _out(fn.apply(input, exponent), out)
 
 
 def _tensor_args(name: str, input: Any, other: Any, check_other: bool = True) -> None:
@@ -1560,16 +1584,48 @@ def isfinite(x: Tensor) -> Tensor:
     return logical_not(isnan(x)) & (abs(x) != math.inf)
 
 
+def _nan_to_num_arg(name: str, v: Any, dt: _dt.dtype) -> float | None:
+    """A replacement value of ``nan_to_num`` as PyTorch takes it: a ``float`` argument (a complex
+    number is a TypeError), cast to ``dt`` unchecked (float32 with 1e39 gives inf, not an error)."""
+    if v is None:
+        return None
+    if isinstance(v, (complex, np.complexfloating, str)) or not hasattr(v, "__float__"):
+        raise TypeError(f"nan_to_num(): argument '{name}' must be float, not {type(v).__name__}")
+    v = float(v)
+    if dt is _dt.float64:
+        return v
+    if dt in _LOWP:
+        return _dt.round_scalar(v, dt)
+    return v if builtins.abs(v) <= _F32_MAX or v != v else math.copysign(math.inf, v)
+
+
+_F32_MAX = 3.4028234663852886e38
+
+
 @grad_fn_name("NanToNumBackward0")
 def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    """``x`` with NaN replaced by ``nan``, infinities by ``posinf``/``neginf`` (default: the dtype's
+    largest finite values); a complex tensor has each part replaced, as PyTorch's.
+
+    Example:
+        >>> import ember
+        >>> ember.tensor([float("nan"), float("inf"), 1.0]).nan_to_num(posinf=1e39)
+        tensor([0., inf, 1.])
+    """
+    if x._dtype.is_complex:
+        from ember.functions.complex_ops import complex as _complex
+
+        return _complex(nan_to_num(x.real, nan, posinf, neginf), nan_to_num(x.imag, nan, posinf, neginf))
+    nan, posinf, neginf = (_nan_to_num_arg(n, v, x._dtype) for n, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)))
     if not x._dtype.is_floating_point:  # no NaN or infinity to replace; PyTorch returns a copy
         return x.clone()
     from ember.typeinfo import finfo
 
     big = finfo(x._dtype).max  # the dtype's own largest value (bfloat16's is 3.39e38, not float32's)
-    out = where(isnan(x), nan, x)
-    out = where(out == math.inf, big if posinf is None else posinf, out)
-    return where(out == -math.inf, -big if neginf is None else neginf, out)
+    # the masks come from x itself: a replacement that is infinite (nan=1e39 in float32) stays
+    out = where(x == math.inf, big if posinf is None else posinf, x)
+    out = where(x == -math.inf, -big if neginf is None else neginf, out)
+    return where(isnan(x), nan, out)
 
 
 def equal(a: Tensor, b: Tensor) -> bool:
@@ -1629,10 +1685,15 @@ class Where(Function):
             warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed "
                           "in a future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=4)
             cond = cond.to(_dt.bool_)
+        a, b = (_from_numpy_operand(v) if isinstance(v, np.generic) else v for v in (a, b))
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             # Two Python numbers: the first becomes a 0-d tensor of their common dtype.
             dt = _dt.result_type(a, b)
-            a = cond._new(cond._kt["full"]((), _cast_scalar(a, dt), dt, cond._device.index), dt)
+            a = cond._new(cond._kt["full"]((), _checked_branch(a, dt), dt, cond._device.index), dt)
+        elif not isinstance(a, Tensor) and isinstance(a, _Number):
+            a = _checked_branch(a, _dt.result_type(a, b))
+        elif not isinstance(b, Tensor) and isinstance(b, _Number):
+            b = _checked_branch(b, _dt.result_type(a, b))
         proto, ad, bd, dt = _operands(a, b)
         if cond._device is not proto._device:
             raise _device_error(cond, proto)
@@ -1651,6 +1712,15 @@ class Where(Function):
         ga = _grad_meta(ctx.a, where(cond, g, 0.0)) if ctx.needs_input_grad[1] else None
         gb = _grad_meta(ctx.b, where(cond, 0.0, g)) if ctx.needs_input_grad[2] else None
         return None, ga, gb
+
+
+def _checked_branch(v: Any, dt: _dt.dtype) -> Any:
+    """A Python number branch of ``where`` converted to the result dtype as PyTorch does: checked
+    (int8 with 300 raises its overflow error, uint8 takes -1 as 255), except float16/bfloat16,
+    which it does not check (1e6 becomes inf)."""
+    from ember._scalar_convert import checked_scalar
+
+    return checked_scalar(v, dt, check_float=dt not in _LOWP)
 
 
 def where(condition: Tensor, input: Any = None, other: Any = None) -> Tensor:
@@ -1676,9 +1746,10 @@ class Clamp(Function):
             x = x.to(_dt.get_default_dtype())
         ctx.save_for_backward(x)
         ctx.lo, ctx.hi = lo, hi
-        # integer bounds as PyTorch's checked conversion: uint8 takes -255..255 (clamp(u8, min=-1) clamps
-        # to 255), a bound past the dtype's range raises its overflow RuntimeError
-        conv = _cast_scalar if x._dtype.is_differentiable or x._dtype is _dt.bool_ else _checked_bound
+        # bounds as PyTorch's checked conversion: uint8 takes -255..255 (clamp(u8, min=-1) clamps to
+        # 255), a bound past the dtype's range raises its overflow RuntimeError (float16 with 1e6,
+        # float32 with 1e39), an int past uint64 OverflowError
+        conv = _cast_scalar if x._dtype is _dt.bool_ else _checked_bound
         lo_c = None if lo is None else conv(lo, x._dtype)
         hi_c = None if hi is None else conv(hi, x._dtype)
         return x._new(x._kt["clamp"](x._data, lo_c, hi_c))
@@ -1771,21 +1842,15 @@ def _cpp_type(d: _dt.dtype) -> str:
 
 
 def _scalar_as(value: Any, dt: _dt.dtype) -> Any:
-    """A Python scalar ``value`` as PyTorch's fused kernels take it: converted to ``dt`` (a complex
-    value refused by a real ``dt`` unless its imaginary part is 0, a float truncated and wrapped by an
-    integer one: ``value=0.5`` is 0, -1 is 255 for uint8)."""
-    if isinstance(value, Tensor) or dt.is_complex:
+    """A Python scalar ``value`` as PyTorch's fused kernels take it: converted to ``dt`` (their
+    opmath dtype: float32 for float16/bfloat16) by its checked conversion (a complex value refused
+    by a real ``dt`` unless its imaginary part is 0, a float truncated by an integer one: ``value=0.5``
+    is 0, -1 is 255 for uint8; 300 into int8 or 1e39 into float32 raise its overflow error)."""
+    if isinstance(value, Tensor):
         return value
-    if isinstance(value, complex):
-        if value.imag != 0:
-            raise RuntimeError(f"value cannot be converted to type {_cpp_type(dt)} without overflow")
-        value = value.real
-    if dt.category == _dt.int64.category and not isinstance(value, bool):
-        bits = 8 * dt.itemsize
-        value = int(value) % (1 << bits)
-        if dt.is_signed and value >= 1 << (bits - 1):
-            value -= 1 << bits
-    return value
+    from ember._scalar_convert import checked_scalar
+
+    return checked_scalar(value, dt)
 
 
 def _lowp_args(args: Any, dt: _dt.dtype) -> Any:
@@ -1906,8 +1971,8 @@ def _addc(name: str, input: Tensor, t1: Tensor, t2: Tensor, value: Any, divide: 
     dt = _dt.result_type(input, t1, t2)
     if dt is _dt.bool_:
         raise NotImplementedError(f'"{name}_cpu_out" not implemented for \'Bool\'')
-    value = _scalar_as(value, dt)
     compute = _dt.float32 if dt in (_dt.float16, _dt.bfloat16) else dt
+    value = _scalar_as(value, compute)  # (checked in opmath: float16 with value=1e6 gives inf, 1e39 raises)
     a, b, c = (t if t._dtype is compute else t.to(compute) for t in (input, t1, t2))
     res = a + (value * b / c if divide else value * b * c)
     return res if res._dtype is dt else res.to(dt)
@@ -1939,7 +2004,10 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
                                f"{value.dim()} dimension(s).")
         value = value.to(input.dtype) if value.requires_grad else value.item()
     if mask._dtype is not _dt.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask._dtype}")
+        from ember.tensor import _CPP_TYPE
+
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{_CPP_TYPE.get(mask._dtype.name, mask._dtype.name)}")
     if not isinstance(value, Tensor):
         from ember._scalar_convert import checked_scalar
 
@@ -1997,8 +2065,8 @@ def _dense_span(t: Tensor) -> tuple[int, int] | None:
 
 def check_no_overlap(t: Tensor, others: Any, full_too: bool = False) -> None:
     """PyTorch's refusal to write ``t`` from an input that shares part of its memory (``a[1:].add_(a[:-1])``):
-    the result would depend on the order elements are written in. Inputs with the very same memory
-    are fine (``a.add_(a)``) except for ``copy_`` (``full_too``). Only tensors sharing a storage (its
+    the result would depend on the order elements are written in. Inputs with the very same memory and
+    strides are fine (``a.add_(a)``, not ``a.add_(a.t())``) except for ``copy_`` (``full_too``). Only tensors sharing a storage (its
     version counter: views, ``detach()``; or the storage key of ``.data``, which counts versions of its
     own) are compared, so the usual call costs one identity test per operand."""
     storage = t._version if t._storage_key is None else t._storage_key
@@ -2008,8 +2076,8 @@ def check_no_overlap(t: Tensor, others: Any, full_too: bool = False) -> None:
             mine, theirs = _dense_span(t), _dense_span(a)
             if mine is None or theirs is None:
                 continue
-            if mine == theirs and not full_too:
-                continue
+            if mine == theirs and not full_too and t.stride() == a.stride():
+                continue  # the very same elements (PyTorch's "full" overlap); the same span in another order is partial
             if mine[0] < theirs[1] and theirs[0] < mine[1]:
                 raise RuntimeError(_OVERLAP)
 
@@ -2126,7 +2194,16 @@ _op(where, method=_where_method, out="Expected out type to be {result} but got {
 _op(clamp, aliases=("clip",), inplace=True, export_inplace=True, out=True, kernels=("clamp",))
 for _fn in (lerp, addcmul, addcdiv):
     _op(_fn, inplace=True, out=CAST)
-_op(masked_fill, inplace=True)
+def _masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
+    # the value is a number (a 0-d tensor is read as one, PyTorch's ``value.item()``), so it may be an
+    # element of ``self`` (``x.masked_fill_(m, x[0, 0])``); only the mask is checked for overlap
+    check_no_overlap(self, (mask,))
+    if isinstance(mask, Tensor):
+        _check_broadcast(self, mask)  # PyTorch's TensorIterator names self first ("tensor a (3) ... b (2)")
+    return assign_inplace(self, masked_fill(self, mask, value))
+
+
+_op(masked_fill, inplace=_masked_fill_)
 _op(broadcast_shapes, method=False)
 # operators that are not one op: ``&``, ``|``, ``^`` are logical on bool tensors and bitwise otherwise
 for _name, _fn in (("and", _and), ("or", _or), ("xor", _xor)):

@@ -28,6 +28,33 @@ def _type_word(d: _dt.dtype) -> str:
     return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int"}.get(d.name, d.name)
 
 
+# The C++ type names PyTorch's mm kernels print ("int != float"); ScalarType names elsewhere.
+_CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+              "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+              "uint8": "unsigned char", "bool": "bool", "complex64": "c10::complex<float>",
+              "complex128": "c10::complex<double>"}
+
+
+def _dtype_mismatch(a: Tensor, b: Tensor) -> RuntimeError:
+    """PyTorch's error for operands of two dtypes, which depends on the kernel matmul picks for the
+    ranks: dot (vector . vector), addmv (matrix @ vector), bmm (a stack on the right), else mm."""
+    from ember.tensor import _TYPE_NAMES
+
+    def word(d: _dt.dtype) -> str:
+        return _TYPE_NAMES[d].removesuffix("Tensor") if d in _TYPE_NAMES else d.name
+
+    if a.dim() == 1 and b.dim() == 1:
+        return RuntimeError(f"dot : expected both vectors to have same dtype, but found {word(a._dtype)} and "
+                            f"{word(b._dtype)}")
+    if b.dim() == 1:
+        return RuntimeError(f"addmv input tensors must have the same dtype, but got {word(b._dtype)}, "
+                            f"{word(a._dtype)}, and {word(b._dtype)}")
+    if b.dim() >= 3:
+        return RuntimeError(f"expected scalar type {word(a._dtype)} but found {word(b._dtype)}")
+    return RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_CPP_NAMES[a._dtype.name]} != "
+                        f"{_CPP_NAMES[b._dtype.name]}")
+
+
 class Matmul(Function):
     """Batched product of operands with ndim >= 2; batch axes broadcast."""
 
@@ -124,9 +151,8 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
     if a._device is not b._device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{a._device} and {b._device}!")
-    if a._dtype is not b._dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_type_word(a._dtype)} != "
-                           f"{_type_word(b._dtype)}")
+    if a._dtype is not b._dtype and a.dim() and b.dim():
+        raise _dtype_mismatch(a, b)
     if a.dim() == 0 or b.dim() == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.dim()}D and {b.dim()}D")
     squeeze_a, squeeze_b = a.dim() == 1, b.dim() == 1
@@ -185,6 +211,8 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
 def dot(input: Tensor, other: Tensor) -> Tensor:
     if input.dim() != 1 or other.dim() != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.dim()}D and {other.dim()}D tensors")
+    if input._dtype is not other._dtype:  # before the sizes, as PyTorch's dot_check
+        raise _dtype_mismatch(input, other)
     if input.shape[0] != other.shape[0]:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] "
                            "to have the same number of elements, but got "
@@ -200,6 +228,8 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
 def inner(input: Tensor, other: Tensor) -> Tensor:
     if input.dim() == 0 or other.dim() == 0:
         return input * other
+    if input._dtype is not other._dtype:
+        raise RuntimeError("both inputs should have same dtype")
     if input.dim() == 1 and other.dim() == 1:  # PyTorch's tensordot of two vectors is ``dot`` (not autocast)
         return dot(input, other)
     return matmul(input, other.mT if other.dim() > 1 else other) if other.dim() <= 2 else tensordot(input, other, ([-1], [-1]))

@@ -1086,7 +1086,11 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
 
 
 def _put_(self: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
-    return _ew.assign_inplace(self, put(self, index, source, accumulate))
+    from ember.functions.indexing import _no_overlap
+
+    result = put(self, index, source, accumulate)  # its argument errors come first (PyTorch)
+    _no_overlap(self, index, source)
+    return _ew.assign_inplace(self, result)
 
 
 # ---------------------------------------------------------------- predicates and flags

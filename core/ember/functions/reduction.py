@@ -708,13 +708,22 @@ def _softmax_dim(x: Tensor, dim: int | None) -> int:
     return _wrap_dim(dim, x.dim())
 
 
+def _softmax_refused(x: Tensor, dim: int, name: str) -> NotImplementedError:
+    """PyTorch's error for a softmax of a non-float dtype: its CPU kernel's name (the last dim has
+    its own) and its name of the dtype (``ComplexFloat``...)."""
+    from ember.functions.complex_ops import type_word
+
+    kernel = "lastdim_kernel_impl" if dim >= x.dim() - 1 else "kernel_impl"
+    return NotImplementedError(f'"{name}_{kernel}" not implemented for \'{type_word(x._dtype)}\'')
+
+
 @numpy_names
 def softmax(input: Tensor, dim: int | None = None, dtype: _dt.dtype | None = None) -> Tensor:
     if dtype is not None:
         input = input.to(_dt.dtype_arg("softmax", dtype))
     dim = _softmax_dim(input, dim)  # checked on 0-d inputs too, and before the dtype (PyTorch's order)
     if not input._dtype.is_floating_point:
-        raise NotImplementedError(f'"softmax" not implemented for \'{_type_word(input._dtype)}\'')
+        raise _softmax_refused(input, dim, "softmax")
     if input.dim() == 0:
         return input / input
     return Softmax.apply(input, dim)
@@ -726,7 +735,7 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype: _dt.dtype | None =
         input = input.to(_dt.dtype_arg("log_softmax", dtype))
     dim = _softmax_dim(input, dim)  # checked on 0-d inputs too, and before the dtype (PyTorch's order)
     if not input._dtype.is_floating_point:
-        raise NotImplementedError(f'"log_softmax" not implemented for \'{_type_word(input._dtype)}\'')
+        raise _softmax_refused(input, dim, "log_softmax")
     if input.dim() == 0:
         return input - input
     return LogSoftmax.apply(input, dim)
@@ -895,7 +904,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     v, i = _median_pick(input, d)
     if not keepdim and input.dim():
         v, i = v.squeeze(d), i.squeeze(d)
-    return MedianResult(v, i)
+    return MedianResult(name_grad_fn(v, "MedianBackward1"), i)
 
 
 # ---- declarations: Tensor methods, in-place forms, ``ember.*`` and ``__all__`` come from these ----

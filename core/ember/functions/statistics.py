@@ -26,7 +26,7 @@ from typing import Any
 from ember import dtypes as _dt
 from ember._ops.numpy_names import numpy_names
 from ember._ops.registry import Family
-from ember.autograd.function import Function
+from ember.autograd.function import Function, name_grad_fn
 from ember.autograd.grad_mode import no_grad
 from ember.functions import reduction as _r
 from ember.functions.complex_ops import type_word
@@ -50,6 +50,9 @@ KthvalueResult = _return_type("kthvalue")
 ModeResult = _return_type("mode")
 NanmedianResult = _return_type("nanmedian")
 AminmaxResult = _return_type("aminmax", ("min", "max"))
+# grad_fn names PyTorch gives these ops' results (nanmedian's reaches _outs only with a dim)
+_NODE_NAMES = {CummaxResult: "CummaxBackward0", CumminResult: "CumminBackward0", KthvalueResult: "KthvalueBackward0",
+               ModeResult: "ModeBackward0", NanmedianResult: "NanmedianBackward1", AminmaxResult: "AminmaxBackward0"}
 
 
 # ---- shared pieces ---------------------------------------------------------------------------
@@ -78,6 +81,9 @@ def _outs(result: tuple, out: Any, kind: type, exact: tuple[str, ...] | None = N
     """A (values, indices)-like result written into ``out=(a, b)`` when given; with ``exact`` (one
     message per output), each ``out`` must have its result's dtype."""
     if out is None:
+        node = _NODE_NAMES.get(kind)
+        if node is not None:  # PyTorch's one node per op (ember's values end in a gather, squeeze, ...)
+            result = tuple(name_grad_fn(r, node) if r._dtype.is_differentiable else r for r in result)
         return kind(*result)
     if not isinstance(out, (tuple, list)) or len(out) != len(result):
         raise TypeError(f"{kind.__name__}(): argument 'out' must be tuple of Tensors of length {len(result)}")

@@ -24,6 +24,7 @@ from typing import Any
 from ember import dtypes as _dt
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import STATE, enable_grad, no_grad
+from ember.functions.complex_ops import type_word
 from ember.functions.elementwise import in_opmath
 from ember.kernels import out_size
 from ember.tensor import Tensor
@@ -73,8 +74,8 @@ def _arity_error(op: str, name: str, n: int, v: Any) -> Exception:
     if op == "max_pool1d":
         kinds = "an int, list of ints or tuple of ints" if name == "kernel_size" else "an int, list of ints, or tuple of ints"
         return RuntimeError(f"max_pool1d() {name} must be {kinds} of size 1 but got size {len(v)}")
-    if op == "avg_pool1d":
-        return RuntimeError(f"avg_pool1d() argument '{name}' should contain one int (got {len(v)})")
+    if op in ("avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d"):
+        return RuntimeError(f"{op}() argument '{name}' should contain one int (got {len(v)})")
     if op in ("im2col", "col2im"):
         return RuntimeError(f"It is expected {name} equals to {n}, but got size {len(v)}")
     return ValueError(f"expected {name} to be a single integer value or a list of {n} values, got {tuple(v)}")
@@ -167,11 +168,20 @@ def _check_conv(x: Tensor, w: Tensor, bias: Tensor | None, groups: int, nd: int)
     if bias is not None and (bias.dim() != 1 or bias.shape[0] != w.shape[0]):
         raise RuntimeError(f"Given weight of size {list(w.shape)}, expected bias to be 1-dimensional with "
                            f"{w.shape[0]} elements, but got bias of size {list(bias.shape)} instead")
-    if x.device != w.device:
-        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
-                           f"{x.device} and {w.device}!")
+    for other in (w, bias):  # (a bias on another device reached the kernel: AttributeError on a NumPy array)
+        if other is not None and x.device != other.device:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                               f"{x.device} and {other.device}!")
     if x.dtype is not w.dtype:
         raise RuntimeError(f"Input type ({x.dtype}) and weight type ({w.dtype}) should be the same")
+    if bias is not None and bias.dtype is not x.dtype:  # (PyTorch's CPU convolution names the C++ types)
+        raise RuntimeError(f"Input type ({_CPP_TYPES.get(x.dtype.name, x.dtype.name)}) and bias type "
+                           f"({_CPP_TYPES.get(bias.dtype.name, bias.dtype.name)}) should be the same")
+
+
+_CPP_TYPES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+              "complex64": "c10::complex<float>", "complex128": "c10::complex<double>", "int64": "long int",
+              "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
 
 
 def _check_conv_params(stride: tuple, padding: tuple, dilation: tuple, output_padding: tuple = ()) -> None:
@@ -348,6 +358,8 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     if bias is not None and (bias.dim() != 1 or bias.shape[0] != cout_g * groups):
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
                            f"with {cout_g * groups} elements, but got bias of size {list(bias.shape)} instead")
+    if bias is not None and bias.dtype is not input.dtype and input.dtype is weight.dtype:
+        bias = bias.to(input.dtype)  # PyTorch's 1-d/2-d transposed kernels add the bias in the input's dtype
     x = input
     sh, sw = stride
     if sh > 1 or sw > 1:
@@ -547,11 +559,15 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """2-D average pooling over (N, C, H, W) or (C, H, W), PyTorch's divisor rules."""
     shown = list(input.shape)
+    if input.dim() < 3:  # PyTorch reads input.size(-3) before any rank check
+        n = max(input.dim(), 1)
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got -3)")
+    if input.dim() > 4:
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
+                           f"got:{shown}")
     unbatched = input.dim() == 3
     if unbatched:
         input = input.unsqueeze(0)
-    if input.dim() != 4:
-        raise RuntimeError(f"avg_pool2d: Expected 3D or 4D tensor, but got input of size {list(input.shape)}")
     kernel = pair(kernel_size, 2, "kernel_size", "avg_pool2d")
     stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) else pair(stride, 2, "stride", "avg_pool2d")
     padding = pair(padding, 2, "padding", "avg_pool2d")
@@ -904,6 +920,9 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     if bias is not None and (bias.dim() != 1 or bias.shape[0] != cout_g * groups):
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
                            f"with {cout_g * groups} elements, but got bias of size {list(bias.shape)} instead")
+    if bias is not None and bias.dtype is not input.dtype and input.dtype is weight.dtype:
+        # (unlike the 1-d/2-d kernels, PyTorch's 3-d one refuses it)
+        raise RuntimeError(f"expected scalar type {type_word(input.dtype)} but found {type_word(bias.dtype)}")
     x = _dilate_nd(input, stride) if any(s > 1 for s in stride) else input
     x = _pad_or_crop_nd(x, [(d * (k - 1) - p, d * (k - 1) - p + op)
                              for k, d, p, op in zip(ks, dilation, padding, output_padding)])

@@ -75,6 +75,9 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
     elif min(size) <= 0:
         raise ValueError(f"Expected non-zero, positive output size. Got {_torch_size(size)}")
     n = size[0]
+    if theta.shape[0] != n:  # PyTorch's bmm of the base grid by theta refuses another batch
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{n}, {len(spatial) + 1}] "
+                           f"but got: [{theta.shape[0]}, {len(spatial) + 1}].")
     # base coordinates [x, y, (z,) 1] for every output point, x varying fastest (the last spatial dim)
     axes = [_linspace_from_neg_one(s, align_corners, theta) for s in reversed(spatial)]  # x, y, (z)
     points = math.prod(spatial)

@@ -24,7 +24,19 @@ from ember.autograd.grad_mode import STATE
 from ember.functions.complex_ops import type_word
 from ember.tensor import Tensor
 
-__all__ = ["NativeLayerNorm", "check_layer_norm_args", "check_norm_dtypes", "native_layer_norm"]
+__all__ = ["NativeLayerNorm", "check_layer_norm_args", "check_shape_arg", "check_norm_dtypes", "native_layer_norm"]
+
+
+def check_shape_arg(normalized_shape: object, function: str) -> None:
+    """PyTorch's argument parser: ``F.layer_norm``/``F.rms_norm`` take a sequence of ints, not an int
+    (the modules accept an int and store a tuple)."""
+    if not isinstance(normalized_shape, (list, tuple)):
+        raise TypeError(f"{function}(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+                        f"{type(normalized_shape).__name__}")
+    for i, s in enumerate(normalized_shape):
+        if not hasattr(s, "__index__"):
+            raise TypeError(f"{function}(): argument 'normalized_shape' (position 2) must be tuple of ints, but "
+                            f"found element of type {type(s).__name__} at pos {i}")
 
 
 def check_layer_norm_args(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None,
@@ -32,6 +44,9 @@ def check_layer_norm_args(input: Tensor, normalized_shape: Sequence[int], weight
     """PyTorch's checks of ``layer_norm``'s arguments; returns ``normalized_shape`` as a tuple."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(int(s) for s in normalized_shape)
     k = len(shape)
+    if k == 0:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+                           "element, but got normalized_shape = []")
     if tuple(input.shape[input.dim() - k:]) != shape or input.dim() < k:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*, {', '.join(str(s) for s in shape)}], but got input of size{list(input.shape)}")

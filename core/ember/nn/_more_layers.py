@@ -50,6 +50,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     tensor([-1.,  0.])
     """
     _F()._float_kernel("hardshrink", input)
+    lambd = _F()._scalar_arg(lambd, input, opmath=False)  # checked in input's dtype: float16 with 1e6 raises
     # PyTorch zeroes -lambd <= x <= lambd: NaN is kept, with its gradient
     def inside(x: Tensor) -> Tensor:
         return (x >= -lambd) & (x <= lambd)
@@ -62,8 +63,16 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
     _F()._float_kernel("softshrink_check", input, device_suffix=False)
-    if lambd < 0:
-        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    from ember._scalar_convert import unpack_scalar_int
+    from ember.typeinfo import finfo
+
+    if lambd.__class__ is int:
+        unpack_scalar_int(lambd)  # PyTorch's Scalar argument: an int past uint64 is an OverflowError
+    big = finfo(input._dtype).max
+    if not 0 <= lambd <= big:
+        raise RuntimeError(f"lambda must be in range [0, {big:g}] for input dtype {type_word(input._dtype)}, "
+                           f"but found {lambd:g}")
+    lambd = float(lambd)
     # PyTorch: x * 0 inside [-lambd, lambd] (signed zero) with no gradient; NaN passes with gradient 1
     def value(x: Tensor) -> Tensor:
         inside = (x >= -lambd) & (x <= lambd)
@@ -82,6 +91,8 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     >>> F.rrelu(ember.tensor([-2.0, 1.0]), 0.25, 0.25)
     tensor([-0.5000,  1.0000])
     """
+    if lower > upper:  # (PyTorch checks the bounds first, in evaluation too)
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     _F()._float_kernel("rrelu_with_noise_out" if training else "leaky_relu", input)
     if training:
         slope = _c.rand(*input.shape, dtype=input.dtype, device=input.device) * (upper - lower) + lower
@@ -129,11 +140,18 @@ def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
     >>> F.rms_norm(ember.tensor([[3.0, 4.0]]), (2,), eps=0.0)
     tensor([[0.8485, 1.1314]])
     """
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    from ember.nn._layer_norm import check_shape_arg
+
+    check_shape_arg(normalized_shape, "rms_norm")
+    shape = tuple(int(s) for s in normalized_shape)
     k = len(shape)
-    if k == 0 or tuple(input.shape[input.dim() - k:]) != shape or input.dim() < k:
-        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*, "
-                           f"{', '.join(str(s) for s in shape)}], but got input of size{input.shape}")
+    if k == 0:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+                           "element, but got normalized_shape = []")
+    if tuple(input.shape[input.dim() - k:]) != shape or input.dim() < k:
+        # (PyTorch 2.13's rms_norm message has no ", " after the "*", unlike layer_norm's)
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*"
+                           f"{', '.join(str(s) for s in shape)}], but got input of size{list(input.shape)}")
     if weight is not None and tuple(weight.shape) != shape:
         raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
                            f"{list(weight.shape)} and normalized_shape = {list(shape)}")

@@ -38,7 +38,7 @@ from ember.functions.indexing import Gather, IndexAdd, IndexSelect, Scatter, _ch
 from ember.nn import _ctc, _grid_sample, _margin_losses, _more_layers  # re-exported at the end
 from ember.nn import _reduction as _Reduction  # noqa: F401, N812 - PyTorch's name (F._Reduction)
 from ember.nn._convpool import _check_conv, avg_pool2d, check_conv_geometry, conv2d, conv_transpose2d, max_pool2d, pair
-from ember.nn._layer_norm import check_norm_dtypes, native_layer_norm
+from ember.nn._layer_norm import check_norm_dtypes, check_shape_arg, native_layer_norm
 from ember.tensor import Tensor, _wrap_dim
 
 __all__ = [
@@ -77,6 +77,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             return name_grad_fn(_Linear.apply(input, weight, bias), "MmBackward0", input)
         return _Linear.apply(input, weight, bias)
     # unusual operands (mixed dtypes or devices, a broadcast bias): the general ops, with their errors
+    if len(w_shape) > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {len(w_shape)}D")
+    if bias is not None and len(w_shape) == 2:  # PyTorch's addmm(bias, input, weight.t()) checks the dtypes first
+        for name, t in (("self", bias), ("mat1", input)):
+            if t._dtype is not weight._dtype:
+                raise RuntimeError(f"{name} and mat2 must have the same dtype, but got {type_word(t._dtype)} and "
+                                   f"{type_word(weight._dtype)}")
     out = input @ weight.t() if weight.dim() == 2 else input @ weight
     return out + bias if bias is not None else out
 
@@ -137,6 +144,24 @@ def _bias_add(out: Tensor, bias: Tensor | None) -> Tensor:
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``y_k = x1^T W_k x2 + b_k`` with weight (out, in1, in2)."""
+    # PyTorch's checks, in its order (a broadcast or matmul would otherwise name other sizes)
+    if input1.dim() != input2.dim():
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.dim()} and {input2.dim()}")
+    for i in range(input1.dim() - 1):
+        if input1.shape[i] != input2.shape[i]:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {i}: got {input1.shape[i]} and "
+                               f"{input2.shape[i]}")
+    if weight.dim() >= 1:
+        for name, x, k in (("input1", input1, 1), ("input2", input2, 2)):
+            if k >= weight.dim():  # PyTorch reads weight.size(k)
+                n = weight.dim()
+                raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {k})")
+            if x.dim() and x.shape[-1] != weight.shape[k]:
+                raise RuntimeError(f"bilinear(): {name} size does not match weight size: got {x.shape[-1]} but "
+                                   f"expected {weight.shape[k]}")
+        if bias is not None and bias.dim() and bias.shape[0] != weight.shape[0]:
+            raise RuntimeError(f"bilinear(): bias size does not match weight size: got {bias.shape[0]} but expected "
+                               f"{weight.shape[0]}")
     out_f, in1, in2 = weight.shape
     tmp = input1 @ weight.permute(1, 0, 2).reshape(in1, out_f * in2)  # (..., out*in2)
     tmp = tmp.reshape(*input1.shape[:-1], out_f, in2)
@@ -224,6 +249,7 @@ def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
+    _check_1d_pool_rank(input, "avg_pool1d")
     stride = kernel_size if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
     k, s = _one(kernel_size, "kernel_size", "avg_pool1d"), _one(stride, "stride", "avg_pool1d")
     return avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _one(padding, "padding", "avg_pool1d")),
@@ -259,16 +285,49 @@ def _adaptive_axis(x: Tensor, dim: int, o: int | None, reduce: str) -> Tensor:
     return _s.cat(parts, dim)
 
 
+def _check_adaptive_rank(input: Tensor, output_size: Any) -> None:
+    """PyTorch's Python layer fills a sequence ``output_size``'s None entries from the input's sizes
+    first, refusing an input with no more dims than it has entries (before the kernel's checks)."""
+    if isinstance(output_size, (list, tuple)):
+        from ember.nn.modules.utils import _list_with_default
+
+        _list_with_default(output_size, list(input.shape))
+
+
 @grad_fn_name("AdaptiveAvgPool2DBackward0")
 @_e.in_opmath  # (PyTorch's 16-bit kernel sums each window in float32 and rounds once)
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average over PyTorch's adaptive windows [floor(i*H/o), ceil((i+1)*H/o))."""
+    _check_adaptive_rank(input, output_size)
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}")
+    if isinstance(output_size, (list, tuple)) and len(output_size) != 2:
+        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
+    # (PyTorch's 2d kernel refuses only empty spatial dims: channels may be 0)
+    _check_adaptive_max_dims(input, "adaptive_avg_pool2d", range(input.dim() - 2, input.dim()))
+    _float_only(input, "adaptive_avg_pool2d")
     oh, ow = output_size if isinstance(output_size, (list, tuple)) else (output_size, output_size)
     return _adaptive_axis(_adaptive_axis(input, -2, oh, "mean"), -1, ow, "mean")
 
 
+def _float_only(input: Tensor, kernel: str) -> None:
+    """PyTorch's adaptive pooling kernels are defined for floating dtypes only."""
+    if not input._dtype.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{type_word(input._dtype)}\'')
+
+
+def _check_1d_pool_rank(input: Tensor, name: str) -> None:
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 "
+                           f"'self' (while checking arguments for {name})")
+
+
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
-    return _adaptive_axis(input, -1, _one(output_size), "mean")
+    _check_1d_pool_rank(input, "adaptive_avg_pool1d")
+    if input.dim() in (2, 3) and input.shape[-1] == 0:  # PyTorch runs the 2d kernel on input.unsqueeze(-2)
+        _check_adaptive_max_dims(input.unsqueeze(-2), "adaptive_avg_pool2d", [input.dim()])
+    _float_only(input, "adaptive_avg_pool2d")  # (PyTorch runs the 2d kernel)
+    return _adaptive_axis(input, -1, _one(output_size, "output_size", "adaptive_avg_pool1d"), "mean")
 
 
 def _adaptive_max_2d(input: Tensor, oh: int, ow: int) -> Tensor:
@@ -277,24 +336,39 @@ def _adaptive_max_2d(input: Tensor, oh: int, ow: int) -> Tensor:
 
 
 def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    _check_adaptive_rank(input, output_size)
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
     _check_adaptive_max_dims(input, "adaptive_max_pool2d")
-    if return_indices:
-        return _adaptive_max_indices(input, output_size, 2)
-    oh, ow = output_size if isinstance(output_size, (list, tuple)) else (output_size, output_size)
+    _float_only(input, "adaptive_max_pool2d")
+    if return_indices or _max_grad(input):
+        return _adaptive_max_indices(input, output_size, 2) if return_indices else \
+            _adaptive_max_indices(input, output_size, 2)[0]
+    oh, ow = _adaptive_sizes(input, output_size, 2, "adaptive_max_pool2d")
     return _adaptive_max_2d(input, oh, ow)
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    _check_1d_pool_rank(input, "adaptive_max_pool1d")
     _check_adaptive_max_dims(input, "adaptive_max_pool1d")
-    if return_indices:
-        return _adaptive_max_indices(input, output_size, 1)
-    return _adaptive_axis(input, -1, _one(output_size), "max")
+    _float_only(input, "adaptive_max_pool2d")  # (PyTorch runs the 2d kernel)
+    size = _one(output_size, "output_size", "adaptive_max_pool1d")
+    if return_indices or _max_grad(input):
+        return _adaptive_max_indices(input, size, 1) if return_indices else _adaptive_max_indices(input, size, 1)[0]
+    return _adaptive_axis(input, -1, size, "max")
 
 
-def _check_adaptive_max_dims(input: Tensor, name: str) -> None:
-    """PyTorch's adaptive max pooling refuses an empty dim after the first (the first is a batch,
-    or the channels of an unbatched input)."""
-    for d in range(1, input.dim()):
+def _max_grad(input: Tensor) -> bool:
+    """Whether adaptive max pooling must record PyTorch's gradient: all of a window's gradient to the
+    first maximum (its index), where the faster composite of ``amax`` would share it among ties (a
+    window of equal values, as after a ReLU)."""
+    return STATE.enabled and input.requires_grad
+
+
+def _check_adaptive_max_dims(input: Tensor, name: str, dims: Any = None) -> None:
+    """PyTorch's adaptive max (and 3d average) pooling refuses an empty dim after the first (the
+    first is a batch, or the channels of an unbatched input); 2d average pooling checks ``dims``."""
+    for d in range(1, input.dim()) if dims is None else dims:
         if input.shape[d] == 0:
             raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but input "
                                f"has sizes {list(input.shape)} with dimension {d} being empty")
@@ -325,13 +399,19 @@ def _adaptive_max_indices(input: Tensor, output_size: Any, nd: int) -> tuple:
         empty = input.flatten()[:0].reshape(lead + outs)
         return empty, empty.detach().long()
     out, idx = adaptive_max_with_indices(x, outs)
-    return out.reshape(lead + outs), idx.reshape(lead + outs)
+    out = out.reshape(lead + outs)
+    if nd > 1:  # (PyTorch's 1d pooling is its 2d one and a squeeze: its node is SqueezeBackward1)
+        out = name_grad_fn(out, f"AdaptiveMaxPool{nd}DBackward0", input)
+    return out, idx.reshape(lead + outs)
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     """Average over PyTorch's adaptive windows of the last three dims of (N, C, D, H, W) or (C, D, H, W)."""
+    _check_adaptive_rank(input, output_size)
     if input.dim() not in (4, 5):
         raise RuntimeError(f"adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got {list(input.shape)}")
+    _check_adaptive_max_dims(input, "adaptive_avg_pool3d")
+    _float_only(input, "adaptive_avg_pool3d_cpu")
     outs = _adaptive_sizes(input, output_size, 3, "adaptive_avg_pool3d")
     out = _adaptive_avg_nd(input, list(outs))
     if (input._dtype is _dt.float16 or input._dtype is _dt.bfloat16) and out.numel():
@@ -383,9 +463,12 @@ def _adaptive_avg_nd(input: Tensor, sizes: list) -> Tensor:
 
 def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     """Max over PyTorch's adaptive windows of the last three dims; indices are flat d*H*W+h*W+w."""
+    _check_adaptive_rank(input, output_size)
     _check_adaptive_max_dims(input, "adaptive_max_pool3d")
-    if return_indices:
-        return _adaptive_max_indices(input, output_size, 3)
+    _float_only(input, "adaptive_max_pool3d_cpu")
+    if return_indices or _max_grad(input):
+        return _adaptive_max_indices(input, output_size, 3) if return_indices else \
+            _adaptive_max_indices(input, output_size, 3)[0]
     outs = _adaptive_sizes(input, output_size, 3, "adaptive_max_pool3d")
     out = input
     for i, o in enumerate(outs):
@@ -586,6 +669,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if input.dim() < 2:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-max(input.dim(), 1)}, "
                          f"{max(input.dim(), 1) - 1}], but got 1)")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
+    if not input._dtype.is_floating_point:
+        raise NotImplementedError(f'"batch_norm" not implemented for \'{type_word(input._dtype)}\'')
     if check_norm_dtypes(input, weight, bias, running_mean, running_var):
         # PyTorch's mixed-precision kernel (a 16-bit input, float32 parameters): float32 statistics
         # and affine map, the output in the input's dtype
@@ -671,6 +758,12 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     shape = (1, input.shape[1]) + (1,) * (input.dim() - 2)
     if use_input_stats and math.prod(input.shape[2:]) == 1:  # PyTorch's _verify_spatial_size
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
+    if use_input_stats and (running_mean is None) != (running_var is None):  # (PyTorch's batch_norm refuses it)
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
+    if not input._dtype.is_floating_point:
+        if not input.numel():  # PyTorch returns an empty input as it is
+            return input.clone()
+        raise NotImplementedError(f'"batch_norm" not implemented for \'{type_word(input._dtype)}\'')
     check_norm_dtypes(input, weight, bias, running_mean, running_var)
     if input._dtype in (_dt.float16, _dt.bfloat16) and input.dim() > 1 and input.numel():
         # PyTorch's own route: batch_norm over the (1, N*C, ...) planes, so 16-bit statistics and
@@ -731,6 +824,7 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | 
         >>> ember.nn.functional.layer_norm(ember.tensor([[1.0, 3.0]]), (2,))
         tensor([[-1.0000,  1.0000]])
     """
+    check_shape_arg(normalized_shape, "layer_norm")
     return native_layer_norm(input, normalized_shape, weight, bias, eps)[0]
 
 
@@ -746,7 +840,10 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         if t is not None and (t.dim() != 1 or t.numel() != c):
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, but "
                                f"got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
-    if check_norm_dtypes(input, weight, bias):  # mixed precision: float32 kernel, the input's dtype out
+    mixed = check_norm_dtypes(input, weight, bias)  # (first: its mixed-dtype error comes before the dtype's)
+    if not input._dtype.is_floating_point:
+        raise NotImplementedError(f'"GroupNormKernelImpl" not implemented for \'{type_word(input._dtype)}\'')
+    if mixed:  # mixed precision: float32 kernel, the input's dtype out
         return group_norm(input.float(), num_groups, weight, bias, eps).to(input.dtype)
     x = input.reshape(n, num_groups, (c // num_groups) * math.prod(input.shape[2:]))  # n may be 0
     mean = x.mean(2, keepdim=True)
@@ -970,9 +1067,22 @@ class _Activation(Function):
         return _e._zero_link(ctx.deriv(x, g), x), None, None
 
 
+def _scalar_arg(value: Any, x: Tensor, opmath: bool = True) -> Any:
+    """A Python number argument of an activation as PyTorch's kernel takes it: converted, checked,
+    to ``x``'s dtype, or to its opmath dtype (float32 for float16/bfloat16) where the kernel computes
+    in it (``leaky_relu(x, 1e39)`` raises the overflow error, an int8 threshold of 0.5 is 0)."""
+    from ember._scalar_convert import checked_scalar
+
+    dt = x._dtype
+    if opmath and dt in (_dt.float16, _dt.bfloat16):
+        dt = _dt.float32
+    return checked_scalar(value, dt)
+
+
 @grad_fn_name("LeakyReluBackward0")
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     _float_kernel("leaky_relu", input)
+    negative_slope = _scalar_arg(negative_slope, input)
     # one node with PyTorch's backward (x > 0 ? g : g * slope), so create_graph can differentiate it
     out = _Activation.apply(input, lambda x: _e.where(x > 0, x, x * negative_slope),
                             lambda x, g: _e.where(x > 0, g, g * negative_slope))
@@ -982,15 +1092,17 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 @grad_fn_name("EluBackward0")
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _float_kernel("elu", input)
-    return _maybe_inplace(input, _elu_value(input, alpha), inplace)
+    return _maybe_inplace(input, _elu_value(input, _scalar_arg(alpha, input)), inplace)
 
 
 @_e.in_opmath  # (PyTorch's 16-bit kernel: one float32 computation, rounded once)
 def _elu_value(x: Tensor, alpha: float) -> Tensor:
     # clamp first so the unused branch never overflows (its gradient would be 0 * inf)
     neg = x.clamp(max=0.0).expm1() * alpha
-    # PyTorch's test is x <= 0, so NaN takes the linear branch (gradient 1, as PyTorch's)
-    return _e.where(x <= 0, neg, x)
+    # PyTorch's test is x <= 0, so NaN takes the linear branch (gradient 1, as PyTorch's). At exactly
+    # 0 the value is alpha * x (+-0) with PyTorch's gradient alpha and its second derivative 0 (its
+    # double backward masks x < 0)
+    return _e.where(x < 0, neg, _e.where(x == 0, x * alpha, x))
 
 
 @grad_fn_name("EluBackward0")
@@ -1007,13 +1119,16 @@ def _selu_value(x: Tensor) -> Tensor:
 @grad_fn_name("CeluBackward0")
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _float_kernel("elu", input)
+    alpha = _scalar_arg(alpha, input)
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     return _maybe_inplace(input, _celu_value(input, alpha), inplace)
 
 
 @_e.in_opmath
 def _celu_value(x: Tensor, alpha: float) -> Tensor:
     neg = (x.clamp(max=0.0) / alpha).expm1() * alpha
-    return _e.where(x <= 0, neg, x)  # NaN: linear, as elu
+    return _e.where(x < 0, neg, x)  # NaN: linear, as elu; at 0: x, gradient 1, second derivative 0
 
 
 def _gelu_composite(x: Tensor, approximate: str) -> Tensor:
@@ -1111,6 +1226,7 @@ def tanh(input: Tensor) -> Tensor:
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``."""
     _float_kernel("softplus", input)
+    beta, threshold = _scalar_arg(beta, input), _scalar_arg(threshold, input)
 
     def value(x: Tensor) -> Tensor:
         bx = x * beta
@@ -1126,11 +1242,16 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 @grad_fn_name("HardtanhBackward0")
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    if min_val > max_val:  # (PyTorch's Python-level check, before any other)
+        raise ValueError("min_val cannot be greater than max_val")
     if input._dtype is _dt.bool_:
         raise RuntimeError("Bool inputs not supported for hardtanh")
     if not (input._dtype.is_floating_point or input._dtype.is_complex):
-        # PyTorch clamps an integer tensor in its own dtype, the limits truncated to integers
-        min_val, max_val = int(min_val), int(max_val)
+        # PyTorch clamps an integer tensor in its own dtype, the limits truncated to int64 (checked:
+        # 1e39 raises its int64_t overflow error) and then checked by the clamp in the tensor's dtype
+        from ember._scalar_convert import checked_scalar
+
+        min_val, max_val = checked_scalar(min_val, _dt.int64), checked_scalar(max_val, _dt.int64)
         if input._dtype is _dt.uint8 and (min_val < 0 or max_val < 0):
             raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
         return _maybe_inplace(input, input.clamp(min_val, max_val), inplace)
@@ -1185,6 +1306,9 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     if input._dtype is _dt.bool_ or input._dtype.is_complex:
         raise NotImplementedError(f'"threshold_{input._device.type}" not implemented for '
                                   f"'{type_word(input._dtype)}'")
+    # both converted, checked: ``value`` to input's dtype (an int8 value of 0.5 is 0, a float16 one of
+    # 1e6 raises), ``threshold`` to its opmath dtype (a float16 threshold of 1e6 is fine)
+    threshold, value = _scalar_arg(threshold, input), _scalar_arg(value, input, opmath=False)
     # PyTorch's test is x <= threshold: NaN is kept (with its gradient)
     if not (STATE.enabled and input.requires_grad):
         return _maybe_inplace(input, _e.where(input <= threshold, value, input), inplace)
@@ -1344,17 +1468,39 @@ class _RaiseInBackward(Function):
 
 @grad_fn_name("MseLossBackward0")
 def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
-             reduction: str = "mean") -> Tensor:
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     _check_same_size(input, target, "mse_loss")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if weight is not None:
+        d = input - target
+        return _weighted_reduce(d.pow(2), input, weight, reduction, by_weight=True)
     input, target = _promote_pointwise(input, target, "mse")
     d = input - target
-    return _reduce(d * d, _legacy_reduction(size_average, reduce, reduction))
+    return _reduce(d * d, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
-            reduction: str = "mean") -> Tensor:
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     _check_same_size(input, target, "l1_loss")
-    return _reduce((input - target).abs(), _legacy_reduction(size_average, reduce, reduction))
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if weight is not None:
+        return _weighted_reduce((input - target).abs(), input, weight, reduction, by_weight=True)
+    return _reduce((input - target).abs(), reduction)
+
+
+def _weighted_reduce(loss: Tensor, input: Tensor, weight: Tensor, reduction: str, by_weight: bool) -> Tensor:
+    """PyTorch's per-element ``weight=`` of mse_loss, l1_loss (whose mean divides by the weights'
+    sum) and huber_loss (whose mean is the plain mean of the weighted losses)."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.sum() / weight.sum() if by_weight else loss.mean()
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
 
 
 @grad_fn_name("SmoothL1LossBackward0")
@@ -1372,7 +1518,13 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
 
 
 @grad_fn_name("HuberLossBackward0")
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    _check_same_size(input, target, "huber_loss")
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if weight is not None:
+        return _weighted_reduce(huber_loss(input, target, "none", delta), input, weight, reduction, by_weight=False)
     mixed = target._dtype is not input._dtype and input._dtype.is_floating_point
     tgt = target.to(input._dtype) if mixed else target
     if input._dtype is _dt.bfloat16 and tgt._dtype is _dt.bfloat16:
@@ -1484,6 +1636,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
              ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices; input (N, C), (C,) or (N, C, d1, ...)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    if not input._dtype.is_floating_point:  # (after the shape checks, as PyTorch)
+        _nll_check_shapes(input, target, weight)
+        kernel = "nll_loss_out_frame" if input.dim() <= 2 else "nll_loss2d_forward_out_frame"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{type_word(input._dtype)}\'')
     loss, w, _, _, _ = _nll_terms(input, target, weight, ignore_index)
     return _reduce_weighted(loss, w, reduction, tuple(target.shape))
 
@@ -1507,10 +1663,12 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing, class_dim)
-    if label_smoothing > 0.0:  # a negative one is ignored, as PyTorch's kernel ignores it
-        if label_smoothing > 1.0:
-            raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    elif reduction in ("mean", "sum", "none") and input.dim() >= 1:  # (0-d: log_softmax over dim 1 raises)
+    if label_smoothing > 1.0:  # (a negative one is ignored, as PyTorch's kernel ignores it)
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if not input._dtype.is_floating_point and input.dim() >= 1:  # PyTorch's log_softmax refuses it first
+        _r.log_softmax(input, class_dim)
+    if label_smoothing <= 0.0 and reduction in ("mean", "sum", "none") and input.dim() >= 1:
+        # (0-d: log_softmax over dim 1 raises below)
         return _CrossEntropyIndices.apply(input, target, weight, ignore_index, reduction)
     logp = _r.log_softmax(input, class_dim)  # first: a 0-d input fails here, as in PyTorch
     n_classes = input.shape[class_dim]
@@ -2172,7 +2330,7 @@ def _interpolate(input: Tensor, size: Any, scale_factor: Any, mode: str, align_c
     if size is not None:
         if isinstance(size, (list, tuple)) and len(size) != nsp:
             raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
-                             f"spatial dimensions of {spatial} and output size of {tuple(size)}. Please provide input "
+                             f"spatial dimensions of {spatial} and output size of {size}. Please provide input "
                              "tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.")
         sizes = [int(s) for s in size] if isinstance(size, (list, tuple)) else [int(size)] * nsp
         scales = [None] * nsp
