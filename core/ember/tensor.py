@@ -44,7 +44,7 @@ class Tensor:
         dev = kwargs.pop("device", None)
         if kwargs:
             raise TypeError(f"Tensor() got unexpected keyword arguments {sorted(kwargs)}")
-        if len(args) == 1 and not isinstance(args[0], int):
+        if len(args) == 1 and not isinstance(args[0], int) and args[0].__class__ is not Size:
             src = args[0]
             if isinstance(src, Tensor):
                 return src
@@ -504,12 +504,39 @@ class Tensor:
     # ``Tensor.opencl()`` / ``Tensor.is_opencl`` and those of every other registered device type are
     # generated from its backend (ember._device_module), as PyTorch does for a privateuse1 backend.
 
-    def type(self, dtype: Any = None) -> Tensor | str:
+    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Tensor | str:
+        """The legacy type name (``'ember.FloatTensor'``), or this tensor converted to ``dtype``: a
+        dtype, a legacy type (``ember.DoubleTensor``) or its name (``'torch.DoubleTensor'``, also
+        with a device: ``'torch.cuda.FloatTensor'``)."""
         if dtype is None:
             return self._type_name()
+        if isinstance(dtype, _dt.dtype):
+            return self.to(dtype)
         if isinstance(dtype, str):
-            dtype = _LEGACY_TYPE_NAMES.get(dtype.rsplit(".", 1)[-1]) or _dt.dtype_from_name(dtype.rsplit(".", 1)[-1])
-        return self.to(dtype)
+            return self._to_type_name(dtype, dtype)
+        if isinstance(dtype, type):
+            if issubclass(dtype, Tensor):
+                return self
+            import ember
+
+            for d, name in _TYPE_NAMES.items():
+                if getattr(ember, name, None) is dtype:
+                    return self.to(d)
+            raise ValueError(f"invalid type: '{dtype.__module__ + '.' if dtype.__module__ != 'builtins' else ''}"
+                             f"{dtype.__qualname__}'")
+        raise TypeError("dtype must be a type, str, or dtype object")
+
+    def _to_type_name(self, name: str, shown: str) -> Tensor:
+        """``type('torch.cuda.FloatTensor')``: PyTorch's module prefix (``torch`` or ``ember``), an
+        optional device type, and a legacy type name; anything else is its ValueError."""
+        parts = name.split(".")
+        if len(parts) in (2, 3) and parts[0] in ("torch", "ember"):
+            if parts[-1] == "Tensor" and len(parts) == 2:
+                return self
+            d = _LEGACY_TYPE_NAMES.get(parts[-1])
+            if d is not None:
+                return self.to(d) if len(parts) == 2 else self.to(parts[1], d)
+        raise ValueError(f"invalid type: '{shown}'")
 
     def _type_name(self) -> str:
         name = _TYPE_NAMES[self._dtype]
@@ -597,19 +624,31 @@ class Tensor:
     def __complex__(self) -> complex:
         return complex(self._python_scalar())
 
-    __hash__ = object.__hash__
+    def __hash__(self) -> int:
+        return id(self)  # PyTorch's identity hash (``hash(t) == id(t)``)
 
     def __reduce_ex__(self, protocol: int) -> Any:
         from ember.serialization import _rebuild_tensor_pickle
 
         return _rebuild_tensor_pickle, (self.detach().cpu().numpy(), str(self._device), self._requires_grad)
 
+    def __copy__(self) -> Tensor:
+        """``copy.copy``: a new leaf sharing this tensor's memory (PyTorch rebuilds it from the same
+        storage), with its ``requires_grad`` and attributes."""
+        out = self.detach()
+        if type(self) is not Tensor:
+            out = type(self)._from_tensor(out, self.requires_grad)
+        else:
+            out._requires_grad = self.requires_grad
+        _copy_user_attrs(self, out, None)
+        return out
+
     def __deepcopy__(self, memo: dict) -> Tensor:
         if not self.is_leaf:
-            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment.")
-        from ember.functions.creation import _clone_raw
-
-        out = _clone_raw(self)
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol "
+                               "at the moment.  If you were attempting to deepcopy a module, this may be because of a "
+                               "ember.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001")
+        out = _deepcopy_data(self, memo)
         if type(self) is not Tensor:
             out = type(self)._from_tensor(out, self._requires_grad)
         else:
@@ -617,7 +656,36 @@ class Tensor:
         if self._grad is not None:
             out.grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = out
+        _copy_user_attrs(self, out, memo)
         return out
+
+
+def _copy_user_attrs(src: Tensor, dst: Tensor, memo: dict | None) -> None:
+    """The attributes a user set on ``src`` (``x.foo = ...``), copied as PyTorch copies a tensor's
+    ``__dict__`` (deep copies for deepcopy); ember's own bookkeeping there starts with ``_``."""
+    import copy
+
+    for k, v in src.__dict__.items():
+        if not k.startswith("_"):
+            dst.__dict__[k] = copy.deepcopy(v, memo) if memo is not None else v
+
+
+def _deepcopy_data(t: Tensor, memo: dict) -> Tensor:
+    """A detached copy of ``t`` as PyTorch's deepcopy makes it: its storage is copied once per
+    ``deepcopy`` call (views copied together still share memory) and ``t``'s sizes, strides and
+    storage offset are kept. A backend without the view kernels gives a contiguous copy."""
+    from ember.functions.creation import _clone_raw
+    from ember.functions.torch_surface import _has_view_kernels, _storage_id
+
+    if not t.numel() or not _has_view_kernels(t):
+        return _clone_raw(t)
+    key = ("ember.storage", id(_storage_id(t)))
+    storage = memo.get(key)
+    if storage is None:
+        n = int(t._kt["storage_size"](t._data))
+        storage = memo[key] = _clone_raw(t.detach().as_strided((n,), (1,), 0))
+        memo.setdefault(id(memo), []).append(_storage_id(t))  # keeps the id of the key alive, as deepcopy does
+    return storage.as_strided(tuple(t.shape), tuple(t.stride()), t.storage_offset()).detach()
 
 
 _TYPE_NAMES = {_dt.float32: "FloatTensor", _dt.float64: "DoubleTensor", _dt.float16: "HalfTensor",

@@ -8,7 +8,10 @@ Adagrad's and Rprop's buffers); NAdam's ``mu_product *= mu`` rounds ``mu`` to fl
 them in place); ``fused`` with ``foreach``; SGD's NaN-accepting checks; named parameters
 (``param_names``); step hooks see the optimizer in ``args``, global step hooks, state-dict hooks;
 a duplicated parameter's state-dict index; ``clip_grad_norm_`` with 0-d gradients and empty
-tensors; ``pad_sequence`` typed like its first sequence.
+tensors; ``pad_sequence`` typed like its first sequence. Second round: malformed optimizer state
+dicts fail at PyTorch's lookups; schedulers without ``verbose``, their ``load_state_dict`` keys and
+the "optimizer.step() has been overridden" warning; float16/bfloat16 SGD, Adam(W), RMSprop and Adagrad
+steps bit for bit (fused Adam rounding once); doubles reaching 16 bits through float32.
 """
 
 from __future__ import annotations
@@ -438,3 +441,194 @@ def test_pad_sequence_bad_side():
 @pytest.mark.parametrize("fn", ["kaiming_uniform_", "kaiming_normal_"])
 def test_init_bad_mode_message(fn):
     assert both(lambda lib: getattr(lib.nn.init, fn)(lib.empty(3, 4), mode="fan_avg")) is None
+
+
+# ---- second probe round: state-dict loading, scheduler signatures and warnings, 16-bit steps ------
+LOAD_BAD = {
+    "no param_groups": lambda lib: {"state": {}},
+    "no state": lambda lib: {"param_groups": [{"lr": 0.1, "momentum": 0, "dampening": 0, "weight_decay": 0,
+                                                 "nesterov": False, "maximize": False, "foreach": None,
+                                                 "differentiable": False, "fused": None, "params": [0]}]},
+    "a list": lambda lib: [1, 2],
+}
+
+
+@pytest.mark.parametrize("case", list(LOAD_BAD))
+def test_load_state_dict_malformed(case):
+    """A malformed dict fails where PyTorch's lookup does (KeyError, TypeError), not up front."""
+    def fn(lib):
+        opt = lib.optim.SGD([lib.zeros(2, requires_grad=True)], lr=0.1)
+        opt.load_state_dict(LOAD_BAD[case](lib))
+        return opt.param_groups[0]["lr"]
+
+    both(fn)
+
+
+def _sched_sd(lib, make, drop):
+    opt = lib.optim.SGD([lib.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)
+    sched = make(lib.optim.lr_scheduler, opt)
+    opt.step()
+    sched.step()
+    sd = sched.state_dict()
+    del sd[drop]
+    sched.load_state_dict(sd)
+
+
+@pytest.mark.parametrize("name", ["LambdaLR", "CyclicLR"])
+def test_scheduler_load_without_its_functions(name):
+    make = {"LambdaLR": lambda L, o: L.LambdaLR(o, lambda e: 0.9 ** e),
+            "CyclicLR": lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=3)}[name]
+    drop = {"LambdaLR": "lr_lambdas", "CyclicLR": "_scale_fn_custom"}[name]
+    assert both(_sched_sd, make, drop) is None  # KeyError in both
+
+
+def test_cyclic_load_state_dict_pops_the_callers_key():
+    def fn(lib):
+        L = lib.optim.lr_scheduler
+        opt = lib.optim.SGD([lib.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)
+        sched = L.CyclicLR(opt, 0.01, 0.1, step_size_up=3)
+        for _ in range(4):
+            opt.step()
+            sched.step()
+        sd = sched.state_dict()
+        opt2 = lib.optim.SGD([lib.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)
+        s2 = L.CyclicLR(opt2, 0.01, 0.1, step_size_up=3)
+        s2.load_state_dict(sd)
+        return sorted(sd), s2.get_last_lr(), s2.last_epoch
+
+    t, e = both(fn)
+    assert_same(t, e)
+
+
+VERBOSE = {
+    "StepLR": lambda L, o, **k: L.StepLR(o, 2, **k),
+    "MultiStepLR": lambda L, o, **k: L.MultiStepLR(o, [2], **k),
+    "ExponentialLR": lambda L, o, **k: L.ExponentialLR(o, 0.9, **k),
+    "CosineAnnealingLR": lambda L, o, **k: L.CosineAnnealingLR(o, 5, **k),
+    "LambdaLR": lambda L, o, **k: L.LambdaLR(o, lambda e: 1.0, **k),
+    "MultiplicativeLR": lambda L, o, **k: L.MultiplicativeLR(o, lambda e: 1.0, **k),
+    "ConstantLR": lambda L, o, **k: L.ConstantLR(o, **k),
+    "LinearLR": lambda L, o, **k: L.LinearLR(o, **k),
+    "PolynomialLR": lambda L, o, **k: L.PolynomialLR(o, **k),
+    "CyclicLR": lambda L, o, **k: L.CyclicLR(o, 0.01, 0.1, **k),
+    "OneCycleLR": lambda L, o, **k: L.OneCycleLR(o, 0.1, total_steps=10, **k),
+    "CosineAnnealingWarmRestarts": lambda L, o, **k: L.CosineAnnealingWarmRestarts(o, 3, **k),
+    "ReduceLROnPlateau": lambda L, o, **k: L.ReduceLROnPlateau(o, **k),
+    "SequentialLR": lambda L, o, **k: L.SequentialLR(o, [L.StepLR(o, 2)], milestones=[], **k),
+}
+
+
+@pytest.mark.parametrize("name", list(VERBOSE))
+@pytest.mark.parametrize("value", [True, False])
+def test_schedulers_take_no_verbose(name, value):
+    """PyTorch 2.13 removed the deprecated ``verbose`` argument: TypeError, same message."""
+    def fn(lib):
+        opt = lib.optim.SGD([lib.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)
+        VERBOSE[name](lib.optim.lr_scheduler, opt, verbose=value)
+
+    assert both(fn) is None
+
+
+def test_scheduler_base_takes_no_verbose_positionally():
+    def fn(lib):
+        L = lib.optim.lr_scheduler
+
+        class Warm(L.LRScheduler):
+            def __init__(self, opt, last_epoch=-1, verbose=False):
+                super().__init__(opt, last_epoch, verbose)
+
+            def get_lr(self):
+                return list(self.base_lrs)
+
+        Warm(lib.optim.SGD([lib.zeros(2, requires_grad=True)], lr=0.1))
+
+    assert both(fn) is None
+
+
+@pytest.mark.parametrize("when", ["after", "never", "bound before", "lambda before"])
+def test_scheduler_warns_when_optimizer_step_is_replaced(when):
+    """A ``step`` set on the optimizer after the scheduler is made is not seen: the first
+    ``scheduler.step()`` warns that it was overridden (PyTorch's wording)."""
+    def fn(lib):
+        opt = lib.optim.SGD([lib.zeros(2, requires_grad=True)], lr=0.1)
+        calls = []
+        if when == "bound before":
+            class Wrap:
+                def step(self, closure=None):  # PyTorch rebinds this function to the optimizer
+                    calls.append(type(self).__name__)
+
+            opt.step = Wrap().step
+        if when == "lambda before":  # PyTorch's patch reads ``step.__func__``: AttributeError
+            opt.step = lambda closure=None: None
+        sched = lib.optim.lr_scheduler.StepLR(opt, 2)
+        if when == "after":
+            opt.step = lambda closure=None: calls.append("lambda")
+        opt.step()
+        sched.step()
+        sched.step()
+        return calls, sched.get_last_lr()
+
+    r = both(fn)
+    if r is not None:
+        assert r[0] == r[1]
+
+
+# 16-bit parameters: PyTorch's single-tensor SGD and Adam compute each op in float32 and round its
+# result (``add(..., alpha=a)`` rounds ``a`` to 16 bits first); ``fused=True`` Adam rounds once per
+# tensor. 256 elements: PyTorch's vectorized loops cover all of them (a loop tail of a few elements
+# computes ``alpha * b`` in 16 bits on its own, which depends on the CPU's vector width).
+LOWP = [
+    ("SGD", {"lr": 0.05, "momentum": 0.9}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.3, "maximize": True}),
+    ("SGD", {"lr": 0.05}),
+    ("Adam", {"lr": 0.01, "eps": 1e-3}),
+    ("Adam", {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1, "eps": 1e-3}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.1, "eps": 1e-3}),
+    ("Adam", {"lr": 0.01, "fused": True}),
+    ("AdamW", {"lr": 0.01, "fused": True, "amsgrad": True, "weight_decay": 0.3}),
+    ("Adam", {"lr": 0.01, "fused": True, "maximize": True, "weight_decay": 0.3}),
+    ("RMSprop", {"eps": 1e-3}),
+    ("RMSprop", {"centered": True, "momentum": 0.9, "eps": 1e-3, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1}),
+    ("Adagrad", {"lr": 0.1, "weight_decay": 0.1, "lr_decay": 0.01, "maximize": True}),
+]
+_A256 = np.random.default_rng(1).standard_normal(256)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("name,kw", LOWP, ids=[f"{n}{i}" for i, (n, _) in enumerate(LOWP)])
+def test_16bit_steps_bit_for_bit(name, kw, dtype):
+    def fn(lib):
+        p = lib.tensor(_A256, dtype=getattr(lib, dtype)).requires_grad_()
+        opt = getattr(lib.optim, name)([p], **kw)
+        for s in range(6):
+            # the gradient from NumPy: the same bits in both
+            g = np.sin(p.detach().float().cpu().numpy().astype(np.float64) * 1.3 + s)
+            p.grad = lib.tensor(g, dtype=getattr(lib, dtype))
+            opt.step()
+        return [p.detach().float()] + [v.float() for k, v in opt.state[p].items() if k != "step"]
+
+    t, e = both(fn)
+    assert_same(t, e, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("how", ["tensor(ndarray, dtype)", "tensor(list, dtype)", ".to(dtype)", "int64 .to"])
+def test_doubles_reach_16_bits_through_float32(how, dtype):
+    """PyTorch converts a double to float16/bfloat16 through float (c10::Half/BFloat16 are built from
+    a float): two roundings, which differ from NumPy's direct cast in about 1 value in 20,000."""
+    x = np.random.default_rng(0).standard_normal(200_000)
+
+    def fn(lib):
+        dt = getattr(lib, dtype)
+        if how == "tensor(ndarray, dtype)":
+            return lib.tensor(x, dtype=dt)
+        if how == "tensor(list, dtype)":
+            return lib.tensor(x[:20_000].tolist(), dtype=dt)
+        if how == ".to(dtype)":
+            return lib.tensor(x).to(dt)
+        return lib.tensor((x * 1e7).astype(np.int64)).to(dt)
+
+    t, e = both(fn)
+    assert_same(t.float(), e.float(), rtol=0, atol=0)

@@ -285,3 +285,204 @@ def test_legacy_header_errors():
         (tk, tv), (ek, ev) = _outcome(lambda m, data=data: m.load(io.BytesIO(data)))
         assert tk == "RuntimeError" and ek == "CheckpointError" and ev.startswith(tv)
         assert isinstance(ember.serialization.CheckpointError(), RuntimeError)
+
+
+# ---- second sweep: tensor metadata, file handling, load arguments, layouts, Module state ----------
+def _views_with_metadata(m):
+    z, z2 = m.tensor([1 + 2j, 3 - 1j, -2j]), m.tensor([1 + 2j, 3j])
+    r = m.tensor([1.0, -2.0, 3.0])
+    if m is torch:  # PyTorch keeps these lazily and saves the storage with {'conj': True} / {'neg': True}
+        zc = z.conj()
+        return [zc, zc[1:], z2.conj().imag, r._neg_view(), zc]
+    zc = z.conj()
+    return [zc, zc[1:], z2.conj().imag, -r, zc]
+
+
+@pytest.mark.parametrize("zip_format", FORMATS)
+def test_conj_and_neg_views_load_with_their_values(zip_format):
+    data = _saved(torch, _views_with_metadata(torch), _use_new_zipfile_serialization=zip_format)
+    want, got = torch.load(io.BytesIO(data)), ember.load(io.BytesIO(data))
+    for w, g in zip(want, got):
+        assert w.resolve_conj().resolve_neg().tolist() == g.tolist()
+    assert got[4] is got[0]  # one tensor saved twice stays one object
+    back = torch.load(io.BytesIO(_saved(ember, got, _use_new_zipfile_serialization=zip_format)))
+    assert [b.tolist() for b in back] == [w.resolve_conj().resolve_neg().tolist() for w in want]
+
+
+def test_legacy_checkpoints_one_after_another_in_one_buffer():
+    for src in (torch, ember):
+        buf = io.BytesIO()
+        src.save(src.ones(1), buf, _use_new_zipfile_serialization=False)
+        src.save({"b": src.zeros(2)}, buf, _use_new_zipfile_serialization=False)
+        for m in (torch, ember):
+            buf.seek(0)
+            first, second = m.load(buf), m.load(buf)
+            assert first.tolist() == [1.0] and second["b"].tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("zip_format", FORMATS)
+def test_save_to_a_directory_or_a_missing_parent(tmp_path, zip_format):
+    """PyTorch's error types (its zip writer's RuntimeError, or open()'s OSError for the legacy format)."""
+    for target in (tmp_path, tmp_path / "no" / "x.pt"):
+        (tk, tv), (ek, ev) = _outcome(lambda m, target=target: m.save(m.ones(1), target,
+                                                                       _use_new_zipfile_serialization=zip_format))
+        assert tk == ek != "ok", (tv, ev)
+        assert tv.endswith(ev[ev.index(":") + 1:] if tk == "RuntimeError" and "strerror" in ev else ev)
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_load_sources_errors(tmp_path):
+    _same_outcome(lambda m: m.load(tmp_path))  # IsADirectoryError, as open() raises it
+    for bad in (123, None, b"bytes"):
+        _same_outcome(lambda m, bad=bad: m.load(bad))  # AttributeError naming seek, PyTorch's words
+
+    class ReadOnly:
+        def __init__(self, data):
+            self.b = io.BytesIO(data)
+
+        def read(self, n=-1):
+            return self.b.read(n)
+
+    data = _saved(torch, torch.ones(1))
+    _same_outcome(lambda m: m.load(ReadOnly(data)))
+
+
+@pytest.mark.parametrize("weights_only", [True, False])
+def test_unknown_pickle_load_args_are_type_errors(weights_only):
+    data = _saved(torch, torch.ones(1))
+    _same_outcome(lambda m: m.load(io.BytesIO(data), weights_only=weights_only, foo=1))
+    _same_outcome(lambda m: m.load(io.BytesIO(data), weights_only=False, errors="strict").tolist())
+
+
+@pytest.mark.parametrize("zip_format", FORMATS)
+def test_layouts_round_trip(zip_format):
+    for src in (torch, ember):
+        data = _saved(src, {"l": src.strided, "s": src.sparse_coo}, _use_new_zipfile_serialization=zip_format)
+        got = ember.load(io.BytesIO(data))
+        assert got["l"] is ember.strided and got["s"] is ember.sparse_coo
+        want = torch.load(io.BytesIO(data))
+        assert want["l"] is torch.strided and want["s"] is torch.sparse_coo
+
+
+def _filled(m, mod):
+    with m.no_grad():
+        for i, p in enumerate(mod.parameters()):
+            p.copy_(m.arange(p.numel(), dtype=p.dtype).reshape(p.shape) / (i + 2))
+    return mod
+
+
+def test_state_dict_positional_args_warn_and_keywords_win():
+    out = []
+    for m in (torch, ember):
+        lin = _filled(m, m.nn.Linear(2, 2))
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            sd = lin.state_dict(None, "a.", True)
+            sd2 = lin.state_dict(collections.OrderedDict(), "a.", prefix="b.")
+        out.append((list(sd), type(sd["a.weight"]).__name__, list(sd2), [type(x.message).__name__ for x in w],
+                    [str(x.message) for x in w]))
+    assert out[0] == out[1]
+
+
+def test_loading_into_meta_parameters_warns_as_torch():
+    out = []
+    for m in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            lin = m.nn.Linear(2, 2, device="meta")
+            lin.load_state_dict(_filled(m, m.nn.Linear(2, 2)).state_dict())
+            meta_after = lin.weight.device.type
+            lin.load_state_dict(_filled(m, m.nn.Linear(2, 2)).state_dict(), assign=True)
+        out.append((meta_after, lin.weight.device.type, lin.weight.tolist(), [str(x.message) for x in w]))
+    assert out[0] == out[1]
+
+
+def _net(m):
+    class Net(m.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = m.nn.Linear(2, 3)
+            self.bn = m.nn.BatchNorm1d(3)
+            self.register_buffer("pb", m.ones(2))
+            self.register_buffer("npb", m.zeros(2), persistent=False)
+            self.seq = m.nn.Sequential(m.nn.Linear(3, 1), m.nn.ReLU())
+
+    return _filled(m, Net())
+
+
+def _edit_drop(sd, m):
+    del sd["fc.weight"]
+
+
+def _edit_extra(sd, m):
+    sd["extra"], sd["fc.extra"], sd["zz.q"], sd["npb"] = m.ones(1), m.ones(1), m.ones(1), m.ones(2)
+
+
+def _edit_size(sd, m):
+    sd["fc.weight"], sd["pb"] = m.ones(5, 5), m.ones(3)
+
+
+def _edit_type(sd, m):
+    sd["fc.weight"] = [[1.0, 2.0]] * 3
+
+
+def _edit_old_bn(sd, m):
+    del sd["bn.num_batches_tracked"]
+    sd._metadata["bn"]["version"] = 1
+
+
+def _edit_dtype(sd, m):
+    sd["fc.weight"] = sd["fc.weight"].double() + 0.5
+    sd["bn.num_batches_tracked"] = m.tensor([7])  # 1-element 1-d into a 0-d buffer (0.3 checkpoints)
+
+
+@pytest.mark.parametrize("edit", [_edit_drop, _edit_extra, _edit_size, _edit_type, _edit_old_bn, _edit_dtype])
+@pytest.mark.parametrize("strict", [True, False])
+@pytest.mark.parametrize("assign", [False, True])
+def test_load_state_dict_outcomes(edit, strict, assign):
+    def run(m):
+        net = _net(m)
+        sd = net.state_dict()
+        edit(sd, m)
+        r = net.load_state_dict(sd, strict=strict, assign=assign)
+        return (repr(r), {k: (v.tolist(), str(v.dtype).split(".")[-1], type(v).__name__, v.requires_grad)
+                          for k, v in net.state_dict(keep_vars=True).items()})
+
+    (tk, tv), (ek, ev) = _outcome(run)
+    assert tk == ek and tv == (ev.replace("ember.Size", "torch.Size") if ek == "RuntimeError" else ev)
+
+
+def test_extra_state_and_hook_order():
+    def run(m):
+        log = []
+
+        class E(m.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.v, self.lin = 3, m.nn.Linear(1, 1)
+
+            def get_extra_state(self):
+                return {"v": self.v}
+
+            def set_extra_state(self, s):
+                self.v = s["v"]
+
+        s = m.nn.Sequential(E())
+        s.register_state_dict_pre_hook(lambda mod, prefix, kv: log.append(("pre", prefix, kv)))
+        s[0].register_state_dict_pre_hook(lambda mod, prefix, kv: log.append(("pre0", prefix)))
+        s.register_state_dict_post_hook(lambda mod, sd, prefix, lm: log.append(("post", list(sd), dict(lm))))
+        s[0].register_load_state_dict_pre_hook(
+            lambda mod, sd, prefix, lm, strict, mk, uk, em: log.append(("lpre0", prefix, sorted(sd), dict(lm))))
+        s.register_load_state_dict_post_hook(lambda mod, ik: log.append(("lpost", list(ik.missing_keys))))
+        sd = s.state_dict()
+        sd["0._extra_state"] = {"v": 9}
+        r1 = s.load_state_dict(sd)
+        del sd["0._extra_state"]
+        r2 = s.load_state_dict(sd, strict=False)
+        try:
+            s.load_state_dict(sd)
+        except RuntimeError as e:
+            log.append(str(e))
+        return log, repr(r1), repr(r2), s[0].v
+
+    _same_outcome(run)

@@ -78,6 +78,10 @@ def astype(x, dtype):
             return done
     if x.dtype.kind == "V" and target.kind in "iu":  # bfloat16 (ml_dtypes) -> int goes through float32,
         x = x.astype(np.float32)                     # as PyTorch's conversion does (ml_dtypes saturates)
+    elif target.itemsize == 2 and target.kind in "fV" and src.itemsize > 4 and src.kind in "fiu":
+        # float64 (or a 64-bit int) -> float16/bfloat16 rounds to float32 first, as PyTorch's (c10::Half
+        # and c10::BFloat16 are built from a float): a second rounding NumPy's direct cast skips
+        x = x.astype(np.float32)
     with np.errstate(invalid="ignore", over="ignore"):
         return x.astype(target)
 

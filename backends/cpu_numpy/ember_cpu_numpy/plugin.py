@@ -71,6 +71,9 @@ class NumpyBackend(Backend):
                                 "int8, uint8, and bool.")
             return obj, self.dtype_of(obj)
         if dtype is not None:
+            if dtype in (_dt.float16, _dt.bfloat16) and not (isinstance(obj, np.ndarray) and obj.itemsize <= 4):
+                # doubles reach 16 bits through float32, as PyTorch's conversion (a second rounding)
+                return np.array(obj, dtype=np.float32, copy=True).astype(NP_DTYPE[dtype]), dtype
             arr = np.array(obj, dtype=NP_DTYPE[dtype], copy=True)
             return arr, dtype
         arr = np.array(obj, copy=True)

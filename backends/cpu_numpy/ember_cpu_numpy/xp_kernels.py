@@ -636,8 +636,76 @@ def optim_kernels(xp: ModuleType) -> Kernels:
     on its NumPy stand-in.)
     """
 
+    # float16 and bfloat16: PyTorch's single-tensor steps compute each op in float32 and round its
+    # result to 16 bits (NumPy's 16-bit ufuncs would round the Python scalars 0.9, 1 - beta2 to 16
+    # bits instead). So the 16-bit steps run on float32 copies, rounded where each PyTorch op ends;
+    # an ``add(..., alpha=a)`` rounds ``a`` to 16 bits first, as PyTorch's 16-bit add kernel.
+    def _low(a):
+        return a.itemsize == 2 and a.dtype.kind in "fV"  # float16, or ml_dtypes' bfloat16
+
+    def _rounder(low):
+        def rnd(a):  # (an array: a 0-d parameter's arithmetic gives NumPy scalars)
+            return xp.asarray(a, xp.float32).astype(low).astype(xp.float32)
+
+        def alpha(a):
+            return a if a == 1 else float(xp.asarray(a, xp.float32).astype(low).astype(xp.float32))
+
+        return rnd, alpha
+
+    def _adam_low(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
+                  amsgrad, maximize, decoupled):
+        low, f32 = param.dtype, xp.float32
+        rnd, al = _rounder(low)
+        p, m, v = param.astype(f32), exp_avg.astype(f32), exp_avg_sq.astype(f32)
+        g = grad.astype(f32)
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            if decoupled:
+                p = rnd(p * (1 - lr * weight_decay))  # param.mul_(1 - lr * weight_decay)
+            else:
+                g = rnd(g + al(weight_decay) * p)  # grad.add(param, alpha=weight_decay)
+        w = 1 - beta1  # exp_avg.lerp_(g, 1 - beta1), torch's two-sided formula, one rounding
+        m = rnd(m + w * (g - m) if w < 0.5 else g - (g - m) * (1 - w))
+        v = rnd(v * beta2)  # exp_avg_sq.mul_(beta2)
+        v = rnd(v + (1 - beta2) * g * g)  # .addcmul_(g, g, value=1 - beta2)
+        second = v
+        if amsgrad:
+            mx = rnd(xp.maximum(max_exp_avg_sq.astype(f32), v))
+            max_exp_avg_sq[...] = mx.astype(low)
+            second = mx
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+        denom = rnd(rnd(rnd(xp.sqrt(second)) / bias_correction2_sqrt) + eps)
+        p = p + (-(lr / bias_correction1)) * m / denom  # param.addcdiv_(exp_avg, denom, value=-step_size)
+        param[...] = p.astype(low)
+        exp_avg[...] = m.astype(low)
+        exp_avg_sq[...] = v.astype(low)
+
+    def _sgd_low(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
+        low, f32 = param.dtype, xp.float32
+        rnd, al = _rounder(low)
+        p = param.astype(f32)
+        d = grad.astype(f32)
+        if maximize:
+            d = -d
+        if weight_decay != 0:
+            d = rnd(d + al(weight_decay) * p)  # d_p.add(param, alpha=weight_decay)
+        if momentum != 0:
+            if first:
+                buf = d.copy()
+            else:
+                buf = rnd(momentum_buffer.astype(f32) * momentum)  # buf.mul_(momentum)
+                buf = rnd(buf + al(1 - dampening) * d)  # .add_(d_p, alpha=1 - dampening)
+            momentum_buffer[...] = buf.astype(low)
+            d = rnd(d + al(momentum) * buf) if nesterov else buf
+        param[...] = (p + al(-lr) * d).astype(low)  # param.add_(d_p, alpha=-lr)
+
     def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
                   amsgrad, maximize, decoupled):
+        if _low(param):
+            return _adam_low(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
+                             weight_decay, amsgrad, maximize, decoupled)
         g = xp.negative(grad) if maximize else grad
         if weight_decay != 0:
             if decoupled:
@@ -676,6 +744,9 @@ def optim_kernels(xp: ModuleType) -> Kernels:
         param += tmp
 
     def sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
+        if _low(param):
+            return _sgd_low(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
+                            maximize, first)
         d = xp.negative(grad) if maximize else grad
         if weight_decay != 0:
             t = xp.multiply(param, weight_decay)

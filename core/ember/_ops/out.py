@@ -17,7 +17,12 @@ PyTorch's rules for an ``out`` tensor, which :func:`write` follows:
   result's: :data:`EXACT`, :data:`SAME`, or the op's own words);
 - ``out`` on another device is refused;
 - an ``out`` of another shape is resized, with PyTorch's deprecation warning when it had elements;
-- ``out=`` is not differentiable: an input or ``out`` that requires grad is refused in grad mode.
+- ``out=`` is not differentiable: an input or ``out`` that requires grad is refused in grad mode;
+- ``out`` must not share memory with an input where PyTorch checks it (:func:`check_overlap`, by
+  op name in :data:`OVERLAP`): TensorIterator ops (``exp``, ``add``, ``where``...) refuse an ``out``
+  whose elements repeat (``expand``) or that overlaps an input partially (``add(x[1:], 1,
+  out=x[:-1])``; ``out=x`` itself is fine), index ops and ``cat`` any overlap at all, matrix
+  products only a repeating ``out``. These checks run on the ``out=`` path only.
 
 This module imports nothing from ember at import time (the registry imports it while the families
 load); ember is imported on the ``out=`` path only.
@@ -30,7 +35,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CAST", "DTYPE", "ANY", "EXACT", "SAME", "with_out", "write", "store"]
+__all__ = ["CAST", "DTYPE", "ANY", "EXACT", "SAME", "OVERLAP", "overlap_kind", "check_overlap", "with_out", "write", "store"]
 
 #: TensorIterator's rule: ``out`` of the same or a higher kind (float into int is refused)
 CAST = "cast"
@@ -49,6 +54,74 @@ RESIZED = ("An output with one or more elements was resized since it had shape {
            "required output shape {new}. This behavior is deprecated, and in a future PyTorch release outputs "
            "will not be resized unless they have zero elements. You can explicitly reuse an out tensor t by "
            "resizing it, inplace, to zero elements with t.resize_(0).")
+
+INTERNAL_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a single "
+                    "memory location. Please clone() the tensor before performing the operation.")
+
+# The overlap checks PyTorch makes before writing ``out`` (ATen's assert_no_internal_overlap, and
+# assert_no_partial_overlap / assert_no_overlap against each input), by op name. "partial": a
+# TensorIterator op (the very same elements, ``exp(x, out=x)``, are allowed); "full": any shared
+# element is refused (index ops and ``cat`` read inputs after writing); "internal": only an ``out``
+# whose elements repeat. An op not listed is not checked (reductions, ``sort``, ``linalg``).
+_PARTIAL = """
+    neg negative abs absolute sign sgn exp exp2 expm1 log log1p log2 log10 sqrt rsqrt sin cos tan asin arcsin acos
+    arccos atan arctan sinh cosh tanh asinh arcsinh atanh arctanh sigmoid erf erfc erfinv lgamma digamma polygamma
+    mvlgamma i0 sinc deg2rad rad2deg logit floor ceil round trunc fix frac reciprocal square nan_to_num signbit
+    add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow float_power maximum
+    minimum fmax fmin atan2 arctan2 hypot copysign xlogy logaddexp logaddexp2 heaviside nextafter ldexp gcd lcm
+    eq ne not_equal lt less le less_equal gt greater ge greater_equal isclose logical_and logical_or logical_xor
+    logical_not bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift
+    where clamp clip clamp_min clamp_max lerp addcmul addcdiv hardshrink addmm addbmm cumsum cumprod
+    logcumsumexp msort renorm expit erfcx ndtri log_ndtr i0e i1 i1e xlog1py entr psi gammaln multigammaln
+    """
+_FULL = "gather index_select masked_select take take_along_dim nonzero cat concat concatenate stack vstack hstack " \
+        "row_stack outer ger addr index_add index_copy index_reduce scatter scatter_add scatter_reduce"
+_INTERNAL = "mm matmul bmm mv kron slice_scatter matrix_power chain_matmul multi_dot tensordot inner diff softmax " \
+            "log_softmax ndtr zeta"
+OVERLAP: dict[str, str] = {**{n: "internal" for n in _INTERNAL.split()}, **{n: "partial" for n in _PARTIAL.split()},
+                           **{n: "full" for n in _FULL.split()}}
+
+
+def _inputs(args: Any) -> list:
+    """The tensors among an op's arguments (a list of tensors, ``cat``'s, counts as its elements)."""
+    from ember.tensor import Tensor
+
+    found = []
+    for a in args:
+        if isinstance(a, Tensor):
+            found.append(a)
+        elif isinstance(a, (list, tuple)):
+            found.extend(x for x in a if isinstance(x, Tensor))
+    return found
+
+
+def overlap_kind(name: str) -> str | None:
+    """The :data:`OVERLAP` entry of the op ``name`` (``"linalg.cross"``, ``"special_erfcx"`` as the
+    functions implementing ``torch.special`` are named), None where PyTorch checks nothing."""
+    name = name.rsplit(".", 1)[-1]
+    return OVERLAP.get(name[8:] if name.startswith("special_") else name)
+
+
+def check_overlap(name: str, out: Any, args: Any) -> None:
+    """PyTorch's refusal of an ``out`` that shares memory with itself or the op's inputs (``args``: the
+    op's arguments as passed), as :data:`OVERLAP` says for ``name``; ``out`` may be a tuple."""
+    kind = overlap_kind(name)
+    if kind is None:
+        return
+    from ember.functions.elementwise import _OVERLAP, check_no_overlap
+    from ember.tensor import Tensor
+
+    outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if isinstance(o, Tensor)]
+    for o in outs:
+        if any(st == 0 and n > 1 for n, st in zip(o.shape, o.stride())):
+            raise RuntimeError(INTERNAL_OVERLAP)
+    if kind == "internal":
+        return
+    inputs = [a for a in _inputs(args) if all(a is not o for o in outs) or kind == "full"]
+    for o in outs:
+        if kind == "full" and o.numel() and any(a is o for a in inputs):
+            raise RuntimeError(_OVERLAP)  # the very same tensor (check_no_overlap skips it)
+        check_no_overlap(o, inputs, full_too=kind == "full")
 
 
 def with_out(name: str, fn: Callable, rule: str) -> Callable:
@@ -98,17 +171,18 @@ def with_out(name: str, fn: Callable, rule: str) -> Callable:
     if "out" in names or any(n.startswith("_ember_") for n in names):
         raise ValueError(f"{name}: cannot generate out= over the parameters {sorted(names)}")
     args = ", ".join(call)
-    pre = ""
+    pre = "    _ember_overlap(_ember_name, out, (" + "".join(c.split("=")[0].lstrip("*") + ", " for c in call if not c.startswith("**")) + "))\n"
     if rule == DTYPE:
         if "dtype" not in names:
             raise ValueError(f"{name}: the out= rule DTYPE needs a dtype parameter")
-        pre = "    if dtype is None:\n        dtype = getattr(out, 'dtype', None)\n"
+        pre += "    if dtype is None:\n        dtype = getattr(out, 'dtype', None)\n"
     src = (f"def {name}({', '.join(head)}):\n"
            f"    if out is None:\n"
            f"        return _ember_fn({args})\n"
            f"{pre}"
            f"    return _ember_write(_ember_name, _ember_rule, _ember_fn({args}), out)\n")
-    namespace: dict[str, Any] = {"_ember_fn": fn, "_ember_write": write, "_ember_name": name, "_ember_rule": rule}
+    namespace: dict[str, Any] = {"_ember_fn": fn, "_ember_write": write, "_ember_name": name, "_ember_rule": rule,
+                                 "_ember_overlap": check_overlap}
     exec(compile(src, f"<ember out= for {name}>", "exec"), namespace)  # noqa: S102 - generated from a signature
     new = namespace[name]
     positional = [p for p in params if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]

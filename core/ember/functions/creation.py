@@ -101,8 +101,11 @@ def _size(args: Sequence, name: str = "") -> tuple:
         args = args[0]
     shape = []
     for i, s in enumerate(args):
-        if isinstance(s, Tensor):
-            s = int(s.item())
+        if isinstance(s, Tensor):  # an integer tensor of one element is a size (its __index__)
+            try:
+                s = s.__index__()
+            except TypeError:
+                raise _size_type_error(name, len(args), packed, i, s) from None
         elif s.__class__ is not int and not isinstance(s, (bool, float)) and hasattr(s, "__index__"):
             s = s.__index__()  # NumPy's integers are sizes too
         if not isinstance(s, int) or isinstance(s, bool):
@@ -150,6 +153,8 @@ def _sized_extras(name: str, size: tuple, kw: dict, allowed: frozenset = _SIZED)
     if "size" in kw:
         if size:
             raise TypeError(f"{name}() got multiple values for argument 'size'")
+        if not isinstance(kw["size"], (tuple, list)):  # a keyword size must be a sequence
+            raise TypeError(f"{name}(): argument 'size' must be tuple of ints, not {_tp_name(kw['size'])}")
         size = (kw["size"],)
     return size, out
 
@@ -196,6 +201,7 @@ def tensor(data: Any, *, dtype: _dt.dtype | None = None, device: Any = None, req
         raise RuntimeError("Could not infer dtype of NoneType")
     if isinstance(data, _np.ndarray):
         _check_numpy_dtype(data.dtype, dtype)
+        _check_strides(data)  # PyTorch reads the array through from_numpy, even for its copy
     elif dtype is not None and data.__class__ in (list, tuple) and not _plain_numbers(data):
         _data_error(data, dtype)  # None, str... which NumPy would read (as nan, parsed) where PyTorch raises
     try:
@@ -506,18 +512,118 @@ def as_tensor(data: Any, *, dtype: _dt.dtype | None = None, device: Any = None) 
     return tensor(data, dtype=dtype, device=device)
 
 
-asarray = as_tensor
+def _scalar_type_name(d: Any) -> str:
+    """PyTorch's ``ScalarType`` name of a dtype (``Float``, ``Long``...), as its alias errors print it."""
+    from ember.tensor import _TYPE_NAMES
+
+    name = _TYPE_NAMES.get(d)
+    return name[: -len("Tensor")] if name else str(d)
+
+
+def _alias_source(obj: Any, dtype: _dt.dtype | None, copy: bool | None) -> Tensor | None:
+    """The tensor ``asarray`` may alias: ``obj`` itself, a NumPy array's or buffer's memory, a DLPack
+    producer's; None for sequences and Python numbers, which are always copied."""
+    if isinstance(obj, Tensor):
+        return obj
+    if isinstance(obj, _np.ndarray):
+        if dtype is not None and obj.dtype.kind == "u" and obj.itemsize > 1:  # no ember uint16/32/64 to alias
+            if copy is False:
+                raise ValueError(f"can't alias tensor with dtype 'UInt{obj.itemsize * 8}' into dtype "
+                                 f"'{_scalar_type_name(dtype)}'.")
+            return tensor(obj, dtype=dtype)
+        return from_numpy(obj)
+    if isinstance(obj, _np.generic):
+        if copy is False:
+            raise RuntimeError("can't alias NumPy scalars. Either remove copy=False or transform it in a ndarray. ")
+        return from_numpy(_np.asarray(obj))
+    if hasattr(obj, "__dlpack__") and hasattr(obj, "__dlpack_device__"):
+        return from_dlpack(obj)
+    if not isinstance(obj, (list, tuple, str, int, float, complex)):
+        try:
+            memoryview(obj)
+        except TypeError:
+            return None
+        from ember.functions.torch_surface import frombuffer
+
+        return frombuffer(obj, dtype=dtype or _dt.get_default_dtype())
+    return None
+
+
+@_dtype_param
+def asarray(obj: Any, *, dtype: _dt.dtype | None = None, device: Any = None, copy: bool | None = None,
+            requires_grad: bool | None = None) -> Tensor:
+    """``obj`` as a tensor, sharing memory with it (a tensor, NumPy array, buffer or DLPack producer)
+    unless ``copy=True`` or another ``dtype``/``device`` needs a copy; ``copy=False`` makes that a
+    ValueError instead. Sequences and numbers are always copied. As PyTorch 2.13's ``asarray``, the
+    result keeps ``obj``'s ``requires_grad`` (a copy is differentiable) unless one is given, which
+    is then set on a leaf alias of ``obj`` in place, or detaches a non-leaf.
+
+    Example:
+        >>> import numpy as np
+        >>> a = np.zeros(3)
+        >>> ember.asarray(a).fill_(7.0)
+        tensor([7., 7., 7.], dtype=ember.float64)
+        >>> a
+        array([7., 7., 7.])
+    """
+    t = _alias_source(obj, dtype, copy)
+    if t is None:
+        if copy is False:
+            raise ValueError("can't alias arbitrary sequence into a tensor.")
+        return _finish(tensor(obj, dtype=dtype, device=device), bool(requires_grad))
+    dev = dispatch.canonical_device(device) if device is not None else t.device
+    wrong_dev, wrong_dt = dev != t.device, dtype is not None and dtype is not t.dtype
+    if requires_grad is None and t.requires_grad:
+        import warnings
+
+        warnings.warn("torch.asarray: unspecified requires_grad now defaults to obj.requires_grad instead of "
+                      "False. Pass requires_grad=False explicitly to get the old behavior and silence this "
+                      "warning.", UserWarning, stacklevel=2)
+    if copy or (copy is None and (wrong_dev or wrong_dt)):
+        # differentiable, as PyTorch's clone/to
+        t = t.to(device=dev, dtype=dtype or t.dtype, copy=True) if wrong_dev or wrong_dt else t.clone()
+    elif wrong_dev:
+        raise ValueError(f"can't alias tensor from device '{t.device}' to '{dev}'.")
+    elif wrong_dt:
+        raise ValueError(f"can't alias tensor with dtype '{_scalar_type_name(t.dtype)}' into dtype "
+                         f"'{_scalar_type_name(dtype)}'.")
+    if requires_grad is None or requires_grad == t.requires_grad:
+        return t
+    if not t.is_leaf:  # requires_grad=False on a result: its detached alias
+        return t.detach()
+    # a leaf's flag is set in place, on an alias of the caller's tensor too (PyTorch does the same)
+    return _finish(t, True) if requires_grad else t.requires_grad_(False)
+
+
+def _check_strides(array: _np.ndarray) -> None:
+    if any(st < 0 for st in array.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
+                         "strides are not currently supported. (You can probably work around this by making a copy "
+                         "of your array  with array.copy().) ")
 
 
 def from_numpy(array: Any) -> Tensor:
     """A CPU tensor sharing memory with the NumPy array (writes show through both ways)."""
     if not isinstance(array, _np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    if any(st < 0 for st in array.strides):
-        raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
-                         "strides are not currently supported. (You can probably work around this by making a copy "
-                         "of your array  with array.copy().) ")
+    if type(array) is not _np.ndarray:
+        # A subclass (np.matrix, a masked array, memmap) as its plain memory, as PyTorch reads it: kept as
+        # the tensor's data, a masked array would drop masked values from sums and a matrix stay 2-D.
+        array = array.view(_np.ndarray)
+    _check_strides(array)
     _numpy_dtype(array.dtype)  # PyTorch's TypeError for a dtype ember lacks
+    if not array.flags.writeable:
+        import warnings
+
+        warnings.warn("The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
+                      "This means writing to this tensor will result in undefined behavior. You may want to copy "
+                      "the array to protect its data or make it writable before converting it to a tensor. This "
+                      "type of warning will be suppressed for the rest of this program.", UserWarning, stacklevel=2)
+    return _wrap_array(array)
+
+
+def _wrap_array(array: _np.ndarray) -> Tensor:
+    """A CPU tensor over ``array``'s memory, unchecked (``frombuffer`` warns about read-only memory itself)."""
     arr, dt = _host().from_object(array, None, copy=False)
     dev, kt = _resolve("cpu")
     return Tensor._make(arr, dt, dev, kt)
@@ -612,18 +718,27 @@ def full(size: Sequence[int], fill_value: Any, dtype: _dt.dtype | None = None, d
         _no_sparse_fill(_kw)
         if out is not None:
             return _into_out("full", out, dtype, device, lambda dt, dev: full(size, fill_value, dtype=dt, device=dev))
+    if not isinstance(size, (tuple, list)):  # PyTorch's IntArrayRef: a bare int is not a size
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not {_tp_name(size)}")
     if isinstance(fill_value, Tensor):
-        fill_value = fill_value.item()
+        fill_value = _fill_tensor(fill_value, "full")
     elif fill_value.__class__ not in _PY_SCALARS:
         fill_value = _fill_number(fill_value)
     dt = dtype or _dt.scalar_dtype(fill_value)
     fill_value = checked_scalar(fill_value, dt)
     dev, kt = _resolve(device, dt)
-    shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "full")
+    shape = _size((tuple(size),), "full")
     return _finish(Tensor._make(kt["full"](shape, fill_value, dt, dev.index), dt, dev, kt), requires_grad)
 
 
 _PY_SCALARS = frozenset((int, float, bool, complex))
+
+
+def _fill_tensor(value: Tensor, name: str) -> Any:
+    """A tensor ``fill_value`` as PyTorch's Number argument takes it: only a 0-d one, as its number."""
+    if value.dim() != 0:
+        raise TypeError(f"{name}(): argument 'fill_value' (position 2) must be Number, not Tensor")
+    return value.item()
 
 
 def _fill_number(value: Any, name: str = "full") -> Any:
@@ -663,6 +778,8 @@ def ones(*size: Any, dtype: _dt.dtype | None = None, device: Any = None, require
 
 
 def _like(t: Tensor, dtype: _dt.dtype | None, device: Any, kw: dict | None = None, name: str = "empty_like") -> tuple:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {_tp_name(t)}")
     if kw:
         _extras(name, kw, _LIKE)
     if kw and kw.get("memory_format") is not None:  # PyTorch's checks; the layout stays C order
@@ -703,13 +820,15 @@ def full_like(t: Tensor, fill_value: Any, *, dtype: _dt.dtype | None = None, dev
               requires_grad: bool = False, **_kw: Any) -> Tensor:
     shape, dt, dev = _like(t, dtype, device, _kw, "full_like")
     _no_sparse_fill(_kw, t)
-    if not isinstance(fill_value, (Tensor, bool, int, float, complex)):
+    if isinstance(fill_value, Tensor):
+        fill_value = _fill_tensor(fill_value, "full_like")
+    elif not isinstance(fill_value, (bool, int, float, complex)):
         fill_value = _fill_number(fill_value, "full_like")
     return full(shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 @_dtype_param
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | None = None, device: Any = None,
+def arange(start: Any = None, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | None = None, device: Any = None,
            requires_grad: bool = False, **_kw: Any) -> Tensor:
     """Values from ``start`` up to (not including) ``end`` by ``step``."""
     if _kw:
@@ -723,7 +842,11 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: _dt.dtype | Non
         raise NotImplementedError(f'"arange_{dispatch.canonical_device(device).type}" not implemented for '
                                   f"'{type_word(dtype)}'")
     if end is None:
+        if start is None:
+            raise TypeError('arange() missing 1 required positional arguments: "end"')
         start, end = 0, start
+    elif start is None:  # ``arange(end=4)``
+        start = 0
     start, end, step = (_real_bound(v.item() if isinstance(v, Tensor) else v) for v in (start, end, step))
     has_float = any(isinstance(v, float) for v in (start, end, step))
     int_dtype = dtype is not None and dtype.category == _dt._INT
@@ -842,6 +965,7 @@ def linspace(start: float, end: float, steps: int, *, dtype: _dt.dtype | None = 
         if out is not None:
             return _into_out("linspace", out, dtype, device,
                              lambda dt, dev: linspace(start, end, steps, dtype=dt, device=dev), ranged=True)
+    _check_0d_ends("linspace", start, end)
     if not hasattr(steps, "__index__"):  # a float count would silently become a different length
         raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
     steps = steps.__index__()
@@ -884,6 +1008,15 @@ def linspace(start: float, end: float, steps: int, *, dtype: _dt.dtype | None = 
     return _finish(out, requires_grad)
 
 
+def _check_0d_ends(name: str, start: Any, end: Any) -> None:
+    """PyTorch's check that tensor ends of linspace/logspace are 0-d (a one-element 1-d tensor too
+    is refused, where ``item()`` would take it)."""
+    dims = [(w, v.dim()) for w, v in (("start", start), ("end", end)) if isinstance(v, Tensor)]
+    if any(d for _, d in dims):
+        got = " and ".join(f"{w} with {d} dimension(s)" for w, d in dims)
+        raise RuntimeError(f"{name} only supports 0-dimensional start and end tensors, but got {got}.")
+
+
 def _round_f32(x: float) -> float:
     """``x`` rounded to the nearest float32 (exact for one float64 op on float32 operands)."""
     return struct.unpack("f", struct.pack("f", float(x)))[0]
@@ -914,6 +1047,7 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype:
             return _into_out("logspace", out, dtype, device,
                              lambda dt, dev: logspace(start, end, steps, base, dtype=dt, device=dev), ranged=True)
 
+    _check_0d_ends("logspace", start, end)
     dtype = _complex_ends("logspace", start, end, dtype) or dtype or _dt.get_default_dtype()
     if steps > 1:
         _refuse_bool_range("logspace", dtype, device)
@@ -1540,7 +1674,11 @@ def _new_factory(fn: Any) -> Any:
 
 def _new_full(self: Tensor, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
-    if not isinstance(fill_value, (Tensor, bool, int, float, complex)):
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, not {_tp_name(size)}")
+    if isinstance(fill_value, Tensor):
+        fill_value = _fill_tensor(fill_value, "new_full")
+    elif not isinstance(fill_value, (bool, int, float, complex)):
         fill_value = _fill_number(fill_value, "new_full")  # its own name in the TypeError
     return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
@@ -1682,9 +1820,8 @@ _ops = Family(__name__)
 _op = _ops.op
 for _fn in (tensor, from_numpy, zeros, ones, full, empty, zeros_like, ones_like, full_like, empty_like, linspace,
             logspace, eye, rand, randn, randint, randperm, normal, rand_like, randn_like, randint_like,
-            scalar_tensor, from_dlpack):
+            scalar_tensor, from_dlpack, as_tensor, asarray):
     _op(_fn, method=False)
-_op(as_tensor, aliases=("asarray",), method=False)
 _op(arange, method=False, kernels=("arange",))
 _op(bernoulli, method=_bernoulli_method, inplace=_bernoulli_, out=True)  # samples into any out dtype
 # Tensor-only methods (PyTorch has no function of these names)

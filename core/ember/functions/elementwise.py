@@ -22,6 +22,8 @@ import numpy as np
 
 from ember import dtypes as _dt
 from ember._ops.out import CAST, SAME
+from ember._ops.out import check_overlap as _out_check_overlap
+from ember._ops.out import overlap_kind as _out_overlap_kind
 from ember._ops.out import store as _store_out
 from ember._ops.registry import Family
 from ember.autograd.function import _FW, Function, _requires_grad_now, grad_fn_name, name_grad_fn
@@ -995,6 +997,7 @@ def _out(result: Tensor, out: Tensor | None) -> Tensor:
         # PyTorch's out= variants are not differentiable: an input or ``out`` that requires grad is refused
         raise RuntimeError(f"{_out_op_name()}functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")
+    _check_out_overlap(out)
     if result._dtype is not out._dtype and result._dtype.category > out._dtype.category:
         # PyTorch refuses to write a result into an ``out`` of a lower kind (float into int, int into bool)
         raise RuntimeError(f"result type {_CAN_CAST_NAMES[result._dtype]} can't be cast to the desired output "
@@ -1002,6 +1005,23 @@ def _out(result: Tensor, out: Tensor | None) -> Tensor:
     if out._device != result._device:
         raise RuntimeError(f"Expected out tensor to have device {result._device}, but got {out._device} instead")
     return _store_out(result, out)  # resized (with PyTorch's warning) when its shape differs
+
+
+def _check_out_overlap(out: Tensor) -> None:
+    """``ember._ops.out.check_overlap`` for the public op calling ``_out`` (the nearest frame not
+    ``_``-prefixed), against that op's arguments as its frame holds them: the op's own checks of
+    ``out`` sharing memory with an input, without each op passing its inputs along."""
+    import sys
+
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name.startswith("_"):
+        frame = frame.f_back
+    if frame is None or _out_overlap_kind(frame.f_code.co_name) is None:
+        return
+    code = frame.f_code
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 4)]
+    local = frame.f_locals
+    _out_check_overlap(code.co_name, out, [local[n] for n in names if n in local and n != "out"])
 
 
 def _out_op_name() -> str:

@@ -128,7 +128,9 @@ def data_ptr(input: Tensor) -> int:
 
 def is_contiguous_as(input: Tensor, fmt: memory_format) -> bool:
     """True when the real strides are ``fmt``'s (C order for contiguous_format)."""
-    check_memory_format(input.dim(), fmt, "is_contiguous")
+    check_memory_format(fmt._rank if isinstance(fmt, memory_format) else 0, fmt, "is_contiguous")
+    if fmt._rank is not None and input.dim() != fmt._rank:  # PyTorch answers False, it does not raise
+        return False
     shape = tuple(input.shape)
     if fmt._rank is None:  # contiguous_format (and preserve_format, as PyTorch answers it)
         return input.is_contiguous()

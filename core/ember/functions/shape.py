@@ -22,7 +22,7 @@ from typing import Any
 from ember import _value_range
 from ember._ops.numpy_names import numpy_names
 from ember._ops.out import CAST, EXACT
-from ember._ops.registry import EXTRAS, Family
+from ember._ops.registry import Family
 from ember.autograd.function import _FW, Function, _requires_grad_now, name_grad_fn
 from ember.autograd.grad_mode import STATE
 from ember.size import Size
@@ -791,7 +791,13 @@ class Cat(Function):
         ctx.sizes = [t._data.shape[dim] for t in kept]
         ctx.dim, ctx.skip = dim, skip
         ctx.dtypes = [t._dtype for t in tensors]
-        return first._new(first._kt["cat"](datas, dim), dt)
+        out = first._kt["cat"](datas, dim)
+        # PyTorch's cat (and so stack, default_collate) returns a contiguous result for inputs that are not
+        # all channels-last; a backend's concatenate may follow transposed inputs' order (NumPy does), and
+        # then ``stack([x.t(), x.t()]).view(2, -1)`` would fail where PyTorch's works.
+        if not first._kt["is_contiguous"](out):
+            out = first._kt["clone"](out)
+        return first._new(out, dt)
 
     @staticmethod
     def backward(ctx, g):
@@ -851,6 +857,10 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None)
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
                                f"{list(t.shape)} at entry {i}")
     d = _wrap_dim(dim, len(shape) + 1)
+    if out is not None:  # before the fast path below, whose fresh views hide that they share ``out``'s memory
+        from ember._ops.out import check_overlap
+
+        check_overlap("stack", out, tensors)
     if _records_nothing(tensors):  # a DataLoader's collate: 64 unsqueezes without autograd's bookkeeping
         unsqueezed = shape[:d] + (1,) + shape[d:]
         return cat([t._new(t._kt["reshape"](t._data, unsqueezed)) for t in tensors], d, out=out)
@@ -1321,11 +1331,30 @@ def _conj_if_complex(x: Tensor) -> Tensor:
     return x.conj() if x.dtype.is_complex else x
 
 
+def _matrix_transpose(self: Tensor, name: str, conj: bool) -> Tensor:
+    """``mT``/``mH``/``H`` with PyTorch's checks: ``H`` wants a matrix, ``mT``/``mH`` at least one;
+    a 0-d tensor is deprecated but allowed (itself, conjugated for ``mH``/``H``)."""
+    import warnings
+
+    n = self.dim()
+    if n == 0:
+        hint = "This function is the identity in these cases." if not conj else "Consider using x.conj()."
+        warnings.warn(f"Tensor.{name} is deprecated on 0-D tensors. {hint}", UserWarning, stacklevel=3)
+        return _conj_if_complex(self) if conj else self
+    if name == "H" and n != 2:
+        extra = " For batches of matrices, consider using tensor.mH" if n > 2 else ""
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {n}-D tensor.{extra}")
+    if n < 2:
+        raise RuntimeError(f"tensor.{name} is only supported on matrices or batches of matrices. Got {n}-D tensor.")
+    out = transpose(self, -2, -1)
+    return _conj_if_complex(out) if conj else out
+
+
 _ops.attr("T", property(lambda self: permute(self, tuple(reversed(range(self.dim()))))))
-_ops.attr("mT", property(lambda self: transpose(self, -2, -1)))
+_ops.attr("mT", property(lambda self: _matrix_transpose(self, "mT", False)))
 # the conjugate transposes: the transposes of real tensors, conjugated copies of complex ones
-_ops.attr("H", property(lambda self: _conj_if_complex(EXTRAS["T"][0].fget(self))))
-_ops.attr("mH", property(lambda self: _conj_if_complex(EXTRAS["mT"][0].fget(self))))
+_ops.attr("H", property(lambda self: _matrix_transpose(self, "H", True)))
+_ops.attr("mH", property(lambda self: _matrix_transpose(self, "mH", True)))
 _ops.attr("_set_data", _set_data)
 
 __all__ = _ops.names()

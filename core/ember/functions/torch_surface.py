@@ -209,7 +209,7 @@ def frombuffer(buffer: Any, *, dtype: _dt.dtype | None = None, count: int = -1, 
     """
     import numpy as np
 
-    from ember.functions.creation import from_numpy
+    from ember.functions.creation import _wrap_array
     from ember.numpy_dtypes import to_numpy
 
     if dtype is None:  # PyTorch's wording for its required keyword
@@ -235,7 +235,7 @@ def frombuffer(buffer: Any, *, dtype: _dt.dtype | None = None, count: int = -1, 
                       "may want to copy the buffer to protect its data or make it writable before converting it to "
                       "a tensor.", UserWarning, stacklevel=2)
     arr = np.frombuffer(view, dtype=to_numpy(dtype), count=count, offset=offset)
-    result = from_numpy(arr)
+    result = _wrap_array(arr)  # its own warning above, not from_numpy's too
     return result.requires_grad_() if requires_grad else result
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ember import dtypes as _dt
 from ember.optim.optimizer import (
     Optimizer,
     as_real,
@@ -23,9 +24,11 @@ from ember.optim.optimizer import (
     check_hparam,
     check_lr,
     grad_array,
+    grad_tensor,
     incr_step,
     new_step,
     run_closure,
+    scalar_value,
     set_buffer,
     write_param,
     zeros_state,
@@ -87,6 +90,9 @@ class Adagrad(Optimizer):
                 if len(state) == 0:  # a group added after construction
                     state["step"] = new_step()
                     state["sum"] = zeros_state(p, float(group["initial_accumulator_value"]))
+                if p._dtype in _LOWP and not group["fused"]:
+                    _update_low(p, state, scalar_value(lr), lr_decay, eps, wd, maximize)
+                    continue
                 with as_real(p, state) as (p, state):  # a complex parameter steps as its real view
                     kt = p._kt
                     pd = p._data
@@ -101,3 +107,20 @@ class Adagrad(Optimizer):
                     std = kt["add"](kt["sqrt"](s), eps)
                     write_param(p, kt["sub"](pd, kt["mul"](kt["div"](g, std), clr)))
         return loss
+
+
+_LOWP = (_dt.float16, _dt.bfloat16)
+
+
+def _update_low(p: Any, state: dict, lr: float, lr_decay: float, eps: float, wd: float, maximize: bool) -> None:
+    """A float16/bfloat16 parameter steps through PyTorch's own ops (``addcmul_``, ``addcdiv_``),
+    each computed in float32 and rounded to 16 bits: the same bits as its single-tensor Adagrad."""
+    g = grad_tensor(p, maximize)
+    step = incr_step(state["step"])
+    if wd != 0:
+        g = g.add(p, alpha=wd)
+    clr = lr / (1 + (step - 1) * lr_decay)
+    acc = state["sum"]
+    acc.addcmul_(g, g, value=1)
+    std = acc.sqrt().add_(eps)
+    p.addcdiv_(g, std, value=-clr)

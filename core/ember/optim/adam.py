@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ember import _device_checks as _checks
+from ember import dtypes as _dt
 from ember.optim.optimizer import (
     Optimizer,
     as_real,
@@ -33,6 +34,8 @@ from ember.optim.optimizer import (
 )
 
 __all__ = ["Adam"]
+
+_LOWP = (_dt.float16, _dt.bfloat16)
 
 
 def _check_adam_args(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
@@ -102,6 +105,9 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = zeros_state(p)
                     if amsgrad:
                         state["max_exp_avg_sq"] = zeros_state(p)
+                if group["fused"] and p._dtype in _LOWP and not _checks.compiling():
+                    _fused_low(p, state, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
+                    continue
                 if not p._dtype.is_complex:  # (the hot path: no context manager per parameter)
                     _update(p, state, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
                     continue
@@ -142,6 +148,24 @@ def _update(p: Any, state: dict, lr: float, beta1: float, beta2: float, eps: flo
     upd = kt["mul"](kt["div"](m, denom), lr * bc2_sqrt / bc1)
     base = kt["mul"](pd, 1.0 - lr * wd) if (decoupled and wd != 0) else pd
     write_param(p, kt["sub"](base, upd))
+
+
+def _fused_low(p: Any, state: dict, lr: float, beta1: float, beta2: float, eps: float, wd: float, amsgrad: bool,
+               maximize: bool, decoupled: bool) -> None:
+    """PyTorch's fused Adam on a float16/bfloat16 parameter: the whole update in float32 (its
+    "opmath"), the parameter and each moment rounded once at the end; the single-tensor step rounds
+    after every op instead (the backend's ``adam_step`` does that)."""
+    f32 = _dt.float32
+    q = p.detach().to(f32)
+    q.grad = p.grad.detach().to(f32)
+    wide = {k: (v.to(f32) if k != "step" else v) for k, v in state.items()}
+    _update(q, wide, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
+    write_param(p, p._kt["astype"](q._data, p._dtype))
+    for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+        if key in state:
+            buf = state[key]
+            buf._kt["copy_"](buf._data, buf._kt["astype"](wide[key]._data, buf._dtype))
+            buf._version[0] += 1
 
 
 def _moments(p: Any, state: dict, beta1: float, beta2: float, wd: float, amsgrad: bool, maximize: bool,

@@ -18,9 +18,11 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import warnings
+import weakref
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -73,10 +75,37 @@ def _format_param(name: str, optimizer: Optimizer, param: Any) -> list:
     return [param.clone() if isinstance(param, Tensor) else param for _ in optimizer.param_groups]
 
 
+def _step_tracked(optimizer: Optimizer) -> bool:
+    """``optimizer.step`` still records that it ran (``_opt_called``): the class's own step (every
+    ``Optimizer`` subclass's step is wrapped to set it) or one wrapped by ``_track_step_called``."""
+    step = optimizer.step
+    return bool(getattr(step, "_ember_wrapped", False) or getattr(step, "_wrapped_by_lr_sched", False))
+
+
+def _track_step_called(optimizer: Optimizer) -> None:
+    """A ``step`` set on the optimizer instance before the scheduler is made is wrapped to set
+    ``_opt_called``, as PyTorch's scheduler patches ``optimizer.step``: like PyTorch's, the wrapper
+    calls the bound method's function re-bound to the optimizer (a plain function has no
+    ``__func__``: AttributeError, as in PyTorch). One set afterwards goes unseen, and the first
+    ``scheduler.step()`` warns that it was overridden."""
+    if _step_tracked(optimizer):
+        return
+    func, opt_ref = optimizer.step.__func__, weakref.ref(optimizer)  # type: ignore[attr-defined]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        opt = opt_ref()
+        opt._opt_called = True  # type: ignore[union-attr]
+        return func.__get__(opt, opt.__class__)(*args, **kwargs)
+
+    wrapper._wrapped_by_lr_sched = True  # type: ignore[attr-defined]
+    optimizer.step = wrapper  # type: ignore[method-assign]
+
+
 class LRScheduler:
     """Base class: sets each group's ``lr`` from ``get_lr()`` on every ``step()``."""
 
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1, verbose: Any = "deprecated") -> None:
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         if last_epoch == -1:
@@ -92,6 +121,7 @@ class LRScheduler:
                                    "state\n2. You're using last_epoch >= 0 for a fresh training run (not recommended)")
         self.base_lrs: list[Any] = _param_groups_val_list(optimizer, "initial_lr")
         self.last_epoch = last_epoch
+        _track_step_called(optimizer)
         self._initial_step()
 
     _is_initial = False  # True only during the constructor's first step (PyTorch's flag of that name)
@@ -121,7 +151,13 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or jump to ``epoch``, deprecated) and update the groups' ``lr``."""
-        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+        if self._step_count == 1 and not _step_tracked(self.optimizer):
+            warnings.warn("Seems like `optimizer.step()` has been overridden after learning rate scheduler "
+                          "initialization. Please, make sure to call `optimizer.step()` before "
+                          "`lr_scheduler.step()`. See more details at "
+                          "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate", UserWarning,
+                          stacklevel=2)
+        elif self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
             warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and "
                           "later, you should call them in the opposite order: `optimizer.step()` before "
                           "`lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first "
@@ -155,7 +191,7 @@ class LambdaLR(LRScheduler):
     """``lr = base_lr * lr_lambda(epoch)``; one function, or one per param group."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
-                 last_epoch: int = -1, verbose: Any = "deprecated") -> None:
+                 last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         if not isinstance(lr_lambda, (list, tuple)):
@@ -164,7 +200,7 @@ class LambdaLR(LRScheduler):
             if len(lr_lambda) != len(optimizer.param_groups):
                 raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
             self.lr_lambdas = list(lr_lambda)
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> dict[str, Any]:
         """Plain functions are not saved; callable objects save their ``__dict__`` (as PyTorch)."""
@@ -175,7 +211,7 @@ class LambdaLR(LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         state_dict = dict(state_dict)
-        lr_lambdas = state_dict.pop("lr_lambdas", [])
+        lr_lambdas = state_dict.pop("lr_lambdas")  # a dict without it: KeyError, as PyTorch's
         self.__dict__.update(state_dict)
         for idx, fn in enumerate(lr_lambdas):
             if fn is not None:
@@ -188,11 +224,10 @@ class LambdaLR(LRScheduler):
 class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` epochs."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1,
-                 verbose: Any = "deprecated") -> None:
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.step_size = step_size
         self.gamma = gamma
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
@@ -206,11 +241,10 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """Multiply the lr by ``gamma`` at each epoch listed in ``milestones``."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1,
-                 verbose: Any = "deprecated") -> None:
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         if self.last_epoch not in self.milestones:
@@ -225,9 +259,9 @@ class MultiStepLR(LRScheduler):
 class ExponentialLR(LRScheduler):
     """Multiply the lr by ``gamma`` every epoch."""
 
-    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1, verbose: Any = "deprecated") -> None:
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         # the constructor's step keeps the lr (as PyTorch): resuming with last_epoch=k must not
@@ -247,11 +281,11 @@ class CosineAnnealingLR(LRScheduler):
     manual changes of ``lr`` compose with it as in PyTorch).
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1,  # noqa: N803
-                 verbose: Any = "deprecated") -> None:
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,  # noqa: N803
+                 last_epoch: int = -1) -> None:
         self.T_max = T_max
         self.eta_min = eta_min
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
@@ -281,7 +315,7 @@ class OneCycleLR(LRScheduler):
                  anneal_strategy: str = "cos", cycle_momentum: bool = True,
                  base_momentum: float | Sequence[float] = 0.85, max_momentum: float | Sequence[float] = 0.95,
                  div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
-                 last_epoch: int = -1, verbose: Any = "deprecated") -> None:
+                 last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
@@ -338,7 +372,7 @@ class OneCycleLR(LRScheduler):
                         group["momentum"] = m_mom
                     group["max_momentum"] = m_mom
                     group["base_momentum"] = b_mom
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def _anneal_func(self, start: float, end: float, pct: float) -> float:
         if self._anneal_func_type == "cos":
@@ -381,7 +415,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: float | Sequence[float] = 0, eps: float = 1e-8, verbose: Any = "deprecated") -> None:
+                 min_lr: float | Sequence[float] = 0, eps: float = 1e-8) -> None:
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         self.factor = factor
@@ -490,7 +524,7 @@ class MultiplicativeLR(LRScheduler):
     """Multiply each group's lr by ``lr_lambda(epoch)`` every epoch (one function, or one per group)."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
-                 last_epoch: int = -1, verbose: Any = "deprecated") -> None:
+                 last_epoch: int = -1) -> None:
         self.optimizer = optimizer
         if not isinstance(lr_lambda, (list, tuple)):
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
@@ -501,7 +535,7 @@ class MultiplicativeLR(LRScheduler):
         for fn in self.lr_lambdas:
             if not callable(fn):
                 raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> dict[str, Any]:
         return _lambda_state_dict(self)
@@ -519,13 +553,12 @@ class MultiplicativeLR(LRScheduler):
 class ConstantLR(LRScheduler):
     """Scale the lr by ``factor`` for the first ``total_iters`` epochs, then restore it."""
 
-    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1,
-                 verbose: Any = "deprecated") -> None:
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1) -> None:
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = factor
         self.total_iters = total_iters
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
@@ -544,7 +577,7 @@ class LinearLR(LRScheduler):
     """Scale the lr linearly from ``start_factor`` to ``end_factor`` over ``total_iters`` epochs."""
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
-                 total_iters: int = 5, last_epoch: int = -1, verbose: Any = "deprecated") -> None:
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
         if end_factor > 1.0 or end_factor < 0:
@@ -552,7 +585,7 @@ class LinearLR(LRScheduler):
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
@@ -574,11 +607,10 @@ class LinearLR(LRScheduler):
 class PolynomialLR(LRScheduler):
     """Decay the lr by ``(1 - epoch / total_iters) ** power`` (reaching 0 at ``total_iters``)."""
 
-    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1,
-                 verbose: Any = "deprecated") -> None:
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
         self.total_iters = total_iters
         self.power = power
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
@@ -631,7 +663,7 @@ class SequentialLR(_Composite):
     its closed form at epoch 0 when its milestone is reached."""
 
     def __init__(self, optimizer: Optimizer, schedulers: list[LRScheduler], milestones: list[int],
-                 last_epoch: int = -1, verbose: Any = "deprecated") -> None:
+                 last_epoch: int = -1) -> None:
         if len(schedulers) < 1:
             raise ValueError(f"{self.__class__.__name__} expects at least one scheduler, but got no scheduler.")
         _check_schedulers(self.__class__.__name__, optimizer, schedulers)
@@ -702,7 +734,7 @@ class CyclicLR(LRScheduler):
                  step_size_up: int = 2000, step_size_down: int | None = None, mode: str = "triangular",
                  gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
                  cycle_momentum: bool = True, base_momentum: float = 0.8, max_momentum: float = 0.9,
-                 last_epoch: int = -1, verbose: Any = "deprecated") -> None:
+                 last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         base_lrs = _format_param("base_lr", optimizer, base_lr)
@@ -733,7 +765,7 @@ class CyclicLR(LRScheduler):
                     self._set_momentum(group, m_mom)
                     group["max_momentum"] = m_mom
                     group["base_momentum"] = b_mom
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
     def _init_scale_fn(self) -> None:
@@ -780,8 +812,9 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        fn = state_dict.pop("_scale_fn_custom", None)
+        # PyTorch's pops the key from the caller's dict (KeyError without it; a second load of the
+        # same dict fails): same here, so a program sees the same dict afterwards
+        fn = state_dict.pop("_scale_fn_custom")
         super().load_state_dict(state_dict)
         if fn is not None:
             self._scale_fn_custom.__dict__.update(fn)  # type: ignore[union-attr]
@@ -793,7 +826,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     ``T_mult``. ``step(epoch)`` takes fractional epochs (``epoch + batch / iters``) and is not deprecated."""
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,  # noqa: N803
-                 last_epoch: int = -1, verbose: Any = "deprecated") -> None:
+                 last_epoch: int = -1) -> None:
         if T_0 <= 0 or not isinstance(T_0, int):
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if T_mult < 1 or not isinstance(T_mult, int):
@@ -805,7 +838,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_mult = T_mult
         self.eta_min = eta_min
         self.T_cur: float = last_epoch
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2

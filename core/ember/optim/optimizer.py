@@ -314,8 +314,8 @@ class Optimizer:
         parameter's device, and to its dtype when the parameter is floating point. ``step`` counters
         stay as saved, except in a ``capturable`` or ``fused`` group (float32 on the parameter's
         device), as PyTorch loads them."""
-        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
-            raise ValueError("optimizer state_dict must be a dict with 'state' and 'param_groups' entries")
+        # no up-front shape check: a dict without 'param_groups' or 'state' fails on its lookup
+        # (KeyError, TypeError for a list), where PyTorch's does
         state_dict = state_dict.copy()
         for hook in tuple(self._load_state_dict_pre_hooks.values()):
             res = hook(self, state_dict)

@@ -15,15 +15,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ember import dtypes as _dt
 from ember.optim.optimizer import (
     Optimizer,
     as_real,
     check_hparam,
     check_lr,
     grad_array,
+    grad_tensor,
     incr_step,
     new_step,
     run_closure,
+    scalar_value,
     set_buffer,
     write_param,
     zeros_state,
@@ -75,6 +78,9 @@ class RMSprop(Optimizer):
                         state["momentum_buffer"] = zeros_state(p)
                     if centered:
                         state["grad_avg"] = zeros_state(p)
+                if p._dtype in _LOWP:
+                    _update_low(p, state, scalar_value(lr), alpha, eps, wd, momentum, centered, maximize)
+                    continue
                 with as_real(p, state) as (p, state):  # a complex parameter steps as its real view
                     kt = p._kt
                     pd = p._data
@@ -100,3 +106,32 @@ class RMSprop(Optimizer):
                     else:
                         write_param(p, kt["sub"](pd, kt["mul"](kt["div"](g, avg), lr)))
         return loss
+
+
+_LOWP = (_dt.float16, _dt.bfloat16)
+
+
+def _update_low(p: Any, state: dict, lr: float, alpha: float, eps: float, wd: float, momentum: float,
+                centered: bool, maximize: bool) -> None:
+    """A float16/bfloat16 parameter steps through PyTorch's own ops (``addcmul_``, ``lerp_``,
+    ``addcdiv_``...), each computed in float32 and rounded to 16 bits as PyTorch's: the same bits
+    as its single-tensor RMSprop (the composite above rounds at other points)."""
+    g = grad_tensor(p, maximize)
+    incr_step(state["step"])
+    if wd != 0:
+        g = g.add(p, alpha=wd)
+    sq = state["square_avg"]
+    sq.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+    if centered:
+        ga = state["grad_avg"]
+        ga.lerp_(g, 1 - alpha)
+        avg = sq.addcmul(ga, ga, value=-1).sqrt_()
+    else:
+        avg = sq.sqrt()
+    avg = avg.add_(eps)
+    if momentum > 0:
+        buf = state["momentum_buffer"]
+        buf.mul_(momentum).addcdiv_(g, avg)
+        p.add_(buf, alpha=-lr)
+    else:
+        p.addcdiv_(g, avg, value=-lr)

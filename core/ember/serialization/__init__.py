@@ -51,6 +51,9 @@ __all__ = ["CheckpointError", "WeightsOnlyLoadError", "save", "load", "save_file
            "save_safetensors", "load_safetensors", "FORMAT_NAME", "FORMAT_VERSION", "add_safe_globals",
            "safe_globals", "get_safe_globals", "clear_safe_globals"]
 
+#: The keyword arguments ``pickle.Unpickler`` takes (``load``'s ``pickle_load_args``)
+_UNPICKLER_ARGS = ("encoding", "errors", "fix_imports", "buffers")
+
 #: How a pickle starts: PROTO 2..5, or protocol 0/1's text LONG (PyTorch's legacy files begin with a pickled int).
 _PICKLE_STARTS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"L")
 def _refuse_non_zip(name: str) -> CheckpointError:
@@ -100,9 +103,14 @@ def load(f: FileLike, map_location: MapLocation = None, pickle_module: Any = Non
         raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
     if pickle_load_args and weights_only:
         warnings.warn("pickle_load_args only works if `weights_only=False`.", stacklevel=2)
+    for key in pickle_load_args:  # they go to the unpickler, which takes only these (PyTorch's TypeErrors)
+        if key not in _UNPICKLER_ARGS:
+            raise TypeError(f"Unpickler.__init__() got an unexpected keyword argument '{key}'" if weights_only
+                            else f"'{key}' is an invalid keyword argument for Unpickler()")
     encoding = pickle_load_args.get("encoding", "utf-8")
     name = name_of(f)
     is_path = isinstance(f, (str, os.PathLike))
+    start = None if is_path else f.tell() if hasattr(f, "tell") else None
     with open_source(f) as (fh, size):
         if size == 0:
             raise CheckpointError(f"{name!r} is empty")
@@ -132,5 +140,8 @@ def load(f: FileLike, map_location: MapLocation = None, pickle_module: Any = Non
                                   "format (PyTorch before 0.4), and ember does not read that format at all; load "
                                   "and re-save it with PyTorch.")
         if magic.startswith(_PICKLE_STARTS):
-            return LegacyLoader(fh, name, map_location, budget, trusted=not weights_only, encoding=encoding).load()
+            out = LegacyLoader(fh, name, map_location, budget, trusted=not weights_only, encoding=encoding).load()
+            if start is not None:  # as PyTorch leaves it: after this checkpoint (another may follow it)
+                f.seek(start + fh.tell())
+            return out
     raise _refuse_non_zip(name)

@@ -187,6 +187,17 @@ def atomic_path(path: str) -> Iterator[IO[bytes]]:
 
 
 # ---- reading ------------------------------------------------------------------------------------
+def check_seekable(f: Any) -> None:
+    """PyTorch's rule and words: a file object must seek (``torch.load`` seeks back after sniffing)."""
+    try:
+        f.seek(f.tell())
+    except (io.UnsupportedOperation, AttributeError) as exc:
+        if "seek" in str(exc) or "tell" in str(exc):
+            raise type(exc)(f"{exc}. You can only torch.load from a file that is seekable. Please pre-load the "
+                            "data into a buffer like io.BytesIO and try to load from it instead.") from None
+        raise
+
+
 @contextlib.contextmanager
 def open_source(f: FileLike) -> Iterator[tuple[IO[bytes], int]]:
     """The checkpoint as a seekable binary handle and its size in bytes.
@@ -194,15 +205,10 @@ def open_source(f: FileLike) -> Iterator[tuple[IO[bytes], int]]:
     A path is opened, not read whole: zip entries are then read one at a time, in chunks.
     """
     if isinstance(f, (str, os.PathLike)):
-        try:
-            fh = open(f, "rb")  # noqa: SIM115 - closed below
-        except FileNotFoundError:
-            raise
-        except OSError as exc:
-            raise CheckpointError(f"cannot read checkpoint {os.fspath(f)!r}: {exc}") from exc
-        with fh:
+        with open(f, "rb") as fh:  # its OSError (missing, a directory, no permission) as PyTorch raises it
             yield fh, os.fstat(fh.fileno()).st_size
         return
+    check_seekable(f)
     data = f.read()
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"ember.load expects a path or a binary file object, got a {type(f).__name__} "

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import codecs
 import collections
+import errno
 import hashlib
 import io
 import json
@@ -254,6 +255,21 @@ def _write_archive(fh: IO[bytes], obj: Any, protocol: int = 2) -> None:
         zf.writestr(HEADER, json.dumps(header, separators=(",", ":")))
 
 
+def _check_target(path: str, zip_format: bool) -> None:
+    """Refuse a path ``torch.save`` cannot write, with its error: its zip writer's RuntimeError, or
+    ``open(path, "wb")``'s OSError for the legacy format (ember writes a temp file beside it first,
+    whose own error would name that temp file)."""
+    if os.path.isdir(path):
+        if zip_format:
+            raise RuntimeError(f"{path}: open file failed with strerror: Is a directory")
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    parent = os.path.dirname(path)
+    if not os.path.isdir(os.path.dirname(os.path.realpath(path))):
+        if zip_format:
+            raise RuntimeError(f"Parent directory {parent} does not exist.")
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+
+
 def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int = 2,
          _use_new_zipfile_serialization: bool = True, _disable_byteorder_record: bool = False) -> None:
     """Save ``obj`` (a state dict, nested containers of tensors and numbers...) to a path or file.
@@ -282,6 +298,7 @@ def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int 
         def write(fh: IO[bytes]) -> None:
             write_legacy(fh, obj, pickle_protocol)
     if isinstance(f, (str, os.PathLike)):
+        _check_target(os.fspath(f), _use_new_zipfile_serialization)
         with atomic_path(os.fspath(f)) as fh:
             write(fh)
         return
@@ -462,10 +479,12 @@ def _allowed_globals() -> dict[tuple[str, str], Any]:
     and sizes (each by its own reconstructor), nothing that runs other code."""
     from ember.device import device
     from ember.dtypes import _dtype_from_name
+    from ember.functions import layout
     from ember.size import Size
     from ember.sparse._coo import _rebuild_sparse  # bounds-checks what the file says
 
-    return {("collections", "OrderedDict"): collections.OrderedDict, ("builtins", "set"): set,
+    layouts = {("ember.functions.layout", k): v for k, v in vars(layout).items() if isinstance(v, layout.layout)}
+    return {**layouts, ("collections", "OrderedDict"): collections.OrderedDict, ("builtins", "set"): set,
             ("_codecs", "encode"): codecs.encode, ("builtins", "bytearray"): bytearray,
             ("builtins", "complex"): complex, ("collections", "Counter"): collections.Counter,
             ("builtins", "frozenset"): frozenset, ("ember.dtypes", "_dtype_from_name"): _dtype_from_name,

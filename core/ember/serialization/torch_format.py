@@ -100,6 +100,9 @@ class TorchLoader:
         self.converted: set[tuple[str, str]] = set()
         self.encoding = encoding
         self.endian = self._byteorder() if zf is not None else "<"
+        #: (result, view, metadata) of conjugated / negated tensors whose storages are not read yet
+        #: (legacy files); None where the data is read before the tensors are built
+        self.deferred_metadata: list[tuple[Any, Any, dict]] | None = None
 
     def fail(self, what: str) -> CheckpointError:
         return CheckpointError(f"{self.name!r} (PyTorch checkpoint): {what}")
@@ -173,7 +176,7 @@ class TorchLoader:
         return self.bases[key]
 
     def _tensor(self, storage: Any, offset: Any, size: Any, stride: Any, requires_grad: Any,
-                dtype: StoredDtype | None) -> Any:
+                dtype: StoredDtype | None, metadata: Any = None) -> Any:
         if not isinstance(storage, _Storage):
             raise self.fail("a tensor refers to something that is not a storage")
         dtype = dtype or storage.dtype
@@ -189,20 +192,38 @@ class TorchLoader:
         except (RuntimeError, ValueError, TypeError) as exc:  # map_location gave back a tensor that cannot hold it
             raise self.fail(f"cannot view storage {storage.key!r} as a tensor of size {list(geo.size)} "
                             f"({type(exc).__name__}: {exc})") from exc
+        t = self._apply_metadata(t, metadata)
         if requires_grad and (t.is_floating_point() or t.is_complex()):
             t.requires_grad_(True)
         return t
 
+    def _apply_metadata(self, t: Any, metadata: Any) -> Any:
+        """PyTorch's tensor metadata (``torch._utils.get_tensor_metadata``): a lazily conjugated or
+        negated view saves its storage as is, with ``{'conj': True}`` / ``{'neg': True}`` beside it, so
+        the values it holds are the storage's conjugated / negated. ember has no such bits: the tensor
+        is built with those values (a copy, no longer sharing the storage)."""
+        if not metadata:
+            return t
+        if not isinstance(metadata, dict):
+            raise self.fail(f"a tensor's metadata is a {type(metadata).__name__}, expected a dict")
+        if not (metadata.get("conj") or metadata.get("neg")):
+            return t
+        if self.deferred_metadata is None:
+            return _with_metadata(t, metadata)
+        out = t.clone()  # a legacy file's storages are filled after the pickle: its values come then
+        self.deferred_metadata.append((out, t, metadata))
+        return out
+
     def rebuild_v2(self, storage: Any, offset: Any, size: Any, stride: Any, requires_grad: Any = False,
                    backward_hooks: Any = None, metadata: Any = None) -> Any:
-        return self._tensor(storage, offset, size, stride, requires_grad, None)
+        return self._tensor(storage, offset, size, stride, requires_grad, None, metadata)
 
     def rebuild_v3(self, storage: Any, offset: Any, size: Any, stride: Any, requires_grad: Any,
                    backward_hooks: Any, dtype: Any, metadata: Any = None) -> Any:
         if not (isinstance(dtype, _TorchGlobal) and dtype.module == "torch"):
             raise self.fail("a tensor names a dtype that is not a torch dtype")
         return self._tensor(storage, offset, size, stride, requires_grad,
-                            stored_dtype(dtype.name, repr(self.name)))
+                            stored_dtype(dtype.name, repr(self.name)), metadata)
 
     def rebuild_meta(self, dtype: Any, size: Any, stride: Any, requires_grad: Any = False, *rest: Any) -> Any:
         """A meta tensor (no storage in the file): built on ``meta`` whatever ``map_location`` says."""
@@ -229,6 +250,15 @@ class TorchLoader:
                                        "which is not allowed")
         return func(*args)
 
+    def layout(self, name: Any) -> Any:
+        """``torch.strided`` and the other layouts, which PyTorch pickles by their names."""
+        from ember.functions import layout
+
+        obj = getattr(layout, name[len("torch."):], None) if isinstance(name, str) and name.startswith("torch.") else None
+        if not isinstance(obj, layout.layout):
+            raise self.fail(f"it names a layout ember does not have ({name!r})")
+        return obj
+
     # ---- unpickling -----------------------------------------------------------------------------
     def find_class(self, module: str, name: str) -> Any:
         allowed = {
@@ -238,6 +268,7 @@ class TorchLoader:
             ("torch._utils", "_rebuild_meta_tensor_no_storage"): self.rebuild_meta,
             ("torch._utils", "_rebuild_parameter_with_state"): self.rebuild_parameter,
             ("torch._tensor", "_rebuild_from_type_v2"): self.rebuild_from_type_v2,
+            ("torch.serialization", "_get_layout"): self.layout,
             ("torch", "Tensor"): _TorchTensorMarker("tensor"),
             ("torch.nn.parameter", "Parameter"): _TorchTensorMarker("parameter"),
             ("collections", "OrderedDict"): collections.OrderedDict,
@@ -328,6 +359,14 @@ class TorchLoader:
         return obj
 
 
+def _with_metadata(t: Any, metadata: dict) -> Any:
+    if metadata.get("conj") and t.is_complex():
+        t = t.conj().clone()
+    if metadata.get("neg"):
+        t = t.neg()
+    return t
+
+
 def _load_build(self: _RestrictedUnpickler) -> None:
     """BUILD only for a dict subclass's attributes (the ``_metadata`` of a state dict) and instances of the
     classes the caller marked safe, never on our objects (any, for a file the caller trusts)."""
@@ -387,6 +426,7 @@ class LegacyLoader(TorchLoader):
                  trusted: bool = False, encoding: str = "utf-8") -> None:
         super().__init__(None, "", name, map_location, budget, trusted, encoding)
         self.fh = fh
+        self.deferred_metadata = []
 
     def _header(self) -> Any:
         """One of the small pickles around the object's (no persistent ids, no code)."""
@@ -468,6 +508,11 @@ class LegacyLoader(TorchLoader):
             obj = _RestrictedUnpickler(self, self.fh).load()
             self._read_storages()
             self._fill()
+            from ember.autograd import no_grad
+
+            with no_grad():
+                for out, src, metadata in self.deferred_metadata:
+                    out.copy_(_with_metadata(src, metadata))
             obj = self._resolve(obj, {})
         except CheckpointError:
             raise

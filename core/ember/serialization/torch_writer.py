@@ -153,6 +153,7 @@ class TorchPickler(pickle._Pickler):  # the Python implementation: it can write 
         """How torch pickles ember's tensors, dtypes, devices and sizes; None for anything else."""
         from ember.device import device
         from ember.dtypes import dtype
+        from ember.functions.layout import layout
         from ember.size import Size
 
         if _is_plain_tensor(obj):
@@ -177,6 +178,8 @@ class TorchPickler(pickle._Pickler):  # the Python implementation: it can write 
             return _Global.of("torch", "device"), args
         if isinstance(obj, Size):
             return _Global.of("torch", "Size"), (tuple(int(s) for s in obj),)
+        if isinstance(obj, layout):  # as PyTorch pickles its layouts (copyreg): by name
+            return _Global.of("torch.serialization", "_get_layout"), (repr(obj).replace("ember.", "torch.", 1),)
         return None
 
 

@@ -765,11 +765,15 @@ class Module:
     def state_dict(self, *args: Any, destination: dict | None = None, prefix: str = "",
                    keep_vars: bool = False) -> dict:
         """Parameters and persistent buffers by dotted name (detached unless ``keep_vars``)."""
-        if args:  # legacy positional (destination, prefix, keep_vars)
-            destination = args[0]
-            if len(args) > 1:
+        if args:  # legacy positional (destination, prefix, keep_vars); keywords given too win, as in PyTorch
+            warnings.warn("Positional args are being deprecated, use kwargs instead. Refer to "
+                          "https://pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.state_dict"
+                          " for details.", FutureWarning, stacklevel=2)
+            if destination is None:
+                destination = args[0]
+            if len(args) > 1 and prefix == "":
                 prefix = args[1]
-            if len(args) > 2:
+            if len(args) > 2 and keep_vars is False:
                 keep_vars = args[2]
         if destination is None:
             destination = OrderedDict()
@@ -818,6 +822,11 @@ class Module:
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape {input_param.shape} from "
                                   f"checkpoint, the shape in current model is {param.shape}.")
                 continue
+            if param.is_meta and not input_param.is_meta and not assign_to_params_buffers:
+                warnings.warn(f"for {key}: copying from a non-meta parameter in the checkpoint to a meta "
+                              "parameter in the current model, which is a no-op. (Did you mean to "
+                              "pass `assign=True` to assign items in the state dictionary to their "
+                              "corresponding key in the module instead of copying them in place?)", stacklevel=2)
             try:
                 with no_grad():
                     if assign_to_params_buffers:
