@@ -287,6 +287,8 @@ class Tensor:
     def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        if self.requires_grad and not value._dtype.is_differentiable:  # (Module.type(int) hits it too)
+            raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype")
         self._data, self._dtype, self._device, self._kt = value._data, value._dtype, value._device, value._kt
 
     @property

@@ -7,6 +7,13 @@ integer dtype and float bounds; ``cat`` with legacy empty (0,) inputs (result dt
 ``n=0``; ``cov``'s clamped normaliser; ``mode`` with NaN (std::sort's order); ``einsum``'s
 broadcast/empty contractions, sublist form and errors; ``masked_scatter`` broadcasting self; the
 error types of ``diag`` and ``index_select``.
+
+Second round (``SHAPE_ROWS``): ``infer_size``'s checks for view/reshape/unflatten, flatten of a 0-d
+tensor, the keyword forms of permute/expand/broadcast_to/repeat/tile/split/tensor_split, squeeze's
+repeated dims, broadcast_tensors/broadcast_shapes errors, repeat_interleave's messages, negative
+split sizes (were silently accepted), flip/tril/rot90/tri_indices argument errors, einsum's dtype
+rules (bmm for a contraction, mul otherwise) and the cat family's ``out=`` TypeError; ``MESSAGES``
+compares the error text too.
 """
 
 from __future__ import annotations
@@ -278,3 +285,172 @@ INDEX_SELECT = [((3, 5), 1, [5]), ((3, 5), 1, [-1]), ((3, 5), 0, 3), ((3, 5), 1,
 @pytest.mark.parametrize("shape,dim,index", INDEX_SELECT, ids=range(len(INDEX_SELECT)))
 def test_index_select_errors(device, shape, dim, index):
     check(lambda L, x, i: L.index_select(x, dim, i), (RND(*shape), Arg(np.array(index, np.int64))), {}, device)
+
+
+# ==== second probe round: shape and movement ops ==================================================
+# Each row runs on both frameworks through ``check`` (values, dtypes, shapes, error types, gradients);
+# ``MESSAGES`` rows also compare the error text, where PyTorch's carries no C++ trace.
+def _msg(fn, *args):
+    """The error message ``fn`` raises on each framework (None when it does not raise)."""
+    import ember
+
+    out = []
+    for lib in (torch, ember):
+        try:
+            fn(lib, *args)
+            out.append(None)
+        except Exception as exc:  # noqa: BLE001 - the message is what we compare
+            out.append((builtin_base(type(exc)).__name__, str(exc).replace("torch.", "").replace("ember.", "")))
+    return out
+
+
+from parity_compare import builtin_base  # noqa: E402
+
+SHAPE_ROWS = {
+    # view / reshape: PyTorch's infer_size, its checks in order
+    "view_zero_numel_infer": lambda L: L.zeros(0, 3).view(-1, 0),
+    "view_zero_numel_infer_1d": lambda L: L.zeros(0).view(0, -1),
+    "reshape_zero_numel_infer": lambda L: L.zeros(0, 3).reshape(2, -1, 0),
+    "view_zero_numel_ok": lambda L: L.zeros(0, 3).reshape(2, -1),
+    "view_invalid_dim": lambda L: L.arange(6.).view(-2, 3),
+    "view_invalid_after_infer": lambda L: L.zeros(0).view(-1, -2),
+    "view_two_infers": lambda L: L.arange(6.).view(-1, -1),
+    "view_numel_no_infer": lambda L: L.arange(6.).view(-1, 0),
+    # flatten / unflatten
+    "flatten_0d_dim1": lambda L: L.tensor(3.).flatten(1),
+    "flatten_0d_dims": lambda L: L.tensor(3.).flatten(0, 1),
+    "flatten_0d_ok": lambda L: L.tensor(3.).flatten(-1, 0),
+    "unflatten_bad_product": lambda L: L.arange(6.).unflatten(0, (4, -1)),
+    "unflatten_empty_sizes": lambda L: L.arange(6.).unflatten(0, ()),
+    "unflatten_0d_dim1": lambda L: L.tensor(3.).unflatten(1, (1,)),
+    "unflatten_0d_empty": lambda L: L.tensor(3.).unflatten(0, ()),
+    "unflatten_zero_numel": lambda L: L.zeros(0).unflatten(0, (2, -1)),
+    # permute / transpose family
+    "permute_dims_keyword": lambda L: L.permute(L.arange(6.).reshape(2, 3), dims=(1, 0)),
+    "permute_no_dims": lambda L: L.arange(6.).reshape(2, 3).permute(),
+    "permute_0d_no_dims": lambda L: L.tensor(3.).permute(),
+    "t_inplace_3d": lambda L: L.zeros(2, 3, 4).t_(),
+    "movedim_repeat_negative": lambda L: L.movedim(L.zeros(2, 3, 4), (0, -3), (1, 2)),
+    "movedim_count": lambda L: L.moveaxis(L.zeros(2, 3, 4), (0, 1), (2,)),
+    "movedim_int_and_list": lambda L: L.movedim(L.zeros(2, 3, 4), 0, [1]),
+    "movedim_list_and_int": lambda L: L.movedim(L.zeros(2, 3, 4), [0, 2], 0),
+    "movedim_tensor_dim": lambda L: L.movedim(L.arange(24.).reshape(2, 3, 4), L.tensor(0), 1),
+    # squeeze / unsqueeze
+    "squeeze_repeated": lambda L: L.zeros(1, 2, 1).squeeze((0, -3)),
+    "squeeze_0d_repeated": lambda L: L.tensor(3.).squeeze((0, -1)),
+    "squeeze_tensor_dim": lambda L: L.zeros(1, 2, 1).squeeze(L.tensor(0)),
+    "squeeze_float_dim": lambda L: L.zeros(1, 2, 1).squeeze(1.0),
+    "unsqueeze_tuple": lambda L: L.zeros(2, 3).unsqueeze((0, 1)),
+    # expand / broadcast / repeat / tile keyword forms and errors
+    "expand_size_keyword": lambda L: L.zeros(3, 1).expand(size=(2, 3, 4)),
+    "broadcast_to_size_keyword": lambda L: L.broadcast_to(L.zeros(3, 1), size=(3, 4)),
+    "expand_negative": lambda L: L.zeros(3, 1).expand(3, -2),
+    "repeat_keyword": lambda L: L.arange(3.).repeat(repeats=(2, 2)),
+    "repeat_no_args": lambda L: L.arange(3.).repeat(),
+    "repeat_0d_no_args": lambda L: L.tensor(3.).repeat(),
+    "tile_no_args": lambda L: L.arange(3.).tile(),
+    "tile_keyword": lambda L: L.arange(3.).tile(dims=(2,)),
+    "broadcast_tensors_pairwise": lambda L: L.broadcast_tensors(L.zeros(3, 1), L.zeros(4), L.zeros(2, 5, 1)),
+    "broadcast_tensors_last": lambda L: L.broadcast_tensors(L.zeros(3, 1), L.zeros(4), L.zeros(2, 1, 5)),
+    "broadcast_tensors_empty": lambda L: L.broadcast_tensors(L.zeros(3, 1), L.zeros(0, 4)),
+    "broadcast_shapes_mismatch": lambda L: L.broadcast_shapes((3, 1), (1, 4), (2, 1, 5)),
+    "broadcast_shapes_negative": lambda L: L.broadcast_shapes((-1,), (3,)),
+    "broadcast_shapes_negative_late": lambda L: L.broadcast_shapes((2,), (-1,)),
+    "broadcast_shapes_none": lambda L: L.broadcast_shapes((2, 1), None, 3),
+    "broadcast_shapes_zero": lambda L: L.broadcast_shapes((0,), (3,)),
+    # repeat_interleave
+    "repeat_interleave_dim1_count": lambda L: L.repeat_interleave(L.zeros(2, 3), L.tensor([1, 2]), dim=1),
+    "repeat_interleave_output_size": lambda L: L.repeat_interleave(L.zeros(2, 3), 2, dim=0, output_size=5),
+    "repeat_interleave_output_size_ok": lambda L: L.repeat_interleave(L.arange(6.).reshape(2, 3), 2, 0, output_size=4),
+    "repeat_interleave_0d_counts": lambda L: L.repeat_interleave(L.tensor(2)),
+    "repeat_interleave_2d_counts": lambda L: L.repeat_interleave(L.tensor([[1, 2]])),
+    "repeat_interleave_negative": lambda L: L.repeat_interleave(L.zeros(3), -1),
+    # split family
+    "split_negative_sizes": lambda L: L.split(L.arange(10.), [3, -1, 8]),
+    "split_with_sizes_negative": lambda L: L.arange(10.).split_with_sizes([2, -1, 9]),
+    "split_negative_size": lambda L: L.split(L.arange(10.), -1),
+    "split_zero_size": lambda L: L.split(L.arange(10.), 0),
+    "split_0d_tensor_size": lambda L: L.split(L.arange(10.), L.tensor(3)),
+    "split_tensor_sizes": lambda L: L.split(L.arange(10.), L.tensor([3, 7])),
+    "split_keyword": lambda L: L.arange(10.).split(split_size=4),
+    "split_with_sizes_int": lambda L: L.split_with_sizes(L.arange(10.), 2),
+    "tensor_split_indices_kw": lambda L: L.tensor_split(L.arange(10.), indices=[2, 5]),
+    "tensor_split_sections_kw": lambda L: L.tensor_split(L.arange(10.), sections=3),
+    "tensor_split_tensor_kw": lambda L: L.tensor_split(L.arange(10.), tensor_indices_or_sections=L.tensor([2], device="cpu")),
+    "vsplit_1d": lambda L: L.vsplit(L.arange(12.), 2),
+    "dsplit_2d": lambda L: L.dsplit(L.arange(12.).reshape(3, 4), 2),
+    "hsplit_0d": lambda L: L.hsplit(L.tensor(3.), 1),
+    "unbind_0d": lambda L: L.unbind(L.tensor(3.)),
+    # flip / tril / rot90 / tri indices
+    "flip_int_dims": lambda L: L.flip(L.arange(6.).reshape(2, 3), 0),
+    "flip_method_no_dims": lambda L: L.arange(6.).reshape(2, 3).flip(),
+    "flip_method_int": lambda L: L.arange(6.).reshape(2, 3).flip(1),
+    "flip_method_ints": lambda L: L.arange(6.).reshape(2, 3).flip(1, 0),
+    "tril_float_diagonal": lambda L: L.tril(L.ones(3, 4), 1.5),
+    "triu_bool_diagonal": lambda L: L.triu(L.ones(3, 4), True),
+    "rot90_out_of_range": lambda L: L.rot90(L.zeros(2, 3), 1, (0, 2)),
+    "rot90_out_of_range_neg": lambda L: L.rot90(L.zeros(2, 3), 1, (-3, 0)),
+    "rot90_same_dim": lambda L: L.rot90(L.zeros(2, 3), 1, (0, -2)),
+    "triu_indices_int8": lambda L: L.triu_indices(3, 3, dtype=L.int8),
+    "tril_indices_float": lambda L: L.tril_indices(3, 3, dtype=L.float32),
+    "tril_indices_int32": lambda L: L.tril_indices(3, 4, 1, dtype=L.int32),
+    # einsum: a contracted pair goes through bmm (no promotion), an uncontracted one through mul
+    "einsum_contract_mixed": lambda L: L.einsum("bi,bi->b", L.ones(2, 3, dtype=L.int64), L.ones(2, 3)),
+    "einsum_outer_mixed": lambda L: L.einsum("bi,bj->bij", L.ones(2, 3, dtype=L.int64), L.ones(2, 3)),
+    "einsum_mul_mixed": lambda L: L.einsum("bi,bi->bi", L.ones(2, 3, dtype=L.int64), L.ones(2, 3)),
+    "einsum_three_mixed": lambda L: L.einsum("bi,bi,bi->b", L.ones(2, 3, dtype=L.int32), L.ones(2, 3, dtype=L.int64),
+                                             L.ones(2, 3)),
+    "einsum_sum_widens": lambda L: L.einsum("ij,j->", L.ones(2, 3, dtype=L.int32), L.ones(3, dtype=L.int32)),
+    "einsum_int32": lambda L: L.einsum("bi,bi->b", L.ones(2, 3, dtype=L.int32), L.ones(2, 3, dtype=L.int32)),
+    "einsum_bool_outer": lambda L: L.einsum("i,j->ij", L.tensor([True, False]), L.tensor([True, True, False])),
+    "einsum_half_mixed": lambda L: L.einsum("i,i", L.ones(3, dtype=L.bfloat16), L.ones(3, dtype=L.float16)),
+    "einsum_complex_mixed": lambda L: L.einsum("i,i", L.ones(3, dtype=L.complex64), L.ones(3)),
+    # cat family with out=: PyTorch's cat refuses a lower kind of out with a TypeError
+    "cat_out_int": lambda L: L.cat([L.ones(2, 3), L.ones(2, 3)], out=L.empty(4, 3, dtype=L.int64)),
+    "cat_out_narrower": lambda L: L.cat([L.ones(2, 3, dtype=L.int64)], out=L.empty(0, dtype=L.int8)),
+    "stack_out_int": lambda L: L.stack([L.ones(2, 3), L.ones(2, 3)], out=L.empty(0, dtype=L.int64)),
+    "hstack_out_int": lambda L: L.hstack([L.ones(2, 3), L.ones(2, 3)], out=L.empty(0, dtype=L.int64)),
+    "hstack_out": lambda L: L.hstack([L.ones(2, 3), L.ones(2, 1)], out=L.empty(2, 4, dtype=L.float64)),
+    "vstack_out_int": lambda L: L.vstack([L.ones(2, 3)], out=L.empty(0, dtype=L.int64)),
+    "vstack_out": lambda L: L.vstack([L.ones(3), L.ones(3)], out=L.empty(0)),
+    "column_stack_out_int": lambda L: L.column_stack([L.ones(2), L.ones(2)], out=L.empty(0, dtype=L.int32)),
+    "row_stack_out": lambda L: L.row_stack([L.ones(2), L.ones(2)], out=L.empty(0, dtype=L.float64)),
+    "dstack_out_int": lambda L: L.dstack([L.ones(2, 3)], out=L.empty(0, dtype=L.int64)),
+}
+
+# rows whose PyTorch message has no C++ trace appended: ember's must read the same
+MESSAGES = [name for name in SHAPE_ROWS if name not in {
+    "squeeze_float_dim", "unsqueeze_tuple", "expand_negative", "flip_method_no_dims", "split_with_sizes_int",
+    "einsum_bool_outer", "unflatten_0d_dim1", "movedim_int_and_list", "movedim_list_and_int"}]
+
+
+def _on(device: str, fn):
+    """``fn`` with ember's factories making tensors on ``device`` (PyTorch's stay on its CPU)."""
+    import ember
+
+    def call(L):
+        if L is torch:
+            return fn(L)
+        with ember.device(device):
+            return fn(L)
+    return call
+
+
+CPU_ONLY = {"einsum_complex_mixed"}  # OpenCL has no complex64
+
+
+@pytest.mark.parametrize("name", list(SHAPE_ROWS))
+def test_shape_rows(device, name):
+    if device != "cpu" and name in CPU_ONLY:
+        pytest.skip("complex64 on the CPU only")
+    fn = SHAPE_ROWS[name]
+    check(_on(device, fn), (), {}, device)
+
+
+@pytest.mark.parametrize("name", MESSAGES)
+def test_shape_messages(name):
+    t_err, e_err = _msg(lambda L: SHAPE_ROWS[name](L))
+    assert t_err is not None or e_err is None, f"ember raised {e_err}; PyTorch did not"
+    if t_err is not None:
+        assert e_err is not None, f"PyTorch raised {t_err}; ember did not"
+        assert e_err == t_err, f"ember {e_err!r} != PyTorch {t_err!r}"

@@ -22,10 +22,10 @@ __all__ = ["Bernoulli"]
 
 
 def _bce_with_logits(logits: Tensor, target: Tensor) -> Tensor:
-    """Elementwise ``binary_cross_entropy_with_logits``, differentiable in both arguments, by PyTorch's
-    formula (1 - target) * logits - logsigmoid(logits): NaN at logits = -inf for any target (and at +inf
-    for target 1), where softplus(logits) - logits * target gave +-inf."""
-    return (1 - target) * logits - ember.nn.functional.logsigmoid(logits)
+    """Elementwise ``binary_cross_entropy_with_logits``, as PyTorch's ``Bernoulli`` calls it: the
+    result has the target's dtype (a float16 value scores in float16), an integer or bool value is
+    PyTorch's ``RuntimeError``, NaN at logits = -inf, and it is differentiable in both arguments."""
+    return ember.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
 
 
 class Bernoulli(ExponentialFamily):

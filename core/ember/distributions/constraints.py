@@ -338,8 +338,10 @@ class _LowerCholesky(Constraint):
     event_dim = 2
 
     def check(self, value):
+        # the triangle first: a 1-d value fails in tril, with PyTorch's error
+        lower_triangular = _is_lower_triangular(value)
         positive_diagonal = (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
-        return _is_lower_triangular(value) & positive_diagonal
+        return lower_triangular & positive_diagonal
 
 
 class _CorrCholesky(Constraint):

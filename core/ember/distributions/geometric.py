@@ -101,4 +101,7 @@ class Geometric(Distribution):
 
     def entropy(self) -> Tensor:
         logits, probs = self.logits, self.probs
-        return (ember.nn.functional.softplus(logits) - logits * probs) / probs
+        # PyTorch's expression (binary_cross_entropy_with_logits over probs): its rounding at the
+        # extremes (0 at probs = 1e-8 in float32) is part of the result programs see
+        bce = ember.nn.functional.binary_cross_entropy_with_logits(logits, probs, reduction="none")
+        return bce / probs

@@ -665,8 +665,17 @@ def _kl_continuous_bernoulli_uniform(p, q):
 
 @register_kl(Exponential, ContinuousBernoulli)
 @register_kl(Exponential, Pareto)
+def _kl_exponential_infinity_cb_pareto(p, q):
+    # Exponential has no ``scale``: the result takes the shape and dtype of ``rate``, as PyTorch.
+    return _infinite_like(p.rate)
+
+
 @register_kl(Gamma, ContinuousBernoulli)
 @register_kl(Gamma, Pareto)
+def _kl_gamma_infinity_cb_pareto(p, q):
+    return _infinite_like(p.concentration)
+
+
 @register_kl(Gumbel, ContinuousBernoulli)
 @register_kl(Gumbel, Pareto)
 @register_kl(Laplace, ContinuousBernoulli)

@@ -85,7 +85,9 @@ class Multinomial(Distribution):
             return counts.to(self.probs.dtype)
 
     def entropy(self) -> Tensor:
-        n = ember.tensor(float(self.total_count), dtype=self.probs.dtype, device=self.probs.device)
+        # PyTorch's ``torch.tensor(total_count)``: the default dtype, so lgamma(n + 1) is rounded to
+        # float32 even for float64 probs (a 0-d tensor: the result keeps the probs' dtype)
+        n = ember.tensor(float(self.total_count), dtype=ember.get_default_dtype(), device=self.probs.device)
         term1 = n * self._categorical.entropy() - ember.lgamma(n + 1)
         support = self._binomial.enumerate_support(expand=False)[1:]
         binomial_probs = ember.exp(self._binomial.log_prob(support))

@@ -62,7 +62,8 @@ class Normal(ExponentialFamily):
 
     def sample(self, sample_shape: Any = Size()) -> Tensor:
         # PyTorch samples with torch.normal, which refuses a negative or NaN scale even with validate_args=False
-        if not bool((self.scale >= 0).all()):  # NaN too
+        # (a meta tensor has no values to check: shapes only, as torch.normal on meta)
+        if self.scale.device.type != "meta" and not bool((self.scale >= 0).all()):  # NaN too
             raise RuntimeError("normal expects all elements of std >= 0.0")
         with ember.no_grad():
             return self.rsample(sample_shape)

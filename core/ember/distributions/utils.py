@@ -42,7 +42,13 @@ def broadcast_all(*values: Tensor | int | float) -> tuple[Tensor, ...]:
                 break
         values = tuple(v if isinstance(v, Tensor) else ember.tensor(v, **options) for v in values)
     # a tensor already of the broadcast shape is returned itself, as PyTorch's broadcast_tensors does
-    shape = tuple(ember.broadcast_shapes(*(v.shape for v in values)))
+    try:
+        shape = tuple(ember.broadcast_shapes(*(v.shape for v in values)))
+    except RuntimeError:
+        # PyTorch's error is broadcast_tensors' ("The size of tensor a (2) must match the size of
+        # tensor b (3) at non-singleton dimension 0"), not broadcast_shapes'
+        ember.broadcast_tensors(*values)
+        raise
     return tuple(v if tuple(v.shape) == shape else v.expand(shape) for v in values)
 
 

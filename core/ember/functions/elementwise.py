@@ -38,28 +38,30 @@ _Number = (int, float, bool, complex)
 
 # ---- broadcasting and promotion helpers -----------------------------------------------------
 def broadcast_shapes(*shapes: Any) -> Size:
-    """The shape the given shapes broadcast to, or PyTorch's error naming them."""
-    try:
-        ndim = builtins.max((len(s) for s in shapes), default=0)
-    except TypeError:  # an int is a 1-d shape (PyTorch's public form); anything else is refused
-        return broadcast_shapes(*(_shape_arg(s) for s in shapes))
-    out = [1] * ndim
-    for s in shapes:
-        for i, d in enumerate(s, ndim - len(s)):
-            if d != 1:
-                if out[i] != 1 and out[i] != d:
-                    raise RuntimeError(f"shape mismatch: objects cannot be broadcast to a single shape. "
-                                       f"Mismatch is between {[list(x) for x in shapes]} at dimension {i}")
-                out[i] = d
+    """The shape the given shapes broadcast to, or PyTorch's error naming them.
+
+    As ``torch._refs._broadcast_shapes``: an int is a 1-d shape, None is skipped, the error names the
+    first argument that does not fit."""
+    shapes = tuple(_shape_arg(s) for s in shapes if s is not None)
+    out = [1] * builtins.max((len(s) for s in shapes), default=0)
+    for k, s in enumerate(shapes):
+        for i in range(-1, -1 - len(s), -1):
+            d = s[i]
+            if d == out[i] or d == 1:
+                continue
+            if out[i] != 1:
+                raise RuntimeError(f"Attempting to broadcast a dimension of length {d} at {i}! Mismatching argument "
+                                   f"at index {k} had {s}; but expected shape should be broadcastable to {out}")
+            if d < 0:
+                raise ValueError("Attempting to broadcast a dimension with negative length!")
+            out[i] = d
     return Size(out)
 
 
 def _shape_arg(s: Any) -> Any:
     if isinstance(s, int) and not isinstance(s, bool):
-        if s < 0:
-            raise ValueError("Attempting to broadcast a dimension with negative length!")
         return (s,)
-    if isinstance(s, (tuple, list)):
+    if isinstance(s, (tuple, list)) or (hasattr(s, "__len__") and hasattr(s, "__getitem__")):  # any sequence
         return s
     raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a list of ints, got {s}")
 

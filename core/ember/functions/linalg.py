@@ -613,8 +613,10 @@ def _tri_indices(name: str, row: int, col: int, offset: int, dtype: Any, device:
     from ember.functions.indexing import nonzero
 
     dtype = _dt.int64 if dtype is None else dtype
-    if dtype.is_floating_point or dtype is _dt.bool_:
-        raise NotImplementedError(f"\"{name}\" not implemented for '{_type_word(dtype)}'")
+    if dtype not in (_dt.int32, _dt.int64):  # PyTorch's kernels dispatch on the two index types only
+        from ember.functions.complex_ops import type_word
+
+        raise NotImplementedError(f"\"{name}\" not implemented for '{type_word(dtype)}'")
     if row < 0:
         raise RuntimeError(f"row must be non-negative, got{row}")
     if col < 0:
@@ -698,9 +700,9 @@ def rot90(input: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
     if input.dim() < 2:
         raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.dim()}")
-    if dims[0] == dims[1] or abs(dims[0] - dims[1]) == input.dim():
+    d0, d1 = _wrap_dim(dims[0], input.dim()), _wrap_dim(dims[1], input.dim())  # range first, as PyTorch
+    if d0 == d1:
         raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}")
-    d0, d1 = _wrap_dim(dims[0], input.dim()), _wrap_dim(dims[1], input.dim())
     k %= 4
     if k == 1:
         return input.flip(d1).transpose(d0, d1)
@@ -900,12 +902,17 @@ def einsum(*args: Any) -> Tensor:
         bshape = [max(xp.shape[i], yp.shape[i]) for i in range(nb)]
         lshape, rshape = list(xp.shape[nb:nb + len(left)]), list(yp.shape[nb + len(contract):])
         nc = math.prod(xp.shape[nb + len(left):])  # the actual sizes: a letter may be 1 here, broadcast later
-        if xp.dtype is not yp.dtype:  # an integer sum above went to int64: PyTorch's mul promotes
-            common = _dt.result_type(xp, yp)
-            xp, yp = xp.to(common), yp.to(common)
         xm = xp.expand(bshape + list(xp.shape[nb:])) if batch else xp
         ym = yp.expand(bshape + list(yp.shape[nb:])) if batch else yp
-        prod = matmul(xm.reshape(bshape + [math.prod(lshape), nc]), ym.reshape(bshape + [nc, math.prod(rshape)]))
+        xm, ym = xm.reshape(bshape + [math.prod(lshape), nc]), ym.reshape(bshape + [nc, math.prod(rshape)])
+        if not contract:  # PyTorch multiplies (dtypes promote, bool works)
+            prod = xm * ym
+        elif xm.dtype is not ym.dtype:  # PyTorch contracts with bmm: no promotion (a sum above may have widened)
+            from ember.functions.complex_ops import type_word
+
+            raise RuntimeError(f"expected scalar type {type_word(xm.dtype)} but found {type_word(ym.dtype)}")
+        else:
+            prod = matmul(xm, ym)
         x = prod.reshape(bshape + lshape + rshape)
         term = "".join(batch + left + right)
     # Remaining letters not in the output get summed; then order as the output asks.

@@ -57,13 +57,23 @@ def _dim_slice(input: Tensor, d: int, start: int, stop: int) -> Tensor:
     return input[(slice(None),) * d + (slice(start, stop),)]
 
 
-def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
+def tensor_split(input: Tensor, indices_or_sections: Any = None, dim: int = 0, **kwargs: Any) -> tuple:
     """Views of ``input`` split into ``n`` near-equal sections or at the given indices.
+
+    PyTorch's overloads name the second argument ``sections=``, ``indices=`` or
+    ``tensor_indices_or_sections=``.
 
     Example:
         >>> [p.tolist() for p in ember.tensor_split(ember.arange(6), [1, 4])]
         [[0], [1, 2, 3], [4, 5]]
     """
+    for key in ("sections", "indices", "tensor_indices_or_sections"):
+        if key in kwargs and indices_or_sections is None:
+            indices_or_sections = kwargs.pop(key)
+    if kwargs or indices_or_sections is None:
+        raise TypeError("tensor_split() received an invalid combination of arguments - expected one of: "
+                        "(Tensor input, tuple of ints indices, int dim), (Tensor input, Tensor tensor_indices_or_sections, "
+                        "int dim), (Tensor input, int sections, int dim)")
     if input.dim() == 0:
         raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
     d = _wrap_dim(dim, input.dim())
@@ -92,8 +102,8 @@ def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple
 
 def _split_dim(name: str, input: Tensor, sections: Any, dim: int, need: int) -> tuple:
     if input.dim() < need:
-        raise RuntimeError(f"torch.{name} requires a tensor with at least {need} dimension"
-                           f"{'s' if need > 1 else ''}, but got a tensor with {input.dim()} dimensions!")
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {need} dimension, but got a tensor with "
+                           f"{input.dim()} dimensions!")
     if isinstance(sections, int):
         size = input.shape[dim]
         if sections == 0 or size % sections:
@@ -120,6 +130,9 @@ def dsplit(input: Tensor, indices_or_sections: Any) -> tuple:
 @numpy_names
 def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
     """``split`` with a list of sizes that must add up to the size of ``dim``."""
+    if not isinstance(split_sizes, (tuple, list)):
+        raise TypeError(f"split_with_sizes(): argument 'split_sizes' (position 2) must be tuple of ints, not "
+                        f"{type(split_sizes).__name__}")
     return _sh.split(input, list(split_sizes), dim)
 
 
@@ -152,14 +165,12 @@ def column_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Ten
     ts = _sh._tensors("column_stack", tensors)
     if not ts:
         raise RuntimeError("column_stack expects a non-empty TensorList")
-    result = _sh.hstack([_sh.reshape(t, (t.numel(), 1)) if t.dim() <= 1 else t for t in ts])
-    return _ew._out(result, out) if out is not None else result
+    return _sh.hstack([_sh.reshape(t, (t.numel(), 1)) if t.dim() <= 1 else t for t in ts], out=out)
 
 
 def row_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
     """Alias of ``vstack``."""
-    result = _sh.vstack(_sh._tensors("row_stack", tensors))
-    return _ew._out(result, out) if out is not None else result
+    return _sh.vstack(_sh._tensors("row_stack", tensors), out=out)
 
 
 def _atleast_3d(t: Tensor) -> Tensor:

@@ -21,12 +21,17 @@ from typing import Any
 
 from ember import _value_range
 from ember._ops.numpy_names import numpy_names
-from ember._ops.out import CAST, EXACT
+from ember._ops.out import EXACT
 from ember._ops.registry import Family
 from ember.autograd.function import _FW, Function, _requires_grad_now, name_grad_fn
 from ember.autograd.grad_mode import STATE
 from ember.size import Size
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
+
+
+def _operator_index(value: Any) -> int:
+    """An integer argument given as any integer type (NumPy's, a one-element integer tensor)."""
+    return value if value.__class__ is int else operator.index(value)
 
 
 def _shape_args(args: Sequence) -> tuple:
@@ -51,21 +56,25 @@ def _index_args(args: Sequence) -> tuple:
 
 
 def _infer_shape(shape: tuple, numel: int, src_shape: tuple) -> tuple:
-    if shape.count(-1) > 1:
-        raise RuntimeError("only one dimension can be inferred")
-    known = 1
-    for s in shape:
-        if s != -1:
-            if s < 0:
-                raise RuntimeError(f"invalid shape dimension {s}")
+    """``shape`` with its -1 filled in, by PyTorch's ``infer_size`` (the checks in its order)."""
+    infer, known = None, 1
+    for i, s in enumerate(shape):
+        if s == -1:
+            if infer is not None:
+                raise RuntimeError("only one dimension can be inferred")
+            infer = i
+        elif s >= 0:
             known *= s
-    if -1 in shape:
-        if known == 0 or numel % known:
-            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-        shape = tuple(numel // known if s == -1 else s for s in shape)
-    elif known != numel:
-        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-    return shape
+        else:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {list(shape)}")
+    if numel == known or (infer is not None and known > 0 and numel % known == 0):
+        if infer is None:
+            return shape
+        if known == 0:  # 0 elements: any size fits the -1
+            raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {list(shape)} because the "
+                               "unspecified dimension size -1 can be any value and is ambiguous")
+        return shape[:infer] + (numel // known,) + shape[infer + 1:]
+    raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
 
 
 _VIEW_ERROR = ("view size is not compatible with input tensor's size and stride (at least one dimension spans "
@@ -269,9 +278,9 @@ def reshape_as(input: Tensor, other: Tensor) -> Tensor:
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     nd = input.dim()
+    s, e = _wrap_dim(start_dim, nd), _wrap_dim(end_dim, nd)  # a 0-d tensor's dims are 0 and -1
     if nd == 0:
         return reshape(input, 1)
-    s, e = _wrap_dim(start_dim, nd), _wrap_dim(end_dim, nd)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     shape = tuple(input.shape)
@@ -283,11 +292,19 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 @numpy_names
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    d = _wrap_dim(dim, input.dim())
+    if not len(sizes):
+        raise RuntimeError("unflatten: sizes must be non-empty")
     if input.dim() == 0:
         raise RuntimeError("unflatten got an unexpected error:\nDimension specified as 0 but tensor has no dimensions")
-    d = _wrap_dim(dim, input.dim())
     shape = tuple(input.shape)
-    sizes = _infer_shape(tuple(sizes), shape[d], (shape[d],))
+    try:
+        sizes = _infer_shape(_shape_args(tuple(sizes)), shape[d], (shape[d],))
+    except RuntimeError as exc:  # PyTorch rewords infer_size's errors for unflatten
+        if "is invalid for input of size" in str(exc):
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                               f"({shape[d]}) in the input tensor") from None
+        raise RuntimeError(f"unflatten got an unexpected error:\n{exc}") from None
     return reshape(input, shape[:d] + sizes + shape[d + 1:])
 
 
@@ -297,14 +314,19 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     if dim is None:
         new = tuple(s for s in shape if s != 1)
     else:
-        dims = {_wrap_dim(d, len(shape)) for d in ((dim,) if isinstance(dim, int) else dim)}
+        if not isinstance(dim, (tuple, list)) and not hasattr(dim, "__index__"):
+            raise TypeError(f"squeeze() received an invalid combination of arguments - got ({type(dim).__name__}), "
+                            "but expected one of:\n * ()\n * (int dim)\n * (tuple of ints dim)")
+        dims = set(_wrap_dims(dim if isinstance(dim, (tuple, list)) else _operator_index(dim), len(shape)))
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    kind = 0 if dim is None else 1 if isinstance(dim, int) else 2  # PyTorch's three squeeze overloads
+    kind = 0 if dim is None else 2 if isinstance(dim, (tuple, list)) else 1  # PyTorch's three squeeze overloads
     return name_grad_fn(reshape(input, new), f"SqueezeBackward{kind}", input)
 
 
 @numpy_names
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    if not hasattr(dim, "__index__") or isinstance(dim, bool):
+        raise TypeError(f"unsqueeze(): argument 'dim' (position 1) must be int, not {type(dim).__name__}")
     shape = list(input.shape)
     d = _wrap_dim(dim, len(shape) + 1)
     shape.insert(d, 1)
@@ -327,8 +349,8 @@ class Permute(Function):
         return g.permute(tuple(inverse)), None
 
 
-def permute(input: Tensor, *dims: Any) -> Tensor:
-    dims = _shape_args(dims)
+def permute(input: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
+    dims = _shape_args(_keyword_list("permute", dims, kwargs, "dims"))  # torch.permute(x, dims=...) too
     nd = input.dim()
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
@@ -361,20 +383,30 @@ def t(input: Tensor) -> Tensor:
 
 
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
+    single = [not isinstance(a, (tuple, list)) for a in (source, destination)]
+    if single[0] != single[1]:  # PyTorch's overloads: two ints or two int lists
+        raise TypeError(f"movedim() received an invalid combination of arguments - got (Tensor, "
+                        f"{type(source).__name__}, {type(destination).__name__}), but expected one of:\n"
+                        " * (Tensor input, int source, int destination)\n"
+                        " * (Tensor input, tuple of ints source, tuple of ints destination)")
+    if single[0]:  # any integer (NumPy's, a 0-d integer tensor) is a dim
+        source, destination = _operator_index(source), _operator_index(destination)
     nd = input.dim()
     if nd == 0:  # dims 0 / -1 only, and nothing to move
         for d in (*((source,) if isinstance(source, int) else source),
                   *((destination,) if isinstance(destination, int) else destination)):
             _wrap_dim(d, 0)
         return Permute.apply(input, ())
-    src = [_wrap_dim(s, nd) for s in ((source,) if isinstance(source, int) else source)]
-    dst = [_wrap_dim(d, nd) for d in ((destination,) if isinstance(destination, int) else destination)]
+    given = {"source": list((source,) if isinstance(source, int) else source),
+             "destination": list((destination,) if isinstance(destination, int) else destination)}
+    src = [_wrap_dim(s, nd) for s in given["source"]]
+    dst = [_wrap_dim(d, nd) for d in given["destination"]]
     if len(src) != len(dst):
-        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should contain "
-                           f"the same number of dims as destination ({list(dst)} dims)")
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({given['source']} dims) should "
+                           f"contain the same number of dims as destination ({given['destination']} dims)")
     for name, dims in (("source", src), ("destination", dst)):
         if len(set(dims)) != len(dims):
-            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(dims)})")
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({given[name]})")
     order = [i for i in range(nd) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -402,8 +434,8 @@ class Expand(Function):
         return unbroadcast(g, ctx.shape), None
 
 
-def expand(input: Tensor, *sizes: Any) -> Tensor:
-    sizes = _shape_args(sizes)
+def expand(input: Tensor, *sizes: Any, **kwargs: Any) -> Tensor:
+    sizes = _shape_args(_keyword_list("expand", sizes, kwargs, "size"))
     shape = tuple(input.shape)
     if len(sizes) < len(shape):
         raise RuntimeError(f"expand(ember.{input._type_name().split('.')[-1]}{{{list(shape)}}}, size={list(sizes)}): "
@@ -422,6 +454,8 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
         if cur != 1 and cur != s:
             raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
                                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}")
+        if s < 0:  # PyTorch gets as far as allocating the sizes
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(sizes)}")
         out[i] = s
     out = tuple(out)
     if out == shape:
@@ -433,8 +467,8 @@ def expand_as(input: Tensor, other: Tensor) -> Tensor:
     return expand(input, tuple(other.shape))
 
 
-def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
-    return expand(input, tuple(shape))
+def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
+    return expand(input, tuple(size))
 
 
 def _tensors(name: str, tensors: Any) -> list:
@@ -462,8 +496,28 @@ def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
     from ember.functions.elementwise import broadcast_shapes
 
     _check_elements(tensors)
-    shape = broadcast_shapes(*(tuple(t.shape) for t in tensors))
+    try:
+        shape = broadcast_shapes(*(tuple(t.shape) for t in tensors))
+    except RuntimeError:  # PyTorch folds the shapes pairwise (infer_size) and names the pair that fails
+        acc: tuple = ()
+        for t in tensors:
+            acc = _infer_size(acc, tuple(t.shape))
+        raise
     return tuple(expand(t, shape) for t in tensors)
+
+
+def _infer_size(a: tuple, b: tuple) -> tuple:
+    """The broadcast of two shapes, with PyTorch's ``infer_size`` error (checked from the last dim)."""
+    nd = max(len(a), len(b))
+    out = [1] * nd
+    for i in range(nd - 1, -1, -1):
+        x = a[i - nd + len(a)] if i - nd + len(a) >= 0 else 1
+        y = b[i - nd + len(b)] if i - nd + len(b) >= 0 else 1
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
+                               f"dimension {i}")
+        out[i] = y if x == 1 else x
+    return tuple(out)
 
 
 def _fresh(t: Tensor) -> Tensor:
@@ -473,8 +527,22 @@ def _fresh(t: Tensor) -> Tensor:
     return clone(t) if t._base is not None else t
 
 
-def repeat(input: Tensor, *sizes: Any) -> Tensor:
-    sizes = _shape_args(sizes)
+def _keyword_list(name: str, args: tuple, kwargs: dict, keyword: str) -> tuple:
+    """The sizes of a ``*sizes`` method given positionally or as ``keyword=`` (one of the two), with
+    PyTorch's TypeErrors for neither, both or another keyword."""
+    if keyword in kwargs:
+        if args:
+            raise TypeError(f"{name}() got multiple values for argument '{keyword}'")
+        args = (kwargs.pop(keyword),)
+    if kwargs:
+        raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    if not args:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "{keyword}"')
+    return args
+
+
+def repeat(input: Tensor, *sizes: Any, **kwargs: Any) -> Tensor:
+    sizes = _shape_args(_keyword_list("repeat", sizes, kwargs, "repeats"))
     if len(sizes) < input.dim():
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
     shape = (1,) * (len(sizes) - input.dim()) + tuple(input.shape)
@@ -506,6 +574,8 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
     if repeats is None:
         if not isinstance(input, Tensor):
             raise TypeError("repeat_interleave(): argument 'repeats' is required")
+        if input.dim() != 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
         return _interleave_index(input, output_size)
     if dim is None:
         input, dim = input.reshape(-1), 0
@@ -521,14 +591,17 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
 
             if repeats.shape[0] != input.shape[d]:
                 raise RuntimeError(f"repeats must have the same size as input along dim, but got "
-                                   f"repeats.size(0) = {repeats.shape[0]} and input.size(0) = {input.shape[d]}")
+                                   f"repeats.size(0) = {repeats.shape[0]} and input.size({d}) = {input.shape[d]}")
             return index_select(input, d, _interleave_index(repeats, output_size))
-        repeats = _repeat_count(repeats)
+        repeats, counted = _repeat_count(repeats), True
+    else:
+        counted = False
     if repeats < 0:
-        raise RuntimeError("Repeats must be non-negative")
+        raise RuntimeError("repeats can not be negative" if counted else "Repeats must be non-negative")
     shape = tuple(input.shape)
     if output_size is not None and output_size != shape[d] * repeats:
-        raise RuntimeError("allocated size does not match required size")
+        raise RuntimeError("allocated size does not match required size" if counted else
+                           f"repeat_interleave: Invalid output_size, expected {shape[d] * repeats} but got {output_size}")
     x = unsqueeze(input, d + 1)
     x = expand(x, shape[:d + 1] + (repeats,) + shape[d + 1:])
     return _fresh(reshape(x, shape[:d] + (shape[d] * repeats,) + shape[d + 1:]))
@@ -705,29 +778,56 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     return split(input, -(-size // chunks), d)
 
 
-def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
+_NO_SIZE = object()
+
+
+def split(input: Tensor, split_size_or_sections: Any = _NO_SIZE, dim: int = 0, *, split_size: Any = _NO_SIZE) -> tuple:
+    # ``split_size=`` is ``Tensor.split``'s name for the argument; a one-element tensor is an int, as in
+    # PyTorch's ``Tensor.split``
+    if split_size is not _NO_SIZE:
+        if split_size_or_sections is not _NO_SIZE:
+            raise TypeError("split() got multiple values for argument 'split_size'")
+        split_size_or_sections = split_size
+    if split_size_or_sections is _NO_SIZE:
+        raise TypeError("split() missing 1 required positional argument: 'split_size'")
+    if isinstance(split_size_or_sections, Tensor):
+        try:
+            split_size_or_sections = int(split_size_or_sections)
+        except (ValueError, RuntimeError):  # several elements: sizes, which must be ints, not a Tensor
+            raise TypeError("split_with_sizes(): argument 'split_sizes' (position 2) must be tuple of ints, not "
+                            "Tensor") from None
     if input.dim() == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = _wrap_dim(dim, input.dim())
     size = input.shape[d]
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        if step <= 0 and size:
+    if hasattr(split_size_or_sections, "__index__"):
+        step = _operator_index(split_size_or_sections)
+        if step < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
+        if step == 0 and size:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
         sizes = [min(step, size - i) for i in range(0, size, step)] if size else [0]
     else:
-        sizes = list(split_size_or_sections)
+        if not isinstance(split_size_or_sections, (tuple, list)):
+            raise TypeError("split_with_sizes(): argument 'split_sizes' (position 2) must be tuple of ints, not "
+                            f"{type(split_size_or_sections).__name__}")
+        sizes = list(_index_args(split_size_or_sections))
+        if any(n < 0 for n in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative entries, but got "
+                               f"split_sizes={sizes}")
         if sum(sizes) != size:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size at "
                                f"dimension {d}), but got split_sizes={sizes}")
     parts = SplitWithSizes.apply(input, d, tuple(sizes), False)
-    if isinstance(split_size_or_sections, int) and parts:  # PyTorch's split (not split_with_sizes): one node
+    if hasattr(split_size_or_sections, "__index__") and parts:  # PyTorch's split (not split_with_sizes): one node
         name_grad_fn(parts[0], "SplitBackward0", input)
     return parts
 
 
 @numpy_names
 def unbind(input: Tensor, dim: int = 0) -> tuple:
+    if input.dim() == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = _wrap_dim(dim, input.dim())
     return Unbind.apply(input, d, (1,) * input.shape[d], True)
 
@@ -837,8 +937,11 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -
                                    f"{ref.shape[ax]} but got size {t.shape[ax]} for tensor number {i} in the list.")
     result = Cat.apply(d, skip, *tensors)
     if out is not None:
-        from ember.functions.elementwise import _out
+        from ember.functions.elementwise import _CAN_CAST_NAMES, _out
 
+        if isinstance(out, Tensor) and result._dtype.category > out._dtype.category:  # cat's own check: TypeError
+            raise TypeError(f"torch.cat(): input types can't be cast to the desired output type "
+                            f"{_CAN_CAST_NAMES[out._dtype]}")
         return _out(result, out)
     return result
 
@@ -877,18 +980,18 @@ def _records_nothing(tensors: Sequence[Tensor]) -> bool:
     return not any(t._requires_grad or (t._base is not None and _requires_grad_now(t)) for t in tensors)
 
 
-def hstack(tensors: Sequence[Tensor]) -> Tensor:
+def hstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
     tensors = [_atleast_1d(t) for t in _tensors("hstack", tensors)]
     if not tensors:
         raise RuntimeError("hstack expects a non-empty TensorList")
-    return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
+    return cat(tensors, 0 if tensors[0].dim() == 1 else 1, out=out)
 
 
-def vstack(tensors: Sequence[Tensor]) -> Tensor:
+def vstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
     tensors = _tensors("vstack", tensors)
     if not tensors:
         raise RuntimeError("vstack expects a non-empty TensorList")
-    return cat([_atleast_2d(t) for t in tensors], 0)
+    return cat([_atleast_2d(t) for t in tensors], 0, out=out)
 
 
 def _atleast_1d(t: Tensor) -> Tensor:
@@ -946,6 +1049,8 @@ class Flip(Function):
 
 
 def flip(input: Tensor, dims: Any) -> Tensor:
+    if not isinstance(dims, (tuple, list, Size)):  # ``Tensor.flip(0)`` unpacks; ``ember.flip`` wants a sequence
+        raise TypeError(f"flip(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
     dims = tuple(sorted(_wrap_dims(dims, input.dim())))  # a repeated dim raises, as in PyTorch
     if not dims or input.dim() == 0:
         return clone(input)
@@ -959,7 +1064,9 @@ def _flip_method(self: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
             raise TypeError(f"flip() received an invalid combination of arguments - got {len(dims)} positional "
                             f"and the keywords {sorted(kwargs)}; expected (tuple of ints dims)")
         return flip(self, kwargs["dims"])
-    return flip(self, dims[0] if len(dims) == 1 else dims)
+    if not dims:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    return flip(self, tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else _shape_args(dims))
 
 
 def fliplr(input: Tensor) -> Tensor:
@@ -1045,11 +1152,19 @@ def _tri(input: Tensor, diagonal: int, lower: bool) -> Tensor:
     return where(_tri_mask(input, diagonal, lower), input, False if input._dtype is _dt.bool_ else 0)
 
 
+def _check_int_arg(name: str, arg: str, value: Any) -> None:
+    """PyTorch's argument parser: an int parameter takes any integer (not a bool, float or tensor of them)."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{name}(): argument '{arg}' (position 2) must be int, not {type(value).__name__}")
+
+
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    _check_int_arg("tril", "diagonal", diagonal)
     return name_grad_fn(_tri(input, diagonal, True), "TrilBackward0", input)
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    _check_int_arg("triu", "diagonal", diagonal)
     return name_grad_fn(_tri(input, diagonal, False), "TriuBackward0", input)
 
 
@@ -1285,6 +1400,8 @@ def _unsqueeze_(self: Tensor, dim: int) -> Tensor:
 
 
 def _t_(self: Tensor) -> Tensor:
+    if self.dim() > 2:
+        raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.dim()}D")
     return _inplace_view(self, t)
 
 
@@ -1292,8 +1409,9 @@ def _transpose_(self: Tensor, dim0: int, dim1: int) -> Tensor:
     return _inplace_view(self, lambda b: transpose(b, dim0, dim1))
 
 
-def _tile_method(self: Tensor, *dims: Any) -> Tensor:
+def _tile_method(self: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
     """``x.tile(2, 1)`` or ``x.tile((2, 1))``, as ``Tensor.tile`` (``ember.tile`` takes a sequence only)."""
+    dims = _keyword_list("tile", dims, kwargs, "dims")
     return tile(self, tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims)
 
 
@@ -1322,7 +1440,7 @@ _op(unfold, export=False)  # ``Tensor.unfold``; ``ember.nn.functional.unfold`` i
 _op(flip, method=_flip_method, kernels=("flip",))
 _op(cat, aliases=("concat", "concatenate"), method=False, out=True, kernels=("cat",))
 for _fn in (hstack, vstack):
-    _op(_fn, method=False, out=CAST)
+    _op(_fn, method=False, out=True)
 for _fn in (atleast_1d, atleast_2d, broadcast_tensors, meshgrid):
     _op(_fn, method=False)
 _op(stack, method=False, out=True)

@@ -27,8 +27,8 @@ class Parameter(Tensor):
             from ember.functions.creation import empty
 
             data = empty(0)
-        if not isinstance(data, Tensor):
-            raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
+        if not isinstance(data, Tensor):  # (PyTorch's error: it calls data.detach())
+            raise AttributeError(f"'{type(data).__name__}' object has no attribute 'detach'")
         return cls._from_tensor(data, requires_grad)
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
@@ -48,11 +48,22 @@ class Parameter(Tensor):
         p._base = None
         p._requires_grad = False
         if requires_grad:
-            p.requires_grad = True  # validates the dtype (ints cannot require grad)
+            if not t.dtype.is_differentiable:  # (PyTorch's capitalised wording, unlike the setter's)
+                raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+            p.requires_grad = True
         return p
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+    def __deepcopy__(self, memo: dict) -> Parameter:
+        """A fresh Parameter with a copy of the data: as PyTorch's, without the ``.grad`` (a deep
+        copied module starts with no gradients) or attributes set on the original."""
+        if id(self) in memo:
+            return memo[id(self)]
+        result = type(self)(self.data.clone(), self.requires_grad)
+        memo[id(self)] = result
+        return result
 
     def __reduce_ex__(self, protocol: int) -> Any:
         return _rebuild_parameter, (self.detach(), self._requires_grad)
@@ -62,16 +73,28 @@ def _rebuild_parameter(data: Tensor, requires_grad: bool) -> Parameter:
     return Parameter(data, requires_grad)
 
 
-class Buffer(Tensor):
-    """Marker for ``Module`` buffers (``nn.Buffer(tensor, persistent=True)``); returns a plain tensor."""
+class _BufferMeta(type):
+    """``isinstance(t, Buffer)`` holds for the plain tensors ``Buffer(...)`` returns (PyTorch's trick)."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        if cls is Buffer:
+            return isinstance(instance, Tensor) and bool(getattr(instance, "__dict__", {}).get("_is_buffer", False))
+        return super().__instancecheck__(instance)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """Marker for ``Module`` buffers (``nn.Buffer(tensor, persistent=True)``): as PyTorch's, a plain
+    tensor (detached, keeping ``requires_grad``) flagged so that assigning it to a Module attribute
+    registers a buffer with its ``persistent`` flag."""
 
     def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Tensor:  # type: ignore[misc]
         if data is None:
             from ember.functions.creation import empty
 
             data = empty(0)
-        t = data.detach()
-        t._buffer_persistent = persistent  # read by Module.__setattr__
+        t = data.detach().requires_grad_(data.requires_grad)
+        t.persistent = persistent
+        t._is_buffer = True
         return t
 
 

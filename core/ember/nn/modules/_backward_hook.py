@@ -37,17 +37,19 @@ class _HookIdentity(Function):
     _backward_name = "BackwardHookFunctionBackward"
 
     @staticmethod
-    def forward(ctx, callback: Callable, *tensors: Tensor) -> tuple:
+    def forward(ctx, callback: Callable, materialize: bool, *tensors: Tensor) -> tuple:
         ctx.callback = callback
         out = tuple(t._new(t._data) for t in tensors)
-        # as PyTorch's: an argument that takes no gradient stays out of the graph, and its (and an
-        # unused output's) entry reaches the hooks as zeros
+        # as PyTorch's: an argument that takes no gradient stays out of the graph, and its entry
+        # reaches the hooks as zeros; an unused output's reaches them as None (PyTorch's output
+        # hooks are pre-hooks of the node, which see the gradients before they are materialised)
         ctx.mark_non_differentiable(*(o for o, t in zip(out, tensors) if not t.requires_grad))
+        ctx.set_materialize_grads(materialize)
         return out
 
     @staticmethod
     def backward(ctx, *grads: Any) -> tuple:
-        return (None, *ctx.callback(grads))
+        return (None, None, *ctx.callback(grads))
 
 
 def _compile_break() -> None:
@@ -58,6 +60,23 @@ def _compile_break() -> None:
     rec = _GLOBAL.recorder
     if rec is not None and rec.active() and not rec.rec.breaks:
         rec.rec.breaks.append("a module has backward hooks (Python that runs during backward)")
+
+
+def _as_hook_result(res: Any, old: tuple, what: str) -> tuple:
+    """A hook's replacement for ``old``, checked as PyTorch checks it: any sequence of the same
+    length (a bare tensor counts as the sequence of its rows), each gradient keeping its size and
+    tensor type."""
+    res = tuple(res)
+    if len(res) != len(old):
+        raise RuntimeError(f"Backward {what}, got {len(res)}, but expected {len(old)}")
+    for new, was in zip(res, old):
+        if isinstance(new, Tensor) and isinstance(was, Tensor):
+            if tuple(new.shape) != tuple(was.shape):
+                raise RuntimeError("hook 'hook' has changed the size of value")
+            if new.dtype != was.dtype:
+                raise RuntimeError(f"hook 'hook' has changed the type of value (was {was._type_name()} got "
+                                   f"{new._type_name()})")
+    return res
 
 
 def _pack_with_none(indices: Sequence[int], values: Sequence, size: int) -> tuple:
@@ -79,12 +98,12 @@ class BackwardHook:
         self.watched: list = []
 
     @staticmethod
-    def _wrap(callback: Callable, values: tuple) -> tuple[tuple, list | None]:
+    def _wrap(callback: Callable, values: tuple, materialize: bool) -> tuple[tuple, list | None]:
         index = [i for i, v in enumerate(values) if isinstance(v, Tensor)]
         if not (STATE.enabled and any(values[i].requires_grad for i in index)):
             return values, None
         _compile_break()
-        new = _HookIdentity.apply(callback, *(values[i] for i in index))
+        new = _HookIdentity.apply(callback, materialize, *(values[i] for i in index))
         new = new if isinstance(new, tuple) else (new,)
         out = list(values)
         for i, t in zip(index, new):
@@ -97,11 +116,7 @@ class BackwardHook:
             res = hook(self.module, grad_input, grad_output)
             if res is None:
                 continue
-            res = res if isinstance(res, tuple) else (res,)
-            if len(res) != len(grad_input):
-                raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got {len(res)}, but "
-                                   f"expected {len(grad_input)}")
-            grad_input = res
+            grad_input = _as_hook_result(res, grad_input, "hook returned an invalid number of grad_input")
         self.grad_outputs = None
         return grad_input
 
@@ -114,7 +129,7 @@ class BackwardHook:
                 grad_input = self._run_hooks(_pack_with_none(index, grads, self.n_inputs))
                 return tuple(grad_input[i] for i in index)
 
-            args, self.input_index = self._wrap(on_grad_input, args)
+            args, self.input_index = self._wrap(on_grad_input, args, True)
         # the tensors PyTorch's hook node (made for pre-hooks alone too) would return, with their
         # versions: see check_inplace
         tensors = [a for a in args if isinstance(a, Tensor)]
@@ -148,11 +163,8 @@ class BackwardHook:
                 res = hook(self.module, self.grad_outputs)
                 if res is None:
                     continue
-                res = res if isinstance(res, tuple) else (res,)
-                if len(res) != len(self.grad_outputs):
-                    raise RuntimeError(f"Backward pre hook returned an invalid number of grad_output, got {len(res)}, "
-                                       f"but expected {len(self.grad_outputs)}")
-                self.grad_outputs = res
+                self.grad_outputs = _as_hook_result(res, self.grad_outputs,
+                                                    "pre hook returned an invalid number of grad_output")
             grads_out = tuple(self.grad_outputs[i] for i in index)
             if self.hooks and self.input_index is None:  # no argument takes a gradient: the hooks run now
                 res = self._run_hooks((None,) * self.n_inputs)
@@ -161,5 +173,5 @@ class BackwardHook:
                                        "return None or None for all gradients.")
             return grads_out
 
-        wrapped, self.output_index = self._wrap(on_grad_output, outs)
+        wrapped, self.output_index = self._wrap(on_grad_output, outs, False)
         return wrapped[0] if single else wrapped

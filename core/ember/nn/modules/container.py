@@ -101,10 +101,20 @@ class Sequential(Module):
             raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
         if other <= 0:
             raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
-        mods = list(self)
-        for _ in range(other - 1):
-            for m in mods:
-                self.append(m)
+        n = offset = len(self)
+        for _ in range(other - 1):  # by number, as PyTorch (a Sequential of named modules raises KeyError)
+            for i in range(n):
+                self.add_module(str(i + offset), self._modules[str(i)])
+            offset += n
+        return self
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        """Append ``other``'s modules to this Sequential in place (PyTorch's ``+=``)."""
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
+        offset = len(self)
+        for i, module in enumerate(other):
+            self.add_module(str(i + offset), module)
         return self
 
     def __add__(self, other: Sequential) -> Sequential:
@@ -132,9 +142,11 @@ class Sequential(Module):
             raise IndexError(f"Index out of range: {index}")
         if index < 0:
             index += n
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        _renumber(self, mods)
+        # PyTorch shifts the numbered keys up by one (so a Sequential built from an OrderedDict
+        # of names raises KeyError here, as there)
+        for i in range(n, index, -1):
+            self._modules[str(i)] = self._modules[str(i - 1)]
+        self._modules[str(index)] = module
         return self
 
     def extend(self, sequential: Iterable[Module]) -> Sequential:
@@ -193,11 +205,11 @@ class ModuleList(Module):
         return [k for k in super().__dir__() if not k.isdigit()]
 
     def insert(self, index: int, module: Module) -> None:
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
+        # PyTorch's own shifting: an index past the end keeps its number ("10"), a negative one
+        # raises KeyError
+        for i in range(len(self._modules), index, -1):
+            self._modules[str(i)] = self._modules[str(i - 1)]
+        self._modules[str(index)] = module
 
     def append(self, module: Module) -> ModuleList:
         self.add_module(str(len(self)), module)
@@ -219,21 +231,21 @@ class ModuleList(Module):
     def __repr__(self) -> str:
         # PyTorch folds runs of identical children: "(0-2): 3 x Linear(...)"
 
-        items = list(self._modules.items())
-        if not items:
+        # (the labels are positions, not keys, as PyTorch's: insert() past the end leaves a key "10")
+        reprs = [repr(m) for m in self]
+        if not reprs:
             return self._get_name() + "()"
         lines = []
         start = 0
-        reprs = [repr(m) for _, m in items]
-        while start < len(items):
+        while start < len(reprs):
             end = start
-            while end + 1 < len(items) and reprs[end + 1] == reprs[start]:
+            while end + 1 < len(reprs) and reprs[end + 1] == reprs[start]:
                 end += 1
             body = _addindent(reprs[start], 2)
             if end > start:
-                lines.append(f"({items[start][0]}-{items[end][0]}): {end - start + 1} x {body}")
+                lines.append(f"({start}-{end}): {end - start + 1} x {body}")
             else:
-                lines.append(f"({items[start][0]}): {body}")
+                lines.append(f"({start}): {body}")
             start = end + 1
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 

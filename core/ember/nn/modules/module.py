@@ -21,16 +21,17 @@ Example:
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from ember.autograd.grad_mode import no_grad
-from ember.nn.parameter import Parameter
+from ember.nn.parameter import Buffer, Parameter
 from ember.tensor import Tensor
 from ember.utils.hooks import RemovableHandle  # the one handle class (torch.utils.hooks')
 
@@ -39,6 +40,9 @@ __all__ = ["Module", "RemovableHandle", "_IncompatibleKeys", "register_module_fo
            "register_module_full_backward_hook", "register_module_backward_hook",
            "register_module_buffer_registration_hook", "register_module_module_registration_hook",
            "register_module_parameter_registration_hook"]
+
+
+T_destination = TypeVar("T_destination", bound=dict[str, Any])
 
 
 def _typename(obj: Any) -> str:
@@ -173,6 +177,7 @@ class Module:
     """Base class for all neural network modules; subclasses define ``forward``."""
 
     training: bool
+    T_destination = T_destination
     _version: int = 1
     dump_patches: bool = False
     call_super_init: bool = False
@@ -186,20 +191,24 @@ class Module:
                             "given")
         d = self.__dict__
         d["training"] = True
-        d["_parameters"] = OrderedDict()
-        d["_buffers"] = OrderedDict()
+        d["_parameters"] = {}  # plain dicts, as PyTorch 2 (the hook tables stay OrderedDicts)
+        d["_buffers"] = {}
         d["_non_persistent_buffers_set"] = set()
-        d["_modules"] = OrderedDict()
+        d["_modules"] = {}
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_pre_hooks_with_kwargs"] = {}
         d["_forward_hooks"] = OrderedDict()
         d["_forward_hooks_with_kwargs"] = {}
         d["_forward_hooks_always_called"] = {}
+        d["_backward_pre_hooks"] = OrderedDict()
         d["_backward_hooks"] = OrderedDict()
+        d["_is_full_backward_hook"] = None  # PyTorch's attribute (ember's hooks are always "full")
         d["_state_dict_hooks"] = OrderedDict()
         d["_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_post_hooks"] = OrderedDict()
+        if self.call_super_init:  # PyTorch's cooperative multiple inheritance: the rest go up the MRO
+            super().__init__(*args, **kwargs)
 
     forward: Callable[..., Any]
 
@@ -361,16 +370,24 @@ class Module:
                 modules[name] = _run_registration_hooks(_global_module_registration_hooks, self, name, value)
             else:
                 buffers = self.__dict__.get("_buffers")
-                persistent = getattr(value, "__dict__", {}).pop("_buffer_persistent", None) \
-                    if isinstance(value, Tensor) else None
-                if persistent is not None:
-                    remove_from(self.__dict__, self._parameters, self._modules)
-                    self.register_buffer(name, value, persistent)
-                elif buffers is not None and name in buffers:
+                persistent = value.persistent if isinstance(value, Buffer) else None
+                if persistent is not None or (buffers is not None and name in buffers):
                     if value is not None and not isinstance(value, Tensor):
                         raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
                                         "(torch.nn.Buffer, torch.Tensor or None expected)")
-                    buffers[name] = _run_registration_hooks(_global_buffer_registration_hooks, self, name, value)
+                    if persistent is None:
+                        persistent = name not in self._non_persistent_buffers_set
+                    # through register_buffer, as PyTorch (its checks, and a subclass's override
+                    # of it, see the assignment); an override without ``persistent`` gets two args
+                    if getattr(self.register_buffer, "__func__", None) is Module.register_buffer or \
+                            "persistent" in inspect.signature(self.register_buffer).parameters:
+                        self.register_buffer(name, value, persistent)
+                    elif not persistent:
+                        raise RuntimeError("Registering a non-persistent buffer on a Module subclass that "
+                                           "implements register_buffer() without the persistent argument "
+                                           "is not allowed.")
+                    else:
+                        self.register_buffer(name, value)
                 else:
                     object.__setattr__(self, name, value)
 
@@ -450,10 +467,10 @@ class Module:
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         if memo is None:
             memo = set()
-        if id(self) in memo and remove_duplicate:
+        if self in memo and remove_duplicate:  # the modules themselves, as PyTorch (a caller's memo holds them)
             return
         if remove_duplicate:
-            memo.add(id(self))
+            memo.add(self)
         yield prefix, self
         for name, module in self._modules.items():
             if module is None:
@@ -530,6 +547,8 @@ class Module:
         as in PyTorch."""
         from ember.functions.conversion import _parse
 
+        if "copy" in kwargs or sum(isinstance(a, bool) for a in args) > 1:  # (non_blocking, copy) positionally
+            raise RuntimeError(".to() does not accept copy argument")
         dev, dtype, *_ = _parse(args, dict(kwargs))
         if dtype is not None:
             if not (dtype.is_floating_point or dtype.is_complex):

@@ -13,13 +13,16 @@ from __future__ import annotations
 import collections.abc
 import copy
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 import ember
+from ember.tensor import Tensor  # not ember.Tensor: this module loads while ember is still importing
 
-__all__ = ["default_collate", "default_convert"]
+__all__ = ["collate", "collate_float_fn", "collate_int_fn", "collate_numpy_array_fn", "collate_numpy_scalar_fn",
+           "collate_str_fn", "collate_tensor_fn", "default_collate", "default_collate_fn_map", "default_convert"]
 
 # NumPy arrays of strings or objects cannot become tensors.
 _NP_STR_OBJ = re.compile(r"[SaUO]")
@@ -84,29 +87,94 @@ def default_convert(data: Any) -> Any:
     return data
 
 
-def _collate_leaf(batch: list, elem: Any) -> Any:
-    """The leaf rules of PyTorch's ``default_collate_fn_map``, in its lookup order; returns
-    ``_NO_LEAF`` when ``elem`` is not a leaf type."""
-    if isinstance(elem, ember.Tensor):
-        return ember.stack(list(batch), 0)
-    if isinstance(elem, np.ndarray):  # ndarray and memmap
-        if _NP_STR_OBJ.search(elem.dtype.str) is not None:
-            raise TypeError(_ERR_FMT.format(elem.dtype))
-        return default_collate([ember.as_tensor(b) for b in batch])
-    if isinstance(elem, (np.bool_, np.number, np.object_)):
-        # The whole batch goes through tensor inference: NumPy scalars keep their dtype and
-        # promote with the rest (``[np.float32(1), 2.0]`` -> float32).
-        return ember.as_tensor(list(batch))
-    if isinstance(elem, float):
-        return ember.tensor(list(batch), dtype=ember.float64)
-    if isinstance(elem, int):  # bool too: ``[True, 2]`` -> int64, ``[0, 0.5]`` -> float32
-        return ember.tensor(list(batch))
-    if isinstance(elem, (str, bytes)):
-        return batch
-    return _NO_LEAF
+def _check_dense(elem: Any) -> None:
+    """PyTorch refuses sparse batches in ``default_collate`` (stacking them is not defined there)."""
+    if getattr(elem, "is_sparse", False) or str(getattr(elem, "layout", "strided")).endswith(("sparse_coo", "sparse_csr")):
+        raise RuntimeError("Batches of sparse tensors are not currently supported by the default collate_fn; "
+                           "please provide a custom collate_fn to handle them appropriately.")
 
 
-_NO_LEAF = object()
+def collate_tensor_fn(batch: list, *, collate_fn_map: dict | None = None) -> Any:
+    """Tensors are stacked along a new first dimension (``stack expects each tensor to be equal size``)."""
+    _check_dense(batch[0])
+    return ember.stack(list(batch), 0)
+
+
+def collate_numpy_array_fn(batch: list, *, collate_fn_map: dict | None = None) -> Any:
+    """NumPy arrays become tensors, then collate again (arrays of strings or objects are refused)."""
+    elem = batch[0]
+    if _NP_STR_OBJ.search(elem.dtype.str) is not None:
+        raise TypeError(_ERR_FMT.format(elem.dtype))
+    return collate([ember.as_tensor(b) for b in batch], collate_fn_map=collate_fn_map)
+
+
+def collate_numpy_scalar_fn(batch: list, *, collate_fn_map: dict | None = None) -> Any:
+    """The whole batch goes through tensor inference: NumPy scalars keep their dtype and promote with
+    the rest (``[np.float32(1), 2.0]`` -> float32)."""
+    return ember.as_tensor(list(batch))
+
+
+def collate_float_fn(batch: list, *, collate_fn_map: dict | None = None) -> Any:
+    """A batch led by a Python float is float64."""
+    return ember.tensor(list(batch), dtype=ember.float64)
+
+
+def collate_int_fn(batch: list, *, collate_fn_map: dict | None = None) -> Any:
+    """A batch led by an int (or bool) goes through inference: ``[True, 2]`` -> int64, ``[0, 0.5]`` -> float32."""
+    return ember.tensor(list(batch))
+
+
+def collate_str_fn(batch: list, *, collate_fn_map: dict | None = None) -> Any:
+    """Strings and bytes are returned as the list they came in."""
+    return batch
+
+
+# PyTorch's registry of leaf rules, in its lookup order; programs extend it in place
+# (``default_collate_fn_map[MyType] = fn``) and ``default_collate`` sees the new rule.
+default_collate_fn_map: dict[type | tuple[type, ...], Callable] = {
+    Tensor: collate_tensor_fn,
+    np.ndarray: collate_numpy_array_fn,
+    (np.bool_, np.number, np.object_): collate_numpy_scalar_fn,
+    float: collate_float_fn,
+    int: collate_int_fn,
+    str: collate_str_fn,
+    bytes: collate_str_fn,
+}
+
+
+def collate(batch: list, *, collate_fn_map: dict[type | tuple[type, ...], Callable] | None = None) -> Any:
+    """Collate ``batch`` recursively through dicts, namedtuples and sequences; a leaf's rule comes from
+    ``collate_fn_map`` (its exact type first, then the first key it is an instance of, in insertion order).
+
+    Each rule takes the batch and a keyword ``collate_fn_map``.
+
+    Example:
+        >>> collate([(1, 2), (3, 4)], collate_fn_map={int: lambda b, *, collate_fn_map: sum(b)})
+        [4, 6]
+    """
+    elem = batch[0]
+    elem_type = type(elem)
+    if collate_fn_map is not None:
+        if elem_type in collate_fn_map:
+            return collate_fn_map[elem_type](batch, collate_fn_map=collate_fn_map)
+        for collate_type in collate_fn_map:
+            if isinstance(elem, collate_type):
+                return collate_fn_map[collate_type](batch, collate_fn_map=collate_fn_map)
+    if isinstance(elem, collections.abc.Mapping):
+        return _rebuild_mapping(elem, lambda key: collate([d[key] for d in batch], collate_fn_map=collate_fn_map))
+    if _is_namedtuple(elem):
+        return elem_type(*(collate(samples, collate_fn_map=collate_fn_map) for samples in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        it = iter(batch)
+        elem_size = len(next(it))
+        if not all(len(e) == elem_size for e in it):
+            raise RuntimeError("each element in list of batch should be of equal size")
+        transposed = list(zip(*batch))  # samples stay tuples, as in PyTorch
+        collated = [collate(samples, collate_fn_map=collate_fn_map) for samples in transposed]
+        if isinstance(elem, tuple):
+            return collated  # PyTorch returns a list for tuples (backwards compatibility)
+        return _rebuild_sequence(elem, collated)
+    raise TypeError(_ERR_FMT.format(elem_type))
 
 
 def default_collate(batch: list) -> Any:
@@ -124,23 +192,4 @@ def default_collate(batch: list) -> Any:
         >>> tuple(out["x"].shape), out["name"]
         ((2, 2), ['a', 'b'])
     """
-    elem = batch[0]
-    elem_type = type(elem)
-    out = _collate_leaf(batch, elem)
-    if out is not _NO_LEAF:
-        return out
-    if isinstance(elem, collections.abc.Mapping):
-        return _rebuild_mapping(elem, lambda key: default_collate([d[key] for d in batch]))
-    if _is_namedtuple(elem):
-        return elem_type(*(default_collate(samples) for samples in zip(*batch)))
-    if isinstance(elem, collections.abc.Sequence):
-        it = iter(batch)
-        elem_size = len(next(it))
-        if not all(len(e) == elem_size for e in it):
-            raise RuntimeError("each element in list of batch should be of equal size")
-        transposed = list(zip(*batch))  # samples stay tuples, as in PyTorch
-        collated = [default_collate(samples) for samples in transposed]
-        if isinstance(elem, tuple):
-            return collated  # PyTorch returns a list for tuples (backwards compatibility)
-        return _rebuild_sequence(elem, collated)
-    raise TypeError(_ERR_FMT.format(elem_type))
+    return collate(batch, collate_fn_map=default_collate_fn_map)

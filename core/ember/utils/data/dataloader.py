@@ -21,9 +21,10 @@ import os
 import pickle
 import queue
 import sys
+import warnings
 import weakref
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from . import worker as _worker
 from .collate import default_collate, default_convert
@@ -32,6 +33,8 @@ from .fetch import ITERABLE, MAP, create_fetcher
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader"]
+
+T_co = TypeVar("T_co", covariant=True)
 
 
 class _InfiniteConstantSampler(Sampler):
@@ -54,7 +57,7 @@ def _default_context() -> Any:
     return mp.get_context("spawn")
 
 
-class DataLoader:
+class DataLoader(Generic[T_co]):
     """Iterate over ``dataset`` in (optionally shuffled) batches, optionally with worker processes.
 
     Arguments and their meaning follow ``torch.utils.data.DataLoader``; ``pin_memory`` is
@@ -144,6 +147,9 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.persistent_workers = persistent_workers
         self._iterator: _MultiProcessingIter | None = None
+        # len(dataset) of an iterable dataset once len(loader) was asked (PyTorch's NOTE [ IterableDataset
+        # and __len__ ]): iterating past it warns that the workers probably duplicate the stream.
+        self._IterableDataset_len_called: int | None = None
         self.__initialized = True
 
     def __setattr__(self, attr: str, val: Any) -> None:
@@ -195,7 +201,8 @@ class DataLoader:
 
     def __len__(self) -> int:
         if self._dataset_kind == ITERABLE:
-            length = len(self.dataset)  # TypeError when the stream has no length, as in PyTorch
+            # TypeError when the stream has no length, as in PyTorch
+            length = self._IterableDataset_len_called = len(self.dataset)
             if self.batch_size is not None:
                 length = length // self.batch_size if self.drop_last else -(-length // self.batch_size)
             return length
@@ -219,6 +226,7 @@ class _BaseIter:
         self._timeout = loader.timeout
         self._collate_fn = loader.collate_fn
         self._generator = loader.generator
+        self._IterableDataset_len_called = loader._IterableDataset_len_called
         self._sampler_iter = iter(self._index_sampler)
         self._base_seed = self._draw_seed()
         self._num_yielded = 0
@@ -231,6 +239,7 @@ class _BaseIter:
     def _reset(self, loader: DataLoader) -> None:
         self._sampler_iter = iter(self._index_sampler)
         self._num_yielded = 0
+        self._IterableDataset_len_called = loader._IterableDataset_len_called
 
     def _next_index(self) -> Any:
         return next(self._sampler_iter)
@@ -241,6 +250,15 @@ class _BaseIter:
     def __next__(self) -> Any:
         data = self._next_data()
         self._num_yielded += 1
+        if (self._dataset_kind == ITERABLE and self._IterableDataset_len_called is not None
+                and self._num_yielded > self._IterableDataset_len_called):
+            msg = (f"Length of IterableDataset {self._dataset} was reported to be {self._IterableDataset_len_called}"
+                   f"(when accessing len(dataloader)), but {self._num_yielded} samples have been fetched. ")
+            if self._num_workers > 0:
+                msg += ("For multiprocessing data-loading, this could be caused by not properly configuring the "
+                        "IterableDataset replica at each worker. Please see "
+                        "https://pytorch.org/docs/stable/data.html#torch.utils.data.IterableDataset for examples.")
+            warnings.warn(msg, stacklevel=2)
         return data
 
     def __len__(self) -> int:
@@ -250,6 +268,8 @@ class _BaseIter:
 class _SingleProcessIter(_BaseIter):
     def __init__(self, loader: DataLoader) -> None:
         super().__init__(loader)
+        if self._timeout != 0:  # PyTorch's check: a timeout only means something for workers
+            raise AssertionError("_SingleProcessDataLoaderIter requires timeout == 0")
         self._fetcher = create_fetcher(self._dataset_kind, self._dataset, self._auto_collation,
                                        self._collate_fn, self._drop_last)
 
@@ -272,6 +292,8 @@ class _MultiProcessingIter(_BaseIter):
     def __init__(self, loader: DataLoader) -> None:
         super().__init__(loader)
         self._shutdown = True  # until workers exist, there is nothing to shut down
+        if self._prefetch_factor <= 0:  # accepted by the constructor, refused here, as in PyTorch
+            raise AssertionError("prefetch_factor must be greater than 0 for MultiProcessingDataLoaderIter")
         self._persistent_workers = loader.persistent_workers
         ctx = loader.multiprocessing_context or _default_context()
         self._worker_result_queue = ctx.Queue()

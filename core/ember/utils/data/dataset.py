@@ -16,6 +16,7 @@ import math
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
+from typing import Iterable as _TypingIterable  # noqa: UP035 - PyTorch's base: IterableDataset[int] is a GenericAlias
 
 import ember
 
@@ -23,6 +24,8 @@ __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDatas
            "StackDataset", "random_split"]
 
 T_co = TypeVar("T_co", covariant=True)
+# StackDataset yields tuples or dicts of its parts' samples
+T_stack = TypeVar("T_stack", tuple, dict)
 
 
 class Dataset(Generic[T_co]):
@@ -43,7 +46,7 @@ class Dataset(Generic[T_co]):
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset[T_co]):
+class IterableDataset(Dataset[T_co], _TypingIterable[T_co]):
     """A dataset that is a stream: subclasses define ``__iter__``.
 
     With ``num_workers > 0`` every worker gets a copy, so shard the stream with
@@ -56,14 +59,23 @@ class IterableDataset(Dataset[T_co]):
         [0, 1, 2]
     """
 
-    def __iter__(self) -> Iterator[T_co]:
-        raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
+    # No __iter__ here: it stays abstract (collections.abc.Iterable's), so a subclass without one cannot
+    # be instantiated, as in PyTorch.
 
     def __add__(self, other: Dataset[T_co]) -> ChainDataset:  # type: ignore[override]
         return ChainDataset([self, other])
 
 
-class TensorDataset(Dataset):
+def _size0(t: Any) -> int:
+    """``t.size(0)`` as PyTorch calls it: a list raises AttributeError, a NumPy array (whose ``size``
+    is an int) TypeError, a 0-d tensor PyTorch's IndexError."""
+    size = t.size
+    if callable(size) and callable(getattr(t, "dim", None)) and t.dim() == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    return size(0)
+
+
+class TensorDataset(Dataset[tuple]):
     """Samples are the i-th rows of tensors that share their first dimension.
 
     Example:
@@ -77,9 +89,7 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors: Any) -> None:
         # PyTorch's check (and exception type); no tensors at all is accepted, as there.
         for t in tensors:  # PyTorch's all(tensors[0].size(0) == t.size(0) ...), in its order
-            if tensors[0].dim() == 0 or t.dim() == 0:
-                raise IndexError("Dimension specified as 0 but tensor has no dimensions")
-            if tensors[0].shape[0] != t.shape[0]:
+            if _size0(tensors[0]) != _size0(t):
                 raise AssertionError("Size mismatch between tensors")
         self.tensors = tensors
 
@@ -232,7 +242,7 @@ def random_split(dataset: Any, lengths: Sequence[int | float], generator: Any = 
     return out
 
 
-class StackDataset(Dataset):
+class StackDataset(Dataset[T_stack]):
     """Datasets of equal length read side by side: ``StackDataset(a, b)[i] == (a[i], b[i])`` and
     ``StackDataset(x=a, y=b)[i] == {"x": a[i], "y": b[i]}``.
 

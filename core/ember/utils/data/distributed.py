@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from .sampler import Sampler
+
+T_co = TypeVar("T_co", covariant=True)
 
 __all__ = ["DistributedSampler"]
 
 
-class DistributedSampler(Sampler):
+class DistributedSampler(Sampler[T_co]):
     """Restricts loading to this rank's share of ``dataset`` (``num_replicas``/``rank`` default to the group's)."""
 
     def __init__(self, dataset: Any, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,

@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence, Sized
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -50,8 +50,12 @@ def _uniform(n: int, generator: Any) -> np.ndarray:
     return np.asarray(u.numpy(), dtype=np.float64)
 
 
-class Sampler:
-    """Base class: subclasses define ``__iter__`` (and ``__len__`` where it is known).
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Sampler(Generic[T_co]):
+    """Base class: subclasses define ``__iter__`` (and ``__len__`` where it is known). Generic as
+    PyTorch's (``class MySampler(Sampler[int])``).
 
     Example:
         >>> class Evens(Sampler):
@@ -68,7 +72,7 @@ class Sampler:
         raise NotImplementedError
 
 
-class SequentialSampler(Sampler):
+class SequentialSampler(Sampler[int]):
     """Indices ``0 .. len(data_source) - 1`` in order.
 
     Example:
@@ -86,7 +90,7 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
-class RandomSampler(Sampler):
+class RandomSampler(Sampler[int]):
     """A random permutation, or ``num_samples`` draws with replacement.
 
     Example:
@@ -129,7 +133,7 @@ class RandomSampler(Sampler):
         return self.num_samples
 
 
-class SubsetRandomSampler(Sampler):
+class SubsetRandomSampler(Sampler[int]):
     """The given indices in a random order.
 
     Example:
@@ -153,7 +157,7 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
-class WeightedRandomSampler(Sampler):
+class WeightedRandomSampler(Sampler[int]):
     """Indices ``0 .. len(weights) - 1`` drawn with probability proportional to ``weights``.
 
     Without replacement it draws successively without putting back (like ``multinomial``),
@@ -172,12 +176,13 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
         if not isinstance(replacement, bool):
             raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
-        w = np.asarray(weights.numpy() if isinstance(weights, ember.Tensor) else weights, dtype=np.float64)
-        if w.ndim != 1:
-            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
+        # PyTorch's conversion (``as_tensor(weights, dtype=double)``), so a bad sequence raises its TypeError.
+        weights_tensor = ember.as_tensor(weights, dtype=ember.float64 if _has_float64() else ember.float32)
+        if weights_tensor.dim() != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(weights_tensor.shape)}")
         # Invalid weights are reported when iterating (PyTorch checks them in ``multinomial``).
-        self.weights = ember.as_tensor(w, dtype=ember.float64) if _has_float64() else w
-        self._w = w
+        self.weights = weights_tensor
+        self._w = np.asarray(weights_tensor.detach().cpu().numpy(), dtype=np.float64)
         self.num_samples = num_samples
         self.replacement = replacement
         self.generator = generator
@@ -216,7 +221,7 @@ def _has_float64() -> bool:
         return False
 
 
-class BatchSampler(Sampler):
+class BatchSampler(Sampler[list[int]]):
     """Groups another sampler's indices into lists of ``batch_size``.
 
     Example:
