@@ -523,3 +523,32 @@ def test_valid_neighbours(device, name):
     size = 0 if "empty" in name else 8
     # (PyTorch's adaptive_avg_pool2d backward refuses the 0 channels its forward accepts: values only)
     check(VALID[name], (Arg(R.standard_normal(size).astype(F32), grad="empty C" not in name),), {}, device)
+
+
+# ---- F.linear with a bias that would broadcast the result (it must not: PyTorch's expand error) ----
+LINEAR_BIAS_SHAPES = [
+    ((3, 4), (1, 4), (2,)), ((2, 3, 4), (1, 4), (2,)), ((4,), (1, 4), (2,)), ((3, 4), (2, 4), (3, 2)),
+    ((3, 4), (2, 4), (1, 2)), ((3, 4), (2, 4), (3, 1)), ((3, 4), (2, 4), (2, 3, 2)), ((2, 3, 4), (2, 4), (3, 2)),
+    ((2, 3, 4), (2, 4), (2,)), ((2, 3, 4), (2, 4), (2, 1, 2)), ((5, 2, 3, 4), (2, 4), (4, 2)),
+    ((2, 3, 4), (2, 4), (2, 2, 3, 2)), ((2, 3, 4), (2, 4), (5, 1, 2)), ((2, 3, 4), (2, 4), (4, 2)),
+]
+
+
+@pytest.mark.parametrize("xs,ws,bs", LINEAR_BIAS_SHAPES)
+def test_linear_bias_never_broadcasts_the_result(xs, ws, bs):
+    import torch as _torch
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in (xs, ws, bs)]
+
+    def run(lib):
+        try:
+            return lib.nn.functional.linear(*(lib.tensor(a) for a in arrays)).numpy()
+        except RuntimeError as e:
+            return ("RuntimeError", str(e).replace("torch.", "").replace("ember.", ""))
+
+    want, got = run(_torch), run(ember)
+    if isinstance(want, tuple):
+        assert got == want
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -135,6 +135,15 @@ def _numba_chain(program: Any) -> Callable:
     ufunc = _compiled.get(key)
     if ufunc is None:
         ufunc = _compiled[key] = _build_ufunc(structure, n_in, len(scalars), program.dtype)
+    if not tuple(program.out_shape):
+        # A ufunc given 0-d arrays returns a NumPy scalar, not an array: a tensor holding one would
+        # fail the next in-place op (``loss.add_(1)``), so a 0-d chain's result is made an array.
+        ns0: dict[str, Any] = {"U": ufunc, "A": np.asarray, "__name__": __name__}
+        ns0.update({f"c{k}": v for k, v in enumerate(scalars)})
+        params = ", ".join(f"x{k}" for k in range(n_in))
+        src = f"def fused({params}):\n    return A(U({', '.join([*(f'x{k}' for k in range(n_in)), *(f'c{k}' for k in range(len(scalars)))])}))\n"
+        exec(compile(src, "<ember fused chain>", "exec"), ns0)  # noqa: S102 - generated here
+        return ns0["fused"]
     if not scalars:
         # The ufunc itself: a replay calls it with no Python frame between (ember.compiler keeps a
         # replay's floating-point warnings as quiet as the kernels', which filter NumPy's).

@@ -29,23 +29,25 @@ def device_amp_module(device_type: str) -> types.ModuleType:
     mod = types.ModuleType(f"ember.{device_type}.amp", __doc__)
 
     class autocast(_autocast):  # noqa: N801 - PyTorch's name
-        def __init__(self, enabled: bool = True, dtype: _dt.dtype | None = None,
+        # PyTorch's deprecated classes fix the default dtype (not the current autocast dtype)
+        def __init__(self, enabled: bool = True, dtype: _dt.dtype = _dt.bfloat16 if device_type == "cpu" else _dt.float16,
                      cache_enabled: bool = True) -> None:
             _deprecated(f"torch.{device_type}.amp.autocast", f"torch.amp.autocast('{device_type}',")
             super().__init__(device_type, dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
 
     mod.autocast = autocast
-    if device_type == "cuda":
+    if device_type in ("cuda", "cpu"):  # torch.cuda.amp.GradScaler and torch.cpu.amp.GradScaler
         class GradScaler(_GradScaler):
             def __init__(self, init_scale: float = 2.0**16, growth_factor: float = 2.0, backoff_factor: float = 0.5,
                          growth_interval: int = 2000, enabled: bool = True) -> None:
-                _deprecated("torch.cuda.amp.GradScaler", "torch.amp.GradScaler('cuda',")
-                super().__init__("cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled)
+                _deprecated(f"torch.{device_type}.amp.GradScaler", f"torch.amp.GradScaler('{device_type}',")
+                super().__init__(device_type, init_scale, growth_factor, backoff_factor, growth_interval, enabled)
 
             def __reduce__(self) -> Any:  # pickles as the non-deprecated class
                 return (_GradScaler.__new__, (_GradScaler,), self.__getstate__())
 
         mod.GradScaler = GradScaler
+    if device_type == "cuda":
 
         def custom_fwd(fwd: Any = None, *, cast_inputs: _dt.dtype | None = None) -> Any:
             """``torch.amp.custom_fwd(..., device_type="cuda")`` under its deprecated name."""

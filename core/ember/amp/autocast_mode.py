@@ -65,31 +65,43 @@ def _check_type(device_type: str) -> None:
 
 
 def _default_dtype(device_type: str) -> _dt.dtype:
-    return _dt.bfloat16 if device_type == "cpu" else _dt.float16
+    # PyTorch's defaults: bfloat16 on cpu, hpu, xla and maia, float16 elsewhere
+    return _dt.bfloat16 if device_type.partition(":")[0] in ("cpu", "hpu", "xla", "maia") else _dt.float16
+
+
+# The device types PyTorch has autocast kernels for (``torch._C._is_autocast_available``), whether or
+# not such a device is present here: ``autocast("mps")`` is accepted (and disabled with a warning
+# when ember has no such backend), ``autocast("meta")`` is PyTorch's "unsupported" error.
+_TORCH_AUTOCAST_TYPES = frozenset(("cpu", "cuda", "xpu", "ipu", "hpu", "xla", "mps", "mtia", "maia", "privateuseone"))
 
 
 def is_autocast_available(device_type: str) -> bool:
-    """True when ``device_type`` names a device type ember knows (autocast works for all of them)."""
+    """True when autocast can be entered for ``device_type``: a registered ember device type (autocast
+    works for all of them) or one PyTorch has autocast kernels for."""
     from ember import plugins
 
     _check_type(device_type)
-    return device_type in plugins.device_types()
+    name = device_type.partition(":")[0]  # "cuda:0" is accepted as its type, as PyTorch does
+    return name in _TORCH_AUTOCAST_TYPES or name in plugins.device_types()
 
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:
     """Whether autocast is on for ``device_type`` in this thread (``"cuda"`` when omitted, as PyTorch)."""
-    if device_type is not None:
-        _check_type(device_type)
+    if device_type is not None and not is_autocast_available(device_type):
+        raise RuntimeError("unknown device type for autocast in get_autocast_dispatch_key_from_device_type")
     return bool(_STATE.enabled.get(device_type or "cuda", False))
 
 
 def get_autocast_dtype(device_type: str) -> _dt.dtype:
     """The dtype autocast casts to on ``device_type`` (bfloat16 on cpu, float16 elsewhere by default)."""
-    _check_type(device_type)
+    if not is_autocast_available(device_type):  # (which checks the name first)
+        raise RuntimeError("unsupported scalarType")
     return _STATE.dtypes.get(device_type) or _default_dtype(device_type)
 
 
 def set_autocast_enabled(device_type: str, enabled: bool) -> None:
+    if device_type not in _STATE.enabled and not is_autocast_available(device_type):
+        raise RuntimeError("unknown device type for autocast in get_autocast_dispatch_key_from_device_type")
     if not isinstance(enabled, bool):
         raise TypeError(f"set_autocast_enabled(): argument 'enabled' (position 2) must be bool, not "
                         f"{type(enabled).__name__}")
@@ -98,6 +110,9 @@ def set_autocast_enabled(device_type: str, enabled: bool) -> None:
 
 
 def set_autocast_dtype(device_type: str, dtype: _dt.dtype) -> None:
+    if not isinstance(dtype, _dt.dtype):
+        raise TypeError(f"set_autocast_dtype(): argument 'dtype' (position 2) must be torch.dtype, not "
+                        f"{type(dtype).__name__}")
     _STATE.dtypes[device_type] = dtype
 
 
@@ -171,6 +186,8 @@ class autocast:  # noqa: N801 - PyTorch's name
             raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
         self.device = device_type
         self.fast_dtype = get_autocast_dtype(device_type) if dtype is None else dtype
+        if not is_autocast_available(device_type):  # also PyTorch's error for a name that is no device type
+            raise RuntimeError(f"User specified an unsupported autocast device_type '{device_type}'")
         self._cache_enabled = is_autocast_cache_enabled() if cache_enabled is None else cache_enabled
         if enabled:
             why = _supported(device_type, self.fast_dtype)
@@ -182,13 +199,15 @@ class autocast:  # noqa: N801 - PyTorch's name
     def __enter__(self) -> autocast:
         st = _STATE
         self._prev = (st.enabled.get(self.device, False), st.dtypes.get(self.device), st.cache_enabled)
+        if not isinstance(self.fast_dtype, _dt.dtype):  # checked before any state changes
+            set_autocast_dtype(self.device, self.fast_dtype)
         set_autocast_enabled(self.device, self._enabled)  # first: a non-bool ``enabled`` changes nothing
         st.dtypes[self.device] = self.fast_dtype
         st.cache_enabled = self._cache_enabled
         st.depth += 1
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: object) -> bool:
         st = _STATE
         st.depth -= 1
         if st.depth == 0:
@@ -199,6 +218,7 @@ class autocast:  # noqa: N801 - PyTorch's name
         else:
             st.dtypes[self.device] = dtype
         set_autocast_enabled(self.device, enabled)
+        return False  # exceptions propagate (PyTorch returns False too)
 
     def __call__(self, func: F) -> F:
         @functools.wraps(func)

@@ -53,6 +53,18 @@ def _device_unavailable(device: str) -> bool:
         return True
 
 
+def _is_fused(optimizer: Any) -> bool:
+    """Whether a group of ``optimizer`` uses a fused step (PyTorch's fused Adam/AdamW/SGD/Adagrad
+    kernels take the grad scale themselves)."""
+    return any(group.get("fused") for group in getattr(optimizer, "param_groups", ()))
+
+
+def _zero(device: Any) -> Any:
+    import ember
+
+    return ember.zeros((), dtype=_dt.float32, device=device)
+
+
 class GradScaler:
     """Scale a loss, unscale and check its gradients, skip overflowing steps, adapt the scale.
 
@@ -109,8 +121,9 @@ class GradScaler:
         if isinstance(value, Tensor):
             return self.scale(value)
         if isinstance(value, Iterable):
-            scaled = [self._scale_all(v) for v in value]
-            return type(value)(scaled) if isinstance(value, (list, tuple)) else iter(scaled)
+            # lazy, as PyTorch's: a dict or generator gives a ``map`` over its items, scaled when read
+            scaled = map(self._scale_all, value)
+            return type(value)(scaled) if isinstance(value, (list, tuple)) else scaled
         raise ValueError("outputs must be a Tensor or an iterable of Tensors")
 
     def _check_scale_growth_tracker(self, funcname: str) -> tuple[Any, Any]:
@@ -182,13 +195,79 @@ class GradScaler:
         state = self._per_optimizer_states[id(optimizer)]
         if state["stage"] is OptState.STEPPED:
             raise RuntimeError("step() has already been called since the last update().")
+        if getattr(optimizer, "_step_supports_amp_scaling", False):
+            return self._step_amp_aware(optimizer, state, args, kwargs)
         if state["stage"] is OptState.READY:
-            self.unscale_(optimizer)
+            if _is_fused(optimizer):
+                self._unscale_fused(optimizer, state)
+            else:
+                self.unscale_(optimizer)
         if len(state["found_inf_per_device"]) == 0:
             raise AssertionError("No inf checks were recorded for this optimizer.")
         retval = self._maybe_opt_step(optimizer, state, *args, **kwargs)
         state["stage"] = OptState.STEPPED
         return retval
+
+    def _step_amp_aware(self, optimizer: Any, state: dict, args: tuple, kwargs: dict) -> Any:
+        """PyTorch's contract with an optimizer that sets ``_step_supports_amp_scaling``: its ``step``
+        reads ``optimizer.grad_scale`` and ``optimizer.found_inf`` (or, the deprecated form, takes a
+        ``grad_scaler=`` keyword) and unscales and skips by itself."""
+        import inspect
+
+        has_kwarg = "grad_scaler" in inspect.signature(optimizer.step).parameters
+        if has_kwarg:
+            warnings.warn("GradScaler is going to stop passing itself as a keyword argument to the passed "
+                          "optimizer. In the near future GradScaler registers `grad_scale: Tensor` and "
+                          "`found_inf: Tensor` to the passed optimizer and let the optimizer use them directly.",
+                          FutureWarning, stacklevel=3)
+            kwargs = {**kwargs, "grad_scaler": self}
+        else:
+            if state["stage"] is OptState.READY:
+                self._check_inf_per_device(optimizer)
+            scale = self._get_scale_async()
+            found = [t.to(scale.device) for t in state["found_inf_per_device"].values()]
+            optimizer.found_inf = sum(found[1:], found[0]) if found else _zero(scale.device)
+            optimizer.grad_scale = (getattr(optimizer, "grad_scale", None) if state["stage"] is OptState.UNSCALED
+                                    else scale * getattr(optimizer, "grad_scale", 1))
+        retval = optimizer.step(*args, **kwargs)
+        state["stage"] = OptState.STEPPED
+        if not has_kwarg:
+            del optimizer.grad_scale
+            del optimizer.found_inf
+        return retval
+
+    def _unscale_fused(self, optimizer: Any, state: dict) -> None:
+        """A ``fused=True`` optimizer: PyTorch's fused kernel takes the scale and unscales in float32,
+        so float16 gradients are allowed (no "Attempting to unscale FP16 gradients") and they stay
+        scaled when the step is skipped. ember's fused steps take no scale: the check comes first and
+        the gradients are unscaled (float32 math, rounded once) only when the step will run."""
+        found = self._check_inf_per_device(optimizer)
+        if not sum(v.item() for v in found.values()):
+            import ember
+
+            try:  # the reciprocal in float64 where the device has it, as in unscale_
+                inv_scale = self._scale.double().reciprocal().float()
+            except TypeError:
+                inv_scale = self._scale.reciprocal()
+            with ember.no_grad():
+                for group in optimizer.param_groups:
+                    for param in group["params"]:
+                        if param.grad is not None:
+                            param.grad.mul_(inv_scale.to(param.grad.device))
+
+    def _check_inf_per_device(self, optimizer: Any) -> dict:
+        """Record which devices' gradients hold inf/NaN, without unscaling them."""
+        import ember
+
+        scale, _ = self._check_scale_growth_tracker("_check_inf_per_device")
+        dummy_inv_scale = ember.full((), 1.0, dtype=_dt.float32, device=scale.device)
+        found_inf = ember.full((), 0.0, dtype=_dt.float32, device=scale.device)
+        state = self._per_optimizer_states[id(optimizer)]
+        state["found_inf_per_device"] = self._unscale_grads_(optimizer, dummy_inv_scale, found_inf, True)
+        return state["found_inf_per_device"]
+
+    def _found_inf_per_device(self, optimizer: Any) -> dict:
+        return self._per_optimizer_states[id(optimizer)]["found_inf_per_device"]
 
     def update(self, new_scale: Any = None) -> None:
         """Back off after an overflow, grow after ``growth_interval`` clean steps (on the device)."""
@@ -302,10 +381,9 @@ class GradScaler:
             state["_init_growth_tracker"] = self._get_growth_tracker()
             state["_scale"] = None
             state["_growth_tracker"] = None
-            state["_per_optimizer_states"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        if self._enabled:
+        if self._enabled and self._per_optimizer_states is None:  # pickled by an older ember
             self._per_optimizer_states = defaultdict(_refresh_per_optimizer_state)

@@ -367,10 +367,15 @@ def _jacobian_forward(func: Callable[..., Any], inputs: Any, strict: bool, vecto
     return _unpack(jac, (outputs_tuple, inputs_tuple))
 
 
-def _row_grads(out: Any, inputs: tuple, create_graph: bool) -> list[tuple]:
-    """``d out.flatten()[k] / d inputs`` for every k, one backward each (None where independent)."""
+def _row_grads(out: Any, inputs: tuple, create_graph: bool, basis: bool = False) -> list[tuple]:
+    """``d out.flatten()[k] / d inputs`` for every k, one backward each (None where independent).
+    ``basis``: pass the one-hot cotangent explicitly, as PyTorch's vectorized backward does, which
+    (unlike an implicit one) a complex output accepts."""
+    from ember.functions.creation import ones_like
+
     flat = out.reshape(-1)
-    return [_grads((flat[k],), inputs, retain_graph=True, create_graph=create_graph) for k in range(out.nelement())]
+    return [_grads((flat[k],), inputs, (ones_like(flat[k]),) if basis else None, retain_graph=True,
+                   create_graph=create_graph) for k in range(out.nelement())]
 
 
 def _jacobian_rows(outputs: tuple, inputs: tuple, create_graph: bool, strict: bool) -> tuple:
@@ -404,7 +409,7 @@ def _jacobian_vectorized(outputs: tuple, inputs: tuple, create_graph: bool) -> t
     from ember.functions.creation import zeros_like
     from ember.functions.shape import stack
 
-    rows = [g for out in outputs for g in _row_grads(out, inputs, create_graph)]
+    rows = [g for out in outputs for g in _row_grads(out, inputs, create_graph, basis=True)]
     numels = [out.nelement() for out in outputs]
     per_input = []
     for j, x in enumerate(inputs):

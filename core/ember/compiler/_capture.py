@@ -106,6 +106,7 @@ class Recorder:
         self._patch(Tensor, "_make", staticmethod(self._made(Tensor._make)))
         self._patch(Tensor, "_new", self._made(Tensor._new))
         self._patch(random.Generator, "_take", self._take(random.Generator._take))
+        self._patch(random.Generator, "_set_seed", self._seeding(random.Generator._set_seed))
         self._patch(dispatch, "transfer", self._transfer(dispatch.transfer))
         self._patch(engine, "_run", self._engine_run(engine._run))
         from ember import _device_checks
@@ -239,6 +240,19 @@ class Recorder:
             return out
 
         return logged
+
+    def _seeding(self, set_seed: Callable) -> Callable:
+        """``manual_seed`` (or ``seed``, ``set_state``) inside the function: a replay draws on from the
+        generator's state and would not seed it again, so such a capture is never replayed."""
+        rec, me = self.rec, self
+
+        @functools.wraps(set_seed)
+        def seeding(gen: Any, seed: int) -> None:
+            if me.active() and not rec.breaks:
+                rec.breaks.append(f"a random generator is seeded (manual_seed, set_rng_state) at\n{_user_frame()}")
+            set_seed(gen, seed)
+
+        return seeding
 
     def _transfer(self, transfer: Callable) -> Callable:
         me = self

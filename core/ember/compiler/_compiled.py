@@ -123,6 +123,9 @@ class _Plan:
     call: Any = None  # the generated call: externals, forward nodes, effects, results (make_call)
     call_source: str = ""
     fast: Any = False  # the class whose __call__ is this plan's inline cache; False: not built yet
+    #: the tensors the backward reads, ("out", k), ("in", k) or ("ext", k): modified in place after
+    #: the forward, they make its backward raise, as eager mode's saved tensors do
+    version_checks: tuple = ()
     fast_source: str = ""
 
 
@@ -467,6 +470,7 @@ class CompiledFunction:
             plan.backward = (backward, grad_refs, metas)
             plan.grad_outputs = list(out_index)
             plan.targets = list(where)
+            plan.version_checks = _version_checks(graph, split, saved)
         plan.call, plan.call_source = make_call(plan, _GUARD_FAILED)
         return plan
 
@@ -584,11 +588,35 @@ def _check_escapes(rec: Any, result: Any) -> None:
                            retry=True)
 
 
+def _out_tensors(template: Any) -> list:
+    """The OutTensors of a returned structure in the order ``_tensors_of`` lists the tensors."""
+    from ember.compiler._graph import OutTensor
+
+    if isinstance(template, OutTensor):
+        return [template]
+    if isinstance(template, (list, tuple)):
+        return [o for x in template for o in _out_tensors(x)]
+    if isinstance(template, dict):
+        return [o for x in template.values() for o in _out_tensors(x)]
+    return []
+
+
+def _version_checks(graph: Graph, split: int, saved: list) -> tuple:
+    """Which returned tensors, inputs and externals the captured backward reads (see ``_Plan``)."""
+    reads = {r for node in graph.nodes[split:] for r in refs_in(node.args)}
+    saved_set = set(saved)
+    checks = [("out", k) for k, o in enumerate(_out_tensors(graph.outputs))
+              if o.same is None and o.ref is not None and o.ref in saved_set]
+    checks += sorted({(r.kind, r.index) for r in reads if r.kind in ("in", "ext")})
+    return tuple(checks)
+
+
 class CompiledBackward(Node):
     """The one backward node of a replayed forward: runs the captured backward graph."""
 
     def __init__(self, run: Any, grad_refs: list, metas: list, saved: tuple, edges: tuple,
-                 out_meta: tuple) -> None:
+                 out_meta: tuple, versions: tuple = ()) -> None:
+        self._versions = versions  # (version counter, its value at the forward, tensor or weakref, is output)
         self._run = run
         self._grad_refs = grad_refs
         self._metas = metas
@@ -609,6 +637,9 @@ class CompiledBackward(Node):
                                "not supported; compile it with backend='eager' or call it uncompiled")
         if self._saved is None:
             raise RuntimeError(_FREED_MSG)
+        for counter, version, t, is_output in self._versions:
+            if counter[0] != version:
+                self._version_mismatch(counter, version, t, is_output)
         inputs, ext, saved = self._saved
         g_arrays = []
         for g, (shape, dtype, dev) in zip(grads, self._output_meta):
@@ -622,6 +653,16 @@ class CompiledBackward(Node):
             out.append(None if ref is None else Tensor._make(next(vals), dtype, dev, dispatch.table(dev.type)))
         return tuple(out)
 
+    def _version_mismatch(self, counter: list, version: int, t: Any, is_output: bool) -> None:
+        from ember.autograd.function import _version_error
+
+        tensor = t() if is_output else t
+        if tensor is None:  # a returned tensor since freed, changed through a view of it
+            raise RuntimeError("one of the variables needed for gradient computation has been modified by an "
+                               f"inplace operation: an output of CompiledFunction is at version {counter[0]}; "
+                               f"expected version {version} instead.")
+        raise RuntimeError(_version_error(self, tensor, version, is_output))
+
     def release(self) -> None:
         self._saved = None
 
@@ -634,7 +675,15 @@ def _attach_backward(plan: _Plan, outs: list, tensors: list, inputs: list, ext: 
         edges.append((t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._grad_accumulator(), 0))
     diff = [outs[i] for i in plan.grad_outputs]
     meta = tuple((tuple(o._data.shape), o._dtype, o._device) for o in diff)
-    node = CompiledBackward(run, grad_refs, metas, (inputs, ext, tuple(saved)), tuple(edges), meta)
+    versions = []
+    for kind, k in plan.version_checks:
+        if kind == "out":
+            o = outs[k]
+            versions.append((o._version, o._version[0], weakref.ref(o), True))  # (no cycle through grad_fn)
+        else:
+            t = tensors[k] if kind == "in" else plan.graph.externals[k][0].resolve()
+            versions.append((t._version, t._version[0], t, False))
+    node = CompiledBackward(run, grad_refs, metas, (inputs, ext, tuple(saved)), tuple(edges), meta, tuple(versions))
     for k, o in enumerate(diff):
         o._requires_grad = True
         o.grad_fn = node

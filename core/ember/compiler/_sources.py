@@ -12,6 +12,7 @@ Modules and optimizers found give the guards their training flags and hyperparam
 from __future__ import annotations
 
 import functools
+import operator
 import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -133,6 +134,7 @@ class Sources:
                 if id(mod) != id(obj):
                     self._seen.add(id(mod))
                 self.modules.append(mod)
+                self.walk_class(type(mod))
                 for store in (mod._parameters, mod._buffers):
                     for key, t in store.items():
                         if t is not None:
@@ -164,8 +166,23 @@ class Sources:
             self._seen.add(id(obj))
             self.walk_function(obj, depth + 1)
             return
+        if isinstance(obj, functools.partial):  # a helper bound to its arguments: they are read as a closure's
+            self._seen.add(id(obj))
+            self.walk(obj.func, label, depth + 1)
+            self.add_scalar(("partial", id(obj)), functools.partial(_partial_plain, obj))
+            for i, v in enumerate(obj.args):
+                if isinstance(v, Tensor):
+                    self.add_tensor(v, index_path(obj.args, i, f"{label}.args[{i}]"))
+                elif not _plain(v):
+                    self.walk(v, f"{label}.args[{i}]", depth + 1)
+            self.walk(obj.keywords, f"{label}.keywords", depth + 1)
+            return
+        if isinstance(obj, type):  # a class of the user's: its class attributes (``C.scale``)
+            self.walk_class(obj)
+            return
         # A list's length and a dict's keys are guarded: a loop over them runs as many times as at the
-        # capture in every replay, so one that grew or shrank must recapture.
+        # capture in every replay, so one that grew or shrank must recapture. Their Python values are
+        # guarded one by one (``[weight, 2.0]``: a replay computes with the 2.0 of its capture).
         if isinstance(obj, (list, tuple)) and len(obj) <= 64:
             self._seen.add(id(obj))
             if isinstance(obj, list):
@@ -173,6 +190,9 @@ class Sources:
             for i, v in enumerate(obj):
                 if isinstance(v, Tensor):
                     self.add_tensor(v, index_path(obj, i, f"{label}[{i}]"))
+                elif _plain(v):
+                    if isinstance(obj, list) or not _scalar(v):  # (a tuple's numbers cannot change)
+                        self.add_scalar(("index", id(obj), i), index_path(obj, i, label).resolve)
                 else:
                     self.walk(v, f"{label}[{i}]", depth + 1)
         elif isinstance(obj, dict) and len(obj) <= 64:
@@ -181,13 +201,33 @@ class Sources:
             for k, v in obj.items():
                 if isinstance(v, Tensor):
                     self.add_tensor(v, item_path(obj, k, f"{label}[{k!r}]"))
+                elif _plain(v):
+                    self.add_scalar(("item", id(obj), k), functools.partial(obj.get, k))
                 else:
                     self.walk(v, f"{label}[{k!r}]", depth + 1)
+        elif isinstance(obj, (list, dict)) and len(obj) <= BIG_CONTAINER:
+            # Too big to guard item by item: one guard on which objects it holds (identities, compared
+            # in C), so an item changed or rebound recaptures. Past BIG_CONTAINER, it is not guarded.
+            self._seen.add(id(obj))
+            self.add_scalar(("contents", id(obj)), _Contents(obj))
         elif _plain_object(obj):
             # a configuration object of the user's (a dataclass, a SimpleNamespace): its numbers are
             # read into the computation (``self.cfg.dropout``) as a module's attributes are
             self._seen.add(id(obj))
+            self.walk_class(type(obj))
             self.walk_attributes(obj, label, depth)
+
+    def walk_class(self, cls: type) -> None:
+        """Guard the Python values among the class attributes of ``cls`` and its bases that are the
+        user's own (``scale = 2.0`` in a class body, read as ``self.scale`` or ``C.scale``)."""
+        for klass in cls.__mro__:
+            if id(klass) in self._seen or klass.__module__ in ("builtins", "types") \
+                    or klass.__module__.startswith(("ember.", "typing", "abc", "collections", "enum")):
+                continue
+            self._seen.add(id(klass))
+            for key, v in list(vars(klass).items()):
+                if not key.startswith("__") and _plain(v):
+                    self.add_scalar(("class", id(klass), key), functools.partial(_class_attr, klass, key))
 
     def walk_attributes(self, obj: Any, label: str, depth: int, skip: frozenset = frozenset(),
                         objects_only: bool = False) -> None:
@@ -228,6 +268,19 @@ class Sources:
             else:
                 self.add_identity(("cell", id(cell)), cell_path(cell, name).resolve, value)
                 self.walk(value, name, depth)
+        # default arguments are read as closure cells are: a mutable default (``cfg={"s": 2.0}``)
+        # changed in place, or ``__defaults__`` rebound, changes what the next call computes
+        for attr in ("__defaults__", "__kwdefaults__"):
+            values = getattr(fn, attr, None)
+            for k, value in (values.items() if isinstance(values, dict) else enumerate(values or ())):
+                path = Path((attr, id(fn), k), functools.partial(_default_of, fn, attr, k))
+                if isinstance(value, Tensor):
+                    self.add_tensor(value, path)
+                elif _plain(value):
+                    self.add_scalar(path.key, path.resolve)
+                else:
+                    self.add_identity(path.key, path.resolve, value)
+                    self.walk(value, f"{fn.__name__}.{attr}[{k!r}]", depth)
         g = fn.__globals__
         for name in _names(code):
             value = g.get(name, _MISSING)
@@ -240,6 +293,49 @@ class Sources:
             elif not isinstance(value, types.ModuleType):
                 self.add_identity(("global", id(g), name), functools.partial(g.get, name), value)
                 self.walk(value, name, depth)
+
+
+#: the largest list or dict guarded as a whole (see ``_Contents``); bigger ones are not guarded
+BIG_CONTAINER = 4096
+
+
+class _Contents:
+    """A guard getter for a big list or dict: a number that changes when it holds other objects
+    (an item rebound, added or removed), compared by identity in C (about 1 ns an item)."""
+
+    __slots__ = ("obj", "items", "version")
+
+    def __init__(self, obj: list | dict) -> None:
+        self.obj, self.version = obj, 0
+        self.items = self._items()
+
+    def _items(self) -> list:
+        o = self.obj
+        return [*o, *o.values()] if type(o) is dict else list(o)
+
+    def __call__(self) -> int:
+        now = self._items()
+        if len(now) != len(self.items) or not all(map(operator.is_, now, self.items)):
+            self.items = now
+            self.version += 1
+        return self.version
+
+
+def _partial_plain(p: functools.partial) -> Any:
+    """The Python values a ``functools.partial`` binds (its tensors and objects have paths)."""
+    return (tuple(v for v in p.args if _plain(v)), {k: v for k, v in p.keywords.items() if _plain(v)})
+
+
+def _class_attr(klass: type, key: str) -> Any:
+    return vars(klass).get(key)
+
+
+def _default_of(fn: Any, attr: str, k: Any) -> Any:
+    """``fn``'s default argument ``k`` as it is now (None when there is none any more)."""
+    values = getattr(fn, attr, None)
+    if isinstance(values, dict):
+        return values.get(k)
+    return values[k] if values is not None and k < len(values) else None
 
 
 def _scalar(v: Any) -> bool:

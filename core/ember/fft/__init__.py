@@ -63,9 +63,24 @@ def _to_complex(x: Tensor) -> Tensor:
     return complex_ops.complex(x, zeros_like(x))
 
 
-def _check_n(name: str, value: Any) -> None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise TypeError(f"fft_{name}(): argument 'n' must be int, not {type(value).__name__}")
+def _int_arg(fname: str, arg: str, value: Any, where: str = "") -> Any:
+    """PyTorch's argument parser for an ``int``: an integer tensor of one element is one (``__index__``),
+    a bool or float is not."""
+    if isinstance(value, Tensor) and value.numel() == 1 and not value._dtype.is_floating_point \
+            and not value._dtype.is_complex and value._dtype is not _dt.bool_:
+        return int(value.item())
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{fname}(): argument '{arg}'{where} must be int, not {type(value).__name__}")
+    return value
+
+
+def _check_args(name: str, x: Any, n: Any, norm: Any) -> Any:
+    """The argument parser's checks of a 1-D transform (TypeErrors); returns n as an int."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"fft_{name}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
+    if norm is not None and not isinstance(norm, str):
+        raise TypeError(f"fft_{name}(): argument 'norm' must be str, not {type(norm).__name__}")
+    return None if n is None else _int_arg(f"fft_{name}", "n", n)
 
 
 def _one_dim(x: Tensor, dim: int) -> tuple:
@@ -92,9 +107,18 @@ def _resize(x: Tensor, dims: Sequence[int], sizes: Sequence[int]) -> Tensor:
     return x
 
 
-def _out(result: Tensor, out: Tensor | None) -> Tensor:
+def _out(result: Tensor, out: Tensor | None, name: str | None = None) -> Tensor:
+    """Write into ``out``: PyTorch casts to any complex ``out`` for a complex result and to any floating
+    one for a real result, and refuses the other kinds, naming the transform (``fftn`` for fft2...)."""
     if out is None:
         return result
+    if name is not None and isinstance(out, Tensor):
+        from ember.linalg._common import type_word
+
+        if result._dtype.is_complex and not out._dtype.is_complex:
+            raise RuntimeError(f"{name} expects a complex output tensor, but got {type_word(out._dtype)}")
+        if not result._dtype.is_complex and not out._dtype.is_floating_point:
+            raise RuntimeError(f"{name} expects a floating point output tensor, but got {type_word(out._dtype)}")
     from ember.functions.elementwise import _out as ew_out
 
     return ew_out(result, out)
@@ -201,11 +225,11 @@ def fft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = N
         >>> ember.fft.fft(ember.tensor([0.0, 1.0, 0.0, 0.0]))
         tensor([ 1.+0.j,  0.-1.j, -1.+0.j,  0.+1.j])
     """
-    _check_n("fft", n)
+    n = _check_args("fft", input, n, norm)
     if isinstance(input, Tensor) and input._dtype.is_complex:
         _core.check_device(input, input._dtype)
-        return _out(_c2c_1d("fft", input, n, dim, norm, True), out)
-    return _out(_r2c_1d("fft", input, n, dim, norm, True, onesided=False), out)
+        return _out(_c2c_1d("fft", input, n, dim, norm, True), out, "fft")
+    return _out(_r2c_1d("fft", input, n, dim, norm, True, onesided=False), out, "fft")
 
 
 def ifft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *,
@@ -216,11 +240,11 @@ def ifft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = 
         >>> ember.fft.ifft(ember.tensor([4.0, 0.0, 0.0, 0.0])).real
         tensor([1., 1., 1., 1.])
     """
-    _check_n("ifft", n)
+    n = _check_args("ifft", input, n, norm)
     if isinstance(input, Tensor) and input._dtype.is_complex:
         _core.check_device(input, input._dtype)
-        return _out(_c2c_1d("ifft", input, n, dim, norm, False), out)
-    return _out(_r2c_1d("ifft", input, n, dim, norm, False, onesided=False), out)
+        return _out(_c2c_1d("ifft", input, n, dim, norm, False), out, "ifft")
+    return _out(_r2c_1d("ifft", input, n, dim, norm, False, onesided=False), out, "ifft")
 
 
 def rfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *,
@@ -231,8 +255,8 @@ def rfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = 
         >>> ember.fft.rfft(ember.tensor([1.0, 1.0, 1.0, 1.0]))
         tensor([4.+0.j, 0.+0.j, 0.+0.j])
     """
-    _check_n("rfft", n)
-    return _out(_r2c_1d("rfft", input, n, dim, norm, True, onesided=True), out)
+    n = _check_args("rfft", input, n, norm)
+    return _out(_r2c_1d("rfft", input, n, dim, norm, True, onesided=True), out, "rfft")
 
 
 def irfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *,
@@ -243,8 +267,8 @@ def irfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None =
         >>> ember.fft.irfft(ember.tensor([4.0, 0.0, 0.0]))
         tensor([1., 1., 1., 1.])
     """
-    _check_n("irfft", n)
-    return _out(_c2r_1d("irfft", input, n, dim, norm, False), out)
+    n = _check_args("irfft", input, n, norm)
+    return _out(_c2r_1d("irfft", input, n, dim, norm, False), out, "irfft")
 
 
 def hfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *,
@@ -255,8 +279,8 @@ def hfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = 
         >>> ember.fft.hfft(ember.tensor([1.0, 0.0, 0.0]))
         tensor([1., 1., 1., 1.])
     """
-    _check_n("hfft", n)
-    return _out(_c2r_1d("hfft", input, n, dim, norm, True), out)
+    n = _check_args("hfft", input, n, norm)
+    return _out(_c2r_1d("hfft", input, n, dim, norm, True), out, "hfft")
 
 
 def ihfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *,
@@ -267,8 +291,8 @@ def ihfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None =
         >>> ember.fft.ihfft(ember.tensor([1.0, 1.0, 1.0, 1.0]))
         tensor([1.-0.j, 0.-0.j, 0.-0.j])
     """
-    _check_n("ihfft", n)
-    return _out(_r2c_1d("ihfft", input, n, dim, norm, False, onesided=True), out)
+    n = _check_args("ihfft", input, n, norm)
+    return _out(_r2c_1d("ihfft", input, n, dim, norm, False, onesided=True), out, "ihfft")
 
 
 def fftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = None, *,
@@ -280,7 +304,7 @@ def fftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = None,
         tensor([[4.+0.j, 0.+0.j],
                 [0.+0.j, 0.+0.j]])
     """
-    return _out(_c2c_nd(input, s, dim, norm, True), out)
+    return _out(_c2c_nd(input, s, dim, norm, True), out, "fftn")
 
 
 def ifftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = None, *,
@@ -292,7 +316,7 @@ def ifftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = None
         tensor([[1., 1.],
                 [1., 1.]])
     """
-    return _out(_c2c_nd(input, s, dim, norm, False), out)
+    return _out(_c2c_nd(input, s, dim, norm, False), out, "fftn")
 
 
 def fft2(input: Tensor, s: Any = None, dim: Any = (-2, -1), norm: str | None = None, *,
@@ -321,7 +345,7 @@ def rfftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = None
     if not shape:
         raise RuntimeError("rfftn must transform at least one axis")
     x = _resize(_promote(input, require_complex=False), dims, shape)
-    return _out(_core.r2c(x, dims, _core.norm_mode(norm, True), True), out)
+    return _out(_core.r2c(x, dims, _core.norm_mode(norm, True), True), out, "rfftn")
 
 
 def rfft2(input: Tensor, s: Any = None, dim: Any = (-2, -1), norm: str | None = None, *,
@@ -347,7 +371,7 @@ def irfftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = Non
     """
     shape, dims, last = _c2r_shape_and_dims("irfftn", input, s, dim)
     x = _resize(_promote(input, require_complex=True), dims, shape)
-    return _out(_core.c2r(x, dims, _core.norm_mode(norm, False), last), out)
+    return _out(_core.c2r(x, dims, _core.norm_mode(norm, False), last), out, "irfftn")
 
 
 def hfftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = None, *,
@@ -358,7 +382,7 @@ def hfftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = None
     if len(dims) > 1:
         x = _core.c2c(x, dims[:-1], True, _core.norm_mode(norm, True))
     result = _core.c2r(x.conj(), dims[-1:], _core.norm_mode(norm, True), last)
-    return _out(result, out)
+    return _out(result, out, "hfftn")
 
 
 def ihfftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = None, *,
@@ -374,8 +398,8 @@ def ihfftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = Non
     tmp = _core.r2c(x, dims[-1:], mode, True)
     if len(dims) > 1:
         tmp = _core.c2c(tmp.conj(), dims[:-1], False, mode)
-        return _out(tmp, out)
-    return _out(tmp.conj(), out)
+        return _out(tmp, out, "ihfftn")
+    return _out(tmp.conj(), out, "ihfftn")
 
 
 def hfft2(input: Tensor, s: Any = None, dim: Any = (-2, -1), norm: str | None = None, *,
@@ -391,7 +415,12 @@ def ihfft2(input: Tensor, s: Any = None, dim: Any = (-2, -1), norm: str | None =
 
 
 # ---- helpers -------------------------------------------------------------------------------------
-def _freq_dtype(dtype: Any) -> _dt.dtype:
+def _freq_dtype(dtype: Any, out: Tensor | None = None) -> _dt.dtype:
+    if out is not None:  # a factory with out= builds in out's dtype (and refuses a different dtype=)
+        if dtype is not None and dtype is not out._dtype:
+            raise RuntimeError(f"dtype {_WORD.get(dtype, dtype)} does not match dtype of out parameter "
+                               f"({_WORD.get(out._dtype, out._dtype)})")
+        dtype = out._dtype
     dt = dtype or _dt.get_default_dtype()
     if not dt.is_differentiable:
         raise RuntimeError("fftfreq requires a floating point or complex dtype")
@@ -417,7 +446,8 @@ def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None, de
     from ember.functions.creation import arange
     from ember.functions.shape import cat
 
-    dt = _freq_dtype(dtype)
+    n = _int_arg("fft_fftfreq", "n", n, " (position 1)")
+    dt = _freq_dtype(dtype, out)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     half = (n + 1) // 2
@@ -437,7 +467,8 @@ def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None, d
     """
     from ember.functions.creation import arange
 
-    dt = _freq_dtype(dtype)
+    n = _int_arg("fft_rfftfreq", "n", n, " (position 1)")
+    dt = _freq_dtype(dtype, out)
     half = (n // 2 if n >= 0 else -(-n // 2)) + 1  # C's truncating n / 2, as PyTorch computes it
     if half < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {half}: [{half}]")

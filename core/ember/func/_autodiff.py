@@ -121,25 +121,54 @@ def _grads(outputs: Sequence, inputs: Sequence, cotangents: Sequence, create_gra
 
 
 def _check_argnums(argnums: Any, nargs: int) -> tuple[int, ...]:
-    """The argnums as a tuple of non-negative positions, with PyTorch's errors."""
-    if isinstance(argnums, tuple):
-        if not argnums:
-            raise RuntimeError("argnums must be non-empty")
-        if not all(isinstance(a, int) and not isinstance(a, bool) for a in argnums):
-            raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {argnums}")
-        if len(set(argnums)) != len(argnums):
-            raise RuntimeError(f"argnums elements must be unique, got {argnums}")
+    """The argnums as a tuple of non-negative positions, with PyTorch's errors in PyTorch's order:
+    the type, then each entry's range (``bool`` counts as an int, as there), then uniqueness of the
+    wrapped positions (so ``(0, -2)`` of two arguments is a repeat)."""
+    if isinstance(argnums, int):
+        items: tuple = (argnums,)
+    elif isinstance(argnums, tuple):
         items = argnums
-    elif isinstance(argnums, int) and not isinstance(argnums, bool):
-        items = (argnums,)
     else:
         raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
     out = []
     for a in items:
+        if not isinstance(a, int):
+            raise RuntimeError(f"argnum must be int, got: {type(a)}")
         if not -nargs <= a < nargs:
             raise RuntimeError(f"Got argnum={a}, but only {nargs} positional inputs")
-        out.append(a % nargs)
+        out.append(int(a) % nargs)
+    if isinstance(argnums, tuple):
+        if not out:
+            raise RuntimeError("argnums must be non-empty")
+        if len(set(out)) != len(out):
+            raise RuntimeError(f"argnums elements must be unique, got {tuple(out)}")
     return tuple(out)
+
+
+def _differentiable_outputs(leaves: list) -> None:
+    """PyTorch's vjp (and jacrev, built on it) rejects integer and bool outputs up front."""
+    for x in leaves:
+        if not (x.is_floating_point() or x.is_complex()):
+            raise RuntimeError("vjp(f, ...): All outputs of f must be floating-point or complex Tensors, got Tensor "
+                               f"with dtype {x.dtype}")
+
+
+def _error_if_complex(name: str, tree: Any, is_input: bool) -> None:
+    """jacrev and jacfwd do not support complex functions (PyTorch's ``error_if_complex``)."""
+    Tensor = _tensor_cls()
+    for idx, x in enumerate(tree_flatten(tree)[0]):
+        if isinstance(x, Tensor) and x.is_complex():
+            kind = "inputs" if is_input else "outputs"
+            raise RuntimeError(f"{name}: Expected all {kind} to be real but received complex tensor at flattened "
+                               f"input idx: {idx}")
+
+
+def _check_dual_dtypes(primal: Any, tangent: Any) -> None:
+    """``forward_ad.make_dual``'s checks, which PyTorch's jvp and jacfwd run on every primal."""
+    if not (primal.is_floating_point() or primal.is_complex()):
+        raise ValueError(f"Expected primal to be floating point or complex, but got: {primal.dtype}")
+    if tangent is not None and not (tangent.is_floating_point() or tangent.is_complex()):
+        raise ValueError(f"Expected tangent to be floating point or complex, but got: {tangent.dtype}")
 
 
 def _wrap_args(level: _Level, args: tuple, argnums: Any) -> tuple[tuple, list, TreeSpec]:
@@ -264,6 +293,7 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple
         out, aux = _split_aux(func(*tree_unflatten(flat_in, primals_spec)), has_aux, "vjp(f, *primals)")
         flat_out, out_spec = tree_flatten(out)
         _only_tensors(flat_out, "vjp(f, *primals)")
+        _differentiable_outputs(flat_out)
         nested = is_grad_enabled() and level.reaches_outside(flat_out)
 
     def vjp_fn(cotangents: Any, retain_graph: bool = True, create_graph: bool | None = None) -> tuple:
@@ -313,6 +343,7 @@ def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool =
             if not isinstance(x, Tensor):
                 raise RuntimeError(f"{where}: Expected {name} to only contain Tensors, got {type(x)}")
     for p, t in zip(flat_p, flat_t):
+        _check_dual_dtypes(p, t)
         if tuple(p.shape) != tuple(t.shape):
             raise RuntimeError("Trying to set a forward gradient that has a different size than that of the original "
                                f"Tensor, this is not supported. Tensor is of size {list(p.shape)} while the given "
@@ -397,6 +428,11 @@ def _jacobian(func: Callable[..., Any], argnums: argnums_t, has_aux: bool, name:
     def wrapper(*args: Any) -> Any:
         from ember.func._vmap import _Randomness
 
+        _error_if_complex(name, args, is_input=True)
+        if name == "jacfwd":
+            for p in tree_flatten(tuple(args[i] for i in _check_argnums(argnums, len(args))))[0]:
+                if isinstance(p, _tensor_cls()):
+                    _check_dual_dtypes(p, None)
         level = _Level()
         with enable_grad():
             new_args, flat_in, in_spec = _wrap_args(level, args, argnums)
@@ -413,11 +449,16 @@ def _jacobian(func: Callable[..., Any], argnums: argnums_t, has_aux: bool, name:
             out, aux = _split_aux(result, has_aux, where)
             flat_out, out_spec = tree_flatten(out)
             _only_tensors(flat_out, where)
+            if name == "jacrev":
+                _differentiable_outputs(flat_out)
+            _error_if_complex(name, flat_out, is_input=False)
             nested = is_grad_enabled() and level.reaches_outside(flat_out)
             # One backward per output element. blocks[i][j] is d output i / d input j. PyTorch computes
             # jacrev as one vmapped vjp per input and jacfwd as one vmapped jvp per output, so a block
             # that is zero shares requires_grad with its input's (jacrev) or output's (jacfwd) blocks.
             blocks = [[_block(o, x, rows) for x, rows in zip(flat_in, _rows(o, flat_in, nested))] for o in flat_out]
+            if name == "jacfwd":  # forward mode's blocks are tangents of the outputs: the output's dtype
+                blocks = [[b if b.dtype == o.dtype else b.to(o.dtype) for b in row] for o, row in zip(flat_out, blocks)]
             blocks = _share(blocks, [tuple(o.shape) for o in flat_out], [tuple(x.shape) for x in flat_in],
                             by_input=name == "jacrev")
             per_output = [tree_unflatten([level.finish(b) for b in row], in_spec) for row in blocks]

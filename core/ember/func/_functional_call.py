@@ -83,16 +83,23 @@ def _owner(module: Any, path: str) -> tuple[Any, str]:
 def _reparametrize(module: Any, values: dict) -> Iterator[None]:
     """Swap the entries of the owners' parameter/buffer dicts (no Parameter type check, no hooks),
     and put the originals back afterwards, even when the call raises."""
+    from ember.tensor import Tensor
+
     undo = []
     try:
         for path, value in values.items():
             mod, name = _owner(module, path)
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{value} is not an instance of ember.Tensor")
             for table in (mod._parameters, mod._buffers):
                 if name in table:
                     undo.append((table, name, table[name]))
                     table[name] = value
                     break
-            else:  # a plain attribute, as PyTorch sets it
+            else:  # a plain attribute, as PyTorch sets it (a submodule or other non-tensor is refused)
+                orig = getattr(mod, name, None)
+                if orig is not None and not isinstance(orig, Tensor):
+                    raise TypeError(f"attribute `{name}`: {orig} is not an instance of ember.Tensor")
                 undo.append((mod, name, mod.__dict__.get(name, _MISSING)))
                 object.__setattr__(mod, name, value)
         yield

@@ -4,8 +4,9 @@ There are no batched tensors in ember, so this is not a speed-up: it gives PyTor
 its argument checks and errors) for code written against ``torch.func.vmap``. Consequences of the
 loop: ``randomness="different"`` is what a loop does anyway, ``"same"`` replays the generator state
 for every slice, ``"error"`` raises when a slice drew random numbers; ``.item()`` and data-dependent
-Python control flow inside the function work (PyTorch rejects them); ``out_dims=None`` returns the
-first slice's output without checking that it is the same for every slice.
+Python control flow inside the function work (PyTorch rejects them); ``out_dims=None`` rejects an
+output that differs between slices (PyTorch's "BatchedTensor" error) and returns the first slice's
+otherwise; an in-place write into an unmapped input raises (a loop would repeat it).
 """
 
 from __future__ import annotations
@@ -124,16 +125,60 @@ class _Randomness:
 
 
 def _flat_out_dims(func: Callable, out_dims: Any, out: Any) -> list:
+    from ember.tensor import Tensor
+
     head = f"vmap({_name(func)}, ..., out_dims={out_dims})"
     bad = ValueError(f"{head}: `out_dims` must be an int, None or a python collection of ints representing where in "
                      "the outputs the vmapped dimension should appear.")
     if not _is_dim(out_dims) and _children(out_dims) is None:
         raise bad
-    return _broadcast(
-        out_dims, out,
-        lambda: ValueError(f"{head}(<inputs>): out_dims is not compatible with the structure of `outputs`. out_dims "
-                           f"has structure {_structure(out_dims)} but outputs has structure {_structure(out)}."),
-        lambda leaf: bad)
+
+    def incompatible() -> ValueError:
+        return ValueError(f"{head}(<inputs>): out_dims is not compatible with the structure of `outputs`. out_dims "
+                          f"has structure {_structure(out_dims)} but outputs has structure {_structure(out)}.")
+
+    if isinstance(out, Tensor):  # PyTorch's special case: a lone tensor also takes a 1-tuple
+        if _is_dim(out_dims):
+            return [out_dims]
+        if isinstance(out_dims, tuple) and len(out_dims) == 1:
+            if not _is_dim(out_dims[0]):
+                raise bad
+            return list(out_dims)
+        raise incompatible()
+    return _broadcast(out_dims, out, incompatible, lambda leaf: bad)
+
+
+def _varies(column: list) -> bool:
+    """Whether an output differs between batch elements: what PyTorch calls a BatchedTensor, as far
+    as a loop can tell (the same tensor every time, or equal values, count as unbatched)."""
+    import ember
+
+    first = column[0]
+    for other in column[1:]:
+        if other is first:
+            continue
+        if other.shape != first.shape or other.dtype != first.dtype or not ember.equal(other, first):
+            return True
+    return False
+
+
+def _unmapped_versions(flat_args: list, flat_dims: list) -> list:
+    """The version counters of the tensor inputs that are not mapped (in_dim None)."""
+    from ember.tensor import Tensor
+
+    return [(a, a._version[0]) for a, d in zip(flat_args, flat_dims) if d is None and isinstance(a, Tensor)]
+
+
+def _check_unmapped_writes(func: Callable, versions: list) -> None:
+    """PyTorch writes into an unmapped input once (or raises when a mapped value flows in); a loop
+    would write once per batch element, so ember raises instead of giving a different result."""
+    for a, version in versions:
+        if a._version[0] != version:
+            raise RuntimeError(f"vmap({_name(func)}, ...): ember's vmap runs `{_name(func)}` once per batch element "
+                               "and cannot write in place into an input that is not mapped (in_dim=None): PyTorch "
+                               "writes it once, or raises 'vmap: inplace arithmetic(self, *extra_args) is not "
+                               "possible' when a mapped Tensor is written into it. Clone the input inside the "
+                               "function, or map it.")
 
 
 def _combine(func: Callable, results: list, out_dims: Any, size: int) -> Any:
@@ -146,6 +191,9 @@ def _combine(func: Callable, results: list, out_dims: Any, size: int) -> Any:
     combined = []
     for i, (first, d) in enumerate(zip(flat_first, dims)):
         if d is None:
+            if isinstance(first, Tensor) and _varies([c[i] for c in columns]):
+                raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` can not return a BatchedTensor when "
+                                 "out_dim is None")
             combined.append(first)
             continue
         if not isinstance(first, Tensor):
@@ -185,6 +233,7 @@ def vmap(func: Callable[..., Any], in_dims: Any = 0, out_dims: Any = 0, randomne
         flat_args, args_spec = tree_flatten(args)
         size = _batch_size(func, in_dims, flat_args, flat_dims)
         rng = _Randomness(randomness)
+        versions = _unmapped_versions(flat_args, flat_dims)
         results = []
         _function._VMAP_DEPTH[0] += 1  # custom Functions check their vmap support (Function.apply)
         try:
@@ -192,6 +241,7 @@ def vmap(func: Callable[..., Any], in_dims: Any = 0, out_dims: Any = 0, randomne
                 rng.before()
                 results.append(func(*tree_unflatten(call_args, args_spec), **kwargs))
                 rng.after()
+                _check_unmapped_writes(func, versions)
         finally:
             _function._VMAP_DEPTH[0] -= 1
         return _combine(func, results, out_dims, size)

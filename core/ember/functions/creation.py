@@ -1063,6 +1063,8 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype:
     # exponents in floating point whatever the result dtype (int exponents would be truncated first)
     # (a complex dtype fills complex exponents: PyTorch's pow(complex(base), start + step * i))
     work = dtype if dtype.is_floating_point or dtype.is_complex else _dt.float64 if _supports64(device) else _dt.float32
+    if dtype in (_dt.bfloat16, _dt.float16):  # PyTorch computes 16-bit results in float32 and rounds once
+        work = _dt.float32
     out = _pow(base, linspace(start, end, steps, dtype=work, device=device))
     return _finish(out if out.dtype is dtype else out.to(dtype), requires_grad)
 

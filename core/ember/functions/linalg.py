@@ -160,11 +160,11 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
         a = a.unsqueeze(0)
     if squeeze_b:
         b = b.unsqueeze(1)
-    from ember.functions.elementwise import broadcast_shapes
+    from ember.linalg._common import batch_broadcast
 
     if a.shape[-1] != b.shape[-2]:
         _raise_mismatch(input, other)
-    broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    batch_broadcast(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
     if a._dtype is _dt.bool_:
         _refuse_bool_product(input, other)
         # an empty bool product (all False, or no elements): backends need not multiply bools
@@ -177,8 +177,8 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
         result = result.squeeze(-1)
         if input.dim() <= 2:  # vector . vector and matrix @ vector are PyTorch's dot and mv
             result = name_grad_fn(result, "DotBackward0" if squeeze_a else "MvBackward0", input, other)
-    if out is not None:
-        from ember.functions.elementwise import _out
+    if out is not None:  # a structured kernel in PyTorch: out must have the result's dtype
+        from ember.linalg.triangular import _out
 
         return _out(result, out)
     return result
@@ -552,6 +552,14 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
     if x1.dtype is not x2.dtype:
         raise RuntimeError(f"expected scalar type {_type_word(x1.dtype)} but found {_type_word(x2.dtype)}")
     batch = list(broadcast_shapes(tuple(x1.shape[:-2]), tuple(x2.shape[:-2])))
+    if x1.dtype in (_dt.bfloat16, _dt.float16) and x1.shape[-2] * x2.shape[-2] > 0:
+        # PyTorch's direct kernel has no 16-bit version; only its matmul path for p=2 (taken for more
+        # than 25 rows, or asked for) runs in bfloat16/float16
+        use_mm = p == 2 and (compute_mode == "use_mm_for_euclid_dist" or (
+            compute_mode in (None, "use_mm_for_euclid_dist_if_necessary") and max(x1.shape[-2], x2.shape[-2]) > 25))
+        if not use_mm:
+            raise NotImplementedError(f"\"cdist\" not implemented for "
+                                      f"'{'Half' if x1.dtype is _dt.float16 else 'BFloat16'}'")
     a = x1.expand(batch + list(x1.shape[-2:]))
     b = x2.expand(batch + list(x2.shape[-2:]))
     return Cdist.apply(a, b, float(p))

@@ -228,16 +228,16 @@ class _CholeskyInverse(Function):
 
 def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
     """Solve ``A X = B`` given the Cholesky factor ``input2`` of A (``input`` is B)."""
-    from ember.linalg.triangular import _out
+    from ember.linalg.triangular import _out_cast  # (PyTorch casts into out here)
 
-    return _out(_CholeskySolve.apply(input, input2, bool(upper)), out)
+    return _out_cast(_CholeskySolve.apply(input, input2, bool(upper)), out)
 
 
 def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
     """Inverse of ``A`` from its Cholesky factor."""
-    from ember.linalg.triangular import _out
+    from ember.linalg.triangular import _out_cast  # (PyTorch casts into out here)
 
-    return _out(_CholeskyInverse.apply(input, bool(upper)), out)
+    return _out_cast(_CholeskyInverse.apply(input, bool(upper)), out)
 
 
 # ---- declarations: Tensor methods, ``ember.*`` and ``__all__`` come from these -------------------------

@@ -574,6 +574,7 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
     if repeats is None:
         if not isinstance(input, Tensor):
             raise TypeError("repeat_interleave(): argument 'repeats' is required")
+        _check_count_dtype(input)  # (the kernel's dtype dispatch comes before its rank check)
         if input.dim() != 1:
             raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
         return _interleave_index(input, output_size)

@@ -312,13 +312,21 @@ def _zeta(q: Tensor, s: Any) -> Tensor:
         lowest = float(q.amin().item())
         if math.isfinite(lowest) and lowest < 0:
             steps = min(max(9, math.floor(9 - lowest) + 1), 100_000)
+    # Cephes returns as soon as a term is below MACHEP of the sum: the value then is the sum so far,
+    # which matters where the later terms are inf * 0 (s = inf: zeta(inf, 1) = 1, zeta(inf, 0.5) = inf).
+    eps = 1.11022302462515654042e-16
     total = q ** (-s)
     a = q
     b = q * 0
+    done = full_like(q, False, dtype=_dt.bool_)
+    early = total
     for _ in range(steps):
         a = a + 1
         b = a ** (-s)
         total = total + b
+        hit = logical_and(-eps * total < b, b < eps * total)
+        early = where(logical_and(hit, ~done), total, early)
+        done = logical_or(done, hit)
     w = a
     total = total + b * w / (s - 1) - 0.5 * b
     fa, k = 1.0, 0.0
@@ -330,10 +338,13 @@ def _zeta(q: Tensor, s: Any) -> Tensor:
         fa = fa * (s + k)
         b = b / w
         k += 1
+    total = where(done, early, total)
     negative = q <= 0
-    total = where(logical_and(negative, q == _ew.floor(q)), math.inf, total)
+    pole = logical_and(negative, q == _ew.floor(q))
+    if isinstance(s, Tensor):  # (a pole wins over a non-integer s, as in Cephes' order of checks)
+        total = where(logical_and(logical_and(negative, ~pole), s != _ew.floor(s)), math.nan, total)
+    total = where(pole, math.inf, total)
     if isinstance(s, Tensor):
-        total = where(logical_and(negative, s != _ew.floor(s)), math.nan, total)
         return where(s == 1, math.inf, where(s < 1, math.nan, total))
     return total if s > 1 else full_like(total, math.inf if s == 1 else math.nan)
 

@@ -796,6 +796,8 @@ def logcumsumexp(input: Tensor, dim: int, *, out: Tensor | None = None) -> Tenso
     _exact_dtype(input, out, _SCALAR_TYPE)
     if input.dim() == 0:
         return _out(input.clone(), out)
+    if input._dtype in (_dt.bfloat16, _dt.float16):  # PyTorch accumulates in float32, rounding each output
+        return _out(Logcumsumexp.apply(input.float(), d).to(input._dtype), out)
     return _out(Logcumsumexp.apply(input, d), out)
 
 

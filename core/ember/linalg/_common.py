@@ -10,7 +10,8 @@ from ember import dtypes as _dt
 from ember.tensor import Tensor
 
 __all__ = ["LinAlgError", "return_type", "type_word", "is_float_or_complex", "check_float", "check_matrix", "check_square",
-           "check_same_dtype", "eye_like", "diag_embed", "sym_lower", "batch_error", "raise_info", "needs", "is_low_precision"]
+           "check_same_dtype", "eye_like", "diag_embed", "sym_lower", "batch_error", "raise_info", "needs", "is_low_precision",
+           "batch_broadcast"]
 
 
 class LinAlgError(RuntimeError):
@@ -124,3 +125,22 @@ def needs(ctx, i: int) -> bool:
     """Whether input ``i`` of the Function being run needs a gradient (False on the no-grad path)."""
     flags = ctx.needs_input_grad
     return len(flags) > i and flags[i]
+
+
+def batch_broadcast(a: tuple, b: tuple) -> tuple:
+    """The broadcast of two batch shapes with PyTorch's ``infer_size`` error (``a`` is the operand it
+    names first: B for the solvers, the left factor for matmul).
+
+    >>> batch_broadcast((2, 1), (3,))
+    (2, 3)
+    """
+    n = max(len(a), len(b))
+    out = []
+    for i in range(n):
+        da, db = i - (n - len(a)), i - (n - len(b))
+        sa, sb = (a[da] if da >= 0 else 1), (b[db] if db >= 0 else 1)
+        if sa != sb and sa != 1 and sb != 1:
+            raise RuntimeError(f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) at "
+                               f"non-singleton dimension {i}")
+        out.append(sb if sa == 1 else sa)
+    return tuple(out)

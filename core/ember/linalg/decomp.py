@@ -16,7 +16,7 @@ from ember.linalg._common import (
     return_type,
     type_word,
 )
-from ember.linalg.triangular import _out, _out_many, solve_triangular
+from ember.linalg.triangular import _out, _out_cast, _out_many, solve_triangular
 from ember.tensor import Tensor
 
 __all__ = ["qr", "eigh", "eigvalsh", "svd", "svdvals", "householder_product", "QRResult", "EighResult", "SVDResult"]
@@ -295,6 +295,19 @@ class SVDVals(Function):
         return (U * gS.to(U.dtype).unsqueeze(-2)) @ Vh
 
 
+def _check_driver(A: Tensor, driver: str | None) -> None:
+    """PyTorch takes ``driver=`` only for cuSOLVER (CUDA) inputs and refuses it on the CPU; on an
+    accelerator ember accepts cuSOLVER's names (and ignores them: there is one SVD routine)."""
+    if driver is None:
+        return
+    if A.device.type == "cpu":
+        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on CUDA inputs "
+                           "with cuSOLVER backend.")
+    if driver not in ("gesvd", "gesvdj", "gesvda"):
+        raise RuntimeError(f"torch.linalg.svd: unknown svd driver {driver} in svd_cusolver computation. "
+                           "Available options are: gesvd, gesvdj, and gesvda.")
+
+
 def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None, out: Any = None):
     """Singular value decomposition ``A = U diag(S) Vh`` (named tuple ``U``, ``S``, ``Vh``; S descending).
 
@@ -305,6 +318,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None, out
     check_matrix(A, "linalg.svd")
     check_float(A, "linalg.svd", low_precision=True)
     _no_half(A, "linalg_svd")
+    _check_driver(A, driver)
     return _out_many(SVDResult(*SVD.apply(A, bool(full_matrices))), out)
 
 
@@ -318,6 +332,7 @@ def svdvals(A: Tensor, *, driver: str | None = None, out: Tensor | None = None) 
     check_matrix(A, "linalg.svdvals")
     check_float(A, "linalg.svdvals", low_precision=True)
     _no_half(A, "linalg_svd")
+    _check_driver(A, driver)
     return _out(SVDVals.apply(A), out)
 
 
@@ -372,4 +387,4 @@ def householder_product(A: Tensor, tau: Tensor, *, out: Tensor | None = None) ->
         v = where(r == i, 1.0, where(r > i, A[..., :, i], 0.0))
         vh = v.conj() if v._dtype.is_complex else v
         Q = Q - (tau[..., i, None, None] * v.unsqueeze(-1)) @ (vh.unsqueeze(-2) @ Q)
-    return _out(Q if k else _NoReflector.apply(Q, A, tau), out)
+    return _out_cast(Q if k else _NoReflector.apply(Q, A, tau), out)

@@ -21,7 +21,7 @@ from ember import dtypes as _dt
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import no_grad
 from ember.linalg._common import check_square, return_type, type_word
-from ember.linalg.triangular import _out, _out_many
+from ember.linalg.triangular import _out_cast, _out_many
 from ember.tensor import Tensor
 
 __all__ = ["eig", "eigvals", "EigResult"]
@@ -115,7 +115,7 @@ def eig(A: Tensor, *, out: Any = None) -> Any:
     tensor([2.+0.j, 3.+0.j])
     """
     _check(A, "linalg.eig")
-    return _out_many(EigResult(*Eig.apply(A)), out)
+    return _out_many(EigResult(*Eig.apply(A)), out, cast=True)
 
 
 def eigvals(A: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -126,4 +126,4 @@ def eigvals(A: Tensor, *, out: Tensor | None = None) -> Tensor:
     tensor([1.+0.j, 3.+0.j])
     """
     _check(A, "linalg.eigvals")
-    return _out(Eig.apply(A)[0], out)
+    return _out_cast(Eig.apply(A)[0], out)

@@ -9,7 +9,7 @@ from ember.autograd.function import Function
 from ember.linalg import _raw
 from ember.linalg._common import check_matrix, is_float_or_complex, is_low_precision, needs, return_type, type_word
 from ember.linalg.norms import _rank_tol
-from ember.linalg.triangular import _out
+from ember.linalg.triangular import _out_cast
 from ember.tensor import Tensor
 
 __all__ = ["pinv", "lstsq", "LstsqResult"]
@@ -84,8 +84,11 @@ def pinv(A: Tensor, rcond: Any = None, hermitian: bool = False, *, atol: Any = N
     """
     _check_pinv(A)
     if rcond is not None:
+        if atol is not None or rtol is not None:  # rcond is another overload's: no atol/rtol beside it
+            raise TypeError("linalg_pinv() received an invalid combination of arguments: rcond cannot be "
+                            "given with atol or rtol")
         rtol = rcond
-    return _out(Pinv.apply(A, atol, rtol, bool(hermitian)), out)
+    return _out_cast(Pinv.apply(A, atol, rtol, bool(hermitian)), out)
 
 
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")

@@ -6,6 +6,7 @@ from ember import dtypes as _dt
 from ember.autograd.function import Function
 from ember.linalg import _raw
 from ember.linalg._common import (
+    batch_broadcast,
     batch_error,
     check_same_dtype,
     check_square,
@@ -158,9 +159,7 @@ def _solve(A: Tensor, B: Tensor, left: bool, check_name: str | None) -> tuple[Te
         eq = "AX = B" if left else "XA = B"
         raise RuntimeError(f"{fname}: Incompatible shapes of A and B for the equation {eq} "
                            f"({n}x{n} and {Bm.shape[-2]}x{Bm.shape[-1]})")
-    from ember.functions.elementwise import broadcast_shapes
-
-    broadcast_shapes(tuple(A.shape[:-2]), tuple(Bm.shape[:-2]))
+    batch_broadcast(tuple(Bm.shape[:-2]), tuple(A.shape[:-2]))
     if left or vector:
         X, info = Solve.apply(A if left else A.mT, Bm, check_name)
     else:  # X A = B  <=>  A^T X^T = B^T
@@ -484,7 +483,16 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
     """
     from ember.linalg.triangular import solve_triangular
 
-    # PyTorch's checks, in its order: LU a matrix, B a matrix, LU square, B's size against LU's
+    # PyTorch's checks, in its order: the dtypes, LU a matrix, B a matrix, LU square, B's size against
+    # LU's, the pivots' count and batch
+    if not is_float_or_complex(LU._dtype):
+        raise RuntimeError(f"torch.linalg.lu_solve: Expected a floating point or complex tensor as input. "
+                           f"Got {type_word(LU._dtype)}")
+    if LU._dtype is not B._dtype:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type "
+                           f"{type_word(LU._dtype)} and B of type {type_word(B._dtype)} instead")
+    if pivots._dtype is not _dt.int32:
+        raise RuntimeError("linalg.lu_solve: pivots should be a Tensor of scalar type torch.int32")
     if LU.dim() < 2:
         raise RuntimeError("torch.linalg.lu_solve: The input tensor A must have at least 2 dimensions.")
     if B.dim() < 2:
@@ -496,13 +504,24 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
     if (B.shape[-2] if left else B.shape[-1]) != n:
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    if pivots.dim() == 0 or pivots.shape[-1] != n:
+        raise RuntimeError("linalg.lu_solve: Number of pivots per batch should be same as the dimension of the matrix")
+    if tuple(pivots.shape) != tuple(LU.shape[:-1]):
+        raise RuntimeError(f"linalg.lu_solve: Expected LU.shape[:-1] and pivots.shape to be the same, but got "
+                           f"pivots with shape {list(pivots.shape)} instead")
     if not left:  # X A = B  <=>  A^H X^H = B^H
         return _out(lu_solve(LU, pivots, B.mH, left=True, adjoint=not adjoint).mH, out)
-    from ember.functions.elementwise import broadcast_shapes
 
+    if pivots.numel():  # PyTorch reads the pivots too (a gather would refuse them less clearly)
+        if bool((pivots < 1).any()):
+            raise RuntimeError("Pivots given to lu_solve must all be greater or equal to 1. Did you properly pass "
+                               "the result of lu_factor?")
+        if bool((pivots > LU.shape[-2]).any()):
+            raise RuntimeError("Pivots given to lu_solve must all be smaller or equal to LU.size(-2). Did you "
+                               "properly pass the result of lu_factor?")
     L, U = LU.tril(-1) + eye_like(LU), LU.triu()
     perm = _permutation(pivots)
-    batch = tuple(broadcast_shapes(tuple(LU.shape[:-2]), tuple(B.shape[:-2])))
+    batch = batch_broadcast(tuple(B.shape[:-2]), tuple(LU.shape[:-2]))
     B = B.expand(batch + tuple(B.shape[-2:]))
     perm = perm.expand(batch + (perm.shape[-1],)).unsqueeze(-1).expand(tuple(B.shape))
     if not adjoint:  # U^-1 L^-1 P^T B

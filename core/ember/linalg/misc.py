@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from ember import dtypes as _dt
 from ember.linalg._common import check_float, check_matrix, check_square, eye_like, type_word
-from ember.linalg.triangular import _out
+from ember.linalg.triangular import _out, _out_cast
 from ember.tensor import Tensor, _wrap_dim
 
 __all__ = ["matrix_power", "matrix_exp", "cross", "multi_dot", "vecdot", "diagonal", "vander", "tensorinv",
@@ -24,14 +24,17 @@ def matrix_power(A: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
     tensor([[1, 3],
             [0, 1]])
     """
+    if isinstance(n, Tensor) and n.dim() == 0 and not n.dtype.is_floating_point and not n.dtype.is_complex \
+            and n.dtype is not _dt.bool_:
+        n = int(n)  # an integer 0-d tensor is an int to PyTorch's argument parser (via __index__)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"linalg_matrix_power(): argument 'n' (position 2) must be int, not {type(n).__name__}")
     check_matrix(A, "linalg.matrix_power")
     if A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are "
                            f"{A.shape[-2]} by {A.shape[-1]} matrices")
-    if n == 0:
-        return _out(A * 0 + eye_like(A), out)
+    if n == 0:  # the identity, in A's dtype, whatever A holds (NaN too), still in A's graph (zero gradient)
+        return _out(A.clone().copy_(eye_like(A).expand(tuple(A.shape))), out)
     if n < 0:
         from ember.linalg.lu import inv
 
@@ -129,6 +132,8 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1, out: Tensor | None = N
                            f"{other.shape[d]}")
     if input.dtype is not other.dtype:
         raise RuntimeError(f"expected scalar type {type_word(input.dtype)} but found {type_word(other.dtype)}")
+    if input.dtype is _dt.bool_:
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
     shape = list(broadcast_shapes(tuple(input.shape), tuple(other.shape)))
     shape[d] = 3
     a, b = input.expand(shape), other.expand(shape)
@@ -277,7 +282,7 @@ def tensorinv(A: Tensor, ind: int = 2, *, out: Tensor | None = None) -> Tensor:
     if _prod(left) != _prod(right):
         raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[ind:]) == prod(self.shape[:ind]), "
                            f"but got {_prod(right)} != {_prod(left)}")
-    return _out(inv(A.reshape(_prod(left), _prod(right))).reshape(right + left), out)
+    return _out_cast(inv(A.reshape(_prod(left), _prod(right))).reshape(right + left), out)
 
 
 def tensorsolve(A: Tensor, B: Tensor, dims: Sequence[int] | None = None, *, out: Tensor | None = None) -> Tensor:
@@ -297,4 +302,4 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Sequence[int] | None = None, *, out:
     if _prod(rest) != _prod(lead):
         raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
                            f"prod(self.shape[:other.ndim]), but got {_prod(rest)} != {_prod(lead)}")
-    return _out(solve(A.reshape(_prod(lead), _prod(rest)), B.reshape(-1)).reshape(rest), out)
+    return _out_cast(solve(A.reshape(_prod(lead), _prod(rest)), B.reshape(-1)).reshape(rest), out)

@@ -9,7 +9,7 @@ from typing import Any
 from ember import dtypes as _dt
 from ember.autograd.function import Function
 from ember.linalg._common import check_float, check_matrix, is_float_or_complex, is_low_precision, type_word
-from ember.linalg.triangular import _out
+from ember.linalg.triangular import _out, _out_cast
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
 __all__ = ["vector_norm", "matrix_norm", "norm", "cond", "matrix_rank"]
@@ -24,7 +24,7 @@ def _ord_word(ord: float) -> str:  # noqa: A002 - PyTorch's argument name
 
 
 def _reduce_dims(x: Tensor, dim: Any) -> tuple[int, ...]:
-    if dim is None:
+    if dim is None or (not isinstance(dim, int) and len(dim) == 0):  # () and [] reduce every dim too
         return tuple(range(x.dim()))
     if isinstance(dim, int):
         dim = (dim,)
@@ -81,8 +81,12 @@ class VectorNorm(Function):
             return None, None, None, None
         if ord == 1:
             return x.sign() * g, None, None, None
+        # dividing by a norm of 1 where it is 0 keeps the masked branch finite, so a derivative of
+        # this formula (jvp's double vjp, forward AD) does not pick up 0 * inf = nan there
+        zero = norm == 0
+        safe = where(zero, 1.0, norm)
         if ord == 2:
-            return x * where(norm == 0, 0.0, g / norm), None, None, None
+            return x * where(zero, 0.0, g / safe), None, None, None
         if ord in (math.inf, -math.inf):
             a = x.abs()
             mask = ((a == norm) | a.isnan()).to(x.dtype)
@@ -93,7 +97,7 @@ class VectorNorm(Function):
             scaled = where(x == 0, 0.0, x.sign() * a ** (ord - 1))
             return scaled * g * norm ** (1 - ord), None, None, None
         scaled = x.sign() * a ** (ord - 1) if ord < 2 else x * a ** (ord - 2)
-        return scaled * where(norm == 0, 0.0, g / norm ** (ord - 1)), None, None, None
+        return scaled * where(zero, 0.0, g / safe ** (ord - 1)), None, None, None
 
 
 def _norm_dtype(x: Tensor, dtype: _dt.dtype | None, fname: str) -> Tensor:
@@ -129,7 +133,7 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
     x = _norm_dtype(x, dtype, "linalg.vector_norm")
     dims = _reduce_dims(x, dim)
     if ord < 0 or ord == math.inf:
-        if x.numel() == 0 and dim is None:
+        if x.numel() == 0 and len(dims) == x.dim():
             raise RuntimeError(f"linalg.vector_norm cannot compute the {_ord_word(ord)} norm on an empty tensor "
                                "because the operation does not have an identity")
         for d in dims:
@@ -210,6 +214,8 @@ def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, 
     """
     if dim is not None:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) not in (1, 2):
+            raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dims)}")
         if len(dims) == 1:
             if isinstance(ord, str):
                 raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dims[0]}")
@@ -247,16 +253,18 @@ def cond(A: Tensor, p: Any = None, *, out: Tensor | None = None) -> Tensor:
         check_float(A, "linalg.svd", low_precision=True)
         s = svdvals(A)
         if s.shape[-1] == 0:
-            return _out(s.sum(-1), out)
+            return _out_cast(s.sum(-1), out)
         hi, lo = s[..., 0], s[..., -1]
-        return _out(hi / lo if p != -2 else lo / hi, out)
+        return _out_cast(hi / lo if p != -2 else lo / hi, out)
     check_matrix(A, f"linalg.cond(ord={p})")
     if A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.cond(ord={p}): A must be batches of square matrices, but they are "
                            f"{A.shape[-2]} by {A.shape[-1]} matrices")
     inverse, info = inv_ex(A)
     c = matrix_norm(A, p) * matrix_norm(where((info != 0).unsqueeze(-1).unsqueeze(-1), 0.0, inverse), p)
-    return _out(where(info != 0, math.inf, c), out)
+    # PyTorch fills a singular input's inverse with inf: its norm is inf, but the nuclear norm (an SVD of
+    # infinities) is NaN
+    return _out_cast(where(info != 0, math.nan if p == "nuc" else math.inf, c), out)
 
 
 def _rank_tol(S: Tensor, m: int, n: int, atol: Any, rtol: Any) -> Tensor:
@@ -291,8 +299,11 @@ def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: boo
     if not is_float_or_complex(A.dtype) or is_low_precision(A.dtype):
         raise RuntimeError("This function doesn't handle types other than float and double")
     if tol is not None:
+        if atol is not None or rtol is not None:  # tol is another overload's: no atol/rtol beside it
+            raise TypeError("linalg_matrix_rank() received an invalid combination of arguments: tol cannot be "
+                            "given with atol or rtol")
         atol, rtol = tol, 0.0
     with no_grad():
         S = eigvalsh(A).abs() if hermitian else svdvals(A)
         thresh = _rank_tol(S, A.shape[-2], A.shape[-1], atol, rtol)
-        return _out((S > thresh).to(_dt.int64).sum(-1), out)
+        return _out_cast((S > thresh).to(_dt.int64).sum(-1), out)

@@ -80,9 +80,9 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
                            f"({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
     if not is_float_or_complex(A._dtype) or is_low_precision(A._dtype):
         raise NotImplementedError(f'"triangular_solve_cpu" not implemented for \'{_word(A._dtype)}\'')
-    from ember.functions.elementwise import broadcast_shapes
+    from ember.linalg._common import batch_broadcast
 
-    broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
+    batch_broadcast(tuple(B.shape[:-2]), tuple(A.shape[:-2]))
     if B._dtype is not A._dtype:
         B = B.to(A._dtype)
     result = SolveTriangular.apply(A, B, upper, left, unitriangular)
@@ -96,6 +96,20 @@ def _word(dt: _dt.dtype) -> str:
 
 
 def _out(result, out):
+    """Write ``result`` into ``out``. Most linalg ops are structured kernels in PyTorch: their ``out``
+    must have the result's dtype exactly (no casting, unlike elementwise ops); ``_out_cast`` is for
+    the few that cast."""
+    if out is None:
+        return result
+    if isinstance(out, Tensor) and isinstance(result, Tensor):
+        from ember._ops.out import EXACT, _check
+
+        _check("linalg", EXACT, result, out)
+    return _out_cast(result, out)
+
+
+def _out_cast(result, out):
+    """Write ``result`` into ``out``, casting as elementwise ops do (pinv, cond, eigvals...)."""
     if out is None:
         return result
     from ember.functions.elementwise import _out as write_out
@@ -103,11 +117,12 @@ def _out(result, out):
     return write_out(result, out)
 
 
-def _out_many(result, out):
+def _out_many(result, out, cast: bool = False):
     """A named-tuple result written into the tensors of ``out`` (a tuple), returned as that type."""
     if out is None:
         return result
-    return type(result)(*(_out(r, o) for r, o in zip(result, out)))
+    write = _out_cast if cast else _out
+    return type(result)(*(write(r, o) for r, o in zip(result, out)))
 
 
 def _nan_pivot_info(L: Tensor, info: Tensor) -> Tensor:
@@ -159,6 +174,9 @@ class Cholesky(Function):
 
     @staticmethod
     def forward(ctx, A, upper, check_name):
+        # LAPACK's potrf('U') reads the upper triangle: that of A is the lower triangle of A^H (the
+        # gradient stays PyTorch's formula, which is not conjugate-transposed for upper)
+        A = A.mH if upper else A
         L, info = _raw.cholesky(A)
         if A.numel():
             info = _nan_pivot_info(L, info)

@@ -78,6 +78,14 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
         inside = (x >= -lambd) & (x <= lambd)
         return _e.where(inside, x.detach() * 0.0, _e.where(x < -lambd, x + lambd, x - lambd))
 
+    if input._dtype in (_dt.bfloat16, _dt.float16):
+        # PyTorch's 16-bit kernel compares and subtracts in float32 with lambd as a float32 (not rounded
+        # to the 16-bit dtype first, as x - lambd would): one rounding of the result
+        low, value32 = input._dtype, value
+
+        def value(x: Tensor) -> Tensor:
+            return value32(x.float()).to(low)
+
     # one node with PyTorch's backward, so create_graph can differentiate it (zeros w.r.t. x)
     return _F()._Activation.apply(input, value, lambda x, g: _e.where((x >= -lambd) & (x <= lambd), 0.0, g))
 

@@ -35,7 +35,7 @@ from ember.functions import reduction as _r
 from ember.functions import shape as _s
 from ember.functions.complex_ops import type_word
 from ember.functions.indexing import Gather, IndexAdd, IndexSelect, Scatter, _check_bounds, _same_device, _scalar_type
-from ember.nn import _ctc, _grid_sample, _margin_losses, _more_layers  # re-exported at the end
+from ember.nn import _ctc, _grid_sample, _margin_losses, _more_layers, _nll_lowp  # re-exported at the end
 from ember.nn import _reduction as _Reduction  # noqa: F401, N812 - PyTorch's name (F._Reduction)
 from ember.nn._convpool import _check_conv, avg_pool2d, check_conv_geometry, conv2d, conv_transpose2d, max_pool2d, pair
 from ember.nn._layer_norm import check_norm_dtypes, check_shape_arg, native_layer_norm
@@ -84,8 +84,35 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             if t._dtype is not weight._dtype:
                 raise RuntimeError(f"{name} and mat2 must have the same dtype, but got {type_word(t._dtype)} and "
                                    f"{type_word(weight._dtype)}")
+    if bias is not None and len(w_shape) == 2:
+        _check_linear_bias(x_shape, w_shape[0], bias)
     out = input @ weight.t() if weight.dim() == 2 else input @ weight
     return out + bias if bias is not None else out
+
+
+def _check_linear_bias(x_shape: tuple, out_features: int, bias: Tensor) -> None:
+    """PyTorch adds the bias without broadcasting the result: addmm expands it to (rows, out) for a
+    1-d or 2-d input (and a contiguous 3-d one with a 1-d bias, which it flattens), else the bias
+    is added in place to the product. A bias that would grow the result raises those ops' errors."""
+    b_shape = list(bias._data.shape)
+    flat = len(x_shape) <= 2 or (len(x_shape) == 3 and len(b_shape) == 1)
+    target = [math.prod(x_shape[:-1]), out_features] if flat else [*x_shape[:-1], out_features]
+    if flat and len(b_shape) > len(target):
+        raise RuntimeError(f"expand({bias.type()}{{{b_shape}}}, size={target}): the number of sizes provided "
+                           f"({len(target)}) must be greater or equal to the number of dimensions in the tensor "
+                           f"({len(b_shape)})")
+    rank = max(len(target), len(b_shape))
+    for k in range(1, min(len(b_shape), len(target)) + 1):
+        if b_shape[-k] not in (1, target[-k]):
+            if flat:  # addmm's expand of the bias
+                raise RuntimeError(f"The expanded size of the tensor ({target[-k]}) must match the existing size "
+                                   f"({b_shape[-k]}) at non-singleton dimension {len(target) - k}.  Target sizes: "
+                                   f"{target}.  Tensor sizes: {b_shape}")
+            raise RuntimeError(f"The size of tensor a ({target[-k]}) must match the size of tensor b ({b_shape[-k]}) "
+                               f"at non-singleton dimension {rank - k}")  # the in-place add's broadcast
+    if len(b_shape) > len(target):
+        grown = b_shape[:len(b_shape) - len(target)] + [max(t, b) for t, b in zip(target, b_shape[-len(target):])]
+        raise RuntimeError(f"output with shape {target} doesn't match the broadcast shape {grown}")
 
 
 class _Linear(Function):
@@ -1326,6 +1353,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     if input.shape[d] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {input.shape[d]}")
     a, b = input.chunk(2, dim)
+    if input._dtype in (_dt.bfloat16, _dt.float16):  # PyTorch's kernel: a * sigmoid(b) in float32, rounded once
+        return (a.float() * b.float().sigmoid()).to(input._dtype)
     return a * b.sigmoid()
 
 
@@ -1640,8 +1669,14 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         _nll_check_shapes(input, target, weight)
         kernel = "nll_loss_out_frame" if input.dim() <= 2 else "nll_loss2d_forward_out_frame"
         raise NotImplementedError(f'"{kernel}" not implemented for \'{type_word(input._dtype)}\'')
-    loss, w, _, _, _ = _nll_terms(input, target, weight, ignore_index)
-    return _reduce_weighted(loss, w, reduction, tuple(target.shape))
+    loss, w, _, _, ignore = _nll_terms(input, target, weight, ignore_index)
+    out = _reduce_weighted(loss, w, reduction, tuple(target.shape))
+    if (input._dtype in (_dt.bfloat16, _dt.float16) and input.dim() <= 2 and reduction != "none" and loss.numel()
+            and input._device.type == "cpu"):
+        # PyTorch's CPU kernel sums 16-bit losses in the 16-bit type, in a cascade (ember.nn._nll_lowp);
+        # other devices keep their float32 sum (PyTorch's CUDA kernel accumulates in float too)
+        out = _nll_lowp.with_value(out, _nll_lowp.cascade_value(loss, w, ignore, weight is not None, reduction))
+    return out
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
@@ -1743,7 +1778,10 @@ class _CrossEntropyIndices(Function):
         ctx.reduction, ctx.logp, ctx.fused = reduction, None, None
         rows = (input.dim() == 2 and target.dim() == 1 and target.dtype is _dt.int64
                 and (weight is None or weight.dtype is input.dtype))
-        if rows and kt.has("cross_entropy") and input.numel():
+        # a 16-bit sum or mean needs the per-row terms (PyTorch's 16-bit cascade, ember.nn._nll_lowp)
+        lowp = (input._dtype in (_dt.bfloat16, _dt.float16) and input.dim() <= 2 and reduction != "none"
+                and input._device.type == "cpu")
+        if rows and kt.has("cross_entropy") and input.numel() and not lowp:
             _nll_check_shapes(input, target, weight)
             c = input.shape[1]
             t = target._data
@@ -1776,9 +1814,14 @@ class _CrossEntropyIndices(Function):
             ctx.safe, ctx.w, ctx.ignore = safe_t._data, w_t._data, ignore_t._data
         if reduction == "none":
             return loss.reshape(tuple(target.shape))
+        if reduction != "sum":
+            ctx.w_sum = kt["sum"](ctx.w, (0,), False)
+        if lowp and loss.numel():
+            value = _nll_lowp.cascade_value(loss, input._new(ctx.w), input._new(ctx.ignore, _dt.bool_), weight is not None,
+                                            reduction)
+            return _c.full((), value, dtype=input._dtype, device=input.device)
         if reduction == "sum":
             return loss.sum()
-        ctx.w_sum = kt["sum"](ctx.w, (0,), False)
         if not loss.numel():  # an empty batch: PyTorch's kernel fills a (positive) NaN
             return loss.sum() + math.nan
         return (loss / input._new(ctx.w_sum)).sum()  # divide before the final sum, as _reduce_weighted does
