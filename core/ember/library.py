@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from ember._ops.out import tensor_args
 from ember.device import check_device_type
 
 __all__ = ["CustomOpDef", "Library", "custom_op", "define", "impl", "infer_schema", "opcheck", "register_autograd",
@@ -165,18 +166,6 @@ def _check_device_type(device_type: str | None) -> None:
         check_device_type(device_type, allow_index=False)
 
 
-def _tensors(args: Iterable[Any]) -> list:
-    from ember.tensor import Tensor
-
-    out = []
-    for a in args:
-        if isinstance(a, Tensor):
-            out.append(a)
-        elif isinstance(a, (list, tuple)):
-            out.extend(x for x in a if isinstance(x, Tensor))
-    return out
-
-
 class CustomOpDef:
     """A custom operator made by :func:`custom_op` (call it like the function it wraps)."""
 
@@ -267,7 +256,7 @@ class CustomOpDef:
         from ember.autograd.grad_mode import is_grad_enabled
 
         _check_arguments(self, args, kwargs)
-        inputs = _tensors([*args, *kwargs.values()])
+        inputs = tensor_args([*args, *kwargs.values()])
         if self._composite is not None and not self._kernels:
             return self._composite(*args, **kwargs)  # made of ember ops: autograd records through them
         needs_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)

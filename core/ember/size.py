@@ -36,7 +36,7 @@ class Size(tuple):
 
     def __getitem__(self, item):
         out = tuple.__getitem__(self, item)
-        return Size(out) if isinstance(item, slice) else out
+        return tuple.__new__(Size, out) if isinstance(item, slice) else out  # (ints already: no checks)
 
     def __add__(self, other):
         if not isinstance(other, tuple):
@@ -49,7 +49,7 @@ class Size(tuple):
         return Size(tuple.__add__(other, self))
 
     def __mul__(self, n):
-        return Size(tuple.__mul__(self, n))
+        return tuple.__new__(Size, tuple.__mul__(self, n))
 
     __rmul__ = __mul__
 

@@ -25,6 +25,8 @@ from ember.autograd.grad_mode import STATE
 from ember.device import device as _device_cls
 from ember.size import Size
 
+_new_tuple = tuple.__new__  # Size(ints) without Size.__new__'s element checks (a hot path)
+
 __all__ = ["Tensor"]
 
 
@@ -171,12 +173,12 @@ class Tensor:
     # ---- attributes ---------------------------------------------------------------------
     @property
     def shape(self) -> Size:
-        return Size(self._data.shape)
+        return _new_tuple(Size, self._data.shape)  # a backend's shape holds ints: no per-element check
 
     def size(self, dim: int | None = None) -> Size | int:
         shape = self._data.shape
         if dim is None:
-            return Size(shape)
+            return _new_tuple(Size, shape)
         return shape[_wrap_dim(dim, len(shape))]
 
     @property

@@ -35,7 +35,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CAST", "DTYPE", "ANY", "EXACT", "SAME", "OVERLAP", "overlap_kind", "check_overlap", "with_out", "write", "store"]
+__all__ = ["CAST", "DTYPE", "ANY", "EXACT", "SAME", "OVERLAP", "overlap_kind", "check_overlap", "tensor_args", "with_out", "write", "store"]
 
 #: TensorIterator's rule: ``out`` of the same or a higher kind (float into int is refused)
 CAST = "cast"
@@ -82,7 +82,7 @@ OVERLAP: dict[str, str] = {**{n: "internal" for n in _INTERNAL.split()}, **{n: "
                            **{n: "full" for n in _FULL.split()}}
 
 
-def _inputs(args: Any) -> list:
+def tensor_args(args: Any) -> list:
     """The tensors among an op's arguments (a list of tensors, ``cat``'s, counts as its elements)."""
     from ember.tensor import Tensor
 
@@ -117,7 +117,7 @@ def check_overlap(name: str, out: Any, args: Any) -> None:
             raise RuntimeError(INTERNAL_OVERLAP)
     if kind == "internal":
         return
-    inputs = [a for a in _inputs(args) if all(a is not o for o in outs) or kind == "full"]
+    inputs = [a for a in tensor_args(args) if all(a is not o for o in outs) or kind == "full"]
     for o in outs:
         if kind == "full" and o.numel() and any(a is o for a in inputs):
             raise RuntimeError(_OVERLAP)  # the very same tensor (check_no_overlap skips it)

@@ -39,9 +39,10 @@ def check_shape_arg(normalized_shape: object, function: str) -> None:
                             f"found element of type {type(s).__name__} at pos {i}")
 
 
-def check_layer_norm_args(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None,
-                          bias: Tensor | None) -> tuple[int, ...]:
-    """PyTorch's checks of ``layer_norm``'s arguments; returns ``normalized_shape`` as a tuple."""
+def check_trailing_shape(input: Tensor, normalized_shape: int | Sequence[int], star: str) -> tuple[int, ...]:
+    """``normalized_shape`` as a tuple, checked against the input's last dims as PyTorch's norms check
+    it. ``star`` opens the expected shape in the message: ``"[*, "`` for layer_norm, ``"[*"`` for
+    PyTorch 2.13's rms_norm (no ", " after the "*")."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(int(s) for s in normalized_shape)
     k = len(shape)
     if k == 0:
@@ -49,7 +50,14 @@ def check_layer_norm_args(input: Tensor, normalized_shape: Sequence[int], weight
                            "element, but got normalized_shape = []")
     if tuple(input.shape[input.dim() - k:]) != shape or input.dim() < k:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
-                           f"[*, {', '.join(str(s) for s in shape)}], but got input of size{list(input.shape)}")
+                           f"{star}{', '.join(str(s) for s in shape)}], but got input of size{list(input.shape)}")
+    return shape
+
+
+def check_layer_norm_args(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None,
+                          bias: Tensor | None) -> tuple[int, ...]:
+    """PyTorch's checks of ``layer_norm``'s arguments; returns ``normalized_shape`` as a tuple."""
+    shape = check_trailing_shape(input, normalized_shape, "[*, ")
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and tuple(p.shape) != shape:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "

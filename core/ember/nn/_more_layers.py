@@ -148,18 +148,10 @@ def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
     >>> F.rms_norm(ember.tensor([[3.0, 4.0]]), (2,), eps=0.0)
     tensor([[0.8485, 1.1314]])
     """
-    from ember.nn._layer_norm import check_shape_arg
+    from ember.nn._layer_norm import check_shape_arg, check_trailing_shape
 
     check_shape_arg(normalized_shape, "rms_norm")
-    shape = tuple(int(s) for s in normalized_shape)
-    k = len(shape)
-    if k == 0:
-        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
-                           "element, but got normalized_shape = []")
-    if tuple(input.shape[input.dim() - k:]) != shape or input.dim() < k:
-        # (PyTorch 2.13's rms_norm message has no ", " after the "*", unlike layer_norm's)
-        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*"
-                           f"{', '.join(str(s) for s in shape)}], but got input of size{list(input.shape)}")
+    shape = check_trailing_shape(input, normalized_shape, "[*")
     if weight is not None and tuple(weight.shape) != shape:
         raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
                            f"{list(weight.shape)} and normalized_shape = {list(shape)}")
@@ -172,7 +164,7 @@ def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
     x = input.to(opmath)
     if eps is None:
         eps = finfo(_dt.float64 if opmath in (_dt.float64, _dt.complex128) else _dt.float32).eps
-    dims = tuple(range(input.dim() - k, input.dim()))
+    dims = tuple(range(input.dim() - len(shape), input.dim()))
     out = x * ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
     if weight is not None:
         out = out * weight

@@ -269,13 +269,9 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
 
 def _check_broadcast(a: tuple, b: tuple) -> None:
     """PyTorch's ``infer_size`` error (``copy_`` into a slot of the padded output), rightmost first."""
-    n = max(len(a), len(b))
-    for i in range(n - 1, -1, -1):
-        da = a[i - n + len(a)] if i - n + len(a) >= 0 else 1
-        db = b[i - n + len(b)] if i - n + len(b) >= 0 else 1
-        if da != db and da != 1 and db != 1:
-            raise RuntimeError(f"The size of tensor a ({da}) must match the size of tensor b ({db}) at "
-                               f"non-singleton dimension {i}")
+    from ember.functions.shape import _infer_size
+
+    _infer_size(a, b)
 
 
 def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False, padding_value: float = 0.0,
