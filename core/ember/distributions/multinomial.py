@@ -78,7 +78,7 @@ class Multinomial(Distribution):
             samples = self._categorical.sample(Size((self.total_count,)) + sample_shape)
             order = list(range(samples.dim()))
             order.append(order.pop(0))  # the draws last
-            samples = samples.permute(*order)
+            samples = samples.permute(tuple(order))
             counts = ember.zeros(tuple(self._extended_shape(sample_shape)), dtype=samples.dtype,
                                  device=samples.device)
             counts = counts.scatter_add(-1, samples, ember.ones_like(samples))

@@ -173,7 +173,7 @@ def _complex_logaddexp(a: Tensor, b: Tensor) -> Tensor:
 
     dt = _dt.result_type(a, b)
     a, b = _as(a, dt), _as(b, dt)
-    a, b = a.expand(*_dt_broadcast(a, b)), b.expand(*_dt_broadcast(a, b))
+    a, b = a.expand(tuple(_dt_broadcast(a, b))), b.expand(tuple(_dt_broadcast(a, b)))
     b_max = real(b) > real(a)  # (equal real parts: a is the max, as in PyTorch)
     mn, mx = cwhere(b_max, a, b), cwhere(b_max, b, a)
     rmn, rmx = real(mn), real(mx)
@@ -399,7 +399,7 @@ def _gcd(a: Tensor, b: Tensor) -> Tensor:
     kt = a._kt
     a, b = abs(a), abs(b)
     shape = tuple(_dt_broadcast(a, b))
-    a, b = a.expand(*shape), b.expand(*shape)
+    a, b = a.expand(tuple(shape)), b.expand(tuple(shape))
     while bool((b != 0).any()):
         done = b == 0
         r = a._new(kt["remainder"](a._data, where(done, 1, b)._data), a._dtype)
@@ -439,7 +439,7 @@ def lcm(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     a, b = _as(input, dt), _as(other, dt)
     g = _gcd(a, b)
     zero = g == 0
-    q = a._new(a._kt["floor_divide"](a.expand(*g.shape).contiguous()._data, where(zero, 1, g)._data), dt)
+    q = a._new(a._kt["floor_divide"](a.expand(tuple(g.shape)).contiguous()._data, where(zero, 1, g)._data), dt)
     return _out(where(zero, 0, abs(q) * abs(b)), out)
 
 
@@ -456,7 +456,7 @@ class NextAfter(Function):
         dt = _float_dtype("nextafter", a, b)
         a, b = _as(a, dt), _as(b, dt)
         ctx.save_for_backward(a, b)
-        a = a.expand(*_dt_broadcast(a, b)).contiguous()
+        a = a.expand(tuple(_dt_broadcast(a, b))).contiguous()
         bits = a.view(_BITS_OF[dt])
         ibits = _BITS_OF[dt].itemsize * 8
         # away from zero is +1 on the bit pattern for both signs (the sign bit is apart); from +-0 the

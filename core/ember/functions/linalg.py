@@ -913,9 +913,9 @@ def einsum(*args: Any) -> Tensor:
         xm = xp.expand(bshape + list(xp.shape[nb:])) if batch else xp
         ym = yp.expand(bshape + list(yp.shape[nb:])) if batch else yp
         xm, ym = xm.reshape(bshape + [math.prod(lshape), nc]), ym.reshape(bshape + [nc, math.prod(rshape)])
-        if not contract:  # PyTorch multiplies (dtypes promote, bool works)
-            prod = xm * ym
-        elif xm.dtype is not ym.dtype:  # PyTorch contracts with bmm: no promotion (a sum above may have widened)
+        if not contract or nc == 1:  # PyTorch multiplies (dtypes promote, bool works): nothing left to sum
+            prod = xm * ym  # ((.., L, 1) * (.., 1, R) is the product over a contracted size of 1)
+        elif xm.dtype is not ym.dtype:  # PyTorch contracts with bmm: no promotion
             from ember.functions.complex_ops import type_word
 
             raise RuntimeError(f"expected scalar type {type_word(xm.dtype)} but found {type_word(ym.dtype)}")
