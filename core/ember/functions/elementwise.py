@@ -511,7 +511,10 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         # a NumPy scalar is the Python number it holds (np.int64(300) is checked as 300 is)
-        a, b = (_from_numpy_operand(v) if isinstance(v, np.generic) else v for v in (a, b))
+        if isinstance(a, np.generic):
+            a = _from_numpy_operand(a)
+        if isinstance(b, np.generic):
+            b = _from_numpy_operand(b)
         ctx.a, ctx.b = _meta(a), _meta(b)
         ctx.sa = a if not isinstance(a, Tensor) else None
         ctx.sb = b if not isinstance(b, Tensor) else None
@@ -1707,7 +1710,10 @@ class Where(Function):
             warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed "
                           "in a future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=4)
             cond = cond.to(_dt.bool_)
-        a, b = (_from_numpy_operand(v) if isinstance(v, np.generic) else v for v in (a, b))
+        if isinstance(a, np.generic):  # a NumPy scalar is the Python number it holds
+            a = _from_numpy_operand(a)
+        if isinstance(b, np.generic):
+            b = _from_numpy_operand(b)
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             # Two Python numbers: the first becomes a 0-d tensor of their common dtype.
             dt = _dt.result_type(a, b)
@@ -2088,9 +2094,9 @@ def _dense_span(t: Tensor) -> tuple[int, int] | None:
 def check_no_overlap(t: Tensor, others: Any, full_too: bool = False) -> None:
     """PyTorch's refusal to write ``t`` from an input that shares part of its memory (``a[1:].add_(a[:-1])``):
     the result would depend on the order elements are written in. Inputs with the very same memory and
-    strides are fine (``a.add_(a)``, not ``a.add_(a.t())``) except for ``copy_`` (``full_too``). Only tensors sharing a storage (its
-    version counter: views, ``detach()``; or the storage key of ``.data``, which counts versions of its
-    own) are compared, so the usual call costs one identity test per operand."""
+    strides are fine (``a.add_(a)``, not ``a.add_(a.t())``) except for ``copy_`` (``full_too``). Only
+    tensors sharing a storage (its version counter: views, ``detach()``; or the storage key of ``.data``,
+    which counts versions of its own) are compared, so the usual call costs one identity test per operand."""
     storage = t._version if t._storage_key is None else t._storage_key
     for a in others:
         if (isinstance(a, Tensor) and a is not t and (a._version if a._storage_key is None else a._storage_key) is storage
@@ -2216,6 +2222,8 @@ _op(where, method=_where_method, out="Expected out type to be {result} but got {
 _op(clamp, aliases=("clip",), inplace=True, export_inplace=True, out=True, kernels=("clamp",))
 for _fn in (lerp, addcmul, addcdiv):
     _op(_fn, inplace=True, out=CAST)
+
+
 def _masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
     # the value is a number (a 0-d tensor is read as one, PyTorch's ``value.item()``), so it may be an
     # element of ``self`` (``x.masked_fill_(m, x[0, 0])``); only the mask is checked for overlap
